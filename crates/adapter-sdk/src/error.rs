@@ -1,0 +1,75 @@
+//! Typed source failures.
+
+/// Why a source gave no usable answer. Messages never contain patient data:
+/// they describe protocol failures only.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SourceError {
+    /// The source did not answer before the deadline.
+    #[error("no answer within {after_ms} ms")]
+    Timeout {
+        /// How long the gateway waited.
+        after_ms: u64,
+    },
+    /// The source could not be reached (connection refused, reset, DNS, TLS).
+    #[error("unreachable: {0}")]
+    Unavailable(String),
+    /// The source answered with an HTTP error status.
+    #[error("HTTP {status} from {what}")]
+    HttpStatus {
+        /// The status code.
+        status: u16,
+        /// Which request (e.g. `Patient search`), never a URL with identifiers.
+        what: String,
+    },
+    /// The source sent more than the configured limit.
+    #[error("response over the {limit} byte limit")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The source sent something that could not be read.
+    #[error("malformed response: {0}")]
+    Malformed(String),
+    /// The source answered and does not know the person.
+    #[error("the source holds no record for this person")]
+    PatientNotFound,
+}
+
+impl SourceError {
+    /// The status name the gateway reports for this error.
+    pub fn status_name(&self) -> &'static str {
+        match self {
+            SourceError::Timeout { .. } => "timeout",
+            SourceError::Unavailable(_) => "unavailable",
+            SourceError::PatientNotFound => "not_found",
+            SourceError::HttpStatus { .. }
+            | SourceError::TooLarge { .. }
+            | SourceError::Malformed(_) => "error",
+        }
+    }
+}
+
+/// Describes a JSON error by its kind and position only, so that no value
+/// from the body (which may be patient data) reaches a message or a log.
+pub fn json_error(what: &str, e: &serde_json::Error) -> String {
+    let kind = match e.classify() {
+        serde_json::error::Category::Io => "I/O error",
+        serde_json::error::Category::Syntax => "invalid JSON",
+        serde_json::error::Category::Data => "unexpected JSON structure",
+        serde_json::error::Category::Eof => "truncated JSON",
+    };
+    format!("{what}: {kind} at line {} column {}", e.line(), e.column())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_errors_carry_no_values() {
+        let e = serde_json::from_str::<u32>("\"Jane Smith\"").unwrap_err();
+        let msg = json_error("Patient", &e);
+        assert_eq!(msg, "Patient: unexpected JSON structure at line 1 column 12");
+        assert!(!msg.contains("Jane"));
+    }
+}

@@ -1,0 +1,268 @@
+//! The HTTP client every HTTP adapter shares: connection pooling, a
+//! deadline on the whole exchange (body included), a cap on body size, no
+//! redirects, and errors mapped to [`SourceError`] without URLs (which can
+//! carry NHS numbers).
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::time::Instant;
+
+use crate::{BuildError, SourceError, SourceSpec};
+
+/// A response read in full, within the size limit.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    /// The HTTP status code.
+    pub status: u16,
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<String>,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl HttpResponse {
+    /// True for 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// A pooled HTTP client bound to one source's limits.
+#[derive(Clone, Debug)]
+pub struct HttpSource {
+    client: reqwest::Client,
+    max_body_bytes: usize,
+}
+
+impl HttpSource {
+    /// Builds the client for `spec`: connect timeout bounded by the source's
+    /// timeout, keep-alive pool, no redirects, rustls.
+    pub fn new(spec: &SourceSpec) -> Result<Self, BuildError> {
+        let timeout = Duration::from_millis(spec.timeout_ms);
+        let client = reqwest::Client::builder()
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(64)
+            .tcp_nodelay(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("icr-gateway/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| BuildError::Option {
+                key: "endpoint".into(),
+                message: format!("cannot build an HTTP client: {}", describe(&e)),
+            })?;
+        Ok(Self {
+            client,
+            max_body_bytes: spec.max_body_bytes,
+        })
+    }
+
+    /// The underlying client, to build requests (`client().post(url)`).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// The body size limit in bytes.
+    pub fn max_body_bytes(&self) -> usize {
+        self.max_body_bytes
+    }
+
+    /// Sends `request` and reads the whole body by `deadline`. `what` names
+    /// the request in errors (e.g. `AllergyIntolerance search`).
+    pub async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        deadline: Instant,
+        what: &str,
+    ) -> Result<HttpResponse, SourceError> {
+        let started = Instant::now();
+        match tokio::time::timeout_at(deadline, self.exchange(request, what)).await {
+            Ok(result) => result,
+            Err(_) => Err(SourceError::Timeout {
+                after_ms: started.elapsed().as_millis() as u64,
+            }),
+        }
+    }
+
+    /// `GET url` with an `Accept` header, read by `deadline`.
+    pub async fn get(
+        &self,
+        url: url::Url,
+        accept: &str,
+        deadline: Instant,
+        what: &str,
+    ) -> Result<HttpResponse, SourceError> {
+        let request = self.client.get(url).header(reqwest::header::ACCEPT, accept);
+        self.send(request, deadline, what).await
+    }
+
+    async fn exchange(
+        &self,
+        request: reqwest::RequestBuilder,
+        what: &str,
+    ) -> Result<HttpResponse, SourceError> {
+        let mut response = request.send().await.map_err(|e| map_error(e, what))?;
+        let limit = self.max_body_bytes;
+        if response.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(SourceError::TooLarge { limit });
+        }
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let mut body = BytesMut::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| map_error(e, what))? {
+            if body.len() + chunk.len() > limit {
+                return Err(SourceError::TooLarge { limit });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(HttpResponse {
+            status,
+            content_type,
+            body: body.freeze(),
+        })
+    }
+}
+
+fn map_error(e: reqwest::Error, what: &str) -> SourceError {
+    if e.is_timeout() {
+        return SourceError::Timeout { after_ms: 0 };
+    }
+    let detail = describe(&e);
+    if e.is_connect() {
+        SourceError::Unavailable(format!("{what}: cannot connect: {detail}"))
+    } else if e.is_body() || e.is_decode() {
+        SourceError::Unavailable(format!("{what}: connection failed while reading: {detail}"))
+    } else {
+        SourceError::Unavailable(format!("{what}: {detail}"))
+    }
+}
+
+/// The error and its causes, with any URL removed.
+fn describe(e: &reqwest::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = current {
+        let text = err.to_string();
+        // reqwest puts the URL in its own message; skip any text carrying one.
+        if !text.contains("://") && !parts.iter().any(|p| p == &text) {
+            parts.push(text);
+        }
+        current = err.source();
+    }
+    if parts.is_empty() {
+        "request failed".to_string()
+    } else {
+        parts.join(": ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    fn spec(endpoint: &str, max: usize) -> SourceSpec {
+        toml::from_str(&format!(
+            r#"id = "t"
+organisation = "Test"
+ods_code = "ABC"
+kind = "x"
+endpoint = "{endpoint}"
+sections = ["allergies"]
+max_body_bytes = {max}
+"#
+        ))
+        .unwrap()
+    }
+
+    /// Serves `reply` to every connection, after `delay`.
+    async fn serve(reply: &'static [u8], delay: Duration) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else { return };
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = sock.read(&mut buf).await;
+                    tokio::time::sleep(delay).await;
+                    let _ = sock.write_all(reply).await;
+                    let _ = sock.shutdown().await;
+                });
+            }
+        });
+        format!("http://{addr}/")
+    }
+
+    #[tokio::test]
+    async fn reads_body_within_limit() {
+        let url = serve(b"HTTP/1.1 200 OK\r\ncontent-type: application/fhir+json\r\ncontent-length: 2\r\n\r\n{}", Duration::ZERO).await;
+        let http = HttpSource::new(&spec(&url, 1024)).unwrap();
+        let r = http
+            .get(url.parse().unwrap(), "application/json", Instant::now() + Duration::from_secs(5), "test")
+            .await
+            .unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(&r.body[..], b"{}");
+        assert_eq!(r.content_type.as_deref(), Some("application/fhir+json"));
+    }
+
+    #[tokio::test]
+    async fn refuses_declared_and_undeclared_oversize() {
+        let declared = serve(b"HTTP/1.1 200 OK\r\ncontent-length: 5000\r\n\r\n", Duration::ZERO).await;
+        let http = HttpSource::new(&spec(&declared, 1024)).unwrap();
+        let err = http
+            .get(declared.parse().unwrap(), "*/*", Instant::now() + Duration::from_secs(5), "test")
+            .await
+            .unwrap_err();
+        assert_eq!(err, SourceError::TooLarge { limit: 1024 });
+
+        static BIG: std::sync::LazyLock<&'static [u8]> = std::sync::LazyLock::new(|| {
+            let mut v = b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n".to_vec();
+            v.extend(std::iter::repeat_n(b'x', 4096));
+            Box::leak(v.into_boxed_slice())
+        });
+        let chunked = serve(&BIG, Duration::ZERO).await;
+        let err = http
+            .get(chunked.parse().unwrap(), "*/*", Instant::now() + Duration::from_secs(5), "test")
+            .await
+            .unwrap_err();
+        assert_eq!(err, SourceError::TooLarge { limit: 1024 });
+    }
+
+    #[tokio::test]
+    async fn deadline_covers_the_whole_exchange() {
+        let url = serve(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}", Duration::from_secs(5)).await;
+        let http = HttpSource::new(&spec(&url, 1024)).unwrap();
+        let started = std::time::Instant::now();
+        let err = http
+            .get(url.parse().unwrap(), "*/*", Instant::now() + Duration::from_millis(150), "test")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SourceError::Timeout { .. }), "{err:?}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn connection_refused_is_unavailable_without_url() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let url = format!("http://{addr}/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919");
+        let http = HttpSource::new(&spec(&format!("http://{addr}/"), 1024)).unwrap();
+        let err = http
+            .get(url.parse().unwrap(), "*/*", Instant::now() + Duration::from_secs(5), "Patient search")
+            .await
+            .unwrap_err();
+        let SourceError::Unavailable(msg) = &err else { panic!("{err:?}") };
+        assert!(msg.starts_with("Patient search: cannot connect"), "{msg}");
+        assert!(!msg.contains("9434765919"), "{msg}");
+    }
+}

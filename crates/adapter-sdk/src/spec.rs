@@ -1,0 +1,116 @@
+//! The registration of one source, as an operator writes it in
+//! `sources.d/<id>.toml`.
+
+use std::sync::Arc;
+
+use icr_model::{OdsCode, SectionSet, SourceId, SourceMeta};
+use serde::Deserialize;
+use url::Url;
+
+use crate::BuildError;
+
+fn default_timeout_ms() -> u64 {
+    3_000
+}
+fn default_cache_ttl_s() -> u64 {
+    60
+}
+fn default_max_body_bytes() -> usize {
+    16 * 1024 * 1024
+}
+fn default_enabled() -> bool {
+    true
+}
+
+/// One registered source: who it is, how to reach it, what it holds.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSpec {
+    /// Unique id of the source (lower-case letters, digits, hyphens), shown
+    /// in provenance and source statuses.
+    pub id: SourceId,
+    /// The organisation's name as readers should see it.
+    pub organisation: String,
+    /// The organisation's ODS code.
+    pub ods_code: OdsCode,
+    /// The adapter kind (protocol), e.g. `fhir-r4`.
+    pub kind: String,
+    /// The name of the source system, shown in provenance; defaults to the kind.
+    #[serde(default)]
+    pub system: Option<String>,
+    /// Base URL (or address) of the source's service.
+    pub endpoint: Url,
+    /// The sections this source can provide.
+    pub sections: SectionSet,
+    /// How long the gateway waits for this source, in milliseconds.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    /// How long an answer from this source may be served from the cache, in
+    /// seconds (0 turns caching off for this source).
+    #[serde(default = "default_cache_ttl_s")]
+    pub cache_ttl_s: u64,
+    /// The most bytes one response from this source may have.
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: usize,
+    /// Whether the gateway asks this source at all.
+    #[serde(default = "default_enabled")]
+    pub enabled: bool,
+    /// Settings for this source's adapter kind; each kind documents its own.
+    #[serde(default)]
+    pub options: toml::Table,
+}
+
+impl SourceSpec {
+    /// Who the source is, for provenance.
+    pub fn meta(&self) -> Arc<SourceMeta> {
+        Arc::new(SourceMeta {
+            id: self.id.clone(),
+            organisation: self.organisation.clone(),
+            ods_code: self.ods_code.clone(),
+            system: self.system.clone().unwrap_or_else(|| self.kind.clone()),
+        })
+    }
+
+    /// Reads the `[options]` table into the adapter's own config type;
+    /// errors name the offending key (`options.page_size`).
+    pub fn options<T: serde::de::DeserializeOwned>(&self) -> Result<T, BuildError> {
+        let value = toml::Value::Table(self.options.clone());
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            BuildError::Option {
+                key: if path == "." {
+                    "options".to_string()
+                } else {
+                    format!("options.{path}")
+                },
+                message: e.into_inner().to_string(),
+            }
+        })
+    }
+
+    /// Checks the values serde cannot: limits in range, a usable endpoint.
+    pub fn validate(&self) -> Result<(), BuildError> {
+        let invalid = |key: &str, message: &str| {
+            Err(BuildError::Option {
+                key: key.to_string(),
+                message: message.to_string(),
+            })
+        };
+        if self.organisation.trim().is_empty() {
+            return invalid("organisation", "must not be empty");
+        }
+        if !(1..=120_000).contains(&self.timeout_ms) {
+            return invalid("timeout_ms", "must be between 1 and 120000");
+        }
+        if !(1024..=1024 * 1024 * 1024).contains(&self.max_body_bytes) {
+            return invalid("max_body_bytes", "must be between 1 KiB and 1 GiB");
+        }
+        if self.sections.is_empty() {
+            return invalid("sections", "must list at least one section");
+        }
+        if self.endpoint.cannot_be_a_base() {
+            return invalid("endpoint", "must be an absolute URL");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,1 @@
+//! Loads and validates the gateway's configuration directory

@@ -1,0 +1,1 @@
+//! The gateway server: authenticate, plan, fan out, merge, render

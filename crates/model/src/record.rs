@@ -1,0 +1,148 @@
+//! What one source answered for one person, with the provenance of each item.
+
+use std::sync::Arc;
+
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+use time::OffsetDateTime;
+
+use crate::codes::code_enum;
+use crate::{Demographics, Entry, OdsCode, RecordId, Section, SourceId};
+
+/// Who a source is: shared by every item from it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SourceMeta {
+    /// The registered source id.
+    pub id: SourceId,
+    /// The organisation's name, e.g. "Great Western Hospitals NHS Foundation Trust".
+    pub organisation: String,
+    /// The organisation's ODS code.
+    pub ods_code: OdsCode,
+    /// The system the record comes from, e.g. "Cerner Millennium (FHIR R4)".
+    pub system: String,
+}
+
+impl SourceMeta {
+    /// The provenance of one record of this source, from the id the source
+    /// uses for it.
+    pub fn provenance(
+        self: &Arc<Self>,
+        local_id: &str,
+        last_updated: Option<OffsetDateTime>,
+    ) -> Result<Provenance, crate::IdError> {
+        Ok(Provenance {
+            origin: Arc::clone(self),
+            record: RecordId::new(self.id.clone(), local_id)?,
+            last_updated,
+        })
+    }
+}
+
+/// Where one item came from: enough for a reader to know whom to ask to
+/// correct it.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Provenance {
+    /// The source and its organisation.
+    pub origin: Arc<SourceMeta>,
+    /// The source's own id for the record, namespaced by the source.
+    pub record: RecordId,
+    /// When the source last changed the record, if it says.
+    pub last_updated: Option<OffsetDateTime>,
+}
+
+impl Serialize for Provenance {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Provenance", 6)?;
+        st.serialize_field("source", &self.origin.id)?;
+        st.serialize_field("organisation", &self.origin.organisation)?;
+        st.serialize_field("ods_code", &self.origin.ods_code)?;
+        st.serialize_field("system", &self.origin.system)?;
+        st.serialize_field("source_id", &self.record)?;
+        st.serialize_field("last_updated", &LastUpdated(self.last_updated))?;
+        st.end()
+    }
+}
+
+struct LastUpdated(Option<OffsetDateTime>);
+
+impl Serialize for LastUpdated {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        crate::date::rfc3339_opt::serialize(&self.0, s)
+    }
+}
+
+/// One item as one source holds it.
+#[derive(Clone, PartialEq, Debug)]
+pub struct Item {
+    /// The item.
+    pub entry: Entry,
+    /// Where it came from.
+    pub provenance: Provenance,
+}
+
+/// The person's demographics as one source holds them.
+#[derive(Clone, PartialEq, Debug)]
+pub struct PatientRecord {
+    /// The demographics.
+    pub demographics: Demographics,
+    /// Where they came from.
+    pub provenance: Provenance,
+}
+
+code_enum! {
+    /// What kind of problem a source had with part of its answer.
+    pub enum IssueKind {
+        /// A whole section could not be fetched; its items are missing.
+        SectionFailed = "section-failed",
+        /// Some records could not be read and are missing.
+        Unreadable = "unreadable",
+        /// The source had more than the gateway reads; the rest is missing.
+        Truncated = "truncated",
+        /// The source says it withheld items (e.g. marked confidential).
+        Withheld = "withheld",
+        /// Something worth telling the reader that loses nothing.
+        Note = "note",
+    }
+}
+
+/// A problem with part of a source's answer. The message never contains
+/// patient data: it names resource types, counts and protocol errors only.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct SourceIssue {
+    /// What kind of problem.
+    pub kind: IssueKind,
+    /// The section affected, if one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub section: Option<Section>,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl SourceIssue {
+    /// True when the issue means something the source holds is missing.
+    pub fn loses_data(&self) -> bool {
+        !matches!(self.kind, IssueKind::Note)
+    }
+}
+
+/// Everything one source answered for one person.
+#[derive(Clone, PartialEq, Debug, Default)]
+pub struct SourceRecord {
+    /// The source's demographics for the person.
+    pub patient: Option<PatientRecord>,
+    /// The items, in the order the source gave them.
+    pub items: Vec<Item>,
+    /// Problems with parts of the answer.
+    pub issues: Vec<SourceIssue>,
+    /// Bytes the source sent for this answer, used to weigh it in the cache.
+    pub wire_bytes: usize,
+}
+
+impl SourceRecord {
+    /// An estimate of the memory this record holds, for cache weighing: the
+    /// bytes received, or a floor per item when that is smaller.
+    pub fn approx_size(&self) -> usize {
+        let floor = 512 + self.items.len() * 384;
+        self.wire_bytes.max(floor)
+    }
+}

@@ -1,0 +1,1 @@
+//! Simulated source systems serving a deterministic synthetic population

@@ -1,0 +1,2 @@
+//! The `icr` command.
+fn main() {}
