@@ -69,7 +69,10 @@ mod tests {
     fn json_errors_carry_no_values() {
         let e = serde_json::from_str::<u32>("\"Jane Smith\"").unwrap_err();
         let msg = json_error("Patient", &e);
-        assert_eq!(msg, "Patient: unexpected JSON structure at line 1 column 12");
+        assert_eq!(
+            msg,
+            "Patient: unexpected JSON structure at line 1 column 12"
+        );
         assert!(!msg.contains("Jane"));
     }
 }

@@ -188,7 +188,9 @@ max_body_bytes = {max}
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
             loop {
-                let Ok((mut sock, _)) = listener.accept().await else { return };
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
                 tokio::spawn(async move {
                     let mut buf = [0u8; 4096];
                     let _ = sock.read(&mut buf).await;
@@ -206,7 +208,12 @@ max_body_bytes = {max}
         let url = serve(b"HTTP/1.1 200 OK\r\ncontent-type: application/fhir+json\r\ncontent-length: 2\r\n\r\n{}", Duration::ZERO).await;
         let http = HttpSource::new(&spec(&url, 1024)).unwrap();
         let r = http
-            .get(url.parse().unwrap(), "application/json", Instant::now() + Duration::from_secs(5), "test")
+            .get(
+                url.parse().unwrap(),
+                "application/json",
+                Instant::now() + Duration::from_secs(5),
+                "test",
+            )
             .await
             .unwrap();
         assert_eq!(r.status, 200);
@@ -216,10 +223,19 @@ max_body_bytes = {max}
 
     #[tokio::test]
     async fn refuses_declared_and_undeclared_oversize() {
-        let declared = serve(b"HTTP/1.1 200 OK\r\ncontent-length: 5000\r\n\r\n", Duration::ZERO).await;
+        let declared = serve(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 5000\r\n\r\n",
+            Duration::ZERO,
+        )
+        .await;
         let http = HttpSource::new(&spec(&declared, 1024)).unwrap();
         let err = http
-            .get(declared.parse().unwrap(), "*/*", Instant::now() + Duration::from_secs(5), "test")
+            .get(
+                declared.parse().unwrap(),
+                "*/*",
+                Instant::now() + Duration::from_secs(5),
+                "test",
+            )
             .await
             .unwrap_err();
         assert_eq!(err, SourceError::TooLarge { limit: 1024 });
@@ -231,7 +247,12 @@ max_body_bytes = {max}
         });
         let chunked = serve(&BIG, Duration::ZERO).await;
         let err = http
-            .get(chunked.parse().unwrap(), "*/*", Instant::now() + Duration::from_secs(5), "test")
+            .get(
+                chunked.parse().unwrap(),
+                "*/*",
+                Instant::now() + Duration::from_secs(5),
+                "test",
+            )
             .await
             .unwrap_err();
         assert_eq!(err, SourceError::TooLarge { limit: 1024 });
@@ -239,11 +260,20 @@ max_body_bytes = {max}
 
     #[tokio::test]
     async fn deadline_covers_the_whole_exchange() {
-        let url = serve(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}", Duration::from_secs(5)).await;
+        let url = serve(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}",
+            Duration::from_secs(5),
+        )
+        .await;
         let http = HttpSource::new(&spec(&url, 1024)).unwrap();
         let started = std::time::Instant::now();
         let err = http
-            .get(url.parse().unwrap(), "*/*", Instant::now() + Duration::from_millis(150), "test")
+            .get(
+                url.parse().unwrap(),
+                "*/*",
+                Instant::now() + Duration::from_millis(150),
+                "test",
+            )
             .await
             .unwrap_err();
         assert!(matches!(err, SourceError::Timeout { .. }), "{err:?}");
@@ -255,13 +285,22 @@ max_body_bytes = {max}
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
-        let url = format!("http://{addr}/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919");
+        let url = format!(
+            "http://{addr}/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9434765919"
+        );
         let http = HttpSource::new(&spec(&format!("http://{addr}/"), 1024)).unwrap();
         let err = http
-            .get(url.parse().unwrap(), "*/*", Instant::now() + Duration::from_secs(5), "Patient search")
+            .get(
+                url.parse().unwrap(),
+                "*/*",
+                Instant::now() + Duration::from_secs(5),
+                "Patient search",
+            )
             .await
             .unwrap_err();
-        let SourceError::Unavailable(msg) = &err else { panic!("{err:?}") };
+        let SourceError::Unavailable(msg) = &err else {
+            panic!("{err:?}")
+        };
         assert!(msg.starts_with("Patient search: cannot connect"), "{msg}");
         assert!(!msg.contains("9434765919"), "{msg}");
     }

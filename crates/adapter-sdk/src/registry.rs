@@ -56,13 +56,13 @@ impl Registry {
 
     /// Validates `spec` and builds its adapter.
     pub fn build(&self, spec: &SourceSpec) -> Result<Arc<dyn SourceAdapter>, BuildError> {
-        let factory = self
-            .kinds
-            .get(spec.kind.as_str())
-            .ok_or_else(|| BuildError::UnknownKind {
-                kind: spec.kind.clone(),
-                known: self.kinds().collect::<Vec<_>>().join(", "),
-            })?;
+        let factory =
+            self.kinds
+                .get(spec.kind.as_str())
+                .ok_or_else(|| BuildError::UnknownKind {
+                    kind: spec.kind.clone(),
+                    known: self.kinds().collect::<Vec<_>>().join(", "),
+                })?;
         spec.validate()?;
         factory(spec)
     }

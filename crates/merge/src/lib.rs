@@ -1,1 +1,223 @@
-//! Merges the records of several sources into one view: pure, no I/O
+//! Merge: the records several sources hold for one person become one view.
+//!
+//! In the request flow this runs after every source has answered (or been
+//! given up on) and before rendering. It is pure — no I/O, no clock — so it
+//! is tested and benchmarked alone.
+//!
+//! What it does:
+//! - items that are the same clinical fact (same section, same primary code,
+//!   same date — see [`key`]) become one item carrying every source's
+//!   provenance; where the sources' copies differ in any field, the item
+//!   lists each differing field and every source's value as a conflict
+//!   instead of silently picking one;
+//! - each section is ordered most recent first, undated items last;
+//! - demographics: one source's copy is shown (the most recently updated),
+//!   and every field another source disagrees on becomes a warning.
+//!
+//! The result does not depend on the order the sources answered in.
+
+mod demographics;
+mod key;
+#[doc(hidden)]
+pub mod testdata;
+
+use std::collections::{BTreeMap, HashMap};
+
+use icr_model::{Entry, Item, Provenance, Section, SectionSet, SourceId, SourceRecord};
+use serde::Serialize;
+
+pub use demographics::{MergedPatient, merge_demographics};
+pub use key::{MergeKey, key};
+
+/// One item of the merged view, with every source that holds it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MergedItem {
+    /// The item, as the most recently updated source holds it.
+    #[serde(flatten)]
+    pub entry: Entry,
+    /// Every source record this item stands for, sorted by source then id.
+    pub provenance: Vec<Provenance>,
+    /// Fields on which the sources' copies differ.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<Conflict>,
+}
+
+/// A field on which sources holding the same item disagree.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Conflict {
+    /// The field name, as in the JSON view.
+    pub field: String,
+    /// Each distinct value and the sources that hold it.
+    pub values: Vec<ConflictValue>,
+}
+
+/// One of the values sources hold for a conflicting field.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ConflictValue {
+    /// The sources holding this value.
+    pub sources: Vec<SourceId>,
+    /// The value (absent when these sources leave the field empty).
+    pub value: Option<serde_json::Value>,
+}
+
+/// A note about the merged view as a whole.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    /// Machine-readable code, e.g. `demographics-differ`.
+    pub code: &'static str,
+    /// What a reader should know.
+    pub message: String,
+    /// The sources concerned.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceId>,
+}
+
+/// The merged view of one person.
+#[derive(Clone, Debug, PartialEq, Default, Serialize)]
+pub struct MergedRecord {
+    /// Demographics, if any source gave them.
+    pub patient: Option<MergedPatient>,
+    /// Items by section, most recent first.
+    pub sections: BTreeMap<Section, Vec<MergedItem>>,
+    /// Notes about the view as a whole.
+    pub warnings: Vec<Warning>,
+}
+
+/// Merges what the sources answered, keeping only items of `sections`.
+/// Every requested section appears in the result, empty if no source has
+/// anything for it.
+pub fn merge(records: &[&SourceRecord], sections: SectionSet) -> MergedRecord {
+    let mut by_section: BTreeMap<Section, Vec<MergedItem>> =
+        sections.iter().map(|s| (s, Vec::new())).collect();
+
+    let items: Vec<&Item> = records
+        .iter()
+        .flat_map(|r| r.items.iter())
+        .filter(|i| sections.contains(i.entry.section()))
+        .collect();
+    for group in group_items(&items) {
+        let merged = merge_group(&group);
+        if let Some(list) = by_section.get_mut(&merged.entry.section()) {
+            list.push(merged);
+        }
+    }
+    for list in by_section.values_mut() {
+        list.sort_by(order);
+    }
+
+    let (patient, warnings) = if sections.contains(Section::Demographics) {
+        merge_demographics(records.iter().filter_map(|r| r.patient.as_ref()))
+    } else {
+        (None, Vec::new())
+    };
+    MergedRecord {
+        patient,
+        sections: by_section,
+        warnings,
+    }
+}
+
+/// Groups items that are the same fact; items without a key stand alone.
+/// Exact repeats of one record (same record id) collapse.
+fn group_items<'a>(items: &[&'a Item]) -> Vec<Vec<&'a Item>> {
+    let mut groups: Vec<Vec<&'a Item>> = Vec::new();
+    let mut index: HashMap<MergeKey<'a>, usize> = HashMap::with_capacity(items.len());
+    for item in items {
+        match key(&item.entry) {
+            Some(k) => match index.get(&k) {
+                Some(&g) => groups[g].push(item),
+                None => {
+                    index.insert(k, groups.len());
+                    groups.push(vec![item]);
+                }
+            },
+            None => groups.push(vec![item]),
+        }
+    }
+    for group in &mut groups {
+        group.sort_by(|a, b| a.provenance.record.cmp(&b.provenance.record));
+        group.dedup_by(|a, b| a.provenance.record == b.provenance.record);
+    }
+    // Unkeyed items that are exact repeats of one record also collapse.
+    let mut seen = std::collections::HashSet::new();
+    groups.retain(|g| g.len() > 1 || seen.insert(&g[0].provenance.record));
+    groups
+}
+
+fn merge_group(group: &[&Item]) -> MergedItem {
+    // The representative: most recently updated; ties go to the smallest
+    // record id (the group is sorted by record id, so the first wins).
+    let mut rep = group[0];
+    for item in &group[1..] {
+        if item.provenance.last_updated > rep.provenance.last_updated {
+            rep = item;
+        }
+    }
+    let conflicts = if group.iter().all(|i| i.entry == rep.entry) {
+        Vec::new()
+    } else {
+        conflicts(group)
+    };
+    MergedItem {
+        entry: rep.entry.clone(),
+        provenance: group.iter().map(|i| i.provenance.clone()).collect(),
+        conflicts,
+    }
+}
+
+fn conflicts(group: &[&Item]) -> Vec<Conflict> {
+    let values: Vec<(SourceId, serde_json::Map<String, serde_json::Value>)> = group
+        .iter()
+        .map(|i| {
+            let map = match serde_json::to_value(&i.entry) {
+                Ok(serde_json::Value::Object(m)) => m,
+                _ => serde_json::Map::new(),
+            };
+            (i.provenance.origin.id.clone(), map)
+        })
+        .collect();
+    let mut fields: Vec<&String> = values.iter().flat_map(|(_, m)| m.keys()).collect();
+    fields.sort();
+    fields.dedup();
+    let mut out = Vec::new();
+    for field in fields {
+        let first = values[0].1.get(field);
+        if values.iter().all(|(_, m)| m.get(field) == first) {
+            continue;
+        }
+        let mut distinct: Vec<ConflictValue> = Vec::new();
+        for (source, m) in &values {
+            let v = m.get(field).cloned();
+            match distinct.iter_mut().find(|d| d.value == v) {
+                Some(d) => {
+                    if !d.sources.contains(source) {
+                        d.sources.push(source.clone());
+                    }
+                }
+                None => distinct.push(ConflictValue {
+                    sources: vec![source.clone()],
+                    value: v,
+                }),
+            }
+        }
+        out.push(Conflict {
+            field: field.clone(),
+            values: distinct,
+        });
+    }
+    out
+}
+
+/// Most recent first; undated last; ties by first record id, so the order
+/// is total and does not depend on input order.
+fn order(a: &MergedItem, b: &MergedItem) -> std::cmp::Ordering {
+    let da = a.entry.sort_date();
+    let db = b.entry.sort_date();
+    match (da, db) {
+        (Some(x), Some(y)) => y.cmp(x),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    }
+    .then_with(|| a.provenance[0].record.cmp(&b.provenance[0].record))
+}

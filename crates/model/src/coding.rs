@@ -182,7 +182,11 @@ mod tests {
             codings: vec![
                 Coding::new(CodeSystem::Other("urn:local".into()), "X1", "Local"),
                 Coding::new(CodeSystem::Loinc, "2823-3", "Potassium"),
-                Coding::new(CodeSystem::Snomed, "1000651000000109", "Serum potassium level"),
+                Coding::new(
+                    CodeSystem::Snomed,
+                    "1000651000000109",
+                    "Serum potassium level",
+                ),
             ],
             text: None,
         };
@@ -207,9 +211,6 @@ mod tests {
             CodeSystem::from_uri("http://snomed.info/sct/"),
             CodeSystem::Snomed
         );
-        assert_eq!(
-            CodeSystem::from_uri("urn:oid:1.2.3").uri(),
-            "urn:oid:1.2.3"
-        );
+        assert_eq!(CodeSystem::from_uri("urn:oid:1.2.3").uri(), "urn:oid:1.2.3");
     }
 }

@@ -53,8 +53,8 @@ impl PartialDateTime {
         if b.get(4) != Some(&b'-') {
             return Err(err());
         }
-        let month = Month::try_from(u8::try_from(num(5..7)?).map_err(|_| err())?)
-            .map_err(|_| err())?;
+        let month =
+            Month::try_from(u8::try_from(num(5..7)?).map_err(|_| err())?).map_err(|_| err())?;
         if b.len() == 7 {
             return Ok(Self::YearMonth(year, month));
         }
@@ -79,8 +79,14 @@ impl PartialDateTime {
             None => (rest, None),
         };
         let mut parts = clock.split(':');
-        let hour = parts.next().and_then(|p| p.parse::<u8>().ok()).ok_or_else(err)?;
-        let minute = parts.next().and_then(|p| p.parse::<u8>().ok()).ok_or_else(err)?;
+        let hour = parts
+            .next()
+            .and_then(|p| p.parse::<u8>().ok())
+            .ok_or_else(err)?;
+        let minute = parts
+            .next()
+            .and_then(|p| p.parse::<u8>().ok())
+            .ok_or_else(err)?;
         let second_f = match parts.next() {
             Some(p) => p.parse::<f64>().map_err(|_| err())?,
             None => 0.0,
@@ -94,7 +100,10 @@ impl PartialDateTime {
             Some(o) => {
                 let sign = if o.starts_with('-') { -1 } else { 1 };
                 let mut hm = o[1..].split(':');
-                let h = hm.next().and_then(|p| p.parse::<i8>().ok()).ok_or_else(err)?;
+                let h = hm
+                    .next()
+                    .and_then(|p| p.parse::<i8>().ok())
+                    .ok_or_else(err)?;
                 let m = hm.next().unwrap_or("0").parse::<i8>().map_err(|_| err())?;
                 UtcOffset::from_hms(sign * h, sign * m, 0).map_err(|_| err())?
             }
@@ -107,7 +116,11 @@ impl PartialDateTime {
     /// The first instant the value covers, in seconds since the Unix epoch
     /// (a year starts on 1 January, 00:00 UTC).
     pub fn start_timestamp(&self) -> i64 {
-        let date_ts = |d: Date| PrimitiveDateTime::new(d, Time::MIDNIGHT).assume_utc().unix_timestamp();
+        let date_ts = |d: Date| {
+            PrimitiveDateTime::new(d, Time::MIDNIGHT)
+                .assume_utc()
+                .unix_timestamp()
+        };
         match *self {
             Self::Year(y) => Date::from_calendar_date(y, Month::January, 1)
                 .map(date_ts)
@@ -221,7 +234,9 @@ pub mod rfc3339_opt {
     }
 
     /// Reads an RFC 3339 instant, or null.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<OffsetDateTime>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<OffsetDateTime>, D::Error> {
         let v = Option::<std::borrow::Cow<'de, str>>::deserialize(d)?;
         v.map(|s| OffsetDateTime::parse(&s, &Rfc3339).map_err(serde::de::Error::custom))
             .transpose()
@@ -242,17 +257,39 @@ mod tests {
         assert_eq!(p("2021").to_string(), "2021");
         assert_eq!(p("2021-02").to_string(), "2021-02");
         assert_eq!(p("2021-02-15").to_string(), "2021-02-15");
-        assert_eq!(p("2021-02-15T13:50:00+00:00").to_string(), "2021-02-15T13:50:00Z");
-        assert_eq!(p("2021-02-15T13:50:00+01:00").to_string(), "2021-02-15T13:50:00+01:00");
-        assert_eq!(p("2021-02-15T13:50:00.123Z").to_string(), "2021-02-15T13:50:00.123Z");
+        assert_eq!(
+            p("2021-02-15T13:50:00+00:00").to_string(),
+            "2021-02-15T13:50:00Z"
+        );
+        assert_eq!(
+            p("2021-02-15T13:50:00+01:00").to_string(),
+            "2021-02-15T13:50:00+01:00"
+        );
+        assert_eq!(
+            p("2021-02-15T13:50:00.123Z").to_string(),
+            "2021-02-15T13:50:00.123Z"
+        );
         // tolerated: no seconds, no offset
         assert_eq!(p("2021-02-15T13:50").to_string(), "2021-02-15T13:50:00Z");
-        assert_eq!(p("2021-02-15T13:50+01:00").to_string(), "2021-02-15T13:50:00+01:00");
+        assert_eq!(
+            p("2021-02-15T13:50+01:00").to_string(),
+            "2021-02-15T13:50:00+01:00"
+        );
     }
 
     #[test]
     fn refuses_nonsense() {
-        for bad in ["", "21", "2021-13", "2021-02-30", "2021/02/15", "2021-02-15X", "abcd", "2021-02-15T25:00:00Z", "2021-0٢"] {
+        for bad in [
+            "",
+            "21",
+            "2021-13",
+            "2021-02-30",
+            "2021/02/15",
+            "2021-02-15X",
+            "abcd",
+            "2021-02-15T25:00:00Z",
+            "2021-0٢",
+        ] {
             assert!(PartialDateTime::parse(bad).is_err(), "{bad}");
         }
     }

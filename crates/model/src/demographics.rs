@@ -202,6 +202,10 @@ impl Demographics {
         self.addresses
             .iter()
             .find(|a| a.use_ == Some(ContactUse::Home))
-            .or_else(|| self.addresses.iter().find(|a| a.use_ != Some(ContactUse::Old)))
+            .or_else(|| {
+                self.addresses
+                    .iter()
+                    .find(|a| a.use_ != Some(ContactUse::Old))
+            })
     }
 }

@@ -11,10 +11,14 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
     /// An ODS code must be 3 to 10 upper-case letters or digits.
-    #[error("{0:?} is not an ODS code: expected 3 to 10 upper-case letters or digits (for example RN3 or J83001)")]
+    #[error(
+        "{0:?} is not an ODS code: expected 3 to 10 upper-case letters or digits (for example RN3 or J83001)"
+    )]
     OdsCode(String),
     /// A source id must be lower-case letters, digits and hyphens.
-    #[error("{0:?} is not a source id: expected 1 to 40 lower-case letters, digits or hyphens, starting with a letter or digit")]
+    #[error(
+        "{0:?} is not a source id: expected 1 to 40 lower-case letters, digits or hyphens, starting with a letter or digit"
+    )]
     SourceId(String),
     /// A record id must be 1 to 512 printable characters.
     #[error("record id is not usable: expected 1 to 512 characters with no control characters")]

@@ -19,13 +19,14 @@ mod section;
 pub use coding::{CodeSystem, Coding, Concept};
 pub use date::{DateError, PartialDateTime, rfc3339_opt};
 pub use demographics::{
-    Address, ContactUse, Deceased, Demographics, Gender, HumanName, NameUse, Telecom,
-    TelecomSystem,
+    Address, ContactUse, Deceased, Demographics, Gender, HumanName, NameUse, Telecom, TelecomSystem,
 };
 pub use ids::{IdError, OdsCode, RecordId, SourceId};
 pub use items::*;
 pub use nhs::{NhsNumber, NhsNumberError};
-pub use record::{IssueKind, Item, PatientRecord, Provenance, SourceIssue, SourceMeta, SourceRecord};
+pub use record::{
+    IssueKind, Item, PatientRecord, Provenance, SourceIssue, SourceMeta, SourceRecord,
+};
 pub use section::{Section, SectionSet, UnknownSection};
 
 /// Re-exported so adapters share one version of the date types.

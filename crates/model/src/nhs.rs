@@ -20,10 +20,14 @@ pub enum NhsNumberError {
     #[error("an NHS number has only digits 0-9, this has {0:?}")]
     NotADigit(char),
     /// The check digit computes to 10, which no NHS number is issued with.
-    #[error("not a valid NHS number: its first nine digits give check digit 10, which is never issued")]
+    #[error(
+        "not a valid NHS number: its first nine digits give check digit 10, which is never issued"
+    )]
     CheckDigitTen,
     /// The tenth digit does not match the check digit of the first nine.
-    #[error("not a valid NHS number: the check digit is {found} but the first nine digits require {expected}")]
+    #[error(
+        "not a valid NHS number: the check digit is {found} but the first nine digits require {expected}"
+    )]
     CheckDigitMismatch {
         /// The check digit the first nine digits require.
         expected: u8,
@@ -154,7 +158,10 @@ mod tests {
     fn accepts_known_valid_numbers() {
         // Published example numbers with valid check digits.
         for n in ["9434765919", "9999999999", "9000000009", "9449306060"] {
-            assert_eq!(NhsNumber::parse(n).map(|x| x.to_string()), Ok(n.to_string()));
+            assert_eq!(
+                NhsNumber::parse(n).map(|x| x.to_string()),
+                Ok(n.to_string())
+            );
         }
     }
 

@@ -52,7 +52,9 @@ sections! {
 
 /// A section name that is not one of the twelve.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown section {0:?}; known sections are: demographics, contacts, care_team, medications, allergies, conditions, results, documents, procedures, referrals, appointments, alerts")]
+#[error(
+    "unknown section {0:?}; known sections are: demographics, contacts, care_team, medications, allergies, conditions, results, documents, procedures, referrals, appointments, alerts"
+)]
 pub struct UnknownSection(pub String);
 
 impl fmt::Display for Section {
@@ -119,7 +121,10 @@ impl SectionSet {
 
     /// The sections, in display order.
     pub fn iter(self) -> impl Iterator<Item = Section> {
-        Section::ALL.iter().copied().filter(move |s| self.contains(*s))
+        Section::ALL
+            .iter()
+            .copied()
+            .filter(move |s| self.contains(*s))
     }
 
     /// Parses a comma-separated list (`allergies,medications`); an empty
