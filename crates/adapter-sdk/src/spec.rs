@@ -83,7 +83,7 @@ impl SourceSpec {
                 } else {
                     format!("options.{path}")
                 },
-                message: e.into_inner().to_string(),
+                message: e.into_inner().to_string().trim().to_string(),
             }
         })
     }

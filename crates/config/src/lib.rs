@@ -1,1 +1,325 @@
-//! Loads and validates the gateway's configuration directory
+//! Configuration: the gateway's `gateway.toml` and one file per source in
+//! `sources.d/`, read and checked as a whole before anything starts.
+//!
+//! Every problem is reported with its file, its key and what is wrong, and
+//! all of them are reported at once; a configuration with any problem is
+//! refused entirely, so the gateway never starts half-configured.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use icr_adapter_sdk::{Registry, SourceAdapter, SourceSpec};
+use serde::Deserialize;
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_deadline_ms() -> u64 {
+    5_000
+}
+fn default_sources_dir() -> PathBuf {
+    PathBuf::from("sources.d")
+}
+fn default_cache_bytes() -> u64 {
+    256 * 1024 * 1024
+}
+fn default_true() -> bool {
+    true
+}
+
+/// `gateway.toml`: how the gateway serves.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// Address to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// The longest any request may take, in milliseconds; sources still
+    /// pending then are reported as `timeout` and the rest is served.
+    #[serde(default = "default_deadline_ms")]
+    pub request_deadline_ms: u64,
+    /// Directory of source files, relative to the config directory.
+    #[serde(default = "default_sources_dir")]
+    pub sources_dir: PathBuf,
+    /// The in-memory cache of source answers.
+    #[serde(default)]
+    pub cache: CacheConfig,
+}
+
+/// `[cache]` in `gateway.toml`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheConfig {
+    /// Whether source answers are cached at all.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// The most memory cached answers may take, in bytes (estimated from
+    /// the size of what sources sent).
+    #[serde(default = "default_cache_bytes")]
+    pub max_bytes: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_bytes: default_cache_bytes(),
+        }
+    }
+}
+
+/// One source, checked and built.
+#[derive(Clone)]
+pub struct LoadedSource {
+    /// The file it came from.
+    pub file: PathBuf,
+    /// Its registration.
+    pub spec: SourceSpec,
+    /// Its adapter, ready to use.
+    pub adapter: Arc<dyn SourceAdapter>,
+}
+
+impl fmt::Debug for LoadedSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoadedSource")
+            .field("file", &self.file)
+            .field("id", &self.spec.id)
+            .field("kind", &self.spec.kind)
+            .finish()
+    }
+}
+
+/// A whole, valid configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The directory it was read from.
+    pub dir: PathBuf,
+    /// `gateway.toml`.
+    pub gateway: GatewayConfig,
+    /// Every enabled source, in file-name order.
+    pub sources: Vec<LoadedSource>,
+}
+
+/// One problem in the configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file with the problem.
+    pub file: PathBuf,
+    /// Line number, when known.
+    pub line: Option<usize>,
+    /// The key, as written in the file (`sections[2]`, `options.page_size`).
+    pub key: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ": {key}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Every problem found in a configuration.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.len();
+        writeln!(
+            f,
+            "the configuration has {n} problem{}:",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for e in &self.0 {
+            writeln!(f, "  {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Reads `dir/gateway.toml` and every `*.toml` in its sources directory,
+    /// checks them, and builds every enabled source's adapter with `registry`.
+    pub fn load(dir: &Path, registry: &Registry) -> Result<Config, ConfigErrors> {
+        let mut errors = Vec::new();
+        let gateway_file = dir.join("gateway.toml");
+        let gateway = match read_toml::<GatewayConfig>(&gateway_file) {
+            Ok(g) => {
+                check_gateway(&gateway_file, &g, &mut errors);
+                Some(g)
+            }
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
+        let sources_dir = dir.join(
+            gateway
+                .as_ref()
+                .map_or_else(default_sources_dir, |g| g.sources_dir.clone()),
+        );
+        let sources = load_sources(&sources_dir, registry, &mut errors);
+        match gateway {
+            Some(gateway) if errors.is_empty() => Ok(Config {
+                dir: dir.to_path_buf(),
+                gateway,
+                sources,
+            }),
+            _ => Err(ConfigErrors(errors)),
+        }
+    }
+}
+
+fn check_gateway(file: &Path, g: &GatewayConfig, errors: &mut Vec<ConfigError>) {
+    if !(100..=120_000).contains(&g.request_deadline_ms) {
+        errors.push(error(
+            file,
+            Some("request_deadline_ms"),
+            "must be between 100 and 120000",
+        ));
+    }
+    if g.cache.max_bytes < 1024 * 1024 {
+        errors.push(error(
+            file,
+            Some("cache.max_bytes"),
+            "must be at least 1 MiB",
+        ));
+    }
+}
+
+fn load_sources(
+    dir: &Path,
+    registry: &Registry,
+    errors: &mut Vec<ConfigError>,
+) -> Vec<LoadedSource> {
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| {
+                p.extension().is_some_and(|x| x == "toml")
+                    && !p
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with('.'))
+            })
+            .collect(),
+        Err(e) => {
+            errors.push(error(
+                dir,
+                None,
+                &format!("cannot read the sources directory: {e}"),
+            ));
+            return Vec::new();
+        }
+    };
+    files.sort();
+    let mut seen: HashMap<String, PathBuf> = HashMap::new();
+    let mut out = Vec::new();
+    let mut any_enabled = false;
+    for file in files {
+        let spec = match read_toml::<SourceSpec>(&file) {
+            Ok(s) => s,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        if let Some(first) = seen.insert(spec.id.to_string(), file.clone()) {
+            errors.push(error(
+                &file,
+                Some("id"),
+                &format!(
+                    "source id {:?} is already registered by {}",
+                    spec.id.as_str(),
+                    first.display()
+                ),
+            ));
+            continue;
+        }
+        // Validated and built even when disabled, so that enabling it later
+        // cannot surprise.
+        match registry.build(&spec) {
+            Ok(adapter) => {
+                if spec.enabled {
+                    any_enabled = true;
+                    out.push(LoadedSource {
+                        file,
+                        spec,
+                        adapter,
+                    });
+                }
+            }
+            Err(e) => {
+                let (key, message) = match e {
+                    icr_adapter_sdk::BuildError::Option { key, message } => (key, message),
+                    other @ icr_adapter_sdk::BuildError::UnknownKind { .. } => {
+                        ("kind".to_string(), other.to_string())
+                    }
+                };
+                errors.push(error(&file, Some(&key), &message));
+            }
+        }
+    }
+    if !any_enabled && errors.is_empty() {
+        errors.push(error(
+            dir,
+            None,
+            "no enabled source is registered: add a <id>.toml file here",
+        ));
+    }
+    out
+}
+
+fn error(file: &Path, key: Option<&str>, message: &str) -> ConfigError {
+    ConfigError {
+        file: file.to_path_buf(),
+        line: None,
+        key: key.map(str::to_owned),
+        message: message.to_string(),
+    }
+}
+
+/// Reads one TOML file into `T`, with errors naming the key and line.
+fn read_toml<T: serde::de::DeserializeOwned>(file: &Path) -> Result<T, ConfigError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| error(file, None, &format!("cannot read: {e}")))?;
+    parse_toml(&text, file)
+}
+
+/// Parses TOML text into `T`; errors name `file`, the key and the line.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    file: &Path,
+) -> Result<T, ConfigError> {
+    let line_of = |span: Option<std::ops::Range<usize>>| {
+        span.map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+    };
+    let de = toml::Deserializer::parse(text).map_err(|e| ConfigError {
+        file: file.to_path_buf(),
+        line: line_of(e.span()),
+        key: None,
+        message: e.message().trim().to_string(),
+    })?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        ConfigError {
+            file: file.to_path_buf(),
+            line: line_of(inner.span()),
+            key: (path != ".").then_some(path),
+            message: inner.message().trim().to_string(),
+        }
+    })
+}

@@ -1,0 +1,163 @@
+//! Loading real configuration directories, good and bad.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use icr_adapter_sdk::{BuildError, FetchRequest, Registry, SourceAdapter, SourceError, SourceSpec};
+use icr_config::Config;
+use icr_model::SourceRecord;
+use serde::Deserialize;
+
+struct Dummy;
+
+#[async_trait::async_trait]
+impl SourceAdapter for Dummy {
+    async fn fetch(&self, _: &FetchRequest) -> Result<SourceRecord, SourceError> {
+        Ok(SourceRecord::default())
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct DummyOptions {
+    #[serde(default)]
+    page_size: Option<u32>,
+}
+
+fn registry() -> Registry {
+    let mut r = Registry::new();
+    r.register(
+        "dummy",
+        |spec: &SourceSpec| -> Result<Arc<dyn SourceAdapter>, BuildError> {
+            let _: DummyOptions = spec.options()?;
+            Ok(Arc::new(Dummy))
+        },
+    );
+    r
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let p = dir.join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+const GOOD_SOURCE: &str = r#"
+id = "gwh"
+organisation = "Great Western Hospitals NHS Foundation Trust"
+ods_code = "RN3"
+kind = "dummy"
+endpoint = "http://127.0.0.1:9101/fhir/r4"
+sections = ["allergies", "medications"]
+timeout_ms = 2000
+"#;
+
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("icr-config-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn loads_a_good_directory() {
+    let d = tempdir("good");
+    write(
+        &d,
+        "gateway.toml",
+        "listen = \"127.0.0.1:0\"\nrequest_deadline_ms = 4000\n[cache]\nmax_bytes = 10485760\n",
+    );
+    write(&d, "sources.d/gwh.toml", GOOD_SOURCE);
+    write(&d, "sources.d/README.md", "not a source");
+    write(
+        &d,
+        "sources.d/off.toml",
+        &GOOD_SOURCE
+            .replace("\"gwh\"", "\"off\"")
+            .replace("timeout_ms", "enabled = false\ntimeout_ms"),
+    );
+    let c = Config::load(&d, &registry()).unwrap();
+    assert_eq!(c.gateway.request_deadline_ms, 4000);
+    assert_eq!(c.gateway.cache.max_bytes, 10 * 1024 * 1024);
+    assert_eq!(c.sources.len(), 1, "disabled source not used");
+    assert_eq!(c.sources[0].spec.id.as_str(), "gwh");
+    assert_eq!(
+        c.sources[0].spec.sections.to_string(),
+        "medications,allergies"
+    );
+    assert_eq!(c.sources[0].spec.cache_ttl_s, 60, "default");
+}
+
+#[test]
+fn reports_every_problem_with_file_key_and_line() {
+    let d = tempdir("bad");
+    write(
+        &d,
+        "gateway.toml",
+        "request_deadline_ms = 5\nlisten = \"nowhere\"\n",
+    );
+    write(
+        &d,
+        "sources.d/a.toml",
+        &GOOD_SOURCE.replace("\"allergies\"", "\"labs\""),
+    );
+    write(
+        &d,
+        "sources.d/b.toml",
+        &GOOD_SOURCE
+            .replace("RN3", "R 3")
+            .replace("\"gwh\"", "\"b\""),
+    );
+    write(
+        &d,
+        "sources.d/c.toml",
+        &GOOD_SOURCE
+            .replace("\"dummy\"", "\"hl7-v9\"")
+            .replace("\"gwh\"", "\"c\""),
+    );
+    write(
+        &d,
+        "sources.d/d.toml",
+        &format!(
+            "{}\n[options]\npage_sise = 3\n",
+            GOOD_SOURCE.replace("\"gwh\"", "\"d\"")
+        ),
+    );
+    write(
+        &d,
+        "sources.d/e.toml",
+        &GOOD_SOURCE.replace("\"gwh\"", "\"d\""),
+    );
+    write(&d, "sources.d/f.toml", "id = \"f\"\norganisation = ");
+    write(
+        &d,
+        "sources.d/g.toml",
+        &format!("{GOOD_SOURCE}colour = \"blue\"\n").replace("\"gwh\"", "\"g\""),
+    );
+    let errs = Config::load(&d, &registry()).unwrap_err();
+    let text = errs.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "the configuration has 8 problems:", "{text}");
+    let has = |needle: &str| assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    has("gateway.toml:2: listen: invalid socket address syntax");
+    has("a.toml:7: sections[0]: unknown section \"labs\"");
+    has("b.toml:4: ods_code: \"R 3\" is not an ODS code");
+    has("c.toml: kind: unknown adapter kind \"hl7-v9\"; known kinds: dummy");
+    has("d.toml: options.page_sise: unknown field `page_sise`, expected `page_size`\n");
+    has("e.toml: id: source id \"d\" is already registered by");
+    has("f.toml:2: ");
+    has("g.toml:9: colour: unknown field `colour`, expected one of `id`");
+}
+
+#[test]
+fn a_directory_without_sources_is_refused() {
+    let d = tempdir("empty");
+    write(&d, "gateway.toml", "");
+    std::fs::create_dir_all(d.join("sources.d")).unwrap();
+    let errs = Config::load(&d, &registry()).unwrap_err();
+    assert!(
+        errs.to_string().contains("no enabled source is registered"),
+        "{errs}"
+    );
+}
