@@ -152,6 +152,17 @@ impl Config {
     /// Reads `dir/gateway.toml` and every `*.toml` in its sources directory,
     /// checks them, and builds every enabled source's adapter with `registry`.
     pub fn load(dir: &Path, registry: &Registry) -> Result<Config, ConfigErrors> {
+        Self::load_with(dir, registry, |_| {})
+    }
+
+    /// As [`Config::load`], with `edit` applied to each source's
+    /// registration before it is checked and built (the demo uses it to
+    /// point sources at simulators on ephemeral ports).
+    pub fn load_with(
+        dir: &Path,
+        registry: &Registry,
+        edit: impl Fn(&mut SourceSpec),
+    ) -> Result<Config, ConfigErrors> {
         let mut errors = Vec::new();
         let gateway_file = dir.join("gateway.toml");
         let gateway = match read_toml::<GatewayConfig>(&gateway_file) {
@@ -169,7 +180,7 @@ impl Config {
                 .as_ref()
                 .map_or_else(default_sources_dir, |g| g.sources_dir.clone()),
         );
-        let sources = load_sources(&sources_dir, registry, &mut errors);
+        let sources = load_sources(&sources_dir, registry, &edit, &mut errors);
         match gateway {
             Some(gateway) if errors.is_empty() => Ok(Config {
                 dir: dir.to_path_buf(),
@@ -201,6 +212,7 @@ fn check_gateway(file: &Path, g: &GatewayConfig, errors: &mut Vec<ConfigError>) 
 fn load_sources(
     dir: &Path,
     registry: &Registry,
+    edit: &dyn Fn(&mut SourceSpec),
     errors: &mut Vec<ConfigError>,
 ) -> Vec<LoadedSource> {
     let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
@@ -229,13 +241,14 @@ fn load_sources(
     let mut out = Vec::new();
     let mut any_enabled = false;
     for file in files {
-        let spec = match read_toml::<SourceSpec>(&file) {
+        let mut spec = match read_toml::<SourceSpec>(&file) {
             Ok(s) => s,
             Err(e) => {
                 errors.push(e);
                 continue;
             }
         };
+        edit(&mut spec);
         if let Some(first) = seen.insert(spec.id.to_string(), file.clone()) {
             errors.push(error(
                 &file,
