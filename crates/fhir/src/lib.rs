@@ -4,12 +4,16 @@
 //! gateway's FHIR renderer and the simulators write them. They are a
 //! hand-kept subset (see DEPENDENCIES.md for why no crate is used): every
 //! element optional, unknown elements ignored, dates as strings.
+//!
+//! [`render`] turns the unified model into these types, valid against the
+//! official R4 JSON schema.
 
 mod bundle;
+pub mod render;
 mod types;
 
 pub use bundle::{
-    Bundle, BundleEntry, BundleIn, EntryIn, Resource, peek_resource_type, NHS_NUMBER_SYSTEM,
-    ODS_ORGANISATION_SYSTEM,
+    Bundle, BundleEntry, BundleIn, EntryIn, NHS_NUMBER_SYSTEM, ODS_ORGANISATION_SYSTEM, Resource,
+    peek_resource_type,
 };
 pub use types::*;

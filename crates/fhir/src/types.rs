@@ -236,10 +236,22 @@ pub struct Annotation {
     pub text: Option<String>,
 }
 
+/// The extensions of a primitive value, e.g. a data-absent-reason on a required code.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Element {
+    /// `Element.extension`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extension: Vec<Extension>,
+}
+
 /// Content by reference or inline.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Attachment {
+    /// `Attachment.extension`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extension: Vec<Extension>,
     /// `Attachment.contentType`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
@@ -981,6 +993,9 @@ pub struct DocumentReference {
     /// `DocumentReference.status`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// `DocumentReference._status`.
+    #[serde(rename = "_status", default, skip_serializing_if = "Option::is_none")]
+    pub status_ext: Option<Element>,
     /// `DocumentReference.docStatus`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc_status: Option<String>,
@@ -1158,6 +1173,9 @@ pub struct AppointmentParticipant {
     /// `AppointmentParticipant.status`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// `AppointmentParticipant._status`.
+    #[serde(rename = "_status", default, skip_serializing_if = "Option::is_none")]
+    pub status_ext: Option<Element>,
 }
 
 /// A booked appointment.
@@ -1176,6 +1194,9 @@ pub struct Appointment {
     /// `Appointment.status`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// `Appointment._status`.
+    #[serde(rename = "_status", default, skip_serializing_if = "Option::is_none")]
+    pub status_ext: Option<Element>,
     /// `Appointment.serviceCategory`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub service_category: Vec<CodeableConcept>,
@@ -1284,6 +1305,9 @@ pub struct Flag {
     /// `Flag.status`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// `Flag._status`.
+    #[serde(rename = "_status", default, skip_serializing_if = "Option::is_none")]
+    pub status_ext: Option<Element>,
     /// `Flag.category`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub category: Vec<CodeableConcept>,

@@ -1,4 +1,4 @@
-# Generates crates/fhir/src/r4/types.rs from a compact spec of the FHIR R4 subset.
+# Generates crates/fhir/src/types.rs from a compact spec of the FHIR R4 subset.
 import os
 import re
 SPEC = r"""
@@ -78,7 +78,11 @@ authorReference ? Reference
 time ? String
 text ? String
 
+@Element  The extensions of a primitive value, e.g. a data-absent-reason on a required code.
+extension * Extension
+
 @Attachment  Content by reference or inline.
+extension * Extension
 contentType ? String
 language ? String
 data ? String
@@ -326,6 +330,7 @@ id ? String
 meta ? Meta
 identifier * Identifier
 status ? String
+_status ? Element
 docStatus ? String
 type ? CodeableConcept
 category * CodeableConcept
@@ -385,12 +390,14 @@ type * CodeableConcept
 actor ? Reference
 required ? String
 status ? String
+_status ? Element
 
 @Appointment  A booked appointment.
 id ? String
 meta ? Meta
 identifier * Identifier
 status ? String
+_status ? Element
 serviceCategory * CodeableConcept
 serviceType * CodeableConcept
 specialty * CodeableConcept
@@ -427,6 +434,7 @@ id ? String
 meta ? Meta
 identifier * Identifier
 status ? String
+_status ? Element
 category * CodeableConcept
 code ? CodeableConcept
 subject ? Reference
@@ -484,7 +492,7 @@ activity ? CodeableConcept
 agent * ProvenanceAgent
 entity * ProvenanceEntity
 """
-KW = {'type':'type_','use':'use_','class':'class_','ref':'ref_'}
+KW = {'type':'type_','use':'use_','class':'class_','ref':'ref_','_status':'status_ext'}
 def snake(n):
     s = re.sub(r'([A-Z])', r'_\1', n).lower()
     return KW.get(s, s)

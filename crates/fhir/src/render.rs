@@ -1,0 +1,1125 @@
+//! Renders the unified model as FHIR R4 resources.
+//!
+//! Every resource written here is valid against the official R4 JSON schema.
+//! Where the model lacks a value FHIR requires, the rendering says so the
+//! FHIR way instead of inventing one; each such fallback is documented on
+//! the function that makes it:
+//!
+//! - a required status whose value set has `unknown` gets `unknown`;
+//! - a required status whose value set has no `unknown` (Flag, Appointment,
+//!   DocumentReference, Appointment.participant) is left without a value and
+//!   carries the `data-absent-reason` extension (`_status`), as FHIR allows
+//!   for any primitive;
+//! - a required Coding or CodeableConcept the model has no value for is the
+//!   `data-absent-reason#unknown` coding.
+//!
+//! Text is made schema-safe without changing what it says: empty strings
+//! are left out, whitespace other than space, tab, CR and LF becomes a
+//! space, codes lose stray whitespace, and dates the schema cannot hold
+//! (years outside 1–9999, offsets beyond ±14:00) are left out or, for
+//! offsets, written in UTC.
+
+use std::fmt::Write as _;
+
+use icr_model as m;
+use icr_model::time::{OffsetDateTime, UtcOffset};
+
+use crate::bundle::{NHS_NUMBER_SYSTEM, ODS_ORGANISATION_SYSTEM, Resource};
+use crate::types::*;
+
+/// The code system of data-absent reasons.
+pub const DATA_ABSENT_REASON_SYSTEM: &str =
+    "http://terminology.hl7.org/CodeSystem/data-absent-reason";
+
+/// The extension that says why a primitive value is missing.
+pub const DATA_ABSENT_REASON_EXTENSION: &str =
+    "http://hl7.org/fhir/StructureDefinition/data-absent-reason";
+
+/// The code system of AllergyIntolerance.clinicalStatus.
+pub const ALLERGY_CLINICAL_SYSTEM: &str =
+    "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical";
+
+/// The code system of AllergyIntolerance.verificationStatus.
+pub const ALLERGY_VERIFICATION_SYSTEM: &str =
+    "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification";
+
+/// The code system of Condition.clinicalStatus.
+pub const CONDITION_CLINICAL_SYSTEM: &str =
+    "http://terminology.hl7.org/CodeSystem/condition-clinical";
+
+/// The code system of Condition.verificationStatus.
+pub const CONDITION_VERIFICATION_SYSTEM: &str =
+    "http://terminology.hl7.org/CodeSystem/condition-ver-status";
+
+/// The UCUM system, written on every quantity that has a unit code.
+pub const UCUM_SYSTEM: &str = "http://unitsofmeasure.org";
+
+/// How rendered resources refer to the patient and to each other.
+pub struct RenderContext<'a> {
+    /// Reference to the Patient resource, e.g. `Patient/9990000018` or `urn:uuid:...`.
+    pub patient: &'a str,
+    /// Maps a record id (e.g. a report's member observations) to the reference of its rendered resource, if rendered.
+    pub resolve: &'a dyn Fn(&m::RecordId) -> Option<String>,
+}
+
+impl RenderContext<'_> {
+    fn subject(&self) -> Option<Reference> {
+        Some(Reference {
+            reference: uri(self.patient),
+            ..Default::default()
+        })
+    }
+}
+
+/// Renders one source's (or the merged) demographics as a Patient with the
+/// given logical id. The identifier is `nhs` (the number the request is
+/// about) under [`NHS_NUMBER_SYSTEM`]; the registered practice becomes a
+/// `generalPractitioner` reference by ODS identifier. A `date-time` birth
+/// date is written as its calendar date (`birthDate` is a FHIR `date`); an
+/// address use of `mobile` and a telecom use of `billing`, which FHIR does
+/// not have there, are left out.
+pub fn patient(id: &str, nhs: m::NhsNumber, d: &m::Demographics) -> Patient {
+    let (deceased_boolean, deceased_date_time) = match &d.deceased {
+        None => (None, None),
+        Some(m::Deceased::Yes) => (Some(true), None),
+        Some(m::Deceased::At(when)) => match date_time(when) {
+            Some(t) => (None, Some(t)),
+            None => (Some(true), None),
+        },
+    };
+    Patient {
+        id: Some(id.to_string()),
+        identifier: vec![Identifier {
+            system: Some(NHS_NUMBER_SYSTEM.to_string()),
+            value: Some(nhs.as_str().to_string()),
+            ..Default::default()
+        }],
+        name: d.names.iter().filter_map(human_name).collect(),
+        telecom: d.telecom.iter().filter_map(contact_point).collect(),
+        gender: d.gender.map(|g| g.as_code().to_string()),
+        birth_date: d.birth_date.as_ref().and_then(date),
+        deceased_boolean,
+        deceased_date_time,
+        address: d.addresses.iter().filter_map(address).collect(),
+        general_practitioner: d
+            .registered_practice
+            .iter()
+            .map(|ods| Reference {
+                type_: Some("Organization".to_string()),
+                identifier: Some(Identifier {
+                    system: Some(ODS_ORGANISATION_SYSTEM.to_string()),
+                    value: Some(ods.as_str().to_string()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// Renders one item as the R4 resource that holds its kind, with logical id
+/// `id` (the caller ensures it matches `[A-Za-z0-9\-\.]{1,64}`).
+///
+/// Contact → RelatedPerson; CareTeam → CareTeam; Medication →
+/// MedicationStatement or (prescriptions) MedicationRequest; Allergy →
+/// AllergyIntolerance; Condition → Condition; TestResult → Observation or
+/// (reports) DiagnosticReport; Document → DocumentReference; Procedure →
+/// Procedure; Referral → ServiceRequest; Appointment → Appointment or
+/// (encounters) Encounter; Alert → Flag.
+pub fn entry(entry: &m::Entry, id: &str, ctx: &RenderContext<'_>) -> Resource {
+    let id = Some(id.to_string());
+    match entry {
+        m::Entry::Contact(c) => Resource::RelatedPerson(related_person(c, id, ctx)),
+        m::Entry::CareTeam(c) => Resource::CareTeam(care_team(c, id, ctx)),
+        m::Entry::Medication(x) => match x.kind {
+            Some(m::MedicationKind::Prescription) => {
+                Resource::MedicationRequest(medication_request(x, id, ctx))
+            }
+            Some(m::MedicationKind::Statement) | None => {
+                Resource::MedicationStatement(medication_statement(x, id, ctx))
+            }
+        },
+        m::Entry::Allergy(a) => Resource::AllergyIntolerance(allergy(a, id, ctx)),
+        m::Entry::Condition(c) => Resource::Condition(condition(c, id, ctx)),
+        m::Entry::Result(r) => match r.kind {
+            Some(m::ResultKind::Report) => {
+                Resource::DiagnosticReport(diagnostic_report(r, id, ctx))
+            }
+            Some(m::ResultKind::Observation) | None => {
+                Resource::Observation(observation(r, id, ctx))
+            }
+        },
+        m::Entry::Document(d) => Resource::DocumentReference(document_reference(d, id, ctx)),
+        m::Entry::Procedure(p) => Resource::Procedure(procedure(p, id, ctx)),
+        m::Entry::Referral(r) => Resource::ServiceRequest(service_request(r, id, ctx)),
+        m::Entry::Appointment(a) => match a.kind {
+            Some(m::AppointmentKind::Encounter) => Resource::Encounter(encounter(a, id, ctx)),
+            Some(m::AppointmentKind::Appointment) | None => {
+                Resource::Appointment(appointment(a, id, ctx))
+            }
+        },
+        m::Entry::Alert(a) => Resource::Flag(flag(a, id, ctx)),
+    }
+}
+
+/// A contact as a RelatedPerson of the patient. `period_start` is
+/// `period.start`.
+fn related_person(c: &m::Contact, id: Option<String>, ctx: &RenderContext<'_>) -> RelatedPerson {
+    RelatedPerson {
+        id,
+        active: c.active,
+        patient: ctx.subject(),
+        relationship: concepts(&c.relationship),
+        name: human_name(&c.name).into_iter().collect(),
+        telecom: c.telecom.iter().filter_map(contact_point).collect(),
+        address: c.address.iter().filter_map(address).collect(),
+        period: period(c.period_start.as_ref(), None),
+        ..Default::default()
+    }
+}
+
+/// A care team. Members and managing organisations are known by their
+/// display names only, so they are references with `display`.
+fn care_team(c: &m::CareTeam, id: Option<String>, ctx: &RenderContext<'_>) -> CareTeam {
+    CareTeam {
+        id,
+        status: c.status.map(|s| s.as_code().to_string()),
+        category: concepts(&c.category),
+        name: c.name.as_deref().and_then(text),
+        subject: ctx.subject(),
+        period: period(c.period_start.as_ref(), c.period_end.as_ref()),
+        participant: c
+            .participants
+            .iter()
+            .filter_map(|p| {
+                let role = concepts(&p.roles);
+                let member = p.name.as_deref().and_then(display_ref);
+                (!role.is_empty() || member.is_some()).then_some(CareTeamParticipant {
+                    role,
+                    member,
+                    ..Default::default()
+                })
+            })
+            .collect(),
+        managing_organization: c
+            .managing_organisations
+            .iter()
+            .filter_map(|o| display_ref(o))
+            .collect(),
+        telecom: c.telecom.iter().filter_map(contact_point).collect(),
+        ..Default::default()
+    }
+}
+
+/// A medication statement. Fallbacks and approximations:
+/// - no status → `unknown`; the prescription-only codes `cancelled` →
+///   `stopped` and `draft` → `intended`;
+/// - no medication → the `data-absent-reason#unknown` coding;
+/// - `start`/`end` → `effectivePeriod` (or `effectiveDateTime` when only
+///   `start` is known); `recorded` → `dateAsserted`;
+/// - `prescriber` → `informationSource` (by display), R4 having no
+///   prescriber on a statement.
+fn medication_statement(
+    x: &m::Medication,
+    id: Option<String>,
+    ctx: &RenderContext<'_>,
+) -> MedicationStatement {
+    use m::MedicationStatus as S;
+    let status = match x.status {
+        None => "unknown",
+        Some(S::Cancelled) => "stopped",
+        Some(S::Draft) => "intended",
+        Some(s) => s.as_code(),
+    };
+    let (effective_date_time, effective_period) = match (&x.start, &x.end) {
+        (Some(s), None) => (date_time(s), None),
+        (s, e) => (None, period(s.as_ref(), e.as_ref())),
+    };
+    MedicationStatement {
+        id,
+        status: Some(status.to_string()),
+        medication_codeable_concept: Some(concept_required(&x.medication)),
+        subject: ctx.subject(),
+        effective_date_time,
+        effective_period,
+        date_asserted: x.recorded.as_ref().and_then(date_time),
+        information_source: x.prescriber.as_deref().and_then(display_ref),
+        reason_code: concepts(&x.reasons),
+        note: annotations(&x.notes),
+        dosage: dosages(x.dosage.as_deref()),
+        ..Default::default()
+    }
+}
+
+/// A prescription as a MedicationRequest with intent `order`. Fallbacks
+/// and approximations:
+/// - no status → `unknown`; the statement-only codes `intended` → `draft`,
+///   `not-taken` → `unknown`;
+/// - no medication → the `data-absent-reason#unknown` coding;
+/// - `start` → `authoredOn`; `end` → `dispenseRequest.validityPeriod.end`;
+///   `recorded` has no home and is left out;
+/// - `prescriber` → `requester` (by display).
+fn medication_request(
+    x: &m::Medication,
+    id: Option<String>,
+    ctx: &RenderContext<'_>,
+) -> MedicationRequest {
+    use m::MedicationStatus as S;
+    let status = match x.status {
+        None | Some(S::NotTaken) => "unknown",
+        Some(S::Intended) => "draft",
+        Some(s) => s.as_code(),
+    };
+    MedicationRequest {
+        id,
+        status: Some(status.to_string()),
+        intent: Some("order".to_string()),
+        medication_codeable_concept: Some(concept_required(&x.medication)),
+        subject: ctx.subject(),
+        authored_on: x.start.as_ref().and_then(date_time),
+        requester: x.prescriber.as_deref().and_then(display_ref),
+        reason_code: concepts(&x.reasons),
+        note: annotations(&x.notes),
+        dosage_instruction: dosages(x.dosage.as_deref()),
+        dispense_request: period(None, x.end.as_ref()).map(|p| DispenseRequest {
+            validity_period: Some(p),
+        }),
+        ..Default::default()
+    }
+}
+
+/// An allergy. The Condition-only verification codes `provisional` and
+/// `differential` are written as `unconfirmed`. A reaction without
+/// manifestations gets the `data-absent-reason#unknown` manifestation
+/// (FHIR requires one). `onset` → `onsetDateTime`, `recorded` →
+/// `recordedDate`.
+fn allergy(a: &m::Allergy, id: Option<String>, ctx: &RenderContext<'_>) -> AllergyIntolerance {
+    use m::Verification as V;
+    AllergyIntolerance {
+        id,
+        clinical_status: a
+            .clinical_status
+            .map(|s| status_concept(ALLERGY_CLINICAL_SYSTEM, s.as_code())),
+        verification_status: a.verification.map(|v| {
+            let code = match v {
+                V::Provisional | V::Differential => "unconfirmed",
+                other => other.as_code(),
+            };
+            status_concept(ALLERGY_VERIFICATION_SYSTEM, code)
+        }),
+        category: a.category.iter().map(|c| c.as_code().to_string()).collect(),
+        criticality: a.criticality.map(|c| c.as_code().to_string()),
+        code: concept(&a.code),
+        patient: ctx.subject(),
+        onset_date_time: a.onset.as_ref().and_then(date_time),
+        recorded_date: a.recorded.as_ref().and_then(date_time),
+        note: annotations(&a.notes),
+        reaction: a
+            .reactions
+            .iter()
+            .map(|r| {
+                let mut manifestation = concepts(&r.manifestations);
+                if manifestation.is_empty() {
+                    manifestation.push(data_absent_concept());
+                }
+                AllergyReaction {
+                    manifestation,
+                    description: r.description.as_deref().and_then(text),
+                    severity: r.severity.map(|s| s.as_code().to_string()),
+                    ..Default::default()
+                }
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// A condition. `onset` → `onsetDateTime`, `abatement` →
+/// `abatementDateTime`, `recorded` → `recordedDate`.
+fn condition(c: &m::Condition, id: Option<String>, ctx: &RenderContext<'_>) -> Condition {
+    Condition {
+        id,
+        clinical_status: c
+            .clinical_status
+            .map(|s| status_concept(CONDITION_CLINICAL_SYSTEM, s.as_code())),
+        verification_status: c
+            .verification
+            .map(|v| status_concept(CONDITION_VERIFICATION_SYSTEM, v.as_code())),
+        category: concepts(&c.category),
+        severity: c.severity.as_ref().and_then(concept),
+        code: concept(&c.code),
+        subject: ctx.subject(),
+        onset_date_time: c.onset.as_ref().and_then(date_time),
+        abatement_date_time: c.abatement.as_ref().and_then(date_time),
+        recorded_date: c.recorded.as_ref().and_then(date_time),
+        note: annotations(&c.notes),
+        ..Default::default()
+    }
+}
+
+/// An observation. Fallbacks and approximations:
+/// - no status → `unknown`; the report-only codes `partial` →
+///   `preliminary` and `appended` → `amended`;
+/// - no code → the `data-absent-reason#unknown` coding (also for components);
+/// - `issued` is a FHIR `instant`: written only when the model has a full
+///   date-time;
+/// - `members` → `hasMember`, for those `ctx.resolve` knows;
+/// - `performer` → `performer` (by display);
+/// - `conclusion` has no home on an Observation and is left out;
+/// - a reference range's bounds are SimpleQuantities: comparators are
+///   dropped; a range with neither bound nor text is left out;
+/// - an integer value outside the FHIR `integer` range is written as
+///   `valueString`.
+fn observation(r: &m::TestResult, id: Option<String>, ctx: &RenderContext<'_>) -> Observation {
+    use m::ResultStatus as S;
+    let status = match r.status {
+        None => "unknown",
+        Some(S::Partial) => "preliminary",
+        Some(S::Appended) => "amended",
+        Some(s) => s.as_code(),
+    };
+    let v = ValueX::from(r.value.as_ref());
+    Observation {
+        id,
+        status: Some(status.to_string()),
+        category: concepts(&r.category),
+        code: Some(concept_required(&r.code)),
+        subject: ctx.subject(),
+        effective_date_time: r.effective.as_ref().and_then(date_time),
+        issued: r.issued.as_ref().and_then(instant),
+        performer: r
+            .performer
+            .as_deref()
+            .and_then(display_ref)
+            .into_iter()
+            .collect(),
+        value_quantity: v.quantity,
+        value_codeable_concept: v.codeable_concept,
+        value_string: v.string,
+        value_boolean: v.boolean,
+        value_integer: v.integer,
+        value_range: v.range,
+        value_date_time: v.date_time,
+        data_absent_reason: r.absent_reason.as_ref().and_then(concept),
+        interpretation: concepts(&r.interpretation),
+        note: annotations(&r.notes),
+        reference_range: reference_ranges(&r.reference_range),
+        has_member: members(&r.members, ctx),
+        component: r
+            .components
+            .iter()
+            .map(|c| {
+                let v = ValueX::from(c.value.as_ref());
+                ObservationComponent {
+                    code: Some(concept_required(&c.code)),
+                    value_quantity: v.quantity,
+                    value_codeable_concept: v.codeable_concept,
+                    value_string: v.string,
+                    value_boolean: v.boolean,
+                    value_integer: v.integer,
+                    value_range: v.range,
+                    value_date_time: v.date_time,
+                    interpretation: concepts(&c.interpretation),
+                    reference_range: reference_ranges(&c.reference_range),
+                    ..Default::default()
+                }
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// A report. Fallbacks and approximations:
+/// - no status → `unknown`; no code → the `data-absent-reason#unknown` coding;
+/// - `issued` is a FHIR `instant`: written only when the model has a full
+///   date-time;
+/// - `members` → `result`, for those `ctx.resolve` knows;
+/// - a report's `value`, `absent_reason`, `interpretation`,
+///   `reference_range`, `components` and `notes` have no home on an R4
+///   DiagnosticReport and are left out.
+fn diagnostic_report(
+    r: &m::TestResult,
+    id: Option<String>,
+    ctx: &RenderContext<'_>,
+) -> DiagnosticReport {
+    DiagnosticReport {
+        id,
+        status: Some(r.status.map_or("unknown", |s| s.as_code()).to_string()),
+        category: concepts(&r.category),
+        code: Some(concept_required(&r.code)),
+        subject: ctx.subject(),
+        effective_date_time: r.effective.as_ref().and_then(date_time),
+        issued: r.issued.as_ref().and_then(instant),
+        performer: r
+            .performer
+            .as_deref()
+            .and_then(display_ref)
+            .into_iter()
+            .collect(),
+        result: members(&r.members, ctx),
+        conclusion: r.conclusion.as_deref().and_then(text),
+        ..Default::default()
+    }
+}
+
+/// A document. Fallbacks and approximations:
+/// - no status → no value, with the `data-absent-reason` extension
+///   (`current | superseded | entered-in-error` has no `unknown`);
+/// - no content → one attachment carrying only the `data-absent-reason`
+///   extension (FHIR requires one);
+/// - `title` → `description`; `authors` → `author` (by display);
+/// - `date` → `date` when it is a full date-time (`date` is an `instant`);
+///   a partial date goes to each attachment's `creation` instead;
+/// - `inline_content_omitted` has no R4 home: the attachment simply has
+///   no `data`; a size over the FHIR `unsignedInt` range is left out.
+fn document_reference(
+    d: &m::Document,
+    id: Option<String>,
+    ctx: &RenderContext<'_>,
+) -> DocumentReference {
+    let (status, status_ext) = match d.status {
+        Some(s) => (Some(s.as_code().to_string()), None),
+        None => (None, Some(data_absent_element())),
+    };
+    let full_date = d.date.as_ref().and_then(instant);
+    let creation = if full_date.is_none() {
+        d.date.as_ref().and_then(date_time)
+    } else {
+        None
+    };
+    let mut content: Vec<DocumentReferenceContent> = d
+        .content
+        .iter()
+        .map(|a| DocumentReferenceContent {
+            attachment: Some(Attachment {
+                content_type: a.content_type.as_deref().and_then(code),
+                url: a.url.as_deref().and_then(uri),
+                size: a.size.filter(|s| *s <= i32::MAX as u64),
+                title: a.title.as_deref().and_then(text),
+                creation: creation.clone(),
+                ..Default::default()
+            }),
+            format: None,
+        })
+        .collect();
+    if content.is_empty() {
+        content.push(DocumentReferenceContent {
+            attachment: Some(Attachment {
+                extension: vec![data_absent_extension()],
+                creation,
+                ..Default::default()
+            }),
+            format: None,
+        });
+    }
+    DocumentReference {
+        id,
+        status,
+        status_ext,
+        type_: concept(&d.doc_type),
+        category: concepts(&d.category),
+        subject: ctx.subject(),
+        date: full_date,
+        author: d.authors.iter().filter_map(|a| display_ref(a)).collect(),
+        description: d.title.as_deref().and_then(text),
+        content,
+        ..Default::default()
+    }
+}
+
+/// A procedure. No status → `unknown`. `performed` alone →
+/// `performedDateTime`; with `performed_end` → `performedPeriod`.
+/// `performers` → `performer.actor` (by display).
+fn procedure(p: &m::Procedure, id: Option<String>, ctx: &RenderContext<'_>) -> Procedure {
+    let (performed_date_time, performed_period) = match (&p.performed, &p.performed_end) {
+        (Some(s), None) => (date_time(s), None),
+        (s, e) => (None, period(s.as_ref(), e.as_ref())),
+    };
+    Procedure {
+        id,
+        status: Some(p.status.map_or("unknown", |s| s.as_code()).to_string()),
+        code: concept(&p.code),
+        subject: ctx.subject(),
+        performed_date_time,
+        performed_period,
+        performer: p
+            .performers
+            .iter()
+            .filter_map(|n| display_ref(n))
+            .map(|actor| ProcedurePerformer {
+                function: None,
+                actor: Some(actor),
+            })
+            .collect(),
+        body_site: concepts(&p.body_site),
+        outcome: p.outcome.as_ref().and_then(concept),
+        note: annotations(&p.notes),
+        ..Default::default()
+    }
+}
+
+/// A referral as a ServiceRequest with intent `order`. No status →
+/// `unknown`. `requester` and `performers` are references by display.
+fn service_request(r: &m::Referral, id: Option<String>, ctx: &RenderContext<'_>) -> ServiceRequest {
+    ServiceRequest {
+        id,
+        status: Some(r.status.map_or("unknown", |s| s.as_code()).to_string()),
+        intent: Some("order".to_string()),
+        category: concepts(&r.category),
+        priority: r.priority.map(|p| p.as_code().to_string()),
+        code: concept(&r.code),
+        subject: ctx.subject(),
+        authored_on: r.authored.as_ref().and_then(date_time),
+        requester: r.requester.as_deref().and_then(display_ref),
+        performer: r.performers.iter().filter_map(|n| display_ref(n)).collect(),
+        reason_code: concepts(&r.reasons),
+        note: annotations(&r.notes),
+        ..Default::default()
+    }
+}
+
+/// A booked appointment. Fallbacks and approximations:
+/// - no status (or `unknown`) → no value, with the `data-absent-reason`
+///   extension (the Appointment value set has no `unknown`); the
+///   Encounter-only codes are written as their nearest Appointment code:
+///   `planned` → `booked`, `triaged`/`in-progress`/`onleave` → `arrived`,
+///   `finished` → `fulfilled`;
+/// - the patient is always a participant, with status `accepted` (FHIR
+///   requires at least one participant, and the appointment is theirs);
+///   `participants` follow as actors by display, and `location` as a
+///   Location actor by display, each with a `data-absent-reason` status
+///   since the model does not say whether they accepted;
+/// - `start`/`end` are FHIR `instant`s: written only when the model has a
+///   full date-time;
+/// - `class` has no home on an Appointment and is left out.
+fn appointment(a: &m::Appointment, id: Option<String>, ctx: &RenderContext<'_>) -> Appointment {
+    use m::AppointmentStatus as S;
+    let status = match a.status {
+        None | Some(S::Unknown) => None,
+        Some(S::Planned) => Some("booked"),
+        Some(S::Triaged | S::InProgress | S::Onleave) => Some("arrived"),
+        Some(S::Finished) => Some("fulfilled"),
+        Some(s) => Some(s.as_code()),
+    };
+    let mut participant = vec![AppointmentParticipant {
+        actor: Some(Reference {
+            reference: uri(ctx.patient),
+            type_: Some("Patient".to_string()),
+            ..Default::default()
+        }),
+        status: Some("accepted".to_string()),
+        ..Default::default()
+    }];
+    let unknown_status = |actor: Reference| AppointmentParticipant {
+        actor: Some(actor),
+        status_ext: Some(data_absent_element()),
+        ..Default::default()
+    };
+    participant.extend(
+        a.participants
+            .iter()
+            .filter_map(|n| display_ref(n))
+            .map(unknown_status),
+    );
+    participant.extend(
+        a.location
+            .as_deref()
+            .and_then(display_ref)
+            .map(|r| Reference {
+                type_: Some("Location".to_string()),
+                ..r
+            })
+            .map(unknown_status),
+    );
+    Appointment {
+        id,
+        status: status.map(str::to_string),
+        status_ext: status.is_none().then(data_absent_element),
+        service_type: concepts(&a.service_type),
+        reason_code: concepts(&a.reasons),
+        description: a.description.as_deref().and_then(text),
+        start: a.start.as_ref().and_then(instant),
+        end: a.end.as_ref().and_then(instant),
+        participant,
+        ..Default::default()
+    }
+}
+
+/// An attendance or stay as an Encounter. Fallbacks and approximations:
+/// - no status → `unknown`; the Appointment-only codes are written as their
+///   nearest Encounter code: `proposed`/`pending`/`booked`/`waitlist` →
+///   `planned`, `checked-in` → `arrived`, `fulfilled` → `finished`,
+///   `noshow` → `cancelled`;
+/// - `class` → `class` (a single Coding: the concept's primary coding, or
+///   its text as a display); no class → the `data-absent-reason#unknown`
+///   coding (FHIR requires one);
+/// - the first `service_type` → `serviceType` (R4 allows one; the rest are
+///   left out); `description` has no home on an Encounter and is left out;
+/// - `participants` → `participant.individual` and `location` →
+///   `location.location`, by display.
+fn encounter(a: &m::Appointment, id: Option<String>, ctx: &RenderContext<'_>) -> Encounter {
+    use m::AppointmentStatus as S;
+    let status = match a.status {
+        None => "unknown",
+        Some(S::Proposed | S::Pending | S::Booked | S::Waitlist) => "planned",
+        Some(S::CheckedIn) => "arrived",
+        Some(S::Fulfilled) => "finished",
+        Some(S::Noshow) => "cancelled",
+        Some(s) => s.as_code(),
+    };
+    Encounter {
+        id,
+        status: Some(status.to_string()),
+        class_: Some(
+            a.class
+                .as_ref()
+                .and_then(single_coding)
+                .unwrap_or_else(data_absent_coding),
+        ),
+        service_type: a.service_type.iter().find_map(concept),
+        subject: ctx.subject(),
+        participant: a
+            .participants
+            .iter()
+            .filter_map(|n| display_ref(n))
+            .map(|individual| EncounterParticipant {
+                type_: Vec::new(),
+                individual: Some(individual),
+            })
+            .collect(),
+        period: period(a.start.as_ref(), a.end.as_ref()),
+        reason_code: concepts(&a.reasons),
+        location: a
+            .location
+            .as_deref()
+            .and_then(display_ref)
+            .map(|l| EncounterLocation { location: Some(l) })
+            .into_iter()
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// An alert as a Flag. No status → no value, with the `data-absent-reason`
+/// extension (`active | inactive | entered-in-error` has no `unknown`); no
+/// code → the `data-absent-reason#unknown` coding. `author` is a reference
+/// by display.
+fn flag(a: &m::Alert, id: Option<String>, ctx: &RenderContext<'_>) -> Flag {
+    Flag {
+        id,
+        status: a.status.map(|s| s.as_code().to_string()),
+        status_ext: a.status.is_none().then(data_absent_element),
+        category: concepts(&a.category),
+        code: Some(concept_required(&a.code)),
+        subject: ctx.subject(),
+        period: period(a.period_start.as_ref(), a.period_end.as_ref()),
+        author: a.author.as_deref().and_then(display_ref),
+        ..Default::default()
+    }
+}
+
+/// The value[x] of an observation or component, one field filled.
+#[derive(Default)]
+struct ValueX {
+    quantity: Option<Quantity>,
+    codeable_concept: Option<CodeableConcept>,
+    string: Option<String>,
+    boolean: Option<bool>,
+    integer: Option<i64>,
+    range: Option<Range>,
+    date_time: Option<String>,
+}
+
+impl From<Option<&m::ResultValue>> for ValueX {
+    fn from(v: Option<&m::ResultValue>) -> Self {
+        let mut out = ValueX::default();
+        match v {
+            None => {}
+            Some(m::ResultValue::Quantity(q)) => out.quantity = quantity(q, false),
+            Some(m::ResultValue::Coded(c)) => out.codeable_concept = concept(c),
+            Some(m::ResultValue::Text(t)) => out.string = text(t),
+            Some(m::ResultValue::Boolean(b)) => out.boolean = Some(*b),
+            Some(m::ResultValue::Integer(i)) => {
+                if i32::try_from(*i).is_ok() {
+                    out.integer = Some(*i);
+                } else {
+                    out.string = Some(i.to_string());
+                }
+            }
+            Some(m::ResultValue::Range { low, high }) => {
+                let low = low.as_ref().and_then(|q| quantity(q, true));
+                let high = high.as_ref().and_then(|q| quantity(q, true));
+                if low.is_some() || high.is_some() {
+                    out.range = Some(Range { low, high });
+                }
+            }
+            Some(m::ResultValue::DateTime(d)) => out.date_time = date_time(d),
+        }
+        out
+    }
+}
+
+fn members(ids: &[m::RecordId], ctx: &RenderContext<'_>) -> Vec<Reference> {
+    ids.iter()
+        .filter_map(|id| (ctx.resolve)(id))
+        .filter_map(|r| uri(&r))
+        .map(|r| Reference {
+            reference: Some(r),
+            ..Default::default()
+        })
+        .collect()
+}
+
+fn reference_ranges(ranges: &[m::ReferenceRange]) -> Vec<ReferenceRange> {
+    ranges
+        .iter()
+        .filter_map(|r| {
+            let out = ReferenceRange {
+                low: r.low.as_ref().and_then(|q| quantity(q, true)),
+                high: r.high.as_ref().and_then(|q| quantity(q, true)),
+                type_: None,
+                text: r.text.as_deref().and_then(text),
+            };
+            (out.low.is_some() || out.high.is_some() || out.text.is_some()).then_some(out)
+        })
+        .collect()
+}
+
+/// A quantity; `simple` drops the comparator (SimpleQuantity). A value that
+/// is not finite is left out; a unit code is written with the UCUM system.
+fn quantity(q: &m::Quantity, simple: bool) -> Option<Quantity> {
+    let unit_code = q.code.as_deref().and_then(code);
+    let out = Quantity {
+        value: q.value.filter(|v| v.is_finite()),
+        comparator: if simple {
+            None
+        } else {
+            q.comparator
+                .as_deref()
+                .map(str::trim)
+                .filter(|c| matches!(*c, "<" | "<=" | ">=" | ">"))
+                .map(str::to_string)
+        },
+        unit: q.unit.as_deref().and_then(text),
+        system: unit_code.as_ref().map(|_| UCUM_SYSTEM.to_string()),
+        code: unit_code,
+    };
+    (out.value.is_some() || out.unit.is_some() || out.code.is_some()).then_some(out)
+}
+
+fn human_name(n: &m::HumanName) -> Option<HumanName> {
+    let out = HumanName {
+        use_: n.use_.map(|u| u.as_code().to_string()),
+        text: n.text.as_deref().and_then(text),
+        family: n.family.as_deref().and_then(text),
+        given: n.given.iter().filter_map(|g| text(g)).collect(),
+        prefix: n.prefix.iter().filter_map(|p| text(p)).collect(),
+        ..Default::default()
+    };
+    (out.text.is_some() || out.family.is_some() || !out.given.is_empty() || !out.prefix.is_empty())
+        .then_some(out)
+}
+
+fn address(a: &m::Address) -> Option<Address> {
+    let out = Address {
+        use_: a
+            .use_
+            .filter(|u| *u != m::ContactUse::Mobile)
+            .map(|u| u.as_code().to_string()),
+        line: a.lines.iter().filter_map(|l| text(l)).collect(),
+        city: a.city.as_deref().and_then(text),
+        district: a.district.as_deref().and_then(text),
+        postal_code: a.postcode.as_deref().and_then(text),
+        country: a.country.as_deref().and_then(text),
+        ..Default::default()
+    };
+    (!out.line.is_empty()
+        || out.city.is_some()
+        || out.district.is_some()
+        || out.postal_code.is_some()
+        || out.country.is_some())
+    .then_some(out)
+}
+
+fn contact_point(t: &m::Telecom) -> Option<ContactPoint> {
+    Some(ContactPoint {
+        system: Some(t.system.as_code().to_string()),
+        value: Some(text(&t.value)?),
+        use_: t
+            .use_
+            .filter(|u| *u != m::ContactUse::Billing)
+            .map(|u| u.as_code().to_string()),
+        ..Default::default()
+    })
+}
+
+fn period(start: Option<&m::PartialDateTime>, end: Option<&m::PartialDateTime>) -> Option<Period> {
+    let out = Period {
+        start: start.and_then(date_time),
+        end: end.and_then(date_time),
+    };
+    (out.start.is_some() || out.end.is_some()).then_some(out)
+}
+
+fn dosages(text_: Option<&str>) -> Vec<Dosage> {
+    text_
+        .and_then(text)
+        .map(|t| Dosage {
+            text: Some(t),
+            ..Default::default()
+        })
+        .into_iter()
+        .collect()
+}
+
+fn annotations(notes: &[String]) -> Vec<Annotation> {
+    notes
+        .iter()
+        .filter_map(|n| text(n))
+        .map(|t| Annotation {
+            text: Some(t),
+            ..Default::default()
+        })
+        .collect()
+}
+
+fn display_ref(name: &str) -> Option<Reference> {
+    Some(Reference {
+        display: Some(text(name)?),
+        ..Default::default()
+    })
+}
+
+/// A concept, or `None` when nothing of it survives.
+fn concept(c: &m::Concept) -> Option<CodeableConcept> {
+    let out = CodeableConcept {
+        coding: c.codings.iter().filter_map(coding).collect(),
+        text: c.text.as_deref().and_then(text),
+    };
+    (!out.coding.is_empty() || out.text.is_some()).then_some(out)
+}
+
+fn concepts(cs: &[m::Concept]) -> Vec<CodeableConcept> {
+    cs.iter().filter_map(concept).collect()
+}
+
+/// A concept FHIR requires: the `data-absent-reason#unknown` coding when the
+/// model has none.
+fn concept_required(c: &m::Concept) -> CodeableConcept {
+    concept(c).unwrap_or_else(data_absent_concept)
+}
+
+fn coding(c: &m::Coding) -> Option<Coding> {
+    let out = Coding {
+        system: uri(c.system.uri()),
+        version: None,
+        code: code(&c.code),
+        display: c.display.as_deref().and_then(text),
+    };
+    (out.code.is_some() || out.display.is_some()).then_some(out)
+}
+
+/// A concept as one Coding: its primary coding, else any coding, else its
+/// text as a display.
+fn single_coding(c: &m::Concept) -> Option<Coding> {
+    c.primary()
+        .and_then(coding)
+        .or_else(|| c.codings.iter().find_map(coding))
+        .or_else(|| {
+            Some(Coding {
+                display: Some(text(c.text.as_deref()?)?),
+                ..Default::default()
+            })
+        })
+}
+
+fn status_concept(system: &str, code: &str) -> CodeableConcept {
+    CodeableConcept {
+        coding: vec![Coding {
+            system: Some(system.to_string()),
+            code: Some(code.to_string()),
+            ..Default::default()
+        }],
+        text: None,
+    }
+}
+
+fn data_absent_coding() -> Coding {
+    Coding {
+        system: Some(DATA_ABSENT_REASON_SYSTEM.to_string()),
+        code: Some("unknown".to_string()),
+        display: Some("Unknown".to_string()),
+        ..Default::default()
+    }
+}
+
+fn data_absent_concept() -> CodeableConcept {
+    CodeableConcept {
+        coding: vec![data_absent_coding()],
+        text: None,
+    }
+}
+
+fn data_absent_extension() -> Extension {
+    Extension {
+        url: Some(DATA_ABSENT_REASON_EXTENSION.to_string()),
+        value_code: Some("unknown".to_string()),
+        ..Default::default()
+    }
+}
+
+fn data_absent_element() -> Element {
+    Element {
+        extension: vec![data_absent_extension()],
+    }
+}
+
+fn is_ws(c: char) -> bool {
+    c.is_whitespace() || c == '\u{feff}'
+}
+
+/// A FHIR `string`: `None` when blank; whitespace other than space, tab,
+/// CR and LF becomes a space (the schema allows no other).
+fn text(s: &str) -> Option<String> {
+    if s.chars().all(is_ws) {
+        return None;
+    }
+    Some(
+        s.chars()
+            .map(|c| {
+                if is_ws(c) && !matches!(c, ' ' | '\t' | '\r' | '\n') {
+                    ' '
+                } else {
+                    c
+                }
+            })
+            .collect(),
+    )
+}
+
+/// A FHIR `code`: words separated by single spaces; `None` when blank.
+fn code(s: &str) -> Option<String> {
+    let words: Vec<&str> = s.split(is_ws).filter(|w| !w.is_empty()).collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+/// A FHIR `uri`: whitespace percent-encoded; `None` when blank.
+fn uri(s: &str) -> Option<String> {
+    let s = s.trim_matches(is_ws);
+    if s.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if is_ws(c) {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                let _ = write!(out, "%{b:02X}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Some(out)
+}
+
+/// A FHIR `dateTime` at the model's precision, or `None` when the schema
+/// cannot hold it (a year outside 1–9999). An offset FHIR cannot write
+/// (beyond ±14:00, or with seconds) is written as the same instant in UTC.
+fn date_time(d: &m::PartialDateTime) -> Option<String> {
+    match *d {
+        m::PartialDateTime::DateTime(dt) => instant_text(dt),
+        _ => date(d),
+    }
+}
+
+/// A FHIR `date`: the model's date, or a date-time's calendar date.
+fn date(d: &m::PartialDateTime) -> Option<String> {
+    let year_ok = |y: i32| (1..=9999).contains(&y);
+    let mut out = String::new();
+    let ok = match *d {
+        m::PartialDateTime::Year(y) => year_ok(y) && write!(out, "{y:04}").is_ok(),
+        m::PartialDateTime::YearMonth(y, mo) => {
+            year_ok(y) && write!(out, "{y:04}-{:02}", mo as u8).is_ok()
+        }
+        m::PartialDateTime::Date(x) => {
+            year_ok(x.year())
+                && write!(out, "{:04}-{:02}-{:02}", x.year(), x.month() as u8, x.day()).is_ok()
+        }
+        m::PartialDateTime::DateTime(dt) => {
+            let x = dt.date();
+            year_ok(x.year())
+                && write!(out, "{:04}-{:02}-{:02}", x.year(), x.month() as u8, x.day()).is_ok()
+        }
+    };
+    ok.then_some(out)
+}
+
+/// A FHIR `instant`: only a full date-time has one.
+fn instant(d: &m::PartialDateTime) -> Option<String> {
+    match *d {
+        m::PartialDateTime::DateTime(dt) => instant_text(dt),
+        _ => None,
+    }
+}
+
+fn instant_text(dt: OffsetDateTime) -> Option<String> {
+    let off = dt.offset();
+    let fits = off.seconds_past_minute() == 0 && off.whole_minutes().unsigned_abs() <= 14 * 60;
+    let dt = if fits {
+        dt
+    } else {
+        dt.to_offset(UtcOffset::UTC)
+    };
+    if !(1..=9999).contains(&dt.year()) {
+        return None;
+    }
+    let mut out = String::new();
+    write!(out, "{}", m::PartialDateTime::DateTime(dt)).ok()?;
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pdt(s: &str) -> m::PartialDateTime {
+        m::PartialDateTime::parse(s).unwrap()
+    }
+
+    #[test]
+    fn text_is_made_schema_safe() {
+        assert_eq!(text(""), None);
+        assert_eq!(text(" \u{a0}\t"), None);
+        assert_eq!(text("a\u{a0}b\nc").as_deref(), Some("a b\nc"));
+        assert_eq!(code("  on\u{2003} hold ").as_deref(), Some("on hold"));
+        assert_eq!(code(" "), None);
+        assert_eq!(
+            uri(" urn:local system ").as_deref(),
+            Some("urn:local%20system")
+        );
+    }
+
+    #[test]
+    fn dates_at_every_precision() {
+        assert_eq!(date_time(&pdt("2021")).as_deref(), Some("2021"));
+        assert_eq!(date_time(&pdt("2021-02")).as_deref(), Some("2021-02"));
+        assert_eq!(date_time(&pdt("2021-02-15")).as_deref(), Some("2021-02-15"));
+        assert_eq!(
+            date_time(&pdt("2021-02-15T13:50+01:00")).as_deref(),
+            Some("2021-02-15T13:50:00+01:00")
+        );
+        assert_eq!(
+            date(&pdt("2021-02-15T23:50:00-05:00")).as_deref(),
+            Some("2021-02-15")
+        );
+        assert_eq!(instant(&pdt("2021-02-15")), None);
+        assert_eq!(date_time(&pdt("0000")), None);
+        // an offset FHIR cannot write becomes UTC
+        assert_eq!(
+            date_time(&pdt("2021-02-15T13:50:00+15:00")).as_deref(),
+            Some("2021-02-14T22:50:00Z")
+        );
+    }
+}
