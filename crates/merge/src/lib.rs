@@ -77,18 +77,21 @@ pub struct Warning {
 pub struct MergedRecord {
     /// Demographics, if any source gave them.
     pub patient: Option<MergedPatient>,
-    /// Items by section, most recent first.
+    /// Items by section, most recent first (demographics excepted).
     pub sections: BTreeMap<Section, Vec<MergedItem>>,
     /// Notes about the view as a whole.
     pub warnings: Vec<Warning>,
 }
 
 /// Merges what the sources answered, keeping only items of `sections`.
-/// Every requested section appears in the result, empty if no source has
-/// anything for it.
+/// Every requested section but demographics (which is the `patient`)
+/// appears in the result, empty if no source has anything for it.
 pub fn merge(records: &[&SourceRecord], sections: SectionSet) -> MergedRecord {
-    let mut by_section: BTreeMap<Section, Vec<MergedItem>> =
-        sections.iter().map(|s| (s, Vec::new())).collect();
+    let mut by_section: BTreeMap<Section, Vec<MergedItem>> = sections
+        .iter()
+        .filter(|s| *s != Section::Demographics)
+        .map(|s| (s, Vec::new()))
+        .collect();
 
     let items: Vec<&Item> = records
         .iter()

@@ -89,7 +89,11 @@ fn same_fact_from_three_sources_is_one_item_with_three_provenances() {
     );
     assert!(allergies[0].conflicts.is_empty());
     // Every requested section is present, even when empty.
-    assert_eq!(view.sections.len(), 12);
+    assert_eq!(
+        view.sections.len(),
+        11,
+        "demographics is the patient, not a section"
+    );
     assert!(view.sections[&Section::Medications].is_empty());
 }
 

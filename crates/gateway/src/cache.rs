@@ -1,0 +1,87 @@
+//! The cache of source answers: per (source, person, sections), in memory
+//! only, weighed in bytes, each entry living as long as its source's TTL.
+//! Concurrent requests for the same key share one upstream call; failures
+//! are never cached.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use icr_adapter_sdk::SourceError;
+use icr_model::{NhsNumber, SectionSet, SourceId, SourceRecord};
+use moka::future::Cache;
+
+/// What a cache entry is for.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct CacheKey {
+    /// The source.
+    pub source: SourceId,
+    /// The person.
+    pub nhs_number: NhsNumber,
+    /// The sections fetched.
+    pub sections: SectionSet,
+}
+
+#[derive(Clone)]
+struct Cached {
+    record: Arc<SourceRecord>,
+    ttl: Duration,
+}
+
+struct PerEntryTtl;
+
+impl moka::Expiry<CacheKey, Cached> for PerEntryTtl {
+    fn expire_after_create(&self, _: &CacheKey, value: &Cached, _: Instant) -> Option<Duration> {
+        Some(value.ttl)
+    }
+}
+
+/// Cached source answers, bounded by total size in bytes.
+#[derive(Clone)]
+pub struct SourceCache {
+    inner: Cache<CacheKey, Cached>,
+}
+
+impl SourceCache {
+    /// A cache holding at most about `max_bytes` of source answers.
+    pub fn new(max_bytes: u64) -> Self {
+        let inner = Cache::builder()
+            .max_capacity(max_bytes)
+            .weigher(|_, v: &Cached| u32::try_from(v.record.approx_size()).unwrap_or(u32::MAX))
+            .expire_after(PerEntryTtl)
+            .build();
+        Self { inner }
+    }
+
+    /// The cached answer for `key`, or the result of `fetch` (shared with
+    /// any concurrent caller for the same key, and cached for `ttl` if it
+    /// succeeds). The flag is true when the answer did not come from this
+    /// call's own fetch.
+    pub async fn get_or_fetch<F>(
+        &self,
+        key: CacheKey,
+        ttl: Duration,
+        fetch: F,
+    ) -> Result<(Arc<SourceRecord>, bool), SourceError>
+    where
+        F: Future<Output = Result<SourceRecord, SourceError>>,
+    {
+        let entry = self
+            .inner
+            .entry(key)
+            .or_try_insert_with(async move {
+                fetch.await.map(|record| Cached {
+                    record: Arc::new(record),
+                    ttl,
+                })
+            })
+            .await
+            .map_err(|e: Arc<SourceError>| (*e).clone())?;
+        let cached = !entry.is_fresh();
+        Ok((entry.into_value().record, cached))
+    }
+
+    /// Approximate bytes held.
+    pub fn weighted_size(&self) -> u64 {
+        self.inner.weighted_size()
+    }
+}

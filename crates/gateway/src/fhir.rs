@@ -1,0 +1,407 @@
+//! The FHIR R4 face: `GET /fhir/r4/Patient/{nhs}/$everything` as a
+//! searchset Bundle, and `GET /fhir/r4/metadata`.
+//!
+//! The Bundle holds the Patient and every merged item as its R4 resource
+//! (search mode `match`), one Provenance per source record behind each item
+//! naming the organisation by ODS code (mode `include`), and an
+//! OperationOutcome (mode `outcome`) for every source that did not answer
+//! in full, plus one for the view's warnings and conflicts. Full URLs are
+//! `urn:uuid:` values derived from the source record ids, so the same item
+//! keeps the same id across requests.
+
+use std::collections::HashMap;
+
+use icr_fhir::render::{self, RenderContext};
+use icr_fhir::{
+    Bundle, BundleEntry, BundleSearch, CodeableConcept, Coding, Identifier, Meta,
+    ODS_ORGANISATION_SYSTEM, OperationOutcome, OperationOutcomeIssue, Provenance, ProvenanceAgent,
+    ProvenanceEntity, Reference, Resource,
+};
+use icr_merge::MergedItem;
+use icr_model::time::OffsetDateTime;
+use icr_model::time::format_description::well_known::Rfc3339;
+use icr_model::{RecordId, Section, SectionSet};
+use uuid::Uuid;
+
+use crate::{RecordOutcome, SourceStatus, Status};
+
+/// Namespace of the gateway's name-based (v5) UUIDs.
+const NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2b7e_9a4d_4c1e_8f3a_5d2b_7c9e_0a41);
+
+/// The code system of source statuses in OperationOutcomes.
+const STATUS_SYSTEM: &str = "urn:icr:source-status";
+
+fn uuid_for(kind: &str, id: &str) -> Uuid {
+    let mut name = String::with_capacity(kind.len() + id.len() + 1);
+    name.push_str(kind);
+    name.push('/');
+    name.push_str(id);
+    Uuid::new_v5(&NAMESPACE, name.as_bytes())
+}
+
+fn now() -> String {
+    OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+}
+
+/// The sections that the FHIR resource types in `_type` live in.
+pub fn sections_for_types(types: &[String]) -> Result<SectionSet, String> {
+    let mut set = SectionSet::EMPTY;
+    for t in types {
+        match crate::server::section_for_type(t) {
+            Some(s) => set.insert(s),
+            None => {
+                let shown: String = t.chars().take(40).collect();
+                return Err(format!(
+                    "_type {shown:?} is not served; served types: Patient, RelatedPerson, CareTeam, MedicationStatement, MedicationRequest, AllergyIntolerance, Condition, Observation, DiagnosticReport, DocumentReference, Procedure, ServiceRequest, Appointment, Encounter, Flag"
+                ));
+            }
+        }
+    }
+    Ok(set)
+}
+
+/// An OperationOutcome with one error issue.
+pub fn outcome_error(code: &str, message: &str) -> Resource {
+    Resource::OperationOutcome(OperationOutcome {
+        issue: vec![OperationOutcomeIssue {
+            severity: Some("error".into()),
+            code: Some(code.into()),
+            diagnostics: Some(message.into()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    })
+}
+
+/// The CapabilityStatement served at `/fhir/r4/metadata`.
+pub fn capability_statement() -> Vec<u8> {
+    serde_json::json!({
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": now(),
+        "publisher": "ICR gateway",
+        "kind": "instance",
+        "software": {"name": "icr-gateway", "version": env!("CARGO_PKG_VERSION")},
+        "implementation": {"description": "Integrated Care Record federated gateway: a merged view of a person's records, fetched live from each source"},
+        "fhirVersion": "4.0.1",
+        "format": ["json"],
+        "rest": [{
+            "mode": "server",
+            "documentation": "Read-only. A source that did not answer in full appears as an OperationOutcome entry (search mode outcome) in the Bundle.",
+            "resource": [{
+                "type": "Patient",
+                "operation": [{
+                    "name": "everything",
+                    "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"
+                }]
+            }]
+        }]
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn search(mode: &str) -> Option<BundleSearch> {
+    Some(BundleSearch {
+        mode: Some(mode.into()),
+    })
+}
+
+fn type_allowed(types: Option<&[String]>, name: &str) -> bool {
+    types.is_none_or(|t| t.iter().any(|x| x == name))
+}
+
+/// Renders the record as a searchset Bundle; `types` narrows the resource
+/// types (the FHIR `_type` parameter).
+pub fn render_everything(
+    outcome: &RecordOutcome,
+    types: Option<&[String]>,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let nhs = outcome.nhs_number.as_str();
+    let patient_url = format!("urn:uuid:{}", uuid_for("Patient", nhs));
+
+    // Every source record id of every item maps to the item's full URL, so
+    // that references between items (a report's results) resolve.
+    let mut urls: HashMap<&RecordId, String> = HashMap::new();
+    for item in outcome.merged.sections.values().flatten() {
+        let url = format!("urn:uuid:{}", item_uuid(item));
+        for p in &item.provenance {
+            urls.insert(&p.record, url.clone());
+        }
+    }
+    let resolve = |id: &RecordId| urls.get(id).cloned();
+    let ctx = RenderContext {
+        patient: &patient_url,
+        resolve: &resolve,
+    };
+
+    let mut entries = Vec::new();
+    let mut matches = 0u64;
+    if let Some(p) = &outcome.merged.patient
+        && outcome.sections.contains(Section::Demographics)
+        && type_allowed(types, "Patient")
+    {
+        entries.push(BundleEntry {
+            full_url: Some(patient_url.clone()),
+            resource: Resource::Patient(render::patient(nhs, outcome.nhs_number, &p.demographics)),
+            search: search("match"),
+        });
+        matches += 1;
+        entries.extend(provenances("Patient", &patient_url, &p.provenance));
+    }
+    for item in outcome.merged.sections.values().flatten() {
+        let uuid = item_uuid(item).to_string();
+        let resource = render::entry(&item.entry, &uuid, &ctx);
+        if !type_allowed(types, resource.type_name()) {
+            continue;
+        }
+        let full_url = format!("urn:uuid:{uuid}");
+        entries.push(BundleEntry {
+            full_url: Some(full_url.clone()),
+            resource,
+            search: search("match"),
+        });
+        matches += 1;
+        entries.extend(provenances(&uuid, &full_url, &item.provenance));
+    }
+    for s in &outcome.sources {
+        if s.status != Status::Ok {
+            entries.push(source_outcome(s));
+        }
+    }
+    if let Some(w) = warnings_outcome(outcome) {
+        entries.push(w);
+    }
+    let timestamp = now();
+    let bundle = Bundle {
+        id: Some(
+            Uuid::new_v5(
+                &NAMESPACE,
+                format!("bundle/{nhs}/{timestamp}/{}", entries.len()).as_bytes(),
+            )
+            .to_string(),
+        ),
+        meta: Some(Meta {
+            last_updated: Some(timestamp.clone()),
+            ..Default::default()
+        }),
+        type_: "searchset".into(),
+        timestamp: Some(timestamp),
+        total: Some(matches),
+        link: Vec::new(),
+        entry: entries,
+    };
+    serde_json::to_vec(&Resource::Bundle(bundle))
+}
+
+fn item_uuid(item: &MergedItem) -> Uuid {
+    // The first (smallest) source record id names the merged item.
+    uuid_for("item", &item.provenance[0].record.to_string())
+}
+
+/// One Provenance per source record behind a resource: the organisation
+/// (by ODS code) as custodian, the source's own record id as the entity,
+/// and the source's last-updated time as `recorded` (the gateway's clock
+/// when the source gives none).
+fn provenances<'a>(
+    key: &'a str,
+    target: &'a str,
+    provenance: &'a [icr_model::Provenance],
+) -> impl Iterator<Item = BundleEntry> + 'a {
+    provenance.iter().map(move |p| {
+        let id = uuid_for("provenance", &format!("{key}/{}", p.record)).to_string();
+        let recorded = p
+            .last_updated
+            .and_then(|t| t.format(&Rfc3339).ok())
+            .unwrap_or_else(now);
+        BundleEntry {
+            full_url: Some(format!("urn:uuid:{id}")),
+            resource: Resource::Provenance(Provenance {
+                id: Some(id),
+                target: vec![Reference {
+                    reference: Some(target.to_string()),
+                    ..Default::default()
+                }],
+                recorded: Some(recorded),
+                agent: vec![ProvenanceAgent {
+                    type_: Some(CodeableConcept {
+                        coding: vec![Coding {
+                            system: Some(
+                                "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
+                                    .into(),
+                            ),
+                            code: Some("custodian".into()),
+                            display: Some("Custodian".into()),
+                            ..Default::default()
+                        }],
+                        text: None,
+                    }),
+                    who: Some(Reference {
+                        identifier: Some(Identifier {
+                            system: Some(ODS_ORGANISATION_SYSTEM.into()),
+                            value: Some(p.origin.ods_code.to_string()),
+                            ..Default::default()
+                        }),
+                        display: Some(p.origin.organisation.clone()),
+                        ..Default::default()
+                    }),
+                    on_behalf_of: None,
+                }],
+                entity: vec![ProvenanceEntity {
+                    role: Some("source".into()),
+                    what: Some(Reference {
+                        identifier: Some(Identifier {
+                            system: Some(format!("urn:icr:source:{}", p.origin.id)),
+                            value: Some(p.record.local().to_string()),
+                            ..Default::default()
+                        }),
+                        display: Some(format!("{} ({})", p.record, p.origin.system)),
+                        ..Default::default()
+                    }),
+                }],
+                ..Default::default()
+            }),
+            search: search("include"),
+        }
+    })
+}
+
+fn source_outcome(s: &SourceStatus) -> BundleEntry {
+    let (severity, code) = match s.status {
+        Status::Ok => ("information", "informational"),
+        Status::Partial => ("warning", "incomplete"),
+        Status::NotFound => ("information", "not-found"),
+        Status::Timeout => ("error", "timeout"),
+        Status::Unavailable => ("error", "transient"),
+        Status::Error => ("error", "exception"),
+    };
+    let status_code = serde_json::to_value(s.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let mut issue = vec![OperationOutcomeIssue {
+        severity: Some(severity.into()),
+        code: Some(code.into()),
+        details: Some(CodeableConcept {
+            coding: vec![Coding {
+                system: Some(STATUS_SYSTEM.into()),
+                code: Some(status_code.clone()),
+                ..Default::default()
+            }],
+            text: Some(format!(
+                "{} ({}, {}): {status_code}",
+                s.organisation, s.source, s.ods_code
+            )),
+        }),
+        diagnostics: s.message.clone(),
+        expression: Vec::new(),
+    }];
+    for i in &s.issues {
+        issue.push(OperationOutcomeIssue {
+            severity: Some(
+                if i.loses_data() {
+                    "warning"
+                } else {
+                    "information"
+                }
+                .into(),
+            ),
+            code: Some(
+                if i.loses_data() {
+                    "incomplete"
+                } else {
+                    "informational"
+                }
+                .into(),
+            ),
+            details: Some(CodeableConcept {
+                coding: Vec::new(),
+                text: Some(format!("{} ({}): {}", s.organisation, s.source, i.kind)),
+            }),
+            diagnostics: Some(match i.section {
+                Some(section) => format!("{section}: {}", i.message),
+                None => i.message.clone(),
+            }),
+            expression: Vec::new(),
+        });
+    }
+    let id = format!("source-{}", s.source);
+    BundleEntry {
+        full_url: Some(format!("urn:uuid:{}", uuid_for("outcome", &id))),
+        resource: Resource::OperationOutcome(OperationOutcome {
+            id: Some(id),
+            issue,
+            ..Default::default()
+        }),
+        search: search("outcome"),
+    }
+}
+
+fn warnings_outcome(outcome: &RecordOutcome) -> Option<BundleEntry> {
+    let mut issue: Vec<OperationOutcomeIssue> = outcome
+        .merged
+        .warnings
+        .iter()
+        .map(|w| OperationOutcomeIssue {
+            severity: Some("warning".into()),
+            code: Some("informational".into()),
+            details: Some(CodeableConcept {
+                coding: vec![Coding {
+                    system: Some("urn:icr:warning".into()),
+                    code: Some(w.code.into()),
+                    ..Default::default()
+                }],
+                text: None,
+            }),
+            diagnostics: Some(w.message.clone()),
+            expression: Vec::new(),
+        })
+        .collect();
+    for item in outcome.merged.sections.values().flatten() {
+        if item.conflicts.is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = item.conflicts.iter().map(|c| c.field.as_str()).collect();
+        let label = item
+            .entry
+            .code()
+            .and_then(|c| c.label())
+            .unwrap_or("an item");
+        issue.push(OperationOutcomeIssue {
+            severity: Some("warning".into()),
+            code: Some("informational".into()),
+            details: Some(CodeableConcept {
+                coding: vec![Coding {
+                    system: Some("urn:icr:warning".into()),
+                    code: Some("sources-differ".into()),
+                    ..Default::default()
+                }],
+                text: None,
+            }),
+            diagnostics: Some(format!(
+                "{} ({}): sources holding it differ on {}",
+                label,
+                item.entry.section(),
+                fields.join(", ")
+            )),
+            expression: vec![format!(
+                "Bundle.entry.where(fullUrl = 'urn:uuid:{}')",
+                item_uuid(item)
+            )],
+        });
+    }
+    if issue.is_empty() {
+        return None;
+    }
+    Some(BundleEntry {
+        full_url: Some(format!("urn:uuid:{}", uuid_for("outcome", "warnings"))),
+        resource: Resource::OperationOutcome(OperationOutcome {
+            id: Some("warnings".into()),
+            issue,
+            ..Default::default()
+        }),
+        search: search("outcome"),
+    })
+}

@@ -1,0 +1,220 @@
+//! Shared test helpers: scripted adapters, a gateway on an ephemeral port,
+//! and the official FHIR R4 schema.
+
+#![allow(dead_code, clippy::large_enum_variant)]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use icr_adapter_sdk::{FetchRequest, SourceAdapter, SourceError, SourceSpec};
+use icr_config::{Config, GatewayConfig, LoadedSource, parse_toml};
+use icr_gateway::Gateway;
+use icr_model::*;
+use tokio::net::TcpListener;
+
+/// What a scripted source does.
+#[derive(Clone)]
+pub enum Script {
+    /// Answers with this record after `delay`.
+    Answer(SourceRecord, Duration),
+    /// Fails with this error after `delay`.
+    Fail(SourceError, Duration),
+}
+
+/// An adapter that follows a script and counts its calls.
+pub struct Scripted {
+    pub script: Script,
+    pub calls: Arc<AtomicUsize>,
+}
+
+#[async_trait::async_trait]
+impl SourceAdapter for Scripted {
+    async fn fetch(&self, request: &FetchRequest) -> Result<SourceRecord, SourceError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let (delay, result) = match &self.script {
+            Script::Answer(r, d) => (*d, Ok(r.clone())),
+            Script::Fail(e, d) => (*d, Err(e.clone())),
+        };
+        tokio::time::sleep(delay).await;
+        let mut result = result;
+        if let Ok(r) = &mut result {
+            r.items
+                .retain(|i| request.sections.contains(i.entry.section()));
+        }
+        result
+    }
+}
+
+pub fn spec(id: &str, sections: &str, timeout_ms: u64, ttl: u64) -> SourceSpec {
+    let list: Vec<String> = sections.split(',').map(|s| format!("{s:?}")).collect();
+    parse_toml(
+        &format!(
+            "id = \"{id}\"\norganisation = \"Organisation {id}\"\nods_code = \"RN3\"\nkind = \"scripted\"\nendpoint = \"http://127.0.0.1:1/\"\nsections = [{}]\ntimeout_ms = {timeout_ms}\ncache_ttl_s = {ttl}\n",
+            list.join(",")
+        ),
+        Path::new("test.toml"),
+    )
+    .unwrap()
+}
+
+pub fn meta(id: &str) -> Arc<SourceMeta> {
+    spec(id, "allergies", 1000, 0).meta()
+}
+
+/// A running gateway over scripted sources; returns its base URL and the
+/// call counters of each source.
+pub async fn start(
+    deadline_ms: u64,
+    sources: Vec<(SourceSpec, Script)>,
+) -> (String, Vec<Arc<AtomicUsize>>) {
+    let gateway: GatewayConfig = parse_toml(
+        &format!("listen = \"127.0.0.1:0\"\nrequest_deadline_ms = {deadline_ms}\n"),
+        Path::new("gateway.toml"),
+    )
+    .unwrap();
+    let mut counters = Vec::new();
+    let loaded = sources
+        .into_iter()
+        .map(|(spec, script)| {
+            let calls = Arc::new(AtomicUsize::new(0));
+            counters.push(Arc::clone(&calls));
+            LoadedSource {
+                file: format!("{}.toml", spec.id).into(),
+                spec,
+                adapter: Arc::new(Scripted { script, calls }),
+            }
+        })
+        .collect();
+    let config = Config {
+        dir: ".".into(),
+        gateway,
+        sources: loaded,
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let gw = Gateway::new(&config);
+    tokio::spawn(icr_gateway::serve(listener, gw, std::future::pending()));
+    (format!("http://{addr}"), counters)
+}
+
+pub fn nhs() -> NhsNumber {
+    NhsNumber::parse("9990000018").unwrap()
+}
+
+pub fn snomed(code: &str, display: &str) -> Concept {
+    Concept::coded(Coding::new(CodeSystem::Snomed, code, display))
+}
+
+pub fn day(y: i32, m: u8, d: u8) -> PartialDateTime {
+    PartialDateTime::Date(
+        icr_model::time::Date::from_calendar_date(
+            y,
+            icr_model::time::Month::try_from(m).unwrap(),
+            d,
+        )
+        .unwrap(),
+    )
+}
+
+/// A record with demographics and the given items.
+pub fn record(meta: &Arc<SourceMeta>, items: Vec<(&str, Entry)>) -> SourceRecord {
+    SourceRecord {
+        patient: Some(PatientRecord {
+            demographics: Demographics {
+                nhs_number: Some(nhs()),
+                names: vec![HumanName {
+                    given: vec!["Ada".into()],
+                    family: Some("Example".into()),
+                    ..Default::default()
+                }],
+                birth_date: Some(day(1950, 3, 2)),
+                gender: Some(Gender::Female),
+                ..Default::default()
+            },
+            provenance: meta.provenance("Patient/1", None).unwrap(),
+        }),
+        items: items
+            .into_iter()
+            .map(|(id, entry)| Item {
+                entry,
+                provenance: meta.provenance(id, None).unwrap(),
+            })
+            .collect(),
+        issues: Vec::new(),
+        wire_bytes: 1000,
+    }
+}
+
+pub fn penicillin() -> Entry {
+    Entry::Allergy(Allergy {
+        code: snomed("91936005", "Allergy to penicillin"),
+        clinical_status: Some(AllergyClinicalStatus::Active),
+        recorded: Some(day(2019, 4, 2)),
+        ..Default::default()
+    })
+}
+
+pub async fn get(url: &str) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+    let r = reqwest::get(url).await.unwrap();
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let body = r.bytes().await.unwrap();
+    let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+    (status, headers, json)
+}
+
+fn shared_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/schemas")
+}
+
+/// Validates `value` against the official FHIR R4 JSON schema.
+pub fn assert_valid_fhir(value: &serde_json::Value) {
+    static VALIDATOR: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    let v = VALIDATOR.get_or_init(|| {
+        let text = std::fs::read_to_string(shared_dir().join("fhir.r4.schema.json")).unwrap();
+        let mut schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+        // The shipped schema was generated for FHIR 4.0.0; R4 servers declare
+        // the 4.0.1 technical correction, which changed no structure.
+        schema["definitions"]["CapabilityStatement"]["properties"]["fhirVersion"]["enum"]
+            .as_array_mut()
+            .unwrap()
+            .push("4.0.1".into());
+        jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft6)
+            .build(&schema)
+            .unwrap()
+    });
+    let errors: Vec<String> = v
+        .iter_errors(value)
+        .take(10)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "not valid FHIR R4:\n{}",
+        errors.join("\n")
+    );
+}
+
+/// Validates `value` against the documented JSON view schema.
+pub fn assert_valid_view(value: &serde_json::Value) {
+    static VALIDATOR: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    let v = VALIDATOR.get_or_init(|| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/record-view.schema.json");
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        jsonschema::validator_for(&schema).unwrap()
+    });
+    let errors: Vec<String> = v
+        .iter_errors(value)
+        .take(10)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "view does not match docs/record-view.schema.json:\n{}",
+        errors.join("\n")
+    );
+}

@@ -1,0 +1,539 @@
+//! The request flow against scripted sources, over real HTTP on loopback:
+//! validation, statuses, deadlines, merging, the cache, both renderings.
+
+mod common;
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use common::*;
+use icr_adapter_sdk::SourceError;
+use icr_model::*;
+
+const ALL: &str = "demographics,contacts,care_team,medications,allergies,conditions,results,documents,procedures,referrals,appointments,alerts";
+
+#[tokio::test]
+async fn invalid_nhs_numbers_are_refused_with_the_reason() {
+    let (base, calls) = start(
+        1000,
+        vec![(
+            spec("a", ALL, 500, 0),
+            Script::Answer(SourceRecord::default(), Duration::ZERO),
+        )],
+    )
+    .await;
+    let cases = [
+        (
+            "9434765918",
+            "\"9434765918\" is not a valid NHS number: not a valid NHS number: the check digit is 8 but the first nine digits require 9",
+        ),
+        (
+            "943476591",
+            "\"943476591\" is not a valid NHS number: an NHS number has 10 digits, this has 9 characters",
+        ),
+        (
+            "94347x5919",
+            "\"94347x5919\" is not a valid NHS number: an NHS number has only digits 0-9, this has 'x'",
+        ),
+    ];
+    for (nhs, message) in cases {
+        let (status, headers, body) = get(&format!("{base}/v1/patients/{nhs}/record")).await;
+        assert_eq!(status, 400);
+        assert_eq!(
+            body,
+            serde_json::json!({"error": "invalid_nhs_number", "message": message})
+        );
+        assert_eq!(headers["cache-control"], "no-store");
+        let (status, _, body) = get(&format!("{base}/fhir/r4/Patient/{nhs}/$everything")).await;
+        assert_eq!(status, 400);
+        assert_eq!(body["resourceType"], "OperationOutcome");
+        assert_eq!(body["issue"][0]["diagnostics"], message);
+    }
+    let (status, _, body) = get(&format!(
+        "{base}/v1/patients/9990000018/record?sections=allergies,labs"
+    ))
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_sections");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("unknown section \"labs\"")
+    );
+    let (status, _, body) = get(&format!(
+        "{base}/v1/patients/9990000018/record?section=allergies"
+    ))
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unknown_parameter"))
+    );
+    let (status, _, body) = get(&format!("{base}/v1/patients/9990000018/record?sections=")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_sections"))
+    );
+    assert_eq!(
+        calls[0].load(Ordering::SeqCst),
+        0,
+        "no source is asked for an invalid request"
+    );
+    let r = reqwest::Client::new()
+        .post(format!("{base}/v1/patients/9990000018/record"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(r.headers()["allow"], "GET");
+    let (status, _, _) = get(&format!("{base}/v2/nothing")).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn merged_view_with_provenance_and_statuses() {
+    let (a, b) = (meta("gwh"), meta("ruh"));
+    let ibuprofen = Entry::Medication(Medication {
+        medication: Concept::coded(Coding::new(
+            CodeSystem::Dmd,
+            "39732311000001104",
+            "Amoxicillin 250mg capsules",
+        )),
+        status: Some(MedicationStatus::Active),
+        start: Some(day(2021, 2, 15)),
+        ..Default::default()
+    });
+    let (base, _) = start(
+        2000,
+        vec![
+            (
+                spec("gwh", ALL, 1000, 0),
+                Script::Answer(
+                    record(
+                        &a,
+                        vec![
+                            ("AllergyIntolerance/1", penicillin()),
+                            ("MedicationStatement/7", ibuprofen.clone()),
+                        ],
+                    ),
+                    Duration::ZERO,
+                ),
+            ),
+            (
+                spec("ruh", ALL, 1000, 0),
+                Script::Answer(
+                    record(&b, vec![("AllergyIntolerance/x9", penicillin())]),
+                    Duration::from_millis(20),
+                ),
+            ),
+            (
+                spec("awp", ALL, 1000, 0),
+                Script::Fail(SourceError::PatientNotFound, Duration::ZERO),
+            ),
+            (
+                spec("sft", "alerts", 1000, 0),
+                Script::Fail(
+                    SourceError::Unavailable("cannot connect".into()),
+                    Duration::ZERO,
+                ),
+            ),
+        ],
+    )
+    .await;
+    let (status, headers, body) = get(&format!(
+        "{base}/v1/patients/9990000018/record?sections=allergies,medications,demographics"
+    ))
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(headers["content-type"], "application/json");
+    assert_valid_view(&body);
+    assert_eq!(body["nhs_number"], "9990000018");
+    assert_eq!(body["patient"]["names"][0]["family"], "Example");
+    assert_eq!(body["patient"]["provenance"].as_array().unwrap().len(), 2);
+    let allergies = body["sections"]["allergies"].as_array().unwrap();
+    assert_eq!(
+        allergies.len(),
+        1,
+        "the same allergy from two sources is one item"
+    );
+    assert_eq!(allergies[0]["code"]["codings"][0]["code"], "91936005");
+    let sources: Vec<&str> = allergies[0]["provenance"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["source_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        sources,
+        ["gwh:AllergyIntolerance/1", "ruh:AllergyIntolerance/x9"]
+    );
+    assert_eq!(
+        body["sections"]["medications"][0]["medication"]["codings"][0]["system"],
+        "https://dmd.nhs.uk"
+    );
+    assert_eq!(
+        body["sections"].as_object().unwrap().len(),
+        2,
+        "demographics is shown as patient"
+    );
+    let statuses: Vec<(&str, &str, u64)> = body["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["source"].as_str().unwrap(),
+                s["status"].as_str().unwrap(),
+                s["items"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    // sft offers only alerts, which were not asked for: not asked at all.
+    assert_eq!(
+        statuses,
+        [("gwh", "ok", 2), ("ruh", "ok", 1), ("awp", "not_found", 0)]
+    );
+    assert_eq!(
+        body["sources"][2]["message"],
+        "the source holds no record for this person"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_source_times_out_and_the_rest_is_served_within_the_deadline() {
+    let a = meta("gwh");
+    let (base, _) = start(
+        600,
+        vec![
+            (
+                spec("gwh", ALL, 1000, 0),
+                Script::Answer(record(&a, vec![("A/1", penicillin())]), Duration::ZERO),
+            ),
+            (
+                spec("slow", ALL, 200, 0),
+                Script::Answer(SourceRecord::default(), Duration::from_secs(30)),
+            ),
+            (
+                spec("slower", ALL, 5000, 0),
+                Script::Answer(SourceRecord::default(), Duration::from_secs(30)),
+            ),
+        ],
+    )
+    .await;
+    let started = Instant::now();
+    let (status, _, body) = get(&format!("{base}/v1/patients/9990000018/record")).await;
+    let took = started.elapsed();
+    assert_eq!(status, 200);
+    assert!(
+        took < Duration::from_millis(600 + 400),
+        "answered in {took:?}"
+    );
+    assert_eq!(body["sources"][0]["status"], "ok");
+    assert_eq!(
+        body["sources"][1]["status"], "timeout",
+        "own 200 ms timeout"
+    );
+    assert!(body["sources"][1]["latency_ms"].as_u64().unwrap() < 400);
+    assert_eq!(
+        body["sources"][2]["status"], "timeout",
+        "request deadline of 600 ms"
+    );
+    assert_eq!(body["sections"]["allergies"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn all_unknown_is_404_and_all_failed_is_502() {
+    let (base, _) = start(
+        1000,
+        vec![
+            (
+                spec("a", ALL, 500, 0),
+                Script::Fail(SourceError::PatientNotFound, Duration::ZERO),
+            ),
+            (
+                spec("b", ALL, 500, 0),
+                Script::Fail(SourceError::PatientNotFound, Duration::ZERO),
+            ),
+        ],
+    )
+    .await;
+    let (status, _, body) = get(&format!("{base}/v1/patients/9990000018/record")).await;
+    assert_eq!(status, 404);
+    assert_valid_view(&body);
+    assert!(body["patient"].is_null());
+    let (status, _, bundle) = get(&format!("{base}/fhir/r4/Patient/9990000018/$everything")).await;
+    assert_eq!(status, 404);
+    assert_valid_fhir(&bundle);
+
+    let (base, _) = start(
+        1000,
+        vec![
+            (
+                spec("a", ALL, 500, 0),
+                Script::Fail(SourceError::PatientNotFound, Duration::ZERO),
+            ),
+            (
+                spec("b", ALL, 500, 0),
+                Script::Fail(
+                    SourceError::HttpStatus {
+                        status: 500,
+                        what: "Patient search".into(),
+                    },
+                    Duration::ZERO,
+                ),
+            ),
+            (
+                spec("c", ALL, 500, 0),
+                Script::Fail(
+                    SourceError::Malformed("invalid JSON at line 1 column 2".into()),
+                    Duration::ZERO,
+                ),
+            ),
+        ],
+    )
+    .await;
+    let (status, _, body) = get(&format!("{base}/v1/patients/9990000018/record")).await;
+    assert_eq!(status, 502);
+    assert_valid_view(&body);
+    let statuses: Vec<(&str, &str)> = body["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["status"].as_str().unwrap(),
+                s["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("not_found", "the source holds no record for this person"),
+            ("error", "HTTP 500 from Patient search"),
+            (
+                "error",
+                "malformed response: invalid JSON at line 1 column 2"
+            ),
+        ]
+    );
+    let (status, _, bundle) = get(&format!("{base}/fhir/r4/Patient/9990000018/$everything")).await;
+    assert_eq!(status, 502);
+    assert_valid_fhir(&bundle);
+    let outcomes: Vec<&str> = bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["resource"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["source-a", "source-b", "source-c"]);
+    assert_eq!(bundle["entry"][1]["search"]["mode"], "outcome");
+    assert_eq!(
+        bundle["entry"][1]["resource"]["issue"][0]["severity"],
+        "error"
+    );
+    assert_eq!(
+        bundle["entry"][1]["resource"]["issue"][0]["details"]["coding"][0]["code"],
+        "error"
+    );
+    assert_eq!(
+        bundle["entry"][1]["resource"]["issue"][0]["diagnostics"],
+        "HTTP 500 from Patient search"
+    );
+}
+
+#[tokio::test]
+async fn cache_shares_one_upstream_call_and_never_keeps_failures() {
+    let a = meta("gwh");
+    let (base, calls) = start(
+        2000,
+        vec![
+            (
+                spec("gwh", ALL, 1000, 60),
+                Script::Answer(
+                    record(&a, vec![("A/1", penicillin())]),
+                    Duration::from_millis(150),
+                ),
+            ),
+            (
+                spec("bad", ALL, 1000, 60),
+                Script::Fail(
+                    SourceError::HttpStatus {
+                        status: 503,
+                        what: "Patient search".into(),
+                    },
+                    Duration::from_millis(10),
+                ),
+            ),
+        ],
+    )
+    .await;
+    let url = format!("{base}/v1/patients/9990000018/record");
+    let (r1, r2, r3) = tokio::join!(get(&url), get(&url), get(&url));
+    for (status, _, _) in [&r1, &r2, &r3] {
+        assert_eq!(*status, 200);
+    }
+    assert_eq!(
+        calls[0].load(Ordering::SeqCst),
+        1,
+        "concurrent requests share one call"
+    );
+    let cached: Vec<bool> = [&r1, &r2, &r3]
+        .iter()
+        .map(|r| r.2["sources"][0]["cached"].as_bool().unwrap())
+        .collect();
+    assert_eq!(
+        cached.iter().filter(|c| !**c).count(),
+        1,
+        "exactly one request made the call: {cached:?}"
+    );
+    let (_, _, again) = get(&url).await;
+    assert_eq!(again["sources"][0]["cached"], true);
+    assert_eq!(again["sections"]["allergies"].as_array().unwrap().len(), 1);
+    assert_eq!(calls[0].load(Ordering::SeqCst), 1);
+    // A different set of sections is a different entry.
+    let (_, _, narrow) = get(&format!("{url}?sections=allergies")).await;
+    assert_eq!(narrow["sources"][0]["cached"], false);
+    assert_eq!(calls[0].load(Ordering::SeqCst), 2);
+    // Failures are not cached: every request asked the failing source again
+    // (the three concurrent ones may have shared one call).
+    let bad = calls[1].load(Ordering::SeqCst);
+    assert!((2..=5).contains(&bad), "failing source called {bad} times");
+    assert_eq!(again["sources"][1]["status"], "error");
+}
+
+#[tokio::test]
+async fn fhir_everything_is_a_valid_searchset_with_provenance() {
+    let (a, b) = (meta("gwh"), meta("ruh"));
+    let (base, _) = start(
+        2000,
+        vec![
+            (
+                spec("gwh", ALL, 1000, 0),
+                Script::Answer(
+                    record(&a, vec![("AllergyIntolerance/1", penicillin())]),
+                    Duration::ZERO,
+                ),
+            ),
+            (
+                spec("ruh", ALL, 1000, 0),
+                Script::Answer(
+                    record(&b, vec![("AllergyIntolerance/x9", penicillin())]),
+                    Duration::ZERO,
+                ),
+            ),
+            (
+                spec("awp", ALL, 100, 0),
+                Script::Answer(SourceRecord::default(), Duration::from_secs(10)),
+            ),
+        ],
+    )
+    .await;
+    let (status, headers, bundle) =
+        get(&format!("{base}/fhir/r4/Patient/9990000018/$everything")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        headers["content-type"],
+        "application/fhir+json; fhirVersion=4.0"
+    );
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_valid_fhir(&bundle);
+    assert_eq!(bundle["resourceType"], "Bundle");
+    assert_eq!(bundle["type"], "searchset");
+    assert_eq!(bundle["total"], 2, "Patient and one merged allergy");
+    let entries = bundle["entry"].as_array().unwrap();
+    let kinds: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["resource"]["resourceType"].as_str().unwrap(),
+                e["search"]["mode"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("Patient", "match"),
+            ("Provenance", "include"),
+            ("Provenance", "include"),
+            ("AllergyIntolerance", "match"),
+            ("Provenance", "include"),
+            ("Provenance", "include"),
+            ("OperationOutcome", "outcome"),
+        ]
+    );
+    assert_eq!(entries[0]["resource"]["id"], "9990000018");
+    assert_eq!(
+        entries[0]["resource"]["identifier"][0]["system"],
+        "https://fhir.nhs.uk/Id/nhs-number"
+    );
+    let allergy_url = entries[3]["fullUrl"].as_str().unwrap();
+    let prov = &entries[4]["resource"];
+    assert_eq!(prov["target"][0]["reference"], allergy_url);
+    assert_eq!(prov["agent"][0]["who"]["identifier"]["value"], "RN3");
+    assert_eq!(prov["agent"][0]["who"]["display"], "Organisation gwh");
+    assert_eq!(
+        prov["entity"][0]["what"]["identifier"]["system"],
+        "urn:icr:source:gwh"
+    );
+    assert_eq!(
+        prov["entity"][0]["what"]["identifier"]["value"],
+        "AllergyIntolerance/1"
+    );
+    assert_eq!(
+        entries[5]["resource"]["entity"][0]["what"]["identifier"]["system"],
+        "urn:icr:source:ruh"
+    );
+    assert_eq!(
+        entries[3]["resource"]["patient"]["reference"],
+        entries[0]["fullUrl"]
+    );
+    let oo = &entries[6]["resource"];
+    assert_eq!(oo["id"], "source-awp");
+    assert_eq!(oo["issue"][0]["code"], "timeout");
+    assert_eq!(
+        oo["issue"][0]["details"]["text"],
+        "Organisation awp (awp, RN3): timeout"
+    );
+
+    // _type narrows; an unknown type is refused.
+    let (status, _, narrow) = get(&format!(
+        "{base}/fhir/r4/Patient/9990000018/%24everything?_type=AllergyIntolerance"
+    ))
+    .await;
+    assert_eq!(status, 200);
+    assert_valid_fhir(&narrow);
+    assert_eq!(narrow["total"], 1);
+    let (status, _, bad) = get(&format!(
+        "{base}/fhir/r4/Patient/9990000018/$everything?_type=Basic"
+    ))
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(bad["issue"][0]["code"], "not-supported");
+
+    let (status, _, cap) = get(&format!("{base}/fhir/r4/metadata")).await;
+    assert_eq!(status, 200);
+    assert_valid_fhir(&cap);
+    assert_eq!(cap["fhirVersion"], "4.0.1");
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let (base, _) = start(
+        1000,
+        vec![(
+            spec("a", ALL, 500, 0),
+            Script::Answer(SourceRecord::default(), Duration::ZERO),
+        )],
+    )
+    .await;
+    let (status, _, body) = get(&format!("{base}/healthz")).await;
+    assert_eq!((status, body), (200, serde_json::json!({"status": "ok"})));
+    let (status, _, body) = get(&format!("{base}/readyz")).await;
+    assert_eq!(
+        (status, body),
+        (200, serde_json::json!({"status": "ready", "sources": 1}))
+    );
+}
