@@ -1,1 +1,5 @@
-//! Simulated source systems serving a deterministic synthetic population
+//! Simulated source systems serving a deterministic synthetic population.
+
+pub mod org;
+pub mod population;
+pub mod rng;
