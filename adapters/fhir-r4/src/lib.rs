@@ -1,1 +1,91 @@
-//! Source adapter for FHIR R4 REST servers (kind fhir-r4)
+//! Source adapter for FHIR R4 REST servers (kind `fhir-r4`), as acute,
+//! mental-health and community trusts run them (UK Core).
+//!
+//! For one request it finds the person with
+//! `GET {endpoint}/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|{nhs}`,
+//! then searches each wanted section's resource types with
+//! `patient={id}&_count={page_size}`, concurrently and following `next`
+//! links on the same server, and maps what it reads into the unified model:
+//!
+//! | section | resource types |
+//! |---|---|
+//! | demographics | the Patient |
+//! | contacts | `Patient.contact`, RelatedPerson |
+//! | care_team | CareTeam |
+//! | medications | MedicationStatement, MedicationRequest (+ their Medications) |
+//! | allergies | AllergyIntolerance |
+//! | conditions | Condition |
+//! | results | Observation, DiagnosticReport |
+//! | documents | DocumentReference |
+//! | procedures | Procedure |
+//! | referrals | ServiceRequest |
+//! | appointments | Appointment, Encounter |
+//! | alerts | Flag |
+//!
+//! A search that fails is reported as that section's issue and the rest is
+//! still returned; resources that cannot be read, dates that cannot be
+//! parsed and pages not read are counted in issues. The mapping is pure and
+//! lives in [`map`] (and [`page`] for one search answer), so that it can be
+//! tested and fuzzed without I/O; [`fuzz_bundle`] is the fuzzing entry point.
+//! The adapter's settings are [`FhirR4Options`].
+
+pub mod map;
+mod options;
+pub mod page;
+mod source;
+
+use std::sync::Arc;
+
+use icr_adapter_sdk::{BuildError, SourceAdapter, SourceSpec};
+use icr_model::SourceId;
+use serde_json::value::RawValue;
+
+pub use options::FhirR4Options;
+pub use source::FhirR4Source;
+
+/// The adapter kind, as written in a source's registration.
+pub const KIND: &str = "fhir-r4";
+
+/// Builds the adapter for a `fhir-r4` source (the registry's factory).
+pub fn build(spec: &SourceSpec) -> Result<Arc<dyn SourceAdapter>, BuildError> {
+    let options: FhirR4Options = spec.options()?;
+    Ok(Arc::new(FhirR4Source::new(spec, options)?))
+}
+
+/// Reads `data` as a search answer or a single resource and maps everything
+/// in it, ignoring the results: the entry point for fuzzing. It must never
+/// panic.
+pub fn fuzz_bundle(data: &[u8]) {
+    let Ok(source) = SourceId::parse("fuzz") else {
+        return;
+    };
+    let base = url::Url::parse("https://fhir.example.org/R4/").ok();
+    let medications = map::Medications::new();
+    let ctx = map::MapContext {
+        source: &source,
+        base: base.as_ref(),
+        medications: &medications,
+    };
+    if let Ok(raw) = serde_json::from_slice::<&RawValue>(data) {
+        let _ = map::map_resource(raw, &ctx);
+    }
+    if let Ok(bundle) = serde_json::from_slice::<icr_fhir::BundleIn<'_>>(data) {
+        let mut types: Vec<map::ReadType> = bundle
+            .entry
+            .iter()
+            .filter_map(|e| e.resource)
+            .filter_map(icr_fhir::peek_resource_type)
+            .filter_map(|t| map::ReadType::from_name(&t))
+            .collect();
+        types.sort();
+        types.dedup();
+        for searched in types {
+            let page_ctx = page::PageContext {
+                source: &source,
+                base: base.as_ref(),
+                searched,
+            };
+            let _ = page::read_page(data, &page_ctx);
+        }
+    }
+}

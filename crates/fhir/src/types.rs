@@ -633,6 +633,9 @@ pub struct MedicationStatement {
     /// `MedicationStatement.reasonCode`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reason_code: Vec<CodeableConcept>,
+    /// `MedicationStatement.reasonReference`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reason_reference: Vec<Reference>,
     /// `MedicationStatement.note`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub note: Vec<Annotation>,
@@ -687,6 +690,9 @@ pub struct MedicationRequest {
     /// `MedicationRequest.reasonCode`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reason_code: Vec<CodeableConcept>,
+    /// `MedicationRequest.reasonReference`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reason_reference: Vec<Reference>,
     /// `MedicationRequest.note`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub note: Vec<Annotation>,
@@ -1149,6 +1155,9 @@ pub struct Encounter {
     /// `Encounter.reasonCode`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reason_code: Vec<CodeableConcept>,
+    /// `Encounter.reasonReference`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reason_reference: Vec<Reference>,
     /// `Encounter.location`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub location: Vec<EncounterLocation>,
@@ -1212,6 +1221,9 @@ pub struct Appointment {
     /// `Appointment.reasonCode`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reason_code: Vec<CodeableConcept>,
+    /// `Appointment.reasonReference`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reason_reference: Vec<Reference>,
     /// `Appointment.description`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -1284,6 +1296,9 @@ pub struct ServiceRequest {
     /// `ServiceRequest.reasonCode`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reason_code: Vec<CodeableConcept>,
+    /// `ServiceRequest.reasonReference`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reason_reference: Vec<Reference>,
     /// `ServiceRequest.note`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub note: Vec<Annotation>,

@@ -210,6 +210,7 @@ effectivePeriod ? Period
 dateAsserted ? String
 informationSource ? Reference
 reasonCode * CodeableConcept
+reasonReference * Reference
 note * Annotation
 dosage * Dosage
 
@@ -228,6 +229,7 @@ subject ? Reference
 authoredOn ? String
 requester ? Reference
 reasonCode * CodeableConcept
+reasonReference * Reference
 note * Annotation
 dosageInstruction * Dosage
 dispenseRequest ? DispenseRequest
@@ -382,6 +384,7 @@ subject ? Reference
 participant * EncounterParticipant
 period ? Period
 reasonCode * CodeableConcept
+reasonReference * Reference
 location * EncounterLocation
 serviceProvider ? Reference
 
@@ -403,6 +406,7 @@ serviceType * CodeableConcept
 specialty * CodeableConcept
 appointmentType ? CodeableConcept
 reasonCode * CodeableConcept
+reasonReference * Reference
 description ? String
 start ? String
 end ? String
@@ -427,6 +431,7 @@ authoredOn ? String
 requester ? Reference
 performer * Reference
 reasonCode * CodeableConcept
+reasonReference * Reference
 note * Annotation
 
 @Flag  An alert.

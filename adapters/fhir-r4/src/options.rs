@@ -1,0 +1,86 @@
+//! The `[options]` of a `fhir-r4` source.
+
+use icr_adapter_sdk::BuildError;
+use icr_model::{Section, SectionSet};
+use serde::Deserialize;
+
+/// Settings of a `fhir-r4` source, read from the `[options]` table of its
+/// registration. Every field is optional.
+///
+/// ```toml
+/// [options]
+/// page_size = 100
+/// max_pages = 20
+/// max_concurrent_searches = 8
+/// use_medication_statement = true
+/// use_medication_request = true
+/// include_medications = true
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FhirR4Options {
+    /// Entries asked for per page of a search (`_count`), 1 to 1000.
+    /// Default 100.
+    pub page_size: u32,
+    /// Pages read per search, following `next` links, 1 to 1000. A search
+    /// with more pages stops there and reports a `truncated` issue.
+    /// Default 20.
+    pub max_pages: u32,
+    /// Searches run at the same time against this source, 1 to 64.
+    /// Default 8.
+    pub max_concurrent_searches: usize,
+    /// Read MedicationStatement resources for `medications`. Default true.
+    pub use_medication_statement: bool,
+    /// Read MedicationRequest resources (prescriptions) for `medications`.
+    /// Default true.
+    pub use_medication_request: bool,
+    /// Ask the server to include the Medication resources that statements
+    /// and prescriptions refer to (`_include=…:medication`), so that a
+    /// `medicationReference` can be shown as the medicine it names. Turn it
+    /// off for a server that refuses `_include`. Default true.
+    pub include_medications: bool,
+}
+
+impl Default for FhirR4Options {
+    fn default() -> Self {
+        Self {
+            page_size: 100,
+            max_pages: 20,
+            max_concurrent_searches: 8,
+            use_medication_statement: true,
+            use_medication_request: true,
+            include_medications: true,
+        }
+    }
+}
+
+impl FhirR4Options {
+    /// Checks the ranges serde cannot, against the sections the source offers.
+    pub fn validate(&self, sections: SectionSet) -> Result<(), BuildError> {
+        let invalid = |key: &str, message: &str| {
+            Err(BuildError::Option {
+                key: format!("options.{key}"),
+                message: message.to_string(),
+            })
+        };
+        if !(1..=1000).contains(&self.page_size) {
+            return invalid("page_size", "must be between 1 and 1000");
+        }
+        if !(1..=1000).contains(&self.max_pages) {
+            return invalid("max_pages", "must be between 1 and 1000");
+        }
+        if !(1..=64).contains(&self.max_concurrent_searches) {
+            return invalid("max_concurrent_searches", "must be between 1 and 64");
+        }
+        if sections.contains(Section::Medications)
+            && !self.use_medication_statement
+            && !self.use_medication_request
+        {
+            return invalid(
+                "use_medication_request",
+                "the source offers medications, so use_medication_statement or use_medication_request must be true",
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,562 @@
+//! The network side: the Patient search, then the section searches, run
+//! concurrently and paged, each read by [`read_page`] as it arrives.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use icr_adapter_sdk::http::HttpSource;
+use icr_adapter_sdk::{BuildError, FetchRequest, SourceAdapter, SourceError, SourceSpec};
+use icr_fhir::NHS_NUMBER_SYSTEM;
+use icr_model::{
+    Contact, Entry, IssueKind, Item, NhsNumber, PatientRecord, Section, SectionSet, SourceIssue,
+    SourceMeta, SourceRecord,
+};
+use tokio::time::Instant;
+use url::Url;
+
+use crate::map::{Content, ReadType, local_reference};
+use crate::options::FhirR4Options;
+use crate::page::{Found, PageContext, is_not_found_outcome, read_page};
+
+/// The media type asked for.
+const FHIR_JSON: &str = "application/fhir+json";
+
+/// A FHIR R4 REST server as a source.
+pub struct FhirR4Source {
+    http: HttpSource,
+    base: Url,
+    meta: Arc<SourceMeta>,
+    options: FhirR4Options,
+    offered: SectionSet,
+}
+
+impl FhirR4Source {
+    /// Builds the adapter for a registration whose options have been read.
+    pub fn new(spec: &SourceSpec, options: FhirR4Options) -> Result<Self, BuildError> {
+        options.validate(spec.sections)?;
+        let mut base = spec.endpoint.clone();
+        if base.cannot_be_a_base() || !matches!(base.scheme(), "http" | "https") {
+            return Err(BuildError::Option {
+                key: "endpoint".into(),
+                message: "must be an http or https URL".into(),
+            });
+        }
+        base.set_query(None);
+        base.set_fragment(None);
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        Ok(Self {
+            http: HttpSource::new(spec)?,
+            base,
+            meta: spec.meta(),
+            options,
+            offered: spec.sections,
+        })
+    }
+
+    /// The searches for `wanted`, in section order.
+    fn plan(&self, wanted: SectionSet) -> Vec<ReadType> {
+        let mut plan = Vec::new();
+        for s in wanted.iter() {
+            match s {
+                Section::Demographics => {}
+                Section::Contacts => plan.push(ReadType::RelatedPerson),
+                Section::CareTeam => plan.push(ReadType::CareTeam),
+                Section::Medications => {
+                    if self.options.use_medication_statement {
+                        plan.push(ReadType::MedicationStatement);
+                    }
+                    if self.options.use_medication_request {
+                        plan.push(ReadType::MedicationRequest);
+                    }
+                }
+                Section::Allergies => plan.push(ReadType::AllergyIntolerance),
+                Section::Conditions => plan.push(ReadType::Condition),
+                Section::Results => {
+                    plan.push(ReadType::Observation);
+                    plan.push(ReadType::DiagnosticReport);
+                }
+                Section::Documents => plan.push(ReadType::DocumentReference),
+                Section::Procedures => plan.push(ReadType::Procedure),
+                Section::Referrals => plan.push(ReadType::ServiceRequest),
+                Section::Appointments => {
+                    plan.push(ReadType::Appointment);
+                    plan.push(ReadType::Encounter);
+                }
+                Section::Alerts => plan.push(ReadType::Flag),
+            }
+        }
+        plan
+    }
+
+    fn type_url(&self, ty: ReadType) -> Url {
+        let mut url = self.base.clone();
+        let path = format!("{}{}", url.path(), ty.name());
+        url.set_path(&path);
+        url
+    }
+
+    fn patient_url(&self, nhs: NhsNumber) -> Url {
+        let mut url = self.type_url(ReadType::Patient);
+        url.query_pairs_mut().append_pair(
+            "identifier",
+            &format!("{NHS_NUMBER_SYSTEM}|{}", nhs.as_str()),
+        );
+        url
+    }
+
+    fn search_url(&self, ty: ReadType, patient_id: &str) -> Url {
+        let mut url = self.type_url(ty);
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("patient", patient_id);
+            q.append_pair("_count", &self.options.page_size.to_string());
+            if self.options.include_medications {
+                match ty {
+                    ReadType::MedicationStatement => {
+                        q.append_pair("_include", "MedicationStatement:medication");
+                    }
+                    ReadType::MedicationRequest => {
+                        q.append_pair("_include", "MedicationRequest:medication");
+                    }
+                    _ => {}
+                }
+            }
+        }
+        url
+    }
+
+    /// A `next` link, if it points at this server (same scheme, host and
+    /// port): a source must not make the gateway call anywhere else.
+    fn follow(&self, next: &str) -> Option<Url> {
+        let url = self.base.join(next.trim()).ok()?;
+        (url.scheme() == self.base.scheme()
+            && url.host_str() == self.base.host_str()
+            && url.port_or_known_default() == self.base.port_or_known_default())
+        .then_some(url)
+    }
+
+    fn page_context(&self, searched: ReadType) -> PageContext<'_> {
+        PageContext {
+            source: &self.meta.id,
+            base: Some(&self.base),
+            searched,
+        }
+    }
+
+    async fn find_patient(
+        &self,
+        nhs: NhsNumber,
+        deadline: Instant,
+        wire: &mut usize,
+    ) -> Result<(String, Found), SourceError> {
+        let what = "Patient search";
+        let response = self
+            .http
+            .get(self.patient_url(nhs), FHIR_JSON, deadline, what)
+            .await?;
+        *wire += response.body.len();
+        if response.status == 404 && is_not_found_outcome(&response.body) {
+            return Err(SourceError::PatientNotFound);
+        }
+        if !response.is_success() {
+            return Err(SourceError::HttpStatus {
+                status: response.status,
+                what: what.into(),
+            });
+        }
+        let page = read_page(&response.body, &self.page_context(ReadType::Patient))?;
+        drop(response);
+        let matches = page.found.len() + page.unreadable as usize;
+        if matches > 1 {
+            return Err(SourceError::Malformed("several patients match".into()));
+        }
+        let Some(found) = page.found.into_iter().next() else {
+            return Err(match page.first_error {
+                Some(e) => {
+                    SourceError::Malformed(format!("the matching Patient cannot be read: {e}"))
+                }
+                None => SourceError::PatientNotFound,
+            });
+        };
+        if let Content::Patient { demographics, .. } = &found.mapped.content
+            && demographics.nhs_number.is_some_and(|n| n != nhs)
+        {
+            return Err(SourceError::Malformed(
+                "the matching Patient has a different NHS number".into(),
+            ));
+        }
+        let Some(id) = found.mapped.id.clone() else {
+            return Err(SourceError::Malformed(
+                "the matching Patient has no id".into(),
+            ));
+        };
+        Ok((id, found))
+    }
+
+    async fn search(&self, ty: ReadType, patient_id: &str, deadline: Instant) -> Search {
+        let mut search = Search::new(ty);
+        let what = format!("{} search", ty.name());
+        let mut url = self.search_url(ty, patient_id);
+        let max_pages = self.options.max_pages;
+        for page_no in 1..=max_pages {
+            let response = match self.http.get(url, FHIR_JSON, deadline, &what).await {
+                Ok(r) => r,
+                Err(e) => {
+                    search.fail(page_no, e);
+                    return search;
+                }
+            };
+            search.bytes += response.body.len();
+            if !response.is_success() {
+                let status = response.status;
+                search.fail(page_no, SourceError::HttpStatus { status, what });
+                return search;
+            }
+            let page = match read_page(&response.body, &self.page_context(ty)) {
+                Ok(p) => p,
+                Err(e) => {
+                    search.fail(page_no, e);
+                    return search;
+                }
+            };
+            drop(response);
+            search.pages_read += 1;
+            let next = search.take(page, &self.meta, patient_id, &self.base);
+            let Some(next) = next else { return search };
+            if page_no == max_pages {
+                search.issue(
+                    IssueKind::Truncated,
+                    format!(
+                        "{}: more than {max_pages} pages of results; the rest was not read",
+                        ty.name()
+                    ),
+                );
+                return search;
+            }
+            match self.follow(&next) {
+                Some(u) => url = u,
+                None => {
+                    search.issue(
+                        IssueKind::Truncated,
+                        format!(
+                            "{}: the next page is on another server and was not read",
+                            ty.name()
+                        ),
+                    );
+                    return search;
+                }
+            }
+        }
+        search
+    }
+}
+
+/// The result of one search, all pages.
+struct Search {
+    ty: ReadType,
+    items: Vec<Item>,
+    issues: Vec<SourceIssue>,
+    /// The error that ended the search, and whether any page was read before it.
+    error: Option<SourceError>,
+    pages_read: u32,
+    bytes: usize,
+    seen: HashSet<String>,
+    position: usize,
+    unreadable: u32,
+    first_error: Option<String>,
+    bad_dates: u32,
+    unresolved: u32,
+    positional: u32,
+    other_patient: u32,
+    reported: Vec<String>,
+}
+
+impl Search {
+    fn new(ty: ReadType) -> Self {
+        Self {
+            ty,
+            items: Vec::new(),
+            issues: Vec::new(),
+            error: None,
+            pages_read: 0,
+            bytes: 0,
+            seen: HashSet::new(),
+            position: 0,
+            unreadable: 0,
+            first_error: None,
+            bad_dates: 0,
+            unresolved: 0,
+            positional: 0,
+            other_patient: 0,
+            reported: Vec::new(),
+        }
+    }
+
+    fn issue(&mut self, kind: IssueKind, message: String) {
+        self.issues.push(SourceIssue {
+            kind,
+            section: Some(self.ty.section()),
+            message,
+        });
+    }
+
+    fn fail(&mut self, page_no: u32, e: SourceError) {
+        let message = if page_no == 1 {
+            format!("{} search failed: {e}", self.ty.name())
+        } else {
+            format!(
+                "{} search failed at page {page_no}; earlier pages were read: {e}",
+                self.ty.name()
+            )
+        };
+        self.issue(IssueKind::SectionFailed, message);
+        self.error = Some(e);
+    }
+
+    /// Takes a page's resources as items; returns its `next` link.
+    fn take(
+        &mut self,
+        page: crate::page::Page,
+        meta: &Arc<SourceMeta>,
+        patient_id: &str,
+        base: &Url,
+    ) -> Option<String> {
+        self.unreadable += page.unreadable;
+        if self.first_error.is_none() {
+            self.first_error = page.first_error;
+        }
+        self.reported.extend(page.reported);
+        for found in page.found {
+            self.position += 1;
+            let mapped = found.mapped;
+            self.bad_dates += mapped.bad_dates;
+            self.unresolved += u32::from(mapped.unresolved_medication);
+            if mapped
+                .subject
+                .as_deref()
+                .is_some_and(|s| is_other_patient(s, patient_id, base))
+            {
+                self.other_patient += 1;
+                continue;
+            }
+            let Content::Entry(entry) = mapped.content else {
+                continue;
+            };
+            let name = self.ty.name();
+            let by_id = mapped.id.as_deref().map(|id| format!("{name}/{id}"));
+            let by_url = found.full_url.as_deref().map(str::trim).map(str::to_string);
+            let provenance = by_id
+                .into_iter()
+                .chain(by_url)
+                .find_map(|local| {
+                    meta.provenance(&local, mapped.last_updated)
+                        .ok()
+                        .map(|p| (local, p))
+                })
+                .or_else(|| {
+                    self.positional += 1;
+                    let local = format!("{name}/#{}", self.position);
+                    meta.provenance(&local, mapped.last_updated)
+                        .ok()
+                        .map(|p| (local, p))
+                });
+            let Some((local, provenance)) = provenance else {
+                continue;
+            };
+            if self.seen.insert(local) {
+                self.items.push(Item { entry, provenance });
+            }
+        }
+        page.next
+    }
+
+    /// The issues of the whole search, counted per kind.
+    fn finish(mut self) -> (Vec<Item>, Vec<SourceIssue>, Option<SourceError>) {
+        let name = self.ty.name();
+        if self.unreadable > 0 {
+            let first = self.first_error.take().unwrap_or_default();
+            let message = format!(
+                "{} {name} resource(s) could not be read and were left out (first: {first})",
+                self.unreadable
+            );
+            self.issue(IssueKind::Unreadable, message);
+        }
+        for reported in std::mem::take(&mut self.reported) {
+            self.issue(
+                IssueKind::SectionFailed,
+                format!("the source reported a problem with the {name} search ({reported})"),
+            );
+        }
+        if self.bad_dates > 0 {
+            let message = format!(
+                "{} {name} date(s) could not be read and were left out",
+                self.bad_dates
+            );
+            self.issue(IssueKind::Note, message);
+        }
+        if self.unresolved > 0 {
+            let message = format!(
+                "{} {name} medication reference(s) could not be resolved to a medicine",
+                self.unresolved
+            );
+            self.issue(IssueKind::Note, message);
+        }
+        if self.positional > 0 {
+            let message = format!(
+                "{} {name} resource(s) had no id; positional ids were used",
+                self.positional
+            );
+            self.issue(IssueKind::Note, message);
+        }
+        if self.other_patient > 0 {
+            let message = format!(
+                "{} {name} resource(s) about another patient were left out",
+                self.other_patient
+            );
+            self.issue(IssueKind::Note, message);
+        }
+        // A search that failed before reading any page is a failed search;
+        // one that failed later has delivered part of its answer.
+        let error = if self.pages_read == 0 {
+            self.error
+        } else {
+            None
+        };
+        (self.items, self.issues, error)
+    }
+}
+
+/// True when `subject` clearly names a Patient other than `patient_id`.
+fn is_other_patient(subject: &str, patient_id: &str, base: &Url) -> bool {
+    let local = local_reference(Some(base), subject);
+    match local.rsplit_once("Patient/") {
+        Some((prefix, id)) if prefix.is_empty() || prefix.ends_with('/') => {
+            !id.is_empty() && !id.contains('/') && id != patient_id
+        }
+        _ => false,
+    }
+}
+
+/// Searches end a little before the request's deadline, so that what has
+/// arrived can still be returned within it.
+fn soft_deadline(deadline: Instant) -> Instant {
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    let margin = (remaining / 10).min(Duration::from_millis(200));
+    deadline.checked_sub(margin).unwrap_or(deadline)
+}
+
+/// The error that best explains why every search failed: the source being
+/// unreachable, then too slow, then refusing, then sending too much, then
+/// sending garbage.
+fn most_telling(errors: Vec<SourceError>) -> SourceError {
+    let rank = |e: &SourceError| match e {
+        SourceError::Unavailable(_) => 0,
+        SourceError::Timeout { .. } => 1,
+        SourceError::HttpStatus { .. } => 2,
+        SourceError::TooLarge { .. } => 3,
+        SourceError::Malformed(_) => 4,
+        SourceError::PatientNotFound => 5,
+    };
+    errors
+        .into_iter()
+        .min_by_key(rank)
+        .unwrap_or_else(|| SourceError::Malformed("no search was made".into()))
+}
+
+#[async_trait]
+impl SourceAdapter for FhirR4Source {
+    async fn fetch(&self, request: &FetchRequest) -> Result<SourceRecord, SourceError> {
+        let deadline = soft_deadline(request.deadline);
+        let wanted = request.sections.intersection(self.offered);
+        let mut record = SourceRecord::default();
+        let (patient_id, found) = self
+            .find_patient(request.nhs_number, deadline, &mut record.wire_bytes)
+            .await?;
+        let last_updated = found.mapped.last_updated;
+        let patient_local = format!("Patient/{patient_id}");
+        if found.mapped.bad_dates > 0 && wanted.contains(Section::Demographics) {
+            record.issues.push(SourceIssue {
+                kind: IssueKind::Note,
+                section: Some(Section::Demographics),
+                message: format!(
+                    "{} Patient date(s) could not be read and were left out",
+                    found.mapped.bad_dates
+                ),
+            });
+        }
+        if let Content::Patient {
+            demographics,
+            contacts,
+        } = found.mapped.content
+        {
+            if wanted.contains(Section::Demographics) {
+                let provenance = self
+                    .meta
+                    .provenance(&patient_local, last_updated)
+                    .map_err(|_| SourceError::Malformed("the Patient id is not usable".into()))?;
+                record.patient = Some(PatientRecord {
+                    demographics,
+                    provenance,
+                });
+            }
+            if wanted.contains(Section::Contacts) {
+                record
+                    .items
+                    .extend(self.contact_items(&patient_local, last_updated, contacts));
+            }
+        }
+
+        let plan = self.plan(wanted);
+        if plan.is_empty() {
+            return Ok(record);
+        }
+        let patient_id = patient_id.as_str();
+        let mut done: Vec<(usize, Search)> =
+            futures::stream::iter(plan.iter().copied().enumerate())
+                .map(|(i, ty)| async move { (i, self.search(ty, patient_id, deadline).await) })
+                .buffer_unordered(self.options.max_concurrent_searches)
+                .collect()
+                .await;
+        done.sort_by_key(|(i, _)| *i);
+        let mut failures = Vec::new();
+        for (_, search) in done {
+            record.wire_bytes += search.bytes;
+            let (items, issues, error) = search.finish();
+            record.items.extend(items);
+            record.issues.extend(issues);
+            failures.extend(error);
+        }
+        if failures.len() == plan.len() {
+            return Err(most_telling(failures));
+        }
+        Ok(record)
+    }
+}
+
+impl FhirR4Source {
+    fn contact_items(
+        &self,
+        patient_local: &str,
+        last_updated: Option<icr_model::time::OffsetDateTime>,
+        contacts: Vec<Contact>,
+    ) -> Vec<Item> {
+        contacts
+            .into_iter()
+            .enumerate()
+            .filter_map(|(n, c)| {
+                let local = format!("{patient_local}#contact-{}", n + 1);
+                let provenance = self.meta.provenance(&local, last_updated).ok()?;
+                Some(Item {
+                    entry: Entry::Contact(c),
+                    provenance,
+                })
+            })
+            .collect()
+    }
+}
