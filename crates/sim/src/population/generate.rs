@@ -957,12 +957,3 @@ fn mental_health_activity(
     );
     h.push(ids, clock, Entry::CareTeam(team));
 }
-
-/// Checks used by the population tests.
-#[cfg(test)]
-pub(crate) fn is_generated_number(n: &NhsNumber) -> bool {
-    n.as_str()
-        .get(..9)
-        .and_then(|s| s.parse::<u32>().ok())
-        .is_some_and(|v| v >= GENERATED_FROM)
-}

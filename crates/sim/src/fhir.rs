@@ -1,0 +1,505 @@
+//! What a simulated FHIR R4 server answers: pure functions from a request's
+//! method, path and query to a status and a JSON body. The HTTP plumbing
+//! and the faults live in `server`.
+//!
+//! Resources are rendered with `icr_fhir::render`, the same mapping the
+//! gateway uses, so there is one model-to-FHIR mapping in the project.
+
+use icr_fhir::render::{self, RenderContext};
+use icr_fhir::{
+    Bundle, BundleEntry, BundleLink, BundleSearch, Identifier, Meta, NHS_NUMBER_SYSTEM,
+    ODS_ORGANISATION_SYSTEM, OperationOutcome, OperationOutcomeIssue, Reference, Resource,
+};
+use icr_model::{NhsNumber, RecordId};
+use serde_json::json;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::org::Org;
+use crate::population::{Holding, OrgRecord, Population};
+
+/// The path every simulated server serves under.
+pub const BASE_PATH: &str = "/fhir/r4";
+
+/// The media type of every answer.
+pub const FHIR_JSON: &str = "application/fhir+json";
+
+/// Page size when the request gives no `_count`.
+pub const DEFAULT_COUNT: usize = 50;
+
+/// Largest page size; a larger `_count` is lowered to this.
+pub const MAX_COUNT: usize = 500;
+
+/// Most query parameters a request may have.
+pub const MAX_PARAMS: usize = 32;
+
+/// The resource types that can be searched by `patient`.
+pub const SEARCH_TYPES: &[&str] = &[
+    "RelatedPerson",
+    "CareTeam",
+    "MedicationStatement",
+    "MedicationRequest",
+    "AllergyIntolerance",
+    "Condition",
+    "Observation",
+    "DiagnosticReport",
+    "DocumentReference",
+    "Procedure",
+    "ServiceRequest",
+    "Appointment",
+    "Encounter",
+    "Flag",
+];
+
+/// An answer: status code and JSON body.
+#[derive(Debug)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// The body (a FHIR resource as JSON).
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(status: u16, value: &impl serde::Serialize) -> Self {
+        match serde_json::to_vec(value) {
+            Ok(body) => Self { status, body },
+            Err(_) => Self {
+                status: 500,
+                body: br#"{"resourceType":"OperationOutcome","issue":[{"severity":"fatal","code":"exception","diagnostics":"could not write the answer"}]}"#.to_vec(),
+            },
+        }
+    }
+}
+
+/// An OperationOutcome answer with one error issue. `diagnostics` never
+/// contains patient data.
+pub fn outcome(status: u16, code: &str, diagnostics: &str) -> Answer {
+    let oo = OperationOutcome {
+        issue: vec![OperationOutcomeIssue {
+            severity: Some(if status >= 500 { "fatal" } else { "error" }.to_string()),
+            code: Some(code.to_string()),
+            diagnostics: Some(diagnostics.to_string()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    Answer::json(status, &Resource::OperationOutcome(oo))
+}
+
+/// Answers one request to the server of `org`. `base` is the absolute base
+/// URL the request came to (e.g. `http://127.0.0.1:9101/fhir/r4`), used in
+/// links and full URLs.
+pub fn respond(
+    pop: &Population,
+    org: Org,
+    base: &str,
+    method: &str,
+    path: &str,
+    query: Option<&str>,
+) -> Answer {
+    let Some(rest) = path.strip_prefix(BASE_PATH) else {
+        return not_found();
+    };
+    let Some(name) = rest.strip_prefix('/') else {
+        return not_found();
+    };
+    let known = name == "metadata" || name == "Patient" || SEARCH_TYPES.contains(&name);
+    if !known {
+        return not_found();
+    }
+    if method != "GET" {
+        return outcome(
+            405,
+            "not-supported",
+            "this simulated server only answers GET",
+        );
+    }
+    if name == "metadata" {
+        return Answer::json(200, &capability_statement(org, base));
+    }
+    let params = match Params::parse(query.unwrap_or("")) {
+        Ok(p) => p,
+        Err(msg) => return outcome(400, "invalid", &msg),
+    };
+    let page = match params.page() {
+        Ok(p) => p,
+        Err(msg) => return outcome(400, "invalid", &msg),
+    };
+    if name == "Patient" {
+        patient_search(pop, org, base, &params, page)
+    } else {
+        let type_ = SEARCH_TYPES
+            .iter()
+            .find(|t| **t == name)
+            .copied()
+            .unwrap_or("Flag");
+        resource_search(pop, org, base, type_, &params, page)
+    }
+}
+
+fn not_found() -> Answer {
+    outcome(
+        404,
+        "not-found",
+        &format!(
+            "unknown path; this server answers {BASE_PATH}/metadata, {BASE_PATH}/Patient?identifier=..., and {BASE_PATH}/{{type}}?patient=... for {}",
+            SEARCH_TYPES.join(", ")
+        ),
+    )
+}
+
+/// The query parameters, decoded.
+struct Params(Vec<(String, String)>);
+
+#[derive(Clone, Copy)]
+struct Page {
+    count: usize,
+    offset: usize,
+}
+
+impl Params {
+    fn parse(query: &str) -> Result<Self, String> {
+        let mut out = Vec::new();
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            if out.len() == MAX_PARAMS {
+                return Err(format!("too many query parameters (at most {MAX_PARAMS})"));
+            }
+            out.push((k.into_owned(), v.into_owned()));
+        }
+        Ok(Self(out))
+    }
+
+    /// The one value of `name`; an error if it is given twice.
+    fn one(&self, name: &str) -> Result<Option<&str>, String> {
+        let mut found = self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v);
+        let first = found.next();
+        if found.next().is_some() {
+            return Err(format!("{name} is given more than once"));
+        }
+        Ok(first.map(String::as_str))
+    }
+
+    fn page(&self) -> Result<Page, String> {
+        let count = match self.one("_count")? {
+            None => DEFAULT_COUNT,
+            Some(v) => match v.parse::<usize>() {
+                Ok(0) | Err(_) => {
+                    return Err(format!(
+                        "_count must be a whole number from 1 to {MAX_COUNT}"
+                    ));
+                }
+                Ok(n) => n.min(MAX_COUNT),
+            },
+        };
+        let offset = match self.one("_offset")? {
+            None => 0,
+            Some(v) => v
+                .parse::<usize>()
+                .map_err(|_| "_offset must be a whole number, 0 or more".to_string())?,
+        };
+        Ok(Page { count, offset })
+    }
+}
+
+fn encode(v: &str) -> String {
+    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
+}
+
+fn instant(t: OffsetDateTime) -> Option<String> {
+    t.format(&Rfc3339).ok()
+}
+
+fn meta(t: OffsetDateTime) -> Option<Meta> {
+    Some(Meta {
+        last_updated: instant(t),
+        ..Default::default()
+    })
+}
+
+/// A searchset Bundle for one page, with `self` and (when more remain)
+/// `next` links.
+fn searchset(
+    total: usize,
+    page: Page,
+    link_base: &str,
+    entries: Vec<(String, Resource)>,
+) -> Resource {
+    let link = |offset: usize, relation: &str| BundleLink {
+        relation: Some(relation.to_string()),
+        url: Some(format!(
+            "{link_base}&_count={}&_offset={offset}",
+            page.count
+        )),
+    };
+    let mut links = vec![link(page.offset, "self")];
+    if page.offset.saturating_add(page.count) < total {
+        links.push(link(page.offset + page.count, "next"));
+    }
+    Resource::Bundle(Bundle {
+        type_: "searchset".to_string(),
+        total: Some(total as u64),
+        link: links,
+        entry: entries
+            .into_iter()
+            .map(|(full_url, resource)| BundleEntry {
+                full_url: Some(full_url),
+                resource,
+                search: Some(BundleSearch {
+                    mode: Some("match".to_string()),
+                }),
+            })
+            .collect(),
+        ..Default::default()
+    })
+}
+
+fn patient_search(pop: &Population, org: Org, base: &str, params: &Params, page: Page) -> Answer {
+    let identifier = match params.one("identifier") {
+        Ok(Some(v)) => v,
+        Ok(None) => {
+            return outcome(
+                400,
+                "required",
+                &format!("Patient search needs identifier={NHS_NUMBER_SYSTEM}|{{nhs number}}"),
+            );
+        }
+        Err(msg) => return outcome(400, "invalid", &msg),
+    };
+    let (system, value) = match identifier.split_once('|') {
+        Some((s, v)) => (Some(s), v),
+        None => (None, identifier),
+    };
+    let found = match system {
+        Some(s) if !s.is_empty() && s != NHS_NUMBER_SYSTEM => None,
+        _ => NhsNumber::parse(value)
+            .ok()
+            .and_then(|nhs| pop.get(&nhs))
+            .and_then(|p| p.holding(org).map(|h| (p.nhs_number, h))),
+    };
+    let link_base = format!("{base}/Patient?identifier={}", encode(identifier));
+    let total = usize::from(found.is_some());
+    let entries = found
+        .filter(|_| page.offset == 0)
+        .map(|(nhs, h)| {
+            (
+                format!("{base}/Patient/{}", h.patient_id),
+                Resource::Patient(patient_resource(org, nhs, h)),
+            )
+        })
+        .into_iter()
+        .collect();
+    Answer::json(200, &searchset(total, page, &link_base, entries))
+}
+
+/// The Patient resource `org` serves for a person it holds.
+pub fn patient_resource(org: Org, nhs: NhsNumber, h: &Holding) -> icr_fhir::Patient {
+    let mut p = render::patient(&h.patient_id, nhs, &h.demographics);
+    p.meta = meta(h.last_updated);
+    p.managing_organization = Some(Reference {
+        type_: Some("Organization".to_string()),
+        identifier: Some(Identifier {
+            system: Some(ODS_ORGANISATION_SYSTEM.to_string()),
+            value: Some(org.ods_code().to_string()),
+            ..Default::default()
+        }),
+        display: Some(org.name().to_string()),
+        ..Default::default()
+    });
+    p
+}
+
+/// Whether `s` is a FHIR logical id: `[A-Za-z0-9\-\.]{1,64}`.
+fn is_logical_id(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
+fn resource_search(
+    pop: &Population,
+    org: Org,
+    base: &str,
+    type_: &str,
+    params: &Params,
+    page: Page,
+) -> Answer {
+    let reference = match params.one("patient") {
+        Ok(Some(v)) => v,
+        Ok(None) => {
+            return outcome(
+                400,
+                "required",
+                &format!("{type_} search needs patient={{Patient id}}"),
+            );
+        }
+        Err(msg) => return outcome(400, "invalid", &msg),
+    };
+    // Accept `p123`, `Patient/p123` and an absolute URL ending in it.
+    let id = match reference.rsplit_once("Patient/") {
+        Some((_, id)) => id,
+        None => reference,
+    };
+    if !is_logical_id(id) {
+        return outcome(
+            400,
+            "invalid",
+            "patient must be a Patient logical id: 1 to 64 letters, digits, '-' or '.'",
+        );
+    }
+    let link_base = format!("{base}/{type_}?patient={}", encode(id));
+    let Some((_, holding)) = pop.by_local_id(org, id) else {
+        return Answer::json(200, &searchset(0, page, &link_base, Vec::new()));
+    };
+    let matching: Vec<&OrgRecord> = holding.records_of(type_).collect();
+    let total = matching.len();
+    let patient_ref = format!("Patient/{}", holding.patient_id);
+    let source = org.id();
+    let resolve = move |rid: &RecordId| -> Option<String> {
+        (rid.source().as_str() == source).then(|| rid.local().to_string())
+    };
+    let ctx = RenderContext {
+        patient: &patient_ref,
+        resolve: &resolve,
+    };
+    let entries = matching
+        .iter()
+        .skip(page.offset)
+        .take(page.count)
+        .map(|r| {
+            (
+                format!("{base}/{}/{}", r.resource_type, r.id),
+                resource(r, &ctx),
+            )
+        })
+        .collect();
+    Answer::json(200, &searchset(total, page, &link_base, entries))
+}
+
+/// One record rendered as its FHIR resource, with `meta.lastUpdated`.
+pub fn resource(r: &OrgRecord, ctx: &RenderContext<'_>) -> Resource {
+    let mut res = render::entry(&r.entry, &r.id, ctx);
+    let m = meta(r.last_updated);
+    match &mut res {
+        Resource::Patient(x) => x.meta = m,
+        Resource::AllergyIntolerance(x) => x.meta = m,
+        Resource::MedicationStatement(x) => x.meta = m,
+        Resource::MedicationRequest(x) => x.meta = m,
+        Resource::Condition(x) => x.meta = m,
+        Resource::Observation(x) => x.meta = m,
+        Resource::DiagnosticReport(x) => x.meta = m,
+        Resource::DocumentReference(x) => x.meta = m,
+        Resource::Procedure(x) => x.meta = m,
+        Resource::Encounter(x) => x.meta = m,
+        Resource::Appointment(x) => x.meta = m,
+        Resource::ServiceRequest(x) => x.meta = m,
+        Resource::Flag(x) => x.meta = m,
+        Resource::RelatedPerson(x) => x.meta = m,
+        Resource::CareTeam(x) => x.meta = m,
+        Resource::OperationOutcome(x) => x.meta = m,
+        Resource::Provenance(x) => x.meta = m,
+        Resource::Bundle(x) => x.meta = m,
+    }
+    res
+}
+
+/// A small CapabilityStatement: which searches this server supports.
+pub fn capability_statement(org: Org, base: &str) -> serde_json::Value {
+    let patient_param = json!([
+        {"name": "patient", "type": "reference", "documentation": "The Patient's logical id on this server"},
+        {"name": "_count", "type": "number", "documentation": format!("Page size, 1 to {MAX_COUNT} (default {DEFAULT_COUNT})")},
+        {"name": "_offset", "type": "number", "documentation": "Entries to skip (used in next links)"}
+    ]);
+    let mut resources = vec![json!({
+        "type": "Patient",
+        "interaction": [{"code": "search-type"}],
+        "searchParam": [
+            {"name": "identifier", "type": "token", "documentation": format!("{NHS_NUMBER_SYSTEM}|{{NHS number}}")}
+        ]
+    })];
+    resources.extend(SEARCH_TYPES.iter().map(|t| {
+        json!({
+            "type": t,
+            "interaction": [{"code": "search-type"}],
+            "searchParam": patient_param.clone()
+        })
+    }));
+    json!({
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": crate::population::REFERENCE_DATE.to_string(),
+        "publisher": org.name(),
+        "kind": "instance",
+        "software": {"name": "icr-sim", "version": env!("CARGO_PKG_VERSION")},
+        "implementation": {
+            "description": format!("Simulated FHIR R4 server of {} ({})", org.name(), org.ods_code()),
+            "url": base
+        },
+        "fhirVersion": "4.0.1",
+        "format": [FHIR_JSON],
+        "rest": [{"mode": "server", "resource": resources}]
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pop() -> Population {
+        Population::generate(1, 40)
+    }
+
+    fn get(pop: &Population, org: Org, path: &str, q: Option<&str>) -> (u16, serde_json::Value) {
+        let a = respond(pop, org, "http://h:1/fhir/r4", "GET", path, q);
+        (a.status, serde_json::from_slice(&a.body).unwrap())
+    }
+
+    #[test]
+    fn routes_and_errors() {
+        let pop = pop();
+        assert_eq!(get(&pop, Org::Gwh, "/fhir/r4/metadata", None).0, 200);
+        for p in [
+            "/",
+            "/fhir/r4",
+            "/fhir/r4/",
+            "/fhir/r4/Medication",
+            "/fhir/r4/Patient/p1",
+            "/fhir/r4x/Patient",
+        ] {
+            let (s, v) = get(&pop, Org::Gwh, p, None);
+            assert_eq!(s, 404, "{p}");
+            assert_eq!(v["resourceType"], "OperationOutcome");
+            assert_eq!(v["issue"][0]["code"], "not-found");
+        }
+        let a = respond(&pop, Org::Gwh, "b", "POST", "/fhir/r4/Condition", None);
+        assert_eq!(a.status, 405);
+        for q in [
+            "",
+            "patient=p1&patient=p2",
+            "patient=a%20b",
+            "patient=p1&_count=0",
+            "patient=p1&_count=x",
+            "patient=p1&_offset=-1",
+        ] {
+            let (s, v) = get(&pop, Org::Gwh, "/fhir/r4/Condition", Some(q));
+            assert_eq!(s, 400, "{q}");
+            assert_eq!(v["resourceType"], "OperationOutcome");
+        }
+        assert_eq!(get(&pop, Org::Gwh, "/fhir/r4/Patient", None).0, 400);
+    }
+
+    #[test]
+    fn diagnostics_never_echo_the_query() {
+        let pop = pop();
+        let a = respond(
+            &pop,
+            Org::Gwh,
+            "b",
+            "GET",
+            "/fhir/r4/Condition",
+            Some("patient=9990000018%20x"),
+        );
+        let text = String::from_utf8(a.body).unwrap();
+        assert!(!text.contains("9990000018"));
+    }
+}
