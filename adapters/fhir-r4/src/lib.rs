@@ -29,6 +29,8 @@
 //! tested and fuzzed without I/O; [`fuzz_bundle`] is the fuzzing entry point.
 //! The adapter's settings are [`FhirR4Options`].
 
+#![warn(missing_docs)]
+
 pub mod map;
 mod options;
 pub mod page;

@@ -572,8 +572,9 @@ fn result() -> impl Strategy<Value = Entry> {
                     status,
                     effective,
                     issued,
+                    // FHIR has a reason for a missing value only when it is missing
+                    absent_reason: if value.is_none() { absent_reason } else { None },
                     value,
-                    absent_reason,
                     interpretation,
                     reference_range,
                     components,

@@ -8,6 +8,8 @@
 //! [`render`] turns the unified model into these types, valid against the
 //! official R4 JSON schema.
 
+#![warn(missing_docs)]
+
 mod bundle;
 pub mod render;
 mod types;

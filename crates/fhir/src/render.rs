@@ -65,7 +65,7 @@ pub struct RenderContext<'a> {
 impl RenderContext<'_> {
     fn subject(&self) -> Option<Reference> {
         Some(Reference {
-            reference: uri(self.patient),
+            reference: Some(uri(self.patient)?),
             ..Default::default()
         })
     }
@@ -367,6 +367,7 @@ fn condition(c: &m::Condition, id: Option<String>, ctx: &RenderContext<'_>) -> C
 /// - `members` → `hasMember`, for those `ctx.resolve` knows;
 /// - `performer` → `performer` (by display);
 /// - `conclusion` has no home on an Observation and is left out;
+/// - `absent_reason` is written only when there is no value (FHIR obs-6);
 /// - a reference range's bounds are SimpleQuantities: comparators are
 ///   dropped; a range with neither bound nor text is left out;
 /// - an integer value outside the FHIR `integer` range is written as
@@ -380,6 +381,7 @@ fn observation(r: &m::TestResult, id: Option<String>, ctx: &RenderContext<'_>) -
         Some(s) => s.as_code(),
     };
     let v = ValueX::from(r.value.as_ref());
+    let v_has_value = v.is_some();
     Observation {
         id,
         status: Some(status.to_string()),
@@ -401,7 +403,11 @@ fn observation(r: &m::TestResult, id: Option<String>, ctx: &RenderContext<'_>) -
         value_integer: v.integer,
         value_range: v.range,
         value_date_time: v.date_time,
-        data_absent_reason: r.absent_reason.as_ref().and_then(concept),
+        data_absent_reason: if v_has_value {
+            None
+        } else {
+            r.absent_reason.as_ref().and_then(concept)
+        },
         interpretation: concepts(&r.interpretation),
         note: annotations(&r.notes),
         reference_range: reference_ranges(&r.reference_range),
@@ -729,6 +735,18 @@ struct ValueX {
     integer: Option<i64>,
     range: Option<Range>,
     date_time: Option<String>,
+}
+
+impl ValueX {
+    fn is_some(&self) -> bool {
+        self.quantity.is_some()
+            || self.codeable_concept.is_some()
+            || self.string.is_some()
+            || self.boolean.is_some()
+            || self.integer.is_some()
+            || self.range.is_some()
+            || self.date_time.is_some()
+    }
 }
 
 impl From<Option<&m::ResultValue>> for ValueX {

@@ -999,6 +999,20 @@ fn observation_with_components() {
     // reference range bounds are SimpleQuantities: no comparator
     assert_eq!(k["referenceRange"][0]["high"]["comparator"], json!(null));
     assert_eq!(k["referenceRange"][0]["text"], "3.5 - 5.3");
+    // a reason for a missing value only when the value is missing (obs-6)
+    let both = Entry::Result(TestResult {
+        code: sct("1234", "Some test"),
+        value: Some(ResultValue::Text("Positive".into())),
+        absent_reason: Some(sct("5678", "Not done")),
+        ..Default::default()
+    });
+    let both = rendered("b", &both);
+    assert_eq!(both["valueString"], "Positive");
+    assert_eq!(both.get("dataAbsentReason"), None);
+    assert_eq!(
+        rendered("a", &item("observation-absent"))["dataAbsentReason"]["coding"][0]["code"],
+        "error"
+    );
     let g = rendered("g", &item("observation-group"));
     assert_eq!(g["hasMember"], json!([{"reference": "Observation/gwh-hb"}]));
 }
