@@ -341,9 +341,10 @@ impl Holding {
         }
     }
 
-    /// Adds a record with the next record id, last updated at the record's
-    /// own date (a little after it), never later than the clock's ceiling.
-    /// Returns the record's source-namespaced id.
+    /// Adds a record with the next record id, last updated a little after
+    /// the record's own date (a booked appointment: when it was booked; an
+    /// undated record: when the patient record was), never later than the
+    /// clock's ceiling. Returns the record's source-namespaced id.
     pub(crate) fn push(&mut self, ids: &mut Ids, clock: &Clock, entry: Entry) -> Option<RecordId> {
         let n = ids.record(self.org);
         let when = entry
@@ -351,7 +352,7 @@ impl Holding {
             .map(|d| d.start_timestamp())
             .and_then(|ts| OffsetDateTime::from_unix_timestamp(ts).ok())
             .map(|t| t + Duration::minutes(60 * 9 + (n % 480) as i64))
-            .unwrap_or_else(|| clock.ceiling());
+            .unwrap_or(self.last_updated);
         // A booked appointment was last changed when it was booked.
         let when = if when > clock.ceiling() {
             clock.ceiling() - Duration::hours(24 * (1 + (n % 28) as i64) + (n % 9) as i64)
