@@ -1,11 +1,16 @@
 //! Every resource of a type the adapter reads, in every file of the UK Core
 //! R4 example corpus (inside Bundles and `contained` too), maps without
-//! error; the whole corpus also goes through the fuzzing entry point.
+//! error and renders back as valid R4; the whole corpus also goes through
+//! the fuzzing entry point.
 
 use std::collections::BTreeMap;
 
+use std::sync::LazyLock;
+
 use icr_adapter_fhir_r4::map::{Content, MapContext, Medications, ReadType, map_resource};
-use icr_model::SourceId;
+use icr_fhir::Resource;
+use icr_fhir::render::{self, RenderContext};
+use icr_model::{NhsNumber, RecordId, SourceId};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -13,6 +18,20 @@ const CORPUS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../../shared/corpora/fhir-r4-ukcore"
 );
+
+const SCHEMA: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/corpora/schemas/fhir.r4.schema.json"
+);
+
+static VALIDATOR: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(SCHEMA).unwrap()).unwrap();
+    jsonschema::draft6::new(&schema).unwrap()
+});
+
+fn resolve(id: &RecordId) -> Option<String> {
+    Some(id.local().to_string())
+}
 
 /// Every resource in `v`: itself, its contained resources, its Bundle entries.
 fn resources<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
@@ -63,6 +82,7 @@ fn every_corpus_resource_maps() {
     let mut medications = 0;
     let mut bad_dates = 0;
     let mut ignored = 0;
+    let mut rendered_valid = 0;
     for (name, bytes) in &files {
         let doc: Value = serde_json::from_slice(bytes).unwrap();
         let mut all = Vec::new();
@@ -97,6 +117,27 @@ fn every_corpus_resource_maps() {
             );
             bad_dates += mapped.bad_dates;
             *counts.entry(read.name()).or_default() += 1;
+            // and what was read renders back as valid R4
+            let rendered = match &mapped.content {
+                Content::Patient { demographics, .. } => Resource::Patient(render::patient(
+                    "p1",
+                    demographics
+                        .nhs_number
+                        .unwrap_or_else(|| NhsNumber::parse("9990000018").unwrap()),
+                    demographics,
+                )),
+                Content::Entry(e) => render::entry(
+                    e,
+                    "x1",
+                    &RenderContext {
+                        patient: "Patient/p1",
+                        resolve: &resolve,
+                    },
+                ),
+            };
+            let json = serde_json::to_value(&rendered).unwrap();
+            assert!(VALIDATOR.is_valid(&json), "{name}: not valid R4: {json:#}");
+            rendered_valid += 1;
         }
     }
     let expected: BTreeMap<&str, usize> = [
@@ -123,6 +164,7 @@ fn every_corpus_resource_maps() {
     assert_eq!(medications, 6);
     assert_eq!(ignored, 87, "resources of types the adapter does not read");
     assert_eq!(bad_dates, 0, "the corpus dates are all valid");
+    assert_eq!(rendered_valid, 133);
 }
 
 #[test]
