@@ -4,8 +4,45 @@
 
 use std::collections::BTreeMap;
 
+use icr_model::{Entry, Section};
 use icr_sim::org::Org;
-use icr_sim::population::Population;
+use icr_sim::population::{Patient, Population};
+
+/// One line about a patient: number, name, sex, birth date, organisations.
+fn line(p: &Patient) -> String {
+    let d = &p.truth.demographics;
+    let name = d.preferred_name().map(|n| n.display()).unwrap_or_default();
+    let orgs: Vec<&str> = p.orgs().map(Org::id).collect();
+    let birth = d.birth_date.map(|b| b.to_string()).unwrap_or_default();
+    let sex = d.gender.map(|g| g.as_code()).unwrap_or("unknown");
+    format!("{} {name} ({sex}, born {birth}) at {orgs:?}", p.nhs_number)
+}
+
+/// Whether two organisations hold the same coded fact differently.
+fn has_conflict(p: &Patient) -> bool {
+    let mut seen: Vec<(Section, String, &Entry)> = Vec::new();
+    for h in &p.holdings {
+        for r in &h.records {
+            let e = &r.entry;
+            if !matches!(e.section(), Section::Conditions | Section::Medications) {
+                continue;
+            }
+            let key = format!(
+                "{:?}{:?}",
+                e.code().and_then(|c| c.primary()).map(|c| &c.code),
+                e.sort_date()
+            );
+            if seen
+                .iter()
+                .any(|(s, k, x)| *s == e.section() && *k == key && *x != e)
+            {
+                return true;
+            }
+            seen.push((e.section(), key, e));
+        }
+    }
+    false
+}
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -33,22 +70,37 @@ fn main() {
     println!("patients per organisation: {per_org:?}");
     println!("patients by number of organisations: {by_count:?}");
     println!("records by type: {types:?}");
+    let generated = || pop.iter().skip(icr_sim::STORY_COUNT);
+    if let Some(p) = generated().find(|p| {
+        p.holdings
+            .iter()
+            .any(|h| h.demographics != p.truth.demographics)
+    }) {
+        println!("stale demographics: {}", line(p));
+    }
+    if let Some(p) = generated().find(|p| has_conflict(p)) {
+        println!("conflicting fact: {}", line(p));
+    }
+    let safeguarding = |p: &&Patient| {
+        p.holdings.iter().any(|h| {
+            h.entries_in(Section::Alerts)
+                .any(|e| matches!(e, Entry::Alert(a) if a.code.codings.is_empty()))
+        })
+    };
+    if let Some(p) = generated().find(safeguarding) {
+        println!("safeguarding alert: {}", line(p));
+    }
+    if let Some(p) = generated().find(|p| p.holdings.len() == 3) {
+        println!("held by three: {}", line(p));
+    }
     println!("some ordinary patients:");
-    for p in pop.iter().skip(5).take(12) {
-        let d = &p.truth.demographics;
-        let name = d.preferred_name().map(|n| n.display()).unwrap_or_default();
-        let orgs: Vec<&str> = p.orgs().map(Org::id).collect();
-        let birth = d.birth_date.map(|b| b.to_string()).unwrap_or_default();
-        let sex = d.gender.map(|g| g.as_code()).unwrap_or("unknown");
+    for p in generated().take(12) {
         let conditions: Vec<&str> = p
             .truth
             .conditions
             .iter()
             .filter_map(|c| c.code.label())
             .collect();
-        println!(
-            "  {} {name} ({sex}, born {birth}) at {orgs:?}: {conditions:?}",
-            p.nhs_number
-        );
+        println!("  {}: {conditions:?}", line(p));
     }
 }

@@ -339,7 +339,12 @@ fn patient(rng: &mut SplitMix64, ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -
             *t = names::mobile(rng);
         }
         let last = holdings.len() - 1;
+        // The stale copy is also the least recently updated one.
+        let oldest = holdings.iter().map(|h| h.last_updated).min();
         holdings[last].demographics = old;
+        if let Some(t) = oldest {
+            holdings[last].last_updated = t - Duration::days(rng.range(60, 700));
+        }
     }
 
     // Conditions and the medicines for them, shared between organisations.

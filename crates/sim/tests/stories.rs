@@ -1,0 +1,369 @@
+//! The five story patients are what `config/demo/README.md` says they are.
+
+use std::collections::BTreeMap;
+
+use icr_model::{
+    AllergyCategory, Criticality, Entry, Gender, MedicationStatus, NhsNumber, PartialDateTime,
+    Section,
+};
+use icr_sim::Org;
+use icr_sim::population::{Holding, Patient, Population};
+
+fn pop() -> Population {
+    Population::generate(20_261_101, 1200)
+}
+
+fn story(pop: &Population, n: usize) -> Patient {
+    pop.iter().nth(n).cloned().unwrap()
+}
+
+/// Record counts by FHIR resource type.
+fn counts(h: &Holding) -> BTreeMap<&'static str, usize> {
+    let mut m = BTreeMap::new();
+    for r in &h.records {
+        *m.entry(r.resource_type).or_default() += 1;
+    }
+    m
+}
+
+fn codes(h: &Holding, section: Section) -> Vec<String> {
+    h.entries_in(section)
+        .filter_map(|e| e.code().and_then(|c| c.primary()).map(|c| c.code.clone()))
+        .collect()
+}
+
+fn name(p: &Patient) -> String {
+    p.truth
+        .demographics
+        .preferred_name()
+        .map(|n| n.display())
+        .unwrap_or_default()
+}
+
+fn date(s: &str) -> Option<PartialDateTime> {
+    PartialDateTime::parse(s).ok()
+}
+
+fn orgs(p: &Patient) -> Vec<Org> {
+    p.orgs().collect()
+}
+
+#[test]
+fn story_numbers_are_fixed_and_the_same_for_every_seed() {
+    let expected = [
+        "9990000018",
+        "9990000026",
+        "9990000034",
+        "9990000042",
+        "9990000050",
+    ];
+    for seed in [1, 20_261_101] {
+        let pop = Population::generate(seed, 1000);
+        let got: Vec<String> = pop
+            .iter()
+            .take(5)
+            .map(|p| p.nhs_number.to_string())
+            .collect();
+        assert_eq!(got, expected);
+        assert!(pop.iter().take(5).all(|p| p.story.is_some()));
+        assert!(pop.iter().skip(5).all(|p| p.story.is_none()));
+    }
+    // The numbers the README gives for trying a 404 and a 400.
+    assert!(NhsNumber::parse("9990000999").is_ok());
+    assert!(NhsNumber::parse("9990000019").is_err());
+}
+
+#[test]
+fn story_1_heart_failure_at_gwh_and_sft() {
+    let pop = pop();
+    let p = story(&pop, 0);
+    assert_eq!(name(&p), "Margaret Rose ELLERY");
+    assert_eq!(p.truth.demographics.gender, Some(Gender::Female));
+    assert_eq!(p.truth.demographics.birth_date, date("1941-03-14"));
+    assert_eq!(orgs(&p), [Org::Gwh, Org::Sft]);
+    let gwh = p.holding(Org::Gwh).unwrap();
+    let sft = p.holding(Org::Sft).unwrap();
+
+    // The same four problems, allergy and daughter at both: they merge.
+    let problems = ["84114007", "44054006", "433144002", "59621000"];
+    assert_eq!(codes(gwh, Section::Conditions), problems);
+    assert_eq!(codes(sft, Section::Conditions), problems);
+    for section in [Section::Conditions, Section::Allergies, Section::Contacts] {
+        let a: Vec<&Entry> = gwh.entries_in(section).collect();
+        let b: Vec<&Entry> = sft.entries_in(section).collect();
+        assert_eq!(a, b, "{section}");
+    }
+    assert_eq!(codes(gwh, Section::Allergies), ["91936005"]);
+
+    // Furosemide and amlodipine identical; metformin active at gwh,
+    // stopped at sft, otherwise identical: one item with a status conflict.
+    let meds = |h: &Holding| -> Vec<(String, Option<MedicationStatus>)> {
+        h.entries_in(Section::Medications)
+            .map(|e| match e {
+                Entry::Medication(m) => (m.medication.primary().unwrap().code.clone(), m.status),
+                _ => unreachable!(),
+            })
+            .collect()
+    };
+    assert_eq!(
+        meds(gwh),
+        [
+            ("317971007".to_string(), Some(MedicationStatus::Active)),
+            ("319284000".to_string(), Some(MedicationStatus::Active)),
+            ("325278007".to_string(), Some(MedicationStatus::Active)),
+        ]
+    );
+    assert_eq!(
+        meds(sft),
+        [
+            ("317971007".to_string(), Some(MedicationStatus::Active)),
+            ("319284000".to_string(), Some(MedicationStatus::Active)),
+            ("325278007".to_string(), Some(MedicationStatus::Stopped)),
+        ]
+    );
+    let metformin = |h: &Holding| {
+        h.entries_in(Section::Medications)
+            .find_map(|e| match e {
+                Entry::Medication(m) if m.medication.primary().unwrap().code == "325278007" => {
+                    Some(m.clone())
+                }
+                _ => None,
+            })
+            .unwrap()
+    };
+    let (mut a, b) = (metformin(gwh), metformin(sft));
+    assert_eq!(a.start, b.start);
+    a.status = b.status;
+    assert_eq!(a, b, "metformin differs only in status");
+
+    assert_eq!(
+        counts(gwh),
+        BTreeMap::from([
+            ("AllergyIntolerance", 1),
+            ("CareTeam", 1),
+            ("Condition", 4),
+            ("DiagnosticReport", 3),
+            ("DocumentReference", 1),
+            ("Encounter", 1),
+            ("Appointment", 1),
+            ("Flag", 1),
+            ("MedicationStatement", 3),
+            ("Observation", 8),
+            ("Procedure", 1),
+            ("RelatedPerson", 1),
+            ("ServiceRequest", 1),
+        ])
+    );
+    assert_eq!(
+        counts(sft),
+        BTreeMap::from([
+            ("AllergyIntolerance", 1),
+            ("CareTeam", 1),
+            ("Condition", 4),
+            ("DiagnosticReport", 1),
+            ("DocumentReference", 1),
+            ("Encounter", 1),
+            ("MedicationStatement", 3),
+            ("Observation", 5),
+            ("RelatedPerson", 1),
+        ])
+    );
+    // Her admission bloods: high potassium, low eGFR, high NT-proBNP.
+    let flags: Vec<(String, String)> = gwh
+        .entries_in(Section::Results)
+        .filter_map(|e| match e {
+            Entry::Result(r) if !r.interpretation.is_empty() => Some((
+                r.code.primary().unwrap().code.clone(),
+                r.interpretation[0].primary().unwrap().code.clone(),
+            )),
+            _ => None,
+        })
+        .collect();
+    for (loinc, flag) in [
+        ("2823-3", "H"),
+        ("62238-1", "L"),
+        ("33762-6", "H"),
+        ("718-7", "L"),
+    ] {
+        assert!(
+            flags.contains(&(loinc.to_string(), flag.to_string())),
+            "{loinc}"
+        );
+    }
+    // A booked heart failure clinic after the as-of date.
+    let booked: Vec<_> = gwh
+        .entries_in(Section::Appointments)
+        .filter_map(|e| match e {
+            Entry::Appointment(a) if a.description.is_some() => Some(a.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(booked.len(), 1);
+    assert_eq!(
+        booked[0].description.as_deref(),
+        Some("Heart failure clinic")
+    );
+    assert!(booked[0].start.unwrap().date().unwrap() > pop.as_of());
+}
+
+#[test]
+fn story_2_young_person_under_awp() {
+    let pop = pop();
+    let p = story(&pop, 1);
+    assert_eq!(name(&p), "Jordan ASHWORTH");
+    assert_eq!(p.truth.demographics.birth_date, date("2007-04-22"));
+    assert_eq!(orgs(&p), [Org::Awp, Org::Gwh]);
+    let awp = p.holding(Org::Awp).unwrap();
+    let gwh = p.holding(Org::Gwh).unwrap();
+
+    let alerts: Vec<&Entry> = awp.entries_in(Section::Alerts).collect();
+    assert_eq!(alerts.len(), 1);
+    let Entry::Alert(alert) = alerts[0] else {
+        panic!()
+    };
+    assert_eq!(alert.category[0].primary().unwrap().code, "safety");
+    assert!(
+        alert
+            .code
+            .text
+            .as_deref()
+            .unwrap()
+            .starts_with("Safeguarding:")
+    );
+    assert_eq!(gwh.entries_in(Section::Alerts).count(), 0);
+
+    let titles: Vec<String> = awp
+        .entries_in(Section::Documents)
+        .filter_map(|e| match e {
+            Entry::Document(d) => d.title.clone(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        titles,
+        ["Crisis and contingency plan", "Care and support plan"]
+    );
+
+    // Self-harm, citalopram and his mother recorded at both: they merge.
+    for section in [Section::Medications, Section::Contacts] {
+        let a: Vec<&Entry> = awp.entries_in(section).collect();
+        let b: Vec<&Entry> = gwh.entries_in(section).collect();
+        assert_eq!(a, b, "{section}");
+    }
+    assert_eq!(codes(awp, Section::Conditions), ["35489007", "248062006"]);
+    assert_eq!(codes(gwh, Section::Conditions), ["248062006"]);
+    assert_eq!(
+        awp.entries_in(Section::Conditions).nth(1),
+        gwh.entries_in(Section::Conditions).next()
+    );
+    assert_eq!(codes(gwh, Section::Referrals), ["183524004"]);
+    assert_eq!(counts(awp).get("Appointment"), Some(&1));
+    assert_eq!(counts(awp).get("Encounter"), Some(&3));
+    assert_eq!(counts(gwh).get("Encounter"), Some(&1));
+}
+
+#[test]
+fn story_3_allergy_at_three_orgs() {
+    let pop = pop();
+    let p = story(&pop, 2);
+    assert_eq!(name(&p), "Priya RAHMAN");
+    assert_eq!(orgs(&p), [Org::Ruh, Org::Gwh, Org::Sft]);
+    let penicillin: Vec<&Entry> = p
+        .holdings
+        .iter()
+        .flat_map(|h| h.entries_in(Section::Allergies))
+        .filter(|e| e.code().unwrap().primary().unwrap().code == "91936005")
+        .collect();
+    assert_eq!(penicillin.len(), 3);
+    assert!(penicillin.iter().all(|e| *e == penicillin[0]));
+    let Entry::Allergy(a) = penicillin[0] else {
+        panic!()
+    };
+    assert_eq!(a.criticality, Some(Criticality::High));
+    assert_eq!(a.category, [AllergyCategory::Medication]);
+    assert_eq!(a.onset, date("1999-05-12"));
+    assert_eq!(
+        a.reactions[0].manifestations[0].primary().unwrap().code,
+        "39579001"
+    );
+    let ruh = p.holding(Org::Ruh).unwrap();
+    assert_eq!(codes(ruh, Section::Allergies), ["91936005", "91935009"]);
+    assert_eq!(codes(ruh, Section::Alerts), ["226201008"]);
+    assert_eq!(
+        codes(p.holding(Org::Gwh).unwrap(), Section::Allergies),
+        ["91936005"]
+    );
+    let sft = p.holding(Org::Sft).unwrap();
+    assert_eq!(codes(sft, Section::Allergies), ["91936005"]);
+    // Treated with clarithromycin, not a penicillin, after her appendicectomy.
+    assert_eq!(codes(sft, Section::Medications), ["41946511000001109"]);
+    assert_eq!(codes(sft, Section::Procedures), ["80146002"]);
+}
+
+#[test]
+fn story_4_demographic_discrepancy() {
+    let pop = pop();
+    let p = story(&pop, 3);
+    assert_eq!(name(&p), "Sophie Grace OKAFOR");
+    assert_eq!(orgs(&p), [Org::Ruh, Org::Sft]);
+    let ruh = p.holding(Org::Ruh).unwrap();
+    let sft = p.holding(Org::Sft).unwrap();
+    assert_eq!(ruh.demographics, p.truth.demographics);
+    assert_ne!(sft.demographics, p.truth.demographics);
+    let postcode = |h: &Holding| h.demographics.addresses[0].postcode.clone().unwrap();
+    assert_eq!(postcode(ruh), "BA1 6RL");
+    assert_eq!(postcode(sft), "SP2 8HQ");
+    assert_eq!(ruh.demographics.telecom[0].value, "07700 900155");
+    assert_eq!(sft.demographics.telecom[0].value, "07700 900871");
+    // Everything else about her is the same at both.
+    let mut s = sft.demographics.clone();
+    s.addresses = ruh.demographics.addresses.clone();
+    s.telecom = ruh.demographics.telecom.clone();
+    assert_eq!(s, ruh.demographics);
+    assert_eq!(
+        codes(ruh, Section::Conditions),
+        codes(sft, Section::Conditions)
+    );
+    assert_eq!(codes(ruh, Section::Procedures), ["11466000"]);
+}
+
+#[test]
+fn story_5_held_by_all_four() {
+    let pop = pop();
+    let p = story(&pop, 4);
+    assert_eq!(name(&p), "Robert James PENNINGTON");
+    assert_eq!(orgs(&p), [Org::Gwh, Org::Ruh, Org::Awp, Org::Sft]);
+    // Diabetes, metformin and his wife at every organisation, identical.
+    for (section, code) in [
+        (Section::Conditions, "44054006"),
+        (Section::Medications, "325278007"),
+        (Section::Contacts, "WIFE"),
+    ] {
+        let copies: Vec<&Entry> = p
+            .holdings
+            .iter()
+            .flat_map(|h| h.entries_in(section))
+            .filter(|e| e.code().unwrap().primary().unwrap().code == code)
+            .collect();
+        assert_eq!(copies.len(), 4, "{code}");
+        assert!(copies.iter().all(|e| *e == copies[0]), "{code}");
+    }
+    assert_eq!(
+        codes(p.holding(Org::Gwh).unwrap(), Section::Procedures),
+        ["415070008"]
+    );
+    assert_eq!(
+        codes(p.holding(Org::Sft).unwrap(), Section::Procedures),
+        ["609588000"]
+    );
+    assert_eq!(
+        codes(p.holding(Org::Awp).unwrap(), Section::Conditions),
+        ["44054006", "35489007"]
+    );
+    let teams: usize = p
+        .holdings
+        .iter()
+        .map(|h| h.entries_in(Section::CareTeam).count())
+        .sum();
+    assert_eq!(teams, 4);
+}
