@@ -18,6 +18,8 @@
 //!
 //! Only synthetic data exists here, and no patient data is logged.
 
+#![warn(missing_docs)]
+
 mod config;
 mod control;
 pub mod fhir;
@@ -33,6 +35,6 @@ pub use config::{
 };
 pub use control::MAX_BODY_BYTES;
 pub use org::Org;
-pub use population::{Population, STORY_COUNT};
+pub use population::{Population, STORY_COUNT, Story};
 pub use server::{HEAD_TIMEOUT, MAX_HEAD_BYTES};
 pub use sim::{Sim, SimError};

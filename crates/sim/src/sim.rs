@@ -217,7 +217,7 @@ impl Sim {
     }
 
     /// The ids of the sources, in configuration order.
-    pub fn source_ids(&self) -> Vec<String> {
+    pub fn sources(&self) -> Vec<String> {
         self.inner
             .sources
             .iter()

@@ -95,7 +95,7 @@ async fn story_patients_bundles_are_valid_fhir_r4() {
             }
         }
         let outside = sim
-            .source_ids()
+            .sources()
             .into_iter()
             .filter(|id| !p.orgs().any(|o| o.id() == id))
             .collect::<Vec<_>>();

@@ -67,6 +67,15 @@ fn story_numbers_are_fixed_and_the_same_for_every_seed() {
         assert_eq!(got, expected);
         assert!(pop.iter().take(5).all(|p| p.story.is_some()));
         assert!(pop.iter().skip(5).all(|p| p.story.is_none()));
+        let stories = pop.stories();
+        let numbers: Vec<String> = stories.iter().map(|s| s.nhs_number.to_string()).collect();
+        assert_eq!(numbers, expected);
+        for (s, who) in stories
+            .iter()
+            .zip(["Ellery", "Ashworth", "Rahman", "Okafor", "Pennington"])
+        {
+            assert!(s.summary.contains(who), "{}", s.summary);
+        }
     }
     // The numbers the README gives for trying a 404 and a 400.
     assert!(NhsNumber::parse("9990000999").is_ok());

@@ -38,7 +38,7 @@ async fn fetch_all(sim: &Sim, nhs: &str) -> (Vec<(String, SourceRecord)>, Vec<St
     let nhs = NhsNumber::parse(nhs).unwrap();
     let mut found = Vec::new();
     let mut not_found = Vec::new();
-    for id in sim.source_ids() {
+    for id in sim.sources() {
         let adapter = icr_adapter_fhir_r4::build(&spec(sim, &id)).unwrap();
         let request = FetchRequest {
             nhs_number: nhs,

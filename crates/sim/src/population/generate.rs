@@ -748,15 +748,15 @@ fn acute_activity(
             }
         }
     }
-    if rng.chance(0.04) {
-        if let Some((code, _)) = rng.pick(codes::INCIDENTAL_PROCEDURES).copied() {
-            let date = shift(REFERENCE_DATE, -rng.range(100, 3000));
-            h.push(
-                ids,
-                clock,
-                Entry::Procedure(build::procedure(code, date, &names::clinician(rng))),
-            );
-        }
+    if rng.chance(0.04)
+        && let Some((code, _)) = rng.pick(codes::INCIDENTAL_PROCEDURES).copied()
+    {
+        let date = shift(REFERENCE_DATE, -rng.range(100, 3000));
+        h.push(
+            ids,
+            clock,
+            Entry::Procedure(build::procedure(code, date, &names::clinician(rng))),
+        );
     }
 
     // A referral now and then.

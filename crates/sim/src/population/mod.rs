@@ -39,6 +39,15 @@ pub struct Population {
     by_local: HashMap<(Org, String), (usize, usize)>,
 }
 
+/// A story patient's NHS number and what their story shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Story {
+    /// The patient's NHS number.
+    pub nhs_number: NhsNumber,
+    /// What a clinician should see, in one line.
+    pub summary: &'static str,
+}
+
 /// One person: the truth about them, and each organisation's copy.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Patient {
@@ -234,6 +243,20 @@ impl Population {
     /// The patients, story patients first.
     pub fn iter(&self) -> std::slice::Iter<'_, Patient> {
         self.patients.iter()
+    }
+
+    /// The hand-written story patients (the first five), with a one-line
+    /// summary each.
+    pub fn stories(&self) -> Vec<Story> {
+        self.patients
+            .iter()
+            .filter_map(|p| {
+                p.story.map(|summary| Story {
+                    nhs_number: p.nhs_number,
+                    summary,
+                })
+            })
+            .collect()
     }
 
     /// The patient with this NHS number.

@@ -133,6 +133,7 @@ fn single(
     );
 }
 
+#[allow(clippy::too_many_arguments)]
 fn letter(
     ids: &mut Ids,
     clock: &Clock,
@@ -417,7 +418,7 @@ fn older_person_with_heart_failure(ids: &mut Ids, clock: &Clock, nhs: NhsNumber)
     Patient {
         nhs_number: nhs,
         story: Some(
-            "Older person with heart failure, diabetes and CKD at gwh and sft; duplicates merge, metformin status conflicts",
+            "Margaret Ellery, 85, gwh + sft: heart failure, diabetes and CKD; duplicates merge, metformin status conflicts",
         ),
         truth: Truth {
             demographics: demo,
@@ -631,7 +632,7 @@ fn young_person_under_awp(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patie
     Patient {
         nhs_number: nhs,
         story: Some(
-            "Young person under awp with a safeguarding alert and a crisis plan; seen at gwh's emergency department",
+            "Jordan Ashworth, 19, awp + gwh: safeguarding alert and crisis plan after self-harm",
         ),
         truth: Truth {
             demographics: demo,
@@ -871,7 +872,7 @@ fn allergy_at_three_orgs(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patien
     Patient {
         nhs_number: nhs,
         story: Some(
-            "Penicillin allergy recorded identically at gwh, ruh and sft; peanut allergy and diet alert at ruh",
+            "Priya Rahman, 46, gwh + ruh + sft: one penicillin allergy (anaphylaxis) from three organisations",
         ),
         truth: Truth {
             demographics: demo,
@@ -1031,7 +1032,7 @@ fn demographic_discrepancy(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Pati
     Patient {
         nhs_number: nhs,
         story: Some(
-            "Moved from Salisbury to Bath: sft still holds the old address and phone, so demographics disagree",
+            "Sophie Okafor, 34, ruh + sft: sft still has her old address, so demographics disagree",
         ),
         truth: Truth {
             demographics: demo,
@@ -1373,7 +1374,7 @@ fn held_by_all_four(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patient {
     Patient {
         nhs_number: nhs,
         story: Some(
-            "Held by all four: diabetes and metformin at every organisation, heart attack at gwh, depression under awp, knee replacement at sft",
+            "Robert Pennington, 61, all four organisations: diabetes, metformin and next of kin merged from each",
         ),
         truth: Truth {
             demographics: demo,
