@@ -538,6 +538,23 @@ down = true
         assert!(e.starts_with("x/sim.toml: source[1].latency_ms: "), "{e}");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_any_text(text in "\\PC{0,200}") {
+            let _ = SimConfig::from_toml_str(&text, "fuzz.toml");
+        }
+
+        #[test]
+        fn never_panics_on_mangled_good_files(cut in 0usize..900, insert in "[\\[\\]=\"a-z0-9.\n -]{0,8}") {
+            let mut text = GOOD.to_string();
+            let at = text.char_indices().map(|(i, _)| i).nth(cut % GOOD.len()).unwrap_or(0);
+            text.insert_str(at, &insert);
+            if let Err(e) = SimConfig::from_toml_str(&text, "fuzz.toml") {
+                proptest::prop_assert!(e.to_string().starts_with("fuzz.toml: "));
+            }
+        }
+    }
+
     #[test]
     fn missing_file_is_named() {
         let e = SimConfig::load(Path::new("/nonexistent/sim.toml")).unwrap_err();

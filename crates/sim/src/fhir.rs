@@ -488,6 +488,21 @@ mod tests {
         assert_eq!(get(&pop, Org::Gwh, "/fhir/r4/Patient", None).0, 400);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_any_request(
+            path in "(/fhir/r4/)?[A-Za-z/%$._-]{0,40}",
+            query in proptest::option::of("[a-z_=&|%0-9A-Fp:/.+ -]{0,80}"),
+            method in "(GET|POST|HEAD|PUT)",
+        ) {
+            let pop = Population::generate(2, 8);
+            let a = respond(&pop, Org::Ruh, "http://h/fhir/r4", &method, &path, query.as_deref());
+            proptest::prop_assert!([200, 400, 404, 405].contains(&a.status));
+            let v: serde_json::Value = serde_json::from_slice(&a.body).unwrap();
+            proptest::prop_assert!(v["resourceType"].is_string());
+        }
+    }
+
     #[test]
     fn diagnostics_never_echo_the_query() {
         let pop = pop();
