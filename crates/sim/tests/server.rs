@@ -434,6 +434,15 @@ async fn latency_faults_delay_answers() {
     }
 
     // Other sources keep their own faults.
+    sim.set_fault(
+        "sft",
+        Fault {
+            latency_ms: Some(Latency::Fixed(5000)),
+            ..Fault::default()
+        },
+    )
+    .await
+    .unwrap();
     let t = Instant::now();
     assert_eq!(
         get(&c, &format!("{}/metadata", sim.endpoint("gwh").unwrap()))
@@ -441,10 +450,10 @@ async fn latency_faults_delay_answers() {
             .0,
         200
     );
-    assert!(t.elapsed() < Duration::from_millis(100));
+    assert!(t.elapsed() < Duration::from_millis(2500));
     assert_eq!(
         sim.fault("sft").unwrap().latency_ms,
-        Some(Latency::Uniform { min: 100, max: 200 })
+        Some(Latency::Fixed(5000))
     );
     sim.shutdown().await;
 }
