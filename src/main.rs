@@ -1,2 +1,215 @@
-//! The `icr` command.
-fn main() {}
+//! The `icr` command: run the gateway (`serve`), the simulated region
+//! (`sim`), or both together on loopback (`demo`).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use icr_adapter_sdk::Registry;
+use icr_config::Config;
+use icr_gateway::Gateway;
+use tokio::net::TcpListener;
+
+/// Integrated Care Record gateway: one merged view of a person's records,
+/// fetched live from every source that holds them.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway from a configuration directory.
+    Serve {
+        /// Directory holding gateway.toml and sources.d/.
+        #[arg(long, default_value = "config")]
+        config: PathBuf,
+        /// Listen address, overriding gateway.toml.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Run the simulated region's source systems from DIR/sim.toml.
+    Sim {
+        /// Directory holding sim.toml.
+        #[arg(long, default_value = "config/demo")]
+        config: PathBuf,
+        /// Bind every simulated source and the control API to a free port.
+        #[arg(long)]
+        ephemeral: bool,
+    },
+    /// Run the simulated region and the gateway together on loopback.
+    Demo {
+        /// Directory holding sim.toml, gateway.toml and sources.d/.
+        #[arg(long, default_value = "config/demo")]
+        config: PathBuf,
+        /// Gateway listen address, overriding gateway.toml.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Bind everything (sources, control API, gateway) to free ports and
+        /// point the gateway's sources at them.
+        #[arg(long)]
+        ephemeral: bool,
+    },
+}
+
+/// Every adapter kind this build knows; a new protocol adds one line here.
+fn registry() -> Registry {
+    let mut r = Registry::new();
+    r.register(icr_adapter_fhir_r4::KIND, icr_adapter_fhir_r4::build);
+    r
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { config, listen } => serve(&config, listen).await,
+        Command::Sim { config, ephemeral } => sim(&config, ephemeral).await,
+        Command::Demo {
+            config,
+            listen,
+            ephemeral,
+        } => demo(&config, listen, ephemeral).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("icr: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    eprintln!("icr: stopping");
+}
+
+async fn start_gateway(config: &Config, listen: Option<SocketAddr>) -> Result<(TcpListener, Gateway), String> {
+    let addr = listen.unwrap_or(config.gateway.listen);
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    Ok((listener, Gateway::new(config)))
+}
+
+async fn serve(dir: &Path, listen: Option<SocketAddr>) -> Result<(), String> {
+    let config = Config::load(dir, &registry()).map_err(|e| e.to_string())?;
+    let (listener, gateway) = start_gateway(&config, listen).await?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("icr gateway listening on http://{addr} with {} sources", gateway.source_count());
+    icr_gateway::serve(listener, gateway, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn start_sim(dir: &Path, ephemeral: bool) -> Result<icr_sim::Sim, String> {
+    let file = dir.join("sim.toml");
+    let mut config = icr_sim::SimConfig::load(&file).map_err(|e| e.to_string())?;
+    if ephemeral {
+        config = config.with_ephemeral_ports();
+    }
+    icr_sim::Sim::start(config).await.map_err(|e| e.to_string())
+}
+
+async fn sim(dir: &Path, ephemeral: bool) -> Result<(), String> {
+    let sim = start_sim(dir, ephemeral).await?;
+    print_sim(&sim);
+    shutdown_signal().await;
+    sim.shutdown().await;
+    Ok(())
+}
+
+fn print_sim(sim: &icr_sim::Sim) {
+    for source in sim.sources() {
+        if let Some(endpoint) = sim.endpoint(&source) {
+            println!("simulated source {source:<4} {endpoint}");
+        }
+    }
+    if let Some(control) = sim.control_addr() {
+        println!("simulator control  http://{control}/sources  (POST /sources/{{id}}/stop, /start)");
+    }
+}
+
+async fn demo(dir: &Path, listen: Option<SocketAddr>, ephemeral: bool) -> Result<(), String> {
+    let sim = start_sim(dir, ephemeral).await?;
+    let endpoints: HashMap<String, String> = sim
+        .sources()
+        .into_iter()
+        .filter_map(|id| sim.endpoint(&id).map(|e| (id, e)))
+        .collect();
+    let config = Config::load_with(dir, &registry(), |spec| {
+        if ephemeral {
+            if let Some(url) = endpoints.get(spec.id.as_str()).and_then(|e| e.parse().ok()) {
+                spec.endpoint = url;
+            }
+        }
+    })
+    .map_err(|e| e.to_string())?;
+    let listen = if ephemeral {
+        Some(listen.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0))))
+    } else {
+        listen
+    };
+    let (listener, gateway) = start_gateway(&config, listen).await?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    print_sim(&sim);
+    println!("icr gateway listening on http://{addr} with {} sources", gateway.source_count());
+    print_examples(&sim, addr);
+    let served = icr_gateway::serve(listener, gateway, shutdown_signal()).await;
+    sim.shutdown().await;
+    served.map_err(|e| e.to_string())
+}
+
+fn print_examples(sim: &icr_sim::Sim, addr: SocketAddr) {
+    let base = format!("http://{addr}");
+    println!();
+    println!("Story patients (see config/demo/README.md):");
+    for story in sim.population().stories() {
+        println!("  {}  {}", story.nhs_number, story.summary);
+    }
+    let Some(first) = sim.population().stories().first().map(|s| s.nhs_number) else {
+        return;
+    };
+    println!();
+    println!("Try:");
+    println!("  curl -s {base}/v1/patients/{first}/record | jq");
+    println!("  curl -s '{base}/v1/patients/{first}/record?sections=allergies,medications' | jq");
+    println!("  curl -s '{base}/fhir/r4/Patient/{first}/$everything' | jq");
+    println!("  curl -s {base}/v1/patients/9434765918/record | jq     # invalid NHS number: 400");
+    if let Some(control) = sim.control_addr() {
+        println!("  curl -s -X POST http://{control}/sources/awp/stop    # then ask again: awp is unavailable");
+        println!("  curl -s -X POST http://{control}/sources/awp/start");
+    }
+    println!();
+    println!("Ctrl-C stops everything.");
+}
