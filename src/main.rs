@@ -114,7 +114,10 @@ async fn shutdown_signal() {
     eprintln!("icr: stopping");
 }
 
-async fn start_gateway(config: &Config, listen: Option<SocketAddr>) -> Result<(TcpListener, Gateway), String> {
+async fn start_gateway(
+    config: &Config,
+    listen: Option<SocketAddr>,
+) -> Result<(TcpListener, Gateway), String> {
     let addr = listen.unwrap_or(config.gateway.listen);
     let listener = TcpListener::bind(addr)
         .await
@@ -126,7 +129,10 @@ async fn serve(dir: &Path, listen: Option<SocketAddr>) -> Result<(), String> {
     let config = Config::load(dir, &registry()).map_err(|e| e.to_string())?;
     let (listener, gateway) = start_gateway(&config, listen).await?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("icr gateway listening on http://{addr} with {} sources", gateway.source_count());
+    println!(
+        "icr gateway listening on http://{addr} with {} sources",
+        gateway.source_count()
+    );
     icr_gateway::serve(listener, gateway, shutdown_signal())
         .await
         .map_err(|e| e.to_string())
@@ -156,7 +162,9 @@ fn print_sim(sim: &icr_sim::Sim) {
         }
     }
     if let Some(control) = sim.control_addr() {
-        println!("simulator control  http://{control}/sources  (POST /sources/{{id}}/stop, /start)");
+        println!(
+            "simulator control  http://{control}/sources  (POST /sources/{{id}}/stop, /start)"
+        );
     }
 }
 
@@ -168,10 +176,9 @@ async fn demo(dir: &Path, listen: Option<SocketAddr>, ephemeral: bool) -> Result
         .filter_map(|id| sim.endpoint(&id).map(|e| (id, e)))
         .collect();
     let config = Config::load_with(dir, &registry(), |spec| {
-        if ephemeral {
-            if let Some(url) = endpoints.get(spec.id.as_str()).and_then(|e| e.parse().ok()) {
-                spec.endpoint = url;
-            }
+        if ephemeral && let Some(url) = endpoints.get(spec.id.as_str()).and_then(|e| e.parse().ok())
+        {
+            spec.endpoint = url;
         }
     })
     .map_err(|e| e.to_string())?;
@@ -183,7 +190,10 @@ async fn demo(dir: &Path, listen: Option<SocketAddr>, ephemeral: bool) -> Result
     let (listener, gateway) = start_gateway(&config, listen).await?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     print_sim(&sim);
-    println!("icr gateway listening on http://{addr} with {} sources", gateway.source_count());
+    println!(
+        "icr gateway listening on http://{addr} with {} sources",
+        gateway.source_count()
+    );
     print_examples(&sim, addr);
     let served = icr_gateway::serve(listener, gateway, shutdown_signal()).await;
     sim.shutdown().await;
@@ -207,7 +217,9 @@ fn print_examples(sim: &icr_sim::Sim, addr: SocketAddr) {
     println!("  curl -s '{base}/fhir/r4/Patient/{first}/$everything' | jq");
     println!("  curl -s {base}/v1/patients/9434765918/record | jq     # invalid NHS number: 400");
     if let Some(control) = sim.control_addr() {
-        println!("  curl -s -X POST http://{control}/sources/awp/stop    # then ask again: awp is unavailable");
+        println!(
+            "  curl -s -X POST http://{control}/sources/awp/stop    # then ask again: awp is unavailable"
+        );
         println!("  curl -s -X POST http://{control}/sources/awp/start");
     }
     println!();
