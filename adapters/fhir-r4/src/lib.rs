@@ -72,12 +72,12 @@ pub fn fuzz_bundle(data: &[u8]) {
         let _ = map::map_resource(raw, &ctx);
     }
     if let Ok(bundle) = serde_json::from_slice::<icr_fhir::BundleIn<'_>>(data) {
-        let mut types: Vec<map::ReadType> = bundle
+        let mut types: Vec<map::RecordType> = bundle
             .entry
             .iter()
             .filter_map(|e| e.resource)
             .filter_map(icr_fhir::peek_resource_type)
-            .filter_map(|t| map::ReadType::from_name(&t))
+            .filter_map(|t| map::RecordType::from_name(&t))
             .collect();
         types.sort();
         types.dedup();

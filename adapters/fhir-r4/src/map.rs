@@ -2,7 +2,7 @@
 //! panics on any input.
 //!
 //! [`map_resource`] reads one raw resource of a type the adapter reads
-//! ([`ReadType`]) into a [`Mapped`]: demographics (with the Patient's
+//! ([`RecordType`]) into a [`Mapped`]: demographics (with the Patient's
 //! contacts) or one model [`Entry`](m::Entry). Unknown elements and UK Core
 //! extensions are ignored; codes the model does not know become `None`; a
 //! date that cannot be read becomes `None` and is counted in
@@ -14,112 +14,14 @@ use std::collections::HashMap;
 use icr_adapter_sdk::json_error;
 use icr_fhir::render::{DATA_ABSENT_REASON_SYSTEM, UCUM_SYSTEM};
 use icr_fhir::{self as f, NHS_NUMBER_SYSTEM, ODS_ORGANISATION_SYSTEM, peek_resource_type};
+use icr_model as m;
 use icr_model::time::OffsetDateTime;
 use icr_model::time::format_description::well_known::Rfc3339;
-use icr_model::{self as m, Section};
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use url::Url;
 
-/// The resource types the adapter reads into the model.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
-pub enum ReadType {
-    /// Demographics, and the contacts listed on the Patient.
-    Patient,
-    /// `contacts`.
-    RelatedPerson,
-    /// `care_team`.
-    CareTeam,
-    /// `medications` (statements).
-    MedicationStatement,
-    /// `medications` (prescriptions).
-    MedicationRequest,
-    /// `allergies`.
-    AllergyIntolerance,
-    /// `conditions`.
-    Condition,
-    /// `results` (observations).
-    Observation,
-    /// `results` (reports).
-    DiagnosticReport,
-    /// `documents`.
-    DocumentReference,
-    /// `procedures`.
-    Procedure,
-    /// `referrals`.
-    ServiceRequest,
-    /// `appointments` (booked).
-    Appointment,
-    /// `appointments` (attendances and stays).
-    Encounter,
-    /// `alerts`.
-    Flag,
-}
-
-impl ReadType {
-    /// Every type the adapter reads.
-    pub const ALL: &'static [ReadType] = &[
-        ReadType::Patient,
-        ReadType::RelatedPerson,
-        ReadType::CareTeam,
-        ReadType::MedicationStatement,
-        ReadType::MedicationRequest,
-        ReadType::AllergyIntolerance,
-        ReadType::Condition,
-        ReadType::Observation,
-        ReadType::DiagnosticReport,
-        ReadType::DocumentReference,
-        ReadType::Procedure,
-        ReadType::ServiceRequest,
-        ReadType::Appointment,
-        ReadType::Encounter,
-        ReadType::Flag,
-    ];
-
-    /// The FHIR resource type name.
-    pub const fn name(self) -> &'static str {
-        match self {
-            ReadType::Patient => "Patient",
-            ReadType::RelatedPerson => "RelatedPerson",
-            ReadType::CareTeam => "CareTeam",
-            ReadType::MedicationStatement => "MedicationStatement",
-            ReadType::MedicationRequest => "MedicationRequest",
-            ReadType::AllergyIntolerance => "AllergyIntolerance",
-            ReadType::Condition => "Condition",
-            ReadType::Observation => "Observation",
-            ReadType::DiagnosticReport => "DiagnosticReport",
-            ReadType::DocumentReference => "DocumentReference",
-            ReadType::Procedure => "Procedure",
-            ReadType::ServiceRequest => "ServiceRequest",
-            ReadType::Appointment => "Appointment",
-            ReadType::Encounter => "Encounter",
-            ReadType::Flag => "Flag",
-        }
-    }
-
-    /// The type named `name`, if the adapter reads it.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.iter().copied().find(|t| t.name() == name)
-    }
-
-    /// The section the type's items belong to.
-    pub const fn section(self) -> Section {
-        match self {
-            ReadType::Patient => Section::Demographics,
-            ReadType::RelatedPerson => Section::Contacts,
-            ReadType::CareTeam => Section::CareTeam,
-            ReadType::MedicationStatement | ReadType::MedicationRequest => Section::Medications,
-            ReadType::AllergyIntolerance => Section::Allergies,
-            ReadType::Condition => Section::Conditions,
-            ReadType::Observation | ReadType::DiagnosticReport => Section::Results,
-            ReadType::DocumentReference => Section::Documents,
-            ReadType::Procedure => Section::Procedures,
-            ReadType::ServiceRequest => Section::Referrals,
-            ReadType::Appointment | ReadType::Encounter => Section::Appointments,
-            ReadType::Flag => Section::Alerts,
-        }
-    }
-}
+pub use icr_fhir::RecordType;
 
 /// Why one resource could not be read. Messages name the resource type and
 /// a position, never a value.
@@ -137,7 +39,7 @@ pub enum MapError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mapped {
     /// The resource type.
-    pub resource_type: ReadType,
+    pub resource_type: RecordType,
     /// The logical id (`Resource.id`), when given.
     pub id: Option<String>,
     /// `meta.lastUpdated`, when it is a valid RFC 3339 instant.
@@ -248,13 +150,13 @@ pub fn local_reference(base: Option<&Url>, reference: &str) -> String {
 /// Reads one raw resource of any type the adapter reads.
 pub fn map_resource(raw: &RawValue, ctx: &MapContext<'_>) -> Result<Mapped, MapError> {
     let ty = peek_resource_type(raw)
-        .and_then(|t| ReadType::from_name(&t))
+        .and_then(|t| RecordType::from_name(&t))
         .ok_or(MapError::Unsupported)?;
     map_as(ty, raw, ctx)
 }
 
 /// Reads one raw resource as type `ty` (its `resourceType` is not checked).
-pub fn map_as(ty: ReadType, raw: &RawValue, ctx: &MapContext<'_>) -> Result<Mapped, MapError> {
+pub fn map_as(ty: RecordType, raw: &RawValue, ctx: &MapContext<'_>) -> Result<Mapped, MapError> {
     let mut r = Reader {
         ctx,
         bad_dates: 0,
@@ -262,12 +164,12 @@ pub fn map_as(ty: ReadType, raw: &RawValue, ctx: &MapContext<'_>) -> Result<Mapp
     };
     let name = ty.name();
     let (head, subject, content) = match ty {
-        ReadType::Patient => {
+        RecordType::Patient => {
             let p: f::Patient = parse(name, raw)?;
             let content = r.patient(&p);
             (Head::of(&p.id, &p.meta), None, content)
         }
-        ReadType::RelatedPerson => {
+        RecordType::RelatedPerson => {
             let x: f::RelatedPerson = parse(name, raw)?;
             let e = m::Entry::Contact(r.related_person(&x));
             (
@@ -276,7 +178,7 @@ pub fn map_as(ty: ReadType, raw: &RawValue, ctx: &MapContext<'_>) -> Result<Mapp
                 Content::Entry(e),
             )
         }
-        ReadType::CareTeam => {
+        RecordType::CareTeam => {
             let x: f::CareTeam = parse(name, raw)?;
             let e = m::Entry::CareTeam(r.care_team(&x));
             (
@@ -285,7 +187,7 @@ pub fn map_as(ty: ReadType, raw: &RawValue, ctx: &MapContext<'_>) -> Result<Mapp
                 Content::Entry(e),
             )
         }
-        ReadType::MedicationStatement => {
+        RecordType::MedicationStatement => {
             let x: f::MedicationStatement = parse(name, raw)?;
             let e = m::Entry::Medication(r.medication_statement(&x));
             (
@@ -294,7 +196,7 @@ pub fn map_as(ty: ReadType, raw: &RawValue, ctx: &MapContext<'_>) -> Result<Mapp
                 Content::Entry(e),
             )
         }
-        ReadType::MedicationRequest => {
+        RecordType::MedicationRequest => {
             let x: f::MedicationRequest = parse(name, raw)?;
             let e = m::Entry::Medication(r.medication_request(&x));
             (
@@ -303,7 +205,7 @@ pub fn map_as(ty: ReadType, raw: &RawValue, ctx: &MapContext<'_>) -> Result<Mapp
                 Content::Entry(e),
             )
         }
-        ReadType::AllergyIntolerance => {
+        RecordType::AllergyIntolerance => {
             let x: f::AllergyIntolerance = parse(name, raw)?;
             let e = m::Entry::Allergy(r.allergy(&x));
             (
@@ -312,7 +214,7 @@ pub fn map_as(ty: ReadType, raw: &RawValue, ctx: &MapContext<'_>) -> Result<Mapp
                 Content::Entry(e),
             )
         }
-        ReadType::Condition => {
+        RecordType::Condition => {
             let x: f::Condition = parse(name, raw)?;
             let e = m::Entry::Condition(r.condition(&x));
             (
@@ -321,7 +223,7 @@ pub fn map_as(ty: ReadType, raw: &RawValue, ctx: &MapContext<'_>) -> Result<Mapp
                 Content::Entry(e),
             )
         }
-        ReadType::Observation => {
+        RecordType::Observation => {
             let x: f::Observation = parse(name, raw)?;
             let e = m::Entry::Result(r.observation(&x));
             (
@@ -330,7 +232,7 @@ pub fn map_as(ty: ReadType, raw: &RawValue, ctx: &MapContext<'_>) -> Result<Mapp
                 Content::Entry(e),
             )
         }
-        ReadType::DiagnosticReport => {
+        RecordType::DiagnosticReport => {
             let x: f::DiagnosticReport = parse(name, raw)?;
             let e = m::Entry::Result(r.diagnostic_report(&x));
             (
@@ -339,7 +241,7 @@ pub fn map_as(ty: ReadType, raw: &RawValue, ctx: &MapContext<'_>) -> Result<Mapp
                 Content::Entry(e),
             )
         }
-        ReadType::DocumentReference => {
+        RecordType::DocumentReference => {
             let x: f::DocumentReference = parse(name, raw)?;
             let e = m::Entry::Document(r.document(&x));
             (
@@ -348,7 +250,7 @@ pub fn map_as(ty: ReadType, raw: &RawValue, ctx: &MapContext<'_>) -> Result<Mapp
                 Content::Entry(e),
             )
         }
-        ReadType::Procedure => {
+        RecordType::Procedure => {
             let x: f::Procedure = parse(name, raw)?;
             let e = m::Entry::Procedure(r.procedure(&x));
             (
@@ -357,7 +259,7 @@ pub fn map_as(ty: ReadType, raw: &RawValue, ctx: &MapContext<'_>) -> Result<Mapp
                 Content::Entry(e),
             )
         }
-        ReadType::ServiceRequest => {
+        RecordType::ServiceRequest => {
             let x: f::ServiceRequest = parse(name, raw)?;
             let e = m::Entry::Referral(r.service_request(&x));
             (
@@ -366,7 +268,7 @@ pub fn map_as(ty: ReadType, raw: &RawValue, ctx: &MapContext<'_>) -> Result<Mapp
                 Content::Entry(e),
             )
         }
-        ReadType::Appointment => {
+        RecordType::Appointment => {
             let x: f::Appointment = parse(name, raw)?;
             let subject = x
                 .participant
@@ -377,7 +279,7 @@ pub fn map_as(ty: ReadType, raw: &RawValue, ctx: &MapContext<'_>) -> Result<Mapp
             let e = m::Entry::Appointment(r.appointment(&x));
             (Head::of(&x.id, &x.meta), subject, Content::Entry(e))
         }
-        ReadType::Encounter => {
+        RecordType::Encounter => {
             let x: f::Encounter = parse(name, raw)?;
             let e = m::Entry::Appointment(r.encounter(&x));
             (
@@ -386,7 +288,7 @@ pub fn map_as(ty: ReadType, raw: &RawValue, ctx: &MapContext<'_>) -> Result<Mapp
                 Content::Entry(e),
             )
         }
-        ReadType::Flag => {
+        RecordType::Flag => {
             let x: f::Flag = parse(name, raw)?;
             let e = m::Entry::Alert(r.flag(&x));
             (

@@ -7,7 +7,7 @@ use icr_fhir::{BundleIn, OperationOutcome, peek_resource_type};
 use icr_model::SourceId;
 use url::Url;
 
-use crate::map::{MapContext, Mapped, Medications, ReadType, map_as};
+use crate::map::{MapContext, Mapped, Medications, RecordType, map_as};
 
 /// What a page is read for.
 #[derive(Clone, Copy)]
@@ -17,7 +17,7 @@ pub struct PageContext<'a> {
     /// The server's base URL.
     pub base: Option<&'a Url>,
     /// The type searched for: entries of other types are not items.
-    pub searched: ReadType,
+    pub searched: RecordType,
 }
 
 /// One resource of the searched type, read.

@@ -17,7 +17,7 @@ use icr_model::{
 use tokio::time::Instant;
 use url::Url;
 
-use crate::map::{Content, ReadType, local_reference};
+use crate::map::{Content, RecordType, local_reference};
 use crate::options::FhirR4Options;
 use crate::page::{Found, PageContext, is_not_found_outcome, read_page};
 
@@ -60,41 +60,41 @@ impl FhirR4Source {
     }
 
     /// The searches for `wanted`, in section order.
-    fn plan(&self, wanted: SectionSet) -> Vec<ReadType> {
+    fn plan(&self, wanted: SectionSet) -> Vec<RecordType> {
         let mut plan = Vec::new();
         for s in wanted.iter() {
             match s {
                 Section::Demographics => {}
-                Section::Contacts => plan.push(ReadType::RelatedPerson),
-                Section::CareTeam => plan.push(ReadType::CareTeam),
+                Section::Contacts => plan.push(RecordType::RelatedPerson),
+                Section::CareTeam => plan.push(RecordType::CareTeam),
                 Section::Medications => {
                     if self.options.use_medication_statement {
-                        plan.push(ReadType::MedicationStatement);
+                        plan.push(RecordType::MedicationStatement);
                     }
                     if self.options.use_medication_request {
-                        plan.push(ReadType::MedicationRequest);
+                        plan.push(RecordType::MedicationRequest);
                     }
                 }
-                Section::Allergies => plan.push(ReadType::AllergyIntolerance),
-                Section::Conditions => plan.push(ReadType::Condition),
+                Section::Allergies => plan.push(RecordType::AllergyIntolerance),
+                Section::Conditions => plan.push(RecordType::Condition),
                 Section::Results => {
-                    plan.push(ReadType::Observation);
-                    plan.push(ReadType::DiagnosticReport);
+                    plan.push(RecordType::Observation);
+                    plan.push(RecordType::DiagnosticReport);
                 }
-                Section::Documents => plan.push(ReadType::DocumentReference),
-                Section::Procedures => plan.push(ReadType::Procedure),
-                Section::Referrals => plan.push(ReadType::ServiceRequest),
+                Section::Documents => plan.push(RecordType::DocumentReference),
+                Section::Procedures => plan.push(RecordType::Procedure),
+                Section::Referrals => plan.push(RecordType::ServiceRequest),
                 Section::Appointments => {
-                    plan.push(ReadType::Appointment);
-                    plan.push(ReadType::Encounter);
+                    plan.push(RecordType::Appointment);
+                    plan.push(RecordType::Encounter);
                 }
-                Section::Alerts => plan.push(ReadType::Flag),
+                Section::Alerts => plan.push(RecordType::Flag),
             }
         }
         plan
     }
 
-    fn type_url(&self, ty: ReadType) -> Url {
+    fn type_url(&self, ty: RecordType) -> Url {
         let mut url = self.base.clone();
         let path = format!("{}{}", url.path(), ty.name());
         url.set_path(&path);
@@ -102,7 +102,7 @@ impl FhirR4Source {
     }
 
     fn patient_url(&self, nhs: NhsNumber) -> Url {
-        let mut url = self.type_url(ReadType::Patient);
+        let mut url = self.type_url(RecordType::Patient);
         url.query_pairs_mut().append_pair(
             "identifier",
             &format!("{NHS_NUMBER_SYSTEM}|{}", nhs.as_str()),
@@ -110,7 +110,7 @@ impl FhirR4Source {
         url
     }
 
-    fn search_url(&self, ty: ReadType, patient_id: &str) -> Url {
+    fn search_url(&self, ty: RecordType, patient_id: &str) -> Url {
         let mut url = self.type_url(ty);
         {
             let mut q = url.query_pairs_mut();
@@ -118,10 +118,10 @@ impl FhirR4Source {
             q.append_pair("_count", &self.options.page_size.to_string());
             if self.options.include_medications {
                 match ty {
-                    ReadType::MedicationStatement => {
+                    RecordType::MedicationStatement => {
                         q.append_pair("_include", "MedicationStatement:medication");
                     }
-                    ReadType::MedicationRequest => {
+                    RecordType::MedicationRequest => {
                         q.append_pair("_include", "MedicationRequest:medication");
                     }
                     _ => {}
@@ -141,7 +141,7 @@ impl FhirR4Source {
         .then_some(url)
     }
 
-    fn page_context(&self, searched: ReadType) -> PageContext<'_> {
+    fn page_context(&self, searched: RecordType) -> PageContext<'_> {
         PageContext {
             source: &self.meta.id,
             base: Some(&self.base),
@@ -170,7 +170,7 @@ impl FhirR4Source {
                 what: what.into(),
             });
         }
-        let page = read_page(&response.body, &self.page_context(ReadType::Patient))?;
+        let page = read_page(&response.body, &self.page_context(RecordType::Patient))?;
         drop(response);
         let matches = page.found.len() + page.unreadable as usize;
         if matches > 1 {
@@ -199,7 +199,7 @@ impl FhirR4Source {
         Ok((id, found))
     }
 
-    async fn search(&self, ty: ReadType, patient_id: &str, deadline: Instant) -> Search {
+    async fn search(&self, ty: RecordType, patient_id: &str, deadline: Instant) -> Search {
         let mut search = Search::new(ty);
         let what = format!("{} search", ty.name());
         let mut url = self.search_url(ty, patient_id);
@@ -259,7 +259,7 @@ impl FhirR4Source {
 
 /// The result of one search, all pages.
 struct Search {
-    ty: ReadType,
+    ty: RecordType,
     items: Vec<Item>,
     issues: Vec<SourceIssue>,
     /// The error that ended the search, and whether any page was read before it.
@@ -278,7 +278,7 @@ struct Search {
 }
 
 impl Search {
-    fn new(ty: ReadType) -> Self {
+    fn new(ty: RecordType) -> Self {
         Self {
             ty,
             items: Vec::new(),

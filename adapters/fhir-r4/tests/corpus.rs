@@ -5,29 +5,12 @@
 
 use std::collections::BTreeMap;
 
-use std::sync::LazyLock;
-
-use icr_adapter_fhir_r4::map::{Content, MapContext, Medications, ReadType, map_resource};
+use icr_adapter_fhir_r4::map::{Content, MapContext, Medications, RecordType, map_resource};
 use icr_fhir::Resource;
 use icr_fhir::render::{self, RenderContext};
 use icr_model::{NhsNumber, RecordId, SourceId};
 use serde_json::Value;
 use serde_json::value::RawValue;
-
-const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/corpora/fhir-r4-ukcore"
-);
-
-const SCHEMA: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/corpora/schemas/fhir.r4.schema.json"
-);
-
-static VALIDATOR: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(SCHEMA).unwrap()).unwrap();
-    jsonschema::draft6::new(&schema).unwrap()
-});
 
 fn resolve(id: &RecordId) -> Option<String> {
     Some(id.local().to_string())
@@ -60,17 +43,7 @@ fn resources<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
 }
 
 fn corpus_files() -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<_> = std::fs::read_dir(CORPUS)
-        .expect("the corpus is in shared/corpora")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read(&p).unwrap())
-        })
-        .collect();
-    files.sort();
-    files
+    icr_testkit::corpus_files("fhir-r4-ukcore", "json")
 }
 
 #[test]
@@ -99,7 +72,7 @@ fn every_corpus_resource_maps() {
                 medications += 1;
                 continue;
             }
-            let Some(read) = ReadType::from_name(ty) else {
+            let Some(read) = RecordType::from_name(ty) else {
                 ignored += 1;
                 continue;
             };
@@ -113,7 +86,7 @@ fn every_corpus_resource_maps() {
             assert_eq!(mapped.resource_type, read);
             assert_eq!(
                 matches!(mapped.content, Content::Patient { .. }),
-                read == ReadType::Patient
+                read == RecordType::Patient
             );
             bad_dates += mapped.bad_dates;
             *counts.entry(read.name()).or_default() += 1;
@@ -136,7 +109,10 @@ fn every_corpus_resource_maps() {
                 ),
             };
             let json = serde_json::to_value(&rendered).unwrap();
-            assert!(VALIDATOR.is_valid(&json), "{name}: not valid R4: {json:#}");
+            assert!(
+                icr_testkit::fhir_r4().is_valid(&json),
+                "{name}: not valid R4: {json:#}"
+            );
             rendered_valid += 1;
         }
     }

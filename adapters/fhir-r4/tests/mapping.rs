@@ -5,17 +5,13 @@ use icr_adapter_fhir_r4::map::{Content, MapContext, MapError, Mapped, Medication
 use icr_model::*;
 use serde_json::value::RawValue;
 
-const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/corpora/fhir-r4-ukcore"
-);
-
 fn src() -> SourceId {
     SourceId::parse("gwh").unwrap()
 }
 
 fn file(name: &str) -> Box<RawValue> {
-    let text = std::fs::read_to_string(format!("{CORPUS}/{name}")).unwrap();
+    let text =
+        std::fs::read_to_string(icr_testkit::corpora().join("fhir-r4-ukcore").join(name)).unwrap();
     RawValue::from_string(text).unwrap()
 }
 

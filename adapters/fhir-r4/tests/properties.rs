@@ -15,27 +15,11 @@ use proptest::sample::select;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-const SCHEMA: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/corpora/schemas/fhir.r4.schema.json"
-);
-const CORPUS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/corpora/fhir-r4-ukcore"
-);
-
-static VALIDATOR: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(SCHEMA).unwrap()).unwrap();
-    jsonschema::draft6::new(&schema).unwrap()
-});
-
 static CORPUS_FILES: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| {
-    let mut paths: Vec<_> = std::fs::read_dir(CORPUS)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    paths.sort();
-    paths.iter().map(|p| std::fs::read(p).unwrap()).collect()
+    icr_testkit::corpus_files("fhir-r4-ukcore", "json")
+        .into_iter()
+        .map(|(_, bytes)| bytes)
+        .collect()
 });
 
 fn source() -> SourceId {
@@ -1094,7 +1078,7 @@ proptest! {
         let ctx = RenderContext { patient: "Patient/p1", resolve: &resolve };
         let resource = render::entry(&e, "x1", &ctx);
         let json = serde_json::to_value(&resource).unwrap();
-        prop_assert!(VALIDATOR.is_valid(&json), "not valid R4: {json:#}");
+        prop_assert!(icr_testkit::fhir_r4().is_valid(&json), "not valid R4: {json:#}");
         let back = map_back(&json);
         prop_assert_eq!(back, Content::Entry(read_back_form(e)), "via {:#}", json);
     }
@@ -1103,7 +1087,7 @@ proptest! {
     fn demographics_round_trip_through_valid_r4(d in demographics()) {
         let nhs = NhsNumber::parse("9990000018").unwrap();
         let json = serde_json::to_value(Resource::Patient(render::patient("x1", nhs, &d))).unwrap();
-        prop_assert!(VALIDATOR.is_valid(&json), "not valid R4: {json:#}");
+        prop_assert!(icr_testkit::fhir_r4().is_valid(&json), "not valid R4: {json:#}");
         let raw = RawValue::from_string(json.to_string()).unwrap();
         let source = source();
         let meds = Medications::new();

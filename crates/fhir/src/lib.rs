@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 mod bundle;
+mod record_type;
 pub mod render;
 mod types;
 
@@ -18,4 +19,5 @@ pub use bundle::{
     Bundle, BundleEntry, BundleIn, EntryIn, NHS_NUMBER_SYSTEM, ODS_ORGANISATION_SYSTEM, Resource,
     peek_resource_type,
 };
+pub use record_type::RecordType;
 pub use types::*;

@@ -1,48 +1,14 @@
 //! Renders every kind of model item, fully filled, minimal and awkward,
 //! and validates the result against the official FHIR R4 JSON schema.
 
-use std::sync::LazyLock;
-
 use icr_fhir::render::{self, RenderContext};
 use icr_fhir::{Bundle, BundleEntry, BundleSearch, Resource};
 use icr_model::*;
 use serde_json::{Value, json};
 
-const SCHEMA: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/corpora/schemas/fhir.r4.schema.json"
-);
-
-static SCHEMA_JSON: LazyLock<Value> = LazyLock::new(|| {
-    let text = std::fs::read_to_string(SCHEMA).expect("the R4 schema is in shared/corpora");
-    serde_json::from_str(&text).expect("the R4 schema is JSON")
-});
-
-static VALIDATOR: LazyLock<jsonschema::Validator> =
-    LazyLock::new(|| jsonschema::draft6::new(&SCHEMA_JSON).expect("the R4 schema compiles"));
-
-/// Validates a whole resource; on failure, validates it against its own
-/// definition too, so the message names the offending element.
+/// Validates a whole resource, naming the offending element on failure.
 fn assert_valid(resource: &Value) {
-    if VALIDATOR.is_valid(resource) {
-        return;
-    }
-    let mut errors: Vec<String> = VALIDATOR
-        .iter_errors(resource)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    let entries = resource["entry"].as_array().cloned().unwrap_or_default();
-    for e in entries.iter().map(|e| &e["resource"]).chain([resource]) {
-        let ty = e["resourceType"].as_str().unwrap_or_default();
-        let mut schema = SCHEMA_JSON.clone();
-        schema["oneOf"] = json!([{ "$ref": format!("#/definitions/{ty}") }]);
-        let v = jsonschema::draft6::new(&schema).unwrap();
-        errors.extend(
-            v.iter_errors(e)
-                .map(|err| format!("{ty} {}: {err} at {}", e["id"], err.instance_path())),
-        );
-    }
-    panic!("not valid R4:\n{}\n{resource:#}", errors.join("\n"));
+    icr_testkit::assert_fhir_r4(resource);
 }
 
 fn src() -> SourceId {
@@ -814,7 +780,7 @@ fn the_validator_rejects_what_r4_forbids() {
             {"resource": {"resourceType": "Appointment", "participant": [{"status": "maybe"}]}}
         ]}),
     ] {
-        assert!(!VALIDATOR.is_valid(&bad), "{bad}");
+        assert!(!icr_testkit::fhir_r4().is_valid(&bad), "{bad}");
     }
 }
 

@@ -15,7 +15,7 @@ use icr_fhir::render::{self, RenderContext};
 use icr_fhir::{
     Bundle, BundleEntry, BundleSearch, CodeableConcept, Coding, Identifier, Meta,
     ODS_ORGANISATION_SYSTEM, OperationOutcome, OperationOutcomeIssue, Provenance, ProvenanceAgent,
-    ProvenanceEntity, Reference, Resource,
+    ProvenanceEntity, RecordType, Reference, Resource,
 };
 use icr_merge::MergedItem;
 use icr_model::time::OffsetDateTime;
@@ -49,12 +49,14 @@ fn now() -> String {
 pub fn sections_for_types(types: &[String]) -> Result<SectionSet, String> {
     let mut set = SectionSet::EMPTY;
     for t in types {
-        match crate::server::section_for_type(t) {
-            Some(s) => set.insert(s),
+        match RecordType::from_name(t) {
+            Some(r) => set.insert(r.section()),
             None => {
                 let shown: String = t.chars().take(40).collect();
+                let served: Vec<&str> = RecordType::ALL.iter().map(|r| r.name()).collect();
                 return Err(format!(
-                    "_type {shown:?} is not served; served types: Patient, RelatedPerson, CareTeam, MedicationStatement, MedicationRequest, AllergyIntolerance, Condition, Observation, DiagnosticReport, DocumentReference, Procedure, ServiceRequest, Appointment, Encounter, Flag"
+                    "_type {shown:?} is not served; served types: {}",
+                    served.join(", ")
                 ));
             }
         }

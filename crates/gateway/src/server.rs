@@ -13,7 +13,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use icr_model::{NhsNumber, Section, SectionSet};
+use icr_model::{NhsNumber, SectionSet};
 use tokio::net::TcpListener;
 
 use crate::{Gateway, fhir, view};
@@ -299,23 +299,4 @@ fn fhir_response(code: StatusCode, resource: icr_fhir::Resource) -> Resp {
         Ok(body) => fhir_bytes(code, body),
         Err(_) => fhir_bytes(StatusCode::INTERNAL_SERVER_ERROR, Vec::new()),
     }
-}
-
-/// The section a FHIR resource type belongs to, if the gateway serves it.
-pub(crate) fn section_for_type(t: &str) -> Option<Section> {
-    Some(match t {
-        "Patient" => Section::Demographics,
-        "RelatedPerson" => Section::Contacts,
-        "CareTeam" => Section::CareTeam,
-        "MedicationStatement" | "MedicationRequest" => Section::Medications,
-        "AllergyIntolerance" => Section::Allergies,
-        "Condition" => Section::Conditions,
-        "Observation" | "DiagnosticReport" => Section::Results,
-        "DocumentReference" => Section::Documents,
-        "Procedure" => Section::Procedures,
-        "ServiceRequest" => Section::Referrals,
-        "Appointment" | "Encounter" => Section::Appointments,
-        "Flag" => Section::Alerts,
-        _ => return None,
-    })
 }

@@ -33,23 +33,15 @@ pub const MAX_COUNT: usize = 500;
 /// Most query parameters a request may have.
 pub const MAX_PARAMS: usize = 32;
 
-/// The resource types that can be searched by `patient`.
-pub const SEARCH_TYPES: &[&str] = &[
-    "RelatedPerson",
-    "CareTeam",
-    "MedicationStatement",
-    "MedicationRequest",
-    "AllergyIntolerance",
-    "Condition",
-    "Observation",
-    "DiagnosticReport",
-    "DocumentReference",
-    "Procedure",
-    "ServiceRequest",
-    "Appointment",
-    "Encounter",
-    "Flag",
-];
+/// The resource types that can be searched by `patient`: every record
+/// type but the Patient itself.
+pub static SEARCH_TYPES: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+    icr_fhir::RecordType::ALL
+        .iter()
+        .filter(|t| **t != icr_fhir::RecordType::Patient)
+        .map(|t| t.name())
+        .collect()
+});
 
 /// An answer: status code and JSON body.
 #[derive(Debug)]

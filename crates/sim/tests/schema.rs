@@ -3,21 +3,12 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use common::{client, get, link, resources};
 use icr_sim::fhir::SEARCH_TYPES;
 use serde_json::Value;
 
-fn schema_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpora/schemas/fhir.r4.schema.json")
-}
-
-fn validator() -> jsonschema::Validator {
-    let text = std::fs::read_to_string(schema_path()).expect("the FHIR R4 schema is readable");
-    let schema: Value = serde_json::from_str(&text).expect("the schema is JSON");
-    jsonschema::draft6::new(&schema).expect("the schema compiles")
+fn validator() -> &'static jsonschema::Validator {
+    icr_testkit::fhir_r4()
 }
 
 fn check(v: &jsonschema::Validator, what: &str, doc: &Value) {
@@ -67,10 +58,10 @@ async fn story_patients_bundles_are_valid_fhir_r4() {
             let (s, _, b) = get(&c, &url).await;
             assert_eq!(s, 200);
             assert_eq!(b["total"], 1);
-            check(&v, &format!("{} Patient search", h.org), &b);
+            check(v, &format!("{} Patient search", h.org), &b);
             check_bundle("Patient search", &b);
             validated += 1;
-            for t in SEARCH_TYPES {
+            for t in SEARCH_TYPES.iter() {
                 let expected = h.records_of(t).count();
                 // One page with everything, and the first page of pages of two.
                 for count in [500, 2] {
@@ -79,7 +70,7 @@ async fn story_patients_bundles_are_valid_fhir_r4() {
                     assert_eq!(s, 200, "{url}");
                     assert_eq!(ct, "application/fhir+json");
                     let what = format!("{} {t} for {}", h.org, h.patient_id);
-                    check(&v, &what, &b);
+                    check(v, &what, &b);
                     check_bundle(&what, &b);
                     assert_eq!(b["total"].as_u64(), Some(expected as u64), "{what}");
                     let rs = resources(&b);
@@ -104,7 +95,7 @@ async fn story_patients_bundles_are_valid_fhir_r4() {
             let url = format!("{ep}/Patient?identifier={}", p.nhs_number);
             let (_, _, b) = get(&c, &url).await;
             assert_eq!(b["total"], 0);
-            check(&v, "empty Patient search", &b);
+            check(v, "empty Patient search", &b);
         }
     }
     assert!(validated > 300, "{validated}");
@@ -125,11 +116,11 @@ async fn story_patients_bundles_are_valid_fhir_r4() {
     // reports); check everything else.
     assert_eq!(cap["fhirVersion"], "4.0.1");
     cap["fhirVersion"] = "4.0.0".into();
-    check(&v, "CapabilityStatement", &cap);
+    check(v, "CapabilityStatement", &cap);
     for url in [format!("{ep}/Nothing"), format!("{ep}/Flag")] {
         let (_, _, oo) = get(&c, &url).await;
         assert_eq!(oo["resourceType"], "OperationOutcome");
-        check(&v, "OperationOutcome", &oo);
+        check(v, "OperationOutcome", &oo);
     }
     sim.shutdown().await;
 }

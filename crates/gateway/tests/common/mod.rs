@@ -165,37 +165,9 @@ pub async fn get(url: &str) -> (u16, reqwest::header::HeaderMap, serde_json::Val
     (status, headers, json)
 }
 
-fn shared_dir() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/schemas")
-}
-
 /// Validates `value` against the official FHIR R4 JSON schema.
 pub fn assert_valid_fhir(value: &serde_json::Value) {
-    static VALIDATOR: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
-    let v = VALIDATOR.get_or_init(|| {
-        let text = std::fs::read_to_string(shared_dir().join("fhir.r4.schema.json")).unwrap();
-        let mut schema: serde_json::Value = serde_json::from_str(&text).unwrap();
-        // The shipped schema was generated for FHIR 4.0.0; R4 servers declare
-        // the 4.0.1 technical correction, which changed no structure.
-        schema["definitions"]["CapabilityStatement"]["properties"]["fhirVersion"]["enum"]
-            .as_array_mut()
-            .unwrap()
-            .push("4.0.1".into());
-        jsonschema::options()
-            .with_draft(jsonschema::Draft::Draft6)
-            .build(&schema)
-            .unwrap()
-    });
-    let errors: Vec<String> = v
-        .iter_errors(value)
-        .take(10)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "not valid FHIR R4:\n{}",
-        errors.join("\n")
-    );
+    icr_testkit::assert_fhir_r4(value);
 }
 
 /// Validates `value` against the documented JSON view schema.
