@@ -1,0 +1,215 @@
+//! End to end: the `icr` binary runs the demo region (simulated sources and
+//! the gateway) on ephemeral loopback ports, and the record of a story
+//! patient is asked for over HTTP, with every source up and with one stopped.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// The running demo; killed when dropped.
+struct Demo {
+    child: Child,
+    gateway: String,
+    control: String,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_demo() -> Demo {
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/config/demo");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_icr"))
+        .args(["demo", "--ephemeral", "--config", config])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the icr binary starts");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let (mut gateway, mut control) = (None, None);
+    while gateway.is_none() || control.is_none() {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the demo prints its addresses within a minute");
+        if let Some(rest) = line.strip_prefix("icr gateway listening on ") {
+            gateway = rest.split_whitespace().next().map(str::to_owned);
+        }
+        if let Some(rest) = line.strip_prefix("simulator control") {
+            control = rest
+                .split_whitespace()
+                .next()
+                .map(|u| u.trim_end_matches("/sources").to_owned());
+        }
+    }
+    Demo {
+        child,
+        gateway: gateway.unwrap_or_default(),
+        control: control.unwrap_or_default(),
+    }
+}
+
+async fn get(url: &str) -> (u16, Value) {
+    let r = reqwest::get(url).await.expect("the gateway answers");
+    let status = r.status().as_u16();
+    let body = r.bytes().await.expect("a body");
+    (status, serde_json::from_slice(&body).expect("a JSON body"))
+}
+
+/// (source, status) of every source in a JSON view.
+fn statuses(view: &Value) -> Vec<(String, String)> {
+    view["sources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            (
+                s["source"].as_str().unwrap_or("").to_owned(),
+                s["status"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Every (section, source record id) in a view that does not come from `except`.
+fn records_not_from(view: &Value, except: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for (section, items) in view["sections"].as_object().into_iter().flatten() {
+        for item in items.as_array().into_iter().flatten() {
+            for p in item["provenance"].as_array().into_iter().flatten() {
+                if p["source"] != except {
+                    out.insert(format!(
+                        "{section} {}",
+                        p["source_id"].as_str().unwrap_or("")
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_demo_serves_a_merged_record_and_survives_a_source_going_down() {
+    let demo = start_demo();
+    let gw = &demo.gateway;
+    let control = &demo.control;
+    // Robert Pennington, held by all four organisations.
+    let story = "9990000050";
+
+    // awp down from the start, so nothing of it can be in the cache.
+    let stop = reqwest::Client::new()
+        .post(format!("{control}/sources/awp/stop"))
+        .send()
+        .await
+        .unwrap();
+    assert!(stop.status().is_success(), "control API stops awp");
+    let (status, down) = get(&format!("{gw}/v1/patients/{story}/record")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        statuses(&down),
+        [
+            ("awp".into(), "unavailable".into()),
+            ("gwh".into(), "ok".into()),
+            ("ruh".into(), "ok".into()),
+            ("sft".into(), "ok".into())
+        ]
+    );
+    assert!(
+        down["sources"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("cannot connect")
+    );
+
+    // awp back: failures were not cached, so it is asked again.
+    let start = reqwest::Client::new()
+        .post(format!("{control}/sources/awp/start"))
+        .send()
+        .await
+        .unwrap();
+    assert!(start.status().is_success());
+    let (status, up) = get(&format!("{gw}/v1/patients/{story}/record")).await;
+    assert_eq!(status, 200);
+    assert!(
+        statuses(&up).iter().all(|(_, s)| s == "ok"),
+        "{:?}",
+        statuses(&up)
+    );
+
+    // With awp down, everything the other three hold was still there.
+    assert_eq!(records_not_from(&down, "awp"), records_not_from(&up, "awp"));
+    assert!(!records_not_from(&up, "awp").is_empty());
+
+    // Items from at least three organisations, each with full provenance,
+    // and duplicates merged: diabetes once, with four sources.
+    let mut organisations = BTreeSet::new();
+    for item in up["sections"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|v| v.as_array().unwrap())
+    {
+        let provenance = item["provenance"].as_array().unwrap();
+        assert!(!provenance.is_empty());
+        for p in provenance {
+            for key in ["source", "organisation", "ods_code", "system", "source_id"] {
+                assert!(p[key].is_string(), "provenance lacks {key}: {p}");
+            }
+            organisations.insert(p["ods_code"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(
+        organisations,
+        ["RD1", "RN3", "RNZ", "RVN"].map(String::from).into()
+    );
+    let diabetes: Vec<&Value> = up["sections"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["code"]["codings"][0]["code"] == "44054006")
+        .collect();
+    assert_eq!(diabetes.len(), 1, "type 2 diabetes appears once");
+    assert_eq!(
+        diabetes[0]["provenance"].as_array().unwrap().len(),
+        4,
+        "with every source that holds it"
+    );
+
+    // The same record as FHIR: a valid R4 searchset.
+    let (status, bundle) = get(&format!("{gw}/fhir/r4/Patient/{story}/$everything")).await;
+    assert_eq!(status, 200);
+    icr_testkit::assert_fhir_r4(&bundle);
+    assert_eq!(bundle["type"], "searchset");
+    assert!(
+        bundle["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["resource"]["resourceType"] == "Provenance")
+    );
+
+    // Bad and unknown NHS numbers.
+    let (status, body) = get(&format!("{gw}/v1/patients/9990000019/record")).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_nhs_number");
+    assert!(body["message"].as_str().unwrap().contains("check digit"));
+    let (status, body) = get(&format!("{gw}/v1/patients/9990000999/record")).await;
+    assert_eq!(status, 404);
+    assert!(statuses(&body).iter().all(|(_, s)| s == "not_found"));
+}
