@@ -142,8 +142,14 @@ fn story_1_heart_failure_at_gwh_and_sft() {
     };
     let (mut a, b) = (metformin(gwh), metformin(sft));
     assert_eq!(a.start, b.start);
+    assert_eq!(
+        b.end,
+        Some(PartialDateTime::parse("2026-06-17").unwrap()),
+        "stopped at the renal clinic"
+    );
     a.status = b.status;
-    assert_eq!(a, b, "metformin differs only in status");
+    a.end = b.end;
+    assert_eq!(a, b, "metformin differs only in status and end");
 
     assert_eq!(
         counts(gwh),

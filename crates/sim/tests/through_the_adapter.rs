@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use icr_adapter_sdk::{FetchRequest, SourceError, SourceSpec};
 use icr_merge::{MergedRecord, merge};
-use icr_model::{Entry, NhsNumber, Section, SectionSet, SourceRecord};
+use icr_model::{Entry, MedicationStatus, NhsNumber, Section, SectionSet, SourceRecord};
 use icr_sim::{Fault, Sim};
 
 fn spec(sim: &Sim, id: &str) -> SourceSpec {
@@ -104,8 +104,17 @@ async fn story_patients_merge_as_documented() {
     assert_eq!(meds.len(), 3);
     assert!(meds.iter().all(|x| sources(x) == ["gwh", "sft"]));
     let metformin = meds.iter().find(|x| code(x) == "325278007").unwrap();
-    assert_eq!(metformin.conflicts.len(), 1);
-    assert_eq!(metformin.conflicts[0].field, "status");
+    let fields: Vec<&str> = metformin
+        .conflicts
+        .iter()
+        .map(|c| c.field.as_str())
+        .collect();
+    assert_eq!(fields, ["end", "status"]);
+    // sft stopped it in June 2026, so sft's copy is the more recent one shown.
+    let Entry::Medication(shown) = &metformin.entry else {
+        panic!("a medication")
+    };
+    assert_eq!(shown.status, Some(MedicationStatus::Stopped));
     assert!(
         meds.iter()
             .filter(|x| code(x) != "325278007")

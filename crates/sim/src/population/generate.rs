@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use icr_model::{
     ConditionClinicalStatus, Contact, Demographics, Entry, Gender, MedicationStatus, NhsNumber,
-    Priority, ReferralStatus, Telecom, TelecomSystem,
+    PartialDateTime, Priority, ReferralStatus, Telecom, TelecomSystem,
 };
 use time::{Date, Duration, OffsetDateTime};
 
@@ -384,6 +384,12 @@ fn patient(rng: &mut SplitMix64, ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -
             if !conflict_done && n == 1 {
                 // One organisation has closed the problem; the other has not.
                 c.clinical_status = Some(ConditionClinicalStatus::Inactive);
+                if let Some(onset) = c.onset.as_ref().and_then(PartialDateTime::date) {
+                    let back = 30 + i64::from(onset.ordinal()) % 300;
+                    c.abatement = Some(PartialDateTime::Date(
+                        shift(REFERENCE_DATE, -back).max(shift(onset, 1)),
+                    ));
+                }
                 conflict_done = true;
             }
             holdings[*hi].push(ids, clock, Entry::Condition(c));
@@ -423,8 +429,14 @@ fn patient(rng: &mut SplitMix64, ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -
                     for (n, hi) in med_holders.iter().enumerate() {
                         let mut s = st.clone();
                         if !conflict_done && n == 1 {
-                            // One organisation recorded that it was stopped.
+                            // One organisation recorded that it was stopped,
+                            // some months before the reference date (derived
+                            // from the start, so no draw from the generator).
                             s.status = Some(MedicationStatus::Stopped);
+                            let back = 30 + i64::from(start.ordinal()) % 300;
+                            s.end = Some(PartialDateTime::Date(
+                                shift(REFERENCE_DATE, -back).max(shift(start, 1)),
+                            ));
                             conflict_done = true;
                         }
                         holdings[*hi].push(ids, clock, Entry::Medication(s));

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use icr_model::{
     Allergy, AppointmentKind, Condition, Contact, Demographics, Entry, Medication, MedicationKind,
-    NhsNumber, RecordId, ResultKind, Section, SourceId,
+    NhsNumber, PartialDateTime, RecordId, ResultKind, Section, SourceId,
 };
 use time::{Date, Duration, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
@@ -339,6 +339,16 @@ pub(crate) fn at(d: Date, h: u8, m: u8) -> OffsetDateTime {
     PrimitiveDateTime::new(d, t).assume_utc()
 }
 
+/// When a record last changed: a stopped medicine when it was stopped, a
+/// closed problem when it ended, anything else at its own date.
+fn changed_on(entry: &Entry) -> Option<&PartialDateTime> {
+    match entry {
+        Entry::Medication(m) => m.end.as_ref().or(entry.sort_date()),
+        Entry::Condition(c) => c.abatement.as_ref().or(entry.sort_date()),
+        _ => entry.sort_date(),
+    }
+}
+
 /// A calendar date, or the reference date if the parts are not a date.
 pub(crate) fn ymd(y: i32, m: u8, d: u8) -> Date {
     Month::try_from(m)
@@ -365,13 +375,12 @@ impl Holding {
     }
 
     /// Adds a record with the next record id, last updated a little after
-    /// the record's own date (a booked appointment: when it was booked; an
-    /// undated record: when the patient record was), never later than the
-    /// clock's ceiling. Returns the record's source-namespaced id.
+    /// the record last changed (see [`changed_on`]; a booked appointment:
+    /// when it was booked; an undated record: when the patient record was),
+    /// never later than the clock's ceiling. Returns the record's source-namespaced id.
     pub(crate) fn push(&mut self, ids: &mut Ids, clock: &Clock, entry: Entry) -> Option<RecordId> {
         let n = ids.record(self.org);
-        let when = entry
-            .sort_date()
+        let when = changed_on(&entry)
             .map(|d| d.start_timestamp())
             .and_then(|ts| OffsetDateTime::from_unix_timestamp(ts).ok())
             .map(|t| t + Duration::minutes(60 * 9 + (n % 480) as i64))

@@ -4,7 +4,7 @@
 
 use icr_model::{
     AllergyCategory, ConditionClinicalStatus, Demographics, Entry, Gender, MedicationStatus,
-    NhsNumber, Priority, ReferralStatus, Telecom,
+    NhsNumber, PartialDateTime, Priority, ReferralStatus, Telecom,
 };
 use time::{Date, Duration};
 
@@ -205,6 +205,8 @@ fn older_person_with_heart_failure(ids: &mut Ids, clock: &Clock, nhs: NhsNumber)
     );
     let mut metformin_stopped = metformin.clone();
     metformin_stopped.status = Some(MedicationStatus::Stopped);
+    // Stopped at the renal clinic on 17 June 2026.
+    metformin_stopped.end = Some(PartialDateTime::Date(ymd(2026, 6, 17)));
     let amlodipine = build::statement(
         codes::AMLODIPINE_10,
         codes::AMLODIPINE_DOSE,
