@@ -25,7 +25,7 @@ async fn invalid_nhs_numbers_are_refused_with_the_reason() {
     let cases = [
         (
             "9434765918",
-            "\"9434765918\" is not a valid NHS number: not a valid NHS number: the check digit is 8 but the first nine digits require 9",
+            "\"9434765918\" is not a valid NHS number: the check digit is 8 but the first nine digits require 9",
         ),
         (
             "943476591",

@@ -41,7 +41,7 @@ pub fn merge_demographics<'a>(
                 let mut s = n.given.join(" ");
                 if let Some(f) = &n.family {
                     s.push(' ');
-                    s.push_str(&f.to_uppercase());
+                    s.push_str(f);
                 }
                 s.trim().to_string()
             })
@@ -51,12 +51,22 @@ pub fn merge_demographics<'a>(
         ("Home postcode", |d| {
             d.home_address()
                 .and_then(|a| a.postcode.as_deref())
-                .map(|p| p.replace(' ', "").to_uppercase())
+                .map(|p| p.trim().to_string())
         }),
         ("Deceased", |d| {
             d.deceased.as_ref().map(|_| "yes".to_string())
         }),
     ];
+    // Values are compared ignoring case and spacing ("SN1 1AA" = "sn11aa"),
+    // and shown as the first source holding them wrote them.
+    let key = |v: &Option<String>| {
+        v.as_ref().map(|s| {
+            s.chars()
+                .filter(|c| !c.is_whitespace())
+                .flat_map(char::to_lowercase)
+                .collect::<String>()
+        })
+    };
     for (label, get) in fields {
         let mut groups: Vec<(Option<String>, Vec<&Provenance>)> = Vec::new();
         for r in &all {
@@ -66,7 +76,7 @@ pub fn merge_demographics<'a>(
             if v.is_none() && label != "Deceased" {
                 continue;
             }
-            match groups.iter_mut().find(|(gv, _)| *gv == v) {
+            match groups.iter_mut().find(|(gv, _)| key(gv) == key(&v)) {
                 Some((_, ps)) => ps.push(&r.provenance),
                 None => groups.push((v, vec![&r.provenance])),
             }

@@ -222,11 +222,11 @@ fn sections_are_most_recent_first_undated_last() {
 #[test]
 fn demographics_disagreements_become_warnings() {
     let (a, b) = (meta("gwh"), meta("ruh"));
-    let person = |dob: PartialDateTime, postcode: &str| Demographics {
+    let person = |dob: PartialDateTime, postcode: &str, family: &str| Demographics {
         nhs_number: Some(NhsNumber::parse("9990000018").unwrap()),
         names: vec![HumanName {
             given: vec!["Ada".into()],
-            family: Some("Lovelace".into()),
+            family: Some(family.into()),
             ..Default::default()
         }],
         birth_date: Some(dob),
@@ -239,7 +239,7 @@ fn demographics_disagreements_become_warnings() {
     let records = [
         SourceRecord {
             patient: Some(PatientRecord {
-                demographics: person(day(1950, 3, 2), "SN1 1AA"),
+                demographics: person(day(1950, 3, 2), "SN1 1AA", "Lovelace"),
                 provenance: a
                     .provenance(
                         "Patient/1",
@@ -251,7 +251,7 @@ fn demographics_disagreements_become_warnings() {
         },
         SourceRecord {
             patient: Some(PatientRecord {
-                demographics: person(day(1950, 3, 20), "sn11aa"),
+                demographics: person(day(1950, 3, 20), "sn11aa", "LOVELACE"),
                 provenance: b
                     .provenance(
                         "Patient/2",

@@ -20,14 +20,10 @@ pub enum NhsNumberError {
     #[error("an NHS number has only digits 0-9, this has {0:?}")]
     NotADigit(char),
     /// The check digit computes to 10, which no NHS number is issued with.
-    #[error(
-        "not a valid NHS number: its first nine digits give check digit 10, which is never issued"
-    )]
+    #[error("its first nine digits give check digit 10, which is never issued")]
     CheckDigitTen,
     /// The tenth digit does not match the check digit of the first nine.
-    #[error(
-        "not a valid NHS number: the check digit is {found} but the first nine digits require {expected}"
-    )]
+    #[error("the check digit is {found} but the first nine digits require {expected}")]
     CheckDigitMismatch {
         /// The check digit the first nine digits require.
         expected: u8,
