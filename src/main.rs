@@ -25,8 +25,8 @@ struct Cli {
 enum Command {
     /// Run the gateway from a configuration directory.
     Serve {
-        /// Directory holding gateway.toml and sources.d/.
-        #[arg(long, default_value = "config")]
+        /// Directory holding gateway.toml and sources.d/ (see config/example).
+        #[arg(long)]
         config: PathBuf,
         /// Listen address, overriding gateway.toml.
         #[arg(long)]
@@ -54,6 +54,15 @@ enum Command {
         #[arg(long)]
         ephemeral: bool,
     },
+}
+
+/// Prints a line to stdout, ignoring failure: a closed stdout (`icr demo |
+/// head`) must not take the gateway down with it.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
 }
 
 /// Every adapter kind this build knows; a new protocol adds one line here.
@@ -129,7 +138,7 @@ async fn serve(dir: &Path, listen: Option<SocketAddr>) -> Result<(), String> {
     let config = Config::load(dir, &registry()).map_err(|e| e.to_string())?;
     let (listener, gateway) = start_gateway(&config, listen).await?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    println!(
+    say!(
         "icr gateway listening on http://{addr} with {} sources",
         gateway.source_count()
     );
@@ -158,13 +167,11 @@ async fn sim(dir: &Path, ephemeral: bool) -> Result<(), String> {
 fn print_sim(sim: &icr_sim::Sim) {
     for source in sim.sources() {
         if let Some(endpoint) = sim.endpoint(&source) {
-            println!("simulated source {source:<4} {endpoint}");
+            say!("simulated source {source:<4} {endpoint}");
         }
     }
     if let Some(control) = sim.control_addr() {
-        println!(
-            "simulator control  http://{control}/sources  (POST /sources/{{id}}/stop, /start)"
-        );
+        say!("simulator control  http://{control}/sources  (POST /sources/{{id}}/stop, /start)");
     }
 }
 
@@ -190,7 +197,7 @@ async fn demo(dir: &Path, listen: Option<SocketAddr>, ephemeral: bool) -> Result
     let (listener, gateway) = start_gateway(&config, listen).await?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     print_sim(&sim);
-    println!(
+    say!(
         "icr gateway listening on http://{addr} with {} sources",
         gateway.source_count()
     );
@@ -202,26 +209,26 @@ async fn demo(dir: &Path, listen: Option<SocketAddr>, ephemeral: bool) -> Result
 
 fn print_examples(sim: &icr_sim::Sim, addr: SocketAddr) {
     let base = format!("http://{addr}");
-    println!();
-    println!("Story patients (see config/demo/README.md):");
+    say!();
+    say!("Story patients (see config/demo/README.md):");
     for story in sim.population().stories() {
-        println!("  {}  {}", story.nhs_number, story.summary);
+        say!("  {}  {}", story.nhs_number, story.summary);
     }
     let Some(first) = sim.population().stories().first().map(|s| s.nhs_number) else {
         return;
     };
-    println!();
-    println!("Try:");
-    println!("  curl -s {base}/v1/patients/{first}/record | jq");
-    println!("  curl -s '{base}/v1/patients/{first}/record?sections=allergies,medications' | jq");
-    println!("  curl -s '{base}/fhir/r4/Patient/{first}/$everything' | jq");
-    println!("  curl -s {base}/v1/patients/9434765918/record | jq     # invalid NHS number: 400");
+    say!();
+    say!("Try:");
+    say!("  curl -s {base}/v1/patients/{first}/record | jq");
+    say!("  curl -s '{base}/v1/patients/{first}/record?sections=allergies,medications' | jq");
+    say!("  curl -s '{base}/fhir/r4/Patient/{first}/$everything' | jq");
+    say!("  curl -s {base}/v1/patients/9434765918/record | jq     # invalid NHS number: 400");
     if let Some(control) = sim.control_addr() {
-        println!(
+        say!(
             "  curl -s -X POST http://{control}/sources/awp/stop    # then ask again: awp is unavailable"
         );
-        println!("  curl -s -X POST http://{control}/sources/awp/start");
+        say!("  curl -s -X POST http://{control}/sources/awp/start");
     }
-    println!();
-    println!("Ctrl-C stops everything.");
+    say!();
+    say!("Ctrl-C stops everything.");
 }

@@ -36,10 +36,10 @@ fn start_demo() -> Demo {
     let stdout = child.stdout.take().expect("stdout is piped");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
+        // Keep draining after the test stops listening, so the demo never
+        // writes to a closed pipe.
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
+            let _ = tx.send(line);
         }
     });
     let (mut gateway, mut control) = (None, None);
@@ -212,4 +212,65 @@ async fn the_demo_serves_a_merged_record_and_survives_a_source_going_down() {
     let (status, body) = get(&format!("{gw}/v1/patients/9990000999/record")).await;
     assert_eq!(status, 404);
     assert!(statuses(&body).iter().all(|(_, s)| s == "not_found"));
+}
+
+#[test]
+fn the_example_configuration_is_valid_and_a_broken_one_is_refused() {
+    // The example loads: the gateway starts and says so (its sources are
+    // placeholders, so it is stopped straight away).
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/config/example");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_icr"))
+        .args(["serve", "--config", example, "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("icr runs");
+    let mut first = String::new();
+    let stdout = child.stdout.take().expect("stdout is piped");
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("a line");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        first.starts_with("icr gateway listening on http://127.0.0.1:"),
+        "{first}"
+    );
+    assert!(first.trim_end().ends_with("with 1 sources"), "{first}");
+
+    let dir = std::env::temp_dir().join(format!("icr-bad-config-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("sources.d")).unwrap();
+    std::fs::write(dir.join("gateway.toml"), "request_deadline_ms = 4000\n").unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/config/example/sources.d/example-acute.toml"
+        ),
+        dir.join("sources.d/a.toml"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("sources.d/b.toml"),
+        std::fs::read_to_string(dir.join("sources.d/a.toml"))
+            .unwrap()
+            .replace("\"allergies\"", "\"allergy\""),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_icr"))
+        .args(["serve", "--config"])
+        .arg(&dir)
+        .output()
+        .expect("icr runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the configuration has 1 problem:"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("b.toml:17: sections[4]: unknown section \"allergy\""),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
