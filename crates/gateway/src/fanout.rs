@@ -249,9 +249,10 @@ impl Gateway {
 
         let refs: Vec<&SourceRecord> = answered.iter().map(Arc::as_ref).collect();
         let mut merged = merge(&refs, sections);
+        let offered = self.offered_sections();
         let unoffered: Vec<&str> = sections
             .iter()
-            .filter(|s| !self.offered_sections().contains(*s))
+            .filter(|s| !offered.contains(*s))
             .map(|s| s.as_str())
             .collect();
         if !unoffered.is_empty() {
