@@ -305,11 +305,11 @@ fn adapter(addr: SocketAddr, options: &str) -> Arc<dyn SourceAdapter> {
 }
 
 fn request(nhs: NhsNumber, sections: &[Section], within: Duration) -> FetchRequest {
-    FetchRequest {
-        nhs_number: nhs,
-        sections: sections.iter().copied().collect(),
-        deadline: Instant::now() + within,
-    }
+    FetchRequest::system(
+        nhs,
+        sections.iter().copied().collect(),
+        Instant::now() + within,
+    )
 }
 
 fn issue(kind: IssueKind, section: Section, message: &str) -> SourceIssue {

@@ -12,13 +12,15 @@ pub mod http;
 mod registry;
 mod spec;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
-use icr_model::{NhsNumber, SectionSet, SourceRecord};
+use icr_model::{NhsNumber, OdsCode, SectionSet, SourceRecord};
 use tokio::time::Instant;
 
 pub use error::{SourceError, json_error};
 pub use registry::{BuildError, Factory, Registry};
-pub use spec::SourceSpec;
+pub use spec::{Routing, SourceSpec};
 
 /// What the gateway asks one source for.
 #[derive(Clone, Debug)]
@@ -29,9 +31,68 @@ pub struct FetchRequest {
     pub sections: SectionSet,
     /// When the answer must be complete; work past it is wasted.
     pub deadline: Instant,
+    /// Who is asking and why, for sources that require it (GP Connect's
+    /// audit claims) and for tracing.
+    pub context: Arc<RequestContext>,
+}
+
+/// Who is asking for a record, and the request's trace id. Sources that
+/// audit their consumers (GP Connect) are sent these.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestContext {
+    /// Correlation id of the request, sent to sources that take one
+    /// (`Ssp-TraceID`); a UUID.
+    pub trace_id: String,
+    /// The person asking.
+    pub requester: Requester,
+}
+
+/// The person a request is made for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Requester {
+    /// Their user id (SDS user id or the identity provider's subject).
+    pub user_id: String,
+    /// Their name, as sources show it in their own audit.
+    pub name: String,
+    /// Their national RBAC job role code (e.g. `R8000`).
+    pub role: String,
+    /// The organisation they work for, where the request originates.
+    pub organisation: OdsCode,
+    /// Why they are asking (GP Connect `reason_for_request`, e.g. `directcare`).
+    pub purpose: String,
+}
+
+impl RequestContext {
+    /// The context of a request made by the gateway itself (tests, checks),
+    /// attributed to `organisation`.
+    pub fn system(organisation: OdsCode) -> Self {
+        Self {
+            trace_id: "00000000-0000-0000-0000-000000000000".into(),
+            requester: Requester {
+                user_id: "icr-gateway".into(),
+                name: "ICR gateway".into(),
+                role: "system".into(),
+                organisation,
+                purpose: "directcare".into(),
+            },
+        }
+    }
 }
 
 impl FetchRequest {
+    /// A request on behalf of the gateway itself (no user): for tests and
+    /// for source checks.
+    pub fn system(nhs_number: NhsNumber, sections: SectionSet, deadline: Instant) -> Self {
+        // X26: NHS England's own ODS code, for requests made by no user.
+        let organisation = OdsCode::parse("X26").expect("X26 is a valid ODS code");
+        Self {
+            nhs_number,
+            sections,
+            deadline,
+            context: Arc::new(RequestContext::system(organisation)),
+        }
+    }
+
     /// Time left before the deadline, or zero.
     pub fn remaining(&self) -> std::time::Duration {
         self.deadline.saturating_duration_since(Instant::now())

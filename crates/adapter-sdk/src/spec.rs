@@ -22,6 +22,22 @@ fn default_enabled() -> bool {
     true
 }
 
+/// Which people's records a source is asked for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Routing {
+    /// Every person: hospitals, councils, labs.
+    #[default]
+    All,
+    /// Only the people registered with this source's organisation, as the
+    /// demographics service says: GP practices.
+    RegisteredPractice,
+    /// The demographics service itself (PDS): asked first, for every
+    /// person; its answer chooses the registered practice and is the
+    /// reference the other sources' demographics are checked against.
+    Demographics,
+}
+
 /// One registered source: who it is, how to reach it, what it holds.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,6 +71,14 @@ pub struct SourceSpec {
     /// Whether the gateway asks this source at all.
     #[serde(default = "default_enabled")]
     pub enabled: bool,
+    /// Which people's records the gateway asks this source for.
+    #[serde(default)]
+    pub routing: Routing,
+    /// A practice directory (a TOML file, relative to the config directory)
+    /// that expands this registration into one source per practice; only
+    /// with `routing = "registered-practice"`.
+    #[serde(default)]
+    pub directory: Option<std::path::PathBuf>,
     /// Settings for this source's adapter kind; each kind documents its own.
     #[serde(default)]
     pub options: toml::Table,
@@ -110,6 +134,12 @@ impl SourceSpec {
         }
         if self.endpoint.cannot_be_a_base() {
             return invalid("endpoint", "must be an absolute URL");
+        }
+        if self.directory.is_some() && self.routing != Routing::RegisteredPractice {
+            return invalid(
+                "directory",
+                "a practice directory goes with routing = \"registered-practice\"",
+            );
         }
         Ok(())
     }

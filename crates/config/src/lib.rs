@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use icr_adapter_sdk::{Registry, SourceAdapter, SourceSpec};
+use icr_model::OdsCode;
 use serde::Deserialize;
 
 fn default_listen() -> SocketAddr {
@@ -47,6 +48,31 @@ pub struct GatewayConfig {
     /// The in-memory cache of source answers.
     #[serde(default)]
     pub cache: CacheConfig,
+    /// Who runs this gateway, as sources are told.
+    #[serde(default)]
+    pub identity: IdentityConfig,
+}
+
+/// `[identity]` in `gateway.toml`: the organisation that runs the gateway.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityConfig {
+    /// Its ODS code, sent to sources as the requesting organisation until
+    /// callers are authenticated (default `X26`, NHS England).
+    #[serde(default = "default_identity_ods")]
+    pub ods_code: OdsCode,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        Self {
+            ods_code: default_identity_ods(),
+        }
+    }
+}
+
+fn default_identity_ods() -> OdsCode {
+    OdsCode::parse("X26").expect("X26 is a valid ODS code")
 }
 
 /// `[cache]` in `gateway.toml`.

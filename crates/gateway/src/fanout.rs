@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use icr_adapter_sdk::{FetchRequest, SourceAdapter, SourceError, SourceSpec};
+use icr_adapter_sdk::{FetchRequest, RequestContext, SourceAdapter, SourceError, SourceSpec};
 use icr_config::Config;
 use icr_merge::{MergedRecord, Warning, merge};
 use icr_model::{NhsNumber, OdsCode, SectionSet, SourceId, SourceIssue, SourceMeta, SourceRecord};
@@ -114,6 +114,7 @@ struct Inner {
     sources: Vec<Source>,
     cache: Option<SourceCache>,
     deadline: Duration,
+    identity: OdsCode,
 }
 
 impl Gateway {
@@ -138,6 +139,7 @@ impl Gateway {
                 sources,
                 cache,
                 deadline: Duration::from_millis(config.gateway.request_deadline_ms),
+                identity: config.gateway.identity.ods_code.clone(),
             }),
         }
     }
@@ -169,13 +171,15 @@ impl Gateway {
             })
             .collect();
 
+        let context = Arc::new(self.context());
         let mut tasks = tokio::task::JoinSet::new();
         for (index, wanted) in &plan {
             let gw = self.clone();
+            let ctx = Arc::clone(&context);
             let (index, wanted) = (*index, *wanted);
             tasks.spawn(async move {
                 let started = Instant::now();
-                let result = gw.fetch_one(index, nhs_number, wanted, deadline).await;
+                let result = gw.fetch_one(index, nhs_number, wanted, deadline, ctx).await;
                 (index, result, started.elapsed())
             });
         }
@@ -288,12 +292,22 @@ impl Gateway {
         }
     }
 
+    /// The context sources are told: a fresh trace id, and until callers
+    /// are authenticated the gateway itself (its identity from
+    /// gateway.toml) as the requester.
+    fn context(&self) -> RequestContext {
+        let mut context = RequestContext::system(self.inner.identity.clone());
+        context.trace_id = uuid::Uuid::new_v4().to_string();
+        context
+    }
+
     async fn fetch_one(
         &self,
         index: usize,
         nhs_number: NhsNumber,
         sections: SectionSet,
         request_deadline: Instant,
+        context: Arc<RequestContext>,
     ) -> Fetched {
         let source = &self.inner.sources[index];
         let budget = Duration::from_millis(source.spec.timeout_ms);
@@ -302,6 +316,7 @@ impl Gateway {
             nhs_number,
             sections,
             deadline,
+            context,
         };
         let adapter = Arc::clone(&source.adapter);
         let fetch = async move { adapter.fetch(&request).await };

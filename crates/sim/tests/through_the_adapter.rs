@@ -40,11 +40,11 @@ async fn fetch_all(sim: &Sim, nhs: &str) -> (Vec<(String, SourceRecord)>, Vec<St
     let mut not_found = Vec::new();
     for id in sim.sources() {
         let adapter = icr_adapter_fhir_r4::build(&spec(sim, &id)).unwrap();
-        let request = FetchRequest {
-            nhs_number: nhs,
-            sections: SectionSet::all(),
-            deadline: tokio::time::Instant::now() + Duration::from_secs(10),
-        };
+        let request = FetchRequest::system(
+            nhs,
+            SectionSet::all(),
+            tokio::time::Instant::now() + Duration::from_secs(10),
+        );
         match adapter.fetch(&request).await {
             Ok(r) => {
                 assert!(
@@ -229,10 +229,12 @@ async fn faults_reach_the_adapter_as_source_errors() {
     let sim = common::start(20).await;
     let nhs = NhsNumber::parse("9990000018").unwrap();
     let adapter = icr_adapter_fhir_r4::build(&spec(&sim, "gwh")).unwrap();
-    let request = || FetchRequest {
-        nhs_number: nhs,
-        sections: SectionSet::all(),
-        deadline: tokio::time::Instant::now() + Duration::from_secs(5),
+    let request = || {
+        FetchRequest::system(
+            nhs,
+            SectionSet::all(),
+            tokio::time::Instant::now() + Duration::from_secs(5),
+        )
     };
     assert!(adapter.fetch(&request()).await.is_ok());
 
