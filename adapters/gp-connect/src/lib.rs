@@ -1,0 +1,1 @@
+//! Source adapter for GP practices through GP Connect Access Record: Structured (kind gp-connect)

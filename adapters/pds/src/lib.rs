@@ -1,0 +1,1 @@
+//! Source adapter for the Personal Demographics Service, FHIR R4 (kind pds)

@@ -1,0 +1,1 @@
+//! FHIR STU3 wire types for GP Connect, shared by its adapter and simulator

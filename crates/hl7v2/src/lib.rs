@@ -1,0 +1,1 @@
+//! HL7 v2 messages and MLLP framing: tokenizer, escapes, writer
