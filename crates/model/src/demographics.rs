@@ -173,6 +173,10 @@ pub struct Demographics {
     /// ODS code of the GP practice the person is registered with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registered_practice: Option<OdsCode>,
+    /// The demographics service marks the record sensitive (restricted):
+    /// the person's address and contact details must not be shown.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sensitive: bool,
 }
 
 /// A recorded death.
