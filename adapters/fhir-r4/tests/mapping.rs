@@ -109,6 +109,7 @@ fn patient_richard_smith() {
             }],
             deceased: None,
             registered_practice: None,
+            sensitive: false,
         }
     );
     assert_eq!(
@@ -185,6 +186,37 @@ fn patient_practice_deceased_and_last_updated() {
     assert_eq!(
         demographics.registered_practice,
         Some(OdsCode::parse("Y12345").unwrap())
+    );
+}
+
+#[test]
+fn restricted_confidentiality_marks_the_record_sensitive() {
+    let patient = |code: &str| {
+        map_json(serde_json::json!({
+            "resourceType": "Patient",
+            "id": "p1",
+            "meta": {"security": [
+                {"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": code}
+            ]}
+        }))
+    };
+    for (code, sensitive) in [("R", true), ("V", true), ("U", false), ("N", false)] {
+        let Content::Patient { demographics, .. } = patient(code).content else {
+            panic!()
+        };
+        assert_eq!(demographics.sensitive, sensitive, "{code}");
+    }
+    let Content::Patient { demographics, .. } = map_json(serde_json::json!({
+        "resourceType": "Patient",
+        "meta": {"security": [{"system": "urn:other", "code": "R"}]}
+    }))
+    .content
+    else {
+        panic!()
+    };
+    assert!(
+        !demographics.sensitive,
+        "R in another system is not a confidentiality label"
     );
 }
 

@@ -911,17 +911,21 @@ fn demographics() -> impl Strategy<Value = Demographics> {
             any_date().prop_map(Deceased::At)
         ]),
         opt("[A-Z][0-9]{5}"),
+        any::<bool>(),
     )
         .prop_map(
-            |(names, birth_date, gender, addresses, telecom, deceased, practice)| Demographics {
-                nhs_number: Some(NhsNumber::parse("9990000018").unwrap()),
-                names,
-                birth_date,
-                gender,
-                addresses,
-                telecom,
-                deceased,
-                registered_practice: practice.and_then(|p| OdsCode::parse(&p).ok()),
+            |(names, birth_date, gender, addresses, telecom, deceased, practice, sensitive)| {
+                Demographics {
+                    nhs_number: Some(NhsNumber::parse("9990000018").unwrap()),
+                    names,
+                    birth_date,
+                    gender,
+                    addresses,
+                    telecom,
+                    deceased,
+                    registered_practice: practice.and_then(|p| OdsCode::parse(&p).ok()),
+                    sensitive,
+                }
             },
         )
 }

@@ -11,6 +11,10 @@ use crate::types::*;
 /// The identifier system of NHS numbers.
 pub const NHS_NUMBER_SYSTEM: &str = "https://fhir.nhs.uk/Id/nhs-number";
 
+/// The code system of confidentiality labels (`meta.security`): `R`
+/// restricted and `V` very restricted mark a sensitive record.
+pub const CONFIDENTIALITY_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
+
 /// The identifier system of ODS organisation codes.
 pub const ODS_ORGANISATION_SYSTEM: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
 

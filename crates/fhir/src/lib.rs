@@ -16,8 +16,8 @@ pub mod render;
 mod types;
 
 pub use bundle::{
-    Bundle, BundleEntry, BundleIn, EntryIn, NHS_NUMBER_SYSTEM, ODS_ORGANISATION_SYSTEM, Resource,
-    peek_resource_type,
+    Bundle, BundleEntry, BundleIn, CONFIDENTIALITY_SYSTEM, EntryIn, NHS_NUMBER_SYSTEM,
+    ODS_ORGANISATION_SYSTEM, Resource, peek_resource_type,
 };
 pub use record_type::RecordType;
 pub use types::*;

@@ -24,7 +24,7 @@ use std::fmt::Write as _;
 use icr_model as m;
 use icr_model::time::{OffsetDateTime, UtcOffset};
 
-use crate::bundle::{NHS_NUMBER_SYSTEM, ODS_ORGANISATION_SYSTEM, Resource};
+use crate::bundle::{CONFIDENTIALITY_SYSTEM, NHS_NUMBER_SYSTEM, ODS_ORGANISATION_SYSTEM, Resource};
 use crate::types::*;
 
 /// The code system of data-absent reasons.
@@ -89,6 +89,16 @@ pub fn patient(id: &str, nhs: m::NhsNumber, d: &m::Demographics) -> Patient {
     };
     Patient {
         id: Some(id.to_string()),
+        // A sensitive record says so, as PDS does.
+        meta: d.sensitive.then(|| Meta {
+            security: vec![Coding {
+                system: Some(CONFIDENTIALITY_SYSTEM.to_string()),
+                code: Some("R".to_string()),
+                display: Some("restricted".to_string()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
         identifier: vec![Identifier {
             system: Some(NHS_NUMBER_SYSTEM.to_string()),
             value: Some(nhs.as_str().to_string()),

@@ -291,6 +291,9 @@ pub struct Meta {
     /// `Meta.profile`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub profile: Vec<String>,
+    /// `Meta.security`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub security: Vec<Coding>,
 }
 
 /// Human-readable XHTML summary of a resource.

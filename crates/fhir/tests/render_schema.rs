@@ -674,6 +674,7 @@ fn full_demographics() -> Demographics {
         telecom: vec![phone()],
         deceased: Some(Deceased::At(d("2021-02-15T13:50:00Z"))),
         registered_practice: Some(OdsCode::parse("Y12345").unwrap()),
+        sensitive: true,
     }
 }
 
@@ -797,6 +798,11 @@ fn patient_fields() {
         p,
         json!({
             "resourceType": "Patient",
+            "meta": {"security": [{
+                "system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality",
+                "code": "R",
+                "display": "restricted"
+            }]},
             "id": "9990000018",
             "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9990000018"}],
             "name": [

@@ -96,6 +96,7 @@ versionId ? String
 lastUpdated ? String
 source ? String
 profile * String
+security * Coding
 
 @Narrative  Human-readable XHTML summary of a resource.
 status ? String
