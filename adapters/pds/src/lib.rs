@@ -1,1 +1,194 @@
-//! Source adapter for the Personal Demographics Service, FHIR R4 (kind pds)
+//! Source adapter for the Personal Demographics Service (kind `pds`): the
+//! national register of who a person is and where they are registered.
+//!
+//! In the request flow the gateway asks it first, for every person: its
+//! answer is the reference the other sources' demographics are checked
+//! against, names the GP practice to ask (`generalPractitioner`), and says
+//! whether the record is sensitive (a `meta.security` label `R` or `V`,
+//! which hides the person's address and contact details from everyone).
+//!
+//! It speaks the PDS FHIR R4 API: `GET {endpoint}/Patient/{nhs}` with
+//! `X-Request-ID` (the request's trace id) and
+//! `NHSD-End-User-Organisation-ODS` (the requester's organisation). The
+//! Patient is read with the FHIR R4 adapter's mapping. A Patient for a
+//! different NHS number (PDS answers with the current record when the one
+//! asked for has been superseded) is refused as an identity mismatch.
+
+#![warn(missing_docs)]
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use icr_adapter_fhir_r4::map::{Content, MapContext, Medications, RecordType, map_as};
+use icr_adapter_sdk::http::HttpSource;
+use icr_adapter_sdk::{
+    BuildError, FetchRequest, Routing, SourceAdapter, SourceError, SourceSpec, json_error,
+};
+use icr_model::{PatientRecord, Section, SectionSet, SourceMeta, SourceRecord};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use url::Url;
+
+/// The adapter kind, as written in a source's registration.
+pub const KIND: &str = "pds";
+
+/// Settings of a `pds` source (`[options]`); there are none yet, and any
+/// key is refused so that a typo is not silently ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PdsOptions {}
+
+/// Builds the adapter for a `pds` source (the registry's factory).
+pub fn build(spec: &SourceSpec) -> Result<Arc<dyn SourceAdapter>, BuildError> {
+    let _: PdsOptions = spec.options()?;
+    Ok(Arc::new(PdsSource::new(spec)?))
+}
+
+/// The Personal Demographics Service as a source.
+pub struct PdsSource {
+    http: HttpSource,
+    base: Url,
+    meta: Arc<SourceMeta>,
+}
+
+impl PdsSource {
+    /// Builds the adapter; the registration must offer only demographics
+    /// and have `routing = "demographics"`.
+    pub fn new(spec: &SourceSpec) -> Result<Self, BuildError> {
+        let only_demographics: SectionSet = [Section::Demographics].into_iter().collect();
+        if spec.sections != only_demographics {
+            return Err(BuildError::Option {
+                key: "sections".into(),
+                message: "a pds source provides exactly [\"demographics\"]".into(),
+            });
+        }
+        if spec.routing != Routing::Demographics {
+            return Err(BuildError::Option {
+                key: "routing".into(),
+                message: "a pds source has routing = \"demographics\"".into(),
+            });
+        }
+        let mut base = spec.endpoint.clone();
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(BuildError::Option {
+                key: "endpoint".into(),
+                message: "must be an http or https URL".into(),
+            });
+        }
+        base.set_query(None);
+        base.set_fragment(None);
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        Ok(Self {
+            http: HttpSource::new(spec)?,
+            base,
+            meta: spec.meta(),
+        })
+    }
+}
+
+#[async_trait]
+impl SourceAdapter for PdsSource {
+    async fn fetch(&self, request: &FetchRequest) -> Result<SourceRecord, SourceError> {
+        let mut url = self.base.clone();
+        let path = format!("{}Patient/{}", url.path(), request.nhs_number.as_str());
+        url.set_path(&path);
+        let context = &request.context;
+        let http_request = self
+            .http
+            .client()
+            .get(url)
+            .header("Accept", "application/fhir+json")
+            .header("X-Request-ID", context.trace_id.as_str())
+            .header("X-Correlation-ID", context.trace_id.as_str())
+            .header(
+                "NHSD-End-User-Organisation-ODS",
+                context.requester.organisation.as_str(),
+            );
+        let response = self
+            .http
+            .send(http_request, request.deadline, "PDS Patient read")
+            .await?;
+        match response.status {
+            200 => {}
+            404 => return Err(SourceError::PatientNotFound),
+            status => {
+                return Err(SourceError::HttpStatus {
+                    status,
+                    what: "PDS Patient read".into(),
+                });
+            }
+        }
+        let mut record = read_patient(&response.body, &self.meta, &self.base)?;
+        if record.demographics.nhs_number != Some(request.nhs_number) {
+            return Err(SourceError::Malformed(
+                "identity mismatch: PDS answered with a record for another NHS number (superseded or merged record)"
+                    .into(),
+            ));
+        }
+        // PDS withholds a sensitive person's address and contact details
+        // itself; make sure, whatever it sent.
+        if record.demographics.sensitive {
+            record.demographics.addresses.clear();
+            record.demographics.telecom.clear();
+        }
+        Ok(SourceRecord {
+            patient: Some(record),
+            items: Vec::new(),
+            issues: Vec::new(),
+            wire_bytes: response.body.len(),
+        })
+    }
+}
+
+/// Reads a PDS Patient body into demographics with provenance (pure).
+pub fn read_patient(
+    body: &[u8],
+    meta: &Arc<SourceMeta>,
+    base: &Url,
+) -> Result<PatientRecord, SourceError> {
+    let raw: &RawValue = serde_json::from_slice(body)
+        .map_err(|e| SourceError::Malformed(json_error("PDS Patient", &e)))?;
+    let medications = Medications::new();
+    let ctx = MapContext {
+        source: &meta.id,
+        base: Some(base),
+        medications: &medications,
+    };
+    let mapped = map_as(RecordType::Patient, raw, &ctx)
+        .map_err(|e| SourceError::Malformed(format!("PDS Patient: {e}")))?;
+    let Content::Patient { demographics, .. } = mapped.content else {
+        return Err(SourceError::Malformed(
+            "PDS answered with something other than a Patient".into(),
+        ));
+    };
+    let local = format!("Patient/{}", mapped.id.as_deref().unwrap_or("unknown"));
+    let provenance = meta
+        .provenance(&local, mapped.last_updated)
+        .map_err(|_| SourceError::Malformed("PDS Patient has an unusable id".into()))?;
+    Ok(PatientRecord {
+        demographics,
+        provenance,
+    })
+}
+
+/// The fuzzing entry point: reads any bytes as a PDS answer; must never panic.
+pub fn fuzz_patient(data: &[u8]) {
+    let Ok(id) = icr_model::SourceId::parse("fuzz") else {
+        return;
+    };
+    let Ok(ods) = icr_model::OdsCode::parse("X26") else {
+        return;
+    };
+    let meta = Arc::new(SourceMeta {
+        id,
+        organisation: "fuzz".into(),
+        ods_code: ods,
+        system: "fuzz".into(),
+    });
+    if let Ok(base) = Url::parse("https://pds.example/FHIR/R4/") {
+        let _ = read_patient(data, &meta, &base);
+    }
+}
