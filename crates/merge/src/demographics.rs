@@ -1,6 +1,6 @@
 //! Demographics from several sources: one shown, every disagreement named.
 
-use icr_model::{Demographics, PatientRecord, Provenance};
+use icr_model::{Demographics, PatientRecord, Provenance, SourceId};
 use serde::Serialize;
 
 use crate::Warning;
@@ -8,30 +8,40 @@ use crate::Warning;
 /// The person's demographics as shown, with every source that gave some.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MergedPatient {
-    /// The demographics shown: the most recently updated source's copy.
+    /// The demographics shown: the reference source's copy (the
+    /// demographics service), else the most recently updated source's.
     #[serde(flatten)]
     pub demographics: Demographics,
     /// Every source holding demographics; the first is the one shown.
     pub provenance: Vec<Provenance>,
 }
 
-/// Picks the copy to show (most recently updated; ties to the smallest
-/// source id) and warns about every field another source disagrees on:
-/// name, date of birth, gender, NHS number, home postcode, death.
+/// Picks the copy to show — the `reference` source's (the demographics
+/// service) when it gave one, else the most recently updated (ties to the
+/// smallest source id) — and warns about every field another source
+/// disagrees on: name, date of birth, gender, NHS number, home postcode,
+/// death.
+///
+/// When any source marks the record sensitive, the person's addresses and
+/// contact details are withheld from the shown copy and postcodes are not
+/// compared (a warning would reveal them).
 pub fn merge_demographics<'a>(
     records: impl Iterator<Item = &'a PatientRecord>,
+    reference: Option<&SourceId>,
 ) -> (Option<MergedPatient>, Vec<Warning>) {
     let mut all: Vec<&PatientRecord> = records.collect();
     if all.is_empty() {
         return (None, Vec::new());
     }
     all.sort_by(|a, b| {
-        b.provenance
-            .last_updated
-            .cmp(&a.provenance.last_updated)
+        let is_ref = |r: &PatientRecord| Some(&r.provenance.origin.id) == reference;
+        is_ref(b)
+            .cmp(&is_ref(a))
+            .then_with(|| b.provenance.last_updated.cmp(&a.provenance.last_updated))
             .then_with(|| a.provenance.record.cmp(&b.provenance.record))
     });
     let shown = all[0];
+    let sensitive = all.iter().any(|r| r.demographics.sensitive);
     let mut warnings = Vec::new();
     type Getter = fn(&Demographics) -> Option<String>;
     let fields: [(&str, Getter); 6] = [
@@ -68,6 +78,9 @@ pub fn merge_demographics<'a>(
         })
     };
     for (label, get) in fields {
+        if sensitive && label == "Home postcode" {
+            continue;
+        }
         let mut groups: Vec<(Option<String>, Vec<&Provenance>)> = Vec::new();
         for r in &all {
             let v = get(&r.demographics);
@@ -110,8 +123,14 @@ pub fn merge_demographics<'a>(
             });
         }
     }
+    let mut demographics = shown.demographics.clone();
+    if sensitive {
+        demographics.sensitive = true;
+        demographics.addresses.clear();
+        demographics.telecom.clear();
+    }
     let patient = MergedPatient {
-        demographics: shown.demographics.clone(),
+        demographics,
         provenance: all.iter().map(|r| r.provenance.clone()).collect(),
     };
     (Some(patient), warnings)

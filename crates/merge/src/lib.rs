@@ -87,6 +87,16 @@ pub struct MergedRecord {
 /// Every requested section but demographics (which is the `patient`)
 /// appears in the result, empty if no source has anything for it.
 pub fn merge(records: &[&SourceRecord], sections: SectionSet) -> MergedRecord {
+    merge_with(records, sections, None)
+}
+
+/// As [`merge`], with `reference` the source whose demographics are shown
+/// and the others checked against (the demographics service).
+pub fn merge_with(
+    records: &[&SourceRecord],
+    sections: SectionSet,
+    reference: Option<&SourceId>,
+) -> MergedRecord {
     let mut by_section: BTreeMap<Section, Vec<MergedItem>> = sections
         .iter()
         .filter(|s| *s != Section::Demographics)
@@ -109,7 +119,7 @@ pub fn merge(records: &[&SourceRecord], sections: SectionSet) -> MergedRecord {
     }
 
     let (patient, warnings) = if sections.contains(Section::Demographics) {
-        merge_demographics(records.iter().filter_map(|r| r.patient.as_ref()))
+        merge_demographics(records.iter().filter_map(|r| r.patient.as_ref()), reference)
     } else {
         (None, Vec::new())
     };

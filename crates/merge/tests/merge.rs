@@ -394,3 +394,77 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_reference_source_is_shown_and_a_sensitive_record_hides_address_and_contacts() {
+    let (pds, gwh) = (meta("pds"), meta("gwh"));
+    let person = |dob: PartialDateTime, postcode: &str, sensitive: bool| Demographics {
+        nhs_number: Some(NhsNumber::parse("9990000018").unwrap()),
+        names: vec![HumanName {
+            given: vec!["Ada".into()],
+            family: Some("Example".into()),
+            ..Default::default()
+        }],
+        birth_date: Some(dob),
+        addresses: vec![Address {
+            postcode: Some(postcode.into()),
+            ..Default::default()
+        }],
+        telecom: vec![Telecom {
+            system: TelecomSystem::Phone,
+            value: "01632 960001".into(),
+            use_: None,
+        }],
+        sensitive,
+        ..Default::default()
+    };
+    let at = |t| Some(OffsetDateTime::from_unix_timestamp(t).unwrap());
+    let record = |m: &Arc<SourceMeta>, d: Demographics, t| SourceRecord {
+        patient: Some(PatientRecord {
+            demographics: d,
+            provenance: m.provenance("Patient/1", at(t)).unwrap(),
+        }),
+        ..Default::default()
+    };
+    // PDS older than gwh's copy, yet shown: it is the reference.
+    let records = [
+        record(&gwh, person(day(1950, 3, 2), "SN1 1AA", false), 500),
+        record(&pds, person(day(1950, 3, 2), "SN2 2BB", false), 100),
+    ];
+    let refs: Vec<_> = records.iter().collect();
+    let reference = SourceId::parse("pds").unwrap();
+    let view = icr_merge::merge_with(&refs, SectionSet::all(), Some(&reference));
+    let patient = view.patient.unwrap();
+    assert_eq!(patient.provenance[0].origin.id.as_str(), "pds");
+    assert_eq!(
+        patient.demographics.addresses[0].postcode.as_deref(),
+        Some("SN2 2BB")
+    );
+    assert_eq!(view.warnings.len(), 1);
+    assert!(
+        view.warnings[0]
+            .message
+            .starts_with("Home postcode differs")
+    );
+
+    // Marked sensitive by PDS: no address, no phone, no postcode warning
+    // (it would reveal them), the flag shown; other disagreements still are.
+    let records = [
+        record(&gwh, person(day(1950, 3, 20), "SN1 1AA", false), 500),
+        record(&pds, person(day(1950, 3, 2), "SN2 2BB", true), 100),
+    ];
+    let refs: Vec<_> = records.iter().collect();
+    let view = icr_merge::merge_with(&refs, SectionSet::all(), Some(&reference));
+    let patient = view.patient.unwrap();
+    assert!(patient.demographics.sensitive);
+    assert!(patient.demographics.addresses.is_empty());
+    assert!(patient.demographics.telecom.is_empty());
+    let json = serde_json::to_string(&view.warnings).unwrap();
+    assert!(!json.contains("SN1") && !json.contains("SN2"), "{json}");
+    assert_eq!(view.warnings.len(), 1);
+    assert!(
+        view.warnings[0]
+            .message
+            .starts_with("Date of birth differs")
+    );
+}
