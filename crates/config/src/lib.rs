@@ -11,8 +11,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use icr_adapter_sdk::{Registry, SourceAdapter, SourceSpec};
-use icr_model::OdsCode;
+use icr_adapter_sdk::{Registry, Routing, SourceAdapter, SourceSpec};
+use icr_model::{OdsCode, SourceId};
 use serde::Deserialize;
 
 fn default_listen() -> SocketAddr {
@@ -206,7 +206,7 @@ impl Config {
                 .as_ref()
                 .map_or_else(default_sources_dir, |g| g.sources_dir.clone()),
         );
-        let sources = load_sources(&sources_dir, registry, &edit, &mut errors);
+        let sources = load_sources(dir, &sources_dir, registry, &edit, &mut errors);
         match gateway {
             Some(gateway) if errors.is_empty() => Ok(Config {
                 dir: dir.to_path_buf(),
@@ -236,6 +236,7 @@ fn check_gateway(file: &Path, g: &GatewayConfig, errors: &mut Vec<ConfigError>) 
 }
 
 fn load_sources(
+    config_dir: &Path,
     dir: &Path,
     registry: &Registry,
     edit: &dyn Fn(&mut SourceSpec),
@@ -265,7 +266,6 @@ fn load_sources(
     files.sort();
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
     let mut out = Vec::new();
-    let mut any_enabled = false;
     for file in files {
         let mut spec = match read_toml::<SourceSpec>(&file) {
             Ok(s) => s,
@@ -275,50 +275,176 @@ fn load_sources(
             }
         };
         edit(&mut spec);
-        if let Some(first) = seen.insert(spec.id.to_string(), file.clone()) {
-            errors.push(error(
-                &file,
-                Some("id"),
-                &format!(
-                    "source id {:?} is already registered by {}",
-                    spec.id.as_str(),
-                    first.display()
-                ),
-            ));
-            continue;
-        }
-        // Validated and built even when disabled, so that enabling it later
-        // cannot surprise.
-        match registry.build(&spec) {
-            Ok(adapter) => {
-                if spec.enabled {
-                    any_enabled = true;
-                    out.push(LoadedSource {
-                        file,
-                        spec,
-                        adapter,
-                    });
+        // A practice directory becomes one source per practice.
+        let expanded: Vec<(SourceSpec, PathBuf, String)> = match spec.directory.clone() {
+            None => vec![(spec, file.clone(), String::new())],
+            Some(directory) => {
+                // Check the template first: a directory on the wrong kind of
+                // source is one mistake, not one per practice.
+                if let Err(icr_adapter_sdk::BuildError::Option { key, message }) = spec.validate() {
+                    errors.push(error(&file, Some(&key), &message));
+                    continue;
+                }
+                let path = config_dir.join(&directory);
+                match expand_directory(&spec, &path) {
+                    Ok(list) => list
+                        .into_iter()
+                        .map(|(mut s, at)| {
+                            edit(&mut s);
+                            (s, path.clone(), at)
+                        })
+                        .collect(),
+                    Err(e) => {
+                        errors.push(e);
+                        continue;
+                    }
                 }
             }
-            Err(e) => {
-                let (key, message) = match e {
-                    icr_adapter_sdk::BuildError::Option { key, message } => (key, message),
-                    other @ icr_adapter_sdk::BuildError::UnknownKind { .. } => {
-                        ("kind".to_string(), other.to_string())
+        };
+        for (spec, origin, at) in expanded {
+            if let Some(first) = seen.insert(spec.id.to_string(), origin.clone()) {
+                errors.push(error(
+                    &origin,
+                    Some(&format!("{at}id")),
+                    &format!(
+                        "source id {:?} is already registered by {}",
+                        spec.id.as_str(),
+                        first.display()
+                    ),
+                ));
+                continue;
+            }
+            // Validated and built even when disabled, so that enabling it
+            // later cannot surprise.
+            match registry.build(&spec) {
+                Ok(adapter) => {
+                    if spec.enabled {
+                        out.push(LoadedSource {
+                            file: origin,
+                            spec,
+                            adapter,
+                        });
                     }
-                };
-                errors.push(error(&file, Some(&key), &message));
+                }
+                Err(e) => {
+                    let (key, message) = match e {
+                        icr_adapter_sdk::BuildError::Option { key, message } => (key, message),
+                        other @ icr_adapter_sdk::BuildError::UnknownKind { .. } => {
+                            ("kind".to_string(), other.to_string())
+                        }
+                    };
+                    errors.push(error(&origin, Some(&format!("{at}{key}")), &message));
+                }
             }
         }
     }
-    if !any_enabled && errors.is_empty() {
+    if errors.is_empty() {
+        check_routing(dir, &out, errors);
+    }
+    out
+}
+
+/// Routing needs its counterpart: practices need a demographics service to
+/// be found by, and there is at most one demographics service.
+fn check_routing(dir: &Path, sources: &[LoadedSource], errors: &mut Vec<ConfigError>) {
+    if sources.is_empty() {
         errors.push(error(
             dir,
             None,
             "no enabled source is registered: add a <id>.toml file here",
         ));
+        return;
     }
-    out
+    let demographics: Vec<&LoadedSource> = sources
+        .iter()
+        .filter(|s| s.spec.routing == Routing::Demographics)
+        .collect();
+    if demographics.len() > 1 {
+        errors.push(error(
+            &demographics[1].file,
+            Some("routing"),
+            &format!(
+                "only one source may have routing = \"demographics\"; {} has it too",
+                demographics[0].file.display()
+            ),
+        ));
+    }
+    if demographics.is_empty()
+        && let Some(practice) = sources
+            .iter()
+            .find(|s| s.spec.routing == Routing::RegisteredPractice)
+    {
+        errors.push(error(
+            &practice.file,
+            Some("routing"),
+            "registered-practice sources are chosen by the person's registration in the demographics service, but no source has routing = \"demographics\"",
+        ));
+    }
+}
+
+/// One entry of a practice directory: how the Spine Directory Service
+/// would answer for one practice.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PracticeEntry {
+    /// The practice's ODS code.
+    ods_code: OdsCode,
+    /// The practice's name.
+    name: String,
+    /// Its GP Connect endpoint.
+    endpoint: url::Url,
+    /// Its Accredited System ID, given to the adapter as `provider_asid`.
+    #[serde(default)]
+    asid: Option<String>,
+}
+
+/// A practice directory file: `[[practice]]` entries.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PracticeDirectory {
+    #[serde(default)]
+    practice: Vec<PracticeEntry>,
+}
+
+/// Expands `template` into one registration per practice in the directory
+/// at `path`: id `{template id}-{ods code in lower case}`, the practice's
+/// name, ODS code and endpoint, and its ASID as `options.provider_asid`.
+/// Each comes with the key prefix (`practice[3].`) its errors are named by.
+fn expand_directory(
+    template: &SourceSpec,
+    path: &Path,
+) -> Result<Vec<(SourceSpec, String)>, ConfigError> {
+    let directory: PracticeDirectory = read_toml(path)?;
+    if directory.practice.is_empty() {
+        return Err(error(
+            path,
+            Some("practice"),
+            "the directory lists no practice",
+        ));
+    }
+    let mut out = Vec::with_capacity(directory.practice.len());
+    for (i, p) in directory.practice.into_iter().enumerate() {
+        let at = format!("practice[{i}].");
+        let id = format!(
+            "{}-{}",
+            template.id,
+            p.ods_code.as_str().to_ascii_lowercase()
+        );
+        let id = SourceId::parse(&id)
+            .map_err(|e| error(path, Some(&format!("{at}ods_code")), &e.to_string()))?;
+        let mut spec = template.clone();
+        spec.id = id;
+        spec.organisation = p.name;
+        spec.ods_code = p.ods_code;
+        spec.endpoint = p.endpoint;
+        spec.directory = None;
+        if let Some(asid) = p.asid {
+            spec.options
+                .insert("provider_asid".into(), toml::Value::String(asid));
+        }
+        out.push((spec, at));
+    }
+    Ok(out)
 }
 
 fn error(file: &Path, key: Option<&str>, message: &str) -> ConfigError {

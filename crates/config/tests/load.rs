@@ -161,3 +161,144 @@ fn a_directory_without_sources_is_refused() {
         "{errs}"
     );
 }
+
+const PDS: &str = r#"
+id = "pds"
+organisation = "NHS England (PDS)"
+ods_code = "X26"
+kind = "dummy"
+endpoint = "http://127.0.0.1:9110/FHIR/R4"
+sections = ["demographics"]
+routing = "demographics"
+"#;
+
+const GP: &str = r#"
+id = "gp"
+organisation = "GP practices (from the directory)"
+ods_code = "X26"
+kind = "dummy"
+endpoint = "http://127.0.0.1:9201/"
+sections = ["allergies", "medications"]
+routing = "registered-practice"
+directory = "practices.toml"
+timeout_ms = 2500
+
+[options]
+page_size = 7
+"#;
+
+const PRACTICES: &str = r#"
+[[practice]]
+ods_code = "Y90001"
+name = "Riverside Surgery"
+endpoint = "http://127.0.0.1:9201/Y90001/STU3/1/gpconnect/structured/fhir"
+asid = "900000000001"
+
+[[practice]]
+ods_code = "y90002"
+name = "Hillview Practice"
+endpoint = "http://127.0.0.1:9201/Y90002/STU3/1/gpconnect/structured/fhir"
+"#;
+
+fn registry_with_asid() -> Registry {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct GpOptions {
+        #[serde(default)]
+        page_size: Option<u32>,
+        #[serde(default)]
+        provider_asid: Option<String>,
+    }
+    let mut r = Registry::new();
+    r.register(
+        "dummy",
+        |spec: &SourceSpec| -> Result<Arc<dyn SourceAdapter>, BuildError> {
+            let _: GpOptions = spec.options()?;
+            Ok(Arc::new(Dummy))
+        },
+    );
+    r
+}
+
+#[test]
+fn a_practice_directory_becomes_one_source_per_practice() {
+    let d = tempdir("directory");
+    write(&d, "gateway.toml", "");
+    write(&d, "sources.d/pds.toml", PDS);
+    write(&d, "sources.d/gp.toml", GP);
+    write(&d, "practices.toml", PRACTICES);
+    let c = Config::load(&d, &registry_with_asid()).unwrap();
+    let ids: Vec<&str> = c.sources.iter().map(|s| s.spec.id.as_str()).collect();
+    assert_eq!(ids, ["gp-y90001", "gp-y90002", "pds"]);
+    let first = &c.sources[0].spec;
+    assert_eq!(first.organisation, "Riverside Surgery");
+    assert_eq!(first.ods_code.as_str(), "Y90001");
+    assert_eq!(
+        first.endpoint.as_str(),
+        "http://127.0.0.1:9201/Y90001/STU3/1/gpconnect/structured/fhir"
+    );
+    assert_eq!(first.timeout_ms, 2500, "the template's settings carry over");
+    assert_eq!(first.options["page_size"].as_integer(), Some(7));
+    assert_eq!(
+        first.options["provider_asid"].as_str(),
+        Some("900000000001")
+    );
+    assert!(c.sources[1].spec.options.get("provider_asid").is_none());
+    assert_eq!(c.sources[1].spec.ods_code.as_str(), "Y90002");
+    assert!(c.sources[0].file.ends_with("practices.toml"));
+}
+
+#[test]
+fn routing_mistakes_are_reported() {
+    // Practices without a demographics service to find them by.
+    let d = tempdir("no-pds");
+    write(&d, "gateway.toml", "");
+    write(&d, "sources.d/gp.toml", GP);
+    write(&d, "practices.toml", PRACTICES);
+    let text = Config::load(&d, &registry_with_asid())
+        .unwrap_err()
+        .to_string();
+    assert!(text.contains("practices.toml: routing: registered-practice sources are chosen by the person's registration in the demographics service, but no source has routing = \"demographics\""), "{text}");
+
+    // Two demographics services; a bad directory entry; a directory on an
+    // ordinary source.
+    let d = tempdir("two-pds");
+    write(&d, "gateway.toml", "");
+    write(&d, "sources.d/pds.toml", PDS);
+    write(
+        &d,
+        "sources.d/pds2.toml",
+        &PDS.replace("\"pds\"", "\"pds2\""),
+    );
+    let text = Config::load(&d, &registry_with_asid())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("pds2.toml: routing: only one source may have routing = \"demographics\""),
+        "{text}"
+    );
+
+    let d = tempdir("bad-directory");
+    write(&d, "gateway.toml", "");
+    write(&d, "sources.d/pds.toml", PDS);
+    write(&d, "sources.d/gp.toml", GP);
+    write(
+        &d,
+        "practices.toml",
+        &PRACTICES.replace("\"y90002\"", "\"Y9-0002\""),
+    );
+    write(
+        &d,
+        "sources.d/plain.toml",
+        &GOOD_SOURCE.replace("timeout_ms", "directory = \"practices.toml\"\ntimeout_ms"),
+    );
+    let text = Config::load(&d, &registry_with_asid())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("practices.toml:9: practice[1].ods_code: \"Y9-0002\" is not an ODS code"),
+        "{text}"
+    );
+    assert!(text.contains("plain.toml: directory: a practice directory goes with routing = \"registered-practice\""), "{text}");
+}
