@@ -461,7 +461,8 @@ fn most_telling(errors: Vec<SourceError>) -> SourceError {
         SourceError::HttpStatus { .. } => 2,
         SourceError::TooLarge { .. } => 3,
         SourceError::Malformed(_) => 4,
-        SourceError::PatientNotFound => 5,
+        SourceError::Withheld(_) => 5,
+        SourceError::PatientNotFound => 6,
     };
     errors
         .into_iter()

@@ -33,6 +33,10 @@ pub enum SourceError {
     /// The source answered and does not know the person.
     #[error("the source holds no record for this person")]
     PatientNotFound,
+    /// The source holds a record but withholds it (for example the
+    /// person's dissent to sharing, GP Connect `NO_PATIENT_CONSENT`).
+    #[error("withheld by the source: {0}")]
+    Withheld(String),
 }
 
 impl SourceError {
@@ -42,6 +46,7 @@ impl SourceError {
             SourceError::Timeout { .. } => "timeout",
             SourceError::Unavailable(_) => "unavailable",
             SourceError::PatientNotFound => "not_found",
+            SourceError::Withheld(_) => "withheld",
             SourceError::HttpStatus { .. }
             | SourceError::TooLarge { .. }
             | SourceError::Malformed(_) => "error",

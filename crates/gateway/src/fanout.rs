@@ -4,14 +4,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use icr_adapter_sdk::{FetchRequest, RequestContext, SourceAdapter, SourceError, SourceSpec};
+use icr_adapter_sdk::{
+    FetchRequest, RequestContext, Routing, SourceAdapter, SourceError, SourceSpec,
+};
 use icr_config::Config;
-use icr_merge::{MergedRecord, Warning, merge};
+use icr_merge::{MergedRecord, Warning, merge_with};
 use icr_model::{NhsNumber, OdsCode, SectionSet, SourceId, SourceIssue, SourceMeta, SourceRecord};
 use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::cache::{CacheKey, SourceCache};
+
+/// Why the practice was not asked when the demographics service was too slow.
+const PDS_TOO_SLOW: &str = "the GP practice was not asked: the demographics service, which names it, did not answer in time";
 
 /// A source's answer and whether it came from the cache.
 type Fetched = Result<(Arc<SourceRecord>, bool), SourceError>;
@@ -39,9 +44,25 @@ pub enum Status {
     Unavailable,
     /// Answered with an error or with something unreadable.
     Error,
+    /// Holds a record but withholds it (the person's dissent, or the
+    /// source's own rule).
+    Withheld,
 }
 
 impl Status {
+    /// The status as written in responses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Partial => "partial",
+            Status::NotFound => "not_found",
+            Status::Timeout => "timeout",
+            Status::Unavailable => "unavailable",
+            Status::Error => "error",
+            Status::Withheld => "withheld",
+        }
+    }
+
     /// True when the source's items are in the view.
     pub fn answered(self) -> bool {
         matches!(self, Status::Ok | Status::Partial)
@@ -52,6 +73,7 @@ impl Status {
             SourceError::Timeout { .. } => Status::Timeout,
             SourceError::Unavailable(_) => Status::Unavailable,
             SourceError::PatientNotFound => Status::NotFound,
+            SourceError::Withheld(_) => Status::Withheld,
             SourceError::HttpStatus { .. }
             | SourceError::TooLarge { .. }
             | SourceError::Malformed(_) => Status::Error,
@@ -158,43 +180,86 @@ impl Gateway {
     }
 
     /// Fetches, merges and judges the record of one person.
+    ///
+    /// Sources routed to everyone and the demographics service are asked at
+    /// once; when the demographics service answers, the person's registered
+    /// GP practice (if it is in the directory and offers a wanted section)
+    /// is asked too, within the same deadline.
     pub async fn record(&self, nhs_number: NhsNumber, sections: SectionSet) -> RecordOutcome {
         let deadline = Instant::now() + self.inner.deadline;
-        let plan: Vec<(usize, SectionSet)> = self
+        let mut plan: Vec<(usize, SectionSet)> = self
             .inner
             .sources
             .iter()
             .enumerate()
             .filter_map(|(i, s)| {
-                let wanted = s.spec.sections.intersection(sections);
+                let wanted = match s.spec.routing {
+                    Routing::All => s.spec.sections.intersection(sections),
+                    // Always asked: it routes to the practice and is the
+                    // reference for everyone's demographics.
+                    Routing::Demographics => s.spec.sections,
+                    Routing::RegisteredPractice => return None,
+                };
                 (!wanted.is_empty()).then_some((i, wanted))
             })
             .collect();
+        let practices_wanted = self.inner.sources.iter().any(|s| {
+            s.spec.routing == Routing::RegisteredPractice
+                && !s.spec.sections.intersection(sections).is_empty()
+        });
 
         let context = Arc::new(self.context());
         let mut tasks = tokio::task::JoinSet::new();
-        for (index, wanted) in &plan {
+        let spawn = |tasks: &mut tokio::task::JoinSet<_>, index: usize, wanted: SectionSet| {
             let gw = self.clone();
             let ctx = Arc::clone(&context);
-            let (index, wanted) = (*index, *wanted);
             tasks.spawn(async move {
                 let started = Instant::now();
                 let result = gw.fetch_one(index, nhs_number, wanted, deadline, ctx).await;
                 (index, result, started.elapsed())
             });
+        };
+        for (index, wanted) in &plan {
+            spawn(&mut tasks, *index, *wanted);
         }
         let mut results: Vec<Option<(Fetched, Duration)>> = vec![None; self.inner.sources.len()];
+        let mut routing_warnings: Vec<Warning> = Vec::new();
+        let mut routed = false;
         // Every task ends by the deadline (each is bounded by it); a small
         // grace covers scheduling.
         let collect = async {
             while let Some(joined) = tasks.join_next().await {
-                if let Ok((index, result, elapsed)) = joined {
-                    results[index] = Some((result, elapsed));
+                let Ok((index, result, elapsed)) = joined else {
+                    continue;
+                };
+                if practices_wanted
+                    && !routed
+                    && self.inner.sources[index].spec.routing == Routing::Demographics
+                {
+                    routed = true;
+                    match self.route_to_practice(&result, sections) {
+                        Ok(Some((practice, wanted))) => {
+                            plan.push((practice, wanted));
+                            spawn(&mut tasks, practice, wanted);
+                        }
+                        Ok(None) => {}
+                        Err(warning) => routing_warnings.push(warning),
+                    }
                 }
+                results[index] = Some((result, elapsed));
             }
         };
         let _ = tokio::time::timeout_at(deadline + Duration::from_millis(50), collect).await;
         tasks.abort_all();
+        if practices_wanted && !routed {
+            // The demographics service was still pending at the deadline.
+            routing_warnings.push(Warning {
+                code: "practice-not-asked",
+                message: PDS_TOO_SLOW.into(),
+                sources: Vec::new(),
+            });
+        }
+        plan.sort_by_key(|(index, _)| *index);
 
         let mut statuses = Vec::with_capacity(plan.len());
         let mut answered: Vec<Arc<SourceRecord>> = Vec::new();
@@ -252,7 +317,14 @@ impl Gateway {
         }
 
         let refs: Vec<&SourceRecord> = answered.iter().map(Arc::as_ref).collect();
-        let mut merged = merge(&refs, sections);
+        let reference = self
+            .inner
+            .sources
+            .iter()
+            .find(|s| s.spec.routing == Routing::Demographics)
+            .map(|s| &s.spec.id);
+        let mut merged = merge_with(&refs, sections, reference);
+        merged.warnings.extend(routing_warnings);
         let offered = self.offered_sections();
         let unoffered: Vec<&str> = sections
             .iter()
@@ -290,6 +362,55 @@ impl Gateway {
             sources: statuses,
             http_status,
         }
+    }
+
+    /// The registered practice to ask, from the demographics service's
+    /// answer: `Ok(None)` when no practice source offers a wanted section
+    /// or none is wanted, a warning when the practice cannot be asked.
+    fn route_to_practice(
+        &self,
+        pds: &Fetched,
+        sections: SectionSet,
+    ) -> Result<Option<(usize, SectionSet)>, Warning> {
+        let not_asked = |message: String| Warning {
+            code: "practice-not-asked",
+            message,
+            sources: Vec::new(),
+        };
+        let record = match pds {
+            Ok((record, _)) => record,
+            Err(SourceError::Timeout { .. }) => return Err(not_asked(PDS_TOO_SLOW.into())),
+            Err(SourceError::PatientNotFound) => {
+                return Err(not_asked(
+                    "the GP practice was not asked: the demographics service holds no record for this NHS number".into(),
+                ));
+            }
+            Err(e) => {
+                return Err(not_asked(format!(
+                    "the GP practice was not asked: the demographics service, which names it, failed ({})",
+                    Status::from_error(e).as_str()
+                )));
+            }
+        };
+        let Some(ods) = record
+            .patient
+            .as_ref()
+            .and_then(|p| p.demographics.registered_practice.as_ref())
+        else {
+            return Err(not_asked(
+                "no GP practice was asked: the demographics service records no registered practice"
+                    .into(),
+            ));
+        };
+        let Some((index, source)) = self.inner.sources.iter().enumerate().find(|(_, s)| {
+            s.spec.routing == Routing::RegisteredPractice && &s.spec.ods_code == ods
+        }) else {
+            return Err(not_asked(format!(
+                "the registered GP practice ({ods}) was not asked: it has no endpoint in the practice directory"
+            )));
+        };
+        let wanted = source.spec.sections.intersection(sections);
+        Ok((!wanted.is_empty()).then_some((index, wanted)))
     }
 
     /// The context sources are told: a fresh trace id, and until callers

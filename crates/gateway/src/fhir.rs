@@ -278,18 +278,16 @@ fn source_outcome(s: &SourceStatus) -> BundleEntry {
         Status::Timeout => ("error", "timeout"),
         Status::Unavailable => ("error", "transient"),
         Status::Error => ("error", "exception"),
+        Status::Withheld => ("warning", "suppressed"),
     };
-    let status_code = serde_json::to_value(s.status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default();
+    let status_code = s.status.as_str();
     let mut issue = vec![OperationOutcomeIssue {
         severity: Some(severity.into()),
         code: Some(code.into()),
         details: Some(CodeableConcept {
             coding: vec![Coding {
                 system: Some(STATUS_SYSTEM.into()),
-                code: Some(status_code.clone()),
+                code: Some(status_code.into()),
                 ..Default::default()
             }],
             text: Some(format!(
