@@ -69,6 +69,7 @@ macro_rules! say {
 fn registry() -> Registry {
     let mut r = Registry::new();
     r.register(icr_adapter_fhir_r4::KIND, icr_adapter_fhir_r4::build);
+    r.register(icr_adapter_pds::KIND, icr_adapter_pds::build);
     r
 }
 
