@@ -34,6 +34,7 @@ impl SourceMeta {
             origin: Arc::clone(self),
             record: RecordId::new(self.id.clone(), local_id)?,
             last_updated,
+            restricted: false,
         })
     }
 }
@@ -48,17 +49,25 @@ pub struct Provenance {
     pub record: RecordId,
     /// When the source last changed the record, if it says.
     pub last_updated: Option<OffsetDateTime>,
+    /// The source labels this record restricted (e.g. FHIR `meta.security`
+    /// `R`/`V`): it is shown only to roles cleared for sensitive items.
+    pub restricted: bool,
 }
 
 impl Serialize for Provenance {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Provenance", 6)?;
+        let mut st = s.serialize_struct("Provenance", 7)?;
         st.serialize_field("source", &self.origin.id)?;
         st.serialize_field("organisation", &self.origin.organisation)?;
         st.serialize_field("ods_code", &self.origin.ods_code)?;
         st.serialize_field("system", &self.origin.system)?;
         st.serialize_field("source_id", &self.record)?;
         st.serialize_field("last_updated", &LastUpdated(self.last_updated))?;
+        if self.restricted {
+            st.serialize_field("restricted", &true)?;
+        } else {
+            st.skip_field("restricted")?;
+        }
         st.end()
     }
 }
