@@ -1,0 +1,1 @@
+//! The tamper-evident audit log: hash-chained JSON lines, group-committed with fsync, verified

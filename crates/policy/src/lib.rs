@@ -1,0 +1,1 @@
+//! Who may see what: role sections, relationship, break-glass, objections, sensitive items (pure, no I/O)
