@@ -1,0 +1,497 @@
+//! Verifying tokens, and minting them for the demo.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use icr_model::{NhsNumber, OdsCode};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{AuthConfig, KeyError, LoadedKey, load_keys};
+
+/// Who is asking, as their verified token says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// The issuer that vouches for them.
+    pub issuer: String,
+    /// Their user id.
+    pub sub: String,
+    /// Their name (the `sub` when the token gives none).
+    pub name: String,
+    /// Their national RBAC job role code, or `patient`.
+    pub role: String,
+    /// The organisation the request comes from.
+    pub org: OdsCode,
+    /// Why they are asking (default `directcare`).
+    pub purpose: String,
+    /// For a patient: their own NHS number.
+    pub nhs_number: Option<NhsNumber>,
+    /// When the token expires (seconds since the Unix epoch).
+    pub expires_at: u64,
+}
+
+/// Why a request was not authenticated. The message never echoes the token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No `Authorization` header.
+    #[error("no Authorization header: send Authorization: Bearer <JWT>")]
+    Missing,
+    /// The header is not `Bearer <token>`.
+    #[error("the Authorization header is not \"Bearer <JWT>\"")]
+    NotBearer,
+    /// The token is longer than allowed.
+    #[error("the token is longer than {limit} bytes")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The token is not a well-formed JWT.
+    #[error("the token is not a well-formed JWT: {0}")]
+    Malformed(&'static str),
+    /// The algorithm is refused (none, HMAC, anything but RS256/ES256, or
+    /// not the one the key is for).
+    #[error(
+        "algorithm {0} is refused: only RS256 and ES256 signed by a trusted issuer's key are accepted"
+    )]
+    Algorithm(String),
+    /// The issuer is not trusted.
+    #[error("the token's issuer is not trusted")]
+    UnknownIssuer,
+    /// No trusted key matches the token's `kid`.
+    #[error("no trusted key matches the token's key id")]
+    UnknownKey,
+    /// The signature does not verify.
+    #[error("the token's signature does not verify")]
+    Signature,
+    /// The token is not meant for this gateway.
+    #[error("the token's audience is not this gateway")]
+    Audience,
+    /// The token has expired.
+    #[error("the token has expired")]
+    Expired,
+    /// The token is not valid yet.
+    #[error("the token is not valid yet (nbf)")]
+    NotYetValid,
+    /// A claim is missing or unusable.
+    #[error("claim {name}: {why}")]
+    Claim {
+        /// The claim.
+        name: &'static str,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+}
+
+impl AuthError {
+    /// A short machine-readable reason code.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            AuthError::Missing => "missing_token",
+            AuthError::NotBearer => "not_bearer",
+            AuthError::TooLarge { .. } => "token_too_large",
+            AuthError::Malformed(_) => "malformed_token",
+            AuthError::Algorithm(_) => "algorithm_refused",
+            AuthError::UnknownIssuer => "unknown_issuer",
+            AuthError::UnknownKey => "unknown_key",
+            AuthError::Signature => "bad_signature",
+            AuthError::Audience => "wrong_audience",
+            AuthError::Expired => "expired",
+            AuthError::NotYetValid => "not_yet_valid",
+            AuthError::Claim { .. } => "bad_claim",
+        }
+    }
+}
+
+struct Issuer {
+    iss: String,
+    audience: String,
+    keys: Vec<LoadedKey>,
+}
+
+/// Verifies bearer tokens against the trusted issuers' keys.
+pub struct Verifier {
+    issuers: Vec<Issuer>,
+    skew: u64,
+    max_bytes: usize,
+}
+
+#[derive(Deserialize)]
+struct RawHeader {
+    #[serde(default)]
+    alg: Option<String>,
+    #[serde(default)]
+    kid: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PeekIssuer {
+    #[serde(default)]
+    iss: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    #[serde(default)]
+    sub: Option<String>,
+    #[serde(default)]
+    exp: Option<u64>,
+    #[serde(default)]
+    nbf: Option<u64>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    org: Option<String>,
+    #[serde(default)]
+    purpose: Option<String>,
+    #[serde(default)]
+    nhs_number: Option<String>,
+}
+
+fn decode_part<T: serde::de::DeserializeOwned>(
+    part: &str,
+    what: &'static str,
+) -> Result<T, AuthError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part.trim_end_matches('='))
+        .map_err(|_| AuthError::Malformed(what))?;
+    serde_json::from_slice(&bytes).map_err(|_| AuthError::Malformed(what))
+}
+
+impl Verifier {
+    /// Loads the issuers' keys from files relative to `dir`.
+    pub fn load(config: &AuthConfig, dir: &Path) -> Result<Self, KeyError> {
+        if config.issuer.is_empty() {
+            return Err(KeyError {
+                key: "auth.issuer".into(),
+                message: "no trusted issuer: every request needs a token, so at least one [[auth.issuer]] is required".into(),
+            });
+        }
+        if config.clock_skew_s > 300 {
+            return Err(KeyError {
+                key: "auth.clock_skew_s".into(),
+                message: "at most 300 seconds".into(),
+            });
+        }
+        if !(512..=65_536).contains(&config.max_token_bytes) {
+            return Err(KeyError {
+                key: "auth.max_token_bytes".into(),
+                message: "between 512 and 65536".into(),
+            });
+        }
+        let mut issuers = Vec::new();
+        let mut kids = HashSet::new();
+        for (i, c) in config.issuer.iter().enumerate() {
+            let keys = load_keys(i, c, dir)?;
+            for k in &keys {
+                if !kids.insert(k.kid.clone()) {
+                    return Err(KeyError {
+                        key: format!("auth.issuer[{i}]"),
+                        message: format!(
+                            "key id {:?} is used twice; key ids must be unique",
+                            k.kid
+                        ),
+                    });
+                }
+            }
+            issuers.push(Issuer {
+                iss: c.iss.clone(),
+                audience: c.audience.clone(),
+                keys,
+            });
+        }
+        Ok(Self {
+            issuers,
+            skew: config.clock_skew_s,
+            max_bytes: config.max_token_bytes,
+        })
+    }
+
+    /// Verifies the value of an `Authorization` header at time `now`
+    /// (seconds since the Unix epoch).
+    pub fn verify_header(
+        &self,
+        authorization: Option<&str>,
+        now: u64,
+    ) -> Result<Identity, AuthError> {
+        let value = authorization.ok_or(AuthError::Missing)?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .ok_or(AuthError::NotBearer)?
+            .trim();
+        self.verify(token, now)
+    }
+
+    /// Verifies a token at time `now` (seconds since the Unix epoch).
+    pub fn verify(&self, token: &str, now: u64) -> Result<Identity, AuthError> {
+        if token.len() > self.max_bytes {
+            return Err(AuthError::TooLarge {
+                limit: self.max_bytes,
+            });
+        }
+        let mut parts = token.split('.');
+        let (Some(header), Some(payload), Some(_sig), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(AuthError::Malformed("expected three dot-separated parts"));
+        };
+        let header: RawHeader = decode_part(header, "the header is not base64url JSON")?;
+        let alg = header.alg.unwrap_or_default();
+        if !matches!(alg.as_str(), "RS256" | "ES256") {
+            return Err(AuthError::Algorithm(if alg.is_empty() {
+                "(none given)".into()
+            } else {
+                alg.chars().take(16).collect()
+            }));
+        }
+        // The issuer named in the (not yet verified) payload only chooses
+        // which keys to try; nothing is trusted until the signature is.
+        let peek: PeekIssuer = decode_part(payload, "the payload is not base64url JSON")?;
+        let issuer = self
+            .issuers
+            .iter()
+            .find(|i| Some(&i.iss) == peek.iss.as_ref())
+            .ok_or(AuthError::UnknownIssuer)?;
+        let key = match &header.kid {
+            Some(kid) => issuer.keys.iter().find(|k| &k.kid == kid),
+            None if issuer.keys.len() == 1 => issuer.keys.first(),
+            None => None,
+        }
+        .ok_or(AuthError::UnknownKey)?;
+        let alg_of_key = match key.alg {
+            Algorithm::RS256 => "RS256",
+            _ => "ES256",
+        };
+        if alg != alg_of_key {
+            return Err(AuthError::Algorithm(alg));
+        }
+        let mut validation = Validation::new(key.alg);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.set_audience(&[&issuer.audience]);
+        validation.set_issuer(&[&issuer.iss]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &key.key, &validation).map_err(|e| {
+                match e.kind() {
+                    ErrorKind::InvalidSignature => AuthError::Signature,
+                    ErrorKind::InvalidAudience => AuthError::Audience,
+                    ErrorKind::InvalidIssuer => AuthError::UnknownIssuer,
+                    ErrorKind::InvalidAlgorithm => AuthError::Algorithm(alg.clone()),
+                    ErrorKind::MissingRequiredClaim(c) => AuthError::Claim {
+                        name: match c.as_str() {
+                            "exp" => "exp",
+                            "iss" => "iss",
+                            "aud" => "aud",
+                            _ => "sub",
+                        },
+                        why: "missing",
+                    },
+                    ErrorKind::Json(_) | ErrorKind::InvalidClaimFormat(_) => AuthError::Malformed(
+                        "the claims are not what a token of this gateway carries",
+                    ),
+                    _ => AuthError::Malformed("the token cannot be decoded"),
+                }
+            })?;
+        let c = data.claims;
+        let exp = c.exp.ok_or(AuthError::Claim {
+            name: "exp",
+            why: "missing",
+        })?;
+        let sub = c.sub.ok_or(AuthError::Claim {
+            name: "sub",
+            why: "missing",
+        })?;
+        if exp.saturating_add(self.skew) < now {
+            return Err(AuthError::Expired);
+        }
+        if c.nbf.is_some_and(|nbf| nbf > now.saturating_add(self.skew)) {
+            return Err(AuthError::NotYetValid);
+        }
+        let bounded = |s: &str, max: usize| {
+            !s.trim().is_empty() && s.len() <= max && !s.chars().any(char::is_control)
+        };
+        if !bounded(&sub, 256) {
+            return Err(AuthError::Claim {
+                name: "sub",
+                why: "empty, too long or with control characters",
+            });
+        }
+        let role = c.role.ok_or(AuthError::Claim {
+            name: "role",
+            why: "missing",
+        })?;
+        if role.is_empty()
+            || role.len() > 32
+            || !role
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+        {
+            return Err(AuthError::Claim {
+                name: "role",
+                why: "not a role code",
+            });
+        }
+        let org = c.org.ok_or(AuthError::Claim {
+            name: "org",
+            why: "missing",
+        })?;
+        let org = OdsCode::parse(&org).map_err(|_| AuthError::Claim {
+            name: "org",
+            why: "not an ODS code",
+        })?;
+        let name = match c.name {
+            Some(n) if bounded(&n, 256) => n,
+            Some(_) => {
+                return Err(AuthError::Claim {
+                    name: "name",
+                    why: "empty, too long or with control characters",
+                });
+            }
+            None => sub.clone(),
+        };
+        let purpose = match c.purpose {
+            Some(p) if bounded(&p, 64) => p,
+            Some(_) => {
+                return Err(AuthError::Claim {
+                    name: "purpose",
+                    why: "empty, too long or with control characters",
+                });
+            }
+            None => "directcare".to_string(),
+        };
+        let nhs_number = c
+            .nhs_number
+            .map(|n| {
+                NhsNumber::parse(&n).map_err(|_| AuthError::Claim {
+                    name: "nhs_number",
+                    why: "not a valid NHS number",
+                })
+            })
+            .transpose()?;
+        if role == "patient" && nhs_number.is_none() {
+            return Err(AuthError::Claim {
+                name: "nhs_number",
+                why: "a patient's token carries their own NHS number",
+            });
+        }
+        Ok(Identity {
+            issuer: issuer.iss.clone(),
+            sub,
+            name,
+            role,
+            org,
+            purpose,
+            nhs_number,
+            expires_at: exp,
+        })
+    }
+}
+
+/// What a minted token says.
+#[derive(Clone, Debug, Serialize)]
+pub struct MintClaims {
+    /// User id.
+    pub sub: String,
+    /// Name.
+    pub name: String,
+    /// RBAC job role code, or `patient`.
+    pub role: String,
+    /// ODS code of the organisation.
+    pub org: String,
+    /// Purpose of use.
+    pub purpose: String,
+    /// A patient's own NHS number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nhs_number: Option<String>,
+}
+
+#[derive(Serialize)]
+struct FullClaims<'a> {
+    iss: &'a str,
+    aud: &'a str,
+    iat: u64,
+    nbf: u64,
+    exp: u64,
+    #[serde(flatten)]
+    claims: &'a MintClaims,
+}
+
+/// Mints tokens with a configured signing key: for the demo issuer and
+/// tests only.
+pub struct Signer {
+    iss: String,
+    aud: String,
+    kid: String,
+    alg: Algorithm,
+    key: EncodingKey,
+}
+
+impl Signer {
+    /// The signer of the first issuer that has a `signing_key`, if any; it
+    /// signs as that issuer's first key (same kid and algorithm).
+    pub fn load(config: &AuthConfig, dir: &Path) -> Result<Option<Self>, KeyError> {
+        let Some((i, issuer)) = config
+            .issuer
+            .iter()
+            .enumerate()
+            .find(|(_, i)| i.signing_key.is_some())
+        else {
+            return Ok(None);
+        };
+        let at = format!("auth.issuer[{i}].signing_key");
+        let first = issuer.key.first().ok_or_else(|| KeyError {
+            key: at.clone(),
+            message: "a signing key needs a [[auth.issuer.key]] (its kid and alg) to sign as"
+                .into(),
+        })?;
+        let alg = crate::config::parse_alg(&first.alg).ok_or_else(|| KeyError {
+            key: at.clone(),
+            message: "RS256 or ES256 only".into(),
+        })?;
+        let path = dir.join(issuer.signing_key.as_deref().unwrap_or(Path::new("")));
+        let pem = std::fs::read(&path).map_err(|e| KeyError {
+            key: at.clone(),
+            message: format!("cannot read {}: {e}", path.display()),
+        })?;
+        let key = match alg {
+            Algorithm::RS256 => EncodingKey::from_rsa_pem(&pem),
+            _ => EncodingKey::from_ec_pem(&pem),
+        }
+        .map_err(|e| KeyError {
+            key: at,
+            message: format!(
+                "{} is not a PKCS#8 {} private key: {e}",
+                path.display(),
+                first.alg
+            ),
+        })?;
+        Ok(Some(Self {
+            iss: issuer.iss.clone(),
+            aud: issuer.audience.clone(),
+            kid: first.kid.clone(),
+            alg,
+            key,
+        }))
+    }
+
+    /// A token for `claims`, valid from `now` for `ttl_s` seconds.
+    pub fn mint(&self, claims: &MintClaims, now: u64, ttl_s: u64) -> Result<String, String> {
+        let mut header = Header::new(self.alg);
+        header.kid = Some(self.kid.clone());
+        let full = FullClaims {
+            iss: &self.iss,
+            aud: &self.aud,
+            iat: now,
+            nbf: now,
+            exp: now + ttl_s,
+            claims,
+        };
+        jsonwebtoken::encode(&header, &full, &self.key).map_err(|e| e.to_string())
+    }
+}
