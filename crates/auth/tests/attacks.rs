@@ -161,6 +161,9 @@ fn accepted_tokens() {
     );
 }
 
+/// What is sent (a token, or a raw header value or none) and the refusal.
+type Case<'a> = (&'a str, Result<String, Option<&'a str>>, AuthError);
+
 #[test]
 fn refused_tokens_each_with_their_reason() {
     let v = verifier();
@@ -196,7 +199,7 @@ fn refused_tokens_each_with_their_reason() {
         parts[1],
         String::from_utf8(sig).unwrap()
     );
-    let cases: Vec<(&str, Result<String, Option<&str>>, AuthError)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         ("no header", Err(None), AuthError::Missing),
         (
             "basic auth",
