@@ -1495,3 +1495,162 @@ pub struct Provenance {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub entity: Vec<ProvenanceEntity>,
 }
+
+/// The network access point of an audit agent.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEventNetwork {
+    /// `AuditEventNetwork.address`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// `AuditEventNetwork.type`.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+}
+
+/// An actor in an audited event (a user, an organisation, a calling system).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEventAgent {
+    /// `AuditEventAgent.type`.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<CodeableConcept>,
+    /// `AuditEventAgent.role`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub role: Vec<CodeableConcept>,
+    /// `AuditEventAgent.who`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub who: Option<Reference>,
+    /// `AuditEventAgent.altId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alt_id: Option<String>,
+    /// `AuditEventAgent.name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `AuditEventAgent.requestor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requestor: Option<bool>,
+    /// `AuditEventAgent.location`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Reference>,
+    /// `AuditEventAgent.policy`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policy: Vec<String>,
+    /// `AuditEventAgent.media`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<Coding>,
+    /// `AuditEventAgent.network`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<AuditEventNetwork>,
+    /// `AuditEventAgent.purposeOfUse`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub purpose_of_use: Vec<CodeableConcept>,
+}
+
+/// The system that recorded an audited event.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEventSource {
+    /// `AuditEventSource.site`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    /// `AuditEventSource.observer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observer: Option<Reference>,
+    /// `AuditEventSource.type`.
+    #[serde(rename = "type", default, skip_serializing_if = "Vec::is_empty")]
+    pub type_: Vec<Coding>,
+}
+
+/// A named detail of an audited entity.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEventEntityDetail {
+    /// `AuditEventEntityDetail.type`.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// `AuditEventEntityDetail.valueString`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_string: Option<String>,
+    /// `AuditEventEntityDetail.valueBase64Binary`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_base64_binary: Option<String>,
+}
+
+/// Data or objects used in an audited event (the patient whose record was read).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEventEntity {
+    /// `AuditEventEntity.what`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub what: Option<Reference>,
+    /// `AuditEventEntity.type`.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<Coding>,
+    /// `AuditEventEntity.role`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Coding>,
+    /// `AuditEventEntity.lifecycle`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<Coding>,
+    /// `AuditEventEntity.securityLabel`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub security_label: Vec<Coding>,
+    /// `AuditEventEntity.name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `AuditEventEntity.description`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `AuditEventEntity.query`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// `AuditEventEntity.detail`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub detail: Vec<AuditEventEntityDetail>,
+}
+
+/// A record of an event kept for security purposes (an access to a patient's record).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEvent {
+    /// `AuditEvent.id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `AuditEvent.meta`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
+    /// `AuditEvent.type`.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<Coding>,
+    /// `AuditEvent.subtype`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subtype: Vec<Coding>,
+    /// `AuditEvent.action`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// `AuditEvent.period`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<Period>,
+    /// `AuditEvent.recorded`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<String>,
+    /// `AuditEvent.outcome`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    /// `AuditEvent.outcomeDesc`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome_desc: Option<String>,
+    /// `AuditEvent.purposeOfEvent`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub purpose_of_event: Vec<CodeableConcept>,
+    /// `AuditEvent.agent`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agent: Vec<AuditEventAgent>,
+    /// `AuditEvent.source`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<AuditEventSource>,
+    /// `AuditEvent.entity`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entity: Vec<AuditEventEntity>,
+}

@@ -497,6 +497,59 @@ recorded ? String
 activity ? CodeableConcept
 agent * ProvenanceAgent
 entity * ProvenanceEntity
+
+@AuditEventNetwork  The network access point of an audit agent.
+address ? String
+type ? String
+
+@AuditEventAgent  An actor in an audited event (a user, an organisation, a calling system).
+type ? CodeableConcept
+role * CodeableConcept
+who ? Reference
+altId ? String
+name ? String
+requestor ? bool
+location ? Reference
+policy * String
+media ? Coding
+network ? AuditEventNetwork
+purposeOfUse * CodeableConcept
+
+@AuditEventSource  The system that recorded an audited event.
+site ? String
+observer ? Reference
+type * Coding
+
+@AuditEventEntityDetail  A named detail of an audited entity.
+type ? String
+valueString ? String
+valueBase64Binary ? String
+
+@AuditEventEntity  Data or objects used in an audited event (the patient whose record was read).
+what ? Reference
+type ? Coding
+role ? Coding
+lifecycle ? Coding
+securityLabel * Coding
+name ? String
+description ? String
+query ? String
+detail * AuditEventEntityDetail
+
+@AuditEvent  A record of an event kept for security purposes (an access to a patient's record).
+id ? String
+meta ? Meta
+type ? Coding
+subtype * Coding
+action ? String
+period ? Period
+recorded ? String
+outcome ? String
+outcomeDesc ? String
+purposeOfEvent * CodeableConcept
+agent * AuditEventAgent
+source ? AuditEventSource
+entity * AuditEventEntity
 """
 KW = {'type':'type_','use':'use_','class':'class_','ref':'ref_','_status':'status_ext'}
 def snake(n):
