@@ -41,6 +41,33 @@ enum Command {
         #[arg(long)]
         ephemeral: bool,
     },
+    /// Mint a bearer token with the demo issuer's key (demo config only).
+    Token {
+        /// Directory holding gateway.toml, whose [[auth.issuer]] has a signing_key.
+        #[arg(long, default_value = "config/demo")]
+        config: PathBuf,
+        /// National RBAC job role code (e.g. R8000), or `patient`.
+        #[arg(long)]
+        role: String,
+        /// ODS code of the caller's organisation (e.g. RN3).
+        #[arg(long)]
+        org: String,
+        /// User id.
+        #[arg(long, default_value = "demo-user")]
+        sub: String,
+        /// User name.
+        #[arg(long, default_value = "Demo User")]
+        name: String,
+        /// Purpose of use.
+        #[arg(long, default_value = "directcare")]
+        purpose: String,
+        /// For role `patient`: their own NHS number.
+        #[arg(long)]
+        nhs_number: Option<String>,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: u64,
+    },
     /// Run the simulated region and the gateway together on loopback.
     Demo {
         /// Directory holding sim.toml, gateway.toml and sources.d/.
@@ -86,6 +113,27 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve { config, listen } => serve(&config, listen).await,
         Command::Sim { config, ephemeral } => sim(&config, ephemeral).await,
+        Command::Token {
+            config,
+            role,
+            org,
+            sub,
+            name,
+            purpose,
+            nhs_number,
+            ttl,
+        } => token(
+            &config,
+            &icr_auth::MintClaims {
+                sub,
+                name,
+                role,
+                org,
+                purpose,
+                nhs_number,
+            },
+            ttl,
+        ),
         Command::Demo {
             config,
             listen,
@@ -122,6 +170,34 @@ async fn shutdown_signal() {
         () = term => {},
     }
     eprintln!("icr: stopping");
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The demo issuer's signer, from DIR/gateway.toml.
+fn demo_signer(dir: &Path) -> Result<icr_auth::Signer, String> {
+    let file = dir.join("gateway.toml");
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let gateway: icr_config::GatewayConfig =
+        icr_config::parse_toml(&text, &file).map_err(|e| e.to_string())?;
+    icr_auth::Signer::load(&gateway.auth, dir)
+        .map_err(|e| format!("{}: {e}", file.display()))?
+        .ok_or_else(|| format!("{}: no [[auth.issuer]] has a signing_key: tokens can only be minted for the demo issuer", file.display()))
+}
+
+fn token(dir: &Path, claims: &icr_auth::MintClaims, ttl: u64) -> Result<(), String> {
+    if !(60..=86_400).contains(&ttl) {
+        return Err("--ttl must be between 60 and 86400 seconds".into());
+    }
+    let signer = demo_signer(dir)?;
+    let token = signer.mint(claims, now(), ttl)?;
+    say!("{token}");
+    Ok(())
 }
 
 async fn start_gateway(
@@ -202,13 +278,13 @@ async fn demo(dir: &Path, listen: Option<SocketAddr>, ephemeral: bool) -> Result
         "icr gateway listening on http://{addr} with {} sources",
         gateway.source_count()
     );
-    print_examples(&sim, addr);
+    print_examples(&sim, addr, dir);
     let served = icr_gateway::serve(listener, gateway, shutdown_signal()).await;
     sim.shutdown().await;
     served.map_err(|e| e.to_string())
 }
 
-fn print_examples(sim: &icr_sim::Sim, addr: SocketAddr) {
+fn print_examples(sim: &icr_sim::Sim, addr: SocketAddr, dir: &Path) {
     let base = format!("http://{addr}");
     say!();
     say!("Story patients (see config/demo/README.md):");
@@ -218,15 +294,51 @@ fn print_examples(sim: &icr_sim::Sim, addr: SocketAddr) {
     let Some(first) = sim.population().stories().first().map(|s| s.nhs_number) else {
         return;
     };
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "icr".into());
+    let clinician = demo_signer(dir).and_then(|s| {
+        s.mint(
+            &icr_auth::MintClaims {
+                sub: "demo-clinician".into(),
+                name: "Dr Demo Clinician".into(),
+                role: "R8000".into(),
+                org: "RN3".into(),
+                purpose: "directcare".into(),
+                nhs_number: None,
+            },
+            now(),
+            8 * 3600,
+        )
+    });
+    say!();
+    say!(
+        "Every request needs a bearer token. A clinician at Great Western Hospitals (R8000, RN3), valid 8 hours:"
+    );
+    match clinician {
+        Ok(t) => say!("  export TOKEN={t}"),
+        Err(e) => say!("  (cannot mint a demo token: {e})"),
+    }
+    say!("Other roles and organisations:");
+    say!(
+        "  export TOKEN=$({exe} token --config {} --role R8000 --org RD1)",
+        dir.display()
+    );
     say!();
     say!("Try:");
-    say!("  curl -s {base}/v1/patients/{first}/record | jq");
-    say!("  curl -s '{base}/v1/patients/{first}/record?sections=allergies,medications' | jq");
-    say!("  curl -s '{base}/fhir/r4/Patient/{first}/$everything' | jq");
-    say!("  curl -s {base}/v1/patients/9434765918/record | jq     # invalid NHS number: 400");
+    let auth = "-H \"Authorization: Bearer $TOKEN\"";
+    say!("  curl -s {auth} {base}/v1/patients/{first}/record | jq");
+    say!(
+        "  curl -s {auth} '{base}/v1/patients/{first}/record?sections=allergies,medications' | jq"
+    );
+    say!("  curl -s {auth} '{base}/fhir/r4/Patient/{first}/$everything' | jq");
+    say!(
+        "  curl -s {auth} {base}/v1/patients/9434765918/record | jq     # invalid NHS number: 400"
+    );
+    say!("  curl -s {base}/v1/patients/{first}/record | jq     # no token: 401");
     if let Some(control) = sim.control_addr() {
         say!(
-            "  curl -s -X POST http://{control}/sources/awp/stop    # then ask again: awp is unavailable"
+            "  curl -s -X POST http://{control}/sources/awp/stop    # then ask for 9990000026: awp is unavailable"
         );
         say!("  curl -s -X POST http://{control}/sources/awp/start");
     }

@@ -64,8 +64,40 @@ fn start_demo() -> Demo {
     }
 }
 
+/// A token minted by `icr token` for `role` at `org`.
+fn mint(role: &str, org: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_icr"))
+        .args([
+            "token",
+            "--config",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/config/demo"),
+            "--role",
+            role,
+            "--org",
+            org,
+        ])
+        .output()
+        .expect("icr token runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// GET as a clinician at Great Western Hospitals.
 async fn get(url: &str) -> (u16, Value) {
-    let r = reqwest::get(url).await.expect("the gateway answers");
+    static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    get_as(url, Some(TOKEN.get_or_init(|| mint("R8000", "RN3")))).await
+}
+
+async fn get_as(url: &str, token: Option<&str>) -> (u16, Value) {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some(t) = token {
+        request = request.bearer_auth(t);
+    }
+    let r = request.send().await.expect("the gateway answers");
     let status = r.status().as_u16();
     let body = r.bytes().await.expect("a body");
     (status, serde_json::from_slice(&body).expect("a JSON body"))
@@ -204,6 +236,11 @@ async fn the_demo_serves_a_merged_record_and_survives_a_source_going_down() {
             .any(|e| e["resource"]["resourceType"] == "Provenance")
     );
 
+    // No token, no record.
+    let (status, body) = get_as(&format!("{gw}/v1/patients/{story}/record"), None).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["reason"], "missing_token");
+
     // Bad and unknown NHS numbers.
     let (status, body) = get(&format!("{gw}/v1/patients/9990000019/record")).await;
     assert_eq!(status, 400);
@@ -241,7 +278,14 @@ fn the_example_configuration_is_valid_and_a_broken_one_is_refused() {
     let dir = std::env::temp_dir().join(format!("icr-bad-config-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("sources.d")).unwrap();
-    std::fs::write(dir.join("gateway.toml"), "request_deadline_ms = 4000\n").unwrap();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/config/example");
+    std::fs::copy(format!("{example}/gateway.toml"), dir.join("gateway.toml")).unwrap();
+    std::fs::create_dir_all(dir.join("keys")).unwrap();
+    std::fs::copy(
+        format!("{example}/keys/idp.jwks.json"),
+        dir.join("keys/idp.jwks.json"),
+    )
+    .unwrap();
     std::fs::copy(
         concat!(
             env!("CARGO_MANIFEST_DIR"),

@@ -51,6 +51,9 @@ pub struct GatewayConfig {
     /// Who runs this gateway, as sources are told.
     #[serde(default)]
     pub identity: IdentityConfig,
+    /// The identity providers whose tokens are trusted (`[[auth.issuer]]`).
+    #[serde(default)]
+    pub auth: icr_auth::AuthConfig,
 }
 
 /// `[identity]` in `gateway.toml`: the organisation that runs the gateway.
@@ -119,7 +122,7 @@ impl fmt::Debug for LoadedSource {
 }
 
 /// A whole, valid configuration.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Config {
     /// The directory it was read from.
     pub dir: PathBuf,
@@ -127,6 +130,18 @@ pub struct Config {
     pub gateway: GatewayConfig,
     /// Every enabled source, in file-name order.
     pub sources: Vec<LoadedSource>,
+    /// The token verifier built from `[auth]`, its keys loaded.
+    pub verifier: Arc<icr_auth::Verifier>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("dir", &self.dir)
+            .field("gateway", &self.gateway)
+            .field("sources", &self.sources)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One problem in the configuration.
@@ -191,9 +206,14 @@ impl Config {
     ) -> Result<Config, ConfigErrors> {
         let mut errors = Vec::new();
         let gateway_file = dir.join("gateway.toml");
+        let mut verifier = None;
         let gateway = match read_toml::<GatewayConfig>(&gateway_file) {
             Ok(g) => {
                 check_gateway(&gateway_file, &g, &mut errors);
+                match icr_auth::Verifier::load(&g.auth, dir) {
+                    Ok(v) => verifier = Some(Arc::new(v)),
+                    Err(e) => errors.push(error(&gateway_file, Some(&e.key), &e.message)),
+                }
                 Some(g)
             }
             Err(e) => {
@@ -208,11 +228,15 @@ impl Config {
         );
         let sources = load_sources(dir, &sources_dir, registry, &edit, &mut errors);
         match gateway {
-            Some(gateway) if errors.is_empty() => Ok(Config {
-                dir: dir.to_path_buf(),
-                gateway,
-                sources,
-            }),
+            Some(gateway) if errors.is_empty() => match verifier {
+                Some(verifier) => Ok(Config {
+                    dir: dir.to_path_buf(),
+                    gateway,
+                    sources,
+                    verifier,
+                }),
+                None => Err(ConfigErrors(errors)),
+            },
             _ => Err(ConfigErrors(errors)),
         }
     }

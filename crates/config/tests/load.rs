@@ -37,9 +37,24 @@ fn registry() -> Registry {
     r
 }
 
+/// The `[auth]` every gateway.toml needs: the demo issuer's public key.
+const AUTH: &str = "\n[auth]\n[[auth.issuer]]\niss = \"demo\"\naudience = \"icr\"\n[[auth.issuer.key]]\nkid = \"demo-1\"\nalg = \"ES256\"\npem = \"keys/demo.pub.pem\"\n";
+
 fn write(dir: &Path, name: &str, text: &str) {
     let p = dir.join(name);
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    if name == "gateway.toml" {
+        // Every gateway needs a trusted issuer; tests that are about
+        // something else get the demo one.
+        let key = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../config/demo/keys/demo-issuer.pub.pem");
+        std::fs::create_dir_all(dir.join("keys")).unwrap();
+        std::fs::copy(key, dir.join("keys/demo.pub.pem")).unwrap();
+        if !text.contains("[auth]") {
+            std::fs::write(p, format!("{text}{AUTH}")).unwrap();
+            return;
+        }
+    }
     std::fs::write(p, text).unwrap();
 }
 
@@ -148,6 +163,28 @@ fn reports_every_problem_with_file_key_and_line() {
     has("e.toml: id: source id \"d\" is already registered by");
     has("f.toml:2: ");
     has("g.toml:9: colour: unknown field `colour`, expected one of `id`");
+}
+
+#[test]
+fn a_gateway_without_a_usable_issuer_is_refused() {
+    let d = tempdir("auth");
+    write(&d, "gateway.toml", "[auth]\n");
+    write(&d, "sources.d/gwh.toml", GOOD_SOURCE);
+    let text = Config::load(&d, &registry()).unwrap_err().to_string();
+    assert!(
+        text.contains("gateway.toml: auth.issuer: no trusted issuer"),
+        "{text}"
+    );
+    write(
+        &d,
+        "gateway.toml",
+        &AUTH.replace("demo.pub.pem", "missing.pem"),
+    );
+    let text = Config::load(&d, &registry()).unwrap_err().to_string();
+    assert!(
+        text.contains("gateway.toml: auth.issuer[0].key[0].pem: cannot read"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use icr_adapter_sdk::{
-    FetchRequest, RequestContext, Routing, SourceAdapter, SourceError, SourceSpec,
+    FetchRequest, RequestContext, Requester, Routing, SourceAdapter, SourceError, SourceSpec,
 };
+use icr_auth::{AuthError, Identity, Verifier};
 use icr_config::Config;
 use icr_merge::{MergedRecord, Warning, merge_with};
 use icr_model::{NhsNumber, OdsCode, SectionSet, SourceId, SourceIssue, SourceMeta, SourceRecord};
@@ -136,7 +137,7 @@ struct Inner {
     sources: Vec<Source>,
     cache: Option<SourceCache>,
     deadline: Duration,
-    identity: OdsCode,
+    verifier: Arc<Verifier>,
 }
 
 impl Gateway {
@@ -161,7 +162,7 @@ impl Gateway {
                 sources,
                 cache,
                 deadline: Duration::from_millis(config.gateway.request_deadline_ms),
-                identity: config.gateway.identity.ods_code.clone(),
+                verifier: Arc::clone(&config.verifier),
             }),
         }
     }
@@ -185,7 +186,12 @@ impl Gateway {
     /// once; when the demographics service answers, the person's registered
     /// GP practice (if it is in the directory and offers a wanted section)
     /// is asked too, within the same deadline.
-    pub async fn record(&self, nhs_number: NhsNumber, sections: SectionSet) -> RecordOutcome {
+    pub async fn record(
+        &self,
+        identity: &Identity,
+        nhs_number: NhsNumber,
+        sections: SectionSet,
+    ) -> RecordOutcome {
         let deadline = Instant::now() + self.inner.deadline;
         let mut plan: Vec<(usize, SectionSet)> = self
             .inner
@@ -208,7 +214,7 @@ impl Gateway {
                 && !s.spec.sections.intersection(sections).is_empty()
         });
 
-        let context = Arc::new(self.context());
+        let context = Arc::new(Self::context(identity));
         let mut tasks = tokio::task::JoinSet::new();
         let spawn = |tasks: &mut tokio::task::JoinSet<_>, index: usize, wanted: SectionSet| {
             let gw = self.clone();
@@ -413,13 +419,27 @@ impl Gateway {
         Ok((!wanted.is_empty()).then_some((index, wanted)))
     }
 
-    /// The context sources are told: a fresh trace id, and until callers
-    /// are authenticated the gateway itself (its identity from
-    /// gateway.toml) as the requester.
-    fn context(&self) -> RequestContext {
-        let mut context = RequestContext::system(self.inner.identity.clone());
-        context.trace_id = uuid::Uuid::new_v4().to_string();
-        context
+    /// The context sources are told: a fresh trace id and the
+    /// authenticated caller as the requester.
+    fn context(identity: &Identity) -> RequestContext {
+        RequestContext {
+            trace_id: uuid::Uuid::new_v4().to_string(),
+            requester: Requester {
+                user_id: identity.sub.clone(),
+                name: identity.name.clone(),
+                role: identity.role.clone(),
+                organisation: identity.org.clone(),
+                purpose: identity.purpose.clone(),
+            },
+        }
+    }
+
+    /// Verifies an `Authorization` header value now.
+    pub fn authenticate(&self, authorization: Option<&str>) -> Result<Identity, AuthError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.inner.verifier.verify_header(authorization, now)
     }
 
     async fn fetch_one(

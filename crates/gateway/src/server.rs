@@ -6,7 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE};
+use http::header::{ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -15,6 +15,8 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use icr_model::{NhsNumber, SectionSet};
 use tokio::net::TcpListener;
+
+use icr_auth::Identity;
 
 use crate::{Gateway, fhir, view};
 
@@ -91,7 +93,10 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
             "record",
             match only_get(&req) {
                 Some(r) => r,
-                None => record(gw, nhs, req.uri().query()).await,
+                None => match authenticate(gw, &req, false) {
+                    Ok(identity) => record(gw, &identity, nhs, req.uri().query()).await,
+                    Err(r) => r,
+                },
             },
         ),
         ["fhir", "r4", "metadata"] => (
@@ -106,7 +111,10 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
                 "fhir-everything",
                 match only_get(&req) {
                     Some(r) => r,
-                    None => everything(gw, nhs, req.uri().query()).await,
+                    None => match authenticate(gw, &req, true) {
+                        Ok(identity) => everything(gw, &identity, nhs, req.uri().query()).await,
+                        Err(r) => r,
+                    },
                 },
             )
         }
@@ -165,7 +173,29 @@ fn parse_nhs(raw: &str) -> Result<NhsNumber, String> {
     })
 }
 
-async fn record(gw: &Gateway, nhs: &str, query: Option<&str>) -> Resp {
+/// The caller, or the 401 to answer (as an OperationOutcome on the FHIR
+/// routes). Nothing about the request is looked at before this.
+fn authenticate(gw: &Gateway, req: &Request<Incoming>, fhir: bool) -> Result<Identity, Resp> {
+    let header = req
+        .headers()
+        .get(AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or("\u{0}"));
+    gw.authenticate(header).map_err(|e| {
+        let mut r = if fhir {
+            fhir_response(StatusCode::UNAUTHORIZED, fhir::outcome_error("login", &e.to_string()))
+        } else {
+            let body = serde_json::json!({"error": "unauthenticated", "reason": e.reason(), "message": e.to_string()});
+            json(StatusCode::UNAUTHORIZED, body.to_string().into_bytes())
+        };
+        let challenge = format!("Bearer error=\"invalid_token\", error_description=\"{}\"", e.reason());
+        if let Ok(v) = HeaderValue::from_str(&challenge) {
+            r.headers_mut().insert(WWW_AUTHENTICATE, v);
+        }
+        r
+    })
+}
+
+async fn record(gw: &Gateway, identity: &Identity, nhs: &str, query: Option<&str>) -> Resp {
     let nhs = match parse_nhs(nhs) {
         Ok(n) => n,
         Err(msg) => return problem(StatusCode::BAD_REQUEST, "invalid_nhs_number", &msg),
@@ -197,7 +227,7 @@ async fn record(gw: &Gateway, nhs: &str, query: Option<&str>) -> Resp {
         }
     }
     let outcome = gw
-        .record(nhs, sections.unwrap_or_else(SectionSet::all))
+        .record(identity, nhs, sections.unwrap_or_else(SectionSet::all))
         .await;
     match view::render(&outcome) {
         Ok(body) => json(status(outcome.http_status), body),
@@ -209,7 +239,7 @@ async fn record(gw: &Gateway, nhs: &str, query: Option<&str>) -> Resp {
     }
 }
 
-async fn everything(gw: &Gateway, nhs: &str, query: Option<&str>) -> Resp {
+async fn everything(gw: &Gateway, identity: &Identity, nhs: &str, query: Option<&str>) -> Resp {
     let nhs = match parse_nhs(nhs) {
         Ok(n) => n,
         Err(msg) => {
@@ -256,7 +286,7 @@ async fn everything(gw: &Gateway, nhs: &str, query: Option<&str>) -> Resp {
             }
         },
     };
-    let outcome = gw.record(nhs, sections).await;
+    let outcome = gw.record(identity, nhs, sections).await;
     match fhir::render_everything(&outcome, types.as_deref()) {
         Ok(body) => fhir_bytes(status(outcome.http_status), body),
         Err(_) => fhir_response(

@@ -537,3 +537,53 @@ async fn health_and_readiness() {
         (200, serde_json::json!({"status": "ready", "sources": 1}))
     );
 }
+
+#[tokio::test]
+async fn every_record_request_needs_a_valid_token() {
+    let (base, calls) = start(
+        1000,
+        vec![(
+            spec("a", ALL, 500, 0),
+            Script::Answer(SourceRecord::default(), Duration::ZERO),
+        )],
+    )
+    .await;
+    let url = format!("{base}/v1/patients/9990000018/record");
+    let (status, headers, body) = get_as(&url, None).await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        body,
+        serde_json::json!({"error": "unauthenticated", "reason": "missing_token", "message": "no Authorization header: send Authorization: Bearer <JWT>"})
+    );
+    assert_eq!(
+        headers["www-authenticate"],
+        "Bearer error=\"invalid_token\", error_description=\"missing_token\""
+    );
+    let (status, _, body) = get_as(&url, Some("not.a.jwt")).await;
+    assert_eq!(
+        (status, body["reason"].as_str()),
+        (401, Some("malformed_token"))
+    );
+    // Authentication comes first: an invalid NHS number is not even looked at.
+    let (status, _, _) = get_as(&format!("{base}/v1/patients/123/record"), None).await;
+    assert_eq!(status, 401);
+    let (status, _, outcome) = get_as(
+        &format!("{base}/fhir/r4/Patient/9990000018/$everything"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_eq!(outcome["resourceType"], "OperationOutcome");
+    assert_eq!(outcome["issue"][0]["code"], "login");
+    assert_valid_fhir(&outcome);
+    assert_eq!(
+        calls[0].load(Ordering::SeqCst),
+        0,
+        "no source is asked without a token"
+    );
+    // The CapabilityStatement is public, as FHIR clients discover servers with it.
+    let (status, _, _) = get_as(&format!("{base}/fhir/r4/metadata"), None).await;
+    assert_eq!(status, 200);
+    let (status, _, _) = get(&url).await;
+    assert_eq!(status, 200);
+}

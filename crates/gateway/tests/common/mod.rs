@@ -91,6 +91,7 @@ pub async fn start(
         dir: ".".into(),
         gateway,
         sources: loaded,
+        verifier: Arc::new(icr_auth::Verifier::load(&auth_config(), &demo_dir()).unwrap()),
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -156,8 +157,69 @@ pub fn penicillin() -> Entry {
     })
 }
 
+/// The demo configuration directory (its demo issuer's keys sign the
+/// tests' tokens).
+pub fn demo_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/demo")
+}
+
+/// The demo issuer, trusted, with its signing key.
+pub fn auth_config() -> icr_auth::AuthConfig {
+    toml::from_str(
+        r#"
+[[issuer]]
+iss = "https://login.icr-demo.example"
+audience = "icr-gateway"
+signing_key = "keys/demo-issuer.key.pem"
+[[issuer.key]]
+kid = "icr-demo-1"
+alg = "ES256"
+pem = "keys/demo-issuer.pub.pem"
+"#,
+    )
+    .unwrap()
+}
+
+/// A valid token for `role` at `org`.
+pub fn token(role: &str, org: &str) -> String {
+    let signer = icr_auth::Signer::load(&auth_config(), &demo_dir())
+        .unwrap()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    signer
+        .mint(
+            &icr_auth::MintClaims {
+                sub: "test-user".into(),
+                name: "Test User".into(),
+                role: role.into(),
+                org: org.into(),
+                purpose: "directcare".into(),
+                nhs_number: None,
+            },
+            now,
+            600,
+        )
+        .unwrap()
+}
+
+/// GET with a clinician's token (R8000 at RN3).
 pub async fn get(url: &str) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
-    let r = reqwest::get(url).await.unwrap();
+    get_as(url, Some(&token("R8000", "RN3"))).await
+}
+
+/// GET with the given bearer token, or none.
+pub async fn get_as(
+    url: &str,
+    token: Option<&str>,
+) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some(t) = token {
+        request = request.bearer_auth(t);
+    }
+    let r = request.send().await.unwrap();
     let status = r.status().as_u16();
     let headers = r.headers().clone();
     let body = r.bytes().await.unwrap();
