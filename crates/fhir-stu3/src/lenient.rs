@@ -1,0 +1,549 @@
+//! Tolerant reading, element by element.
+//!
+//! GP Connect providers (and the specification's own examples) break STU3 in
+//! small ways: a single object where an array belongs, an array where a
+//! single code belongs, a number written as a string, a string where a
+//! CodeableConcept or an Annotation belongs. Every element of the types in
+//! this crate is read through [`field`], which reads what it can:
+//!
+//! - an array where one value belongs: the first element that reads is
+//!   kept (counted as *coerced*; any further elements are *dropped*);
+//! - one value where an array belongs: read as an array of one (*coerced*);
+//! - a string, number or boolean where another scalar or a type with a
+//!   text form belongs: converted when the conversion is unambiguous
+//!   ([`Element::from_text`]), e.g. `"28"` as a decimal (*coerced*);
+//! - anything else that does not fit: left out (*dropped*).
+//!
+//! Unknown elements are ignored. Counts of what was coerced and dropped
+//! are collected per [`read`] call, so that a caller can report them
+//! without ever echoing a value.
+//!
+//! Elements are read from the JSON text itself (borrowed
+//! [`RawValue`](serde_json::value::RawValue)s), so these types must be read
+//! with [`read`] or `serde_json::from_str`/`from_slice`, not from a
+//! `serde_json::Value`. [`read`] refuses JSON nested deeper than
+//! [`MAX_DEPTH`], which bounds the work nested re-reading can cost.
+
+use std::cell::Cell;
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+
+/// The deepest nesting of arrays and objects [`read`] accepts in one
+/// resource. GP Connect resources nest about 12 deep.
+pub const MAX_DEPTH: usize = 48;
+
+/// What a read had to tolerate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tolerated {
+    /// Elements read in a shape other than the one STU3 gives them.
+    pub coerced: u32,
+    /// Elements that could not be read and were left out.
+    pub dropped: u32,
+}
+
+impl Tolerated {
+    /// Adds another count to this one.
+    pub fn add(&mut self, other: Tolerated) {
+        self.coerced = self.coerced.saturating_add(other.coerced);
+        self.dropped = self.dropped.saturating_add(other.dropped);
+    }
+
+    /// True when nothing was coerced or dropped.
+    pub fn is_clean(&self) -> bool {
+        self.coerced == 0 && self.dropped == 0
+    }
+}
+
+thread_local! {
+    static COUNTS: Cell<Tolerated> = const { Cell::new(Tolerated { coerced: 0, dropped: 0 }) };
+}
+
+fn note_coerced(n: u32) {
+    COUNTS.with(|c| {
+        let mut t = c.get();
+        t.coerced = t.coerced.saturating_add(n);
+        c.set(t);
+    });
+}
+
+fn note_dropped(n: u32) {
+    COUNTS.with(|c| {
+        let mut t = c.get();
+        t.dropped = t.dropped.saturating_add(n);
+        c.set(t);
+    });
+}
+
+/// Why a resource could not be read at all. Carries the position and the
+/// kind of problem, never a value from the input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadError {
+    /// What was being read (a resource type name).
+    pub what: String,
+    /// What went wrong.
+    pub kind: ReadErrorKind,
+    /// Line of the problem in the text read (1-based; 0 when unknown).
+    pub line: usize,
+    /// Column of the problem (1-based; 0 when unknown).
+    pub column: usize,
+}
+
+/// The kinds of [`ReadError`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadErrorKind {
+    /// The text is not JSON.
+    Syntax,
+    /// The JSON ends early.
+    Truncated,
+    /// The JSON is not an object of the expected kind.
+    Structure,
+    /// Arrays and objects nest deeper than [`MAX_DEPTH`].
+    TooDeep,
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.kind {
+            ReadErrorKind::Syntax => "invalid JSON",
+            ReadErrorKind::Truncated => "truncated JSON",
+            ReadErrorKind::Structure => "not a JSON object",
+            ReadErrorKind::TooDeep => "nested too deeply",
+        };
+        if self.line > 0 {
+            write!(
+                f,
+                "{}: {kind} at line {} column {}",
+                self.what, self.line, self.column
+            )
+        } else {
+            write!(f, "{}: {kind}", self.what)
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+impl ReadError {
+    /// Describes a serde_json error by kind and position only.
+    pub fn from_json(what: &str, e: &serde_json::Error) -> Self {
+        let kind = match e.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Io => {
+                ReadErrorKind::Syntax
+            }
+            serde_json::error::Category::Eof => ReadErrorKind::Truncated,
+            serde_json::error::Category::Data => ReadErrorKind::Structure,
+        };
+        ReadError {
+            what: what.to_string(),
+            kind,
+            line: e.line(),
+            column: e.column(),
+        }
+    }
+}
+
+/// Restores the enclosing read's counts when a nested read ends.
+struct Scope(Tolerated);
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        let outer = self.0;
+        COUNTS.with(|c| c.set(outer));
+    }
+}
+
+/// Reads one value of type `T` from JSON text, tolerantly, returning what
+/// had to be tolerated. `what` names the value in errors. Fails only when
+/// the text is not a JSON object, nests deeper than [`MAX_DEPTH`], or
+/// is not the kind of object `T` is.
+pub fn read<T: DeserializeOwned>(what: &str, json: &str) -> Result<(T, Tolerated), ReadError> {
+    if depth_exceeds(json.as_bytes(), MAX_DEPTH) {
+        return Err(ReadError {
+            what: what.to_string(),
+            kind: ReadErrorKind::TooDeep,
+            line: 0,
+            column: 0,
+        });
+    }
+    // serde reads a struct from an array too (by position): refuse it.
+    if !json.trim_start().starts_with('{') {
+        return Err(ReadError {
+            what: what.to_string(),
+            kind: if json.trim().is_empty() {
+                ReadErrorKind::Truncated
+            } else {
+                ReadErrorKind::Structure
+            },
+            line: 0,
+            column: 0,
+        });
+    }
+    let outer = COUNTS.with(|c| c.replace(Tolerated::default()));
+    let _scope = Scope(outer);
+    let value = serde_json::from_str::<T>(json).map_err(|e| ReadError::from_json(what, &e))?;
+    let counts = COUNTS.with(|c| c.get());
+    Ok((value, counts))
+}
+
+/// True when arrays and objects in `json` nest deeper than `limit`
+/// (brackets inside strings are not counted).
+pub fn depth_exceeds(json: &[u8], limit: usize) -> bool {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in json {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// A type that can be an element of a resource read by this crate.
+pub trait Element: DeserializeOwned {
+    /// The value for a JSON string, number or boolean (given as text) found
+    /// where this type belongs, when the conversion is unambiguous.
+    fn from_text(_text: &str) -> Option<Self> {
+        None
+    }
+}
+
+impl Element for String {
+    fn from_text(text: &str) -> Option<Self> {
+        Some(text.to_string())
+    }
+}
+
+impl Element for f64 {
+    fn from_text(text: &str) -> Option<Self> {
+        text.trim().parse::<f64>().ok().filter(|v| v.is_finite())
+    }
+}
+
+impl Element for i64 {
+    fn from_text(text: &str) -> Option<Self> {
+        text.trim().parse().ok()
+    }
+}
+
+impl Element for u32 {
+    fn from_text(text: &str) -> Option<Self> {
+        text.trim().parse().ok()
+    }
+}
+
+impl Element for bool {
+    fn from_text(text: &str) -> Option<Self> {
+        match text.trim() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        }
+    }
+}
+
+/// A JSON value kept as its text (contained resources), compared by text.
+#[derive(Clone, Debug, serde::Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RawJson(pub Box<RawValue>);
+
+impl RawJson {
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The JSON of `value`, or `None` if it cannot be written.
+    pub fn of<T: serde::Serialize>(value: &T) -> Option<Self> {
+        serde_json::value::to_raw_value(value).ok().map(RawJson)
+    }
+}
+
+impl PartialEq for RawJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl Element for RawJson {}
+
+/// The shape of a field: one value or many.
+pub trait FieldValue: Sized {
+    /// Reads the field from its JSON text, tolerantly.
+    fn from_raw(raw: &RawValue) -> Self;
+}
+
+impl<T: Element> FieldValue for Option<T> {
+    fn from_raw(raw: &RawValue) -> Self {
+        one(raw)
+    }
+}
+
+impl<T: Element> FieldValue for Vec<T> {
+    fn from_raw(raw: &RawValue) -> Self {
+        many(raw)
+    }
+}
+
+/// Whether a field is left out when written (an absent value, an empty list).
+pub trait Omit {
+    /// True when there is nothing to write.
+    fn omit(&self) -> bool;
+}
+
+impl<T> Omit for Option<T> {
+    fn omit(&self) -> bool {
+        self.is_none()
+    }
+}
+
+impl<T> Omit for Vec<T> {
+    fn omit(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+/// The `deserialize_with` of every element: reads the element's JSON text
+/// and converts it tolerantly (see the module documentation).
+pub fn field<'de, D, F>(d: D) -> Result<F, D::Error>
+where
+    D: Deserializer<'de>,
+    F: FieldValue,
+{
+    let raw = <&'de RawValue>::deserialize(d)?;
+    Ok(F::from_raw(raw))
+}
+
+fn first_byte(raw: &RawValue) -> u8 {
+    raw.get()
+        .bytes()
+        .find(|b| !b.is_ascii_whitespace())
+        .unwrap_or(b'n')
+}
+
+/// One scalar or object, not an array.
+fn single<T: Element>(raw: &RawValue) -> Option<T> {
+    if let Ok(v) = serde_json::from_str::<T>(raw.get()) {
+        return Some(v);
+    }
+    let converted = match first_byte(raw) {
+        b'"' => serde_json::from_str::<String>(raw.get())
+            .ok()
+            .and_then(|s| T::from_text(&s)),
+        b'-' | b'0'..=b'9' | b't' | b'f' => T::from_text(raw.get()),
+        b'n' => return None,
+        _ => None,
+    };
+    if converted.is_some() {
+        note_coerced(1);
+    } else {
+        note_dropped(1);
+    }
+    converted
+}
+
+fn one<T: Element>(raw: &RawValue) -> Option<T> {
+    if first_byte(raw) != b'[' {
+        return single(raw);
+    }
+    let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw.get()) else {
+        note_dropped(1);
+        return None;
+    };
+    let mut out = None;
+    let mut extra = 0u32;
+    for item in items {
+        if out.is_some() {
+            extra += 1;
+        } else if first_byte(item) == b'[' {
+            note_dropped(1);
+        } else {
+            out = single(item);
+        }
+    }
+    if out.is_some() {
+        note_coerced(1);
+    }
+    note_dropped(extra);
+    out
+}
+
+fn many<T: Element>(raw: &RawValue) -> Vec<T> {
+    match first_byte(raw) {
+        b'[' => {
+            let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw.get()) else {
+                note_dropped(1);
+                return Vec::new();
+            };
+            items
+                .into_iter()
+                .filter_map(|item| {
+                    if first_byte(item) == b'[' {
+                        note_dropped(1);
+                        None
+                    } else {
+                        single(item)
+                    }
+                })
+                .collect()
+        }
+        b'n' => Vec::new(),
+        _ => {
+            let v = single(raw);
+            if v.is_some() {
+                note_coerced(1);
+            }
+            v.into_iter().collect()
+        }
+    }
+}
+
+/// Declares a FHIR element or resource type: every field optional (an
+/// `Option` or a `Vec`), read through [`field`], skipped when empty on
+/// output, renamed to its JSON name.
+macro_rules! element {
+    (
+        $(#[$m:meta])*
+        pub struct $name:ident {
+            $( $(#[$fm:meta])* $field:ident : $ty:ty = $json:literal ),* $(,)?
+        }
+    ) => {
+        $(#[$m])*
+        #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+        pub struct $name {
+            $(
+                $(#[$fm])*
+                #[serde(
+                    rename = $json,
+                    default,
+                    deserialize_with = "crate::lenient::field",
+                    skip_serializing_if = "crate::lenient::Omit::omit"
+                )]
+                pub $field: $ty,
+            )*
+        }
+    };
+}
+
+pub(crate) use element;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    element! {
+        /// A test type.
+        pub struct Probe {
+            /// A code.
+            code: Option<String> = "code",
+            /// Some codes.
+            codes: Vec<String> = "codes",
+            /// A number.
+            value: Option<f64> = "value",
+            /// A flag.
+            flag: Option<bool> = "flag",
+            /// Nested.
+            inner: Vec<Probe> = "inner",
+        }
+    }
+    impl Element for Probe {}
+
+    fn probe(json: &str) -> (Probe, Tolerated) {
+        read::<Probe>("Probe", json).unwrap()
+    }
+
+    #[test]
+    fn reads_the_right_shapes_without_counting() {
+        let (p, t) = probe(r#"{"code":"a","codes":["b","c"],"value":1.5,"flag":true,"x":{"y":1}}"#);
+        assert_eq!(p.code.as_deref(), Some("a"));
+        assert_eq!(p.codes, vec!["b", "c"]);
+        assert_eq!(p.value, Some(1.5));
+        assert_eq!(p.flag, Some(true));
+        assert!(t.is_clean(), "{t:?}");
+    }
+
+    #[test]
+    fn tolerates_wrong_cardinality_and_scalar_forms() {
+        let (p, t) = probe(r#"{"code":["a","b"],"codes":"c","value":"28","flag":"false"}"#);
+        assert_eq!(p.code.as_deref(), Some("a"));
+        assert_eq!(p.codes, vec!["c"]);
+        assert_eq!(p.value, Some(28.0));
+        assert_eq!(p.flag, Some(false));
+        assert_eq!(
+            t,
+            Tolerated {
+                coerced: 4,
+                dropped: 1
+            }
+        );
+    }
+
+    #[test]
+    fn drops_what_cannot_be_read() {
+        let (p, t) =
+            probe(r#"{"code":{"x":1},"codes":[1,{"a":2},[3]],"value":"NaN","inner":{"code":7}}"#);
+        assert_eq!(p.code, None);
+        assert_eq!(p.codes, vec!["1"]);
+        assert_eq!(p.value, None);
+        assert_eq!(p.inner.len(), 1);
+        assert_eq!(p.inner[0].code.as_deref(), Some("7"));
+        assert_eq!(
+            t,
+            Tolerated {
+                coerced: 3,
+                dropped: 4
+            }
+        );
+    }
+
+    #[test]
+    fn nested_reads_keep_their_own_counts() {
+        let (_, outer) = probe(r#"{"code":["a","b"]}"#);
+        assert_eq!(
+            outer,
+            Tolerated {
+                coerced: 1,
+                dropped: 1
+            }
+        );
+        let (_, clean) = probe(r#"{"code":"a"}"#);
+        assert!(clean.is_clean());
+    }
+
+    #[test]
+    fn refuses_non_objects_and_deep_nesting() {
+        let e = read::<Probe>("Probe", "[1,2]").unwrap_err();
+        assert_eq!(e.kind, ReadErrorKind::Structure);
+        let e = read::<Probe>("Probe", "{\"code\": \"Jane").unwrap_err();
+        assert_eq!(e.kind, ReadErrorKind::Truncated);
+        assert!(!e.to_string().contains("Jane"));
+        let deep = format!("{{\"inner\":{}1{}}}", "[".repeat(60), "]".repeat(60));
+        let e = read::<Probe>("Probe", &deep).unwrap_err();
+        assert_eq!(e.kind, ReadErrorKind::TooDeep);
+        assert!(!depth_exceeds(
+            br#"{"a":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}"#,
+            2
+        ));
+    }
+}
