@@ -95,7 +95,7 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
                 Some(r) => r,
                 None => match authenticate(gw, &req, false) {
                     Ok(identity) => record(gw, &identity, nhs, req.uri().query()).await,
-                    Err(r) => r,
+                    Err(r) => *r,
                 },
             },
         ),
@@ -113,7 +113,7 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
                     Some(r) => r,
                     None => match authenticate(gw, &req, true) {
                         Ok(identity) => everything(gw, &identity, nhs, req.uri().query()).await,
-                        Err(r) => r,
+                        Err(r) => *r,
                     },
                 },
             )
@@ -175,7 +175,7 @@ fn parse_nhs(raw: &str) -> Result<NhsNumber, String> {
 
 /// The caller, or the 401 to answer (as an OperationOutcome on the FHIR
 /// routes). Nothing about the request is looked at before this.
-fn authenticate(gw: &Gateway, req: &Request<Incoming>, fhir: bool) -> Result<Identity, Resp> {
+fn authenticate(gw: &Gateway, req: &Request<Incoming>, fhir: bool) -> Result<Identity, Box<Resp>> {
     let header = req
         .headers()
         .get(AUTHORIZATION)
@@ -191,7 +191,7 @@ fn authenticate(gw: &Gateway, req: &Request<Incoming>, fhir: bool) -> Result<Ide
         if let Ok(v) = HeaderValue::from_str(&challenge) {
             r.headers_mut().insert(WWW_AUTHENTICATE, v);
         }
-        r
+        Box::new(r)
     })
 }
 
