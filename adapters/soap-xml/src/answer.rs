@@ -133,10 +133,13 @@ pub fn read_answer(
     let mut unusable = Vec::new();
     for r in summary.records {
         match meta.provenance(&r.local_id, r.last_updated) {
-            Ok(provenance) => record.items.push(Item {
-                entry: r.entry,
-                provenance,
-            }),
+            Ok(mut provenance) => {
+                provenance.restricted = r.restricted;
+                record.items.push(Item {
+                    entry: r.entry,
+                    provenance,
+                });
+            }
             Err(_) => unusable.push(r.entry.section()),
         }
     }

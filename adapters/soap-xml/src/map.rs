@@ -128,6 +128,10 @@ pub struct MappedRecord {
     pub last_updated: Option<OffsetDateTime>,
     /// The item.
     pub entry: Entry,
+    /// The council labels the record restricted: it is shown only to
+    /// roles cleared for sensitive items. A `restricted` value that is not
+    /// an `xs:boolean` counts as restricted.
+    pub restricted: bool,
 }
 
 /// What a person summary says.
@@ -546,10 +550,18 @@ impl Reader {
                 format!("{}/#{position}", part.record())
             }
         };
+        let restricted = match el.attribute("restricted") {
+            None => false,
+            Some(v) => xs_boolean(v).unwrap_or_else(|| {
+                self.counts.bad_codes += 1;
+                true
+            }),
+        };
         Some(MappedRecord {
             local_id,
             last_updated: self.last_updated(el),
             entry,
+            restricted,
         })
     }
 

@@ -290,7 +290,15 @@ fn example_response_maps_field_by_field() {
         })
     );
 
-    // alerts: the description is the alert's text, whom to contact its author
+    // alerts: the description is the alert's text, whom to contact its
+    // author; the safeguarding alert is restricted, and only it
+    let restricted: Vec<&str> = record
+        .items
+        .iter()
+        .filter(|i| i.provenance.restricted)
+        .map(|i| i.provenance.record.local())
+        .collect();
+    assert_eq!(restricted, ["Alert/AT-1207"]);
     assert_eq!(
         item(&record, "Alert/AT-1207").entry,
         Entry::Alert(Alert {
@@ -571,6 +579,7 @@ fn what_cannot_be_read_is_left_out_and_said() {
             <ps:Alert id="ok"><ps:Type>Risk</ps:Type><ps:Start>not a date</ps:Start><ps:Status>severe</ps:Status></ps:Alert>
             <ps:Alert id="no-type"><ps:Description>x</ps:Description></ps:Alert>
             <ps:Alert id="ok"><ps:Type>Again</ps:Type></ps:Alert>
+            <ps:Alert id="r" restricted="yes"><ps:Type>Restricted, unclearly</ps:Type></ps:Alert>
             <ps:Alert><ps:Type code="X1">Coded without a system</ps:Type></ps:Alert>
         </ps:Alerts>
         <ps:Documents moreAvailable="true">
@@ -586,8 +595,11 @@ fn what_cannot_be_read_is_left_out_and_said() {
         .iter()
         .map(|i| i.provenance.record.local())
         .collect();
-    assert_eq!(ids, ["Alert/ok", "Alert/#4", "Document/d1"]);
-    let Entry::Alert(positional) = &record.items[1].entry else {
+    assert_eq!(ids, ["Alert/ok", "Alert/r", "Alert/#5", "Document/d1"]);
+    // a restricted label that cannot be read restricts
+    assert!(record.items[1].provenance.restricted);
+    assert!(!record.items[0].provenance.restricted);
+    let Entry::Alert(positional) = &record.items[2].entry else {
         panic!()
     };
     assert_eq!(positional.code, Concept::text("Coded without a system"));
@@ -632,7 +644,7 @@ fn what_cannot_be_read_is_left_out_and_said() {
             issue(
                 IssueKind::Note,
                 Section::Alerts,
-                "2 Alert coded value(s) were not of the contract (unknown status or code without a system) and were left out"
+                "3 Alert coded value(s) were not of the contract (unknown status or code without a system) and were left out"
             ),
             issue(
                 IssueKind::Note,

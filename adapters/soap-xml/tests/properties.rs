@@ -447,18 +447,23 @@ fn visit() -> impl Strategy<Value = Appointment> {
 fn records<T: std::fmt::Debug + Clone>(
     value: impl Strategy<Value = T>,
 ) -> impl Strategy<Value = Vec<Rec<T>>> {
-    proptest::collection::vec((value, "[A-Za-z0-9&<>'\" é-]{0,6}", opt(instant())), 0..4).prop_map(
-        |v| {
-            v.into_iter()
-                .enumerate()
-                .map(|(n, (value, suffix, last_updated))| Rec {
-                    id: format!("{n}{}", suffix.trim()),
-                    last_updated,
-                    value,
-                })
-                .collect()
-        },
-    )
+    let record = (
+        value,
+        "[A-Za-z0-9&<>'\" é-]{0,6}",
+        opt(instant()),
+        any::<bool>(),
+    );
+    proptest::collection::vec(record, 0..4).prop_map(|v| {
+        v.into_iter()
+            .enumerate()
+            .map(|(n, (value, suffix, last_updated, restricted))| Rec {
+                id: format!("{n}{}", suffix.trim()),
+                last_updated,
+                restricted,
+                value,
+            })
+            .collect()
+    })
 }
 
 fn holdings() -> impl Strategy<Value = Holdings> {
@@ -476,6 +481,7 @@ fn holdings() -> impl Strategy<Value = Holdings> {
                 person: Rec {
                     id,
                     last_updated: lu,
+                    restricted: false,
                     value: d,
                 },
                 allocations,
@@ -505,64 +511,28 @@ fn meta() -> Arc<SourceMeta> {
     })
 }
 
-/// What the adapter must give back: every record as (id, last updated, entry).
-fn expected_items(h: &Holdings) -> Vec<(String, Option<i128>, Entry)> {
+/// One item as compared: (id, last updated, restricted, entry).
+type Got = (String, Option<i128>, bool, Entry);
+
+/// What the adapter must give back for every record.
+fn expected_items(h: &Holdings) -> Vec<Got> {
+    fn add<T: Clone>(out: &mut Vec<Got>, part: &str, recs: &[Rec<T>], f: fn(T) -> Entry) {
+        for r in recs {
+            out.push((
+                format!("{part}/{}", r.id),
+                r.last_updated.map(|t| t.unix_timestamp_nanos()),
+                r.restricted,
+                f(r.value.clone()),
+            ));
+        }
+    }
     let mut out = Vec::new();
-    let mut add = |part: &str, id: &str, lu: Option<icr_model::time::OffsetDateTime>, e: Entry| {
-        out.push((
-            format!("{part}/{id}"),
-            lu.map(|t| t.unix_timestamp_nanos()),
-            e,
-        ))
-    };
-    for r in &h.allocations {
-        add(
-            "Allocation",
-            &r.id,
-            r.last_updated,
-            Entry::CareTeam(r.value.clone()),
-        );
-    }
-    for r in &h.services {
-        add(
-            "Service",
-            &r.id,
-            r.last_updated,
-            Entry::CareTeam(r.value.clone()),
-        );
-    }
-    for r in &h.contacts {
-        add(
-            "Contact",
-            &r.id,
-            r.last_updated,
-            Entry::Contact(r.value.clone()),
-        );
-    }
-    for r in &h.alerts {
-        add(
-            "Alert",
-            &r.id,
-            r.last_updated,
-            Entry::Alert(r.value.clone()),
-        );
-    }
-    for r in &h.documents {
-        add(
-            "Document",
-            &r.id,
-            r.last_updated,
-            Entry::Document(r.value.clone()),
-        );
-    }
-    for r in &h.visits {
-        add(
-            "Visit",
-            &r.id,
-            r.last_updated,
-            Entry::Appointment(r.value.clone()),
-        );
-    }
+    add(&mut out, "Allocation", &h.allocations, Entry::CareTeam);
+    add(&mut out, "Service", &h.services, Entry::CareTeam);
+    add(&mut out, "Contact", &h.contacts, Entry::Contact);
+    add(&mut out, "Alert", &h.alerts, Entry::Alert);
+    add(&mut out, "Document", &h.documents, Entry::Document);
+    add(&mut out, "Visit", &h.visits, Entry::Appointment);
     out
 }
 
@@ -600,13 +570,14 @@ proptest! {
         prop_assert_eq!(&patient.demographics, &h.person.value);
         prop_assert_eq!(patient.provenance.record.local(), format!("Person/{}", h.person.id));
         prop_assert_eq!(patient.provenance.last_updated, h.person.last_updated);
-        let got: Vec<(String, Option<i128>, Entry)> = record
+        let got: Vec<Got> = record
             .items
             .into_iter()
             .map(|i| {
                 (
                     i.provenance.record.local().to_string(),
                     i.provenance.last_updated.map(|t| t.unix_timestamp_nanos()),
+                    i.provenance.restricted,
                     i.entry,
                 )
             })

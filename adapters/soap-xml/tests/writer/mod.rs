@@ -15,6 +15,7 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 pub struct Rec<T> {
     pub id: String,
     pub last_updated: Option<OffsetDateTime>,
+    pub restricted: bool,
     pub value: T,
 }
 
@@ -137,11 +138,16 @@ impl W {
         self.leaf(local, &attrs, &t.value)
     }
 
-    fn record_start(&mut self, local: &str, id: &str, lu: Option<OffsetDateTime>) -> R {
-        let lu = lu.map(|t| PartialDateTime::DateTime(t).to_string());
-        let mut attrs = vec![("id", id)];
+    fn record_start<T>(&mut self, local: &str, r: &Rec<T>) -> R {
+        let lu = r
+            .last_updated
+            .map(|t| PartialDateTime::DateTime(t).to_string());
+        let mut attrs = vec![("id", r.id.as_str())];
         if let Some(lu) = &lu {
             attrs.push(("lastUpdated", lu));
+        }
+        if r.restricted {
+            attrs.push(("restricted", "true"));
         }
         self.start(local, &attrs)
     }
@@ -234,7 +240,7 @@ pub fn write(h: &Holdings, correlation_id: &str, style: Style) -> std::io::Resul
     w.start("Allocations", &[])?;
     for r in &h.allocations {
         let c = &r.value;
-        w.record_start("Allocation", &r.id, r.last_updated)?;
+        w.record_start("Allocation", r)?;
         let (team_phone, worker_phone) = (c.telecom.first(), c.telecom.get(1));
         if c.name.is_some() || !c.category.is_empty() || team_phone.is_some() {
             w.start("Team", &[])?;
@@ -270,7 +276,7 @@ pub fn write(h: &Holdings, correlation_id: &str, style: Style) -> std::io::Resul
     w.start("Services", &[])?;
     for r in &h.services {
         let c = &r.value;
-        w.record_start("Service", &r.id, r.last_updated)?;
+        w.record_start("Service", r)?;
         if let Some(t) = c.category.first() {
             w.coded("Type", t)?;
         }
@@ -295,7 +301,7 @@ pub fn write(h: &Holdings, correlation_id: &str, style: Style) -> std::io::Resul
     w.start("Contacts", &[])?;
     for r in &h.contacts {
         let c = &r.value;
-        w.record_start("Contact", &r.id, r.last_updated)?;
+        w.record_start("Contact", r)?;
         w.name_el("Name", &c.name)?;
         let (roles, others): (Vec<&Concept>, Vec<&Concept>) = c
             .relationship
@@ -326,7 +332,7 @@ pub fn write(h: &Holdings, correlation_id: &str, style: Style) -> std::io::Resul
     w.start("Alerts", &[])?;
     for r in &h.alerts {
         let a = &r.value;
-        w.record_start("Alert", &r.id, r.last_updated)?;
+        w.record_start("Alert", r)?;
         match a.code.codings.first() {
             Some(_) => {
                 w.coded("Type", &a.code)?;
@@ -354,7 +360,7 @@ pub fn write(h: &Holdings, correlation_id: &str, style: Style) -> std::io::Resul
     w.start("Documents", &[])?;
     for r in &h.documents {
         let doc = &r.value;
-        w.record_start("Document", &r.id, r.last_updated)?;
+        w.record_start("Document", r)?;
         w.coded("Type", &doc.doc_type)?;
         w.opt("Title", doc.title.as_deref())?;
         if let Some(s) = doc.status {
@@ -375,7 +381,7 @@ pub fn write(h: &Holdings, correlation_id: &str, style: Style) -> std::io::Resul
     w.start("Visits", &[])?;
     for r in &h.visits {
         let v = &r.value;
-        w.record_start("Visit", &r.id, r.last_updated)?;
+        w.record_start("Visit", r)?;
         w.date("Start", v.start.as_ref())?;
         w.date("End", v.end.as_ref())?;
         if let Some(s) = v.service_type.first() {
