@@ -1,0 +1,381 @@
+//! The document registry's answer: a FHIR R4 searchset of
+//! DocumentReferences (as the NRL and MHDS serve them), read into the list
+//! of CDA documents to fetch. No I/O.
+//!
+//! An entry is listed only when it is current, has a CDA attachment
+//! (`application/hl7-v3+xml`, `text/xml` or `application/xml`) and that
+//! attachment's URL resolves, against the registry's base URL, to the same
+//! scheme, host and port as the registry: a hostile registry must not make
+//! the gateway fetch from anywhere else. Every entry left out is counted by
+//! reason; nothing is dropped silently.
+
+use std::borrow::Cow;
+
+use icr_adapter_sdk::{SourceError, json_error};
+use icr_fhir::{BundleIn, DocumentReference, NHS_NUMBER_SYSTEM, OperationOutcome};
+use icr_model::time::OffsetDateTime;
+use icr_model::time::format_description::well_known::Rfc3339;
+use icr_model::{CodeSystem, Coding, Concept, NhsNumber, PartialDateTime};
+use serde::Deserialize;
+use url::Url;
+
+/// Media types of a CDA document's attachment (parameters ignored).
+pub const CDA_MEDIA_TYPES: [&str; 4] = [
+    "application/hl7-v3+xml",
+    "application/hl7-cda+xml",
+    "text/xml",
+    "application/xml",
+];
+
+/// What a registry answer is read for.
+#[derive(Clone, Copy, Debug)]
+pub struct RegistryContext<'a> {
+    /// The registry's base URL (ends in `/`): relative URLs resolve
+    /// against it, and documents must be on its origin.
+    pub base: &'a Url,
+    /// The person asked for.
+    pub nhs_number: NhsNumber,
+}
+
+/// One CDA document the registry lists for the person.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Listed {
+    /// `DocumentReference.id`.
+    pub id: Option<String>,
+    /// `DocumentReference.meta.lastUpdated`.
+    pub last_updated: Option<OffsetDateTime>,
+    /// The document's URL, resolved and on the registry's origin.
+    pub url: Url,
+    /// The attachment's content type, as given.
+    pub content_type: Option<String>,
+    /// The attachment's size, as given.
+    pub size: Option<u64>,
+    /// `DocumentReference.type`.
+    pub doc_type: Option<Concept>,
+    /// `DocumentReference.date`.
+    pub date: Option<PartialDateTime>,
+    /// `DocumentReference.description`.
+    pub description: Option<String>,
+    /// The entry names the person by NHS number (`subject.identifier`):
+    /// the registry vouches that the document is theirs.
+    pub vouched: bool,
+}
+
+/// What one page of the registry's answer holds.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RegistryPage {
+    /// The CDA documents to fetch, in the registry's order.
+    pub listed: Vec<Listed>,
+    /// The `next` link, as given.
+    pub next: Option<String>,
+    /// `Bundle.total`.
+    pub total: Option<u64>,
+    /// DocumentReferences that could not be read.
+    pub unreadable: u32,
+    /// The first reason one could not be read (no values).
+    pub first_error: Option<String>,
+    /// Current entries with no CDA attachment.
+    pub not_cda: u32,
+    /// CDA attachments with no URL.
+    pub no_url: u32,
+    /// CDA attachments whose URL is on another server or not usable.
+    pub foreign_url: u32,
+    /// Entries whose subject is another person's NHS number.
+    pub other_patient: u32,
+    /// Entries superseded or entered in error.
+    pub inactive: u32,
+    /// The registry said it does not know the person (an OperationOutcome
+    /// `not-found`).
+    pub patient_not_found: bool,
+    /// Errors the registry reported in OperationOutcome entries, as
+    /// `severity: code`.
+    pub reported: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Peek<'a> {
+    #[serde(rename = "resourceType", borrow, default)]
+    resource_type: Option<Cow<'a, str>>,
+}
+
+fn resource_type(raw: &str) -> Option<String> {
+    serde_json::from_str::<Peek<'_>>(raw)
+        .ok()
+        .and_then(|p| p.resource_type)
+        .map(Cow::into_owned)
+}
+
+/// Reads one page of the registry's search answer.
+pub fn read_registry(body: &[u8], ctx: &RegistryContext<'_>) -> Result<RegistryPage, SourceError> {
+    let bundle: BundleIn<'_> = serde_json::from_slice(body)
+        .map_err(|e| SourceError::Malformed(json_error("registry search answer", &e)))?;
+    match bundle.resource_type.as_deref() {
+        Some("Bundle") => {}
+        Some("OperationOutcome") => {
+            return Err(SourceError::Malformed(
+                "the registry search answer is an OperationOutcome, not a Bundle".into(),
+            ));
+        }
+        _ => {
+            return Err(SourceError::Malformed(
+                "the registry search answer is not a Bundle".into(),
+            ));
+        }
+    }
+    let mut page = RegistryPage {
+        next: bundle.next_link().map(str::to_string),
+        total: bundle.total,
+        ..RegistryPage::default()
+    };
+    let mut not_found = false;
+    for e in &bundle.entry {
+        let Some(raw) = e.resource else { continue };
+        match resource_type(raw.get()).as_deref() {
+            Some("DocumentReference") => {
+                let mode = e.search.as_ref().and_then(|s| s.mode.as_deref());
+                if matches!(mode, Some("include") | Some("outcome")) {
+                    continue;
+                }
+                match serde_json::from_str::<DocumentReference>(raw.get()) {
+                    Ok(d) => page.take(&d, ctx),
+                    Err(err) => {
+                        page.unreadable += 1;
+                        page.first_error
+                            .get_or_insert_with(|| json_error("DocumentReference", &err));
+                    }
+                }
+            }
+            Some("OperationOutcome") => {
+                if let Ok(oo) = serde_json::from_str::<OperationOutcome>(raw.get()) {
+                    not_found |= has_not_found(&oo);
+                    page.reported.extend(reported_errors(&oo));
+                }
+            }
+            Some(_) => {}
+            None => {
+                page.unreadable += 1;
+                page.first_error
+                    .get_or_insert_with(|| "an entry's resource has no resourceType".into());
+            }
+        }
+    }
+    let nothing_listed = page.listed.is_empty()
+        && page.unreadable == 0
+        && page.not_cda == 0
+        && page.no_url == 0
+        && page.foreign_url == 0
+        && page.other_patient == 0
+        && page.inactive == 0;
+    if not_found && nothing_listed {
+        page.patient_not_found = true;
+        page.reported.clear();
+    }
+    Ok(page)
+}
+
+impl RegistryPage {
+    fn take(&mut self, d: &DocumentReference, ctx: &RegistryContext<'_>) {
+        match d.status.as_deref().map(str::trim) {
+            Some("superseded") | Some("entered-in-error") => {
+                self.inactive += 1;
+                return;
+            }
+            _ => {}
+        }
+        let subject_nhs = d
+            .subject
+            .as_ref()
+            .and_then(|s| s.identifier.as_ref())
+            .filter(|i| i.system.as_deref().map(str::trim) == Some(NHS_NUMBER_SYSTEM))
+            .and_then(|i| i.value.as_deref())
+            .map(str::trim);
+        let vouched = match subject_nhs {
+            Some(v) if v == ctx.nhs_number.as_str() => true,
+            Some(_) => {
+                self.other_patient += 1;
+                return;
+            }
+            None => false,
+        };
+        let Some(attachment) = d
+            .content
+            .iter()
+            .filter_map(|c| c.attachment.as_ref())
+            .find(|a| a.content_type.as_deref().is_some_and(is_cda_media_type))
+        else {
+            self.not_cda += 1;
+            return;
+        };
+        let Some(url) = attachment
+            .url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        else {
+            self.no_url += 1;
+            return;
+        };
+        let Some(url) = same_origin(ctx.base, url) else {
+            self.foreign_url += 1;
+            return;
+        };
+        self.listed.push(Listed {
+            id: d
+                .id
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            last_updated: d
+                .meta
+                .as_ref()
+                .and_then(|m| m.last_updated.as_deref())
+                .and_then(|t| OffsetDateTime::parse(t.trim(), &Rfc3339).ok()),
+            url,
+            content_type: attachment
+                .content_type
+                .as_deref()
+                .map(|c| c.trim().to_string()),
+            size: attachment.size,
+            doc_type: d.type_.as_ref().map(concept).filter(|c| !c.is_empty()),
+            date: d
+                .date
+                .as_deref()
+                .and_then(|t| PartialDateTime::parse(t).ok()),
+            description: d
+                .description
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            vouched,
+        });
+    }
+}
+
+/// True for a CDA document's media type.
+pub fn is_cda_media_type(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    CDA_MEDIA_TYPES
+        .iter()
+        .any(|t| t.eq_ignore_ascii_case(essence))
+}
+
+/// `url` resolved against `base`, when it is on the same origin (scheme,
+/// host, port) and carries no credentials; the fragment is dropped.
+pub fn same_origin(base: &Url, url: &str) -> Option<Url> {
+    let mut u = base.join(url).ok()?;
+    let same = u.scheme() == base.scheme()
+        && u.host_str() == base.host_str()
+        && u.port_or_known_default() == base.port_or_known_default()
+        && u.username().is_empty()
+        && u.password().is_none();
+    if !same {
+        return None;
+    }
+    u.set_fragment(None);
+    Some(u)
+}
+
+fn concept(c: &icr_fhir::CodeableConcept) -> Concept {
+    Concept {
+        codings: c
+            .coding
+            .iter()
+            .filter_map(|x| {
+                let code = x.code.as_deref()?.trim();
+                if code.is_empty() {
+                    return None;
+                }
+                Some(Coding {
+                    system: CodeSystem::from_uri(x.system.as_deref().unwrap_or("").trim()),
+                    code: code.to_string(),
+                    display: x.display.clone(),
+                })
+            })
+            .collect(),
+        text: c.text.clone().filter(|t| !t.trim().is_empty()),
+    }
+}
+
+fn has_not_found(oo: &OperationOutcome) -> bool {
+    oo.issue
+        .iter()
+        .any(|i| i.code.as_deref().map(str::trim) == Some("not-found"))
+}
+
+/// True when a body is an OperationOutcome saying `not-found`.
+pub fn is_not_found_outcome(body: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return false;
+    };
+    resource_type(text).as_deref() == Some("OperationOutcome")
+        && serde_json::from_str::<OperationOutcome>(text).is_ok_and(|oo| has_not_found(&oo))
+}
+
+/// The error and fatal issues of an OperationOutcome, as `severity: code`
+/// (never its diagnostics, which may carry patient data).
+fn reported_errors(oo: &OperationOutcome) -> Vec<String> {
+    oo.issue
+        .iter()
+        .filter_map(|i| {
+            let severity = i.severity.as_deref().map(str::trim)?;
+            if !matches!(severity, "error" | "fatal") {
+                return None;
+            }
+            let code = match i.code.as_deref().map(str::trim) {
+                Some(c)
+                    if (1..=40).contains(&c.len())
+                        && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') =>
+                {
+                    c
+                }
+                _ => "unrecognised issue code",
+            };
+            Some(format!("{severity}: {code}"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins() {
+        let base = Url::parse("https://reg.example.nhs.uk:8443/fhir/").unwrap();
+        let ok = |u: &str| same_origin(&base, u).map(|u| u.to_string());
+        assert_eq!(
+            ok("Binary/1").as_deref(),
+            Some("https://reg.example.nhs.uk:8443/fhir/Binary/1")
+        );
+        assert_eq!(
+            ok("/docs/2.xml#frag").as_deref(),
+            Some("https://reg.example.nhs.uk:8443/docs/2.xml")
+        );
+        assert_eq!(
+            ok("https://reg.example.nhs.uk:8443/x").as_deref(),
+            Some("https://reg.example.nhs.uk:8443/x")
+        );
+        for bad in [
+            "https://evil.example/x",
+            "http://reg.example.nhs.uk:8443/x",
+            "https://reg.example.nhs.uk/x",
+            "//evil.example/x",
+            "https://user:pw@reg.example.nhs.uk:8443/x",
+            "file:///etc/passwd",
+            "data:text/xml,<x/>",
+            "javascript:alert(1)",
+        ] {
+            assert_eq!(ok(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn media_types() {
+        assert!(is_cda_media_type("application/hl7-v3+xml"));
+        assert!(is_cda_media_type("Text/XML; charset=utf-8"));
+        assert!(!is_cda_media_type("application/pdf"));
+        assert!(!is_cda_media_type(""));
+    }
+}

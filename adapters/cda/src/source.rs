@@ -1,0 +1,681 @@
+//! The network side: the registry search (paged, on the registry's own
+//! server), then the listed documents, fetched concurrently under a bound
+//! and read as they arrive.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use icr_adapter_sdk::http::HttpSource;
+use icr_adapter_sdk::{BuildError, FetchRequest, SourceAdapter, SourceError, SourceSpec};
+use icr_fhir::NHS_NUMBER_SYSTEM;
+use icr_model::{
+    Entry, IssueKind, Item, NhsNumber, Section, SectionSet, SourceIssue, SourceMeta, SourceRecord,
+};
+use tokio::time::Instant;
+use url::Url;
+
+use crate::cda::{self, ReadLimits};
+use crate::map::{IdentityProblem, Mapped, Origin, check_identity, map_document};
+use crate::options::CdaOptions;
+use crate::registry::{Listed, RegistryContext, RegistryPage, read_registry, same_origin};
+
+/// The media type asked of the registry.
+const FHIR_JSON: &str = "application/fhir+json";
+
+/// The media types asked of a document server.
+const CDA_ACCEPT: &str = "application/hl7-v3+xml, text/xml;q=0.9, application/xml;q=0.8";
+
+/// A document registry and its CDA documents, as a source.
+pub struct CdaSource {
+    http: HttpSource,
+    base: Url,
+    meta: Arc<SourceMeta>,
+    options: CdaOptions,
+    offered: SectionSet,
+    limits: ReadLimits,
+}
+
+/// The sections a `cda` source can provide.
+pub fn provided() -> SectionSet {
+    [Section::Documents, Section::Appointments]
+        .into_iter()
+        .collect()
+}
+
+impl CdaSource {
+    /// Builds the adapter for a registration whose options have been read.
+    pub fn new(spec: &SourceSpec, options: CdaOptions) -> Result<Self, BuildError> {
+        options.validate()?;
+        if spec.sections.iter().any(|s| !provided().contains(s)) {
+            return Err(BuildError::Option {
+                key: "sections".into(),
+                message: "a cda source provides documents and appointments only".into(),
+            });
+        }
+        let mut base = spec.endpoint.clone();
+        if base.cannot_be_a_base() || !matches!(base.scheme(), "http" | "https") {
+            return Err(BuildError::Option {
+                key: "endpoint".into(),
+                message: "must be an http or https URL".into(),
+            });
+        }
+        base.set_query(None);
+        base.set_fragment(None);
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let limits = ReadLimits {
+            max_text_chars: options.max_text_chars,
+            ..ReadLimits::default()
+        };
+        Ok(Self {
+            http: HttpSource::new(spec)?,
+            base,
+            meta: spec.meta(),
+            options,
+            offered: spec.sections,
+            limits,
+        })
+    }
+
+    fn search_url(&self, nhs: NhsNumber) -> Url {
+        let mut url = self.base.clone();
+        let path = format!("{}DocumentReference", url.path());
+        url.set_path(&path);
+        url.query_pairs_mut()
+            .append_pair(
+                "patient.identifier",
+                &format!("{NHS_NUMBER_SYSTEM}|{}", nhs.as_str()),
+            )
+            .append_pair("_count", &self.options.page_size.to_string());
+        url
+    }
+
+    /// Reads the registry's pages; errors on the first page fail the fetch.
+    async fn list(
+        &self,
+        nhs: NhsNumber,
+        deadline: Instant,
+        record: &mut SourceRecord,
+        tally: &mut Tally,
+    ) -> Result<Vec<Listed>, SourceError> {
+        let what = "registry search";
+        let ctx = RegistryContext {
+            base: &self.base,
+            nhs_number: nhs,
+        };
+        let mut listed: Vec<Listed> = Vec::new();
+        let mut url = self.search_url(nhs);
+        let max_pages = self.options.max_registry_pages;
+        let want = self.options.max_documents;
+        for page_no in 1..=max_pages {
+            let response = match self.http.get(url, FHIR_JSON, deadline, what).await {
+                Ok(r) => r,
+                Err(e) if page_no == 1 => return Err(e),
+                Err(e) => {
+                    tally.registry_failed(page_no, &e);
+                    break;
+                }
+            };
+            record.wire_bytes += response.body.len();
+            if page_no == 1
+                && response.status == 404
+                && crate::registry::is_not_found_outcome(&response.body)
+            {
+                return Err(SourceError::PatientNotFound);
+            }
+            if !response.is_success() {
+                let e = SourceError::HttpStatus {
+                    status: response.status,
+                    what: what.into(),
+                };
+                if page_no == 1 {
+                    return Err(e);
+                }
+                tally.registry_failed(page_no, &e);
+                break;
+            }
+            let page = match read_registry(&response.body, &ctx) {
+                Ok(p) => p,
+                Err(e) if page_no == 1 => return Err(e),
+                Err(e) => {
+                    tally.registry_failed(page_no, &e);
+                    break;
+                }
+            };
+            if page_no == 1 && page.patient_not_found {
+                return Err(SourceError::PatientNotFound);
+            }
+            let next = tally.take_page(page, &mut listed);
+            let Some(next) = next else { break };
+            if listed.len() >= want {
+                // Enough listed: what the next pages hold is not read.
+                tally.more_listed = true;
+                break;
+            }
+            if page_no == max_pages {
+                tally.more_pages = true;
+                break;
+            }
+            match same_origin(&self.base, &next) {
+                Some(u) => url = u,
+                None => {
+                    tally.foreign_next = true;
+                    break;
+                }
+            }
+        }
+        Ok(listed)
+    }
+
+    /// Fetches and reads one document.
+    async fn document(&self, listed: &Listed, nhs: NhsNumber, deadline: Instant) -> Outcome {
+        let what = "CDA document";
+        let response = match self
+            .http
+            .get(listed.url.clone(), CDA_ACCEPT, deadline, what)
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => return Outcome::FetchFailed(e),
+        };
+        let bytes = response.body.len();
+        if !response.is_success() {
+            return Outcome::FetchFailed(SourceError::HttpStatus {
+                status: response.status,
+                what: what.into(),
+            });
+        }
+        let doc = match cda::read(&response.body, &self.limits) {
+            Ok(d) => d,
+            Err(e) => return Outcome::Unreadable(e.to_string(), bytes),
+        };
+        drop(response);
+        if let Err(problem) = check_identity(&doc, nhs, listed.vouched) {
+            return Outcome::Refused(problem, bytes);
+        }
+        if doc.is_restricted() && !self.options.include_restricted {
+            return Outcome::Withheld(bytes);
+        }
+        let url = listed.url.to_string();
+        let mapped = map_document(
+            &doc,
+            &Origin {
+                url: &url,
+                size: Some(bytes as u64),
+                listed: Some(listed),
+            },
+        );
+        Outcome::Read {
+            mapped: Box::new(mapped),
+            bytes,
+            text_truncated: doc.text_truncated,
+            sections_skipped: doc.sections_skipped,
+            bad_dates: doc.bad_dates,
+        }
+    }
+
+    /// The record id of a document: the registry's id, else its URL path.
+    fn local_id(listed: &Listed) -> String {
+        match &listed.id {
+            Some(id) => format!("DocumentReference/{id}"),
+            None => listed.url.path().to_string(),
+        }
+    }
+}
+
+/// What became of one listed document.
+enum Outcome {
+    Read {
+        mapped: Box<Mapped>,
+        bytes: usize,
+        text_truncated: bool,
+        sections_skipped: usize,
+        bad_dates: u32,
+    },
+    FetchFailed(SourceError),
+    Unreadable(String, usize),
+    Refused(IdentityProblem, usize),
+    Withheld(usize),
+}
+
+/// Counts of everything not shown, turned into issues at the end.
+#[derive(Default)]
+struct Tally {
+    unreadable_entries: usize,
+    first_entry_error: Option<String>,
+    not_cda: usize,
+    no_url: usize,
+    foreign_url: usize,
+    other_patient: usize,
+    inactive: usize,
+    reported: Vec<String>,
+    registry_error: Option<String>,
+    more_listed: bool,
+    more_pages: bool,
+    foreign_next: bool,
+    total: Option<u64>,
+    duplicates: usize,
+    /// Position in the list of each document URL listed.
+    by_url: HashMap<Url, usize>,
+    over_limit: usize,
+    fetch_failed: Vec<SourceError>,
+    unreadable: usize,
+    first_unreadable: Option<String>,
+    refused: Vec<IdentityProblem>,
+    withheld: usize,
+    truncated_text: usize,
+    sections_skipped: usize,
+    bad_dates: usize,
+    read: usize,
+}
+
+impl Tally {
+    fn registry_failed(&mut self, page_no: u32, e: &SourceError) {
+        self.registry_error = Some(format!(
+            "the registry search failed at page {page_no}; documents listed on earlier pages were read: {e}"
+        ));
+    }
+
+    /// Adds a page's documents to `listed` (once per URL); returns its
+    /// `next` link.
+    fn take_page(&mut self, page: RegistryPage, listed: &mut Vec<Listed>) -> Option<String> {
+        self.unreadable_entries += page.unreadable as usize;
+        if self.first_entry_error.is_none() {
+            self.first_entry_error = page.first_error;
+        }
+        self.not_cda += page.not_cda as usize;
+        self.no_url += page.no_url as usize;
+        self.foreign_url += page.foreign_url as usize;
+        self.other_patient += page.other_patient as usize;
+        self.inactive += page.inactive as usize;
+        self.reported.extend(page.reported);
+        if self.total.is_none() {
+            self.total = page.total;
+        }
+        for l in page.listed {
+            match self.by_url.get(&l.url).and_then(|i| listed.get_mut(*i)) {
+                Some(x) => {
+                    // One entry naming the person by NHS number vouches
+                    // for the document, whichever came first.
+                    x.vouched |= l.vouched;
+                    self.duplicates += 1;
+                }
+                None => {
+                    self.by_url.insert(l.url.clone(), listed.len());
+                    listed.push(l);
+                }
+            }
+        }
+        page.next
+    }
+
+    fn issues(&self, section: Section, max_documents: usize, max_text: usize) -> Vec<SourceIssue> {
+        let mut out = Vec::new();
+        let mut issue = |kind: IssueKind, message: String| {
+            out.push(SourceIssue {
+                kind,
+                section: Some(section),
+                message,
+            });
+        };
+        if let Some(e) = &self.registry_error {
+            issue(IssueKind::SectionFailed, e.clone());
+        }
+        for r in &self.reported {
+            issue(
+                IssueKind::SectionFailed,
+                format!("the registry reported a problem with the search ({r})"),
+            );
+        }
+        if self.over_limit > 0 || self.more_listed {
+            let message = if self.over_limit > 0 {
+                format!(
+                    "the registry lists {}; the {max_documents} most recent were read and the other {} not fetched",
+                    documents(self.over_limit + max_documents),
+                    self.over_limit
+                )
+            } else {
+                format!(
+                    "the registry lists more than {}; the rest were not fetched",
+                    documents(max_documents)
+                )
+            };
+            issue(IssueKind::Truncated, message);
+        } else if self.more_pages {
+            issue(
+                IssueKind::Truncated,
+                "the registry has more pages than are read; the documents on them were not fetched"
+                    .into(),
+            );
+        }
+        if self.foreign_next {
+            issue(
+                IssueKind::Truncated,
+                "the registry's next page is on another server and was not read".into(),
+            );
+        }
+        if self.unreadable_entries > 0 {
+            issue(
+                IssueKind::Unreadable,
+                format!(
+                    "{} could not be read and {} left out (first: {})",
+                    entries(self.unreadable_entries),
+                    were(self.unreadable_entries),
+                    self.first_entry_error.as_deref().unwrap_or("unknown")
+                ),
+            );
+        }
+        if self.not_cda > 0 {
+            issue(
+                IssueKind::Unreadable,
+                format!(
+                    "{} {} not for a CDA document and {} not read",
+                    entries(self.not_cda),
+                    are(self.not_cda),
+                    were(self.not_cda)
+                ),
+            );
+        }
+        if self.no_url > 0 {
+            issue(
+                IssueKind::Unreadable,
+                format!(
+                    "{} with no document URL {} not read",
+                    entries(self.no_url),
+                    were(self.no_url)
+                ),
+            );
+        }
+        if self.foreign_url > 0 {
+            issue(
+                IssueKind::Unreadable,
+                format!(
+                    "{} {} at another server; {} not fetched",
+                    entries(self.foreign_url),
+                    if self.foreign_url == 1 {
+                        "points"
+                    } else {
+                        "point"
+                    },
+                    if self.foreign_url == 1 {
+                        "its document was"
+                    } else {
+                        "their documents were"
+                    }
+                ),
+            );
+        }
+        if self.other_patient > 0 {
+            issue(
+                IssueKind::Note,
+                format!(
+                    "{} about another patient {} left out",
+                    entries(self.other_patient),
+                    were(self.other_patient)
+                ),
+            );
+        }
+        if self.inactive > 0 {
+            issue(
+                IssueKind::Note,
+                format!(
+                    "{} superseded or entered in error {} left out",
+                    entries(self.inactive),
+                    were(self.inactive)
+                ),
+            );
+        }
+        if self.duplicates > 0 {
+            issue(
+                IssueKind::Note,
+                format!(
+                    "{} {} a document already listed; each document was read once",
+                    entries(self.duplicates),
+                    if self.duplicates == 1 {
+                        "repeats"
+                    } else {
+                        "repeat"
+                    }
+                ),
+            );
+        }
+        if let Some(first) = self.fetch_failed.first() {
+            issue(
+                IssueKind::Unreadable,
+                format!(
+                    "{} could not be fetched and {} left out (first: {first})",
+                    documents(self.fetch_failed.len()),
+                    were(self.fetch_failed.len())
+                ),
+            );
+        }
+        if self.unreadable > 0 {
+            issue(
+                IssueKind::Unreadable,
+                format!(
+                    "{} could not be read and {} left out (first: {})",
+                    documents(self.unreadable),
+                    were(self.unreadable),
+                    self.first_unreadable.as_deref().unwrap_or("unknown")
+                ),
+            );
+        }
+        let mut problems = self.refused.clone();
+        problems.sort_by_key(|p| *p as u8);
+        problems.dedup();
+        for p in problems {
+            let n = self.refused.iter().filter(|x| **x == p).count();
+            issue(
+                IssueKind::Unreadable,
+                format!("{} {} refused: {p}", documents(n), were(n)),
+            );
+        }
+        if self.withheld > 0 {
+            issue(
+                IssueKind::Withheld,
+                format!(
+                    "{} marked restricted (confidentiality R or V) {} withheld",
+                    documents(self.withheld),
+                    were(self.withheld)
+                ),
+            );
+        }
+        if self.truncated_text > 0 {
+            issue(
+                IssueKind::Note,
+                format!(
+                    "the text of {} was cut at {max_text} characters",
+                    documents(self.truncated_text)
+                ),
+            );
+        }
+        if self.sections_skipped > 0 {
+            issue(
+                IssueKind::Note,
+                format!(
+                    "{} over the limit per document {} left out of the text",
+                    counted(self.sections_skipped, "section", "sections"),
+                    were(self.sections_skipped)
+                ),
+            );
+        }
+        if self.bad_dates > 0 {
+            issue(
+                IssueKind::Note,
+                format!(
+                    "{} in CDA documents could not be read and {} left out",
+                    counted(self.bad_dates, "date", "dates"),
+                    were(self.bad_dates)
+                ),
+            );
+        }
+        out
+    }
+}
+
+/// `n` things, singular or plural.
+fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn entries(n: usize) -> String {
+    counted(n, "registry entry", "registry entries")
+}
+
+fn documents(n: usize) -> String {
+    counted(n, "CDA document", "CDA documents")
+}
+
+fn were(n: usize) -> &'static str {
+    if n == 1 { "was" } else { "were" }
+}
+
+fn are(n: usize) -> &'static str {
+    if n == 1 { "is" } else { "are" }
+}
+
+/// Fetches end a little before the request's deadline, so that what has
+/// arrived can still be returned within it.
+fn soft_deadline(deadline: Instant) -> Instant {
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    let margin = (remaining / 10).min(Duration::from_millis(200));
+    deadline.checked_sub(margin).unwrap_or(deadline)
+}
+
+/// The error that best explains why every document fetch failed.
+fn most_telling(errors: &[SourceError]) -> SourceError {
+    let rank = |e: &SourceError| match e {
+        SourceError::Unavailable(_) => 0,
+        SourceError::Timeout { .. } => 1,
+        SourceError::HttpStatus { .. } => 2,
+        SourceError::TooLarge { .. } => 3,
+        SourceError::Malformed(_) => 4,
+        SourceError::PatientNotFound => 5,
+        SourceError::Withheld(_) => 6,
+    };
+    errors
+        .iter()
+        .min_by_key(|e| rank(e))
+        .cloned()
+        .unwrap_or_else(|| SourceError::Malformed("no document was fetched".into()))
+}
+
+/// Newest first by the registry's date; undated last, in registry order.
+fn newest_first(listed: &mut [Listed]) {
+    listed.sort_by(|a, b| match (&a.date, &b.date) {
+        (Some(x), Some(y)) => y.cmp(x),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
+}
+
+#[async_trait]
+impl SourceAdapter for CdaSource {
+    async fn fetch(&self, request: &FetchRequest) -> Result<SourceRecord, SourceError> {
+        let wanted = request.sections.intersection(self.offered);
+        let want_documents = wanted.contains(Section::Documents);
+        let want_encounters = wanted.contains(Section::Appointments);
+        if !want_documents && !want_encounters {
+            return Ok(SourceRecord::default());
+        }
+        let deadline = soft_deadline(request.deadline);
+        let nhs = request.nhs_number;
+        let mut record = SourceRecord::default();
+        let mut tally = Tally::default();
+        let mut listed = self.list(nhs, deadline, &mut record, &mut tally).await?;
+        let max = self.options.max_documents;
+        if listed.len() > max {
+            newest_first(&mut listed);
+            tally.over_limit = listed.len() - max;
+            listed.truncate(max);
+        }
+        let listed = &listed;
+        let fetches: Vec<_> = listed
+            .iter()
+            .enumerate()
+            .map(|(i, l)| async move { (i, self.document(l, nhs, deadline).await) })
+            .collect();
+        let mut done: Vec<(usize, Outcome)> = futures::stream::iter(fetches)
+            .buffer_unordered(self.options.max_concurrent_fetches)
+            .collect()
+            .await;
+        done.sort_by_key(|(i, _)| *i);
+        let mut seen: HashSet<String> = HashSet::new();
+        for (i, outcome) in done {
+            let Some(l) = listed.get(i) else { continue };
+            match outcome {
+                Outcome::Read {
+                    mapped,
+                    bytes,
+                    text_truncated,
+                    sections_skipped,
+                    bad_dates,
+                } => {
+                    record.wire_bytes += bytes;
+                    tally.read += 1;
+                    tally.truncated_text += usize::from(text_truncated);
+                    tally.sections_skipped += sections_skipped;
+                    tally.bad_dates += bad_dates as usize;
+                    let local = Self::local_id(l);
+                    if !seen.insert(local.clone()) {
+                        continue;
+                    }
+                    let Mapped {
+                        document,
+                        encounter,
+                        ..
+                    } = *mapped;
+                    if want_documents && let Ok(p) = self.meta.provenance(&local, l.last_updated) {
+                        record.items.push(Item {
+                            entry: Entry::Document(document),
+                            provenance: p,
+                        });
+                    }
+                    if want_encounters
+                        && let Some(a) = encounter
+                        && let Ok(p) = self
+                            .meta
+                            .provenance(&format!("{local}#encounter"), l.last_updated)
+                    {
+                        record.items.push(Item {
+                            entry: Entry::Appointment(a),
+                            provenance: p,
+                        });
+                    }
+                }
+                Outcome::FetchFailed(e) => tally.fetch_failed.push(e),
+                Outcome::Unreadable(e, bytes) => {
+                    record.wire_bytes += bytes;
+                    tally.unreadable += 1;
+                    tally.first_unreadable.get_or_insert(e);
+                }
+                Outcome::Refused(p, bytes) => {
+                    record.wire_bytes += bytes;
+                    tally.refused.push(p);
+                }
+                Outcome::Withheld(bytes) => {
+                    record.wire_bytes += bytes;
+                    tally.withheld += 1;
+                }
+            }
+        }
+        // Every listed document failed to arrive: the source failed, and
+        // must not look like a source with nothing to say.
+        if !listed.is_empty() && tally.fetch_failed.len() == listed.len() {
+            return Err(most_telling(&tally.fetch_failed));
+        }
+        let section = if want_documents {
+            Section::Documents
+        } else {
+            Section::Appointments
+        };
+        record.issues = tally.issues(section, max, self.options.max_text_chars);
+        Ok(record)
+    }
+}
