@@ -1,6 +1,7 @@
 //! Prints a summary of a generated population: how many patients each
 //! organisation holds, how much they overlap, and a few ordinary patients
-//! to try. Run with `cargo run -p icr-sim --example census -- [seed] [size]`.
+//! to try. Run with `cargo run -p icr-sim --example census -- [seed] [size]
+//! [nhs number...]`; NHS numbers given are described one per line.
 
 use std::collections::BTreeMap;
 
@@ -52,6 +53,19 @@ fn main() {
         .unwrap_or(20_261_101);
     let size = args.next().and_then(|s| s.parse().ok()).unwrap_or(1200);
     let pop = Population::generate(seed, size);
+    let asked: Vec<String> = args.collect();
+    if !asked.is_empty() {
+        for n in asked {
+            match icr_model::NhsNumber::parse(&n)
+                .ok()
+                .and_then(|nhs| pop.get(&nhs))
+            {
+                Some(p) => println!("{}", line(p)),
+                None => println!("{n}: not in the population"),
+            }
+        }
+        return;
+    }
     let mut per_org: BTreeMap<&str, usize> = BTreeMap::new();
     let mut by_count: BTreeMap<usize, usize> = BTreeMap::new();
     let mut records = 0usize;

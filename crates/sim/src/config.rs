@@ -9,30 +9,39 @@
 //! size = 1200
 //! as_of = "today"            # or "2026-11-26": future appointments come after it
 //!
+//! # One organisation on its own listener: `org` defaults to `id`.
 //! [[source]]
 //! id = "gwh"
-//! organisation = "Great Western Hospitals NHS Foundation Trust"
-//! ods_code = "RN3"
 //! kind = "fhir-r4"
+//! organisation = "Great Western Hospitals NHS Foundation Trust"   # optional, checked
+//! ods_code = "RN3"                                                # optional, checked
 //! listen = "127.0.0.1:9101"
 //! latency_min_ms = 20        # or latency_ms = 50 for a fixed delay
 //! latency_max_ms = 120
 //! error_rate = 0.0           # fraction of requests answered 500
 //! down = false               # true: the listener is closed
+//!
+//! # Several organisations of one kind on one listener (they differ by
+//! # path); `orgs = "all"` is every organisation of the kind.
+//! [[source]]
+//! id = "gp"
+//! kind = "gp-connect"
+//! orgs = ["gp-y90001", "gp-y90002"]
+//! listen = "127.0.0.1:9201"
 //! ```
+//!
+//! Faults belong to the listener: every organisation it serves shares them.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use crate::org::Org;
+use crate::org::{Kind, Org};
+use crate::protocol::{self, Module};
 use crate::rng::SplitMix64;
-
-/// The only source kind simulated so far.
-pub const KIND_FHIR_R4: &str = "fhir-r4";
 
 /// Longest latency a fault may add, in milliseconds.
 pub const MAX_LATENCY_MS: u64 = 120_000;
@@ -52,21 +61,20 @@ pub struct SimConfig {
     pub as_of: Option<Date>,
     /// Where the control API listens, if anywhere.
     pub control_listen: Option<SocketAddr>,
-    /// The simulated sources.
+    /// The simulated sources, one listener each.
     pub sources: Vec<SimSourceConfig>,
 }
 
-/// One simulated source system.
+/// One listener: the organisations it serves, in one protocol.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SimSourceConfig {
-    /// Source id: `gwh`, `ruh`, `awp` or `sft`; says whose records it serves.
+    /// The listener's id, its name in the control API: the organisation's
+    /// id when it serves one, or a name of its own (e.g. `gp`) for a group.
     pub id: String,
-    /// The organisation's name.
-    pub organisation: String,
-    /// The organisation's ODS code.
-    pub ods_code: String,
-    /// The protocol it speaks (`fhir-r4`).
-    pub kind: String,
+    /// The protocol it speaks; a kind with a simulator module.
+    pub kind: Kind,
+    /// The organisations whose records it serves (at least one).
+    pub orgs: Vec<Org>,
     /// Where it listens.
     pub listen: SocketAddr,
     /// The faults it shows from the start.
@@ -74,12 +82,25 @@ pub struct SimSourceConfig {
 }
 
 impl SimSourceConfig {
-    /// The organisation whose records the source serves.
+    /// A healthy listener for one organisation, named after it.
+    pub fn single(org: Org, listen: SocketAddr) -> Self {
+        Self {
+            id: org.id().to_string(),
+            kind: org.kind(),
+            orgs: vec![org],
+            listen,
+            fault: Fault::default(),
+        }
+    }
+
+    /// The organisation, when the listener serves exactly one.
     pub fn org(&self) -> Option<Org> {
-        Org::from_id(&self.id)
+        match self.orgs.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        }
     }
 }
-
 /// Faults a source shows: added latency, a share of failed requests, or
 /// being down altogether. The default is a healthy source.
 ///
@@ -209,9 +230,15 @@ struct RawPopulation {
 #[serde(deny_unknown_fields)]
 struct RawSource {
     id: String,
-    organisation: String,
-    ods_code: String,
     kind: String,
+    #[serde(default)]
+    org: Option<String>,
+    #[serde(default)]
+    orgs: Option<RawOrgs>,
+    #[serde(default)]
+    organisation: Option<String>,
+    #[serde(default)]
+    ods_code: Option<String>,
     listen: String,
     #[serde(default)]
     latency_ms: Option<u64>,
@@ -224,6 +251,17 @@ struct RawSource {
     #[serde(default)]
     down: bool,
 }
+
+/// `orgs = "all"` or `orgs = ["gp-y90001", ...]`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawOrgs {
+    Keyword(String),
+    List(Vec<String>),
+}
+
+/// Most organisations one `orgs` list may name.
+const MAX_ORGS_LISTED: usize = 256;
 
 impl SimConfig {
     /// Reads and checks a configuration file.
@@ -280,50 +318,107 @@ impl SimConfig {
 
         let mut sources = Vec::with_capacity(raw.source.len());
         let mut ids = HashSet::new();
+        let mut served: HashMap<Org, String> = HashMap::new();
         let mut addrs = HashSet::new();
         for (i, s) in raw.source.into_iter().enumerate() {
             let key = |field: &str| format!("source[{i}].{field}");
-            let org = Org::from_id(&s.id).ok_or_else(|| {
-                invalid(
+            let kind: Kind = s
+                .kind
+                .parse()
+                .map_err(|e: crate::org::UnknownKind| invalid(key("kind"), e.to_string()))?;
+            let Some(module) = protocol::module(kind) else {
+                let simulated: Vec<&str> = protocol::simulated_kinds()
+                    .into_iter()
+                    .map(Kind::as_str)
+                    .collect();
+                return Err(invalid(
+                    key("kind"),
+                    format!(
+                        "no simulator module serves kind {:?} yet; simulated kinds: {} (see crates/sim/README.md, \"How to add a protocol\")",
+                        kind.as_str(),
+                        simulated.join(", ")
+                    ),
+                ));
+            };
+            let orgs = resolve_orgs(&s, kind).map_err(|(field, m)| invalid(key(field), m))?;
+            if let [org] = orgs.as_slice() {
+                if let Some(name) = &s.organisation
+                    && name != org.name()
+                {
+                    return Err(invalid(
+                        key("organisation"),
+                        format!("{} is {:?}, not {name:?}", org.id(), org.name()),
+                    ));
+                }
+                if let Some(code) = &s.ods_code
+                    && !code.eq_ignore_ascii_case(org.ods_code())
+                {
+                    return Err(invalid(
+                        key("ods_code"),
+                        format!(
+                            "the ODS code of {} is {}, not {code:?}",
+                            org.name(),
+                            org.ods_code()
+                        ),
+                    ));
+                }
+            } else if s.organisation.is_some() || s.ods_code.is_some() {
+                return Err(invalid(
+                    key("organisation"),
+                    "organisation and ods_code describe one organisation; a source serving several has neither".into(),
+                ));
+            }
+            if icr_model::SourceId::parse(&s.id).is_err() {
+                return Err(invalid(
                     key("id"),
                     format!(
-                        "{:?} is not a simulated organisation; expected one of gwh, ruh, awp, sft",
+                        "{:?} is not usable as an id: expected 1 to 40 lower-case letters, digits or hyphens",
                         s.id
                     ),
-                )
-            })?;
-            if !ids.insert(org) {
+                ));
+            }
+            if let Some(named) = Org::from_id(&s.id)
+                && orgs != [named]
+            {
+                return Err(invalid(
+                    key("id"),
+                    format!(
+                        "{:?} is the id of {}; a source may only take it when it serves that organisation alone",
+                        s.id,
+                        named.name()
+                    ),
+                ));
+            }
+            if !ids.insert(s.id.clone()) {
                 return Err(invalid(
                     key("id"),
                     format!("source {:?} is configured twice", s.id),
                 ));
             }
-            if s.organisation != org.name() {
-                return Err(invalid(
-                    key("organisation"),
-                    format!(
-                        "source {} is {:?}, not {:?}",
-                        s.id,
-                        org.name(),
-                        s.organisation
-                    ),
-                ));
+            for org in &orgs {
+                if let Some(other) = served.insert(*org, s.id.clone()) {
+                    return Err(invalid(
+                        key("orgs"),
+                        format!("{} is already served by source {other:?}", org.id()),
+                    ));
+                }
             }
-            if !s.ods_code.eq_ignore_ascii_case(org.ods_code()) {
+            if let Module::Http(m) = module {
+                let mut paths = HashSet::new();
+                if !orgs.iter().all(|o| paths.insert(m.base_path(*o))) {
+                    return Err(invalid(
+                        key("orgs"),
+                        format!(
+                            "kind {kind} serves every organisation at the same path, so each needs a listener of its own"
+                        ),
+                    ));
+                }
+            } else if orgs.len() > 1 {
                 return Err(invalid(
-                    key("ods_code"),
+                    key("orgs"),
                     format!(
-                        "the ODS code of {} is {}, not {:?}",
-                        org.name(),
-                        org.ods_code(),
-                        s.ods_code
+                        "kind {kind} is raw TCP: each organisation needs a listener of its own"
                     ),
-                ));
-            }
-            if s.kind != KIND_FHIR_R4 {
-                return Err(invalid(
-                    key("kind"),
-                    format!("only \"{KIND_FHIR_R4}\" is simulated, not {:?}", s.kind),
                 ));
             }
             let listen = parse_addr(&s.listen).map_err(|m| invalid(key("listen"), m))?;
@@ -372,9 +467,8 @@ impl SimConfig {
             })?;
             sources.push(SimSourceConfig {
                 id: s.id,
-                organisation: s.organisation,
-                ods_code: org.ods_code().to_string(),
-                kind: s.kind,
+                kind,
+                orgs,
                 listen,
                 fault,
             });
@@ -400,28 +494,123 @@ impl SimConfig {
         self
     }
 
-    /// A configuration with all four organisations on ephemeral loopback
-    /// ports, healthy, for tests and examples.
+    /// A configuration serving every organisation whose kind has a module,
+    /// on ephemeral loopback ports, healthy, for tests and examples: one
+    /// listener per organisation, except that organisations of a kind
+    /// whose module tells them apart by path share one listener, named
+    /// after the kind.
     pub fn all_sources(seed: u64, size: usize) -> Self {
+        let any = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+        let mut sources = Vec::new();
+        for kind in protocol::simulated_kinds() {
+            let orgs: Vec<Org> = Org::of_kind(kind).collect();
+            let by_path = match protocol::module(kind) {
+                Some(Module::Http(m)) => {
+                    let paths: HashSet<String> = orgs.iter().map(|o| m.base_path(*o)).collect();
+                    paths.len() == orgs.len() && orgs.len() > 1
+                }
+                _ => false,
+            };
+            if by_path {
+                sources.push(SimSourceConfig {
+                    id: kind.as_str().to_string(),
+                    kind,
+                    orgs,
+                    listen: any,
+                    fault: Fault::default(),
+                });
+            } else {
+                sources.extend(orgs.into_iter().map(|o| SimSourceConfig::single(o, any)));
+            }
+        }
+        Self {
+            seed,
+            size,
+            as_of: None,
+            control_listen: Some(any),
+            sources,
+        }
+    }
+
+    /// A configuration serving only `orgs`, each on its own ephemeral
+    /// loopback listener, healthy. For tests.
+    pub fn only(seed: u64, size: usize, orgs: &[Org]) -> Self {
         let any = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
         Self {
             seed,
             size,
             as_of: None,
             control_listen: Some(any),
-            sources: Org::ALL
-                .into_iter()
-                .map(|o| SimSourceConfig {
-                    id: o.id().to_string(),
-                    organisation: o.name().to_string(),
-                    ods_code: o.ods_code().to_string(),
-                    kind: KIND_FHIR_R4.to_string(),
-                    listen: any,
-                    fault: Fault::default(),
-                })
+            sources: orgs
+                .iter()
+                .map(|o| SimSourceConfig::single(*o, any))
                 .collect(),
         }
     }
+}
+
+/// The organisations a `[[source]]` serves, checked against its kind;
+/// on error, the field to blame and the message.
+fn resolve_orgs(s: &RawSource, kind: Kind) -> Result<Vec<Org>, (&'static str, String)> {
+    let lookup = |id: &str| -> Result<Org, (&'static str, String)> {
+        let org = Org::from_id(id).ok_or_else(|| {
+            let known: Vec<&str> = Org::of_kind(kind).take(6).map(Org::id).collect();
+            (
+                "orgs",
+                format!(
+                    "{:?} is not a simulated organisation; organisations of kind {kind} include {}",
+                    id.chars().take(64).collect::<String>(),
+                    known.join(", ")
+                ),
+            )
+        })?;
+        if org.kind() != kind {
+            return Err((
+                "kind",
+                format!("{} speaks {}, not {kind}", org.id(), org.kind()),
+            ));
+        }
+        Ok(org)
+    };
+    let orgs = match (&s.org, &s.orgs) {
+        (Some(_), Some(_)) => {
+            return Err(("orgs", "give either org or orgs, not both".into()));
+        }
+        (None, Some(RawOrgs::Keyword(k))) if k == "all" => Org::of_kind(kind).collect(),
+        (None, Some(RawOrgs::Keyword(k))) => {
+            return Err((
+                "orgs",
+                format!(
+                    "expected \"all\" or a list of organisation ids, not {:?}",
+                    k.chars().take(64).collect::<String>()
+                ),
+            ));
+        }
+        (None, Some(RawOrgs::List(list))) => {
+            if list.is_empty() || list.len() > MAX_ORGS_LISTED {
+                return Err((
+                    "orgs",
+                    format!("expected 1 to {MAX_ORGS_LISTED} organisation ids"),
+                ));
+            }
+            let mut out = Vec::with_capacity(list.len());
+            for id in list {
+                let org = lookup(id)?;
+                if out.contains(&org) {
+                    return Err(("orgs", format!("{} is listed twice", org.id())));
+                }
+                out.push(org);
+            }
+            out
+        }
+        (Some(one), None) => {
+            vec![lookup(one).map_err(|(f, m)| (if f == "orgs" { "org" } else { f }, m))?]
+        }
+        (None, None) => {
+            vec![lookup(&s.id).map_err(|(f, m)| (if f == "orgs" { "id" } else { f }, m))?]
+        }
+    };
+    Ok(orgs)
 }
 
 fn parse_addr(s: &str) -> Result<SocketAddr, String> {
@@ -475,7 +664,9 @@ down = true
         assert_eq!(c.as_of, parse_date("2026-11-26"));
         assert_eq!(c.control_listen, Some("127.0.0.1:9100".parse().unwrap()));
         assert_eq!(c.sources.len(), 2);
-        assert_eq!(c.sources[0].org(), Some(Org::Gwh));
+        assert_eq!(c.sources[0].org(), Some(Org::GWH));
+        assert_eq!(c.sources[0].kind, Kind::FhirR4);
+        assert_eq!(c.sources[1].orgs, [Org::AWP]);
         assert_eq!(
             c.sources[0].fault,
             Fault {
@@ -553,6 +744,167 @@ down = true
                 proptest::prop_assert!(e.to_string().starts_with("fuzz.toml: "));
             }
         }
+    }
+
+    /// A source that is not written as `GOOD`'s first.
+    fn with_source(extra: &str) -> String {
+        format!("{GOOD}\n[[source]]\n{extra}\n")
+    }
+
+    #[test]
+    fn kinds_without_a_module_are_refused_by_name() {
+        for kind in ["hl7v2", "gp-connect", "soap-xml", "cda"] {
+            let parsed: Kind = kind.parse().unwrap();
+            if protocol::module(parsed).is_some() {
+                continue; // written since
+            }
+            let e = err(&GOOD.replace(
+                "kind = \"fhir-r4\"\nlisten = \"127.0.0.1:9103\"",
+                &format!("kind = \"{kind}\"\nlisten = \"127.0.0.1:9103\""),
+            ));
+            assert!(e.starts_with("x/sim.toml: source[1].kind: "), "{e}");
+            assert!(
+                e.contains(&format!("no simulator module serves kind \"{kind}\" yet")),
+                "{e}"
+            );
+            assert!(e.contains("simulated kinds: fhir-r4, pds"), "{e}");
+        }
+        let e = err(&GOOD.replace(
+            "kind = \"fhir-r4\"\nlisten = \"127.0.0.1:9103\"",
+            "kind = \"mllp\"\nlisten = \"127.0.0.1:9103\"",
+        ));
+        assert!(
+            e.starts_with("x/sim.toml: source[1].kind: unknown kind \"mllp\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn organisations_and_groups() {
+        // pds served by its own source, named after it; or under another id.
+        let c = SimConfig::from_toml_str(
+            &with_source("id = \"pds\"\nkind = \"pds\"\nlisten = \"127.0.0.1:9110\""),
+            "x",
+        )
+        .unwrap();
+        assert_eq!(c.sources[2].orgs, [Org::PDS]);
+        let c = SimConfig::from_toml_str(
+            &with_source(
+                "id = \"spine\"\norg = \"pds\"\nkind = \"pds\"\nlisten = \"127.0.0.1:9110\"",
+            ),
+            "x",
+        )
+        .unwrap();
+        assert_eq!(
+            (c.sources[2].id.as_str(), c.sources[2].org()),
+            ("spine", Some(Org::PDS))
+        );
+        let c = SimConfig::from_toml_str(
+            &with_source("id = \"demographics\"\norgs = \"all\"\nkind = \"pds\"\nlisten = \"127.0.0.1:9110\""),
+            "x",
+        )
+        .unwrap();
+        assert_eq!(c.sources[2].orgs, [Org::PDS]);
+
+        let cases = [
+            // The organisation speaks another protocol.
+            (
+                "id = \"pds\"\nkind = \"fhir-r4\"\nlisten = \"127.0.0.1:9110\"",
+                "source[2].kind: ",
+                "pds speaks pds, not fhir-r4",
+            ),
+            // FHIR R4 serves every organisation at /fhir/r4: one each.
+            (
+                "id = \"trusts\"\norgs = [\"ruh\", \"sft\"]\nkind = \"fhir-r4\"\nlisten = \"127.0.0.1:9110\"",
+                "source[2].orgs: ",
+                "each needs a listener of its own",
+            ),
+            (
+                "id = \"trusts\"\norgs = \"some\"\nkind = \"fhir-r4\"\nlisten = \"127.0.0.1:9110\"",
+                "source[2].orgs: ",
+                "expected \"all\"",
+            ),
+            (
+                "id = \"trusts\"\norgs = []\nkind = \"fhir-r4\"\nlisten = \"127.0.0.1:9110\"",
+                "source[2].orgs: ",
+                "expected 1 to",
+            ),
+            (
+                "id = \"trusts\"\norgs = [\"nobody\"]\nkind = \"fhir-r4\"\nlisten = \"127.0.0.1:9110\"",
+                "source[2].orgs: ",
+                "\"nobody\" is not a simulated organisation",
+            ),
+            (
+                "id = \"x\"\norg = \"ruh\"\norgs = [\"ruh\"]\nkind = \"fhir-r4\"\nlisten = \"127.0.0.1:9110\"",
+                "source[2].orgs: ",
+                "not both",
+            ),
+            (
+                "id = \"x\"\norg = \"nobody\"\nkind = \"fhir-r4\"\nlisten = \"127.0.0.1:9110\"",
+                "source[2].org: ",
+                "not a simulated organisation",
+            ),
+            // Served twice.
+            (
+                "id = \"again\"\norg = \"gwh\"\nkind = \"fhir-r4\"\nlisten = \"127.0.0.1:9110\"",
+                "source[2].orgs: ",
+                "gwh is already served by source \"gwh\"",
+            ),
+            // An organisation's id names that organisation only.
+            (
+                "id = \"sft\"\norg = \"ruh\"\nkind = \"fhir-r4\"\nlisten = \"127.0.0.1:9110\"",
+                "source[2].id: ",
+                "\"sft\" is the id of Salisbury",
+            ),
+            (
+                "id = \"Bad Id\"\norg = \"ruh\"\nkind = \"fhir-r4\"\nlisten = \"127.0.0.1:9110\"",
+                "source[2].id: ",
+                "not usable as an id",
+            ),
+            (
+                "id = \"pds\"\nkind = \"pds\"\nods_code = \"X27\"\nlisten = \"127.0.0.1:9110\"",
+                "source[2].ods_code: ",
+                "is X26",
+            ),
+            (
+                "id = \"demographics\"\norgs = \"all\"\nkind = \"pds\"\nods_code = \"X26\"\nlisten = \"127.0.0.1:9110\"",
+                "",
+                "",
+            ),
+        ];
+        for (extra, key, message) in cases {
+            let text = with_source(extra);
+            match SimConfig::from_toml_str(&text, "x/sim.toml") {
+                Ok(_) if key.is_empty() => {}
+                Ok(_) => panic!("accepted: {extra}"),
+                Err(e) => {
+                    let e = e.to_string();
+                    assert!(e.starts_with(&format!("x/sim.toml: {key}")), "{extra}: {e}");
+                    assert!(e.contains(message), "{extra}: {e}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn all_sources_serves_every_simulated_organisation_once() {
+        let c = SimConfig::all_sources(1, 10);
+        let mut served: Vec<Org> = c.sources.iter().flat_map(|s| s.orgs.clone()).collect();
+        served.sort();
+        let mut want: Vec<Org> = Org::ALL
+            .into_iter()
+            .filter(|o| protocol::module(o.kind()).is_some())
+            .collect();
+        want.sort();
+        assert_eq!(served, want);
+        assert!(
+            c.sources
+                .iter()
+                .all(|s| s.orgs.iter().all(|o| o.kind() == s.kind))
+        );
+        let only = SimConfig::only(1, 10, &[Org::RUH, Org::PDS]);
+        let ids: Vec<&str> = only.sources.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["ruh", "pds"]);
     }
 
     #[test]

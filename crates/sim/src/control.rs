@@ -2,13 +2,16 @@
 //!
 //! | request | does |
 //! |---|---|
-//! | `GET /sources` | every source with its endpoint, fault and whether it is up |
-//! | `GET /sources/{id}` | one source |
+//! | `GET /sources` | every listener with its organisations, endpoints, fault and whether it is up |
+//! | `GET /sources/{id}` | one listener |
 //! | `POST /sources/{id}/stop` | closes the listener (keeps latency and error rate) |
 //! | `POST /sources/{id}/start` | re-binds the same port |
 //! | `PUT /sources/{id}/fault` | replaces the fault with the JSON body (see [`Fault`]) |
 //!
-//! Answers are JSON; errors are `{"error": "..."}` with 400, 404, 405 or 413.
+//! `{id}` is a listener's id, or the source id of an organisation it
+//! serves: faults belong to the listener, so stopping one GP practice of a
+//! shared listener stops them all. Answers are JSON; errors are
+//! `{"error": "..."}` with 400, 404, 405 or 413.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,30 +36,56 @@ pub(crate) struct Control {
     pub inner: Arc<Inner>,
 }
 
-/// One source as the control API shows it.
+/// One listener as the control API shows it. `organisation`, `ods_code`
+/// and `endpoint` are given when it serves one organisation; `orgs` lists
+/// every organisation it serves.
 #[derive(Serialize)]
 struct SourceView {
     id: String,
-    organisation: String,
-    ods_code: String,
-    kind: String,
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    organisation: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ods_code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    endpoint: Option<String>,
     listen: String,
-    endpoint: String,
     running: bool,
     fault: Fault,
+    orgs: Vec<OrgView>,
+}
+
+/// One organisation a listener serves.
+#[derive(Serialize)]
+struct OrgView {
+    id: &'static str,
+    organisation: &'static str,
+    ods_code: &'static str,
+    endpoint: String,
 }
 
 async fn view(inner: &Inner, slot: &SourceSlot) -> SourceView {
-    let s = &slot.source;
+    let single = slot.config.org();
     SourceView {
-        id: s.config.id.clone(),
-        organisation: s.config.organisation.clone(),
-        ods_code: s.config.ods_code.clone(),
-        kind: s.config.kind.clone(),
-        listen: s.addr.to_string(),
-        endpoint: s.endpoint(),
+        id: slot.config.id.clone(),
+        kind: slot.ctx.kind().as_str(),
+        organisation: single.map(|o| o.name()),
+        ods_code: single.map(|o| o.ods_code()),
+        endpoint: single.map(|o| slot.endpoint(o)),
+        listen: slot.ctx.addr().to_string(),
         running: inner.is_running(slot).await,
-        fault: s.fault(),
+        fault: slot.ctx.fault(),
+        orgs: slot
+            .ctx
+            .orgs()
+            .iter()
+            .map(|o| OrgView {
+                id: o.id(),
+                organisation: o.name(),
+                ods_code: o.ods_code(),
+                endpoint: slot.endpoint(*o),
+            })
+            .collect(),
     }
 }
 
@@ -120,7 +149,7 @@ impl Handler for Control {
                     };
                     let fault = Fault {
                         down: *action == "stop",
-                        ..slot.source.fault()
+                        ..slot.ctx.fault()
                     };
                     match inner.set_fault(id, fault).await {
                         Ok(()) => json(200, &view(inner, slot).await),

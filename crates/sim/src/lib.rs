@@ -1,19 +1,27 @@
 //! Simulated source systems serving a deterministic synthetic population.
 //!
-//! This crate is the region's stand-in for the hospital and mental-health
-//! trusts' systems during demos and tests. It sits outside the gateway:
-//! the gateway reaches it over HTTP exactly as it reaches real sources,
-//! through the `fhir-r4` adapter and the registrations in
+//! This crate is the region's stand-in for its organisations' systems
+//! during demos and tests: hospital, mental health and community trusts,
+//! the demographics service, GP practices, the pathology and imaging
+//! networks, councils and the out-of-hours service. It sits outside the
+//! gateway: the gateway reaches it over the network exactly as it reaches
+//! real sources, through its adapters and the registrations in
 //! `config/demo/sources.d/`.
 //!
+//! - [`org`]: the organisations, as a table: id, name, ODS code, protocol
+//!   kind and role.
 //! - [`population`]: the synthetic people (NHS numbers from the 999 test
 //!   range, invented names and addresses), what is true about them, and what
-//!   each of the four organisations holds, as unified-model entries. Pure and
-//!   deterministic for a seed; the first five patients are hand-written
-//!   stories described in `config/demo/README.md`.
-//! - [`Sim`]: one FHIR R4 server per organisation, each on its own listener
-//!   under `/fhir/r4`, rendering resources with `icr_fhir::render`; faults
-//!   (latency, error rate, down) set in [`SimConfig`] or changed at run time
+//!   each organisation holds, as unified-model entries. Pure and
+//!   deterministic for a seed; the first patients are hand-written stories
+//!   described in `config/demo/README.md`.
+//! - [`protocol`]: the interface a protocol module implements
+//!   ([`protocol::HttpModule`], [`protocol::TcpModule`]) and the dispatch
+//!   from a kind to its module; [`fhir`] (FHIR R4) and [`pds`] (the
+//!   demographics service) are modules.
+//! - [`Sim`]: one listener per `[[source]]` of [`SimConfig`], serving one
+//!   organisation or a group of one kind; faults (latency, error rate,
+//!   down) per listener, set in the configuration or changed at run time
 //!   with [`Sim::set_fault`] or the control API.
 //!
 //! Only synthetic data exists here, and no patient data is logged.
@@ -24,17 +32,18 @@ mod config;
 mod control;
 pub mod fhir;
 pub mod org;
+pub mod pds;
 pub mod population;
+pub mod protocol;
 pub mod rng;
 mod server;
 mod sim;
 
 pub use config::{
-    Fault, KIND_FHIR_R4, Latency, MAX_LATENCY_MS, MAX_POPULATION, SimConfig, SimConfigError,
-    SimSourceConfig,
+    Fault, Latency, MAX_LATENCY_MS, MAX_POPULATION, SimConfig, SimConfigError, SimSourceConfig,
 };
 pub use control::MAX_BODY_BYTES;
-pub use org::Org;
+pub use org::{Kind, Org, Role};
 pub use population::{Population, STORY_COUNT, Story};
-pub use server::{HEAD_TIMEOUT, MAX_HEAD_BYTES};
+pub use server::{BODY_TIMEOUT, HEAD_TIMEOUT, MAX_HEAD_BYTES};
 pub use sim::{Sim, SimError};

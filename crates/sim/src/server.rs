@@ -1,19 +1,19 @@
-//! HTTP plumbing shared by the simulated sources and the control API: an
+//! Plumbing shared by every simulated source and the control API: an
 //! accept loop per listener that can be stopped (closing the listener and
-//! every open connection), bounded request reading, and the FHIR handler
-//! with its faults.
+//! every open connection), bounded HTTP request reading, and the faults
+//! applied around an HTTP protocol module.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HOST};
 use http::{Request, Response, StatusCode};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -22,11 +22,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
-use crate::config::{Fault, SimSourceConfig};
-use crate::fhir;
-use crate::org::Org;
-use crate::population::Population;
-use crate::rng::SplitMix64;
+use crate::protocol::{
+    Answer, BoxFuture, HttpModule, HttpRequest, MAX_REQUEST_BODY_BYTES, SourceCtx, TcpModule,
+};
 
 /// Largest request head (request line and headers) a server reads.
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
@@ -68,8 +66,32 @@ pub(crate) async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener, cr
         })
 }
 
-/// Serves `handler` on `listener` until stopped.
-pub(crate) fn spawn<H: Handler>(listener: TcpListener, handler: Arc<H>) -> Running {
+/// What to do with each accepted connection.
+pub(crate) type OnConnection = Arc<dyn Fn(tokio::net::TcpStream) -> BoxFuture + Send + Sync>;
+
+/// Serves HTTP with `handler` on `listener` until stopped.
+pub(crate) fn spawn_http<H: Handler>(listener: TcpListener, handler: Arc<H>) -> Running {
+    spawn(
+        listener,
+        Arc::new(move |stream| Box::pin(serve_connection(stream, Arc::clone(&handler)))),
+    )
+}
+
+/// Serves a raw TCP module on `listener` until stopped.
+pub(crate) fn spawn_tcp(
+    listener: TcpListener,
+    module: &'static dyn TcpModule,
+    ctx: Arc<SourceCtx>,
+) -> Running {
+    spawn(
+        listener,
+        Arc::new(move |stream| module.serve(stream, Arc::clone(&ctx))),
+    )
+}
+
+/// Runs `on_connection` for every connection accepted on `listener` until
+/// stopped; stopping closes the listener and drops every connection.
+fn spawn(listener: TcpListener, on_connection: OnConnection) -> Running {
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
         let mut conns = JoinSet::new();
@@ -78,8 +100,7 @@ pub(crate) fn spawn<H: Handler>(listener: TcpListener, handler: Arc<H>) -> Runni
                 _ = stopped.changed() => break,
                 accepted = listener.accept() => match accepted {
                     Ok((stream, _)) => {
-                        let handler = Arc::clone(&handler);
-                        conns.spawn(serve_connection(stream, handler));
+                        conns.spawn(on_connection(stream));
                     }
                     Err(e) => {
                         // Out of file descriptors and the like: back off briefly.
@@ -163,81 +184,91 @@ fn request_host(req: &Request<Incoming>) -> Option<String> {
     ok.then_some(host)
 }
 
-/// One simulated FHIR R4 source: whose records it serves and its faults.
-pub(crate) struct FhirSource {
-    pub config: SimSourceConfig,
-    pub org: Org,
-    pub addr: SocketAddr,
-    pub population: Arc<Population>,
-    pub fault: RwLock<Fault>,
-    pub rng: Mutex<SplitMix64>,
-}
-
-impl FhirSource {
-    /// The base URL clients reach the source at.
-    pub fn endpoint(&self) -> String {
-        format!("http://{}{}", reachable(self.addr), fhir::BASE_PATH)
-    }
-
-    /// The current faults.
-    pub fn fault(&self) -> Fault {
-        self.fault
-            .read()
-            .map(|f| f.clone())
-            .unwrap_or_else(|e| e.into_inner().clone())
-    }
-
-    /// Replaces the faults.
-    pub fn set_fault(&self, fault: Fault) {
-        match self.fault.write() {
-            Ok(mut f) => *f = fault,
-            Err(e) => *e.into_inner() = fault,
+/// The HTTP response for a module's answer, with `Cache-Control:
+/// no-store`; headers that are not valid HTTP are left out.
+pub(crate) fn answer_response(answer: Answer) -> Response<Full<Bytes>> {
+    let mut r = response(answer.status, &answer.content_type, answer.body);
+    for (name, value) in answer.headers {
+        if let (Ok(n), Ok(v)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_str(&value),
+        ) {
+            r.headers_mut().insert(n, v);
         }
     }
-
-    /// The delay and whether to fail, drawn for one request.
-    fn draw(&self) -> (u64, bool) {
-        let fault = self.fault();
-        let mut rng = match self.rng.lock() {
-            Ok(r) => r,
-            Err(e) => e.into_inner(),
-        };
-        let delay = fault.latency_ms.map_or(0, |l| l.sample(&mut rng));
-        let fail = fault.error_rate > 0.0 && rng.next_f64() < fault.error_rate;
-        (delay, fail)
-    }
+    r
 }
 
-impl Handler for FhirSource {
+/// How long a client may take to send a request body.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A listener serving an HTTP protocol module, with its faults.
+pub(crate) struct HttpSource {
+    pub ctx: Arc<SourceCtx>,
+    pub module: &'static dyn HttpModule,
+}
+
+impl Handler for HttpSource {
     fn handle(self: Arc<Self>, req: Request<Incoming>) -> Reply {
         Box::pin(async move {
-            let (delay, fail) = self.draw();
-            if delay > 0 {
-                tokio::time::sleep(Duration::from_millis(delay)).await;
+            let module = self.module;
+            let draw = self.ctx.draw_fault();
+            if !draw.delay.is_zero() {
+                tokio::time::sleep(draw.delay).await;
             }
-            let answer = if fail {
-                fhir::outcome(
-                    500,
-                    "transient",
-                    "simulated failure (error_rate fault); try again",
-                )
-            } else {
-                let host = request_host(&req).unwrap_or_else(|| reachable(self.addr).to_string());
-                let base = format!("http://{host}{}", fhir::BASE_PATH);
-                let population = Arc::clone(&self.population);
-                let org = self.org;
-                let method = req.method().as_str().to_string();
-                let path = req.uri().path().to_string();
-                let query = req.uri().query().map(str::to_string);
-                // Rendering a large page is CPU work: keep it off the reactor.
-                tokio::task::spawn_blocking(move || {
-                    fhir::respond(&population, org, &base, &method, &path, query.as_deref())
-                })
-                .await
-                .unwrap_or_else(|_| fhir::outcome(500, "exception", "the request failed"))
+            if draw.fail {
+                tracing::debug!(source = %self.ctx.id(), "failed (error_rate fault)");
+                return answer_response(
+                    module.error(500, "simulated failure (error_rate fault); try again"),
+                );
+            }
+            let origin = format!(
+                "http://{}",
+                request_host(&req).unwrap_or_else(|| reachable(self.ctx.addr()).to_string())
+            );
+            let (parts, body) = req.into_parts();
+            let limited = Limited::new(body, MAX_REQUEST_BODY_BYTES);
+            let body = match tokio::time::timeout(BODY_TIMEOUT, limited.collect()).await {
+                Err(_) => {
+                    return answer_response(
+                        module.error(408, "the request body took too long to arrive"),
+                    );
+                }
+                Ok(Err(e)) => {
+                    let answer = if e
+                        .downcast_ref::<http_body_util::LengthLimitError>()
+                        .is_some()
+                    {
+                        module.error(
+                            413,
+                            &format!(
+                                "the request body is larger than {MAX_REQUEST_BODY_BYTES} bytes"
+                            ),
+                        )
+                    } else {
+                        module.error(400, "the request body could not be read")
+                    };
+                    return answer_response(answer);
+                }
+                Ok(Ok(b)) => b.to_bytes(),
             };
-            tracing::debug!(source = %self.config.id, status = answer.status, "answered");
-            response(answer.status, fhir::FHIR_JSON, answer.body)
+            let ctx = Arc::clone(&self.ctx);
+            // Rendering a large answer is CPU work: keep it off the reactor.
+            let answer = tokio::task::spawn_blocking(move || {
+                let request = HttpRequest {
+                    method: parts.method.as_str(),
+                    path: parts.uri.path(),
+                    query: parts.uri.query(),
+                    headers: &parts.headers,
+                    body: &body,
+                    origin: &origin,
+                };
+                module.respond(&ctx, &request)
+            })
+            .await
+            .unwrap_or_else(|_| module.error(500, "the request failed"));
+            tracing::debug!(source = %self.ctx.id(), status = answer.status, "answered");
+            answer_response(answer)
         })
     }
 }

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{client, get};
-use icr_sim::{Fault, Latency};
+use icr_sim::{Fault, Latency, Org};
 use serde_json::{Value, json};
 
 async fn send(c: &reqwest::Client, req: reqwest::RequestBuilder) -> (u16, Value) {
@@ -29,19 +29,38 @@ async fn lists_stops_starts_and_sets_faults() {
     let (s, list) = send(&c, c.get(format!("{base}/sources"))).await;
     assert_eq!(s, 200);
     let list = list.as_array().unwrap();
-    assert_eq!(list.len(), 4);
     let ids: Vec<&str> = list.iter().map(|x| x["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["gwh", "ruh", "awp", "sft"]);
+    // Every organisation whose kind has a simulator module, one listener each.
+    assert_eq!(ids, ["gwh", "ruh", "awp", "sft", "whc", "pds"]);
     for x in list {
         let id = x["id"].as_str().unwrap();
+        let org = Org::from_id(id).unwrap();
         assert_eq!(x["endpoint"], sim.endpoint(id).unwrap().as_str());
         assert_eq!(x["running"], true);
-        assert_eq!(x["kind"], "fhir-r4");
+        assert_eq!(x["kind"], org.kind().as_str());
         assert_eq!(
             x["fault"],
             json!({"latency_ms": null, "error_rate": 0.0, "down": false})
         );
+        assert_eq!(
+            x["orgs"],
+            json!([{
+                "id": id,
+                "organisation": org.name(),
+                "ods_code": org.ods_code(),
+                "endpoint": sim.endpoint(id).unwrap(),
+            }])
+        );
     }
+    assert_eq!(list[4]["ods_code"], "Y9C01");
+    assert_eq!(list[5]["kind"], "pds");
+    assert_eq!(
+        list[5]["endpoint"],
+        format!(
+            "http://{}/personal-demographics/FHIR/R4",
+            sim.source_addr("pds").unwrap()
+        )
+    );
     assert_eq!(list[0]["ods_code"], "RN3");
     assert_eq!(
         list[0]["organisation"],

@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 
 use icr_model::NhsNumber;
-use icr_sim::{Latency, Org, Population, SimConfig};
+use icr_sim::protocol::{self, Module};
+use icr_sim::{Kind, Latency, Org, Population, SimConfig};
 
 fn demo_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/demo")
@@ -18,27 +19,34 @@ fn sim_toml_loads_with_the_documented_ports() {
     assert_eq!(c.size, 1200);
     assert_eq!(c.as_of, None);
     assert_eq!(c.control_listen, Some("127.0.0.1:9100".parse().unwrap()));
-    let got: Vec<(String, String, String)> = c
+    let got: Vec<(String, Kind, Vec<Org>, String)> = c
         .sources
         .iter()
-        .map(|s| (s.id.clone(), s.ods_code.clone(), s.listen.to_string()))
+        .map(|s| (s.id.clone(), s.kind, s.orgs.clone(), s.listen.to_string()))
         .collect();
+    // The ports config/demo/README.md plans; only kinds with a module yet.
     let want = [
-        ("gwh", "RN3", "127.0.0.1:9101"),
-        ("ruh", "RD1", "127.0.0.1:9102"),
-        ("awp", "RVN", "127.0.0.1:9103"),
-        ("sft", "RNZ", "127.0.0.1:9104"),
+        ("gwh", Kind::FhirR4, Org::GWH, "RN3", "127.0.0.1:9101"),
+        ("ruh", Kind::FhirR4, Org::RUH, "RD1", "127.0.0.1:9102"),
+        ("awp", Kind::FhirR4, Org::AWP, "RVN", "127.0.0.1:9103"),
+        ("sft", Kind::FhirR4, Org::SFT, "RNZ", "127.0.0.1:9104"),
+        ("whc", Kind::FhirR4, Org::WHC, "Y9C01", "127.0.0.1:9105"),
+        ("pds", Kind::Pds, Org::PDS, "X26", "127.0.0.1:9110"),
     ];
-    assert_eq!(got.len(), 4);
-    for ((id, ods, listen), (wid, wods, wlisten)) in got.iter().zip(want) {
+    assert_eq!(got.len(), want.len());
+    for ((id, kind, orgs, listen), (wid, wkind, worg, wods, wlisten)) in got.iter().zip(want) {
         assert_eq!(
-            (id.as_str(), ods.as_str(), listen.as_str()),
-            (wid, wods, wlisten)
+            (id.as_str(), *kind, orgs.as_slice(), listen.as_str()),
+            (wid, wkind, [worg].as_slice(), wlisten)
         );
-        let org = Org::from_id(id).unwrap();
-        assert_eq!(
-            c.sources.iter().find(|s| &s.id == id).unwrap().organisation,
-            org.name()
+        assert_eq!(worg.ods_code(), wods);
+    }
+    let readme = std::fs::read_to_string(demo_dir().join("README.md")).unwrap();
+    for s in &c.sources {
+        assert!(
+            readme.contains(&format!("`{}`", s.listen)),
+            "config/demo/README.md does not list {}",
+            s.listen
         );
     }
     // Healthy, and well inside the gateway's per-source timeouts.
@@ -65,17 +73,26 @@ fn sources_d_points_at_the_simulators() {
         let text = std::fs::read_to_string(e.path()).unwrap();
         let v: toml::Table = toml::from_str(&text).unwrap();
         let id = v["id"].as_str().unwrap();
-        let Some(s) = c.sources.iter().find(|s| s.id == id) else {
-            continue; // a source that is not simulated
+        let Some(org) = Org::from_id(id) else {
+            continue; // not an organisation of the simulated region
+        };
+        let Some(s) = c.sources.iter().find(|s| s.orgs.contains(&org)) else {
+            continue; // an organisation the demo does not simulate yet
+        };
+        let endpoint = match protocol::module(s.kind) {
+            Some(Module::Http(m)) => format!("http://{}{}", s.listen, m.base_path(org)),
+            Some(Module::Tcp(m)) => format!("{}://{}", m.scheme(), s.listen),
+            None => unreachable!("a loaded source has a module"),
         };
         assert_eq!(
             v["endpoint"].as_str().unwrap(),
-            format!("http://{}/fhir/r4", s.listen),
+            endpoint,
             "{}",
             e.path().display()
         );
-        assert_eq!(v["ods_code"].as_str().unwrap(), s.ods_code);
-        assert_eq!(v["kind"].as_str().unwrap(), "fhir-r4");
+        assert_eq!(v["ods_code"].as_str().unwrap(), org.ods_code());
+        assert_eq!(v["organisation"].as_str().unwrap(), org.name());
+        assert_eq!(v["kind"].as_str().unwrap(), org.kind().as_str());
     }
 }
 
@@ -111,7 +128,9 @@ fn readme_patients_exist_as_described() {
             }
             let family = p.truth.demographics.names[0].family.clone().unwrap();
             assert!(line.contains(&family.to_uppercase()), "{n}: {line}");
-            for org in p.orgs() {
+            // Every organisation holding the person is named; PDS holds
+            // everyone, so it goes without saying.
+            for org in p.orgs().filter(|o| *o != Org::PDS) {
                 assert!(line.contains(org.id()), "{n} held by {org}: {line}");
             }
             if p.story.is_some() {

@@ -5,6 +5,7 @@ mod common;
 
 use common::{client, get, link, resources};
 use icr_sim::fhir::SEARCH_TYPES;
+use icr_sim::{Kind, Org};
 use serde_json::Value;
 
 fn validator() -> &'static jsonschema::Validator {
@@ -47,9 +48,10 @@ async fn story_patients_bundles_are_valid_fhir_r4() {
     let mut validated = 0;
     let mut resource_count = 0;
     let stories: Vec<_> = sim.population().iter().take(5).cloned().collect();
+    let fhir_r4 = |o: &Org| o.kind() == Kind::FhirR4;
     for p in &stories {
         assert!(p.story.is_some());
-        for h in &p.holdings {
+        for h in p.holdings.iter().filter(|h| fhir_r4(&h.org)) {
             let ep = sim.endpoint(h.org.id()).unwrap();
             let url = format!(
                 "{ep}/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|{}",
@@ -88,6 +90,7 @@ async fn story_patients_bundles_are_valid_fhir_r4() {
         let outside = sim
             .sources()
             .into_iter()
+            .filter(|id| Org::from_id(id).is_some_and(|o| fhir_r4(&o)))
             .filter(|id| !p.orgs().any(|o| o.id() == id))
             .collect::<Vec<_>>();
         for id in outside {
@@ -103,6 +106,7 @@ async fn story_patients_bundles_are_valid_fhir_r4() {
     let records: usize = stories
         .iter()
         .flat_map(|p| &p.holdings)
+        .filter(|h| fhir_r4(&h.org))
         .map(|h| h.records.len())
         .sum();
     assert_eq!(resource_count, records);

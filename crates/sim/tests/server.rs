@@ -39,7 +39,7 @@ async fn patient_search_with_encoded_and_plain_bar() {
     let c = client();
     let story1 = sim.population().iter().next().unwrap().clone();
     let nhs = story1.nhs_number.to_string();
-    let gwh = story1.holding(Org::Gwh).unwrap();
+    let gwh = story1.holding(Org::GWH).unwrap();
     let ep = sim.endpoint("gwh").unwrap();
 
     let plain = format!("{ep}/Patient?identifier={NHS_SYSTEM}|{nhs}");
@@ -106,7 +106,7 @@ async fn paging_with_total_and_next_links() {
     let sim = common::start(50).await;
     let c = client();
     let story1 = sim.population().iter().next().unwrap().clone();
-    let gwh = story1.holding(Org::Gwh).unwrap();
+    let gwh = story1.holding(Org::GWH).unwrap();
     let ep = sim.endpoint("gwh").unwrap();
     let expected: Vec<&str> = gwh
         .records_of("Observation")
@@ -230,7 +230,7 @@ async fn unknown_patient_gives_an_empty_bundle() {
         .iter()
         .next()
         .unwrap()
-        .holding(Org::Gwh)
+        .holding(Org::GWH)
         .unwrap()
         .patient_id;
     for id in [gwh_id.as_str(), "p1", "Patient/nobody"] {
@@ -532,7 +532,7 @@ async fn diagnostic_report_results_reference_served_observations() {
     let sim = common::start(20).await;
     let c = client();
     let story1 = sim.population().iter().next().unwrap().clone();
-    let gwh = story1.holding(Org::Gwh).unwrap();
+    let gwh = story1.holding(Org::GWH).unwrap();
     let ep = sim.endpoint("gwh").unwrap();
     let obs = all(&c, &ep, "Observation", &gwh.patient_id, 50).await;
     let reports = all(&c, &ep, "DiagnosticReport", &gwh.patient_id, 50).await;

@@ -44,8 +44,9 @@ fn date(s: &str) -> Option<PartialDateTime> {
     PartialDateTime::parse(s).ok()
 }
 
+/// The trusts holding the person, in order.
 fn orgs(p: &Patient) -> Vec<Org> {
-    p.orgs().collect()
+    p.orgs().filter(|o| Org::TRUSTS.contains(o)).collect()
 }
 
 #[test]
@@ -83,15 +84,54 @@ fn story_numbers_are_fixed_and_the_same_for_every_seed() {
 }
 
 #[test]
+fn story_patients_are_registered_with_a_practice_of_their_town() {
+    let pop = pop();
+    let want = [
+        ("9990000018", "Y90007", "Marlborough", 3),
+        ("9990000026", "Y90001", "Swindon", 2),
+        ("9990000034", "Y90011", "Bath", 2),
+        ("9990000042", "Y90009", "Bath", 4),
+        ("9990000050", "Y90012", "Chippenham", 1),
+    ];
+    for (n, ods, town, version) in want {
+        let p = pop.get(&NhsNumber::parse(n).unwrap()).unwrap();
+        let practice = p.registered_practice().unwrap();
+        assert_eq!(practice.ods_code(), ods, "{n}");
+        assert_eq!(practice.area(), Some(town), "{n}");
+        assert_eq!(
+            p.truth.demographics.home_address().unwrap().city.as_deref(),
+            Some(town)
+        );
+        let pds = p.pds().unwrap();
+        assert_eq!(pds.patient_id, n);
+        assert_eq!(pds.version, version);
+        assert!(!pds.demographics.sensitive);
+        // PDS's copy is the truth; every copy names the practice.
+        assert_eq!(pds.demographics, p.truth.demographics);
+        for h in &p.holdings {
+            assert_eq!(
+                h.demographics
+                    .registered_practice
+                    .as_ref()
+                    .map(|c| c.as_str()),
+                Some(ods),
+                "{n} at {}",
+                h.org
+            );
+        }
+    }
+}
+
+#[test]
 fn story_1_heart_failure_at_gwh_and_sft() {
     let pop = pop();
     let p = story(&pop, 0);
     assert_eq!(name(&p), "Margaret Rose ELLERY");
     assert_eq!(p.truth.demographics.gender, Some(Gender::Female));
     assert_eq!(p.truth.demographics.birth_date, date("1941-03-14"));
-    assert_eq!(orgs(&p), [Org::Gwh, Org::Sft]);
-    let gwh = p.holding(Org::Gwh).unwrap();
-    let sft = p.holding(Org::Sft).unwrap();
+    assert_eq!(orgs(&p), [Org::GWH, Org::SFT]);
+    let gwh = p.holding(Org::GWH).unwrap();
+    let sft = p.holding(Org::SFT).unwrap();
 
     // The same four problems, allergy and daughter at both: they merge.
     let problems = ["84114007", "44054006", "433144002", "59621000"];
@@ -227,9 +267,9 @@ fn story_2_young_person_under_awp() {
     let p = story(&pop, 1);
     assert_eq!(name(&p), "Jordan ASHWORTH");
     assert_eq!(p.truth.demographics.birth_date, date("2007-04-22"));
-    assert_eq!(orgs(&p), [Org::Awp, Org::Gwh]);
-    let awp = p.holding(Org::Awp).unwrap();
-    let gwh = p.holding(Org::Gwh).unwrap();
+    assert_eq!(orgs(&p), [Org::AWP, Org::GWH]);
+    let awp = p.holding(Org::AWP).unwrap();
+    let gwh = p.holding(Org::GWH).unwrap();
 
     let alerts: Vec<&Entry> = awp.entries_in(Section::Alerts).collect();
     assert_eq!(alerts.len(), 1);
@@ -282,7 +322,7 @@ fn story_3_allergy_at_three_orgs() {
     let pop = pop();
     let p = story(&pop, 2);
     assert_eq!(name(&p), "Priya RAHMAN");
-    assert_eq!(orgs(&p), [Org::Ruh, Org::Gwh, Org::Sft]);
+    assert_eq!(orgs(&p), [Org::RUH, Org::GWH, Org::SFT]);
     let penicillin: Vec<&Entry> = p
         .holdings
         .iter()
@@ -301,14 +341,14 @@ fn story_3_allergy_at_three_orgs() {
         a.reactions[0].manifestations[0].primary().unwrap().code,
         "39579001"
     );
-    let ruh = p.holding(Org::Ruh).unwrap();
+    let ruh = p.holding(Org::RUH).unwrap();
     assert_eq!(codes(ruh, Section::Allergies), ["91936005", "91935009"]);
     assert_eq!(codes(ruh, Section::Alerts), ["226201008"]);
     assert_eq!(
-        codes(p.holding(Org::Gwh).unwrap(), Section::Allergies),
+        codes(p.holding(Org::GWH).unwrap(), Section::Allergies),
         ["91936005"]
     );
-    let sft = p.holding(Org::Sft).unwrap();
+    let sft = p.holding(Org::SFT).unwrap();
     assert_eq!(codes(sft, Section::Allergies), ["91936005"]);
     // Treated with clarithromycin, not a penicillin, after her appendicectomy.
     assert_eq!(codes(sft, Section::Medications), ["41946511000001109"]);
@@ -320,9 +360,9 @@ fn story_4_demographic_discrepancy() {
     let pop = pop();
     let p = story(&pop, 3);
     assert_eq!(name(&p), "Sophie Grace OKAFOR");
-    assert_eq!(orgs(&p), [Org::Ruh, Org::Sft]);
-    let ruh = p.holding(Org::Ruh).unwrap();
-    let sft = p.holding(Org::Sft).unwrap();
+    assert_eq!(orgs(&p), [Org::RUH, Org::SFT]);
+    let ruh = p.holding(Org::RUH).unwrap();
+    let sft = p.holding(Org::SFT).unwrap();
     assert_eq!(ruh.demographics, p.truth.demographics);
     assert_ne!(sft.demographics, p.truth.demographics);
     let postcode = |h: &Holding| h.demographics.addresses[0].postcode.clone().unwrap();
@@ -347,7 +387,7 @@ fn story_5_held_by_all_four() {
     let pop = pop();
     let p = story(&pop, 4);
     assert_eq!(name(&p), "Robert James PENNINGTON");
-    assert_eq!(orgs(&p), [Org::Gwh, Org::Ruh, Org::Awp, Org::Sft]);
+    assert_eq!(orgs(&p), [Org::GWH, Org::RUH, Org::AWP, Org::SFT]);
     // Diabetes, metformin and his wife at every organisation, identical.
     for (section, code) in [
         (Section::Conditions, "44054006"),
@@ -364,15 +404,15 @@ fn story_5_held_by_all_four() {
         assert!(copies.iter().all(|e| *e == copies[0]), "{code}");
     }
     assert_eq!(
-        codes(p.holding(Org::Gwh).unwrap(), Section::Procedures),
+        codes(p.holding(Org::GWH).unwrap(), Section::Procedures),
         ["415070008"]
     );
     assert_eq!(
-        codes(p.holding(Org::Sft).unwrap(), Section::Procedures),
+        codes(p.holding(Org::SFT).unwrap(), Section::Procedures),
         ["609588000"]
     );
     assert_eq!(
-        codes(p.holding(Org::Awp).unwrap(), Section::Conditions),
+        codes(p.holding(Org::AWP).unwrap(), Section::Conditions),
         ["44054006", "35489007"]
     );
     let teams: usize = p

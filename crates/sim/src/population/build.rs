@@ -240,19 +240,19 @@ pub(crate) fn report(
 /// The laboratory service of an organisation, as results name it.
 pub(crate) fn laboratory(org: Org) -> &'static str {
     match org {
-        Org::Gwh => "Great Western Hospital Pathology",
-        Org::Ruh => "Royal United Hospital Pathology",
-        Org::Sft => "Salisbury District Hospital Pathology",
-        Org::Awp => "AWP Phlebotomy Service",
+        Org::GWH => "Great Western Hospital Pathology",
+        Org::RUH => "Royal United Hospital Pathology",
+        Org::AWP => "AWP Phlebotomy Service",
+        _ => "Salisbury District Hospital Pathology",
     }
 }
 
 /// The imaging department of an organisation.
 pub(crate) fn radiology(org: Org) -> &'static str {
     match org {
-        Org::Gwh => "Great Western Hospital Radiology",
-        Org::Ruh => "Royal United Hospital Radiology",
-        Org::Sft | Org::Awp => "Salisbury District Hospital Radiology",
+        Org::GWH => "Great Western Hospital Radiology",
+        Org::RUH => "Royal United Hospital Radiology",
+        _ => "Salisbury District Hospital Radiology",
     }
 }
 

@@ -11,13 +11,16 @@ use time::{Date, Duration, OffsetDateTime};
 use super::build::{self, day};
 use super::codes::{self, Code, ConditionSpec, Lab};
 use super::names::{self, Town};
-use super::{Clock, Holding, Ids, Patient, REFERENCE_DATE, Truth, at, shift};
+use super::{Clock, Holding, Ids, Patient, REFERENCE_DATE, Truth, at, region, shift};
 use crate::org::Org;
 use crate::rng::SplitMix64;
 
 /// First nine digits of generated NHS numbers start here; story patients
 /// and the documented "unknown" number sit below it.
 pub(crate) const GENERATED_FROM: u32 = 999_010_000;
+
+/// Mixed into the seed of the streams the rest of the region draws from.
+const REGION_SALT: u64 = 0x7265_6769_6f6e_0001;
 
 /// Adds generated patients until there are `size`.
 pub(crate) fn fill(
@@ -39,8 +42,15 @@ pub(crate) fn fill(
                 break n;
             }
         };
-        let mut rng = SplitMix64::stream(seed, patients.len() as u64);
-        patients.push(patient(&mut rng, ids, clock, nhs));
+        let index = patients.len() as u64;
+        let mut rng = SplitMix64::stream(seed, index);
+        let mut p = patient(&mut rng, ids, clock, nhs);
+        // The rest of the region draws from a stream of its own, so the
+        // trusts' records are what they were before it was added.
+        let mut rng = SplitMix64::stream(seed ^ REGION_SALT, index);
+        let registration = region::draw_registration(&p, &mut rng);
+        region::register(&mut p, registration);
+        patients.push(p);
     }
 }
 
@@ -72,14 +82,14 @@ fn person(rng: &mut SplitMix64, nhs: NhsNumber) -> Person {
     };
     let birth = shift(REFERENCE_DATE, -(age * 365 + age / 4 + rng.range(1, 364)));
     let home = match rng.below(100) {
-        0..38 => Org::Gwh,
-        38..75 => Org::Ruh,
-        _ => Org::Sft,
+        0..38 => Org::GWH,
+        38..75 => Org::RUH,
+        _ => Org::SFT,
     };
     let town = rng
         .pick(names::towns(home))
         .copied()
-        .unwrap_or(names::towns(Org::Gwh)[0]);
+        .unwrap_or(names::towns(Org::GWH)[0]);
     let given_list = if female {
         names::FEMALE_GIVEN
     } else {
@@ -128,6 +138,7 @@ fn person(rng: &mut SplitMix64, nhs: NhsNumber) -> Person {
         telecom,
         deceased: None,
         registered_practice: None,
+        sensitive: false,
     };
     Person {
         demographics,
@@ -305,10 +316,10 @@ fn patient(rng: &mut SplitMix64, ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -
         }
     }
     if awp_only || (adult && rng.chance(0.15)) {
-        orgs.push(Org::Awp);
+        orgs.push(Org::AWP);
     }
 
-    let facts = conditions(rng, &p, orgs.contains(&Org::Awp), awp_only);
+    let facts = conditions(rng, &p, orgs.contains(&Org::AWP), awp_only);
     let phys = Physiology::of(&facts);
 
     let registered = shift(REFERENCE_DATE, -rng.range(30, 3000));
@@ -324,7 +335,7 @@ fn patient(rng: &mut SplitMix64, ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -
         })
         .collect();
     let first_acute = orgs.iter().position(|o| o.is_acute()).unwrap_or(0);
-    let awp_index = orgs.iter().position(|o| *o == Org::Awp);
+    let awp_index = orgs.iter().position(|o| *o == Org::AWP);
 
     let mut truth = Truth {
         demographics: p.demographics.clone(),
@@ -371,8 +382,8 @@ fn patient(rng: &mut SplitMix64, ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -
                 rng,
                 &orgs,
                 |o| match (o, spec.mental) {
-                    (Org::Awp, true) => 1.0,
-                    (Org::Awp, false) => 0.4,
+                    (Org::AWP, true) => 1.0,
+                    (Org::AWP, false) => 0.4,
                     (_, true) => 0.5,
                     (_, false) => 0.75,
                 },
@@ -464,7 +475,7 @@ fn patient(rng: &mut SplitMix64, ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -
             .unwrap_or(codes::URTICARIA);
         let a = build::allergy(spec.code, spec.category, onset, reaction);
         truth.allergies.push(a.clone());
-        let who = holders(rng, &orgs, |o| if o == Org::Awp { 0.6 } else { 0.85 }, 0);
+        let who = holders(rng, &orgs, |o| if o == Org::AWP { 0.6 } else { 0.85 }, 0);
         for hi in who {
             holdings[hi].push(ids, clock, Entry::Allergy(a.clone()));
         }

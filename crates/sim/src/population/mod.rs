@@ -10,6 +10,7 @@ mod build;
 pub(crate) mod codes;
 mod generate;
 pub(crate) mod names;
+mod region;
 mod stories;
 
 use std::collections::HashMap;
@@ -20,7 +21,7 @@ use icr_model::{
 };
 use time::{Date, Duration, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
-use crate::org::Org;
+use crate::org::{COUNT, Org};
 
 pub use stories::STORY_COUNT;
 
@@ -83,12 +84,19 @@ pub struct Truth {
 pub struct Holding {
     /// The organisation.
     pub org: Org,
-    /// The organisation's own logical id for the person (not the NHS number).
+    /// The organisation's own logical id for the person: never the NHS
+    /// number, except at PDS, whose records are keyed by it.
     pub patient_id: String,
     /// The organisation's copy of the demographics (possibly out of date).
+    /// PDS's copy is the reference: it names the registered practice
+    /// (`registered_practice`) and says whether the record is restricted
+    /// (`sensitive`).
     pub demographics: Demographics,
     /// When the organisation last changed its patient record.
     pub last_updated: OffsetDateTime,
+    /// The version of the organisation's patient record (FHIR
+    /// `meta.versionId`), 1 for a record never changed.
+    pub version: u32,
     /// The organisation's records about the person.
     pub records: Vec<OrgRecord>,
 }
@@ -155,6 +163,22 @@ impl Patient {
     /// The organisations holding the person.
     pub fn orgs(&self) -> impl Iterator<Item = Org> + '_ {
         self.holdings.iter().map(|h| h.org)
+    }
+
+    /// PDS's record of the person: the reference demographics.
+    pub fn pds(&self) -> Option<&Holding> {
+        self.holding(Org::PDS)
+    }
+
+    /// The GP practice the person is registered with, as PDS names it.
+    pub fn registered_practice(&self) -> Option<Org> {
+        let ods = self.pds()?.demographics.registered_practice.as_ref()?;
+        Org::from_ods(ods.as_str())
+    }
+
+    /// Whether PDS marks the person's record sensitive (restricted).
+    pub fn is_sensitive(&self) -> bool {
+        self.pds().is_some_and(|h| h.demographics.sensitive)
     }
 }
 
@@ -282,31 +306,57 @@ impl<'a> IntoIterator for &'a Population {
 }
 
 /// Hands out each organisation's patient and record ids, in generation
-/// order, so ids are stable for a seed.
-#[derive(Default)]
+/// order, so ids are stable for a seed. Each organisation counts on its
+/// own, so adding records at one never changes another's ids.
 pub(crate) struct Ids {
-    next_patient: [u64; 4],
-    next_record: [u64; 4],
+    next_patient: [u64; COUNT],
+    next_record: [u64; COUNT],
+}
+
+impl Default for Ids {
+    fn default() -> Self {
+        Self {
+            next_patient: [0; COUNT],
+            next_record: [0; COUNT],
+        }
+    }
 }
 
 impl Ids {
-    const PATIENT_BASE: [u64; 4] = [310_001, 520_001, 730_001, 940_001];
-    const RECORD_BASE: [u64; 4] = [1_000_001, 2_000_001, 3_000_001, 4_000_001];
+    /// The first patient number at the organisation at position `i`.
+    fn patient_base(i: usize) -> u64 {
+        match i {
+            0 => 310_001,
+            1 => 520_001,
+            2 => 730_001,
+            3 => 940_001,
+            _ => 100_001 + 1_000_000 * i as u64,
+        }
+    }
+
+    /// The first record number at the organisation at position `i`.
+    fn record_base(i: usize) -> u64 {
+        1_000_000 * (i as u64 + 1) + 1
+    }
 
     /// The next patient id at `org`, e.g. `p310001`.
     pub fn patient(&mut self, org: Org) -> String {
         let i = org.index();
-        let n = Self::PATIENT_BASE[i] + self.next_patient[i];
-        self.next_patient[i] += 1;
-        format!("p{n}")
+        let next = self.next_patient.get_mut(i).map_or(0, |n| {
+            *n += 1;
+            *n - 1
+        });
+        format!("p{}", Self::patient_base(i) + next)
     }
 
     /// The next record number at `org`.
     pub fn record(&mut self, org: Org) -> u64 {
         let i = org.index();
-        let n = Self::RECORD_BASE[i] + self.next_record[i];
-        self.next_record[i] += 1;
-        n
+        let next = self.next_record.get_mut(i).map_or(0, |n| {
+            *n += 1;
+            *n - 1
+        });
+        Self::record_base(i) + next
     }
 }
 
@@ -370,6 +420,7 @@ impl Holding {
             patient_id: ids.patient(org),
             demographics,
             last_updated,
+            version: 1,
             records: Vec::new(),
         }
     }

@@ -244,19 +244,20 @@ const SFT_TOWNS: &[Town] = &[
 /// The towns whose residents the acute trust mostly serves.
 pub(crate) fn towns(org: Org) -> &'static [Town] {
     match org {
-        Org::Gwh => GWH_TOWNS,
-        Org::Ruh => RUH_TOWNS,
-        Org::Sft | Org::Awp => SFT_TOWNS,
+        Org::GWH => GWH_TOWNS,
+        Org::RUH => RUH_TOWNS,
+        _ => SFT_TOWNS,
     }
 }
 
 /// The hospital site an acute trust's encounters happen at.
 pub(crate) fn site(org: Org) -> &'static str {
     match org {
-        Org::Gwh => "Great Western Hospital, Swindon",
-        Org::Ruh => "Royal United Hospital, Bath",
-        Org::Sft => "Salisbury District Hospital",
-        Org::Awp => "Community mental health base",
+        Org::GWH => "Great Western Hospital, Swindon",
+        Org::RUH => "Royal United Hospital, Bath",
+        Org::SFT => "Salisbury District Hospital",
+        Org::AWP => "Community mental health base",
+        _ => "Community health services",
     }
 }
 
@@ -336,7 +337,7 @@ mod tests {
     fn addresses_and_numbers_are_in_fiction_ranges() {
         let mut rng = SplitMix64::new(3);
         for _ in 0..500 {
-            let town = rng.pick(towns(Org::Ruh)).copied().unwrap_or(RUH_TOWNS[0]);
+            let town = rng.pick(towns(Org::RUH)).copied().unwrap_or(RUH_TOWNS[0]);
             let a = address(&mut rng, &town);
             let pc = a.postcode.unwrap_or_default();
             let (out, inward) = pc.split_once(' ').unwrap_or(("", ""));

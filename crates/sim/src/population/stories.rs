@@ -11,7 +11,7 @@ use time::{Date, Duration};
 use super::build::{self, day};
 use super::codes::{self, Code};
 use super::names;
-use super::{Clock, Holding, Ids, Patient, Truth, at, ymd};
+use super::{Clock, Holding, Ids, Patient, Truth, at, region, ymd};
 use crate::org::Org;
 
 /// How many story patients there are.
@@ -35,9 +35,34 @@ pub(crate) fn write(patients: &mut Vec<Patient>, ids: &mut Ids, clock: &Clock, s
         demographic_discrepancy,
         held_by_all_four,
     ];
-    for (story, first_nine) in stories.iter().zip(STORY_NUMBERS).take(size) {
+    // Each story patient's practice, and when PDS last changed their record.
+    let registrations = [
+        ("Y90007", at(ymd(2019, 6, 20), 11, 5), 3),
+        ("Y90001", at(ymd(2025, 4, 22), 9, 30), 2),
+        ("Y90011", at(ymd(2021, 9, 14), 14, 10), 2),
+        ("Y90009", at(ymd(2026, 3, 9), 10, 45), 4),
+        ("Y90012", at(ymd(2016, 2, 2), 15, 20), 1),
+    ];
+    for ((story, first_nine), (ods, updated, version)) in stories
+        .iter()
+        .zip(STORY_NUMBERS)
+        .zip(registrations)
+        .take(size)
+    {
         if let Some(nhs) = NhsNumber::from_first_nine(first_nine) {
-            patients.push(story(ids, clock, nhs));
+            let mut p = story(ids, clock, nhs);
+            if let Some(practice) = Org::from_ods(ods) {
+                region::register(
+                    &mut p,
+                    region::Registration {
+                        practice,
+                        sensitive: false,
+                        pds_updated: updated,
+                        version,
+                    },
+                );
+            }
+            patients.push(p);
         }
     }
 }
@@ -89,6 +114,7 @@ fn demographics(
         telecom,
         deceased: None,
         registered_practice: None,
+        sensitive: false,
     }
 }
 
@@ -239,7 +265,7 @@ fn older_person_with_heart_failure(ids: &mut Ids, clock: &Clock, nhs: NhsNumber)
     ];
 
     // gwh: the September admission.
-    let mut gwh = Holding::new(ids, Org::Gwh, demo.clone(), at(ymd(2026, 9, 3), 10, 41));
+    let mut gwh = Holding::new(ids, Org::GWH, demo.clone(), at(ymd(2026, 9, 3), 10, 41));
     for e in &shared {
         gwh.push(ids, clock, e.clone());
     }
@@ -255,7 +281,7 @@ fn older_person_with_heart_failure(ids: &mut Ids, clock: &Clock, nhs: NhsNumber)
             codes::SPEC_CARDIOLOGY,
             admitted,
             discharged,
-            names::site(Org::Gwh),
+            names::site(Org::GWH),
             cardiologist,
             Some(codes::HEART_FAILURE),
         )),
@@ -286,7 +312,7 @@ fn older_person_with_heart_failure(ids: &mut Ids, clock: &Clock, nhs: NhsNumber)
             codes::REPORT_RADIOLOGY,
             Vec::new(),
             at(ymd(2026, 9, 3), 12, 15),
-            build::radiology(Org::Gwh),
+            build::radiology(Org::GWH),
             Some(
                 "Cardiomegaly with small bilateral pleural effusions and upper lobe venous diversion, consistent with cardiac failure.",
             ),
@@ -333,7 +359,7 @@ fn older_person_with_heart_failure(ids: &mut Ids, clock: &Clock, nhs: NhsNumber)
             at(clock.ahead(16), 10, 30),
             30,
             "Heart failure clinic",
-            names::site(Org::Gwh),
+            names::site(Org::GWH),
             cardiologist,
         )),
     );
@@ -341,7 +367,7 @@ fn older_person_with_heart_failure(ids: &mut Ids, clock: &Clock, nhs: NhsNumber)
         ids,
         clock,
         Entry::CareTeam(build::care_team(
-            Org::Gwh,
+            Org::GWH,
             "Heart Failure Team",
             codes::SPEC_CARDIOLOGY,
             ymd(2019, 6, 18),
@@ -364,7 +390,7 @@ fn older_person_with_heart_failure(ids: &mut Ids, clock: &Clock, nhs: NhsNumber)
     );
 
     // sft: the renal clinic that stopped metformin.
-    let mut sft = Holding::new(ids, Org::Sft, demo.clone(), at(ymd(2026, 6, 17), 9, 5));
+    let mut sft = Holding::new(ids, Org::SFT, demo.clone(), at(ymd(2026, 6, 17), 9, 5));
     for e in &shared {
         sft.push(ids, clock, e.clone());
     }
@@ -379,7 +405,7 @@ fn older_person_with_heart_failure(ids: &mut Ids, clock: &Clock, nhs: NhsNumber)
             codes::SPEC_NEPHROLOGY,
             clinic,
             clinic + Duration::minutes(30),
-            names::site(Org::Sft),
+            names::site(Org::SFT),
             nephrologist,
             Some(codes::CKD_STAGE_3),
         )),
@@ -408,7 +434,7 @@ fn older_person_with_heart_failure(ids: &mut Ids, clock: &Clock, nhs: NhsNumber)
         ids,
         clock,
         Entry::CareTeam(build::care_team(
-            Org::Sft,
+            Org::SFT,
             "Renal Team",
             codes::SPEC_NEPHROLOGY,
             ymd(2021, 2, 10),
@@ -475,7 +501,7 @@ fn young_person_under_awp(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patie
     );
 
     // awp.
-    let mut awp = Holding::new(ids, Org::Awp, demo.clone(), at(ymd(2026, 9, 2), 11, 2));
+    let mut awp = Holding::new(ids, Org::AWP, demo.clone(), at(ymd(2026, 9, 2), 11, 2));
     for e in [
         Entry::Condition(depression.clone()),
         Entry::Condition(self_harm.clone()),
@@ -555,7 +581,7 @@ fn young_person_under_awp(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patie
         ids,
         clock,
         Entry::CareTeam(build::care_team(
-            Org::Awp,
+            Org::AWP,
             "Swindon Intensive Service",
             codes::SPEC_PSYCHIATRY,
             ymd(2026, 9, 2),
@@ -571,7 +597,7 @@ fn young_person_under_awp(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patie
     );
 
     // gwh: the emergency department attendance.
-    let mut gwh = Holding::new(ids, Org::Gwh, demo.clone(), at(ymd(2026, 8, 30), 23, 15));
+    let mut gwh = Holding::new(ids, Org::GWH, demo.clone(), at(ymd(2026, 8, 30), 23, 15));
     for e in [
         Entry::Condition(self_harm.clone()),
         Entry::Medication(citalopram.clone()),
@@ -589,7 +615,7 @@ fn young_person_under_awp(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patie
             codes::SPEC_EMERGENCY,
             arrived,
             at(ymd(2026, 8, 31), 4, 40),
-            names::site(Org::Gwh),
+            names::site(Org::GWH),
             ed_doctor,
             Some(codes::SELF_HARM),
         )),
@@ -622,7 +648,7 @@ fn young_person_under_awp(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patie
         ids,
         clock,
         Entry::CareTeam(build::care_team(
-            Org::Gwh,
+            Org::GWH,
             "Emergency Department",
             codes::SPEC_EMERGENCY,
             ymd(2026, 8, 30),
@@ -693,7 +719,7 @@ fn allergy_at_three_orgs(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patien
     );
 
     // ruh: her home hospital.
-    let mut ruh = Holding::new(ids, Org::Ruh, demo.clone(), at(ymd(2025, 11, 3), 9, 0));
+    let mut ruh = Holding::new(ids, Org::RUH, demo.clone(), at(ymd(2025, 11, 3), 9, 0));
     for e in [
         Entry::Allergy(penicillin.clone()),
         Entry::Allergy(peanut.clone()),
@@ -712,7 +738,7 @@ fn allergy_at_three_orgs(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patien
             codes::SPEC_RESPIRATORY,
             clinic,
             clinic + Duration::minutes(30),
-            names::site(Org::Ruh),
+            names::site(Org::RUH),
             chest,
             Some(codes::ASTHMA),
         )),
@@ -741,7 +767,7 @@ fn allergy_at_three_orgs(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patien
         ids,
         clock,
         Entry::CareTeam(build::care_team(
-            Org::Ruh,
+            Org::RUH,
             "Respiratory Team",
             codes::SPEC_RESPIRATORY,
             ymd(2025, 11, 3),
@@ -757,13 +783,13 @@ fn allergy_at_three_orgs(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patien
             at(clock.ahead(41), 9, 15),
             30,
             "Asthma review clinic",
-            names::site(Org::Ruh),
+            names::site(Org::RUH),
             chest,
         )),
     );
 
     // gwh: an emergency attendance with asthma.
-    let mut gwh = Holding::new(ids, Org::Gwh, demo.clone(), at(ymd(2025, 1, 18), 20, 0));
+    let mut gwh = Holding::new(ids, Org::GWH, demo.clone(), at(ymd(2025, 1, 18), 20, 0));
     for e in [
         Entry::Allergy(penicillin.clone()),
         Entry::Condition(asthma.clone()),
@@ -780,7 +806,7 @@ fn allergy_at_three_orgs(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patien
             codes::SPEC_EMERGENCY,
             arrived,
             arrived + Duration::minutes(250),
-            names::site(Org::Gwh),
+            names::site(Org::GWH),
             "Dr T Vickery",
             Some(codes::ASTHMA),
         )),
@@ -789,7 +815,7 @@ fn allergy_at_three_orgs(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patien
         ids,
         clock,
         Entry::CareTeam(build::care_team(
-            Org::Gwh,
+            Org::GWH,
             "Emergency Department",
             codes::SPEC_EMERGENCY,
             ymd(2025, 1, 18),
@@ -799,7 +825,7 @@ fn allergy_at_three_orgs(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patien
     );
 
     // sft: appendicectomy, treated with clarithromycin because of the allergy.
-    let mut sft = Holding::new(ids, Org::Sft, demo.clone(), at(ymd(2024, 7, 18), 22, 0));
+    let mut sft = Holding::new(ids, Org::SFT, demo.clone(), at(ymd(2024, 7, 18), 22, 0));
     for e in [
         Entry::Allergy(penicillin.clone()),
         Entry::Contact(husband.clone()),
@@ -817,7 +843,7 @@ fn allergy_at_three_orgs(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patien
             codes::SPEC_GENERAL_SURGERY,
             admitted,
             discharged,
-            names::site(Org::Sft),
+            names::site(Org::SFT),
             surgeon,
             None,
         )),
@@ -926,7 +952,7 @@ fn demographic_discrepancy(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Pati
     );
 
     // ruh: current details; a caesarean section in May.
-    let mut ruh = Holding::new(ids, Org::Ruh, demo.clone(), at(ymd(2026, 4, 2), 10, 12));
+    let mut ruh = Holding::new(ids, Org::RUH, demo.clone(), at(ymd(2026, 4, 2), 10, 12));
     for e in [
         Entry::Condition(hypothyroid.clone()),
         Entry::Contact(partner.clone()),
@@ -944,7 +970,7 @@ fn demographic_discrepancy(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Pati
             codes::SPEC_OBSTETRICS,
             admitted,
             discharged,
-            names::site(Org::Ruh),
+            names::site(Org::RUH),
             obstetrician,
             None,
         )),
@@ -984,13 +1010,13 @@ fn demographic_discrepancy(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Pati
             at(clock.ahead(23), 11, 0),
             20,
             "Thyroid clinic",
-            names::site(Org::Ruh),
+            names::site(Org::RUH),
             "Dr P Greenhalgh",
         )),
     );
 
     // sft: seen before she moved, still holds the old address and number.
-    let mut sft = Holding::new(ids, Org::Sft, stale, at(ymd(2024, 10, 8), 15, 30));
+    let mut sft = Holding::new(ids, Org::SFT, stale, at(ymd(2024, 10, 8), 15, 30));
     for e in [
         Entry::Condition(hypothyroid.clone()),
         Entry::Contact(partner.clone()),
@@ -1007,7 +1033,7 @@ fn demographic_discrepancy(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Pati
             codes::SPEC_ENDOCRINOLOGY,
             clinic,
             clinic + Duration::minutes(20),
-            names::site(Org::Sft),
+            names::site(Org::SFT),
             endocrinologist,
             Some(codes::HYPOTHYROIDISM),
         )),
@@ -1116,7 +1142,7 @@ fn held_by_all_four(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patient {
     );
 
     // gwh: the heart attack.
-    let mut gwh = Holding::new(ids, Org::Gwh, demo.clone(), at(ymd(2024, 2, 14), 7, 30));
+    let mut gwh = Holding::new(ids, Org::GWH, demo.clone(), at(ymd(2024, 2, 14), 7, 30));
     for e in [
         Entry::Condition(dm.clone()),
         Entry::Condition(mi.clone()),
@@ -1136,7 +1162,7 @@ fn held_by_all_four(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patient {
             codes::SPEC_CARDIOLOGY,
             admitted,
             discharged,
-            names::site(Org::Gwh),
+            names::site(Org::GWH),
             cardiologist,
             Some(codes::MYOCARDIAL_INFARCTION),
         )),
@@ -1168,7 +1194,7 @@ fn held_by_all_four(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patient {
         ids,
         clock,
         Entry::CareTeam(build::care_team(
-            Org::Gwh,
+            Org::GWH,
             "Cardiology Team",
             codes::SPEC_CARDIOLOGY,
             ymd(2024, 2, 14),
@@ -1178,7 +1204,7 @@ fn held_by_all_four(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patient {
     );
 
     // ruh: his home hospital's diabetes clinic.
-    let mut ruh = Holding::new(ids, Org::Ruh, demo.clone(), at(ymd(2026, 7, 21), 10, 0));
+    let mut ruh = Holding::new(ids, Org::RUH, demo.clone(), at(ymd(2026, 7, 21), 10, 0));
     for e in [
         Entry::Condition(dm.clone()),
         Entry::Condition(mi.clone()),
@@ -1199,7 +1225,7 @@ fn held_by_all_four(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patient {
             codes::SPEC_ENDOCRINOLOGY,
             clinic,
             clinic + Duration::minutes(30),
-            names::site(Org::Ruh),
+            names::site(Org::RUH),
             diabetologist,
             Some(codes::TYPE_2_DIABETES),
         )),
@@ -1226,7 +1252,7 @@ fn held_by_all_four(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patient {
         ids,
         clock,
         Entry::CareTeam(build::care_team(
-            Org::Ruh,
+            Org::RUH,
             "Diabetes Team",
             codes::SPEC_ENDOCRINOLOGY,
             ymd(2016, 1, 12),
@@ -1236,7 +1262,7 @@ fn held_by_all_four(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patient {
     );
 
     // awp: depression after the heart attack.
-    let mut awp = Holding::new(ids, Org::Awp, demo.clone(), at(ymd(2024, 6, 1), 14, 0));
+    let mut awp = Holding::new(ids, Org::AWP, demo.clone(), at(ymd(2024, 6, 1), 14, 0));
     for e in [
         Entry::Condition(dm.clone()),
         Entry::Condition(depression.clone()),
@@ -1290,7 +1316,7 @@ fn held_by_all_four(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patient {
         ids,
         clock,
         Entry::CareTeam(build::care_team(
-            Org::Awp,
+            Org::AWP,
             "Chippenham Recovery Team",
             codes::SPEC_PSYCHIATRY,
             ymd(2024, 6, 1),
@@ -1303,7 +1329,7 @@ fn held_by_all_four(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patient {
     );
 
     // sft: the knee replacement.
-    let mut sft = Holding::new(ids, Org::Sft, demo.clone(), at(ymd(2025, 10, 6), 7, 0));
+    let mut sft = Holding::new(ids, Org::SFT, demo.clone(), at(ymd(2025, 10, 6), 7, 0));
     for e in [
         Entry::Condition(dm.clone()),
         Entry::Condition(oa.clone()),
@@ -1324,7 +1350,7 @@ fn held_by_all_four(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patient {
             codes::SPEC_ORTHOPAEDICS,
             admitted,
             discharged,
-            names::site(Org::Sft),
+            names::site(Org::SFT),
             surgeon,
             Some(codes::OSTEOARTHRITIS),
         )),
@@ -1356,7 +1382,7 @@ fn held_by_all_four(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patient {
             at(clock.ahead(9), 11, 40),
             20,
             "Orthopaedic follow-up clinic",
-            names::site(Org::Sft),
+            names::site(Org::SFT),
             surgeon,
         )),
     );
@@ -1364,7 +1390,7 @@ fn held_by_all_four(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patient {
         ids,
         clock,
         Entry::CareTeam(build::care_team(
-            Org::Sft,
+            Org::SFT,
             "Orthopaedic Team",
             codes::SPEC_ORTHOPAEDICS,
             ymd(2025, 10, 6),
