@@ -1,0 +1,362 @@
+//! Access records as FHIR R4 `AuditEvent` resources, and the accesses to
+//! one patient's record as a searchset Bundle (for `GET /v1/audit`).
+
+use icr_fhir::{
+    AuditEvent, AuditEventAgent, AuditEventEntity, AuditEventEntityDetail, AuditEventSource,
+    BundleSearch, CodeableConcept, Coding, Identifier, NHS_NUMBER_SYSTEM, ODS_ORGANISATION_SYSTEM,
+    OperationOutcome, OperationOutcomeIssue, Reference,
+};
+use icr_model::OdsCode;
+use serde::Serialize;
+
+use crate::read::{LoggedAccess, PatientAccesses};
+use crate::record::{AuditRecord, Basis, Decision, Interaction};
+
+const AUDIT_EVENT_TYPE: &str = "http://terminology.hl7.org/CodeSystem/audit-event-type";
+const RESTFUL_INTERACTION: &str = "http://hl7.org/fhir/restful-interaction";
+const ACT_REASON: &str = "http://terminology.hl7.org/CodeSystem/v3-ActReason";
+const SECURITY_ROLE_TYPE: &str = "http://terminology.hl7.org/CodeSystem/extra-security-role-type";
+const ROLE_CLASS: &str = "http://terminology.hl7.org/CodeSystem/v3-RoleClass";
+const DICOM: &str = "http://dicom.nema.org/resources/ontology/DCM";
+const SOURCE_TYPE: &str = "http://terminology.hl7.org/CodeSystem/security-source-type";
+const ENTITY_TYPE: &str = "http://terminology.hl7.org/CodeSystem/audit-entity-type";
+const OBJECT_ROLE: &str = "http://terminology.hl7.org/CodeSystem/object-role";
+
+/// The system that recorded the events: the gateway, as
+/// `AuditEvent.source`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observer {
+    /// The gateway's name (e.g. `BSW ICR gateway`).
+    pub name: String,
+    /// The ODS code of the organisation that runs it, if set.
+    pub organisation: Option<OdsCode>,
+}
+
+fn coding(system: &str, code: &str, display: &str) -> Coding {
+    Coding {
+        system: Some(system.into()),
+        code: Some(code.into()),
+        display: Some(display.into()),
+        ..Default::default()
+    }
+}
+
+fn concept(codings: Vec<Coding>, text: Option<&str>) -> CodeableConcept {
+    CodeableConcept {
+        coding: codings,
+        text: text.map(Into::into),
+    }
+}
+
+fn detail(kind: &str, value: String) -> AuditEventEntityDetail {
+    AuditEventEntityDetail {
+        type_: Some(kind.into()),
+        value_string: Some(value),
+        value_base64_binary: None,
+    }
+}
+
+/// The purposes of use: the caller's purpose (coded when it is a known one)
+/// and, when they broke the glass, `BTG`.
+fn purposes(r: &AuditRecord) -> Vec<CodeableConcept> {
+    let mut out = Vec::new();
+    let coded = match r.purpose.as_str() {
+        "directcare" => vec![coding(ACT_REASON, "TREAT", "treatment")],
+        "emergency" => vec![coding(ACT_REASON, "ETREAT", "Emergency Treatment")],
+        _ => Vec::new(),
+    };
+    if !r.purpose.is_empty() || !coded.is_empty() {
+        out.push(concept(
+            coded,
+            Some(&r.purpose)
+                .filter(|p| !p.is_empty())
+                .map(|p| p.as_str()),
+        ));
+    }
+    if r.basis == Basis::BreakGlass {
+        out.push(concept(
+            vec![coding(ACT_REASON, "BTG", "break the glass")],
+            r.break_glass_reason.as_deref(),
+        ));
+    }
+    out
+}
+
+/// One access record as an `AuditEvent` (id `icr-audit-{seq}`): a RESTful
+/// read (`rest`; subtype `read`, `operation` for `$everything`,
+/// `search-type` for an audit read), action `R`, outcome `0` (allowed and
+/// answered), `4` (refused or a client error) or `8` (a server error); the
+/// user (with role and organisation), the organisation and the calling
+/// system as agents; the gateway as source; the patient (by NHS number)
+/// as entity, with the relationship basis, the break-glass reason, the
+/// sections asked for and released, the item counts and each source's
+/// status as details.
+pub fn audit_event(access: &LoggedAccess, observer: &Observer) -> AuditEvent {
+    let r = &access.record;
+    let subtype = match r.interaction {
+        Interaction::Record => coding(RESTFUL_INTERACTION, "read", "read"),
+        Interaction::FhirEverything => coding(RESTFUL_INTERACTION, "operation", "operation"),
+        Interaction::AuditRead => coding(RESTFUL_INTERACTION, "search-type", "search type"),
+    };
+    let outcome = match (r.decision, r.http_status) {
+        (_, 500..) => "8",
+        (Decision::Refused, _) | (_, 400..) => "4",
+        (Decision::Allowed, _) => "0",
+    };
+    let decision = match r.decision {
+        Decision::Allowed => "allowed",
+        Decision::Refused => "refused",
+    };
+    let purposes = purposes(r);
+
+    let mut agents = Vec::new();
+    let user_agent = match &r.user {
+        Some(u) => AuditEventAgent {
+            type_: Some(concept(
+                vec![coding(SECURITY_ROLE_TYPE, "humanuser", "human user")],
+                None,
+            )),
+            role: vec![concept(Vec::new(), Some(&u.role))],
+            who: Some(Reference {
+                identifier: Some(Identifier {
+                    system: u.issuer.clone(),
+                    value: Some(u.sub.clone()),
+                    ..Default::default()
+                }),
+                display: Some(u.name.clone()),
+                ..Default::default()
+            }),
+            name: Some(u.name.clone()),
+            requestor: Some(true),
+            purpose_of_use: purposes.clone(),
+            ..Default::default()
+        },
+        None => AuditEventAgent {
+            type_: Some(concept(
+                vec![coding(SECURITY_ROLE_TYPE, "humanuser", "human user")],
+                None,
+            )),
+            who: Some(Reference {
+                display: Some("caller not identified".into()),
+                ..Default::default()
+            }),
+            requestor: Some(true),
+            ..Default::default()
+        },
+    };
+    agents.push(user_agent);
+    if let Some(u) = &r.user {
+        agents.push(AuditEventAgent {
+            type_: Some(concept(
+                vec![coding(ROLE_CLASS, "PROV", "healthcare provider")],
+                Some("the user's organisation"),
+            )),
+            who: Some(Reference {
+                type_: Some("Organization".into()),
+                identifier: Some(Identifier {
+                    system: Some(ODS_ORGANISATION_SYSTEM.into()),
+                    value: Some(u.org.to_string()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            requestor: Some(false),
+            ..Default::default()
+        });
+    }
+    if let Some(system) = &r.calling_system {
+        agents.push(AuditEventAgent {
+            type_: Some(concept(
+                vec![coding(DICOM, "110153", "Source Role ID")],
+                Some("the calling system (TLS client certificate)"),
+            )),
+            who: Some(Reference {
+                type_: Some("Device".into()),
+                display: Some(system.clone()),
+                ..Default::default()
+            }),
+            requestor: Some(false),
+            ..Default::default()
+        });
+    }
+
+    let mut details = vec![
+        detail("request-id", r.request_id.to_string()),
+        detail("basis", r.basis.as_str().into()),
+    ];
+    if let Some(reason) = &r.break_glass_reason {
+        details.push(detail("break-glass-reason", reason.clone()));
+    }
+    details.push(detail(
+        "sections-requested",
+        r.sections_requested.to_string(),
+    ));
+    details.push(detail("sections-released", r.sections_released.to_string()));
+    details.push(detail("items-released", r.items_released.to_string()));
+    details.push(detail("items-withheld", r.items_withheld.to_string()));
+    if !r.sources.is_empty() {
+        let sources: Vec<String> = r
+            .sources
+            .iter()
+            .map(|s| format!("{}={}", s.source, s.status.as_str()))
+            .collect();
+        details.push(detail("sources", sources.join(",")));
+    }
+    // The detail values are strings; an empty set is written as "-" so that
+    // no valueString is empty (FHIR strings may not be).
+    for d in &mut details {
+        if d.value_string.as_deref() == Some("") {
+            d.value_string = Some("-".into());
+        }
+    }
+    let patient = AuditEventEntity {
+        what: Some(match &r.nhs_number {
+            Some(nhs) => Reference {
+                type_: Some("Patient".into()),
+                identifier: Some(Identifier {
+                    system: Some(NHS_NUMBER_SYSTEM.into()),
+                    value: Some(nhs.to_string()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            None => Reference {
+                display: Some("no valid NHS number given".into()),
+                ..Default::default()
+            },
+        }),
+        type_: Some(coding(ENTITY_TYPE, "1", "Person")),
+        role: Some(coding(OBJECT_ROLE, "1", "Patient")),
+        detail: details,
+        ..Default::default()
+    };
+
+    AuditEvent {
+        id: Some(format!("icr-audit-{}", access.seq)),
+        type_: Some(coding(AUDIT_EVENT_TYPE, "rest", "RESTful Operation")),
+        subtype: vec![subtype],
+        action: Some("R".into()),
+        recorded: Some(r.time.to_rfc3339()),
+        outcome: Some(outcome.into()),
+        outcome_desc: Some(format!("{decision}: {} (HTTP {})", r.reason, r.http_status)),
+        purpose_of_event: purposes,
+        agent: agents,
+        source: Some(AuditEventSource {
+            site: observer.organisation.as_ref().map(ToString::to_string),
+            observer: Some(Reference {
+                type_: Some("Device".into()),
+                display: Some(observer.name.clone()),
+                ..Default::default()
+            }),
+            type_: vec![coding(SOURCE_TYPE, "4", "Application Server")],
+        }),
+        entity: vec![patient],
+        ..Default::default()
+    }
+}
+
+/// A resource in an [`AuditBundle`], tagged with its `resourceType`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "resourceType")]
+#[allow(clippy::large_enum_variant)]
+pub enum AuditResource {
+    /// One access.
+    AuditEvent(AuditEvent),
+    /// Why the list is incomplete.
+    OperationOutcome(OperationOutcome),
+}
+
+/// One entry of an [`AuditBundle`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditBundleEntry {
+    /// `Bundle.entry.fullUrl`.
+    pub full_url: String,
+    /// `Bundle.entry.resource`.
+    pub resource: AuditResource,
+    /// `Bundle.entry.search` (`match`, or `outcome` for the
+    /// OperationOutcome).
+    pub search: BundleSearch,
+}
+
+/// The accesses to one patient's record as a FHIR R4 searchset Bundle.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditBundle {
+    resource_type: &'static str,
+    #[serde(rename = "type")]
+    type_: &'static str,
+    /// Accesses found, including those left out for the limit.
+    pub total: u64,
+    /// The AuditEvents, most recent first, then an OperationOutcome when
+    /// the list is incomplete.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub entry: Vec<AuditBundleEntry>,
+}
+
+/// The accesses to one patient's record as a searchset Bundle of
+/// AuditEvents, most recent first. When the list is incomplete — older
+/// accesses left out for the limit, or the log failing verification — an
+/// OperationOutcome says so, so that an incomplete audit trail never looks
+/// complete.
+pub fn audit_bundle(accesses: &PatientAccesses, observer: &Observer) -> AuditBundle {
+    let mut entry: Vec<AuditBundleEntry> = accesses
+        .records
+        .iter()
+        .rev()
+        .map(|a| AuditBundleEntry {
+            full_url: format!("urn:icr:audit:{}", a.seq),
+            resource: AuditResource::AuditEvent(audit_event(a, observer)),
+            search: BundleSearch {
+                mode: Some("match".into()),
+            },
+        })
+        .collect();
+    let mut issues = Vec::new();
+    if let Some(p) = &accesses.problem {
+        let file = p
+            .file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        issues.push(OperationOutcomeIssue {
+            severity: Some("error".into()),
+            code: Some("incomplete".into()),
+            diagnostics: Some(format!(
+                "The audit log fails verification at {file} line {}: {}. Accesses recorded after that point are not shown.",
+                p.line, p.kind
+            )),
+            ..Default::default()
+        });
+    }
+    if accesses.omitted > 0 {
+        issues.push(OperationOutcomeIssue {
+            severity: Some("warning".into()),
+            code: Some("too-costly".into()),
+            diagnostics: Some(format!(
+                "{} older accesses are not shown: only the most recent {} are returned.",
+                accesses.omitted,
+                accesses.records.len()
+            )),
+            ..Default::default()
+        });
+    }
+    if !issues.is_empty() {
+        entry.push(AuditBundleEntry {
+            full_url: "urn:icr:audit:outcome".into(),
+            resource: AuditResource::OperationOutcome(OperationOutcome {
+                issue: issues,
+                ..Default::default()
+            }),
+            search: BundleSearch {
+                mode: Some("outcome".into()),
+            },
+        });
+    }
+    AuditBundle {
+        resource_type: "Bundle",
+        type_: "searchset",
+        total: accesses.records.len() as u64 + accesses.omitted,
+        entry,
+    }
+}

@@ -1,0 +1,325 @@
+//! One line of the log: how an entry is sealed into bytes and read back.
+//! Pure, no I/O; [`parse_line`] is the parser that is fuzzed.
+//!
+//! A line is the canonical JSON of the entry (compact, fields in a fixed
+//! order) with its hash appended as the last member, then a newline:
+//!
+//! ```text
+//! {"seq":7,"prev":"<64 hex>","access":{…the AuditRecord…},"hash":"<64 hex>"}
+//! ```
+//!
+//! `hash` is the SHA-256 of the same line without its `hash` member, that
+//! is of `{"seq":7,"prev":"…","access":{…}}`. `prev` is the previous
+//! entry's `hash` ([`EntryHash::GENESIS`] for sequence 1). The second kind
+//! of entry, `recovery`, records a torn tail moved aside at start-up.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::chain::{ChainPoint, EntryHash, Sequence};
+use crate::record::{AuditRecord, Timestamp};
+
+/// The longest line the log writes or reads, newline excluded. An access
+/// record larger than this is refused at `append`, never truncated.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// `,"hash":"` + 64 hex digits + `"}`.
+const HASH_SUFFIX_LEN: usize = 9 + 64 + 2;
+const HASH_PREFIX: &[u8] = b",\"hash\":\"";
+
+/// A torn tail found at start-up and moved aside, as recorded in the chain.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recovery {
+    /// When the log was reopened and the tail moved aside.
+    pub time: Timestamp,
+    /// The log file the tail was cut from (file name only).
+    pub file: String,
+    /// The byte offset in that file where the torn tail began.
+    pub offset: u64,
+    /// How many bytes were moved aside.
+    pub length: u64,
+    /// The file (in the same directory) the bytes were saved to.
+    pub saved_as: String,
+}
+
+/// What an entry records.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Event {
+    /// An access attempt.
+    Access(Box<AuditRecord>),
+    /// A torn tail moved aside after a crash.
+    Recovery(Recovery),
+}
+
+/// One entry of the log, as read back and checked against its own hash.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Entry {
+    /// Its sequence number.
+    pub seq: Sequence,
+    /// The hash of the entry before it.
+    pub prev: EntryHash,
+    /// What it records.
+    pub event: Event,
+    /// Its own hash.
+    pub hash: EntryHash,
+}
+
+impl Entry {
+    /// This entry as a point on the chain.
+    pub fn point(&self) -> ChainPoint {
+        ChainPoint {
+            seq: self.seq,
+            hash: self.hash,
+        }
+    }
+
+    /// The access record, if this entry is one.
+    pub fn access(&self) -> Option<&AuditRecord> {
+        match &self.event {
+            Event::Access(r) => Some(r),
+            Event::Recovery(_) => None,
+        }
+    }
+}
+
+/// The wire form of an entry without its hash: the bytes that are hashed.
+#[derive(Serialize)]
+struct UnsealedOut<'a> {
+    seq: Sequence,
+    prev: EntryHash,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access: Option<&'a AuditRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recovery: Option<&'a Recovery>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnsealedIn {
+    seq: Sequence,
+    prev: EntryHash,
+    #[serde(default)]
+    access: Option<Box<AuditRecord>>,
+    #[serde(default)]
+    recovery: Option<Recovery>,
+}
+
+/// An event already serialized by the caller, ready to be chained: the
+/// expensive part of sealing, done outside the single writer.
+#[derive(Clone, Debug)]
+pub(crate) struct PreparedEvent {
+    /// `access` or `recovery`.
+    kind: &'static str,
+    /// The event's canonical JSON.
+    json: Vec<u8>,
+}
+
+impl PreparedEvent {
+    /// Serializes an access record.
+    pub(crate) fn access(record: &AuditRecord) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            kind: "access",
+            json: serde_json::to_vec(record)?,
+        })
+    }
+
+    /// Serializes a recovery note.
+    pub(crate) fn recovery(r: &Recovery) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            kind: "recovery",
+            json: serde_json::to_vec(r)?,
+        })
+    }
+
+    /// The longest line (newline excluded) this event can make, whatever
+    /// its sequence number: what is checked against [`MAX_LINE_BYTES`].
+    pub(crate) fn max_line_len(&self) -> usize {
+        // {"seq":N,"prev":"<64>","KIND":JSON,"hash":"<64>"} with N at most
+        // 20 digits.
+        7 + 20 + 9 + 64 + 3 + self.kind.len() + 2 + self.json.len() + HASH_SUFFIX_LEN
+    }
+}
+
+/// Seals `event` as the entry after `after`: appends its line (newline
+/// included) to `out` and returns the new head of the chain.
+///
+/// The bytes are exactly `serde_json`'s compact serialization of the entry,
+/// so [`parse_line`]'s canonical check holds for every line written.
+pub(crate) fn seal_into(
+    out: &mut Vec<u8>,
+    after: ChainPoint,
+    event: &PreparedEvent,
+) -> Option<ChainPoint> {
+    let seq = after.seq.next()?;
+    let start = out.len();
+    out.extend_from_slice(b"{\"seq\":");
+    out.extend_from_slice(seq.get().to_string().as_bytes());
+    out.extend_from_slice(b",\"prev\":\"");
+    out.extend_from_slice(after.hash.to_hex().as_bytes());
+    out.extend_from_slice(b"\",\"");
+    out.extend_from_slice(event.kind.as_bytes());
+    out.extend_from_slice(b"\":");
+    out.extend_from_slice(&event.json);
+    out.push(b'}');
+    let hash = EntryHash::of(&out[start..]);
+    out.pop();
+    out.extend_from_slice(HASH_PREFIX);
+    out.extend_from_slice(hash.to_hex().as_bytes());
+    out.extend_from_slice(b"\"}\n");
+    Some(ChainPoint { seq, hash })
+}
+
+/// Why one line is not a valid entry. Messages describe the format only and
+/// never quote the line, which holds patient identifiers.
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+pub enum LineError {
+    /// Longer than [`MAX_LINE_BYTES`].
+    #[error("the line is longer than {MAX_LINE_BYTES} bytes")]
+    TooLong,
+    /// Does not end with a well-formed `"hash"` member.
+    #[error("the line does not end with its \"hash\" (64 lower-case hex digits)")]
+    NoHash,
+    /// Not JSON (column of the first error, counted in the line).
+    #[error("the line is not valid JSON (at column {0})")]
+    Syntax(usize),
+    /// JSON, but not an audit entry (unknown or missing fields, a value of
+    /// the wrong form, not exactly one of `access` and `recovery`).
+    #[error("the line is not an audit entry in this format (at column {0})")]
+    Format(usize),
+    /// The content does not match the hash: the line was altered.
+    #[error("the line's content does not match its hash: it was altered after it was written")]
+    HashMismatch,
+    /// The content matches its hash but is not in the canonical form the
+    /// log writes: it was not written by this log.
+    #[error("the line is not in the canonical form the log writes")]
+    NotCanonical,
+}
+
+/// Reads one line (without its newline) as an entry and checks it against
+/// its own hash. The chain (sequence, `prev`) is checked by
+/// [`ChainVerifier`](crate::ChainVerifier).
+pub fn parse_line(line: &[u8]) -> Result<Entry, LineError> {
+    if line.len() > MAX_LINE_BYTES {
+        return Err(LineError::TooLong);
+    }
+    let body_len = line
+        .len()
+        .checked_sub(HASH_SUFFIX_LEN)
+        .ok_or(LineError::NoHash)?;
+    let (body, suffix) = line.split_at(body_len);
+    let (prefix, rest) = suffix.split_at(HASH_PREFIX.len());
+    let (hex, close) = rest.split_at(64);
+    if prefix != HASH_PREFIX || close != b"\"}" {
+        return Err(LineError::NoHash);
+    }
+    let hash = EntryHash::parse_hex(hex).ok_or(LineError::NoHash)?;
+    let mut unsealed = Vec::with_capacity(body.len() + 1);
+    unsealed.extend_from_slice(body);
+    unsealed.push(b'}');
+    let parsed: UnsealedIn = serde_json::from_slice(&unsealed).map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            LineError::Syntax(e.column())
+        } else {
+            LineError::Format(e.column())
+        }
+    })?;
+    if EntryHash::of(&unsealed) != hash {
+        return Err(LineError::HashMismatch);
+    }
+    let out = UnsealedOut {
+        seq: parsed.seq,
+        prev: parsed.prev,
+        access: parsed.access.as_deref(),
+        recovery: parsed.recovery.as_ref(),
+    };
+    if serde_json::to_vec(&out).ok().as_deref() != Some(unsealed.as_slice()) {
+        return Err(LineError::NotCanonical);
+    }
+    let event = match (parsed.access, parsed.recovery) {
+        (Some(a), None) => Event::Access(a),
+        (None, Some(r)) => Event::Recovery(r),
+        _ => return Err(LineError::Format(1)),
+    };
+    Ok(Entry {
+        seq: parsed.seq,
+        prev: parsed.prev,
+        event,
+        hash,
+    })
+}
+
+/// Why the chain is broken at an entry.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum ChainError {
+    /// The sequence number is not one more than the previous entry's.
+    Sequence {
+        /// The sequence that should come next.
+        expected: Sequence,
+        /// The sequence found.
+        found: Sequence,
+    },
+    /// `prev` is not the previous entry's hash.
+    Prev {
+        /// The previous entry's hash.
+        expected: EntryHash,
+        /// The `prev` found.
+        found: EntryHash,
+    },
+}
+
+impl fmt::Display for ChainError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChainError::Sequence { expected, found } => write!(
+                f,
+                "sequence {found} where {expected} should come next: entries are missing, duplicated, reordered or inserted"
+            ),
+            ChainError::Prev { expected, found } => write!(
+                f,
+                "\"prev\" is {found} but the entry before it has hash {expected}: an entry before it was removed, replaced or reordered, or it was appended out of chain"
+            ),
+        }
+    }
+}
+
+/// Checks the chain one entry at a time: each entry's sequence must be one
+/// more than the last, and its `prev` the last entry's hash. Pure; the file
+/// readers and the start-up recovery are built on it.
+#[derive(Clone, Debug)]
+pub struct ChainVerifier {
+    head: ChainPoint,
+}
+
+impl ChainVerifier {
+    /// A verifier expecting the entry after `start` ([`ChainPoint::GENESIS`]
+    /// for a whole log).
+    pub fn new(start: ChainPoint) -> Self {
+        Self { head: start }
+    }
+
+    /// Checks that `entry` follows the head, and makes it the head.
+    pub fn push(&mut self, entry: &Entry) -> Result<(), ChainError> {
+        let expected = self.head.seq.next().unwrap_or(self.head.seq);
+        if entry.seq != expected {
+            return Err(ChainError::Sequence {
+                expected,
+                found: entry.seq,
+            });
+        }
+        if entry.prev != self.head.hash {
+            return Err(ChainError::Prev {
+                expected: self.head.hash,
+                found: entry.prev,
+            });
+        }
+        self.head = entry.point();
+        Ok(())
+    }
+
+    /// The last entry checked (or the start).
+    pub fn head(&self) -> ChainPoint {
+        self.head
+    }
+}

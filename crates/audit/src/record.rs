@@ -1,0 +1,388 @@
+//! What one access attempt is recorded as: [`AuditRecord`] and its parts.
+//! Pure types (serde), no I/O.
+
+use std::fmt;
+
+use icr_model::time::format_description::well_known::Rfc3339;
+use icr_model::time::{OffsetDateTime, UtcOffset};
+use icr_model::{NhsNumber, OdsCode, SectionSet, SourceId};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A moment in UTC, written in RFC 3339 with a `Z` offset
+/// (`2026-11-26T09:14:03.120512Z`).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(OffsetDateTime);
+
+impl Timestamp {
+    /// Now, to the microsecond.
+    pub fn now() -> Self {
+        Self::from_offset(OffsetDateTime::now_utc())
+    }
+
+    /// `t` converted to UTC and truncated to the microsecond.
+    pub fn from_offset(t: OffsetDateTime) -> Self {
+        let t = t.to_offset(UtcOffset::UTC);
+        let micros = t.nanosecond() / 1_000 * 1_000;
+        Self(t.replace_nanosecond(micros).unwrap_or(t))
+    }
+
+    /// The moment as a `time` value (in UTC).
+    pub fn as_offset(&self) -> OffsetDateTime {
+        self.0
+    }
+
+    /// Parses RFC 3339 in UTC (`Z`), the only form written.
+    pub fn parse(s: &str) -> Option<Self> {
+        let t = OffsetDateTime::parse(s, &Rfc3339).ok()?;
+        (t.offset() == UtcOffset::UTC && t.nanosecond() % 1_000 == 0).then_some(Self(t))
+    }
+
+    /// RFC 3339 text.
+    pub fn to_rfc3339(&self) -> String {
+        // Formatting a UTC time between years 0 and 9999 cannot fail; the
+        // fallback keeps the type total.
+        self.0
+            .format(&Rfc3339)
+            .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into())
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339())
+    }
+}
+
+impl fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Timestamp({self})")
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_rfc3339())
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Self::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom("expected an RFC 3339 time in UTC (Z), to the microsecond")
+        })
+    }
+}
+
+/// A request's correlation id (the gateway's trace id, a UUID): 1 to 128
+/// visible ASCII characters.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Serialize)]
+#[serde(transparent)]
+pub struct RequestId(String);
+
+impl RequestId {
+    /// Parses a request id.
+    pub fn parse(s: &str) -> Option<Self> {
+        ((1..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic()))
+            .then(|| Self(s.to_owned()))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for RequestId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Self::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom("expected 1 to 128 visible ASCII characters"))
+    }
+}
+
+/// Why a request was allowed or refused, as the policy names it
+/// (`involved`, `break-glass`, `not-involved`, `objection`,
+/// `invalid-nhs-number`, …): 1 to 64 lower-case letters, digits and hyphens.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Serialize)]
+#[serde(transparent)]
+pub struct ReasonCode(String);
+
+impl ReasonCode {
+    /// Parses a reason code.
+    pub fn parse(s: &str) -> Option<Self> {
+        let ok = (1..=64).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !s.starts_with('-');
+        ok.then(|| Self(s.to_owned()))
+    }
+
+    /// The code as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ReasonCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ReasonCode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Self::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom("expected 1 to 64 lower-case letters, digits or hyphens")
+        })
+    }
+}
+
+/// The person who asked, as their verified token says.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    /// The token's issuer, when the gateway trusts several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Their user id (`sub`: SDS user id or the identity provider's subject).
+    pub sub: String,
+    /// Their name.
+    pub name: String,
+    /// Their national RBAC job role code (e.g. `R8000`), or `patient`.
+    pub role: String,
+    /// The organisation the request comes from.
+    pub org: OdsCode,
+}
+
+/// On what grounds the person may see this patient's record.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Basis {
+    /// Their organisation is involved in the patient's care.
+    Involved,
+    /// They declared a care relationship themselves.
+    SelfDeclared,
+    /// They broke the glass, giving a reason.
+    BreakGlass,
+    /// The patient looking at their own record.
+    OwnRecord,
+    /// No relationship was established (the request was refused, or never
+    /// reached the check).
+    None,
+}
+
+impl Basis {
+    /// The basis as written in the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::Involved => "involved",
+            Basis::SelfDeclared => "self-declared",
+            Basis::BreakGlass => "break-glass",
+            Basis::OwnRecord => "own-record",
+            Basis::None => "none",
+        }
+    }
+}
+
+/// Whether anything of the record was released.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Decision {
+    /// The request was allowed (possibly with items withheld).
+    Allowed,
+    /// The request was refused: nothing of the record was released.
+    Refused,
+}
+
+/// How one source asked went (the gateway's source statuses).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceStatus {
+    /// Answered in full.
+    Ok,
+    /// Answered, but some of what it holds could not be fetched or read.
+    Partial,
+    /// Answered that it holds no record for the person.
+    NotFound,
+    /// Did not answer in time.
+    Timeout,
+    /// Could not be reached.
+    Unavailable,
+    /// Answered with an error or something unreadable.
+    Error,
+    /// Holds a record but withholds it.
+    Withheld,
+}
+
+impl SourceStatus {
+    /// The status as written in the log and in responses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceStatus::Ok => "ok",
+            SourceStatus::Partial => "partial",
+            SourceStatus::NotFound => "not_found",
+            SourceStatus::Timeout => "timeout",
+            SourceStatus::Unavailable => "unavailable",
+            SourceStatus::Error => "error",
+            SourceStatus::Withheld => "withheld",
+        }
+    }
+}
+
+/// One source asked for the record, and how it went.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceAsked {
+    /// The source's registered id.
+    pub source: SourceId,
+    /// How it went.
+    pub status: SourceStatus,
+}
+
+/// Which interface the access came through.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Interaction {
+    /// The JSON record view (`GET /v1/patients/{nhs}/record`).
+    Record,
+    /// The FHIR R4 record (`GET /fhir/r4/Patient/{nhs}/$everything`).
+    FhirEverything,
+    /// Reading the audit trail of a patient (`GET /v1/audit?patient=…`).
+    AuditRead,
+}
+
+/// One access attempt, allowed or refused, as the gateway records it before
+/// answering. The log adds the sequence number and the chain hashes.
+///
+/// This is the one place where patient identifiers are written to disk, by
+/// design: see `docs/audit.md`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditRecord {
+    /// When the access was decided (UTC).
+    pub time: Timestamp,
+    /// The request's correlation id (its trace id).
+    pub request_id: RequestId,
+    /// Which interface was used.
+    pub interaction: Interaction,
+    /// Who asked; `None` only for a request refused before its caller was
+    /// identified.
+    pub user: Option<User>,
+    /// The calling system: the identity in its TLS client certificate,
+    /// when it presented one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calling_system: Option<String>,
+    /// Whose record; `None` only for a request refused because it named no
+    /// valid NHS number.
+    pub nhs_number: Option<NhsNumber>,
+    /// Why they asked (`directcare`, …), as their token says.
+    pub purpose: String,
+    /// The reason given for breaking the glass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub break_glass_reason: Option<String>,
+    /// On what grounds they may see the record.
+    pub basis: Basis,
+    /// The sections asked for.
+    pub sections_requested: SectionSet,
+    /// The sections released (empty when refused).
+    pub sections_released: SectionSet,
+    /// Every source asked, and how it went.
+    pub sources: Vec<SourceAsked>,
+    /// Items released.
+    pub items_released: u32,
+    /// Items withheld from this person (sensitive items their role may not
+    /// see).
+    pub items_withheld: u32,
+    /// Allowed or refused.
+    pub decision: Decision,
+    /// Why, as the policy names it.
+    pub reason: ReasonCode,
+    /// The HTTP status the gateway answers with, if the append succeeds.
+    pub http_status: u16,
+}
+
+impl AuditRecord {
+    /// Checks that the record is coherent, so that the log can never say
+    /// something self-contradictory: a refused request released nothing; an
+    /// allowed one names its user and patient; released sections were asked
+    /// for; a break-glass basis carries its reason; the status is an HTTP
+    /// status. Returns what is wrong.
+    pub fn check(&self) -> Result<(), &'static str> {
+        if !(100..=599).contains(&self.http_status) {
+            return Err("http_status is not an HTTP status (100-599)");
+        }
+        if self.sections_released.intersection(self.sections_requested) != self.sections_released {
+            return Err("sections_released includes sections that were not requested");
+        }
+        match self.decision {
+            Decision::Refused => {
+                if self.items_released != 0 || !self.sections_released.is_empty() {
+                    return Err("a refused request cannot have released items or sections");
+                }
+            }
+            Decision::Allowed => {
+                if self.user.is_none() || self.nhs_number.is_none() {
+                    return Err("an allowed request must name its user and its patient");
+                }
+                if self.basis == Basis::None {
+                    return Err("an allowed request must have a relationship basis");
+                }
+            }
+        }
+        if self.basis == Basis::BreakGlass
+            && self
+                .break_glass_reason
+                .as_deref()
+                .is_none_or(|r| r.trim().is_empty())
+        {
+            return Err("a break-glass access must carry its reason");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_utc_microseconds() {
+        let t = Timestamp::parse("2026-11-26T09:14:03.120512Z").unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-11-26T09:14:03.120512Z");
+        assert_eq!(
+            Timestamp::parse("2026-11-26T09:14:03Z")
+                .unwrap()
+                .to_rfc3339(),
+            "2026-11-26T09:14:03Z"
+        );
+        assert!(Timestamp::parse("2026-11-26T09:14:03+01:00").is_none());
+        assert!(Timestamp::parse("2026-11-26T09:14:03.1234567Z").is_none());
+        let now = Timestamp::now();
+        assert_eq!(Timestamp::parse(&now.to_rfc3339()), Some(now));
+        let local = OffsetDateTime::parse("2026-11-26T10:14:03.5+01:00", &Rfc3339).unwrap();
+        assert_eq!(
+            Timestamp::from_offset(local).to_rfc3339(),
+            "2026-11-26T09:14:03.5Z"
+        );
+    }
+
+    #[test]
+    fn codes_and_ids() {
+        assert!(ReasonCode::parse("not-involved").is_some());
+        for bad in ["", "Not", "a b", "-x", &"a".repeat(65)] {
+            assert!(ReasonCode::parse(bad).is_none(), "{bad}");
+        }
+        assert!(RequestId::parse("6f1c-aa").is_some());
+        for bad in ["", "a b", "é", &"a".repeat(129)] {
+            assert!(RequestId::parse(bad).is_none(), "{bad}");
+        }
+    }
+}
