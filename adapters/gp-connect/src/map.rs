@@ -645,7 +645,12 @@ impl<'i, 'a> Mapper<'i, 'a> {
                 .participant
                 .iter()
                 .filter_map(|p| self.index.name(&p.individual))
-                .collect(),
+                .fold(Vec::new(), |mut v: Vec<String>, n| {
+                    if !v.contains(&n) {
+                        v.push(n);
+                    }
+                    v
+                }),
             reasons: concepts(&x.reason),
         };
         let (subject, subject_nhs) = subject_of(&x.subject);

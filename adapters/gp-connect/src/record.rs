@@ -307,6 +307,13 @@ impl<'c> RecordReader<'c> {
                 "the Patient in the answer has an NHS number other than the one asked for".into(),
             ));
         }
+        if numbers.is_empty() {
+            self.issue(
+                IssueKind::Note,
+                None,
+                "the Patient in the answer carries no NHS number; it is matched only by the number asked for".into(),
+            );
+        }
         self.patient_id = id.clone();
         if self.ctx.wanted.contains(Section::Demographics) {
             let local = match &id {
