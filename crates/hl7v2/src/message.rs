@@ -329,7 +329,7 @@ impl<'a> Segment<'a> {
     }
 
     /// The fields, from field 1.
-    pub fn fields(&self) -> impl Iterator<Item = Field<'a>> + 'a {
+    pub fn fields(&self) -> impl Iterator<Item = Field<'a>> + use<'a> {
         let seg = *self;
         (1..=self.field_count()).map(move |n| seg.field(n))
     }
@@ -361,7 +361,7 @@ impl<'a> Field<'a> {
     }
 
     /// The repetitions; none for an empty field.
-    pub fn repetitions(&self) -> impl Iterator<Item = Repetition<'a>> + 'a {
+    pub fn repetitions(&self) -> impl Iterator<Item = Repetition<'a>> + use<'a> {
         let (d, literal) = (self.d, self.literal);
         let sep = if literal { None } else { d.repetition };
         split(self.raw, sep).map(move |raw| Repetition { raw, d, literal })
@@ -418,7 +418,7 @@ impl<'a> Repetition<'a> {
     }
 
     /// The components; none for an empty repetition.
-    pub fn components(&self) -> impl Iterator<Item = Component<'a>> + 'a {
+    pub fn components(&self) -> impl Iterator<Item = Component<'a>> + use<'a> {
         let (d, literal) = (self.d, self.literal);
         let sep = (!literal).then_some(d.component);
         split(self.raw, sep).map(move |raw| Component { raw, d, literal })
@@ -443,6 +443,17 @@ impl<'a> Repetition<'a> {
     pub fn value(&self) -> Option<Cow<'a, str>> {
         value(self.text())
     }
+
+    /// The whole repetition decoded, component and subcomponent separators
+    /// kept as text: the lenient reading for free text (ST, TX, FT), where
+    /// senders often leave `^` and `&` unescaped.
+    pub fn full_text(&self) -> Cow<'a, str> {
+        if self.literal {
+            Cow::Borrowed(self.raw)
+        } else {
+            escape::decode(self.raw, self.d)
+        }
+    }
 }
 
 /// One component of a repetition.
@@ -465,7 +476,7 @@ impl<'a> Component<'a> {
     }
 
     /// The subcomponents; none for an empty component.
-    pub fn subcomponents(&self) -> impl Iterator<Item = Subcomponent<'a>> + 'a {
+    pub fn subcomponents(&self) -> impl Iterator<Item = Subcomponent<'a>> + use<'a> {
         let (d, literal) = (self.d, self.literal);
         let sep = if literal { None } else { d.subcomponent };
         split(self.raw, sep).map(move |raw| Subcomponent { raw, d, literal })
@@ -592,6 +603,7 @@ mod tests {
         assert_eq!(units.subcomponent(3).text(), "ANSI+");
         assert_eq!(units.subcomponents().count(), 3);
         assert_eq!(units.full_text(), "lb&lb&ANSI+");
+        assert_eq!(obr.field(10).repetition(1).full_text(), "150^lb&lb&ANSI+");
         assert!(obr.field(11).is_null());
         assert_eq!(obr.field(11).value(), None);
         assert_eq!(obr.field(11).text(), "\"\"");
