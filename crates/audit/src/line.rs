@@ -171,6 +171,21 @@ pub(crate) fn seal_into(
     Some(ChainPoint { seq, hash })
 }
 
+/// Seals `event` as the entry after `after`: its line, newline included,
+/// and the new head. `None` if the event cannot be serialized or the
+/// sequence is exhausted. This is how the log writes, exposed for tools
+/// and tests that build logs in memory.
+pub fn seal(after: ChainPoint, event: &Event) -> Option<(Vec<u8>, ChainPoint)> {
+    let prepared = match event {
+        Event::Access(r) => PreparedEvent::access(r),
+        Event::Recovery(r) => PreparedEvent::recovery(r),
+    }
+    .ok()?;
+    let mut out = Vec::with_capacity(prepared.max_line_len() + 1);
+    let head = seal_into(&mut out, after, &prepared)?;
+    Some((out, head))
+}
+
 /// Why one line is not a valid entry. Messages describe the format only and
 /// never quote the line, which holds patient identifiers.
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
