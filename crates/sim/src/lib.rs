@@ -38,6 +38,7 @@ pub mod protocol;
 pub mod rng;
 mod server;
 mod sim;
+pub mod soap;
 
 pub use config::{
     Fault, Latency, MAX_LATENCY_MS, MAX_POPULATION, SimConfig, SimConfigError, SimSourceConfig,

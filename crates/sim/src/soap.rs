@@ -1,0 +1,1592 @@
+//! The council social care module (kind `soap-xml`): each council's SOAP
+//! 1.1 person-summary service, answering `GetPersonSummary` from what the
+//! council holds in the population, after the contract in
+//! `adapters/soap-xml/README.md` (namespace `urn:icr:socialcare:personsummary:1`).
+//!
+//! - `POST {base}` with `SOAPAction: "urn:icr:socialcare:personsummary:1/GetPersonSummary"`
+//!   and a `text/xml` `GetPersonSummary` envelope answers `200` with a
+//!   `GetPersonSummaryResponse`: the `Person` and the lists asked for by
+//!   `Include` (all of them when none is named). The base path is
+//!   `/{ODS code}/PersonSummaryService/v1`, so the councils can share a
+//!   listener.
+//! - Faults are SOAP 1.1 faults with HTTP 500 and a `ps:PersonSummaryFault`
+//!   detail: `soap:Client` `PersonNotKnown` for a person the council does
+//!   not hold, `soap:Client` `InvalidRequest` for a request that does not
+//!   follow the contract (not XML, a DOCTYPE, no NHS number, an unknown
+//!   `Include`, a wrong `SOAPAction`), `soap:VersionMismatch` for a SOAP
+//!   1.2 envelope, `soap:Server` `InternalError` for the error-rate fault.
+//!   A wrong path answers 404, another method 405, another content type 415,
+//!   each with a fault body. Fault strings never carry patient data or the
+//!   request's values.
+//!
+//! The request is read by a small bounded reader (namespace-aware; no
+//! DOCTYPE, only the predefined entities, limited depth, elements and
+//! text); the answer is written with every value escaped. How the
+//! council's model records become the contract's lists:
+//!
+//! | model | list |
+//! |---|---|
+//! | `CareTeam` with a worker (a participant whose role is not "Care provider") | `Allocation`: team name, type, phone; the worker and their role |
+//! | other `CareTeam` | `Service`: type (from the name: home care, reablement, telecare, day care, …, else the category), name, provider (the "Care provider" participant, else the managing organisation), status |
+//! | `Contact` | `Contact`: the relationship, and next of kin / emergency contact / carer codings as `Role`s |
+//! | `Alert` | `Alert`: the code (or its text) as `Type`, the text as `Description`, the author as `ContactPerson` |
+//! | `Document` | `Document`, with the first http(s) link as `Url` |
+//! | `Appointment` (not an encounter) with a start | `Visit` |
+
+use icr_model::{
+    Address, Alert, Appointment, AppointmentKind, AppointmentStatus, CareTeam, CareTeamStatus,
+    Coding, Concept, Contact, Deceased, Document, DocumentStatus, Entry, HumanName, NhsNumber,
+    PartialDateTime, Telecom, TelecomSystem,
+};
+use time::OffsetDateTime;
+
+use crate::org::Org;
+use crate::population::{Holding, OrgRecord};
+use crate::protocol::{Answer, HttpModule, HttpRequest, SourceCtx};
+
+/// The service's namespace.
+pub const NS: &str = "urn:icr:socialcare:personsummary:1";
+/// The SOAP 1.1 envelope namespace.
+pub const SOAP_ENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+/// The SOAP 1.2 envelope namespace (answered with `VersionMismatch`).
+pub const SOAP12_ENV: &str = "http://www.w3.org/2003/05/soap-envelope";
+/// The `SOAPAction` of `GetPersonSummary` (without its quotes).
+pub const SOAP_ACTION: &str = "urn:icr:socialcare:personsummary:1/GetPersonSummary";
+/// The media type of every answer.
+pub const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
+/// The contract's service-type code system.
+pub const SERVICE_TYPE_SYSTEM: &str = "urn:icr:socialcare:personsummary:1:service-type";
+
+/// The lists of a person summary, in the contract's order.
+pub const LISTS: [&str; 6] = [
+    "Allocations",
+    "Services",
+    "Contacts",
+    "Alerts",
+    "Documents",
+    "Visits",
+];
+
+/// Limits on reading a request.
+const MAX_DEPTH: usize = 16;
+const MAX_ELEMENTS: usize = 512;
+const MAX_TEXT: usize = 4096;
+
+/// The SOAP person-summary module.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Soap;
+
+impl HttpModule for Soap {
+    fn base_path(&self, org: Org) -> String {
+        format!("/{}/PersonSummaryService/v1", org.ods_code())
+    }
+
+    fn respond(&self, ctx: &SourceCtx, req: &HttpRequest<'_>) -> Answer {
+        let Some(org) = ctx
+            .orgs()
+            .iter()
+            .copied()
+            .find(|o| req.path.trim_end_matches('/') == self.base_path(*o))
+        else {
+            return fault(
+                404,
+                "Client",
+                "InvalidRequest",
+                "unknown path; the service is at /{ODS code}/PersonSummaryService/v1",
+                None,
+            );
+        };
+        if req.method != "POST" {
+            return fault(
+                405,
+                "Client",
+                "InvalidRequest",
+                "the service answers POST only",
+                None,
+            )
+            .with_header("Allow", "POST");
+        }
+        let xml_type = req.header("content-type").is_some_and(|t| {
+            t.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("text/xml"))
+        });
+        if !xml_type {
+            return fault(
+                415,
+                "Client",
+                "InvalidRequest",
+                "the request must be text/xml",
+                None,
+            );
+        }
+        let action = req.header("soapaction").map(|a| a.trim().trim_matches('"'));
+        if action != Some(SOAP_ACTION) {
+            return fault(
+                500,
+                "Client",
+                "InvalidRequest",
+                "SOAPAction must be urn:icr:socialcare:personsummary:1/GetPersonSummary",
+                None,
+            );
+        }
+        let request = match read_request(req.body) {
+            Ok(r) => r,
+            Err(RequestError::Version) => {
+                return fault(
+                    500,
+                    "VersionMismatch",
+                    "InvalidRequest",
+                    "the service speaks SOAP 1.1",
+                    None,
+                );
+            }
+            Err(RequestError::Invalid(why, correlation)) => {
+                return fault(500, "Client", "InvalidRequest", why, correlation.as_deref());
+            }
+        };
+        let correlation = request.correlation_id.as_deref();
+        let holding = ctx
+            .population()
+            .get(&request.nhs_number)
+            .and_then(|p| p.holding(org));
+        match holding {
+            Some(h) => Answer::new(
+                200,
+                CONTENT_TYPE,
+                person_summary(h, request.nhs_number, &request.lists, correlation).into_bytes(),
+            ),
+            None => fault(
+                500,
+                "Client",
+                "PersonNotKnown",
+                "no person with this NHS number is known to the council",
+                correlation,
+            ),
+        }
+    }
+
+    fn error(&self, status: u16, message: &str) -> Answer {
+        let (class, code) = match status {
+            400..=499 => ("Client", "InvalidRequest"),
+            _ => ("Server", "InternalError"),
+        };
+        fault(status, class, code, message, None)
+    }
+}
+
+/// A SOAP 1.1 fault answer. `message` must not carry patient data.
+pub fn fault(
+    status: u16,
+    class: &str,
+    code: &str,
+    message: &str,
+    correlation: Option<&str>,
+) -> Answer {
+    let mut x = Xml::new();
+    x.open("soap:Envelope", &[("xmlns:soap", SOAP_ENV)]);
+    x.open("soap:Body", &[]);
+    x.open("soap:Fault", &[]);
+    x.leaf("faultcode", &[], &format!("soap:{class}"));
+    x.leaf("faultstring", &[("xml:lang", "en")], message);
+    x.open("detail", &[]);
+    x.open("ps:PersonSummaryFault", &[("xmlns:ps", NS)]);
+    x.leaf("ps:Code", &[], code);
+    if let Some(c) = correlation {
+        x.leaf("ps:CorrelationId", &[], c);
+    }
+    x.close("ps:PersonSummaryFault");
+    x.close("detail");
+    x.close("soap:Fault");
+    x.close("soap:Body");
+    x.close("soap:Envelope");
+    Answer::new(status, CONTENT_TYPE, x.finish().into_bytes())
+}
+
+// ---- the request ----
+
+/// What a `GetPersonSummary` asks.
+#[derive(Debug, PartialEq, Eq)]
+struct Request {
+    nhs_number: NhsNumber,
+    correlation_id: Option<String>,
+    /// The lists asked for, in [`LISTS`] order.
+    lists: Vec<&'static str>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum RequestError {
+    /// A SOAP 1.2 envelope.
+    Version,
+    /// Not a request of the contract: why (fixed text), and the
+    /// correlation id when one could be read.
+    Invalid(&'static str, Option<String>),
+}
+
+fn read_request(body: &[u8]) -> Result<Request, RequestError> {
+    let invalid = |why| RequestError::Invalid(why, None);
+    let root = parse(body).map_err(invalid)?;
+    if root.is(Ns::Soap12, "Envelope") {
+        return Err(RequestError::Version);
+    }
+    if !root.is(Ns::Soap, "Envelope") {
+        return Err(invalid("the request is not a SOAP 1.1 envelope"));
+    }
+    let op = root
+        .child(Ns::Soap, "Body")
+        .and_then(|b| b.child(Ns::Ps, "GetPersonSummary"))
+        .ok_or_else(|| invalid("the SOAP Body holds no GetPersonSummary"))?;
+    let correlation_id = op
+        .child(Ns::Ps, "CorrelationId")
+        .map(|c| c.text.trim())
+        .filter(|c| (1..=64).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_string);
+    let bad = |why| RequestError::Invalid(why, correlation_id.clone());
+    let nhs_number = op
+        .child(Ns::Ps, "NhsNumber")
+        .and_then(|n| NhsNumber::parse_formatted(n.text.trim()).ok())
+        .ok_or_else(|| bad("NhsNumber is missing or not a valid NHS number"))?;
+    let organisation = op
+        .child(Ns::Ps, "RequestedBy")
+        .and_then(|r| r.child(Ns::Ps, "Organisation"))
+        .map(|o| o.text.trim())
+        .unwrap_or("");
+    if organisation.is_empty() {
+        return Err(bad(
+            "RequestedBy/Organisation is required for the council's audit",
+        ));
+    }
+    let mut wanted = Vec::new();
+    for include in op.children.iter().filter(|c| c.is(Ns::Ps, "Include")) {
+        match include.text.trim() {
+            "Person" => {}
+            other => match LISTS.iter().find(|l| **l == other) {
+                Some(l) => wanted.push(*l),
+                None => return Err(bad("an Include names no part of the person summary")),
+            },
+        }
+    }
+    let any_include = op.children.iter().any(|c| c.is(Ns::Ps, "Include"));
+    let lists = LISTS
+        .into_iter()
+        .filter(|l| !any_include || wanted.contains(l))
+        .collect();
+    Ok(Request {
+        nhs_number,
+        correlation_id,
+        lists,
+    })
+}
+
+/// The namespaces the reader tells apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ns {
+    None,
+    Soap,
+    Soap12,
+    Ps,
+    Other,
+}
+
+/// One element of a request.
+#[derive(Debug, Default)]
+struct El {
+    ns: Option<Ns>,
+    name: String,
+    children: Vec<El>,
+    text: String,
+}
+
+impl El {
+    fn is(&self, ns: Ns, name: &str) -> bool {
+        self.ns == Some(ns) && self.name == name
+    }
+
+    fn child(&self, ns: Ns, name: &str) -> Option<&El> {
+        self.children.iter().find(|c| c.is(ns, name))
+    }
+}
+
+/// One open element while reading: its raw name and the prefixes it declares.
+struct Open {
+    qname: String,
+    decls: Vec<(String, Ns)>,
+    el: El,
+}
+
+/// Whether XML 1.0 allows the character.
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+}
+
+/// Reads a request into its root element: UTF-8 only, no DOCTYPE, only the
+/// predefined entities and character references, bounded depth, elements
+/// and text. Errors are fixed texts.
+fn parse(body: &[u8]) -> Result<El, &'static str> {
+    let body = body.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(body);
+    let s = std::str::from_utf8(body).map_err(|_| "the request is not UTF-8")?;
+    if !s.chars().all(is_xml_char) {
+        return Err("the request has a character XML does not allow");
+    }
+    let mut stack: Vec<Open> = Vec::new();
+    let mut root: Option<El> = None;
+    let mut elements = 0usize;
+    let mut pos = 0usize;
+    while pos < s.len() {
+        let rest = s.get(pos..).ok_or("the request is not well formed")?;
+        if let Some(after) = rest.strip_prefix("<?") {
+            let end = after.find("?>").ok_or("the request is truncated")?;
+            pos += 2 + end + 2;
+        } else if let Some(after) = rest.strip_prefix("<!--") {
+            let end = after.find("-->").ok_or("the request is truncated")?;
+            pos += 4 + end + 3;
+        } else if let Some(after) = rest.strip_prefix("<![CDATA[") {
+            let end = after.find("]]>").ok_or("the request is truncated")?;
+            let top = stack.last_mut().ok_or("text outside the root element")?;
+            push_text(&mut top.el.text, after.get(..end).unwrap_or(""))?;
+            pos += 9 + end + 3;
+        } else if rest.starts_with("<!") {
+            return Err("a DOCTYPE or declaration is not accepted");
+        } else if let Some(after) = rest.strip_prefix("</") {
+            let end = after.find('>').ok_or("the request is truncated")?;
+            let name = after.get(..end).unwrap_or("").trim();
+            let open = stack.pop().ok_or("an end tag with no open element")?;
+            if open.qname != name {
+                return Err("an end tag does not match its start tag");
+            }
+            finish(open.el, &mut stack, &mut root)?;
+            pos += 2 + end + 1;
+        } else if rest.starts_with('<') {
+            let end = tag_end(rest).ok_or("the request is truncated")?;
+            let inner = rest.get(1..end).unwrap_or("");
+            let (inner, empty) = match inner.strip_suffix('/') {
+                Some(i) => (i, true),
+                None => (inner, false),
+            };
+            if root.is_some() {
+                return Err("content after the root element");
+            }
+            elements += 1;
+            if elements > MAX_ELEMENTS || stack.len() >= MAX_DEPTH {
+                return Err("the request is too large or too deeply nested");
+            }
+            let open = start_tag(inner, &stack)?;
+            if let Some(parent) = stack.last_mut()
+                && parent.el.text.trim().is_empty()
+            {
+                parent.el.text.clear();
+            }
+            if empty {
+                finish(open.el, &mut stack, &mut root)?;
+            } else {
+                stack.push(open);
+            }
+            pos += end + 1;
+        } else {
+            let end = rest.find('<').unwrap_or(rest.len());
+            let text = decode(rest.get(..end).unwrap_or(""))?;
+            match stack.last_mut() {
+                Some(top) if !text.trim().is_empty() || top.el.children.is_empty() => {
+                    push_text(&mut top.el.text, &text)?;
+                }
+                Some(_) => {}
+                None if text.trim().is_empty() => {}
+                None => return Err("text outside the root element"),
+            }
+            pos += end;
+        }
+    }
+    if !stack.is_empty() {
+        return Err("the request is truncated");
+    }
+    root.ok_or("the request holds no XML element")
+}
+
+fn push_text(into: &mut String, text: &str) -> Result<(), &'static str> {
+    if into.len() + text.len() > MAX_TEXT {
+        return Err("a text value in the request is too long");
+    }
+    into.push_str(text);
+    Ok(())
+}
+
+/// Attaches a closed element to its parent, or makes it the root.
+fn finish(el: El, stack: &mut [Open], root: &mut Option<El>) -> Result<(), &'static str> {
+    match stack.last_mut() {
+        Some(parent) => parent.el.children.push(el),
+        None => *root = Some(el),
+    }
+    Ok(())
+}
+
+/// The index of the `>` that ends the tag starting `s`, outside quotes.
+fn tag_end(s: &str) -> Option<usize> {
+    let mut quote: Option<u8> = None;
+    for (i, b) in s.bytes().enumerate() {
+        match (quote, b) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(b),
+            (None, b'>') => return Some(i),
+            (None, b'<') if i > 0 => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Reads a start tag's name and attributes, resolving its namespace.
+fn start_tag(inner: &str, stack: &[Open]) -> Result<Open, &'static str> {
+    let inner = inner.trim_end();
+    let name_end = inner
+        .find(|c: char| c.is_ascii_whitespace())
+        .unwrap_or(inner.len());
+    let qname = inner.get(..name_end).unwrap_or("");
+    if qname.is_empty() || qname.contains(['"', '\'', '=', '<', '&']) {
+        return Err("a malformed start tag");
+    }
+    let mut decls = Vec::new();
+    let mut rest = inner.get(name_end..).unwrap_or("").trim_start();
+    let mut count = 0;
+    while !rest.is_empty() {
+        count += 1;
+        if count > 32 {
+            return Err("too many attributes");
+        }
+        let eq = rest.find('=').ok_or("a malformed attribute")?;
+        let key = rest.get(..eq).unwrap_or("").trim();
+        let after = rest.get(eq + 1..).unwrap_or("").trim_start();
+        let quote = after.chars().next().ok_or("a malformed attribute")?;
+        if quote != '"' && quote != '\'' {
+            return Err("a malformed attribute");
+        }
+        let body = after.get(1..).unwrap_or("");
+        let close = body.find(quote).ok_or("a malformed attribute")?;
+        let value = decode(body.get(..close).unwrap_or(""))?;
+        if key == "xmlns" {
+            decls.push((String::new(), ns_of(&value)));
+        } else if let Some(prefix) = key.strip_prefix("xmlns:") {
+            decls.push((prefix.to_string(), ns_of(&value)));
+        }
+        rest = body.get(close + 1..).unwrap_or("").trim_start();
+    }
+    let (prefix, local) = match qname.split_once(':') {
+        Some((p, l)) => (p, l),
+        None => ("", qname),
+    };
+    let ns = decls
+        .iter()
+        .rev()
+        .find(|(p, _)| p == prefix)
+        .map(|(_, n)| *n)
+        .or_else(|| {
+            stack.iter().rev().find_map(|o| {
+                o.decls
+                    .iter()
+                    .rev()
+                    .find(|(p, _)| p == prefix)
+                    .map(|(_, n)| *n)
+            })
+        });
+    let ns = match ns {
+        Some(n) => n,
+        None if prefix.is_empty() => Ns::None,
+        None => return Err("an undeclared namespace prefix"),
+    };
+    Ok(Open {
+        qname: qname.to_string(),
+        decls,
+        el: El {
+            ns: Some(ns),
+            name: local.to_string(),
+            ..El::default()
+        },
+    })
+}
+
+fn ns_of(uri: &str) -> Ns {
+    match uri.trim() {
+        SOAP_ENV => Ns::Soap,
+        SOAP12_ENV => Ns::Soap12,
+        NS => Ns::Ps,
+        "" => Ns::None,
+        _ => Ns::Other,
+    }
+}
+
+/// Replaces the predefined entities and character references.
+fn decode(raw: &str) -> Result<String, &'static str> {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(i) = rest.find('&') {
+        out.push_str(rest.get(..i).unwrap_or(""));
+        let after = rest.get(i + 1..).unwrap_or("");
+        let semi = after
+            .find(';')
+            .filter(|s| *s <= 10)
+            .ok_or("an `&` that starts no reference")?;
+        let name = after.get(..semi).unwrap_or("");
+        let c = match name {
+            "amp" => '&',
+            "lt" => '<',
+            "gt" => '>',
+            "quot" => '"',
+            "apos" => '\'',
+            _ => {
+                let n = if let Some(hex) = name.strip_prefix("#x") {
+                    u32::from_str_radix(hex, 16).ok()
+                } else if let Some(dec) = name.strip_prefix('#') {
+                    dec.parse::<u32>().ok()
+                } else {
+                    return Err("an entity other than the five predefined ones");
+                };
+                n.and_then(char::from_u32)
+                    .filter(|c| is_xml_char(*c))
+                    .ok_or("an invalid character reference")?
+            }
+        };
+        out.push(c);
+        rest = after.get(semi + 1..).unwrap_or("");
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+// ---- the answer ----
+
+/// Writes XML with every text and attribute value escaped; names are the
+/// contract's constants.
+struct Xml {
+    out: String,
+    depth: usize,
+}
+
+impl Xml {
+    fn new() -> Self {
+        Self {
+            out: String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"),
+            depth: 0,
+        }
+    }
+
+    fn indent(&mut self) {
+        for _ in 0..self.depth {
+            self.out.push_str("  ");
+        }
+    }
+
+    fn tag(&mut self, name: &str, attrs: &[(&str, &str)]) {
+        self.out.push('<');
+        self.out.push_str(name);
+        for (k, v) in attrs {
+            self.out.push(' ');
+            self.out.push_str(k);
+            self.out.push_str("=\"");
+            escape(&mut self.out, v, true);
+            self.out.push('"');
+        }
+        self.out.push('>');
+    }
+
+    fn open(&mut self, name: &str, attrs: &[(&str, &str)]) {
+        self.indent();
+        self.tag(name, attrs);
+        self.out.push('\n');
+        self.depth += 1;
+    }
+
+    fn close(&mut self, name: &str) {
+        self.depth = self.depth.saturating_sub(1);
+        self.indent();
+        self.out.push_str("</");
+        self.out.push_str(name);
+        self.out.push_str(">\n");
+    }
+
+    fn leaf(&mut self, name: &str, attrs: &[(&str, &str)], text: &str) {
+        self.indent();
+        self.tag(name, attrs);
+        escape(&mut self.out, text, false);
+        self.out.push_str("</");
+        self.out.push_str(name);
+        self.out.push_str(">\n");
+    }
+
+    fn opt(&mut self, name: &str, text: Option<&str>) {
+        if let Some(t) = text.map(str::trim).filter(|t| !t.is_empty()) {
+            self.leaf(name, &[], t);
+        }
+    }
+
+    fn date(&mut self, name: &str, d: Option<&PartialDateTime>) {
+        if let Some(d) = d {
+            self.leaf(name, &[], &d.to_string());
+        }
+    }
+
+    /// A coded value: the first coding with its display, else the text.
+    fn coded(&mut self, name: &str, c: &Concept) {
+        match c.codings.first() {
+            Some(coding) => self.coding(name, coding),
+            None => self.leaf(name, &[], c.text.as_deref().unwrap_or("")),
+        }
+    }
+
+    fn coding(&mut self, name: &str, coding: &Coding) {
+        self.leaf(
+            name,
+            &[("code", &coding.code), ("system", coding.system.uri())],
+            coding.display.as_deref().unwrap_or(""),
+        );
+    }
+
+    fn finish(self) -> String {
+        self.out
+    }
+}
+
+/// Appends `s` escaped for element text, or for a double-quoted attribute
+/// value; characters XML cannot carry are left out.
+fn escape(out: &mut String, s: &str, attr: bool) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' if attr => out.push_str("&quot;"),
+            '\r' => out.push_str("&#13;"),
+            '\n' if attr => out.push_str("&#10;"),
+            '\t' if attr => out.push_str("&#9;"),
+            c if is_xml_char(c) => out.push(c),
+            _ => {}
+        }
+    }
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    PartialDateTime::DateTime(t).to_string()
+}
+
+/// Attributes of one record: its id and when it last changed.
+fn record_attrs(r: &OrgRecord) -> (String, String) {
+    (r.id.clone(), rfc3339(r.last_updated))
+}
+
+/// The `GetPersonSummaryResponse` envelope for what `h` holds, with `lists`.
+fn person_summary(
+    h: &Holding,
+    nhs: NhsNumber,
+    lists: &[&str],
+    correlation: Option<&str>,
+) -> String {
+    let mut x = Xml::new();
+    x.open("soap:Envelope", &[("xmlns:soap", SOAP_ENV)]);
+    x.open("soap:Body", &[]);
+    x.open("ps:GetPersonSummaryResponse", &[("xmlns:ps", NS)]);
+    if let Some(c) = correlation {
+        x.leaf("ps:CorrelationId", &[], c);
+    }
+    person(&mut x, h, nhs);
+    for list in lists {
+        x.open(&format!("ps:{list}"), &[]);
+        for r in &h.records {
+            match (*list, &r.entry) {
+                ("Allocations", Entry::CareTeam(c)) if !is_service(c) => allocation(&mut x, r, c),
+                ("Services", Entry::CareTeam(c)) if is_service(c) => service(&mut x, r, c),
+                ("Contacts", Entry::Contact(c)) => contact(&mut x, r, c),
+                ("Alerts", Entry::Alert(a)) => alert(&mut x, r, a),
+                ("Documents", Entry::Document(d)) => document(&mut x, r, d),
+                ("Visits", Entry::Appointment(a)) => visit(&mut x, r, a),
+                _ => {}
+            }
+        }
+        x.close(&format!("ps:{list}"));
+    }
+    x.close("ps:GetPersonSummaryResponse");
+    x.close("soap:Body");
+    x.close("soap:Envelope");
+    x.finish()
+}
+
+fn use_attr(code: Option<&'static str>) -> Vec<(&'static str, &'static str)> {
+    code.map(|c| vec![("use", c)]).unwrap_or_default()
+}
+
+fn name(x: &mut Xml, el: &str, n: &HumanName) {
+    x.open(el, &use_attr(n.use_.map(|u| u.as_code())));
+    for t in &n.prefix {
+        x.opt("ps:Title", Some(t));
+    }
+    for g in &n.given {
+        x.opt("ps:Given", Some(g));
+    }
+    match (&n.family, n.given.is_empty()) {
+        (Some(f), _) => x.opt("ps:Family", Some(f)),
+        // A name held only as text is written as the family name.
+        (None, true) => x.opt("ps:Family", n.text.as_deref()),
+        (None, false) => {}
+    }
+    x.close(el);
+}
+
+fn address(x: &mut Xml, a: &Address) {
+    x.open("ps:Address", &use_attr(a.use_.map(|u| u.as_code())));
+    for l in &a.lines {
+        x.opt("ps:Line", Some(l));
+    }
+    x.opt("ps:Town", a.city.as_deref());
+    x.opt("ps:County", a.district.as_deref());
+    x.opt("ps:Postcode", a.postcode.as_deref());
+    x.opt("ps:Country", a.country.as_deref());
+    x.close("ps:Address");
+}
+
+/// Phones (every contact point but email) first, then emails.
+fn telecoms(x: &mut Xml, t: &[Telecom]) {
+    for (el, email) in [("ps:Phone", false), ("ps:Email", true)] {
+        for t in t
+            .iter()
+            .filter(|t| (t.system == TelecomSystem::Email) == email)
+        {
+            x.leaf(el, &use_attr(t.use_.map(|u| u.as_code())), &t.value);
+        }
+    }
+}
+
+fn person(x: &mut Xml, h: &Holding, nhs: NhsNumber) {
+    let d = &h.demographics;
+    let updated = rfc3339(h.last_updated);
+    let mut attrs = vec![
+        ("id", h.patient_id.as_str()),
+        ("lastUpdated", updated.as_str()),
+    ];
+    if d.sensitive {
+        attrs.push(("confidential", "true"));
+    }
+    x.open("ps:Person", &attrs);
+    x.leaf("ps:NhsNumber", &[], nhs.as_str());
+    for n in &d.names {
+        name(x, "ps:Name", n);
+    }
+    if let Some(g) = d.gender {
+        x.leaf("ps:Gender", &[], g.as_code());
+    }
+    x.date("ps:BirthDate", d.birth_date.as_ref());
+    if let Some(Deceased::At(at)) = &d.deceased {
+        x.date("ps:DeathDate", Some(at));
+    }
+    for a in &d.addresses {
+        address(x, a);
+    }
+    telecoms(x, &d.telecom);
+    x.close("ps:Person");
+}
+
+/// The participant who provides a service on the council's behalf.
+fn provider(c: &CareTeam) -> Option<&icr_model::CareTeamMember> {
+    c.participants
+        .iter()
+        .find(|m| m.roles.iter().any(|r| r.label() == Some("Care provider")))
+}
+
+/// A care team is a service (rather than an allocation to a worker) when
+/// nobody in it is a worker of the council's own.
+fn is_service(c: &CareTeam) -> bool {
+    c.participants.is_empty() || provider(c).is_some()
+}
+
+fn phone_of(c: &CareTeam) -> Option<&Telecom> {
+    c.telecom.iter().find(|t| t.system != TelecomSystem::Email)
+}
+
+fn allocation(x: &mut Xml, r: &OrgRecord, c: &CareTeam) {
+    let (id, updated) = record_attrs(r);
+    x.open("ps:Allocation", &[("id", &id), ("lastUpdated", &updated)]);
+    x.open("ps:Team", &[]);
+    x.opt("ps:Name", c.name.as_deref());
+    if let Some(t) = c.category.first() {
+        x.coded("ps:Type", t);
+    }
+    if let Some(p) = phone_of(c) {
+        x.leaf("ps:Phone", &[], &p.value);
+    }
+    x.close("ps:Team");
+    if let Some(w) = c.participants.first() {
+        x.open("ps:Worker", &[]);
+        x.opt("ps:Name", w.name.as_deref());
+        if let Some(role) = w.roles.first() {
+            x.coded("ps:Role", role);
+        }
+        x.close("ps:Worker");
+    }
+    let status = match c.status {
+        Some(CareTeamStatus::Active) => "active",
+        Some(_) => "ended",
+        None if c.period_end.is_some() => "ended",
+        None => "active",
+    };
+    x.leaf("ps:Status", &[], status);
+    x.date("ps:Start", c.period_start.as_ref());
+    x.date("ps:End", c.period_end.as_ref());
+    x.close("ps:Allocation");
+}
+
+/// The contract's service type for a service, from its name.
+fn service_type(c: &CareTeam) -> Option<(&'static str, &'static str)> {
+    let name = c.name.as_deref()?.to_ascii_lowercase();
+    const TYPES: [(&str, &str, &str); 10] = [
+        ("home care", "home-care", "Home care"),
+        ("reablement", "reablement", "Reablement"),
+        ("telecare", "telecare", "Telecare"),
+        ("day ", "day-care", "Day care"),
+        ("respite", "respite-care", "Respite care"),
+        ("meals", "meals", "Meals"),
+        ("equipment", "equipment", "Equipment"),
+        ("direct payment", "direct-payment", "Direct payment"),
+        ("shared lives", "shared-lives", "Shared lives"),
+        ("residential", "residential-care", "Residential care"),
+    ];
+    TYPES
+        .iter()
+        .find(|(prefix, _, _)| name.starts_with(prefix))
+        .map(|(_, code, display)| (*code, *display))
+}
+
+fn service(x: &mut Xml, r: &OrgRecord, c: &CareTeam) {
+    let (id, updated) = record_attrs(r);
+    x.open("ps:Service", &[("id", &id), ("lastUpdated", &updated)]);
+    match (service_type(c), c.category.first()) {
+        (Some((code, display)), _) => x.leaf(
+            "ps:Type",
+            &[("code", code), ("system", SERVICE_TYPE_SYSTEM)],
+            display,
+        ),
+        (None, Some(category)) => x.coded("ps:Type", category),
+        (None, None) => x.leaf("ps:Type", &[], c.name.as_deref().unwrap_or("Service")),
+    }
+    x.opt("ps:Name", c.name.as_deref());
+    let provider_name = provider(c)
+        .and_then(|p| p.name.as_deref())
+        .or(c.managing_organisations.first().map(String::as_str));
+    if provider_name.is_some() || phone_of(c).is_some() {
+        x.open("ps:Provider", &[]);
+        x.opt("ps:Name", provider_name);
+        if let Some(p) = phone_of(c) {
+            x.leaf("ps:Phone", &[], &p.value);
+        }
+        x.close("ps:Provider");
+    }
+    if let Some(s) = c.status {
+        let s = match s {
+            CareTeamStatus::Proposed => "proposed",
+            CareTeamStatus::Active => "active",
+            CareTeamStatus::Suspended => "suspended",
+            CareTeamStatus::Inactive => "ended",
+            CareTeamStatus::EnteredInError => "entered-in-error",
+        };
+        x.leaf("ps:Status", &[], s);
+    }
+    x.date("ps:Start", c.period_start.as_ref());
+    x.date("ps:End", c.period_end.as_ref());
+    x.close("ps:Service");
+}
+
+/// The contract's `Role` for a relationship coding that is one.
+fn contact_role(c: &Coding) -> Option<&'static str> {
+    match (c.system.uri(), c.code.as_str()) {
+        ("http://terminology.hl7.org/CodeSystem/v2-0131", "N") => Some("NextOfKin"),
+        ("http://terminology.hl7.org/CodeSystem/v2-0131", "C") => Some("EmergencyContact"),
+        ("http://snomed.info/sct", "407542009") => Some("Carer"),
+        ("http://snomed.info/sct", "407543004") => Some("MainCarer"),
+        _ => None,
+    }
+}
+
+fn contact(x: &mut Xml, r: &OrgRecord, c: &Contact) {
+    let (id, updated) = record_attrs(r);
+    x.open("ps:Contact", &[("id", &id), ("lastUpdated", &updated)]);
+    name(x, "ps:Name", &c.name);
+    let role_of = |concept: &Concept| concept.codings.iter().find_map(contact_role);
+    if let Some(rel) = c.relationship.iter().find(|r| role_of(r).is_none()) {
+        x.coded("ps:Relationship", rel);
+    }
+    for role in c.relationship.iter().filter_map(role_of) {
+        x.leaf("ps:Role", &[], role);
+    }
+    telecoms(x, &c.telecom);
+    if let Some(a) = &c.address {
+        address(x, a);
+    }
+    if let Some(a) = c.active {
+        x.leaf("ps:Active", &[], if a { "true" } else { "false" });
+    }
+    x.date("ps:Start", c.period_start.as_ref());
+    x.close("ps:Contact");
+}
+
+fn alert(x: &mut Xml, r: &OrgRecord, a: &Alert) {
+    let (id, updated) = record_attrs(r);
+    x.open("ps:Alert", &[("id", &id), ("lastUpdated", &updated)]);
+    x.coded("ps:Type", &a.code);
+    if !a.code.codings.is_empty() {
+        x.opt("ps:Description", a.code.text.as_deref());
+    }
+    if let Some(c) = a.category.first() {
+        x.coded("ps:Category", c);
+    }
+    if let Some(s) = a.status {
+        x.leaf("ps:Status", &[], s.as_code());
+    }
+    x.date("ps:Start", a.period_start.as_ref());
+    x.date("ps:End", a.period_end.as_ref());
+    if let Some(author) = a.author.as_deref() {
+        x.open("ps:ContactPerson", &[]);
+        x.leaf("ps:Name", &[], author);
+        x.close("ps:ContactPerson");
+    }
+    x.close("ps:Alert");
+}
+
+fn document(x: &mut Xml, r: &OrgRecord, d: &Document) {
+    let (id, updated) = record_attrs(r);
+    x.open("ps:Document", &[("id", &id), ("lastUpdated", &updated)]);
+    x.coded("ps:Type", &d.doc_type);
+    x.opt("ps:Title", d.title.as_deref());
+    if let Some(s) = d.status {
+        let s = match s {
+            DocumentStatus::Current => "current",
+            DocumentStatus::Superseded => "superseded",
+            DocumentStatus::EnteredInError => "entered-in-error",
+        };
+        x.leaf("ps:Status", &[], s);
+    }
+    x.date("ps:Date", d.date.as_ref());
+    for a in &d.authors {
+        x.opt("ps:Author", Some(a));
+    }
+    let link = d.content.iter().find(|a| {
+        a.url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://") || u.starts_with("http://"))
+    });
+    if let Some(link) = link {
+        x.opt("ps:Url", link.url.as_deref());
+        x.opt("ps:ContentType", link.content_type.as_deref());
+    }
+    x.close("ps:Document");
+}
+
+fn visit(x: &mut Xml, r: &OrgRecord, a: &Appointment) {
+    if a.kind == Some(AppointmentKind::Encounter) {
+        return;
+    }
+    let Some(start) = a.start.as_ref() else {
+        return;
+    };
+    let (id, updated) = record_attrs(r);
+    x.open("ps:Visit", &[("id", &id), ("lastUpdated", &updated)]);
+    x.date("ps:Start", Some(start));
+    x.date("ps:End", a.end.as_ref());
+    if let Some(s) = a.service_type.first() {
+        x.coded("ps:Service", s);
+    }
+    let status = match a.status {
+        Some(AppointmentStatus::Booked | AppointmentStatus::Pending) => Some("planned"),
+        Some(
+            AppointmentStatus::Fulfilled
+            | AppointmentStatus::Arrived
+            | AppointmentStatus::CheckedIn
+            | AppointmentStatus::Finished,
+        ) => Some("completed"),
+        Some(AppointmentStatus::Cancelled) => Some("cancelled"),
+        Some(AppointmentStatus::Noshow) => Some("missed"),
+        _ => None,
+    };
+    if let Some(s) = status {
+        x.leaf("ps:Status", &[], s);
+    }
+    for p in &a.participants {
+        x.opt("ps:Worker", Some(p));
+    }
+    x.opt("ps:Location", a.location.as_deref());
+    x.opt("ps:Description", a.description.as_deref());
+    x.close("ps:Visit");
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+
+    use icr_model::{
+        CareTeamMember, CodeSystem, ContactUse, Demographics, Gender, NameUse, OdsCode,
+    };
+    use proptest::prelude::*;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::org::Kind;
+    use crate::population::Population;
+    use crate::protocol::Module;
+    use crate::{Fault, Sim, SimConfig};
+
+    const SEED: u64 = 20261101;
+    const SIZE: usize = 300;
+    const CORRELATION: &str = "5f0c8a52-4d1e-4b7a-9a53-2f9a8c1d7e01";
+
+    fn request_body(nhs: &str, includes: &[&str]) -> String {
+        let includes: String = includes
+            .iter()
+            .map(|i| format!("<ps:Include>{i}</ps:Include>"))
+            .collect();
+        format!(
+            r#"<?xml version="1.0" encoding="utf-8"?>
+<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ps="urn:icr:socialcare:personsummary:1">
+  <soap:Body>
+    <ps:GetPersonSummary>
+      <ps:CorrelationId>{CORRELATION}</ps:CorrelationId>
+      <ps:RequestedBy><ps:UserId>u1</ps:UserId><ps:Name>Dr A &amp; B</ps:Name><ps:Role>R8000</ps:Role><ps:Organisation>RN3</ps:Organisation></ps:RequestedBy>
+      <ps:Purpose>directcare</ps:Purpose>
+      <ps:NhsNumber>{nhs}</ps:NhsNumber>
+      {includes}
+    </ps:GetPersonSummary>
+  </soap:Body>
+</soap:Envelope>"#
+        )
+    }
+
+    fn ctx(org: Org) -> SourceCtx {
+        let addr: SocketAddr = "127.0.0.1:9401".parse().unwrap_or_else(|_| unreachable!());
+        SourceCtx::new(
+            org.id(),
+            Kind::SoapXml,
+            vec![org],
+            addr,
+            Arc::new(Population::generate(SEED, SIZE)),
+            1,
+        )
+    }
+
+    fn call(
+        ctx: &SourceCtx,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Answer {
+        let mut map = http::HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(
+                http::header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                http::HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        let req = HttpRequest {
+            method,
+            path,
+            query: None,
+            headers: &map,
+            body,
+            origin: "http://127.0.0.1:9401",
+        };
+        Soap.respond(ctx, &req)
+    }
+
+    const SOAP_HEADERS: [(&str, &str); 2] = [
+        ("content-type", "text/xml; charset=utf-8"),
+        (
+            "soapaction",
+            "\"urn:icr:socialcare:personsummary:1/GetPersonSummary\"",
+        ),
+    ];
+
+    fn post(ctx: &SourceCtx, org: Org, body: &str) -> Answer {
+        call(
+            ctx,
+            "POST",
+            &Soap.base_path(org),
+            &SOAP_HEADERS,
+            body.as_bytes(),
+        )
+    }
+
+    fn text(a: &Answer) -> String {
+        String::from_utf8(a.body.clone()).unwrap()
+    }
+
+    /// The fault code of a fault answer, read back.
+    fn fault_code(a: &Answer) -> (String, String) {
+        let root = parse(&a.body).unwrap();
+        let f = root
+            .child(Ns::Soap, "Body")
+            .and_then(|b| b.child(Ns::Soap, "Fault"))
+            .unwrap();
+        let class = f.child(Ns::None, "faultcode").unwrap().text.clone();
+        let code = f
+            .child(Ns::None, "detail")
+            .and_then(|d| d.child(Ns::Ps, "PersonSummaryFault"))
+            .and_then(|p| p.child(Ns::Ps, "Code"))
+            .map(|c| c.text.clone())
+            .unwrap_or_default();
+        (class, code)
+    }
+
+    /// A council holding written by hand, with XML's special characters.
+    fn holding() -> Holding {
+        let updated = datetime!(2026-10-01 09:30:00 UTC);
+        let rec = |id: &str, entry: Entry| OrgRecord {
+            resource_type: crate::population::resource_type(&entry),
+            id: id.to_string(),
+            entry,
+            last_updated: updated,
+        };
+        let phone = |v: &str| Telecom {
+            system: TelecomSystem::Phone,
+            value: v.to_string(),
+            use_: Some(ContactUse::Work),
+        };
+        let day = |s: &str| PartialDateTime::parse(s).ok();
+        Holding {
+            org: Org::WILTSHIRE_COUNCIL,
+            patient_id: "p<1>".into(),
+            demographics: Demographics {
+                names: vec![HumanName {
+                    use_: Some(NameUse::Official),
+                    given: vec!["Ann".into()],
+                    family: Some("O'Neill & Co".into()),
+                    ..HumanName::default()
+                }],
+                gender: Some(Gender::Female),
+                birth_date: day("1940-02-03"),
+                sensitive: true,
+                ..Demographics::default()
+            },
+            last_updated: updated,
+            version: 1,
+            records: vec![
+                rec(
+                    "1",
+                    Entry::CareTeam(CareTeam {
+                        name: Some("Devizes Adult Social Care Team".into()),
+                        status: Some(CareTeamStatus::Active),
+                        participants: vec![CareTeamMember {
+                            roles: vec![Concept::coded(Coding::new(
+                                CodeSystem::Snomed,
+                                "106328005",
+                                "Social worker",
+                            ))],
+                            name: Some("Sam Lee".into()),
+                        }],
+                        telecom: vec![phone("01632 960100")],
+                        period_start: day("2025-01-02"),
+                        ..CareTeam::default()
+                    }),
+                ),
+                rec(
+                    "2",
+                    Entry::CareTeam(CareTeam {
+                        name: Some("Home care: two visits a day".into()),
+                        status: Some(CareTeamStatus::Active),
+                        participants: vec![CareTeamMember {
+                            roles: vec![Concept::text("Care provider")],
+                            name: Some("Kingfisher Home Care".into()),
+                        }],
+                        managing_organisations: vec!["Wiltshire Council".into()],
+                        telecom: vec![phone("01632 960200")],
+                        ..CareTeam::default()
+                    }),
+                ),
+                rec(
+                    "3",
+                    Entry::Contact(Contact {
+                        name: HumanName {
+                            given: vec!["Jo".into()],
+                            family: Some("Smith".into()),
+                            ..HumanName::default()
+                        },
+                        relationship: vec![
+                            Concept::coded(Coding::new(
+                                CodeSystem::Other(
+                                    "http://terminology.hl7.org/CodeSystem/v3-RoleCode".into(),
+                                ),
+                                "DAUC",
+                                "daughter",
+                            )),
+                            Concept::coded(Coding::new(
+                                CodeSystem::Other(
+                                    "http://terminology.hl7.org/CodeSystem/v2-0131".into(),
+                                ),
+                                "N",
+                                "Next-of-Kin",
+                            )),
+                        ],
+                        ..Contact::default()
+                    }),
+                ),
+                rec(
+                    "4",
+                    Entry::Alert(Alert {
+                        code: Concept::text("Enquiry open: call <the team> first & \"only\" them"),
+                        author: Some("Sam Lee".into()),
+                        ..Alert::default()
+                    }),
+                ),
+            ],
+        }
+    }
+
+    #[test]
+    fn writes_the_contract_with_every_value_escaped() {
+        let nhs = NhsNumber::parse("9990000018").unwrap();
+        let xml = person_summary(&holding(), nhs, &LISTS, Some("c&1"));
+        assert_eq!(
+            xml,
+            r#"<?xml version="1.0" encoding="utf-8"?>
+<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">
+  <soap:Body>
+    <ps:GetPersonSummaryResponse xmlns:ps="urn:icr:socialcare:personsummary:1">
+      <ps:CorrelationId>c&amp;1</ps:CorrelationId>
+      <ps:Person id="p&lt;1&gt;" lastUpdated="2026-10-01T09:30:00Z" confidential="true">
+        <ps:NhsNumber>9990000018</ps:NhsNumber>
+        <ps:Name use="official">
+          <ps:Given>Ann</ps:Given>
+          <ps:Family>O'Neill &amp; Co</ps:Family>
+        </ps:Name>
+        <ps:Gender>female</ps:Gender>
+        <ps:BirthDate>1940-02-03</ps:BirthDate>
+      </ps:Person>
+      <ps:Allocations>
+        <ps:Allocation id="1" lastUpdated="2026-10-01T09:30:00Z">
+          <ps:Team>
+            <ps:Name>Devizes Adult Social Care Team</ps:Name>
+            <ps:Phone>01632 960100</ps:Phone>
+          </ps:Team>
+          <ps:Worker>
+            <ps:Name>Sam Lee</ps:Name>
+            <ps:Role code="106328005" system="http://snomed.info/sct">Social worker</ps:Role>
+          </ps:Worker>
+          <ps:Status>active</ps:Status>
+          <ps:Start>2025-01-02</ps:Start>
+        </ps:Allocation>
+      </ps:Allocations>
+      <ps:Services>
+        <ps:Service id="2" lastUpdated="2026-10-01T09:30:00Z">
+          <ps:Type code="home-care" system="urn:icr:socialcare:personsummary:1:service-type">Home care</ps:Type>
+          <ps:Name>Home care: two visits a day</ps:Name>
+          <ps:Provider>
+            <ps:Name>Kingfisher Home Care</ps:Name>
+            <ps:Phone>01632 960200</ps:Phone>
+          </ps:Provider>
+          <ps:Status>active</ps:Status>
+        </ps:Service>
+      </ps:Services>
+      <ps:Contacts>
+        <ps:Contact id="3" lastUpdated="2026-10-01T09:30:00Z">
+          <ps:Name>
+            <ps:Given>Jo</ps:Given>
+            <ps:Family>Smith</ps:Family>
+          </ps:Name>
+          <ps:Relationship code="DAUC" system="http://terminology.hl7.org/CodeSystem/v3-RoleCode">daughter</ps:Relationship>
+          <ps:Role>NextOfKin</ps:Role>
+        </ps:Contact>
+      </ps:Contacts>
+      <ps:Alerts>
+        <ps:Alert id="4" lastUpdated="2026-10-01T09:30:00Z">
+          <ps:Type>Enquiry open: call &lt;the team&gt; first &amp; "only" them</ps:Type>
+          <ps:ContactPerson>
+            <ps:Name>Sam Lee</ps:Name>
+          </ps:ContactPerson>
+        </ps:Alert>
+      </ps:Alerts>
+      <ps:Documents>
+      </ps:Documents>
+      <ps:Visits>
+      </ps:Visits>
+    </ps:GetPersonSummaryResponse>
+  </soap:Body>
+</soap:Envelope>
+"#
+        );
+        // what it writes, it reads back: the escaped values come back whole
+        let root = parse(xml.as_bytes()).unwrap();
+        let alert = root
+            .child(Ns::Soap, "Body")
+            .and_then(|b| b.child(Ns::Ps, "GetPersonSummaryResponse"))
+            .and_then(|r| r.child(Ns::Ps, "Alerts"))
+            .and_then(|a| a.child(Ns::Ps, "Alert"))
+            .and_then(|a| a.child(Ns::Ps, "Type"))
+            .unwrap();
+        assert_eq!(
+            alert.text,
+            "Enquiry open: call <the team> first & \"only\" them"
+        );
+    }
+
+    #[test]
+    fn answers_a_council_person_and_faults_the_rest() {
+        let pop = Population::generate(SEED, SIZE);
+        let council = Org::WILTSHIRE_COUNCIL;
+        let ctx = ctx(council);
+        // someone the council holds
+        if let Some(p) = pop.iter().find(|p| p.holding(council).is_some()) {
+            let a = post(
+                &ctx,
+                council,
+                &request_body(p.nhs_number.as_str(), &["Person", "Alerts"]),
+            );
+            assert_eq!(a.status, 200, "{}", text(&a));
+            assert_eq!(a.content_type, CONTENT_TYPE);
+            let body = text(&a);
+            assert!(body.contains(&format!("<ps:NhsNumber>{}</ps:NhsNumber>", p.nhs_number)));
+            assert!(body.contains(&format!(
+                "<ps:CorrelationId>{CORRELATION}</ps:CorrelationId>"
+            )));
+            assert!(body.contains("<ps:Alerts>") && !body.contains("<ps:Visits>"));
+        }
+        // someone it does not hold: PersonNotKnown, the correlation id echoed
+        let stranger = pop
+            .iter()
+            .find(|p| p.holding(council).is_none())
+            .map(|p| p.nhs_number)
+            .unwrap();
+        let a = post(&ctx, council, &request_body(stranger.as_str(), &[]));
+        assert_eq!(a.status, 500);
+        assert_eq!(
+            fault_code(&a),
+            ("soap:Client".into(), "PersonNotKnown".into())
+        );
+        assert!(text(&a).contains(CORRELATION));
+        assert!(!text(&a).contains(stranger.as_str()));
+    }
+
+    #[test]
+    fn malformed_requests_are_faults() {
+        let council = Org::SWINDON_COUNCIL;
+        let ctx = ctx(council);
+        let invalid = |a: &Answer| {
+            assert_eq!(a.status, 500, "{}", text(a));
+            assert_eq!(
+                fault_code(a),
+                ("soap:Client".into(), "InvalidRequest".into())
+            );
+        };
+        let good = request_body("9990000018", &["Alerts"]);
+        for body in [
+            "not xml".to_string(),
+            good.replace("9990000018", "9990000019"),
+            good.replace(
+                "<ps:Include>Alerts</ps:Include>",
+                "<ps:Include>Medications</ps:Include>",
+            ),
+            good.replace("<ps:Organisation>RN3</ps:Organisation>", ""),
+            format!("<!DOCTYPE x [<!ENTITY e \"e\">]>{good}"),
+            good.replace("Dr A &amp; B", "Dr A &e; B"),
+            good[..good.len() / 2].to_string(),
+            good.replace("ps:GetPersonSummary>", "ps:GetPersonSummaryX>"),
+        ] {
+            invalid(&post(&ctx, council, &body));
+        }
+        let v12 = good.replace(SOAP_ENV, SOAP12_ENV);
+        let a = post(&ctx, council, &v12);
+        assert_eq!(fault_code(&a).0, "soap:VersionMismatch");
+        // wrong SOAPAction
+        let a = call(
+            &ctx,
+            "POST",
+            &Soap.base_path(council),
+            &[
+                ("content-type", "text/xml"),
+                ("soapaction", "\"urn:other\""),
+            ],
+            good.as_bytes(),
+        );
+        invalid(&a);
+        // wrong method, content type, path
+        let a = call(&ctx, "GET", &Soap.base_path(council), &SOAP_HEADERS, b"");
+        assert_eq!(a.status, 405);
+        assert_eq!(a.headers, vec![("Allow".to_string(), "POST".to_string())]);
+        let a = call(
+            &ctx,
+            "POST",
+            &Soap.base_path(council),
+            &[("content-type", "application/json"), SOAP_HEADERS[1]],
+            good.as_bytes(),
+        );
+        assert_eq!(a.status, 415);
+        let a = call(
+            &ctx,
+            "POST",
+            &Soap.base_path(Org::BANES_COUNCIL),
+            &SOAP_HEADERS,
+            good.as_bytes(),
+        );
+        assert_eq!(a.status, 404);
+        assert_eq!(fault_code(&a).1, "InvalidRequest");
+        // the shared code's errors, in the protocol's form
+        let a = Soap.error(500, "simulated failure (error_rate fault); try again");
+        assert_eq!(
+            fault_code(&a),
+            ("soap:Server".into(), "InternalError".into())
+        );
+        let a = Soap.error(413, "too large");
+        assert_eq!((a.status, fault_code(&a).1), (413, "InvalidRequest".into()));
+    }
+
+    #[test]
+    fn the_request_reader_is_bounded_and_namespace_aware() {
+        let deep = format!("{}{}", "<a>".repeat(40), "</a>".repeat(40));
+        assert!(parse(deep.as_bytes()).is_err());
+        let wide = format!("<a>{}</a>", "<b/>".repeat(600));
+        assert!(parse(wide.as_bytes()).is_err());
+        let long = format!("<a>{}</a>", "x".repeat(5000));
+        assert!(parse(long.as_bytes()).is_err());
+        assert!(parse(b"<p:a/>").is_err());
+        // default namespaces and other prefixes
+        let r = read_request(
+            request_body("9990000018", &["Visits", "Person"])
+                .replace("ps:", "x:")
+                .replace("xmlns:ps=", "xmlns:x=")
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(r.lists, vec!["Visits"]);
+        assert_eq!(r.correlation_id.as_deref(), Some(CORRELATION));
+        let r = read_request(
+            br#"<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/"><Body><GetPersonSummary xmlns="urn:icr:socialcare:personsummary:1"><NhsNumber>999 000 0018</NhsNumber><RequestedBy><Organisation>RN3</Organisation></RequestedBy></GetPersonSummary></Body></Envelope>"#,
+        )
+        .unwrap();
+        assert_eq!(r.lists, LISTS.to_vec());
+        assert_eq!(r.nhs_number.as_str(), "9990000018");
+    }
+
+    #[tokio::test]
+    async fn serves_over_http_with_the_shared_faults() {
+        let council = Org::BANES_COUNCIL;
+        let sim = Sim::start_with(SimConfig::only(SEED, SIZE, &[council]), with_soap)
+            .await
+            .unwrap();
+        let url = sim.endpoint(council.id()).unwrap();
+        assert!(url.ends_with("/Y9L03/PersonSummaryService/v1"), "{url}");
+        let client = reqwest::Client::new();
+        let held = sim
+            .population()
+            .iter()
+            .find(|p| p.holding(council).is_some())
+            .map(|p| p.nhs_number);
+        let nhs = held.unwrap_or(NhsNumber::parse("9990000018").unwrap());
+        let send = || {
+            client
+                .post(&url)
+                .header("content-type", "text/xml; charset=utf-8")
+                .header(
+                    "soapaction",
+                    "\"urn:icr:socialcare:personsummary:1/GetPersonSummary\"",
+                )
+                .body(request_body(nhs.as_str(), &[]))
+                .send()
+        };
+        let r = send().await.unwrap();
+        let status = r.status().as_u16();
+        assert_eq!(r.headers()["content-type"], CONTENT_TYPE);
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        let body = r.text().await.unwrap();
+        if held.is_some() {
+            assert_eq!(status, 200, "{body}");
+            for list in LISTS {
+                assert!(body.contains(&format!("<ps:{list}>")), "{list}");
+            }
+        } else {
+            assert_eq!(status, 500);
+        }
+        // every request fails: a Server fault
+        sim.set_fault(
+            council.id(),
+            Fault {
+                error_rate: 1.0,
+                ..Fault::default()
+            },
+        )
+        .await
+        .unwrap();
+        let r = send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 500);
+        let body = r.text().await.unwrap();
+        assert!(
+            body.contains("<faultcode>soap:Server</faultcode>"),
+            "{body}"
+        );
+        assert!(body.contains("<ps:Code>InternalError</ps:Code>"), "{body}");
+        // down: connections refused
+        sim.set_fault(
+            council.id(),
+            Fault {
+                down: true,
+                ..Fault::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert!(send().await.is_err());
+        sim.shutdown().await;
+    }
+
+    #[test]
+    fn ods_codes_of_the_councils_are_paths() {
+        for org in [
+            Org::WILTSHIRE_COUNCIL,
+            Org::SWINDON_COUNCIL,
+            Org::BANES_COUNCIL,
+        ] {
+            assert!(OdsCode::parse(org.ods_code()).is_ok());
+            assert_eq!(
+                Soap.base_path(org),
+                format!("/{}/PersonSummaryService/v1", org.ods_code())
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn never_panics_and_answers_a_contract_status(
+            body in proptest::collection::vec(any::<u8>(), 0..1024),
+            mangle in any::<bool>(),
+            cut in any::<usize>(),
+        ) {
+            let council = Org::WILTSHIRE_COUNCIL;
+            let ctx = ctx_cached();
+            let data = if mangle {
+                let good = request_body("9990000018", &["Alerts"]).into_bytes();
+                let at = cut % good.len();
+                let mut d = good[..at].to_vec();
+                d.extend_from_slice(&body);
+                d
+            } else {
+                body
+            };
+            let a = call(ctx, "POST", &Soap.base_path(council), &SOAP_HEADERS, &data);
+            prop_assert!(matches!(a.status, 200 | 500), "{}", a.status);
+            prop_assert_eq!(a.content_type.as_str(), CONTENT_TYPE);
+            if a.status == 500 {
+                prop_assert!(fault_code(&a).0.starts_with("soap:"));
+            } else {
+                prop_assert!(a.body.starts_with(b"<?xml"));
+            }
+        }
+    }
+
+    /// The registered modules, with this one (whether or not it is
+    /// registered yet).
+    fn with_soap(kind: Kind) -> Option<Module> {
+        match kind {
+            Kind::SoapXml => Some(Module::Http(&Soap)),
+            other => crate::protocol::module(other),
+        }
+    }
+
+    fn ctx_cached() -> &'static SourceCtx {
+        static CTX: std::sync::OnceLock<SourceCtx> = std::sync::OnceLock::new();
+        CTX.get_or_init(|| ctx(Org::WILTSHIRE_COUNCIL))
+    }
+}
