@@ -906,11 +906,28 @@ fn contact(x: &mut Xml, r: &OrgRecord, c: &Contact) {
     let (id, updated) = record_attrs(r);
     x.open("ps:Contact", &[("id", &id), ("lastUpdated", &updated)]);
     name(x, "ps:Name", &c.name);
-    let role_of = |concept: &Concept| concept.codings.iter().find_map(contact_role);
-    if let Some(rel) = c.relationship.iter().find(|r| role_of(r).is_none()) {
-        x.coded("ps:Relationship", rel);
+    // Codings that are contact roles become Roles; the first other coding
+    // (or, failing one, the first free-text relationship) the Relationship.
+    let codings = c.relationship.iter().flat_map(|r| r.codings.iter());
+    let relationship = codings
+        .clone()
+        .find(|coding| contact_role(coding).is_none());
+    match relationship {
+        Some(coding) => x.coding("ps:Relationship", coding),
+        None => {
+            let text = c.relationship.iter().find(|r| r.codings.is_empty());
+            if let Some(t) = text.and_then(|r| r.text.as_deref()) {
+                x.leaf("ps:Relationship", &[], t);
+            }
+        }
     }
-    for role in c.relationship.iter().filter_map(role_of) {
+    let mut roles: Vec<&str> = Vec::new();
+    for role in codings.filter_map(contact_role) {
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+    }
+    for role in roles {
         x.leaf("ps:Role", &[], role);
     }
     telecoms(x, &c.telecom);
