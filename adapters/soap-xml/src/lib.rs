@@ -41,7 +41,7 @@ pub mod xml;
 
 use std::sync::{Arc, LazyLock};
 
-use icr_adapter_sdk::{BuildError, RequestContext, SourceAdapter, SourceSpec};
+use icr_adapter_sdk::{BuildError, SourceAdapter, SourceSpec};
 use icr_model::{NhsNumber, OdsCode, SectionSet, SourceId, SourceMeta};
 
 pub use options::{DEFAULT_SOAP_ACTION, SoapXmlOptions};
@@ -88,9 +88,4 @@ pub fn fuzz_answer(data: &[u8]) {
     for status in [200, 500] {
         let _ = answer::read_answer(status, data, &expected, &limits, meta);
     }
-}
-
-/// The context the fuzzing and test requests are made with.
-pub fn system_context() -> Option<RequestContext> {
-    Some(RequestContext::system(OdsCode::parse("X26").ok()?))
 }
