@@ -493,7 +493,16 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(
     file: &Path,
 ) -> Result<T, ConfigError> {
     let line_of = |span: Option<std::ops::Range<usize>>| {
-        span.map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+        // Counted on bytes, so a span that does not fall on a character
+        // boundary cannot panic.
+        span.map(|s| {
+            let end = s.start.min(text.len());
+            text.as_bytes()[..end]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                + 1
+        })
     };
     let de = toml::Deserializer::parse(text).map_err(|e| ConfigError {
         file: file.to_path_buf(),
