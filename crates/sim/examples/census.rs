@@ -60,7 +60,16 @@ fn main() {
                 .ok()
                 .and_then(|nhs| pop.get(&nhs))
             {
-                Some(p) => println!("{}", line(p)),
+                Some(p) => {
+                    println!("{}", line(p));
+                    for h in &p.holdings {
+                        let mut types: BTreeMap<&str, usize> = BTreeMap::new();
+                        for r in &h.records {
+                            *types.entry(r.resource_type).or_default() += 1;
+                        }
+                        println!("    {:<18} {types:?}", h.org.id());
+                    }
+                }
                 None => println!("{n}: not in the population"),
             }
         }
@@ -88,9 +97,32 @@ fn main() {
     if let Some(p) = generated().find(|p| {
         p.holdings
             .iter()
+            .filter(|h| Org::TRUSTS.contains(&h.org))
             .any(|h| h.demographics != p.truth.demographics)
     }) {
         println!("stale demographics: {}", line(p));
+    }
+    for p in generated().filter(|p| p.is_sensitive()).take(3) {
+        println!("restricted in PDS: {}", line(p));
+    }
+    let council_safeguarding = |p: &&Patient| {
+        p.holdings.iter().any(|h| {
+            h.org.role() == icr_sim::Role::SocialCare
+                && h.entries_in(Section::Alerts).next().is_some()
+        })
+    };
+    for p in generated().filter(council_safeguarding).take(2) {
+        println!("council safeguarding alert: {}", line(p));
+    }
+    if let Some(p) =
+        generated().find(|p| p.holding(Org::MEDVIVO).is_some() && p.holding(Org::WHC).is_some())
+    {
+        println!("out of hours and community: {}", line(p));
+    }
+    if let Some(p) = generated().find(|p| {
+        p.holding(Org::RADIOLOGY).is_some() && p.orgs().all(|o| !Org::TRUSTS.contains(&o))
+    }) {
+        println!("imaging the practice asked for: {}", line(p));
     }
     if let Some(p) = generated().find(|p| has_conflict(p)) {
         println!("conflicting fact: {}", line(p));

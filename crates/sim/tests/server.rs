@@ -195,11 +195,12 @@ async fn paging_with_total_and_next_links() {
 async fn many_pages_of_a_busy_patient() {
     let sim = common::start(300).await;
     let c = client();
-    // The patient with most records at one organisation.
+    // The patient with most records at one FHIR R4 organisation.
     let (org, pid, n) = sim
         .population()
         .iter()
         .flat_map(|p| p.holdings.iter())
+        .filter(|h| h.org.kind() == icr_sim::Kind::FhirR4)
         .map(|h| {
             (
                 h.org,

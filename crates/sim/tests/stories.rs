@@ -6,8 +6,8 @@ use icr_model::{
     AllergyCategory, Criticality, Entry, Gender, MedicationStatus, NhsNumber, PartialDateTime,
     Section,
 };
-use icr_sim::Org;
 use icr_sim::population::{Holding, Patient, Population};
+use icr_sim::{Org, STORY_COUNT};
 
 fn pop() -> Population {
     Population::generate(20_261_101, 1200)
@@ -44,6 +44,11 @@ fn date(s: &str) -> Option<PartialDateTime> {
     PartialDateTime::parse(s).ok()
 }
 
+/// The four trusts' holdings of the person.
+fn trusts(p: &Patient) -> impl Iterator<Item = &Holding> {
+    p.holdings.iter().filter(|h| Org::TRUSTS.contains(&h.org))
+}
+
 /// The trusts holding the person, in order.
 fn orgs(p: &Patient) -> Vec<Org> {
     p.orgs().filter(|o| Org::TRUSTS.contains(o)).collect()
@@ -57,24 +62,29 @@ fn story_numbers_are_fixed_and_the_same_for_every_seed() {
         "9990000034",
         "9990000042",
         "9990000050",
+        "9990000069",
     ];
     for seed in [1, 20_261_101] {
         let pop = Population::generate(seed, 1000);
         let got: Vec<String> = pop
             .iter()
-            .take(5)
+            .take(STORY_COUNT)
             .map(|p| p.nhs_number.to_string())
             .collect();
         assert_eq!(got, expected);
-        assert!(pop.iter().take(5).all(|p| p.story.is_some()));
-        assert!(pop.iter().skip(5).all(|p| p.story.is_none()));
+        assert!(pop.iter().take(STORY_COUNT).all(|p| p.story.is_some()));
+        assert!(pop.iter().skip(STORY_COUNT).all(|p| p.story.is_none()));
         let stories = pop.stories();
         let numbers: Vec<String> = stories.iter().map(|s| s.nhs_number.to_string()).collect();
         assert_eq!(numbers, expected);
-        for (s, who) in stories
-            .iter()
-            .zip(["Ellery", "Ashworth", "Rahman", "Okafor", "Pennington"])
-        {
+        for (s, who) in stories.iter().zip([
+            "Ellery",
+            "Ashworth",
+            "Rahman",
+            "Okafor",
+            "Pennington",
+            "Stainton",
+        ]) {
             assert!(s.summary.contains(who), "{}", s.summary);
         }
     }
@@ -323,14 +333,17 @@ fn story_3_allergy_at_three_orgs() {
     let p = story(&pop, 2);
     assert_eq!(name(&p), "Priya RAHMAN");
     assert_eq!(orgs(&p), [Org::RUH, Org::GWH, Org::SFT]);
-    let penicillin: Vec<&Entry> = p
-        .holdings
-        .iter()
+    let penicillin: Vec<&Entry> = trusts(&p)
         .flat_map(|h| h.entries_in(Section::Allergies))
         .filter(|e| e.code().unwrap().primary().unwrap().code == "91936005")
         .collect();
     assert_eq!(penicillin.len(), 3);
     assert!(penicillin.iter().all(|e| *e == penicillin[0]));
+    // Her practice holds the same allergy, identically: a fourth source.
+    let practice = p.holding(p.registered_practice().unwrap()).unwrap();
+    let at_gp: Vec<&Entry> = practice.entries_in(Section::Allergies).collect();
+    assert_eq!(at_gp.len(), 2);
+    assert!(at_gp.contains(&penicillin[0]));
     let Entry::Allergy(a) = penicillin[0] else {
         panic!()
     };
@@ -394,9 +407,7 @@ fn story_5_held_by_all_four() {
         (Section::Medications, "325278007"),
         (Section::Contacts, "WIFE"),
     ] {
-        let copies: Vec<&Entry> = p
-            .holdings
-            .iter()
+        let copies: Vec<&Entry> = trusts(&p)
             .flat_map(|h| h.entries_in(section))
             .filter(|e| e.code().unwrap().primary().unwrap().code == code)
             .collect();
@@ -415,9 +426,7 @@ fn story_5_held_by_all_four() {
         codes(p.holding(Org::AWP).unwrap(), Section::Conditions),
         ["44054006", "35489007"]
     );
-    let teams: usize = p
-        .holdings
-        .iter()
+    let teams: usize = trusts(&p)
         .map(|h| h.entries_in(Section::CareTeam).count())
         .sum();
     assert_eq!(teams, 4);

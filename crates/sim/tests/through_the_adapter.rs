@@ -205,9 +205,10 @@ async fn story_patients_merge_as_documented() {
         ["ruh", "sft"]
     );
 
-    // 5: held by all four; diabetes, metformin and his wife merge fourfold.
+    // 5: held by all four trusts (and community services, whc, over FHIR
+    // too); diabetes, metformin merge fourfold, his wife fivefold.
     let (m, ids) = merged(&sim, "9990000050").await;
-    assert_eq!(ids, ["gwh", "ruh", "awp", "sft"]);
+    assert_eq!(ids, ["gwh", "ruh", "awp", "sft", "whc"]);
     let diabetes = section(&m, Section::Conditions)
         .iter()
         .find(|c| code(c) == "44054006")
@@ -221,9 +222,42 @@ async fn story_patients_merge_as_documented() {
     assert_eq!(sources(metformin), ["awp", "gwh", "ruh", "sft"]);
     let contacts = section(&m, Section::Contacts);
     assert_eq!(contacts.len(), 1);
-    assert_eq!(sources(&contacts[0]), ["awp", "gwh", "ruh", "sft"]);
-    assert_eq!(section(&m, Section::CareTeam).len(), 4);
+    assert_eq!(sources(&contacts[0]), ["awp", "gwh", "ruh", "sft", "whc"]);
+    assert_eq!(section(&m, Section::CareTeam).len(), 5);
     assert!(m.warnings.is_empty());
+    // What the FHIR R4 sources alone show of his twelve sections (the
+    // allergy, referral and alert come from his practice and the council).
+    let mut shown: Vec<Section> = Section::ALL
+        .iter()
+        .copied()
+        .filter(|s| !section(&m, *s).is_empty())
+        .collect();
+    if m.patient.is_some() {
+        shown.insert(0, Section::Demographics);
+    }
+    assert_eq!(
+        shown,
+        [
+            Section::Demographics,
+            Section::Contacts,
+            Section::CareTeam,
+            Section::Medications,
+            Section::Conditions,
+            Section::Results,
+            Section::Documents,
+            Section::Procedures,
+            Section::Appointments,
+        ]
+    );
+    let mut from: Vec<&str> = m
+        .sections
+        .values()
+        .flatten()
+        .flat_map(|i| i.provenance.iter().map(|p| p.origin.id.as_str()))
+        .collect();
+    from.sort();
+    from.dedup();
+    assert_eq!(from, ["awp", "gwh", "ruh", "sft", "whc"]);
 
     // Nobody knows 9990000999.
     let (found, not_found) = fetch_all(&sim, "9990000999").await;

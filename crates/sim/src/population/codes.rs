@@ -155,6 +155,23 @@ pub(crate) const SPEC_RESPIRATORY: Code = Code::snomed("418112009", "Pulmonary m
 pub(crate) const SPEC_EMERGENCY: Code = Code::snomed("773568002", "Emergency medicine");
 pub(crate) const SPEC_GENERAL_SURGERY: Code = Code::snomed("394609007", "General surgery");
 pub(crate) const SPEC_OBSTETRICS: Code = Code::snomed("394585009", "Obstetrics and gynaecology");
+pub(crate) const SPEC_GENERAL_PRACTICE: Code = Code::snomed("394814009", "General practice");
+
+// ---- immunisations (SNOMED CT vaccination procedures, UK extension where UK) ----
+
+pub(crate) const VACC_SEASONAL_FLU: Code =
+    Code::snomed("822851000000102", "Seasonal influenza vaccination");
+pub(crate) const VACC_PNEUMOCOCCAL: Code = Code::snomed("12866006", "Pneumococcal vaccination");
+pub(crate) const VACC_MMR: Code =
+    Code::snomed("38598009", "Measles, mumps and rubella vaccination");
+pub(crate) const VACC_TD_IPV: Code = Code::snomed(
+    "866186002",
+    "Administration of vaccine product containing only Clostridium tetani and Corynebacterium diphtheriae and Human poliovirus antigens",
+);
+pub(crate) const VACC_HPV: Code = Code::snomed(
+    "761841000",
+    "Administration of vaccine product containing only Human papillomavirus antigen",
+);
 
 // ---- referrals ----
 
@@ -179,6 +196,23 @@ pub(crate) const ROLE_PHYSICIAN: Code = Code::snomed("309343006", "Physician");
 pub(crate) const ROLE_NURSE: Code = Code::snomed("224535009", "Registered nurse");
 pub(crate) const ROLE_PSYCHIATRIST: Code = Code::snomed("80584001", "Psychiatrist");
 pub(crate) const ROLE_CARDIOLOGIST: Code = Code::snomed("17561000", "Cardiologist");
+pub(crate) const ROLE_GP: Code = Code::snomed("62247001", "General practitioner");
+pub(crate) const ROLE_DISTRICT_NURSE: Code = Code::snomed("158997000", "District nurse");
+pub(crate) const ROLE_PHYSIOTHERAPIST: Code = Code::snomed("36682004", "Physiotherapist");
+pub(crate) const ROLE_OCCUPATIONAL_THERAPIST: Code =
+    Code::snomed("80546007", "Occupational therapist");
+pub(crate) const ROLE_SOCIAL_WORKER: Code = Code::snomed("106328005", "Social worker");
+
+// ---- care team categories (LOINC answers, FHIR care-team-category) ----
+
+pub(crate) const TEAM_LONGITUDINAL: Code = Code::loinc(
+    "LA28865-6",
+    "Longitudinal care-coordination focused care team",
+);
+pub(crate) const TEAM_HOME_AND_COMMUNITY: Code = Code::loinc(
+    "LA28866-4",
+    "Home & Community Based Services (HCBS)-focused care team",
+);
 
 // ---- alerts ----
 
@@ -186,6 +220,7 @@ const FLAG_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/flag-category
 pub(crate) const FLAG_SAFETY: Code = Code::uri(FLAG_CATEGORY, "safety", "Safety");
 pub(crate) const FLAG_CLINICAL: Code = Code::uri(FLAG_CATEGORY, "clinical", "Clinical");
 pub(crate) const FLAG_DIET: Code = Code::uri(FLAG_CATEGORY, "diet", "Diet");
+pub(crate) const FLAG_ADMIN: Code = Code::uri(FLAG_CATEGORY, "admin", "Administrative");
 pub(crate) const PEANUT_FREE_DIET: Code = Code::snomed("226201008", "Peanut-free diet");
 pub(crate) const AT_RISK_OF_FALLS: Code = Code::snomed("129839007", "At risk for falls");
 
@@ -216,6 +251,8 @@ const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
 pub(crate) const CLASS_AMBULATORY: Code = Code::uri(ACT_CODE, "AMB", "ambulatory");
 pub(crate) const CLASS_INPATIENT: Code = Code::uri(ACT_CODE, "IMP", "inpatient encounter");
 pub(crate) const CLASS_EMERGENCY: Code = Code::uri(ACT_CODE, "EMER", "emergency");
+pub(crate) const CLASS_HOME: Code = Code::uri(ACT_CODE, "HH", "home health");
+pub(crate) const CLASS_VIRTUAL: Code = Code::uri(ACT_CODE, "VR", "virtual");
 
 const ROLE_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-RoleCode";
 pub(crate) const REL_WIFE: Code = Code::uri(ROLE_CODE, "WIFE", "wife");
@@ -957,6 +994,17 @@ mod tests {
             ROLE_CARDIOLOGIST,
             PEANUT_FREE_DIET,
             AT_RISK_OF_FALLS,
+            SPEC_GENERAL_PRACTICE,
+            VACC_SEASONAL_FLU,
+            VACC_PNEUMOCOCCAL,
+            VACC_MMR,
+            VACC_TD_IPV,
+            VACC_HPV,
+            ROLE_GP,
+            ROLE_DISTRICT_NURSE,
+            ROLE_PHYSIOTHERAPIST,
+            ROLE_OCCUPATIONAL_THERAPIST,
+            ROLE_SOCIAL_WORKER,
         ];
         for c in all {
             assert!(matches!(c.system, Sys::Snomed | Sys::Dmd));

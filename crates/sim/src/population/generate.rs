@@ -11,13 +11,16 @@ use time::{Date, Duration, OffsetDateTime};
 use super::build::{self, day};
 use super::codes::{self, Code, ConditionSpec, Lab};
 use super::names::{self, Town};
-use super::{Clock, Holding, Ids, Patient, REFERENCE_DATE, Truth, at, region, shift};
+use super::{Clock, Holding, Ids, Patient, REFERENCE_DATE, STORY_COUNT, Truth, at, region, shift};
 use crate::org::Org;
 use crate::rng::SplitMix64;
 
 /// First nine digits of generated NHS numbers start here; story patients
 /// and the documented "unknown" number sit below it.
 pub(crate) const GENERATED_FROM: u32 = 999_010_000;
+
+/// The stream of the first generated patient.
+const FIRST_GENERATED_STREAM: usize = 5;
 
 /// Mixed into the seed of the streams the rest of the region draws from.
 const REGION_SALT: u64 = 0x7265_6769_6f6e_0001;
@@ -42,7 +45,10 @@ pub(crate) fn fill(
                 break n;
             }
         };
-        let index = patients.len() as u64;
+        // Generated patient k draws from stream 5 + k, the position it had
+        // when there were five story patients, so adding a story does not
+        // change who the generated people are.
+        let index = (FIRST_GENERATED_STREAM + patients.len().saturating_sub(STORY_COUNT)) as u64;
         let mut rng = SplitMix64::stream(seed, index);
         let mut p = patient(&mut rng, ids, clock, nhs);
         // The rest of the region draws from a stream of its own, so the
@@ -50,6 +56,7 @@ pub(crate) fn fill(
         let mut rng = SplitMix64::stream(seed ^ REGION_SALT, index);
         let registration = region::draw_registration(&p, &mut rng);
         region::register(&mut p, registration);
+        region::extend(&mut p, ids, clock, &mut rng);
         patients.push(p);
     }
 }
@@ -230,7 +237,7 @@ fn holders(
 
 /// Values a patient's tests tend to: what their conditions do to them.
 #[derive(Default)]
-struct Physiology {
+pub(crate) struct Physiology {
     ckd: bool,
     infection: bool,
     anaemia: bool,
@@ -242,7 +249,13 @@ struct Physiology {
 
 impl Physiology {
     fn of(facts: &[Fact]) -> Self {
-        let has = |c: Code| facts.iter().any(|f| f.spec.code == c);
+        Self::of_codes(facts.iter().map(|f| f.spec.code))
+    }
+
+    /// The physiology of someone with these conditions.
+    pub(crate) fn of_codes(codes: impl Iterator<Item = Code>) -> Self {
+        let all: Vec<Code> = codes.collect();
+        let has = |c: Code| all.contains(&c);
         Self {
             ckd: has(codes::CKD_STAGE_3),
             infection: has(codes::PNEUMONIA) || has(codes::CELLULITIS) || has(codes::UTI),
@@ -254,7 +267,8 @@ impl Physiology {
         }
     }
 
-    fn value(&self, rng: &mut SplitMix64, lab: &Lab) -> f64 {
+    /// One result of `lab` for this person.
+    pub(crate) fn value(&self, rng: &mut SplitMix64, lab: &Lab) -> f64 {
         let within = |rng: &mut SplitMix64, lo: f64, hi: f64| lo + (hi - lo) * rng.next_f64();
         let code = lab.code.code;
         let abnormal = |rng: &mut SplitMix64, yes: bool| yes && rng.chance(0.8);
@@ -292,7 +306,8 @@ impl Physiology {
     }
 }
 
-fn daytime(d: Date, rng: &mut SplitMix64) -> OffsetDateTime {
+/// A time in working hours on `d`.
+pub(crate) fn daytime(d: Date, rng: &mut SplitMix64) -> OffsetDateTime {
     at(d, rng.range(8, 17) as u8, (rng.below(4) * 15) as u8)
 }
 

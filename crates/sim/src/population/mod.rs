@@ -8,10 +8,11 @@
 
 mod build;
 pub(crate) mod codes;
-mod generate;
+pub(crate) mod generate;
 pub(crate) mod names;
 mod region;
 mod stories;
+mod stories_region;
 
 use std::collections::HashMap;
 

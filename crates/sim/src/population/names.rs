@@ -250,6 +250,15 @@ pub(crate) fn towns(org: Org) -> &'static [Town] {
     }
 }
 
+/// The acute trust whose hospital serves a town (Salisbury's for a town
+/// the region does not list).
+pub(crate) fn home_trust(town: &str) -> Org {
+    [Org::GWH, Org::RUH, Org::SFT]
+        .into_iter()
+        .find(|o| towns(*o).iter().any(|t| t.name == town))
+        .unwrap_or(Org::SFT)
+}
+
 /// The hospital site an acute trust's encounters happen at.
 pub(crate) fn site(org: Org) -> &'static str {
     match org {

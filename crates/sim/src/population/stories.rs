@@ -1,4 +1,4 @@
-//! The five hand-written story patients, always the first five of any
+//! The six hand-written story patients, always the first six of any
 //! population and the same for every seed. `config/demo/README.md` says
 //! what a clinician should see for each; the tests hold them to it.
 
@@ -11,11 +11,11 @@ use time::{Date, Duration};
 use super::build::{self, day};
 use super::codes::{self, Code};
 use super::names;
-use super::{Clock, Holding, Ids, Patient, Truth, at, region, ymd};
+use super::{Clock, Holding, Ids, Patient, Truth, at, region, stories_region, ymd};
 use crate::org::Org;
 
 /// How many story patients there are.
-pub const STORY_COUNT: usize = 5;
+pub const STORY_COUNT: usize = 6;
 
 /// First nine digits of the story patients' NHS numbers, in order.
 pub(crate) const STORY_NUMBERS: [u32; STORY_COUNT] = [
@@ -24,9 +24,11 @@ pub(crate) const STORY_NUMBERS: [u32; STORY_COUNT] = [
     999_000_003,
     999_000_004,
     999_000_005,
+    999_000_006,
 ];
 
-/// Writes the first `min(size, 5)` story patients.
+/// Writes the first `min(size, 6)` story patients, each with their PDS
+/// record, their practice's record and the rest of the region's.
 pub(crate) fn write(patients: &mut Vec<Patient>, ids: &mut Ids, clock: &Clock, size: usize) {
     let stories: [fn(&mut Ids, &Clock, NhsNumber) -> Patient; STORY_COUNT] = [
         older_person_with_heart_failure,
@@ -34,6 +36,7 @@ pub(crate) fn write(patients: &mut Vec<Patient>, ids: &mut Ids, clock: &Clock, s
         allergy_at_three_orgs,
         demographic_discrepancy,
         held_by_all_four,
+        stories_region::restricted_record,
     ];
     // Each story patient's practice, and when PDS last changed their record.
     let registrations = [
@@ -42,12 +45,14 @@ pub(crate) fn write(patients: &mut Vec<Patient>, ids: &mut Ids, clock: &Clock, s
         ("Y90011", at(ymd(2021, 9, 14), 14, 10), 2),
         ("Y90009", at(ymd(2026, 3, 9), 10, 45), 4),
         ("Y90012", at(ymd(2016, 2, 2), 15, 20), 1),
+        ("Y90003", at(ymd(2026, 6, 2), 9, 15), 5),
     ];
-    for ((story, first_nine), (ods, updated, version)) in stories
+    for (i, ((story, first_nine), (ods, updated, version))) in stories
         .iter()
         .zip(STORY_NUMBERS)
         .zip(registrations)
         .take(size)
+        .enumerate()
     {
         if let Some(nhs) = NhsNumber::from_first_nine(first_nine) {
             let mut p = story(ids, clock, nhs);
@@ -56,18 +61,28 @@ pub(crate) fn write(patients: &mut Vec<Patient>, ids: &mut Ids, clock: &Clock, s
                     &mut p,
                     region::Registration {
                         practice,
-                        sensitive: false,
+                        sensitive: i == 5,
                         pds_updated: updated,
                         version,
                     },
                 );
+            }
+            match i {
+                4 => stories_region::pennington(&mut p, ids, clock),
+                5 => stories_region::restricted_region(&mut p, ids, clock),
+                _ => {
+                    stories_region::ordinary(&mut p, ids, clock, i);
+                    if i == 0 {
+                        stories_region::practice_agrees_metformin_stopped(&mut p);
+                    }
+                }
             }
             patients.push(p);
         }
     }
 }
 
-fn phone(number: &str) -> Telecom {
+pub(super) fn phone(number: &str) -> Telecom {
     Telecom {
         system: icr_model::TelecomSystem::Phone,
         value: number.to_string(),
@@ -75,7 +90,7 @@ fn phone(number: &str) -> Telecom {
     }
 }
 
-fn landline(number: &str) -> Telecom {
+pub(super) fn landline(number: &str) -> Telecom {
     Telecom {
         system: icr_model::TelecomSystem::Phone,
         value: number.to_string(),
@@ -83,7 +98,7 @@ fn landline(number: &str) -> Telecom {
     }
 }
 
-fn home(line: &str, city: &str, district: &str, postcode: &str) -> icr_model::Address {
+pub(super) fn home(line: &str, city: &str, district: &str, postcode: &str) -> icr_model::Address {
     icr_model::Address {
         use_: Some(icr_model::ContactUse::Home),
         lines: vec![line.to_string()],
@@ -95,7 +110,7 @@ fn home(line: &str, city: &str, district: &str, postcode: &str) -> icr_model::Ad
 }
 
 #[allow(clippy::too_many_arguments)]
-fn demographics(
+pub(super) fn demographics(
     nhs: NhsNumber,
     prefix: &str,
     given: &[&str],
