@@ -2,7 +2,7 @@
 //! each organisation's system holds about them.
 //!
 //! Generation is pure and deterministic: the same seed and size give the
-//! same population on every machine. The first five patients are
+//! same population on every machine. The first six patients are
 //! hand-written stories (see `config/demo/README.md`); the rest are drawn at
 //! random from a catalogue of real codes.
 
@@ -270,7 +270,7 @@ impl Population {
         self.patients.iter()
     }
 
-    /// The hand-written story patients (the first five), with a one-line
+    /// The hand-written story patients (the first [`STORY_COUNT`]), with a one-line
     /// summary each.
     pub fn stories(&self) -> Vec<Story> {
         self.patients
