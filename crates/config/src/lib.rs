@@ -54,6 +54,40 @@ pub struct GatewayConfig {
     /// The identity providers whose tokens are trusted (`[[auth.issuer]]`).
     #[serde(default)]
     pub auth: icr_auth::AuthConfig,
+    /// Who may see what: the policy and the objection register.
+    #[serde(default)]
+    pub access: AccessConfig,
+    /// The audit log (`[audit]`; `dir` relative to the config directory).
+    #[serde(default)]
+    pub audit: icr_audit::AuditConfig,
+}
+
+/// `[access]` in `gateway.toml`: where the access policy and the objection
+/// register are, relative to the config directory.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessConfig {
+    /// The access policy (roles, relationships, break-glass, sensitive
+    /// lists); see `docs/policy.md`.
+    #[serde(default = "default_policy_file")]
+    pub policy: PathBuf,
+    /// The patient objection register, re-read whenever it changes; none
+    /// means no one has objected.
+    #[serde(default)]
+    pub objections: Option<PathBuf>,
+}
+
+impl Default for AccessConfig {
+    fn default() -> Self {
+        Self {
+            policy: default_policy_file(),
+            objections: None,
+        }
+    }
+}
+
+fn default_policy_file() -> PathBuf {
+    PathBuf::from("policy.toml")
 }
 
 /// `[identity]` in `gateway.toml`: the organisation that runs the gateway.
@@ -132,6 +166,35 @@ pub struct Config {
     pub sources: Vec<LoadedSource>,
     /// The token verifier built from `[auth]`, its keys loaded.
     pub verifier: Arc<icr_auth::Verifier>,
+    /// The access policy.
+    pub policy: Arc<icr_policy::Policy>,
+    /// The objection register's file, when one is configured (the gateway
+    /// re-reads it when it changes).
+    pub objections_file: Option<PathBuf>,
+    /// The objection register as read now.
+    pub objections: Arc<icr_policy::Objections>,
+}
+
+/// Reads and parses the objection register at `path`; errors name the file,
+/// line and key, never an NHS number.
+pub fn load_objections(path: &Path) -> Result<icr_policy::Objections, ConfigErrors> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigErrors(vec![error(path, None, &format!("cannot read: {e}"))]))?;
+    icr_policy::Objections::from_toml_str(&text, &path.display().to_string())
+        .map_err(|e| policy_errors(path, e))
+}
+
+fn policy_errors(path: &Path, e: icr_policy::ConfigErrors) -> ConfigErrors {
+    ConfigErrors(
+        e.0.into_iter()
+            .map(|p| ConfigError {
+                file: path.to_path_buf(),
+                line: p.line,
+                key: p.key,
+                message: p.message,
+            })
+            .collect(),
+    )
 }
 
 impl fmt::Debug for Config {
@@ -207,12 +270,42 @@ impl Config {
         let mut errors = Vec::new();
         let gateway_file = dir.join("gateway.toml");
         let mut verifier = None;
+        let mut policy = None;
+        let mut objections = None;
         let gateway = match read_toml::<GatewayConfig>(&gateway_file) {
-            Ok(g) => {
+            Ok(mut g) => {
                 check_gateway(&gateway_file, &g, &mut errors);
                 match icr_auth::Verifier::load(&g.auth, dir) {
                     Ok(v) => verifier = Some(Arc::new(v)),
                     Err(e) => errors.push(error(&gateway_file, Some(&e.key), &e.message)),
+                }
+                let policy_file = dir.join(&g.access.policy);
+                match std::fs::read_to_string(&policy_file) {
+                    Ok(text) => match icr_policy::Policy::from_toml_str(
+                        &text,
+                        &policy_file.display().to_string(),
+                    ) {
+                        Ok(p) => policy = Some(Arc::new(p)),
+                        Err(e) => errors.extend(policy_errors(&policy_file, e).0),
+                    },
+                    Err(e) => errors.push(error(
+                        &gateway_file,
+                        Some("access.policy"),
+                        &format!("cannot read {}: {e}", policy_file.display()),
+                    )),
+                }
+                match &g.access.objections {
+                    None => objections = Some(Arc::new(icr_policy::Objections::empty())),
+                    Some(file) => match load_objections(&dir.join(file)) {
+                        Ok(o) => objections = Some(Arc::new(o)),
+                        Err(e) => errors.extend(e.0),
+                    },
+                }
+                if g.audit.dir.is_relative() {
+                    g.audit.dir = dir.join(&g.audit.dir);
+                }
+                if let Err(e) = g.audit.check() {
+                    errors.push(error(&gateway_file, Some("audit"), &e.to_string()));
                 }
                 Some(g)
             }
@@ -228,14 +321,17 @@ impl Config {
         );
         let sources = load_sources(dir, &sources_dir, registry, &edit, &mut errors);
         match gateway {
-            Some(gateway) if errors.is_empty() => match verifier {
-                Some(verifier) => Ok(Config {
+            Some(gateway) if errors.is_empty() => match (verifier, policy, objections) {
+                (Some(verifier), Some(policy), Some(objections)) => Ok(Config {
                     dir: dir.to_path_buf(),
+                    objections_file: gateway.access.objections.as_ref().map(|f| dir.join(f)),
                     gateway,
                     sources,
                     verifier,
+                    policy,
+                    objections,
                 }),
-                None => Err(ConfigErrors(errors)),
+                _ => Err(ConfigErrors(errors)),
             },
             _ => Err(ConfigErrors(errors)),
         }

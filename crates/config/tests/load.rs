@@ -50,6 +50,9 @@ fn write(dir: &Path, name: &str, text: &str) {
             .join("../../config/demo/keys/demo-issuer.pub.pem");
         std::fs::create_dir_all(dir.join("keys")).unwrap();
         std::fs::copy(key, dir.join("keys/demo.pub.pem")).unwrap();
+        // ... and an access policy: the default one.
+        let policy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/example/policy.toml");
+        std::fs::copy(policy, dir.join("policy.toml")).unwrap();
         if !text.contains("[auth]") {
             std::fs::write(p, format!("{text}{AUTH}")).unwrap();
             return;
@@ -185,6 +188,51 @@ fn a_gateway_without_a_usable_issuer_is_refused() {
         text.contains("gateway.toml: auth.issuer[0].key[0].pem: cannot read"),
         "{text}"
     );
+}
+
+#[test]
+fn the_policy_and_objection_register_are_checked() {
+    let d = tempdir("access");
+    write(
+        &d,
+        "gateway.toml",
+        "[access]\nobjections = \"objections.toml\"\n",
+    );
+    write(&d, "sources.d/gwh.toml", GOOD_SOURCE);
+    write(
+        &d,
+        "objections.toml",
+        "[[objection]]\nnhs_number = \"9990000115\"\nscope = \"all\"\n",
+    );
+    let c = Config::load(&d, &registry()).unwrap();
+    assert_eq!(c.objections.len(), 1);
+    assert_eq!(
+        c.objections_file.as_deref(),
+        Some(d.join("objections.toml").as_path())
+    );
+    assert!(
+        c.gateway.audit.dir.starts_with(&d),
+        "the audit directory is relative to the config directory"
+    );
+
+    write(
+        &d,
+        "objections.toml",
+        "[[objection]]\nnhs_number = \"9990000116\"\nscope = \"all\"\n",
+    );
+    std::fs::write(
+        d.join("policy.toml"),
+        "[classes.x]\nroles = [\"R8000\"]\nsections = [\"labs\"]\n",
+    )
+    .unwrap();
+    let text = Config::load(&d, &registry()).unwrap_err().to_string();
+    assert!(text.contains("objections.toml"), "{text}");
+    assert!(
+        !text.contains("9990000116"),
+        "an NHS number never appears in an error: {text}"
+    );
+    assert!(text.contains("policy.toml"), "{text}");
+    assert!(text.contains("labs"), "{text}");
 }
 
 #[test]

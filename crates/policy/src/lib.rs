@@ -58,7 +58,7 @@
 //! ```
 //!
 //! The rules, the configuration format and the defaults are described in
-//! `docs/policy.md` and `config/policy.toml`.
+//! `docs/policy.md` and `config/example/policy.toml`.
 
 #![warn(missing_docs)]
 

@@ -34,7 +34,7 @@ fn class<'a>(p: &'a Policy, role: &str) -> Option<&'a str> {
 
 #[test]
 fn the_default_policy_says_what_the_documentation_says() {
-    let p = load("policy.toml");
+    let p = load("example/policy.toml");
     for r in ["R8000", "R8001", "R8002", "R8003", "R8016", "R8017"] {
         assert_eq!(class(&p, r), Some("clinical"), "{r}");
     }
@@ -151,7 +151,7 @@ fn every_listed_snomed_id_is_well_formed() {
 
 #[test]
 fn the_demo_policy_is_the_default_plus_its_settings() {
-    let d = load("policy.toml");
+    let d = load("example/policy.toml");
     let p = load("demo/policy.toml");
     assert_eq!(p.classes(), d.classes());
     assert_eq!(p.patient_sections(), d.patient_sections());

@@ -92,6 +92,15 @@ pub async fn start(
         gateway,
         sources: loaded,
         verifier: Arc::new(icr_auth::Verifier::load(&auth_config(), &demo_dir()).unwrap()),
+        policy: Arc::new(
+            icr_policy::Policy::from_toml_str(
+                &std::fs::read_to_string(demo_dir().join("policy.toml")).unwrap(),
+                "policy.toml",
+            )
+            .unwrap(),
+        ),
+        objections_file: None,
+        objections: Arc::new(icr_policy::Objections::empty()),
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
