@@ -31,6 +31,7 @@
 mod config;
 mod control;
 pub mod fhir;
+pub mod hl7v2;
 pub mod org;
 pub mod pds;
 pub mod population;
