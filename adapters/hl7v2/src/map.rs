@@ -34,7 +34,9 @@
 //!
 //! Record ids: a report is `report/{OBR-3 filler order number}` (else
 //! OBR-2, ORC-3, ORC-2, else its position), an observation
-//! `{report id}/obx/{position within the report}`.
+//! `{report id}/obx/{position within the report}`, an observation outside
+//! any report `obx/{OBX-3 code}/{OBX-14}` (else its position); a repeated
+//! id gets `#2`, `#3`….
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -201,8 +203,13 @@ impl Reader<'_, '_> {
     /// Turns a finished report (and any lone observations before it) into items.
     fn flush(&mut self, report: Option<ReportGroup<'_>>, lone: &mut Vec<ObsGroup<'_>>) {
         for obs in lone.drain(..) {
-            self.positional += 1;
-            let id = self.unique(format!("obx/#{}", self.positional));
+            let id = match lone_id(obs.obx) {
+                Some(key) => self.unique(key),
+                None => {
+                    self.positional += 1;
+                    self.unique(format!("obx/#{}", self.positional))
+                }
+            };
             let result = self.observation(&obs, None);
             self.push(&id, result, None);
         }
@@ -910,6 +917,20 @@ fn entity_id(field: Field<'_>) -> Option<String> {
         .take(MAX_ID)
         .collect();
     (!clean.is_empty()).then_some(clean)
+}
+
+/// The id of an observation outside any report: `obx/{OBX-3 code}/{OBX-14}`
+/// (what the laboratory can find it by), when both are there.
+fn lone_id(obx: Segment<'_>) -> Option<String> {
+    let code = obx.field(3).component(1).value()?;
+    let when = obx.field(14).value()?;
+    let key = format!("obx/{}/{}", code.trim(), when.trim());
+    let clean: String = key
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_ID)
+        .collect();
+    Some(clean)
 }
 
 /// A person's name from a CNN (OBR-32, OBR-34: `id&family&given&…` in

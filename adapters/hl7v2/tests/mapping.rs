@@ -641,6 +641,45 @@ fn reference_ranges_in_their_forms() {
     assert_eq!(show(8), None);
     // lone observations (no OBR) get positional ids
     assert_eq!(record.items[0].provenance.record.local(), "obx/#1");
+    assert_eq!(record.items[8].provenance.record.local(), "obx/#9");
+}
+
+#[test]
+fn observations_outside_a_report_are_known_by_code_and_time() {
+    let obx = |n: &str, when: &str| {
+        seg(
+            "OBX",
+            &[
+                (1, n),
+                (2, "NM"),
+                (3, "2823-3^Potassium^LN"),
+                (5, "4"),
+                (14, when),
+            ],
+        )
+    };
+    let body = vec![
+        pid("9990000018"),
+        obx("1", "20240101090000"),
+        obx("2", "20240102090000"),
+        obx("3", "20240101090000"),
+        obx("4", ""),
+    ];
+    let record = read(&rsp(&body)).unwrap();
+    let ids: Vec<&str> = record
+        .items
+        .iter()
+        .map(|i| i.provenance.record.local())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "obx/2823-3/20240101090000",
+            "obx/2823-3/20240102090000",
+            "obx/2823-3/20240101090000#2",
+            "obx/#1"
+        ]
+    );
 }
 
 #[test]
