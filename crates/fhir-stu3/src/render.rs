@@ -1154,8 +1154,8 @@ fn human_name(n: &m::HumanName) -> Option<HumanName> {
 fn address(a: &m::Address) -> Option<Address> {
     let out = Address {
         use_: a.use_.and_then(|u| match u {
-            // STU3 address use has no `mobile`.
-            m::ContactUse::Mobile => None,
+            // STU3 address use is home, work, temp or old only.
+            m::ContactUse::Mobile | m::ContactUse::Billing => None,
             other => Some(other.as_code().to_string()),
         }),
         type_: None,
