@@ -689,3 +689,41 @@ fn bad_registrations_name_the_key() {
     );
     assert!(build(&spec(ok, 3000, r#"local_time_zone = "UTC""#)).is_ok());
 }
+
+/// The registration proposed for `config/demo/sources.d/pathology.toml`
+/// (radiology's differs only in id, names, ODS code Y9R01 and port 9302).
+const DEMO_REGISTRATION: &str = r#"# Wiltshire and Bath Pathology Network: laboratory results over HL7 v2 (MLLP).
+id = "pathology"
+organisation = "Wiltshire and Bath Pathology Network"
+ods_code = "Y9P01"
+kind = "hl7v2"
+system = "Simulated laboratory system (HL7 v2.5.1 over MLLP)"
+endpoint = "mllp://127.0.0.1:9301"
+sections = ["results"]
+timeout_ms = 3000
+cache_ttl_s = 60
+max_body_bytes = 4194304
+
+[options]
+sending_application = "ICR"
+sending_facility = "ICR"
+receiving_application = "PATHOLOGY"
+receiving_facility = "Y9P01"
+processing_id = "P"
+max_connections = 4
+idle_timeout_ms = 30000
+max_message_bytes = 4194304
+quantity_limit = 500
+local_time_zone = "Europe/London"
+"#;
+
+#[test]
+fn the_demo_registration_builds() {
+    let spec: icr_adapter_sdk::SourceSpec = toml::from_str(DEMO_REGISTRATION).unwrap();
+    let mut registry = Registry::new();
+    registry.register(KIND, build);
+    assert!(registry.build(&spec).is_ok());
+    let options: Hl7v2Options = spec.options().unwrap();
+    assert_eq!(options.receiving_application, "PATHOLOGY");
+    assert_eq!(options.quantity_limit, 500);
+}

@@ -986,6 +986,52 @@ mod tests {
         }
     }
 
+    /// The `[[source]]` entries proposed for `config/demo/sim.toml`.
+    const DEMO_SIM_TOML: &str = r#"
+[population]
+seed = 20261101
+size = 50
+
+[[source]]
+id = "pathology"
+organisation = "Wiltshire and Bath Pathology Network"
+ods_code = "Y9P01"
+kind = "hl7v2"
+listen = "127.0.0.1:9301"
+latency_min_ms = 30
+latency_max_ms = 150
+error_rate = 0.0
+down = false
+
+[[source]]
+id = "radiology"
+organisation = "Wiltshire and Bath Imaging Network"
+ods_code = "Y9R01"
+kind = "hl7v2"
+listen = "127.0.0.1:9302"
+latency_min_ms = 40
+latency_max_ms = 200
+error_rate = 0.0
+down = false
+"#;
+
+    #[tokio::test]
+    async fn the_demo_entries_start_both_networks() {
+        let config = SimConfig::from_toml_str(DEMO_SIM_TOML, "sim.toml")
+            .unwrap()
+            .with_ephemeral_ports();
+        let sim = Sim::start(config).await.unwrap();
+        for org in [Org::PATHOLOGY, Org::RADIOLOGY] {
+            assert_eq!(sim.kind(org.id()), Some(Kind::Hl7v2));
+            assert!(
+                sim.endpoint(org.id())
+                    .unwrap()
+                    .starts_with("mllp://127.0.0.1:")
+            );
+        }
+        sim.shutdown().await;
+    }
+
     // ---- over real TCP, through the adapter ----
 
     fn modules(kind: Kind) -> Option<Module> {
