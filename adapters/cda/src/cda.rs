@@ -433,7 +433,21 @@ fn instance_id(el: El<'_>) -> Option<InstanceId> {
     })
 }
 
-/// A code system OID as the model knows it.
+/// HL7 v3 code systems CDA names by OID, with the URI FHIR gives them.
+pub const V3_CODE_SYSTEMS: [(&str, &str); 2] = [
+    (
+        "2.16.840.1.113883.5.4",
+        "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+    ),
+    (
+        "2.16.840.1.113883.5.111",
+        "http://terminology.hl7.org/CodeSystem/v3-RoleCode",
+    ),
+];
+
+/// A code system OID as the model knows it: the national terminologies by
+/// name, the HL7 v3 systems of [`V3_CODE_SYSTEMS`] by their FHIR URI, any
+/// other as `urn:oid:…`.
 pub fn code_system(oid: &str) -> CodeSystem {
     match oid {
         "2.16.840.1.113883.6.1" => CodeSystem::Loinc,
@@ -441,18 +455,27 @@ pub fn code_system(oid: &str) -> CodeSystem {
         "2.16.840.1.113883.6.96" | "2.16.840.1.113883.2.1.3.2.4.15" => CodeSystem::Snomed,
         "2.16.840.1.113883.6.3" => CodeSystem::Icd10,
         "2.16.840.1.113883.6.8" => CodeSystem::Ucum,
-        other => CodeSystem::Other(format!("urn:oid:{other}").into()),
+        other => match V3_CODE_SYSTEMS.iter().find(|(o, _)| *o == other) {
+            Some((_, uri)) => CodeSystem::Other((*uri).into()),
+            None => CodeSystem::Other(format!("urn:oid:{other}").into()),
+        },
     }
 }
 
-/// The OID the model's system has in CDA, for writing.
+/// The OID a model code system has in CDA (the inverse of
+/// [`code_system`]), when it has one.
 pub fn code_system_oid(system: &CodeSystem) -> Option<&str> {
     match system {
         CodeSystem::Loinc => Some("2.16.840.1.113883.6.1"),
         CodeSystem::Snomed => Some("2.16.840.1.113883.6.96"),
         CodeSystem::Icd10 => Some("2.16.840.1.113883.6.3"),
         CodeSystem::Ucum => Some("2.16.840.1.113883.6.8"),
-        CodeSystem::Other(uri) => uri.strip_prefix("urn:oid:"),
+        CodeSystem::Other(uri) => uri.strip_prefix("urn:oid:").or_else(|| {
+            V3_CODE_SYSTEMS
+                .iter()
+                .find(|(_, u)| **u == **uri)
+                .map(|(oid, _)| *oid)
+        }),
         _ => None,
     }
 }
@@ -558,6 +581,27 @@ pub fn parse_ts(value: &str) -> Option<PartialDateTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn code_systems_round_trip_through_oids() {
+        for system in [
+            CodeSystem::Loinc,
+            CodeSystem::Snomed,
+            CodeSystem::Icd10,
+            CodeSystem::Ucum,
+            CodeSystem::Other("http://terminology.hl7.org/CodeSystem/v3-ActCode".into()),
+            CodeSystem::Other("http://terminology.hl7.org/CodeSystem/v3-RoleCode".into()),
+            CodeSystem::Other("urn:oid:1.2.3.4".into()),
+        ] {
+            let oid = code_system_oid(&system).unwrap();
+            assert_eq!(code_system(oid), system, "{oid}");
+        }
+        assert_eq!(
+            code_system("2.16.840.1.113883.2.1.3.2.4.15"),
+            CodeSystem::Snomed
+        );
+        assert_eq!(code_system_oid(&CodeSystem::Dmd), None);
+    }
 
     #[test]
     fn hl7_timestamps() {

@@ -3,7 +3,7 @@
 //! shown for the person asked for. Pure: no I/O.
 
 use icr_model::{
-    Appointment, AppointmentKind, AppointmentStatus, Attachment, Concept, Document, DocumentStatus,
+    Appointment, AppointmentKind, AppointmentStatus, Attachment, Document, DocumentStatus,
     NhsNumber,
 };
 
@@ -12,7 +12,7 @@ use crate::registry::Listed;
 
 /// The code system of HL7 v3 ActCode (`encompassingEncounter/code` values
 /// such as `AMB`, `EMER`, `HH`), which say the setting of an encounter.
-const ACT_CODE: &str = "urn:oid:2.16.840.1.113883.5.4";
+const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
 
 /// Media type given to a CDA document when the registry gives none.
 pub const CDA_MEDIA_TYPE: &str = "application/hl7-v3+xml";
@@ -118,7 +118,7 @@ pub fn encounter(e: &Encounter) -> Option<Appointment> {
         status: e.end.map(|_| AppointmentStatus::Finished),
         class,
         service_type,
-        description: e.code.as_ref().and_then(Concept::label).map(str::to_string),
+        description: None,
         start: e.start,
         end: e.end,
         location: e.location.clone(),

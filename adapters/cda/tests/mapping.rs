@@ -251,7 +251,7 @@ fn out_of_hours_report_field_by_field() {
     );
     let act_code = |code: &str, display: &str| {
         Concept::coded(Coding::new(
-            CodeSystem::Other("urn:oid:2.16.840.1.113883.5.4".into()),
+            CodeSystem::Other("http://terminology.hl7.org/CodeSystem/v3-ActCode".into()),
             code,
             display,
         ))
@@ -263,7 +263,7 @@ fn out_of_hours_report_field_by_field() {
             status: Some(AppointmentStatus::Finished),
             class: Some(act_code("HH", "home health")),
             service_type: vec![],
-            description: Some("home health".into()),
+            description: None,
             start: Some(d("2024-03-15T02:05:00Z")),
             end: Some(d("2024-03-15T02:40:00Z")),
             location: Some("Patient's home".into()),
