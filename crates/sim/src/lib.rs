@@ -28,6 +28,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cda;
 mod config;
 mod control;
 pub mod fhir;

@@ -149,7 +149,7 @@ pub fn module(kind: Kind) -> Option<Module> {
         // Kind::GpConnect => Some(Module::Http(&crate::gpconnect::GpConnect)),
         Kind::Hl7v2 => Some(Module::Tcp(&crate::hl7v2::Mllp)),
         // Kind::SoapXml => Some(Module::Http(&crate::soap::Soap)),
-        // Kind::Cda => Some(Module::Http(&crate::cda::Cda)),
+        Kind::Cda => Some(Module::Http(&crate::cda::Cda)),
         _ => None,
     }
 }
