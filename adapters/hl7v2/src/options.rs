@@ -39,7 +39,8 @@ pub struct Hl7v2Options {
     /// finds them all busy waits for one within its deadline. Default 4.
     pub max_connections: usize,
     /// How long an unused connection is kept for the next request, in
-    /// milliseconds, 0 to 600000 (0: a connection is used once). Default
+    /// milliseconds, 0 to 600000 (0: a connection is used once). One idle
+    /// longer is never reused, and is closed within twice this. Default
     /// 30000.
     pub idle_timeout_ms: u64,
     /// The largest answer read, in bytes (the MLLP frame's content), 1 KiB

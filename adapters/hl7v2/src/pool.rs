@@ -8,7 +8,7 @@
 //! any byte of the answer arrives is replaced once by a new connection
 //! (the query only reads, so sending it again is safe).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -35,6 +35,8 @@ struct Inner {
     permits: Arc<Semaphore>,
     idle: Mutex<Vec<Idle>>,
     opened: AtomicU64,
+    /// True while a task is closing idle connections as they expire.
+    reaping: AtomicBool,
 }
 
 struct Idle {
@@ -67,6 +69,7 @@ impl Pool {
                 permits: Arc::new(Semaphore::new(max_connections)),
                 idle: Mutex::new(Vec::new()),
                 opened: AtomicU64::new(0),
+                reaping: AtomicBool::new(false),
             }),
         }
     }
@@ -78,7 +81,7 @@ impl Pool {
 
     /// Connections idle in the pool now.
     pub(crate) fn idle(&self) -> usize {
-        self.inner.idle.lock().map(|v| v.len()).unwrap_or(0)
+        self.inner.idle_count()
     }
 
     /// Sends `frame` and reads one answer frame of at most `max` bytes.
@@ -135,15 +138,28 @@ impl Pool {
                 since: Instant::now(),
             });
         }
-        // Close it once it has been idle too long, even with no traffic.
-        let weak: Weak<Inner> = Arc::downgrade(&self.inner);
-        let after = self.inner.idle_timeout;
-        tokio::spawn(async move {
-            tokio::time::sleep(after).await;
-            if let Some(inner) = weak.upgrade() {
-                inner.prune();
-            }
-        });
+        // Close it once it has been idle too long, even with no traffic:
+        // one reaper per pool, alive while connections are idle.
+        if !self.inner.reaping.swap(true, Ordering::AcqRel) {
+            let weak: Weak<Inner> = Arc::downgrade(&self.inner);
+            let every = self.inner.idle_timeout;
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    let Some(inner) = weak.upgrade() else { return };
+                    inner.prune();
+                    if inner.idle_count() > 0 {
+                        continue;
+                    }
+                    inner.reaping.store(false, Ordering::Release);
+                    // A connection released since the count was taken saw
+                    // a reaper running: keep going for it.
+                    if inner.idle_count() == 0 || inner.reaping.swap(true, Ordering::AcqRel) {
+                        return;
+                    }
+                }
+            });
+        }
     }
 
     /// The most recently used idle connection still open, if any.
@@ -169,6 +185,10 @@ impl Pool {
 }
 
 impl Inner {
+    fn idle_count(&self) -> usize {
+        self.idle.lock().map(|v| v.len()).unwrap_or(0)
+    }
+
     /// Closes connections idle longer than the idle timeout.
     fn prune(&self) {
         if let Ok(mut idle) = self.idle.lock() {
