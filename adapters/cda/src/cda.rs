@@ -189,10 +189,14 @@ impl ClinicalDocument {
             .filter_map(|id| id.extension.as_deref())
     }
 
-    /// True when the document is marked restricted or very restricted
-    /// (`confidentialityCode` `R` or `V`).
+    /// True when the document's `confidentialityCode` asks for more than
+    /// normal care: `R` (restricted), `V` (very restricted), or any code
+    /// other than the unrestricted `N`, `L`, `M` and `U` (an unknown label
+    /// is taken as restrictive). No code: not restricted.
     pub fn is_restricted(&self) -> bool {
-        matches!(self.confidentiality.as_deref(), Some("R" | "V"))
+        self.confidentiality
+            .as_deref()
+            .is_some_and(|c| !matches!(c, "N" | "L" | "M" | "U"))
     }
 }
 

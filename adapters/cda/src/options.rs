@@ -13,7 +13,6 @@ use serde::Deserialize;
 /// max_documents = 50
 /// max_concurrent_fetches = 4
 /// max_text_chars = 100000
-/// include_restricted = false
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -32,11 +31,6 @@ pub struct CdaOptions {
     /// Characters of plain text kept per document, 1000 to 1000000; a
     /// longer text is cut and a note says so. Default 100000.
     pub max_text_chars: usize,
-    /// Show documents marked restricted or very restricted
-    /// (`confidentialityCode` `R` or `V`). The model cannot mark an item
-    /// sensitive yet, so by default they are withheld and counted in a
-    /// `withheld` issue. Default false.
-    pub include_restricted: bool,
 }
 
 impl Default for CdaOptions {
@@ -47,7 +41,6 @@ impl Default for CdaOptions {
             max_documents: 50,
             max_concurrent_fetches: 4,
             max_text_chars: 100_000,
-            include_restricted: false,
         }
     }
 }

@@ -198,9 +198,6 @@ impl CdaSource {
         if let Err(problem) = check_identity(&doc, nhs, listed.vouched) {
             return Outcome::Refused(problem, bytes);
         }
-        if doc.is_restricted() && !self.options.include_restricted {
-            return Outcome::Withheld(bytes);
-        }
         let url = listed.url.to_string();
         let mapped = map_document(
             &doc,
@@ -212,6 +209,7 @@ impl CdaSource {
         );
         Outcome::Read {
             mapped: Box::new(mapped),
+            restricted: doc.is_restricted(),
             bytes,
             text_truncated: doc.text_truncated,
             sections_skipped: doc.sections_skipped,
@@ -232,6 +230,8 @@ impl CdaSource {
 enum Outcome {
     Read {
         mapped: Box<Mapped>,
+        /// The document's confidentiality asks for more than normal care.
+        restricted: bool,
         bytes: usize,
         text_truncated: bool,
         sections_skipped: usize,
@@ -240,7 +240,6 @@ enum Outcome {
     FetchFailed(SourceError),
     Unreadable(String, usize),
     Refused(IdentityProblem, usize),
-    Withheld(usize),
 }
 
 /// Counts of everything not shown, turned into issues at the end.
@@ -267,7 +266,6 @@ struct Tally {
     unreadable: usize,
     first_unreadable: Option<String>,
     refused: Vec<IdentityProblem>,
-    withheld: usize,
     truncated_text: usize,
     sections_skipped: usize,
     bad_dates: usize,
@@ -475,16 +473,6 @@ impl Tally {
                 format!("{} {} refused: {p}", documents(n), were(n)),
             );
         }
-        if self.withheld > 0 {
-            issue(
-                IssueKind::Withheld,
-                format!(
-                    "{} marked restricted (confidentiality R or V) {} withheld",
-                    documents(self.withheld),
-                    were(self.withheld)
-                ),
-            );
-        }
         if self.truncated_text > 0 {
             issue(
                 IssueKind::Note,
@@ -612,6 +600,7 @@ impl SourceAdapter for CdaSource {
             match outcome {
                 Outcome::Read {
                     mapped,
+                    restricted,
                     bytes,
                     text_truncated,
                     sections_skipped,
@@ -631,7 +620,10 @@ impl SourceAdapter for CdaSource {
                         encounter,
                         ..
                     } = *mapped;
-                    if want_documents && let Ok(p) = self.meta.provenance(&local, l.last_updated) {
+                    if want_documents
+                        && let Ok(mut p) = self.meta.provenance(&local, l.last_updated)
+                    {
+                        p.restricted = restricted;
                         record.items.push(Item {
                             entry: Entry::Document(document),
                             provenance: p,
@@ -639,10 +631,11 @@ impl SourceAdapter for CdaSource {
                     }
                     if want_encounters
                         && let Some(a) = encounter
-                        && let Ok(p) = self
+                        && let Ok(mut p) = self
                             .meta
                             .provenance(&format!("{local}#encounter"), l.last_updated)
                     {
+                        p.restricted = restricted;
                         record.items.push(Item {
                             entry: Entry::Appointment(a),
                             provenance: p,
@@ -658,10 +651,6 @@ impl SourceAdapter for CdaSource {
                 Outcome::Refused(p, bytes) => {
                     record.wire_bytes += bytes;
                     tally.refused.push(p);
-                }
-                Outcome::Withheld(bytes) => {
-                    record.wire_bytes += bytes;
-                    tally.withheld += 1;
                 }
             }
         }

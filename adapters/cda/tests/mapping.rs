@@ -397,7 +397,13 @@ fn identity_is_checked() {
 
 #[test]
 fn restricted_documents_are_recognised() {
-    for (code, restricted) in [("N", false), ("R", true), ("V", true)] {
+    for (code, restricted) in [
+        ("N", false),
+        ("L", false),
+        ("R", true),
+        ("V", true),
+        ("X-UNKNOWN", true),
+    ] {
         let xml = report(&ours(), code);
         let doc = read(xml.as_bytes(), &ReadLimits::default()).unwrap();
         assert_eq!(doc.is_restricted(), restricted, "{code}");

@@ -544,8 +544,31 @@ async fn reads_documents_and_reports_every_one_left_out() {
     let docs = documents(&record);
     assert_eq!(
         docs.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
-        ["DocumentReference/a", "DocumentReference/b"]
+        [
+            "DocumentReference/a",
+            "DocumentReference/b",
+            "DocumentReference/j"
+        ]
     );
+    // the document marked restricted is read, and labelled so for the
+    // gateway's policy, with its encounter
+    let restricted: Vec<(&str, bool)> = record
+        .items
+        .iter()
+        .map(|i| (i.provenance.record.local(), i.provenance.restricted))
+        .collect();
+    assert_eq!(
+        restricted,
+        [
+            ("DocumentReference/a", false),
+            ("DocumentReference/a#encounter", false),
+            ("DocumentReference/b", false),
+            ("DocumentReference/b#encounter", false),
+            ("DocumentReference/j", true),
+            ("DocumentReference/j#encounter", true),
+        ]
+    );
+    assert_eq!(docs[2].1.title.as_deref(), Some("Restricted"));
     let (_, a) = docs[0];
     assert_eq!(
         *a,
@@ -597,7 +620,7 @@ async fn reads_documents_and_reports_every_one_left_out() {
             _ => None,
         })
         .collect();
-    assert_eq!(encounters.len(), 2);
+    assert_eq!(encounters.len(), 3);
     assert_eq!(encounters[0].0, "DocumentReference/a#encounter");
     assert_eq!(
         encounters[0].1.location.as_deref(),
@@ -639,10 +662,6 @@ async fn reads_documents_and_reports_every_one_left_out() {
             issue(
                 IssueKind::Unreadable,
                 "1 CDA document was refused: the document is about another patient (its NHS number is not the one asked for)"
-            ),
-            issue(
-                IssueKind::Withheld,
-                "1 CDA document marked restricted (confidentiality R or V) was withheld"
             ),
         ]
     );
@@ -992,7 +1011,7 @@ fn options_are_checked() {
         "options.max_text_chars: must be between 1000 and 1000000"
     );
     assert!(err("max_docs = 3").starts_with("options.max_docs: unknown field `max_docs`"));
-    assert!(build(&spec(addr, "max_documents = 10\ninclude_restricted = true")).is_ok());
+    assert!(build(&spec(addr, "max_documents = 10\nmax_text_chars = 5000")).is_ok());
     let mut s = spec(addr, "");
     s.sections = [Section::Documents, Section::Allergies]
         .into_iter()
