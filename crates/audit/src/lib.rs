@@ -92,15 +92,29 @@ pub use verify::{
     VerifyReport, verify, verify_streams, verify_with,
 };
 
-/// Checks arbitrary bytes as a log file, line by line, from the genesis:
-/// the entry point for fuzzing the line parser and the chain check. It
-/// must never panic.
+/// Checks arbitrary bytes as a log: line by line through the parser and
+/// the chain check, then as two log files (split where the first two bytes
+/// say) through [`verify_streams`], rendering any report or problem. The
+/// entry point for fuzzing; it must never panic.
 pub fn fuzz_log(data: &[u8]) {
     let mut chain = ChainVerifier::new(ChainPoint::GENESIS);
     for line in data.split(|b| *b == b'\n') {
         if let Ok(entry) = parse_line(line) {
             let _ = chain.push(&entry);
-            let _ = entry.point().to_string();
         }
     }
+    let split = match data {
+        [a, b, ..] => usize::from(u16::from_le_bytes([*a, *b])).min(data.len()),
+        _ => 0,
+    };
+    let (first, second) = data.split_at(split);
+    let files = vec![
+        (std::path::PathBuf::from("audit-000001.jsonl"), first),
+        (std::path::PathBuf::from("audit-000002.jsonl"), second),
+    ];
+    let mut seen = 0u64;
+    let _ = match verify_streams(files, &VerifyOptions::default(), |_, _, _| seen += 1) {
+        Ok(report) => report.to_string(),
+        Err(e) => e.to_string(),
+    };
 }

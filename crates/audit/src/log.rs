@@ -127,7 +127,8 @@ pub enum AuditError {
     Damaged {
         /// The file.
         file: PathBuf,
-        /// The 1-based line.
+        /// The 1-based line (0: the last line of the file before the
+        /// newest, read from its end).
         line: u64,
         /// What is wrong.
         problem: ProblemKind,
