@@ -57,11 +57,11 @@ impl Delimiters {
                 "MSH-1, the field separator, is not a printable ASCII symbol",
             ));
         }
-        if encoding.is_empty() || encoding.len() > 5 {
+        let (Some(&component), true) = (encoding.first(), encoding.len() <= 5) else {
             return Err(ParseError::BadDelimiters(
                 "MSH-2 must hold one to five encoding characters",
             ));
-        }
+        };
         if !encoding.iter().all(|&b| usable(b)) {
             return Err(ParseError::BadDelimiters(
                 "MSH-2 holds a character that is not a printable ASCII symbol",
@@ -79,7 +79,7 @@ impl Delimiters {
         let at = |i: usize| encoding.get(i).copied();
         Ok(Self {
             field,
-            component: encoding[0],
+            component,
             repetition: at(1),
             escape: at(2),
             subcomponent: at(3),
