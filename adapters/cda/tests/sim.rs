@@ -405,3 +405,71 @@ proptest! {
         prop_assert_eq!(m.text, expected_text(&sections));
     }
 }
+
+// ---- the demo registration proposed for config/demo ----
+
+/// The registration proposed for `config/demo/sources.d/medvivo.toml`.
+const DEMO_REGISTRATION: &str = r#"# Medvivo, the out-of-hours service: a document registry (FHIR R4
+# DocumentReference search) and its HL7 CDA R2 encounter reports.
+id = "medvivo"
+organisation = "Medvivo"
+ods_code = "Y9U01"
+kind = "cda"
+system = "Medvivo out-of-hours reports (CDA R2)"
+endpoint = "http://127.0.0.1:9501/Y9U01/fhir/R4"
+sections = ["documents", "appointments"]
+timeout_ms = 3000
+cache_ttl_s = 60
+max_body_bytes = 16777216
+enabled = true
+
+[options]
+page_size = 50
+max_registry_pages = 4
+max_documents = 50
+max_concurrent_fetches = 4
+max_text_chars = 100000
+"#;
+
+/// The `[[source]]` entry proposed for `config/demo/sim.toml`.
+const DEMO_SIM_TOML: &str = r#"
+[population]
+seed = 20261101
+size = 300
+
+[[source]]
+id = "medvivo"
+organisation = "Medvivo"
+ods_code = "Y9U01"
+kind = "cda"
+listen = "127.0.0.1:9501"
+latency_min_ms = 30
+latency_max_ms = 150
+error_rate = 0.0
+down = false
+"#;
+
+#[tokio::test]
+async fn the_demo_entries_build_start_and_answer() {
+    let config = SimConfig::from_toml_str(DEMO_SIM_TOML, "sim.toml")
+        .unwrap()
+        .with_ephemeral_ports();
+    let sim = Sim::start(config).await.unwrap();
+    let endpoint = sim.endpoint("medvivo").unwrap();
+    assert!(endpoint.ends_with("/Y9U01/fhir/R4"), "{endpoint}");
+    // the registration as proposed, pointed at the ephemeral port
+    let text = DEMO_REGISTRATION.replace("http://127.0.0.1:9501/Y9U01/fhir/R4", &endpoint);
+    let spec: SourceSpec = toml::from_str(&text).unwrap();
+    let mut registry = Registry::new();
+    registry.register(KIND, build);
+    let source = registry.build(&spec).unwrap();
+    let someone = POP
+        .iter()
+        .find(|p| p.holding(Org::MEDVIVO).is_some())
+        .unwrap();
+    let record = source.fetch(&request(someone.nhs_number)).await.unwrap();
+    assert!(!record.items.is_empty());
+    assert_eq!(record.issues, vec![]);
+    assert_eq!(record.items[0].provenance.origin.ods_code.as_str(), "Y9U01");
+    sim.shutdown().await;
+}
