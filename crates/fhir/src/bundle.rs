@@ -117,6 +117,8 @@ pub enum Resource {
     OperationOutcome(OperationOutcome),
     /// A Provenance.
     Provenance(Provenance),
+    /// An AuditEvent (an access, from the audit log).
+    AuditEvent(AuditEvent),
     /// A Bundle (for example in a batch response).
     Bundle(Bundle),
 }
@@ -142,6 +144,7 @@ impl Resource {
             Resource::CareTeam(_) => "CareTeam",
             Resource::OperationOutcome(_) => "OperationOutcome",
             Resource::Provenance(_) => "Provenance",
+            Resource::AuditEvent(_) => "AuditEvent",
             Resource::Bundle(_) => "Bundle",
         }
     }
