@@ -3,14 +3,13 @@
 
 use icr_fhir::{
     AuditEvent, AuditEventAgent, AuditEventEntity, AuditEventEntityDetail, AuditEventSource,
-    BundleSearch, CodeableConcept, Coding, Identifier, NHS_NUMBER_SYSTEM, ODS_ORGANISATION_SYSTEM,
-    OperationOutcome, OperationOutcomeIssue, Reference,
+    Bundle, BundleEntry, BundleSearch, CodeableConcept, Coding, Identifier, NHS_NUMBER_SYSTEM,
+    ODS_ORGANISATION_SYSTEM, OperationOutcome, OperationOutcomeIssue, Reference, Resource,
 };
 use icr_model::OdsCode;
-use serde::Serialize;
 
 use crate::read::{LoggedAccess, PatientAccesses};
-use crate::record::{AuditRecord, Basis, Decision, Interaction};
+use crate::record::{AuditRecord, Basis, Decision, Interaction, Timestamp};
 
 const AUDIT_EVENT_TYPE: &str = "http://terminology.hl7.org/CodeSystem/audit-event-type";
 const RESTFUL_INTERACTION: &str = "http://hl7.org/fhir/restful-interaction";
@@ -255,61 +254,23 @@ pub fn audit_event(access: &LoggedAccess, observer: &Observer) -> AuditEvent {
     }
 }
 
-/// A resource in an [`AuditBundle`], tagged with its `resourceType`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(tag = "resourceType")]
-#[allow(clippy::large_enum_variant)]
-pub enum AuditResource {
-    /// One access.
-    AuditEvent(AuditEvent),
-    /// Why the list is incomplete.
-    OperationOutcome(OperationOutcome),
-}
-
-/// One entry of an [`AuditBundle`].
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditBundleEntry {
-    /// `Bundle.entry.fullUrl`.
-    pub full_url: String,
-    /// `Bundle.entry.resource`.
-    pub resource: AuditResource,
-    /// `Bundle.entry.search` (`match`, or `outcome` for the
-    /// OperationOutcome).
-    pub search: BundleSearch,
-}
-
-/// The accesses to one patient's record as a FHIR R4 searchset Bundle.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditBundle {
-    resource_type: &'static str,
-    #[serde(rename = "type")]
-    type_: &'static str,
-    /// Accesses found, including those left out for the limit.
-    pub total: u64,
-    /// The AuditEvents, most recent first, then an OperationOutcome when
-    /// the list is incomplete.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub entry: Vec<AuditBundleEntry>,
-}
-
 /// The accesses to one patient's record as a searchset Bundle of
-/// AuditEvents, most recent first. When the list is incomplete — older
-/// accesses left out for the limit, or the log failing verification — an
-/// OperationOutcome says so, so that an incomplete audit trail never looks
-/// complete.
-pub fn audit_bundle(accesses: &PatientAccesses, observer: &Observer) -> AuditBundle {
-    let mut entry: Vec<AuditBundleEntry> = accesses
+/// AuditEvents, most recent first (serialize it as
+/// [`Resource::Bundle`] so that it carries its `resourceType`). When the
+/// list is incomplete — older accesses left out for the limit, or the log
+/// failing verification — an OperationOutcome says so, so that an
+/// incomplete audit trail never looks complete.
+pub fn audit_bundle(accesses: &PatientAccesses, observer: &Observer) -> Bundle {
+    let mut entry: Vec<BundleEntry> = accesses
         .records
         .iter()
         .rev()
-        .map(|a| AuditBundleEntry {
-            full_url: format!("urn:icr:audit:{}", a.seq),
-            resource: AuditResource::AuditEvent(audit_event(a, observer)),
-            search: BundleSearch {
+        .map(|a| BundleEntry {
+            full_url: Some(format!("urn:icr:audit:{}", a.seq)),
+            resource: Resource::AuditEvent(audit_event(a, observer)),
+            search: Some(BundleSearch {
                 mode: Some("match".into()),
-            },
+            }),
         })
         .collect();
     let mut issues = Vec::new();
@@ -342,21 +303,22 @@ pub fn audit_bundle(accesses: &PatientAccesses, observer: &Observer) -> AuditBun
         });
     }
     if !issues.is_empty() {
-        entry.push(AuditBundleEntry {
-            full_url: "urn:icr:audit:outcome".into(),
-            resource: AuditResource::OperationOutcome(OperationOutcome {
+        entry.push(BundleEntry {
+            full_url: Some("urn:icr:audit:outcome".into()),
+            resource: Resource::OperationOutcome(OperationOutcome {
                 issue: issues,
                 ..Default::default()
             }),
-            search: BundleSearch {
+            search: Some(BundleSearch {
                 mode: Some("outcome".into()),
-            },
+            }),
         });
     }
-    AuditBundle {
-        resource_type: "Bundle",
-        type_: "searchset",
-        total: accesses.records.len() as u64 + accesses.omitted,
+    Bundle {
+        type_: "searchset".into(),
+        timestamp: Some(Timestamp::now().to_rfc3339()),
+        total: Some(accesses.records.len() as u64 + accesses.omitted),
         entry,
+        ..Default::default()
     }
 }

@@ -76,7 +76,7 @@ pub mod storage;
 mod verify;
 
 pub use chain::{ChainPoint, EntryHash, Sequence};
-pub use fhir::{AuditBundle, AuditBundleEntry, AuditResource, Observer, audit_bundle, audit_event};
+pub use fhir::{Observer, audit_bundle, audit_event};
 pub use files::{compare_paths, file_name, file_number, log_files};
 pub use line::{
     ChainError, ChainVerifier, Entry, Event, LineError, MAX_LINE_BYTES, Recovery, parse_line, seal,

@@ -9,6 +9,7 @@ use icr_audit::{
     AuditConfig, AuditLog, Basis, Interaction, LoggedAccess, Observer, ProblemKind, Sequence,
     audit_bundle, audit_event, read_for_patient,
 };
+use icr_fhir::Resource;
 use icr_model::OdsCode;
 use serde_json::{Value, json};
 use support::{files, nhs, record, refused, temp_dir};
@@ -21,9 +22,11 @@ fn observer() -> Observer {
 }
 
 fn event_json(access: &LoggedAccess) -> Value {
-    let mut v = serde_json::to_value(audit_event(access, &observer())).unwrap();
-    v["resourceType"] = json!("AuditEvent");
-    v
+    serde_json::to_value(Resource::AuditEvent(audit_event(access, &observer()))).unwrap()
+}
+
+fn bundle_json(accesses: &icr_audit::PatientAccesses) -> Value {
+    serde_json::to_value(Resource::Bundle(audit_bundle(accesses, &observer()))).unwrap()
 }
 
 #[test]
@@ -214,8 +217,9 @@ async fn a_patients_accesses_are_read_back_most_recent_kept() {
 
     // As a searchset, most recent first, with an OperationOutcome saying
     // that older accesses were left out.
-    let bundle = serde_json::to_value(audit_bundle(&recent, &observer())).unwrap();
+    let bundle = bundle_json(&recent);
     icr_testkit::assert_fhir_r4(&bundle);
+    assert_eq!(bundle["resourceType"], "Bundle");
     assert_eq!(bundle["type"], "searchset");
     assert_eq!(bundle["total"], 10);
     let entries = bundle["entry"].as_array().unwrap();
@@ -227,7 +231,7 @@ async fn a_patients_accesses_are_read_back_most_recent_kept() {
         entries[3]["resource"]["issue"][0]["diagnostics"],
         "7 older accesses are not shown: only the most recent 3 are returned."
     );
-    let complete = serde_json::to_value(audit_bundle(&all, &observer())).unwrap();
+    let complete = bundle_json(&all);
     icr_testkit::assert_fhir_r4(&complete);
     assert!(
         complete["entry"]
@@ -276,7 +280,7 @@ async fn a_live_tail_is_left_out_and_damage_is_reported_not_hidden() {
     let problem = read.problem.clone().unwrap();
     assert_eq!(problem.line, 4);
     assert!(matches!(problem.kind, ProblemKind::Line(_)));
-    let bundle = serde_json::to_value(audit_bundle(&read, &observer())).unwrap();
+    let bundle = bundle_json(&read);
     icr_testkit::assert_fhir_r4(&bundle);
     let outcome = bundle["entry"].as_array().unwrap().last().unwrap();
     let text = outcome["resource"]["issue"][0]["diagnostics"]
