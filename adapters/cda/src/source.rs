@@ -257,7 +257,6 @@ struct Tally {
     more_listed: bool,
     more_pages: bool,
     foreign_next: bool,
-    total: Option<u64>,
     duplicates: usize,
     /// Position in the list of each document URL listed.
     by_url: HashMap<Url, usize>,
@@ -292,9 +291,6 @@ impl Tally {
         self.other_patient += page.other_patient as usize;
         self.inactive += page.inactive as usize;
         self.reported.extend(page.reported);
-        if self.total.is_none() {
-            self.total = page.total;
-        }
         for l in page.listed {
             match self.by_url.get(&l.url).and_then(|i| listed.get_mut(*i)) {
                 Some(x) => {
@@ -330,20 +326,23 @@ impl Tally {
                 format!("the registry reported a problem with the search ({r})"),
             );
         }
-        if self.over_limit > 0 || self.more_listed {
-            let message = if self.over_limit > 0 {
+        if self.more_listed {
+            issue(
+                IssueKind::Truncated,
+                format!(
+                    "the registry lists more than {}; the {max_documents} most recent of those listed on the pages read were fetched and the rest were not",
+                    documents(max_documents)
+                ),
+            );
+        } else if self.over_limit > 0 {
+            issue(
+                IssueKind::Truncated,
                 format!(
                     "the registry lists {}; the {max_documents} most recent were read and the other {} not fetched",
                     documents(self.over_limit + max_documents),
                     self.over_limit
-                )
-            } else {
-                format!(
-                    "the registry lists more than {}; the rest were not fetched",
-                    documents(max_documents)
-                )
-            };
-            issue(IssueKind::Truncated, message);
+                ),
+            );
         } else if self.more_pages {
             issue(
                 IssueKind::Truncated,

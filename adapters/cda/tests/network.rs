@@ -941,6 +941,25 @@ async fn registry_pages_are_followed_on_the_same_server_only() {
     );
     assert!(elsewhere.log().is_empty());
 
+    // no further than needed for max_documents
+    let source = adapter(server.addr, "page_size = 1\nmax_documents = 1");
+    let record = source
+        .fetch(&request(
+            p.paged,
+            &[Section::Documents],
+            Duration::from_secs(3),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(documents(&record).len(), 1);
+    assert_eq!(
+        record.issues,
+        vec![issue(
+            IssueKind::Truncated,
+            "the registry lists more than 1 CDA document; the 1 most recent of those listed on the pages read were fetched and the rest were not"
+        )]
+    );
+
     // and no further than max_registry_pages
     let source = adapter(server.addr, "page_size = 1\nmax_registry_pages = 1");
     let record = source
