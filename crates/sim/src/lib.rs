@@ -32,6 +32,7 @@ pub mod cda;
 mod config;
 mod control;
 pub mod fhir;
+pub mod gpconnect;
 pub mod hl7v2;
 pub mod org;
 pub mod pds;
