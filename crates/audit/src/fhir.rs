@@ -31,6 +31,28 @@ pub struct Observer {
     pub organisation: Option<OdsCode>,
 }
 
+/// Free text as a FHIR `string`: not empty, and no whitespace but space,
+/// tab, CR and LF (the schema's pattern); other whitespace becomes a space.
+fn text(s: &str) -> Option<String> {
+    let t: String = s
+        .chars()
+        .map(|c| {
+            if (c.is_whitespace() || c == '\u{feff}') && !matches!(c, ' ' | '\t' | '\r' | '\n') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    (!t.trim().is_empty()).then_some(t)
+}
+
+/// A URI as FHIR takes it: not empty, no whitespace.
+fn uri(s: &str) -> Option<String> {
+    (!s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c == '\u{feff}'))
+        .then(|| s.to_owned())
+}
+
 fn coding(system: &str, code: &str, display: &str) -> Coding {
     Coding {
         system: Some(system.into()),
@@ -40,17 +62,18 @@ fn coding(system: &str, code: &str, display: &str) -> Coding {
     }
 }
 
-fn concept(codings: Vec<Coding>, text: Option<&str>) -> CodeableConcept {
+fn concept(codings: Vec<Coding>, label: Option<&str>) -> CodeableConcept {
     CodeableConcept {
         coding: codings,
-        text: text.map(Into::into),
+        text: label.and_then(text),
     }
 }
 
-fn detail(kind: &str, value: String) -> AuditEventEntityDetail {
+/// A detail; an empty value is written `-` (FHIR strings may not be empty).
+fn detail(kind: &str, value: &str) -> AuditEventEntityDetail {
     AuditEventEntityDetail {
         type_: Some(kind.into()),
-        value_string: Some(value),
+        value_string: Some(text(value).unwrap_or_else(|| "-".into())),
         value_base64_binary: None,
     }
 }
@@ -64,13 +87,8 @@ fn purposes(r: &AuditRecord) -> Vec<CodeableConcept> {
         "emergency" => vec![coding(ACT_REASON, "ETREAT", "Emergency Treatment")],
         _ => Vec::new(),
     };
-    if !r.purpose.is_empty() || !coded.is_empty() {
-        out.push(concept(
-            coded,
-            Some(&r.purpose)
-                .filter(|p| !p.is_empty())
-                .map(|p| p.as_str()),
-        ));
+    if text(&r.purpose).is_some() || !coded.is_empty() {
+        out.push(concept(coded, Some(&r.purpose)));
     }
     if r.basis == Basis::BreakGlass {
         out.push(concept(
@@ -115,17 +133,20 @@ pub fn audit_event(access: &LoggedAccess, observer: &Observer) -> AuditEvent {
                 vec![coding(SECURITY_ROLE_TYPE, "humanuser", "human user")],
                 None,
             )),
-            role: vec![concept(Vec::new(), Some(&u.role))],
+            role: text(&u.role)
+                .map(|role| concept(Vec::new(), Some(&role)))
+                .into_iter()
+                .collect(),
             who: Some(Reference {
-                identifier: Some(Identifier {
-                    system: u.issuer.clone(),
-                    value: Some(u.sub.clone()),
+                identifier: text(&u.sub).map(|sub| Identifier {
+                    system: u.issuer.as_deref().and_then(uri),
+                    value: Some(sub),
                     ..Default::default()
                 }),
-                display: Some(u.name.clone()),
+                display: text(&u.name).or_else(|| Some("user with no name given".into())),
                 ..Default::default()
             }),
-            name: Some(u.name.clone()),
+            name: text(&u.name),
             requestor: Some(true),
             purpose_of_use: purposes.clone(),
             ..Default::default()
@@ -171,7 +192,7 @@ pub fn audit_event(access: &LoggedAccess, observer: &Observer) -> AuditEvent {
             )),
             who: Some(Reference {
                 type_: Some("Device".into()),
-                display: Some(system.clone()),
+                display: text(system).or_else(|| Some("unnamed calling system".into())),
                 ..Default::default()
             }),
             requestor: Some(false),
@@ -180,33 +201,29 @@ pub fn audit_event(access: &LoggedAccess, observer: &Observer) -> AuditEvent {
     }
 
     let mut details = vec![
-        detail("request-id", r.request_id.to_string()),
-        detail("basis", r.basis.as_str().into()),
+        detail("request-id", r.request_id.as_str()),
+        detail("basis", r.basis.as_str()),
     ];
     if let Some(reason) = &r.break_glass_reason {
-        details.push(detail("break-glass-reason", reason.clone()));
+        details.push(detail("break-glass-reason", reason));
     }
     details.push(detail(
         "sections-requested",
-        r.sections_requested.to_string(),
+        &r.sections_requested.to_string(),
     ));
-    details.push(detail("sections-released", r.sections_released.to_string()));
-    details.push(detail("items-released", r.items_released.to_string()));
-    details.push(detail("items-withheld", r.items_withheld.to_string()));
+    details.push(detail(
+        "sections-released",
+        &r.sections_released.to_string(),
+    ));
+    details.push(detail("items-released", &r.items_released.to_string()));
+    details.push(detail("items-withheld", &r.items_withheld.to_string()));
     if !r.sources.is_empty() {
         let sources: Vec<String> = r
             .sources
             .iter()
             .map(|s| format!("{}={}", s.source, s.status.as_str()))
             .collect();
-        details.push(detail("sources", sources.join(",")));
-    }
-    // The detail values are strings; an empty set is written as "-" so that
-    // no valueString is empty (FHIR strings may not be).
-    for d in &mut details {
-        if d.value_string.as_deref() == Some("") {
-            d.value_string = Some("-".into());
-        }
+        details.push(detail("sources", &sources.join(",")));
     }
     let patient = AuditEventEntity {
         what: Some(match &r.nhs_number {
@@ -244,7 +261,7 @@ pub fn audit_event(access: &LoggedAccess, observer: &Observer) -> AuditEvent {
             site: observer.organisation.as_ref().map(ToString::to_string),
             observer: Some(Reference {
                 type_: Some("Device".into()),
-                display: Some(observer.name.clone()),
+                display: text(&observer.name).or_else(|| Some("ICR gateway".into())),
                 ..Default::default()
             }),
             type_: vec![coding(SOURCE_TYPE, "4", "Application Server")],

@@ -166,6 +166,23 @@ fn verifies(bytes: &[u8], anchor: Option<ChainPoint>) -> bool {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn any_record_renders_as_a_valid_audit_event(r in record(), seq in 1u64..u64::MAX) {
+        let access = icr_audit::LoggedAccess { seq: icr_audit::Sequence::new(seq), record: r };
+        let observer = icr_audit::Observer {
+            name: "ICR gateway".into(),
+            organisation: OdsCode::parse("QOX").ok(),
+        };
+        let event = icr_fhir::Resource::AuditEvent(icr_audit::audit_event(&access, &observer));
+        let json = serde_json::to_value(&event).unwrap();
+        let errors = icr_testkit::fhir_r4_errors(&json);
+        prop_assert!(errors.is_empty(), "{errors:?}");
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]

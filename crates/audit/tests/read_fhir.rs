@@ -149,6 +149,26 @@ fn break_glass_refusals_and_unidentified_callers_are_valid_too() {
     assert!(v.get("purposeOfEvent").is_none());
     assert_eq!(v["subtype"][0]["code"], "search-type");
 
+    // Free text the schema's string pattern would refuse is made valid.
+    let mut odd = record(9, 2);
+    let user = odd.user.as_mut().unwrap();
+    user.name = "Dr\u{a0}Odd\u{2028}Name".into();
+    user.sub = String::new();
+    user.role = " ".into();
+    user.issuer = Some("not a uri".into());
+    odd.calling_system = Some(String::new());
+    odd.purpose = "\u{feff}".into();
+    let v = event_json(&LoggedAccess {
+        seq: Sequence::new(5),
+        record: odd,
+    });
+    icr_testkit::assert_fhir_r4(&v);
+    assert_eq!(v["agent"][0]["name"], "Dr Odd Name");
+    assert!(v["agent"][0]["who"].get("identifier").is_none());
+    assert!(v["agent"][0].get("role").is_none());
+    assert_eq!(v["agent"][2]["who"]["display"], "unnamed calling system");
+    assert!(v.get("purposeOfEvent").is_none());
+
     let mut failed = record(8, 2);
     failed.http_status = 502;
     let v = event_json(&LoggedAccess {
