@@ -10,7 +10,7 @@
 //! are written to disk, by design (see `docs/audit.md`).
 //!
 //! **Format.** Append-only files `audit-000001.jsonl`, `audit-000002.jsonl`,
-//! … in one directory, one entry per line (see [`line`] for the exact
+//! … in one directory, one entry per line (see [`line`](mod@line) for the exact
 //! bytes). Each line carries its sequence number, `prev` (the previous
 //! line's hash; [`EntryHash::GENESIS`] for the first) and `hash` (SHA-256 of
 //! the line's canonical JSON without `hash`). The chain runs across files:

@@ -214,7 +214,7 @@ pub enum LineError {
 
 /// Reads one line (without its newline) as an entry and checks it against
 /// its own hash. The chain (sequence, `prev`) is checked by
-/// [`ChainVerifier`](crate::ChainVerifier).
+/// [`ChainVerifier`].
 pub fn parse_line(line: &[u8]) -> Result<Entry, LineError> {
     if line.len() > MAX_LINE_BYTES {
         return Err(LineError::TooLong);
