@@ -22,6 +22,18 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain of audit log files (or of every log file in a
+    /// directory): any edited, removed, reordered, inserted or truncated
+    /// record is reported with its file and line; exit code 1 if so.
+    Verify {
+        /// Log files (`audit-000001.jsonl`, …) or a log directory.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run the gateway from a configuration directory.
     Serve {
@@ -40,6 +52,11 @@ enum Command {
         /// Bind every simulated source and the control API to a free port.
         #[arg(long)]
         ephemeral: bool,
+    },
+    /// Work with the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
     },
     /// Mint a bearer token with the demo issuer's key (demo config only).
     Token {
@@ -113,6 +130,9 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve { config, listen } => serve(&config, listen).await,
         Command::Sim { config, ephemeral } => sim(&config, ephemeral).await,
+        Command::Audit {
+            command: AuditCommand::Verify { paths },
+        } => return audit_verify(&paths),
         Command::Token {
             config,
             role,
@@ -172,6 +192,44 @@ async fn shutdown_signal() {
     eprintln!("icr: stopping");
 }
 
+/// `icr audit verify`: 0 when the chain is intact, 1 when it is not, 2 when
+/// the files cannot be read.
+fn audit_verify(paths: &[PathBuf]) -> ExitCode {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            match icr_audit::log_files(p) {
+                Ok(found) => files.extend(found),
+                Err(e) => {
+                    eprintln!("icr: cannot list {}: {e}", p.display());
+                    return ExitCode::from(2);
+                }
+            }
+        } else {
+            files.push(p.clone());
+        }
+    }
+    if files.is_empty() {
+        eprintln!("icr: no audit log files found");
+        return ExitCode::from(2);
+    }
+    match icr_audit::verify(&files) {
+        Ok(report) => {
+            say!("audit log verified: {report}");
+            ExitCode::SUCCESS
+        }
+        Err(icr_audit::VerifyError::Failed(failure)) => {
+            eprintln!("audit log FAILS verification: {}", failure.problem);
+            eprintln!("verified before the problem: {}", failure.report);
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("icr: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -208,7 +266,8 @@ async fn start_gateway(
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    Ok((listener, Gateway::new(config)))
+    let gateway = Gateway::new(config).map_err(|e| format!("cannot open the audit log: {e}"))?;
+    Ok((listener, gateway))
 }
 
 async fn serve(dir: &Path, listen: Option<SocketAddr>) -> Result<(), String> {
@@ -219,9 +278,9 @@ async fn serve(dir: &Path, listen: Option<SocketAddr>) -> Result<(), String> {
         "icr gateway listening on http://{addr} with {} sources",
         gateway.source_count()
     );
-    icr_gateway::serve(listener, gateway, shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())
+    let served = icr_gateway::serve(listener, gateway.clone(), shutdown_signal()).await;
+    gateway.close().await;
+    served.map_err(|e| e.to_string())
 }
 
 async fn start_sim(dir: &Path, ephemeral: bool) -> Result<icr_sim::Sim, String> {
@@ -259,7 +318,7 @@ async fn demo(dir: &Path, listen: Option<SocketAddr>, ephemeral: bool) -> Result
         .into_iter()
         .filter_map(|id| sim.endpoint(&id).map(|e| (id, e)))
         .collect();
-    let config = Config::load_with(dir, &registry(), |spec| {
+    let mut config = Config::load_with(dir, &registry(), |spec| {
         if ephemeral && let Some(url) = endpoints.get(spec.id.as_str()).and_then(|e| e.parse().ok())
         {
             spec.endpoint = url;
@@ -267,6 +326,9 @@ async fn demo(dir: &Path, listen: Option<SocketAddr>, ephemeral: bool) -> Result
     })
     .map_err(|e| e.to_string())?;
     let listen = if ephemeral {
+        // A private audit log, so that runs side by side never share one.
+        config.gateway.audit.dir =
+            std::env::temp_dir().join(format!("icr-demo-audit-{}", std::process::id()));
         Some(listen.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0))))
     } else {
         listen
@@ -278,8 +340,10 @@ async fn demo(dir: &Path, listen: Option<SocketAddr>, ephemeral: bool) -> Result
         "icr gateway listening on http://{addr} with {} sources",
         gateway.source_count()
     );
+    say!("audit log          {}", config.gateway.audit.dir.display());
     print_examples(&sim, addr, dir);
-    let served = icr_gateway::serve(listener, gateway, shutdown_signal()).await;
+    let served = icr_gateway::serve(listener, gateway.clone(), shutdown_signal()).await;
+    gateway.close().await;
     sim.shutdown().await;
     served.map_err(|e| e.to_string())
 }

@@ -15,6 +15,7 @@ struct Demo {
     child: Child,
     gateway: String,
     control: String,
+    audit: String,
 }
 
 impl Drop for Demo {
@@ -42,13 +43,16 @@ fn start_demo() -> Demo {
             let _ = tx.send(line);
         }
     });
-    let (mut gateway, mut control) = (None, None);
-    while gateway.is_none() || control.is_none() {
+    let (mut gateway, mut control, mut audit) = (None, None, None);
+    while gateway.is_none() || control.is_none() || audit.is_none() {
         let line = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("the demo prints its addresses within a minute");
         if let Some(rest) = line.strip_prefix("icr gateway listening on ") {
             gateway = rest.split_whitespace().next().map(str::to_owned);
+        }
+        if let Some(rest) = line.strip_prefix("audit log") {
+            audit = Some(rest.trim().to_owned());
         }
         if let Some(rest) = line.strip_prefix("simulator control") {
             control = rest
@@ -61,6 +65,7 @@ fn start_demo() -> Demo {
         child,
         gateway: gateway.unwrap_or_default(),
         control: control.unwrap_or_default(),
+        audit: audit.unwrap_or_default(),
     }
 }
 
@@ -86,10 +91,27 @@ fn mint(role: &str, org: &str) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
+static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// A break-glass reason the demo policy accepts.
+const GLASS: &str = "Unconscious in the emergency department; no records to hand";
+
 /// GET as a clinician at Great Western Hospitals.
 async fn get(url: &str) -> (u16, Value) {
-    static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     get_as(url, Some(TOKEN.get_or_init(|| mint("R8000", "RN3")))).await
+}
+
+/// GET as that clinician, breaking glass.
+async fn get_with(url: &str, reason: Option<&str>) -> (u16, Value) {
+    let token = TOKEN.get_or_init(|| mint("R8000", "RN3"));
+    let mut request = reqwest::Client::new().get(url).bearer_auth(token);
+    if let Some(r) = reason {
+        request = request.header("X-Break-Glass-Reason", r);
+    }
+    let r = request.send().await.expect("the gateway answers");
+    let status = r.status().as_u16();
+    let body = r.bytes().await.expect("a body");
+    (status, serde_json::from_slice(&body).expect("a JSON body"))
 }
 
 async fn get_as(url: &str, token: Option<&str>) -> (u16, Value) {
@@ -236,6 +258,34 @@ async fn the_demo_serves_a_merged_record_and_survives_a_source_going_down() {
             .any(|e| e["resource"]["resourceType"] == "Provenance")
     );
 
+    // Who may see what. A social worker (R8014) sees no results.
+    let social = mint("R8014", "RN3");
+    let (status, body) = get_as(&format!("{gw}/v1/patients/{story}/record"), Some(&social)).await;
+    assert_eq!(status, 200);
+    assert!(body["sections"].get("results").is_none(), "{body}");
+    assert!(body["sections"].get("care_team").is_some());
+    // A clinician at an organisation not involved: refused; breaking glass: served.
+    let outsider = mint("R8000", "RTE");
+    let (status, body) = get_as(&format!("{gw}/v1/patients/{story}/record"), Some(&outsider)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("NO_RELATIONSHIP"))
+    );
+    let r = reqwest::Client::new()
+        .get(format!("{gw}/v1/patients/{story}/record"))
+        .bearer_auth(&outsider)
+        .header("X-Break-Glass-Reason", GLASS)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The demo register's patient who objects to all sharing.
+    let (status, body) = get(&format!("{gw}/v1/patients/9990000115/record")).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("NO_PATIENT_CONSENT"))
+    );
+
     // No token, no record.
     let (status, body) = get_as(&format!("{gw}/v1/patients/{story}/record"), None).await;
     assert_eq!(status, 401);
@@ -246,18 +296,55 @@ async fn the_demo_serves_a_merged_record_and_survives_a_source_going_down() {
     assert_eq!(status, 400);
     assert_eq!(body["error"], "invalid_nhs_number");
     assert!(body["message"].as_str().unwrap().contains("check digit"));
+    // No one holds 9990000999: without a basis, the same refusal as for a
+    // record someone else holds; breaking glass, 404.
     let (status, body) = get(&format!("{gw}/v1/patients/9990000999/record")).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("NO_RELATIONSHIP"))
+    );
+    let (status, body) =
+        get_with(&format!("{gw}/v1/patients/9990000999/record"), Some(GLASS)).await;
     assert_eq!(status, 404);
+
+    // Every one of those attempts is in the audit log, and its chain holds;
+    // a single changed byte breaks it.
+    let verify = |path: &str| {
+        Command::new(env!("CARGO_BIN_EXE_icr"))
+            .args(["audit", "verify", path])
+            .output()
+            .expect("icr audit verify runs")
+    };
+    let out = verify(&demo.audit);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(report.starts_with("audit log verified: "), "{report}");
+    let file = std::path::Path::new(&demo.audit).join("audit-000001.jsonl");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] = if bytes[at] == b'7' { b'8' } else { b'7' };
+    let copy = std::env::temp_dir().join(format!("icr-tampered-{}", std::process::id()));
+    std::fs::create_dir_all(&copy).unwrap();
+    std::fs::write(copy.join("audit-000001.jsonl"), &bytes).unwrap();
+    let out = verify(copy.to_str().unwrap());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("FAILS verification"));
+    let _ = std::fs::remove_dir_all(&copy);
     assert!(statuses(&body).iter().all(|(_, s)| s == "not_found"));
 }
 
 #[test]
 fn the_example_configuration_is_valid_and_a_broken_one_is_refused() {
-    // The example loads: the gateway starts and says so (its sources are
-    // placeholders, so it is stopped straight away).
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/config/example");
+    // A copy of the example, its audit log in the copy rather than in
+    // /var/lib.
+    let dir = copy_example("example");
     let mut child = Command::new(env!("CARGO_BIN_EXE_icr"))
-        .args(["serve", "--config", example, "--listen", "127.0.0.1:0"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -275,29 +362,12 @@ fn the_example_configuration_is_valid_and_a_broken_one_is_refused() {
     );
     assert!(first.trim_end().ends_with("with 1 sources"), "{first}");
 
-    let dir = std::env::temp_dir().join(format!("icr-bad-config-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("sources.d")).unwrap();
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/config/example");
-    std::fs::copy(format!("{example}/gateway.toml"), dir.join("gateway.toml")).unwrap();
-    std::fs::create_dir_all(dir.join("keys")).unwrap();
-    std::fs::copy(
-        format!("{example}/keys/idp.jwks.json"),
-        dir.join("keys/idp.jwks.json"),
-    )
-    .unwrap();
-    std::fs::copy(
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/config/example/sources.d/example-acute.toml"
-        ),
-        dir.join("sources.d/a.toml"),
-    )
-    .unwrap();
+    // One broken source file: refused, naming file, line and key.
     std::fs::write(
         dir.join("sources.d/b.toml"),
-        std::fs::read_to_string(dir.join("sources.d/a.toml"))
+        std::fs::read_to_string(dir.join("sources.d/example-acute.toml"))
             .unwrap()
+            .replace("\"example-acute\"", "\"b\"")
             .replace("\"allergies\"", "\"allergy\""),
     )
     .unwrap();
@@ -317,4 +387,27 @@ fn the_example_configuration_is_valid_and_a_broken_one_is_refused() {
         "{stderr}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A copy of config/example in a fresh temporary directory, with the audit
+/// log inside it.
+fn copy_example(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("icr-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example");
+    for sub in ["", "sources.d", "keys"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+        for entry in std::fs::read_dir(example.join(sub)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                std::fs::copy(&path, dir.join(sub).join(path.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+    let gateway = std::fs::read_to_string(dir.join("gateway.toml"))
+        .unwrap()
+        .replace("dir = \"/var/lib/icr/audit\"", "dir = \"audit\"");
+    assert!(gateway.contains("dir = \"audit\""));
+    std::fs::write(dir.join("gateway.toml"), gateway).unwrap();
+    dir
 }

@@ -7,7 +7,12 @@ use std::time::Duration;
 use icr_adapter_sdk::{
     FetchRequest, RequestContext, Requester, Routing, SourceAdapter, SourceError, SourceSpec,
 };
+use icr_audit::AuditLog;
 use icr_auth::{AuthError, Identity, Verifier};
+use icr_policy::SourceFilter;
+use std::sync::atomic::AtomicU64;
+
+use crate::access::{Access, ObjectionRegister};
 use icr_config::Config;
 use icr_merge::{MergedRecord, Warning, merge_with};
 use icr_model::{NhsNumber, OdsCode, SectionSet, SourceId, SourceIssue, SourceMeta, SourceRecord};
@@ -122,8 +127,8 @@ pub struct RecordOutcome {
     /// A status for every source asked, in registration order.
     pub sources: Vec<SourceStatus>,
     /// The HTTP status the answer should have: 200 if any source answered
-    /// (or none was asked), 404 if every source asked holds no record,
-    /// otherwise 502.
+    /// or withheld its record (or none was asked), 404 if every source asked
+    /// holds no record, otherwise 502.
     pub http_status: u16,
 }
 
@@ -134,6 +139,7 @@ pub struct Gateway {
 }
 
 struct Inner {
+    access: Access,
     sources: Vec<Source>,
     cache: Option<SourceCache>,
     deadline: Duration,
@@ -141,8 +147,10 @@ struct Inner {
 }
 
 impl Gateway {
-    /// Builds the gateway from a loaded configuration.
-    pub fn new(config: &Config) -> Self {
+    /// Builds the gateway from a loaded configuration, opening its audit
+    /// log (which resumes the chain, recovering a torn last line).
+    pub fn new(config: &Config) -> Result<Self, icr_audit::AuditError> {
+        let audit = AuditLog::open(&config.gateway.audit)?;
         let sources = config
             .sources
             .iter()
@@ -157,13 +165,49 @@ impl Gateway {
             .cache
             .enabled
             .then(|| SourceCache::new(config.gateway.cache.max_bytes));
-        Self {
+        Ok(Self {
             inner: Arc::new(Inner {
+                access: Access {
+                    policy: Arc::clone(&config.policy),
+                    objections: ObjectionRegister::new(
+                        config.objections_file.clone(),
+                        Arc::clone(&config.objections),
+                    ),
+                    audit,
+                    break_glass: AtomicU64::new(0),
+                },
                 sources,
                 cache,
                 deadline: Duration::from_millis(config.gateway.request_deadline_ms),
                 verifier: Arc::clone(&config.verifier),
             }),
+        })
+    }
+
+    pub(crate) fn access(&self) -> &Access {
+        &self.inner.access
+    }
+
+    /// Whether `source` is the demographics service.
+    pub(crate) fn is_demographics_service(&self, source: &SourceId) -> bool {
+        self.inner
+            .sources
+            .iter()
+            .any(|s| &s.spec.id == source && s.spec.routing == Routing::Demographics)
+    }
+
+    /// Break-glass accesses since start, for the privacy officers' metric.
+    pub fn break_glass_count(&self) -> u64 {
+        self.inner
+            .access
+            .break_glass
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Flushes and closes the audit log (at shutdown).
+    pub async fn close(&self) {
+        if let Err(e) = self.inner.access.audit.close().await {
+            tracing::error!(error = %e, "closing the audit log failed");
         }
     }
 
@@ -188,9 +232,10 @@ impl Gateway {
     /// is asked too, within the same deadline.
     pub async fn record(
         &self,
-        identity: &Identity,
+        context: RequestContext,
         nhs_number: NhsNumber,
         sections: SectionSet,
+        permitted: &SourceFilter,
     ) -> RecordOutcome {
         let deadline = Instant::now() + self.inner.deadline;
         let mut plan: Vec<(usize, SectionSet)> = self
@@ -214,7 +259,20 @@ impl Gateway {
                 && !s.spec.sections.intersection(sections).is_empty()
         });
 
-        let context = Arc::new(Self::context(identity));
+        let context = Arc::new(context);
+        let mut results: Vec<Option<(Fetched, Duration)>> = vec![None; self.inner.sources.len()];
+        // A source the person's objection excludes is never asked; it is
+        // reported as withheld.
+        let objected = |index: usize| !permitted.permits(&self.inner.sources[index].spec.ods_code);
+        let not_shared = || {
+            Some((
+                Err(SourceError::Withheld(
+                    "not shared: the person has objected to this organisation sharing their record"
+                        .into(),
+                )),
+                Duration::ZERO,
+            ))
+        };
         let mut tasks = tokio::task::JoinSet::new();
         let spawn = |tasks: &mut tokio::task::JoinSet<_>, index: usize, wanted: SectionSet| {
             let gw = self.clone();
@@ -226,9 +284,12 @@ impl Gateway {
             });
         };
         for (index, wanted) in &plan {
-            spawn(&mut tasks, *index, *wanted);
+            if objected(*index) {
+                results[*index] = not_shared();
+            } else {
+                spawn(&mut tasks, *index, *wanted);
+            }
         }
-        let mut results: Vec<Option<(Fetched, Duration)>> = vec![None; self.inner.sources.len()];
         let mut routing_warnings: Vec<Warning> = Vec::new();
         let mut routed = false;
         // Every task ends by the deadline (each is bounded by it); a small
@@ -246,7 +307,11 @@ impl Gateway {
                     match self.route_to_practice(&result, sections) {
                         Ok(Some((practice, wanted))) => {
                             plan.push((practice, wanted));
-                            spawn(&mut tasks, practice, wanted);
+                            if objected(practice) {
+                                results[practice] = not_shared();
+                            } else {
+                                spawn(&mut tasks, practice, wanted);
+                            }
                         }
                         Ok(None) => {}
                         Err(warning) => routing_warnings.push(warning),
@@ -255,6 +320,8 @@ impl Gateway {
                 results[index] = Some((result, elapsed));
             }
         };
+        // `results` is written both by the loop and for objected sources;
+        // the loop only ever fills sources it spawned.
         let _ = tokio::time::timeout_at(deadline + Duration::from_millis(50), collect).await;
         tasks.abort_all();
         if practices_wanted && !routed {
@@ -344,7 +411,13 @@ impl Gateway {
                 sources: Vec::new(),
             });
         }
-        let http_status = if statuses.is_empty() || statuses.iter().any(|s| s.status.answered()) {
+        // A source withholding its record has answered: that is not a
+        // failure of the gateway's upstreams, and its status says why.
+        let http_status = if statuses.is_empty()
+            || statuses
+                .iter()
+                .any(|s| s.status.answered() || s.status == Status::Withheld)
+        {
             200
         } else if statuses.iter().all(|s| s.status == Status::NotFound) {
             404
@@ -419,11 +492,11 @@ impl Gateway {
         Ok((!wanted.is_empty()).then_some((index, wanted)))
     }
 
-    /// The context sources are told: a fresh trace id and the
+    /// The context sources are told: the request's trace id and the
     /// authenticated caller as the requester.
-    fn context(identity: &Identity) -> RequestContext {
+    pub fn context(identity: &Identity, trace_id: &str) -> RequestContext {
         RequestContext {
-            trace_id: uuid::Uuid::new_v4().to_string(),
+            trace_id: trace_id.to_string(),
             requester: Requester {
                 user_id: identity.sub.clone(),
                 name: identity.name.clone(),

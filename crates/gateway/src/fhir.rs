@@ -21,6 +21,7 @@ use icr_merge::MergedItem;
 use icr_model::time::OffsetDateTime;
 use icr_model::time::format_description::well_known::Rfc3339;
 use icr_model::{RecordId, Section, SectionSet};
+use icr_policy::Withheld;
 use uuid::Uuid;
 
 use crate::{RecordOutcome, SourceStatus, Status};
@@ -62,6 +63,28 @@ pub fn sections_for_types(types: &[String]) -> Result<SectionSet, String> {
         }
     }
     Ok(set)
+}
+
+/// An OperationOutcome with one error issue whose details carry the
+/// gateway's own code (`NO_RELATIONSHIP`, `expired`, …) in `urn:icr:error`.
+pub fn outcome_error_coded(code: &str, icr_code: &str, message: &str) -> Resource {
+    Resource::OperationOutcome(OperationOutcome {
+        issue: vec![OperationOutcomeIssue {
+            severity: Some("error".into()),
+            code: Some(code.into()),
+            details: Some(CodeableConcept {
+                coding: vec![Coding {
+                    system: Some("urn:icr:error".into()),
+                    code: Some(icr_code.into()),
+                    ..Default::default()
+                }],
+                text: None,
+            }),
+            diagnostics: Some(message.into()),
+            expression: Vec::new(),
+        }],
+        ..Default::default()
+    })
 }
 
 /// An OperationOutcome with one error issue.
@@ -120,6 +143,7 @@ fn type_allowed(types: Option<&[String]>, name: &str) -> bool {
 pub fn render_everything(
     outcome: &RecordOutcome,
     types: Option<&[String]>,
+    withheld: &Withheld,
 ) -> Result<Vec<u8>, serde_json::Error> {
     let nhs = outcome.nhs_number.as_str();
     let patient_url = format!("urn:uuid:{}", uuid_for("Patient", nhs));
@@ -173,7 +197,7 @@ pub fn render_everything(
             entries.push(source_outcome(s));
         }
     }
-    if let Some(w) = warnings_outcome(outcome) {
+    if let Some(w) = warnings_outcome(outcome, withheld) {
         entries.push(w);
     }
     let timestamp = now();
@@ -339,7 +363,7 @@ fn source_outcome(s: &SourceStatus) -> BundleEntry {
     }
 }
 
-fn warnings_outcome(outcome: &RecordOutcome) -> Option<BundleEntry> {
+fn warnings_outcome(outcome: &RecordOutcome, withheld: &Withheld) -> Option<BundleEntry> {
     let mut issue: Vec<OperationOutcomeIssue> = outcome
         .merged
         .warnings
@@ -359,6 +383,27 @@ fn warnings_outcome(outcome: &RecordOutcome) -> Option<BundleEntry> {
             expression: Vec::new(),
         })
         .collect();
+    if withheld.count > 0 {
+        // How many, never what.
+        issue.push(OperationOutcomeIssue {
+            severity: Some("information".into()),
+            code: Some("suppressed".into()),
+            details: Some(CodeableConcept {
+                coding: vec![Coding {
+                    system: Some("urn:icr:warning".into()),
+                    code: Some("items-withheld".into()),
+                    ..Default::default()
+                }],
+                text: None,
+            }),
+            diagnostics: Some(format!(
+                "{} item{} withheld: sensitive, and the caller's role is not cleared for them",
+                withheld.count,
+                if withheld.count == 1 { "" } else { "s" }
+            )),
+            expression: Vec::new(),
+        });
+    }
     for item in outcome.merged.sections.values().flatten() {
         if item.conflicts.is_empty() {
             continue;

@@ -8,6 +8,7 @@
 //! ([`view`]) or as a FHIR R4 Bundle ([`fhir`]), with a status for every
 //! source asked. It holds no clinical data beyond the in-memory cache.
 
+mod access;
 mod cache;
 mod fanout;
 pub mod fhir;

@@ -13,11 +13,12 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use icr_model::{NhsNumber, SectionSet};
+use icr_model::SectionSet;
 use tokio::net::TcpListener;
 
-use icr_auth::Identity;
+use icr_audit::Interaction;
 
+use crate::access::{RecordRequest, Stop};
 use crate::{Gateway, fhir, view};
 
 /// How long in-flight requests may take to finish after shutdown begins.
@@ -93,10 +94,7 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
             "record",
             match only_get(&req) {
                 Some(r) => r,
-                None => match authenticate(gw, &req, false) {
-                    Ok(identity) => record(gw, &identity, nhs, req.uri().query()).await,
-                    Err(r) => *r,
-                },
+                None => record(gw, &req, nhs).await,
             },
         ),
         ["fhir", "r4", "metadata"] => (
@@ -111,10 +109,7 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
                 "fhir-everything",
                 match only_get(&req) {
                     Some(r) => r,
-                    None => match authenticate(gw, &req, true) {
-                        Ok(identity) => everything(gw, &identity, nhs, req.uri().query()).await,
-                        Err(r) => *r,
-                    },
+                    None => everything(gw, &req, nhs).await,
                 },
             )
         }
@@ -162,93 +157,53 @@ fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
-fn parse_nhs(raw: &str) -> Result<NhsNumber, String> {
-    NhsNumber::parse(raw).map_err(|e| {
-        let shown: String = raw
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .take(16)
-            .collect();
-        format!("{shown:?} is not a valid NHS number: {e}")
-    })
+fn header(req: &Request<Incoming>, name: http::header::HeaderName) -> Option<&str> {
+    // A header that is not visible ASCII is passed on as unreadable, so that
+    // it is refused rather than mistaken for absent.
+    req.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap_or("\u{0}"))
 }
 
-/// The caller, or the 401 to answer (as an OperationOutcome on the FHIR
-/// routes). Nothing about the request is looked at before this.
-fn authenticate(gw: &Gateway, req: &Request<Incoming>, fhir: bool) -> Result<Identity, Box<Resp>> {
-    let header = req
-        .headers()
-        .get(AUTHORIZATION)
-        .map(|v| v.to_str().unwrap_or("\u{0}"));
-    gw.authenticate(header).map_err(|e| {
-        let mut r = if fhir {
-            fhir_response(StatusCode::UNAUTHORIZED, fhir::outcome_error("login", &e.to_string()))
-        } else {
-            let body = serde_json::json!({"error": "unauthenticated", "reason": e.reason(), "message": e.to_string()});
-            json(StatusCode::UNAUTHORIZED, body.to_string().into_bytes())
-        };
-        let challenge = format!("Bearer error=\"invalid_token\", error_description=\"{}\"", e.reason());
-        if let Ok(v) = HeaderValue::from_str(&challenge) {
-            r.headers_mut().insert(WWW_AUTHENTICATE, v);
-        }
-        Box::new(r)
-    })
+fn break_glass(req: &Request<Incoming>) -> Option<&str> {
+    header(
+        req,
+        http::header::HeaderName::from_static("x-break-glass-reason"),
+    )
 }
 
-async fn record(gw: &Gateway, identity: &Identity, nhs: &str, query: Option<&str>) -> Resp {
-    let nhs = match parse_nhs(nhs) {
-        Ok(n) => n,
-        Err(msg) => return problem(StatusCode::BAD_REQUEST, "invalid_nhs_number", &msg),
-    };
+/// Sections asked for, or the error family and message of a bad query.
+type Sections = Result<SectionSet, (&'static str, String)>;
+
+/// The sections `?sections=` asks for (all when absent).
+fn sections_query(query: Option<&str>) -> Sections {
     let mut sections: Option<SectionSet> = None;
     for (key, value) in query_pairs(query) {
         match key.as_str() {
             "sections" => match SectionSet::parse_list(&value) {
                 Ok(s) if s.is_empty() => {
-                    return problem(
-                        StatusCode::BAD_REQUEST,
+                    return Err((
                         "invalid_sections",
-                        "sections is empty; leave it out to ask for every section",
-                    );
+                        "sections is empty; leave it out to ask for every section".into(),
+                    ));
                 }
                 Ok(s) => sections = Some(sections.unwrap_or_default().union(s)),
-                Err(e) => {
-                    return problem(StatusCode::BAD_REQUEST, "invalid_sections", &e.to_string());
-                }
+                Err(e) => return Err(("invalid_sections", e.to_string())),
             },
             other => {
                 let shown: String = other.chars().take(40).collect();
-                return problem(
-                    StatusCode::BAD_REQUEST,
+                return Err((
                     "unknown_parameter",
-                    &format!("unknown query parameter {shown:?}; the only parameter is sections"),
-                );
+                    format!("unknown query parameter {shown:?}; the only parameter is sections"),
+                ));
             }
         }
     }
-    let outcome = gw
-        .record(identity, nhs, sections.unwrap_or_else(SectionSet::all))
-        .await;
-    match view::render(&outcome) {
-        Ok(body) => json(status(outcome.http_status), body),
-        Err(_) => problem(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "render_failed",
-            "the view could not be rendered",
-        ),
-    }
+    Ok(sections.unwrap_or_else(SectionSet::all))
 }
 
-async fn everything(gw: &Gateway, identity: &Identity, nhs: &str, query: Option<&str>) -> Resp {
-    let nhs = match parse_nhs(nhs) {
-        Ok(n) => n,
-        Err(msg) => {
-            return fhir_response(
-                StatusCode::BAD_REQUEST,
-                fhir::outcome_error("invalid", &msg),
-            );
-        }
-    };
+/// The sections and resource types `$everything`'s `_type` asks for.
+fn everything_query(query: Option<&str>) -> (Sections, Option<Vec<String>>) {
     let mut types: Option<Vec<String>> = None;
     for (key, value) in query_pairs(query) {
         match key.as_str() {
@@ -265,9 +220,12 @@ async fn everything(gw: &Gateway, identity: &Identity, nhs: &str, query: Option<
                     "json" | "application/json" | "application/fhir+json"
                 ) => {}
             "_format" => {
-                return fhir_response(
-                    StatusCode::NOT_ACCEPTABLE,
-                    fhir::outcome_error("not-supported", "only JSON is supported (_format=json)"),
+                return (
+                    Err((
+                        "not_supported",
+                        "only JSON is supported (_format=json)".into(),
+                    )),
+                    None,
                 );
             }
             // FHIR servers ignore parameters they do not know, unless asked to be strict.
@@ -275,25 +233,103 @@ async fn everything(gw: &Gateway, identity: &Identity, nhs: &str, query: Option<
         }
     }
     let sections = match &types {
-        None => SectionSet::all(),
-        Some(list) => match fhir::sections_for_types(list) {
-            Ok(s) => s,
-            Err(msg) => {
-                return fhir_response(
-                    StatusCode::BAD_REQUEST,
-                    fhir::outcome_error("not-supported", &msg),
-                );
-            }
-        },
+        None => Ok(SectionSet::all()),
+        Some(list) => fhir::sections_for_types(list).map_err(|m| ("not_supported", m)),
     };
-    let outcome = gw.record(identity, nhs, sections).await;
-    match fhir::render_everything(&outcome, types.as_deref()) {
-        Ok(body) => fhir_bytes(status(outcome.http_status), body),
-        Err(_) => fhir_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            fhir::outcome_error("exception", "the Bundle could not be rendered"),
-        ),
+    (sections, types)
+}
+
+async fn record(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
+    let request = RecordRequest {
+        interaction: Interaction::Record,
+        authorization: header(req, AUTHORIZATION),
+        break_glass: break_glass(req),
+        nhs,
+        sections: sections_query(req.uri().query()),
+    };
+    match gw.access_record(request).await {
+        Ok(released) => match view::render(&released.outcome, &released.withheld) {
+            Ok(body) => with_request_id(
+                json(status(released.outcome.http_status), body),
+                &released.request_id,
+            ),
+            Err(_) => problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "render_failed",
+                "the view could not be rendered",
+            ),
+        },
+        Err(stop) => stop_json(&stop),
     }
+}
+
+async fn everything(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
+    let (sections, types) = everything_query(req.uri().query());
+    let request = RecordRequest {
+        interaction: Interaction::FhirEverything,
+        authorization: header(req, AUTHORIZATION),
+        break_glass: break_glass(req),
+        nhs,
+        sections,
+    };
+    match gw.access_record(request).await {
+        Ok(released) => {
+            match fhir::render_everything(&released.outcome, types.as_deref(), &released.withheld) {
+                Ok(body) => with_request_id(
+                    fhir_bytes(status(released.outcome.http_status), body),
+                    &released.request_id,
+                ),
+                Err(_) => fhir_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    fhir::outcome_error("exception", "the Bundle could not be rendered"),
+                ),
+            }
+        }
+        Err(stop) => stop_fhir(&stop),
+    }
+}
+
+fn with_request_id(mut r: Resp, id: &str) -> Resp {
+    if let Ok(v) = HeaderValue::from_str(id) {
+        r.headers_mut().insert("x-request-id", v);
+    }
+    r
+}
+
+fn with_challenge(mut r: Resp, stop: &Stop) -> Resp {
+    if let Some(c) = stop
+        .challenge
+        .as_deref()
+        .and_then(|c| HeaderValue::from_str(c).ok())
+    {
+        r.headers_mut().insert(WWW_AUTHENTICATE, c);
+    }
+    with_request_id(r, &stop.request_id)
+}
+
+/// A refusal as JSON: `{"error", "code", "message"}` (`reason` for 401s).
+fn stop_json(stop: &Stop) -> Resp {
+    let body = if stop.status == StatusCode::UNAUTHORIZED {
+        serde_json::json!({"error": stop.error, "reason": stop.code, "message": stop.message})
+    } else if stop.status == StatusCode::BAD_REQUEST {
+        serde_json::json!({"error": stop.error, "message": stop.message})
+    } else {
+        serde_json::json!({"error": stop.error, "code": stop.code, "message": stop.message})
+    };
+    with_challenge(json(stop.status, body.to_string().into_bytes()), stop)
+}
+
+/// A refusal as an OperationOutcome.
+fn stop_fhir(stop: &Stop) -> Resp {
+    let code = match stop.status.as_u16() {
+        401 => "login",
+        403 => "forbidden",
+        503 => "transient",
+        _ if stop.error == "not_supported" => "not-supported",
+        _ => "invalid",
+    };
+    let outcome = fhir::outcome_error_coded(code, &stop.code, &stop.message);
+    with_challenge(fhir_response(stop.status, outcome), stop)
 }
 
 fn status(code: u16) -> StatusCode {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use icr_merge::{MergedItem, MergedPatient, Warning};
 use icr_model::{NhsNumber, Section};
+use icr_policy::Withheld;
 use serde::Serialize;
 
 use crate::{RecordOutcome, SourceStatus};
@@ -16,16 +17,19 @@ struct RecordView<'a> {
     sections: &'a BTreeMap<Section, Vec<MergedItem>>,
     sources: &'a [SourceStatus],
     warnings: &'a [Warning],
+    withheld: &'a Withheld,
 }
 
-/// Serializes the merged view as JSON.
-pub fn render(outcome: &RecordOutcome) -> Result<Vec<u8>, serde_json::Error> {
+/// Serializes the merged view as JSON, with how many items the caller's
+/// role may not see were withheld (never what they were).
+pub fn render(outcome: &RecordOutcome, withheld: &Withheld) -> Result<Vec<u8>, serde_json::Error> {
     let view = RecordView {
         nhs_number: outcome.nhs_number,
         patient: outcome.merged.patient.as_ref(),
         sections: &outcome.merged.sections,
         sources: &outcome.sources,
         warnings: &outcome.merged.warnings,
+        withheld,
     };
     serde_json::to_vec(&view)
 }

@@ -243,7 +243,7 @@ async fn a_slow_source_times_out_and_the_rest_is_served_within_the_deadline() {
 }
 
 #[tokio::test]
-async fn all_unknown_is_404_and_all_failed_is_502() {
+async fn all_unknown_is_404_and_all_failed_is_502_once_a_relationship_is_established() {
     let (base, _) = start(
         1000,
         vec![
@@ -258,11 +258,23 @@ async fn all_unknown_is_404_and_all_failed_is_502() {
         ],
     )
     .await;
+    // With no organisation holding a record, no one is involved: without a
+    // basis the answer is the same refusal as for a record someone holds,
+    // so it tells nothing about whether one exists.
     let (status, _, body) = get(&format!("{base}/v1/patients/9990000018/record")).await;
+    assert_eq!(status, 403);
+    assert_eq!(body["code"], "NO_RELATIONSHIP");
+    assert!(body.get("sources").is_none());
+    let (status, _, body) =
+        get_breaking_glass(&format!("{base}/v1/patients/9990000018/record"), GLASS).await;
     assert_eq!(status, 404);
     assert_valid_view(&body);
     assert!(body["patient"].is_null());
-    let (status, _, bundle) = get(&format!("{base}/fhir/r4/Patient/9990000018/$everything")).await;
+    let (status, _, bundle) = get_breaking_glass(
+        &format!("{base}/fhir/r4/Patient/9990000018/$everything"),
+        GLASS,
+    )
+    .await;
     assert_eq!(status, 404);
     assert_valid_fhir(&bundle);
 
@@ -293,7 +305,8 @@ async fn all_unknown_is_404_and_all_failed_is_502() {
         ],
     )
     .await;
-    let (status, _, body) = get(&format!("{base}/v1/patients/9990000018/record")).await;
+    let (status, _, body) =
+        get_breaking_glass(&format!("{base}/v1/patients/9990000018/record"), GLASS).await;
     assert_eq!(status, 502);
     assert_valid_view(&body);
     let statuses: Vec<(&str, &str)> = body["sources"]
@@ -318,7 +331,11 @@ async fn all_unknown_is_404_and_all_failed_is_502() {
             ),
         ]
     );
-    let (status, _, bundle) = get(&format!("{base}/fhir/r4/Patient/9990000018/$everything")).await;
+    let (status, _, bundle) = get_breaking_glass(
+        &format!("{base}/fhir/r4/Patient/9990000018/$everything"),
+        GLASS,
+    )
+    .await;
     assert_eq!(status, 502);
     assert_valid_fhir(&bundle);
     let outcomes: Vec<&str> = bundle["entry"]

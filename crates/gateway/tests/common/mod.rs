@@ -63,17 +63,59 @@ pub fn meta(id: &str) -> Arc<SourceMeta> {
     spec(id, "allergies", 1000, 0).meta()
 }
 
+/// A running test gateway.
+pub struct Started {
+    /// Its base URL.
+    pub base: String,
+    /// Each source's call counter.
+    pub calls: Vec<Arc<AtomicUsize>>,
+    /// Its audit log's directory.
+    pub audit_dir: std::path::PathBuf,
+}
+
+/// How a test gateway is set up beyond its sources.
+#[derive(Default)]
+pub struct Setup {
+    /// The policy's text (default: the demo region's policy).
+    pub policy: Option<String>,
+    /// The objection register's file (default: none).
+    pub objections_file: Option<std::path::PathBuf>,
+    /// The audit log's file size limit (default: the log's own).
+    pub audit_max_file_bytes: Option<u64>,
+}
+
 /// A running gateway over scripted sources; returns its base URL and the
 /// call counters of each source.
 pub async fn start(
     deadline_ms: u64,
     sources: Vec<(SourceSpec, Script)>,
 ) -> (String, Vec<Arc<AtomicUsize>>) {
-    let gateway: GatewayConfig = parse_toml(
+    let s = start_with(deadline_ms, sources, Setup::default()).await;
+    (s.base, s.calls)
+}
+
+/// As [`start`], with the policy and objections of `setup`.
+pub async fn start_with(
+    deadline_ms: u64,
+    sources: Vec<(SourceSpec, Script)>,
+    setup: Setup,
+) -> Started {
+    static RUN: AtomicUsize = AtomicUsize::new(0);
+    let audit_dir = std::env::temp_dir().join(format!(
+        "icr-gateway-test-{}-{}",
+        std::process::id(),
+        RUN.fetch_add(1, Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&audit_dir);
+    let mut gateway: GatewayConfig = parse_toml(
         &format!("listen = \"127.0.0.1:0\"\nrequest_deadline_ms = {deadline_ms}\n"),
         Path::new("gateway.toml"),
     )
     .unwrap();
+    gateway.audit.dir = audit_dir.clone();
+    if let Some(max) = setup.audit_max_file_bytes {
+        gateway.audit.max_file_bytes = max;
+    }
     let mut counters = Vec::new();
     let loaded = sources
         .into_iter()
@@ -87,26 +129,31 @@ pub async fn start(
             }
         })
         .collect();
+    let policy_text = setup
+        .policy
+        .unwrap_or_else(|| std::fs::read_to_string(demo_dir().join("policy.toml")).unwrap());
+    let objections = match &setup.objections_file {
+        Some(f) => icr_config::load_objections(f).unwrap(),
+        None => icr_policy::Objections::empty(),
+    };
     let config = Config {
         dir: ".".into(),
         gateway,
         sources: loaded,
         verifier: Arc::new(icr_auth::Verifier::load(&auth_config(), &demo_dir()).unwrap()),
-        policy: Arc::new(
-            icr_policy::Policy::from_toml_str(
-                &std::fs::read_to_string(demo_dir().join("policy.toml")).unwrap(),
-                "policy.toml",
-            )
-            .unwrap(),
-        ),
-        objections_file: None,
-        objections: Arc::new(icr_policy::Objections::empty()),
+        policy: Arc::new(icr_policy::Policy::from_toml_str(&policy_text, "policy.toml").unwrap()),
+        objections_file: setup.objections_file.clone(),
+        objections: Arc::new(objections),
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let gw = Gateway::new(&config);
+    let gw = Gateway::new(&config).unwrap();
     tokio::spawn(icr_gateway::serve(listener, gw, std::future::pending()));
-    (format!("http://{addr}"), counters)
+    Started {
+        base: format!("http://{addr}"),
+        calls: counters,
+        audit_dir,
+    }
 }
 
 pub fn nhs() -> NhsNumber {
@@ -191,6 +238,11 @@ pem = "keys/demo-issuer.pub.pem"
 
 /// A valid token for `role` at `org`.
 pub fn token(role: &str, org: &str) -> String {
+    token_for(role, org, None)
+}
+
+/// A valid token for `role` at `org`, with a patient's own NHS number.
+pub fn token_for(role: &str, org: &str, nhs_number: Option<&str>) -> String {
     let signer = icr_auth::Signer::load(&auth_config(), &demo_dir())
         .unwrap()
         .unwrap();
@@ -206,7 +258,7 @@ pub fn token(role: &str, org: &str) -> String {
                 role: role.into(),
                 org: org.into(),
                 purpose: "directcare".into(),
-                nhs_number: None,
+                nhs_number: nhs_number.map(str::to_owned),
             },
             now,
             600,
@@ -224,9 +276,32 @@ pub async fn get_as(
     url: &str,
     token: Option<&str>,
 ) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+    get_with(url, token, None).await
+}
+
+/// GET with a clinician's token, breaking glass with `reason`.
+pub async fn get_breaking_glass(
+    url: &str,
+    reason: &str,
+) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+    get_with(url, Some(&token("R8000", "RN3")), Some(reason)).await
+}
+
+/// A reason for breaking glass that meets the demo policy's rules.
+pub const GLASS: &str = "Unconscious in the emergency department; no records to hand";
+
+/// GET with a token (or none) and a break-glass reason (or none).
+pub async fn get_with(
+    url: &str,
+    token: Option<&str>,
+    break_glass: Option<&str>,
+) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
     let mut request = reqwest::Client::new().get(url);
     if let Some(t) = token {
         request = request.bearer_auth(t);
+    }
+    if let Some(r) = break_glass {
+        request = request.header("X-Break-Glass-Reason", r);
     }
     let r = request.send().await.unwrap();
     let status = r.status().as_u16();

@@ -1,0 +1,330 @@
+//! Who may see what, end to end over HTTP: roles, relationship and
+//! break-glass, objections (and their reloading), sensitive items, and the
+//! audit record every attempt leaves.
+
+mod common;
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use common::*;
+use icr_model::*;
+
+const ALL: &str = "demographics,contacts,care_team,medications,allergies,conditions,results,documents,procedures,referrals,appointments,alerts";
+
+/// gwh (RN3) holds the person: an allergy, a result, and an HIV diagnosis
+/// (sensitive by code); one medication its source labels restricted.
+fn gwh() -> Vec<(icr_adapter_sdk::SourceSpec, Script)> {
+    let m = meta("gwh");
+    let hiv = Entry::Condition(Condition {
+        code: snomed("86406008", "Human immunodeficiency virus infection"),
+        recorded: Some(day(2015, 5, 1)),
+        ..Default::default()
+    });
+    let potassium = Entry::Result(TestResult {
+        code: Concept::coded(Coding::new(CodeSystem::Loinc, "2823-3", "Potassium")),
+        effective: Some(day(2026, 9, 3)),
+        ..Default::default()
+    });
+    let labelled = Entry::Medication(Medication {
+        medication: Concept::coded(Coding::new(
+            CodeSystem::Dmd,
+            "39732311000001104",
+            "Amoxicillin 250mg capsules",
+        )),
+        start: Some(day(2026, 1, 1)),
+        ..Default::default()
+    });
+    let mut record = record(
+        &m,
+        vec![
+            ("AllergyIntolerance/1", penicillin()),
+            ("Observation/2", potassium),
+            ("Condition/3", hiv),
+            ("MedicationStatement/4", labelled),
+        ],
+    );
+    record.items[3].provenance.restricted = true;
+    vec![(
+        spec("gwh", ALL, 1000, 0),
+        Script::Answer(record, Duration::ZERO),
+    )]
+}
+
+fn url(base: &str) -> String {
+    format!("{base}/v1/patients/9990000018/record")
+}
+
+fn audit_entries(dir: &std::path::Path) -> Vec<icr_audit::AuditRecord> {
+    let files = icr_audit::log_files(dir).unwrap();
+    let report = icr_audit::verify(&files).unwrap();
+    assert!(report.to_string().contains("entries"), "{report}");
+    let accesses = icr_audit::read_for_patient(&files, &nhs(), 1000).unwrap();
+    accesses.records.into_iter().map(|a| a.record).collect()
+}
+
+#[tokio::test]
+async fn roles_see_what_their_job_needs_and_sensitive_items_are_withheld() {
+    let s = start_with(2000, gwh(), Setup::default()).await;
+    // A clinician: everything but the two sensitive items, and told how many.
+    let (status, _, view) = get(&url(&s.base)).await;
+    assert_eq!(status, 200);
+    assert_valid_view(&view);
+    assert_eq!(view["sections"]["allergies"].as_array().unwrap().len(), 1);
+    assert_eq!(view["sections"]["results"].as_array().unwrap().len(), 1);
+    assert!(
+        view["sections"]["conditions"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "HIV diagnosis withheld"
+    );
+    assert!(
+        view["sections"]["medications"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "restricted item withheld"
+    );
+    assert_eq!(
+        view["withheld"],
+        serde_json::json!({"count": 2, "by_section": {"conditions": 1, "medications": 1}})
+    );
+    assert!(
+        !view.to_string().contains("86406008"),
+        "never what was withheld"
+    );
+    // The same in FHIR: an OperationOutcome says how many.
+    let (_, _, bundle) = get(&format!(
+        "{}/fhir/r4/Patient/9990000018/$everything",
+        s.base
+    ))
+    .await;
+    assert_valid_fhir(&bundle);
+    assert!(!bundle.to_string().contains("86406008"));
+    assert!(bundle.to_string().contains("2 items withheld"));
+
+    // A social worker sees no results.
+    let (status, _, view) = get_as(&url(&s.base), Some(&token("R8014", "RN3"))).await;
+    assert_eq!(status, 200);
+    assert!(view["sections"].get("results").is_none());
+    assert!(view["sections"].get("allergies").is_none());
+    assert!(view["sections"].get("alerts").is_some());
+    let (status, _, body) = get_as(
+        &format!("{}?sections=results", url(&s.base)),
+        Some(&token("R8014", "RN3")),
+    )
+    .await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("NO_SECTIONS")));
+
+    // An unknown role is refused before any source is asked.
+    let before = s.calls[0].load(Ordering::SeqCst);
+    let (status, _, body) = get_as(&url(&s.base), Some(&token("R9999", "RN3"))).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("UNKNOWN_ROLE")));
+    assert_eq!(s.calls[0].load(Ordering::SeqCst), before);
+
+    // A patient: their own record, not someone else's.
+    let mine = token_for("patient", "RN3", Some("9990000018"));
+    let (status, _, _) = get_as(&url(&s.base), Some(&mine)).await;
+    assert_eq!(status, 200);
+    let (status, _, body) = get_as(
+        &format!("{}/v1/patients/9990000026/record", s.base),
+        Some(&mine),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("NOT_OWN_RECORD"))
+    );
+}
+
+#[tokio::test]
+async fn no_relationship_is_refused_and_break_glass_is_recorded() {
+    let s = start_with(2000, gwh(), Setup::default()).await;
+    let ruh = token("R8000", "RD1");
+    let (status, headers, body) = get_as(&url(&s.base), Some(&ruh)).await;
+    assert_eq!(status, 403);
+    assert_eq!(body["error"], "forbidden");
+    assert_eq!(body["code"], "NO_RELATIONSHIP");
+    assert!(
+        body.get("sections").is_none() && body.get("sources").is_none(),
+        "nothing released: {body}"
+    );
+    assert!(headers.contains_key("x-request-id"));
+    // A reason that is no reason.
+    let (status, _, body) = get_with(&url(&s.base), Some(&ruh), Some("because")).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("BREAK_GLASS_REASON_INVALID"))
+    );
+    // Breaking glass with a real reason.
+    let (status, _, view) = get_with(&url(&s.base), Some(&ruh), Some(GLASS)).await;
+    assert_eq!(status, 200);
+    assert_eq!(view["sections"]["allergies"].as_array().unwrap().len(), 1);
+    // Self-declared: the demo's emergency department (Y9E01).
+    let (status, _, _) = get_as(&url(&s.base), Some(&token("R8000", "Y9E01"))).await;
+    assert_eq!(status, 200);
+
+    let entries = audit_entries(&s.audit_dir);
+    let summary: Vec<(String, String, String, u16)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e.user
+                    .as_ref()
+                    .map(|u| u.org.to_string())
+                    .unwrap_or_default(),
+                format!("{:?}", e.decision),
+                e.reason.as_str().to_string(),
+                e.http_status,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "RD1".into(),
+                "Refused".into(),
+                "no-relationship".into(),
+                403
+            ),
+            (
+                "RD1".into(),
+                "Refused".into(),
+                "break-glass-reason-invalid".into(),
+                403
+            ),
+            ("RD1".into(), "Allowed".into(), "break-glass".into(), 200),
+            (
+                "Y9E01".into(),
+                "Allowed".into(),
+                "self-declared".into(),
+                200
+            ),
+        ]
+    );
+    assert_eq!(entries[2].break_glass_reason.as_deref(), Some(GLASS));
+    assert_eq!(entries[2].basis, icr_audit::Basis::BreakGlass);
+    assert_eq!(
+        entries[0].sources.len(),
+        1,
+        "the refused attempt still records what was asked"
+    );
+    assert_eq!(entries[0].items_released, 0);
+    assert!(entries[2].items_released > 0);
+    assert_eq!(entries[2].items_withheld, 2);
+}
+
+#[tokio::test]
+async fn objections_are_honoured_and_re_read_when_the_register_changes() {
+    let dir = std::env::temp_dir().join(format!("icr-objections-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let register = dir.join("objections.toml");
+    std::fs::write(&register, "").unwrap();
+    let s = start_with(
+        2000,
+        gwh(),
+        Setup {
+            objections_file: Some(register.clone()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let (status, _, _) = get(&url(&s.base)).await;
+    assert_eq!(status, 200);
+
+    // The person objects: from the next request on, nothing.
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(
+        &register,
+        "[[objection]]\nnhs_number = \"9990000018\"\nscope = \"all\"\n",
+    )
+    .unwrap();
+    let (status, _, body) = get(&url(&s.base)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("NO_PATIENT_CONSENT"))
+    );
+    // Break-glass does not override an objection in the demo policy.
+    let (status, _, body) = get_breaking_glass(&url(&s.base), GLASS).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("NO_PATIENT_CONSENT"))
+    );
+
+    // Objecting to gwh's sharing only: others do not see gwh's record.
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(
+        &register,
+        "[[objection]]\nnhs_number = \"9990000018\"\nscope = \"organisations\"\norganisations = [\"RN3\"]\n",
+    )
+    .unwrap();
+    let (status, _, view) =
+        get_with(&url(&s.base), Some(&token("R8000", "RD1")), Some(GLASS)).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["sources"][0]["status"], "withheld");
+    assert_eq!(
+        view["sources"][0]["message"],
+        "withheld by the source: not shared: the person has objected to this organisation sharing their record"
+    );
+    assert!(view["sections"]["allergies"].as_array().unwrap().is_empty());
+    assert_eq!(
+        s.calls[0].load(Ordering::SeqCst),
+        1,
+        "the objected organisation is never asked"
+    );
+    // gwh's own staff still see their own organisation's record.
+    let (status, _, view) = get(&url(&s.base)).await;
+    assert_eq!(status, 200, "{view}");
+
+    // A broken register: no one's objections can be known, so everyone is refused.
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(&register, "[[objection]\nnhs_number = ").unwrap();
+    let (status, _, body) = get(&url(&s.base)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("OBJECTIONS_UNAVAILABLE"))
+    );
+    std::fs::write(&register, "").unwrap();
+    let (status, _, _) = get(&url(&s.base)).await;
+    assert_eq!(status, 200);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn every_attempt_is_audited_and_nothing_is_released_when_the_audit_fails() {
+    let s = start_with(
+        2000,
+        gwh(),
+        Setup {
+            audit_max_file_bytes: Some(1024),
+            ..Default::default()
+        },
+    )
+    .await;
+    let (status, _, _) = get(&url(&s.base)).await;
+    assert_eq!(status, 200);
+    let (status, _, _) = get_as(&url(&s.base), None).await;
+    assert_eq!(status, 401);
+    let (status, _, _) = get(&format!("{}/v1/patients/9990000019/record", s.base)).await;
+    assert_eq!(status, 400);
+    let files = icr_audit::log_files(&s.audit_dir).unwrap();
+    assert!(files.len() >= 2, "small files rotate: {files:?}");
+    let report = icr_audit::verify(&files).unwrap();
+    assert!(
+        report
+            .to_string()
+            .contains(" 3 entries (3 accesses, 0 recoveries)"),
+        "{report}"
+    );
+
+    // The audit directory becomes unusable: the next file cannot be made.
+    std::fs::remove_dir_all(&s.audit_dir).unwrap();
+    std::fs::write(&s.audit_dir, b"not a directory").unwrap();
+    let (status, _, body) = get(&url(&s.base)).await;
+    assert_eq!(status, 503);
+    assert_eq!(body["code"], "AUDIT_UNAVAILABLE");
+    assert!(body.get("sections").is_none());
+    let _ = std::fs::remove_file(&s.audit_dir);
+}
