@@ -5,7 +5,7 @@
 //!
 //! | Spine code | source status |
 //! |---|---|
-//! | `NO_PATIENT_CONSENT` | the practice withholds the record (see [`withheld`]) |
+//! | `NO_PATIENT_CONSENT` | `withheld` ([`withheld`]) |
 //! | `PATIENT_NOT_FOUND` | `not_found` |
 //! | any other code, or none | `error` (HTTP status, operation and code) |
 
@@ -16,22 +16,13 @@ use icr_fhir_stu3::{OperationOutcome, SpineCode, outcome, read};
 pub const WHAT: &str = "GP Connect $gpc.getstructuredrecord";
 
 /// The error for a practice that withholds the record because the patient
-/// has dissented from sharing it (`NO_PATIENT_CONSENT`).
-///
-/// The adapter SDK has no `withheld` status yet: adding a variant to
-/// `SourceError` breaks the exhaustive matches of other crates (the
-/// gateway's status mapping, the FHIR R4 adapter's ranking), so it is left
-/// to the integration that updates them together. Until then the practice's
-/// refusal is an HTTP 403 error naming the code, never "not found" and
-/// never an empty record; this function is the one place to change.
+/// has dissented from sharing it (`NO_PATIENT_CONSENT`): the source status
+/// `withheld`, never "not found" and never an empty record.
 pub fn withheld() -> SourceError {
-    SourceError::HttpStatus {
-        status: 403,
-        what: format!(
-            "{WHAT}: the practice withholds the record, the patient has not consented to sharing ({})",
-            SpineCode::NoPatientConsent
-        ),
-    }
+    SourceError::Withheld(format!(
+        "the patient has dissented from sharing their GP record ({})",
+        SpineCode::NoPatientConsent
+    ))
 }
 
 /// The error an OperationOutcome body means, if it is one with a Spine

@@ -28,8 +28,8 @@
 //! warnings are notes with their meaning; an empty List with
 //! `emptyReason` is simply nothing recorded; a requested area without its
 //! List is a failed section. An OperationOutcome answer maps by its Spine
-//! code: `PATIENT_NOT_FOUND` is `not_found`, `NO_PATIENT_CONSENT` is the
-//! practice withholding the record ([`answer`]), anything else an error
+//! code: `PATIENT_NOT_FOUND` is `not_found`, `NO_PATIENT_CONSENT` (the
+//! patient's dissent) is `withheld` ([`answer`]), anything else an error
 //! naming the code.
 //!
 //! The reading is pure and lives in [`record`] (one answer) and [`map`]

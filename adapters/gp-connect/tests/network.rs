@@ -539,9 +539,10 @@ async fn spine_errors_are_statuses() {
         .await
         .unwrap_err();
     assert_eq!(e, answer::withheld());
+    assert_eq!(e.status_name(), "withheld");
     assert_eq!(
         e.to_string(),
-        "HTTP 403 from GP Connect $gpc.getstructuredrecord: the practice withholds the record, the patient has not consented to sharing (NO_PATIENT_CONSENT)"
+        "withheld by the source: the patient has dissented from sharing their GP record (NO_PATIENT_CONSENT)"
     );
     let e = source
         .fetch(&request(p.not_found, &[Section::Allergies], within))
