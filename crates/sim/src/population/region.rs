@@ -895,7 +895,7 @@ pub(crate) fn community_record(
             "Community rehabilitation plan",
         )
     };
-    let mut t = build::care_team(
+    let t = build::care_team(
         org,
         &team,
         codes::TEAM_HOME_AND_COMMUNITY,
@@ -903,7 +903,6 @@ pub(crate) fn community_record(
         members,
         names::landline(rng),
     );
-    t.category = vec![codes::TEAM_HOME_AND_COMMUNITY.concept()];
     h.push(ids, clock, Entry::CareTeam(t));
     for c in p.truth.contacts.clone() {
         h.push(ids, clock, Entry::Contact(c));

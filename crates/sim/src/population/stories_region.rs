@@ -416,12 +416,10 @@ pub(super) fn pennington(p: &mut Patient, ids: &mut Ids, clock: &Clock) {
         )],
         landline("01632 960746"),
     );
-    reablement.category = vec![code(&codes::TEAM_HOME_AND_COMMUNITY)];
-    reablement.participants[0].roles = vec![Concept::text("Care provider")];
     reablement.status = Some(CareTeamStatus::Inactive);
     reablement.period_end = Some(build::day(ymd(2025, 11, 14)));
     c.push(ids, clock, Entry::CareTeam(reablement));
-    let mut alarm = build::care_team(
+    let alarm = build::care_team(
         council,
         "Telecare: pendant alarm",
         codes::TEAM_HOME_AND_COMMUNITY,
@@ -432,7 +430,6 @@ pub(super) fn pennington(p: &mut Patient, ids: &mut Ids, clock: &Clock) {
         )],
         landline("01632 960747"),
     );
-    alarm.participants[0].roles = vec![Concept::text("Care provider")];
     c.push(ids, clock, Entry::CareTeam(alarm));
     if let Some(w) = &wife {
         c.push(ids, clock, Entry::Contact(w.clone()));
@@ -684,7 +681,7 @@ pub(super) fn restricted_region(p: &mut Patient, ids: &mut Ids, clock: &Clock) {
             landline("01632 960880"),
         )),
     );
-    let mut support = build::care_team(
+    let support = build::care_team(
         council,
         "Domestic abuse support",
         codes::TEAM_HOME_AND_COMMUNITY,
@@ -695,7 +692,6 @@ pub(super) fn restricted_region(p: &mut Patient, ids: &mut Ids, clock: &Clock) {
         )],
         landline("01632 960881"),
     );
-    support.participants[0].roles = vec![Concept::text("Independent domestic violence adviser")];
     c.push(ids, clock, Entry::CareTeam(support));
     c.push(
         ids,
