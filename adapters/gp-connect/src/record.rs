@@ -508,6 +508,8 @@ impl<'c> RecordReader<'c> {
         } else {
             Vec::new()
         };
+        // The results already followed from a report of this List.
+        let mut visited: HashSet<String> = HashSet::new();
         for (i, entry) in list.entry.iter().enumerate() {
             let position = i + 1;
             let Some(reference) = entry
@@ -539,6 +541,10 @@ impl<'c> RecordReader<'c> {
                 count.positional += 1;
                 format!("{ty}/#{}-{position}", area.list_code())
             });
+            // Read each resource once, however many Lists name it.
+            if self.seen.contains(&local) {
+                continue;
+            }
             let mut found: Vec<(String, Result<Mapped, MapError>)> = Vec::new();
             match (area, ty.as_str()) {
                 (ClinicalArea::Allergies, "AllergyIntolerance") => {
@@ -574,7 +580,7 @@ impl<'c> RecordReader<'c> {
                     found.push((local, mapper.referral(raw)));
                 }
                 (ClinicalArea::Investigations, "DiagnosticReport" | "Observation") => {
-                    found.extend(results(index, raw, &ty, local, &mut mapper));
+                    found.extend(results(index, raw, &ty, local, &mut visited, &mut mapper));
                 }
                 _ => {
                     count.other_types += 1;
@@ -807,16 +813,17 @@ fn issues_of(
 }
 
 /// A report or observation listed in the investigations List, and the
-/// results it groups (followed to [`MAX_RESULT_DEPTH`]).
+/// results it groups (followed to [`MAX_RESULT_DEPTH`]; each result once
+/// per List, however many reports name it).
 fn results(
     index: &Index<'_>,
     raw: &serde_json::value::RawValue,
     ty: &str,
     local: String,
+    visited: &mut HashSet<String>,
     mapper: &mut Mapper<'_, '_>,
 ) -> Vec<(String, Result<Mapped, MapError>)> {
     let mut out = Vec::new();
-    let mut visited: HashSet<String> = HashSet::new();
     let mut queue: Vec<(usize, String, &serde_json::value::RawValue, bool)> =
         vec![(0, local, raw, ty == "DiagnosticReport")];
     while let Some((depth, local, raw, is_report)) = queue.pop() {

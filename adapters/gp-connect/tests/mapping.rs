@@ -644,3 +644,58 @@ fn entries_beyond_the_limit_are_reported_as_truncated() {
         )
     );
 }
+
+#[test]
+fn resources_named_many_times_are_read_once() {
+    // The allergies List three times over: one item, no duplicates.
+    let mut v: Value = serde_json::from_str(&example("allergies_response2.json")).unwrap();
+    let list = v["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["resource"]["resourceType"] == "List")
+        .unwrap()
+        .clone();
+    v["entry"]
+        .as_array_mut()
+        .unwrap()
+        .extend([list.clone(), list]);
+    let r = record(&v.to_string(), &[S::Allergies], false, false);
+    assert_eq!(r.items.len(), 1);
+    assert!(r.issues.is_empty(), "{:?}", r.issues);
+
+    // 600 reports each grouping the same 600 results (12 MB, within the
+    // default body limit): every result is read once, so reading is linear
+    // in the answer's size (the bound only catches a quadratic regression
+    // on a slow debug build).
+    let n = 600;
+    let patient = json!({"resource": {"resourceType": "Patient", "id": "p1",
+        "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9999999999"}]}});
+    let results: Vec<Value> = (0..n)
+        .map(|i| json!({"reference": format!("Observation/o{i}")}))
+        .collect();
+    let mut entries = vec![
+        patient,
+        json!({"resource": {"resourceType": "List",
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "887191000000108"}]},
+            "entry": (0..n).map(|i| json!({"item": {"reference": format!("DiagnosticReport/r{i}")}})).collect::<Vec<_>>()}}),
+    ];
+    entries.extend((0..n).map(|i| {
+        json!({"resource": {"resourceType": "DiagnosticReport", "id": format!("r{i}"), "status": "final",
+            "code": {"text": "Panel"}, "result": results}})
+    }));
+    entries.extend((0..n).map(|i| {
+        json!({"resource": {"resourceType": "Observation", "id": format!("o{i}"), "status": "final",
+            "code": {"text": "Result"}, "valueQuantity": {"value": i}}})
+    }));
+    let bundle = json!({"resourceType": "Bundle", "type": "collection", "entry": entries});
+    let started = std::time::Instant::now();
+    let r = record(&bundle.to_string(), &[S::Results], false, false);
+    assert_eq!(r.items.len(), 2 * n);
+    assert!(r.issues.is_empty(), "{:?}", r.issues);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+}
