@@ -174,6 +174,9 @@ pub enum Basis {
     BreakGlass,
     /// The patient looking at their own record.
     OwnRecord,
+    /// A privacy officer reviewing who accessed a record (the audit itself,
+    /// never the clinical record).
+    Oversight,
     /// No relationship was established (the request was refused, or never
     /// reached the check).
     None,
@@ -187,6 +190,7 @@ impl Basis {
             Basis::SelfDeclared => "self-declared",
             Basis::BreakGlass => "break-glass",
             Basis::OwnRecord => "own-record",
+            Basis::Oversight => "oversight",
             Basis::None => "none",
         }
     }

@@ -76,6 +76,7 @@ fn record() -> impl Strategy<Value = AuditRecord> {
                 Just(Basis::Involved),
                 Just(Basis::SelfDeclared),
                 Just(Basis::BreakGlass),
+                Just(Basis::Oversight),
                 Just(Basis::OwnRecord),
                 Just(Basis::None)
             ],

@@ -60,6 +60,19 @@ pub(crate) struct Stop {
     pub challenge: Option<String>,
 }
 
+/// The accesses to a person's record, for whom may read them.
+pub(crate) struct AuditRead {
+    /// The request's id.
+    pub request_id: String,
+    /// The accesses, most recent last.
+    pub accesses: icr_audit::PatientAccesses,
+    /// The person.
+    pub nhs_number: NhsNumber,
+}
+
+/// How many accesses an audit read returns at most (the most recent).
+const MAX_AUDIT_READ: usize = 1000;
+
 /// The objection register, re-read whenever its file changes.
 pub(crate) struct ObjectionRegister {
     file: Option<PathBuf>,
@@ -376,6 +389,97 @@ impl Gateway {
             request_id,
             outcome,
             withheld,
+        })
+    }
+
+    /// Reads the audit of accesses to a person's record: privacy officers
+    /// any person's, a patient their own. The read is itself audited.
+    pub(crate) async fn access_audit(
+        &self,
+        authorization: Option<&str>,
+        patient: Option<&str>,
+    ) -> Result<AuditRead, Stop> {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let mut draft = Draft::new(&request_id, Interaction::AuditRead);
+        draft.record.nhs_number = patient.and_then(|p| NhsNumber::parse(p).ok());
+        let identity = match self.authenticate(authorization) {
+            Ok(i) => i,
+            Err(e) => {
+                let stop = Stop {
+                    request_id,
+                    status: StatusCode::UNAUTHORIZED,
+                    error: "unauthenticated",
+                    code: e.reason().to_string(),
+                    message: e.to_string(),
+                    challenge: Some(format!(
+                        "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                        e.reason()
+                    )),
+                };
+                return Err(self.audit_stop(draft, stop).await);
+            }
+        };
+        draft.record.user = Some(user(&identity));
+        draft.record.purpose = identity.purpose.clone();
+        let Some(nhs) = draft.record.nhs_number else {
+            let stop = Stop {
+                request_id,
+                status: StatusCode::BAD_REQUEST,
+                error: "invalid_nhs_number",
+                code: "INVALID_NHS_NUMBER".into(),
+                message: "give the person as ?patient= and a valid 10-digit NHS number".into(),
+                challenge: None,
+            };
+            return Err(self.audit_stop(draft, stop).await);
+        };
+        let caller = Caller::from_claims(
+            &identity.role,
+            identity.org.clone(),
+            &identity.purpose,
+            identity.nhs_number,
+        );
+        let basis = match &caller {
+            Ok(c) if self.access().policy.may_read_audit(c, nhs) => {
+                if identity.nhs_number == Some(nhs) {
+                    icr_audit::Basis::OwnRecord
+                } else {
+                    icr_audit::Basis::Oversight
+                }
+            }
+            _ => {
+                let stop = self.forbidden(
+                    &request_id,
+                    "AUDIT_NOT_PERMITTED",
+                    "the audit of a record may be read by privacy officers and by the person it is about".into(),
+                );
+                return Err(self.audit_stop(draft, stop).await);
+            }
+        };
+        let files = match self.access().audit.files() {
+            Ok(f) => f,
+            Err(_) => return Err(audit_unavailable(request_id)),
+        };
+        let accesses = match tokio::task::spawn_blocking(move || {
+            icr_audit::read_for_patient(&files, &nhs, MAX_AUDIT_READ)
+        })
+        .await
+        {
+            Ok(Ok(a)) => a,
+            _ => return Err(audit_unavailable(request_id)),
+        };
+        draft.record.basis = basis;
+        draft.record.decision = Decision::Allowed;
+        draft.record.reason = refusal_reason(basis.as_str());
+        draft.record.items_released = u32::try_from(accesses.records.len()).unwrap_or(u32::MAX);
+        draft.record.http_status = 200;
+        if let Err(e) = self.access().audit.append(&draft.record).await {
+            tracing::error!(error = %e, "audit append failed: nothing released");
+            return Err(audit_unavailable(request_id));
+        }
+        Ok(AuditRead {
+            request_id,
+            accesses,
+            nhs_number: nhs,
         })
     }
 

@@ -144,6 +144,7 @@ struct Inner {
     cache: Option<SourceCache>,
     deadline: Duration,
     verifier: Arc<Verifier>,
+    identity: OdsCode,
 }
 
 impl Gateway {
@@ -180,6 +181,7 @@ impl Gateway {
                 cache,
                 deadline: Duration::from_millis(config.gateway.request_deadline_ms),
                 verifier: Arc::clone(&config.verifier),
+                identity: config.gateway.identity.ods_code.clone(),
             }),
         })
     }
@@ -196,12 +198,92 @@ impl Gateway {
             .any(|s| &s.spec.id == source && s.spec.routing == Routing::Demographics)
     }
 
+    /// The gateway as the observer of the accesses it records.
+    pub(crate) fn observer(&self) -> icr_audit::Observer {
+        icr_audit::Observer {
+            name: "ICR gateway".into(),
+            organisation: Some(self.inner.identity.clone()),
+        }
+    }
+
     /// Break-glass accesses since start, for the privacy officers' metric.
     pub fn break_glass_count(&self) -> u64 {
         self.inner
             .access
             .break_glass
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// What stops the gateway from releasing records now, if anything.
+    pub fn readiness_problems(&self) -> Vec<&'static str> {
+        let mut problems = Vec::new();
+        if self.inner.access.audit.is_poisoned() {
+            problems.push(
+                "the audit log cannot be written: restart the gateway once its storage is fixed",
+            );
+        }
+        if self.inner.access.objections.current().is_err() {
+            problems.push("the objection register cannot be read");
+        }
+        problems
+    }
+
+    /// The gateway's metrics in the Prometheus text format.
+    pub fn metrics_text(&self) -> String {
+        use std::fmt::Write as _;
+        let audit = self.inner.access.audit.stats();
+        let mut out = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        };
+        metric(
+            "icr_break_glass_total",
+            "counter",
+            "Accesses granted by breaking glass, for privacy-officer review.",
+            self.break_glass_count(),
+        );
+        metric(
+            "icr_audit_appends_total",
+            "counter",
+            "Audit records written and synced.",
+            audit.appended,
+        );
+        metric(
+            "icr_audit_syncs_total",
+            "counter",
+            "Audit log syncs (group commits share one).",
+            audit.syncs,
+        );
+        metric(
+            "icr_audit_rotations_total",
+            "counter",
+            "Audit log files started.",
+            audit.rotations,
+        );
+        metric(
+            "icr_audit_poisoned",
+            "gauge",
+            "1 when the audit log cannot be written (nothing is released).",
+            u64::from(audit.poisoned),
+        );
+        if let Some(cache) = &self.inner.cache {
+            metric(
+                "icr_cache_bytes",
+                "gauge",
+                "Estimated bytes of source answers held in the cache.",
+                cache.weighted_size(),
+            );
+        }
+        metric(
+            "icr_sources",
+            "gauge",
+            "Registered sources.",
+            self.inner.sources.len() as u64,
+        );
+        out
     }
 
     /// Flushes and closes the audit log (at shutdown).

@@ -90,11 +90,26 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
             only_get(&req).unwrap_or_else(|| json(StatusCode::OK, br#"{"status":"ok"}"#.to_vec())),
         ),
         ["readyz"] => ("readyz", only_get(&req).unwrap_or_else(|| ready(gw))),
+        ["metrics"] => ("metrics", only_get(&req).unwrap_or_else(|| metrics(gw))),
         ["v1", "patients", nhs, "record"] => (
             "record",
             match only_get(&req) {
                 Some(r) => r,
                 None => record(gw, &req, nhs).await,
+            },
+        ),
+        ["v1", "audit"] => (
+            "audit",
+            match only_get(&req) {
+                Some(r) => r,
+                None => audit(gw, &req, false).await,
+            },
+        ),
+        ["fhir", "r4", "AuditEvent"] => (
+            "fhir-audit",
+            match only_get(&req) {
+                Some(r) => r,
+                None => audit(gw, &req, true).await,
             },
         ),
         ["fhir", "r4", "metadata"] => (
@@ -145,9 +160,30 @@ fn only_get(req: &Request<Incoming>) -> Option<Resp> {
     Some(r)
 }
 
+/// Ready unless something that must work to release a record does not:
+/// the audit log and the objection register.
 fn ready(gw: &Gateway) -> Resp {
-    let body = serde_json::json!({"status": "ready", "sources": gw.source_count()});
-    json(StatusCode::OK, body.to_string().into_bytes())
+    let problems = gw.readiness_problems();
+    if problems.is_empty() {
+        let body = serde_json::json!({"status": "ready", "sources": gw.source_count()});
+        json(StatusCode::OK, body.to_string().into_bytes())
+    } else {
+        let body = serde_json::json!({"status": "not_ready", "sources": gw.source_count(), "problems": problems});
+        json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            body.to_string().into_bytes(),
+        )
+    }
+}
+
+/// Prometheus text metrics (no patient data, no labels carrying any).
+fn metrics(gw: &Gateway) -> Resp {
+    let mut r = Response::new(Full::new(Bytes::from(gw.metrics_text())));
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    r
 }
 
 /// Query parameters, with repeated keys kept.
@@ -286,6 +322,40 @@ async fn everything(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
             }
         }
         Err(stop) => stop_fhir(&stop),
+    }
+}
+
+/// Who accessed a person's record: `GET /v1/audit?patient={nhs}` or
+/// `GET /fhir/r4/AuditEvent?patient={nhs}`.
+async fn audit(gw: &Gateway, req: &Request<Incoming>, fhir: bool) -> Resp {
+    let patient = query_pairs(req.uri().query())
+        .into_iter()
+        .find(|(k, _)| k == "patient")
+        .map(|(_, v)| v);
+    match gw
+        .access_audit(header(req, AUTHORIZATION), patient.as_deref())
+        .await
+    {
+        Ok(read) if fhir => {
+            let bundle = icr_audit::audit_bundle(&read.accesses, &gw.observer());
+            match serde_json::to_vec(&icr_fhir::Resource::Bundle(bundle)) {
+                Ok(body) => with_request_id(fhir_bytes(StatusCode::OK, body), &read.request_id),
+                Err(_) => fhir_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    fhir::outcome_error("exception", "the Bundle could not be rendered"),
+                ),
+            }
+        }
+        Ok(read) => match view::render_audit(&read) {
+            Ok(body) => with_request_id(json(StatusCode::OK, body), &read.request_id),
+            Err(_) => problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "render_failed",
+                "the audit could not be rendered",
+            ),
+        },
+        Err(stop) if fhir => stop_fhir(&stop),
+        Err(stop) => stop_json(&stop),
     }
 }
 

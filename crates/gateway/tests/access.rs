@@ -328,3 +328,82 @@ async fn every_attempt_is_audited_and_nothing_is_released_when_the_audit_fails()
     assert!(body.get("sections").is_none());
     let _ = std::fs::remove_file(&s.audit_dir);
 }
+
+#[tokio::test]
+async fn who_looked_at_a_record_is_shown_to_privacy_officers_and_to_the_patient() {
+    let s = start_with(2000, gwh(), Setup::default()).await;
+    get(&url(&s.base)).await;
+    get_with(&url(&s.base), Some(&token("R8000", "RD1")), Some(GLASS)).await;
+    get_as(&url(&s.base), Some(&token("R8000", "RD1"))).await;
+
+    let audit = format!("{}/v1/audit?patient=9990000018", s.base);
+    // A clinician may not read the audit.
+    let (status, _, body) = get(&audit).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("AUDIT_NOT_PERMITTED"))
+    );
+    // A privacy officer may: most recent first, who, from where, why.
+    let officer = token("R0001", "X26");
+    let (status, headers, view) = get_as(&audit, Some(&officer)).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(headers["cache-control"], "no-store");
+    let accesses = view["accesses"].as_array().unwrap();
+    let seen: Vec<(&str, &str, &str)> = accesses
+        .iter()
+        .map(|a| {
+            (
+                a["user"]["organisation"].as_str().unwrap(),
+                a["decision"].as_str().unwrap(),
+                a["basis"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("RN3", "refused", "none"),
+            ("RD1", "refused", "none"),
+            ("RD1", "allowed", "break-glass"),
+            ("RN3", "allowed", "involved"),
+        ],
+        "the clinician's refused audit read is itself recorded"
+    );
+    assert_eq!(accesses[2]["break_glass_reason"], GLASS);
+    assert_eq!(accesses[3]["user"]["name"], "Test User");
+    assert_eq!(view["complete"], true);
+    // The patient may read their own record's audit, as FHIR AuditEvents.
+    let mine = token_for("patient", "RN3", Some("9990000018"));
+    let (status, _, bundle) = get_as(
+        &format!("{}/fhir/r4/AuditEvent?patient=9990000018", s.base),
+        Some(&mine),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_valid_fhir(&bundle);
+    assert_eq!(bundle["type"], "searchset");
+    assert!(bundle["entry"].as_array().unwrap().len() >= 5);
+    assert_eq!(bundle["entry"][0]["resource"]["resourceType"], "AuditEvent");
+    // Not someone else's.
+    let (status, _, _) = get_as(
+        &format!("{}/v1/audit?patient=9990000026", s.base),
+        Some(&mine),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _, _) = get_as(&format!("{}/v1/audit", s.base), Some(&officer)).await;
+    assert_eq!(status, 400);
+
+    // Readiness and metrics.
+    let (status, _, body) = get_as(&format!("{}/readyz", s.base), None).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ready")));
+    let metrics = reqwest::get(format!("{}/metrics", s.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("\nicr_break_glass_total 1\n"), "{metrics}");
+    assert!(metrics.contains("icr_audit_poisoned 0"), "{metrics}");
+    assert!(!metrics.contains("9990000018"));
+}
