@@ -19,7 +19,7 @@
 //! without ever echoing a value.
 //!
 //! Elements are read from the JSON text itself (borrowed
-//! [`RawValue`](serde_json::value::RawValue)s), so these types must be read
+//! `RawValue`s), so these types must be read
 //! with [`read`] or `serde_json::from_str`/`from_slice`, not from a
 //! `serde_json::Value`. [`read`] refuses JSON nested deeper than
 //! [`MAX_DEPTH`], which bounds the work nested re-reading can cost.

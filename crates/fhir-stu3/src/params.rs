@@ -628,3 +628,133 @@ impl<'a> Parts<'a> {
             .transpose()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::Resource;
+
+    fn read(json: &str) -> Result<StructuredRequest, ParamError> {
+        let (p, _) = crate::lenient::read::<Parameters>("Parameters", json).unwrap();
+        StructuredRequest::from_parameters(&p)
+    }
+
+    fn with(parts: &str) -> String {
+        format!(
+            r#"{{"resourceType":"Parameters","parameter":[
+            {{"name":"patientNHSNumber","valueIdentifier":{{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9990000018"}}}}{parts}]}}"#
+        )
+    }
+
+    #[test]
+    fn writes_and_reads_every_area() {
+        let nhs = NhsNumber::parse("9990000018").unwrap();
+        let d = |s: &str| whole_date(s).unwrap();
+        let mut r = StructuredRequest::new(nhs);
+        r.allergies = Some(AllergiesQuery {
+            include_resolved: false,
+        });
+        r.medication = Some(MedicationQuery {
+            include_prescription_issues: Some(false),
+            search_from: Some(d("2024-01-31")),
+        });
+        r.immunisations = Some(ImmunisationsQuery {
+            include_not_given: Some(true),
+            include_status: None,
+        });
+        r.investigations = Some(Some(DatePeriod {
+            start: Some(d("2020-01-01")),
+            end: None,
+        }));
+        r.referrals = Some(None);
+        r.uncategorised = Some(Some(DatePeriod {
+            start: None,
+            end: Some(d("2025-12-31")),
+        }));
+        r.diary_entries = Some(Some(d("2030-01-01")));
+        let json = serde_json::to_string(&Resource::Parameters(r.to_parameters())).unwrap();
+        assert_eq!(read(&json).unwrap(), r);
+        let mut r = StructuredRequest::new(nhs);
+        r.problems = Some(ProblemsQuery {
+            status: Some("active".into()),
+            significance: Some("major".into()),
+        });
+        r.consultations = None;
+        let json = serde_json::to_string(&Resource::Parameters(r.to_parameters())).unwrap();
+        assert_eq!(read(&json).unwrap(), r);
+        let mut r = StructuredRequest::new(nhs);
+        r.consultations = Some(ConsultationsQuery {
+            period: None,
+            most_recent: Some(3),
+        });
+        let json = serde_json::to_string(&Resource::Parameters(r.to_parameters())).unwrap();
+        assert_eq!(read(&json).unwrap(), r);
+    }
+
+    #[test]
+    fn refuses_what_a_provider_refuses() {
+        let cases = [
+            ("", SpineCode::InvalidParameter, false),
+            (
+                r#",{"name":"includeAllergies"}"#,
+                SpineCode::InvalidParameter,
+                true,
+            ),
+            (
+                r#",{"name":"includeMedication","part":[{"name":"medicationSearchFromDate","valueDate":"2024-01"}]}"#,
+                SpineCode::InvalidParameter,
+                true,
+            ),
+            (
+                r#",{"name":"includeProblems","part":[{"name":"filterStatus","valueCode":"resolved"}]}"#,
+                SpineCode::InvalidParameter,
+                true,
+            ),
+            (
+                r#",{"name":"includeConsultations","part":[{"name":"includeNumberOfMostRecent","valuePositiveInt":3},{"name":"consultationSearchPeriod","valuePeriod":{"start":"2020-01-01"}}]}"#,
+                SpineCode::InvalidResource,
+                true,
+            ),
+            (
+                r#",{"name":"includeConsultations"},{"name":"includeReferrals","part":[{"name":"referralSearchPeriod","valuePeriod":{"start":"2020-01-01"}}]}"#,
+                SpineCode::InvalidParameter,
+                true,
+            ),
+            (
+                r#",{"name":"includeInvestigations","part":[{"name":"investigationSearchPeriod","valuePeriod":{"start":"2021-01-01","end":"2020-01-01"}}]}"#,
+                SpineCode::InvalidParameter,
+                true,
+            ),
+            (
+                r#",{"name":"includeReferrals"},{"name":"includeReferrals"}"#,
+                SpineCode::InvalidParameter,
+                true,
+            ),
+            (
+                r#",{"valueBoolean":true}"#,
+                SpineCode::InvalidResource,
+                true,
+            ),
+        ];
+        for (parts, code, with_nhs) in cases {
+            let json = if with_nhs {
+                with(parts)
+            } else {
+                r#"{"resourceType":"Parameters","parameter":[{"name":"includeProblems"}]}"#.into()
+            };
+            let e = read(&json).unwrap_err();
+            assert_eq!(e.code, code, "{parts}: {e}");
+            assert!(!e.message.contains("2020") && !e.message.contains("9990000018"));
+        }
+        let bad = with("").replace("9990000018", "9990000019");
+        assert_eq!(read(&bad).unwrap_err().code, SpineCode::InvalidNhsNumber);
+        let system = with("").replace("https://fhir.nhs.uk/Id/nhs-number", "urn:x");
+        assert_eq!(
+            read(&system).unwrap_err().code,
+            SpineCode::InvalidIdentifierSystem
+        );
+        // Unknown top-level parameters are kept by name, for a warning.
+        let r = read(&with(r#",{"name":"includeEverything"}"#)).unwrap();
+        assert_eq!(r.unrecognised, ["includeEverything"]);
+    }
+}
