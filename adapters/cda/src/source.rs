@@ -4,7 +4,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -526,32 +525,6 @@ fn are(n: usize) -> &'static str {
     if n == 1 { "is" } else { "are" }
 }
 
-/// Fetches end a little before the request's deadline, so that what has
-/// arrived can still be returned within it.
-fn soft_deadline(deadline: Instant) -> Instant {
-    let remaining = deadline.saturating_duration_since(Instant::now());
-    let margin = (remaining / 10).min(Duration::from_millis(200));
-    deadline.checked_sub(margin).unwrap_or(deadline)
-}
-
-/// The error that best explains why every document fetch failed.
-fn most_telling(errors: &[SourceError]) -> SourceError {
-    let rank = |e: &SourceError| match e {
-        SourceError::Unavailable(_) => 0,
-        SourceError::Timeout { .. } => 1,
-        SourceError::HttpStatus { .. } => 2,
-        SourceError::TooLarge { .. } => 3,
-        SourceError::Malformed(_) => 4,
-        SourceError::PatientNotFound => 5,
-        SourceError::Withheld(_) => 6,
-    };
-    errors
-        .iter()
-        .min_by_key(|e| rank(e))
-        .cloned()
-        .unwrap_or_else(|| SourceError::Malformed("no document was fetched".into()))
-}
-
 /// Newest first by the registry's date; undated last, in registry order.
 fn newest_first(listed: &mut [Listed]) {
     listed.sort_by(|a, b| match (&a.date, &b.date) {
@@ -571,7 +544,7 @@ impl SourceAdapter for CdaSource {
         if !want_documents && !want_encounters {
             return Ok(SourceRecord::default());
         }
-        let deadline = soft_deadline(request.deadline);
+        let deadline = icr_adapter_sdk::soft_deadline(request.deadline);
         let nhs = request.nhs_number;
         let mut record = SourceRecord::default();
         let mut tally = Tally::default();
@@ -656,7 +629,10 @@ impl SourceAdapter for CdaSource {
         // Every listed document failed to arrive: the source failed, and
         // must not look like a source with nothing to say.
         if !listed.is_empty() && tally.fetch_failed.len() == listed.len() {
-            return Err(most_telling(&tally.fetch_failed));
+            return Err(
+                SourceError::most_telling(tally.fetch_failed.iter().cloned())
+                    .unwrap_or_else(|| SourceError::Malformed("no document was fetched".into())),
+            );
         }
         let section = if want_documents {
             Section::Documents

@@ -13,10 +13,7 @@ use std::collections::HashMap;
 
 use icr_adapter_sdk::json_error;
 use icr_fhir::render::{DATA_ABSENT_REASON_SYSTEM, UCUM_SYSTEM};
-use icr_fhir::{
-    self as f, CONFIDENTIALITY_SYSTEM, NHS_NUMBER_SYSTEM, ODS_ORGANISATION_SYSTEM,
-    peek_resource_type,
-};
+use icr_fhir::{self as f, NHS_NUMBER_SYSTEM, ODS_ORGANISATION_SYSTEM, peek_resource_type};
 use icr_model as m;
 use icr_model::time::OffsetDateTime;
 use icr_model::time::format_description::well_known::Rfc3339;
@@ -399,12 +396,10 @@ impl Reader<'_> {
             telecom: p.telecom.iter().filter_map(telecom).collect(),
             deceased,
             registered_practice,
-            sensitive: p.meta.as_ref().is_some_and(|m| {
-                m.security.iter().any(|c| {
-                    c.system.as_deref() == Some(CONFIDENTIALITY_SYSTEM)
-                        && matches!(c.code.as_deref(), Some("R" | "V"))
-                })
-            }),
+            sensitive: p
+                .meta
+                .as_ref()
+                .is_some_and(|m| m.security.iter().any(f::is_restricted_label)),
         };
         let contacts = p
             .contact

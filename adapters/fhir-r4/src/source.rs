@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -443,37 +442,10 @@ fn is_other_patient(subject: &str, patient_id: &str, base: &Url) -> bool {
     }
 }
 
-/// Searches end a little before the request's deadline, so that what has
-/// arrived can still be returned within it.
-fn soft_deadline(deadline: Instant) -> Instant {
-    let remaining = deadline.saturating_duration_since(Instant::now());
-    let margin = (remaining / 10).min(Duration::from_millis(200));
-    deadline.checked_sub(margin).unwrap_or(deadline)
-}
-
-/// The error that best explains why every search failed: the source being
-/// unreachable, then too slow, then refusing, then sending too much, then
-/// sending garbage.
-fn most_telling(errors: Vec<SourceError>) -> SourceError {
-    let rank = |e: &SourceError| match e {
-        SourceError::Unavailable(_) => 0,
-        SourceError::Timeout { .. } => 1,
-        SourceError::HttpStatus { .. } => 2,
-        SourceError::TooLarge { .. } => 3,
-        SourceError::Malformed(_) => 4,
-        SourceError::Withheld(_) => 5,
-        SourceError::PatientNotFound => 6,
-    };
-    errors
-        .into_iter()
-        .min_by_key(rank)
-        .unwrap_or_else(|| SourceError::Malformed("no search was made".into()))
-}
-
 #[async_trait]
 impl SourceAdapter for FhirR4Source {
     async fn fetch(&self, request: &FetchRequest) -> Result<SourceRecord, SourceError> {
-        let deadline = soft_deadline(request.deadline);
+        let deadline = icr_adapter_sdk::soft_deadline(request.deadline);
         let wanted = request.sections.intersection(self.offered);
         let mut record = SourceRecord::default();
         let (patient_id, found) = self
@@ -534,7 +506,8 @@ impl SourceAdapter for FhirR4Source {
             failures.extend(error);
         }
         if failures.len() == plan.len() {
-            return Err(most_telling(failures));
+            return Err(SourceError::most_telling(failures)
+                .unwrap_or_else(|| SourceError::Malformed("no search was made".into())));
         }
         Ok(record)
     }

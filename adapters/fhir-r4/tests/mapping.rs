@@ -201,6 +201,16 @@ fn restricted_confidentiality_marks_the_record_sensitive() {
         }))
     };
     for (code, sensitive) in [("R", true), ("V", true), ("U", false), ("N", false)] {
+        // As the Personal Demographics Service labels it.
+        let Content::Patient { demographics, .. } = map_json(serde_json::json!({
+            "resourceType": "Patient",
+            "meta": {"security": [{"system": "https://www.hl7.org/fhir/valueset-security-labels.html", "code": code, "display": "x"}]}
+        }))
+        .content
+        else {
+            panic!()
+        };
+        assert_eq!(demographics.sensitive, sensitive, "PDS system, {code}");
         let Content::Patient { demographics, .. } = patient(code).content else {
             panic!()
         };

@@ -5,12 +5,12 @@
 //! | answer | outcome |
 //! |---|---|
 //! | not HL7, no MSA, MSA-2 not our control id | `Malformed` |
-//! | MSA-1 `AE`/`CE` (application error) | `Malformed`, with the ERR codes |
-//! | MSA-1 `AR`/`CR` (rejected) | `Malformed`, with the ERR codes |
-//! | MSA-1 `AA` with an ERR of severity `E`/`F` | `Malformed`, with the ERR codes |
+//! | MSA-1 `AE`/`CE` (application error) | `Refused`, with the ERR codes |
+//! | MSA-1 `AR`/`CR` (rejected) | `Refused`, with the ERR codes |
+//! | MSA-1 `AA` with an ERR of severity `E`/`F` | `Refused`, with the ERR codes |
 //! | not RSP^K11, no QAK, QAK-1 not our query tag | `Malformed` |
 //! | QAK-2 `NF` | `PatientNotFound` |
-//! | QAK-2 `AE`/`AR` | `Malformed` |
+//! | QAK-2 `AE`/`AR` | `Refused` |
 //! | QAK-2 `OK`: a PID whose NHS number is not the one asked for, or none | `Malformed("identity mismatch…")`, nothing used |
 //! | QAK-2 `OK` | the results; `truncated` when QAK-6 or DSC says there is more |
 //!
@@ -87,13 +87,13 @@ pub fn read_answer(
         "OK" => {}
         "NF" => return Err(SourceError::PatientNotFound),
         "AE" => {
-            return Err(SourceError::Malformed(format!(
+            return Err(SourceError::Refused(format!(
                 "the source reported an application error for the query (QAK-2 AE){}",
                 err_codes(&message)
             )));
         }
         "AR" => {
-            return Err(SourceError::Malformed(format!(
+            return Err(SourceError::Refused(format!(
                 "the source rejected the query (QAK-2 AR){}",
                 err_codes(&message)
             )));
@@ -160,13 +160,13 @@ fn check_acknowledgement(
     match msa.field(1).text().trim() {
         "AA" | "CA" => {}
         "AE" | "CE" => {
-            return Err(SourceError::Malformed(format!(
+            return Err(SourceError::Refused(format!(
                 "the source answered with an application error (MSA-1 AE){}",
                 err_codes(message)
             )));
         }
         "AR" | "CR" => {
-            return Err(SourceError::Malformed(format!(
+            return Err(SourceError::Refused(format!(
                 "the source rejected the query (MSA-1 AR){}",
                 err_codes(message)
             )));
@@ -186,7 +186,7 @@ fn check_acknowledgement(
         }
     }
     if fatal {
-        return Err(SourceError::Malformed(format!(
+        return Err(SourceError::Refused(format!(
             "the source reported an error (ERR severity E){}",
             err_codes(message)
         )));

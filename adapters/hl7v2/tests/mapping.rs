@@ -723,7 +723,7 @@ fn not_found_and_application_errors() {
     let err = read(&ae).unwrap_err();
     assert_eq!(
         err,
-        SourceError::Malformed(
+        SourceError::Refused(
             "the source answered with an application error (MSA-1 AE): ERR code 207 (application internal error)"
                 .into()
         )
@@ -742,7 +742,7 @@ fn not_found_and_application_errors() {
     );
     assert_eq!(
         read(&ar),
-        Err(SourceError::Malformed(
+        Err(SourceError::Refused(
             "the source rejected the query (MSA-1 AR): ERR code 204 (unknown key identifier)"
                 .into()
         ))
@@ -751,7 +751,7 @@ fn not_found_and_application_errors() {
     let qak_ae = rsp_with("20240501101500", "AA", "AE", &[]);
     assert_eq!(
         read(&qak_ae),
-        Err(SourceError::Malformed(
+        Err(SourceError::Refused(
             "the source reported an application error for the query (QAK-2 AE)".into()
         ))
     );
@@ -764,7 +764,7 @@ fn not_found_and_application_errors() {
     );
     assert_eq!(
         read(&err_with_aa),
-        Err(SourceError::Malformed(
+        Err(SourceError::Refused(
             "the source reported an error (ERR severity E): ERR code ?".into()
         ))
     );

@@ -298,7 +298,7 @@ async fn application_errors_carry_the_code_and_no_patient_data() {
     let err = src.fetch(&request(3000)).await.unwrap_err();
     assert_eq!(
         err,
-        SourceError::Malformed(
+        SourceError::Refused(
             "the source answered with an application error (MSA-1 AE): ERR code 204 (unknown key identifier)"
                 .into()
         )
@@ -333,7 +333,7 @@ async fn a_rejected_query() {
         .unwrap_err();
     assert_eq!(
         err,
-        SourceError::Malformed(
+        SourceError::Refused(
             "the source rejected the query (MSA-1 AR): ERR code 202 (unsupported processing id)"
                 .into()
         )

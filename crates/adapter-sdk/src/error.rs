@@ -33,6 +33,10 @@ pub enum SourceError {
     /// The source answered and does not know the person.
     #[error("the source holds no record for this person")]
     PatientNotFound,
+    /// The source understood the request and refused it or failed to
+    /// answer it (an HL7 v2 AE/AR, a SOAP fault other than "not known").
+    #[error("the source refused or failed the request: {0}")]
+    Refused(String),
     /// The source holds a record but withholds it (for example the
     /// person's dissent to sharing, GP Connect `NO_PATIENT_CONSENT`).
     #[error("withheld by the source: {0}")]
@@ -40,6 +44,23 @@ pub enum SourceError {
 }
 
 impl SourceError {
+    /// Of several failures of one source's requests, the one that best
+    /// explains the source failing: unreachable, then too slow, then an
+    /// HTTP error, then too much, then unreadable or refused, then
+    /// withheld, then not known. `None` when there were none.
+    pub fn most_telling(errors: impl IntoIterator<Item = SourceError>) -> Option<SourceError> {
+        let rank = |e: &SourceError| match e {
+            SourceError::Unavailable(_) => 0,
+            SourceError::Timeout { .. } => 1,
+            SourceError::HttpStatus { .. } => 2,
+            SourceError::TooLarge { .. } => 3,
+            SourceError::Malformed(_) | SourceError::Refused(_) => 4,
+            SourceError::Withheld(_) => 5,
+            SourceError::PatientNotFound => 6,
+        };
+        errors.into_iter().min_by_key(rank)
+    }
+
     /// The status name the gateway reports for this error.
     pub fn status_name(&self) -> &'static str {
         match self {
@@ -49,7 +70,8 @@ impl SourceError {
             SourceError::Withheld(_) => "withheld",
             SourceError::HttpStatus { .. }
             | SourceError::TooLarge { .. }
-            | SourceError::Malformed(_) => "error",
+            | SourceError::Malformed(_)
+            | SourceError::Refused(_) => "error",
         }
     }
 }

@@ -79,6 +79,15 @@ impl RequestContext {
     }
 }
 
+/// A deadline a little before `deadline` (a tenth of the time left, at most
+/// 200 ms), so that an adapter stopping its own work there can still return
+/// what it has before the gateway's own timeout discards everything.
+pub fn soft_deadline(deadline: Instant) -> Instant {
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    let margin = (remaining / 10).min(std::time::Duration::from_millis(200));
+    deadline.checked_sub(margin).unwrap_or(deadline)
+}
+
 impl FetchRequest {
     /// A request on behalf of the gateway itself (no user): for tests and
     /// for source checks.

@@ -15,6 +15,23 @@ pub const NHS_NUMBER_SYSTEM: &str = "https://fhir.nhs.uk/Id/nhs-number";
 /// restricted and `V` very restricted mark a sensitive record.
 pub const CONFIDENTIALITY_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
 
+/// Whether a `meta.security` coding marks a record restricted: code `R`
+/// (restricted) or `V` (very restricted) under the v3 Confidentiality code
+/// system, or under the security-labels value set URL that the Personal
+/// Demographics Service writes as its system.
+pub fn is_restricted_label(coding: &crate::Coding) -> bool {
+    const PDS_SYSTEMS: [&str; 3] = [
+        CONFIDENTIALITY_SYSTEM,
+        "https://www.hl7.org/fhir/valueset-security-labels.html",
+        "http://hl7.org/fhir/ValueSet/security-labels",
+    ];
+    coding
+        .system
+        .as_deref()
+        .is_some_and(|s| PDS_SYSTEMS.contains(&s.trim()))
+        && matches!(coding.code.as_deref().map(str::trim), Some("R" | "V"))
+}
+
 /// The identifier system of ODS organisation codes.
 pub const ODS_ORGANISATION_SYSTEM: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
 

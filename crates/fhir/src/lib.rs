@@ -17,7 +17,7 @@ mod types;
 
 pub use bundle::{
     Bundle, BundleEntry, BundleIn, CONFIDENTIALITY_SYSTEM, EntryIn, NHS_NUMBER_SYSTEM,
-    ODS_ORGANISATION_SYSTEM, Resource, peek_resource_type,
+    ODS_ORGANISATION_SYSTEM, Resource, is_restricted_label, peek_resource_type,
 };
 pub use record_type::RecordType;
 pub use types::*;

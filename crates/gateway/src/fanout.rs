@@ -82,7 +82,8 @@ impl Status {
             SourceError::Withheld(_) => Status::Withheld,
             SourceError::HttpStatus { .. }
             | SourceError::TooLarge { .. }
-            | SourceError::Malformed(_) => Status::Error,
+            | SourceError::Malformed(_)
+            | SourceError::Refused(_) => Status::Error,
         }
     }
 }

@@ -1222,7 +1222,7 @@ sections = ["results"]
         .unwrap();
         assert_eq!(
             src.fetch(&request(nhs, 5000)).await,
-            Err(SourceError::Malformed(
+            Err(SourceError::Refused(
                 "the source answered with an application error (MSA-1 AE): ERR code 207 (application internal error)".into()
             ))
         );
