@@ -166,7 +166,7 @@ fn merge_group(group: &[&Item]) -> MergedItem {
             rep = item;
         }
     }
-    let conflicts = if group.iter().all(|i| i.entry == rep.entry) {
+    let conflicts = if group.iter().all(|i| same_but_members(&i.entry, &rep.entry)) {
         Vec::new()
     } else {
         conflicts(group)
@@ -175,6 +175,18 @@ fn merge_group(group: &[&Item]) -> MergedItem {
         entry: rep.entry.clone(),
         provenance: group.iter().map(|i| i.provenance.clone()).collect(),
         conflicts,
+    }
+}
+
+/// Equal, ignoring a report's member ids (source-local, never comparable).
+fn same_but_members(a: &Entry, b: &Entry) -> bool {
+    match (a, b) {
+        (Entry::Result(x), Entry::Result(y)) if x.members != y.members => {
+            let mut y = y.clone();
+            y.members = x.members.clone();
+            *x == y
+        }
+        _ => a == b,
     }
 }
 
@@ -194,6 +206,11 @@ fn conflicts(group: &[&Item]) -> Vec<Conflict> {
     fields.dedup();
     let mut out = Vec::new();
     for field in fields {
+        // A report's members are each source's own record ids: they always
+        // differ between sources and say nothing about the report.
+        if field == "members" {
+            continue;
+        }
         let first = values[0].1.get(field);
         if values.iter().all(|(_, m)| m.get(field) == first) {
             continue;

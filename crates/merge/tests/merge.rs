@@ -468,3 +468,38 @@ fn the_reference_source_is_shown_and_a_sensitive_record_hides_address_and_contac
             .starts_with("Date of birth differs")
     );
 }
+
+#[test]
+fn a_report_from_two_sources_is_not_a_conflict_because_its_member_ids_differ() {
+    let (a, b) = (meta("gwh"), meta("pathology"));
+    let report = |m: &Arc<SourceMeta>, member: &str| {
+        Entry::Result(TestResult {
+            kind: Some(ResultKind::Report),
+            code: snomed("26604007", "Full blood count"),
+            effective: Some(day(2026, 9, 3)),
+            members: vec![m.provenance(member, None).unwrap().record],
+            ..Default::default()
+        })
+    };
+    let records = [
+        SourceRecord {
+            items: vec![item(
+                &a,
+                "DiagnosticReport/1",
+                None,
+                report(&a, "Observation/9"),
+            )],
+            ..Default::default()
+        },
+        SourceRecord {
+            items: vec![item(&b, "report/77", None, report(&b, "report/77/obx/1"))],
+            ..Default::default()
+        },
+    ];
+    let refs: Vec<_> = records.iter().collect();
+    let view = merge(&refs, SectionSet::parse_list("results").unwrap());
+    let merged = &view.sections[&Section::Results];
+    assert_eq!(merged.len(), 1);
+    assert_eq!(merged[0].provenance.len(), 2);
+    assert!(merged[0].conflicts.is_empty(), "{:?}", merged[0].conflicts);
+}
