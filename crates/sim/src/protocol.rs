@@ -148,9 +148,8 @@ pub fn module(kind: Kind) -> Option<Module> {
         Kind::Pds => Some(Module::Http(&crate::pds::Pds)),
         Kind::GpConnect => Some(Module::Http(&crate::gpconnect::GpConnect)),
         Kind::Hl7v2 => Some(Module::Tcp(&crate::hl7v2::Mllp)),
-        // Kind::SoapXml => Some(Module::Http(&crate::soap::Soap)),
+        Kind::SoapXml => Some(Module::Http(&crate::soap::Soap)),
         Kind::Cda => Some(Module::Http(&crate::cda::Cda)),
-        _ => None,
     }
 }
 
