@@ -31,11 +31,8 @@ pub struct Origin<'a> {
 /// A CDA document in the model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Mapped {
-    /// The `documents` item.
+    /// The `documents` item, with the plain-text rendition as its `text`.
     pub document: Document,
-    /// The document's plain-text rendition (the model's `Document` has no
-    /// field for it yet; see the crate README).
-    pub text: Option<String>,
     /// The encounter the document reports, as an `appointments` item of
     /// kind encounter.
     pub encounter: Option<Appointment>,
@@ -80,10 +77,10 @@ pub fn map_document(doc: &ClinicalDocument, origin: &Origin<'_>) -> Mapped {
         date: doc.effective_time.or(listed.and_then(|l| l.date)),
         authors: doc.authors.iter().filter_map(|a| a.display()).collect(),
         content,
+        text: doc.text.clone(),
     };
     Mapped {
         document,
-        text: doc.text.clone(),
         encounter: doc.encounter.as_ref().and_then(encounter),
     }
 }

@@ -109,7 +109,7 @@ fn every_corpus_document_reads_and_maps() {
             sections += s.len();
         }
         encounters += usize::from(mapped.encounter.is_some());
-        match (&doc.body, &mapped.text) {
+        match (&doc.body, &mapped.document.text) {
             (_, Some(text)) => {
                 with_text += 1;
                 assert!(!text.trim().is_empty(), "{name}");
@@ -118,7 +118,7 @@ fn every_corpus_document_reads_and_maps() {
                     !text.chars().any(|c| c.is_control() && c != '\n'),
                     "{name}: control characters"
                 );
-                assert_eq!(mapped.text, doc.text);
+                assert_eq!(mapped.document.text, doc.text);
             }
             (Body::NonXml(b), None) => {
                 pdf += 1;
@@ -159,6 +159,8 @@ fn discharge_summary_field_by_field() {
                 "Generic EHR C-CDA Factory 2.0.0.0.0.0 - C-CDA Transform 2.0.0.0.0 (Community Health and Hospitals)".into(),
             ],
             content: vec![cda_attachment(file(name).len())],
+            // The text is checked below.
+            text: m.document.text.clone(),
         }
     );
     assert_eq!(
@@ -188,7 +190,7 @@ fn discharge_summary_field_by_field() {
     );
     assert_eq!(sections[0].title.as_deref(), Some("ADMISSION DIAGNOSIS"));
     assert_eq!(sections[0].text.as_deref(), Some("Appendicitis"));
-    let text = m.text.unwrap();
+    let text = m.document.text.clone().unwrap();
     assert!(
         text.starts_with(
             "ADMISSION DIAGNOSIS\nAppendicitis\n\n\
@@ -218,6 +220,8 @@ fn referral_note_with_tables_and_lists() {
             date: Some(d("2013-09-21T05:00:00-08:00")),
             authors: vec!["Patricia Patty Primary M.D.".into()],
             content: vec![cda_attachment(file(name).len())],
+            // The text is checked below.
+            text: m.document.text.clone(),
         }
     );
     assert_eq!(m.encounter, None);
@@ -257,7 +261,7 @@ fn referral_note_with_tables_and_lists() {
         "Substance | Reaction\nPenicillin | Nausea\nCodeine | Wheezing"
     );
     // the whole text holds every section, each under its title
-    let text = m.text.unwrap();
+    let text = m.document.text.clone().unwrap();
     for s in sections {
         if let (Some(t), Some(body)) = (&s.title, &s.text) {
             assert!(text.contains(&format!("{t}\n{body}")), "{t}");
@@ -286,7 +290,7 @@ fn embedded_pdf_is_described_not_inlined() {
             }
         ]
     );
-    assert_eq!(m.text, None);
+    assert_eq!(m.document.text, None);
     assert!(matches!(doc.body, Body::NonXml(_)));
 
     // a body by reference: a relative reference is not a usable link
@@ -315,7 +319,7 @@ fn plain_text_body_is_the_text() {
             inline_content_omitted: true,
         }
     );
-    let text = m.text.unwrap();
+    let text = m.document.text.clone().unwrap();
     assert!(text.starts_with("LOCAL TITLE: SURGICAL CONSULT\n\nDICT DATE: APR 20, 2020@17:03     ENTRY DATE: APR 20, 2020@17:04:16\n"), "{text}");
     assert!(
         text.ends_with("Electronically signed by Mostafa BALIMOOD 04/20/2020 17:07"),

@@ -247,6 +247,8 @@ fn out_of_hours_report_field_by_field() {
                 size: Some(xml.len() as u64),
                 inline_content_omitted: false,
             }],
+            // The text is checked below.
+            text: m.document.text.clone(),
         }
     );
     let act_code = |code: &str, display: &str| {
@@ -272,7 +274,7 @@ fn out_of_hours_report_field_by_field() {
         })
     );
     assert_eq!(
-        m.text.as_deref(),
+        m.document.text.as_deref(),
         Some(
             "Presenting complaint\n\
              Fever and cough for 3 days & worse at night.\n\
@@ -336,9 +338,10 @@ fn the_registry_fills_what_the_header_lacks() {
                 size: Some(99),
                 inline_content_omitted: false,
             }],
+            text: None,
         }
     );
-    assert_eq!((m.text, m.encounter), (None, None));
+    assert_eq!((m.document.text.clone(), m.encounter), (None, None));
 }
 
 #[test]

@@ -590,7 +590,12 @@ async fn reads_documents_and_reports_every_one_left_out() {
                 size: Some(cda(Some(p.main), "Report A", "N", "20240315031500+0000").len() as u64),
                 inline_content_omitted: false,
             }],
+            text: a.text.clone(),
         }
+    );
+    assert!(
+        a.text.as_deref().is_some_and(|t| !t.is_empty()),
+        "the narrative comes through as text"
     );
     assert_eq!(docs[1].1.title.as_deref(), Some("Report B"));
     assert_eq!(

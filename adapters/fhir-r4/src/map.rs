@@ -751,6 +751,8 @@ impl Reader<'_> {
                         .then_some(out)
                 })
                 .collect(),
+            // Content stays by reference; an inline rendition is not read.
+            text: None,
         }
     }
 

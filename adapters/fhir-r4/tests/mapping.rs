@@ -609,6 +609,7 @@ fn document_reference_care_plan() {
                 size: None,
                 inline_content_omitted: false,
             }],
+            text: None,
         })
     );
     let inline = map_json(serde_json::json!({

@@ -734,6 +734,8 @@ impl Reader {
             date: self.date(el, "Date"),
             authors: texts(el, "Author"),
             content,
+            // Care plans and assessments are linked, not carried.
+            text: None,
         }))
     }
 

@@ -341,6 +341,7 @@ fn example_response_maps_field_by_field() {
                 url: Some("https://socialcare.wiltshire.example/documents/DOC-77102".into()),
                 ..Attachment::default()
             }],
+            text: None,
         })
     );
     let Entry::Document(draft) = &item(&record, "Document/DOC-79013").entry else {

@@ -409,6 +409,7 @@ fn document() -> impl Strategy<Value = Document> {
                 })
                 .into_iter()
                 .collect(),
+            text: None,
         })
 }
 

@@ -488,7 +488,9 @@ fn diagnostic_report(
 /// - `date` → `date` when it is a full date-time (`date` is an `instant`);
 ///   a partial date goes to each attachment's `creation` instead;
 /// - `inline_content_omitted` has no R4 home: the attachment simply has
-///   no `data`; a size over the FHIR `unsignedInt` range is left out.
+///   no `data`; a size over the FHIR `unsignedInt` range is left out;
+/// - `text` (a plain-text rendition) → one more attachment, `text/plain`,
+///   inline (`data`, base64), titled "Plain-text rendition".
 fn document_reference(
     d: &m::Document,
     id: Option<String>,
@@ -519,6 +521,19 @@ fn document_reference(
             format: None,
         })
         .collect();
+    if let Some(t) = d.text.as_deref().filter(|t| !t.is_empty()) {
+        use base64::Engine as _;
+        content.push(DocumentReferenceContent {
+            attachment: Some(Attachment {
+                content_type: Some("text/plain; charset=utf-8".into()),
+                data: Some(base64::engine::general_purpose::STANDARD.encode(t)),
+                title: Some("Plain-text rendition".into()),
+                creation: creation.clone(),
+                ..Default::default()
+            }),
+            format: None,
+        });
+    }
     if content.is_empty() {
         content.push(DocumentReferenceContent {
             attachment: Some(Attachment {

@@ -370,6 +370,7 @@ fn full_items() -> Vec<(&'static str, Entry)> {
                     size: Some(12345),
                     inline_content_omitted: true,
                 }],
+                text: Some("Care plan\nReview in 3 months & re-assess <mobility>.".into()),
             }),
         ),
         (
@@ -1085,6 +1086,12 @@ fn documents_appointments_encounters() {
                 "url": "https://docs.example.org/Binary/1",
                 "size": 12345,
                 "title": "Care plan.pdf"
+            }}, {"attachment": {
+                // The plain-text rendition, inline: base64 of
+                // "Care plan\nReview in 3 months & re-assess <mobility>."
+                "contentType": "text/plain; charset=utf-8",
+                "data": "Q2FyZSBwbGFuClJldmlldyBpbiAzIG1vbnRocyAmIHJlLWFzc2VzcyA8bW9iaWxpdHk+Lg==",
+                "title": "Plain-text rendition"
             }}]
         })
     );

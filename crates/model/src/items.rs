@@ -612,6 +612,10 @@ pub struct Document {
     /// The content, by reference.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub content: Vec<Attachment>,
+    /// The document's text as plain text (never markup), when the source's
+    /// format carries it; the adapter bounds its length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 code_enum! {

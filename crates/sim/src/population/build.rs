@@ -330,6 +330,7 @@ pub(crate) fn document(
             size: Some(size),
             inline_content_omitted: false,
         }],
+        text: None,
     }
 }
 
