@@ -114,6 +114,10 @@ fn registry() -> Registry {
     let mut r = Registry::new();
     r.register(icr_adapter_fhir_r4::KIND, icr_adapter_fhir_r4::build);
     r.register(icr_adapter_pds::KIND, icr_adapter_pds::build);
+    r.register(icr_adapter_gp_connect::KIND, icr_adapter_gp_connect::build);
+    r.register(icr_adapter_hl7v2::KIND, icr_adapter_hl7v2::build);
+    r.register(icr_adapter_soap_xml::KIND, icr_adapter_soap_xml::build);
+    r.register(icr_adapter_cda::KIND, icr_adapter_cda::build);
     r
 }
 
@@ -301,10 +305,24 @@ async fn sim(dir: &Path, ephemeral: bool) -> Result<(), String> {
 }
 
 fn print_sim(sim: &icr_sim::Sim) {
+    // The practices share one simulator; one line for all of them.
+    let mut practices = Vec::new();
     for source in sim.sources() {
         if let Some(endpoint) = sim.endpoint(&source) {
-            say!("simulated source {source:<4} {endpoint}");
+            if source.starts_with("gp-") {
+                practices.push((source, endpoint));
+            } else {
+                say!("simulated source {source:<4} {endpoint}");
+            }
         }
+    }
+    if let (Some((first, endpoint)), Some((last, _))) = (practices.first(), practices.last()) {
+        let ods = first.trim_start_matches("gp-").to_uppercase();
+        let pattern = endpoint.replacen(&format!("/{ods}/"), "/{ODS}/", 1);
+        say!(
+            "simulated practices {first} … {last} ({} GP practices) {pattern}",
+            practices.len()
+        );
     }
     if let Some(control) = sim.control_addr() {
         say!("simulator control  http://{control}/sources  (POST /sources/{{id}}/stop, /start)");

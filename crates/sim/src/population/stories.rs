@@ -1417,7 +1417,7 @@ fn held_by_all_four(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patient {
     Patient {
         nhs_number: nhs,
         story: Some(
-            "Robert Pennington, 61, all four organisations: diabetes, metformin and next of kin merged from each",
+            "Robert Pennington, 61, the whole region: four trusts, his GP, lab, radiology, council and out-of-hours; diabetes and metformin merged",
         ),
         truth: Truth {
             demographics: demo,
