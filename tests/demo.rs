@@ -343,6 +343,49 @@ async fn the_demo_serves_a_merged_record_and_survives_a_source_going_down() {
         (status, body["code"].as_str()),
         (403, Some("NO_PATIENT_CONSENT"))
     );
+    // Kwame Begum objects to AWP's records being shared: a clinician at
+    // ruh sees ruh's and the others', with awp withheld and never asked;
+    // an AWP clinician still sees AWP's own.
+    let ruh = mint("R8000", "RD1");
+    let (status, body) = get_as(&format!("{gw}/v1/patients/9996391582/record"), Some(&ruh)).await;
+    assert_eq!(status, 200, "{body}");
+    let st = statuses(&body);
+    assert!(st.contains(&("awp".into(), "withheld".into())), "{st:?}");
+    assert!(st.contains(&("ruh".into(), "ok".into())), "{st:?}");
+    let from_awp: Vec<&Value> = body["sections"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|items| items.as_array().unwrap())
+        .flat_map(|item| item["provenance"].as_array().unwrap())
+        .filter(|p| p["ods_code"] == "RVN")
+        .collect();
+    assert!(from_awp.is_empty(), "nothing of AWP's: {from_awp:?}");
+    let awp = mint("R8000", "RVN");
+    let (status, body) = get_as(&format!("{gw}/v1/patients/9996391582/record"), Some(&awp)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(statuses(&body).contains(&("awp".into(), "ok".into())));
+
+    // Hannah Stainton is restricted in PDS: her council and the
+    // out-of-hours service hold her address, and none of it is shown. (Her
+    // practice, as GP Connect providers do for sensitive patients, answers
+    // that it has no record.)
+    let ooh = mint("R8000", "Y9U01");
+    let (status, body) = get_as(&format!("{gw}/v1/patients/9990000069/record"), Some(&ooh)).await;
+    assert_eq!(status, 200, "{body}");
+    let text = body.to_string();
+    assert!(!text.contains("SN2 7HQ"), "her postcode leaked");
+    assert!(
+        body["patient"]["addresses"]
+            .as_array()
+            .is_none_or(|a| a.is_empty())
+    );
+    assert!(
+        body["patient"]["telecoms"]
+            .as_array()
+            .is_none_or(|a| a.is_empty())
+    );
+    assert!(!body["sections"]["alerts"].as_array().unwrap().is_empty());
 
     // No token, no record.
     let (status, body) = get_as(&format!("{gw}/v1/patients/{story}/record"), None).await;

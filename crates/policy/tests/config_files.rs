@@ -213,7 +213,7 @@ fn the_demo_objection_register() {
     assert_eq!(r.len(), 2);
     // Both numbers are in the 999 test range with valid check digits.
     let whole = NhsNumber::parse("9990000115").unwrap();
-    let one = NhsNumber::parse("9990000123").unwrap();
+    let one = NhsNumber::parse("9996391582").unwrap();
     assert_eq!(r.get(&whole), Some(&Objection::All));
     assert_eq!(
         r.get(&one),

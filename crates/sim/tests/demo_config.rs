@@ -120,10 +120,11 @@ fn sources_d_points_at_the_simulators() {
 
 /// Every NHS number in the README is a story patient, a documented
 /// generated patient with the right name and organisations, or one of the
-/// two error-path numbers.
+/// error-path numbers.
 #[test]
 fn readme_patients_exist_as_described() {
     let readme = std::fs::read_to_string(demo_dir().join("README.md")).unwrap();
+    let objections = std::fs::read_to_string(demo_dir().join("objections.toml")).unwrap();
     let pop = Population::generate(20_261_101, 1200);
     let mut generated = 0;
     let mut stories = 0;
@@ -137,6 +138,14 @@ fn readme_patients_exist_as_described() {
                 }
                 "9990000019" => {
                     assert!(NhsNumber::parse(&n).is_err());
+                    continue;
+                }
+                // The demo register's objector to all sharing: the refusal
+                // comes before any source is asked.
+                "9990000115" => {
+                    let nhs = NhsNumber::parse(&n).unwrap();
+                    assert!(pop.get(&nhs).is_none());
+                    assert!(objections.contains(&n));
                     continue;
                 }
                 _ => {}

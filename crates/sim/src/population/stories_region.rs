@@ -560,7 +560,7 @@ pub(super) fn restricted_record(_ids: &mut Ids, _clock: &Clock, nhs: NhsNumber) 
     Patient {
         nhs_number: nhs,
         story: Some(
-            "Hannah Stainton, 31, restricted (sensitive) in PDS: practice, council safeguarding and out-of-hours hold her address; the gateway must not show it",
+            "Hannah Stainton, 31, restricted (sensitive) in PDS: council safeguarding and out-of-hours hold her address; the gateway must not show it (her practice shares nothing for a sensitive patient)",
         ),
         truth: Truth {
             demographics: demo,
