@@ -512,3 +512,117 @@ fn copy_example(name: &str) -> std::path::PathBuf {
     std::fs::write(dir.join("gateway.toml"), gateway).unwrap();
     dir
 }
+
+/// kill -9 under load: the gateway is killed while 32 clients are asking
+/// for records (allowed and refused). After recovery — what the next start
+/// does to a torn last line — the chain verifies, and every answer a client
+/// received, 200 or 403, has its audit record with that status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_received_before_a_kill_is_in_the_audit_log() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let mut demo = start_demo();
+    let gw = demo.gateway.clone();
+    let insider = mint("R8000", "RN3");
+    let outsider = mint("R8000", "RTE");
+    let stop = Arc::new(AtomicBool::new(false));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, u16)>();
+    let mut clients = Vec::new();
+    for client in 0..32usize {
+        let (gw, stop, tx) = (gw.clone(), stop.clone(), tx.clone());
+        let token = if client % 4 == 3 {
+            outsider.clone()
+        } else {
+            insider.clone()
+        };
+        clients.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let patients = ["9990000018", "9990000026", "9990000034", "9990000050"];
+            let mut n = client;
+            while !stop.load(Ordering::Relaxed) {
+                n += 1;
+                let url = format!("{gw}/v1/patients/{}/record", patients[n % 4]);
+                let Ok(r) = http.get(&url).bearer_auth(&token).send().await else {
+                    break;
+                };
+                let status = r.status().as_u16();
+                let id = r
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                // Only an answer received in full counts as released.
+                if r.bytes().await.is_err() {
+                    break;
+                }
+                if let Some(id) = id {
+                    let _ = tx.send((id, status));
+                }
+            }
+        }));
+    }
+    drop(tx);
+    // Let a good number of answers through, then kill mid-stream.
+    let mut received = Vec::new();
+    while received.len() < 400 {
+        match tokio::time::timeout(Duration::from_secs(60), rx.recv()).await {
+            Ok(Some(answer)) => received.push(answer),
+            _ => panic!("only {} answers in a minute", received.len()),
+        }
+    }
+    demo.child.kill().expect("SIGKILL"); // kill -9
+    let _ = demo.child.wait();
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        let _ = c.await;
+    }
+    while let Some(answer) = rx.recv().await {
+        received.push(answer);
+    }
+    assert!(received.iter().any(|(_, s)| *s == 200));
+    assert!(received.iter().any(|(_, s)| *s == 403));
+
+    // What the next start does: open the log, recovering a torn tail.
+    let dir = std::path::PathBuf::from(&demo.audit);
+    drop(icr_audit::AuditLog::open(&icr_audit::AuditConfig::new(&dir)).expect("the log reopens"));
+    let out = Command::new(env!("CARGO_BIN_EXE_icr"))
+        .args(["audit", "verify", &demo.audit])
+        .output()
+        .expect("icr audit verify runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut logged = std::collections::HashMap::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "jsonl") {
+            for line in std::fs::read_to_string(&path).unwrap().lines() {
+                let v: Value = serde_json::from_str(line).unwrap();
+                if let Some(id) = v["access"]["request_id"].as_str() {
+                    logged.insert(id.to_owned(), v["access"]["http_status"].as_u64());
+                }
+            }
+        }
+    }
+    let missing: Vec<&(String, u16)> = received
+        .iter()
+        .filter(|(id, status)| logged.get(id) != Some(&Some(u64::from(*status))))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} answers not in the audit log as sent: {:?}",
+        missing.len(),
+        received.len(),
+        &missing[..missing.len().min(5)]
+    );
+    eprintln!(
+        "{} answers received ({} refused), {} access records in the log",
+        received.len(),
+        received.iter().filter(|(_, s)| *s == 403).count(),
+        logged.len()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
