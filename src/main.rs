@@ -278,13 +278,32 @@ async fn serve(dir: &Path, listen: Option<SocketAddr>) -> Result<(), String> {
     let config = Config::load(dir, &registry()).map_err(|e| e.to_string())?;
     let (listener, gateway) = start_gateway(&config, listen).await?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     say!(
-        "icr gateway listening on http://{addr} with {} sources",
+        "icr gateway listening on {scheme}://{addr} with {} sources",
         gateway.source_count()
     );
-    let served = icr_gateway::serve(listener, gateway.clone(), shutdown_signal()).await;
+    let served = run_gateway(listener, &gateway, config.tls.clone()).await;
     gateway.close().await;
     served.map_err(|e| e.to_string())
+}
+
+/// Serves until SIGINT or SIGTERM, over TLS when `[tls]` is configured.
+async fn run_gateway(
+    listener: TcpListener,
+    gateway: &Gateway,
+    tls: Option<icr_tls::ServerTls>,
+) -> std::io::Result<()> {
+    match tls {
+        Some(tls) => {
+            icr_gateway::serve_tls(listener, gateway.clone(), tls, shutdown_signal()).await
+        }
+        None => icr_gateway::serve(listener, gateway.clone(), shutdown_signal()).await,
+    }
 }
 
 async fn start_sim(dir: &Path, ephemeral: bool) -> Result<icr_sim::Sim, String> {
@@ -360,7 +379,7 @@ async fn demo(dir: &Path, listen: Option<SocketAddr>, ephemeral: bool) -> Result
     );
     say!("audit log          {}", config.gateway.audit.dir.display());
     print_examples(&sim, addr, dir);
-    let served = icr_gateway::serve(listener, gateway.clone(), shutdown_signal()).await;
+    let served = run_gateway(listener, &gateway, config.tls.clone()).await;
     gateway.close().await;
     sim.shutdown().await;
     served.map_err(|e| e.to_string())

@@ -60,6 +60,11 @@ pub struct GatewayConfig {
     /// The audit log (`[audit]`; `dir` relative to the config directory).
     #[serde(default)]
     pub audit: icr_audit::AuditConfig,
+    /// TLS on the listener, and calling systems' client certificates
+    /// (`[tls]`; paths relative to the config directory). None: plain HTTP,
+    /// for a loopback demo or behind a TLS-terminating proxy.
+    #[serde(default)]
+    pub tls: Option<icr_tls::TlsConfig>,
 }
 
 /// `[access]` in `gateway.toml`: where the access policy and the objection
@@ -173,6 +178,8 @@ pub struct Config {
     pub objections_file: Option<PathBuf>,
     /// The objection register as read now.
     pub objections: Arc<icr_policy::Objections>,
+    /// The listener's TLS, certificates loaded, when `[tls]` is configured.
+    pub tls: Option<icr_tls::ServerTls>,
 }
 
 /// Reads and parses the objection register at `path`; errors name the file,
@@ -272,6 +279,7 @@ impl Config {
         let mut verifier = None;
         let mut policy = None;
         let mut objections = None;
+        let mut tls = None;
         let gateway = match read_toml::<GatewayConfig>(&gateway_file) {
             Ok(mut g) => {
                 check_gateway(&gateway_file, &g, &mut errors);
@@ -300,6 +308,12 @@ impl Config {
                         Ok(o) => objections = Some(Arc::new(o)),
                         Err(e) => errors.extend(e.0),
                     },
+                }
+                if let Some(t) = &g.tls {
+                    match icr_tls::ServerTls::load(t, dir) {
+                        Ok(loaded) => tls = Some(loaded),
+                        Err(e) => errors.push(error(&gateway_file, Some(&e.key), &e.message)),
+                    }
                 }
                 if g.audit.dir.is_relative() {
                     g.audit.dir = dir.join(&g.audit.dir);
@@ -330,6 +344,7 @@ impl Config {
                     verifier,
                     policy,
                     objections,
+                    tls,
                 }),
                 _ => Err(ConfigErrors(errors)),
             },

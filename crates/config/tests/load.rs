@@ -191,6 +191,51 @@ fn a_gateway_without_a_usable_issuer_is_refused() {
 }
 
 #[test]
+fn tls_is_loaded_from_the_config_directory_and_its_problems_named() {
+    use icr_testkit::pki::Ca;
+    let d = tempdir("tls");
+    let servers = Ca::new("Test Server CA");
+    let server = servers.server();
+    write(&d, "tls/gateway.crt", &server.cert);
+    write(&d, "tls/gateway.key", &server.key);
+    write(
+        &d,
+        "tls/clients.pem",
+        &Ca::new("Test Clients CA").cert_pem(),
+    );
+    write(&d, "sources.d/gwh.toml", GOOD_SOURCE);
+    write(
+        &d,
+        "gateway.toml",
+        "[tls]\ncert = \"tls/gateway.crt\"\nkey = \"tls/gateway.key\"\nclient_ca = \"tls/clients.pem\"\nclient_auth = \"required\"\n",
+    );
+    let config = Config::load(&d, &registry()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(config.tls.is_some());
+    // No [tls]: plain HTTP.
+    write(&d, "gateway.toml", "");
+    assert!(Config::load(&d, &registry()).unwrap().tls.is_none());
+    // A key that is not the certificate's, and an unknown key in [tls].
+    write(&d, "tls/other.key", &servers.server().key);
+    write(
+        &d,
+        "gateway.toml",
+        "[tls]\ncert = \"tls/gateway.crt\"\nkey = \"tls/other.key\"\n",
+    );
+    let text = Config::load(&d, &registry()).unwrap_err().to_string();
+    assert!(
+        text.contains("gateway.toml: tls.key: does not fit the certificate"),
+        "{text}"
+    );
+    write(
+        &d,
+        "gateway.toml",
+        "[tls]\ncert = \"tls/gateway.crt\"\nkey = \"tls/gateway.key\"\nprotocols = [\"tls1.0\"]\n",
+    );
+    let text = Config::load(&d, &registry()).unwrap_err().to_string();
+    assert!(text.contains("protocols"), "{text}");
+}
+
+#[test]
 fn the_policy_and_objection_register_are_checked() {
     let d = tempdir("access");
     write(

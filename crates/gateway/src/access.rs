@@ -27,6 +27,8 @@ pub(crate) struct RecordRequest<'a> {
     pub authorization: Option<&'a str>,
     /// The `X-Break-Glass-Reason` header, if any.
     pub break_glass: Option<&'a str>,
+    /// The calling system, from its verified TLS client certificate.
+    pub calling_system: Option<&'a str>,
     /// The NHS number as written in the path.
     pub nhs: &'a str,
     /// The sections asked for, or why the query could not be understood.
@@ -227,6 +229,7 @@ impl Gateway {
         // Recorded even when refused early: who tried which record.
         draft.record.nhs_number = NhsNumber::parse(r.nhs).ok();
         draft.record.break_glass_reason = r.break_glass.map(bounded_reason);
+        draft.record.calling_system = r.calling_system.map(str::to_owned);
         let access = self.access();
 
         // 1. Who is asking.
@@ -398,9 +401,11 @@ impl Gateway {
         &self,
         authorization: Option<&str>,
         patient: Option<&str>,
+        calling_system: Option<&str>,
     ) -> Result<AuditRead, Stop> {
         let request_id = uuid::Uuid::new_v4().to_string();
         let mut draft = Draft::new(&request_id, Interaction::AuditRead);
+        draft.record.calling_system = calling_system.map(str::to_owned);
         draft.record.nhs_number = patient.and_then(|p| NhsNumber::parse(p).ok());
         let identity = match self.authenticate(authorization) {
             Ok(i) => i,

@@ -17,4 +17,4 @@ pub mod view;
 
 pub use cache::SourceCache;
 pub use fanout::{Gateway, RecordOutcome, SourceStatus, Status};
-pub use server::serve;
+pub use server::{serve, serve_tls};

@@ -24,11 +24,38 @@ use crate::{Gateway, fhir, view};
 /// How long in-flight requests may take to finish after shutdown begins.
 const DRAIN: Duration = Duration::from_secs(10);
 
-/// Serves the gateway on `listener` until `shutdown` resolves, then stops
-/// accepting and lets in-flight requests finish (for at most 10 s).
+/// Serves the gateway over plain HTTP on `listener` until `shutdown`
+/// resolves, then stops accepting and lets in-flight requests finish (for
+/// at most 10 s). For loopback and behind a TLS-terminating proxy.
 pub async fn serve(
     listener: TcpListener,
     gateway: Gateway,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    serve_with(listener, gateway, None, shutdown).await
+}
+
+/// As [`serve`], over TLS: each connection's handshake runs (bounded) in
+/// its own task, and the calling system's verified client certificate, if
+/// any, is recorded with every request made on that connection.
+pub async fn serve_tls(
+    listener: TcpListener,
+    gateway: Gateway,
+    tls: icr_tls::ServerTls,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    serve_with(listener, gateway, Some(tls), shutdown).await
+}
+
+/// The calling system's identity from its TLS client certificate, carried
+/// in each request's extensions.
+#[derive(Clone, Debug)]
+pub(crate) struct CallingSystem(pub(crate) std::sync::Arc<str>);
+
+async fn serve_with(
+    listener: TcpListener,
+    gateway: Gateway,
+    tls: Option<icr_tls::ServerTls>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
@@ -54,15 +81,26 @@ pub async fn serve(
                 };
                 let _ = stream.set_nodelay(true);
                 let gw = gateway.clone();
-                let service = hyper::service::service_fn(move |req| {
-                    let gw = gw.clone();
-                    async move { Ok::<_, Infallible>(handle(&gw, req).await) }
-                });
-                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn.into_owned());
-                tokio::spawn(async move {
-                    let _ = conn.await;
-                });
+                let builder = builder.clone();
+                let watcher = graceful.watcher();
+                match tls.clone() {
+                    None => {
+                        tokio::spawn(serve_connection(builder, watcher, TokioIo::new(stream), gw, None));
+                    }
+                    Some(tls) => {
+                        tokio::spawn(async move {
+                            match tls.accept(stream).await {
+                                Ok((stream, peer)) => {
+                                    let peer = peer.map(|p| CallingSystem(p.subject.into()));
+                                    serve_connection(builder, watcher, TokioIo::new(stream), gw, peer).await;
+                                }
+                                // The peer's address and certificate are not
+                                // patient data; the failure is for operators.
+                                Err(e) => tracing::info!(error = %e, "TLS connection refused"),
+                            }
+                        });
+                    }
+                }
             }
             () = &mut shutdown => break,
         }
@@ -75,6 +113,27 @@ pub async fn serve(
         tracing::warn!("in-flight requests did not finish within the drain time");
     }
     Ok(())
+}
+
+/// Serves one connection's requests, tracked for graceful shutdown.
+async fn serve_connection<I>(
+    builder: auto::Builder<TokioExecutor>,
+    watcher: hyper_util::server::graceful::Watcher,
+    io: TokioIo<I>,
+    gw: Gateway,
+    peer: Option<CallingSystem>,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+        let gw = gw.clone();
+        if let Some(p) = &peer {
+            req.extensions_mut().insert(p.clone());
+        }
+        async move { Ok::<_, Infallible>(handle(&gw, req).await) }
+    });
+    let conn = builder.serve_connection_with_upgrades(io, service);
+    let _ = watcher.watch(conn.into_owned()).await;
 }
 
 type Resp = Response<Full<Bytes>>;
@@ -201,6 +260,10 @@ fn header(req: &Request<Incoming>, name: http::header::HeaderName) -> Option<&st
         .map(|v| v.to_str().unwrap_or("\u{0}"))
 }
 
+fn calling_system(req: &Request<Incoming>) -> Option<&str> {
+    req.extensions().get::<CallingSystem>().map(|c| &*c.0)
+}
+
 fn break_glass(req: &Request<Incoming>) -> Option<&str> {
     header(
         req,
@@ -280,6 +343,7 @@ async fn record(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
         interaction: Interaction::Record,
         authorization: header(req, AUTHORIZATION),
         break_glass: break_glass(req),
+        calling_system: calling_system(req),
         nhs,
         sections: sections_query(req.uri().query()),
     };
@@ -305,6 +369,7 @@ async fn everything(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
         interaction: Interaction::FhirEverything,
         authorization: header(req, AUTHORIZATION),
         break_glass: break_glass(req),
+        calling_system: calling_system(req),
         nhs,
         sections,
     };
@@ -333,7 +398,11 @@ async fn audit(gw: &Gateway, req: &Request<Incoming>, fhir: bool) -> Resp {
         .find(|(k, _)| k == "patient")
         .map(|(_, v)| v);
     match gw
-        .access_audit(header(req, AUTHORIZATION), patient.as_deref())
+        .access_audit(
+            header(req, AUTHORIZATION),
+            patient.as_deref(),
+            calling_system(req),
+        )
         .await
     {
         Ok(read) if fhir => {

@@ -1,5 +1,6 @@
 //! Test support, used only as a dev-dependency: where the shared test
-//! corpora are, and the official FHIR R4 JSON schema as a validator.
+//! corpora are, the official FHIR R4 JSON schema as a validator, and a
+//! throwaway PKI for TLS tests ([`pki`]).
 //!
 //! The corpora live outside the repository (`../shared/corpora` beside the
 //! checkout, read-only in CI). Set `ICR_CORPORA` to point elsewhere.
@@ -8,6 +9,8 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
+
+pub mod pki;
 
 use serde_json::{Value, json};
 

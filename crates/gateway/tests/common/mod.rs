@@ -82,6 +82,8 @@ pub struct Setup {
     pub objections_file: Option<std::path::PathBuf>,
     /// The audit log's file size limit (default: the log's own).
     pub audit_max_file_bytes: Option<u64>,
+    /// Serve over TLS with this (default: plain HTTP).
+    pub tls: Option<icr_tls::ServerTls>,
 }
 
 /// A running gateway over scripted sources; returns its base URL and the
@@ -144,13 +146,28 @@ pub async fn start_with(
         policy: Arc::new(icr_policy::Policy::from_toml_str(&policy_text, "policy.toml").unwrap()),
         objections_file: setup.objections_file.clone(),
         objections: Arc::new(objections),
+        tls: None,
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let gw = Gateway::new(&config).unwrap();
-    tokio::spawn(icr_gateway::serve(listener, gw, std::future::pending()));
+    let scheme = match setup.tls {
+        Some(tls) => {
+            tokio::spawn(icr_gateway::serve_tls(
+                listener,
+                gw,
+                tls,
+                std::future::pending(),
+            ));
+            "https"
+        }
+        None => {
+            tokio::spawn(icr_gateway::serve(listener, gw, std::future::pending()));
+            "http"
+        }
+    };
     Started {
-        base: format!("http://{addr}"),
+        base: format!("{scheme}://{addr}"),
         calls: counters,
         audit_dir,
     }
