@@ -366,6 +366,17 @@ async fn the_demo_serves_a_merged_record_and_survives_a_source_going_down() {
     assert_eq!(status, 200, "{body}");
     assert!(statuses(&body).contains(&("awp".into(), "ok".into())));
 
+    // Rachel Cartwright has dissented from sharing her GP record: her
+    // practice says so, and everything else is served.
+    let (status, body) = get(&format!("{gw}/v1/patients/9996420493/record")).await;
+    assert_eq!(status, 200, "{body}");
+    let st = statuses(&body);
+    assert!(
+        st.contains(&("gp-y90008".into(), "withheld".into())),
+        "{st:?}"
+    );
+    assert!(st.contains(&("gwh".into(), "ok".into())), "{st:?}");
+
     // Hannah Stainton is restricted in PDS: her council and the
     // out-of-hours service hold her address, and none of it is shown. (Her
     // practice, as GP Connect providers do for sensitive patients, answers

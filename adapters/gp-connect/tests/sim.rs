@@ -11,7 +11,7 @@ use std::time::Duration;
 use icr_adapter_gp_connect::build;
 use icr_adapter_sdk::{FetchRequest, Registry, SourceAdapter, SourceError, SourceSpec};
 use icr_model::*;
-use icr_sim::gpconnect::{provider_asid, withholds_a_problem};
+use icr_sim::gpconnect::{dissents, provider_asid, withholds_a_problem};
 use icr_sim::org::{Kind, Org};
 use icr_sim::{Fault, Latency, Sim, SimConfig, SimSourceConfig};
 use tokio::time::Instant;
@@ -93,6 +93,7 @@ async fn every_registered_persons_practice_record_comes_back_item_for_item() {
     let sim = sim(200).await;
     let mut fetched = 0;
     let mut sensitive = 0;
+    let mut dissenting = 0;
     let mut withheld = 0;
     let mut items = 0;
     let mut statements_written = 0;
@@ -107,6 +108,15 @@ async fn every_registered_persons_practice_record_comes_back_item_for_item() {
             // GP Connect answers a sensitive patient as not found.
             assert_eq!(result.unwrap_err(), SourceError::PatientNotFound);
             sensitive += 1;
+            continue;
+        }
+        if dissents(p) {
+            // Dissent is the source's own withholding, never "not found".
+            assert!(
+                matches!(result, Err(SourceError::Withheld(ref m)) if m.contains("NO_PATIENT_CONSENT")),
+                "{result:?}"
+            );
+            dissenting += 1;
             continue;
         }
         let record = result.unwrap_or_else(|e| panic!("{}: {e}", org.id()));
@@ -189,12 +199,22 @@ async fn every_registered_persons_practice_record_comes_back_item_for_item() {
         .iter()
         .filter(|p| p.registered_practice().is_some())
         .collect();
-    assert_eq!(fetched + sensitive, registered.len());
+    assert_eq!(fetched + sensitive + dissenting, registered.len());
+    assert_eq!(
+        dissenting,
+        registered
+            .iter()
+            .filter(|p| !p.is_sensitive() && dissents(p))
+            .count()
+    );
     assert_eq!(
         sensitive,
         registered.iter().filter(|p| p.is_sensitive()).count()
     );
-    assert!(sensitive > 0 && withheld > 0, "{sensitive} {withheld}");
+    assert!(
+        sensitive > 0 && withheld > 0 && dissenting > 0,
+        "{sensitive} {withheld} {dissenting}"
+    );
     assert!(items > 5 * fetched, "{items} items for {fetched} people");
     assert!(statements_written > 0);
 }

@@ -36,10 +36,9 @@
 //!   story patient), the practice withholds their most recently recorded
 //!   problem, and the problems List carries the `confidential-items`
 //!   warning ([`withholds_a_problem`]);
-//! - **dissent** (`NO_PATIENT_CONSENT`, `403`): answered for a person the
-//!   population marks as having dissented from sharing their GP record.
-//!   The population has no such mark yet, so no one dissents; the path is
-//!   tested with [`answer`] directly.
+//! - **dissent** (`NO_PATIENT_CONSENT`, `403`): answered for about one
+//!   person in 97 (never a story patient), who has dissented from sharing
+//!   their GP record ([`dissents`]).
 
 use icr_fhir_stu3::gpc::{FHIR_JSON, INTERACTION_ID, SpineCode, WarningCode};
 use icr_fhir_stu3::jwt::{self, ClaimError, TokenError};
@@ -114,7 +113,7 @@ impl HttpModule for GpConnect {
         if let Err(a) = headers.check(org, &audience) {
             return a;
         }
-        answer(ctx.population(), org, req.body, |_| false)
+        answer(ctx.population(), org, req.body, dissents)
     }
 
     fn error(&self, status: u16, message: &str) -> Answer {
@@ -337,6 +336,14 @@ pub fn withholds_a_problem(patient: &Patient, org: Org) -> Option<String> {
         .filter(|r| matches!(r.entry, Entry::Condition(_)))
         .max_by_key(|r| (r.last_updated, r.id.clone()))
         .map(|r| r.id.clone())
+}
+
+/// Whether `patient` has dissented from sharing their GP record: about one
+/// person in 97 (by NHS number), never a story patient. The practice
+/// answers `NO_PATIENT_CONSENT`.
+pub fn dissents(patient: &Patient) -> bool {
+    let n: u64 = patient.nhs_number.as_str().parse().unwrap_or(0);
+    patient.story.is_none() && (n / 10) % 97 == 13
 }
 
 fn chosen(nhs: NhsNumber) -> bool {
