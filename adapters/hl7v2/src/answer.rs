@@ -11,7 +11,7 @@
 //! | not RSP^K11, no QAK, QAK-1 not our query tag | `Malformed` |
 //! | QAK-2 `NF` | `PatientNotFound` |
 //! | QAK-2 `AE`/`AR` | `Refused` |
-//! | QAK-2 `OK`: a PID whose NHS number is not the one asked for, or none | `Malformed("identity mismatch…")`, nothing used |
+//! | QAK-2 `OK`: a PID whose NHS number is not the one asked for, or none | `IdentityMismatch`, nothing used |
 //! | QAK-2 `OK` | the results; `truncated` when QAK-6 or DSC says there is more |
 //!
 //! ERR codes are reported with their HL7 table 0357 meaning; ERR's
@@ -271,12 +271,14 @@ fn check_identity(message: &Message, asked: NhsNumber) -> Result<Option<usize>, 
                 first.get_or_insert(i);
                 let numbers = nhs_numbers(seg);
                 if numbers.is_empty() {
-                    return Err(SourceError::Malformed(
-                        "identity mismatch: the answer's PID carries no NHS number".into(),
+                    return Err(SourceError::IdentityMismatch(
+                        "the answer's PID carries no NHS number".into(),
                     ));
                 }
                 if numbers.iter().any(|n| *n != Some(asked)) {
-                    return Err(SourceError::Malformed("identity mismatch".into()));
+                    return Err(SourceError::IdentityMismatch(
+                        "the answer's PID is about another NHS number".into(),
+                    ));
                 }
             }
             "OBR" | "OBX" => has_results = true,
@@ -284,8 +286,8 @@ fn check_identity(message: &Message, asked: NhsNumber) -> Result<Option<usize>, 
         }
     }
     if first.is_none() && has_results {
-        return Err(SourceError::Malformed(
-            "identity mismatch: the answer has results but no PID".into(),
+        return Err(SourceError::IdentityMismatch(
+            "the answer has results but no PID".into(),
         ));
     }
     Ok(first)

@@ -799,7 +799,9 @@ fn another_persons_answer_is_refused_whole() {
     };
     assert_eq!(
         read(&rsp(&body(other_nhs().as_str()))),
-        Err(SourceError::Malformed("identity mismatch".into()))
+        Err(SourceError::IdentityMismatch(
+            "the answer's PID is about another NHS number".into()
+        ))
     );
     // a second PID for someone else, after results for the right person
     let mut two = lab_panel();
@@ -807,12 +809,16 @@ fn another_persons_answer_is_refused_whole() {
     two.push(seg("OBR", &[(1, "1"), (3, "OTHER")]));
     assert_eq!(
         read(&rsp(&two)),
-        Err(SourceError::Malformed("identity mismatch".into()))
+        Err(SourceError::IdentityMismatch(
+            "the answer's PID is about another NHS number".into()
+        ))
     );
     // an invalid NHS number is not the one asked for
     assert_eq!(
         read(&rsp(&body("9990000019"))),
-        Err(SourceError::Malformed("identity mismatch".into()))
+        Err(SourceError::IdentityMismatch(
+            "the answer's PID is about another NHS number".into()
+        ))
     );
     // no NHS number at all
     let mut none = lab_panel();
@@ -820,14 +826,14 @@ fn another_persons_answer_is_refused_whole() {
     let err = read(&rsp(&none)).unwrap_err();
     assert_eq!(
         err,
-        SourceError::Malformed("identity mismatch: the answer's PID carries no NHS number".into())
+        SourceError::IdentityMismatch("the answer's PID carries no NHS number".into())
     );
     // results with no PID
     let no_pid: Vec<String> = lab_panel().into_iter().skip(1).collect();
     assert_eq!(
         read(&rsp(&no_pid)),
-        Err(SourceError::Malformed(
-            "identity mismatch: the answer has results but no PID".into()
+        Err(SourceError::IdentityMismatch(
+            "the answer has results but no PID".into()
         ))
     );
     // the NHS number given as older UK interfaces do: PID-2, spaced

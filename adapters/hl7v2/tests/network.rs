@@ -352,7 +352,10 @@ async fn another_persons_answer_is_an_identity_mismatch() {
         .fetch(&request(3000))
         .await
         .unwrap_err();
-    assert_eq!(err, SourceError::Malformed("identity mismatch".into()));
+    assert_eq!(
+        err,
+        SourceError::IdentityMismatch("the answer's PID is about another NHS number".into())
+    );
 }
 
 #[tokio::test]

@@ -204,7 +204,7 @@ proptest! {
         let meta = meta();
         let bytes = write_answer(other.as_str(), &groups);
         let err = read_answer(&bytes, &expected(), &read_context(&meta)).unwrap_err();
-        prop_assert_eq!(err, SourceError::Malformed("identity mismatch".into()));
+        prop_assert_eq!(err, SourceError::IdentityMismatch("the answer's PID is about another NHS number".into()));
     }
 
     #[test]

@@ -123,8 +123,8 @@ impl SourceAdapter for PdsSource {
         }
         let mut record = read_patient(&response.body, &self.meta, &self.base)?;
         if record.demographics.nhs_number != Some(request.nhs_number) {
-            return Err(SourceError::Malformed(
-                "identity mismatch: PDS answered with a record for another NHS number (superseded or merged record)"
+            return Err(SourceError::IdentityMismatch(
+                "PDS answered with a record for another NHS number (superseded or merged record)"
                     .into(),
             ));
         }

@@ -178,7 +178,7 @@ async fn reads_the_reference_demographics_and_the_registered_practice() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&e, SourceError::Malformed(m) if m.starts_with("identity mismatch")),
+        matches!(&e, SourceError::IdentityMismatch(m) if m.contains("another NHS number")),
         "{e:?}"
     );
 

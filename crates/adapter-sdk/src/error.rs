@@ -41,12 +41,18 @@ pub enum SourceError {
     /// person's dissent to sharing, GP Connect `NO_PATIENT_CONSENT`).
     #[error("withheld by the source: {0}")]
     Withheld(String),
+    /// The answer is about someone else, or mixes people: nothing from it
+    /// may be shown. The most dangerous failure an integrated record can
+    /// have; the message says how it was detected, never whose it was.
+    #[error("identity mismatch: {0}")]
+    IdentityMismatch(String),
 }
 
 impl SourceError {
     /// Of several failures of one source's requests, the one that best
     /// explains the source failing: unreachable, then too slow, then an
-    /// HTTP error, then too much, then unreadable or refused, then
+    /// HTTP error, then too much, then unreadable, refused or about
+    /// someone else, then
     /// withheld, then not known. `None` when there were none.
     pub fn most_telling(errors: impl IntoIterator<Item = SourceError>) -> Option<SourceError> {
         let rank = |e: &SourceError| match e {
@@ -54,6 +60,7 @@ impl SourceError {
             SourceError::Timeout { .. } => 1,
             SourceError::HttpStatus { .. } => 2,
             SourceError::TooLarge { .. } => 3,
+            SourceError::IdentityMismatch(_) => 4,
             SourceError::Malformed(_) | SourceError::Refused(_) => 4,
             SourceError::Withheld(_) => 5,
             SourceError::PatientNotFound => 6,
@@ -71,7 +78,8 @@ impl SourceError {
             SourceError::HttpStatus { .. }
             | SourceError::TooLarge { .. }
             | SourceError::Malformed(_)
-            | SourceError::Refused(_) => "error",
+            | SourceError::Refused(_)
+            | SourceError::IdentityMismatch(_) => "error",
         }
     }
 }

@@ -79,9 +79,63 @@ pub struct SourceSpec {
     /// with `routing = "registered-practice"`.
     #[serde(default)]
     pub directory: Option<std::path::PathBuf>,
+    /// How the gateway protects itself and the source when it fails
+    /// (`[resilience]`): retries, concurrency limit, circuit breaker.
+    #[serde(default)]
+    pub resilience: Resilience,
     /// Settings for this source's adapter kind; each kind documents its own.
     #[serde(default)]
     pub options: toml::Table,
+}
+
+/// `[resilience]` of a source registration.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Resilience {
+    /// Retries after a transient failure (unreachable; HTTP 429, 500, 502,
+    /// 503, 504), each after a jittered backoff and only while the request's
+    /// deadline leaves room: 0 to 2. Every source call is a read, so a
+    /// retry is safe.
+    #[serde(default = "default_retries")]
+    pub retries: u8,
+    /// Calls to this source in flight at once, across all requests; past
+    /// it a request reports the source unavailable at once instead of
+    /// queueing behind a slow source.
+    #[serde(default = "default_max_concurrent")]
+    pub max_concurrent: u32,
+    /// Consecutive failed calls (unreachable, timeout, 5xx, 429, unreadable
+    /// or oversized answers) that open the circuit: the source is then not
+    /// asked, and reported unavailable, until a probe succeeds.
+    #[serde(default = "default_circuit_failures")]
+    pub circuit_failures: u32,
+    /// How long the circuit stays open before one request probes the
+    /// source, in seconds.
+    #[serde(default = "default_circuit_open_s")]
+    pub circuit_open_s: u64,
+}
+
+impl Default for Resilience {
+    fn default() -> Self {
+        Self {
+            retries: default_retries(),
+            max_concurrent: default_max_concurrent(),
+            circuit_failures: default_circuit_failures(),
+            circuit_open_s: default_circuit_open_s(),
+        }
+    }
+}
+
+fn default_retries() -> u8 {
+    2
+}
+fn default_max_concurrent() -> u32 {
+    32
+}
+fn default_circuit_failures() -> u32 {
+    5
+}
+fn default_circuit_open_s() -> u64 {
+    30
 }
 
 impl SourceSpec {
@@ -128,6 +182,19 @@ impl SourceSpec {
         }
         if !(1024..=1024 * 1024 * 1024).contains(&self.max_body_bytes) {
             return invalid("max_body_bytes", "must be between 1 KiB and 1 GiB");
+        }
+        let r = &self.resilience;
+        if r.retries > 2 {
+            return invalid("resilience.retries", "must be between 0 and 2");
+        }
+        if !(1..=10_000).contains(&r.max_concurrent) {
+            return invalid("resilience.max_concurrent", "must be between 1 and 10000");
+        }
+        if !(1..=1_000).contains(&r.circuit_failures) {
+            return invalid("resilience.circuit_failures", "must be between 1 and 1000");
+        }
+        if !(1..=3_600).contains(&r.circuit_open_s) {
+            return invalid("resilience.circuit_open_s", "must be between 1 and 3600");
         }
         if self.sections.is_empty() {
             return invalid("sections", "must list at least one section");

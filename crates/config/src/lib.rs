@@ -24,6 +24,9 @@ fn default_deadline_ms() -> u64 {
 fn default_sources_dir() -> PathBuf {
     PathBuf::from("sources.d")
 }
+fn default_max_in_flight() -> u32 {
+    512
+}
 fn default_cache_bytes() -> u64 {
     256 * 1024 * 1024
 }
@@ -45,6 +48,10 @@ pub struct GatewayConfig {
     /// Directory of source files, relative to the config directory.
     #[serde(default = "default_sources_dir")]
     pub sources_dir: PathBuf,
+    /// Record requests being served at once, at most; past it a request is
+    /// answered `503` with `Retry-After` at once instead of queueing.
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight: u32,
     /// The in-memory cache of source answers.
     #[serde(default)]
     pub cache: CacheConfig,
@@ -80,6 +87,10 @@ pub struct AccessConfig {
     /// means no one has objected.
     #[serde(default)]
     pub objections: Option<PathBuf>,
+    /// Job roles that may run the gateway's operator actions (purging a
+    /// person from the cache); default R8015, Systems Support Access Role.
+    #[serde(default = "default_operator_roles")]
+    pub operator_roles: Vec<String>,
 }
 
 impl Default for AccessConfig {
@@ -87,8 +98,13 @@ impl Default for AccessConfig {
         Self {
             policy: default_policy_file(),
             objections: None,
+            operator_roles: default_operator_roles(),
         }
     }
+}
+
+fn default_operator_roles() -> Vec<String> {
+    vec!["R8015".into()]
 }
 
 fn default_policy_file() -> PathBuf {
@@ -359,6 +375,13 @@ fn check_gateway(file: &Path, g: &GatewayConfig, errors: &mut Vec<ConfigError>) 
             file,
             Some("request_deadline_ms"),
             "must be between 100 and 120000",
+        ));
+    }
+    if !(1..=100_000).contains(&g.max_in_flight) {
+        errors.push(error(
+            file,
+            Some("max_in_flight"),
+            "must be between 1 and 100000",
         ));
     }
     if g.cache.max_bytes < 1024 * 1024 {

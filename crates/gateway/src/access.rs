@@ -29,6 +29,8 @@ pub(crate) struct RecordRequest<'a> {
     pub break_glass: Option<&'a str>,
     /// The calling system, from its verified TLS client certificate.
     pub calling_system: Option<&'a str>,
+    /// A shorter deadline the caller asked for (`Prefer: wait=N`).
+    pub wait: Option<std::time::Duration>,
     /// The NHS number as written in the path.
     pub nhs: &'a str,
     /// The sections asked for, or why the query could not be understood.
@@ -331,7 +333,7 @@ impl Gateway {
         // 4. Fetch what they may see, from the sources they may see.
         let context = Self::context(&identity, &request_id);
         let mut outcome = self
-            .record(context, nhs, allowed.sections(), allowed.sources())
+            .record(context, nhs, allowed.sections(), allowed.sources(), r.wait)
             .await;
         draft.record.sources = sources_asked(&outcome.sources);
 

@@ -4,6 +4,7 @@
 //! are never cached.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use icr_adapter_sdk::SourceError;
@@ -35,21 +36,69 @@ impl moka::Expiry<CacheKey, Cached> for PerEntryTtl {
     }
 }
 
+/// Counters of the cache's use, for metrics.
+#[derive(Default, Debug)]
+pub struct CacheStats {
+    /// Answers served from the cache (or shared with a concurrent fetch).
+    pub hits: AtomicU64,
+    /// Answers fetched from the source by this request.
+    pub misses: AtomicU64,
+    /// Entries evicted to stay within the size bound.
+    pub evictions: AtomicU64,
+    /// Entries removed by an operator's purge.
+    pub purged: AtomicU64,
+}
+
 /// Cached source answers, bounded by total size in bytes.
 #[derive(Clone)]
 pub struct SourceCache {
     inner: Cache<CacheKey, Cached>,
+    stats: Arc<CacheStats>,
 }
 
 impl SourceCache {
     /// A cache holding at most about `max_bytes` of source answers.
     pub fn new(max_bytes: u64) -> Self {
+        let stats = Arc::new(CacheStats::default());
+        let evictions = Arc::clone(&stats);
         let inner = Cache::builder()
             .max_capacity(max_bytes)
             .weigher(|_, v: &Cached| u32::try_from(v.record.approx_size()).unwrap_or(u32::MAX))
             .expire_after(PerEntryTtl)
+            .eviction_listener(move |_, _, cause| {
+                if cause == moka::notification::RemovalCause::Size {
+                    evictions.evictions.fetch_add(1, Ordering::Relaxed);
+                }
+            })
             .build();
-        Self { inner }
+        Self { inner, stats }
+    }
+
+    /// The cache's counters.
+    pub fn stats(&self) -> &CacheStats {
+        &self.stats
+    }
+
+    /// Entries held now (approximate, as the cache's own count).
+    pub fn entry_count(&self) -> u64 {
+        self.inner.entry_count()
+    }
+
+    /// Removes every cached answer about `nhs_number` (after a source
+    /// reports a correction); returns how many were removed.
+    pub async fn purge(&self, nhs_number: NhsNumber) -> u64 {
+        let keys: Vec<Arc<CacheKey>> = self
+            .inner
+            .iter()
+            .filter(|(k, _)| k.nhs_number == nhs_number)
+            .map(|(k, _)| k)
+            .collect();
+        for k in &keys {
+            self.inner.invalidate(k.as_ref()).await;
+        }
+        let n = keys.len() as u64;
+        self.stats.purged.fetch_add(n, Ordering::Relaxed);
+        n
     }
 
     /// The cached answer for `key`, or the result of `fetch` (shared with
@@ -75,8 +124,17 @@ impl SourceCache {
                 })
             })
             .await
-            .map_err(|e: Arc<SourceError>| (*e).clone())?;
+            .map_err(|e: Arc<SourceError>| {
+                self.stats.misses.fetch_add(1, Ordering::Relaxed);
+                (*e).clone()
+            })?;
         let cached = !entry.is_fresh();
+        let counter = if cached {
+            &self.stats.hits
+        } else {
+            &self.stats.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
         Ok((entry.into_value().record, cached))
     }
 

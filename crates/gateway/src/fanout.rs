@@ -20,6 +20,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::cache::{CacheKey, SourceCache};
+use crate::resilience::{CircuitState, Guard};
 
 /// Why the practice was not asked when the demographics service was too slow.
 const PDS_TOO_SLOW: &str = "the GP practice was not asked: the demographics service, which names it, did not answer in time";
@@ -32,6 +33,7 @@ struct Source {
     spec: SourceSpec,
     meta: Arc<SourceMeta>,
     adapter: Arc<dyn SourceAdapter>,
+    guard: Guard,
 }
 
 /// How one source's part of a request went.
@@ -83,7 +85,8 @@ impl Status {
             SourceError::HttpStatus { .. }
             | SourceError::TooLarge { .. }
             | SourceError::Malformed(_)
-            | SourceError::Refused(_) => Status::Error,
+            | SourceError::Refused(_)
+            | SourceError::IdentityMismatch(_) => Status::Error,
         }
     }
 }
@@ -146,6 +149,13 @@ struct Inner {
     deadline: Duration,
     verifier: Arc<Verifier>,
     identity: OdsCode,
+    /// Permits for record requests in flight (load shedding).
+    in_flight: Arc<tokio::sync::Semaphore>,
+    max_in_flight: u32,
+    /// Requests answered 503 because the in-flight limit was reached.
+    shed: AtomicU64,
+    /// Roles that may purge the cache.
+    operator_roles: Vec<String>,
 }
 
 impl Gateway {
@@ -158,6 +168,7 @@ impl Gateway {
             .iter()
             .map(|s| Source {
                 meta: s.spec.meta(),
+                guard: Guard::new(&s.spec.resilience, Duration::from_millis(s.spec.timeout_ms)),
                 spec: s.spec.clone(),
                 adapter: Arc::clone(&s.adapter),
             })
@@ -183,6 +194,12 @@ impl Gateway {
                 deadline: Duration::from_millis(config.gateway.request_deadline_ms),
                 verifier: Arc::clone(&config.verifier),
                 identity: config.gateway.identity.ods_code.clone(),
+                in_flight: Arc::new(tokio::sync::Semaphore::new(
+                    config.gateway.max_in_flight as usize,
+                )),
+                max_in_flight: config.gateway.max_in_flight,
+                shed: AtomicU64::new(0),
+                operator_roles: config.gateway.access.operator_roles.clone(),
             }),
         })
     }
@@ -284,7 +301,140 @@ impl Gateway {
             "Registered sources.",
             self.inner.sources.len() as u64,
         );
+        metric(
+            "icr_requests_shed_total",
+            "counter",
+            "Record requests answered 503 because the in-flight limit was reached.",
+            self.inner.shed.load(std::sync::atomic::Ordering::Relaxed),
+        );
+        metric(
+            "icr_requests_in_flight",
+            "gauge",
+            "Record requests being served now.",
+            u64::from(self.inner.max_in_flight)
+                .saturating_sub(self.inner.in_flight.available_permits() as u64),
+        );
+        if let Some(cache) = &self.inner.cache {
+            let s = cache.stats();
+            let load = |a: &AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+            metric(
+                "icr_cache_hits_total",
+                "counter",
+                "Source answers served from the cache (or shared with a concurrent fetch).",
+                load(&s.hits),
+            );
+            metric(
+                "icr_cache_misses_total",
+                "counter",
+                "Source answers fetched because the cache had none.",
+                load(&s.misses),
+            );
+            metric(
+                "icr_cache_evictions_total",
+                "counter",
+                "Cached answers evicted to stay within cache.max_bytes.",
+                load(&s.evictions),
+            );
+            metric(
+                "icr_cache_purged_total",
+                "counter",
+                "Cached answers removed by operators' purges.",
+                load(&s.purged),
+            );
+            metric(
+                "icr_cache_entries",
+                "gauge",
+                "Cached source answers held.",
+                cache.entry_count(),
+            );
+        }
+        // Per source: labels are source ids and states, never patient data.
+        let mut family = |name: &str, kind: &str, help: &str, value: &dyn Fn(&Source) -> u64| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for s in &self.inner.sources {
+                let _ = writeln!(out, "{name}{{source=\"{}\"}} {}", s.spec.id, value(s));
+            }
+        };
+        let load = |a: &AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+        family(
+            "icr_source_calls_total",
+            "counter",
+            "Calls made to the source (first attempts and retries).",
+            &|s| load(&s.guard.calls),
+        );
+        family(
+            "icr_source_retries_total",
+            "counter",
+            "Retries after a transient failure.",
+            &|s| load(&s.guard.retried),
+        );
+        family(
+            "icr_source_short_circuited_total",
+            "counter",
+            "Calls not made because the source's circuit was open.",
+            &|s| load(&s.guard.short_circuited),
+        );
+        family(
+            "icr_source_rejected_total",
+            "counter",
+            "Calls not made because the source's concurrency limit was reached.",
+            &|s| load(&s.guard.rejected),
+        );
+        family(
+            "icr_source_in_flight",
+            "gauge",
+            "Calls to the source in flight now.",
+            &|s| u64::from(s.guard.in_flight()),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP icr_source_circuit_state 1 for the source's current circuit state (closed, open, half_open).\n# TYPE icr_source_circuit_state gauge"
+        );
+        for s in &self.inner.sources {
+            let now = s.guard.circuit();
+            for state in [
+                CircuitState::Closed,
+                CircuitState::Open,
+                CircuitState::HalfOpen,
+            ] {
+                let _ = writeln!(
+                    out,
+                    "icr_source_circuit_state{{source=\"{}\",state=\"{}\"}} {}",
+                    s.spec.id,
+                    state.as_str(),
+                    u8::from(now == state)
+                );
+            }
+        }
         out
+    }
+
+    /// A permit to serve one record request, or `None` when the in-flight
+    /// limit is reached (the request is shed: 503 with `Retry-After`).
+    pub fn admit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let permit = Arc::clone(&self.inner.in_flight).try_acquire_owned().ok();
+        if permit.is_none() {
+            self.inner
+                .shed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        permit
+    }
+
+    /// Whether `role` may run operator actions.
+    pub(crate) fn is_operator(&self, role: &str) -> bool {
+        self.inner
+            .operator_roles
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(role))
+    }
+
+    /// Removes every cached answer about `nhs_number`; how many.
+    pub async fn purge(&self, nhs_number: NhsNumber) -> u64 {
+        match &self.inner.cache {
+            Some(cache) => cache.purge(nhs_number).await,
+            None => 0,
+        }
     }
 
     /// Flushes and closes the audit log (at shutdown).
@@ -319,8 +469,12 @@ impl Gateway {
         nhs_number: NhsNumber,
         sections: SectionSet,
         permitted: &SourceFilter,
+        wait: Option<Duration>,
     ) -> RecordOutcome {
-        let deadline = Instant::now() + self.inner.deadline;
+        // The caller may ask for less time than the configured deadline
+        // (`Prefer: wait=N`), never more.
+        let budget = wait.map_or(self.inner.deadline, |w| w.min(self.inner.deadline));
+        let deadline = Instant::now() + budget;
         let mut plan: Vec<(usize, SectionSet)> = self
             .inner
             .sources
@@ -417,6 +571,39 @@ impl Gateway {
         }
         plan.sort_by_key(|(index, _)| *index);
 
+        // The wrong-patient guard across sources: an answer whose full date
+        // of birth differs from the reference's is about someone else.
+        let demographics = self
+            .inner
+            .sources
+            .iter()
+            .position(|s| s.spec.routing == Routing::Demographics);
+        let reference_birth = {
+            let answers: Vec<(usize, &SourceRecord)> = results
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| match r {
+                    Some((Ok((record, _)), _)) => Some((i, record.as_ref())),
+                    _ => None,
+                })
+                .collect();
+            reference_birth_date(&answers, demographics)
+        };
+        if let Some(reference) = reference_birth {
+            for slot in &mut results {
+                if let Some((Ok((record, _)), elapsed)) = slot
+                    && birth_date(record).is_some_and(|d| d != reference)
+                {
+                    *slot = Some((
+                        Err(SourceError::IdentityMismatch(
+                            "the date of birth this source holds differs from the demographics service's (or most sources'); nothing from it is shown".into(),
+                        )),
+                        *elapsed,
+                    ));
+                }
+            }
+        }
+
         let mut statuses = Vec::with_capacity(plan.len());
         let mut answered: Vec<Arc<SourceRecord>> = Vec::new();
         for (index, wanted) in &plan {
@@ -448,12 +635,12 @@ impl Gateway {
                 ),
                 None => (
                     Status::Timeout,
-                    self.inner.deadline,
+                    budget,
                     0,
                     false,
                     Some(format!(
                         "no answer within the request deadline of {} ms",
-                        self.inner.deadline.as_millis()
+                        budget.as_millis()
                     )),
                     Vec::new(),
                 ),
@@ -616,7 +803,13 @@ impl Gateway {
             context,
         };
         let adapter = Arc::clone(&source.adapter);
-        let fetch = async move { adapter.fetch(&request).await };
+        let guard = &source.guard;
+        let fetch = async move {
+            let record = guard.call(deadline, || adapter.fetch(&request)).await?;
+            // An answer about someone else is never cached, never shown.
+            check_nhs_number(&record, nhs_number)?;
+            Ok(record)
+        };
         let ttl = Duration::from_secs(source.spec.cache_ttl_s);
         let work = async {
             match (&self.inner.cache, ttl.is_zero()) {
@@ -638,5 +831,64 @@ impl Gateway {
                 after_ms: started.elapsed().as_millis() as u64,
             }),
         }
+    }
+}
+
+/// The wrong-patient guard on one answer: a source whose demographics name
+/// another NHS number is about someone else.
+fn check_nhs_number(record: &SourceRecord, asked: NhsNumber) -> Result<(), SourceError> {
+    match record
+        .patient
+        .as_ref()
+        .and_then(|p| p.demographics.nhs_number)
+    {
+        Some(n) if n != asked => Err(SourceError::IdentityMismatch(
+            "the source answered with a record for another NHS number; nothing from it is shown"
+                .into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A full date of birth as (year, month, day); partial dates (a year, a
+/// month) are never judged a mismatch.
+type Birth = (i32, u8, u8);
+
+fn birth_date(record: &SourceRecord) -> Option<Birth> {
+    use icr_model::PartialDateTime as P;
+    let date = match record.patient.as_ref()?.demographics.birth_date.as_ref()? {
+        P::Date(d) => *d,
+        P::DateTime(t) => t.date(),
+        P::Year(_) | P::YearMonth(..) => return None,
+    };
+    Some((date.year(), u8::from(date.month()), date.day()))
+}
+
+/// The date of birth the others are checked against: the demographics
+/// service's when it answered with one, else one that at least two
+/// sources agree on and no other date has as many.
+fn reference_birth_date(
+    answers: &[(usize, &SourceRecord)],
+    demographics: Option<usize>,
+) -> Option<Birth> {
+    if let Some(d) = demographics
+        .and_then(|d| answers.iter().find(|(i, _)| *i == d))
+        .and_then(|(_, r)| birth_date(r))
+    {
+        return Some(d);
+    }
+    let mut counts: Vec<(Birth, usize)> = Vec::new();
+    for (_, r) in answers {
+        if let Some(d) = birth_date(r) {
+            match counts.iter_mut().find(|(c, _)| *c == d) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((d, 1)),
+            }
+        }
+    }
+    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
+    match counts.as_slice() {
+        [(d, n), rest @ ..] if *n >= 2 && rest.first().is_none_or(|(_, m)| m < n) => Some(*d),
+        _ => None,
     }
 }

@@ -152,11 +152,13 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
         ["metrics"] => ("metrics", only_get(&req).unwrap_or_else(|| metrics(gw))),
         ["v1", "patients", nhs, "record"] => (
             "record",
-            match only_get(&req) {
-                Some(r) => r,
-                None => record(gw, &req, nhs).await,
+            match (only_get(&req), gw.admit()) {
+                (Some(r), _) => r,
+                (None, None) => shed(),
+                (None, Some(_permit)) => record(gw, &req, nhs).await,
             },
         ),
+        ["v1", "cache", "patients", nhs] => ("cache-purge", purge(gw, &req, nhs).await),
         ["v1", "audit"] => (
             "audit",
             match only_get(&req) {
@@ -181,9 +183,10 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
         {
             (
                 "fhir-everything",
-                match only_get(&req) {
-                    Some(r) => r,
-                    None => everything(gw, &req, nhs).await,
+                match (only_get(&req), gw.admit()) {
+                    (Some(r), _) => r,
+                    (None, None) => shed(),
+                    (None, Some(_permit)) => everything(gw, &req, nhs).await,
                 },
             )
         }
@@ -235,6 +238,67 @@ fn ready(gw: &Gateway) -> Resp {
     }
 }
 
+/// The answer to a request shed under load: nothing was fetched, and the
+/// caller may try again shortly.
+fn shed() -> Resp {
+    let mut r = problem(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "overloaded",
+        "the gateway is serving as many requests as it allows; try again shortly",
+    );
+    r.headers_mut()
+        .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+    r
+}
+
+/// `DELETE /v1/cache/patients/{nhs}`: operators purge a person's cached
+/// answers, for example after a source reports a correction.
+async fn purge(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
+    if req.method() != Method::DELETE {
+        let mut r = problem(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "only DELETE is supported here",
+        );
+        r.headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("DELETE"));
+        return r;
+    }
+    let identity = match gw.authenticate(header(req, AUTHORIZATION)) {
+        Ok(i) => i,
+        Err(e) => {
+            let body = serde_json::json!({"error": "unauthenticated", "reason": e.reason(), "message": e.to_string()});
+            let mut r = json(StatusCode::UNAUTHORIZED, body.to_string().into_bytes());
+            if let Ok(v) = HeaderValue::from_str(&format!(
+                "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                e.reason()
+            )) {
+                r.headers_mut().insert(WWW_AUTHENTICATE, v);
+            }
+            return r;
+        }
+    };
+    if !gw.is_operator(&identity.role) {
+        let body = serde_json::json!({"error": "forbidden", "code": "NOT_OPERATOR", "message": "purging the cache is for the operator roles in gateway.toml [access] operator_roles"});
+        return json(StatusCode::FORBIDDEN, body.to_string().into_bytes());
+    }
+    let nhs_number = match icr_model::NhsNumber::parse(nhs) {
+        Ok(n) => n,
+        Err(e) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "invalid_nhs_number",
+                &format!("not a valid NHS number: {e}"),
+            );
+        }
+    };
+    let purged = gw.purge(nhs_number).await;
+    // No NHS number in the log: who purged, and how much.
+    tracing::info!(user = %identity.sub, purged, "cache purged for one person");
+    let body = serde_json::json!({"nhs_number": nhs_number.as_str(), "purged": purged});
+    json(StatusCode::OK, body.to_string().into_bytes())
+}
+
 /// Prometheus text metrics (no patient data, no labels carrying any).
 fn metrics(gw: &Gateway) -> Resp {
     let mut r = Response::new(Full::new(Bytes::from(gw.metrics_text())));
@@ -258,6 +322,21 @@ fn header(req: &Request<Incoming>, name: http::header::HeaderName) -> Option<&st
     req.headers()
         .get(name)
         .map(|v| v.to_str().unwrap_or("\u{0}"))
+}
+
+/// `Prefer: wait=N` (seconds, as FHIR servers read it; fractions allowed):
+/// the caller would rather have a partial answer within N seconds.
+/// Anything unreadable is ignored, as `Prefer` is only a preference.
+fn prefer_wait(req: &Request<Incoming>) -> Option<Duration> {
+    req.headers()
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split([',', ';']))
+        .filter_map(|p| p.trim().strip_prefix("wait="))
+        .filter_map(|n| n.trim().parse::<f64>().ok())
+        .find(|n| n.is_finite() && *n > 0.0)
+        .map(|n| Duration::from_secs_f64(n.min(3_600.0)))
 }
 
 fn calling_system(req: &Request<Incoming>) -> Option<&str> {
@@ -344,6 +423,7 @@ async fn record(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
         authorization: header(req, AUTHORIZATION),
         break_glass: break_glass(req),
         calling_system: calling_system(req),
+        wait: prefer_wait(req),
         nhs,
         sections: sections_query(req.uri().query()),
     };
@@ -370,6 +450,7 @@ async fn everything(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
         authorization: header(req, AUTHORIZATION),
         break_glass: break_glass(req),
         calling_system: calling_system(req),
+        wait: prefer_wait(req),
         nhs,
         sections,
     };

@@ -84,6 +84,8 @@ pub struct Setup {
     pub audit_max_file_bytes: Option<u64>,
     /// Serve over TLS with this (default: plain HTTP).
     pub tls: Option<icr_tls::ServerTls>,
+    /// The in-flight request limit (default: the gateway's own).
+    pub max_in_flight: Option<u32>,
 }
 
 /// A running gateway over scripted sources; returns its base URL and the
@@ -117,6 +119,9 @@ pub async fn start_with(
     gateway.audit.dir = audit_dir.clone();
     if let Some(max) = setup.audit_max_file_bytes {
         gateway.audit.max_file_bytes = max;
+    }
+    if let Some(max) = setup.max_in_flight {
+        gateway.max_in_flight = max;
     }
     let mut counters = Vec::new();
     let loaded = sources
