@@ -186,7 +186,7 @@ impl FhirR4Source {
         if let Content::Patient { demographics, .. } = &found.mapped.content
             && demographics.nhs_number.is_some_and(|n| n != nhs)
         {
-            return Err(SourceError::Malformed(
+            return Err(SourceError::IdentityMismatch(
                 "the matching Patient has a different NHS number".into(),
             ));
         }
@@ -413,13 +413,6 @@ impl Search {
             );
             self.issue(IssueKind::Note, message);
         }
-        if self.other_patient > 0 {
-            let message = format!(
-                "{} {name} resource(s) about another patient were left out",
-                self.other_patient
-            );
-            self.issue(IssueKind::Note, message);
-        }
         // A search that failed before reading any page is a failed search;
         // one that failed later has delivered part of its answer.
         let error = if self.pages_read == 0 {
@@ -497,6 +490,14 @@ impl SourceAdapter for FhirR4Source {
                 .collect()
                 .await;
         done.sort_by_key(|(i, _)| *i);
+        // A search that returned another patient's resources means the
+        // source mixes people: nothing from it can be trusted to be theirs.
+        let mixed: u32 = done.iter().map(|(_, s)| s.other_patient).sum();
+        if mixed > 0 {
+            return Err(SourceError::IdentityMismatch(format!(
+                "{mixed} resource(s) in the source's answer are about another patient; nothing from it is shown"
+            )));
+        }
         let mut failures = Vec::new();
         for (_, search) in done {
             record.wire_bytes += search.bytes;

@@ -63,6 +63,7 @@ struct People {
     garbage: NhsNumber,
     all_fail: NhsNumber,
     mismatch: NhsNumber,
+    mixed: NhsNumber,
 }
 
 fn people() -> People {
@@ -77,6 +78,7 @@ fn people() -> People {
         garbage: next(),
         all_fail: next(),
         mismatch: next(),
+        mixed: next(),
     }
 }
 
@@ -139,6 +141,7 @@ fn route(p: &People, base: &str, path: &str, query: &[(String, String)]) -> Repl
                 None,
             )),
             n if n == p.mismatch.as_str() => ok(bundle(vec![matched(patient("mm", p.main))], None)),
+            n if n == p.mixed.as_str() => ok(bundle(vec![matched(patient("px", p.mixed))], None)),
             n if n == p.not_found_404.as_str() => status(
                 404,
                 r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}"#,
@@ -152,6 +155,21 @@ fn route(p: &People, base: &str, path: &str, query: &[(String, String)]) -> Repl
     }
     if q("patient") == Some("pf") {
         return status(500, "boom");
+    }
+    // A source that mixes people: its own patient's allergy, and another
+    // patient's among them.
+    if q("patient") == Some("px") {
+        return ok(bundle(
+            vec![
+                matched(
+                    json!({"resourceType": "AllergyIntolerance", "id": "x1", "patient": {"reference": "Patient/px"}, "code": {"text": "Peanut"}}),
+                ),
+                matched(
+                    json!({"resourceType": "AllergyIntolerance", "id": "x2", "patient": {"reference": "Patient/someone-else"}, "code": {"text": "Latex"}}),
+                ),
+            ],
+            None,
+        ));
     }
     if q("patient") != Some("p1") {
         return status(400, "");
@@ -184,10 +202,6 @@ fn route(p: &People, base: &str, path: &str, query: &[(String, String)]) -> Repl
                 matched(json!({"resourceType": "Observation", "id": "o2", "code": "Hb"})),
                 matched(
                     json!({"resourceType": "Observation", "status": "final", "code": {"text": "No id"}}),
-                ),
-                // another patient's: dropped
-                matched(
-                    json!({"resourceType": "Observation", "id": "o3", "subject": {"reference": "Patient/someone-else"}, "code": {"text": "Other"}}),
                 ),
                 json!({"resource": {"resourceType": "OperationOutcome", "issue": [
                     {"severity": "error", "code": "too-costly", "diagnostics": "Patient Testperson"},
@@ -427,11 +441,6 @@ async fn fetches_pages_and_reports_every_problem() {
                 "1 Observation resource(s) had no id; positional ids were used"
             ),
             issue(
-                IssueKind::Note,
-                Section::Results,
-                "1 Observation resource(s) about another patient were left out"
-            ),
-            issue(
                 IssueKind::SectionFailed,
                 Section::Results,
                 "DiagnosticReport search failed: malformed response: search answer: invalid JSON at line 1 column 2"
@@ -554,8 +563,13 @@ async fn patient_search_failures_are_errors() {
     );
     assert_eq!(
         fetch(p.mismatch).await.unwrap_err(),
-        SourceError::Malformed("the matching Patient has a different NHS number".into())
+        SourceError::IdentityMismatch("the matching Patient has a different NHS number".into())
     );
+    // One resource about someone else: the whole answer is dropped.
+    assert!(matches!(
+        fetch(p.mixed).await.unwrap_err(),
+        SourceError::IdentityMismatch(m) if m.starts_with("1 resource(s) in the source's answer are about another patient")
+    ));
     assert_eq!(
         fetch(p.garbage).await.unwrap_err(),
         SourceError::Malformed("search answer: truncated JSON at line 1 column 38".into())
