@@ -626,6 +626,26 @@ impl SourceAdapter for CdaSource {
                 }
             }
         }
+        // The wrong-patient guard: a registry listing another person's
+        // documents, or a document about someone else (or several people),
+        // means the source mixes people; nothing from it is shown.
+        let foreign_documents = tally
+            .refused
+            .iter()
+            .filter(|p| {
+                matches!(
+                    p,
+                    IdentityProblem::OtherPatient | IdentityProblem::SeveralPatients
+                )
+            })
+            .count();
+        if tally.other_patient > 0 || foreign_documents > 0 {
+            return Err(SourceError::IdentityMismatch(format!(
+                "{} registry entr{} and {foreign_documents} document(s) are about another patient; nothing from this source is shown",
+                tally.other_patient,
+                if tally.other_patient == 1 { "y" } else { "ies" }
+            )));
+        }
         // Every listed document failed to arrive: the source failed, and
         // must not look like a source with nothing to say.
         if !listed.is_empty() && tally.fetch_failed.len() == listed.len() {

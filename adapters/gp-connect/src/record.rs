@@ -21,8 +21,12 @@
 //!   OperationOutcome, that it does not support it): a practice that did
 //!   not answer for an area never looks like one with nothing recorded;
 //! - entries that cannot be resolved, resources that cannot be read,
-//!   elements that had to be dropped, dates that cannot be read, and
-//!   resources about another patient are counted in issues.
+//!   elements that had to be dropped and dates that cannot be read are
+//!   counted in issues;
+//! - a resource about another NHS number, a second Patient or a Patient
+//!   with another NHS number is an identity mismatch: nothing is shown; a
+//!   resource referring to a Patient id that is not the answer's (dangling,
+//!   as in several published examples) is left out and noted.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -171,6 +175,12 @@ pub fn read_record(body: &[u8], ctx: &RecordContext<'_>) -> Result<SourceRecord,
     }
     let index = Index::new(resources);
     reader.run(&index)?;
+    if reader.other_nhs_number > 0 {
+        return Err(SourceError::IdentityMismatch(format!(
+            "{} resource(s) in the structured record are about another NHS number; nothing from it is shown",
+            reader.other_nhs_number
+        )));
+    }
     Ok(reader.finish())
 }
 
@@ -193,6 +203,9 @@ struct RecordReader<'c> {
     record: SourceRecord,
     patient_id: Option<String>,
     seen: HashSet<String>,
+    /// Resources whose subject is another NHS number, across areas: any
+    /// at all and the answer mixes people.
+    other_nhs_number: u32,
 }
 
 impl<'c> RecordReader<'c> {
@@ -205,6 +218,7 @@ impl<'c> RecordReader<'c> {
             },
             patient_id: None,
             seen: HashSet::new(),
+            other_nhs_number: 0,
         }
     }
 
@@ -282,7 +296,7 @@ impl<'c> RecordReader<'c> {
             }
             [one] => *one,
             _ => {
-                return Err(SourceError::Malformed(
+                return Err(SourceError::IdentityMismatch(
                     "the structured record has more than one Patient".into(),
                 ));
             }
@@ -303,7 +317,7 @@ impl<'c> RecordReader<'c> {
             .iter()
             .any(|v| NhsNumber::parse_formatted(v) != Ok(self.ctx.nhs_number));
         if other {
-            return Err(SourceError::Malformed(
+            return Err(SourceError::IdentityMismatch(
                 "the Patient in the answer has an NHS number other than the one asked for".into(),
             ));
         }
@@ -602,12 +616,19 @@ impl<'c> RecordReader<'c> {
         count.tolerated.add(mapper.tolerated);
     }
 
-    fn is_other_patient(&self, m: &Mapped) -> bool {
-        if let Some(nhs) = &m.subject_nhs
-            && NhsNumber::parse_formatted(nhs) != Ok(self.ctx.nhs_number)
-        {
-            return true;
-        }
+    /// Whether `m`'s subject is another NHS number: proof that the answer
+    /// mixes people.
+    fn is_other_nhs_number(&self, m: &Mapped) -> bool {
+        m.subject_nhs
+            .as_deref()
+            .is_some_and(|nhs| NhsNumber::parse_formatted(nhs) != Ok(self.ctx.nhs_number))
+    }
+
+    /// Whether `m`'s subject is a reference to a Patient other than the
+    /// record's. Only one Patient may be in the answer (checked first), so
+    /// this is a dangling reference — sloppy, as in several published
+    /// examples, rather than another person's data: left out and noted.
+    fn is_other_patient_reference(&self, m: &Mapped) -> bool {
         let Some(subject) = m.subject.as_deref() else {
             return false;
         };
@@ -618,7 +639,11 @@ impl<'c> RecordReader<'c> {
     }
 
     fn take(&mut self, section: Section, local: String, m: Mapped, count: &mut AreaCount) {
-        if self.is_other_patient(&m) {
+        if self.is_other_nhs_number(&m) {
+            self.other_nhs_number += 1;
+            return;
+        }
+        if self.is_other_patient_reference(&m) {
             count.other_patient += 1;
             return;
         }
@@ -734,7 +759,7 @@ impl<'c> RecordReader<'c> {
                 IssueKind::Note,
                 section,
                 format!(
-                    "{} {name} resource(s) about another patient were left out",
+                    "{} {name} resource(s) refer to a Patient not in the answer and were left out",
                     c.other_patient
                 ),
             );

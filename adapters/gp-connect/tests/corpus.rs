@@ -118,12 +118,12 @@ const ALL_ITEMS: &[Expect] = &[
             (
                 K::Note,
                 Some(S::Conditions),
-                "4 problems resource(s) about another patient were left out",
+                "4 problems resource(s) refer to a Patient not in the answer and were left out",
             ),
             (
                 K::Note,
                 Some(S::Appointments),
-                "3 consultations resource(s) about another patient were left out",
+                "3 consultations resource(s) refer to a Patient not in the answer and were left out",
             ),
         ],
     },
@@ -178,7 +178,7 @@ const ALL_ITEMS: &[Expect] = &[
         issues: &[(
             K::Note,
             Some(S::Procedures),
-            "1 immunisations resource(s) about another patient were left out",
+            "1 immunisations resource(s) refer to a Patient not in the answer and were left out",
         )],
     },
     Expect {

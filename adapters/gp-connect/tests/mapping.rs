@@ -527,7 +527,7 @@ fn the_answer_must_be_about_the_person_asked_for() {
     .unwrap_err();
     assert_eq!(
         e,
-        SourceError::Malformed(
+        SourceError::IdentityMismatch(
             "the Patient in the answer has an NHS number other than the one asked for".into()
         )
     );
@@ -546,24 +546,27 @@ fn the_answer_must_be_about_the_person_asked_for() {
     .unwrap_err();
     assert_eq!(
         e,
-        SourceError::Malformed("the structured record has more than one Patient".into())
+        SourceError::IdentityMismatch("the structured record has more than one Patient".into())
     );
-    // An item about someone else (by NHS number) is left out.
+    // An item about someone else (by NHS number): the whole answer mixes
+    // people, and nothing of it is used.
     let mut v: Value = serde_json::from_str(&text).unwrap();
     for e in v["entry"].as_array_mut().unwrap() {
         if e["resource"]["resourceType"] == "AllergyIntolerance" {
             e["resource"]["patient"] = json!({"identifier": {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9990000018"}});
         }
     }
-    let r = record(&v.to_string(), &[S::Allergies], false, false);
-    assert!(r.items.is_empty());
-    assert_eq!(
-        issues(&r),
-        [(
-            K::Note,
-            Some(S::Allergies),
-            "1 allergies resource(s) about another patient were left out".to_string()
-        )]
+    let e = read(
+        v.to_string().as_bytes(),
+        nhs("9999999999"),
+        wanted(&[S::Allergies]),
+        false,
+        false,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&e, SourceError::IdentityMismatch(m) if m.contains("about another NHS number")),
+        "{e:?}"
     );
 }
 

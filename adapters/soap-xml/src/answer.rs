@@ -101,7 +101,7 @@ pub fn read_answer(
     match person.demographics.nhs_number {
         Some(n) if n == expected.nhs_number => {}
         Some(_) => {
-            return Err(SourceError::Malformed(
+            return Err(SourceError::IdentityMismatch(
                 "the answer's Person has another NHS number than the one asked for".into(),
             ));
         }

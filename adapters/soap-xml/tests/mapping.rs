@@ -740,11 +740,13 @@ fn answers_not_about_this_person_or_request_are_refused() {
         ),
     ];
     for (body, message) in cases {
-        assert_eq!(
-            read(body.as_bytes()),
-            Err(SourceError::Malformed(message.into())),
-            "{body}"
-        );
+        // Another NHS number is proof of a wrong-patient answer.
+        let expected = if message.contains("another NHS number") {
+            SourceError::IdentityMismatch(message.into())
+        } else {
+            SourceError::Malformed(message.into())
+        };
+        assert_eq!(read(body.as_bytes()), Err(expected), "{body}");
     }
     // the number may be written in groups
     let spaced = with_person(

@@ -416,7 +416,9 @@ async fn faults_and_failures_are_statuses() {
         ),
         (
             p.wrong_person,
-            malformed("the answer's Person has another NHS number than the one asked for"),
+            SourceError::IdentityMismatch(
+                "the answer's Person has another NHS number than the one asked for".into(),
+            ),
         ),
     ];
     for (nhs, expected) in cases {
