@@ -18,8 +18,12 @@
 //! listen = "127.0.0.1:9101"
 //! latency_min_ms = 20        # or latency_ms = 50 for a fixed delay
 //! latency_max_ms = 120
+//! # or latency_median_ms = 40 and latency_p99_ms = 400 (log-normal)
 //! error_rate = 0.0           # fraction of requests answered 500
 //! down = false               # true: the listener is closed
+//! # A chaos mode (see `chaos`), and the fraction of requests it strikes:
+//! # chaos = { mode = "trickle", bytes = 64, interval_ms = 200 }
+//! # chaos_rate = 1.0
 //!
 //! # Several organisations of one kind on one listener (they differ by
 //! # path); `orgs = "all"` is every organisation of the kind.
@@ -31,6 +35,8 @@
 //! ```
 //!
 //! Faults belong to the listener: every organisation it serves shares them.
+//! [`Fault`] is also the control API's JSON body; its chaos modes are
+//! described in `crate::chaos`.
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -39,6 +45,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use time::Date;
 
+use crate::chaos::Chaos;
 use crate::org::{Kind, Org};
 use crate::protocol::{self, Module};
 use crate::rng::SplitMix64;
@@ -101,13 +108,20 @@ impl SimSourceConfig {
         }
     }
 }
-/// Faults a source shows: added latency, a share of failed requests, or
-/// being down altogether. The default is a healthy source.
+/// Faults a source shows: added latency, a share of failed requests, a
+/// chaos mode, or being down altogether. The default is a healthy source.
 ///
 /// As JSON (the control API's `PUT /sources/{id}/fault` body):
 /// `{"latency_ms": 200, "error_rate": 0.1, "down": false}`, with
-/// `"latency_ms": {"min": 50, "max": 400}` for a uniformly random delay.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// `"latency_ms": {"min": 50, "max": 400}` for a uniformly random delay or
+/// `{"median": 40, "p99": 400}` for a log-normal one, and
+/// `"chaos": {"mode": "trickle", "bytes": 64, "interval_ms": 200},
+/// "chaos_rate": 0.5` for a [`Chaos`] mode striking half the requests.
+/// Unknown fields are refused.
+///
+/// Order per request or message: the latency is waited; then a chaos mode
+/// that strikes takes over; else the error rate may fail it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Fault {
     /// Delay added before every answer.
@@ -119,11 +133,42 @@ pub struct Fault {
     /// When true the listener is closed, so connections are refused.
     #[serde(default)]
     pub down: bool,
+    /// A chaos mode, if any.
+    #[serde(default)]
+    pub chaos: Option<Chaos>,
+    /// Fraction (0 to 1) of requests or messages the chaos mode strikes (of
+    /// connections, for `silent`); 1 by default.
+    #[serde(default = "one")]
+    pub chaos_rate: f64,
 }
 
-/// A delay: fixed, or drawn uniformly from a range, in milliseconds.
+fn one() -> f64 {
+    1.0
+}
+
+impl Default for Fault {
+    fn default() -> Self {
+        Self {
+            latency_ms: None,
+            error_rate: 0.0,
+            down: false,
+            chaos: None,
+            chaos_rate: 1.0,
+        }
+    }
+}
+
+/// Longest median or 99th percentile of a log-normal latency, in
+/// milliseconds; no sample is longer.
+pub const MAX_LOG_NORMAL_MS: u64 = 600_000;
+
+/// The 99th percentile of the standard normal distribution.
+const Z_99: f64 = 2.326_347_874_040_840_8;
+
+/// A delay: fixed, drawn uniformly from a range, or log-normal, in
+/// milliseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, deny_unknown_fields)]
 pub enum Latency {
     /// Always this many milliseconds.
     Fixed(u64),
@@ -133,6 +178,14 @@ pub enum Latency {
         min: u64,
         /// Longest delay.
         max: u64,
+    },
+    /// Log-normal, as network latency is: half the delays are under
+    /// `median`, 99 in 100 under `p99`; none over [`MAX_LOG_NORMAL_MS`].
+    LogNormal {
+        /// The median delay (at least 1).
+        median: u64,
+        /// The 99th percentile (at least the median).
+        p99: u64,
     },
 }
 
@@ -144,19 +197,44 @@ impl Latency {
             Latency::Uniform { min, max } => {
                 min + rng.below(max.saturating_sub(min).saturating_add(1))
             }
+            Latency::LogNormal { median, p99 } => {
+                let median = median.max(1) as f64;
+                let sigma = ((p99 as f64).max(median) / median).ln() / Z_99;
+                // Box-Muller: one standard normal from two uniforms.
+                let u1 = 1.0 - rng.next_f64(); // (0, 1]
+                let u2 = rng.next_f64();
+                let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                let ms = median * (sigma * z).exp();
+                if ms.is_finite() {
+                    (ms.round() as u64).min(MAX_LOG_NORMAL_MS)
+                } else {
+                    MAX_LOG_NORMAL_MS
+                }
+            }
         }
     }
 }
 
 impl Fault {
-    /// Checks the values are usable: an error rate between 0 and 1, a
-    /// latency range with `min <= max`, and no delay over two minutes.
+    /// Checks the values are usable: rates between 0 and 1, a latency
+    /// range with `min <= max` and no delay over two minutes (a log-normal
+    /// one: `1 <= median <= p99 <= 600000`), and a chaos mode within its
+    /// bounds ([`Chaos::validate`]).
     pub fn validate(&self) -> Result<(), String> {
         if !(0.0..=1.0).contains(&self.error_rate) {
             return Err(format!(
                 "error_rate must be between 0 and 1, not {}",
                 self.error_rate
             ));
+        }
+        if !(0.0..=1.0).contains(&self.chaos_rate) {
+            return Err(format!(
+                "chaos_rate must be between 0 and 1, not {}",
+                self.chaos_rate
+            ));
+        }
+        if let Some(c) = &self.chaos {
+            c.validate()?;
         }
         match self.latency_ms {
             Some(Latency::Uniform { min, max }) if min > max => Err(format!(
@@ -167,6 +245,14 @@ impl Fault {
                     "latency of {ms} ms is more than the allowed {MAX_LATENCY_MS} ms"
                 ))
             }
+            Some(Latency::LogNormal { median, p99 }) if median == 0 || median > p99 => {
+                Err(format!(
+                    "latency median {median} ms must be at least 1 and at most its p99 {p99} ms"
+                ))
+            }
+            Some(Latency::LogNormal { p99, .. }) if p99 > MAX_LOG_NORMAL_MS => Err(format!(
+                "latency p99 of {p99} ms is more than the allowed {MAX_LOG_NORMAL_MS} ms"
+            )),
             _ => Ok(()),
         }
     }
@@ -247,9 +333,17 @@ struct RawSource {
     #[serde(default)]
     latency_max_ms: Option<u64>,
     #[serde(default)]
+    latency_median_ms: Option<u64>,
+    #[serde(default)]
+    latency_p99_ms: Option<u64>,
+    #[serde(default)]
     error_rate: f64,
     #[serde(default)]
     down: bool,
+    #[serde(default)]
+    chaos: Option<Chaos>,
+    #[serde(default = "one")]
+    chaos_rate: f64,
 }
 
 /// `orgs = "all"` or `orgs = ["gp-y90001", ...]`.
@@ -428,27 +522,48 @@ impl SimConfig {
                     format!("{listen} is already used by another source"),
                 ));
             }
-            let latency_ms = match (s.latency_ms, s.latency_min_ms, s.latency_max_ms) {
-                (None, None, None) => None,
-                (Some(ms), None, None) => Some(Latency::Fixed(ms)),
-                (None, Some(min), Some(max)) => Some(Latency::Uniform { min, max }),
-                (Some(_), _, _) => {
+            let latency_ms = match (
+                s.latency_ms,
+                s.latency_min_ms,
+                s.latency_max_ms,
+                s.latency_median_ms,
+                s.latency_p99_ms,
+            ) {
+                (None, None, None, None, None) => None,
+                (Some(ms), None, None, None, None) => Some(Latency::Fixed(ms)),
+                (None, Some(min), Some(max), None, None) => Some(Latency::Uniform { min, max }),
+                (None, None, None, Some(median), Some(p99)) => {
+                    Some(Latency::LogNormal { median, p99 })
+                }
+                (None, Some(_), None, None, None) => {
                     return Err(invalid(
-                        key("latency_ms"),
-                        "give either latency_ms or latency_min_ms and latency_max_ms, not both"
-                            .into(),
+                        key("latency_max_ms"),
+                        "latency_min_ms needs latency_max_ms".into(),
                     ));
                 }
-                (None, None, Some(_)) => {
+                (None, None, Some(_), None, None) => {
                     return Err(invalid(
                         key("latency_min_ms"),
                         "latency_max_ms needs latency_min_ms".into(),
                     ));
                 }
-                (None, Some(_), None) => {
+                (None, None, None, Some(_), None) => {
                     return Err(invalid(
-                        key("latency_max_ms"),
-                        "latency_min_ms needs latency_max_ms".into(),
+                        key("latency_p99_ms"),
+                        "latency_median_ms needs latency_p99_ms".into(),
+                    ));
+                }
+                (None, None, None, None, Some(_)) => {
+                    return Err(invalid(
+                        key("latency_median_ms"),
+                        "latency_p99_ms needs latency_median_ms".into(),
+                    ));
+                }
+                _ => {
+                    return Err(invalid(
+                        key("latency_ms"),
+                        "give one of latency_ms, latency_min_ms and latency_max_ms, or latency_median_ms and latency_p99_ms"
+                            .into(),
                     ));
                 }
             };
@@ -456,10 +571,16 @@ impl SimConfig {
                 latency_ms,
                 error_rate: s.error_rate,
                 down: s.down,
+                chaos: s.chaos,
+                chaos_rate: s.chaos_rate,
             };
             fault.validate().map_err(|m| {
                 let field = if m.starts_with("error_rate") {
                     "error_rate"
+                } else if m.starts_with("chaos_rate") {
+                    "chaos_rate"
+                } else if m.starts_with("chaos") {
+                    "chaos"
                 } else {
                     "latency_ms"
                 };
@@ -672,7 +793,8 @@ down = true
             Fault {
                 latency_ms: Some(Latency::Uniform { min: 20, max: 120 }),
                 error_rate: 0.0,
-                down: false
+                down: false,
+                ..Fault::default()
             }
         );
         assert_eq!(
@@ -680,7 +802,8 @@ down = true
             Fault {
                 latency_ms: Some(Latency::Fixed(50)),
                 error_rate: 0.25,
-                down: true
+                down: true,
+                ..Fault::default()
             }
         );
         let e = c.with_ephemeral_ports();
@@ -928,7 +1051,7 @@ down = true
         assert!(serde_json::from_str::<Fault>(r#"{"latency": 1}"#).is_err());
         assert_eq!(
             serde_json::to_string(&Fault::default()).unwrap(),
-            r#"{"latency_ms":null,"error_rate":0.0,"down":false}"#
+            r#"{"latency_ms":null,"error_rate":0.0,"down":false,"chaos":null,"chaos_rate":1.0}"#
         );
         let mut rng = SplitMix64::new(1);
         for _ in 0..100 {
@@ -943,5 +1066,138 @@ down = true
             .validate()
             .is_err()
         );
+    }
+
+    #[test]
+    fn chaos_and_log_normal_in_toml_and_json() {
+        let c = SimConfig::from_toml_str(
+            &GOOD.replace(
+                "latency_ms = 50\n",
+                "latency_median_ms = 40\nlatency_p99_ms = 400\nchaos = { mode = \"trickle\", bytes = 64, interval_ms = 200 }\nchaos_rate = 0.5\n",
+            ),
+            "x",
+        )
+        .unwrap();
+        let f = &c.sources[1].fault;
+        assert_eq!(
+            f.latency_ms,
+            Some(Latency::LogNormal {
+                median: 40,
+                p99: 400
+            })
+        );
+        assert_eq!(
+            f.chaos,
+            Some(Chaos::Trickle {
+                bytes: 64,
+                interval_ms: 200
+            })
+        );
+        assert_eq!(f.chaos_rate, 0.5);
+        assert_eq!(c.sources[0].fault.chaos_rate, 1.0);
+
+        let cases = [
+            (
+                "latency_ms = 50\n",
+                "latency_ms = 50\nchaos_rate = 2\n",
+                "source[1].chaos_rate: ",
+            ),
+            (
+                "latency_ms = 50\n",
+                "chaos = { mode = \"oversize\", bytes = 2000000000 }\n",
+                "source[1].chaos: ",
+            ),
+            (
+                "latency_ms = 50\n",
+                "chaos = { mode = \"status\", code = 503, retry = 1 }\n",
+                "source[1]",
+            ),
+            (
+                "latency_ms = 50\n",
+                "chaos = { mode = \"boom\" }\n",
+                "source[1]",
+            ),
+            (
+                "latency_ms = 50\n",
+                "latency_median_ms = 40\n",
+                "source[1].latency_p99_ms: ",
+            ),
+            (
+                "latency_ms = 50\n",
+                "latency_median_ms = 400\nlatency_p99_ms = 40\n",
+                "source[1].latency_ms: ",
+            ),
+            (
+                "latency_ms = 50\n",
+                "latency_median_ms = 4\nlatency_p99_ms = 700000\n",
+                "source[1].latency_ms: ",
+            ),
+            (
+                "latency_ms = 50\n",
+                "latency_ms = 5\nlatency_p99_ms = 40\n",
+                "source[1].latency_ms: ",
+            ),
+        ];
+        for (from, to, key) in cases {
+            let e = err(&GOOD.replace(from, to));
+            assert!(e.starts_with(&format!("x/sim.toml: {key}")), "{to}: {e}");
+        }
+
+        let f: Fault = serde_json::from_str(
+            r#"{"latency_ms": {"median": 40, "p99": 400}, "chaos": {"mode": "status", "code": 429, "retry_after_s": 3}, "chaos_rate": 0.25}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            f.latency_ms,
+            Some(Latency::LogNormal {
+                median: 40,
+                p99: 400
+            })
+        );
+        assert_eq!(
+            f.chaos,
+            Some(Chaos::Status {
+                code: 429,
+                retry_after_s: Some(3)
+            })
+        );
+        assert!(f.validate().is_ok());
+        for bad in [
+            r#"{"latency_ms": {"median": 40, "p99": 400, "p50": 1}}"#,
+            r#"{"latency_ms": {"min": 4, "max": 40, "p99": 1}}"#,
+            r#"{"chaos": {"mode": "hang"}, "chaos_rat": 1}"#,
+        ] {
+            assert!(serde_json::from_str::<Fault>(bad).is_err(), "{bad}");
+        }
+        for bad in [
+            r#"{"chaos_rate": 1.5}"#,
+            r#"{"latency_ms": {"median": 0, "p99": 1}}"#,
+            r#"{"chaos": {"mode": "trickle", "bytes": 64, "interval_ms": 60001}}"#,
+        ] {
+            let f: Fault = serde_json::from_str(bad).unwrap();
+            assert!(f.validate().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn log_normal_median_and_p99_are_about_right() {
+        let l = Latency::LogNormal {
+            median: 40,
+            p99: 400,
+        };
+        let mut rng = SplitMix64::new(20_261_101);
+        let mut v: Vec<u64> = (0..20_000).map(|_| l.sample(&mut rng)).collect();
+        v.sort_unstable();
+        let median = v[v.len() / 2];
+        let p99 = v[v.len() * 99 / 100];
+        assert!((36..=44).contains(&median), "median {median}");
+        assert!((340..=470).contains(&p99), "p99 {p99}");
+        let flat = Latency::LogNormal { median: 7, p99: 7 };
+        assert!((0..100).all(|_| flat.sample(&mut rng) == 7));
+        let wide = Latency::LogNormal {
+            median: 1,
+            p99: MAX_LOG_NORMAL_MS,
+        };
+        assert!((0..10_000).all(|_| wide.sample(&mut rng) <= MAX_LOG_NORMAL_MS));
     }
 }

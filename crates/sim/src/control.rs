@@ -6,7 +6,7 @@
 //! | `GET /sources/{id}` | one listener |
 //! | `POST /sources/{id}/stop` | closes the listener (keeps latency and error rate) |
 //! | `POST /sources/{id}/start` | re-binds the same port |
-//! | `PUT /sources/{id}/fault` | replaces the fault with the JSON body (see [`Fault`]) |
+//! | `PUT /sources/{id}/fault` | replaces the fault with the JSON body (see [`Fault`]): latency, error rate, down, and a chaos mode with its rate (see `crate::chaos`) |
 //!
 //! `{id}` is a listener's id, or the source id of an organisation it
 //! serves: faults belong to the listener, so stopping one GP practice of a
@@ -22,7 +22,7 @@ use hyper::body::Incoming;
 use serde::Serialize;
 
 use crate::config::Fault;
-use crate::server::{Handler, Reply, response};
+use crate::server::{Handler, Reply, full, response};
 use crate::sim::{Inner, SimError, SourceSlot};
 
 /// Largest body the control API reads.
@@ -115,7 +115,16 @@ fn sim_error(e: &SimError) -> http::Response<http_body_util::Full<bytes::Bytes>>
 
 impl Handler for Control {
     fn handle(self: Arc<Self>, req: Request<Incoming>) -> Reply {
-        Box::pin(async move {
+        Box::pin(async move { full(self.route(req).await) })
+    }
+}
+
+impl Control {
+    async fn route(
+        &self,
+        req: Request<Incoming>,
+    ) -> http::Response<http_body_util::Full<bytes::Bytes>> {
+        {
             let inner = &self.inner;
             let method = req.method().clone();
             let path = req.uri().path().to_string();
@@ -185,7 +194,7 @@ impl Handler for Control {
                             return error(
                                 400,
                                 &format!(
-                                    "expected a fault such as {{\"latency_ms\": 200, \"error_rate\": 0.1, \"down\": false}}: {e}"
+                                    "expected a fault such as {{\"latency_ms\": 200, \"error_rate\": 0.1, \"down\": false, \"chaos\": {{\"mode\": \"hang\"}}, \"chaos_rate\": 1.0}}: {e}"
                                 ),
                             );
                         }
@@ -200,6 +209,6 @@ impl Handler for Control {
                     "unknown path; try GET /sources, POST /sources/{id}/stop|start, PUT /sources/{id}/fault",
                 ),
             }
-        })
+        }
     }
 }

@@ -29,6 +29,16 @@
 //!   connection, so the gateway sees a source that answered and failed.
 //!
 //! Latency is added before every answer; `down` is the shared listener's.
+//! The chaos modes (`crate::chaos`) are applied here, per message
+//! (`silent`: per connection): `hang` reads the query and never answers;
+//! `silent` never reads; `reset` sends the start block and half the
+//! message, then a TCP RST; `truncate` the same, then a clean close (never
+//! the end block); `trickle` sends the frame `bytes` at a time;
+//! `garbage` a valid frame of pseudo-random bytes (never a start or end
+//! byte; the first is `0xFF`); `oversize` one frame of the answer padded
+//! with `NTE|1||xxx…` segments to `bytes`; `status` an `AR` (4xx) or `AE`
+//! (5xx) answer with ERR 207 and the code in ERR-5 ([`status_error`]);
+//! `wrong_patient` answers about another person ([`other_person`]).
 //! A connection is bounded: a query of at most [`MAX_MESSAGE_BYTES`], which
 //! must arrive within [`MESSAGE_TIMEOUT`] once begun, and at most
 //! [`IDLE_TIMEOUT`] between queries; anything out of MLLP step closes it.
@@ -37,7 +47,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use icr_hl7v2::dtm::{format_dtm, format_instant};
-use icr_hl7v2::mllp::{Deframer, encode_frame};
+use icr_hl7v2::mllp::{CR, Deframer, END, START, encode_frame};
 use icr_hl7v2::{Delimiters, FieldValue, Limits, Message, MessageWriter, Segment};
 use icr_model::{
     CodeSystem, Concept, Entry, Gender, NhsNumber, Quantity, RecordId, ReferenceRange, ResultKind,
@@ -48,9 +58,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use crate::chaos::{self, Chaos, Filler, HOLD_LIMIT};
 use crate::org::Org;
 use crate::population::{Holding, OrgRecord};
 use crate::protocol::{BoxFuture, SourceCtx, TcpModule};
+use crate::server::RESET_PAUSE;
 
 /// Largest query read, in bytes (a query is a few hundred).
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
@@ -80,6 +92,12 @@ impl TcpModule for Mllp {
 
 /// Serves one connection: frames in, one answer per frame out.
 async fn serve(mut stream: TcpStream, ctx: Arc<SourceCtx>) {
+    if ctx.draw_silent() {
+        // Never read nor written; closed after the hold limit, or when the
+        // listener stops.
+        tokio::time::sleep(HOLD_LIMIT).await;
+        return;
+    }
     let mut deframer = Deframer::new(MAX_MESSAGE_BYTES);
     let mut buf = vec![0u8; 8192];
     let mut begun: Option<Instant> = None;
@@ -101,15 +119,23 @@ async fn serve(mut stream: TcpStream, ctx: Arc<SourceCtx>) {
                 tokio::time::sleep(fault.delay).await;
             }
             let now = OffsetDateTime::now_utc();
-            let answer = if fault.fail {
-                application_error(&ctx, &frame, now)
-            } else {
-                respond(&ctx, &frame, now)
+            let answer = match fault.chaos {
+                Some(Chaos::Hang) => {
+                    hold(&mut stream).await;
+                    return;
+                }
+                Some(Chaos::Status {
+                    code,
+                    retry_after_s,
+                }) => status_error(&ctx, &frame, code, retry_after_s, now),
+                Some(Chaos::WrongPatient) => match other_person(&ctx, &frame) {
+                    Some(query) => respond(&ctx, &query, now),
+                    None => respond(&ctx, &frame, now),
+                },
+                None if fault.fail => application_error(&ctx, &frame, now),
+                _ => respond(&ctx, &frame, now),
             };
-            let Ok(framed) = encode_frame(answer.as_bytes()) else {
-                return;
-            };
-            if stream.write_all(&framed).await.is_err() {
+            if !send(&mut stream, answer.as_bytes(), fault.chaos, fault.seed).await {
                 return;
             }
         }
@@ -118,6 +144,89 @@ async fn serve(mut stream: TcpStream, ctx: Arc<SourceCtx>) {
             None => None,
         };
     }
+}
+
+/// For `hang`: reads and drops whatever arrives, never answering, until
+/// the peer closes the connection or [`HOLD_LIMIT`] passes.
+async fn hold(stream: &mut TcpStream) {
+    let mut buf = [0u8; 1024];
+    let _ = tokio::time::timeout(HOLD_LIMIT, async {
+        while let Ok(n) = stream.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+/// Sends one answer, framed, as the chaos mode says. False when the
+/// connection is to be closed (a write failed, or the mode cut it).
+async fn send(stream: &mut TcpStream, message: &[u8], chaos: Option<Chaos>, seed: u64) -> bool {
+    let Ok(framed) = encode_frame(message) else {
+        return false;
+    };
+    // The start block and half the message.
+    let half = framed.get(..1 + message.len() / 2).unwrap_or_default();
+    match chaos {
+        Some(Chaos::Reset) => {
+            let _ = stream.write_all(half).await;
+            let _ = stream.flush().await;
+            tokio::time::sleep(RESET_PAUSE).await;
+            let _ = stream.set_zero_linger();
+            false
+        }
+        Some(Chaos::Truncate) => {
+            let _ = stream.write_all(half).await;
+            let _ = stream.shutdown().await;
+            false
+        }
+        Some(Chaos::Trickle { bytes, interval_ms }) => {
+            let chunk = usize::try_from(bytes).unwrap_or(usize::MAX).max(1);
+            for (i, part) in framed.chunks(chunk).enumerate() {
+                if i > 0 {
+                    tokio::time::sleep(Duration::from_millis(interval_ms)).await;
+                }
+                if stream.write_all(part).await.is_err() {
+                    return false;
+                }
+            }
+            true
+        }
+        Some(Chaos::Garbage { bytes }) => {
+            let n = match bytes.unwrap_or(message.len() as u64) {
+                0 => chaos::DEFAULT_GARBAGE_BYTES,
+                n => n,
+            };
+            let filler = Filler::garbage(n, seed, &[START, END]);
+            send_padded(stream, &[], filler).await
+        }
+        Some(Chaos::Oversize { bytes }) => {
+            let mut message = message.to_vec();
+            if !message.is_empty() && !message.ends_with(b"\r") {
+                message.push(b'\r');
+            }
+            let filler = Filler::notes(bytes.saturating_sub(message.len() as u64 + 3));
+            send_padded(stream, &message, filler).await
+        }
+        _ => stream.write_all(&framed).await.is_ok(),
+    }
+}
+
+/// Sends one frame of `message` followed by generated bytes, a chunk at a
+/// time.
+async fn send_padded(stream: &mut TcpStream, message: &[u8], mut filler: Filler) -> bool {
+    let mut start = vec![START];
+    start.extend_from_slice(message);
+    if stream.write_all(&start).await.is_err() {
+        return false;
+    }
+    while let Some(chunk) = filler.next_chunk() {
+        if stream.write_all(&chunk).await.is_err() {
+            return false;
+        }
+    }
+    stream.write_all(&[END, CR]).await.is_ok()
 }
 
 /// A query, as read.
@@ -171,6 +280,44 @@ pub fn respond(ctx: &SourceCtx, request: &[u8], now: OffsetDateTime) -> String {
 /// The answer to a query when the error-rate fault strikes: an application
 /// error (AE) with ERR 207.
 pub fn application_error(ctx: &SourceCtx, request: &[u8], now: OffsetDateTime) -> String {
+    error_answer(ctx, request, "AE", &[], now)
+}
+
+/// The answer to a query when the `status` chaos mode strikes: an
+/// application reject (`AR`) for a 4xx `code`, an application error (`AE`)
+/// for a 5xx, with ERR 207; ERR-5 carries the code as `{code}^HTTP status`
+/// and ERR-8 says when to retry.
+pub fn status_error(
+    ctx: &SourceCtx,
+    request: &[u8],
+    code: u16,
+    retry_after_s: Option<u64>,
+    now: OffsetDateTime,
+) -> String {
+    let ack = if code < 500 { "AR" } else { "AE" };
+    let message = match retry_after_s {
+        Some(s) => format!("simulated status {code} (chaos fault); retry after {s} s"),
+        None => format!("simulated status {code} (chaos fault); try again later"),
+    };
+    let code = code.to_string();
+    let extra = [
+        FieldValue::components([code.as_str(), "HTTP status"]),
+        FieldValue::empty(),
+        FieldValue::empty(),
+        message.into(),
+    ];
+    error_answer(ctx, request, ack, &extra, now)
+}
+
+/// An `ack` (AE or AR) answer with ERR 207 and `extra` ERR fields from
+/// ERR-5 on.
+fn error_answer(
+    ctx: &SourceCtx,
+    request: &[u8],
+    ack: &str,
+    extra: &[FieldValue],
+    now: OffsetDateTime,
+) -> String {
     let Some(org) = ctx.orgs().first().copied() else {
         return String::new();
     };
@@ -185,19 +332,31 @@ pub fn application_error(ctx: &SourceCtx, request: &[u8], now: OffsetDateTime) -
         .map(|q| q.field(2).text().into_owned())
         .unwrap_or_default();
     let mut w = header(org, message.as_ref(), "RSP", now);
-    push(&mut w, "MSA", &["AE".into(), control_id.into()]);
-    push(
-        &mut w,
-        "ERR",
-        &[
-            FieldValue::empty(),
-            FieldValue::empty(),
-            FieldValue::components(["207", "Application internal error", "HL70357"]),
-            "E".into(),
-        ],
-    );
-    push(&mut w, "QAK", &[tag.into(), "AE".into()]);
+    push(&mut w, "MSA", &[ack.into(), control_id.into()]);
+    let mut err = vec![
+        FieldValue::empty(),
+        FieldValue::empty(),
+        FieldValue::components(["207", "Application internal error", "HL70357"]),
+        "E".into(),
+    ];
+    err.extend_from_slice(extra);
+    push(&mut w, "ERR", &err);
+    push(&mut w, "QAK", &[tag.into(), ack.into()]);
     w.finish()
+}
+
+/// For `wrong_patient`: the query with the NHS number of its QPD segment
+/// replaced by the other person's ([`chaos::wrong_patient_for`]), when it
+/// names someone in the population.
+pub fn other_person(ctx: &SourceCtx, request: &[u8]) -> Option<Vec<u8>> {
+    let org = ctx.orgs().first().copied()?;
+    let at = request.windows(4).position(|w| w == b"QPD|")?;
+    let (head, qpd) = request.split_at(at);
+    let asked = chaos::find_nhs(ctx.population(), qpd)?;
+    let other = chaos::wrong_patient_for(ctx.population(), org, asked)?;
+    let mut out = head.to_vec();
+    out.extend_from_slice(&chaos::substitute(qpd, asked, other));
+    Some(out)
 }
 
 fn read_query(m: &Message) -> Result<Query<'_>, Refusal> {

@@ -21,14 +21,17 @@
 //!   demographics service) are modules.
 //! - [`Sim`]: one listener per `[[source]]` of [`SimConfig`], serving one
 //!   organisation or a group of one kind; faults (latency, error rate,
-//!   down) per listener, set in the configuration or changed at run time
-//!   with [`Sim::set_fault`] or the control API.
+//!   down, and the [`chaos`] modes: hang, silent, reset, trickle,
+//!   truncate, garbage, oversize, status, wrong patient) per listener, set
+//!   in the configuration or changed at run time with [`Sim::set_fault`]
+//!   or the control API.
 //!
 //! Only synthetic data exists here, and no patient data is logged.
 
 #![warn(missing_docs)]
 
 pub mod cda;
+pub mod chaos;
 mod config;
 mod control;
 pub mod fhir;
@@ -43,11 +46,13 @@ mod server;
 mod sim;
 pub mod soap;
 
+pub use chaos::{Chaos, wrong_patient_for};
 pub use config::{
-    Fault, Latency, MAX_LATENCY_MS, MAX_POPULATION, SimConfig, SimConfigError, SimSourceConfig,
+    Fault, Latency, MAX_LATENCY_MS, MAX_LOG_NORMAL_MS, MAX_POPULATION, SimConfig, SimConfigError,
+    SimSourceConfig,
 };
 pub use control::MAX_BODY_BYTES;
 pub use org::{Kind, Org, Role};
 pub use population::{Population, STORY_COUNT, Story};
-pub use server::{BODY_TIMEOUT, HEAD_TIMEOUT, MAX_HEAD_BYTES};
+pub use server::{BODY_TIMEOUT, HEAD_TIMEOUT, MAX_HEAD_BYTES, RESET_PAUSE, TRUNCATE_PAUSE};
 pub use sim::{Sim, SimError};

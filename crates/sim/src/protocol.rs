@@ -13,7 +13,11 @@
 //!   accepted connection and serves it until the peer closes it.
 //!
 //! Both get the listener's [`SourceCtx`]: the organisations it serves, the
-//! population, and [`SourceCtx::draw_fault`] for per-message faults.
+//! population, and [`SourceCtx::draw_fault`] for per-message faults
+//! (latency, error rate and the chaos modes of [`crate::chaos`]), and
+//! [`SourceCtx::draw_silent`] for the one chaos mode decided per
+//! connection. The shared HTTP code applies every chaos mode around an
+//! [`HttpModule`]; a [`TcpModule`] applies them itself.
 //! [`module`] maps a [`Kind`] to its module; a kind with no module is
 //! refused when the configuration is loaded. `crates/sim/README.md` says
 //! how to add one.
@@ -26,6 +30,7 @@ use std::time::Duration;
 
 use tokio::net::TcpStream;
 
+use crate::chaos::Chaos;
 use crate::config::Fault;
 use crate::org::{Kind, Org};
 use crate::population::Population;
@@ -168,6 +173,12 @@ pub struct FaultDraw {
     pub delay: Duration,
     /// Whether to answer with the protocol's error instead.
     pub fail: bool,
+    /// The chaos mode striking this request or message, if one does
+    /// (never `silent`, which is drawn per connection with
+    /// [`SourceCtx::draw_silent`]). It takes precedence over `fail`.
+    pub chaos: Option<Chaos>,
+    /// A seed for what the chaos mode generates (garbage bytes).
+    pub seed: u64,
 }
 
 /// What one listener serves, shared by its connections: its id, kind and
@@ -269,11 +280,37 @@ impl SourceCtx {
         };
         let delay = fault.latency_ms.map_or(0, |l| l.sample(&mut rng));
         let fail = fault.error_rate > 0.0 && rng.next_f64() < fault.error_rate;
+        let chaos = match fault.chaos {
+            None | Some(Chaos::Silent) => None,
+            Some(c) => strikes(&mut rng, fault.chaos_rate).then_some(c),
+        };
+        let seed = if chaos.is_some() { rng.next_u64() } else { 0 };
         FaultDraw {
             delay: Duration::from_millis(delay),
             fail,
+            chaos,
+            seed,
         }
     }
+
+    /// Draws, for one accepted connection, whether the `silent` chaos mode
+    /// takes it (never read from nor written to).
+    pub fn draw_silent(&self) -> bool {
+        let fault = self.fault();
+        if fault.chaos != Some(Chaos::Silent) {
+            return false;
+        }
+        let mut rng = match self.rng.lock() {
+            Ok(r) => r,
+            Err(e) => e.into_inner(),
+        };
+        strikes(&mut rng, fault.chaos_rate)
+    }
+}
+
+/// Whether a chaos mode with this rate strikes; a rate of 1 draws nothing.
+fn strikes(rng: &mut SplitMix64, rate: f64) -> bool {
+    rate >= 1.0 || (rate > 0.0 && rng.next_f64() < rate)
 }
 
 impl std::fmt::Debug for SourceCtx {

@@ -1,27 +1,43 @@
 //! Plumbing shared by every simulated source and the control API: an
 //! accept loop per listener that can be stopped (closing the listener and
 //! every open connection), bounded HTTP request reading, and the faults
-//! applied around an HTTP protocol module.
+//! applied around an HTTP protocol module, chaos modes included.
+//!
+//! Healthy answers are a `Full` body, sent as it is. Chaos answers that
+//! must be cut short or paced (`reset`, `truncate`, `trickle`, `garbage`,
+//! `oversize`) are a [`ChaosBody`], which generates what it sends a chunk
+//! at a time and can end its connection: each connection's socket is
+//! wrapped ([`ChaosIo`]) so that a `reset` drops it with `SO_LINGER` 0 (a
+//! TCP RST), and the connection is dropped as soon as the body asks, for
+//! HTTP/1.1 and HTTP/2 alike. `silent` is decided when a connection is
+//! accepted, before hyper reads from it.
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, HOST};
+use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use http_body_util::{BodyExt, Either, Full, Limited};
+use hyper::body::{Body, Frame, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::chaos::{self, Chaos, Filler, HOLD_LIMIT};
 use crate::protocol::{
     Answer, BoxFuture, HttpModule, HttpRequest, MAX_REQUEST_BODY_BYTES, SourceCtx, TcpModule,
 };
@@ -32,13 +48,195 @@ pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// How long a client may take to send its request head.
 pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a `reset` answer waits after half its body before the RST,
+/// so the client has read what was sent.
+pub const RESET_PAUSE: Duration = Duration::from_millis(100);
+
+/// How long a `truncate` answer waits after half its body before closing,
+/// so the half is flushed.
+pub const TRUNCATE_PAUSE: Duration = Duration::from_millis(50);
+
+/// A response body: a healthy answer as it is, or a chaos answer.
+pub(crate) type SimBody = Either<Full<Bytes>, ChaosBody>;
+
 /// A response future, boxed so handlers can be stored behind one type.
-pub(crate) type Reply = Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send>>;
+pub(crate) type Reply = Pin<Box<dyn Future<Output = Response<SimBody>> + Send>>;
 
 /// Something that answers requests on a listener.
 pub(crate) trait Handler: Send + Sync + 'static {
     /// Answers one request.
     fn handle(self: Arc<Self>, req: Request<Incoming>) -> Reply;
+
+    /// Whether to hold a newly accepted connection silent: never read
+    /// from nor written to (the `silent` chaos mode).
+    fn silent(&self) -> bool {
+        false
+    }
+}
+
+/// A healthy response as a [`SimBody`] response.
+pub(crate) fn full(r: Response<Full<Bytes>>) -> Response<SimBody> {
+    r.map(Either::Left)
+}
+
+/// One connection's chaos state, shared by its requests (through the
+/// request extensions) and its socket.
+#[derive(Debug, Default)]
+pub(crate) struct Conn {
+    rst: AtomicBool,
+    abort: Notify,
+}
+
+impl Conn {
+    /// Drops the connection now; with a TCP RST when `rst`.
+    pub fn abort(&self, rst: bool) {
+        if rst {
+            self.rst.store(true, Ordering::SeqCst);
+        }
+        self.abort.notify_one();
+    }
+}
+
+/// A connection's socket: a plain `TcpStream` that, when its connection
+/// asked for a reset, is closed with `SO_LINGER` 0 so the peer gets a RST.
+pub(crate) struct ChaosIo {
+    stream: TcpStream,
+    conn: Arc<Conn>,
+}
+
+impl Drop for ChaosIo {
+    fn drop(&mut self) {
+        if self.conn.rst.load(Ordering::SeqCst) {
+            let _ = self.stream.set_zero_linger();
+        }
+    }
+}
+
+impl AsyncRead for ChaosIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ChaosIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+/// One step of a chaos body.
+enum Step {
+    /// Send these bytes.
+    Data(Bytes),
+    /// Send these bytes `chunk` at a time, `interval` apart.
+    Trickle {
+        data: Bytes,
+        chunk: usize,
+        interval: Duration,
+    },
+    /// Send generated bytes.
+    Fill(Filler),
+    /// Wait.
+    Wait(Duration),
+    /// Drop the connection (with a RST when `rst`).
+    Abort { rst: bool },
+}
+
+/// The body of a chaos answer: steps played in order, generated as sent.
+pub(crate) struct ChaosBody {
+    steps: VecDeque<Step>,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    conn: Option<Arc<Conn>>,
+}
+
+impl Body for ChaosBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(sleep) = this.sleep.as_mut() {
+                ready!(sleep.as_mut().poll(cx));
+                this.sleep = None;
+            }
+            let Some(step) = this.steps.front_mut() else {
+                return Poll::Ready(None);
+            };
+            let out = match step {
+                Step::Data(b) => Some(std::mem::take(b)),
+                Step::Trickle {
+                    data,
+                    chunk,
+                    interval,
+                } => {
+                    let out = data.split_to((*chunk).min(data.len()));
+                    if !data.is_empty() {
+                        this.sleep = Some(Box::pin(tokio::time::sleep(*interval)));
+                    }
+                    Some(out)
+                }
+                Step::Fill(f) => f.next_chunk(),
+                Step::Wait(d) => {
+                    this.sleep = Some(Box::pin(tokio::time::sleep(*d)));
+                    None
+                }
+                Step::Abort { rst } => {
+                    if let Some(c) = &this.conn {
+                        c.abort(*rst);
+                    }
+                    return Poll::Ready(Some(Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionAborted,
+                        "connection cut (chaos fault)",
+                    ))));
+                }
+            };
+            let done = match this.steps.front() {
+                Some(Step::Data(_) | Step::Wait(_)) => true,
+                Some(Step::Trickle { data, .. }) => data.is_empty(),
+                Some(Step::Fill(f)) => f.remaining() == 0,
+                Some(Step::Abort { .. }) | None => false,
+            };
+            if done {
+                this.steps.pop_front();
+            }
+            match out {
+                Some(b) if !b.is_empty() => return Poll::Ready(Some(Ok(Frame::data(b)))),
+                _ => {}
+            }
+        }
+    }
 }
 
 /// A running accept loop; dropping it stops the loop too.
@@ -117,9 +315,23 @@ fn spawn(listener: TcpListener, on_connection: OnConnection) -> Running {
     Running { stop, task }
 }
 
-async fn serve_connection<H: Handler>(stream: tokio::net::TcpStream, handler: Arc<H>) {
-    let io = TokioIo::new(stream);
-    let svc = service_fn(move |req| {
+async fn serve_connection<H: Handler>(stream: TcpStream, handler: Arc<H>) {
+    if handler.silent() {
+        // Never read nor written; closed after the hold limit, or when the
+        // listener stops (which drops this future).
+        tracing::debug!("connection held silent (chaos fault)");
+        tokio::time::sleep(HOLD_LIMIT).await;
+        drop(stream);
+        return;
+    }
+    let conn = Arc::new(Conn::default());
+    let io = TokioIo::new(ChaosIo {
+        stream,
+        conn: Arc::clone(&conn),
+    });
+    let for_requests = Arc::clone(&conn);
+    let svc = service_fn(move |mut req: Request<Incoming>| {
+        req.extensions_mut().insert(Arc::clone(&for_requests));
         let h = Arc::clone(&handler);
         async move { Ok::<_, Infallible>(h.handle(req).await) }
     });
@@ -133,8 +345,12 @@ async fn serve_connection<H: Handler>(stream: tokio::net::TcpStream, handler: Ar
         .http2()
         .timer(TokioTimer::new())
         .max_header_list_size(MAX_HEAD_BYTES as u32);
-    if let Err(e) = builder.serve_connection(io, svc).await {
-        tracing::debug!(error = %e, "connection ended with an error");
+    let served = builder.serve_connection(io, svc);
+    tokio::select! {
+        r = served => if let Err(e) = r {
+            tracing::debug!(error = %e, "connection ended with an error");
+        },
+        () = conn.abort.notified() => tracing::debug!("connection cut (chaos fault)"),
     }
 }
 
@@ -209,18 +425,38 @@ pub(crate) struct HttpSource {
 }
 
 impl Handler for HttpSource {
-    fn handle(self: Arc<Self>, req: Request<Incoming>) -> Reply {
+    fn silent(&self) -> bool {
+        self.ctx.draw_silent()
+    }
+
+    fn handle(self: Arc<Self>, mut req: Request<Incoming>) -> Reply {
         Box::pin(async move {
+            let conn = req.extensions_mut().remove::<Arc<Conn>>();
             let module = self.module;
             let draw = self.ctx.draw_fault();
             if !draw.delay.is_zero() {
                 tokio::time::sleep(draw.delay).await;
             }
-            if draw.fail {
-                tracing::debug!(source = %self.ctx.id(), "failed (error_rate fault)");
-                return answer_response(
-                    module.error(500, "simulated failure (error_rate fault); try again"),
+            if let Some(Chaos::Status {
+                code,
+                retry_after_s,
+            }) = draw.chaos
+            {
+                tracing::debug!(source = %self.ctx.id(), code, "status (chaos fault)");
+                let mut answer = module.error(
+                    code,
+                    &format!("simulated status {code} (chaos fault); try again later"),
                 );
+                if let Some(s) = retry_after_s {
+                    answer = answer.with_header("Retry-After", s.to_string());
+                }
+                return full(answer_response(answer));
+            }
+            if draw.fail && draw.chaos.is_none() {
+                tracing::debug!(source = %self.ctx.id(), "failed (error_rate fault)");
+                return full(answer_response(
+                    module.error(500, "simulated failure (error_rate fault); try again"),
+                ));
             }
             let origin = format!(
                 "http://{}",
@@ -230,9 +466,9 @@ impl Handler for HttpSource {
             let limited = Limited::new(body, MAX_REQUEST_BODY_BYTES);
             let body = match tokio::time::timeout(BODY_TIMEOUT, limited.collect()).await {
                 Err(_) => {
-                    return answer_response(
+                    return full(answer_response(
                         module.error(408, "the request body took too long to arrive"),
-                    );
+                    ));
                 }
                 Ok(Err(e)) => {
                     let answer = if e
@@ -248,27 +484,157 @@ impl Handler for HttpSource {
                     } else {
                         module.error(400, "the request body could not be read")
                     };
-                    return answer_response(answer);
+                    return full(answer_response(answer));
                 }
                 Ok(Ok(b)) => b.to_bytes(),
             };
+            if draw.chaos == Some(Chaos::Hang) {
+                tracing::debug!(source = %self.ctx.id(), "hanging (chaos fault)");
+                tokio::time::sleep(HOLD_LIMIT).await;
+                if let Some(c) = &conn {
+                    c.abort(false);
+                }
+                return std::future::pending().await;
+            }
             let ctx = Arc::clone(&self.ctx);
+            let wrong_patient = draw.chaos == Some(Chaos::WrongPatient);
             // Rendering a large answer is CPU work: keep it off the reactor.
             let answer = tokio::task::spawn_blocking(move || {
-                let request = HttpRequest {
-                    method: parts.method.as_str(),
-                    path: parts.uri.path(),
-                    query: parts.uri.query(),
-                    headers: &parts.headers,
-                    body: &body,
-                    origin: &origin,
+                let rewritten = if wrong_patient {
+                    other_person(&ctx, module, &parts.uri, &body)
+                } else {
+                    None
+                };
+                let request = match &rewritten {
+                    Some((path, query, body)) => HttpRequest {
+                        method: parts.method.as_str(),
+                        path,
+                        query: query.as_deref(),
+                        headers: &parts.headers,
+                        body,
+                        origin: &origin,
+                    },
+                    None => HttpRequest {
+                        method: parts.method.as_str(),
+                        path: parts.uri.path(),
+                        query: parts.uri.query(),
+                        headers: &parts.headers,
+                        body: &body,
+                        origin: &origin,
+                    },
                 };
                 module.respond(&ctx, &request)
             })
             .await
             .unwrap_or_else(|_| module.error(500, "the request failed"));
             tracing::debug!(source = %self.ctx.id(), status = answer.status, "answered");
-            answer_response(answer)
+            match draw.chaos {
+                Some(c) => chaos_response(c, answer, conn, draw.seed),
+                None => full(answer_response(answer)),
+            }
         })
     }
+}
+
+/// For `wrong_patient`: the request's path, query and body with the NHS
+/// number it names replaced by the other person's, when it names one.
+fn other_person(
+    ctx: &SourceCtx,
+    module: &dyn HttpModule,
+    uri: &http::Uri,
+    body: &[u8],
+) -> Option<(String, Option<String>, Vec<u8>)> {
+    let pop = ctx.population();
+    let (path, query) = (uri.path(), uri.query());
+    let asked = chaos::find_nhs(pop, path.as_bytes())
+        .or_else(|| query.and_then(|q| chaos::find_nhs(pop, q.as_bytes())))
+        .or_else(|| chaos::find_nhs(pop, body))?;
+    let org = ctx
+        .orgs()
+        .iter()
+        .copied()
+        .find(|o| path.starts_with(&module.base_path(*o)))
+        .or_else(|| ctx.orgs().first().copied())?;
+    let other = chaos::wrong_patient_for(pop, org, asked)?;
+    tracing::debug!(source = %ctx.id(), "answering about another person (chaos fault)");
+    Some((
+        chaos::substitute_str(path, asked, other),
+        query.map(|q| chaos::substitute_str(q, asked, other)),
+        chaos::substitute(body, asked, other),
+    ))
+}
+
+/// The answer as a chaos mode sends it (modes that only change the
+/// request, or strike before the answer, send it as it is).
+fn chaos_response(
+    chaos: Chaos,
+    answer: Answer,
+    conn: Option<Arc<Conn>>,
+    seed: u64,
+) -> Response<SimBody> {
+    let body = Bytes::from(answer.body);
+    let len = body.len();
+    let half = body.slice(..len / 2);
+    let mut head = answer_response(Answer {
+        body: Vec::new(),
+        ..answer
+    });
+    let (length, steps) = match chaos {
+        Chaos::Reset => (
+            Some(len as u64),
+            vec![
+                Step::Data(half),
+                Step::Wait(RESET_PAUSE),
+                Step::Abort { rst: true },
+            ],
+        ),
+        Chaos::Truncate => (
+            Some(len as u64),
+            vec![
+                Step::Data(half),
+                Step::Wait(TRUNCATE_PAUSE),
+                Step::Abort { rst: false },
+            ],
+        ),
+        Chaos::Trickle { bytes, interval_ms } => (
+            Some(len as u64),
+            vec![Step::Trickle {
+                data: body,
+                chunk: usize::try_from(bytes).unwrap_or(usize::MAX).max(1),
+                interval: Duration::from_millis(interval_ms),
+            }],
+        ),
+        Chaos::Garbage { bytes } => {
+            let n = bytes.unwrap_or(len as u64);
+            let n = if n == 0 {
+                chaos::DEFAULT_GARBAGE_BYTES
+            } else {
+                n
+            };
+            *head.status_mut() = StatusCode::OK;
+            (Some(n), vec![Step::Fill(Filler::garbage(n, seed, &[]))])
+        }
+        Chaos::Oversize { bytes } => (
+            None,
+            vec![
+                Step::Data(body),
+                Step::Fill(Filler::spaces(bytes.saturating_sub(len as u64))),
+            ],
+        ),
+        Chaos::Hang | Chaos::Silent | Chaos::Status { .. } | Chaos::WrongPatient => {
+            return head.map(|_| Either::Left(Full::new(body)));
+        }
+    };
+    tracing::debug!(mode = chaos.name(), "chaos answer");
+    if let Some(n) = length {
+        head.headers_mut()
+            .insert(CONTENT_LENGTH, http::HeaderValue::from(n));
+    }
+    head.map(|_| {
+        Either::Right(ChaosBody {
+            steps: steps.into(),
+            sleep: None,
+            conn,
+        })
+    })
 }

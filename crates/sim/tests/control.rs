@@ -40,7 +40,7 @@ async fn lists_stops_starts_and_sets_faults() {
         assert_eq!(x["running"], true);
         assert_eq!(
             x["fault"],
-            json!({"latency_ms": null, "error_rate": 0.0, "down": false})
+            json!({"latency_ms": null, "error_rate": 0.0, "down": false, "chaos": null, "chaos_rate": 1.0})
         );
         let orgs = x["orgs"].as_array().unwrap();
         assert!(!orgs.is_empty());
@@ -111,20 +111,21 @@ async fn lists_stops_starts_and_sets_faults() {
     assert_eq!(s, 200);
     assert_eq!(
         v["fault"],
-        json!({"latency_ms": {"min": 5, "max": 10}, "error_rate": 0.25, "down": false})
+        json!({"latency_ms": {"min": 5, "max": 10}, "error_rate": 0.25, "down": false, "chaos": null, "chaos_rate": 1.0})
     );
     assert_eq!(
         sim.fault("sft").unwrap(),
         Fault {
             latency_ms: Some(Latency::Uniform { min: 5, max: 10 }),
             error_rate: 0.25,
-            down: false
+            down: false,
+            ..Fault::default()
         }
     );
     let (_, v) = send(&c, c.post(format!("{base}/sources/sft/stop"))).await;
     assert_eq!(
         v["fault"],
-        json!({"latency_ms": {"min": 5, "max": 10}, "error_rate": 0.25, "down": true})
+        json!({"latency_ms": {"min": 5, "max": 10}, "error_rate": 0.25, "down": true, "chaos": null, "chaos_rate": 1.0})
     );
     let (_, v) = send(
         &c,
@@ -135,7 +136,7 @@ async fn lists_stops_starts_and_sets_faults() {
     assert_eq!(v["running"], true);
     assert_eq!(
         v["fault"],
-        json!({"latency_ms": null, "error_rate": 0.0, "down": false})
+        json!({"latency_ms": null, "error_rate": 0.0, "down": false, "chaos": null, "chaos_rate": 1.0})
     );
 
     let (s, v) = send(&c, c.get(format!("{base}/sources/awp"))).await;

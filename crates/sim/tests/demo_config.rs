@@ -76,7 +76,11 @@ fn sim_toml_loads_with_the_documented_ports() {
         assert!(!s.fault.down);
         assert_eq!(s.fault.error_rate, 0.0);
         let worst = match s.fault.latency_ms {
-            Some(Latency::Fixed(ms) | Latency::Uniform { max: ms, .. }) => ms,
+            Some(
+                Latency::Fixed(ms)
+                | Latency::Uniform { max: ms, .. }
+                | Latency::LogNormal { p99: ms, .. },
+            ) => ms,
             None => 0,
         };
         assert!(worst <= 500, "{}: {worst}", s.id);

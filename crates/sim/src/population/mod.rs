@@ -289,6 +289,12 @@ impl Population {
         self.by_nhs.get(nhs).and_then(|i| self.patients.get(*i))
     }
 
+    /// Where the patient with this NHS number is in population order
+    /// ([`Population::iter`]).
+    pub fn position(&self, nhs: &NhsNumber) -> Option<usize> {
+        self.by_nhs.get(nhs).copied()
+    }
+
     /// The patient `org` knows by its logical id `patient_id`, with what
     /// `org` holds about them.
     pub fn by_local_id(&self, org: Org, patient_id: &str) -> Option<(&Patient, &Holding)> {
