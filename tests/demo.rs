@@ -2,94 +2,15 @@
 //! the gateway) on ephemeral loopback ports, and the record of a story
 //! patient is asked for over HTTP, with every source up and with one stopped.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::{copy_example, mint, start_demo};
 use serde_json::Value;
-
-/// The running demo; killed when dropped.
-struct Demo {
-    child: Child,
-    gateway: String,
-    control: String,
-    audit: String,
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_demo() -> Demo {
-    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/config/demo");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_icr"))
-        .args(["demo", "--ephemeral", "--config", config])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the icr binary starts");
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        // Keep draining after the test stops listening, so the demo never
-        // writes to a closed pipe.
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let (mut gateway, mut control, mut audit) = (None, None, None);
-    while gateway.is_none() || control.is_none() || audit.is_none() {
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the demo prints its addresses within a minute");
-        if let Some(rest) = line.strip_prefix("icr gateway listening on ") {
-            gateway = rest.split_whitespace().next().map(str::to_owned);
-        }
-        if let Some(rest) = line.strip_prefix("audit log") {
-            audit = Some(rest.trim().to_owned());
-        }
-        if let Some(rest) = line.strip_prefix("simulator control") {
-            control = rest
-                .split_whitespace()
-                .next()
-                .map(|u| u.trim_end_matches("/sources").to_owned());
-        }
-    }
-    Demo {
-        child,
-        gateway: gateway.unwrap_or_default(),
-        control: control.unwrap_or_default(),
-        audit: audit.unwrap_or_default(),
-    }
-}
-
-/// A token minted by `icr token` for `role` at `org`.
-fn mint(role: &str, org: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_icr"))
-        .args([
-            "token",
-            "--config",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/config/demo"),
-            "--role",
-            role,
-            "--org",
-            org,
-        ])
-        .output()
-        .expect("icr token runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
 
 static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
@@ -503,27 +424,6 @@ fn the_example_configuration_is_valid_and_a_broken_one_is_refused() {
 
 /// A copy of config/example in a fresh temporary directory, with the audit
 /// log inside it.
-fn copy_example(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("icr-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example");
-    for sub in ["", "sources.d", "keys"] {
-        std::fs::create_dir_all(dir.join(sub)).unwrap();
-        for entry in std::fs::read_dir(example.join(sub)).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_file() {
-                std::fs::copy(&path, dir.join(sub).join(path.file_name().unwrap())).unwrap();
-            }
-        }
-    }
-    let gateway = std::fs::read_to_string(dir.join("gateway.toml"))
-        .unwrap()
-        .replace("dir = \"/var/lib/icr/audit\"", "dir = \"audit\"");
-    assert!(gateway.contains("dir = \"audit\""));
-    std::fs::write(dir.join("gateway.toml"), gateway).unwrap();
-    dir
-}
-
 /// kill -9 under load: the gateway is killed while 32 clients are asking
 /// for records (allowed and refused). After recovery — what the next start
 /// does to a torn last line — the chain verifies, and every answer a client

@@ -1,0 +1,134 @@
+//! Shared by the end-to-end tests: the demo region run as the `icr` binary
+//! on ephemeral ports, tokens from `icr token`, configuration copies.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The running demo; killed when dropped.
+pub struct Demo {
+    /// The `icr demo` process.
+    pub child: Child,
+    /// The gateway's base URL.
+    pub gateway: String,
+    /// The simulator control API's base URL.
+    pub control: String,
+    /// The audit log's directory.
+    pub audit: String,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn start_demo() -> Demo {
+    start_demo_in(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/config/demo"
+    )))
+}
+
+/// Starts `icr demo --ephemeral` on the configuration in `config`.
+pub fn start_demo_in(config: &std::path::Path) -> Demo {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_icr"))
+        .args(["demo", "--ephemeral", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the icr binary starts");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        // Keep draining after the test stops listening, so the demo never
+        // writes to a closed pipe.
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let (mut gateway, mut control, mut audit) = (None, None, None);
+    while gateway.is_none() || control.is_none() || audit.is_none() {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the demo prints its addresses within a minute");
+        if let Some(rest) = line.strip_prefix("icr gateway listening on ") {
+            gateway = rest.split_whitespace().next().map(str::to_owned);
+        }
+        if let Some(rest) = line.strip_prefix("audit log") {
+            audit = Some(rest.trim().to_owned());
+        }
+        if let Some(rest) = line.strip_prefix("simulator control") {
+            control = rest
+                .split_whitespace()
+                .next()
+                .map(|u| u.trim_end_matches("/sources").to_owned());
+        }
+    }
+    Demo {
+        child,
+        gateway: gateway.unwrap_or_default(),
+        control: control.unwrap_or_default(),
+        audit: audit.unwrap_or_default(),
+    }
+}
+
+/// A token minted by `icr token` for `role` at `org`.
+pub fn mint(role: &str, org: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_icr"))
+        .args([
+            "token",
+            "--config",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/config/demo"),
+            "--role",
+            role,
+            "--org",
+            org,
+        ])
+        .output()
+        .expect("icr token runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// A copy of `config/{name}` (its files, `sources.d/` and `keys/`) in a
+/// fresh temporary directory.
+pub fn copy_config(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("icr-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("config")
+        .join(name);
+    for sub in ["", "sources.d", "keys"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+        for entry in std::fs::read_dir(from.join(sub)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                std::fs::copy(&path, dir.join(sub).join(path.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+    dir
+}
+
+/// A copy of `config/example`, its audit log inside the copy.
+pub fn copy_example(name: &str) -> std::path::PathBuf {
+    assert_eq!(name, "example");
+    let dir = copy_config(name);
+    let gateway = std::fs::read_to_string(dir.join("gateway.toml"))
+        .unwrap()
+        .replace("dir = \"/var/lib/icr/audit\"", "dir = \"audit\"");
+    assert!(gateway.contains("dir = \"audit\""));
+    std::fs::write(dir.join("gateway.toml"), gateway).unwrap();
+    dir
+}
