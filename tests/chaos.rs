@@ -374,3 +374,69 @@ async fn every_fault_of_every_protocol_leaves_the_rest_served_and_nothing_of_the
     drop(chaos);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// SIGTERM while a request waits on a slow source: the gateway stops
+/// accepting, the request in flight is answered in full, its access is in
+/// the audit log, and the process exits cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_the_requests_in_flight_and_flushes_the_audit() {
+    let dir = config();
+    let mut chaos = Chaos {
+        demo: start_demo_in(&dir),
+        http: reqwest::Client::new(),
+        clinician: mint("R8000", "RN3"),
+        operator: mint("R8015", "X26"),
+    };
+    // The council answers its one SOAP request in 500 ms.
+    chaos
+        .fault("wiltshire-council", json!({"latency_ms": 500}))
+        .await;
+    let url = format!("{}/v1/patients/{STORY}/record", chaos.demo.gateway);
+    let pending = tokio::spawn({
+        let (http, token, url) = (chaos.http.clone(), chaos.clinician.clone(), url.clone());
+        async move {
+            let r = http.get(&url).bearer_auth(&token).send().await.unwrap();
+            let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+            let status = r.status().as_u16();
+            let body: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+            (status, id, body)
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let pid = chaos.demo.child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let (status, request_id, body) = pending.await.unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(statuses(&body)["wiltshire-council"].0, "ok", "{body}");
+    // The process exits by itself, successfully, within the drain bound.
+    let started = Instant::now();
+    let exit = loop {
+        if let Some(code) = chaos.demo.child.try_wait().unwrap() {
+            break code;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "still running");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "{exit:?}");
+    // New requests are refused: nobody is listening.
+    assert!(chaos.http.get(&url).send().await.is_err());
+    // The answered request's access is in the log, and the chain holds.
+    let log: String = std::fs::read_dir(&chaos.demo.audit)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert!(log.contains(&request_id));
+    let verify = std::process::Command::new(env!("CARGO_BIN_EXE_icr"))
+        .args(["audit", "verify", &chaos.demo.audit])
+        .output()
+        .unwrap();
+    assert!(verify.status.success());
+    let _ = std::fs::remove_dir_all(&chaos.demo.audit);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -104,7 +104,10 @@ pub fn mint(role: &str, org: &str) -> String {
 /// A copy of `config/{name}` (its files, `sources.d/` and `keys/`) in a
 /// fresh temporary directory.
 pub fn copy_config(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("icr-{name}-{}", std::process::id()));
+    // Tests run in parallel threads of one process: one copy each.
+    static COPIES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = COPIES.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("icr-{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("config")

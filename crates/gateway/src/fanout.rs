@@ -437,6 +437,40 @@ impl Gateway {
         }
     }
 
+    /// Every registered source's settings and health now, for operators:
+    /// no patient data.
+    pub fn sources_health(&self) -> Vec<serde_json::Value> {
+        let load = |a: &AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+        self.inner
+            .sources
+            .iter()
+            .map(|s| {
+                let routing = match s.spec.routing {
+                    Routing::All => "all",
+                    Routing::Demographics => "demographics",
+                    Routing::RegisteredPractice => "registered-practice",
+                };
+                serde_json::json!({
+                    "source": s.spec.id,
+                    "organisation": s.meta.organisation,
+                    "ods_code": s.meta.ods_code,
+                    "kind": s.spec.kind,
+                    "system": s.meta.system,
+                    "routing": routing,
+                    "sections": s.spec.sections.iter().map(|x| x.as_str()).collect::<Vec<_>>(),
+                    "timeout_ms": s.spec.timeout_ms,
+                    "cache_ttl_s": s.spec.cache_ttl_s,
+                    "circuit": s.guard.circuit().as_str(),
+                    "in_flight": s.guard.in_flight(),
+                    "calls": load(&s.guard.calls),
+                    "retries": load(&s.guard.retried),
+                    "short_circuited": load(&s.guard.short_circuited),
+                    "rejected": load(&s.guard.rejected),
+                })
+            })
+            .collect()
+    }
+
     /// Flushes and closes the audit log (at shutdown).
     pub async fn close(&self) {
         if let Err(e) = self.inner.access.audit.close().await {

@@ -159,6 +159,13 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
             },
         ),
         ["v1", "cache", "patients", nhs] => ("cache-purge", purge(gw, &req, nhs).await),
+        ["v1", "sources"] => (
+            "sources",
+            match only_get(&req) {
+                Some(r) => r,
+                None => sources(gw, &req).await,
+            },
+        ),
         ["v1", "audit"] => (
             "audit",
             match only_get(&req) {
@@ -251,6 +258,49 @@ fn shed() -> Resp {
     r
 }
 
+/// The caller, if they hold an operator role (`[access] operator_roles`);
+/// otherwise the 401 or 403 to answer.
+fn operator(gw: &Gateway, req: &Request<Incoming>) -> Result<icr_auth::Identity, Box<Resp>> {
+    let identity = match gw.authenticate(header(req, AUTHORIZATION)) {
+        Ok(i) => i,
+        Err(e) => {
+            let body = serde_json::json!({"error": "unauthenticated", "reason": e.reason(), "message": e.to_string()});
+            let mut r = json(StatusCode::UNAUTHORIZED, body.to_string().into_bytes());
+            if let Ok(v) = HeaderValue::from_str(&format!(
+                "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                e.reason()
+            )) {
+                r.headers_mut().insert(WWW_AUTHENTICATE, v);
+            }
+            return Err(Box::new(r));
+        }
+    };
+    if !gw.is_operator(&identity.role) {
+        let body = serde_json::json!({"error": "forbidden", "code": "NOT_OPERATOR", "message": "this is for the operator roles in gateway.toml [access] operator_roles"});
+        return Err(Box::new(json(
+            StatusCode::FORBIDDEN,
+            body.to_string().into_bytes(),
+        )));
+    }
+    Ok(identity)
+}
+
+/// `GET /v1/sources`: every registered source with its settings and its
+/// health now (circuit, calls in flight, counters), for operators.
+async fn sources(gw: &Gateway, req: &Request<Incoming>) -> Resp {
+    if let Err(r) = operator(gw, req) {
+        return *r;
+    }
+    match serde_json::to_vec(&serde_json::json!({ "sources": gw.sources_health() })) {
+        Ok(body) => json(StatusCode::OK, body),
+        Err(_) => problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "render_failed",
+            "the source list could not be rendered",
+        ),
+    }
+}
+
 /// `DELETE /v1/cache/patients/{nhs}`: operators purge a person's cached
 /// answers, for example after a source reports a correction.
 async fn purge(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
@@ -264,24 +314,10 @@ async fn purge(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
             .insert(ALLOW, HeaderValue::from_static("DELETE"));
         return r;
     }
-    let identity = match gw.authenticate(header(req, AUTHORIZATION)) {
+    let identity = match operator(gw, req) {
         Ok(i) => i,
-        Err(e) => {
-            let body = serde_json::json!({"error": "unauthenticated", "reason": e.reason(), "message": e.to_string()});
-            let mut r = json(StatusCode::UNAUTHORIZED, body.to_string().into_bytes());
-            if let Ok(v) = HeaderValue::from_str(&format!(
-                "Bearer error=\"invalid_token\", error_description=\"{}\"",
-                e.reason()
-            )) {
-                r.headers_mut().insert(WWW_AUTHENTICATE, v);
-            }
-            return r;
-        }
+        Err(r) => return *r,
     };
-    if !gw.is_operator(&identity.role) {
-        let body = serde_json::json!({"error": "forbidden", "code": "NOT_OPERATOR", "message": "purging the cache is for the operator roles in gateway.toml [access] operator_roles"});
-        return json(StatusCode::FORBIDDEN, body.to_string().into_bytes());
-    }
     let nhs_number = match icr_model::NhsNumber::parse(nhs) {
         Ok(n) => n,
         Err(e) => {

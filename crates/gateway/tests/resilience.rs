@@ -147,6 +147,34 @@ async fn transient_failures_are_retried_and_a_failing_source_is_short_circuited(
     assert!(metrics.contains("icr_source_circuit_state{source=\"gwh\",state=\"closed\"} 1"));
     assert!(metrics.contains("icr_source_retries_total{source=\"awp\"} 10"));
     assert!(metrics.contains("icr_source_short_circuited_total{source=\"awp\"} 1"));
+    // Operators see the same in /v1/sources; clinicians may not.
+    let http = reqwest::Client::new();
+    let url = format!("{base}/v1/sources");
+    let r = http
+        .get(&url)
+        .bearer_auth(token("R8000", "RN3"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = http
+        .get(&url)
+        .bearer_auth(token("R8015", "X26"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let list: serde_json::Value = r.json().await.unwrap();
+    let awp = list["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source"] == "awp")
+        .unwrap();
+    assert_eq!(awp["circuit"], "open");
+    assert_eq!(awp["calls"], 15);
+    assert_eq!(awp["retries"], 10);
+    assert_eq!(awp["kind"], "scripted");
 }
 
 #[tokio::test]
