@@ -227,6 +227,11 @@ fn modes() -> Vec<(&'static str, Value, &'static [&'static str])> {
             &["error"],
         ),
         (
+            "status 500",
+            json!({"mode": "status", "code": 500, "retry_after_s": 1}),
+            &["error"],
+        ),
+        (
             "status 429",
             json!({"mode": "status", "code": 429, "retry_after_s": 30}),
             &["error"],
@@ -294,6 +299,8 @@ async fn every_fault_of_every_protocol_leaves_the_rest_served_and_nothing_of_the
                 "garbage" => "malformed response",
                 "status 503" if source == "pathology" => "MSA-1 AE",
                 "status 503" => "HTTP 503",
+                "status 500" if source == "pathology" => "MSA-1 AE",
+                "status 500" => "HTTP 500",
                 "status 429" if source == "pathology" => "MSA-1 AR",
                 "status 429" => "HTTP 429",
                 _ => "",
@@ -357,6 +364,35 @@ async fn every_fault_of_every_protocol_leaves_the_rest_served_and_nothing_of_the
         assert!(!shown.iter().any(|(s, _)| s == "pds"));
         assert_eq!(from(&shown, &HEALTHY), healthy, "{name} (pds)");
         eprintln!("{name:>13}: pds {got} in {took:?}");
+    }
+
+    // A long-tailed latency (log-normal, median 150 ms, p99 3 s): each
+    // answer within the deadline, each slow source either answered or
+    // named as timed out, the healthy ones always there.
+    for (sim, _) in ONE_OF_EACH {
+        chaos
+            .fault(sim, json!({"latency_ms": {"median": 150, "p99": 3000}}))
+            .await;
+    }
+    let mut seen = BTreeSet::new();
+    for _ in 0..4 {
+        let (status, view, took) = chaos.record().await;
+        assert_eq!(status, 200);
+        assert!(took < DEADLINE + MARGIN, "latency: {took:?}");
+        let st = statuses(&view);
+        for (_, source) in ONE_OF_EACH {
+            let got = st[source].0.as_str();
+            assert!(
+                ["ok", "partial", "timeout"].contains(&got),
+                "{source}: {got}"
+            );
+            seen.insert(got.to_owned());
+        }
+        assert_eq!(from(&provenance(&view), &HEALTHY), healthy, "latency");
+    }
+    eprintln!("long-tailed latency: statuses seen {seen:?}");
+    for (sim, _) in ONE_OF_EACH {
+        chaos.fault(sim, json!({})).await;
     }
 
     // Memory stays bounded: oversized answers are cut at each source's cap

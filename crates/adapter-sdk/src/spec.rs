@@ -92,8 +92,8 @@ pub struct SourceSpec {
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Resilience {
-    /// Retries after a transient failure (unreachable; HTTP 429, 500, 502,
-    /// 503, 504), each after a jittered backoff and only while the request's
+    /// Retries after a transient failure (unreachable; HTTP 500, 502, 503,
+    /// 504; not 429, which asks callers to slow down), each after a jittered backoff and only while the request's
     /// deadline leaves room: 0 to 2. Every source call is a read, so a
     /// retry is safe.
     #[serde(default = "default_retries")]

@@ -168,11 +168,12 @@ pub fn is_failure(e: &SourceError) -> bool {
 }
 
 /// Whether a failed call may succeed if tried again soon: the source could
-/// not be reached, or said it is busy or briefly broken.
+/// not be reached, or said it is briefly broken. A 429 is not retried: the
+/// source asked callers to slow down, and asking again at once would not.
 pub fn is_transient(e: &SourceError) -> bool {
     match e {
         SourceError::Unavailable(_) => true,
-        SourceError::HttpStatus { status, .. } => matches!(status, 429 | 500 | 502 | 503 | 504),
+        SourceError::HttpStatus { status, .. } => matches!(status, 500 | 502 | 503 | 504),
         _ => false,
     }
 }
@@ -369,7 +370,8 @@ mod tests {
             status,
             what: "search".into(),
         };
-        assert!(is_transient(&status(503)) && is_transient(&status(429)));
+        assert!(is_transient(&status(503)) && is_transient(&status(500)));
+        assert!(!is_transient(&status(429)) && is_failure(&status(429)));
         assert!(!is_transient(&status(501)) && is_failure(&status(501)));
         assert!(!is_failure(&status(404)) && !is_transient(&status(400)));
         assert!(!is_failure(&SourceError::PatientNotFound));
