@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use icr_adapter_sdk::Registry;
@@ -174,6 +175,93 @@ async fn main() -> ExitCode {
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+/// How often the configuration directory is checked for changes.
+const CONFIG_POLL: Duration = Duration::from_secs(2);
+
+/// Applies configuration changes while the gateway runs: when a file of
+/// the configuration directory or its sources directory changes (checked
+/// every 2 s), or on SIGHUP, the configuration is read again with `load`
+/// and the gateway's sources replaced — a new file registers a source, a
+/// removed one deregisters it, a changed one replaces it. A configuration
+/// that does not load is refused whole: the running one stays, and the
+/// problem is logged and shown in `/readyz` and a metric. Other settings
+/// of gateway.toml take effect at the next start.
+fn watch_config(
+    gateway: icr_gateway::Gateway,
+    dir: PathBuf,
+    load: impl Fn() -> Result<Config, String> + Send + 'static,
+) {
+    tokio::spawn(async move {
+        let mut seen = fingerprint(&dir);
+        #[cfg(unix)]
+        let mut hangup =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        loop {
+            #[cfg(unix)]
+            let forced = tokio::select! {
+                () = tokio::time::sleep(CONFIG_POLL) => false,
+                Some(()) = async {
+                    match hangup.as_mut() {
+                        Some(h) => h.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => true,
+            };
+            #[cfg(not(unix))]
+            let forced = {
+                tokio::time::sleep(CONFIG_POLL).await;
+                false
+            };
+            let now = fingerprint(&dir);
+            if !forced && now == seen {
+                continue;
+            }
+            seen = now;
+            match load() {
+                Ok(config) => {
+                    let (added, removed, changed) = gateway.replace_sources(&config);
+                    tracing::info!(
+                        added,
+                        removed,
+                        changed,
+                        sources = gateway.source_count(),
+                        "configuration reloaded"
+                    );
+                }
+                Err(problem) => {
+                    tracing::error!(%problem, "configuration change refused; the running configuration stays");
+                    gateway.reload_failed(problem);
+                }
+            }
+        }
+    });
+}
+
+/// A digest of the configuration files (the directory's own files and the
+/// sources directory's), to notice changes without a file-watching API.
+fn fingerprint(dir: &Path) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for sub in [dir.to_path_buf(), dir.join("sources.d")] {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&sub)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.is_file())
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        for f in files {
+            f.hash(&mut hasher);
+            // Configuration files are small; a read error hashes as empty.
+            std::fs::read(&f).unwrap_or_default().hash(&mut hasher);
+        }
+    }
+    hasher.finish()
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -277,6 +365,10 @@ async fn start_gateway(
 async fn serve(dir: &Path, listen: Option<SocketAddr>) -> Result<(), String> {
     let config = Config::load(dir, &registry()).map_err(|e| e.to_string())?;
     let (listener, gateway) = start_gateway(&config, listen).await?;
+    let reload_dir = dir.to_path_buf();
+    watch_config(gateway.clone(), dir.to_path_buf(), move || {
+        Config::load(&reload_dir, &registry()).map_err(|e| e.to_string())
+    });
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let scheme = if config.tls.is_some() {
         "https"
@@ -371,6 +463,17 @@ async fn demo(dir: &Path, listen: Option<SocketAddr>, ephemeral: bool) -> Result
         listen
     };
     let (listener, gateway) = start_gateway(&config, listen).await?;
+    let reload_dir = dir.to_path_buf();
+    watch_config(gateway.clone(), dir.to_path_buf(), move || {
+        Config::load_with(&reload_dir, &registry(), |spec| {
+            if ephemeral
+                && let Some(url) = endpoints.get(spec.id.as_str()).and_then(|e| e.parse().ok())
+            {
+                spec.endpoint = url;
+            }
+        })
+        .map_err(|e| e.to_string())
+    });
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     print_sim(&sim);
     say!(

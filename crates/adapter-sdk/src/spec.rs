@@ -39,7 +39,7 @@ pub enum Routing {
 }
 
 /// One registered source: who it is, how to reach it, what it holds.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SourceSpec {
     /// Unique id of the source (lower-case letters, digits, hyphens), shown

@@ -144,7 +144,13 @@ pub struct Gateway {
 
 struct Inner {
     access: Access,
-    sources: Vec<Source>,
+    /// The registered sources; replaced whole on a reload, so a request
+    /// keeps the set it started with.
+    sources: std::sync::RwLock<Arc<[Arc<Source>]>>,
+    /// Why the last reload of the sources was refused, if it was.
+    reload_problem: std::sync::Mutex<Option<String>>,
+    reloads: AtomicU64,
+    reload_failures: AtomicU64,
     cache: Option<SourceCache>,
     deadline: Duration,
     verifier: Arc<Verifier>,
@@ -163,16 +169,7 @@ impl Gateway {
     /// log (which resumes the chain, recovering a torn last line).
     pub fn new(config: &Config) -> Result<Self, icr_audit::AuditError> {
         let audit = AuditLog::open(&config.gateway.audit)?;
-        let sources = config
-            .sources
-            .iter()
-            .map(|s| Source {
-                meta: s.spec.meta(),
-                guard: Guard::new(&s.spec.resilience, Duration::from_millis(s.spec.timeout_ms)),
-                spec: s.spec.clone(),
-                adapter: Arc::clone(&s.adapter),
-            })
-            .collect();
+        let sources = build_sources(&config.sources, &[]);
         let cache = config
             .gateway
             .cache
@@ -189,7 +186,10 @@ impl Gateway {
                     audit,
                     break_glass: AtomicU64::new(0),
                 },
-                sources,
+                sources: std::sync::RwLock::new(sources),
+                reload_problem: std::sync::Mutex::new(None),
+                reloads: AtomicU64::new(0),
+                reload_failures: AtomicU64::new(0),
                 cache,
                 deadline: Duration::from_millis(config.gateway.request_deadline_ms),
                 verifier: Arc::clone(&config.verifier),
@@ -204,14 +204,79 @@ impl Gateway {
         })
     }
 
+    /// The sources registered now.
+    fn sources(&self) -> Arc<[Arc<Source>]> {
+        match self.inner.sources.read() {
+            Ok(s) => Arc::clone(&s),
+            Err(e) => Arc::clone(&e.into_inner()),
+        }
+    }
+
+    /// Replaces the registered sources with `config`'s (a reload): a source
+    /// whose registration is unchanged keeps its adapter, circuit and
+    /// counters; requests in flight finish with the sources they started
+    /// with. Clears any earlier reload problem. Returns (added, removed,
+    /// changed) source counts.
+    pub fn replace_sources(&self, config: &Config) -> (usize, usize, usize) {
+        let old = self.sources();
+        let new = build_sources(&config.sources, &old);
+        let added = new
+            .iter()
+            .filter(|n| !old.iter().any(|o| o.spec.id == n.spec.id))
+            .count();
+        let removed = old
+            .iter()
+            .filter(|o| !new.iter().any(|n| n.spec.id == o.spec.id))
+            .count();
+        let changed = new
+            .iter()
+            .filter(|n| {
+                old.iter()
+                    .any(|o| o.spec.id == n.spec.id && !Arc::ptr_eq(o, n))
+            })
+            .count();
+        match self.inner.sources.write() {
+            Ok(mut s) => *s = new,
+            Err(e) => *e.into_inner() = new,
+        }
+        self.set_reload_problem(None);
+        self.inner
+            .reloads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        (added, removed, changed)
+    }
+
+    /// Records that a reload was refused (the running sources stay): the
+    /// problem is shown by `/readyz` until a reload succeeds.
+    pub fn reload_failed(&self, problem: String) {
+        self.set_reload_problem(Some(problem));
+        self.inner
+            .reload_failures
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn set_reload_problem(&self, problem: Option<String>) {
+        match self.inner.reload_problem.lock() {
+            Ok(mut p) => *p = problem,
+            Err(e) => *e.into_inner() = problem,
+        }
+    }
+
+    /// Why the last configuration change was refused, if it was.
+    pub fn reload_problem(&self) -> Option<String> {
+        match self.inner.reload_problem.lock() {
+            Ok(p) => p.clone(),
+            Err(e) => e.into_inner().clone(),
+        }
+    }
+
     pub(crate) fn access(&self) -> &Access {
         &self.inner.access
     }
 
     /// Whether `source` is the demographics service.
     pub(crate) fn is_demographics_service(&self, source: &SourceId) -> bool {
-        self.inner
-            .sources
+        self.sources()
             .iter()
             .any(|s| &s.spec.id == source && s.spec.routing == Routing::Demographics)
     }
@@ -299,7 +364,29 @@ impl Gateway {
             "icr_sources",
             "gauge",
             "Registered sources.",
-            self.inner.sources.len() as u64,
+            self.sources().len() as u64,
+        );
+        metric(
+            "icr_config_reloads_total",
+            "counter",
+            "Source configuration reloads applied.",
+            self.inner
+                .reloads
+                .load(std::sync::atomic::Ordering::Relaxed),
+        );
+        metric(
+            "icr_config_reload_failures_total",
+            "counter",
+            "Source configuration changes refused as invalid (the running configuration stays).",
+            self.inner
+                .reload_failures
+                .load(std::sync::atomic::Ordering::Relaxed),
+        );
+        metric(
+            "icr_config_reload_problem",
+            "gauge",
+            "1 while the last configuration change was refused.",
+            u64::from(self.reload_problem().is_some()),
         );
         metric(
             "icr_requests_shed_total",
@@ -351,7 +438,7 @@ impl Gateway {
         // Per source: labels are source ids and states, never patient data.
         let mut family = |name: &str, kind: &str, help: &str, value: &dyn Fn(&Source) -> u64| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for s in &self.inner.sources {
+            for s in self.sources().iter() {
                 let _ = writeln!(out, "{name}{{source=\"{}\"}} {}", s.spec.id, value(s));
             }
         };
@@ -390,7 +477,7 @@ impl Gateway {
             out,
             "# HELP icr_source_circuit_state 1 for the source's current circuit state (closed, open, half_open).\n# TYPE icr_source_circuit_state gauge"
         );
-        for s in &self.inner.sources {
+        for s in self.sources().iter() {
             let now = s.guard.circuit();
             for state in [
                 CircuitState::Closed,
@@ -441,8 +528,7 @@ impl Gateway {
     /// no patient data.
     pub fn sources_health(&self) -> Vec<serde_json::Value> {
         let load = |a: &AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
-        self.inner
-            .sources
+        self.sources()
             .iter()
             .map(|s| {
                 let routing = match s.spec.routing {
@@ -480,13 +566,12 @@ impl Gateway {
 
     /// Number of registered sources.
     pub fn source_count(&self) -> usize {
-        self.inner.sources.len()
+        self.sources().len()
     }
 
     /// The sections some registered source offers.
     pub fn offered_sections(&self) -> SectionSet {
-        self.inner
-            .sources
+        self.sources()
             .iter()
             .fold(SectionSet::EMPTY, |acc, s| acc.union(s.spec.sections))
     }
@@ -509,9 +594,9 @@ impl Gateway {
         // (`Prefer: wait=N`), never more.
         let budget = wait.map_or(self.inner.deadline, |w| w.min(self.inner.deadline));
         let deadline = Instant::now() + budget;
-        let mut plan: Vec<(usize, SectionSet)> = self
-            .inner
-            .sources
+        // This request's sources, whatever reloads happen meanwhile.
+        let sources = self.sources();
+        let mut plan: Vec<(usize, SectionSet)> = sources
             .iter()
             .enumerate()
             .filter_map(|(i, s)| {
@@ -525,16 +610,16 @@ impl Gateway {
                 (!wanted.is_empty()).then_some((i, wanted))
             })
             .collect();
-        let practices_wanted = self.inner.sources.iter().any(|s| {
+        let practices_wanted = sources.iter().any(|s| {
             s.spec.routing == Routing::RegisteredPractice
                 && !s.spec.sections.intersection(sections).is_empty()
         });
 
         let context = Arc::new(context);
-        let mut results: Vec<Option<(Fetched, Duration)>> = vec![None; self.inner.sources.len()];
+        let mut results: Vec<Option<(Fetched, Duration)>> = vec![None; sources.len()];
         // A source the person's objection excludes is never asked; it is
         // reported as withheld.
-        let objected = |index: usize| !permitted.permits(&self.inner.sources[index].spec.ods_code);
+        let objected = |index: usize| !permitted.permits(&sources[index].spec.ods_code);
         let not_shared = || {
             Some((
                 Err(SourceError::Withheld(
@@ -547,10 +632,13 @@ impl Gateway {
         let mut tasks = tokio::task::JoinSet::new();
         let spawn = |tasks: &mut tokio::task::JoinSet<_>, index: usize, wanted: SectionSet| {
             let gw = self.clone();
+            let source = Arc::clone(&sources[index]);
             let ctx = Arc::clone(&context);
             tasks.spawn(async move {
                 let started = Instant::now();
-                let result = gw.fetch_one(index, nhs_number, wanted, deadline, ctx).await;
+                let result = gw
+                    .fetch_one(&source, nhs_number, wanted, deadline, ctx)
+                    .await;
                 (index, result, started.elapsed())
             });
         };
@@ -572,10 +660,10 @@ impl Gateway {
                 };
                 if practices_wanted
                     && !routed
-                    && self.inner.sources[index].spec.routing == Routing::Demographics
+                    && sources[index].spec.routing == Routing::Demographics
                 {
                     routed = true;
-                    match self.route_to_practice(&result, sections) {
+                    match self.route_to_practice(&sources, &result, sections) {
                         Ok(Some((practice, wanted))) => {
                             plan.push((practice, wanted));
                             if objected(practice) {
@@ -607,9 +695,7 @@ impl Gateway {
 
         // The wrong-patient guard across sources: an answer whose full date
         // of birth differs from the reference's is about someone else.
-        let demographics = self
-            .inner
-            .sources
+        let demographics = sources
             .iter()
             .position(|s| s.spec.routing == Routing::Demographics);
         let reference_birth = {
@@ -641,7 +727,7 @@ impl Gateway {
         let mut statuses = Vec::with_capacity(plan.len());
         let mut answered: Vec<Arc<SourceRecord>> = Vec::new();
         for (index, wanted) in &plan {
-            let source = &self.inner.sources[*index];
+            let source = &sources[*index];
             let (status, latency, items, cached, message, issues) = match results[*index].take() {
                 Some((Ok((record, cached)), elapsed)) => {
                     let items = record
@@ -694,9 +780,7 @@ impl Gateway {
         }
 
         let refs: Vec<&SourceRecord> = answered.iter().map(Arc::as_ref).collect();
-        let reference = self
-            .inner
-            .sources
+        let reference = sources
             .iter()
             .find(|s| s.spec.routing == Routing::Demographics)
             .map(|s| &s.spec.id);
@@ -752,6 +836,7 @@ impl Gateway {
     /// or none is wanted, a warning when the practice cannot be asked.
     fn route_to_practice(
         &self,
+        sources: &[Arc<Source>],
         pds: &Fetched,
         sections: SectionSet,
     ) -> Result<Option<(usize, SectionSet)>, Warning> {
@@ -785,7 +870,7 @@ impl Gateway {
                     .into(),
             ));
         };
-        let Some((index, source)) = self.inner.sources.iter().enumerate().find(|(_, s)| {
+        let Some((index, source)) = sources.iter().enumerate().find(|(_, s)| {
             s.spec.routing == Routing::RegisteredPractice && &s.spec.ods_code == ods
         }) else {
             return Err(not_asked(format!(
@@ -821,13 +906,12 @@ impl Gateway {
 
     async fn fetch_one(
         &self,
-        index: usize,
+        source: &Source,
         nhs_number: NhsNumber,
         sections: SectionSet,
         request_deadline: Instant,
         context: Arc<RequestContext>,
     ) -> Fetched {
-        let source = &self.inner.sources[index];
         let budget = Duration::from_millis(source.spec.timeout_ms);
         let deadline = request_deadline.min(Instant::now() + budget);
         let request = FetchRequest {
@@ -925,4 +1009,32 @@ fn reference_birth_date(
         [(d, n), rest @ ..] if *n >= 2 && rest.first().is_none_or(|(_, m)| m < n) => Some(*d),
         _ => None,
     }
+}
+
+/// The gateway's sources for `loaded`, reusing each of `previous` whose
+/// registration is unchanged (its adapter, circuit and counters).
+fn build_sources(
+    loaded: &[icr_config::LoadedSource],
+    previous: &[Arc<Source>],
+) -> Arc<[Arc<Source>]> {
+    loaded
+        .iter()
+        .map(|s| {
+            previous
+                .iter()
+                .find(|p| p.spec == s.spec)
+                .map(Arc::clone)
+                .unwrap_or_else(|| {
+                    Arc::new(Source {
+                        meta: s.spec.meta(),
+                        guard: Guard::new(
+                            &s.spec.resilience,
+                            Duration::from_millis(s.spec.timeout_ms),
+                        ),
+                        spec: s.spec.clone(),
+                        adapter: Arc::clone(&s.adapter),
+                    })
+                })
+        })
+        .collect()
 }

@@ -233,11 +233,21 @@ fn only_get(req: &Request<Incoming>) -> Option<Resp> {
 /// the audit log and the objection register.
 fn ready(gw: &Gateway) -> Resp {
     let problems = gw.readiness_problems();
+    // A refused configuration change leaves the gateway serving the
+    // configuration it had: still ready, and says why the change was not
+    // taken.
+    let config = gw.reload_problem();
     if problems.is_empty() {
-        let body = serde_json::json!({"status": "ready", "sources": gw.source_count()});
+        let mut body = serde_json::json!({"status": "ready", "sources": gw.source_count()});
+        if let Some(p) = config {
+            body["config_change_refused"] = serde_json::Value::String(p);
+        }
         json(StatusCode::OK, body.to_string().into_bytes())
     } else {
-        let body = serde_json::json!({"status": "not_ready", "sources": gw.source_count(), "problems": problems});
+        let mut body = serde_json::json!({"status": "not_ready", "sources": gw.source_count(), "problems": problems});
+        if let Some(p) = config {
+            body["config_change_refused"] = serde_json::Value::String(p);
+        }
         json(
             StatusCode::SERVICE_UNAVAILABLE,
             body.to_string().into_bytes(),

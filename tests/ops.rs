@@ -1,0 +1,157 @@
+//! Operations end to end: the demo running from a copy of its
+//! configuration, changed while it runs. A new file in `sources.d`
+//! registers a source live (in `/v1/sources` and in records); a broken
+//! file is refused whole, the running configuration stays, and `/readyz`
+//! and `/metrics` say why; removing a file deregisters its source.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{copy_config, mint, start_demo_in};
+use serde_json::Value;
+
+/// Polls `check` every 100 ms for up to 10 s (the gateway looks for
+/// changes every 2 s).
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{what}: not within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn json(http: &reqwest::Client, url: &str, token: Option<&str>) -> (u16, Value) {
+    let mut r = http.get(url);
+    if let Some(t) = token {
+        r = r.bearer_auth(t);
+    }
+    let r = r.send().await.unwrap();
+    let status = r.status().as_u16();
+    (
+        status,
+        serde_json::from_slice(&r.bytes().await.unwrap()).unwrap_or(Value::Null),
+    )
+}
+
+fn source_ids(list: &Value) -> Vec<String> {
+    list["sources"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| s["source"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sources_come_and_go_without_a_restart_and_a_broken_file_is_refused() {
+    let dir = copy_config("demo");
+    let demo = start_demo_in(&dir);
+    let http = reqwest::Client::new();
+    let operator = mint("R8015", "X26");
+    let clinician = mint("R8000", "RN3");
+    let sources = format!("{}/v1/sources", demo.gateway);
+    let (status, list) = json(&http, &sources, Some(&operator)).await;
+    assert_eq!(status, 200);
+    let before = source_ids(&list);
+    assert!(before.contains(&"gwh".to_owned()) && !before.contains(&"gwh-mirror".to_owned()));
+
+    // A new registration: a second view of gwh's system (its simulator's
+    // ephemeral endpoint, from the control API).
+    let (_, sims) = json(&http, &format!("{}/sources", demo.control), None).await;
+    let endpoint = sims
+        .as_array()
+        .or_else(|| sims["sources"].as_array())
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "gwh")
+        .and_then(|s| s["endpoint"].as_str())
+        .unwrap()
+        .to_owned();
+    let mirror = dir.join("sources.d/gwh-mirror.toml");
+    std::fs::write(
+        &mirror,
+        format!(
+            "id = \"gwh-mirror\"\norganisation = \"Great Western Hospitals NHS Foundation Trust\"\nods_code = \"RN3\"\nkind = \"fhir-r4\"\nendpoint = \"{endpoint}\"\nsections = [\"allergies\"]\ncache_ttl_s = 0\n"
+        ),
+    )
+    .unwrap();
+    eventually("the new source is registered", || async {
+        source_ids(&json(&http, &sources, Some(&operator)).await.1)
+            .contains(&"gwh-mirror".to_owned())
+    })
+    .await;
+    let record = format!("{}/v1/patients/9990000050/record", demo.gateway);
+    let (status, view) = json(&http, &record, Some(&clinician)).await;
+    assert_eq!(status, 200);
+    let mirror_status = view["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source"] == "gwh-mirror")
+        .map(|s| s["status"].clone());
+    assert_eq!(
+        mirror_status,
+        Some(Value::from("ok")),
+        "{}",
+        view["sources"]
+    );
+
+    // A broken file: refused whole; the running sources stay; /readyz and
+    // /metrics say so.
+    let broken = dir.join("sources.d/broken.toml");
+    std::fs::write(
+        &broken,
+        "id = \"broken\"\nkind = \"fhir-r4\"\nsections = [\"no-such-section\"]\n",
+    )
+    .unwrap();
+    let readyz = format!("{}/readyz", demo.gateway);
+    eventually("the refusal is in /readyz", || async {
+        json(&http, &readyz, None).await.1["config_change_refused"].is_string()
+    })
+    .await;
+    let (status, ready) = json(&http, &readyz, None).await;
+    assert_eq!(status, 200, "still serving the configuration it had");
+    let problem = ready["config_change_refused"].as_str().unwrap();
+    assert!(problem.contains("broken.toml"), "{problem}");
+    let ids = source_ids(&json(&http, &sources, Some(&operator)).await.1);
+    assert!(ids.contains(&"gwh-mirror".to_owned()) && !ids.contains(&"broken".to_owned()));
+    let metrics = http
+        .get(format!("{}/metrics", demo.gateway))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("icr_config_reload_problem 1\n"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("icr_config_reload_failures_total 0\n"));
+
+    // Fixed (removed), and the mirror deregistered.
+    std::fs::remove_file(&broken).unwrap();
+    std::fs::remove_file(&mirror).unwrap();
+    eventually("the mirror is gone and the problem cleared", || async {
+        let ids = source_ids(&json(&http, &sources, Some(&operator)).await.1);
+        let ready = json(&http, &readyz, None).await.1;
+        !ids.contains(&"gwh-mirror".to_owned()) && ready.get("config_change_refused").is_none()
+    })
+    .await;
+    assert_eq!(
+        source_ids(&json(&http, &sources, Some(&operator)).await.1),
+        before
+    );
+    drop(demo);
+    let _ = std::fs::remove_dir_all(&dir);
+}
