@@ -35,7 +35,48 @@ enum AuditCommand {
 }
 
 #[derive(Subcommand)]
+enum SourceCommand {
+    /// Run one source's adapter against its endpoint for a test patient and
+    /// print, section by section, what it read, what it could not read and
+    /// why, and the time taken; exit code 1 on any problem. For a source
+    /// organisation getting ready to join the record.
+    Check {
+        /// The source's registration file (e.g. sources.d/gwh.toml).
+        file: PathBuf,
+        /// A test patient the source holds (NHS number).
+        #[arg(long)]
+        nhs: String,
+        /// The configuration directory a practice directory is relative to
+        /// (default: the directory above the file's).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// For a practice-directory registration: the practice to check.
+        #[arg(long)]
+        practice: Option<String>,
+        /// Job role sent to sources that audit their consumers.
+        #[arg(long, default_value = "R8000")]
+        role: String,
+        /// Organisation (ODS code) sent as the requester's.
+        #[arg(long, default_value = "X26")]
+        org: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
+    /// Check a configuration directory as the gateway would load it: every
+    /// file and key, keys and certificates, policy and sources. Prints each
+    /// problem with its file and key; exit code 1 if there is any.
+    CheckConfig {
+        /// Directory holding gateway.toml and sources.d/.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Work with one source registration.
+    Source {
+        #[command(subcommand)]
+        command: SourceCommand,
+    },
     /// Run the gateway from a configuration directory.
     Serve {
         /// Directory holding gateway.toml and sources.d/ (see config/example).
@@ -133,6 +174,20 @@ async fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::CheckConfig { config } => return check_config(&config),
+        Command::Source {
+            command:
+                SourceCommand::Check {
+                    file,
+                    nhs,
+                    config,
+                    practice,
+                    role,
+                    org,
+                },
+        } => {
+            return source_check(&file, &nhs, config, practice.as_deref(), &role, &org).await;
+        }
         Command::Serve { config, listen } => serve(&config, listen).await,
         Command::Sim { config, ephemeral } => sim(&config, ephemeral).await,
         Command::Audit {
@@ -175,6 +230,198 @@ async fn main() -> ExitCode {
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+/// `icr check-config`: 0 when the configuration loads, 1 with every
+/// problem listed when it does not.
+fn check_config(dir: &Path) -> ExitCode {
+    match Config::load(dir, &registry()) {
+        Ok(config) => {
+            let mut kinds: Vec<&str> = config
+                .sources
+                .iter()
+                .map(|s| s.spec.kind.as_str())
+                .collect();
+            kinds.sort_unstable();
+            kinds.dedup();
+            say!(
+                "{}: configuration OK — {} sources ({}), TLS {}, objection register {}, audit log in {}",
+                dir.display(),
+                config.sources.len(),
+                kinds.join(", "),
+                if config.tls.is_some() { "on" } else { "off" },
+                match &config.objections_file {
+                    Some(f) => format!("{} ({} objections)", f.display(), config.objections.len()),
+                    None => "none".into(),
+                },
+                config.gateway.audit.dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            eprint!("{errors}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `icr source check`: 0 when the source answered in full for the test
+/// patient, 1 on any problem, 2 when the check could not be run.
+async fn source_check(
+    file: &Path,
+    nhs: &str,
+    config: Option<PathBuf>,
+    practice: Option<&str>,
+    role: &str,
+    org: &str,
+) -> ExitCode {
+    let fail = |message: String| {
+        eprintln!("icr: {message}");
+        ExitCode::from(2)
+    };
+    let Ok(nhs_number) = icr_model::NhsNumber::parse(nhs) else {
+        return fail(format!("{nhs:?} is not a valid NHS number"));
+    };
+    let Ok(organisation) = icr_model::OdsCode::parse(org) else {
+        return fail(format!("{org:?} is not an ODS code"));
+    };
+    let config_dir = config.unwrap_or_else(|| {
+        file.parent()
+            .and_then(Path::parent)
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    });
+    let specs = match icr_config::load_source_file(file, &config_dir) {
+        Ok(s) => s,
+        Err(errors) => {
+            eprint!("{errors}");
+            return ExitCode::from(1);
+        }
+    };
+    let spec = match (specs.as_slice(), practice) {
+        ([one], _) => one.clone(),
+        (many, Some(ods)) => match many
+            .iter()
+            .find(|s| s.ods_code.as_str().eq_ignore_ascii_case(ods))
+        {
+            Some(s) => s.clone(),
+            None => return fail(format!("no practice {ods} in the directory")),
+        },
+        (many, None) => {
+            return fail(format!(
+                "{} expands a practice directory of {} practices: name one with --practice ODS",
+                file.display(),
+                many.len()
+            ));
+        }
+    };
+    let adapter = match registry().build(&spec) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{}: {e}", file.display());
+            return ExitCode::from(1);
+        }
+    };
+    let request = icr_adapter_sdk::FetchRequest {
+        nhs_number,
+        sections: spec.sections,
+        deadline: tokio::time::Instant::now() + Duration::from_millis(spec.timeout_ms),
+        context: std::sync::Arc::new(icr_adapter_sdk::RequestContext {
+            trace_id: uuid::Uuid::new_v4().to_string(),
+            requester: icr_adapter_sdk::Requester {
+                user_id: "icr-source-check".into(),
+                name: "ICR source check".into(),
+                role: role.into(),
+                organisation,
+                purpose: "directcare".into(),
+            },
+        }),
+    };
+    say!(
+        "checking {} ({}, {}) at {} for {} — sections: {}",
+        spec.id,
+        spec.organisation,
+        spec.kind,
+        spec.endpoint,
+        nhs_number.as_str(),
+        spec.sections
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let started = std::time::Instant::now();
+    let result = adapter.fetch(&request).await;
+    let took = started.elapsed();
+    let record = match result {
+        Ok(r) => r,
+        Err(e) => {
+            say!(
+                "FAILED after {} ms: {} — {e}",
+                took.as_millis(),
+                e.status_name()
+            );
+            return ExitCode::from(1);
+        }
+    };
+    say!(
+        "answered in {} ms, {} bytes",
+        took.as_millis(),
+        record.wire_bytes
+    );
+    let mut problems = 0;
+    for section in spec.sections.iter() {
+        let items = record
+            .items
+            .iter()
+            .filter(|i| i.entry.section() == section)
+            .count();
+        let read = match (section, &record.patient) {
+            (icr_model::Section::Demographics, Some(p)) => format!(
+                "read: {} name(s), birth date {}, {} address(es), NHS number {}",
+                p.demographics.names.len(),
+                if p.demographics.birth_date.is_some() {
+                    "given"
+                } else {
+                    "missing"
+                },
+                p.demographics.addresses.len(),
+                match p.demographics.nhs_number {
+                    Some(n) if n == nhs_number => "matches",
+                    Some(_) => "DIFFERS",
+                    None => "missing",
+                }
+            ),
+            (icr_model::Section::Demographics, None) => "nothing read".into(),
+            (_, _) if items == 0 => "nothing recorded".into(),
+            (_, _) => format!("{items} item(s)"),
+        };
+        say!("  {:<13} {read}", section.as_str());
+        for issue in record.issues.iter().filter(|i| i.section == Some(section)) {
+            let marker = if issue.loses_data() {
+                "PROBLEM"
+            } else {
+                "note"
+            };
+            problems += usize::from(issue.loses_data());
+            say!("      {marker} ({}): {}", issue.kind, issue.message);
+        }
+    }
+    for issue in record.issues.iter().filter(|i| i.section.is_none()) {
+        let marker = if issue.loses_data() {
+            "PROBLEM"
+        } else {
+            "note"
+        };
+        problems += usize::from(issue.loses_data());
+        say!("  {marker} ({}): {}", issue.kind, issue.message);
+    }
+    if problems == 0 {
+        say!("OK: the source answered in full");
+        ExitCode::SUCCESS
+    } else {
+        say!("{problems} problem(s): part of the record could not be read");
+        ExitCode::from(1)
+    }
+}
+
 /// How often the configuration directory is checked for changes.
 const CONFIG_POLL: Duration = Duration::from_secs(2);
 

@@ -106,6 +106,27 @@ async fn sources_come_and_go_without_a_restart_and_a_broken_file_is_refused() {
         view["sources"]
     );
 
+    // The organisation checks its system before going live.
+    let check = |nhs: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_icr"))
+            .args(["source", "check"])
+            .arg(&mirror)
+            .args(["--nhs", nhs])
+            .output()
+            .unwrap()
+    };
+    let out = check("9990000050");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("  allergies     "), "{text}");
+    assert!(
+        text.ends_with("OK: the source answered in full\n"),
+        "{text}"
+    );
+    let out = check("9990000999");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FAILED"));
+
     // A broken file: refused whole; the running sources stay; /readyz and
     // /metrics say so.
     let broken = dir.join("sources.d/broken.toml");
@@ -125,6 +146,16 @@ async fn sources_come_and_go_without_a_restart_and_a_broken_file_is_refused() {
     assert!(problem.contains("broken.toml"), "{problem}");
     let ids = source_ids(&json(&http, &sources, Some(&operator)).await.1);
     assert!(ids.contains(&"gwh-mirror".to_owned()) && !ids.contains(&"broken".to_owned()));
+    // icr check-config says the same, with the file and key, and fails.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_icr"))
+        .args(["check-config", "--config"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let errors = String::from_utf8_lossy(&out.stderr);
+    assert!(errors.contains("broken.toml"), "{errors}");
+    assert!(errors.contains("sections"), "{errors}");
     let metrics = http
         .get(format!("{}/metrics", demo.gateway))
         .send()
@@ -152,6 +183,17 @@ async fn sources_come_and_go_without_a_restart_and_a_broken_file_is_refused() {
         source_ids(&json(&http, &sources, Some(&operator)).await.1),
         before
     );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_icr"))
+        .args(["check-config", "--config"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("configuration OK — 34 sources"));
     drop(demo);
     let _ = std::fs::remove_dir_all(&dir);
 }

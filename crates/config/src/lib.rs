@@ -564,6 +564,27 @@ struct PracticeDirectory {
     practice: Vec<PracticeEntry>,
 }
 
+/// Reads and checks one source registration file, for `icr source check`:
+/// the registration, or — for a practice-directory template — one
+/// registration per practice (the directory relative to `config_dir`).
+/// Adapters are not built.
+pub fn load_source_file(file: &Path, config_dir: &Path) -> Result<Vec<SourceSpec>, ConfigErrors> {
+    let spec: SourceSpec = read_toml(file).map_err(|e| ConfigErrors(vec![e]))?;
+    spec.validate().map_err(|e| {
+        let (key, message) = match e {
+            icr_adapter_sdk::BuildError::Option { key, message } => (Some(key), message),
+            other => (None, other.to_string()),
+        };
+        ConfigErrors(vec![error(file, key.as_deref(), &message)])
+    })?;
+    match &spec.directory {
+        None => Ok(vec![spec]),
+        Some(directory) => expand_directory(&spec, &config_dir.join(directory))
+            .map(|v| v.into_iter().map(|(s, _)| s).collect())
+            .map_err(|e| ConfigErrors(vec![e])),
+    }
+}
+
 /// Expands `template` into one registration per practice in the directory
 /// at `path`: id `{template id}-{ods code in lower case}`, the practice's
 /// name, ODS code and endpoint, and its ASID as `options.provider_asid`.
