@@ -169,6 +169,23 @@ async fn sources_come_and_go_without_a_restart_and_a_broken_file_is_refused() {
         "{metrics}"
     );
     assert!(!metrics.contains("icr_config_reload_failures_total 0\n"));
+    check_prometheus_text(&metrics);
+    for name in [
+        "icr_http_requests_total{route=\"record\",status=\"200\"}",
+        "icr_http_request_duration_seconds_bucket{route=\"record\",le=\"+Inf\"}",
+        "icr_source_duration_seconds_count{source=\"gwh\"}",
+        "icr_source_outcomes_total{source=\"gwh\",status=\"ok\"}",
+        "icr_source_circuit_state{source=\"gwh\",state=\"closed\"} 1",
+        "icr_cache_hits_total",
+        "icr_cache_misses_total",
+        "icr_cache_bytes",
+        "icr_audit_appends_total",
+        "icr_audit_poisoned 0",
+        "icr_break_glass_total",
+        "icr_requests_shed_total",
+    ] {
+        assert!(metrics.contains(name), "{name} missing");
+    }
 
     // Fixed (removed), and the mirror deregistered.
     std::fs::remove_file(&broken).unwrap();
@@ -196,4 +213,51 @@ async fn sources_come_and_go_without_a_restart_and_a_broken_file_is_refused() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("configuration OK — 34 sources"));
     drop(demo);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The Prometheus text exposition format, checked line by line: every
+/// sample is `name{labels} value` with a number, every metric has a TYPE
+/// before its samples (histograms: buckets, sum and count), and no label
+/// carries anything like an NHS number.
+fn check_prometheus_text(text: &str) {
+    let mut typed: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').expect("TYPE name kind");
+            assert!(["counter", "gauge", "histogram"].contains(&kind), "{line}");
+            typed.insert(name.to_owned(), kind.to_owned());
+            continue;
+        }
+        if line.starts_with("# HELP ") || line.is_empty() {
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').expect("a sample");
+        assert!(value.parse::<f64>().is_ok(), "not a number: {line}");
+        let name = series.split('{').next().unwrap();
+        assert!(
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "{line}"
+        );
+        let labels = &series[name.len()..];
+        if !labels.is_empty() {
+            assert!(labels.starts_with('{') && labels.ends_with('}'), "{line}");
+            for pair in labels[1..labels.len() - 1].split("\",") {
+                let (k, v) = pair.split_once('=').expect("label=value");
+                assert!(
+                    k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                    "{line}"
+                );
+                assert!(v.starts_with('"'), "{line}");
+            }
+        }
+        let base = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|suffix| {
+                name.strip_suffix(suffix)
+                    .filter(|b| typed.get(*b).is_some_and(|k| k == "histogram"))
+            })
+            .unwrap_or(name);
+        assert!(typed.contains_key(base), "no TYPE before {line}");
+        assert!(!series.contains("999"), "{line}");
+    }
 }

@@ -162,6 +162,8 @@ struct Inner {
     shed: AtomicU64,
     /// Roles that may purge the cache.
     operator_roles: Vec<String>,
+    /// Requests and source calls measured for `/metrics`.
+    measurements: crate::metrics::Measurements,
 }
 
 impl Gateway {
@@ -200,6 +202,7 @@ impl Gateway {
                 max_in_flight: config.gateway.max_in_flight,
                 shed: AtomicU64::new(0),
                 operator_roles: config.gateway.access.operator_roles.clone(),
+                measurements: crate::metrics::Measurements::default(),
             }),
         })
     }
@@ -435,6 +438,7 @@ impl Gateway {
                 cache.entry_count(),
             );
         }
+        self.inner.measurements.render(&mut out);
         // Per source: labels are source ids and states, never patient data.
         let mut family = |name: &str, kind: &str, help: &str, value: &dyn Fn(&Source) -> u64| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -494,6 +498,11 @@ impl Gateway {
             }
         }
         out
+    }
+
+    /// Records one answered request for `/metrics`.
+    pub(crate) fn measure_request(&self, route: &'static str, status: u16, took: Duration) {
+        self.inner.measurements.request(route, status, took);
     }
 
     /// A permit to serve one record request, or `None` when the in-flight
@@ -765,6 +774,9 @@ impl Gateway {
                     Vec::new(),
                 ),
             };
+            self.inner
+                .measurements
+                .source(source.spec.id.as_str(), status.as_str(), latency);
             statuses.push(SourceStatus {
                 source: source.spec.id.clone(),
                 organisation: source.meta.organisation.clone(),

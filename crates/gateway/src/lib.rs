@@ -12,6 +12,7 @@ mod access;
 mod cache;
 mod fanout;
 pub mod fhir;
+pub mod metrics;
 pub mod resilience;
 mod server;
 pub mod view;

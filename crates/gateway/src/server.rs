@@ -206,10 +206,12 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
             ),
         ),
     };
+    let took = started.elapsed();
+    gw.measure_request(route, resp.status().as_u16(), took);
     tracing::info!(
         route,
         status = resp.status().as_u16(),
-        latency_ms = started.elapsed().as_millis() as u64,
+        latency_ms = took.as_millis() as u64,
         "request"
     );
     resp
