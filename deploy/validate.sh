@@ -113,6 +113,22 @@ done
 step "check_deploy.py (pod layout, collector config, dashboard, metric names)"
 "$PY" deploy/tools/check_deploy.py --promql-out "$WORK/dashboard-queries.yaml" || bad "check_deploy.py"
 
+# --- the gateway's own config loader -------------------------------------------
+# `icr check-config` loads the directory exactly as `icr serve` would. Uses a
+# binary already built (ICR_BIN, target/debug/icr or target/release/icr);
+# none is built here.
+ICR=${ICR_BIN:-}
+for b in target/debug/icr target/release/icr; do
+    if [ -z "$ICR" ] && [ -x "$b" ]; then ICR=$b; fi
+done
+if [ -n "$ICR" ] && "$ICR" check-config --help >/dev/null 2>&1; then
+    step "icr check-config on deploy/k8s/config as the pod sees it ($ICR)"
+    "$PY" deploy/tools/check_deploy.py --assemble "$WORK/etc-icr" \
+        && "$ICR" check-config --config "$WORK/etc-icr" || bad "icr check-config"
+else
+    echo "notice: no icr binary with check-config (cargo build -p icr, or ICR_BIN=...): the gateway's own config check skipped"
+fi
+
 # --- Prometheus --------------------------------------------------------------
 step "promtool check rules deploy/prometheus/alerts.yaml"
 "$PROMTOOL" check rules deploy/prometheus/alerts.yaml || bad "promtool check rules"

@@ -703,10 +703,36 @@ def check_metric_names(dashboard_exprs: list[tuple[str, str]]) -> None:
         notes.append(f"planned metric {n} is now exported: drop it from PLANNED_METRICS in {rel(Path(__file__))} and its panels' 'Planned' note")
 
 
+def assemble(out: Path) -> int:
+    """Writes the gateway's config directory as the pod sees it (the
+    projected volume), for `icr check-config`. The Secret holds placeholders:
+    its JWKS is stood in for by config/example's (a public key)."""
+    objs = k8s_objects()
+    sts = objs[("StatefulSet", "icr")]
+    spec = sts["spec"]["template"]["spec"]
+    gw = next(c for c in spec["containers"] if c["name"] == "icr")
+    config_dir = gw["args"][gw["args"].index("--config") + 1]
+    mount = next(m for m in gw["volumeMounts"] if m["mountPath"].rstrip("/") == config_dir.rstrip("/"))
+    vol = next(v for v in spec["volumes"] if v["name"] == mount["name"])
+    gen = generator(K8S, "icr-config")
+    stand_ins = {"idp.jwks.json": ROOT / "config" / "example" / "keys" / "idp.jwks.json"}
+    for s in vol["projected"]["sources"]:
+        for kind in ("configMap", "secret"):
+            for it in s.get(kind, {}).get("items", []):
+                src = gen[it["key"]] if kind == "configMap" else stand_ins[it["key"]]
+                dst = out / it["path"]
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                dst.write_bytes(src.read_bytes())
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--promql-out", type=Path, help="write the dashboard's queries here as a rule file")
+    ap.add_argument("--assemble", type=Path, help="only write the pod's config directory here")
     a = ap.parse_args()
+    if a.assemble:
+        return assemble(a.assemble)
     check_kustomizations()
     objs = k8s_objects()
     pod = check_gateway_pod(objs)
