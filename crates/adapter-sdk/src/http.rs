@@ -40,7 +40,11 @@ impl HttpSource {
     /// timeout, keep-alive pool, no redirects, rustls.
     pub fn new(spec: &SourceSpec) -> Result<Self, BuildError> {
         let timeout = Duration::from_millis(spec.timeout_ms);
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(tls) = &spec.tls {
+            builder = with_tls(builder, tls)?;
+        }
+        let client = builder
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .pool_idle_timeout(Duration::from_secs(60))
             .pool_max_idle_per_host(64)
@@ -126,6 +130,37 @@ impl HttpSource {
             body: body.freeze(),
         })
     }
+}
+
+/// The source's `[tls]`: its own CA as the only trust, and the gateway's
+/// client certificate. Every problem names its key.
+fn with_tls(
+    builder: reqwest::ClientBuilder,
+    tls: &crate::SourceTls,
+) -> Result<reqwest::ClientBuilder, BuildError> {
+    let bad = |key: &str, path: &std::path::Path, why: String| BuildError::Option {
+        key: key.into(),
+        message: format!("{}: {why}", path.display()),
+    };
+    let mut builder = builder;
+    if let Some(ca) = &tls.ca {
+        let pem = std::fs::read(ca).map_err(|e| bad("tls.ca", ca, e.to_string()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| bad("tls.ca", ca, describe(&e)))?;
+        if certs.is_empty() {
+            return Err(bad("tls.ca", ca, "no certificate in the file".into()));
+        }
+        builder = builder.tls_certs_only(certs);
+    }
+    if let (Some(cert), Some(key)) = (&tls.cert, &tls.key) {
+        let mut pem = std::fs::read(cert).map_err(|e| bad("tls.cert", cert, e.to_string()))?;
+        pem.push(b'\n');
+        pem.extend(std::fs::read(key).map_err(|e| bad("tls.key", key, e.to_string()))?);
+        let identity =
+            reqwest::Identity::from_pem(&pem).map_err(|e| bad("tls.cert", cert, describe(&e)))?;
+        builder = builder.identity(identity);
+    }
+    Ok(builder)
 }
 
 fn map_error(e: reqwest::Error, what: &str) -> SourceError {

@@ -20,7 +20,7 @@ use tokio::time::Instant;
 
 pub use error::{SourceError, json_error};
 pub use registry::{BuildError, Factory, Registry};
-pub use spec::{Resilience, Routing, SourceSpec};
+pub use spec::{Resilience, Routing, SourceSpec, SourceTls};
 
 /// What the gateway asks one source for.
 #[derive(Clone, Debug)]

@@ -83,9 +83,44 @@ pub struct SourceSpec {
     /// (`[resilience]`): retries, concurrency limit, circuit breaker.
     #[serde(default)]
     pub resilience: Resilience,
+    /// TLS to the source (`[tls]`): whom to trust and the gateway's client
+    /// certificate, as the Spine Secure Proxy and many trusts require.
+    #[serde(default)]
+    pub tls: Option<SourceTls>,
     /// Settings for this source's adapter kind; each kind documents its own.
     #[serde(default)]
     pub options: toml::Table,
+}
+
+/// `[tls]` of a source registration. Paths are relative to the
+/// configuration directory (the loader makes them absolute).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SourceTls {
+    /// CA certificates (PEM) the source's server certificate must chain to;
+    /// when given, the only ones trusted for this source (not the system's).
+    #[serde(default)]
+    pub ca: Option<std::path::PathBuf>,
+    /// The gateway's client certificate chain for this source (PEM).
+    #[serde(default)]
+    pub cert: Option<std::path::PathBuf>,
+    /// Its private key (PEM).
+    #[serde(default)]
+    pub key: Option<std::path::PathBuf>,
+}
+
+impl SourceTls {
+    /// Makes relative paths relative to `dir`.
+    pub fn resolve(&mut self, dir: &std::path::Path) {
+        for p in [&mut self.ca, &mut self.cert, &mut self.key]
+            .into_iter()
+            .flatten()
+        {
+            if p.is_relative() {
+                *p = dir.join(&*p);
+            }
+        }
+    }
 }
 
 /// `[resilience]` of a source registration.
@@ -198,6 +233,17 @@ impl SourceSpec {
         }
         if self.sections.is_empty() {
             return invalid("sections", "must list at least one section");
+        }
+        if let Some(tls) = &self.tls {
+            if self.endpoint.scheme() != "https" {
+                return invalid("tls", "TLS settings need an https:// endpoint");
+            }
+            if tls.cert.is_some() != tls.key.is_some() {
+                return invalid(
+                    "tls",
+                    "a client certificate needs its key, and a key its certificate",
+                );
+            }
         }
         if self.endpoint.cannot_be_a_base() {
             return invalid("endpoint", "must be an absolute URL");

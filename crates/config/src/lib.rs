@@ -432,6 +432,9 @@ fn load_sources(
                 continue;
             }
         };
+        if let Some(tls) = &mut spec.tls {
+            tls.resolve(config_dir);
+        }
         edit(&mut spec);
         // A practice directory becomes one source per practice.
         let expanded: Vec<(SourceSpec, PathBuf, String)> = match spec.directory.clone() {
@@ -569,7 +572,10 @@ struct PracticeDirectory {
 /// registration per practice (the directory relative to `config_dir`).
 /// Adapters are not built.
 pub fn load_source_file(file: &Path, config_dir: &Path) -> Result<Vec<SourceSpec>, ConfigErrors> {
-    let spec: SourceSpec = read_toml(file).map_err(|e| ConfigErrors(vec![e]))?;
+    let mut spec: SourceSpec = read_toml(file).map_err(|e| ConfigErrors(vec![e]))?;
+    if let Some(tls) = &mut spec.tls {
+        tls.resolve(config_dir);
+    }
     spec.validate().map_err(|e| {
         let (key, message) = match e {
             icr_adapter_sdk::BuildError::Option { key, message } => (Some(key), message),

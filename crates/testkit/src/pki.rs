@@ -56,6 +56,18 @@ impl Ca {
         self.sign(params)
     }
 
+    /// A server certificate for `localhost` and 127.0.0.1 that expired in
+    /// 2021.
+    pub fn expired_server(&self) -> Leaf {
+        let mut params =
+            CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()]).expect("names");
+        params.distinguished_name = dn("localhost");
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.not_before = date_time_ymd(2020, 1, 1);
+        params.not_after = date_time_ymd(2021, 1, 1);
+        self.sign(params)
+    }
+
     /// A client certificate for calling system `name` (CN and DNS SAN).
     pub fn client(&self, name: &str) -> Leaf {
         let mut params = CertificateParams::new(vec![name.into()]).expect("names");
