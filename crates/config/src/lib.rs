@@ -296,7 +296,7 @@ impl Config {
         let mut policy = None;
         let mut objections = None;
         let mut tls = None;
-        let gateway = match read_toml::<GatewayConfig>(&gateway_file) {
+        let gateway = match read_gateway(&gateway_file, std::env::vars()) {
             Ok(mut g) => {
                 check_gateway(&gateway_file, &g, &mut errors);
                 match icr_auth::Verifier::load(&g.auth, dir) {
@@ -639,6 +639,76 @@ fn error(file: &Path, key: Option<&str>, message: &str) -> ConfigError {
         key: key.map(str::to_owned),
         message: message.to_string(),
     }
+}
+
+/// Environment variables that are not configuration overrides.
+const NOT_OVERRIDES: [&str; 2] = ["ICR_LOG_FORMAT", "ICR_CORPORA"];
+
+/// Reads `gateway.toml`, then applies the environment's overrides: a
+/// variable `ICR_KEY` sets `key`, and `ICR_TABLE__KEY` sets `key` in
+/// `[table]` (`ICR_AUDIT__DIR=/data/audit`, `ICR_TLS__KEY=/run/secrets/tls.key`).
+/// A value is read as a TOML value when it is one (`5000`, `true`,
+/// `["R8015"]`), else as a string. Secrets and per-environment values
+/// can so stay out of the files. Errors name the variable.
+pub fn read_gateway(
+    file: &Path,
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Result<GatewayConfig, ConfigError> {
+    let mut overrides: Vec<(String, String)> = vars
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("ICR_") && !NOT_OVERRIDES.contains(&k.as_str()))
+        .collect();
+    if overrides.is_empty() {
+        return read_toml(file);
+    }
+    overrides.sort();
+    let mut table: toml::Table = read_toml(file)?;
+    let mut set: Vec<(String, String)> = Vec::new();
+    for (var, value) in &overrides {
+        let path: Vec<String> = var["ICR_".len()..]
+            .split("__")
+            .map(str::to_ascii_lowercase)
+            .collect();
+        if path.iter().any(String::is_empty) {
+            return Err(error(
+                file,
+                None,
+                &format!("environment variable {var}: not a key path"),
+            ));
+        }
+        let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(value.clone()));
+        let mut at = &mut table;
+        for key in &path[..path.len() - 1] {
+            let next = at
+                .entry(key.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            at = match next {
+                toml::Value::Table(t) => t,
+                _ => {
+                    return Err(error(
+                        file,
+                        Some(&path.join(".")),
+                        &format!("environment variable {var}: {key} is not a table"),
+                    ));
+                }
+            };
+        }
+        at.insert(path[path.len() - 1].clone(), parsed);
+        set.push((path.join("."), var.clone()));
+    }
+    serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+        let key = e.path().to_string();
+        let from = set
+            .iter()
+            .find(|(k, _)| key == *k || key.starts_with(&format!("{k}.")))
+            .map(|(_, var)| format!(" (set by the environment variable {var})"))
+            .unwrap_or_default();
+        let message = format!("{}{from}", e.into_inner().to_string().trim());
+        error(file, (key != ".").then_some(key.as_str()), &message)
+    })
 }
 
 /// Reads one TOML file into `T`, with errors naming the key and line.

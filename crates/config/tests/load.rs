@@ -432,3 +432,53 @@ fn routing_mistakes_are_reported() {
     );
     assert!(text.contains("plain.toml: directory: a practice directory goes with routing = \"registered-practice\""), "{text}");
 }
+
+#[test]
+fn the_environment_overrides_gateway_toml() {
+    let d = tempdir("env");
+    write(
+        &d,
+        "gateway.toml",
+        "listen = \"127.0.0.1:8080\"\n[audit]\ndir = \"audit\"\n",
+    );
+    let file = d.join("gateway.toml");
+    let vars = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect::<Vec<_>>()
+    };
+    let g = icr_config::read_gateway(
+        &file,
+        vars(&[
+            ("ICR_LISTEN", "0.0.0.0:9999"),
+            ("ICR_REQUEST_DEADLINE_MS", "1500"),
+            ("ICR_AUDIT__DIR", "/data/audit"),
+            ("ICR_ACCESS__OPERATOR_ROLES", "[\"R8015\", \"R8013\"]"),
+            ("ICR_LOG_FORMAT", "json"),
+            ("PATH", "/usr/bin"),
+        ]),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(g.listen.to_string(), "0.0.0.0:9999");
+    assert_eq!(g.request_deadline_ms, 1500);
+    assert_eq!(g.audit.dir, std::path::PathBuf::from("/data/audit"));
+    assert_eq!(g.access.operator_roles, ["R8015", "R8013"]);
+    // Without overrides, the file as written.
+    let g = icr_config::read_gateway(&file, vars(&[])).unwrap();
+    assert_eq!(g.listen.to_string(), "127.0.0.1:8080");
+    // A misspelt or badly valued variable is named.
+    let e = icr_config::read_gateway(&file, vars(&[("ICR_LISEN", "0.0.0.0:1")])).unwrap_err();
+    assert!(e.to_string().contains("ICR_LISEN"), "{e}");
+    let e = icr_config::read_gateway(&file, vars(&[("ICR_CACHE__MAX_BYTES", "lots")]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("cache.max_bytes") && e.contains("ICR_CACHE__MAX_BYTES"),
+        "{e}"
+    );
+    let e = icr_config::read_gateway(&file, vars(&[("ICR_LISTEN__PORT", "1")]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("ICR_LISTEN__PORT"), "{e}");
+}
