@@ -163,22 +163,115 @@ fn registry() -> Registry {
     r
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    // Logs go to stderr: JSON lines with ICR_LOG_FORMAT=json (for a log
-    // collector), else text, coloured only on a terminal. Nothing logged
-    // carries patient data.
+fn main() -> ExitCode {
+    let tracer = telemetry();
+    let code = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(e) => {
+            eprintln!("icr: cannot start the async runtime: {e}");
+            ExitCode::from(2)
+        }
+    };
+    // Send the spans still batched (outside the runtime: the exporter's
+    // HTTP client is a blocking one).
+    if let Some(provider) = tracer
+        && let Err(e) = provider.shutdown()
+    {
+        eprintln!("icr: flushing traces failed: {e}");
+    }
+    code
+}
+
+/// Logs and traces. Logs go to stderr: JSON lines with
+/// `ICR_LOG_FORMAT=json` (for a log collector), else text, coloured only on
+/// a terminal. Traces — a span per request and per source call — are
+/// exported over OTLP (HTTP, protobuf) when `OTEL_EXPORTER_OTLP_ENDPOINT`
+/// (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set, with the other
+/// standard `OTEL_` variables; the W3C trace context then goes to HTTP
+/// sources. Nothing logged or traced carries patient data.
+fn telemetry() -> Option<opentelemetry_sdk::trace::SdkTracerProvider> {
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if std::env::var("ICR_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
-        logs.json().flatten_event(true).init();
-    } else {
+    let json = std::env::var("ICR_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let text = (!json).then(|| {
         use std::io::IsTerminal as _;
-        logs.with_ansi(std::io::stderr().is_terminal()).init();
-    }
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+    });
+    let json = json.then(|| {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_writer(std::io::stderr)
+    });
+    let wanted = [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    ]
+    .iter()
+    .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()));
+    let provider = if wanted {
+        match opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .build()
+        {
+            Ok(exporter) => {
+                let resource = opentelemetry_sdk::Resource::builder()
+                    .with_service_name(
+                        std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| "icr-gateway".into()),
+                    )
+                    .build();
+                Some(
+                    opentelemetry_sdk::trace::SdkTracerProvider::builder()
+                        .with_batch_exporter(exporter)
+                        .with_resource(resource)
+                        .build(),
+                )
+            }
+            Err(e) => {
+                eprintln!("icr: traces will not be exported: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let otel = provider.as_ref().map(|p| {
+        opentelemetry::global::set_text_map_propagator(
+            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+        );
+        tracing_opentelemetry::layer().with_tracer(p.tracer("icr-gateway"))
+    });
+    // Spans reach the exporter whatever the log level; the filter applies
+    // to the log output only.
+    // Only the gateway's own spans are exported (the request and its
+    // source calls), not the libraries'.
+    let otel = otel.map(|l| {
+        tracing_subscriber::Layer::with_filter(
+            l,
+            tracing_subscriber::filter::filter_fn(|m| m.target().starts_with("icr")),
+        )
+    });
+    tracing_subscriber::registry()
+        .with(otel)
+        .with(text.map(|l| tracing_subscriber::Layer::with_filter(l, filter)))
+        .with(json.map(|l| {
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+            tracing_subscriber::Layer::with_filter(l, filter)
+        }))
+        .init();
+    provider
+}
+
+async fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::CheckConfig { config } => return check_config(&config),

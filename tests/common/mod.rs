@@ -36,10 +36,16 @@ pub fn start_demo() -> Demo {
 
 /// Starts `icr demo --ephemeral` on the configuration in `config`.
 pub fn start_demo_in(config: &std::path::Path) -> Demo {
+    start_demo_with_env(config, &[])
+}
+
+/// As [`start_demo_in`], with extra environment variables.
+pub fn start_demo_with_env(config: &std::path::Path, env: &[(&str, &str)]) -> Demo {
     let mut child = Command::new(env!("CARGO_BIN_EXE_icr"))
         .args(["demo", "--ephemeral", "--config"])
         .arg(config)
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

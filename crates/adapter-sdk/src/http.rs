@@ -81,6 +81,7 @@ impl HttpSource {
         what: &str,
     ) -> Result<HttpResponse, SourceError> {
         let started = Instant::now();
+        let request = with_trace_context(request);
         match tokio::time::timeout_at(deadline, self.exchange(request, what)).await {
             Ok(result) => result,
             Err(_) => Err(SourceError::Timeout {
@@ -130,6 +131,26 @@ impl HttpSource {
             body: body.freeze(),
         })
     }
+}
+
+/// Adds the W3C `traceparent` (and `tracestate`) of the current span, so a
+/// source's own traces join the gateway's. Nothing is added when tracing
+/// export is off (the global propagator is then a no-op).
+fn with_trace_context(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    struct Headers(Vec<(String, String)>);
+    impl opentelemetry::propagation::Injector for Headers {
+        fn set(&mut self, key: &str, value: String) {
+            self.0.push((key.to_owned(), value));
+        }
+    }
+    let context = tracing::Span::current().context();
+    let mut headers = Headers(Vec::new());
+    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&context, &mut headers));
+    headers
+        .0
+        .into_iter()
+        .fold(request, |r, (k, v)| r.header(k, v))
 }
 
 /// The source's `[tls]`: its own CA as the only trust, and the gateway's

@@ -18,6 +18,7 @@ use icr_merge::{MergedRecord, Warning, merge_with};
 use icr_model::{NhsNumber, OdsCode, SectionSet, SourceId, SourceIssue, SourceMeta, SourceRecord};
 use serde::Serialize;
 use tokio::time::Instant;
+use tracing::Instrument as _;
 
 use crate::cache::{CacheKey, SourceCache};
 use crate::resilience::{CircuitState, Guard};
@@ -643,13 +644,41 @@ impl Gateway {
             let gw = self.clone();
             let source = Arc::clone(&sources[index]);
             let ctx = Arc::clone(&context);
-            tasks.spawn(async move {
-                let started = Instant::now();
-                let result = gw
-                    .fetch_one(&source, nhs_number, wanted, deadline, ctx)
-                    .await;
-                (index, result, started.elapsed())
-            });
+            // One span per source call: ids, kind and outcome only, never
+            // the person or anything clinical.
+            let span = tracing::info_span!(
+                "source",
+                source = %source.spec.id,
+                kind = %source.spec.kind,
+                status = tracing::field::Empty,
+                cache_hit = tracing::field::Empty,
+                items = tracing::field::Empty,
+                latency_ms = tracing::field::Empty,
+            );
+            tasks.spawn(
+                async move {
+                    let started = Instant::now();
+                    let result = gw
+                        .fetch_one(&source, nhs_number, wanted, deadline, ctx)
+                        .await;
+                    let elapsed = started.elapsed();
+                    let current = tracing::Span::current();
+                    match &result {
+                        Ok((record, cached)) => {
+                            current.record("status", "answered");
+                            current.record("cache_hit", *cached);
+                            current.record("items", record.items.len() as u64);
+                        }
+                        Err(e) => {
+                            current.record("status", e.status_name());
+                            current.record("cache_hit", false);
+                        }
+                    }
+                    current.record("latency_ms", elapsed.as_millis() as u64);
+                    (index, result, elapsed)
+                }
+                .instrument(span),
+            );
         };
         for (index, wanted) in &plan {
             if objected(*index) {

@@ -15,6 +15,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use icr_model::SectionSet;
 use tokio::net::TcpListener;
+use tracing::Instrument as _;
 
 use icr_audit::Interaction;
 
@@ -130,7 +131,16 @@ async fn serve_connection<I>(
         if let Some(p) = &peer {
             req.extensions_mut().insert(p.clone());
         }
-        async move { Ok::<_, Infallible>(handle(&gw, req).await) }
+        // One span per request: route, method, status and time; the path
+        // (which holds the NHS number) is never recorded.
+        let span = tracing::info_span!(
+            "request",
+            otel.kind = "server",
+            http.request.method = %req.method(),
+            route = tracing::field::Empty,
+            http.response.status_code = tracing::field::Empty,
+        );
+        async move { Ok::<_, Infallible>(handle(&gw, req).await) }.instrument(span)
     });
     let conn = builder.serve_connection_with_upgrades(io, service);
     let _ = watcher.watch(conn.into_owned()).await;
@@ -208,6 +218,9 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
     };
     let took = started.elapsed();
     gw.measure_request(route, resp.status().as_u16(), took);
+    let span = tracing::Span::current();
+    span.record("route", route);
+    span.record("http.response.status_code", resp.status().as_u16());
     tracing::info!(
         route,
         status = resp.status().as_u16(),
