@@ -183,6 +183,7 @@ async fn sources_come_and_go_without_a_restart_and_a_broken_file_is_refused() {
         "icr_audit_poisoned 0",
         "icr_break_glass_total",
         "icr_requests_shed_total",
+        "icr_audit_write_duration_seconds_count",
     ] {
         assert!(metrics.contains(name), "{name} missing");
     }

@@ -386,7 +386,7 @@ impl Gateway {
         draft.record.decision = Decision::Allowed;
         draft.record.reason = refusal_reason(granted.basis().code());
         draft.record.http_status = outcome.http_status;
-        if let Err(e) = access.audit.append(&draft.record).await {
+        if let Err(e) = self.append_audit(&draft.record).await {
             tracing::error!(error = %e, "audit append failed: nothing released");
             return Err(audit_unavailable(request_id));
         }
@@ -479,7 +479,7 @@ impl Gateway {
         draft.record.reason = refusal_reason(basis.as_str());
         draft.record.items_released = u32::try_from(accesses.records.len()).unwrap_or(u32::MAX);
         draft.record.http_status = 200;
-        if let Err(e) = self.access().audit.append(&draft.record).await {
+        if let Err(e) = self.append_audit(&draft.record).await {
             tracing::error!(error = %e, "audit append failed: nothing released");
             return Err(audit_unavailable(request_id));
         }
@@ -521,7 +521,7 @@ impl Gateway {
         draft.record.items_released = 0;
         draft.record.items_withheld = 0;
         draft.record.basis = icr_audit::Basis::None;
-        match self.access().audit.append(&draft.record).await {
+        match self.append_audit(&draft.record).await {
             Ok(_) => stop,
             Err(e) => {
                 tracing::error!(error = %e, "audit append failed");

@@ -35,6 +35,41 @@ struct Source {
     meta: Arc<SourceMeta>,
     adapter: Arc<dyn SourceAdapter>,
     guard: Guard,
+    /// The latest parts of record requests (latency, failed), for
+    /// operators' recent percentiles and error rate.
+    recent: std::sync::Mutex<std::collections::VecDeque<(u64, bool)>>,
+}
+
+/// How many of a source's latest outcomes `/v1/sources` summarises.
+const RECENT: usize = 256;
+
+impl Source {
+    fn remember(&self, latency_ms: u64, failed: bool) {
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        if recent.len() == RECENT {
+            recent.pop_front();
+        }
+        recent.push_back((latency_ms, failed));
+    }
+
+    /// The latest outcomes: count, p50/p95/p99 latency and error rate.
+    fn recent_summary(&self) -> serde_json::Value {
+        let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        let mut latencies: Vec<u64> = recent.iter().map(|(l, _)| *l).collect();
+        latencies.sort_unstable();
+        let at = |q: f64| -> Option<u64> {
+            let last = latencies.len().checked_sub(1)?;
+            latencies.get(((last as f64) * q).round() as usize).copied()
+        };
+        let failed = recent.iter().filter(|(_, f)| *f).count();
+        serde_json::json!({
+            "calls": recent.len(),
+            "p50_ms": at(0.5),
+            "p95_ms": at(0.95),
+            "p99_ms": at(0.99),
+            "error_rate": if recent.is_empty() { 0.0 } else { failed as f64 / recent.len() as f64 },
+        })
+    }
 }
 
 /// How one source's part of a request went.
@@ -501,6 +536,18 @@ impl Gateway {
         out
     }
 
+    /// Appends an access to the audit log (synced before it returns),
+    /// timing the write for `/metrics`.
+    pub(crate) async fn append_audit(
+        &self,
+        record: &icr_audit::AuditRecord,
+    ) -> Result<icr_audit::Sequence, icr_audit::AuditError> {
+        let started = Instant::now();
+        let result = self.inner.access.audit.append(record).await;
+        self.inner.measurements.audit_write(started.elapsed());
+        result
+    }
+
     /// Records one answered request for `/metrics`.
     pub(crate) fn measure_request(&self, route: &'static str, status: u16, took: Duration) {
         self.inner.measurements.request(route, status, took);
@@ -562,6 +609,7 @@ impl Gateway {
                     "retries": load(&s.guard.retried),
                     "short_circuited": load(&s.guard.short_circuited),
                     "rejected": load(&s.guard.rejected),
+                    "recent": s.recent_summary(),
                 })
             })
             .collect()
@@ -806,6 +854,13 @@ impl Gateway {
             self.inner
                 .measurements
                 .source(source.spec.id.as_str(), status.as_str(), latency);
+            source.remember(
+                latency.as_millis() as u64,
+                matches!(
+                    status,
+                    Status::Timeout | Status::Unavailable | Status::Error
+                ),
+            );
             statuses.push(SourceStatus {
                 source: source.spec.id.clone(),
                 organisation: source.meta.organisation.clone(),
@@ -1067,6 +1122,7 @@ fn build_sources(
                 .map(Arc::clone)
                 .unwrap_or_else(|| {
                     Arc::new(Source {
+                        recent: std::sync::Mutex::new(std::collections::VecDeque::new()),
                         meta: s.spec.meta(),
                         guard: Guard::new(
                             &s.spec.resilience,

@@ -70,6 +70,7 @@ pub struct Measurements {
     request_latency: Mutex<BTreeMap<&'static str, std::sync::Arc<Histogram>>>,
     source_outcomes: Mutex<BTreeMap<(String, &'static str), u64>>,
     source_latency: Mutex<BTreeMap<String, std::sync::Arc<Histogram>>>,
+    audit_write: Histogram,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -97,8 +98,19 @@ impl Measurements {
         h.observe(took);
     }
 
+    /// One audit record written and synced (or failed) after `took`.
+    pub fn audit_write(&self, took: Duration) {
+        self.audit_write.observe(took);
+    }
+
     /// The Prometheus text for everything measured.
     pub fn render(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "# HELP icr_audit_write_duration_seconds Time to write and sync one access to the audit log (group commit included).\n# TYPE icr_audit_write_duration_seconds histogram"
+        );
+        self.audit_write
+            .render(out, "icr_audit_write_duration_seconds", "");
         let _ = writeln!(
             out,
             "# HELP icr_http_requests_total Requests answered, by route and HTTP status.\n# TYPE icr_http_requests_total counter"

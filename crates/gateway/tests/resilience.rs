@@ -175,6 +175,10 @@ async fn transient_failures_are_retried_and_a_failing_source_is_short_circuited(
     assert_eq!(awp["calls"], 15);
     assert_eq!(awp["retries"], 10);
     assert_eq!(awp["kind"], "scripted");
+    // The latest six parts of record requests: all failed.
+    assert_eq!(awp["recent"]["calls"], 6);
+    assert_eq!(awp["recent"]["error_rate"], 1.0);
+    assert!(awp["recent"]["p95_ms"].is_u64());
 }
 
 #[tokio::test]
