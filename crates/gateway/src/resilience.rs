@@ -117,6 +117,18 @@ impl Breaker {
         }
     }
 
+    /// Gives back a probe that was not made (no concurrency permit): the
+    /// next request may probe at once, since nothing was learnt.
+    fn abandon_probe(&self, now: Instant) {
+        let mut state = self.lock();
+        if let State::HalfOpen { .. } = *state {
+            *state = State::Open {
+                until: now,
+                failures: self.threshold,
+            };
+        }
+    }
+
     /// Records a call's outcome: `failed` when it counts against the source.
     fn record(&self, failed: bool, now: Instant) {
         let mut state = self.lock();
@@ -262,7 +274,7 @@ impl Guard {
             Err(e) => {
                 if probe {
                     // Not a verdict on the source: let the next request probe.
-                    self.breaker.record(true, Instant::now());
+                    self.breaker.abandon_probe(Instant::now());
                 }
                 return Err(e);
             }
@@ -350,6 +362,9 @@ mod tests {
         assert_eq!(b.admit(t1), Admission::Probe);
         assert!(matches!(b.admit(t1), Admission::Refused { .. }));
         // A probe that never reports lets another through after its allowance.
+        assert_eq!(b.admit(t1 + Duration::from_secs(4)), Admission::Probe);
+        // A probe that could not be made is given back at once.
+        b.abandon_probe(t1 + Duration::from_secs(4));
         assert_eq!(b.admit(t1 + Duration::from_secs(4)), Admission::Probe);
         // A failed probe reopens; a successful one closes.
         b.record(true, t1 + Duration::from_secs(5));

@@ -162,10 +162,12 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
         ["metrics"] => ("metrics", only_get(&req).unwrap_or_else(|| metrics(gw))),
         ["v1", "patients", nhs, "record"] => (
             "record",
-            match (only_get(&req), gw.admit()) {
-                (Some(r), _) => r,
-                (None, None) => shed(),
-                (None, Some(_permit)) => record(gw, &req, nhs).await,
+            match only_get(&req) {
+                Some(r) => r,
+                None => match gw.admit() {
+                    None => shed(),
+                    Some(_permit) => record(gw, &req, nhs).await,
+                },
             },
         ),
         ["v1", "cache", "patients", nhs] => ("cache-purge", purge(gw, &req, nhs).await),
@@ -200,10 +202,12 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
         {
             (
                 "fhir-everything",
-                match (only_get(&req), gw.admit()) {
-                    (Some(r), _) => r,
-                    (None, None) => shed(),
-                    (None, Some(_permit)) => everything(gw, &req, nhs).await,
+                match only_get(&req) {
+                    Some(r) => r,
+                    None => match gw.admit() {
+                        None => shed(),
+                        Some(_permit) => everything(gw, &req, nhs).await,
+                    },
                 },
             )
         }
