@@ -535,11 +535,11 @@ const CONFIG_POLL: Duration = Duration::from_secs(2);
 /// of gateway.toml take effect at the next start.
 fn watch_config(
     gateway: icr_gateway::Gateway,
-    dir: PathBuf,
+    watched: [PathBuf; 2],
     load: impl Fn() -> Result<Config, String> + Send + 'static,
 ) {
     tokio::spawn(async move {
-        let mut seen = fingerprint(&dir);
+        let mut seen = fingerprint(&watched);
         #[cfg(unix)]
         let mut hangup =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
@@ -559,7 +559,7 @@ fn watch_config(
                 tokio::time::sleep(CONFIG_POLL).await;
                 false
             };
-            let now = fingerprint(&dir);
+            let now = fingerprint(&watched);
             if !forced && now == seen {
                 continue;
             }
@@ -584,13 +584,13 @@ fn watch_config(
     });
 }
 
-/// A digest of the configuration files (the directory's own files and the
-/// sources directory's), to notice changes without a file-watching API.
-fn fingerprint(dir: &Path) -> u64 {
+/// A digest of the files in `dirs` (the configuration directory and its
+/// sources directory), to notice changes without a file-watching API.
+fn fingerprint(dirs: &[PathBuf]) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    for sub in [dir.to_path_buf(), dir.join("sources.d")] {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&sub)
+    for sub in dirs {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(sub)
             .map(|entries| {
                 entries
                     .filter_map(Result::ok)
@@ -713,7 +713,8 @@ async fn serve(dir: &Path, listen: Option<SocketAddr>) -> Result<(), String> {
     let config = Config::load(dir, &registry()).map_err(|e| e.to_string())?;
     let (listener, gateway) = start_gateway(&config, listen).await?;
     let reload_dir = dir.to_path_buf();
-    watch_config(gateway.clone(), dir.to_path_buf(), move || {
+    let watched = [dir.to_path_buf(), dir.join(&config.gateway.sources_dir)];
+    watch_config(gateway.clone(), watched, move || {
         Config::load(&reload_dir, &registry()).map_err(|e| e.to_string())
     });
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -811,7 +812,8 @@ async fn demo(dir: &Path, listen: Option<SocketAddr>, ephemeral: bool) -> Result
     };
     let (listener, gateway) = start_gateway(&config, listen).await?;
     let reload_dir = dir.to_path_buf();
-    watch_config(gateway.clone(), dir.to_path_buf(), move || {
+    let watched = [dir.to_path_buf(), dir.join(&config.gateway.sources_dir)];
+    watch_config(gateway.clone(), watched, move || {
         Config::load_with(&reload_dir, &registry(), |spec| {
             if ephemeral
                 && let Some(url) = endpoints.get(spec.id.as_str()).and_then(|e| e.parse().ok())
