@@ -133,8 +133,16 @@ pub fn merge_with(
 /// Groups items that are the same fact; items without a key stand alone.
 /// Exact repeats of one record (same record id) collapse.
 fn group_items<'a>(items: &[&'a Item]) -> Vec<Vec<&'a Item>> {
+    // foldhash: several times faster than SipHash on these short keys, and
+    // seeded per process, so a source cannot choose colliding keys.
+    let hasher = foldhash::fast::RandomState::default();
     let mut groups: Vec<Vec<&'a Item>> = Vec::new();
-    let mut index: HashMap<MergeKey<'a>, usize> = HashMap::with_capacity(items.len());
+    let mut index: HashMap<MergeKey<'a>, usize, _> =
+        HashMap::with_capacity_and_hasher(items.len(), hasher.clone());
+    // Unkeyed items that are exact repeats of one record also collapse
+    // (keyed repeats meet in their group and are removed there).
+    let mut unkeyed: std::collections::HashSet<&'a icr_model::RecordId, _> =
+        std::collections::HashSet::with_hasher(hasher);
     for item in items {
         match key(&item.entry) {
             Some(k) => match index.get(&k) {
@@ -144,16 +152,19 @@ fn group_items<'a>(items: &[&'a Item]) -> Vec<Vec<&'a Item>> {
                     groups.push(vec![item]);
                 }
             },
-            None => groups.push(vec![item]),
+            None => {
+                if unkeyed.insert(&item.provenance.record) {
+                    groups.push(vec![item]);
+                }
+            }
         }
     }
     for group in &mut groups {
-        group.sort_by(|a, b| a.provenance.record.cmp(&b.provenance.record));
-        group.dedup_by(|a, b| a.provenance.record == b.provenance.record);
+        if group.len() > 1 {
+            group.sort_by(|a, b| a.provenance.record.cmp(&b.provenance.record));
+            group.dedup_by(|a, b| a.provenance.record == b.provenance.record);
+        }
     }
-    // Unkeyed items that are exact repeats of one record also collapse.
-    let mut seen = std::collections::HashSet::new();
-    groups.retain(|g| g.len() > 1 || seen.insert(&g[0].provenance.record));
     groups
 }
 
