@@ -641,22 +641,41 @@ fn error(file: &Path, key: Option<&str>, message: &str) -> ConfigError {
     }
 }
 
-/// Environment variables that are not configuration overrides.
-const NOT_OVERRIDES: [&str; 2] = ["ICR_LOG_FORMAT", "ICR_CORPORA"];
+/// The top-level keys of `gateway.toml`: an `ICR_` variable is an override
+/// when its name starts with one of them (others, such as `ICR_LOG_FORMAT`
+/// or tooling's own, are not configuration).
+const GATEWAY_KEYS: [&str; 10] = [
+    "listen",
+    "request_deadline_ms",
+    "sources_dir",
+    "max_in_flight",
+    "cache",
+    "identity",
+    "auth",
+    "access",
+    "audit",
+    "tls",
+];
 
 /// Reads `gateway.toml`, then applies the environment's overrides: a
 /// variable `ICR_KEY` sets `key`, and `ICR_TABLE__KEY` sets `key` in
 /// `[table]` (`ICR_AUDIT__DIR=/data/audit`, `ICR_TLS__KEY=/run/secrets/tls.key`).
 /// A value is read as a TOML value when it is one (`5000`, `true`,
 /// `["R8015"]`), else as a string. Secrets and per-environment values
-/// can so stay out of the files. Errors name the variable.
+/// can so stay out of the files. Only variables starting with a top-level
+/// key are overrides; errors name the variable.
 pub fn read_gateway(
     file: &Path,
     vars: impl IntoIterator<Item = (String, String)>,
 ) -> Result<GatewayConfig, ConfigError> {
     let mut overrides: Vec<(String, String)> = vars
         .into_iter()
-        .filter(|(k, _)| k.starts_with("ICR_") && !NOT_OVERRIDES.contains(&k.as_str()))
+        .filter(|(k, _)| {
+            k.strip_prefix("ICR_").is_some_and(|rest| {
+                let first = rest.split("__").next().unwrap_or("").to_ascii_lowercase();
+                GATEWAY_KEYS.contains(&first.as_str())
+            })
+        })
         .collect();
     if overrides.is_empty() {
         return read_toml(file);
