@@ -64,6 +64,23 @@ pub(crate) struct Stop {
     pub challenge: Option<String>,
 }
 
+impl Stop {
+    /// The 401 for a missing or failed bearer token, with its challenge.
+    pub(crate) fn unauthenticated(request_id: String, e: &icr_auth::AuthError) -> Self {
+        Stop {
+            request_id,
+            status: StatusCode::UNAUTHORIZED,
+            error: "unauthenticated",
+            code: e.reason().to_string(),
+            message: e.to_string(),
+            challenge: Some(format!(
+                "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                e.reason()
+            )),
+        }
+    }
+}
+
 /// The accesses to a person's record, for whom may read them.
 pub(crate) struct AuditRead {
     /// The request's id.
@@ -238,17 +255,7 @@ impl Gateway {
         let identity = match self.authenticate(r.authorization) {
             Ok(i) => i,
             Err(e) => {
-                let stop = Stop {
-                    request_id,
-                    status: StatusCode::UNAUTHORIZED,
-                    error: "unauthenticated",
-                    code: e.reason().to_string(),
-                    message: e.to_string(),
-                    challenge: Some(format!(
-                        "Bearer error=\"invalid_token\", error_description=\"{}\"",
-                        e.reason()
-                    )),
-                };
+                let stop = Stop::unauthenticated(request_id, &e);
                 return Err(self.audit_stop(draft, stop).await);
             }
         };
@@ -412,17 +419,7 @@ impl Gateway {
         let identity = match self.authenticate(authorization) {
             Ok(i) => i,
             Err(e) => {
-                let stop = Stop {
-                    request_id,
-                    status: StatusCode::UNAUTHORIZED,
-                    error: "unauthenticated",
-                    code: e.reason().to_string(),
-                    message: e.to_string(),
-                    challenge: Some(format!(
-                        "Bearer error=\"invalid_token\", error_description=\"{}\"",
-                        e.reason()
-                    )),
-                };
+                let stop = Stop::unauthenticated(request_id, &e);
                 return Err(self.audit_stop(draft, stop).await);
             }
         };
@@ -501,7 +498,7 @@ impl Gateway {
             .collect()
     }
 
-    fn forbidden(&self, request_id: &str, code: &str, message: String) -> Stop {
+    pub(crate) fn forbidden(&self, request_id: &str, code: &str, message: String) -> Stop {
         Stop {
             request_id: request_id.to_string(),
             status: StatusCode::FORBIDDEN,

@@ -290,26 +290,17 @@ fn shed() -> Resp {
 /// The caller, if they hold an operator role (`[access] operator_roles`);
 /// otherwise the 401 or 403 to answer.
 fn operator(gw: &Gateway, req: &Request<Incoming>) -> Result<icr_auth::Identity, Box<Resp>> {
-    let identity = match gw.authenticate(header(req, AUTHORIZATION)) {
-        Ok(i) => i,
-        Err(e) => {
-            let body = serde_json::json!({"error": "unauthenticated", "reason": e.reason(), "message": e.to_string()});
-            let mut r = json(StatusCode::UNAUTHORIZED, body.to_string().into_bytes());
-            if let Ok(v) = HeaderValue::from_str(&format!(
-                "Bearer error=\"invalid_token\", error_description=\"{}\"",
-                e.reason()
-            )) {
-                r.headers_mut().insert(WWW_AUTHENTICATE, v);
-            }
-            return Err(Box::new(r));
-        }
-    };
+    // Operator actions are not accesses to a record: no audit, no request id.
+    let identity = gw
+        .authenticate(header(req, AUTHORIZATION))
+        .map_err(|e| Box::new(stop_json(&Stop::unauthenticated(String::new(), &e))))?;
     if !gw.is_operator(&identity.role) {
-        let body = serde_json::json!({"error": "forbidden", "code": "NOT_OPERATOR", "message": "this is for the operator roles in gateway.toml [access] operator_roles"});
-        return Err(Box::new(json(
-            StatusCode::FORBIDDEN,
-            body.to_string().into_bytes(),
-        )));
+        let stop = gw.forbidden(
+            "",
+            "NOT_OPERATOR",
+            "this is for the operator roles in gateway.toml [access] operator_roles".into(),
+        );
+        return Err(Box::new(stop_json(&stop)));
     }
     Ok(identity)
 }
@@ -575,7 +566,9 @@ async fn audit(gw: &Gateway, req: &Request<Incoming>, fhir: bool) -> Resp {
 }
 
 fn with_request_id(mut r: Resp, id: &str) -> Resp {
-    if let Ok(v) = HeaderValue::from_str(id) {
+    if !id.is_empty()
+        && let Ok(v) = HeaderValue::from_str(id)
+    {
         r.headers_mut().insert("x-request-id", v);
     }
     r
