@@ -35,6 +35,8 @@ struct Source {
     meta: Arc<SourceMeta>,
     adapter: Arc<dyn SourceAdapter>,
     guard: Guard,
+    /// Outcomes and latency for `/metrics`.
+    measured: crate::metrics::SourceMeasurements,
     /// The latest parts of record requests (latency, failed), for
     /// operators' recent percentiles and error rate.
     recent: std::sync::Mutex<std::collections::VecDeque<(u64, bool)>>,
@@ -475,6 +477,12 @@ impl Gateway {
             );
         }
         self.inner.measurements.render(&mut out);
+        let sources = self.sources();
+        let measured: Vec<(&str, &crate::metrics::SourceMeasurements)> = sources
+            .iter()
+            .map(|s| (s.spec.id.as_str(), &s.measured))
+            .collect();
+        crate::metrics::render_sources(&mut out, &measured);
         // Per source: labels are source ids and states, never patient data.
         let mut family = |name: &str, kind: &str, help: &str, value: &dyn Fn(&Source) -> u64| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -851,9 +859,7 @@ impl Gateway {
                     Vec::new(),
                 ),
             };
-            self.inner
-                .measurements
-                .source(source.spec.id.as_str(), status.as_str(), latency);
+            source.measured.observe(status.as_str(), latency);
             source.remember(
                 latency.as_millis() as u64,
                 matches!(
@@ -1123,6 +1129,7 @@ fn build_sources(
                 .unwrap_or_else(|| {
                     Arc::new(Source {
                         recent: std::sync::Mutex::new(std::collections::VecDeque::new()),
+                        measured: crate::metrics::SourceMeasurements::default(),
                         meta: s.spec.meta(),
                         guard: Guard::new(
                             &s.spec.resilience,

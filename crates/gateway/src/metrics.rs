@@ -68,9 +68,50 @@ impl Histogram {
 pub struct Measurements {
     requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
     request_latency: Mutex<BTreeMap<&'static str, std::sync::Arc<Histogram>>>,
-    source_outcomes: Mutex<BTreeMap<(String, &'static str), u64>>,
-    source_latency: Mutex<BTreeMap<String, std::sync::Arc<Histogram>>>,
     audit_write: Histogram,
+}
+
+/// One source's outcomes and latency; kept with the source, so that a
+/// request's measurement touches no shared map.
+#[derive(Debug, Default)]
+pub struct SourceMeasurements {
+    outcomes: Mutex<BTreeMap<&'static str, u64>>,
+    latency: Histogram,
+}
+
+impl SourceMeasurements {
+    /// The source's part of one record request: its status and latency.
+    pub fn observe(&self, status: &'static str, took: Duration) {
+        *lock(&self.outcomes).entry(status).or_insert(0) += 1;
+        self.latency.observe(took);
+    }
+}
+
+/// The per-source families for `/metrics`, over (source id, measurements).
+pub fn render_sources<'a>(out: &mut String, sources: &[(&'a str, &'a SourceMeasurements)]) {
+    let _ = writeln!(
+        out,
+        "# HELP icr_source_outcomes_total Sources' parts of record requests, by status (ok, partial, not_found, timeout, unavailable, error, withheld).\n# TYPE icr_source_outcomes_total counter"
+    );
+    for (source, m) in sources {
+        for (status, n) in lock(&m.outcomes).iter() {
+            let _ = writeln!(
+                out,
+                "icr_source_outcomes_total{{source=\"{source}\",status=\"{status}\"}} {n}"
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP icr_source_duration_seconds Time each source took for its part of a record request (cache hits included).\n# TYPE icr_source_duration_seconds histogram"
+    );
+    for (source, m) in sources {
+        m.latency.render(
+            out,
+            "icr_source_duration_seconds",
+            &format!("source=\"{source}\""),
+        );
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -82,19 +123,6 @@ impl Measurements {
     pub fn request(&self, route: &'static str, status: u16, took: Duration) {
         *lock(&self.requests).entry((route, status)).or_insert(0) += 1;
         let h = std::sync::Arc::clone(lock(&self.request_latency).entry(route).or_default());
-        h.observe(took);
-    }
-
-    /// One source's part of a record request: its status and latency.
-    pub fn source(&self, source: &str, status: &'static str, took: Duration) {
-        *lock(&self.source_outcomes)
-            .entry((source.to_owned(), status))
-            .or_insert(0) += 1;
-        let h = std::sync::Arc::clone(
-            lock(&self.source_latency)
-                .entry(source.to_owned())
-                .or_default(),
-        );
         h.observe(took);
     }
 
@@ -130,27 +158,6 @@ impl Measurements {
                 out,
                 "icr_http_request_duration_seconds",
                 &format!("route=\"{route}\""),
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP icr_source_outcomes_total Sources' parts of record requests, by status (ok, partial, not_found, timeout, unavailable, error, withheld).\n# TYPE icr_source_outcomes_total counter"
-        );
-        for ((source, status), n) in lock(&self.source_outcomes).iter() {
-            let _ = writeln!(
-                out,
-                "icr_source_outcomes_total{{source=\"{source}\",status=\"{status}\"}} {n}"
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP icr_source_duration_seconds Time each source took for its part of a record request (cache hits included).\n# TYPE icr_source_duration_seconds histogram"
-        );
-        for (source, h) in lock(&self.source_latency).iter() {
-            h.render(
-                out,
-                "icr_source_duration_seconds",
-                &format!("source=\"{source}\""),
             );
         }
     }
