@@ -194,23 +194,24 @@ fn main() -> ExitCode {
 /// sources. Nothing logged or traced carries patient data.
 fn telemetry() -> Option<opentelemetry_sdk::trace::SdkTracerProvider> {
     use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::Layer as _;
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let json = std::env::var("ICR_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    let text = (!json).then(|| {
-        use std::io::IsTerminal as _;
-        tracing_subscriber::fmt::layer()
-            .with_writer(std::io::stderr)
-            .with_ansi(std::io::stderr().is_terminal())
-    });
-    let json = json.then(|| {
+    let logs = if std::env::var("ICR_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
         tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)
             .with_writer(std::io::stderr)
-    });
+            .boxed()
+    } else {
+        use std::io::IsTerminal as _;
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .boxed()
+    };
     let wanted = [
         "OTEL_EXPORTER_OTLP_ENDPOINT",
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
@@ -243,30 +244,22 @@ fn telemetry() -> Option<opentelemetry_sdk::trace::SdkTracerProvider> {
     } else {
         None
     };
+    // Spans reach the exporter whatever the log level (the level filter
+    // applies to the log output only); only the gateway's own spans are
+    // exported (the request and its source calls), not the libraries'.
     let otel = provider.as_ref().map(|p| {
         opentelemetry::global::set_text_map_propagator(
             opentelemetry_sdk::propagation::TraceContextPropagator::new(),
         );
-        tracing_opentelemetry::layer().with_tracer(p.tracer("icr-gateway"))
-    });
-    // Spans reach the exporter whatever the log level; the filter applies
-    // to the log output only.
-    // Only the gateway's own spans are exported (the request and its
-    // source calls), not the libraries'.
-    let otel = otel.map(|l| {
-        tracing_subscriber::Layer::with_filter(
-            l,
-            tracing_subscriber::filter::filter_fn(|m| m.target().starts_with("icr")),
-        )
+        tracing_opentelemetry::layer()
+            .with_tracer(p.tracer("icr-gateway"))
+            .with_filter(tracing_subscriber::filter::filter_fn(|m| {
+                m.target().starts_with("icr")
+            }))
     });
     tracing_subscriber::registry()
+        .with(logs.with_filter(filter))
         .with(otel)
-        .with(text.map(|l| tracing_subscriber::Layer::with_filter(l, filter)))
-        .with(json.map(|l| {
-            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-            tracing_subscriber::Layer::with_filter(l, filter)
-        }))
         .init();
     provider
 }
