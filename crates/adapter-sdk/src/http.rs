@@ -47,7 +47,7 @@ impl HttpSource {
         let client = builder
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .pool_idle_timeout(Duration::from_secs(60))
-            .pool_max_idle_per_host(64)
+            .pool_max_idle_per_host(idle_connections(spec))
             .tcp_nodelay(true)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("icr-gateway/", env!("CARGO_PKG_VERSION")))
@@ -136,6 +136,22 @@ impl HttpSource {
 /// Adds the W3C `traceparent` (and `tracestate`) of the current span, so a
 /// source's own traces join the gateway's. Nothing is added when tracing
 /// export is off (the global propagator is then a no-op).
+/// Idle connections kept open to a source: as many as its busiest moment
+/// uses — every call the bulkhead admits, each running up to
+/// [`REQUESTS_PER_CALL`] requests at once — so that bursts reuse
+/// connections instead of opening and closing them (a smaller pool closed
+/// the excess after every burst: a new TCP connection for most requests
+/// under load). Never fewer than 64.
+fn idle_connections(spec: &SourceSpec) -> usize {
+    (spec.resilience.max_concurrent as usize)
+        .saturating_mul(REQUESTS_PER_CALL)
+        .max(64)
+}
+
+/// Requests one source call usually runs at once (the FHIR adapter's
+/// default search concurrency).
+const REQUESTS_PER_CALL: usize = 8;
+
 fn with_trace_context(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
     use tracing_opentelemetry::OpenTelemetrySpanExt as _;
     struct Headers(Vec<(String, String)>);
