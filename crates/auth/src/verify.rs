@@ -1,7 +1,8 @@
 //! Verifying tokens, and minting them for the demo.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::Mutex;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -9,6 +10,7 @@ use icr_model::{NhsNumber, OdsCode};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 
 use crate::config::{AuthConfig, KeyError, LoadedKey, load_keys};
 
@@ -116,6 +118,44 @@ pub struct Verifier {
     issuers: Vec<Issuer>,
     skew: u64,
     max_bytes: usize,
+    verified: Mutex<Verified>,
+}
+
+/// Most tokens remembered as verified; a portal sends one user's token
+/// with each of their requests, so this covers that many active users.
+pub const VERIFIED_CAPACITY: usize = 10_000;
+
+/// Tokens whose signature and claims were verified, by their SHA-256, with
+/// the identity they carry: a token seen again skips the signature check
+/// (an ES256 verification was an eighth of a warm request's time) and only
+/// its expiry is checked again. Only verified tokens enter, so a caller
+/// cannot fill it with forged ones; it belongs to one set of keys (a
+/// reloaded configuration builds a new verifier) and is bounded.
+#[derive(Default)]
+struct Verified {
+    by_digest: HashMap<[u8; 32], Identity>,
+}
+
+impl Verified {
+    fn get(&self, digest: &[u8; 32]) -> Option<Identity> {
+        self.by_digest.get(digest).cloned()
+    }
+
+    fn insert(&mut self, digest: [u8; 32], identity: Identity, now: u64, skew: u64) {
+        if self.by_digest.len() >= VERIFIED_CAPACITY {
+            self.by_digest
+                .retain(|_, i| i.expires_at.saturating_add(skew) >= now);
+        }
+        if self.by_digest.len() >= VERIFIED_CAPACITY {
+            // Still full of live tokens: start again rather than grow.
+            self.by_digest.clear();
+        }
+        self.by_digest.insert(digest, identity);
+    }
+
+    fn remove(&mut self, digest: &[u8; 32]) {
+        self.by_digest.remove(digest);
+    }
 }
 
 #[derive(Deserialize)]
@@ -208,6 +248,7 @@ impl Verifier {
             issuers,
             skew: config.clock_skew_s,
             max_bytes: config.max_token_bytes,
+            verified: Mutex::default(),
         })
     }
 
@@ -227,13 +268,38 @@ impl Verifier {
         self.verify(token, now)
     }
 
-    /// Verifies a token at time `now` (seconds since the Unix epoch).
+    /// Verifies a token at time `now` (seconds since the Unix epoch). A
+    /// token verified before is recognised by its SHA-256 and only its
+    /// expiry is checked again.
     pub fn verify(&self, token: &str, now: u64) -> Result<Identity, AuthError> {
         if token.len() > self.max_bytes {
             return Err(AuthError::TooLarge {
                 limit: self.max_bytes,
             });
         }
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let known = self
+            .verified
+            .lock()
+            .map_or(None, |verified| verified.get(&digest));
+        if let Some(identity) = known {
+            if identity.expires_at.saturating_add(self.skew) < now {
+                if let Ok(mut verified) = self.verified.lock() {
+                    verified.remove(&digest);
+                }
+                return Err(AuthError::Expired);
+            }
+            return Ok(identity);
+        }
+        let identity = self.verify_signed(token, now)?;
+        if let Ok(mut verified) = self.verified.lock() {
+            verified.insert(digest, identity.clone(), now, self.skew);
+        }
+        Ok(identity)
+    }
+
+    /// Checks the signature and every claim of `token` at time `now`.
+    fn verify_signed(&self, token: &str, now: u64) -> Result<Identity, AuthError> {
         let mut parts = token.split('.');
         let (Some(header), Some(payload), Some(_sig), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())

@@ -596,3 +596,22 @@ proptest::proptest! {
         proptest::prop_assert!(v.verify(&s, NOW).is_err());
     }
 }
+
+#[test]
+fn a_token_seen_again_is_still_checked_for_expiry_and_signature() {
+    let v = verifier();
+    let token = good();
+    let first = v.verify(&token, NOW).unwrap();
+    // Recognised again: the same identity.
+    assert_eq!(v.verify(&token, NOW + 1).unwrap(), first);
+    // A remembered token still expires (exp is NOW + 600, skew 60).
+    assert_eq!(v.verify(&token, NOW + 661), Err(AuthError::Expired));
+    // The same header and claims with another signature are not the
+    // remembered token: they are verified, and refused.
+    let (message, _) = token.rsplit_once('.').unwrap();
+    let forged = format!("{message}.{}", "A".repeat(86));
+    assert_eq!(v.verify(&forged, NOW), Err(AuthError::Signature));
+    // Nor is a token of the same claims signed with a key not trusted.
+    let other = signed(es_header(), claims(), "other.key.pem");
+    assert!(v.verify(&other, NOW).is_err());
+}
