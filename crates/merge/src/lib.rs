@@ -25,6 +25,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use icr_model::{Entry, Item, Provenance, Section, SectionSet, SourceId, SourceRecord};
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 pub use demographics::{MergedPatient, merge_demographics};
 pub use key::{MergeKey, key};
@@ -202,51 +203,69 @@ fn same_but_members(a: &Entry, b: &Entry) -> bool {
 }
 
 fn conflicts(group: &[&Item]) -> Vec<Conflict> {
-    let values: Vec<(SourceId, serde_json::Map<String, serde_json::Value>)> = group
+    // Each copy is written out once as JSON and its top-level fields read
+    // back as borrowed raw text: values compare as bytes (a type always
+    // writes one value the same way), and only the fields that differ are
+    // turned into JSON values for the answer.
+    let written: Vec<(SourceId, Vec<u8>)> = group
         .iter()
         .map(|i| {
-            let map = match serde_json::to_value(&i.entry) {
-                Ok(serde_json::Value::Object(m)) => m,
-                _ => serde_json::Map::new(),
-            };
-            (i.provenance.origin.id.clone(), map)
+            (
+                i.provenance.origin.id.clone(),
+                serde_json::to_vec(&i.entry).unwrap_or_default(),
+            )
         })
         .collect();
-    let mut fields: Vec<&String> = values.iter().flat_map(|(_, m)| m.keys()).collect();
-    fields.sort();
-    fields.dedup();
+    let fields: Vec<(&SourceId, BTreeMap<&str, &RawValue>)> = written
+        .iter()
+        .map(|(source, json)| {
+            let map = serde_json::from_slice(json).unwrap_or_default();
+            (source, map)
+        })
+        .collect();
+    let mut names: Vec<&str> = fields.iter().flat_map(|(_, m)| m.keys().copied()).collect();
+    names.sort_unstable();
+    names.dedup();
     let mut out = Vec::new();
-    for field in fields {
+    for field in names {
         // A report's members are each source's own record ids: they always
         // differ between sources and say nothing about the report.
         if field == "members" {
             continue;
         }
-        let first = values[0].1.get(field);
-        if values.iter().all(|(_, m)| m.get(field) == first) {
+        let first = field_text(&fields[0].1, field);
+        if fields.iter().all(|(_, m)| field_text(m, field) == first) {
             continue;
         }
-        let mut distinct: Vec<ConflictValue> = Vec::new();
-        for (source, m) in &values {
-            let v = m.get(field).cloned();
-            match distinct.iter_mut().find(|d| d.value == v) {
-                Some(d) => {
+        let mut distinct: Vec<(Option<&str>, ConflictValue)> = Vec::new();
+        for (source, m) in &fields {
+            let raw = field_text(m, field);
+            match distinct.iter_mut().find(|(t, _)| *t == raw) {
+                Some((_, d)) => {
                     if !d.sources.contains(source) {
-                        d.sources.push(source.clone());
+                        d.sources.push((*source).clone());
                     }
                 }
-                None => distinct.push(ConflictValue {
-                    sources: vec![source.clone()],
-                    value: v,
-                }),
+                None => distinct.push((
+                    raw,
+                    ConflictValue {
+                        sources: vec![(*source).clone()],
+                        value: raw.and_then(|t| serde_json::from_str(t).ok()),
+                    },
+                )),
             }
         }
         out.push(Conflict {
-            field: field.clone(),
-            values: distinct,
+            field: field.to_string(),
+            values: distinct.into_iter().map(|(_, v)| v).collect(),
         });
     }
     out
+}
+
+/// A top-level field's JSON text in one copy, if the copy has it.
+fn field_text<'a>(fields: &BTreeMap<&str, &'a RawValue>, name: &str) -> Option<&'a str> {
+    fields.get(name).map(|v| v.get())
 }
 
 /// Most recent first; undated last; ties by first record id, so the order
