@@ -151,6 +151,13 @@ macro_rules! say {
     }};
 }
 
+/// mimalloc rather than the C library's allocator: a request allocates and
+/// frees many small values (parsed resources, merged items, JSON), where
+/// glibc's malloc took a fifth of a warm request's time and left the
+/// process's memory fragmented under sustained load (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Every adapter kind this build knows; a new protocol adds one line here.
 fn registry() -> Registry {
     let mut r = Registry::new();
