@@ -172,6 +172,10 @@ pub struct RecordOutcome {
     /// or withheld its record (or none was asked), 404 if every source asked
     /// holds no record, otherwise 502.
     pub http_status: u16,
+    /// How long the request waited for its sources (from the first call
+    /// to the last answer, the practice after PDS included): what is left
+    /// of the request's time is what the gateway itself added.
+    pub waited: Duration,
 }
 
 /// The gateway's state: the registered sources, the cache and the limits.
@@ -320,6 +324,14 @@ impl Gateway {
         self.sources()
             .iter()
             .any(|s| &s.spec.id == source && s.spec.routing == Routing::Demographics)
+    }
+
+    /// Records what a released record request added beyond waiting for its
+    /// sources (`started`: when its handler began).
+    pub(crate) fn measure_added(&self, started: std::time::Instant, outcome: &RecordOutcome) {
+        self.inner
+            .measurements
+            .added(started.elapsed().saturating_sub(outcome.waited));
     }
 
     /// The gateway as the observer of the accesses it records.
@@ -696,6 +708,7 @@ impl Gateway {
             ))
         };
         let mut tasks = tokio::task::JoinSet::new();
+        let fanout_started = Instant::now();
         let spawn = |tasks: &mut tokio::task::JoinSet<_>, index: usize, wanted: SectionSet| {
             let gw = self.clone();
             let source = Arc::clone(&sources[index]);
@@ -776,6 +789,7 @@ impl Gateway {
         // `results` is written both by the loop and for objected sources;
         // the loop only ever fills sources it spawned.
         let _ = tokio::time::timeout_at(deadline + Duration::from_millis(50), collect).await;
+        let waited = fanout_started.elapsed();
         tasks.abort_all();
         if practices_wanted && !routed {
             // The demographics service was still pending at the deadline.
@@ -930,6 +944,7 @@ impl Gateway {
             merged,
             sources: statuses,
             http_status,
+            waited,
         }
     }
 

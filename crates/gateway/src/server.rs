@@ -474,6 +474,7 @@ fn everything_query(query: Option<&str>) -> (Sections, Option<Vec<String>>) {
 }
 
 async fn record(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
+    let started = std::time::Instant::now();
     let request = RecordRequest {
         interaction: Interaction::Record,
         authorization: header(req, AUTHORIZATION),
@@ -485,10 +486,13 @@ async fn record(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
     };
     match gw.access_record(request).await {
         Ok(released) => match view::render(&released.outcome, &released.withheld) {
-            Ok(body) => with_request_id(
-                json(status(released.outcome.http_status), body),
-                &released.request_id,
-            ),
+            Ok(body) => {
+                gw.measure_added(started, &released.outcome);
+                with_request_id(
+                    json(status(released.outcome.http_status), body),
+                    &released.request_id,
+                )
+            }
             Err(_) => problem(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "render_failed",
@@ -500,6 +504,7 @@ async fn record(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
 }
 
 async fn everything(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
+    let started = std::time::Instant::now();
     let (sections, types) = everything_query(req.uri().query());
     let request = RecordRequest {
         interaction: Interaction::FhirEverything,
@@ -513,10 +518,13 @@ async fn everything(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
     match gw.access_record(request).await {
         Ok(released) => {
             match fhir::render_everything(&released.outcome, types.as_deref(), &released.withheld) {
-                Ok(body) => with_request_id(
-                    fhir_bytes(status(released.outcome.http_status), body),
-                    &released.request_id,
-                ),
+                Ok(body) => {
+                    gw.measure_added(started, &released.outcome);
+                    with_request_id(
+                        fhir_bytes(status(released.outcome.http_status), body),
+                        &released.request_id,
+                    )
+                }
                 Err(_) => fhir_response(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     fhir::outcome_error("exception", "the Bundle could not be rendered"),
