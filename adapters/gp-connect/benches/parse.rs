@@ -22,6 +22,11 @@
 //!     cargo bench -p icr-adapter-gp-connect --bench parse
 //!     cargo bench -p icr-adapter-gp-connect --bench parse -- --warm-up-time 1 --measurement-time 2
 
+/// The allocator the `icr` binary ships with, so that the figures are the
+/// gateway's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 use std::sync::Arc;
 

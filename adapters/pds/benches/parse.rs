@@ -14,6 +14,11 @@
 //!     cargo bench -p icr-adapter-pds --bench parse
 //!     cargo bench -p icr-adapter-pds --bench parse -- --warm-up-time 1 --measurement-time 2
 
+/// The allocator the `icr` binary ships with, so that the figures are the
+/// gateway's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
