@@ -10,6 +10,7 @@ mod codes;
 mod coding;
 mod date;
 mod demographics;
+pub mod heap;
 mod ids;
 mod items;
 mod nhs;
