@@ -109,8 +109,20 @@ pub fn merge_with(
         .flat_map(|r| r.items.iter())
         .filter(|i| sections.contains(i.entry.section()))
         .collect();
-    for group in group_items(&items) {
-        let merged = merge_group(&group);
+    let groups = group_items(&items);
+    // Each section's list sized once: a merged item is several hundred
+    // bytes, and growing by doubling copied every one of them again.
+    let mut counts: BTreeMap<Section, usize> = BTreeMap::new();
+    for group in &groups {
+        *counts.entry(group.items()[0].entry.section()).or_default() += 1;
+    }
+    for (section, count) in counts {
+        if let Some(list) = by_section.get_mut(&section) {
+            list.reserve_exact(count);
+        }
+    }
+    for group in &groups {
+        let merged = merge_group(group.items());
         if let Some(list) = by_section.get_mut(&merged.entry.section()) {
             list.push(merged);
         }
@@ -131,13 +143,36 @@ pub fn merge_with(
     }
 }
 
+/// Items that are the same fact. Most facts are held once, so a group of
+/// one allocates nothing.
+enum Group<'a> {
+    One(&'a Item),
+    Many(Vec<&'a Item>),
+}
+
+impl<'a> Group<'a> {
+    fn push(&mut self, item: &'a Item) {
+        match self {
+            Group::One(first) => *self = Group::Many(vec![*first, item]),
+            Group::Many(items) => items.push(item),
+        }
+    }
+
+    fn items(&self) -> &[&'a Item] {
+        match self {
+            Group::One(item) => std::slice::from_ref(item),
+            Group::Many(items) => items,
+        }
+    }
+}
+
 /// Groups items that are the same fact; items without a key stand alone.
 /// Exact repeats of one record (same record id) collapse.
-fn group_items<'a>(items: &[&'a Item]) -> Vec<Vec<&'a Item>> {
+fn group_items<'a>(items: &[&'a Item]) -> Vec<Group<'a>> {
     // foldhash: several times faster than SipHash on these short keys, and
     // seeded per process, so a source cannot choose colliding keys.
     let hasher = foldhash::fast::RandomState::default();
-    let mut groups: Vec<Vec<&'a Item>> = Vec::new();
+    let mut groups: Vec<Group<'a>> = Vec::with_capacity(items.len());
     let mut index: HashMap<MergeKey<'a>, usize, _> =
         HashMap::with_capacity_and_hasher(items.len(), hasher.clone());
     // Unkeyed items that are exact repeats of one record also collapse
@@ -150,20 +185,20 @@ fn group_items<'a>(items: &[&'a Item]) -> Vec<Vec<&'a Item>> {
                 Some(&g) => groups[g].push(item),
                 None => {
                     index.insert(k, groups.len());
-                    groups.push(vec![item]);
+                    groups.push(Group::One(item));
                 }
             },
             None => {
                 if unkeyed.insert(&item.provenance.record) {
-                    groups.push(vec![item]);
+                    groups.push(Group::One(item));
                 }
             }
         }
     }
     for group in &mut groups {
-        if group.len() > 1 {
-            group.sort_by(|a, b| a.provenance.record.cmp(&b.provenance.record));
-            group.dedup_by(|a, b| a.provenance.record == b.provenance.record);
+        if let Group::Many(items) = group {
+            items.sort_by(|a, b| a.provenance.record.cmp(&b.provenance.record));
+            items.dedup_by(|a, b| a.provenance.record == b.provenance.record);
         }
     }
     groups
