@@ -167,18 +167,7 @@ fn statuses(view: &Value) -> BTreeMap<String, (String, String)> {
 
 /// Every (source, record id) behind the items and demographics shown.
 fn provenance(view: &Value) -> BTreeSet<(String, String)> {
-    view["sections"]
-        .as_object()
-        .unwrap()
-        .values()
-        .flat_map(|items| items.as_array().unwrap())
-        .flat_map(|i| i["provenance"].as_array().unwrap())
-        .chain(
-            view["patient"]["provenance"]
-                .as_array()
-                .into_iter()
-                .flatten(),
-        )
+    icr_testkit::view_provenance(view)
         .map(|p| {
             (
                 p["source"].as_str().unwrap().to_owned(),

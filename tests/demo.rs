@@ -273,12 +273,7 @@ async fn the_demo_serves_a_merged_record_and_survives_a_source_going_down() {
     let st = statuses(&body);
     assert!(st.contains(&("awp".into(), "withheld".into())), "{st:?}");
     assert!(st.contains(&("ruh".into(), "ok".into())), "{st:?}");
-    let from_awp: Vec<&Value> = body["sections"]
-        .as_object()
-        .unwrap()
-        .values()
-        .flat_map(|items| items.as_array().unwrap())
-        .flat_map(|item| item["provenance"].as_array().unwrap())
+    let from_awp: Vec<&Value> = icr_testkit::view_provenance(&body)
         .filter(|p| p["ods_code"] == "RVN")
         .collect();
     assert!(from_awp.is_empty(), "nothing of AWP's: {from_awp:?}");

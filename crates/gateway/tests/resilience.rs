@@ -41,18 +41,7 @@ fn status_of<'a>(view: &'a serde_json::Value, source: &str) -> (&'a str, &'a str
 }
 
 fn provenance_sources(view: &serde_json::Value) -> Vec<String> {
-    let mut out: Vec<String> = view["sections"]
-        .as_object()
-        .unwrap()
-        .values()
-        .flat_map(|items| items.as_array().unwrap())
-        .flat_map(|i| i["provenance"].as_array().unwrap())
-        .chain(
-            view["patient"]["provenance"]
-                .as_array()
-                .into_iter()
-                .flatten(),
-        )
+    let mut out: Vec<String> = icr_testkit::view_provenance(view)
         .map(|p| p["source"].as_str().unwrap().to_owned())
         .collect();
     out.sort();

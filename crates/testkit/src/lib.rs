@@ -127,3 +127,21 @@ pub fn assert_fhir_r4(resource: &Value) {
         errors.join("\n")
     );
 }
+
+/// Every provenance entry behind a JSON record view: each item's in every
+/// section, then the demographics'. Panics (a failed test) when the view
+/// does not have the shape of `docs/record-view.schema.json`.
+pub fn view_provenance(view: &Value) -> impl Iterator<Item = &Value> {
+    view["sections"]
+        .as_object()
+        .expect("the view has sections")
+        .values()
+        .flat_map(|items| items.as_array().expect("a section is a list"))
+        .flat_map(|i| i["provenance"].as_array().expect("an item has provenance"))
+        .chain(
+            view["patient"]["provenance"]
+                .as_array()
+                .into_iter()
+                .flatten(),
+        )
+}
