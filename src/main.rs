@@ -494,25 +494,9 @@ async fn source_check(
             (_, _) => format!("{items} item(s)"),
         };
         say!("  {:<13} {read}", section.as_str());
-        for issue in record.issues.iter().filter(|i| i.section == Some(section)) {
-            let marker = if issue.loses_data() {
-                "PROBLEM"
-            } else {
-                "note"
-            };
-            problems += usize::from(issue.loses_data());
-            say!("      {marker} ({}): {}", issue.kind, issue.message);
-        }
+        problems += report_issues(&record, Some(section), "      ");
     }
-    for issue in record.issues.iter().filter(|i| i.section.is_none()) {
-        let marker = if issue.loses_data() {
-            "PROBLEM"
-        } else {
-            "note"
-        };
-        problems += usize::from(issue.loses_data());
-        say!("  {marker} ({}): {}", issue.kind, issue.message);
-    }
+    problems += report_issues(&record, None, "  ");
     if problems == 0 {
         say!("OK: the source answered in full");
         ExitCode::SUCCESS
@@ -520,6 +504,26 @@ async fn source_check(
         say!("{problems} problem(s): part of the record could not be read");
         ExitCode::from(1)
     }
+}
+
+/// Prints the source's issues about `section` (or about no one section),
+/// each marked PROBLEM when it loses data; returns how many do.
+fn report_issues(
+    record: &icr_model::SourceRecord,
+    section: Option<icr_model::Section>,
+    indent: &str,
+) -> usize {
+    let mut problems = 0;
+    for issue in record.issues.iter().filter(|i| i.section == section) {
+        let marker = if issue.loses_data() {
+            "PROBLEM"
+        } else {
+            "note"
+        };
+        problems += usize::from(issue.loses_data());
+        say!("{indent}{marker} ({}): {}", issue.kind, issue.message);
+    }
+    problems
 }
 
 /// How often the configuration directory is checked for changes.
