@@ -122,8 +122,9 @@ fn bench(c: &mut Criterion) {
     );
     assert_eq!(answer.status, 200, "the simulated registry refused");
     let registry_body = answer.body;
+    let origins = icr_adapter_sdk::Origins::new(&base, &[]);
     let registry_ctx = RegistryContext {
-        base: &base,
+        origins: &origins,
         nhs_number: reg_person.nhs_number,
     };
 
@@ -154,7 +155,7 @@ fn bench(c: &mut Criterion) {
     let listed = read_registry(
         &page.body,
         &RegistryContext {
-            base: &base,
+            origins: &icr_adapter_sdk::Origins::new(&base, &[]),
             nhs_number: person.nhs_number,
         },
     )

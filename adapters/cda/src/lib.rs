@@ -87,8 +87,9 @@ pub fn fuzz_registry(data: &[u8]) {
     let Some(nhs) = icr_model::NhsNumber::from_first_nine(999_000_001) else {
         return;
     };
+    let origins = icr_adapter_sdk::Origins::new(&base, &[]);
     let ctx = registry::RegistryContext {
-        base: &base,
+        origins: &origins,
         nhs_number: nhs,
     };
     let _ = registry::read_registry(data, &ctx);

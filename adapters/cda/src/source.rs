@@ -19,7 +19,7 @@ use url::Url;
 use crate::cda::{self, ReadLimits};
 use crate::map::{IdentityProblem, Mapped, Origin, check_identity, map_document};
 use crate::options::CdaOptions;
-use crate::registry::{Listed, RegistryContext, RegistryPage, read_registry, same_origin};
+use crate::registry::{Listed, RegistryContext, RegistryPage, read_registry};
 
 /// The media type asked of the registry.
 const FHIR_JSON: &str = "application/fhir+json";
@@ -31,6 +31,7 @@ const CDA_ACCEPT: &str = "application/hl7-v3+xml, text/xml;q=0.9, application/xm
 pub struct CdaSource {
     http: HttpSource,
     base: Url,
+    origins: icr_adapter_sdk::Origins,
     meta: Arc<SourceMeta>,
     options: CdaOptions,
     offered: SectionSet,
@@ -73,6 +74,7 @@ impl CdaSource {
         };
         Ok(Self {
             http: HttpSource::new(spec)?,
+            origins: icr_adapter_sdk::Origins::new(&base, &spec.extra_origins),
             base,
             meta: spec.meta(),
             options,
@@ -104,7 +106,7 @@ impl CdaSource {
     ) -> Result<Vec<Listed>, SourceError> {
         let what = "registry search";
         let ctx = RegistryContext {
-            base: &self.base,
+            origins: &self.origins,
             nhs_number: nhs,
         };
         let mut listed: Vec<Listed> = Vec::new();
@@ -160,7 +162,7 @@ impl CdaSource {
                 tally.more_pages = true;
                 break;
             }
-            match same_origin(&self.base, &next) {
+            match self.origins.resolve(&next) {
                 Some(u) => url = u,
                 None => {
                     tally.foreign_next = true;

@@ -27,6 +27,7 @@ const FHIR_JSON: &str = "application/fhir+json";
 pub struct FhirR4Source {
     http: HttpSource,
     base: Url,
+    origins: icr_adapter_sdk::Origins,
     meta: Arc<SourceMeta>,
     options: FhirR4Options,
     offered: SectionSet,
@@ -51,6 +52,7 @@ impl FhirR4Source {
         }
         Ok(Self {
             http: HttpSource::new(spec)?,
+            origins: icr_adapter_sdk::Origins::new(&base, &spec.extra_origins),
             base,
             meta: spec.meta(),
             options,
@@ -130,14 +132,11 @@ impl FhirR4Source {
         url
     }
 
-    /// A `next` link, if it points at this server (same scheme, host and
-    /// port): a source must not make the gateway call anywhere else.
+    /// A `next` link, if it leads back to this server (its endpoint's
+    /// origin or one of its `extra_origins`): a source must not make the
+    /// gateway call anywhere else.
     fn follow(&self, next: &str) -> Option<Url> {
-        let url = self.base.join(next.trim()).ok()?;
-        (url.scheme() == self.base.scheme()
-            && url.host_str() == self.base.host_str()
-            && url.port_or_known_default() == self.base.port_or_known_default())
-        .then_some(url)
+        self.origins.resolve(next)
     }
 
     fn page_context(&self, searched: RecordType) -> PageContext<'_> {

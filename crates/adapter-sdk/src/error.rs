@@ -1,7 +1,9 @@
 //! Typed source failures.
 
-/// Why a source gave no usable answer. Messages never contain patient data:
-/// they describe protocol failures only.
+/// Why a source gave no usable answer. The gateway's own words never carry
+/// patient data; a source's own diagnostics, quoted through
+/// [`source_said`], may, and so messages go only to the caller who asked
+/// about that person — never to logs, metrics, traces or the audit.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SourceError {
     /// The source did not answer before the deadline.
@@ -84,6 +86,42 @@ impl SourceError {
     }
 }
 
+/// Longest source diagnostic quoted in a message, in characters.
+const MAX_SAID: usize = 300;
+
+/// A source's own explanation of a failure (an OperationOutcome's
+/// `diagnostics`, an HL7 v2 `ERR`/`MSA-3` text, a SOAP `faultstring`),
+/// made fit to quote to the caller: control characters and runs of white
+/// space become one space, and it is cut at 300 characters with `…`.
+/// Empty when nothing readable is left.
+pub fn source_said(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = 0;
+    let mut space = false;
+    for c in text.chars() {
+        if c.is_whitespace() || c.is_control() {
+            space = !out.is_empty();
+            continue;
+        }
+        if chars == MAX_SAID {
+            out.push('…');
+            return out;
+        }
+        if space {
+            out.push(' ');
+            chars += 1;
+            space = false;
+            if chars == MAX_SAID {
+                out.push('…');
+                return out;
+            }
+        }
+        out.push(c);
+        chars += 1;
+    }
+    out
+}
+
 /// Describes a JSON error by its kind and position only, so that no value
 /// from the body (which may be patient data) reaches a message or a log.
 pub fn json_error(what: &str, e: &serde_json::Error) -> String {
@@ -99,6 +137,25 @@ pub fn json_error(what: &str, e: &serde_json::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn source_said_is_one_bounded_line() {
+        assert_eq!(
+            source_said("  Unable to\r\n process\t\u{7}request  "),
+            "Unable to process request"
+        );
+        assert_eq!(
+            source_said("Données invalides — café"),
+            "Données invalides — café"
+        );
+        assert_eq!(source_said("\u{0}\n "), "");
+        let long = "é".repeat(400);
+        let said = source_said(&long);
+        assert_eq!(said.chars().count(), 301);
+        assert!(said.ends_with('…'));
+        let words = "ab ".repeat(200);
+        assert_eq!(source_said(&words).chars().count(), 301);
+    }
 
     #[test]
     fn json_errors_carry_no_values() {

@@ -1,7 +1,8 @@
 //! The HTTP client every HTTP adapter shares: connection pooling, a
-//! deadline on the whole exchange (body included), a cap on body size, no
-//! redirects, and errors mapped to [`SourceError`] without URLs (which can
-//! carry NHS numbers).
+//! deadline on the whole exchange (body included), gzip asked for and
+//! decoded (also when a server sends it unasked), a cap on the decoded
+//! body's size, no redirects, and errors mapped to [`SourceError`] without
+//! URLs (which can carry NHS numbers).
 
 use std::time::Duration;
 
@@ -112,6 +113,28 @@ impl HttpSource {
         if response.content_length().is_some_and(|n| n > limit as u64) {
             return Err(SourceError::TooLarge { limit });
         }
+        // gzip is decoded on the way in (and the header removed); what is
+        // left is gzip spelt another way (`GZIP`, `x-gzip`), decoded here,
+        // or an encoding that would otherwise be read as garbage.
+        let encoding = response
+            .headers()
+            .get(reqwest::header::CONTENT_ENCODING)
+            .map(|v| {
+                String::from_utf8_lossy(v.as_bytes())
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .filter(|e| !e.is_empty() && e != "identity");
+        let gunzip = match encoding.as_deref() {
+            None => false,
+            Some("gzip" | "x-gzip") => true,
+            Some(other) => {
+                let shown: String = other.chars().take(20).collect();
+                return Err(SourceError::Malformed(format!(
+                    "{what}: the answer is encoded as {shown:?}, which the gateway cannot decode (it asks for gzip)"
+                )));
+            }
+        };
         let status = response.status().as_u16();
         let content_type = response
             .headers()
@@ -125,11 +148,33 @@ impl HttpSource {
             }
             body.extend_from_slice(&chunk);
         }
+        let body = if gunzip {
+            gunzip_bounded(&body, limit, what)?
+        } else {
+            body.freeze()
+        };
         Ok(HttpResponse {
             status,
             content_type,
-            body: body.freeze(),
+            body,
         })
+    }
+}
+
+/// Decodes a gzip body the client's own decoder left alone, reading at most
+/// `limit` decoded bytes.
+fn gunzip_bounded(body: &[u8], limit: usize, what: &str) -> Result<Bytes, SourceError> {
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    let read = flate2::read::MultiGzDecoder::new(body)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out);
+    match read {
+        Ok(_) if out.len() > limit => Err(SourceError::TooLarge { limit }),
+        Ok(_) => Ok(Bytes::from(out)),
+        Err(_) => Err(SourceError::Malformed(format!(
+            "{what}: the answer says it is gzip but cannot be decoded"
+        ))),
     }
 }
 
@@ -328,6 +373,109 @@ max_body_bytes = {max}
             .await
             .unwrap_err();
         assert_eq!(err, SourceError::TooLarge { limit: 1024 });
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        use std::io::Write as _;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// Serves `body` with `content-encoding: {encoding}` whatever was
+    /// asked, and sends back the request's `accept-encoding`.
+    async fn serve_encoded(
+        encoding: &'static str,
+        body: Vec<u8>,
+    ) -> (String, tokio::sync::mpsc::Receiver<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let body = body.clone();
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 8192];
+                    let n = sock.read(&mut buf).await.unwrap_or(0);
+                    let head = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
+                    let asked = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("accept-encoding:"))
+                        .unwrap_or("")
+                        .trim()
+                        .to_string();
+                    let _ = tx.send(asked).await;
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/fhir+json\r\ncontent-encoding: {encoding}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = sock.write_all(head.as_bytes()).await;
+                    let _ = sock.write_all(&body).await;
+                    let _ = sock.shutdown().await;
+                });
+            }
+        });
+        (format!("http://{addr}/"), rx)
+    }
+
+    async fn get(url: &str, limit: usize) -> Result<HttpResponse, SourceError> {
+        HttpSource::new(&spec(url, limit))
+            .unwrap()
+            .get(
+                url.parse().unwrap(),
+                "application/fhir+json",
+                Instant::now() + Duration::from_secs(5),
+                "Patient search",
+            )
+            .await
+    }
+
+    #[tokio::test]
+    async fn asks_for_gzip_and_decodes_it_asked_or_not() {
+        let json = br#"{"resourceType":"Bundle","type":"searchset","total":0}"#;
+        let (url, mut asked) = serve_encoded("gzip", gzip(json)).await;
+        let r = get(&url, 1024).await.unwrap();
+        assert_eq!(&r.body[..], &json[..]);
+        assert_eq!(asked.recv().await.unwrap(), "gzip");
+
+        // A server that gzips though nobody asked (the gateway always
+        // asks; the header is what a server sees): the same bytes come out.
+        let (url, _) = serve_encoded("GZIP", gzip(json)).await;
+        let r = get(&url, 1024).await.unwrap();
+        assert_eq!(&r.body[..], &json[..]);
+    }
+
+    #[tokio::test]
+    async fn the_body_limit_applies_to_the_decoded_bytes() {
+        // 1 MiB of spaces compresses to about a kilobyte: under the limit
+        // on the wire, far over it decoded.
+        let bomb = gzip(&vec![b' '; 1024 * 1024]);
+        assert!(bomb.len() < 8 * 1024, "{}", bomb.len());
+        for encoding in ["gzip", "x-gzip"] {
+            let (url, _) = serve_encoded(encoding, bomb.clone()).await;
+            let err = get(&url, 64 * 1024).await.unwrap_err();
+            assert_eq!(
+                err,
+                SourceError::TooLarge { limit: 64 * 1024 },
+                "{encoding}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_encoding_it_cannot_decode_is_named_not_read_as_garbage() {
+        let (url, _) = serve_encoded("br", b"\x1b\x00\x00".to_vec()).await;
+        let err = get(&url, 1024).await.unwrap_err();
+        assert_eq!(
+            err,
+            SourceError::Malformed(
+                "Patient search: the answer is encoded as \"br\", which the gateway cannot decode (it asks for gzip)".into()
+            )
+        );
     }
 
     #[tokio::test]

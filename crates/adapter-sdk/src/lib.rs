@@ -9,6 +9,7 @@
 
 mod error;
 pub mod http;
+mod origin;
 mod registry;
 mod spec;
 
@@ -18,7 +19,8 @@ use async_trait::async_trait;
 use icr_model::{NhsNumber, OdsCode, SectionSet, SourceRecord};
 use tokio::time::Instant;
 
-pub use error::{SourceError, json_error};
+pub use error::{SourceError, json_error, source_said};
+pub use origin::Origins;
 pub use registry::{BuildError, Factory, Registry};
 pub use spec::{Resilience, Routing, SourceSpec, SourceTls};
 

@@ -56,6 +56,12 @@ pub struct SourceSpec {
     pub system: Option<String>,
     /// Base URL (or address) of the source's service.
     pub endpoint: Url,
+    /// Other names the same server answers on (`https://host:port`), whose
+    /// links the gateway may follow: a server that writes its `next` links
+    /// on `localhost` while registered as `127.0.0.1`, or behind two host
+    /// names. Links anywhere else are never followed.
+    #[serde(default)]
+    pub extra_origins: Vec<Url>,
     /// The sections this source can provide.
     pub sections: SectionSet,
     /// How long the gateway waits for this source, in milliseconds.
@@ -184,6 +190,12 @@ impl SourceSpec {
         })
     }
 
+    /// The origins this source's links may lead to: its endpoint's and its
+    /// `extra_origins`.
+    pub fn origins(&self) -> crate::Origins {
+        crate::Origins::new(&self.endpoint, &self.extra_origins)
+    }
+
     /// Reads the `[options]` table into the adapter's own config type;
     /// errors name the offending key (`options.page_size`).
     pub fn options<T: serde::de::DeserializeOwned>(&self) -> Result<T, BuildError> {
@@ -243,6 +255,17 @@ impl SourceSpec {
                     "tls",
                     "a client certificate needs its key, and a key its certificate",
                 );
+            }
+        }
+        for extra in &self.extra_origins {
+            if !matches!(extra.scheme(), "http" | "https") || extra.host_str().is_none() {
+                return invalid(
+                    "extra_origins",
+                    "each must be an http:// or https:// URL with a host",
+                );
+            }
+            if !extra.username().is_empty() || extra.password().is_some() {
+                return invalid("extra_origins", "must not carry a user name or password");
             }
         }
         if self.endpoint.cannot_be_a_base() {
