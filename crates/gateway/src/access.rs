@@ -65,6 +65,21 @@ pub(crate) struct Stop {
 }
 
 impl Stop {
+    /// Seconds after which the caller may try again (`Retry-After`), for
+    /// refusals that say nothing about the caller or the record but only
+    /// that the gateway cannot answer now.
+    pub(crate) fn retry_after(&self) -> Option<u32> {
+        if self.status != StatusCode::SERVICE_UNAVAILABLE {
+            return None;
+        }
+        match self.code.as_str() {
+            // Poisoned until the replica restarts; its readiness probe
+            // fails meanwhile, so another replica will take the retry.
+            "AUDIT_UNAVAILABLE" | "OBJECTIONS_UNAVAILABLE" => Some(30),
+            _ => Some(5),
+        }
+    }
+
     /// The 401 for a missing or failed bearer token, with its challenge.
     pub(crate) fn unauthenticated(request_id: String, e: &icr_auth::AuthError) -> Self {
         Stop {
@@ -250,6 +265,13 @@ impl Gateway {
         draft.record.break_glass_reason = r.break_glass.map(bounded_reason);
         draft.record.calling_system = r.calling_system.map(str::to_owned);
         let access = self.access();
+
+        // 0. Can an access be recorded at all? A failed audit log stays
+        // failed until restart: refuse at once, before anyone's sources
+        // are asked (the refusal itself cannot be recorded).
+        if access.audit.is_poisoned() {
+            return Err(audit_unavailable(request_id));
+        }
 
         // 1. Who is asking.
         let identity = match self.authenticate(r.authorization) {

@@ -583,6 +583,10 @@ fn with_request_id(mut r: Resp, id: &str) -> Resp {
 }
 
 fn with_challenge(mut r: Resp, stop: &Stop) -> Resp {
+    if let Some(seconds) = stop.retry_after() {
+        r.headers_mut()
+            .insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
     if let Some(c) = stop
         .challenge
         .as_deref()

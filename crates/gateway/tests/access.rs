@@ -330,6 +330,54 @@ async fn every_attempt_is_audited_and_nothing_is_released_when_the_audit_fails()
 }
 
 #[tokio::test]
+async fn once_the_audit_has_failed_requests_are_refused_at_admission_without_asking_sources() {
+    // Small files: the next append must start a new file.
+    let setup = Setup {
+        audit_max_file_bytes: Some(1024),
+        ..Default::default()
+    };
+    let s = start_with(2000, gwh(), setup).await;
+    let (status, _, _) = get(&url(&s.base)).await;
+    assert_eq!(status, 200);
+    assert_eq!(s.calls[0].load(Ordering::SeqCst), 1);
+
+    // The log's file disappears under it: the next append fails, and the
+    // log is poisoned until restart.
+    std::fs::remove_dir_all(&s.audit_dir).unwrap();
+    std::fs::write(&s.audit_dir, b"not a directory").unwrap();
+    // The first request after the failure may still have asked its sources
+    // (the failure is found when its access is appended)…
+    let (status, _, _) = get(&format!(
+        "{}/v1/patients/9990000018/record?sections=allergies",
+        s.base
+    ))
+    .await;
+    assert_eq!(status, 503);
+    let asked = s.calls[0].load(Ordering::SeqCst);
+    // …but from then on nobody's sources are asked, and the caller is told
+    // when to try again, on both interfaces.
+    for path in [
+        "/v1/patients/9990000018/record",
+        "/fhir/r4/Patient/9990000018/$everything",
+    ] {
+        let (status, headers, body) = get(&format!("{}{path}", s.base)).await;
+        assert_eq!(status, 503, "{path}: {body}");
+        assert!(headers.get("retry-after").is_some(), "{path}: {headers:?}");
+        let code = body["code"].as_str().or_else(|| {
+            body.pointer("/issue/0/details/coding/0/code")
+                .and_then(|c| c.as_str())
+        });
+        assert_eq!(code, Some("AUDIT_UNAVAILABLE"), "{path}: {body}");
+    }
+    assert_eq!(
+        s.calls[0].load(Ordering::SeqCst),
+        asked,
+        "no source asked once the audit has failed"
+    );
+    let _ = std::fs::remove_file(&s.audit_dir);
+}
+
+#[tokio::test]
 async fn who_looked_at_a_record_is_shown_to_privacy_officers_and_to_the_patient() {
     let s = start_with(2000, gwh(), Setup::default()).await;
     get(&url(&s.base)).await;
