@@ -368,24 +368,39 @@ impl Gateway {
 
         // 5. Is there a relationship? (involved, self-declared, break-glass)
         let holders = self.holders(&outcome.sources);
-        let granted = match access.policy.after_fetch(allowed, &holders) {
-            Ok(g) => g,
-            Err(refusal) => {
-                let mut message = refusal.message;
-                if holders.is_empty()
-                    && outcome
-                        .sources
-                        .iter()
-                        .any(|s| !s.status.answered() && s.status != Status::NotFound)
-                {
-                    message.push_str(
-                        " (some sources that could confirm a relationship did not answer)",
-                    );
+        let granted =
+            match access
+                .policy
+                .after_fetch_unanswered(allowed, &holders, &outcome.unanswered)
+            {
+                Ok(g) => g,
+                Err(refusal) if refusal.code == icr_policy::RefusalCode::RelationshipUndecided => {
+                    let stop = Stop {
+                        request_id,
+                        status: StatusCode::SERVICE_UNAVAILABLE,
+                        error: "relationship_undecided",
+                        code: refusal.code.as_str().into(),
+                        message: refusal.message,
+                        challenge: None,
+                    };
+                    return Err(self.audit_stop(draft, stop).await);
                 }
-                let stop = self.forbidden(&request_id, refusal.code.as_str(), message);
-                return Err(self.audit_stop(draft, stop).await);
-            }
-        };
+                Err(refusal) => {
+                    let mut message = refusal.message;
+                    if holders.is_empty()
+                        && outcome
+                            .sources
+                            .iter()
+                            .any(|s| !s.status.answered() && s.status != Status::NotFound)
+                    {
+                        message.push_str(
+                            " (some sources that could confirm a relationship did not answer)",
+                        );
+                    }
+                    let stop = self.forbidden(&request_id, refusal.code.as_str(), message);
+                    return Err(self.audit_stop(draft, stop).await);
+                }
+            };
         if let Basis::BreakGlass { reason } = granted.basis() {
             access.break_glass.fetch_add(1, Ordering::Relaxed);
             draft.record.break_glass_reason = Some(reason.as_str().to_string());

@@ -176,6 +176,11 @@ pub struct RecordOutcome {
     /// to the last answer, the practice after PDS included): what is left
     /// of the request's time is what the gateway itself added.
     pub waited: Duration,
+    /// Organisations whose systems gave no definite answer — timed out,
+    /// unreachable, failed, or a GP practice that could not be asked
+    /// because the demographics service that names it failed — so that
+    /// whether they hold a record for the person is unknown.
+    pub unanswered: Vec<OdsCode>,
 }
 
 /// The gateway's state: the registered sources, the cache and the limits.
@@ -758,6 +763,9 @@ impl Gateway {
         }
         let mut routing_warnings: Vec<Warning> = Vec::new();
         let mut routed = false;
+        // The registered practice could not be found out (PDS failed or was
+        // too slow), so any practice might hold a record.
+        let mut practice_unknown = false;
         // Every task ends by the deadline (each is bounded by it); a small
         // grace covers scheduling.
         let collect = async {
@@ -780,7 +788,10 @@ impl Gateway {
                             }
                         }
                         Ok(None) => {}
-                        Err(warning) => routing_warnings.push(warning),
+                        Err((warning, unknown)) => {
+                            practice_unknown |= unknown;
+                            routing_warnings.push(warning);
+                        }
                     }
                 }
                 results[index] = Some((result, elapsed));
@@ -793,6 +804,7 @@ impl Gateway {
         tasks.abort_all();
         if practices_wanted && !routed {
             // The demographics service was still pending at the deadline.
+            practice_unknown = true;
             routing_warnings.push(Warning {
                 code: "practice-not-asked",
                 message: PDS_TOO_SLOW.into(),
@@ -895,6 +907,26 @@ impl Gateway {
             });
         }
 
+        let mut unanswered: Vec<OdsCode> = statuses
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s.status,
+                    Status::Timeout | Status::Unavailable | Status::Error
+                )
+            })
+            .map(|s| s.ods_code.clone())
+            .collect();
+        if practice_unknown {
+            unanswered.extend(
+                sources
+                    .iter()
+                    .filter(|s| s.spec.routing == Routing::RegisteredPractice)
+                    .map(|s| s.spec.ods_code.clone()),
+            );
+        }
+        unanswered.sort();
+        unanswered.dedup();
         let refs: Vec<&SourceRecord> = answered.iter().map(Arc::as_ref).collect();
         let reference = sources
             .iter()
@@ -945,18 +977,21 @@ impl Gateway {
             sources: statuses,
             http_status,
             waited,
+            unanswered,
         }
     }
 
     /// The registered practice to ask, from the demographics service's
     /// answer: `Ok(None)` when no practice source offers a wanted section
-    /// or none is wanted, a warning when the practice cannot be asked.
+    /// or none is wanted; when the practice cannot be asked, a warning and
+    /// whether that leaves the practice unknown (the service failed) rather
+    /// than known to be none of the directory's.
     fn route_to_practice(
         &self,
         sources: &[Arc<Source>],
         pds: &Fetched,
         sections: SectionSet,
-    ) -> Result<Option<(usize, SectionSet)>, Warning> {
+    ) -> Result<Option<(usize, SectionSet)>, (Warning, bool)> {
         let not_asked = |message: String| Warning {
             code: "practice-not-asked",
             message,
@@ -964,17 +999,22 @@ impl Gateway {
         };
         let record = match pds {
             Ok((record, _)) => record,
-            Err(SourceError::Timeout { .. }) => return Err(not_asked(PDS_TOO_SLOW.into())),
+            Err(SourceError::Timeout { .. }) => {
+                return Err((not_asked(PDS_TOO_SLOW.into()), true));
+            }
             Err(SourceError::PatientNotFound) => {
-                return Err(not_asked(
+                return Err((not_asked(
                     "the GP practice was not asked: the demographics service holds no record for this NHS number".into(),
-                ));
+                ), false));
             }
             Err(e) => {
-                return Err(not_asked(format!(
-                    "the GP practice was not asked: the demographics service, which names it, failed ({})",
-                    Status::from_error(e).as_str()
-                )));
+                return Err((
+                    not_asked(format!(
+                        "the GP practice was not asked: the demographics service, which names it, failed ({})",
+                        Status::from_error(e).as_str()
+                    )),
+                    true,
+                ));
             }
         };
         let Some(ods) = record
@@ -982,17 +1022,23 @@ impl Gateway {
             .as_ref()
             .and_then(|p| p.demographics.registered_practice.as_ref())
         else {
-            return Err(not_asked(
-                "no GP practice was asked: the demographics service records no registered practice"
-                    .into(),
+            return Err((
+                not_asked(
+                    "no GP practice was asked: the demographics service records no registered practice"
+                        .into(),
+                ),
+                false,
             ));
         };
         let Some((index, source)) = sources.iter().enumerate().find(|(_, s)| {
             s.spec.routing == Routing::RegisteredPractice && &s.spec.ods_code == ods
         }) else {
-            return Err(not_asked(format!(
-                "the registered GP practice ({ods}) was not asked: it has no endpoint in the practice directory"
-            )));
+            return Err((
+                not_asked(format!(
+                    "the registered GP practice ({ods}) was not asked: it has no endpoint in the practice directory"
+                )),
+                false,
+            ));
         };
         let wanted = source.spec.sections.intersection(sections);
         Ok((!wanted.is_empty()).then_some((index, wanted)))

@@ -455,3 +455,79 @@ async fn who_looked_at_a_record_is_shown_to_privacy_officers_and_to_the_patient(
     assert!(metrics.contains("icr_audit_poisoned 0"), "{metrics}");
     assert!(!metrics.contains("9990000018"));
 }
+
+/// The caller's own organisation's system (gwh, RN3) fails in each way a
+/// source can fail to answer, while another organisation (ruh, RD1)
+/// answers with a record: whether the caller is involved cannot be told.
+#[tokio::test]
+async fn a_relationship_that_could_not_be_decided_is_a_retryable_503_never_a_refusal() {
+    let ruh_spec = {
+        let mut s = spec("ruh", ALL, 1000, 0);
+        s.ods_code = OdsCode::parse("RD1").unwrap();
+        s
+    };
+    let ruh_record = record(&meta("ruh"), vec![("AllergyIntolerance/9", penicillin())]);
+    for failure in [
+        icr_adapter_sdk::SourceError::Unavailable("concurrency limit reached".into()),
+        icr_adapter_sdk::SourceError::Timeout { after_ms: 900 },
+        icr_adapter_sdk::SourceError::HttpStatus {
+            status: 500,
+            what: "Patient search".into(),
+        },
+    ] {
+        let sources = vec![
+            (
+                spec("gwh", ALL, 1000, 0),
+                Script::Fail(failure.clone(), Duration::ZERO),
+            ),
+            (
+                ruh_spec.clone(),
+                Script::Answer(ruh_record.clone(), Duration::ZERO),
+            ),
+        ];
+        let s = start_with(2000, sources, Setup::default()).await;
+        // A clinician at Great Western Hospitals (RN3): their own system
+        // did not answer, so their involvement is unknown — try again.
+        let (status, headers, body) = get(&url(&s.base)).await;
+        assert_eq!(status, 503, "{failure:?}: {body}");
+        assert_eq!(
+            body["code"], "RELATIONSHIP_UNDECIDED",
+            "{failure:?}: {body}"
+        );
+        assert!(body.get("sections").is_none(), "nothing released: {body}");
+        assert!(headers.get("retry-after").is_some(), "{headers:?}");
+        let (status, headers, body) = get(&format!(
+            "{}/fhir/r4/Patient/9990000018/$everything",
+            s.base
+        ))
+        .await;
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(body["resourceType"], "OperationOutcome", "{body}");
+        assert!(headers.get("retry-after").is_some(), "{headers:?}");
+        // A clinician at an organisation with no system in the region
+        // (RA7) is refused as before: their answer could not change.
+        let (status, _, body) = get_as(&url(&s.base), Some(&token("R8000", "RA7"))).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("NO_RELATIONSHIP"))
+        );
+        // A clinician at RUH, which answered with a record, is involved.
+        let (status, _, _) = get_as(&url(&s.base), Some(&token("R8000", "RD1"))).await;
+        assert_eq!(status, 200);
+        // Each attempt is audited with what was decided.
+        let audited: Vec<(String, u16)> = audit_entries(&s.audit_dir)
+            .iter()
+            .map(|r| (r.reason.as_str().to_string(), r.http_status))
+            .collect();
+        assert_eq!(
+            audited,
+            [
+                ("relationship-undecided".to_string(), 503),
+                ("relationship-undecided".to_string(), 503),
+                ("no-relationship".to_string(), 403),
+                ("involved".to_string(), 200),
+            ],
+            "{failure:?}"
+        );
+    }
+}

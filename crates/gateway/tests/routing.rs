@@ -221,3 +221,44 @@ async fn a_sensitive_record_hides_address_everywhere_and_a_withholding_source_sa
         "R"
     );
 }
+
+/// A practice clinician asks while the demographics service, which names
+/// the person's practice, fails: whether their practice holds a record is
+/// unknown, so the answer is a retryable 503 — and once the service names
+/// another practice, a refusal.
+#[tokio::test]
+async fn a_practice_whose_involvement_is_unknown_because_pds_failed_is_told_to_retry() {
+    let (base, _) = start(
+        2000,
+        practices_and_hospital(Script::Fail(
+            SourceError::Unavailable("connection refused".into()),
+            Duration::ZERO,
+        )),
+    )
+    .await;
+    let gp = token("R8000", "Y90001");
+    let (status, headers, body) =
+        get_as(&format!("{base}/v1/patients/9990000018/record"), Some(&gp)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("RELATIONSHIP_UNDECIDED")),
+        "{body}"
+    );
+    assert!(headers.get("retry-after").is_some());
+
+    let (base, _) = start(
+        2000,
+        practices_and_hospital(Script::Answer(
+            pds_record(Some("Y90002"), false),
+            Duration::ZERO,
+        )),
+    )
+    .await;
+    let (status, _, body) =
+        get_as(&format!("{base}/v1/patients/9990000018/record"), Some(&gp)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("NO_RELATIONSHIP")),
+        "{body}"
+    );
+}

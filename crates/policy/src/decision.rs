@@ -59,6 +59,12 @@ pub enum RefusalCode {
     /// setting, and no break-glass.
     #[serde(rename = "NO_RELATIONSHIP")]
     NoRelationship,
+    /// Whether the caller is involved cannot be told now: their own
+    /// organisation's system did not answer. Not a refusal of the caller
+    /// but of the moment: the gateway answers 503 and the caller may try
+    /// again.
+    #[serde(rename = "RELATIONSHIP_UNDECIDED")]
+    RelationshipUndecided,
 }
 
 impl RefusalCode {
@@ -73,6 +79,7 @@ impl RefusalCode {
             RefusalCode::BreakGlassNotPermitted => "BREAK_GLASS_NOT_PERMITTED",
             RefusalCode::BreakGlassReasonInvalid => "BREAK_GLASS_REASON_INVALID",
             RefusalCode::NoRelationship => "NO_RELATIONSHIP",
+            RefusalCode::RelationshipUndecided => "RELATIONSHIP_UNDECIDED",
         }
     }
 }

@@ -255,9 +255,25 @@ impl Policy {
     /// on it); the caller's organisation among the holders (`Involved`); a
     /// self-declaring setting covering the caller's organisation and role
     /// (`SelfDeclared`); a valid break-glass (`BreakGlass`). Otherwise
-    /// refused (`NO_RELATIONSHIP`) — also when the caller's own system did
-    /// not answer, since involvement cannot then be shown.
+    /// refused (`NO_RELATIONSHIP`). When some organisations' systems did
+    /// not answer, use [`Policy::after_fetch_unanswered`].
     pub fn after_fetch(&self, allowed: Allowed, holders: &[OdsCode]) -> Result<Granted, Refusal> {
+        self.after_fetch_unanswered(allowed, holders, &[])
+    }
+
+    /// As [`Policy::after_fetch`], knowing which organisations' systems
+    /// were asked and did not answer (`unanswered`: timed out, unreachable,
+    /// failed, or never asked because the service that routes to them
+    /// failed). When the caller would be refused for want of a
+    /// relationship and their own organisation is among them, their
+    /// involvement is not disproved but unknown: `RELATIONSHIP_UNDECIDED`,
+    /// which the gateway answers as a retryable 503, never as a refusal.
+    pub fn after_fetch_unanswered(
+        &self,
+        allowed: Allowed,
+        holders: &[OdsCode],
+        unanswered: &[OdsCode],
+    ) -> Result<Granted, Refusal> {
         let basis = match &allowed.access {
             Access::Patient => Basis::OwnRecord,
             Access::Staff {
@@ -285,6 +301,11 @@ impl Policy {
                     }
                 } else if let Some(b) = glass() {
                     b
+                } else if unanswered.contains(organisation) {
+                    return Err(Refusal::new(
+                        RefusalCode::RelationshipUndecided,
+                        "whether the caller's organisation is involved in this person's care cannot be told now: its system did not answer; try again shortly (or give a break-glass reason)",
+                    ));
                 } else {
                     return Err(Refusal::new(
                         RefusalCode::NoRelationship,

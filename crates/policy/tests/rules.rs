@@ -1086,3 +1086,43 @@ fn the_source_filter_serialises_for_the_audit() {
         r#"{"kind":"all"}"#
     );
 }
+
+#[test]
+fn a_caller_whose_own_system_did_not_answer_is_undecided_not_refused() {
+    let p = base();
+    let decide = |caller: &Caller, holders: &[&str], unanswered: &[&str]| {
+        let a = p.before_fetch(caller, nhs(PERSON), all(), &none()).unwrap();
+        let holders: Vec<_> = holders.iter().map(|h| ods(h)).collect();
+        let unanswered: Vec<_> = unanswered.iter().map(|h| ods(h)).collect();
+        p.after_fetch_unanswered(a, &holders, &unanswered)
+            .map(|g| g.basis().clone())
+            .map_err(|r| r.code)
+    };
+    let rn3 = staff("R8000", "RN3");
+    // Their own system failed: unknown, never a refusal.
+    assert_eq!(
+        decide(&rn3, &["RD1"], &["RN3"]),
+        Err(RefusalCode::RelationshipUndecided)
+    );
+    // Another organisation's system failed: theirs answered without a
+    // record, so there is no relationship to find.
+    assert_eq!(
+        decide(&rn3, &["RD1"], &["RVN"]),
+        Err(RefusalCode::NoRelationship)
+    );
+    // Involved through a system that did answer, whatever else failed.
+    assert_eq!(decide(&rn3, &["RN3"], &["RN3", "RVN"]), Ok(Basis::Involved));
+    // Break-glass is a basis of its own: the failure does not matter.
+    let glass = staff("R8000", "RN3").with_break_glass(Some(
+        "Unconscious in the emergency department; no records to hand",
+    ));
+    assert!(matches!(
+        decide(&glass, &[], &["RN3"]),
+        Ok(Basis::BreakGlass { .. })
+    ));
+    // after_fetch knows of no failures.
+    assert_eq!(
+        grant(&p, &rn3, &none(), &["RD1"]).map(|g| g.basis().clone()),
+        Err(RefusalCode::NoRelationship)
+    );
+}
