@@ -136,9 +136,15 @@ enum Command {
         #[arg(long)]
         listen: Option<SocketAddr>,
         /// Bind everything (sources, control API, gateway) to free ports and
-        /// point the gateway's sources at them.
+        /// point the gateway's sources at them. The audit log goes to a
+        /// private temporary directory, removed when the demo stops, unless
+        /// `--audit-dir` names one.
         #[arg(long)]
         ephemeral: bool,
+        /// Write the audit log here (and keep it), instead of gateway.toml's
+        /// directory or, with `--ephemeral`, a temporary one.
+        #[arg(long)]
+        audit_dir: Option<PathBuf>,
     },
 }
 
@@ -318,7 +324,8 @@ async fn run() -> ExitCode {
             config,
             listen,
             ephemeral,
-        } => demo(&config, listen, ephemeral).await,
+            audit_dir,
+        } => demo(&config, listen, ephemeral, audit_dir).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -792,7 +799,26 @@ fn print_sim(sim: &icr_sim::Sim) {
     }
 }
 
-async fn demo(dir: &Path, listen: Option<SocketAddr>, ephemeral: bool) -> Result<(), String> {
+/// A directory removed when dropped: the ephemeral demo's audit log, which
+/// holds (synthetic) NHS numbers and must not outlive the run.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        match std::fs::remove_dir_all(&self.0) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => eprintln!("icr: cannot remove {}: {e}", self.0.display()),
+        }
+    }
+}
+
+async fn demo(
+    dir: &Path,
+    listen: Option<SocketAddr>,
+    ephemeral: bool,
+    audit_dir: Option<PathBuf>,
+) -> Result<(), String> {
     let sim = start_sim(dir, ephemeral).await?;
     let endpoints: HashMap<String, String> = sim
         .sources()
@@ -806,10 +832,18 @@ async fn demo(dir: &Path, listen: Option<SocketAddr>, ephemeral: bool) -> Result
         }
     })
     .map_err(|e| e.to_string())?;
-    let listen = if ephemeral {
+    // Declared before everything that writes to it, so that it is removed
+    // after the gateway has closed the log.
+    let mut _private_audit = None;
+    if let Some(audit_dir) = audit_dir {
+        config.gateway.audit.dir = audit_dir;
+    } else if ephemeral {
         // A private audit log, so that runs side by side never share one.
-        config.gateway.audit.dir =
-            std::env::temp_dir().join(format!("icr-demo-audit-{}", std::process::id()));
+        let private = std::env::temp_dir().join(format!("icr-demo-audit-{}", std::process::id()));
+        config.gateway.audit.dir = private.clone();
+        _private_audit = Some(RemoveOnDrop(private));
+    }
+    let listen = if ephemeral {
         Some(listen.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0))))
     } else {
         listen

@@ -19,7 +19,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use common::{Demo, copy_config, mint, start_demo_in};
+use common::{Demo, copy_config, mint, start_demo_in, start_demo_with};
 use serde_json::{Value, json};
 
 const STORY: &str = "9990000050";
@@ -406,8 +406,10 @@ async fn every_fault_of_every_protocol_leaves_the_rest_served_and_nothing_of_the
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_the_requests_in_flight_and_flushes_the_audit() {
     let dir = config();
+    // The log must outlive the process to be read afterwards.
+    let audit = dir.join("audit-kept");
     let mut chaos = Chaos {
-        demo: start_demo_in(&dir),
+        demo: start_demo_with(&dir, &[], &["--audit-dir", audit.to_str().unwrap()]),
         http: reqwest::Client::new(),
         clinician: mint("R8000", "RN3"),
         operator: mint("R8015", "X26"),

@@ -532,3 +532,36 @@ async fn every_answer_received_before_a_kill_is_in_the_audit_log() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `icr demo --ephemeral` keeps its audit log (synthetic NHS numbers) in a
+/// private temporary directory that does not outlive the run: removed when
+/// the demo is stopped, as by Ctrl-C or SIGTERM.
+#[tokio::test]
+async fn an_ephemeral_demo_removes_its_audit_log_when_it_stops() {
+    let mut demo = start_demo();
+    let token = mint("R8000", "RN3");
+    let r = reqwest::Client::new()
+        .get(format!("{}/v1/patients/9990000018/record", demo.gateway))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let dir = std::path::PathBuf::from(&demo.audit);
+    assert!(dir.starts_with(std::env::temp_dir()), "{}", dir.display());
+    assert!(
+        std::fs::read_dir(&dir).unwrap().count() > 0,
+        "the access was logged"
+    );
+    let stopped = Command::new("kill")
+        .args(["-TERM", &demo.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let started = std::time::Instant::now();
+    while demo.child.try_wait().unwrap().is_none() {
+        assert!(started.elapsed() < Duration::from_secs(15), "still running");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!dir.exists(), "{} left behind", dir.display());
+}

@@ -21,7 +21,20 @@ pub struct Demo {
 }
 
 impl Drop for Demo {
+    /// Stops the demo as an operator would (SIGTERM), so that it cleans up
+    /// after itself; kills it if it has not stopped within 15 s.
     fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            let started = std::time::Instant::now();
+            while matches!(self.child.try_wait(), Ok(None))
+                && started.elapsed() < Duration::from_secs(15)
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -41,9 +54,15 @@ pub fn start_demo_in(config: &std::path::Path) -> Demo {
 
 /// As [`start_demo_in`], with extra environment variables.
 pub fn start_demo_with_env(config: &std::path::Path, env: &[(&str, &str)]) -> Demo {
+    start_demo_with(config, env, &[])
+}
+
+/// As [`start_demo_in`], with extra environment variables and arguments.
+pub fn start_demo_with(config: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> Demo {
     let mut child = Command::new(env!("CARGO_BIN_EXE_icr"))
         .args(["demo", "--ephemeral", "--config"])
         .arg(config)
+        .args(args)
         .env("RUST_LOG", "warn")
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
