@@ -51,7 +51,8 @@ fn coded<'a>(
 /// | contacts | family and given names, relationship code |
 /// | care_team | never merged: each organisation's team is its own |
 ///
-/// Free text alone never makes two items the same.
+/// Free text alone never makes two items the same, and two records of one
+/// source are never one item, whatever their keys (see [`crate::merge`]).
 pub fn key(entry: &Entry) -> Option<MergeKey<'_>> {
     let section = entry.section();
     match entry {

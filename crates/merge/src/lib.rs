@@ -9,7 +9,9 @@
 //!   same date — see [`key`]) become one item carrying every source's
 //!   provenance; where the sources' copies differ in any field, the item
 //!   lists each differing field and every source's value as a conflict
-//!   instead of silently picking one;
+//!   instead of silently picking one; two records one source keeps apart
+//!   are never made one item (a merged item holds at most one record of
+//!   each source);
 //! - each section is ordered most recent first, undated items last;
 //! - demographics: one source's copy is shown (the most recently updated),
 //!   and every field another source disagrees on becomes a warning.
@@ -167,7 +169,12 @@ impl<'a> Group<'a> {
 }
 
 /// Groups items that are the same fact; items without a key stand alone.
-/// Exact repeats of one record (same record id) collapse.
+/// Exact repeats of one record (same record id) collapse. A group holds at
+/// most one record of each source: two records a source keeps apart are
+/// two facts, however alike (two reports of one day, two prescriptions of
+/// one medicine on one date). Where a source holds several records with
+/// one key, each other source's copy joins the one it matches exactly, else
+/// the first (by record id) that has no copy from that source yet.
 fn group_items<'a>(items: &[&'a Item]) -> Vec<Group<'a>> {
     // foldhash: several times faster than SipHash on these short keys, and
     // seeded per process, so a source cannot choose colliding keys.
@@ -195,13 +202,80 @@ fn group_items<'a>(items: &[&'a Item]) -> Vec<Group<'a>> {
             }
         }
     }
+    let mut split = Vec::new();
     for group in &mut groups {
         if let Group::Many(items) = group {
             items.sort_by(|a, b| a.provenance.record.cmp(&b.provenance.record));
             items.dedup_by(|a, b| a.provenance.record == b.provenance.record);
+            split.extend(one_per_source(items));
         }
     }
+    groups.extend(split);
     groups
+}
+
+/// Leaves in `items` (sorted by record id, so by source) at most one
+/// record of each source, and returns the others as groups of their own,
+/// each with the other sources' copies that match it.
+fn one_per_source<'a>(items: &mut Vec<&'a Item>) -> Vec<Group<'a>> {
+    let repeated = items
+        .windows(2)
+        .any(|w| w[0].provenance.origin.id == w[1].provenance.origin.id);
+    if !repeated {
+        return Vec::new();
+    }
+    // The records of the source holding the most copies (ties: the first
+    // source by id) each found a group; every other source's copies join
+    // them, an exact match first.
+    let mut counts: Vec<(icr_model::SourceId, usize)> = Vec::new();
+    for i in items.iter() {
+        match counts
+            .iter_mut()
+            .find(|(s, _)| *s == i.provenance.origin.id)
+        {
+            Some((_, n)) => *n += 1,
+            None => counts.push((i.provenance.origin.id.clone(), 1)),
+        }
+    }
+    let widest = counts
+        .iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
+        .map(|(s, _)| s.clone());
+    let (seeds, others): (Vec<&'a Item>, Vec<&'a Item>) = items
+        .iter()
+        .partition(|i| Some(&i.provenance.origin.id) == widest.as_ref());
+    let mut out: Vec<Vec<&'a Item>> = seeds.into_iter().map(|s| vec![s]).collect();
+    for item in others {
+        let free: Vec<usize> = (0..out.len())
+            .filter(|&g| {
+                !out[g]
+                    .iter()
+                    .any(|i| i.provenance.origin.id == item.provenance.origin.id)
+            })
+            .collect();
+        let target = free
+            .iter()
+            .copied()
+            .find(|&g| same_but_members(&out[g][0].entry, &item.entry))
+            .or(free.first().copied());
+        match target {
+            Some(g) => out[g].push(item),
+            None => out.push(vec![item]),
+        }
+    }
+    for g in &mut out {
+        g.sort_by(|a, b| a.provenance.record.cmp(&b.provenance.record));
+    }
+    let mut groups = out.into_iter().map(|g| match g.as_slice() {
+        [one] => Group::One(one),
+        _ => Group::Many(g),
+    });
+    match groups.next() {
+        Some(Group::Many(first)) => *items = first,
+        Some(Group::One(first)) => *items = vec![first],
+        None => items.clear(),
+    }
+    groups.collect()
 }
 
 fn merge_group(group: &[&Item]) -> MergedItem {

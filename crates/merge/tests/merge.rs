@@ -376,6 +376,12 @@ proptest! {
                 prop_assert!(keys[0].is_some());
                 prop_assert!(keys.iter().all(|k| *k == keys[0]));
             }
+            // One record per source: a source's own records are distinct.
+            let mut sources: Vec<&SourceId> = merged.provenance.iter().map(|p| &p.origin.id).collect();
+            let n = sources.len();
+            sources.sort();
+            sources.dedup();
+            prop_assert_eq!(sources.len(), n, "two records of one source merged");
         }
     }
 
@@ -502,4 +508,63 @@ fn a_report_from_two_sources_is_not_a_conflict_because_its_member_ids_differ() {
     assert_eq!(merged.len(), 1);
     assert_eq!(merged[0].provenance.len(), 2);
     assert!(merged[0].conflicts.is_empty(), "{:?}", merged[0].conflicts);
+}
+
+fn report(text: &str) -> Entry {
+    Entry::Document(Document {
+        doc_type: snomed("371531000", "Report of clinical encounter"),
+        title: Some("Out-of-hours report".into()),
+        date: Some(day(2026, 3, 1)),
+        text: Some(text.into()),
+        ..Default::default()
+    })
+}
+
+/// Two records one source keeps apart are two facts, whatever they share:
+/// two out-of-hours reports of the same day and title are never shown as
+/// one report with the other's text as a "conflict". Across sources, each
+/// copy joins the record it matches.
+#[test]
+fn two_records_of_one_source_are_never_merged_into_one_item() {
+    let (ooh, gp) = (meta("medvivo"), meta("gp"));
+    let records = [
+        SourceRecord {
+            items: vec![
+                item(&ooh, "DocumentReference/1", None, report("Chest clear.")),
+                item(&ooh, "DocumentReference/2", None, report("Ankle sprain.")),
+                item(&ooh, "DocumentReference/3", None, report("Rash, no fever.")),
+            ],
+            ..Default::default()
+        },
+        SourceRecord {
+            items: vec![item(&gp, "Document/9", None, report("Ankle sprain."))],
+            ..Default::default()
+        },
+    ];
+    let refs: Vec<_> = records.iter().collect();
+    let view = merge(&refs, SectionSet::all());
+    let documents = &view.sections[&Section::Documents];
+    let shown: Vec<(Vec<String>, usize)> = documents
+        .iter()
+        .map(|d| {
+            (
+                d.provenance.iter().map(|p| p.record.to_string()).collect(),
+                d.conflicts.len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (
+                vec![
+                    "gp:Document/9".to_string(),
+                    "medvivo:DocumentReference/2".to_string()
+                ],
+                0
+            ),
+            (vec!["medvivo:DocumentReference/1".to_string()], 0),
+            (vec!["medvivo:DocumentReference/3".to_string()], 0),
+        ]
+    );
 }
