@@ -531,3 +531,90 @@ async fn a_relationship_that_could_not_be_decided_is_a_retryable_503_never_a_ref
         );
     }
 }
+
+fn document(title: &str, text: &str) -> Entry {
+    Entry::Document(Document {
+        doc_type: snomed("371531000", "Report of clinical encounter"),
+        title: Some(title.into()),
+        date: Some(day(2026, 3, 1)),
+        text: Some(text.into()),
+        ..Default::default()
+    })
+}
+
+/// An out-of-hours report names, in its free text, a diagnosis that is
+/// withheld as sensitive by its code: the report is withheld too from a
+/// role not cleared for sensitive items, and counted; reports that name
+/// nothing sensitive stay. A word that merely contains a term (archive,
+/// hearing aids) does not count.
+#[tokio::test]
+async fn documents_whose_text_names_a_sensitive_condition_are_withheld_with_it() {
+    let m = meta("medvivo");
+    let hiv = Entry::Condition(Condition {
+        code: snomed("86406008", "Human immunodeficiency virus infection"),
+        recorded: Some(day(2015, 5, 1)),
+        ..Default::default()
+    });
+    let record = record(
+        &m,
+        vec![
+            ("Condition/1", hiv),
+            (
+                "DocumentReference/2",
+                document(
+                    "Out-of-hours report",
+                    "Seen at home. PMH: human immunodeficiency virus infection, on ART. Advised fluids.",
+                ),
+            ),
+            (
+                "DocumentReference/3",
+                document(
+                    "Out-of-hours report",
+                    "Known HIV, viral load undetectable. Chest clear.",
+                ),
+            ),
+            (
+                "DocumentReference/4",
+                document(
+                    "Out-of-hours report",
+                    "Sprained ankle; wears hearing aids. Letter filed in the archive.",
+                ),
+            ),
+            ("AllergyIntolerance/5", penicillin()),
+        ],
+    );
+    let sources = vec![(
+        spec("medvivo", ALL, 1000, 0),
+        Script::Answer(record, Duration::ZERO),
+    )];
+    let s = start_with(2000, sources, Setup::default()).await;
+    let (status, _, view) = get(&url(&s.base)).await;
+    assert_eq!(status, 200);
+    let documents = view["sections"]["documents"].as_array().unwrap();
+    let ids: Vec<&str> = documents
+        .iter()
+        .map(|d| d["provenance"][0]["source_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["medvivo:DocumentReference/4"], "{view}");
+    assert_eq!(
+        view["withheld"],
+        serde_json::json!({"count": 3, "by_section": {"conditions": 1, "documents": 2}})
+    );
+    let text = view.to_string();
+    assert!(
+        !text.contains("immunodeficiency") && !text.contains("HIV"),
+        "{text}"
+    );
+    // The FHIR view withholds the same.
+    let (_, _, bundle) = get(&format!(
+        "{}/fhir/r4/Patient/9990000018/$everything",
+        s.base
+    ))
+    .await;
+    let text = bundle.to_string();
+    assert!(
+        !text.contains("immunodeficiency") && !text.contains("HIV"),
+        "{text}"
+    );
+    assert!(text.contains("3 items withheld"), "{text}");
+}

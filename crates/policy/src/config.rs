@@ -12,11 +12,14 @@ use crate::error::{ConfigErrors, Problems, parse_toml};
 use crate::policy::{Policy, RoleClass, SelfDeclare};
 use crate::sensitive::SensitiveCodes;
 use crate::snomed::SctId;
+use crate::terms::Term;
 
 const MAX_CLASSES: usize = 64;
 const MAX_ROLES: usize = 1_000;
 const MAX_SETTINGS: usize = 1_000;
 const MAX_CODES: usize = 100_000;
+/// The most sensitive terms a policy may list, in all categories.
+const MAX_TERMS: usize = 10_000;
 /// The largest `max_reason_chars` a policy may set.
 const MAX_REASON_CHARS: usize = 2_000;
 
@@ -112,6 +115,8 @@ struct RawSensitive {
     cleared_roles: Vec<String>,
     #[serde(default)]
     codes: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    terms: BTreeMap<String, Vec<String>>,
 }
 
 fn is_name(s: &str) -> bool {
@@ -360,6 +365,34 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<Policy, ConfigErrors> {
         categories.insert(name, ids);
     }
 
+    let mut terms = BTreeMap::new();
+    let mut total = 0usize;
+    for (name, list) in raw.sensitive.terms {
+        if !is_name(&name) {
+            p.at(
+                format!("sensitive.terms.{}", name.chars().take(40).collect::<String>()),
+                "a category name is lower-case letters, digits and '_' (up to 32, starting with a letter)",
+            );
+            continue;
+        }
+        total += list.len();
+        if total > MAX_TERMS {
+            p.at(
+                format!("sensitive.terms.{name}"),
+                format!("more than {MAX_TERMS} terms in all"),
+            );
+            break;
+        }
+        let mut parsed = Vec::with_capacity(list.len());
+        for (i, s) in list.iter().enumerate() {
+            match Term::parse(s) {
+                Ok(t) => parsed.push(t),
+                Err(e) => p.at(format!("sensitive.terms.{name}[{i}]"), e.to_string()),
+            }
+        }
+        terms.insert(name, parsed);
+    }
+
     let policy = Policy {
         origin: origin.to_string(),
         purposes,
@@ -371,7 +404,7 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<Policy, ConfigErrors> {
         privacy_officers,
         cleared_roles,
         patient_cleared,
-        sensitive: SensitiveCodes::new(categories),
+        sensitive: SensitiveCodes::new(categories).with_terms(terms),
     };
     p.finish(policy)
 }

@@ -71,6 +71,7 @@ mod objection;
 mod policy;
 pub mod sensitive;
 mod snomed;
+pub mod terms;
 
 pub use break_glass::{BreakGlassReason, BreakGlassRules, ReasonProblem};
 pub use caller::{Caller, CallerError, PATIENT, RoleCode, Who};
@@ -80,6 +81,7 @@ pub use objection::{MAX_OBJECTIONS, MAX_ORGANISATIONS_PER_OBJECTION, Objection, 
 pub use policy::{Policy, RoleClass, SelfDeclare};
 pub use sensitive::{SensitiveCodes, Withheld};
 pub use snomed::{SctId, SctIdError};
+pub use terms::{Term, TermError};
 
 /// Any bytes as a policy file: parsing must never panic. The entry point
 /// for fuzzing.

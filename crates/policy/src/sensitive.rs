@@ -11,7 +11,13 @@
 //!
 //! Matching is exact: the lists are concept ids, with no subsumption (a
 //! child concept of a listed one is not matched unless listed itself).
-//! Free text (notes, titles, conclusions, display text) is not read.
+//!
+//! Free text is read for documents only: a document is also sensitive when
+//! its title, description or text names ([`crate::terms`]) one of the
+//! policy's sensitive terms, or the display text of a sensitive coding
+//! anywhere in the same record (an out-of-hours report that lists a
+//! diagnosis withheld by its code). Other free text (notes, conclusions)
+//! is not read — the residual risk is written down in docs/policy.md.
 //!
 //! The describing concepts of each kind of item:
 //!
@@ -39,6 +45,7 @@ use icr_model::{CodeSystem, Coding, Concept, Entry, ResultValue, Section};
 use serde::Serialize;
 
 use crate::snomed::SctId;
+use crate::terms::{Term, Words};
 
 /// Deepest JSON nesting read in a conflict value; deeper values are treated
 /// as sensitive (the check fails closed).
@@ -50,6 +57,7 @@ const MAX_VALUE_DEPTH: usize = 32;
 pub struct SensitiveCodes {
     categories: BTreeMap<String, Vec<SctId>>,
     ids: HashSet<Box<str>>,
+    terms: BTreeMap<String, Vec<Term>>,
 }
 
 impl SensitiveCodes {
@@ -60,7 +68,22 @@ impl SensitiveCodes {
             .flatten()
             .map(|id| Box::from(id.as_str()))
             .collect();
-        Self { categories, ids }
+        Self {
+            categories,
+            ids,
+            terms: BTreeMap::new(),
+        }
+    }
+
+    /// The same lists, with sensitive terms in free text, by category.
+    pub fn with_terms(mut self, terms: BTreeMap<String, Vec<Term>>) -> Self {
+        self.terms = terms;
+        self
+    }
+
+    /// The terms, by category, as configured.
+    pub fn terms(&self) -> &BTreeMap<String, Vec<Term>> {
+        &self.terms
     }
 
     /// The categories and their ids, as configured.
@@ -82,29 +105,115 @@ impl SensitiveCodes {
     /// Whether any describing concept of `entry` (see the module
     /// documentation) has a sensitive coding.
     pub fn entry_is_sensitive(&self, entry: &Entry) -> bool {
-        let any = |cs: &[Concept]| cs.iter().any(|c| self.concept(c));
-        match entry {
-            Entry::Contact(_) => false,
-            Entry::CareTeam(t) => any(&t.category) || t.participants.iter().any(|p| any(&p.roles)),
-            Entry::Medication(m) => self.concept(&m.medication) || any(&m.reasons),
-            Entry::Allergy(a) => self.concept(&a.code),
-            Entry::Condition(c) => self.concept(&c.code),
-            Entry::Result(r) => {
-                self.concept(&r.code)
-                    || matches!(&r.value, Some(ResultValue::Coded(v)) if self.concept(v))
-                    || r.components.iter().any(|p| {
-                        self.concept(&p.code)
-                            || matches!(&p.value, Some(ResultValue::Coded(v)) if self.concept(v))
-                    })
-            }
-            Entry::Document(d) => self.concept(&d.doc_type) || any(&d.category),
-            Entry::Procedure(p) => self.concept(&p.code),
-            Entry::Referral(r) => self.concept(&r.code) || any(&r.category) || any(&r.reasons),
-            Entry::Appointment(a) => any(&a.service_type) || any(&a.reasons),
-            Entry::Alert(a) => self.concept(&a.code) || any(&a.category),
-        }
+        describing_concepts(entry, &mut |c| self.concept(c))
     }
 
+    /// The words a record uses for the sensitive concepts in it: the
+    /// display text of every sensitive coding, and the text of every
+    /// concept that has one, among the items' describing concepts.
+    pub fn named_in(&self, record: &MergedRecord) -> Vec<Term> {
+        let mut found: Vec<Term> = Vec::new();
+        let mut add = |text: &str| {
+            if let Ok(t) = Term::parse(text)
+                && !found.contains(&t)
+            {
+                found.push(t);
+            }
+        };
+        for item in record.sections.values().flatten() {
+            describing_concepts(&item.entry, &mut |c| {
+                let sensitive: Vec<&Coding> =
+                    c.codings.iter().filter(|k| self.matches(k)).collect();
+                for k in &sensitive {
+                    if let Some(d) = &k.display {
+                        add(d);
+                    }
+                }
+                if !sensitive.is_empty()
+                    && let Some(t) = &c.text
+                {
+                    add(t);
+                }
+                false
+            });
+        }
+        found
+    }
+
+    /// Whether a merged document's free text — its title, text and
+    /// attachments' titles, and the texts other sources hold for it (its
+    /// conflicts) — names a configured sensitive term or one of `named`
+    /// (see [`SensitiveCodes::named_in`]). Other items: false.
+    pub fn text_is_sensitive(&self, item: &MergedItem, named: &[Term]) -> bool {
+        let Entry::Document(d) = &item.entry else {
+            return false;
+        };
+        let mut texts: Vec<&str> = Vec::new();
+        texts.extend(d.title.as_deref());
+        texts.extend(d.text.as_deref());
+        texts.extend(d.content.iter().filter_map(|a| a.title.as_deref()));
+        let mut other = Vec::new();
+        for c in &item.conflicts {
+            for v in c.values.iter().filter_map(|v| v.value.as_ref()) {
+                strings(v, 0, &mut other);
+            }
+        }
+        texts.extend(other);
+        if texts.is_empty() {
+            return false;
+        }
+        let words = Words::read(&texts);
+        self.terms.values().flatten().any(|t| words.contain(t))
+            || named.iter().any(|t| words.contain(t))
+    }
+}
+
+/// Every string in a JSON value (to `MAX_VALUE_DEPTH`).
+fn strings<'v>(v: &'v serde_json::Value, depth: usize, out: &mut Vec<&'v str>) {
+    if depth > MAX_VALUE_DEPTH {
+        return;
+    }
+    match v {
+        serde_json::Value::String(s) => out.push(s),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, depth + 1, out)),
+        serde_json::Value::Object(o) => o.values().for_each(|x| strings(x, depth + 1, out)),
+        _ => {}
+    }
+}
+
+/// Calls `f` on each describing concept of `entry` (see the module
+/// documentation) until it returns true; whether it did.
+fn describing_concepts(entry: &Entry, f: &mut dyn FnMut(&Concept) -> bool) -> bool {
+    {
+        let mut any = |cs: &[Concept]| cs.iter().any(&mut *f);
+        match entry {
+            Entry::Contact(_) => false,
+            Entry::CareTeam(t) => {
+                any(&t.category) || t.participants.iter().any(|p| any(&p.roles))
+            }
+            Entry::Medication(m) => any(std::slice::from_ref(&m.medication)) || any(&m.reasons),
+            Entry::Allergy(a) => any(std::slice::from_ref(&a.code)),
+            Entry::Condition(c) => any(std::slice::from_ref(&c.code)),
+            Entry::Result(r) => {
+                any(std::slice::from_ref(&r.code))
+                    || matches!(&r.value, Some(ResultValue::Coded(v)) if any(std::slice::from_ref(v)))
+                    || r.components.iter().any(|p| {
+                        any(std::slice::from_ref(&p.code))
+                            || matches!(&p.value, Some(ResultValue::Coded(v)) if any(std::slice::from_ref(v)))
+                    })
+            }
+            Entry::Document(d) => any(std::slice::from_ref(&d.doc_type)) || any(&d.category),
+            Entry::Procedure(p) => any(std::slice::from_ref(&p.code)),
+            Entry::Referral(r) => {
+                any(std::slice::from_ref(&r.code)) || any(&r.category) || any(&r.reasons)
+            }
+            Entry::Appointment(a) => any(&a.service_type) || any(&a.reasons),
+            Entry::Alert(a) => any(std::slice::from_ref(&a.code)) || any(&a.category),
+        }
+    }
+}
+
+impl SensitiveCodes {
     /// Whether a merged item is sensitive: labelled restricted by any
     /// source, a sensitive describing concept, or a sensitive coding in a
     /// value another source holds for it.
@@ -191,9 +300,14 @@ pub(crate) fn withhold(
             .retain(|w| !w.code.starts_with("demographics"));
     }
     if !cleared {
+        // The words this record uses for what it withholds by code, read
+        // before anything is removed.
+        let named = codes.named_in(record);
         for (section, items) in record.sections.iter_mut() {
             let before = items.len();
-            items.retain(|item| !codes.item_is_sensitive(item));
+            items.retain(|item| {
+                !codes.item_is_sensitive(item) && !codes.text_is_sensitive(item, &named)
+            });
             let removed = before - items.len();
             if removed > 0 {
                 out.count += removed;

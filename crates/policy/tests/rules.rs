@@ -1126,3 +1126,110 @@ fn a_caller_whose_own_system_did_not_answer_is_undecided_not_refused() {
         Err(RefusalCode::NoRelationship)
     );
 }
+
+fn letter(title: &str, text: &str) -> Entry {
+    Entry::Document(Document {
+        doc_type: snomed("371531000"),
+        title: Some(title.into()),
+        text: Some(text.into()),
+        ..Default::default()
+    })
+}
+
+#[test]
+fn a_document_naming_a_condition_withheld_by_code_is_withheld_too() {
+    // No terms configured: only the words the record itself uses for what
+    // it withholds.
+    let gender = Concept::coded(Coding::new(
+        CodeSystem::Snomed,
+        "93461009",
+        "Gender dysphoria",
+    ));
+    let p_gender = policy(&BASE.replace(
+        "hiv = [\"86406008\"]",
+        "hiv = [\"86406008\"]\ngender = [\"93461009\"]",
+    ));
+    let mut r = record_of(vec![
+        one(
+            Entry::Condition(Condition {
+                code: gender.clone(),
+                ..Default::default()
+            }),
+            &[false],
+        ),
+        one(
+            letter("Clinic letter", "Seen in the gender dysphoria service."),
+            &[false],
+        ),
+        one(
+            letter("Clinic letter", "Ankle sprain, improving."),
+            &[false],
+        ),
+    ]);
+    let before = r.clone();
+    let w = p_gender.apply(&granted(&p_gender, "R8001"), &mut r);
+    assert_eq!(w.count, 2);
+    assert_eq!(w.by_section.get(&Section::Documents), Some(&1));
+    assert_eq!(item_count(&r), 1);
+    // A role cleared for sensitive items sees all three.
+    let mut cleared = before.clone();
+    assert_eq!(
+        p_gender
+            .apply(&granted(&p_gender, "R8000"), &mut cleared)
+            .count,
+        0
+    );
+    assert_eq!(cleared, before);
+}
+
+#[test]
+fn a_document_naming_a_configured_term_is_withheld_whatever_else_the_record_holds() {
+    let p = with(
+        "[sensitive.terms]\nhiv = [\"HIV\", \"human immunodeficiency virus\"]\nsexual_health = [\"GUM clinic\"]",
+    );
+    let kept = |title: &str, text: &str| {
+        let mut r = record_of(vec![one(letter(title, text), &[false])]);
+        p.apply(&granted(&p, "R8001"), &mut r);
+        item_count(&r) == 1
+    };
+    assert!(!kept("Discharge letter", "Known HIV; CD4 normal."));
+    assert!(!kept("Referral to GUM clinic", "Please see."));
+    assert!(!kept(
+        "Letter",
+        "Human   immunodeficiency\nvirus infection, stable."
+    ));
+    assert!(kept(
+        "Letter",
+        "Letter filed in the archive; hiv screen declined."
+    ));
+    assert!(kept(
+        "Letter",
+        "Referred to the gum specialist (periodontist)."
+    ));
+    // The text another source holds for the same letter counts too.
+    let mut item = one(letter("Letter", "Stable."), &[false]);
+    item.conflicts.push(Conflict {
+        field: "text".into(),
+        values: vec![ConflictValue {
+            sources: vec![SourceId::parse("ruh").unwrap()],
+            value: Some(serde_json::json!("Stable. Known HIV.")),
+        }],
+    });
+    let mut r = record_of(vec![item]);
+    assert_eq!(p.apply(&granted(&p, "R8001"), &mut r).count, 1);
+}
+
+#[test]
+fn sensitive_terms_are_checked_when_the_policy_loads() {
+    for (terms, key) in [
+        ("hiv = [\"a\"]", "sensitive.terms.hiv[0]"),
+        ("hiv = [\"  \"]", "sensitive.terms.hiv[0]"),
+        ("Bad-Name = [\"HIV\"]", "sensitive.terms.Bad-Name"),
+    ] {
+        let text = format!("{BASE}\n[sensitive.terms]\n{terms}");
+        let err = Policy::from_toml_str(&text, "p.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(key), "{terms}: {err}");
+    }
+}
