@@ -537,20 +537,24 @@ fn report_issues(
 const CONFIG_POLL: Duration = Duration::from_secs(2);
 
 /// Applies configuration changes while the gateway runs: when a file of
-/// the configuration directory or its sources directory changes (checked
-/// every 2 s), or on SIGHUP, the configuration is read again with `load`
-/// and the gateway's sources replaced — a new file registers a source, a
-/// removed one deregisters it, a changed one replaces it. A configuration
-/// that does not load is refused whole: the running one stays, and the
-/// problem is logged and shown in `/readyz` and a metric. Other settings
-/// of gateway.toml take effect at the next start.
+/// the configuration directory or its sources directory changes, or any
+/// other file the configuration was read from (issuers' keys, the policy,
+/// the listener's certificates, practice directories) — checked every 2 s
+/// — or on SIGHUP, the configuration is read again with `load` and applied
+/// whole with [`icr_gateway::Gateway::reload`]: sources, issuers and keys,
+/// policy, access, cache, limits and certificates. A configuration that
+/// does not load, or that changes a key only a restart can apply, is
+/// refused whole: the running one stays, and the problem is logged and
+/// shown in `/readyz` and a metric.
 fn watch_config(
     gateway: icr_gateway::Gateway,
-    watched: [PathBuf; 2],
+    dirs: [PathBuf; 2],
+    files: Vec<PathBuf>,
     load: impl Fn() -> Result<Config, String> + Send + 'static,
 ) {
     tokio::spawn(async move {
-        let mut seen = fingerprint(&watched);
+        let mut files = files;
+        let mut seen = fingerprint(&dirs, &files);
         #[cfg(unix)]
         let mut hangup =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
@@ -570,52 +574,64 @@ fn watch_config(
                 tokio::time::sleep(CONFIG_POLL).await;
                 false
             };
-            let now = fingerprint(&watched);
+            let now = fingerprint(&dirs, &files);
             if !forced && now == seen {
                 continue;
             }
-            seen = now;
+            let refused = |problem: String| {
+                tracing::error!(%problem, "configuration change refused; the running configuration stays");
+            };
             match load() {
-                Ok(config) => {
-                    let (added, removed, changed) = gateway.replace_sources(&config);
-                    tracing::info!(
-                        added,
-                        removed,
-                        changed,
-                        sources = gateway.source_count(),
-                        "configuration reloaded"
-                    );
-                }
+                Ok(config) => match gateway.reload(&config) {
+                    Ok(r) => {
+                        tracing::info!(
+                            added = r.added,
+                            removed = r.removed,
+                            changed = r.changed,
+                            settings = %r.settings.join(" "),
+                            sources = gateway.source_count(),
+                            "configuration reloaded: sources, issuers and keys, policy, access, cache, limits and certificates as the files now say"
+                        );
+                        files = config.files();
+                    }
+                    Err(problem) => refused(problem),
+                },
                 Err(problem) => {
-                    tracing::error!(%problem, "configuration change refused; the running configuration stays");
+                    refused(problem.clone());
                     gateway.reload_failed(problem);
                 }
             }
+            seen = fingerprint(&dirs, &files);
         }
     });
 }
 
 /// A digest of the files in `dirs` (the configuration directory and its
-/// sources directory), to notice changes without a file-watching API.
-fn fingerprint(dirs: &[PathBuf]) -> u64 {
+/// sources directory) and of `files`, to notice changes without a
+/// file-watching API.
+fn fingerprint(dirs: &[PathBuf], files: &[PathBuf]) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let mut all: Vec<PathBuf> = files.to_vec();
     for sub in dirs {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(sub)
-            .map(|entries| {
-                entries
-                    .filter_map(Result::ok)
-                    .map(|e| e.path())
-                    .filter(|p| p.is_file())
-                    .collect()
-            })
-            .unwrap_or_default();
-        files.sort();
-        for f in files {
-            f.hash(&mut hasher);
-            // Configuration files are small; a read error hashes as empty.
-            std::fs::read(&f).unwrap_or_default().hash(&mut hasher);
-        }
+        all.extend(
+            std::fs::read_dir(sub)
+                .map(|entries| {
+                    entries
+                        .filter_map(Result::ok)
+                        .map(|e| e.path())
+                        .filter(|p| p.is_file())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default(),
+        );
+    }
+    all.sort();
+    all.dedup();
+    for f in all {
+        f.hash(&mut hasher);
+        // Configuration files are small; a read error hashes as empty.
+        std::fs::read(&f).unwrap_or_default().hash(&mut hasher);
     }
     hasher.finish()
 }
@@ -725,7 +741,7 @@ async fn serve(dir: &Path, listen: Option<SocketAddr>) -> Result<(), String> {
     let (listener, gateway) = start_gateway(&config, listen).await?;
     let reload_dir = dir.to_path_buf();
     let watched = [dir.to_path_buf(), dir.join(&config.gateway.sources_dir)];
-    watch_config(gateway.clone(), watched, move || {
+    watch_config(gateway.clone(), watched, config.files(), move || {
         Config::load(&reload_dir, &registry()).map_err(|e| e.to_string())
     });
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -825,24 +841,37 @@ async fn demo(
         .into_iter()
         .filter_map(|id| sim.endpoint(&id).map(|e| (id, e)))
         .collect();
-    let mut config = Config::load_with(dir, &registry(), |spec| {
-        if ephemeral && let Some(url) = endpoints.get(spec.id.as_str()).and_then(|e| e.parse().ok())
-        {
-            spec.endpoint = url;
-        }
-    })
-    .map_err(|e| e.to_string())?;
     // Declared before everything that writes to it, so that it is removed
     // after the gateway has closed the log.
     let mut _private_audit = None;
-    if let Some(audit_dir) = audit_dir {
-        config.gateway.audit.dir = audit_dir;
-    } else if ephemeral {
-        // A private audit log, so that runs side by side never share one.
-        let private = std::env::temp_dir().join(format!("icr-demo-audit-{}", std::process::id()));
-        config.gateway.audit.dir = private.clone();
-        _private_audit = Some(RemoveOnDrop(private));
-    }
+    let audit_dir = match (audit_dir, ephemeral) {
+        (Some(d), _) => Some(d),
+        (None, true) => {
+            // A private audit log, so that runs side by side never share one.
+            let private =
+                std::env::temp_dir().join(format!("icr-demo-audit-{}", std::process::id()));
+            _private_audit = Some(RemoveOnDrop(private.clone()));
+            Some(private)
+        }
+        (None, false) => None,
+    };
+    // The demo's own settings, applied at every load (a reload included,
+    // which would otherwise see them as changes to apply).
+    let load = move |dir: &Path| {
+        let mut config = Config::load_with(dir, &registry(), |spec| {
+            if ephemeral
+                && let Some(url) = endpoints.get(spec.id.as_str()).and_then(|e| e.parse().ok())
+            {
+                spec.endpoint = url;
+            }
+        })
+        .map_err(|e| e.to_string())?;
+        if let Some(d) = &audit_dir {
+            config.gateway.audit.dir = d.clone();
+        }
+        Ok::<Config, String>(config)
+    };
+    let config = load(dir)?;
     let listen = if ephemeral {
         Some(listen.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0))))
     } else {
@@ -851,20 +880,18 @@ async fn demo(
     let (listener, gateway) = start_gateway(&config, listen).await?;
     let reload_dir = dir.to_path_buf();
     let watched = [dir.to_path_buf(), dir.join(&config.gateway.sources_dir)];
-    watch_config(gateway.clone(), watched, move || {
-        Config::load_with(&reload_dir, &registry(), |spec| {
-            if ephemeral
-                && let Some(url) = endpoints.get(spec.id.as_str()).and_then(|e| e.parse().ok())
-            {
-                spec.endpoint = url;
-            }
-        })
-        .map_err(|e| e.to_string())
+    watch_config(gateway.clone(), watched, config.files(), move || {
+        load(&reload_dir)
     });
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     print_sim(&sim);
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     say!(
-        "icr gateway listening on http://{addr} with {} sources",
+        "icr gateway listening on {scheme}://{addr} with {} sources",
         gateway.source_count()
     );
     say!("audit log          {}", config.gateway.audit.dir.display());

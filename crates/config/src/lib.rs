@@ -134,7 +134,7 @@ fn default_identity_ods() -> OdsCode {
 }
 
 /// `[cache]` in `gateway.toml`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct CacheConfig {
     /// Whether source answers are cached at all.
@@ -275,7 +275,89 @@ impl fmt::Display for ConfigErrors {
     }
 }
 
+impl GatewayConfig {
+    /// The keys that differ between this configuration (the running one)
+    /// and `new` and that only a restart can apply: the listen address, the
+    /// sources directory, the audit log's settings, and turning TLS on or
+    /// off (its certificates and client settings reload live).
+    pub fn restart_only_changes(&self, new: &GatewayConfig) -> Vec<&'static str> {
+        let mut keys = Vec::new();
+        if self.listen != new.listen {
+            keys.push("listen");
+        }
+        if self.sources_dir != new.sources_dir {
+            keys.push("sources_dir");
+        }
+        if self.audit != new.audit {
+            keys.push("[audit]");
+        }
+        if self.tls.is_some() != new.tls.is_some() {
+            keys.push("[tls] (turning TLS on or off)");
+        }
+        keys
+    }
+
+    /// The parts that differ between this configuration and `new` and
+    /// apply without a restart, by name (`[auth]`, `[access]`, …).
+    pub fn live_changes(&self, new: &GatewayConfig) -> Vec<&'static str> {
+        // Compared as written out: every part is plain data.
+        let differs = |a: &dyn fmt::Debug, b: &dyn fmt::Debug| format!("{a:?}") != format!("{b:?}");
+        let mut parts = Vec::new();
+        if self.request_deadline_ms != new.request_deadline_ms {
+            parts.push("request_deadline_ms");
+        }
+        if self.max_in_flight != new.max_in_flight {
+            parts.push("max_in_flight");
+        }
+        if differs(&self.cache, &new.cache) {
+            parts.push("[cache]");
+        }
+        if differs(&self.identity, &new.identity) {
+            parts.push("[identity]");
+        }
+        if differs(&self.auth, &new.auth) {
+            parts.push("[auth]");
+        }
+        if differs(&self.access, &new.access) {
+            parts.push("[access]");
+        }
+        if self.tls != new.tls {
+            parts.push("[tls]");
+        }
+        parts
+    }
+}
+
 impl Config {
+    /// Every file this configuration was read from — gateway.toml, the
+    /// source files and practice directories, the policy, the issuers' keys,
+    /// the listener's certificates — so that a change to any of them can be
+    /// noticed. The objection register is not among them: it is re-read by
+    /// itself whenever it changes.
+    pub fn files(&self) -> Vec<PathBuf> {
+        let mut files = vec![self.dir.join("gateway.toml")];
+        files.extend(self.sources.iter().map(|s| s.file.clone()));
+        files.extend(
+            self.sources
+                .iter()
+                .filter_map(|s| s.spec.directory.as_ref())
+                .map(|d| self.dir.join(d)),
+        );
+        files.push(self.dir.join(&self.gateway.access.policy));
+        for issuer in &self.gateway.auth.issuer {
+            files.extend(issuer.key.iter().map(|k| self.dir.join(&k.pem)));
+            files.extend(issuer.jwks.iter().map(|j| self.dir.join(j)));
+        }
+        if let Some(tls) = &self.gateway.tls {
+            files.push(self.dir.join(&tls.cert));
+            files.push(self.dir.join(&tls.key));
+            files.extend(tls.client_ca.iter().map(|c| self.dir.join(c)));
+        }
+        files.sort();
+        files.dedup();
+        files
+    }
+
     /// Reads `dir/gateway.toml` and every `*.toml` in its sources directory,
     /// checks them, and builds every enabled source's adapter with `registry`.
     pub fn load(dir: &Path, registry: &Registry) -> Result<Config, ConfigErrors> {

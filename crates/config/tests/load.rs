@@ -486,3 +486,41 @@ fn the_environment_overrides_gateway_toml() {
         .to_string();
     assert!(e.contains("ICR_LISTEN__PORT"), "{e}");
 }
+
+#[test]
+fn a_reload_tells_restart_only_keys_from_live_ones() {
+    let parse = |text: &str| -> icr_config::GatewayConfig {
+        icr_config::parse_toml(text, Path::new("gateway.toml")).unwrap()
+    };
+    let running = parse("listen = \"127.0.0.1:8080\"\n[audit]\ndir = \"audit\"\n");
+    let same = running.clone();
+    assert!(running.restart_only_changes(&same).is_empty());
+    assert!(running.live_changes(&same).is_empty());
+
+    let live = parse(
+        "listen = \"127.0.0.1:8080\"\nrequest_deadline_ms = 3000\nmax_in_flight = 64\n[cache]\nenabled = false\n[access]\noperator_roles = [\"R8000\"]\n[audit]\ndir = \"audit\"\n",
+    );
+    assert!(running.restart_only_changes(&live).is_empty());
+    assert_eq!(
+        running.live_changes(&live),
+        [
+            "request_deadline_ms",
+            "max_in_flight",
+            "[cache]",
+            "[access]"
+        ]
+    );
+
+    let restart = parse(
+        "listen = \"0.0.0.0:8080\"\nsources_dir = \"other\"\n[audit]\ndir = \"elsewhere\"\n[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n",
+    );
+    assert_eq!(
+        running.restart_only_changes(&restart),
+        [
+            "listen",
+            "sources_dir",
+            "[audit]",
+            "[tls] (turning TLS on or off)"
+        ]
+    );
+}

@@ -111,7 +111,7 @@ const MAX_AUDIT_READ: usize = 1000;
 
 /// The objection register, re-read whenever its file changes.
 pub(crate) struct ObjectionRegister {
-    file: Option<PathBuf>,
+    pub(crate) file: Option<PathBuf>,
     state: Mutex<RegisterState>,
 }
 
@@ -165,12 +165,28 @@ fn stamp(file: &std::path::Path) -> Option<(SystemTime, u64)> {
     Some((meta.modified().ok()?, meta.len()))
 }
 
-/// The access machinery the gateway holds.
+/// The access machinery the gateway holds: who is trusted to ask, the
+/// policy and objections that decide, and the audit that records. A reload
+/// replaces it whole (the audit log and the break-glass count carry over).
 pub(crate) struct Access {
+    pub verifier: Arc<icr_auth::Verifier>,
     pub policy: Arc<Policy>,
-    pub objections: ObjectionRegister,
+    pub objections: Arc<ObjectionRegister>,
     pub audit: AuditLog,
-    pub break_glass: AtomicU64,
+    pub break_glass: Arc<AtomicU64>,
+}
+
+impl Access {
+    /// Verifies an `Authorization` header value now.
+    pub(crate) fn authenticate(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<Identity, icr_auth::AuthError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.verifier.verify_header(authorization, now)
+    }
 }
 
 /// A policy or error code as an audit reason code (`NO_RELATIONSHIP` →
@@ -264,7 +280,10 @@ impl Gateway {
         draft.record.nhs_number = NhsNumber::parse(r.nhs).ok();
         draft.record.break_glass_reason = r.break_glass.map(bounded_reason);
         draft.record.calling_system = r.calling_system.map(str::to_owned);
-        let access = self.access();
+        // The configuration this request is served under, whatever reloads
+        // happen while it runs.
+        let state = self.state();
+        let access = Arc::clone(&state.access);
 
         // 0. Can an access be recorded at all? A failed audit log stays
         // failed until restart: refuse at once, before anyone's sources
@@ -274,7 +293,7 @@ impl Gateway {
         }
 
         // 1. Who is asking.
-        let identity = match self.authenticate(r.authorization) {
+        let identity = match access.authenticate(r.authorization) {
             Ok(i) => i,
             Err(e) => {
                 let stop = Stop::unauthenticated(request_id, &e);
@@ -362,7 +381,14 @@ impl Gateway {
         // 4. Fetch what they may see, from the sources they may see.
         let context = Self::context(&identity, &request_id);
         let mut outcome = self
-            .record(context, nhs, allowed.sections(), allowed.sources(), r.wait)
+            .record_in(
+                &state,
+                context,
+                nhs,
+                allowed.sections(),
+                allowed.sources(),
+                r.wait,
+            )
             .await;
         draft.record.sources = sources_asked(&outcome.sources);
 
@@ -453,7 +479,8 @@ impl Gateway {
         let mut draft = Draft::new(&request_id, Interaction::AuditRead);
         draft.record.calling_system = calling_system.map(str::to_owned);
         draft.record.nhs_number = patient.and_then(|p| NhsNumber::parse(p).ok());
-        let identity = match self.authenticate(authorization) {
+        let access = self.access();
+        let identity = match access.authenticate(authorization) {
             Ok(i) => i,
             Err(e) => {
                 let stop = Stop::unauthenticated(request_id, &e);
@@ -480,7 +507,7 @@ impl Gateway {
             identity.nhs_number,
         );
         let basis = match &caller {
-            Ok(c) if self.access().policy.may_read_audit(c, nhs) => {
+            Ok(c) if access.policy.may_read_audit(c, nhs) => {
                 if identity.nhs_number == Some(nhs) {
                     icr_audit::Basis::OwnRecord
                 } else {
@@ -496,7 +523,7 @@ impl Gateway {
                 return Err(self.audit_stop(draft, stop).await);
             }
         };
-        let files = match self.access().audit.files() {
+        let files = match access.audit.files() {
             Ok(f) => f,
             Err(_) => return Err(audit_unavailable(request_id)),
         };

@@ -59,7 +59,12 @@ pub struct SourceCache {
 impl SourceCache {
     /// A cache holding at most about `max_bytes` of source answers.
     pub fn new(max_bytes: u64) -> Self {
-        let stats = Arc::new(CacheStats::default());
+        Self::counting_into(max_bytes, Arc::new(CacheStats::default()))
+    }
+
+    /// A new, empty cache of `max_bytes` that counts into `stats` (a
+    /// reload's new cache carries on its predecessor's counters).
+    pub fn counting_into(max_bytes: u64, stats: Arc<CacheStats>) -> Self {
         let evictions = Arc::clone(&stats);
         let inner = Cache::builder()
             .max_capacity(max_bytes)
@@ -77,6 +82,11 @@ impl SourceCache {
     /// The cache's counters.
     pub fn stats(&self) -> &CacheStats {
         &self.stats
+    }
+
+    /// The cache's counters, to share with a successor.
+    pub fn shared_stats(&self) -> Arc<CacheStats> {
+        Arc::clone(&self.stats)
     }
 
     /// Entries held now (approximate, as the cache's own count).

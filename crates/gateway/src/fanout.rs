@@ -8,7 +8,7 @@ use icr_adapter_sdk::{
     FetchRequest, RequestContext, Requester, Routing, SourceAdapter, SourceError, SourceSpec,
 };
 use icr_audit::AuditLog;
-use icr_auth::{AuthError, Identity, Verifier};
+use icr_auth::{AuthError, Identity};
 use icr_policy::SourceFilter;
 use std::sync::atomic::AtomicU64;
 
@@ -190,27 +190,56 @@ pub struct Gateway {
 }
 
 struct Inner {
-    access: Access,
-    /// The registered sources; replaced whole on a reload, so a request
-    /// keeps the set it started with.
-    sources: std::sync::RwLock<Arc<[Arc<Source>]>>,
-    /// Why the last reload of the sources was refused, if it was.
+    /// The configuration in force and the sources built from it: replaced
+    /// whole by a reload, so that a request keeps what it started with.
+    state: std::sync::RwLock<Arc<State>>,
+    /// Why the last reload was refused, if it was.
     reload_problem: std::sync::Mutex<Option<String>>,
     reloads: AtomicU64,
     reload_failures: AtomicU64,
+    /// Requests answered 503 because the in-flight limit was reached.
+    shed: AtomicU64,
+    /// Requests and source calls measured for `/metrics`.
+    measurements: crate::metrics::Measurements,
+}
+
+/// Everything a reload replaces: the access machinery, the sources, the
+/// cache and the limits, as one snapshot.
+pub(crate) struct State {
+    /// Who may ask, what the policy allows, the audit.
+    pub(crate) access: Arc<Access>,
+    /// The registered sources.
+    sources: Arc<[Arc<Source>]>,
+    /// The cache of source answers, when on.
     cache: Option<SourceCache>,
+    /// The longest a request may take.
     deadline: Duration,
-    verifier: Arc<Verifier>,
+    /// The gateway's own organisation, as the observer of accesses.
     identity: OdsCode,
     /// Permits for record requests in flight (load shedding).
     in_flight: Arc<tokio::sync::Semaphore>,
     max_in_flight: u32,
-    /// Requests answered 503 because the in-flight limit was reached.
-    shed: AtomicU64,
-    /// Roles that may purge the cache.
+    /// Roles that may use the operator endpoints.
     operator_roles: Vec<String>,
-    /// Requests and source calls measured for `/metrics`.
-    measurements: crate::metrics::Measurements,
+    /// The listener's TLS for new connections, when on.
+    tls: Option<icr_tls::ServerTls>,
+    /// gateway.toml as loaded, to tell what a reload changes.
+    gateway: icr_config::GatewayConfig,
+}
+
+/// What a reload applied.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reloaded {
+    /// Sources registered, deregistered and changed.
+    pub added: usize,
+    /// Sources deregistered.
+    pub removed: usize,
+    /// Sources whose registration changed.
+    pub changed: usize,
+    /// The parts of gateway.toml that changed and were applied (`auth`,
+    /// `access`, `cache`, …); keys, policy, objections and certificates
+    /// are re-read on every reload whether or not their names changed.
+    pub settings: Vec<&'static str>,
 }
 
 impl Gateway {
@@ -218,86 +247,94 @@ impl Gateway {
     /// log (which resumes the chain, recovering a torn last line).
     pub fn new(config: &Config) -> Result<Self, icr_audit::AuditError> {
         let audit = AuditLog::open(&config.gateway.audit)?;
-        let sources = build_sources(&config.sources, &[]);
-        let cache = config
-            .gateway
-            .cache
-            .enabled
-            .then(|| SourceCache::new(config.gateway.cache.max_bytes));
+        let state = State::build(config, None, audit, Arc::new(AtomicU64::new(0)));
         Ok(Self {
             inner: Arc::new(Inner {
-                access: Access {
-                    policy: Arc::clone(&config.policy),
-                    objections: ObjectionRegister::new(
-                        config.objections_file.clone(),
-                        Arc::clone(&config.objections),
-                    ),
-                    audit,
-                    break_glass: AtomicU64::new(0),
-                },
-                sources: std::sync::RwLock::new(sources),
+                state: std::sync::RwLock::new(Arc::new(state)),
                 reload_problem: std::sync::Mutex::new(None),
                 reloads: AtomicU64::new(0),
                 reload_failures: AtomicU64::new(0),
-                cache,
-                deadline: Duration::from_millis(config.gateway.request_deadline_ms),
-                verifier: Arc::clone(&config.verifier),
-                identity: config.gateway.identity.ods_code.clone(),
-                in_flight: Arc::new(tokio::sync::Semaphore::new(
-                    config.gateway.max_in_flight as usize,
-                )),
-                max_in_flight: config.gateway.max_in_flight,
                 shed: AtomicU64::new(0),
-                operator_roles: config.gateway.access.operator_roles.clone(),
                 measurements: crate::metrics::Measurements::default(),
             }),
         })
     }
 
-    /// The sources registered now.
-    fn sources(&self) -> Arc<[Arc<Source>]> {
-        match self.inner.sources.read() {
+    /// The configuration in force now.
+    pub(crate) fn state(&self) -> Arc<State> {
+        match self.inner.state.read() {
             Ok(s) => Arc::clone(&s),
             Err(e) => Arc::clone(&e.into_inner()),
         }
     }
 
-    /// Replaces the registered sources with `config`'s (a reload): a source
-    /// whose registration is unchanged keeps its adapter, circuit and
-    /// counters; requests in flight finish with the sources they started
-    /// with. Clears any earlier reload problem. Returns (added, removed,
-    /// changed) source counts.
-    pub fn replace_sources(&self, config: &Config) -> (usize, usize, usize) {
-        let old = self.sources();
-        let new = build_sources(&config.sources, &old);
-        let added = new
-            .iter()
-            .filter(|n| !old.iter().any(|o| o.spec.id == n.spec.id))
-            .count();
-        let removed = old
-            .iter()
-            .filter(|o| !new.iter().any(|n| n.spec.id == o.spec.id))
-            .count();
-        let changed = new
-            .iter()
-            .filter(|n| {
-                old.iter()
-                    .any(|o| o.spec.id == n.spec.id && !Arc::ptr_eq(o, n))
-            })
-            .count();
-        match self.inner.sources.write() {
-            Ok(mut s) => *s = new,
-            Err(e) => *e.into_inner() = new,
+    /// The sources registered now.
+    fn sources(&self) -> Arc<[Arc<Source>]> {
+        Arc::clone(&self.state().sources)
+    }
+
+    /// Applies a changed configuration, all of it or none of it: the
+    /// sources (a source whose registration is unchanged keeps its adapter,
+    /// circuit and counters), the issuers and their keys, the policy, the
+    /// access settings and objection register, the cache settings, the
+    /// limits, and the listener's certificates for new connections.
+    /// Requests in flight finish with what they started with. A change to
+    /// a key that only a restart can apply (see
+    /// [`icr_config::GatewayConfig::restart_only_changes`]) refuses the
+    /// whole change, naming the keys; the running configuration stays and
+    /// the refusal is shown by `/readyz` until a reload succeeds.
+    pub fn reload(&self, config: &Config) -> Result<Reloaded, String> {
+        let old = self.state();
+        let restart = old.gateway.restart_only_changes(&config.gateway);
+        if !restart.is_empty() {
+            let problem = format!(
+                "gateway.toml changes {} — which take effect only when the gateway restarts; nothing of this change was applied (restart to apply it, or undo it)",
+                restart.join(", ")
+            );
+            self.reload_failed(problem.clone());
+            return Err(problem);
+        }
+        let new = State::build(
+            config,
+            Some(&old),
+            old.access.audit.clone(),
+            Arc::clone(&old.access.break_glass),
+        );
+        let report = Reloaded {
+            added: new
+                .sources
+                .iter()
+                .filter(|n| !old.sources.iter().any(|o| o.spec.id == n.spec.id))
+                .count(),
+            removed: old
+                .sources
+                .iter()
+                .filter(|o| !new.sources.iter().any(|n| n.spec.id == o.spec.id))
+                .count(),
+            changed: new
+                .sources
+                .iter()
+                .filter(|n| {
+                    old.sources
+                        .iter()
+                        .any(|o| o.spec.id == n.spec.id && !Arc::ptr_eq(o, n))
+                })
+                .count(),
+            settings: old.gateway.live_changes(&config.gateway),
+        };
+        match self.inner.state.write() {
+            Ok(mut s) => *s = Arc::new(new),
+            Err(e) => *e.into_inner() = Arc::new(new),
         }
         self.set_reload_problem(None);
         self.inner
             .reloads
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        (added, removed, changed)
+        Ok(report)
     }
 
-    /// Records that a reload was refused (the running sources stay): the
-    /// problem is shown by `/readyz` until a reload succeeds.
+    /// Records that a reload was refused (the running configuration
+    /// stays): the problem is shown by `/readyz` until a reload succeeds.
     pub fn reload_failed(&self, problem: String) {
         self.set_reload_problem(Some(problem));
         self.inner
@@ -320,8 +357,15 @@ impl Gateway {
         }
     }
 
-    pub(crate) fn access(&self) -> &Access {
-        &self.inner.access
+    /// The access machinery in force now.
+    pub(crate) fn access(&self) -> Arc<Access> {
+        Arc::clone(&self.state().access)
+    }
+
+    /// The listener's TLS for a new connection, as configured now (a
+    /// reload rotates certificates for connections made after it).
+    pub(crate) fn current_tls(&self) -> Option<icr_tls::ServerTls> {
+        self.state().tls.clone()
     }
 
     /// Whether `source` is the demographics service.
@@ -343,14 +387,13 @@ impl Gateway {
     pub(crate) fn observer(&self) -> icr_audit::Observer {
         icr_audit::Observer {
             name: "ICR gateway".into(),
-            organisation: Some(self.inner.identity.clone()),
+            organisation: Some(self.state().identity.clone()),
         }
     }
 
     /// Break-glass accesses since start, for the privacy officers' metric.
     pub fn break_glass_count(&self) -> u64 {
-        self.inner
-            .access
+        self.access()
             .break_glass
             .load(std::sync::atomic::Ordering::Relaxed)
     }
@@ -358,12 +401,13 @@ impl Gateway {
     /// What stops the gateway from releasing records now, if anything.
     pub fn readiness_problems(&self) -> Vec<&'static str> {
         let mut problems = Vec::new();
-        if self.inner.access.audit.is_poisoned() {
+        let access = self.access();
+        if access.audit.is_poisoned() {
             problems.push(
                 "the audit log cannot be written: restart the gateway once its storage is fixed",
             );
         }
-        if self.inner.access.objections.current().is_err() {
+        if access.objections.current().is_err() {
             problems.push("the objection register cannot be read");
         }
         problems
@@ -372,7 +416,8 @@ impl Gateway {
     /// The gateway's metrics in the Prometheus text format.
     pub fn metrics_text(&self) -> String {
         use std::fmt::Write as _;
-        let audit = self.inner.access.audit.stats();
+        let state = self.state();
+        let audit = state.access.audit.stats();
         let mut out = String::new();
         let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
             let _ = writeln!(
@@ -410,7 +455,7 @@ impl Gateway {
             "1 when the audit log cannot be written (nothing is released).",
             u64::from(audit.poisoned),
         );
-        if let Some(cache) = &self.inner.cache {
+        if let Some(cache) = &state.cache {
             metric(
                 "icr_cache_bytes",
                 "gauge",
@@ -456,10 +501,10 @@ impl Gateway {
             "icr_requests_in_flight",
             "gauge",
             "Record requests being served now.",
-            u64::from(self.inner.max_in_flight)
-                .saturating_sub(self.inner.in_flight.available_permits() as u64),
+            u64::from(state.max_in_flight)
+                .saturating_sub(state.in_flight.available_permits() as u64),
         );
-        if let Some(cache) = &self.inner.cache {
+        if let Some(cache) = &state.cache {
             let s = cache.stats();
             let load = |a: &AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
             metric(
@@ -568,7 +613,7 @@ impl Gateway {
         record: &icr_audit::AuditRecord,
     ) -> Result<icr_audit::Sequence, icr_audit::AuditError> {
         let started = Instant::now();
-        let result = self.inner.access.audit.append(record).await;
+        let result = self.access().audit.append(record).await;
         self.inner.measurements.audit_write(started.elapsed());
         result
     }
@@ -581,7 +626,7 @@ impl Gateway {
     /// A permit to serve one record request, or `None` when the in-flight
     /// limit is reached (the request is shed: 503 with `Retry-After`).
     pub fn admit(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        let permit = Arc::clone(&self.inner.in_flight).try_acquire_owned().ok();
+        let permit = Arc::clone(&self.state().in_flight).try_acquire_owned().ok();
         if permit.is_none() {
             self.inner
                 .shed
@@ -592,7 +637,7 @@ impl Gateway {
 
     /// Whether `role` may run operator actions.
     pub(crate) fn is_operator(&self, role: &str) -> bool {
-        self.inner
+        self.state()
             .operator_roles
             .iter()
             .any(|r| r.eq_ignore_ascii_case(role))
@@ -600,7 +645,7 @@ impl Gateway {
 
     /// Removes every cached answer about `nhs_number`; how many.
     pub async fn purge(&self, nhs_number: NhsNumber) -> u64 {
-        match &self.inner.cache {
+        match &self.state().cache {
             Some(cache) => cache.purge(nhs_number).await,
             None => 0,
         }
@@ -642,7 +687,7 @@ impl Gateway {
 
     /// Flushes and closes the audit log (at shutdown).
     pub async fn close(&self) {
-        if let Err(e) = self.inner.access.audit.close().await {
+        if let Err(e) = self.access().audit.close().await {
             tracing::error!(error = %e, "closing the audit log failed");
         }
     }
@@ -673,12 +718,27 @@ impl Gateway {
         permitted: &SourceFilter,
         wait: Option<Duration>,
     ) -> RecordOutcome {
+        let state = self.state();
+        self.record_in(&state, context, nhs_number, sections, permitted, wait)
+            .await
+    }
+
+    /// As [`Gateway::record`], with the configuration `state` (the one the
+    /// request started with, whatever reloads happen meanwhile).
+    pub(crate) async fn record_in(
+        &self,
+        state: &Arc<State>,
+        context: RequestContext,
+        nhs_number: NhsNumber,
+        sections: SectionSet,
+        permitted: &SourceFilter,
+        wait: Option<Duration>,
+    ) -> RecordOutcome {
         // The caller may ask for less time than the configured deadline
         // (`Prefer: wait=N`), never more.
-        let budget = wait.map_or(self.inner.deadline, |w| w.min(self.inner.deadline));
+        let budget = wait.map_or(state.deadline, |w| w.min(state.deadline));
         let deadline = Instant::now() + budget;
-        // This request's sources, whatever reloads happen meanwhile.
-        let sources = self.sources();
+        let sources = Arc::clone(&state.sources);
         let mut plan: Vec<(usize, SectionSet)> = sources
             .iter()
             .enumerate()
@@ -715,7 +775,7 @@ impl Gateway {
         let mut tasks = tokio::task::JoinSet::new();
         let fanout_started = Instant::now();
         let spawn = |tasks: &mut tokio::task::JoinSet<_>, index: usize, wanted: SectionSet| {
-            let gw = self.clone();
+            let cache = state.cache.clone();
             let source = Arc::clone(&sources[index]);
             let ctx = Arc::clone(&context);
             // One span per source call: ids, kind and outcome only, never
@@ -732,9 +792,8 @@ impl Gateway {
             tasks.spawn(
                 async move {
                     let started = Instant::now();
-                    let result = gw
-                        .fetch_one(&source, nhs_number, wanted, deadline, ctx)
-                        .await;
+                    let result =
+                        fetch_one(cache.as_ref(), &source, nhs_number, wanted, deadline, ctx).await;
                     let elapsed = started.elapsed();
                     let current = tracing::Span::current();
                     match &result {
@@ -1059,59 +1118,59 @@ impl Gateway {
         }
     }
 
-    /// Verifies an `Authorization` header value now.
+    /// Verifies an `Authorization` header value now, against the issuers
+    /// and keys in force.
     pub fn authenticate(&self, authorization: Option<&str>) -> Result<Identity, AuthError> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        self.inner.verifier.verify_header(authorization, now)
+        self.access().authenticate(authorization)
     }
+}
 
-    async fn fetch_one(
-        &self,
-        source: &Source,
-        nhs_number: NhsNumber,
-        sections: SectionSet,
-        request_deadline: Instant,
-        context: Arc<RequestContext>,
-    ) -> Fetched {
-        let budget = Duration::from_millis(source.spec.timeout_ms);
-        let deadline = request_deadline.min(Instant::now() + budget);
-        let request = FetchRequest {
-            nhs_number,
-            sections,
-            deadline,
-            context,
-        };
-        let adapter = Arc::clone(&source.adapter);
-        let guard = &source.guard;
-        let fetch = async move {
-            let record = guard.call(deadline, || adapter.fetch(&request)).await?;
-            // An answer about someone else is never cached, never shown.
-            check_nhs_number(&record, nhs_number)?;
-            Ok(record)
-        };
-        let ttl = Duration::from_secs(source.spec.cache_ttl_s);
-        let work = async {
-            match (&self.inner.cache, ttl.is_zero()) {
-                (Some(cache), false) => {
-                    let key = CacheKey {
-                        source: source.spec.id.clone(),
-                        nhs_number,
-                        sections,
-                    };
-                    cache.get_or_fetch(key, ttl, fetch).await
-                }
-                _ => fetch.await.map(|r| (Arc::new(r), false)),
+/// Asks one source, through the cache when there is one, under the
+/// source's own time limit within the request's deadline.
+async fn fetch_one(
+    cache: Option<&SourceCache>,
+    source: &Source,
+    nhs_number: NhsNumber,
+    sections: SectionSet,
+    request_deadline: Instant,
+    context: Arc<RequestContext>,
+) -> Fetched {
+    let budget = Duration::from_millis(source.spec.timeout_ms);
+    let deadline = request_deadline.min(Instant::now() + budget);
+    let request = FetchRequest {
+        nhs_number,
+        sections,
+        deadline,
+        context,
+    };
+    let adapter = Arc::clone(&source.adapter);
+    let guard = &source.guard;
+    let fetch = async move {
+        let record = guard.call(deadline, || adapter.fetch(&request)).await?;
+        // An answer about someone else is never cached, never shown.
+        check_nhs_number(&record, nhs_number)?;
+        Ok(record)
+    };
+    let ttl = Duration::from_secs(source.spec.cache_ttl_s);
+    let work = async {
+        match (cache, ttl.is_zero()) {
+            (Some(cache), false) => {
+                let key = CacheKey {
+                    source: source.spec.id.clone(),
+                    nhs_number,
+                    sections,
+                };
+                cache.get_or_fetch(key, ttl, fetch).await
             }
-        };
-        let started = Instant::now();
-        match tokio::time::timeout_at(deadline, work).await {
-            Ok(result) => result,
-            Err(_) => Err(SourceError::Timeout {
-                after_ms: started.elapsed().as_millis() as u64,
-            }),
+            _ => fetch.await.map(|r| (Arc::new(r), false)),
         }
+    };
+    let started = Instant::now();
+    match tokio::time::timeout_at(deadline, work).await {
+        Ok(result) => result,
+        Err(_) => Err(SourceError::Timeout {
+            after_ms: started.elapsed().as_millis() as u64,
+        }),
     }
 }
 
@@ -1202,4 +1261,66 @@ fn build_sources(
                 })
         })
         .collect()
+}
+
+impl State {
+    /// The state for `config`: reusing `previous`'s sources whose
+    /// registration is unchanged, its objection register when the file is
+    /// the same, its cache when the cache settings are, and its in-flight
+    /// permits when the limit is; `audit` and `break_glass` carry over.
+    fn build(
+        config: &Config,
+        previous: Option<&State>,
+        audit: AuditLog,
+        break_glass: Arc<AtomicU64>,
+    ) -> Self {
+        let g = &config.gateway;
+        let objections = match previous {
+            Some(p) if p.access.objections.file == config.objections_file => {
+                Arc::clone(&p.access.objections)
+            }
+            _ => Arc::new(ObjectionRegister::new(
+                config.objections_file.clone(),
+                Arc::clone(&config.objections),
+            )),
+        };
+        let cache = match previous {
+            Some(p) if p.gateway.cache == g.cache => p.cache.clone(),
+            _ => g
+                .cache
+                .enabled
+                .then(|| match previous.and_then(|p| p.cache.as_ref()) {
+                    // Counters carry on; the entries go with the old cache.
+                    Some(old) => SourceCache::counting_into(g.cache.max_bytes, old.shared_stats()),
+                    None => SourceCache::new(g.cache.max_bytes),
+                }),
+        };
+        let in_flight = match previous {
+            // Requests in flight hold the old limit's permits; the new one
+            // starts full, so the two may briefly add up.
+            Some(p) if p.max_in_flight == g.max_in_flight => Arc::clone(&p.in_flight),
+            _ => Arc::new(tokio::sync::Semaphore::new(g.max_in_flight as usize)),
+        };
+        Self {
+            access: Arc::new(Access {
+                verifier: Arc::clone(&config.verifier),
+                policy: Arc::clone(&config.policy),
+                objections,
+                audit,
+                break_glass,
+            }),
+            sources: build_sources(
+                &config.sources,
+                previous.map_or(&[][..], |p| &p.sources[..]),
+            ),
+            cache,
+            deadline: Duration::from_millis(g.request_deadline_ms),
+            identity: g.identity.ods_code.clone(),
+            in_flight,
+            max_in_flight: g.max_in_flight,
+            operator_roles: g.access.operator_roles.clone(),
+            tls: config.tls.clone(),
+            gateway: g.clone(),
+        }
+    }
 }

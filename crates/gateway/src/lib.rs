@@ -18,5 +18,5 @@ mod server;
 pub mod view;
 
 pub use cache::SourceCache;
-pub use fanout::{Gateway, RecordOutcome, SourceStatus, Status};
+pub use fanout::{Gateway, RecordOutcome, Reloaded, SourceStatus, Status};
 pub use server::{serve, serve_tls};

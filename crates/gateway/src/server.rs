@@ -38,7 +38,10 @@ pub async fn serve(
 
 /// As [`serve`], over TLS: each connection's handshake runs (bounded) in
 /// its own task, and the calling system's verified client certificate, if
-/// any, is recorded with every request made on that connection.
+/// any, is recorded with every request made on that connection. When the
+/// gateway's configuration has `[tls]`, new connections use its
+/// certificates as last loaded (a reload rotates them); `tls` serves
+/// otherwise.
 pub async fn serve_tls(
     listener: TcpListener,
     gateway: Gateway,
@@ -84,7 +87,10 @@ async fn serve_with(
                 let gw = gateway.clone();
                 let builder = builder.clone();
                 let watcher = graceful.watcher();
-                match tls.clone() {
+                // The certificates in force now: a reload rotates them for
+                // connections made after it.
+                let tls = if tls.is_some() { gw.current_tls().or_else(|| tls.clone()) } else { None };
+                match tls {
                     None => {
                         tokio::spawn(serve_connection(builder, watcher, TokioIo::new(stream), gw, None));
                     }

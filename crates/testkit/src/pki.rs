@@ -112,3 +112,10 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&path, text).expect("the file");
     path
 }
+
+/// A new P-256 key pair for signing tokens (ES256): (private key as
+/// PKCS#8 PEM, public key as SPKI PEM).
+pub fn es256_key_pair() -> (String, String) {
+    let key = KeyPair::generate().expect("a key");
+    (key.serialize_pem(), key.public_key_pem())
+}
