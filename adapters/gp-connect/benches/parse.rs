@@ -13,8 +13,8 @@
 //!   `consultations_response1.json` from the shared corpus (the largest);
 //! - `read_record/corpus-all-bundles`: every structured record Bundle of the
 //!   shared corpus but `split_plan.json` (no Patient, so refused whole), one
-//!   after the other (the invalid NHS number 9432003812 of some examples
-//!   replaced by 9999999999, as `tests/corpus.rs` does).
+//!   after the other (the invalid NHS numbers 9432003812 and 9999999999
+//!   of the examples replaced by 9000000009, as `tests/corpus.rs` does).
 //!
 //! Every payload is read for every section the adapter provides. Payload
 //! sizes are printed to stderr before the runs.
@@ -111,7 +111,7 @@ const NOT_A_RECORD: &str = "split_plan.json";
 
 /// The structured record Bundles of the shared corpus, by file name.
 fn corpus_bundles() -> Vec<(String, Answer)> {
-    let nhs_number = NhsNumber::parse("9999999999").expect("a valid NHS number");
+    let nhs_number = NhsNumber::parse("9000000009").expect("a valid NHS number");
     icr_testkit::corpus_files("gpconnect-stu3", "json")
         .into_iter()
         .filter(|(name, _)| name != NOT_A_RECORD)
@@ -121,7 +121,10 @@ fn corpus_bundles() -> Vec<(String, Answer)> {
             if icr_fhir_stu3::peek_resource_type(raw).as_deref() != Some("Bundle") {
                 return None;
             }
-            let body = text.replace("9432003812", "9999999999").into_bytes();
+            let body = text
+                .replace("9432003812", "9000000009")
+                .replace("9999999999", "9000000009")
+                .into_bytes();
             Some((name, Answer { body, nhs_number }))
         })
         .collect()

@@ -1004,7 +1004,7 @@ fn json_leaf() -> impl Strategy<Value = Value> {
             "886921000000105",
             "http://snomed.info/sct",
             "https://fhir.nhs.uk/Id/nhs-number",
-            "9999999999",
+            "9000000009",
             "order",
             "has-member",
         ])

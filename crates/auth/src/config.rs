@@ -12,6 +12,9 @@ fn default_skew() -> u64 {
 fn default_max_token_bytes() -> usize {
     8 * 1024
 }
+fn default_max_lifetime() -> u64 {
+    24 * 60 * 60
+}
 
 /// `[auth]`: the issuers whose tokens are trusted.
 #[derive(Clone, Debug, Deserialize)]
@@ -20,12 +23,16 @@ pub struct AuthConfig {
     /// The trusted issuers.
     #[serde(default)]
     pub issuer: Vec<IssuerConfig>,
-    /// Clock skew tolerated on `exp` and `nbf`, in seconds (at most 300).
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds (at most 300).
     #[serde(default = "default_skew")]
     pub clock_skew_s: u64,
     /// The longest token accepted, in bytes.
     #[serde(default = "default_max_token_bytes")]
     pub max_token_bytes: usize,
+    /// The longest lifetime a token may have, in seconds: `exp` minus
+    /// `iat` (or minus now, for a token without `iat`); 60 to 604,800.
+    #[serde(default = "default_max_lifetime")]
+    pub max_token_lifetime_s: u64,
 }
 
 impl Default for AuthConfig {
@@ -34,6 +41,7 @@ impl Default for AuthConfig {
             issuer: Vec::new(),
             clock_skew_s: default_skew(),
             max_token_bytes: default_max_token_bytes(),
+            max_token_lifetime_s: default_max_lifetime(),
         }
     }
 }

@@ -77,6 +77,20 @@ pub enum AuthError {
     /// The token is not valid yet.
     #[error("the token is not valid yet (nbf)")]
     NotYetValid,
+    /// The token is valid for longer than the configured maximum.
+    #[error("the token is valid for longer than {max_s} seconds (exp minus iat)")]
+    LifetimeTooLong {
+        /// The maximum, in seconds.
+        max_s: u64,
+    },
+    /// The token says it was issued in the future (iat).
+    #[error("the token was issued in the future (iat)")]
+    IssuedInFuture,
+    /// The header marks extensions critical (`crit`) that are not understood.
+    #[error(
+        "the token's header marks extensions critical (crit) that this gateway does not understand"
+    )]
+    CriticalHeader,
     /// A claim is missing or unusable.
     #[error("claim {name}: {why}")]
     Claim {
@@ -102,6 +116,9 @@ impl AuthError {
             AuthError::Audience => "wrong_audience",
             AuthError::Expired => "expired",
             AuthError::NotYetValid => "not_yet_valid",
+            AuthError::LifetimeTooLong { .. } => "lifetime_too_long",
+            AuthError::IssuedInFuture => "issued_in_future",
+            AuthError::CriticalHeader => "unknown_crit",
             AuthError::Claim { .. } => "bad_claim",
         }
     }
@@ -118,6 +135,7 @@ pub struct Verifier {
     issuers: Vec<Issuer>,
     skew: u64,
     max_bytes: usize,
+    max_lifetime: u64,
     verified: Mutex<Verified>,
 }
 
@@ -158,12 +176,90 @@ impl Verified {
     }
 }
 
+/// P-256's group order n, big-endian.
+const P256_N: [u8; 32] = [
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+];
+
+/// (n - 1) / 2: an `s` above it is in high-S form.
+const P256_HALF_N: [u8; 32] = [
+    0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8,
+];
+
+/// The key a token is remembered by. ECDSA signatures are malleable: if
+/// (r, s) signs a message, so does (r, n - s), so an ES256 token has a
+/// twin with the same header and claims that verifies as well. Both are
+/// accepted (RFC 7518 does not ask for low-S, and common signers give
+/// high-S half the time), so both must be one token to the memo: the key
+/// is the SHA-256 of the header and payload as sent and the signature
+/// with `s` in low-S form. A 64-byte signature (r ‖ s, ES256's form) in
+/// canonical base64url with 0 < s < n is normalised; any other signature
+/// is keyed as sent, and fails verification if it was ever malleated.
+fn memo_key(token: &str) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    let Some((message, signature)) = token.rsplit_once('.') else {
+        hash.update(b"raw:");
+        hash.update(token.as_bytes());
+        return hash.finalize().into();
+    };
+    hash.update(message.as_bytes());
+    match URL_SAFE_NO_PAD
+        .decode(signature)
+        .ok()
+        .and_then(|raw| <[u8; 64]>::try_from(raw).ok())
+    {
+        Some(mut rs) => {
+            low_s(&mut rs);
+            hash.update(b".ecdsa:");
+            hash.update(rs);
+        }
+        None => {
+            hash.update(b".raw:");
+            hash.update(signature.as_bytes());
+        }
+    }
+    hash.finalize().into()
+}
+
+/// Puts a P-256 signature r ‖ s in low-S form: an `s` above (n - 1) / 2
+/// and below n becomes n - s. Out-of-range values are left alone.
+fn low_s(rs: &mut [u8; 64]) {
+    let mut s = [0u8; 32];
+    s.copy_from_slice(&rs[32..]);
+    if s <= P256_HALF_N || s >= P256_N {
+        return;
+    }
+    let mut borrow = 0u16;
+    for i in (0..32).rev() {
+        let take = u16::from(s[i]) + borrow;
+        let from = u16::from(P256_N[i]);
+        let (digit, next) = if from >= take {
+            (from - take, 0)
+        } else {
+            (from + 256 - take, 1)
+        };
+        // digit < 256 in both arms.
+        rs[32 + i] = digit as u8;
+        borrow = next;
+    }
+}
+
 #[derive(Deserialize)]
 struct RawHeader {
     #[serde(default)]
     alg: Option<String>,
     #[serde(default)]
     kid: Option<String>,
+    /// Whether the header has `crit` at all (any value, even `null`).
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+}
+
+/// True for any value: for header parameters whose presence is what counts.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(d).map(|_| true)
 }
 
 #[derive(Deserialize)]
@@ -178,6 +274,8 @@ struct Claims {
     sub: Option<String>,
     #[serde(default)]
     exp: Option<u64>,
+    #[serde(default)]
+    iat: Option<u64>,
     #[serde(default)]
     nbf: Option<u64>,
     #[serde(default)]
@@ -217,6 +315,12 @@ impl Verifier {
                 message: "at most 300 seconds".into(),
             });
         }
+        if !(60..=604_800).contains(&config.max_token_lifetime_s) {
+            return Err(KeyError {
+                key: "auth.max_token_lifetime_s".into(),
+                message: "between 60 and 604800 seconds".into(),
+            });
+        }
         if !(512..=65_536).contains(&config.max_token_bytes) {
             return Err(KeyError {
                 key: "auth.max_token_bytes".into(),
@@ -248,8 +352,14 @@ impl Verifier {
             issuers,
             skew: config.clock_skew_s,
             max_bytes: config.max_token_bytes,
+            max_lifetime: config.max_token_lifetime_s,
             verified: Mutex::default(),
         })
+    }
+
+    /// How many verified tokens are remembered now.
+    pub fn remembered(&self) -> usize {
+        self.verified.lock().map_or(0, |v| v.by_digest.len())
     }
 
     /// Verifies the value of an `Authorization` header at time `now`
@@ -260,24 +370,26 @@ impl Verifier {
         now: u64,
     ) -> Result<Identity, AuthError> {
         let value = authorization.ok_or(AuthError::Missing)?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .ok_or(AuthError::NotBearer)?
-            .trim();
-        self.verify(token, now)
+        // RFC 7235 §2.1: the scheme name is case-insensitive and is
+        // followed by one or more spaces.
+        let (scheme, token) = value.split_once(' ').ok_or(AuthError::NotBearer)?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(AuthError::NotBearer);
+        }
+        self.verify(token.trim(), now)
     }
 
     /// Verifies a token at time `now` (seconds since the Unix epoch). A
-    /// token verified before is recognised by its SHA-256 and only its
-    /// expiry is checked again.
+    /// token verified before is recognised by its SHA-256 (its ECDSA
+    /// signature taken in low-S form, see [`memo_key`]) and only its expiry
+    /// is checked again.
     pub fn verify(&self, token: &str, now: u64) -> Result<Identity, AuthError> {
         if token.len() > self.max_bytes {
             return Err(AuthError::TooLarge {
                 limit: self.max_bytes,
             });
         }
-        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let digest = memo_key(token);
         let known = self
             .verified
             .lock()
@@ -314,6 +426,11 @@ impl Verifier {
             } else {
                 alg.chars().take(16).collect()
             }));
+        }
+        // RFC 7515 §4.1.11: extensions listed in crit must be understood,
+        // and this verifier understands none; an empty list is not allowed.
+        if header.crit {
+            return Err(AuthError::CriticalHeader);
         }
         // The issuer named in the (not yet verified) payload only chooses
         // which keys to try; nothing is trusted until the signature is.
@@ -378,6 +495,16 @@ impl Verifier {
         }
         if c.nbf.is_some_and(|nbf| nbf > now.saturating_add(self.skew)) {
             return Err(AuthError::NotYetValid);
+        }
+        if c.iat.is_some_and(|iat| iat > now.saturating_add(self.skew)) {
+            return Err(AuthError::IssuedInFuture);
+        }
+        // The lifetime the issuer gave; for a token without iat (optional
+        // in RFC 7519), the lifetime it has left.
+        if exp.saturating_sub(c.iat.unwrap_or(now)) > self.max_lifetime {
+            return Err(AuthError::LifetimeTooLong {
+                max_s: self.max_lifetime,
+            });
         }
         let bounded = |s: &str, max: usize| {
             !s.trim().is_empty() && s.len() <= max && !s.chars().any(char::is_control)
@@ -559,5 +686,74 @@ impl Signer {
             claims,
         };
         jsonwebtoken::encode(&header, &full, &self.key).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_s(s: [u8; 32]) -> [u8; 64] {
+        let mut rs = [7u8; 64];
+        rs[32..].copy_from_slice(&s);
+        rs
+    }
+
+    fn plus(mut x: [u8; 32], one: u8) -> [u8; 32] {
+        for b in x.iter_mut().rev() {
+            let (v, carry) = b.overflowing_add(one);
+            *b = v;
+            if !carry {
+                break;
+            }
+        }
+        x
+    }
+
+    #[test]
+    fn low_s_maps_the_upper_half_onto_the_lower_and_leaves_the_rest() {
+        // (n - 1) / 2 is low already; (n + 1) / 2 is its twin's s.
+        let mut rs = with_s(P256_HALF_N);
+        low_s(&mut rs);
+        assert_eq!(rs, with_s(P256_HALF_N));
+        let mut rs = with_s(plus(P256_HALF_N, 1));
+        low_s(&mut rs);
+        assert_eq!(rs, with_s(P256_HALF_N), "n - (n + 1) / 2 = (n - 1) / 2");
+        // n - 1 becomes 1; r is never touched.
+        let mut n_minus_1 = P256_N;
+        n_minus_1[31] -= 1;
+        let mut rs = with_s(n_minus_1);
+        low_s(&mut rs);
+        assert_eq!(rs, with_s(plus([0; 32], 1)));
+        // Not valid signatures: left as they are, to fail verification.
+        for s in [[0u8; 32], P256_N, plus(P256_N, 1), [0xff; 32]] {
+            let mut rs = with_s(s);
+            low_s(&mut rs);
+            assert_eq!(rs, with_s(s));
+        }
+    }
+
+    #[test]
+    fn only_the_ecdsa_twin_shares_a_memo_key() {
+        let sig = |rs: &[u8; 64]| URL_SAFE_NO_PAD.encode(rs);
+        let low = with_s(plus([0; 32], 5));
+        let mut n_minus_5 = P256_N;
+        n_minus_5[31] -= 5;
+        let high = with_s(n_minus_5);
+        let key = |s: &str| memo_key(&format!("h.p.{s}"));
+        assert_eq!(key(&sig(&low)), key(&sig(&high)));
+        // Another payload, another signature, or a signature that is not
+        // canonical base64url (trailing bits set) is another token.
+        assert_ne!(memo_key(&format!("h.q.{}", sig(&low))), key(&sig(&low)));
+        assert_ne!(key(&sig(&with_s(plus([0; 32], 6)))), key(&sig(&low)));
+        // s = 5 ends in bits 01 then four zero bits: 'Q'; 'R' decodes to
+        // the same bytes only for a lenient decoder.
+        let mut loose = sig(&low);
+        assert_eq!(loose.pop(), Some('Q'));
+        loose.push('R');
+        assert_ne!(key(&loose), key(&sig(&low)));
+        // Not three parts, or not ES256-sized: keyed as sent.
+        assert_ne!(memo_key("abc"), memo_key("abd"));
+        assert_ne!(key("AAAA"), key("AAAB"));
     }
 }

@@ -115,6 +115,34 @@ fn accepted_tokens() {
         v.verify_header(Some(&format!("bearer {}", good())), NOW)
             .is_ok()
     );
+    // The scheme name is case-insensitive (RFC 7235 §2.1), and more than
+    // one space may follow it.
+    for scheme in ["BEARER", "bEaReR", "Bearer  "] {
+        assert_eq!(
+            v.verify_header(Some(&format!("{scheme} {}", good())), NOW)
+                .map(|i| i.sub),
+            Ok("u-1234".into()),
+            "{scheme:?}"
+        );
+    }
+    // A lifetime of exactly the maximum (24 h by default).
+    let day_long = with(claims(), "exp", json!(NOW - 10 + 86_400));
+    assert!(
+        v.verify(&signed(es_header(), day_long, "es256.key.pem"), NOW)
+            .is_ok()
+    );
+    // Issued in the future, but within the clock skew.
+    let early = with(claims(), "iat", json!(NOW + 59));
+    assert!(
+        v.verify(&signed(es_header(), early, "es256.key.pem"), NOW)
+            .is_ok()
+    );
+    // No iat: the lifetime left (exp minus now) is what is bounded.
+    let no_iat = without(claims(), "iat");
+    assert!(
+        v.verify(&signed(es_header(), no_iat, "es256.key.pem"), NOW)
+            .is_ok()
+    );
     // RS256 from the second issuer.
     let rs = signed(
         json!({"alg": "RS256", "kid": "council-rs-1"}),
@@ -199,6 +227,7 @@ fn refused_tokens_each_with_their_reason() {
         parts[1],
         String::from_utf8(sig).unwrap()
     );
+    let glued = format!("Bearer{good}");
     let cases: Vec<Case<'_>> = vec![
         ("no header", Err(None), AuthError::Missing),
         (
@@ -484,6 +513,87 @@ fn refused_tokens_each_with_their_reason() {
             },
         ),
         (
+            "a lifetime a second over the maximum",
+            Ok(signed(
+                es_header(),
+                with(claims(), "exp", json!(NOW - 10 + 86_401)),
+                "es256.key.pem",
+            )),
+            AuthError::LifetimeTooLong { max_s: 86_400 },
+        ),
+        (
+            "a year-long token issued long ago",
+            Ok(signed(
+                es_header(),
+                with(
+                    with(claims(), "iat", json!(NOW - 364 * 86_400)),
+                    "exp",
+                    json!(NOW + 86_400),
+                ),
+                "es256.key.pem",
+            )),
+            AuthError::LifetimeTooLong { max_s: 86_400 },
+        ),
+        (
+            "no iat and more than the maximum left",
+            Ok(signed(
+                es_header(),
+                with(without(claims(), "iat"), "exp", json!(NOW + 86_401)),
+                "es256.key.pem",
+            )),
+            AuthError::LifetimeTooLong { max_s: 86_400 },
+        ),
+        (
+            "issued in the future beyond the clock skew",
+            Ok(signed(
+                es_header(),
+                with(claims(), "iat", json!(NOW + 61)),
+                "es256.key.pem",
+            )),
+            AuthError::IssuedInFuture,
+        ),
+        (
+            "crit naming a registered claim",
+            Ok(signed(
+                json!({"alg": "ES256", "kid": "trust-es-1", "crit": ["exp"]}),
+                claims(),
+                "es256.key.pem",
+            )),
+            AuthError::CriticalHeader,
+        ),
+        (
+            "crit naming an extension (RFC 7797 unencoded payload)",
+            Ok(signed(
+                json!({"alg": "ES256", "kid": "trust-es-1", "b64": false, "crit": ["b64"]}),
+                claims(),
+                "es256.key.pem",
+            )),
+            AuthError::CriticalHeader,
+        ),
+        (
+            "crit empty",
+            Ok(signed(
+                json!({"alg": "ES256", "kid": "trust-es-1", "crit": []}),
+                claims(),
+                "es256.key.pem",
+            )),
+            AuthError::CriticalHeader,
+        ),
+        (
+            "crit null",
+            Ok(signed(
+                json!({"alg": "ES256", "kid": "trust-es-1", "crit": null}),
+                claims(),
+                "es256.key.pem",
+            )),
+            AuthError::CriticalHeader,
+        ),
+        (
+            "scheme glued to the token",
+            Err(Some(&glued)),
+            AuthError::NotBearer,
+        ),
+        (
             "string expiry",
             Ok(signed(
                 es_header(),
@@ -555,6 +665,16 @@ fn configuration_mistakes_are_named() {
         load(&format!("clock_skew_s = 3600\n{}", issuer(""))),
         Some("auth.clock_skew_s: at most 300 seconds".into())
     );
+    for lifetime in [0, 59, 604_801] {
+        assert_eq!(
+            load(&format!(
+                "max_token_lifetime_s = {lifetime}\n{}",
+                issuer("[[issuer.key]]\nkid = \"k\"\nalg = \"ES256\"\npem = \"es256.pub.pem\"\n")
+            )),
+            Some("auth.max_token_lifetime_s: between 60 and 604800 seconds".into()),
+            "{lifetime}"
+        );
+    }
 }
 
 #[test]
@@ -614,4 +734,71 @@ fn a_token_seen_again_is_still_checked_for_expiry_and_signature() {
     // Nor is a token of the same claims signed with a key not trusted.
     let other = signed(es_header(), claims(), "other.key.pem");
     assert!(v.verify(&other, NOW).is_err());
+}
+
+#[test]
+fn the_maximum_token_lifetime_is_configurable() {
+    let mut config = config();
+    config.max_token_lifetime_s = 3_600;
+    let v = Verifier::load(&config, keys_dir()).unwrap();
+    let hour = with(claims(), "exp", json!(NOW - 10 + 3_600));
+    assert!(
+        v.verify(&signed(es_header(), hour, "es256.key.pem"), NOW)
+            .is_ok()
+    );
+    let longer = with(claims(), "exp", json!(NOW - 10 + 3_601));
+    assert_eq!(
+        v.verify(&signed(es_header(), longer, "es256.key.pem"), NOW),
+        Err(AuthError::LifetimeTooLong { max_s: 3_600 })
+    );
+}
+
+/// P-256's group order n, big-endian.
+const P256_N: [u8; 32] = [
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+];
+
+/// The ECDSA twin of an ES256 token: the same header and claims with the
+/// signature (r, s) replaced by (r, n - s), which verifies as well.
+fn ecdsa_twin(token: &str) -> String {
+    let (message, sig) = token.rsplit_once('.').unwrap();
+    let mut raw = URL_SAFE_NO_PAD.decode(sig).unwrap();
+    assert_eq!(raw.len(), 64, "r and s, 32 bytes each");
+    let mut borrow = 0u16;
+    for i in (32..64).rev() {
+        let subtrahend = u16::from(raw[i]) + borrow;
+        let minuend = u16::from(P256_N[i - 32]);
+        (raw[i], borrow) = if minuend >= subtrahend {
+            ((minuend - subtrahend) as u8, 0)
+        } else {
+            ((minuend + 256 - subtrahend) as u8, 1)
+        };
+    }
+    assert_eq!(borrow, 0, "s < n");
+    format!("{message}.{}", URL_SAFE_NO_PAD.encode(raw))
+}
+
+#[test]
+fn the_ecdsa_twin_of_a_remembered_token_is_remembered_as_the_same_token() {
+    let token = good();
+    let twin = ecdsa_twin(&token);
+    assert_ne!(twin, token);
+    assert_eq!(ecdsa_twin(&twin), token, "n - (n - s) = s");
+    // The twin is a valid signature of the same claims: a verifier that
+    // has seen neither accepts either form, as ECDSA (and RFC 7518) do.
+    let expected = verifier().verify(&token, NOW).unwrap();
+    assert_eq!(verifier().verify(&twin, NOW), Ok(expected.clone()));
+    // Whichever form arrives first, the other is the same remembered
+    // token: one entry, the same identity, and they expire together.
+    for (first, second) in [(&token, &twin), (&twin, &token)] {
+        let v = verifier();
+        assert_eq!(v.verify(first, NOW), Ok(expected.clone()));
+        assert_eq!(v.remembered(), 1);
+        assert_eq!(v.verify(second, NOW + 1), Ok(expected.clone()));
+        assert_eq!(v.remembered(), 1, "the twin is not a second token");
+        assert_eq!(v.verify(second, NOW + 661), Err(AuthError::Expired));
+        assert_eq!(v.remembered(), 0, "forgotten in both forms at once");
+        assert_eq!(v.verify(first, NOW + 661), Err(AuthError::Expired));
+    }
 }

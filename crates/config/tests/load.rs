@@ -188,6 +188,17 @@ fn a_gateway_without_a_usable_issuer_is_refused() {
         text.contains("gateway.toml: auth.issuer[0].key[0].pem: cannot read"),
         "{text}"
     );
+    // The longest token lifetime accepted has a range.
+    write(
+        &d,
+        "gateway.toml",
+        &AUTH.replace("[auth]\n", "[auth]\nmax_token_lifetime_s = 31536000\n"),
+    );
+    let text = Config::load(&d, &registry()).unwrap_err().to_string();
+    assert!(
+        text.contains("gateway.toml: auth.max_token_lifetime_s: between 60 and 604800 seconds"),
+        "{text}"
+    );
 }
 
 #[test]

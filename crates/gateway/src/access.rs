@@ -3,6 +3,7 @@
 //! — and only then release. Every way out, allowed or refused, is audited
 //! first; if the audit cannot be written, nothing is released (503).
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,16 +18,17 @@ use icr_auth::Identity;
 use icr_model::{NhsNumber, SectionSet};
 use icr_policy::{Basis, Caller, Objections, Policy, Withheld};
 
+use crate::headers::HeaderError;
 use crate::{Gateway, RecordOutcome, SourceStatus, Status};
 
 /// What one record request asks, as the API layer parsed it.
 pub(crate) struct RecordRequest<'a> {
     /// Which interface.
     pub interaction: Interaction,
-    /// The `Authorization` header, if any.
-    pub authorization: Option<&'a str>,
-    /// The `X-Break-Glass-Reason` header, if any.
-    pub break_glass: Option<&'a str>,
+    /// The `Authorization` header, if any, or why it cannot be read.
+    pub authorization: Result<Option<&'a str>, HeaderError>,
+    /// The break-glass reason as text, if any, or why it cannot be read.
+    pub break_glass: Result<Option<Cow<'a, str>>, HeaderError>,
     /// The calling system, from its verified TLS client certificate.
     pub calling_system: Option<&'a str>,
     /// A shorter deadline the caller asked for (`Prefer: wait=N`).
@@ -80,21 +82,32 @@ impl Stop {
         }
     }
 
-    /// The 401 for a missing or failed bearer token, with its challenge.
+    /// The 401 for a missing or failed bearer token, with its challenge:
+    /// no error code when the request carried no bearer token at all (RFC
+    /// 6750 §3.1), `invalid_token` and the reason when it failed.
     pub(crate) fn unauthenticated(request_id: String, e: &icr_auth::AuthError) -> Self {
+        let challenge = match e {
+            icr_auth::AuthError::Missing | icr_auth::AuthError::NotBearer => {
+                format!("Bearer realm=\"{REALM}\"")
+            }
+            _ => format!(
+                "Bearer realm=\"{REALM}\", error=\"invalid_token\", error_description=\"{}\"",
+                e.reason()
+            ),
+        };
         Stop {
             request_id,
             status: StatusCode::UNAUTHORIZED,
             error: "unauthenticated",
             code: e.reason().to_string(),
             message: e.to_string(),
-            challenge: Some(format!(
-                "Bearer error=\"invalid_token\", error_description=\"{}\"",
-                e.reason()
-            )),
+            challenge: Some(challenge),
         }
     }
 }
+
+/// The protection space named in `WWW-Authenticate` challenges.
+const REALM: &str = "icr-gateway";
 
 /// The accesses to a person's record, for whom may read them.
 pub(crate) struct AuditRead {
@@ -278,7 +291,6 @@ impl Gateway {
         let mut draft = Draft::new(&request_id, r.interaction);
         // Recorded even when refused early: who tried which record.
         draft.record.nhs_number = NhsNumber::parse(r.nhs).ok();
-        draft.record.break_glass_reason = r.break_glass.map(bounded_reason);
         draft.record.calling_system = r.calling_system.map(str::to_owned);
         // The configuration this request is served under, whatever reloads
         // happen while it runs.
@@ -292,8 +304,17 @@ impl Gateway {
             return Err(audit_unavailable(request_id));
         }
 
+        // 0. Headers that cannot be read as one value each: refused first.
+        let (authorization, break_glass) = match (r.authorization, r.break_glass) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => {
+                return Err(self.audit_stop(draft, e.stop(request_id)).await);
+            }
+        };
+        draft.record.break_glass_reason = break_glass.as_deref().map(bounded_reason);
+
         // 1. Who is asking.
-        let identity = match access.authenticate(r.authorization) {
+        let identity = match access.authenticate(authorization) {
             Ok(i) => i,
             Err(e) => {
                 let stop = Stop::unauthenticated(request_id, &e);
@@ -308,7 +329,7 @@ impl Gateway {
             &identity.purpose,
             identity.nhs_number,
         ) {
-            Ok(c) => c.with_break_glass(r.break_glass),
+            Ok(c) => c.with_break_glass(break_glass.as_deref()),
             Err(e) => {
                 let stop = self.forbidden(&request_id, "UNKNOWN_ROLE", e.to_string());
                 return Err(self.audit_stop(draft, stop).await);
@@ -471,7 +492,7 @@ impl Gateway {
     /// any person's, a patient their own. The read is itself audited.
     pub(crate) async fn access_audit(
         &self,
-        authorization: Option<&str>,
+        authorization: Result<Option<&str>, HeaderError>,
         patient: Option<&str>,
         calling_system: Option<&str>,
     ) -> Result<AuditRead, Stop> {
@@ -479,6 +500,10 @@ impl Gateway {
         let mut draft = Draft::new(&request_id, Interaction::AuditRead);
         draft.record.calling_system = calling_system.map(str::to_owned);
         draft.record.nhs_number = patient.and_then(|p| NhsNumber::parse(p).ok());
+        let authorization = match authorization {
+            Ok(a) => a,
+            Err(e) => return Err(self.audit_stop(draft, e.stop(request_id)).await),
+        };
         let access = self.access();
         let identity = match access.authenticate(authorization) {
             Ok(i) => i,

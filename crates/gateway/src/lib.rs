@@ -12,6 +12,7 @@ mod access;
 mod cache;
 mod fanout;
 pub mod fhir;
+mod headers;
 pub mod metrics;
 pub mod resilience;
 mod server;

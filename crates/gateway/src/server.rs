@@ -6,7 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -20,7 +20,7 @@ use tracing::Instrument as _;
 use icr_audit::Interaction;
 
 use crate::access::{RecordRequest, Stop};
-use crate::{Gateway, fhir, view};
+use crate::{Gateway, fhir, headers, view};
 
 /// How long in-flight requests may take to finish after shutdown begins.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -297,8 +297,10 @@ fn shed() -> Resp {
 /// otherwise the 401 or 403 to answer.
 fn operator(gw: &Gateway, req: &Request<Incoming>) -> Result<icr_auth::Identity, Box<Resp>> {
     // Operator actions are not accesses to a record: no audit, no request id.
+    let authorization = headers::authorization(req.headers())
+        .map_err(|e| Box::new(stop_json(&e.stop(String::new()))))?;
     let identity = gw
-        .authenticate(header(req, AUTHORIZATION))
+        .authenticate(authorization)
         .map_err(|e| Box::new(stop_json(&Stop::unauthenticated(String::new(), &e))))?;
     if !gw.is_operator(&identity.role) {
         let stop = gw.forbidden(
@@ -378,14 +380,6 @@ fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
-fn header(req: &Request<Incoming>, name: http::header::HeaderName) -> Option<&str> {
-    // A header that is not visible ASCII is passed on as unreadable, so that
-    // it is refused rather than mistaken for absent.
-    req.headers()
-        .get(name)
-        .map(|v| v.to_str().unwrap_or("\u{0}"))
-}
-
 /// `Prefer: wait=N` (seconds, as FHIR servers read it; fractions allowed):
 /// the caller would rather have a partial answer within N seconds.
 /// Anything unreadable is ignored, as `Prefer` is only a preference.
@@ -403,13 +397,6 @@ fn prefer_wait(req: &Request<Incoming>) -> Option<Duration> {
 
 fn calling_system(req: &Request<Incoming>) -> Option<&str> {
     req.extensions().get::<CallingSystem>().map(|c| &*c.0)
-}
-
-fn break_glass(req: &Request<Incoming>) -> Option<&str> {
-    header(
-        req,
-        http::header::HeaderName::from_static("x-break-glass-reason"),
-    )
 }
 
 /// Sections asked for, or the error family and message of a bad query.
@@ -483,8 +470,8 @@ async fn record(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
     let started = std::time::Instant::now();
     let request = RecordRequest {
         interaction: Interaction::Record,
-        authorization: header(req, AUTHORIZATION),
-        break_glass: break_glass(req),
+        authorization: headers::authorization(req.headers()),
+        break_glass: headers::break_glass_reason(req.headers()),
         calling_system: calling_system(req),
         wait: prefer_wait(req),
         nhs,
@@ -514,8 +501,8 @@ async fn everything(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
     let (sections, types) = everything_query(req.uri().query());
     let request = RecordRequest {
         interaction: Interaction::FhirEverything,
-        authorization: header(req, AUTHORIZATION),
-        break_glass: break_glass(req),
+        authorization: headers::authorization(req.headers()),
+        break_glass: headers::break_glass_reason(req.headers()),
         calling_system: calling_system(req),
         wait: prefer_wait(req),
         nhs,
@@ -550,7 +537,7 @@ async fn audit(gw: &Gateway, req: &Request<Incoming>, fhir: bool) -> Resp {
         .map(|(_, v)| v);
     match gw
         .access_audit(
-            header(req, AUTHORIZATION),
+            headers::authorization(req.headers()),
             patient.as_deref(),
             calling_system(req),
         )

@@ -576,10 +576,8 @@ async fn every_record_request_needs_a_valid_token() {
         body,
         serde_json::json!({"error": "unauthenticated", "reason": "missing_token", "message": "no Authorization header: send Authorization: Bearer <JWT>"})
     );
-    assert_eq!(
-        headers["www-authenticate"],
-        "Bearer error=\"invalid_token\", error_description=\"missing_token\""
-    );
+    // No token at all: a challenge with no error code (RFC 6750 §3.1).
+    assert_eq!(headers["www-authenticate"], "Bearer realm=\"icr-gateway\"");
     let (status, _, body) = get_as(&url, Some("not.a.jwt")).await;
     assert_eq!(
         (status, body["reason"].as_str()),

@@ -1,7 +1,8 @@
 //! The gateway over TLS: a calling system presenting a client certificate
 //! is named in the audit record of every request it makes, beside the user
 //! of the bearer token; one presenting none is recorded without; one the
-//! allow-list does not name never reaches the API.
+//! allow-list does not name is told `access_denied` in the handshake and
+//! never reaches the API.
 
 mod common;
 
@@ -12,10 +13,12 @@ use icr_tls::{ClientAuth, ServerTls, TlsConfig};
 /// A gateway over TLS whose client CA is `clients`, with `allowed` calling
 /// systems (none: any `clients` signed).
 async fn start_tls(servers: &Ca, clients: &Ca, allowed: &[&str]) -> Started {
+    // One directory per gateway: tests run at once in one process.
+    static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
         "icr-gateway-tls-{}-{}",
         std::process::id(),
-        allowed.len()
+        RUN.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     ));
     let server = servers.server();
     write(&dir, "server.crt", &server.cert);
@@ -49,12 +52,17 @@ async fn start_tls(servers: &Ca, clients: &Ca, allowed: &[&str]) -> Started {
 }
 
 fn client(servers: &Ca, identity: Option<&Leaf>) -> reqwest::Client {
+    builder(servers, identity).build().unwrap()
+}
+
+/// A client trusting `servers`, presenting `identity` (or no) certificate.
+fn builder(servers: &Ca, identity: Option<&Leaf>) -> reqwest::ClientBuilder {
     let ca = reqwest::Certificate::from_pem(servers.cert_pem().as_bytes()).unwrap();
     let mut b = reqwest::Client::builder().tls_certs_only([ca]);
     if let Some(leaf) = identity {
         b = b.identity(reqwest::Identity::from_pem(&leaf.identity_pem()).unwrap());
     }
-    b.build().unwrap()
+    b
 }
 
 async fn ask(http: &reqwest::Client, base: &str) -> Result<u16, reqwest::Error> {
@@ -128,4 +136,40 @@ async fn only_the_allowed_calling_systems_reach_the_api() {
     assert!(ask(&client(&servers, Some(&other)), &s.base).await.is_err());
     assert!(ask(&client(&servers, None), &s.base).await.is_err());
     assert_eq!(calling_systems(&s.audit_dir).len(), 1);
+}
+
+/// The whole chain of an error's messages.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+#[tokio::test]
+async fn a_calling_system_outside_the_allow_list_is_told_access_denied_in_the_handshake() {
+    let servers = Ca::new("ICR Test Server CA");
+    let clients = Ca::new("ICR Test Clients CA");
+    let s = start_tls(&servers, &clients, &["portal.example.nhs.uk"]).await;
+    let other = clients.client("other.example.nhs.uk");
+    for http2 in [false, true] {
+        let mut b = builder(&servers, Some(&other));
+        if http2 {
+            b = b.http2_prior_knowledge();
+        }
+        let e = ask(&b.build().unwrap(), &s.base).await.unwrap_err();
+        let text = chain(&e);
+        assert!(
+            text.contains("received fatal alert: AccessDenied"),
+            "http2 {http2}: {text}"
+        );
+    }
+    assert!(
+        calling_systems(&s.audit_dir).is_empty(),
+        "no request reached the API"
+    );
 }

@@ -1,4 +1,6 @@
-//! The NHS number: ten digits whose last is a modulus-11 check digit.
+//! The NHS number: ten digits whose last is a modulus-11 check digit, and
+//! not one digit repeated (`0000000000` … `9999999999` all pass the check
+//! but are never issued).
 
 use std::fmt;
 use std::str::FromStr;
@@ -6,7 +8,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A valid NHS number. It can only be built by parsing, so holding one proves
-/// it has ten digits and a correct modulus-11 check digit.
+/// it has ten digits, a correct modulus-11 check digit, and is not one digit
+/// repeated.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NhsNumber([u8; 10]);
 
@@ -19,6 +22,11 @@ pub enum NhsNumberError {
     /// Contains something other than ASCII digits.
     #[error("an NHS number has only digits 0-9, this has {0:?}")]
     NotADigit(char),
+    /// One digit repeated ten times: every such number passes the check
+    /// digit (the check digit of d repeated nine times is d), and none is
+    /// ever issued.
+    #[error("an NHS number of one digit repeated is never issued")]
+    RepeatedDigit,
     /// The check digit computes to 10, which no NHS number is issued with.
     #[error("its first nine digits give check digit 10, which is never issued")]
     CheckDigitTen,
@@ -33,7 +41,8 @@ pub enum NhsNumberError {
 }
 
 impl NhsNumber {
-    /// Parses exactly ten ASCII digits with a valid check digit.
+    /// Parses exactly ten ASCII digits with a valid check digit, not all
+    /// the same.
     pub fn parse(s: &str) -> Result<Self, NhsNumberError> {
         let bytes = s.as_bytes();
         if let Some(c) = s.chars().find(|c| !c.is_ascii_digit()) {
@@ -44,6 +53,9 @@ impl NhsNumber {
         }
         let mut digits = [0u8; 10];
         digits.copy_from_slice(bytes);
+        if digits.iter().all(|d| *d == digits[0]) {
+            return Err(NhsNumberError::RepeatedDigit);
+        }
         let expected = Self::check_digit(&digits)?;
         let found = digits[9] - b'0';
         if expected != found {
@@ -64,7 +76,8 @@ impl NhsNumber {
     }
 
     /// Builds the NHS number whose first nine digits are `first_nine`
-    /// (0..=999_999_999), or `None` when those digits give check digit 10.
+    /// (0..=999_999_999), or `None` when those digits give check digit 10
+    /// or the number would be one digit repeated.
     pub fn from_first_nine(first_nine: u32) -> Option<Self> {
         if first_nine > 999_999_999 {
             return None;
@@ -77,7 +90,7 @@ impl NhsNumber {
         }
         let check = Self::check_digit(&digits).ok()?;
         digits[9] = b'0' + check;
-        Some(Self(digits))
+        Self::parse(std::str::from_utf8(&digits).ok()?).ok()
     }
 
     fn check_digit(digits: &[u8; 10]) -> Result<u8, NhsNumberError> {
@@ -153,7 +166,7 @@ mod tests {
     #[test]
     fn accepts_known_valid_numbers() {
         // Published example numbers with valid check digits.
-        for n in ["9434765919", "9999999999", "9000000009", "9449306060"] {
+        for n in ["9434765919", "9000000009", "9449306060", "9999999980"] {
             assert_eq!(
                 NhsNumber::parse(n).map(|x| x.to_string()),
                 Ok(n.to_string())
@@ -190,6 +203,21 @@ mod tests {
             Err(NhsNumberError::CheckDigitTen)
         );
         assert!(NhsNumber::parse("").is_err());
+        // One digit repeated passes the check digit and is never issued.
+        for d in '0'..='9' {
+            let n: String = std::iter::repeat_n(d, 10).collect();
+            assert_eq!(
+                NhsNumber::parse(&n),
+                Err(NhsNumberError::RepeatedDigit),
+                "{n}"
+            );
+            assert_eq!(
+                NhsNumber::parse_formatted(&format!("{} {} {}", &n[..3], &n[3..6], &n[6..])),
+                Err(NhsNumberError::RepeatedDigit)
+            );
+        }
+        assert_eq!(NhsNumber::from_first_nine(0), None);
+        assert_eq!(NhsNumber::from_first_nine(999_999_999), None);
         assert!(NhsNumber::parse("９４３４７６５９１９").is_err());
     }
 

@@ -1,5 +1,8 @@
 //! Break-glass: access without a recorded relationship, on a stated reason
-//! of real substance, always recorded as such.
+//! of real substance, always recorded as such. The reason is text in any
+//! language: it arrives in `X-Break-Glass-Reason` as UTF-8 bytes, or in
+//! `X-Break-Glass-Reason*` as an RFC 8187 value ([`reason_from_bytes`],
+//! [`reason_from_ext_value`]); only control characters are refused.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -88,6 +91,91 @@ impl fmt::Debug for BreakGlassReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "BreakGlassReason({} chars)", self.0.chars().count())
     }
+}
+
+/// Why a break-glass header's value is not text. The messages never
+/// repeat the value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ReasonEncodingError {
+    /// The raw bytes are not UTF-8.
+    #[error("not UTF-8")]
+    NotUtf8,
+    /// Not `charset'language'value-chars` (RFC 8187 §3.2.1).
+    #[error("expected UTF-8'language'percent-encoded text")]
+    NotExtValue,
+    /// A charset other than UTF-8.
+    #[error("only the UTF-8 charset is accepted")]
+    Charset,
+    /// The percent-encoded bytes are not UTF-8.
+    #[error("the percent-encoded bytes are not UTF-8")]
+    ExtNotUtf8,
+}
+
+/// The reason as a header value's own bytes. HTTP carries bytes beyond
+/// ASCII in a header value (RFC 9110 §5.5, obs-text), and clients send
+/// text as UTF-8: that is what is accepted; anything else is refused
+/// rather than guessed (a Latin-1 `é` is not the same bytes).
+pub fn reason_from_bytes(value: &[u8]) -> Result<&str, ReasonEncodingError> {
+    std::str::from_utf8(value).map_err(|_| ReasonEncodingError::NotUtf8)
+}
+
+/// The reason as an RFC 8187 `ext-value` (`UTF-8'en'Patient%20caf%C3%A9`):
+/// the charset UTF-8 (in any case), an optional language tag (ignored),
+/// then attr-chars and percent-encoded bytes that together are UTF-8.
+pub fn reason_from_ext_value(value: &[u8]) -> Result<String, ReasonEncodingError> {
+    let mut parts = value.splitn(3, |b| *b == b'\'');
+    let (Some(charset), Some(language), Some(chars)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ReasonEncodingError::NotExtValue);
+    };
+    if language.len() > 64
+        || !language
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+    {
+        return Err(ReasonEncodingError::NotExtValue);
+    }
+    if !charset.eq_ignore_ascii_case(b"UTF-8") {
+        return Err(
+            if !charset.is_empty() && charset.iter().all(|b| is_attr_char(*b)) {
+                ReasonEncodingError::Charset
+            } else {
+                ReasonEncodingError::NotExtValue
+            },
+        );
+    }
+    let mut bytes = Vec::with_capacity(chars.len());
+    let mut rest = chars;
+    while let Some((&b, tail)) = rest.split_first() {
+        if b == b'%' {
+            let (Some(hi), Some(lo)) = (
+                tail.first().and_then(|h| hex(*h)),
+                tail.get(1).and_then(|l| hex(*l)),
+            ) else {
+                return Err(ReasonEncodingError::NotExtValue);
+            };
+            bytes.push(hi << 4 | lo);
+            rest = tail.get(2..).unwrap_or_default();
+        } else if is_attr_char(b) {
+            bytes.push(b);
+            rest = tail;
+        } else {
+            return Err(ReasonEncodingError::NotExtValue);
+        }
+    }
+    String::from_utf8(bytes).map_err(|_| ReasonEncodingError::ExtNotUtf8)
+}
+
+/// RFC 8187 attr-char: ALPHA / DIGIT / "!" / "#" / "$" / "&" / "+" / "-"
+/// / "." / "^" / "_" / "`" / "|" / "~".
+fn is_attr_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b)
+}
+
+fn hex(b: u8) -> Option<u8> {
+    char::from(b)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
 }
 
 impl BreakGlassRules {
@@ -220,6 +308,72 @@ mod tests {
             r.judge("Patient unconscious\u{1b}[2J no record"),
             Err(ReasonProblem::ControlCharacters)
         );
+    }
+
+    #[test]
+    fn reasons_arrive_as_utf8_bytes_or_rfc_8187_values() {
+        assert_eq!(reason_from_bytes("café — 🚑".as_bytes()), Ok("café — 🚑"));
+        assert_eq!(
+            reason_from_bytes(b"caf\xe9"),
+            Err(ReasonEncodingError::NotUtf8)
+        );
+        // RFC 8187's own examples, and a language tag ignored.
+        assert_eq!(
+            reason_from_ext_value(b"UTF-8'en'%C2%A3%20rates").as_deref(),
+            Ok("£ rates")
+        );
+        assert_eq!(
+            reason_from_ext_value(b"utf-8''%c2%a3%20and%20%e2%82%ac%20rates").as_deref(),
+            Ok("£ and € rates")
+        );
+        assert_eq!(reason_from_ext_value(b"UTF-8''").as_deref(), Ok(""));
+        let refused: [(&[u8], ReasonEncodingError); 9] = [
+            (b"ISO-8859-1'en'%A3%20rates", ReasonEncodingError::Charset),
+            (b"'en'%C2%A3", ReasonEncodingError::NotExtValue),
+            (b"UTF-8'%C2%A3", ReasonEncodingError::NotExtValue),
+            (b"%C2%A3", ReasonEncodingError::NotExtValue),
+            (b"UTF-8''a b", ReasonEncodingError::NotExtValue),
+            (b"UTF-8''100%", ReasonEncodingError::NotExtValue),
+            (b"UTF-8''%4", ReasonEncodingError::NotExtValue),
+            (b"UTF-8''%zz", ReasonEncodingError::NotExtValue),
+            (b"UTF-8''caf%C3", ReasonEncodingError::ExtNotUtf8),
+        ];
+        for (value, expected) in refused {
+            assert_eq!(
+                reason_from_ext_value(value),
+                Err(expected),
+                "{}",
+                String::from_utf8_lossy(value)
+            );
+        }
+        // Decoded control characters reach the rules, which refuse them.
+        let escape =
+            reason_from_ext_value(b"UTF-8''Unconscious%1B%5B2J%20in%20resus%2C%20no%20record")
+                .unwrap();
+        assert_eq!(
+            BreakGlassRules::default().judge(&escape),
+            Err(ReasonProblem::ControlCharacters)
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_percent_encoded_decodes_to_itself(text in "\\PC{0,200}") {
+            let encoded: String = text
+                .bytes()
+                .map(|b| if is_attr_char(b) { char::from(b).to_string() } else { format!("%{b:02X}") })
+                .collect();
+            let value = format!("UTF-8''{encoded}");
+            proptest::prop_assert_eq!(reason_from_ext_value(value.as_bytes()), Ok(text));
+        }
+
+        #[test]
+        fn any_bytes_decode_or_are_refused_without_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            let _ = reason_from_ext_value(&bytes);
+            if let Ok(text) = reason_from_bytes(&bytes) {
+                proptest::prop_assert_eq!(text.as_bytes(), &bytes[..]);
+            }
+        }
     }
 
     #[test]

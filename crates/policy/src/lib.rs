@@ -73,7 +73,10 @@ pub mod sensitive;
 mod snomed;
 pub mod terms;
 
-pub use break_glass::{BreakGlassReason, BreakGlassRules, ReasonProblem};
+pub use break_glass::{
+    BreakGlassReason, BreakGlassRules, ReasonEncodingError, ReasonProblem, reason_from_bytes,
+    reason_from_ext_value,
+};
 pub use caller::{Caller, CallerError, PATIENT, RoleCode, Who};
 pub use decision::{Allowed, Basis, Granted, ObjectionEffect, Refusal, RefusalCode, SourceFilter};
 pub use error::{ConfigError, ConfigErrors};
@@ -100,6 +103,19 @@ pub fn fuzz_objections_toml(data: &[u8]) {
 /// every decision: must never panic. The entry point for fuzzing.
 pub fn fuzz_decision(data: &[u8]) {
     fuzz::decision(data);
+}
+
+/// Any bytes as a break-glass header's value, in both forms (raw UTF-8
+/// and RFC 8187), and what decodes judged by the default rules: must never
+/// panic. The entry point for fuzzing.
+pub fn fuzz_break_glass_header(data: &[u8]) {
+    let rules = BreakGlassRules::default();
+    if let Ok(text) = reason_from_bytes(data) {
+        let _ = rules.judge(text);
+    }
+    if let Ok(text) = reason_from_ext_value(data) {
+        let _ = rules.judge(&text);
+    }
 }
 
 #[doc(hidden)]

@@ -395,5 +395,6 @@ proptest! {
         icr_policy::fuzz_decision(&data);
         icr_policy::fuzz_policy_toml(&data);
         icr_policy::fuzz_objections_toml(&data);
+        icr_policy::fuzz_break_glass_header(&data);
     }
 }

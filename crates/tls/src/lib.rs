@@ -2,7 +2,10 @@
 //! accepted, the TLS handshake runs here (bounded in time), and the calling
 //! system's identity — the subject of the client certificate it presented,
 //! verified against the configured client CA — is handed to the request
-//! pipeline, which records it in the audit with the user's.
+//! pipeline, which records it in the audit with the user's. A certificate
+//! the CA signed but `allowed_clients` does not name is refused inside the
+//! handshake with the `access_denied` alert: the calling system is told,
+//! and never reaches the HTTP layer.
 //!
 //! `[tls]` in `gateway.toml`:
 //!
@@ -23,10 +26,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::RootCertStore;
+use std::cell::RefCell;
+
+use rustls::client::danger::HandshakeSignatureValid;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{
+    CertificateError, DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme,
+};
 use serde::Deserialize;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
@@ -105,7 +114,8 @@ pub enum AcceptError {
     /// The handshake took longer than [`HANDSHAKE_TIMEOUT`].
     #[error("TLS handshake timed out")]
     Timeout,
-    /// The client's certificate is valid but not on the allow-list.
+    /// The client's certificate is valid but not on the allow-list: the
+    /// handshake was refused with the `access_denied` alert.
     #[error("client certificate {0} is not among the allowed clients")]
     NotAllowed(ClientIdentity),
 }
@@ -177,11 +187,87 @@ fn truncate(s: &mut String) {
     }
 }
 
+tokio::task_local! {
+    /// The identity the allow-list refused during the handshake that
+    /// [`ServerTls::accept`] is running (the verifier is shared by every
+    /// connection; the task it runs in is not), so that the refusal names it.
+    static REFUSED: RefCell<Option<ClientIdentity>>;
+}
+
+/// Verifies a client certificate as WebPKI does (it chains to `client_ca`,
+/// is within its validity and is for client authentication), then checks
+/// `allowed_clients`: a certificate the list does not name fails the
+/// handshake with `ApplicationVerificationFailure`, which rustls sends as
+/// the `access_denied` alert (RFC 8446 §6.2: "a valid certificate was
+/// received, but … the sender decided not to proceed").
+#[derive(Debug)]
+struct AllowListVerifier {
+    chain: Arc<dyn ClientCertVerifier>,
+    allowed: Arc<[String]>,
+}
+
+impl ClientCertVerifier for AllowListVerifier {
+    fn offer_client_auth(&self) -> bool {
+        self.chain.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.chain.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.chain.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        let verified = self
+            .chain
+            .verify_client_cert(end_entity, intermediates, now)?;
+        match ClientIdentity::from_der(end_entity) {
+            Some(id) if self.allowed.iter().any(|n| id.is_named(n)) => Ok(verified),
+            refused => {
+                // Outside accept() (no task-local) there is no one to tell.
+                let _ = REFUSED.try_with(|slot| *slot.borrow_mut() = refused);
+                Err(rustls::Error::InvalidCertificate(
+                    CertificateError::ApplicationVerificationFailure,
+                ))
+            }
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.chain.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.chain.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.chain.supported_verify_schemes()
+    }
+}
+
 /// The listener's TLS, ready to accept connections.
 #[derive(Clone)]
 pub struct ServerTls {
     acceptor: TlsAcceptor,
-    allowed: Arc<[String]>,
+    allowed: usize,
     verifies_clients: bool,
 }
 
@@ -189,7 +275,7 @@ impl fmt::Debug for ServerTls {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServerTls")
             .field("verifies_clients", &self.verifies_clients)
-            .field("allowed_clients", &self.allowed.len())
+            .field("allowed_clients", &self.allowed)
             .finish_non_exhaustive()
     }
 }
@@ -272,7 +358,14 @@ impl ServerTls {
                 let verifier = verifier
                     .build()
                     .map_err(|e| config_error("tls.client_ca", e.to_string()))?;
-                builder.with_client_cert_verifier(verifier)
+                if config.allowed_clients.is_empty() {
+                    builder.with_client_cert_verifier(verifier)
+                } else {
+                    builder.with_client_cert_verifier(Arc::new(AllowListVerifier {
+                        chain: verifier,
+                        allowed: config.allowed_clients.clone().into(),
+                    }))
+                }
             }
         };
         let mut server = builder.with_single_cert(chain, key).map_err(|e| {
@@ -284,39 +377,39 @@ impl ServerTls {
         server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(Self {
             acceptor: TlsAcceptor::from(Arc::new(server)),
-            allowed: config.allowed_clients.clone().into(),
+            allowed: config.allowed_clients.len(),
             verifies_clients: config.client_ca.is_some(),
         })
     }
 
     /// Runs the handshake on an accepted connection (at most
     /// [`HANDSHAKE_TIMEOUT`]) and returns the session with the calling
-    /// system's identity, if it presented a certificate.
+    /// system's identity, if it presented a certificate. A calling system
+    /// outside `allowed_clients` has been sent `access_denied` and is
+    /// named in [`AcceptError::NotAllowed`].
     pub async fn accept(
         &self,
         tcp: TcpStream,
     ) -> Result<(TlsStream<TcpStream>, Option<ClientIdentity>), AcceptError> {
-        let stream = tokio::time::timeout(HANDSHAKE_TIMEOUT, self.acceptor.accept(tcp))
-            .await
-            .map_err(|_| AcceptError::Timeout)??;
+        let (handshake, refused) = REFUSED
+            .scope(RefCell::new(None), async {
+                let handshake =
+                    tokio::time::timeout(HANDSHAKE_TIMEOUT, self.acceptor.accept(tcp)).await;
+                (handshake, REFUSED.with(|slot| slot.borrow_mut().take()))
+            })
+            .await;
+        let stream = match (handshake, refused) {
+            (Ok(Ok(stream)), _) => stream,
+            (Ok(Err(_)), Some(identity)) => return Err(AcceptError::NotAllowed(identity)),
+            (Ok(Err(e)), None) => return Err(AcceptError::Handshake(e)),
+            (Err(_), _) => return Err(AcceptError::Timeout),
+        };
         let identity = stream
             .get_ref()
             .1
             .peer_certificates()
             .and_then(|chain| chain.first())
             .and_then(|leaf| ClientIdentity::from_der(leaf));
-        if !self.allowed.is_empty() {
-            match &identity {
-                Some(id) if self.allowed.iter().any(|n| id.is_named(n)) => {}
-                Some(id) => return Err(AcceptError::NotAllowed(id.clone())),
-                // Required by load(): the handshake already refused this.
-                None => {
-                    return Err(AcceptError::Handshake(std::io::Error::other(
-                        "no client certificate",
-                    )));
-                }
-            }
-        }
         Ok((stream, identity))
     }
 }

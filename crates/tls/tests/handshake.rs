@@ -69,26 +69,7 @@ async fn handshake(
             Err(e) => Err(e),
         }
     });
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(CertificateDer::from_pem_slice(servers.cert_pem().as_bytes()).unwrap())
-        .unwrap();
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots);
-    let config = match client {
-        Some(leaf) => builder
-            .with_client_auth_cert(
-                CertificateDer::pem_slice_iter(leaf.cert.as_bytes())
-                    .collect::<Result<_, _>>()
-                    .unwrap(),
-                PrivateKeyDer::from_pem_slice(leaf.key.as_bytes()).unwrap(),
-            )
-            .unwrap(),
-        None => builder.with_no_client_auth(),
-    };
+    let config = client_config(servers, client, rustls::DEFAULT_VERSIONS);
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let tcp = TcpStream::connect(addr).await.unwrap();
     // The client's view is not asserted: in TLS 1.3 a client learns that its
@@ -102,6 +83,84 @@ async fn handshake(
         let _ = stream.read_exact(&mut buf).await;
     }
     server.await.unwrap()
+}
+
+/// A client trusting `servers`, presenting `client` (or no) certificate,
+/// speaking only `versions`.
+fn client_config(
+    servers: &Ca,
+    client: Option<&Leaf>,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(servers.cert_pem().as_bytes()).unwrap())
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(versions)
+        .unwrap()
+        .with_root_certificates(roots);
+    match client {
+        Some(leaf) => builder
+            .with_client_auth_cert(
+                CertificateDer::pem_slice_iter(leaf.cert.as_bytes())
+                    .collect::<Result<_, _>>()
+                    .unwrap(),
+                PrivateKeyDer::from_pem_slice(leaf.key.as_bytes()).unwrap(),
+            )
+            .unwrap(),
+        None => builder.with_no_client_auth(),
+    }
+}
+
+/// What a client speaking only `version` sees when it connects with
+/// `client` and exchanges one message: `Ok` when the server echoed it, else
+/// the TLS error that ended the exchange (an I/O error that is not a TLS
+/// one comes back as `General`). The server's own result comes second.
+async fn client_sees(
+    tls: ServerTls,
+    servers: &Ca,
+    client: &Leaf,
+    version: &'static rustls::SupportedProtocolVersion,
+) -> (
+    Result<(), rustls::Error>,
+    Result<Option<ClientIdentity>, AcceptError>,
+) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let (mut stream, id) = tls.accept(tcp).await?;
+        let mut buf = [0u8; 5];
+        stream.read_exact(&mut buf).await?;
+        stream.write_all(&buf).await?;
+        stream.shutdown().await?;
+        Ok(id)
+    });
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(client_config(
+        servers,
+        Some(client),
+        &[version],
+    )));
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let as_tls =
+        |e: std::io::Error| match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            Some(tls) => tls.clone(),
+            None => rustls::Error::General(e.to_string()),
+        };
+    let seen = async {
+        let mut stream = connector
+            .connect(ServerName::try_from("localhost").unwrap(), tcp)
+            .await
+            .map_err(as_tls)?;
+        stream.write_all(b"hello").await.map_err(as_tls)?;
+        let mut buf = [0u8; 5];
+        stream.read_exact(&mut buf).await.map_err(as_tls)?;
+        Ok(())
+    }
+    .await;
+    (seen, server.await.unwrap())
 }
 
 fn load(p: &Pki, c: &TlsConfig) -> ServerTls {
@@ -183,6 +242,37 @@ async fn the_allow_list_admits_only_the_named_calling_systems() {
         .await
         .unwrap_err();
     assert!(matches!(e, AcceptError::Handshake(_)), "{e}");
+    let _ = std::fs::remove_dir_all(&p.dir);
+}
+
+#[tokio::test]
+async fn a_certificate_outside_the_allow_list_is_refused_in_the_handshake_with_access_denied() {
+    let p = pki("denied");
+    let listed = p.clients.client("portal.example.nhs.uk");
+    let other = p.clients.client("other.example.nhs.uk");
+    let allow = config(ClientAuth::Optional, &["portal.example.nhs.uk"]);
+    for version in [&rustls::version::TLS12, &rustls::version::TLS13] {
+        // The listed system gets its session, in either version.
+        let (seen, server) = client_sees(load(&p, &allow), &p.servers, &listed, version).await;
+        assert_eq!(seen, Ok(()), "{version:?}");
+        assert!(server.unwrap().is_some());
+        // Another system signed by the same CA is told, with a TLS alert,
+        // that access is denied; no session reaches the server's caller.
+        let (seen, server) = client_sees(load(&p, &allow), &p.servers, &other, version).await;
+        assert_eq!(
+            seen,
+            Err(rustls::Error::AlertReceived(
+                rustls::AlertDescription::AccessDenied
+            )),
+            "{version:?}"
+        );
+        let e = server.unwrap_err();
+        assert!(matches!(e, AcceptError::NotAllowed(_)), "{version:?}: {e}");
+        assert_eq!(
+            e.to_string(),
+            "client certificate CN=other.example.nhs.uk, O=ICR Test Portal is not among the allowed clients"
+        );
+    }
     let _ = std::fs::remove_dir_all(&p.dir);
 }
 

@@ -325,7 +325,11 @@ pub async fn get_with(
     if let Some(r) = break_glass {
         request = request.header("X-Break-Glass-Reason", r);
     }
-    let r = request.send().await.unwrap();
+    answer(request.send().await.unwrap()).await
+}
+
+/// A response's status, headers and body as JSON (`null` when not JSON).
+pub async fn answer(r: reqwest::Response) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
     let status = r.status().as_u16();
     let headers = r.headers().clone();
     let body = r.bytes().await.unwrap();
