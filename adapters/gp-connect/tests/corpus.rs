@@ -323,6 +323,7 @@ const NOT_A_RECORD: &str = "split_plan.json";
 
 #[test]
 fn every_bundle_is_read_and_every_known_resource_in_it_reads() {
+    icr_testkit::require_corpora!(GpConnect);
     let files = corpus();
     let bundles: Vec<&(String, Vec<u8>)> = files
         .iter()
@@ -407,6 +408,7 @@ fn every_bundle_is_read_and_every_known_resource_in_it_reads() {
 
 #[test]
 fn every_bundle_maps_as_expected() {
+    icr_testkit::require_corpora!(GpConnect);
     let files = corpus();
     let mut checked = 0;
     for (name, bytes) in files.iter().filter(|(n, _)| !n.contains("request")) {
@@ -497,6 +499,7 @@ fn without_meta(mut v: serde_json::Value) -> serde_json::Value {
 
 #[test]
 fn every_request_reads_checks_and_rebuilds_the_same() {
+    icr_testkit::require_corpora!(GpConnect);
     let files = corpus();
     let requests: Vec<&(String, Vec<u8>)> = files
         .iter()

@@ -55,6 +55,7 @@ fn snomed(code: &str, display: &str) -> Value {
 
 #[test]
 fn the_patient_is_the_demographics() {
+    icr_testkit::require_corpora!(GpConnect);
     let r = record(
         &example("allergies_response1.json"),
         &[S::Allergies],
@@ -83,6 +84,7 @@ fn the_patient_is_the_demographics() {
 
 #[test]
 fn allergies_current_and_ended() {
+    icr_testkit::require_corpora!(GpConnect);
     let r = record(
         &example("allergies_response1.json"),
         &[S::Allergies],
@@ -159,6 +161,7 @@ fn allergies_current_and_ended() {
 
 #[test]
 fn medication_statements_resolve_their_medicine_and_prescriber_and_issues_are_prescriptions() {
+    icr_testkit::require_corpora!(GpConnect);
     let text = example("meds_response.json");
     let r = record(&text, &[S::Medications], true, false);
     let got = items(&r);
@@ -221,6 +224,7 @@ fn medication_statements_resolve_their_medicine_and_prescriber_and_issues_are_pr
 
 #[test]
 fn investigations_are_reports_with_their_results() {
+    icr_testkit::require_corpora!(GpConnect);
     let text = example("pathology_response2.json").replace("9432003812", "9999999999");
     let r = record(&text, &[S::Results], true, false);
     let got = items(&r);
@@ -284,6 +288,7 @@ fn investigations_are_reports_with_their_results() {
 
 #[test]
 fn immunisations_are_procedures() {
+    icr_testkit::require_corpora!(GpConnect);
     let r = record(
         &example("immunizations_response2.json"),
         &[S::Procedures],
@@ -323,6 +328,7 @@ fn immunisations_are_procedures() {
 
 #[test]
 fn referrals() {
+    icr_testkit::require_corpora!(GpConnect);
     let r = record(
         &example("referrals_response1.json"),
         &[S::Referrals],
@@ -349,6 +355,7 @@ fn referrals() {
 
 #[test]
 fn consultations_and_problems() {
+    icr_testkit::require_corpora!(GpConnect);
     // The example's problems and consultations name another Patient id than
     // its Patient's; made consistent here to read their fields.
     let text = example("consultations_response1.json").replace(
@@ -436,6 +443,7 @@ fn issues(r: &SourceRecord) -> Vec<(K, Option<S>, String)> {
 
 #[test]
 fn confidential_items_are_withheld_and_other_warnings_are_notes() {
+    icr_testkit::require_corpora!(GpConnect);
     let r = record(
         &with_warnings(&["confidential-items"], false),
         &[S::Allergies],
@@ -508,6 +516,7 @@ fn confidential_items_are_withheld_and_other_warnings_are_notes() {
 
 #[test]
 fn an_empty_list_is_nothing_recorded_not_a_failure() {
+    icr_testkit::require_corpora!(GpConnect);
     let r = record(&with_warnings(&[], true), &[S::Allergies], false, false);
     assert!(r.items.is_empty());
     assert!(r.issues.is_empty(), "{:?}", r.issues);
@@ -516,6 +525,7 @@ fn an_empty_list_is_nothing_recorded_not_a_failure() {
 
 #[test]
 fn the_answer_must_be_about_the_person_asked_for() {
+    icr_testkit::require_corpora!(GpConnect);
     let text = example("allergies_response2.json");
     let e = read(
         text.as_bytes(),
@@ -616,6 +626,7 @@ fn what_is_not_a_structured_record_is_an_error() {
 
 #[test]
 fn entries_beyond_the_limit_are_reported_as_truncated() {
+    icr_testkit::require_corpora!(GpConnect);
     let text = example("meds_response.json");
     let meta = meta();
     let ctx = RecordContext {
@@ -650,6 +661,7 @@ fn entries_beyond_the_limit_are_reported_as_truncated() {
 
 #[test]
 fn resources_named_many_times_are_read_once() {
+    icr_testkit::require_corpora!(GpConnect);
     // The allergies List three times over: one item, no duplicates.
     let mut v: Value = serde_json::from_str(&example("allergies_response2.json")).unwrap();
     let list = v["entry"]
