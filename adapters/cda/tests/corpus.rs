@@ -81,6 +81,7 @@ fn has_markup(text: &str) -> bool {
 
 #[test]
 fn every_corpus_document_reads_and_maps() {
+    icr_testkit::require_corpora!(CcdaExamples, CdaConverterSamples);
     let files = corpus();
     assert_eq!(files.len(), 51, "the CDA corpus has 51 files");
     let mut with_text = 0;
@@ -144,6 +145,7 @@ fn every_corpus_document_reads_and_maps() {
 
 #[test]
 fn discharge_summary_field_by_field() {
+    icr_testkit::require_corpora!(CcdaExamples, CdaConverterSamples);
     let name = "Documents_Discharge_Summary_Discharge_Summary.xml";
     let (doc, m) = read_file(name);
     assert_eq!(
@@ -208,6 +210,7 @@ fn discharge_summary_field_by_field() {
 
 #[test]
 fn referral_note_with_tables_and_lists() {
+    icr_testkit::require_corpora!(CcdaExamples, CdaConverterSamples);
     let name = "Documents_Referral_Note_Referral_Note.xml";
     let (doc, m) = read_file(name);
     assert_eq!(
@@ -271,6 +274,7 @@ fn referral_note_with_tables_and_lists() {
 
 #[test]
 fn embedded_pdf_is_described_not_inlined() {
+    icr_testkit::require_corpora!(CcdaExamples, CdaConverterSamples);
     let name = "Unstructured_CDA_with_Embedded_PDF_1_Unstructured_Document_embed.xml";
     let (doc, m) = read_file(name);
     assert_eq!(
@@ -304,6 +308,7 @@ fn embedded_pdf_is_described_not_inlined() {
 
 #[test]
 fn plain_text_body_is_the_text() {
+    icr_testkit::require_corpora!(CcdaExamples, CdaConverterSamples);
     let (_, m) = read_file(
         "Unstructured_CDA_with_Embedded_Text_plain_CDA_Embedded_Text_Plain_Surgical_Consult.xml",
     );

@@ -160,6 +160,7 @@ proptest! {
         index in any::<prop::sample::Index>(),
         edits in proptest::collection::vec(edit(), 1..8),
     ) {
+        icr_testkit::require_corpora!(CcdaExamples, CdaConverterSamples; return Ok(()));
         let original = index.get(&CORPUS).clone();
         let mutated = apply(original, &edits);
         if let Ok(doc) = read(&mutated, &ReadLimits::default()) {

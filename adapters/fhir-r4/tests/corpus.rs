@@ -48,6 +48,7 @@ fn corpus_files() -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn every_corpus_resource_maps() {
+    icr_testkit::require_corpora!(UkCore, R4Schema);
     let files = corpus_files();
     assert_eq!(files.len(), 211, "the corpus has 211 files");
     let source = SourceId::parse("corpus").unwrap();
@@ -145,6 +146,7 @@ fn every_corpus_resource_maps() {
 
 #[test]
 fn the_corpus_goes_through_the_fuzz_entry_point() {
+    icr_testkit::require_corpora!(UkCore);
     for (_, bytes) in corpus_files() {
         icr_adapter_fhir_r4::fuzz_bundle(&bytes);
     }

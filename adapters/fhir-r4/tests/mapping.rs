@@ -11,7 +11,8 @@ fn src() -> SourceId {
 
 fn file(name: &str) -> Box<RawValue> {
     let text =
-        std::fs::read_to_string(icr_testkit::corpora().join("fhir-r4-ukcore").join(name)).unwrap();
+        std::fs::read_to_string(icr_testkit::corpus_path(icr_testkit::Corpus::UkCore).join(name))
+            .unwrap();
     RawValue::from_string(text).unwrap()
 }
 
@@ -71,6 +72,7 @@ fn ucum(value: f64, unit: &str, code: &str) -> Quantity {
 
 #[test]
 fn patient_richard_smith() {
+    icr_testkit::require_corpora!(UkCore);
     let m = map_file("UKCore-Patient-RichardSmith-Example.json");
     assert_eq!(m.id.as_deref(), Some("UKCore-Patient-RichardSmith-Example"));
     assert_eq!(m.subject, None);
@@ -232,6 +234,7 @@ fn restricted_confidentiality_marks_the_record_sensitive() {
 
 #[test]
 fn allergy_amoxicillin() {
+    icr_testkit::require_corpora!(UkCore);
     let m = map_file("UKCore-AllergyIntolerance-Amoxicillin-Example.json");
     assert_eq!(
         m.subject.as_deref(),
@@ -259,6 +262,7 @@ fn allergy_amoxicillin() {
 
 #[test]
 fn medication_statement_amoxicillin() {
+    icr_testkit::require_corpora!(UkCore);
     let m = map_file("UKCore-MedicationStatement-Amoxicillin-Example.json");
     assert_eq!(
         entry(m),
@@ -283,6 +287,7 @@ fn medication_statement_amoxicillin() {
 
 #[test]
 fn medication_request_with_medication_reference() {
+    icr_testkit::require_corpora!(UkCore);
     let timoptol = Concept::coded(coding(
         CodeSystem::Dmd,
         "18616211000001106",
@@ -378,6 +383,7 @@ fn medication_request_with_medication_reference() {
 
 #[test]
 fn condition_hip_replacement() {
+    icr_testkit::require_corpora!(UkCore);
     let m = map_file("UKCore-Condition-HipReplacement-Example.json");
     assert_eq!(
         entry(m),
@@ -401,6 +407,7 @@ fn condition_hip_replacement() {
 
 #[test]
 fn observation_quantity_reference_range_interpretation() {
+    icr_testkit::require_corpora!(UkCore);
     // The corpus's albumin example, with an interpretation, a note and an
     // unparseable effective date added.
     let m = map_json(serde_json::json!({
@@ -473,6 +480,7 @@ fn observation_quantity_reference_range_interpretation() {
 
 #[test]
 fn observation_blood_pressure_components() {
+    icr_testkit::require_corpora!(UkCore);
     let m = map_file("UKCore-Observation-VitalSigns-BloodPressure-Example.json");
     let Entry::Result(r) = entry(m) else { panic!() };
     assert_eq!(r.kind, Some(ResultKind::Observation));
@@ -537,6 +545,7 @@ fn observation_blood_pressure_components() {
 
 #[test]
 fn observation_group_and_report_results() {
+    icr_testkit::require_corpora!(UkCore);
     let Entry::Result(g) = entry(map_file(
         "UKCore-Observation-Group-FullBloodCount-Example.json",
     )) else {
@@ -592,6 +601,7 @@ fn observation_group_and_report_results() {
 
 #[test]
 fn document_reference_care_plan() {
+    icr_testkit::require_corpora!(UkCore);
     let m = map_file("UKCore-DocumentReference-CarePlanReportPDF-Example.json");
     assert_eq!(
         entry(m),
@@ -641,6 +651,7 @@ fn document_reference_care_plan() {
 
 #[test]
 fn procedure_examination_of_skin() {
+    icr_testkit::require_corpora!(UkCore);
     let m = map_file("UKCore-Procedure-ExaminationOfSkin-Example.json");
     assert_eq!(
         entry(m),
@@ -659,6 +670,7 @@ fn procedure_examination_of_skin() {
 
 #[test]
 fn encounter_inpatient() {
+    icr_testkit::require_corpora!(UkCore);
     let m = map_file("UKCore-Encounter-InpatientEncounter-Example.json");
     assert_eq!(
         entry(m),
@@ -683,6 +695,7 @@ fn encounter_inpatient() {
 
 #[test]
 fn appointment_orthopaedic_surgery() {
+    icr_testkit::require_corpora!(UkCore);
     let m = map_file("UKCore-Appointment-OrthopaedicSurgery-Example.json");
     assert_eq!(
         m.subject.as_deref(),
@@ -720,6 +733,7 @@ fn appointment_orthopaedic_surgery() {
 
 #[test]
 fn service_request_hip_replacement() {
+    icr_testkit::require_corpora!(UkCore);
     let m = map_file("UKCore-ServiceRequest-HipReplacement-Example.json");
     assert_eq!(
         entry(m),
@@ -742,6 +756,7 @@ fn service_request_hip_replacement() {
 
 #[test]
 fn flag_food_allergy() {
+    icr_testkit::require_corpora!(UkCore);
     let m = map_file("UKCore-Flag-FoodAllergy-Example.json");
     assert_eq!(
         entry(m),
@@ -768,6 +783,7 @@ fn flag_food_allergy() {
 
 #[test]
 fn related_person_joy_smith() {
+    icr_testkit::require_corpora!(UkCore);
     let m = map_file("UKCore-RelatedPerson-JoySmith-Example.json");
     assert_eq!(
         entry(m),
@@ -794,6 +810,7 @@ fn related_person_joy_smith() {
 
 #[test]
 fn care_team_weight_management() {
+    icr_testkit::require_corpora!(UkCore);
     let m = map_file("UKCore-CareTeam-WeightManagementTeam-Example.json");
     assert_eq!(
         entry(m),

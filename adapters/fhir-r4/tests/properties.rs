@@ -1082,6 +1082,7 @@ proptest! {
 
     #[test]
     fn items_round_trip_through_valid_r4(e in item()) {
+        icr_testkit::require_corpora!(R4Schema; return Ok(()));
         let ctx = RenderContext { patient: "Patient/p1", resolve: &resolve };
         let resource = render::entry(&e, "x1", &ctx);
         let json = serde_json::to_value(&resource).unwrap();
@@ -1092,6 +1093,7 @@ proptest! {
 
     #[test]
     fn demographics_round_trip_through_valid_r4(d in demographics()) {
+        icr_testkit::require_corpora!(R4Schema; return Ok(()));
         let nhs = NhsNumber::parse("9990000018").unwrap();
         let json = serde_json::to_value(Resource::Patient(render::patient("x1", nhs, &d))).unwrap();
         prop_assert!(icr_testkit::fhir_r4().is_valid(&json), "not valid R4: {json:#}");
@@ -1134,6 +1136,7 @@ proptest! {
         file in 0usize..211,
         edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..8),
     ) {
+        icr_testkit::require_corpora!(UkCore; return Ok(()));
         let mut data = CORPUS_FILES[file % CORPUS_FILES.len()].clone();
         for (at, byte, op) in edits {
             if data.is_empty() { break; }
@@ -1153,6 +1156,7 @@ proptest! {
         at in any::<prop::sample::Index>(),
         replacement in json_value(),
     ) {
+        icr_testkit::require_corpora!(UkCore; return Ok(()));
         let bytes = &CORPUS_FILES[file % CORPUS_FILES.len()];
         let mut doc: Value = serde_json::from_slice(bytes).unwrap();
         let mut all = Vec::new();

@@ -14,7 +14,7 @@
 //! - `read_record/corpus-all-bundles`: every structured record Bundle of the
 //!   shared corpus but `split_plan.json` (no Patient, so refused whole), one
 //!   after the other (the invalid NHS numbers 9432003812 and 9999999999
-//!   of the examples replaced by 9000000009, as `tests/corpus.rs` does).
+//!   of the examples replaced by 9990000026, as `tests/corpus.rs` does).
 //!
 //! Every payload is read for every section the adapter provides. Payload
 //! sizes are printed to stderr before the runs.
@@ -111,7 +111,7 @@ const NOT_A_RECORD: &str = "split_plan.json";
 
 /// The structured record Bundles of the shared corpus, by file name.
 fn corpus_bundles() -> Vec<(String, Answer)> {
-    let nhs_number = NhsNumber::parse("9000000009").expect("a valid NHS number");
+    let nhs_number = NhsNumber::parse("9990000026").expect("a valid NHS number");
     icr_testkit::corpus_files("gpconnect-stu3", "json")
         .into_iter()
         .filter(|(name, _)| name != NOT_A_RECORD)
@@ -122,8 +122,8 @@ fn corpus_bundles() -> Vec<(String, Answer)> {
                 return None;
             }
             let body = text
-                .replace("9432003812", "9000000009")
-                .replace("9999999999", "9000000009")
+                .replace("9432003812", "9990000026")
+                .replace("9999999999", "9990000026")
                 .into_bytes();
             Some((name, Answer { body, nhs_number }))
         })

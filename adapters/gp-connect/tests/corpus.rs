@@ -9,7 +9,7 @@
 //! provider refuses them (INVALID_NHS_NUMBER). The other examples carry
 //! 9999999999, one digit repeated, which passes the check digit but is
 //! never issued. To map the Bundles and rebuild the requests, both are
-//! replaced by the valid test number 9000000009.
+//! replaced by the valid test number 9990000026.
 
 mod common;
 
@@ -32,8 +32,8 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
 fn valid_nhs(bytes: &[u8]) -> Vec<u8> {
     String::from_utf8(bytes.to_vec())
         .unwrap()
-        .replace("9432003812", "9000000009")
-        .replace("9999999999", "9000000009")
+        .replace("9432003812", "9990000026")
+        .replace("9999999999", "9990000026")
         .into_bytes()
 }
 
@@ -325,6 +325,7 @@ const NOT_A_RECORD: &str = "split_plan.json";
 
 #[test]
 fn every_bundle_is_read_and_every_known_resource_in_it_reads() {
+    icr_testkit::require_corpora!(GpConnect);
     let files = corpus();
     let bundles: Vec<&(String, Vec<u8>)> = files
         .iter()
@@ -409,12 +410,13 @@ fn every_bundle_is_read_and_every_known_resource_in_it_reads() {
 
 #[test]
 fn every_bundle_maps_as_expected() {
+    icr_testkit::require_corpora!(GpConnect);
     let files = corpus();
     let mut checked = 0;
     for (name, bytes) in files.iter().filter(|(n, _)| !n.contains("request")) {
         let bytes = valid_nhs(bytes);
         if name == NOT_A_RECORD {
-            let e = read(&bytes, nhs("9000000009"), SectionSet::all(), true, true).unwrap_err();
+            let e = read(&bytes, nhs("9990000026"), SectionSet::all(), true, true).unwrap_err();
             assert_eq!(
                 e,
                 icr_adapter_sdk::SourceError::Malformed(
@@ -430,13 +432,13 @@ fn every_bundle_maps_as_expected() {
             .unwrap_or_else(|| panic!("no expectation for {name}"));
         let mut wanted: SectionSet = x.sections.iter().copied().collect();
         wanted.insert(S::Demographics);
-        let rec = read(&bytes, nhs("9000000009"), wanted, x.resolved, true)
+        let rec = read(&bytes, nhs("9990000026"), wanted, x.resolved, true)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let patient = rec
             .patient
             .as_ref()
             .unwrap_or_else(|| panic!("{name}: no patient"));
-        let expected_nhs = (name != "skeleton_full_record.json").then(|| nhs("9000000009"));
+        let expected_nhs = (name != "skeleton_full_record.json").then(|| nhs("9990000026"));
         assert_eq!(patient.demographics.nhs_number, expected_nhs, "{name}");
         let mut items = BTreeMap::new();
         for i in &rec.items {
@@ -499,6 +501,7 @@ fn without_meta(mut v: serde_json::Value) -> serde_json::Value {
 
 #[test]
 fn every_request_reads_checks_and_rebuilds_the_same() {
+    icr_testkit::require_corpora!(GpConnect);
     let files = corpus();
     let requests: Vec<&(String, Vec<u8>)> = files
         .iter()
@@ -510,7 +513,7 @@ fn every_request_reads_checks_and_rebuilds_the_same() {
         // 9999999999 is never issued: the valid test number stands in.
         let bytes = &String::from_utf8(bytes.clone())
             .unwrap()
-            .replace("9999999999", "9000000009")
+            .replace("9999999999", "9990000026")
             .into_bytes();
         let (_, expected) = REQUEST_CHECKS
             .iter()
@@ -530,7 +533,7 @@ fn every_request_reads_checks_and_rebuilds_the_same() {
                 let mut want: SectionSet = sections.iter().copied().collect();
                 want.insert(S::Demographics);
                 assert_eq!(sections_of(&r), want, "{name}");
-                assert_eq!(r.nhs_number, nhs("9000000009"));
+                assert_eq!(r.nhs_number, nhs("9990000026"));
                 // The builder writes the same Parameters back.
                 let again = serde_json::to_value(Resource::Parameters(r.to_parameters())).unwrap();
                 let original: serde_json::Value = serde_json::from_slice(bytes).unwrap();

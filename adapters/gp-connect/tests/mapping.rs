@@ -19,7 +19,7 @@ fn example(file: &str) -> String {
     // The examples' 9999999999 passes the check digit but is never issued.
     String::from_utf8(bytes)
         .unwrap()
-        .replace("9999999999", "9000000009")
+        .replace("9999999999", "9990000026")
 }
 
 fn wanted(sections: &[S]) -> SectionSet {
@@ -31,7 +31,7 @@ fn wanted(sections: &[S]) -> SectionSet {
 fn record(text: &str, sections: &[S], resolved: bool, issues: bool) -> SourceRecord {
     read(
         text.as_bytes(),
-        nhs("9000000009"),
+        nhs("9990000026"),
         wanted(sections),
         resolved,
         issues,
@@ -58,6 +58,7 @@ fn snomed(code: &str, display: &str) -> Value {
 
 #[test]
 fn the_patient_is_the_demographics() {
+    icr_testkit::require_corpora!(GpConnect);
     let r = record(
         &example("allergies_response1.json"),
         &[S::Allergies],
@@ -73,7 +74,7 @@ fn the_patient_is_the_demographics() {
     assert_eq!(
         serde_json::to_value(&p.demographics).unwrap(),
         json!({
-            "nhs_number": "9000000009",
+            "nhs_number": "9990000026",
             "names": [{"use": "official", "prefix": ["Miss"], "given": ["Jane"], "family": "Jackson", "text": "JACKSON Jane (Miss)"}],
             "birth_date": "1952-05-31",
             "gender": "female",
@@ -86,6 +87,7 @@ fn the_patient_is_the_demographics() {
 
 #[test]
 fn allergies_current_and_ended() {
+    icr_testkit::require_corpora!(GpConnect);
     let r = record(
         &example("allergies_response1.json"),
         &[S::Allergies],
@@ -162,6 +164,7 @@ fn allergies_current_and_ended() {
 
 #[test]
 fn medication_statements_resolve_their_medicine_and_prescriber_and_issues_are_prescriptions() {
+    icr_testkit::require_corpora!(GpConnect);
     let text = example("meds_response.json");
     let r = record(&text, &[S::Medications], true, false);
     let got = items(&r);
@@ -224,7 +227,8 @@ fn medication_statements_resolve_their_medicine_and_prescriber_and_issues_are_pr
 
 #[test]
 fn investigations_are_reports_with_their_results() {
-    let text = example("pathology_response2.json").replace("9432003812", "9000000009");
+    icr_testkit::require_corpora!(GpConnect);
+    let text = example("pathology_response2.json").replace("9432003812", "9990000026");
     let r = record(&text, &[S::Results], true, false);
     let got = items(&r);
     assert_eq!(got.len(), 2);
@@ -261,7 +265,7 @@ fn investigations_are_reports_with_their_results() {
         )
     );
     // A full blood count: the report, its test group, and the group's 18 results.
-    let text = example("pathology_response1.json").replace("9432003812", "9000000009");
+    let text = example("pathology_response1.json").replace("9432003812", "9990000026");
     let r = record(&text, &[S::Results], true, false);
     let got = items(&r);
     assert_eq!(got.len(), 20);
@@ -287,6 +291,7 @@ fn investigations_are_reports_with_their_results() {
 
 #[test]
 fn immunisations_are_procedures() {
+    icr_testkit::require_corpora!(GpConnect);
     let r = record(
         &example("immunizations_response2.json"),
         &[S::Procedures],
@@ -326,6 +331,7 @@ fn immunisations_are_procedures() {
 
 #[test]
 fn referrals() {
+    icr_testkit::require_corpora!(GpConnect);
     let r = record(
         &example("referrals_response1.json"),
         &[S::Referrals],
@@ -352,6 +358,7 @@ fn referrals() {
 
 #[test]
 fn consultations_and_problems() {
+    icr_testkit::require_corpora!(GpConnect);
     // The example's problems and consultations name another Patient id than
     // its Patient's; made consistent here to read their fields.
     let text = example("consultations_response1.json").replace(
@@ -439,6 +446,7 @@ fn issues(r: &SourceRecord) -> Vec<(K, Option<S>, String)> {
 
 #[test]
 fn confidential_items_are_withheld_and_other_warnings_are_notes() {
+    icr_testkit::require_corpora!(GpConnect);
     let r = record(
         &with_warnings(&["confidential-items"], false),
         &[S::Allergies],
@@ -511,6 +519,7 @@ fn confidential_items_are_withheld_and_other_warnings_are_notes() {
 
 #[test]
 fn an_empty_list_is_nothing_recorded_not_a_failure() {
+    icr_testkit::require_corpora!(GpConnect);
     let r = record(&with_warnings(&[], true), &[S::Allergies], false, false);
     assert!(r.items.is_empty());
     assert!(r.issues.is_empty(), "{:?}", r.issues);
@@ -519,6 +528,7 @@ fn an_empty_list_is_nothing_recorded_not_a_failure() {
 
 #[test]
 fn the_answer_must_be_about_the_person_asked_for() {
+    icr_testkit::require_corpora!(GpConnect);
     let text = example("allergies_response2.json");
     let e = read(
         text.as_bytes(),
@@ -534,14 +544,14 @@ fn the_answer_must_be_about_the_person_asked_for() {
             "the Patient in the answer has an NHS number other than the one asked for".into()
         )
     );
-    assert!(!e.to_string().contains("9000000009"));
+    assert!(!e.to_string().contains("9990000026"));
     // Two Patients.
     let mut v: Value = serde_json::from_str(&text).unwrap();
     let patient = v["entry"][0].clone();
     v["entry"].as_array_mut().unwrap().push(patient);
     let e = read(
         v.to_string().as_bytes(),
-        nhs("9000000009"),
+        nhs("9990000026"),
         wanted(&[]),
         false,
         false,
@@ -561,7 +571,7 @@ fn the_answer_must_be_about_the_person_asked_for() {
     }
     let e = read(
         v.to_string().as_bytes(),
-        nhs("9000000009"),
+        nhs("9990000026"),
         wanted(&[S::Allergies]),
         false,
         false,
@@ -576,7 +586,7 @@ fn the_answer_must_be_about_the_person_asked_for() {
 #[test]
 fn what_is_not_a_structured_record_is_an_error() {
     let w = wanted(&[S::Allergies]);
-    let n = nhs("9000000009");
+    let n = nhs("9990000026");
     for (body, expected) in [
         (
             &b"\xff\xfe"[..],
@@ -619,11 +629,12 @@ fn what_is_not_a_structured_record_is_an_error() {
 
 #[test]
 fn entries_beyond_the_limit_are_reported_as_truncated() {
+    icr_testkit::require_corpora!(GpConnect);
     let text = example("meds_response.json");
     let meta = meta();
     let ctx = RecordContext {
         meta: &meta,
-        nhs_number: nhs("9000000009"),
+        nhs_number: nhs("9990000026"),
         wanted: wanted(&[S::Medications]),
         include_resolved_allergies: false,
         include_prescription_issues: false,
@@ -653,6 +664,7 @@ fn entries_beyond_the_limit_are_reported_as_truncated() {
 
 #[test]
 fn resources_named_many_times_are_read_once() {
+    icr_testkit::require_corpora!(GpConnect);
     // The allergies List three times over: one item, no duplicates.
     let mut v: Value = serde_json::from_str(&example("allergies_response2.json")).unwrap();
     let list = v["entry"]
@@ -676,7 +688,7 @@ fn resources_named_many_times_are_read_once() {
     // on a slow debug build).
     let n = 600;
     let patient = json!({"resource": {"resourceType": "Patient", "id": "p1",
-        "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9000000009"}]}});
+        "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9990000026"}]}});
     let results: Vec<Value> = (0..n)
         .map(|i| json!({"reference": format!("Observation/o{i}")}))
         .collect();

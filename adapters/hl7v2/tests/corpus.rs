@@ -52,6 +52,7 @@ fn results(mapped: &Mapped) -> Vec<(&str, &TestResult)> {
 
 #[test]
 fn every_result_message_maps() {
+    icr_testkit::require_corpora!(Hl7v2);
     let files = corpus();
     assert_eq!(files.len(), 139, "the corpus has 139 messages");
     let mut counts = Vec::new();
@@ -91,6 +92,7 @@ fn every_result_message_maps() {
 
 #[test]
 fn every_message_goes_through_without_panic() {
+    icr_testkit::require_corpora!(Hl7v2);
     let mut items = 0;
     for (_, bytes) in corpus() {
         icr_adapter_hl7v2::fuzz_answer(&bytes);
@@ -107,6 +109,7 @@ const ALL_ITEMS: usize = 286;
 
 #[test]
 fn lab_panel_with_units_ranges_and_flags() {
+    icr_testkit::require_corpora!(Hl7v2);
     let mapped = map(&file("LRI_2.0-NG_CBC_Typ_Message.hl7"));
     assert_eq!(mapped.issues, []);
     let r = results(&mapped);
@@ -188,6 +191,7 @@ fn lab_panel_with_units_ranges_and_flags() {
 
 #[test]
 fn text_report_sent_line_by_line() {
+    icr_testkit::require_corpora!(Hl7v2);
     let mapped = map(&file("MDM-T02-03.hl7"));
     let r = results(&mapped);
     assert_eq!(r.len(), 1, "29 TX lines of one code are one report");
@@ -206,6 +210,7 @@ fn text_report_sent_line_by_line() {
 
 #[test]
 fn escapes_notes_and_structured_numbers() {
+    icr_testkit::require_corpora!(Hl7v2);
     let mapped = map(&file("ORU-R01-01.hl7"));
     let r = results(&mapped);
     let report = r
@@ -260,6 +265,7 @@ fn escapes_notes_and_structured_numbers() {
 
 #[test]
 fn bom_and_newline_separated_lab_messages() {
+    icr_testkit::require_corpora!(Hl7v2);
     let mapped = map(&file("LAB-ORU-1.hl7"));
     let r = results(&mapped);
     assert_eq!(r[0].0, "report/82503246");

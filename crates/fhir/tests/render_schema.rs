@@ -768,6 +768,7 @@ fn every_item_renders_valid_r4() {
 
 #[test]
 fn the_validator_rejects_what_r4_forbids() {
+    icr_testkit::require_corpora!(R4Schema);
     // Guard against a test that passes because nothing is checked.
     for bad in [
         json!({"resourceType": "Flag", "status": "active", "subject": {"reference": "Patient/1"}}),

@@ -21,6 +21,7 @@ fn message(name: &str) -> Message {
 
 #[test]
 fn every_message_tokenizes() {
+    icr_testkit::require_corpora!(Hl7v2);
     let files = corpus();
     assert_eq!(files.len(), 139, "the corpus has 139 messages");
     let mut versions: BTreeMap<String, usize> = BTreeMap::new();
@@ -84,6 +85,7 @@ const FIELDS: usize = 47850;
 
 #[test]
 fn lab_panel_read_field_by_field() {
+    icr_testkit::require_corpora!(Hl7v2);
     let m = message("LRI_2.0-NG_CBC_Typ_Message.hl7");
     assert_eq!(m.message_type(), ["ORU", "R01", "ORU_R01"]);
     assert_eq!(m.version(), "2.5.1");
@@ -117,6 +119,7 @@ fn lab_panel_read_field_by_field() {
 
 #[test]
 fn escapes_in_corpus_text() {
+    icr_testkit::require_corpora!(Hl7v2);
     let m = message("ORU-R01-01.hl7");
     let nte = m.segment("NTE").unwrap();
     assert_eq!(
@@ -137,6 +140,7 @@ fn escapes_in_corpus_text() {
 
 #[test]
 fn bom_and_newline_separated_messages() {
+    icr_testkit::require_corpora!(Hl7v2);
     let m = message("LAB-ORU-1.hl7");
     assert_eq!(m.msh().field(3).text(), "SomeSystem");
     let ids: Vec<&str> = m.segments().map(|s| s.id()).collect();
@@ -155,6 +159,7 @@ fn bom_and_newline_separated_messages() {
 
 #[test]
 fn every_message_round_trips_through_the_writer() {
+    icr_testkit::require_corpora!(Hl7v2);
     for (name, bytes) in corpus() {
         let m = Message::parse(&bytes, &Limits::default()).unwrap();
         let tree = leaves(&m);

@@ -42,6 +42,7 @@ fn check_bundle(what: &str, b: &Value) {
 
 #[tokio::test]
 async fn story_patients_bundles_are_valid_fhir_r4() {
+    icr_testkit::require_corpora!(R4Schema);
     let v = validator();
     let sim = common::start(20).await;
     let c = client();
@@ -137,6 +138,7 @@ async fn story_patients_bundles_are_valid_fhir_r4() {
 
 #[test]
 fn the_schema_rejects_what_it_should() {
+    icr_testkit::require_corpora!(R4Schema);
     // A guard that the validator is really checking.
     let v = validator();
     let bad = serde_json::json!({"resourceType": "Bundle", "type": "searchset", "total": "one"});
