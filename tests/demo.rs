@@ -101,8 +101,10 @@ async fn the_demo_serves_a_merged_record_and_survives_a_source_going_down() {
     for (source, status) in &st {
         match source.as_str() {
             "awp" => assert_eq!(status, "unavailable"),
-            // The councils that do not hold him say so.
-            "swindon-council" | "banes-council" => assert_eq!(status, "not_found", "{source}"),
+            // The councils and the providers that do not hold him say so.
+            "swindon-council" | "banes-council" | "oxford-health" | "hcrg" => {
+                assert_eq!(status, "not_found", "{source}")
+            }
             _ => assert_eq!(status, "ok", "{source}"),
         }
     }
