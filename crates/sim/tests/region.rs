@@ -499,6 +499,7 @@ fn oxford_health_holds_children_across_the_region_and_hcrg_serves_banes_only() {
         "Community Nursing Team",
         "Community Therapy Team",
         "Health Visiting Team",
+        "School Nursing Team",
     ] {
         assert!(hcrg_kinds.contains(kind), "{hcrg_kinds:?}");
     }

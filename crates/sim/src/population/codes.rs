@@ -445,6 +445,7 @@ pub(crate) const XR_CHEST: Code = Code::loinc("36643-5", "XR Chest 2 Views");
 
 // ---- children's mental health services (Oxford Health's CAMHS) ----
 
+pub(crate) const ANOREXIA_NERVOSA: Code = Code::snomed("56882008", "Anorexia nervosa");
 pub(crate) const SPEC_CHILD_PSYCHIATRY: Code =
     Code::snomed("394588006", "Child and adolescent psychiatry");
 
@@ -1011,7 +1012,10 @@ mod tests {
             ROLE_OCCUPATIONAL_THERAPIST,
             ROLE_SOCIAL_WORKER,
         ];
-        for c in all.into_iter().chain([SPEC_CHILD_PSYCHIATRY]) {
+        for c in all
+            .into_iter()
+            .chain([ANOREXIA_NERVOSA, SPEC_CHILD_PSYCHIATRY])
+        {
             assert!(matches!(c.system, Sys::Snomed | Sys::Dmd));
             assert!(
                 verhoeff(c.code),

@@ -4,7 +4,7 @@
 //! and Wiltshire, and HCRG Care Group's (formerly Virgin Care's) community
 //! services in Bath and North East Somerset: community nursing and therapy
 //! for adults, health visiting for young children, school nursing now and
-//! then.
+//! then. And story 7, Isla Carthew, whose record shows both.
 //!
 //! Both copy the person's facts exactly as they are (conditions, the
 //! medicines taken for them, allergies, next of kin), so the gateway merges
@@ -14,7 +14,8 @@
 //! nothing any other organisation holds, nor any id it gave, changed when
 //! they joined.
 
-use icr_model::{CareTeamStatus, Concept, Condition, Document, Entry};
+use icr_model::{CareTeamStatus, Concept, Condition, Document, Entry, Gender, NhsNumber, Priority};
+use icr_model::{ConditionClinicalStatus, ReferralStatus};
 use time::{Date, Duration, OffsetDateTime};
 
 use super::build;
@@ -22,7 +23,9 @@ use super::codes::{self, Code};
 use super::generate::daytime;
 use super::names;
 use super::region::{self, Person, has_any, past, spec_of};
-use super::{Clock, Holding, Ids, Patient, REFERENCE_DATE, shift};
+use super::stories::{demographics, home, landline, phone};
+use super::stories_region::{booked, doc, gp_panel, gp_result, seen};
+use super::{Clock, Holding, Ids, Patient, REFERENCE_DATE, Truth, at, shift, ymd};
 use crate::org::Org;
 use crate::rng::SplitMix64;
 
@@ -505,6 +508,356 @@ fn school_nursing(
     assessment.doc_type = Concept::text("School nursing health assessment");
     h.push(ids, clock, Entry::Document(assessment));
     p.holdings.push(h);
+}
+
+// ---- story 7 ----
+
+/// The seed of the fixed stream story 7's practice record is drawn from.
+const STORY_SEED: u64 = 0x0570_71e5_0007;
+
+const ISLA_SCHOOL: &str = "Kingsmead Vale School, Bath";
+const ISLA_CAMHS: &str = "BaNES CAMHS, Bath";
+const PSYCHIATRIST: &str = "Dr Helen Okonjo";
+const COORDINATOR: &str = "Rosie Tremlett";
+const FAMILY_THERAPIST: &str = "Daniel Fairweather";
+const SCHOOL_NURSE: &str = "Kerry Ashdown";
+const CAMHS_PHONE: &str = "01632 960771";
+/// When BaNES CAMHS assessed her and diagnosed anorexia nervosa.
+const DIAGNOSED: Date = time::macros::date!(2026 - 03 - 19);
+
+/// Story 7: Isla Carthew, 15, of Bath, with anorexia nervosa. HCRG Care
+/// Group's school nurse saw her at school in March 2026 and referred her
+/// to Oxford Health's CAMHS, whose eating disorders team assessed her,
+/// treats her with her family, and asked the school nursing team to check
+/// her weight, pulse and blood pressure; her practice takes her bloods. No
+/// trust holds her.
+pub(super) fn carthew(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patient {
+    let address = home("9 Weavers Orchard", "Bath", BANES, "BA2 4QT");
+    let demo = demographics(
+        nhs,
+        "Miss",
+        &["Isla", "Maeve"],
+        "Carthew",
+        ymd(2011, 3, 17),
+        Gender::Female,
+        address.clone(),
+        vec![phone("07700 900771")],
+    );
+    let anorexia = build::condition(
+        codes::ANOREXIA_NERVOSA,
+        DIAGNOSED,
+        ConditionClinicalStatus::Active,
+        None,
+    );
+    let mother = build::contact(
+        names::name(Some("Mrs"), &["Joanne"], "Carthew"),
+        codes::REL_MOTHER,
+        vec![phone("07700 900772")],
+        Some(address),
+    );
+    let mut p = Patient {
+        nhs_number: nhs,
+        story: Some(
+            "Isla Carthew, 15, Bath: anorexia nervosa under Oxford Health's CAMHS; HCRG Care Group's school nurse referred her and checks her weight, pulse and blood pressure",
+        ),
+        truth: Truth {
+            demographics: demo,
+            conditions: vec![anorexia.clone()],
+            medications: Vec::new(),
+            allergies: Vec::new(),
+            contacts: vec![mother.clone()],
+        },
+        holdings: Vec::new(),
+    };
+    let code = |c: &Code| Concept::coded(c.coding());
+
+    // HCRG Care Group: the school nurse's referral, and the checks CAMHS
+    // asked for.
+    let org = Org::HCRG;
+    let mut h = Holding::new(
+        ids,
+        org,
+        p.truth.demographics.clone(),
+        at(ymd(2026, 10, 14), 11, 5),
+    );
+    h.push(
+        ids,
+        clock,
+        Entry::CareTeam(build::care_team(
+            org,
+            "Bath School Nursing Team",
+            codes::TEAM_HOME_AND_COMMUNITY,
+            ymd(2026, 3, 4),
+            vec![(Concept::text("School nurse"), SCHOOL_NURSE.to_string())],
+            landline("01632 960772"),
+        )),
+    );
+    h.push(ids, clock, Entry::Contact(mother.clone()));
+    let school = Concept::text("School nursing");
+    h.push(
+        ids,
+        clock,
+        seen(
+            codes::CLASS_AMBULATORY,
+            school.clone(),
+            at(ymd(2026, 3, 4), 10, 30),
+            30,
+            ISLA_SCHOOL,
+            SCHOOL_NURSE,
+            None,
+        ),
+    );
+    h.push(
+        ids,
+        clock,
+        doc(
+            org,
+            Concept::text("School nursing health assessment"),
+            "School nursing health assessment",
+            at(ymd(2026, 3, 4), 12, 0),
+            SCHOOL_NURSE,
+            20_260_304,
+        ),
+    );
+    h.push(
+        ids,
+        clock,
+        Entry::Referral(build::referral(
+            codes::REFERRAL_PSYCHIATRY,
+            "BaNES CAMHS (Oxford Health NHS Foundation Trust)",
+            ymd(2026, 3, 5),
+            ReferralStatus::Completed,
+            Priority::Urgent,
+            SCHOOL_NURSE,
+            None,
+            Some(
+                "About 6 kg lost since September; restricting food at school; low mood. Her mother is aware and agrees. Please assess on the eating disorder pathway.",
+            ),
+        )),
+    );
+    for (d, m) in [
+        (ymd(2026, 4, 15), 4),
+        (ymd(2026, 5, 20), 5),
+        (ymd(2026, 6, 24), 6),
+        (ymd(2026, 9, 16), 9),
+        (ymd(2026, 10, 14), 10),
+    ] {
+        h.push(
+            ids,
+            clock,
+            seen(
+                codes::CLASS_AMBULATORY,
+                school.clone(),
+                at(d, 10, 5 * m),
+                20,
+                ISLA_SCHOOL,
+                SCHOOL_NURSE,
+                Some(codes::ANOREXIA_NERVOSA),
+            ),
+        );
+    }
+    h.push(
+        ids,
+        clock,
+        booked(
+            school,
+            at(clock.ahead(5), 10, 0),
+            20,
+            "Weight, pulse and blood pressure check",
+            ISLA_SCHOOL,
+            SCHOOL_NURSE,
+        ),
+    );
+    p.holdings.push(h);
+
+    // Oxford Health: the eating disorders team of BaNES CAMHS.
+    let org = Org::OXFORD_HEALTH;
+    let mut h = Holding::new(
+        ids,
+        org,
+        p.truth.demographics.clone(),
+        at(ymd(2026, 10, 22), 17, 40),
+    );
+    h.push(
+        ids,
+        clock,
+        Entry::CareTeam(build::care_team(
+            org,
+            "BaNES CAMHS Eating Disorders Team",
+            codes::SPEC_CHILD_PSYCHIATRY,
+            DIAGNOSED,
+            vec![
+                (codes::ROLE_PSYCHIATRIST.concept(), PSYCHIATRIST.to_string()),
+                (Concept::text("Care coordinator"), COORDINATOR.to_string()),
+                (
+                    Concept::text("Family therapist"),
+                    FAMILY_THERAPIST.to_string(),
+                ),
+            ],
+            landline(CAMHS_PHONE),
+        )),
+    );
+    h.push(ids, clock, Entry::Contact(mother));
+    h.push(ids, clock, Entry::Condition(anorexia));
+    let camhs = code(&codes::SPEC_CHILD_PSYCHIATRY);
+    h.push(
+        ids,
+        clock,
+        seen(
+            codes::CLASS_AMBULATORY,
+            camhs.clone(),
+            at(DIAGNOSED, 14, 0),
+            90,
+            ISLA_CAMHS,
+            PSYCHIATRIST,
+            None,
+        ),
+    );
+    h.push(
+        ids,
+        clock,
+        doc(
+            org,
+            code(&codes::DOC_CLINIC_LETTER),
+            "CAMHS eating disorder assessment",
+            at(ymd(2026, 3, 24), 15, 30),
+            PSYCHIATRIST,
+            20_260_324,
+        ),
+    );
+    h.push(
+        ids,
+        clock,
+        doc(
+            org,
+            code(&codes::DOC_CARE_PLAN),
+            "Care plan: family-based treatment for anorexia nervosa",
+            at(ymd(2026, 4, 2), 16, 0),
+            COORDINATOR,
+            20_260_402,
+        ),
+    );
+    h.push(
+        ids,
+        clock,
+        doc(
+            org,
+            Concept::text("Physical risk monitoring plan"),
+            "Physical risk monitoring plan",
+            at(ymd(2026, 4, 2), 16, 30),
+            PSYCHIATRIST,
+            20_260_403,
+        ),
+    );
+    for (d, who, minutes) in [
+        (ymd(2026, 4, 2), FAMILY_THERAPIST, 60),
+        (ymd(2026, 4, 30), FAMILY_THERAPIST, 60),
+        (ymd(2026, 6, 4), FAMILY_THERAPIST, 60),
+        (ymd(2026, 6, 18), PSYCHIATRIST, 30),
+        (ymd(2026, 7, 9), FAMILY_THERAPIST, 60),
+        (ymd(2026, 9, 10), FAMILY_THERAPIST, 60),
+        (ymd(2026, 10, 22), COORDINATOR, 60),
+    ] {
+        h.push(
+            ids,
+            clock,
+            seen(
+                codes::CLASS_AMBULATORY,
+                camhs.clone(),
+                at(d, 16, 0),
+                minutes,
+                ISLA_CAMHS,
+                who,
+                Some(codes::ANOREXIA_NERVOSA),
+            ),
+        );
+    }
+    h.push(
+        ids,
+        clock,
+        Entry::Alert(build::alert(
+            codes::FLAG_CLINICAL,
+            Concept::text(format!(
+                "Eating disorder: her weight, pulse and blood pressure are checked at school by the HCRG school nursing team, her bloods by her practice. A pulse below 50, fainting or chest pain needs a same-day medical review: tell BaNES CAMHS on {CAMHS_PHONE}."
+            )),
+            ymd(2026, 4, 2),
+            PSYCHIATRIST,
+        )),
+    );
+    h.push(
+        ids,
+        clock,
+        booked(
+            camhs.clone(),
+            at(clock.ahead(7), 16, 0),
+            60,
+            "Family-based treatment session",
+            ISLA_CAMHS,
+            FAMILY_THERAPIST,
+        ),
+    );
+    h.push(
+        ids,
+        clock,
+        booked(
+            camhs,
+            at(clock.ahead(21), 14, 30),
+            30,
+            "Medical review",
+            ISLA_CAMHS,
+            PSYCHIATRIST,
+        ),
+    );
+    p.holdings.push(h);
+    p
+}
+
+/// Story 7's practice record (drawn from a fixed stream, with the
+/// consultation that found her weight loss and the monitoring bloods CAMHS
+/// asked for) and the laboratory's copies of those bloods.
+pub(super) fn carthew_region(p: &mut Patient, ids: &mut Ids, clock: &Clock) {
+    let Some(who) = Person::of(p) else { return };
+    let Some(practice) = p.registered_practice() else {
+        return;
+    };
+    let mut rng = SplitMix64::stream(STORY_SEED, 0);
+    region::gp_record(p, ids, clock, &mut rng, &who);
+    let lab = build::laboratory(Org::RUH);
+    if let Some(h) = p.holdings.iter_mut().find(|h| h.org == practice) {
+        // Consultations drawn before the diagnosis were about something else.
+        for r in &mut h.records {
+            if let Entry::Appointment(a) = &mut r.entry
+                && a.start
+                    .and_then(|d| d.date())
+                    .is_some_and(|d| d < DIAGNOSED)
+            {
+                a.reasons.clear();
+            }
+        }
+        let gp = "Dr S Penhaligon";
+        h.push(
+            ids,
+            clock,
+            seen(
+                codes::CLASS_AMBULATORY,
+                codes::SPEC_GENERAL_PRACTICE.concept(),
+                at(ymd(2026, 3, 10), 16, 20),
+                20,
+                practice.name(),
+                gp,
+                None,
+            ),
+        );
+        for (when, k, na, fbc) in [
+            (at(ymd(2026, 3, 11), 8, 40), 3.6, 138.0, [121.0, 3.6, 182.0]),
+            (at(ymd(2026, 6, 16), 8, 50), 3.9, 139.0, [124.0, 4.1, 198.0]),
+        ] {
+            gp_result(h, ids, clock, &codes::POTASSIUM, k, when, lab);
+            gp_result(h, ids, clock, &codes::SODIUM, na, when, lab);
+            gp_panel(h, ids, clock, &codes::FULL_BLOOD_COUNT, &fbc, when, lab);
+        }
+    }
+    region::copy_results(p, ids, clock);
 }
 
 #[cfg(test)]
