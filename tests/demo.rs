@@ -101,8 +101,10 @@ async fn the_demo_serves_a_merged_record_and_survives_a_source_going_down() {
     for (source, status) in &st {
         match source.as_str() {
             "awp" => assert_eq!(status, "unavailable"),
-            // The councils that do not hold him say so.
-            "swindon-council" | "banes-council" => assert_eq!(status, "not_found", "{source}"),
+            // The councils and the providers that do not hold him say so.
+            "swindon-council" | "banes-council" | "oxford-health" | "hcrg" => {
+                assert_eq!(status, "not_found", "{source}")
+            }
             _ => assert_eq!(status, "ok", "{source}"),
         }
     }
@@ -363,6 +365,131 @@ async fn the_demo_serves_a_merged_record_and_survives_a_source_going_down() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("FAILS verification"));
     let _ = std::fs::remove_dir_all(&copy);
     assert!(statuses(&body).iter().all(|(_, s)| s == "not_found"));
+}
+
+/// The two organisations the region published as taking part, Oxford
+/// Health (RNU) and HCRG Care Group (NDA), answer through the gateway over
+/// FHIR R4 for Isla Carthew, story 7: each `ok`, each item with its
+/// provenance, their copies merged with her practice's.
+#[tokio::test]
+async fn oxford_health_and_hcrg_answer_for_isla_carthew_with_their_provenance() {
+    let demo = start_demo();
+    let gw = &demo.gateway;
+    let story = "9990000077";
+    let camhs = mint("R8000", "RNU");
+    let (status, view) = get_as(&format!("{gw}/v1/patients/{story}/record"), Some(&camhs)).await;
+    assert_eq!(status, 200, "{view}");
+
+    // Every source asked has a status; she is known to these five.
+    let mut held: Vec<(String, String)> = statuses(&view)
+        .into_iter()
+        .filter(|(_, s)| s != "not_found")
+        .collect();
+    held.sort();
+    let ok = |id: &str| (id.to_owned(), "ok".to_owned());
+    assert_eq!(
+        held,
+        [
+            ok("gp-y90010"),
+            ok("hcrg"),
+            ok("oxford-health"),
+            ok("pathology"),
+            ok("pds")
+        ]
+    );
+    let items = |id: &str| {
+        view["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["source"] == id)
+            .map(|s| s["items"].clone())
+    };
+    assert_eq!(items("oxford-health"), Some(17.into()));
+    assert_eq!(items("hcrg"), Some(11.into()));
+
+    // Each item from them says who holds it, in which system, under what id.
+    let from = |id: &str| -> Vec<&Value> {
+        icr_testkit::view_provenance(&view)
+            .filter(|p| p["source"] == id)
+            .collect()
+    };
+    for (id, organisation, ods, system) in [
+        (
+            "oxford-health",
+            "Oxford Health NHS Foundation Trust",
+            "RNU",
+            "Simulated mental health and community record (FHIR R4)",
+        ),
+        (
+            "hcrg",
+            "HCRG Care Group",
+            "NDA",
+            "Simulated community record (FHIR R4)",
+        ),
+    ] {
+        let provenance = from(id);
+        assert!(!provenance.is_empty(), "nothing from {id}");
+        for p in provenance {
+            assert_eq!(p["organisation"], organisation, "{p}");
+            assert_eq!(p["ods_code"], ods, "{p}");
+            assert_eq!(p["system"], system, "{p}");
+            let local = p["source_id"].as_str().unwrap();
+            assert!(local.starts_with(&format!("{id}:")), "{p}");
+            assert!(p["last_updated"].is_string(), "{p}");
+        }
+    }
+
+    // Anorexia nervosa once, from CAMHS and her practice; her mother once,
+    // from both (the practices are not asked for contacts); the school
+    // nurse's referral and CAMHS's alert.
+    let sources_of = |section: &str, code: &str| -> Vec<String> {
+        let found: Vec<&Value> = view["sections"][section]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i.to_string().contains(code))
+            .collect();
+        assert_eq!(found.len(), 1, "{section} {code}: {found:?}");
+        let mut s: Vec<String> = found[0]["provenance"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["source"].as_str().unwrap().to_owned())
+            .collect();
+        s.sort();
+        s
+    };
+    assert_eq!(
+        sources_of("conditions", "56882008"),
+        ["gp-y90010", "oxford-health"]
+    );
+    assert_eq!(sources_of("contacts", "Joanne"), ["hcrg", "oxford-health"]);
+    assert_eq!(sources_of("referrals", "183524004"), ["hcrg"]);
+    assert_eq!(sources_of("alerts", "01632 960771"), ["oxford-health"]);
+
+    // The same as FHIR R4, valid, with both organisations in it.
+    let (status, bundle) = get_as(
+        &format!("{gw}/fhir/r4/Patient/{story}/$everything"),
+        Some(&camhs),
+    )
+    .await;
+    assert_eq!(status, 200);
+    icr_testkit::assert_fhir_r4(&bundle);
+    let text = bundle.to_string();
+    assert!(
+        text.contains("Oxford Health NHS Foundation Trust") && text.contains("HCRG Care Group")
+    );
+
+    // HCRG's staff are involved too; a hospital that holds nothing is not.
+    let school = mint("R8000", "NDA");
+    let (status, _) = get_as(&format!("{gw}/v1/patients/{story}/record"), Some(&school)).await;
+    assert_eq!(status, 200);
+    let (status, body) = get(&format!("{gw}/v1/patients/{story}/record")).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("NO_RELATIONSHIP"))
+    );
 }
 
 #[test]

@@ -211,7 +211,7 @@ async fn sources_come_and_go_without_a_restart_and_a_broken_file_is_refused() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("configuration OK — 34 sources"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("configuration OK — 36 sources"));
     drop(demo);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -119,6 +119,14 @@ fn main() {
     {
         println!("out of hours and community: {}", line(p));
     }
+    for (what, org) in [
+        ("CAMHS (Oxford Health)", Org::OXFORD_HEALTH),
+        ("community services in BaNES (HCRG)", Org::HCRG),
+    ] {
+        for p in generated().filter(|p| p.holding(org).is_some()).take(3) {
+            println!("{what}: {}", line(p));
+        }
+    }
     if let Some(p) = generated().find(|p| {
         p.holding(Org::RADIOLOGY).is_some() && p.orgs().all(|o| !Org::TRUSTS.contains(&o))
     }) {

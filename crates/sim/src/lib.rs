@@ -1,9 +1,9 @@
 //! Simulated source systems serving a deterministic synthetic population.
 //!
 //! This crate is the region's stand-in for its organisations' systems
-//! during demos and tests: hospital, mental health and community trusts,
-//! the demographics service, GP practices, the pathology and imaging
-//! networks, councils and the out-of-hours service. It sits outside the
+//! during demos and tests: hospital and mental health trusts, community
+//! providers, the demographics service, GP practices, the pathology and
+//! imaging networks, councils and the out-of-hours service. It sits outside the
 //! gateway: the gateway reaches it over the network exactly as it reaches
 //! real sources, through its adapters and the registrations in
 //! `config/demo/sources.d/`.

@@ -2,8 +2,10 @@
 //! data (id, name, ODS code, protocol kind, role), so that adding a GP
 //! practice is one line, not a new enum variant.
 //!
-//! ODS codes: the NHS trusts and NHS England's are the real ones (RN3,
-//! RD1, RVN, RNZ, X26). Every other code begins `Y9` and is synthetic:
+//! ODS codes: the NHS trusts', NHS England's and HCRG Care Group's are
+//! the real ones (RN3, RD1, RVN, RNZ, RNU, X26, NDA; `config/demo/README.md`
+//! gives the sources that confirm them). Every other code begins `Y9` and
+//! is synthetic:
 //! GP practice codes are in the practice format (a letter and five digits,
 //! `Y` as for every English practice coded since 2003) from `Y90001` up,
 //! far above the range issued so far; the other organisations' synthetic
@@ -143,7 +145,7 @@ const fn practice(
 }
 
 /// Number of organisations.
-pub const COUNT: usize = 34;
+pub const COUNT: usize = 36;
 
 /// The organisations. The first four keep their positions (ids of records
 /// depend on them); new organisations go at the end.
@@ -313,6 +315,29 @@ static TABLE: [Info; COUNT] = [
         "",
         true,
     ),
+    // The two organisations the region published as taking part later:
+    // Oxford Health's child and adolescent mental health services (CAMHS)
+    // across Bath and North East Somerset, Swindon and Wiltshire, and HCRG
+    // Care Group's (formerly Virgin Care's) community services in Bath and
+    // North East Somerset.
+    org(
+        "oxford-health",
+        "Oxford Health NHS Foundation Trust",
+        "RNU",
+        Kind::FhirR4,
+        Role::MentalHealth,
+        "",
+        false,
+    ),
+    org(
+        "hcrg",
+        "HCRG Care Group",
+        "NDA",
+        Kind::FhirR4,
+        Role::Community,
+        "Bath and North East Somerset",
+        false,
+    ),
 ];
 
 /// One of the simulated organisations: a position in the organisation
@@ -345,6 +370,12 @@ impl Org {
     pub const BANES_COUNCIL: Org = Org(32);
     /// Medvivo, the out-of-hours service.
     pub const MEDVIVO: Org = Org(33);
+    /// Oxford Health NHS Foundation Trust: the region's child and
+    /// adolescent mental health services (CAMHS).
+    pub const OXFORD_HEALTH: Org = Org(34);
+    /// HCRG Care Group (formerly Virgin Care): community health services in
+    /// Bath and North East Somerset.
+    pub const HCRG: Org = Org(35);
 
     /// Every organisation, in table order.
     pub const ALL: [Org; COUNT] = {
@@ -396,8 +427,9 @@ impl Org {
         self.info().role
     }
 
-    /// A practice's town, or a council's local authority district
-    /// (`Wiltshire`, `Swindon`, `Bath and North East Somerset`).
+    /// A practice's town, or the local authority district a council or
+    /// a community provider serves (`Wiltshire`, `Swindon`, `Bath and North
+    /// East Somerset`).
     pub fn area(self) -> Option<&'static str> {
         Some(self.info().area).filter(|a| !a.is_empty())
     }
@@ -499,12 +531,47 @@ mod tests {
             (Org::SWINDON_COUNCIL, "swindon-council"),
             (Org::BANES_COUNCIL, "banes-council"),
             (Org::MEDVIVO, "medvivo"),
+            (Org::OXFORD_HEALTH, "oxford-health"),
+            (Org::HCRG, "hcrg"),
         ];
         for (o, id) in named {
             assert_eq!(o.id(), id);
         }
         assert_eq!(Org::PDS.ods_code(), "X26");
         assert_eq!(Org::PDS.kind(), Kind::Pds);
+    }
+
+    /// The organisations the region published as taking part: their real
+    /// ODS codes (sources in `config/demo/README.md`), spoken to over FHIR
+    /// R4 like the region's other trusts and community provider.
+    #[test]
+    fn oxford_health_and_hcrg_have_their_real_codes_and_speak_fhir_r4() {
+        let expected = [
+            (
+                Org::OXFORD_HEALTH,
+                "Oxford Health NHS Foundation Trust",
+                "RNU",
+                Role::MentalHealth,
+            ),
+            (Org::HCRG, "HCRG Care Group", "NDA", Role::Community),
+        ];
+        for (org, name, ods, role) in expected {
+            assert_eq!(org.name(), name);
+            assert_eq!(org.ods_code(), ods);
+            assert!(!org.synthetic_code(), "{org:?}");
+            assert_eq!(org.kind(), Kind::FhirR4);
+            assert_eq!(org.role(), role);
+        }
+        assert_eq!(Org::HCRG.area(), Some("Bath and North East Somerset"));
+        assert_eq!(Org::OXFORD_HEALTH.area(), None);
+        // Neither is a council: social care by district is unchanged.
+        assert_eq!(
+            Org::council_for("Bath and North East Somerset"),
+            Org::BANES_COUNCIL
+        );
+        // The first trusts keep their places (record ids depend on them).
+        assert_eq!(Org::TRUSTS, [Org::GWH, Org::RUH, Org::AWP, Org::SFT]);
+        assert_eq!(Org::ALL.len(), COUNT);
     }
 
     #[test]

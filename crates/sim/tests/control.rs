@@ -34,7 +34,19 @@ async fn lists_stops_starts_and_sets_faults() {
     // and PDS ones first, one listener each; other kinds as their modules
     // arrive.
     assert_eq!(ids, sim.listeners());
-    assert_eq!(ids[..6], ["gwh", "ruh", "awp", "sft", "whc", "pds"]);
+    assert_eq!(
+        ids[..8],
+        [
+            "gwh",
+            "ruh",
+            "awp",
+            "sft",
+            "whc",
+            "oxford-health",
+            "hcrg",
+            "pds"
+        ]
+    );
     for x in list {
         let id = x["id"].as_str().unwrap();
         assert_eq!(x["running"], true);
@@ -66,9 +78,11 @@ async fn lists_stops_starts_and_sets_faults() {
         }
     }
     assert_eq!(list[4]["ods_code"], "Y9C01");
-    assert_eq!(list[5]["kind"], "pds");
+    assert_eq!(list[5]["ods_code"], "RNU");
+    assert_eq!(list[6]["ods_code"], "NDA");
+    assert_eq!(list[7]["kind"], "pds");
     assert_eq!(
-        list[5]["endpoint"],
+        list[7]["endpoint"],
         format!(
             "http://{}/personal-demographics/FHIR/R4",
             sim.source_addr("pds").unwrap()

@@ -28,6 +28,8 @@ fn sim_toml_loads_with_the_documented_ports() {
             "awp" => "127.0.0.1:9103",
             "sft" => "127.0.0.1:9104",
             "whc" => "127.0.0.1:9105",
+            "oxford-health" => "127.0.0.1:9106",
+            "hcrg" => "127.0.0.1:9107",
             "pds" => "127.0.0.1:9110",
             "pathology" => "127.0.0.1:9301",
             "radiology" => "127.0.0.1:9302",
@@ -49,7 +51,7 @@ fn sim_toml_loads_with_the_documented_ports() {
     let first: Vec<(&str, Kind, &[Org])> = c
         .sources
         .iter()
-        .take(6)
+        .take(8)
         .map(|s| (s.id.as_str(), s.kind, s.orgs.as_slice()))
         .collect();
     assert_eq!(
@@ -60,6 +62,12 @@ fn sim_toml_loads_with_the_documented_ports() {
             ("awp", Kind::FhirR4, [Org::AWP].as_slice()),
             ("sft", Kind::FhirR4, [Org::SFT].as_slice()),
             ("whc", Kind::FhirR4, [Org::WHC].as_slice()),
+            (
+                "oxford-health",
+                Kind::FhirR4,
+                [Org::OXFORD_HEALTH].as_slice()
+            ),
+            ("hcrg", Kind::FhirR4, [Org::HCRG].as_slice()),
             ("pds", Kind::Pds, [Org::PDS].as_slice()),
         ]
     );
@@ -120,6 +128,40 @@ fn sources_d_points_at_the_simulators() {
         assert_eq!(v["organisation"].as_str().unwrap(), org.name());
         assert_eq!(v["kind"].as_str().unwrap(), org.kind().as_str());
     }
+}
+
+/// Every organisation of the simulated region is registered with the
+/// gateway: each by its own file in `sources.d/`, the GP practices through
+/// the practice directory, so that counting the region's organisations and
+/// the gateway's sources gives the same number.
+#[test]
+fn every_simulated_organisation_is_registered_with_the_gateway() {
+    let mut registered = std::collections::BTreeSet::new();
+    for e in std::fs::read_dir(demo_dir().join("sources.d")).unwrap() {
+        let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+        let v: toml::Table = toml::from_str(&text).unwrap();
+        registered.insert(v["id"].as_str().unwrap().to_string());
+    }
+    let directory = std::fs::read_to_string(demo_dir().join("practices.toml")).unwrap();
+    for org in Org::ALL {
+        if org.role() == icr_sim::Role::GpPractice {
+            let entry = format!("ods_code = \"{}\"", org.ods_code());
+            assert!(
+                directory.contains(&entry),
+                "{org:?} is not in practices.toml"
+            );
+        } else {
+            assert!(
+                registered.contains(org.id()),
+                "{org:?} has no sources.d file"
+            );
+        }
+    }
+    // The region's organisations: one per registered file but gp.toml,
+    // and one per practice of the directory.
+    let practices = directory.matches("[[practice]]").count();
+    assert_eq!(registered.len() - 1 + practices, Org::ALL.len());
+    assert_eq!(Org::ALL.len(), 36);
 }
 
 /// Every NHS number in the README is a story patient, a documented

@@ -1,6 +1,7 @@
 //! What the region holds beyond the four trusts: PDS, the practices, the
-//! pathology and imaging networks, the councils, the out-of-hours service
-//! and community services; consistent with the trusts, as the merge needs.
+//! pathology and imaging networks, the councils, the out-of-hours service,
+//! community services and children's mental health services; consistent
+//! with the trusts, as the merge needs.
 
 mod common;
 
@@ -426,6 +427,81 @@ fn out_of_hours_and_community_records_for_about_one_in_ten() {
     for (what, n) in [("out of hours", ooh), ("community", community)] {
         let s = share(n, pop.len());
         assert!((0.06..=0.16).contains(&s), "{what}: {s}");
+    }
+}
+
+/// Oxford Health's CAMHS holds children and young people across the three
+/// districts, with their mental-health conditions and medicines exactly as
+/// the truth (and so their practice) has them; HCRG Care Group holds people
+/// of Bath and North East Somerset only, each with a team and contacts.
+#[test]
+fn oxford_health_holds_children_across_the_region_and_hcrg_serves_banes_only() {
+    let pop = demo();
+    let banes = "Bath and North East Somerset";
+    let (mut camhs, mut hcrg, mut in_banes) = (0, 0, 0);
+    let mut camhs_districts = BTreeSet::new();
+    let mut hcrg_kinds = BTreeSet::new();
+    for p in &pop {
+        let birth = p.truth.demographics.birth_date.unwrap().date().unwrap();
+        let age = (REFERENCE_DATE - birth).whole_days() / 365;
+        in_banes += usize::from(district(p) == banes);
+        if let Some(h) = p.holding(Org::OXFORD_HEALTH) {
+            camhs += 1;
+            assert!((5..20).contains(&age), "{}: {age}", p.nhs_number);
+            camhs_districts.insert(district(p));
+            for e in h.entries_in(Section::Conditions) {
+                let Entry::Condition(c) = e else { panic!() };
+                assert!(p.truth.conditions.contains(c), "{}", p.nhs_number);
+            }
+            for e in h.entries_in(Section::Medications) {
+                let Entry::Medication(m) = e else { panic!() };
+                assert!(p.truth.medications.contains(m), "{}", p.nhs_number);
+            }
+            for e in h.entries_in(Section::Contacts) {
+                let Entry::Contact(c) = e else { panic!() };
+                assert!(p.truth.contacts.contains(c), "{}", p.nhs_number);
+            }
+            let teams: Vec<&Entry> = h.entries_in(Section::CareTeam).collect();
+            assert_eq!(teams.len(), 1, "{}", p.nhs_number);
+            let Entry::CareTeam(t) = teams[0] else {
+                panic!()
+            };
+            assert_eq!(
+                t.managing_organisations,
+                ["Oxford Health NHS Foundation Trust"]
+            );
+            assert!(t.name.as_deref().unwrap().contains("CAMHS"));
+            assert!(h.entries_in(Section::Documents).count() >= 2);
+            assert!(h.entries_in(Section::Appointments).count() >= 1);
+        }
+        if let Some(h) = p.holding(Org::HCRG) {
+            hcrg += 1;
+            assert_eq!(district(p), banes, "{}", p.nhs_number);
+            let Some(Entry::CareTeam(t)) = h.entries_in(Section::CareTeam).next() else {
+                panic!("{}: no team at hcrg", p.nhs_number);
+            };
+            assert_eq!(t.managing_organisations, ["HCRG Care Group"]);
+            hcrg_kinds.insert(t.name.clone().unwrap().replace("Bath ", ""));
+            assert!(h.entries_in(Section::Appointments).count() >= 1);
+            assert_eq!(
+                h.entries_in(Section::Contacts).count(),
+                p.truth.contacts.len()
+            );
+        }
+    }
+    assert!(camhs >= 15, "{camhs}");
+    assert_eq!(
+        camhs_districts.into_iter().collect::<Vec<_>>(),
+        [banes, "Swindon", "Wiltshire"]
+    );
+    assert!(hcrg >= 10 && hcrg * 3 < in_banes, "{hcrg} of {in_banes}");
+    for kind in [
+        "Community Nursing Team",
+        "Community Therapy Team",
+        "Health Visiting Team",
+        "School Nursing Team",
+    ] {
+        assert!(hcrg_kinds.contains(kind), "{hcrg_kinds:?}");
     }
 }
 

@@ -116,8 +116,9 @@ async fn story_patients_bundles_are_valid_fhir_r4() {
         .map(|h| h.records.len())
         .sum();
     assert_eq!(resource_count, records);
-    // 146 at the four trusts, and Robert Pennington's 6 at whc.
-    assert_eq!(records, 152);
+    // 146 at the four trusts, Robert Pennington's 6 at whc, and Isla
+    // Carthew's 17 at oxford-health and 11 at hcrg.
+    assert_eq!(records, 180);
 
     // The other documents the servers write.
     let ep = sim.endpoint("gwh").unwrap();

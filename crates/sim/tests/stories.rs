@@ -1,10 +1,10 @@
-//! The five story patients are what `config/demo/README.md` says they are.
+//! The story patients are what `config/demo/README.md` says they are.
 
 use std::collections::BTreeMap;
 
 use icr_model::{
-    AllergyCategory, Criticality, Entry, Gender, MedicationStatus, NhsNumber, PartialDateTime,
-    Section,
+    AllergyCategory, AppointmentKind, Criticality, Entry, Gender, MedicationStatus, NhsNumber,
+    PartialDateTime, Priority, ReferralStatus, Section,
 };
 use icr_sim::population::{Holding, Patient, Population};
 use icr_sim::{Org, STORY_COUNT};
@@ -63,6 +63,7 @@ fn story_numbers_are_fixed_and_the_same_for_every_seed() {
         "9990000042",
         "9990000050",
         "9990000069",
+        "9990000077",
     ];
     for seed in [1, 20_261_101] {
         let pop = Population::generate(seed, 1000);
@@ -84,6 +85,7 @@ fn story_numbers_are_fixed_and_the_same_for_every_seed() {
             "Okafor",
             "Pennington",
             "Stainton",
+            "Carthew",
         ]) {
             assert!(s.summary.contains(who), "{}", s.summary);
         }
@@ -102,6 +104,7 @@ fn story_patients_are_registered_with_a_practice_of_their_town() {
         ("9990000034", "Y90011", "Bath", 2),
         ("9990000042", "Y90009", "Bath", 4),
         ("9990000050", "Y90012", "Chippenham", 1),
+        ("9990000077", "Y90010", "Bath", 2),
     ];
     for (n, ods, town, version) in want {
         let p = pop.get(&NhsNumber::parse(n).unwrap()).unwrap();
@@ -430,4 +433,140 @@ fn story_5_held_by_all_four() {
         .map(|h| h.entries_in(Section::CareTeam).count())
         .sum();
     assert_eq!(teams, 4);
+}
+
+/// Story 7: Isla Carthew, 15, of Bath, known to Oxford Health's CAMHS and
+/// HCRG Care Group's school nursing team (and her practice and the
+/// laboratory), and to no trust.
+#[test]
+fn story_7_anorexia_under_oxford_health_camhs_with_hcrg_school_nursing() {
+    let pop = pop();
+    let p = story(&pop, 6);
+    assert_eq!(p.nhs_number.as_str(), "9990000077");
+    assert_eq!(name(&p), "Isla Maeve CARTHEW");
+    assert_eq!(p.truth.demographics.gender, Some(Gender::Female));
+    assert_eq!(p.truth.demographics.birth_date, date("2011-03-17"));
+    let held: Vec<&str> = p.orgs().map(Org::id).collect();
+    assert_eq!(
+        held,
+        ["hcrg", "oxford-health", "pds", "gp-y90010", "pathology"]
+    );
+    assert!(orgs(&p).is_empty(), "no trust holds her");
+    let camhs = p.holding(Org::OXFORD_HEALTH).unwrap();
+    let school = p.holding(Org::HCRG).unwrap();
+    let gp = p.holding(p.registered_practice().unwrap()).unwrap();
+    assert_eq!(
+        counts(camhs),
+        BTreeMap::from([
+            ("Appointment", 2),
+            ("CareTeam", 1),
+            ("Condition", 1),
+            ("DocumentReference", 3),
+            ("Encounter", 8),
+            ("Flag", 1),
+            ("RelatedPerson", 1),
+        ])
+    );
+    assert_eq!(
+        counts(school),
+        BTreeMap::from([
+            ("Appointment", 1),
+            ("CareTeam", 1),
+            ("DocumentReference", 1),
+            ("Encounter", 6),
+            ("RelatedPerson", 1),
+            ("ServiceRequest", 1),
+        ])
+    );
+
+    // Anorexia nervosa at CAMHS and her practice, and her mother at all
+    // three, identical: each merges into one item.
+    assert_eq!(codes(camhs, Section::Conditions), ["56882008"]);
+    for section in [Section::Conditions, Section::Contacts] {
+        let a: Vec<&Entry> = camhs.entries_in(section).collect();
+        let b: Vec<&Entry> = gp.entries_in(section).collect();
+        assert_eq!(a, b, "{section}");
+    }
+    let mother: Vec<&Entry> = school.entries_in(Section::Contacts).collect();
+    assert_eq!(mother, gp.entries_in(Section::Contacts).collect::<Vec<_>>());
+    assert_eq!(codes(camhs, Section::Contacts), ["MTH"]);
+
+    // The school nurse's urgent referral to CAMHS came before the
+    // assessment; the teams name their organisations.
+    let Some(Entry::Referral(r)) = school.entries_in(Section::Referrals).next() else {
+        panic!("no referral at hcrg");
+    };
+    assert_eq!(r.priority, Some(Priority::Urgent));
+    assert_eq!(r.status, Some(ReferralStatus::Completed));
+    assert_eq!(r.authored, date("2026-03-05"));
+    assert!(r.performers[0].contains("Oxford Health NHS Foundation Trust"));
+    let team = |h: &Holding| match h.entries_in(Section::CareTeam).next() {
+        Some(Entry::CareTeam(t)) => (t.name.clone().unwrap(), t.managing_organisations.clone()),
+        _ => panic!("no team at {}", h.org),
+    };
+    assert_eq!(
+        team(camhs),
+        (
+            "BaNES CAMHS Eating Disorders Team".to_string(),
+            vec!["Oxford Health NHS Foundation Trust".to_string()]
+        )
+    );
+    assert_eq!(
+        team(school),
+        (
+            "Bath School Nursing Team".to_string(),
+            vec!["HCRG Care Group".to_string()]
+        )
+    );
+    let assessment = camhs
+        .entries_in(Section::Appointments)
+        .filter_map(|e| match e {
+            Entry::Appointment(a) if a.kind == Some(AppointmentKind::Encounter) => a.start,
+            _ => None,
+        })
+        .min();
+    assert_eq!(
+        assessment.and_then(|d| d.date()),
+        date("2026-03-19").and_then(|d| d.date())
+    );
+
+    // The alert says who checks what, and whom to call.
+    let Some(Entry::Alert(alert)) = camhs.entries_in(Section::Alerts).next() else {
+        panic!("no alert at oxford-health");
+    };
+    let text = alert.code.text.as_deref().unwrap();
+    assert!(text.contains("school nursing team") && text.contains("01632 960771"));
+
+    // No consultation at her practice is for a condition she did not have
+    // yet; its bloods (and only they) are at the laboratory, identical.
+    for e in gp.entries_in(Section::Appointments) {
+        let Entry::Appointment(a) = e else { panic!() };
+        if !a.reasons.is_empty() {
+            assert!(a.start.unwrap().date() >= date("2026-03-19").and_then(|d| d.date()));
+        }
+    }
+    let lab = p.holding(Org::PATHOLOGY).unwrap();
+    let results = |h: &Holding| -> Vec<Entry> {
+        h.entries_in(Section::Results)
+            .map(|e| match e {
+                Entry::Result(t) => {
+                    let mut t = t.clone();
+                    t.members.clear();
+                    Entry::Result(t)
+                }
+                other => other.clone(),
+            })
+            .collect()
+    };
+    assert_eq!(results(lab), results(gp));
+    assert_eq!(results(lab).len(), 12);
+    let white_cells: Vec<String> = gp
+        .entries_in(Section::Results)
+        .filter(|e| e.code().unwrap().primary().unwrap().code == "6690-2")
+        .map(|e| match e {
+            Entry::Result(t) => t.interpretation[0].primary().unwrap().code.clone(),
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(white_cells, ["L", "N"]);
 }

@@ -443,6 +443,12 @@ pub(crate) const FULL_BLOOD_COUNT: Panel = Panel {
 /// A chest X-ray report (an imaging DiagnosticReport).
 pub(crate) const XR_CHEST: Code = Code::loinc("36643-5", "XR Chest 2 Views");
 
+// ---- children's mental health services (Oxford Health's CAMHS) ----
+
+pub(crate) const ANOREXIA_NERVOSA: Code = Code::snomed("56882008", "Anorexia nervosa");
+pub(crate) const SPEC_CHILD_PSYCHIATRY: Code =
+    Code::snomed("394588006", "Child and adolescent psychiatry");
+
 // ---- the clinical catalogue that drives generated patients ----
 
 /// A condition the generator may give a patient, with what goes with it.
@@ -1006,7 +1012,10 @@ mod tests {
             ROLE_OCCUPATIONAL_THERAPIST,
             ROLE_SOCIAL_WORKER,
         ];
-        for c in all {
+        for c in all
+            .into_iter()
+            .chain([ANOREXIA_NERVOSA, SPEC_CHILD_PSYCHIATRY])
+        {
             assert!(matches!(c.system, Sys::Snomed | Sys::Dmd));
             assert!(
                 verhoeff(c.code),

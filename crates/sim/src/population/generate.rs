@@ -11,7 +11,9 @@ use time::{Date, Duration, OffsetDateTime};
 use super::build::{self, day};
 use super::codes::{self, Code, ConditionSpec, Lab};
 use super::names::{self, Town};
-use super::{Clock, Holding, Ids, Patient, REFERENCE_DATE, STORY_COUNT, Truth, at, region, shift};
+use super::{
+    Clock, Holding, Ids, Patient, REFERENCE_DATE, STORY_COUNT, Truth, at, joined, region, shift,
+};
 use crate::org::Org;
 use crate::rng::SplitMix64;
 
@@ -57,6 +59,10 @@ pub(crate) fn fill(
         let registration = region::draw_registration(&p, &mut rng);
         region::register(&mut p, registration);
         region::extend(&mut p, ids, clock, &mut rng);
+        // Oxford Health and HCRG Care Group joined later: they draw from a
+        // stream of their own, so everyone else's records are unchanged.
+        let mut rng = SplitMix64::stream(seed ^ joined::SALT, index);
+        joined::extend(&mut p, ids, clock, &mut rng);
         patients.push(p);
     }
 }

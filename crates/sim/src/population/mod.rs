@@ -2,13 +2,14 @@
 //! each organisation's system holds about them.
 //!
 //! Generation is pure and deterministic: the same seed and size give the
-//! same population on every machine. The first six patients are
+//! same population on every machine. The first seven patients are
 //! hand-written stories (see `config/demo/README.md`); the rest are drawn at
 //! random from a catalogue of real codes.
 
 mod build;
 pub(crate) mod codes;
 pub(crate) mod generate;
+mod joined;
 pub(crate) mod names;
 mod region;
 mod stories;

@@ -138,7 +138,7 @@ impl Person {
     }
 
     /// The date `years` years and `days` days after birth.
-    fn aged(&self, years: i64, days: i64) -> Date {
+    pub(crate) fn aged(&self, years: i64, days: i64) -> Date {
         shift(self.birth, years * 365 + years / 4 + days)
     }
 }
@@ -207,13 +207,13 @@ pub(crate) fn extend(p: &mut Patient, ids: &mut Ids, clock: &Clock, rng: &mut Sp
             0.0
         };
         if rng.chance(base + extra) {
-            community_record(p, ids, clock, rng, &who);
+            community_record(Org::WHC, p, ids, clock, rng, &who);
         }
     }
 }
 
 /// Whether the person has (or had) any of these conditions.
-fn has_any(p: &Patient, which: &[Code]) -> bool {
+pub(crate) fn has_any(p: &Patient, which: &[Code]) -> bool {
     p.truth.conditions.iter().any(|c| {
         c.code
             .primary()
@@ -223,24 +223,24 @@ fn has_any(p: &Patient, which: &[Code]) -> bool {
 
 /// `d`, or the day before the reference date if `d` is not before it: past
 /// contacts happen in the past, whoever they are for.
-fn past(d: Date) -> Date {
+pub(crate) fn past(d: Date) -> Date {
     d.min(shift(REFERENCE_DATE, -1))
 }
 
 /// The catalogue entry of a recorded condition.
-fn spec_of(c: &Condition) -> Option<&'static ConditionSpec> {
+pub(crate) fn spec_of(c: &Condition) -> Option<&'static ConditionSpec> {
     let code = c.code.primary()?;
     codes::CONDITIONS.iter().find(|s| s.code.code == code.code)
 }
 
 /// A holding for `org` with the person's current demographics.
-fn holding(p: &Patient, ids: &mut Ids, org: Org, updated: OffsetDateTime) -> Holding {
+pub(crate) fn holding(p: &Patient, ids: &mut Ids, org: Org, updated: OffsetDateTime) -> Holding {
     Holding::new(ids, org, p.truth.demographics.clone(), updated)
 }
 
 /// A past contact of `kind` (class), seen by `clinician`.
 #[allow(clippy::too_many_arguments)]
-fn contact_with(
+pub(crate) fn contact_with(
     class: Code,
     service: Concept,
     start: OffsetDateTime,
@@ -264,7 +264,7 @@ fn contact_with(
 }
 
 /// A planned visit (booked, after the as-of date).
-fn planned_visit(
+pub(crate) fn planned_visit(
     service: Concept,
     start: OffsetDateTime,
     minutes: i64,
@@ -859,16 +859,18 @@ pub(crate) fn out_of_hours(
     p.holdings.push(h);
 }
 
-/// The community services' record: a community nursing or therapy team,
-/// its home visits, a care plan, next of kin, and sometimes a visit to come.
+/// The community services' record at `org` (Wiltshire Health and Care,
+/// or HCRG Care Group in Bath and North East Somerset): a community nursing
+/// or therapy team, its home visits, a care plan, next of kin, and
+/// sometimes a visit to come.
 pub(crate) fn community_record(
+    org: Org,
     p: &mut Patient,
     ids: &mut Ids,
     clock: &Clock,
     rng: &mut SplitMix64,
     who: &Person,
 ) {
-    let org = Org::WHC;
     let updated = daytime(shift(REFERENCE_DATE, -rng.range(3, 200)), rng);
     let mut h = holding(p, ids, org, updated);
     let nursing = who.age >= 70 || has_any(p, &[codes::HEART_FAILURE, codes::TYPE_2_DIABETES]);

@@ -1,4 +1,4 @@
-//! The six hand-written story patients, always the first six of any
+//! The seven hand-written story patients, always the first seven of any
 //! population and the same for every seed. `config/demo/README.md` says
 //! what a clinician should see for each; the tests hold them to it.
 
@@ -11,11 +11,11 @@ use time::{Date, Duration};
 use super::build::{self, day};
 use super::codes::{self, Code};
 use super::names;
-use super::{Clock, Holding, Ids, Patient, Truth, at, region, stories_region, ymd};
+use super::{Clock, Holding, Ids, Patient, Truth, at, joined, region, stories_region, ymd};
 use crate::org::Org;
 
 /// How many story patients there are.
-pub const STORY_COUNT: usize = 6;
+pub const STORY_COUNT: usize = 7;
 
 /// First nine digits of the story patients' NHS numbers, in order.
 pub(crate) const STORY_NUMBERS: [u32; STORY_COUNT] = [
@@ -25,9 +25,10 @@ pub(crate) const STORY_NUMBERS: [u32; STORY_COUNT] = [
     999_000_004,
     999_000_005,
     999_000_006,
+    999_000_007,
 ];
 
-/// Writes the first `min(size, 6)` story patients, each with their PDS
+/// Writes the first `min(size, 7)` story patients, each with their PDS
 /// record, their practice's record and the rest of the region's.
 pub(crate) fn write(patients: &mut Vec<Patient>, ids: &mut Ids, clock: &Clock, size: usize) {
     let stories: [fn(&mut Ids, &Clock, NhsNumber) -> Patient; STORY_COUNT] = [
@@ -37,6 +38,7 @@ pub(crate) fn write(patients: &mut Vec<Patient>, ids: &mut Ids, clock: &Clock, s
         demographic_discrepancy,
         held_by_all_four,
         stories_region::restricted_record,
+        joined::carthew,
     ];
     // Each story patient's practice, and when PDS last changed their record.
     let registrations = [
@@ -46,6 +48,7 @@ pub(crate) fn write(patients: &mut Vec<Patient>, ids: &mut Ids, clock: &Clock, s
         ("Y90009", at(ymd(2026, 3, 9), 10, 45), 4),
         ("Y90012", at(ymd(2016, 2, 2), 15, 20), 1),
         ("Y90003", at(ymd(2026, 6, 2), 9, 15), 5),
+        ("Y90010", at(ymd(2024, 9, 2), 10, 15), 2),
     ];
     for (i, ((story, first_nine), (ods, updated, version))) in stories
         .iter()
@@ -70,6 +73,7 @@ pub(crate) fn write(patients: &mut Vec<Patient>, ids: &mut Ids, clock: &Clock, s
             match i {
                 4 => stories_region::pennington(&mut p, ids, clock),
                 5 => stories_region::restricted_region(&mut p, ids, clock),
+                6 => joined::carthew_region(&mut p, ids, clock),
                 _ => {
                     stories_region::ordinary(&mut p, ids, clock, i);
                     if i == 0 {

@@ -63,7 +63,7 @@ pub(super) fn practice_agrees_metformin_stopped(p: &mut Patient) {
 }
 
 /// A laboratory result the practice asked for.
-fn gp_result(
+pub(super) fn gp_result(
     h: &mut Holding,
     ids: &mut Ids,
     clock: &Clock,
@@ -81,7 +81,7 @@ fn gp_result(
 
 /// A panel the practice asked for, with its report.
 #[allow(clippy::too_many_arguments)]
-fn gp_panel(
+pub(super) fn gp_panel(
     h: &mut Holding,
     ids: &mut Ids,
     clock: &Clock,
@@ -102,7 +102,7 @@ fn gp_panel(
 
 /// A past contact with a service.
 #[allow(clippy::too_many_arguments)]
-fn seen(
+pub(super) fn seen(
     class: Code,
     service: Concept,
     start: OffsetDateTime,
@@ -125,7 +125,7 @@ fn seen(
 }
 
 /// A booked visit, after the as-of date.
-fn booked(
+pub(super) fn booked(
     service: Concept,
     start: OffsetDateTime,
     minutes: i64,
@@ -146,7 +146,7 @@ fn booked(
 }
 
 /// A document, by reference.
-fn doc(
+pub(super) fn doc(
     org: Org,
     doc_type: Concept,
     title: &str,
