@@ -495,6 +495,10 @@ fn diagnostic_report(
 /// - `title` → `description`; `authors` → `author` (by display);
 /// - `date` → `date` when it is a full date-time (`date` is an `instant`);
 ///   a partial date goes to each attachment's `creation` instead;
+/// - an attachment's `url` is the source's own address for the content
+///   and is never written: a source's address is not passed on (a reader
+///   asks the organisation in the Provenance); an attachment with nothing
+///   else known is left out;
 /// - `inline_content_omitted` has no R4 home: the attachment simply has
 ///   no `data`; a size over the FHIR `unsignedInt` range is left out;
 /// - `text` (a plain-text rendition) → one more attachment, `text/plain`,
@@ -514,14 +518,17 @@ fn document_reference(
     let mut content: Vec<DocumentReferenceContent> = d
         .content
         .iter()
+        .map(|a| Attachment {
+            content_type: a.content_type.as_deref().and_then(code),
+            size: a.size.filter(|s| *s <= i32::MAX as u64),
+            title: a.title.as_deref().and_then(text),
+            ..Default::default()
+        })
+        .filter(|a| a.content_type.is_some() || a.size.is_some() || a.title.is_some())
         .map(|a| DocumentReferenceContent {
             attachment: Some(Attachment {
-                content_type: a.content_type.as_deref().and_then(code),
-                url: a.url.as_deref().and_then(uri),
-                size: a.size.filter(|s| *s <= i32::MAX as u64),
-                title: a.title.as_deref().and_then(text),
                 creation: creation.clone(),
-                ..Default::default()
+                ..a
             }),
             format: None,
         })

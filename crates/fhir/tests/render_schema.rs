@@ -1139,7 +1139,6 @@ fn documents_appointments_encounters() {
             "description": "Care plan",
             "content": [{"attachment": {
                 "contentType": "application/pdf",
-                "url": "https://docs.example.org/Binary/1",
                 "size": 12345,
                 "title": "Care plan.pdf"
             }}, {"attachment": {
@@ -1345,4 +1344,42 @@ fn appointment_participants_accept_only_a_confirmed_appointment() {
             .collect();
         assert_eq!(statuses, [participant; 3], "{status:?}");
     }
+}
+
+#[test]
+fn a_documents_source_address_is_never_written() {
+    let doc = Entry::Document(Document {
+        doc_type: sct("734163000", "Care plan"),
+        content: vec![
+            Attachment {
+                content_type: Some("application/hl7-v3+xml".into()),
+                url: Some("http://10.1.2.3:8080/fhir/R4/Binary/34000002".into()),
+                size: Some(2048),
+                ..Default::default()
+            },
+            // Nothing but a link: nothing left to show.
+            Attachment {
+                url: Some("https://documents.example.nhs.uk/letter.pdf".into()),
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    });
+    let r = rendered("d", &doc);
+    assert_valid(&r);
+    let text = r.to_string();
+    assert!(
+        !text.contains("10.1.2.3") && !text.contains("documents.example"),
+        "{text}"
+    );
+    assert_eq!(
+        r["content"],
+        json!([{"attachment": {"contentType": "application/hl7-v3+xml", "size": 2048}}])
+    );
+    // The JSON view (the model serialised) leaves it out too.
+    let view = serde_json::to_string(&doc).unwrap();
+    assert!(
+        !view.contains("10.1.2.3") && !view.contains("url"),
+        "{view}"
+    );
 }
