@@ -45,6 +45,8 @@ pub(crate) struct Released {
     pub outcome: RecordOutcome,
     /// What the caller's role may not see and was removed.
     pub withheld: Withheld,
+    /// The access as audited (further pages of it are audited alike).
+    pub audited: AuditRecord,
 }
 
 /// Why nothing is released.
@@ -188,7 +190,7 @@ fn audit_basis(b: &Basis) -> icr_audit::Basis {
     }
 }
 
-fn user(identity: &Identity) -> User {
+pub(crate) fn user(identity: &Identity) -> User {
     User {
         issuer: Some(identity.issuer.clone()),
         sub: identity.sub.clone(),
@@ -401,6 +403,7 @@ impl Gateway {
             request_id,
             outcome,
             withheld,
+            audited: draft.record,
         })
     }
 

@@ -1,0 +1,927 @@
+//! The FHIR R4 HTTP face, everything under `/fhir/` (and the SMART
+//! discovery document at the root):
+//!
+//! - `GET|POST /fhir/r4/Patient/{nhs}/$everything` — the record, in pages
+//!   of `_count` matches (default [`DEFAULT_PAGE`], at most [`MAX_PAGE`]),
+//!   further pages by the Bundle's `next` link ([`crate::fhir_pages`]);
+//! - `GET /fhir/r4/metadata` — the CapabilityStatement;
+//! - `GET /fhir/r4/.well-known/smart-configuration` and
+//!   `GET /.well-known/smart-configuration` — SMART discovery.
+//!
+//! JSON only: a request that accepts no JSON (`Accept`, `_format`) is
+//! answered `406`. Every error answer under `/fhir/` is an
+//! OperationOutcome (`application/fhir+json`), whichever part of the
+//! gateway produced it ([`as_outcome`]).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{ACCEPT, ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper::body::Incoming;
+use icr_audit::{AuditRecord, Decision, Interaction, ReasonCode, RequestId, Timestamp};
+use icr_model::{NhsNumber, SectionSet};
+use serde_json::Value;
+
+use crate::Gateway;
+use crate::access::{RecordRequest, Stop};
+use crate::fhir;
+use crate::fhir_pages::{Group, Limits, Owner, PageStore, Paged};
+use crate::server::{
+    Resp, break_glass, calling_system, fhir_bytes, fhir_response, header, prefer_wait, query_pairs,
+    status, stop_fhir, with_request_id,
+};
+
+/// Matches per page when the caller does not say (`_count`): a typical
+/// record (the demo's story patients hold 12 to 60 items) is one page,
+/// and a large one comes in pages of a few hundred kilobytes.
+pub const DEFAULT_PAGE: usize = 200;
+
+/// The most matches a page holds, whatever `_count` asks: bounds a page at
+/// a few megabytes.
+pub const MAX_PAGE: usize = 1000;
+
+/// The largest `$everything` POST body read (a Parameters resource).
+const MAX_BODY: usize = 64 * 1024;
+
+/// How long a POST body may take to arrive.
+const BODY_TIME: Duration = Duration::from_secs(10);
+
+/// The most parameters a Parameters body may hold.
+const MAX_PARAMETERS: usize = 100;
+
+/// The FHIR face's state, held by the gateway: the pages waiting to be
+/// read.
+pub(crate) struct FhirState {
+    pages: PageStore,
+    /// Whether the listener is TLS (the scheme of the links written).
+    tls: bool,
+}
+
+impl FhirState {
+    /// The state for a gateway built from `config`.
+    pub(crate) fn new(config: &icr_config::Config) -> Self {
+        Self {
+            pages: PageStore::new(Limits::default()),
+            tls: config.gateway.tls.is_some(),
+        }
+    }
+
+    /// Records whose pages are kept now, and their bytes.
+    pub(crate) fn pages_kept(&self) -> (usize, usize) {
+        self.pages.usage()
+    }
+}
+
+/// Routes a request under `/fhir/` (`segments` is the whole path, split).
+/// The AuditEvent search is routed by the server, after [`precheck`].
+pub(crate) async fn route(
+    gw: &Gateway,
+    req: Request<Incoming>,
+    segments: &[&str],
+) -> (&'static str, Resp) {
+    match segments {
+        ["fhir", "r4", ".well-known", "smart-configuration"] => (
+            "smart-configuration",
+            only(&req, &[Method::GET], "GET").unwrap_or_else(|| smart_configuration(gw)),
+        ),
+        ["fhir", "r4", "metadata"] => (
+            "fhir-metadata",
+            precheck(&req, &[Method::GET], "GET").unwrap_or_else(|| {
+                fhir_bytes(
+                    StatusCode::OK,
+                    fhir::capability_statement(&gw.trusted_issuers()),
+                )
+            }),
+        ),
+        ["fhir", "r4", "Patient", nhs, op]
+            if *op == "$everything" || op.eq_ignore_ascii_case("%24everything") =>
+        {
+            let resp = match precheck(&req, &[Method::GET, Method::POST], "GET, POST") {
+                Some(r) => r,
+                None => match gw.admit() {
+                    None => crate::server::shed(),
+                    Some(_permit) => everything(gw, req, nhs).await,
+                },
+            };
+            ("fhir-everything", resp)
+        }
+        _ => (
+            "unknown",
+            outcome(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "NOT_FOUND",
+                "no such FHIR route; the CapabilityStatement (/fhir/r4/metadata) lists what is served",
+            ),
+        ),
+    }
+}
+
+/// `.well-known/smart-configuration`: JSON whatever the `Accept`, as the
+/// SMART App Launch specification asks.
+pub(crate) fn smart_configuration(gw: &Gateway) -> Resp {
+    let mut r = Response::new(Full::new(Bytes::from(fhir::smart_configuration(
+        &gw.trusted_issuers(),
+    ))));
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+/// The answer to a FHIR request the route cannot serve as asked: `406`
+/// when the caller accepts no JSON, `405` (with `Allow`) for another
+/// method; `None` to go on.
+pub(crate) fn precheck(
+    req: &Request<Incoming>,
+    methods: &[Method],
+    allow: &'static str,
+) -> Option<Resp> {
+    if let Err(message) = accepts_json(req) {
+        return Some(outcome(
+            StatusCode::NOT_ACCEPTABLE,
+            "not-supported",
+            "NOT_ACCEPTABLE",
+            &message,
+        ));
+    }
+    only(req, methods, allow)
+}
+
+fn only(req: &Request<Incoming>, methods: &[Method], allow: &'static str) -> Option<Resp> {
+    if methods.contains(req.method()) {
+        return None;
+    }
+    let mut r = outcome(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "not-supported",
+        "METHOD_NOT_ALLOWED",
+        &format!("only {allow} is supported here"),
+    );
+    r.headers_mut()
+        .insert(ALLOW, HeaderValue::from_static(allow));
+    Some(r)
+}
+
+/// JSON media types a FHIR client may ask for.
+fn is_json(media: &str) -> bool {
+    matches!(
+        media,
+        "json" | "application/json" | "application/fhir+json" | "application/json+fhir"
+    )
+}
+
+/// Whether the caller accepts JSON: `_format` wins over `Accept`; a media
+/// range with `q=0` is refused; no `Accept` accepts anything.
+fn accepts_json(req: &Request<Incoming>) -> Result<(), String> {
+    let format = query_pairs(req.uri().query())
+        .into_iter()
+        .find(|(k, _)| k == "_format")
+        .map(|(_, v)| v);
+    if let Some(f) = format {
+        let media = f
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        return if is_json(&media) {
+            Ok(())
+        } else {
+            let shown: String = f.chars().take(60).collect();
+            Err(format!(
+                "_format {shown:?} is not served: only JSON (application/fhir+json)"
+            ))
+        };
+    }
+    let mut ranges = req
+        .headers()
+        .get_all(ACCEPT)
+        .iter()
+        .map(|v| v.to_str().unwrap_or("\u{0}"))
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .peekable();
+    if ranges.peek().is_none() {
+        return Ok(());
+    }
+    let mut asked = Vec::new();
+    for range in ranges {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let refused = parts.any(|p| {
+            p.trim()
+                .strip_prefix("q=")
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .is_some_and(|q| q <= 0.0)
+        });
+        if !refused && (media == "*/*" || media == "application/*" || is_json(&media)) {
+            return Ok(());
+        }
+        asked.push(media);
+    }
+    let shown: String = asked.join(", ").chars().take(120).collect();
+    Err(format!(
+        "Accept {shown} is not served: only JSON (application/fhir+json)"
+    ))
+}
+
+/// An OperationOutcome answer with one error issue.
+fn outcome(code: StatusCode, issue: &str, icr_code: &str, message: &str) -> Resp {
+    fhir_response(code, fhir::outcome_error_coded(issue, icr_code, message))
+}
+
+/// The FHIR issue type for an HTTP error status.
+pub(crate) fn issue_type(code: StatusCode) -> &'static str {
+    match code.as_u16() {
+        400 => "invalid",
+        401 => "login",
+        403 => "forbidden",
+        404 | 410 => "not-found",
+        405 | 406 | 415 => "not-supported",
+        413 => "too-long",
+        429 => "throttled",
+        502 | 503 => "transient",
+        504 => "timeout",
+        _ => "exception",
+    }
+}
+
+/// Makes any error answer under `/fhir/` an OperationOutcome: an answer
+/// that is already FHIR, or not an error, is left as it is; the gateway's
+/// plain JSON problems (`{"error", "code"|"reason", "message"}`, from any
+/// part of it: load shedding, header checks, refusals) are rewritten, their
+/// status and headers (`Allow`, `Retry-After`, `WWW-Authenticate`, the
+/// request id) kept.
+pub(crate) async fn as_outcome(resp: Resp) -> Resp {
+    let is_fhir = resp
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/fhir+json"));
+    if resp.status().as_u16() < 400 || is_fhir {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let bytes = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let problem: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let text = |k: &str| problem[k].as_str().filter(|s| !s.is_empty());
+    let icr_code = text("code")
+        .or_else(|| text("reason"))
+        .map(str::to_owned)
+        .or_else(|| text("error").map(str::to_ascii_uppercase))
+        .unwrap_or_else(|| parts.status.as_str().to_owned());
+    let message = text("message")
+        .or_else(|| parts.status.canonical_reason())
+        .unwrap_or("error")
+        .to_owned();
+    let fresh = outcome(parts.status, issue_type(parts.status), &icr_code, &message);
+    let (fresh_parts, fresh_body) = fresh.into_parts();
+    parts.headers.remove(CONTENT_LENGTH);
+    for (name, value) in &fresh_parts.headers {
+        parts.headers.insert(name, value.clone());
+    }
+    Response::from_parts(parts, fresh_body)
+}
+
+/// What `$everything` is asked: the resource types and the page size.
+struct Asked {
+    types: Option<Vec<String>>,
+    count: Option<usize>,
+}
+
+type Refusal = (&'static str, String);
+
+/// Reads `$everything`'s parameters (query and body alike). Unknown ones
+/// (`start`, `end`, `_since`, …) are ignored, as FHIR servers do.
+fn asked(pairs: &[(String, String)]) -> Result<Asked, Refusal> {
+    let mut asked = Asked {
+        types: None,
+        count: None,
+    };
+    for (key, value) in pairs {
+        match key.as_str() {
+            "_type" => asked.types.get_or_insert_with(Vec::new).extend(
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned),
+            ),
+            "_count" => {
+                let n: u64 = value.trim().parse().map_err(|_| {
+                    let shown: String = value.chars().take(20).collect();
+                    (
+                        "invalid_parameter",
+                        format!("_count {shown:?} is not a whole number (0 or more)"),
+                    )
+                })?;
+                asked.count = Some(usize::try_from(n).unwrap_or(MAX_PAGE).min(MAX_PAGE));
+            }
+            _ => {}
+        }
+    }
+    Ok(asked)
+}
+
+/// The parameters of a POST body: a Parameters resource (JSON), a form, or
+/// nothing. Bounded in size and time.
+async fn body_parameters(
+    content_type: Option<&str>,
+    body: Incoming,
+) -> Result<Vec<(String, String)>, Resp> {
+    let read = tokio::time::timeout(BODY_TIME, Limited::new(body, MAX_BODY).collect()).await;
+    let bytes = match read {
+        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Err(_)) => {
+            return Err(outcome(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-long",
+                "BODY_TOO_LARGE",
+                &format!("the body is over {} KiB, or was cut short", MAX_BODY / 1024),
+            ));
+        }
+        Err(_) => {
+            return Err(outcome(
+                StatusCode::REQUEST_TIMEOUT,
+                "timeout",
+                "BODY_TIMEOUT",
+                "the body did not arrive in time",
+            ));
+        }
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Vec::new());
+    }
+    let media = content_type
+        .and_then(|c| c.split(';').next())
+        .map(|c| c.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if media == "application/x-www-form-urlencoded" {
+        return Ok(url::form_urlencoded::parse(&bytes).into_owned().collect());
+    }
+    if !is_json(&media) {
+        return Err(outcome(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "not-supported",
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send a Parameters resource as application/fhir+json, or a form",
+        ));
+    }
+    parameters(&bytes).map_err(|message| {
+        outcome(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            "INVALID_PARAMETERS",
+            &message,
+        )
+    })
+}
+
+/// The parameters of a FHIR Parameters resource, each primitive value as
+/// text.
+fn parameters(body: &[u8]) -> Result<Vec<(String, String)>, String> {
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| icr_adapter_sdk::json_error("the body is not a Parameters resource", &e))?;
+    if v["resourceType"] != "Parameters" {
+        return Err("the body is not a Parameters resource (resourceType Parameters)".into());
+    }
+    let list = match &v["parameter"] {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(list) if list.len() <= MAX_PARAMETERS => list,
+        Value::Array(_) => return Err(format!("more than {MAX_PARAMETERS} parameters")),
+        _ => return Err("Parameters.parameter is not a list".into()),
+    };
+    let mut out = Vec::new();
+    for p in list {
+        let Some(name) = p["name"].as_str() else {
+            return Err("a parameter has no name".into());
+        };
+        let shown: String = name.chars().take(40).collect();
+        let value = p
+            .as_object()
+            .into_iter()
+            .flatten()
+            .find(|(k, _)| k.starts_with("value"))
+            .and_then(|(_, v)| match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                Value::Bool(b) => Some(b.to_string()),
+                _ => None,
+            })
+            .ok_or_else(|| format!("parameter {shown:?} has no primitive value"))?;
+        out.push((name.to_owned(), value));
+    }
+    Ok(out)
+}
+
+/// The FHIR base URL the caller reached the gateway by, for the links it
+/// is given: the scheme of the request (HTTP/2), else `X-Forwarded-Proto`
+/// from a TLS-terminating proxy, else the listener's; the host of the
+/// request. `None` when the request names no usable host.
+fn base_url(tls: bool, req: &Request<Incoming>) -> Option<String> {
+    let forwarded = header(
+        req,
+        http::header::HeaderName::from_static("x-forwarded-proto"),
+    )
+    .map(|p| {
+        p.split(',')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    })
+    .filter(|p| p == "http" || p == "https");
+    let scheme = req
+        .uri()
+        .scheme_str()
+        .map(str::to_owned)
+        .or(forwarded)
+        .unwrap_or_else(|| if tls { "https" } else { "http" }.to_owned());
+    let host = req
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| header(req, HOST).map(str::to_owned))?;
+    let fits = !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b));
+    fits.then(|| format!("{scheme}://{host}/fhir/r4"))
+}
+
+fn everything_url(base: &str, nhs: &str) -> String {
+    format!("{base}/Patient/{nhs}/$everything")
+}
+
+/// The `self` link of a first page: what was understood.
+fn first_url(base: &str, nhs: &str, types: Option<&[String]>, count: usize) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    if let Some(t) = types {
+        q.append_pair("_type", &t.join(","));
+    }
+    q.append_pair("_count", &count.to_string());
+    format!("{}?{}", everything_url(base, nhs), q.finish())
+}
+
+/// The link to the page of a kept record from `offset`.
+fn page_url(base: &str, nhs: &str, token: &str, offset: usize, count: usize) -> String {
+    format!(
+        "{}?_page_token={token}&_offset={offset}&_count={count}",
+        everything_url(base, nhs)
+    )
+}
+
+/// `$everything` (GET or POST): a page of a kept record when the query
+/// names one, else the record, through the whole access pipeline.
+async fn everything(gw: &Gateway, req: Request<Incoming>, nhs: &str) -> Resp {
+    let started = std::time::Instant::now();
+    let query = query_pairs(req.uri().query());
+    let authorization = header(&req, AUTHORIZATION).map(str::to_owned);
+    let system = calling_system(&req).map(str::to_owned);
+    let Some(base) = base_url(gw.fhir_state().tls, &req) else {
+        return outcome(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            "NO_HOST",
+            "the request names no usable host (Host)",
+        );
+    };
+    if query.iter().any(|(k, _)| k == "_page_token") {
+        let read = PageRead {
+            authorization: authorization.as_deref(),
+            calling_system: system.as_deref(),
+            nhs,
+            base: &base,
+        };
+        return page(gw, read, &query).await;
+    }
+    let glass = break_glass(&req).map(str::to_owned);
+    let wait = prefer_wait(&req);
+    let mut pairs = query;
+    if req.method() == Method::POST {
+        let content_type = header(&req, CONTENT_TYPE).map(str::to_owned);
+        match body_parameters(content_type.as_deref(), req.into_body()).await {
+            Ok(more) => pairs.extend(more),
+            Err(resp) => return resp,
+        }
+    }
+    let asked = asked(&pairs);
+    let types = asked.as_ref().ok().and_then(|a| a.types.clone());
+    let count = asked
+        .as_ref()
+        .ok()
+        .and_then(|a| a.count)
+        .unwrap_or(DEFAULT_PAGE);
+    let sections = asked.and_then(|a| match &a.types {
+        None => Ok(SectionSet::all()),
+        Some(list) => fhir::sections_for_types(list).map_err(|m| ("not_supported", m)),
+    });
+    let request = RecordRequest {
+        interaction: Interaction::FhirEverything,
+        authorization: authorization.as_deref(),
+        break_glass: glass.as_deref(),
+        calling_system: system.as_deref(),
+        wait,
+        nhs,
+        sections,
+    };
+    let released = match gw.access_record(request).await {
+        Ok(r) => r,
+        Err(stop) => return stop_fhir(&stop),
+    };
+    gw.measure_added(started, &released.outcome);
+    let code = status(released.outcome.http_status);
+    if code.as_u16() >= 400 {
+        return with_request_id(
+            fhir_response(code, fhir::record_not_shown(&released.outcome)),
+            &released.request_id,
+        );
+    }
+    let rendered =
+        match fhir::render_record(&released.outcome, types.as_deref(), &released.withheld) {
+            Ok(r) => r,
+            Err(_) => return render_failed(),
+        };
+    let total = rendered.groups.len() as u64;
+    let self_url = first_url(&base, nhs, types.as_deref(), count);
+    let body = if rendered.groups.len() <= count {
+        fhir::page_bundle(
+            nhs,
+            total,
+            &rendered.outcomes,
+            &rendered.groups,
+            &self_url,
+            None,
+        )
+    } else {
+        let paged = Paged {
+            owner: owner_of(&released.audited, system.as_deref()),
+            nhs: released.outcome.nhs_number,
+            released: released.audited.clone(),
+            outcomes: rendered.outcomes,
+            groups: rendered.groups,
+        };
+        match gw.fhir_state().pages.insert(paged, Instant::now()) {
+            Ok((token, kept)) => fhir::page_bundle(
+                nhs,
+                total,
+                &kept.outcomes,
+                &kept.groups[..count],
+                &self_url,
+                Some(&page_url(&base, nhs, &token, count, count)),
+            ),
+            // Too large to keep: all of it on this one page, rather than
+            // any of it lost.
+            Err(paged) => {
+                fhir::page_bundle(nhs, total, &paged.outcomes, &paged.groups, &self_url, None)
+            }
+        }
+    };
+    match body {
+        Ok(b) => with_request_id(fhir_bytes(code, b), &released.request_id),
+        Err(_) => render_failed(),
+    }
+}
+
+fn render_failed() -> Resp {
+    fhir_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        fhir::outcome_error("exception", "the Bundle could not be rendered"),
+    )
+}
+
+/// Who asked, as the release's audit record names them.
+fn owner_of(released: &AuditRecord, calling_system: Option<&str>) -> Owner {
+    let user = released.user.as_ref();
+    Owner {
+        issuer: user.and_then(|u| u.issuer.clone()).unwrap_or_default(),
+        sub: user.map(|u| u.sub.clone()).unwrap_or_default(),
+        role: user.map(|u| u.role.clone()).unwrap_or_default(),
+        org: user.map(|u| u.org.to_string()).unwrap_or_default(),
+        calling_system: calling_system.map(str::to_owned),
+    }
+}
+
+/// A request for a page of a kept record.
+struct PageRead<'a> {
+    authorization: Option<&'a str>,
+    calling_system: Option<&'a str>,
+    nhs: &'a str,
+    base: &'a str,
+}
+
+/// A page of a kept record: for the caller who asked for the record only,
+/// audited as an access like the first page (refusals too).
+async fn page(gw: &Gateway, read: PageRead<'_>, query: &[(String, String)]) -> Resp {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let nhs = NhsNumber::parse(read.nhs).ok();
+    let q = |k: &str| {
+        query
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
+    let identity = match gw.authenticate(read.authorization) {
+        Ok(i) => i,
+        Err(e) => {
+            let stop = Stop::unauthenticated(request_id.clone(), &e);
+            let record = refused(&request_id, None, nhs, read.calling_system, &stop);
+            return audited_stop(gw, record, stop).await;
+        }
+    };
+    let user = crate::access::user(&identity);
+    let stop = |status: StatusCode, error: &'static str, code: &str, message: &str| Stop {
+        request_id: request_id.clone(),
+        status,
+        error,
+        code: code.to_owned(),
+        message: message.to_owned(),
+        challenge: None,
+    };
+    let kept = q("_page_token").and_then(|t| gw.fhir_state().pages.get(t, Instant::now()));
+    let Some(kept) = kept else {
+        let s = stop(
+            StatusCode::GONE,
+            "gone",
+            "PAGES_EXPIRED",
+            "these pages are no longer kept (they are kept for five minutes) or never were: \
+             ask for the record again ($everything) and follow its next links",
+        );
+        let record = refused(&request_id, Some(&user), nhs, read.calling_system, &s);
+        return audited_stop(gw, record, s).await;
+    };
+    let caller = Owner {
+        issuer: identity.issuer.clone(),
+        sub: identity.sub.clone(),
+        role: identity.role.clone(),
+        org: identity.org.to_string(),
+        calling_system: read.calling_system.map(str::to_owned),
+    };
+    if caller != kept.owner {
+        let s = stop(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "NOT_YOUR_PAGES",
+            "these pages belong to another caller's request: ask for the record yourself",
+        );
+        let record = refused(&request_id, Some(&user), nhs, read.calling_system, &s);
+        return audited_stop(gw, record, s).await;
+    }
+    if nhs != Some(kept.nhs) {
+        let s = stop(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            "WRONG_PATIENT",
+            "these pages are of another person's record: follow the next link as given",
+        );
+        let record = refused(&request_id, Some(&user), nhs, read.calling_system, &s);
+        return audited_stop(gw, record, s).await;
+    }
+    let offset = q("_offset").and_then(|o| o.parse::<usize>().ok());
+    let count = q("_count")
+        .and_then(|c| c.parse::<usize>().ok())
+        .unwrap_or(DEFAULT_PAGE)
+        .min(MAX_PAGE);
+    let Some(offset) = offset.filter(|o| *o <= kept.groups.len()) else {
+        let s = stop(
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            "INVALID_OFFSET",
+            &format!(
+                "_offset must be a whole number from 0 to {}",
+                kept.groups.len()
+            ),
+        );
+        let record = refused(&request_id, Some(&user), nhs, read.calling_system, &s);
+        return audited_stop(gw, record, s).await;
+    };
+    let end = offset.saturating_add(count).min(kept.groups.len());
+    let groups: &[Group] = &kept.groups[offset..end];
+    let token = q("_page_token").unwrap_or_default();
+    let self_url = page_url(read.base, read.nhs, token, offset, count);
+    let next = (end < kept.groups.len()).then(|| page_url(read.base, read.nhs, token, end, count));
+    let outcomes: &[Box<serde_json::value::RawValue>] =
+        if offset == 0 { &kept.outcomes } else { &[] };
+    let body = match fhir::page_bundle(
+        read.nhs,
+        kept.groups.len() as u64,
+        outcomes,
+        groups,
+        &self_url,
+        next.as_deref(),
+    ) {
+        Ok(b) => b,
+        Err(_) => return render_failed(),
+    };
+    let record = page_released(&kept, &request_id, user, read.calling_system, groups.len());
+    if let Err(e) = gw.append_audit(&record).await {
+        tracing::error!(error = %e, "audit append failed: nothing released");
+        return stop_fhir(&audit_unavailable(request_id));
+    }
+    with_request_id(fhir_bytes(StatusCode::OK, body), &request_id)
+}
+
+/// The audit record of a page read: the release it continues, now, for
+/// this caller, these items; no source was asked.
+fn page_released(
+    kept: &Arc<Paged>,
+    request_id: &str,
+    user: icr_audit::User,
+    calling_system: Option<&str>,
+    items: usize,
+) -> AuditRecord {
+    AuditRecord {
+        time: Timestamp::now(),
+        request_id: request_id_of(request_id),
+        interaction: Interaction::FhirEverything,
+        user: Some(user),
+        calling_system: calling_system.map(str::to_owned),
+        sources: Vec::new(),
+        items_released: u32::try_from(items).unwrap_or(u32::MAX),
+        items_withheld: 0,
+        decision: Decision::Allowed,
+        http_status: 200,
+        ..kept.released.clone()
+    }
+}
+
+fn request_id_of(id: &str) -> RequestId {
+    RequestId::parse(id)
+        .unwrap_or_else(|| RequestId::parse("invalid").expect("a literal request id"))
+}
+
+/// The audit record of a refused page read.
+fn refused(
+    request_id: &str,
+    user: Option<&icr_audit::User>,
+    nhs: Option<NhsNumber>,
+    calling_system: Option<&str>,
+    stop: &Stop,
+) -> AuditRecord {
+    let reason = stop.code.to_ascii_lowercase().replace('_', "-");
+    AuditRecord {
+        time: Timestamp::now(),
+        request_id: request_id_of(request_id),
+        interaction: Interaction::FhirEverything,
+        user: user.cloned(),
+        calling_system: calling_system.map(str::to_owned),
+        nhs_number: nhs,
+        purpose: "unknown".into(),
+        break_glass_reason: None,
+        basis: icr_audit::Basis::None,
+        sections_requested: SectionSet::EMPTY,
+        sections_released: SectionSet::EMPTY,
+        sources: Vec::new(),
+        items_released: 0,
+        items_withheld: 0,
+        decision: Decision::Refused,
+        reason: ReasonCode::parse(&reason)
+            .unwrap_or_else(|| ReasonCode::parse("refused").expect("a literal reason code")),
+        http_status: stop.status.as_u16(),
+    }
+}
+
+/// Audits a refusal and answers it; if the audit cannot be written, `503`.
+async fn audited_stop(gw: &Gateway, record: AuditRecord, stop: Stop) -> Resp {
+    match gw.append_audit(&record).await {
+        Ok(_) => stop_fhir(&stop),
+        Err(e) => {
+            tracing::error!(error = %e, "audit append failed");
+            stop_fhir(&audit_unavailable(stop.request_id))
+        }
+    }
+}
+
+fn audit_unavailable(request_id: String) -> Stop {
+    Stop {
+        request_id,
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        error: "audit_unavailable",
+        code: "AUDIT_UNAVAILABLE".into(),
+        message: "the access could not be recorded in the audit log, so nothing is released".into(),
+        challenge: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn count_and_types_are_read_and_bounded() {
+        let a = asked(&pairs(&[
+            ("_count", "7"),
+            ("_type", "Patient, Flag"),
+            ("_since", "x"),
+        ]))
+        .unwrap();
+        assert_eq!(a.count, Some(7));
+        assert_eq!(a.types, Some(vec!["Patient".into(), "Flag".into()]));
+        assert_eq!(
+            asked(&pairs(&[("_count", "999999999999")])).unwrap().count,
+            Some(MAX_PAGE)
+        );
+        assert_eq!(asked(&pairs(&[("_count", "0")])).unwrap().count, Some(0));
+        for bad in ["-1", "ten", "1.5", ""] {
+            let e = asked(&pairs(&[("_count", bad)])).err().unwrap();
+            assert_eq!(e.0, "invalid_parameter", "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_parameters_body_is_read_strictly() {
+        let body = br#"{"resourceType":"Parameters","parameter":[
+            {"name":"_count","valueInteger":25},{"name":"_type","valueString":"Flag"},
+            {"name":"_since","valueInstant":"2026-01-01T00:00:00Z"}]}"#;
+        assert_eq!(
+            parameters(body).unwrap(),
+            pairs(&[
+                ("_count", "25"),
+                ("_type", "Flag"),
+                ("_since", "2026-01-01T00:00:00Z")
+            ])
+        );
+        assert_eq!(
+            parameters(br#"{"resourceType":"Parameters"}"#).unwrap(),
+            pairs(&[])
+        );
+        for bad in [
+            &br#"{"resourceType":"Patient"}"#[..],
+            br#"{"resourceType":"Parameters","parameter":{}}"#,
+            br#"{"resourceType":"Parameters","parameter":[{"valueInteger":1}]}"#,
+            br#"{"resourceType":"Parameters","parameter":[{"name":"_count","part":[]}]}"#,
+            b"not json",
+        ] {
+            assert!(parameters(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+        let many = format!(
+            r#"{{"resourceType":"Parameters","parameter":[{}]}}"#,
+            vec![r#"{"name":"x","valueString":"y"}"#; MAX_PARAMETERS + 1].join(",")
+        );
+        assert!(parameters(many.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn error_statuses_have_fhir_issue_types() {
+        for (code, issue) in [
+            (400, "invalid"),
+            (401, "login"),
+            (403, "forbidden"),
+            (404, "not-found"),
+            (405, "not-supported"),
+            (406, "not-supported"),
+            (410, "not-found"),
+            (500, "exception"),
+            (502, "transient"),
+            (503, "transient"),
+        ] {
+            assert_eq!(
+                issue_type(StatusCode::from_u16(code).unwrap()),
+                issue,
+                "{code}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_plain_json_problem_becomes_an_operation_outcome_keeping_its_headers() {
+        let mut plain = Response::new(Full::new(Bytes::from_static(
+            br#"{"error":"overloaded","message":"try again shortly"}"#,
+        )));
+        *plain.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        plain
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        plain
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+        let r = as_outcome(plain).await;
+        assert_eq!(r.status(), 503);
+        assert_eq!(r.headers()[http::header::RETRY_AFTER], "1");
+        assert_eq!(
+            r.headers()[CONTENT_TYPE],
+            "application/fhir+json; fhirVersion=4.0"
+        );
+        let body = r.into_body().collect().await.unwrap().to_bytes();
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["resourceType"], "OperationOutcome");
+        assert_eq!(v["issue"][0]["code"], "transient");
+        assert_eq!(v["issue"][0]["details"]["coding"][0]["code"], "OVERLOADED");
+        assert_eq!(v["issue"][0]["diagnostics"], "try again shortly");
+    }
+}
