@@ -201,12 +201,12 @@ pub(crate) fn user(identity: &Identity) -> User {
 }
 
 /// The audit record being built for one request.
-struct Draft {
-    record: AuditRecord,
+pub(crate) struct Draft {
+    pub(crate) record: AuditRecord,
 }
 
 impl Draft {
-    fn new(request_id: &str, interaction: Interaction) -> Self {
+    pub(crate) fn new(request_id: &str, interaction: Interaction) -> Self {
         Self {
             record: AuditRecord {
                 time: Timestamp::now(),
@@ -513,7 +513,7 @@ impl Gateway {
     }
 
     /// Audits a refusal; if that fails, the refusal becomes a 503.
-    async fn audit_stop(&self, mut draft: Draft, stop: Stop) -> Stop {
+    pub(crate) async fn audit_stop(&self, mut draft: Draft, stop: Stop) -> Stop {
         draft.record.decision = Decision::Refused;
         draft.record.reason = refusal_reason(&stop.code);
         draft.record.http_status = stop.status.as_u16();
@@ -531,7 +531,7 @@ impl Gateway {
     }
 }
 
-fn audit_unavailable(request_id: String) -> Stop {
+pub(crate) fn audit_unavailable(request_id: String) -> Stop {
     Stop {
         request_id,
         status: StatusCode::SERVICE_UNAVAILABLE,

@@ -21,12 +21,12 @@ use http::header::{ACCEPT, ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, H
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Incoming;
-use icr_audit::{AuditRecord, Decision, Interaction, ReasonCode, RequestId, Timestamp};
+use icr_audit::{AuditRecord, Decision, Interaction, Timestamp};
 use icr_model::{NhsNumber, SectionSet};
 use serde_json::Value;
 
 use crate::Gateway;
-use crate::access::{RecordRequest, Stop};
+use crate::access::{Draft, RecordRequest, Stop, audit_unavailable};
 use crate::fhir;
 use crate::fhir_pages::{Group, Limits, Owner, PageStore, Paged};
 use crate::server::{
@@ -173,13 +173,24 @@ fn is_json(media: &str) -> bool {
     )
 }
 
-/// Whether the caller accepts JSON: `_format` wins over `Accept`; a media
-/// range with `q=0` is refused; no `Accept` accepts anything.
+/// Whether the caller accepts JSON, by its `_format` and `Accept`.
 fn accepts_json(req: &Request<Incoming>) -> Result<(), String> {
     let format = query_pairs(req.uri().query())
         .into_iter()
         .find(|(k, _)| k == "_format")
         .map(|(_, v)| v);
+    let accept: Vec<&str> = req
+        .headers()
+        .get_all(ACCEPT)
+        .iter()
+        .map(|v| v.to_str().unwrap_or("\u{0}"))
+        .collect();
+    negotiate(format.as_deref(), &accept)
+}
+
+/// Whether JSON may be answered: `_format` wins over `Accept`; a media
+/// range with `q=0` is refused; no `Accept` accepts anything.
+fn negotiate(format: Option<&str>, accept: &[&str]) -> Result<(), String> {
     if let Some(f) = format {
         let media = f
             .split(';')
@@ -196,11 +207,8 @@ fn accepts_json(req: &Request<Incoming>) -> Result<(), String> {
             ))
         };
     }
-    let mut ranges = req
-        .headers()
-        .get_all(ACCEPT)
+    let mut ranges = accept
         .iter()
-        .map(|v| v.to_str().unwrap_or("\u{0}"))
         .flat_map(|v| v.split(','))
         .map(str::trim)
         .filter(|r| !r.is_empty())
@@ -623,90 +631,53 @@ struct PageRead<'a> {
 /// audited as an access like the first page (refusals too).
 async fn page(gw: &Gateway, read: PageRead<'_>, query: &[(String, String)]) -> Resp {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let nhs = NhsNumber::parse(read.nhs).ok();
+    let mut draft = Draft::new(&request_id, Interaction::FhirEverything);
+    draft.record.nhs_number = NhsNumber::parse(read.nhs).ok();
+    draft.record.calling_system = read.calling_system.map(str::to_owned);
+    let identity = match gw.authenticate(read.authorization) {
+        Ok(i) => i,
+        Err(e) => {
+            let stop = Stop::unauthenticated(request_id, &e);
+            return stop_fhir(&gw.audit_stop(draft, stop).await);
+        }
+    };
+    let user = crate::access::user(&identity);
+    draft.record.user = Some(user.clone());
+    draft.record.purpose = identity.purpose.clone();
     let q = |k: &str| {
         query
             .iter()
             .find(|(key, _)| key == k)
             .map(|(_, v)| v.as_str())
     };
-    let identity = match gw.authenticate(read.authorization) {
-        Ok(i) => i,
-        Err(e) => {
-            let stop = Stop::unauthenticated(request_id.clone(), &e);
-            let record = refused(&request_id, None, nhs, read.calling_system, &stop);
-            return audited_stop(gw, record, stop).await;
+    let token = q("_page_token").unwrap_or_default();
+    let (kept, offset) = match kept_pages(
+        gw,
+        &identity,
+        &read,
+        draft.record.nhs_number,
+        token,
+        q("_offset"),
+    ) {
+        Ok(k) => k,
+        Err((status, error, code, message)) => {
+            let stop = Stop {
+                request_id,
+                status,
+                error,
+                code: code.to_owned(),
+                message,
+                challenge: None,
+            };
+            return stop_fhir(&gw.audit_stop(draft, stop).await);
         }
     };
-    let user = crate::access::user(&identity);
-    let stop = |status: StatusCode, error: &'static str, code: &str, message: &str| Stop {
-        request_id: request_id.clone(),
-        status,
-        error,
-        code: code.to_owned(),
-        message: message.to_owned(),
-        challenge: None,
-    };
-    let kept = q("_page_token").and_then(|t| gw.fhir_state().pages.get(t, Instant::now()));
-    let Some(kept) = kept else {
-        let s = stop(
-            StatusCode::GONE,
-            "gone",
-            "PAGES_EXPIRED",
-            "these pages are no longer kept (they are kept for five minutes) or never were: \
-             ask for the record again ($everything) and follow its next links",
-        );
-        let record = refused(&request_id, Some(&user), nhs, read.calling_system, &s);
-        return audited_stop(gw, record, s).await;
-    };
-    let caller = Owner {
-        issuer: identity.issuer.clone(),
-        sub: identity.sub.clone(),
-        role: identity.role.clone(),
-        org: identity.org.to_string(),
-        calling_system: read.calling_system.map(str::to_owned),
-    };
-    if caller != kept.owner {
-        let s = stop(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "NOT_YOUR_PAGES",
-            "these pages belong to another caller's request: ask for the record yourself",
-        );
-        let record = refused(&request_id, Some(&user), nhs, read.calling_system, &s);
-        return audited_stop(gw, record, s).await;
-    }
-    if nhs != Some(kept.nhs) {
-        let s = stop(
-            StatusCode::BAD_REQUEST,
-            "invalid_parameter",
-            "WRONG_PATIENT",
-            "these pages are of another person's record: follow the next link as given",
-        );
-        let record = refused(&request_id, Some(&user), nhs, read.calling_system, &s);
-        return audited_stop(gw, record, s).await;
-    }
-    let offset = q("_offset").and_then(|o| o.parse::<usize>().ok());
     let count = q("_count")
         .and_then(|c| c.parse::<usize>().ok())
         .unwrap_or(DEFAULT_PAGE)
         .min(MAX_PAGE);
-    let Some(offset) = offset.filter(|o| *o <= kept.groups.len()) else {
-        let s = stop(
-            StatusCode::BAD_REQUEST,
-            "invalid_parameter",
-            "INVALID_OFFSET",
-            &format!(
-                "_offset must be a whole number from 0 to {}",
-                kept.groups.len()
-            ),
-        );
-        let record = refused(&request_id, Some(&user), nhs, read.calling_system, &s);
-        return audited_stop(gw, record, s).await;
-    };
     let end = offset.saturating_add(count).min(kept.groups.len());
     let groups: &[Group] = &kept.groups[offset..end];
-    let token = q("_page_token").unwrap_or_default();
     let self_url = page_url(read.base, read.nhs, token, offset, count);
     let next = (end < kept.groups.len()).then(|| page_url(read.base, read.nhs, token, end, count));
     let outcomes: &[Box<serde_json::value::RawValue>] =
@@ -722,7 +693,18 @@ async fn page(gw: &Gateway, read: PageRead<'_>, query: &[(String, String)]) -> R
         Ok(b) => b,
         Err(_) => return render_failed(),
     };
-    let record = page_released(&kept, &request_id, user, read.calling_system, groups.len());
+    let record = AuditRecord {
+        time: Timestamp::now(),
+        request_id: draft.record.request_id,
+        user: Some(user),
+        calling_system: draft.record.calling_system,
+        sources: Vec::new(),
+        items_released: u32::try_from(groups.len()).unwrap_or(u32::MAX),
+        items_withheld: 0,
+        decision: Decision::Allowed,
+        http_status: 200,
+        ..kept.released.clone()
+    };
     if let Err(e) = gw.append_audit(&record).await {
         tracing::error!(error = %e, "audit append failed: nothing released");
         return stop_fhir(&audit_unavailable(request_id));
@@ -730,86 +712,71 @@ async fn page(gw: &Gateway, read: PageRead<'_>, query: &[(String, String)]) -> R
     with_request_id(fhir_bytes(StatusCode::OK, body), &request_id)
 }
 
-/// The audit record of a page read: the release it continues, now, for
-/// this caller, these items; no source was asked.
-fn page_released(
-    kept: &Arc<Paged>,
-    request_id: &str,
-    user: icr_audit::User,
-    calling_system: Option<&str>,
-    items: usize,
-) -> AuditRecord {
-    AuditRecord {
-        time: Timestamp::now(),
-        request_id: request_id_of(request_id),
-        interaction: Interaction::FhirEverything,
-        user: Some(user),
-        calling_system: calling_system.map(str::to_owned),
-        sources: Vec::new(),
-        items_released: u32::try_from(items).unwrap_or(u32::MAX),
-        items_withheld: 0,
-        decision: Decision::Allowed,
-        http_status: 200,
-        ..kept.released.clone()
-    }
-}
+/// Why a page may not be read: status, error family, code, message.
+type PageRefusal = (StatusCode, &'static str, &'static str, String);
 
-fn request_id_of(id: &str) -> RequestId {
-    RequestId::parse(id)
-        .unwrap_or_else(|| RequestId::parse("invalid").expect("a literal request id"))
-}
-
-/// The audit record of a refused page read.
-fn refused(
-    request_id: &str,
-    user: Option<&icr_audit::User>,
+/// The kept record a page read names, and the page's first match, when
+/// this caller may read it.
+fn kept_pages(
+    gw: &Gateway,
+    identity: &icr_auth::Identity,
+    read: &PageRead<'_>,
     nhs: Option<NhsNumber>,
-    calling_system: Option<&str>,
-    stop: &Stop,
-) -> AuditRecord {
-    let reason = stop.code.to_ascii_lowercase().replace('_', "-");
-    AuditRecord {
-        time: Timestamp::now(),
-        request_id: request_id_of(request_id),
-        interaction: Interaction::FhirEverything,
-        user: user.cloned(),
-        calling_system: calling_system.map(str::to_owned),
-        nhs_number: nhs,
-        purpose: "unknown".into(),
-        break_glass_reason: None,
-        basis: icr_audit::Basis::None,
-        sections_requested: SectionSet::EMPTY,
-        sections_released: SectionSet::EMPTY,
-        sources: Vec::new(),
-        items_released: 0,
-        items_withheld: 0,
-        decision: Decision::Refused,
-        reason: ReasonCode::parse(&reason)
-            .unwrap_or_else(|| ReasonCode::parse("refused").expect("a literal reason code")),
-        http_status: stop.status.as_u16(),
+    token: &str,
+    offset: Option<&str>,
+) -> Result<(Arc<Paged>, usize), PageRefusal> {
+    let kept = gw
+        .fhir_state()
+        .pages
+        .get(token, Instant::now())
+        .ok_or_else(|| {
+            (
+                StatusCode::GONE,
+                "gone",
+                "PAGES_EXPIRED",
+                "these pages are no longer kept (they are kept for five minutes) or never were: \
+                 ask for the record again ($everything) and follow its next links"
+                    .to_owned(),
+            )
+        })?;
+    let caller = Owner {
+        issuer: identity.issuer.clone(),
+        sub: identity.sub.clone(),
+        role: identity.role.clone(),
+        org: identity.org.to_string(),
+        calling_system: read.calling_system.map(str::to_owned),
+    };
+    if caller != kept.owner {
+        return Err((
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "NOT_YOUR_PAGES",
+            "these pages belong to another caller's request: ask for the record yourself".into(),
+        ));
     }
-}
-
-/// Audits a refusal and answers it; if the audit cannot be written, `503`.
-async fn audited_stop(gw: &Gateway, record: AuditRecord, stop: Stop) -> Resp {
-    match gw.append_audit(&record).await {
-        Ok(_) => stop_fhir(&stop),
-        Err(e) => {
-            tracing::error!(error = %e, "audit append failed");
-            stop_fhir(&audit_unavailable(stop.request_id))
-        }
+    if nhs != Some(kept.nhs) {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            "WRONG_PATIENT",
+            "these pages are of another person's record: follow the next link as given".into(),
+        ));
     }
-}
-
-fn audit_unavailable(request_id: String) -> Stop {
-    Stop {
-        request_id,
-        status: StatusCode::SERVICE_UNAVAILABLE,
-        error: "audit_unavailable",
-        code: "AUDIT_UNAVAILABLE".into(),
-        message: "the access could not be recorded in the audit log, so nothing is released".into(),
-        challenge: None,
-    }
+    let offset = offset
+        .and_then(|o| o.parse::<usize>().ok())
+        .filter(|o| *o <= kept.groups.len())
+        .ok_or_else(|| {
+            (
+                StatusCode::BAD_REQUEST,
+                "invalid_parameter",
+                "INVALID_OFFSET",
+                format!(
+                    "_offset must be a whole number from 0 to {}",
+                    kept.groups.len()
+                ),
+            )
+        })?;
+    Ok((kept, offset))
 }
 
 #[cfg(test)]
@@ -874,6 +841,65 @@ mod tests {
             vec![r#"{"name":"x","valueString":"y"}"#; MAX_PARAMETERS + 1].join(",")
         );
         assert!(parameters(many.as_bytes()).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_body_or_parameter_is_read_or_refused_never_a_panic(
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
+            key in "[_a-z]{1,8}",
+            value in "\\PC{0,24}",
+        ) {
+            let _ = parameters(&body);
+            let _ = negotiate(Some(&value), &[&value]);
+            let _ = negotiate(None, &[&value, &key]);
+            let _ = asked(&[(key, value.clone()), ("_count".into(), value)]);
+        }
+
+        #[test]
+        fn any_parameters_resource_is_read_or_refused_never_a_panic(
+            names in proptest::collection::vec("\\PC{0,12}", 0..8),
+            numbers in proptest::collection::vec(proptest::num::i64::ANY, 0..8),
+        ) {
+            let parameter: Vec<Value> = names
+                .iter()
+                .zip(numbers.iter().chain(std::iter::repeat(&0)))
+                .map(|(n, x)| serde_json::json!({"name": n, "valueInteger": x}))
+                .collect();
+            let body = serde_json::json!({"resourceType": "Parameters", "parameter": parameter});
+            let read = parameters(body.to_string().as_bytes()).unwrap();
+            proptest::prop_assert_eq!(read.len(), names.len());
+            let _ = asked(&read);
+        }
+    }
+
+    #[test]
+    fn json_is_negotiated_from_format_then_accept() {
+        let table: [(Option<&str>, &[&str], bool); 12] = [
+            (None, &[], true),
+            (None, &["*/*"], true),
+            (None, &["application/fhir+json; fhirVersion=4.0"], true),
+            (None, &["APPLICATION/JSON"], true),
+            (None, &["text/html", "application/*;q=0.2"], true),
+            (None, &["application/fhir+xml"], false),
+            (None, &["application/fhir+json;q=0"], false),
+            (
+                None,
+                &["application/fhir+json; q=0.0, application/xml"],
+                false,
+            ),
+            (Some("json"), &["application/fhir+xml"], true),
+            (Some("application/fhir+json"), &[], true),
+            (Some("xml"), &["*/*"], false),
+            (Some("application/fhir+xml"), &[], false),
+        ];
+        for (format, accept, ok) in table {
+            assert_eq!(
+                negotiate(format, accept).is_ok(),
+                ok,
+                "{format:?} {accept:?}"
+            );
+        }
     }
 
     #[test]

@@ -65,11 +65,12 @@ struct Answer {
 
 /// Sends `request` with a clinician's token at gwh (RN3).
 async fn send(request: reqwest::RequestBuilder) -> Answer {
-    let r = request
-        .bearer_auth(token("R8000", "RN3"))
-        .send()
-        .await
-        .expect("the gateway answers");
+    answer(request.bearer_auth(token("R8000", "RN3"))).await
+}
+
+/// Sends `request` as it is.
+async fn answer(request: reqwest::RequestBuilder) -> Answer {
+    let r = request.send().await.expect("the gateway answers");
     let status = r.status().as_u16();
     let headers = r.headers().clone();
     let bytes = r.bytes().await.expect("a body");
@@ -136,17 +137,7 @@ async fn every_error_under_fhir_is_an_operation_outcome() {
     )
     .await;
     let http = reqwest::Client::new();
-    let no_token = |r: reqwest::RequestBuilder| async move {
-        let r = r.send().await.expect("the gateway answers");
-        let status = r.status().as_u16();
-        let headers = r.headers().clone();
-        let body = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap_or(Value::Null);
-        Answer {
-            status,
-            headers,
-            body,
-        }
-    };
+    let no_token = answer;
     let cases: Vec<(&str, Answer, u16, &str)> = vec![
         (
             "an invalid NHS number",
@@ -168,22 +159,11 @@ async fn every_error_under_fhir_is_an_operation_outcome() {
         ),
         (
             "no relationship",
-            {
-                let r = http
-                    .get(everything(base))
-                    .bearer_auth(token("R8000", "RTE"))
-                    .send()
-                    .await
-                    .unwrap();
-                let status = r.status().as_u16();
-                let headers = r.headers().clone();
-                let body = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
-                Answer {
-                    status,
-                    headers,
-                    body,
-                }
-            },
+            answer(
+                http.get(everything(base))
+                    .bearer_auth(token("R8000", "RTE")),
+            )
+            .await,
             403,
             "forbidden",
         ),
@@ -425,22 +405,15 @@ async fn count_pages_the_record_by_next_links_for_the_same_caller_only() {
 
     // The next link is for the caller who asked, and that person.
     let second = link(&pages[0], "next").unwrap();
-    let other = http
-        .get(&second)
-        .bearer_auth(token("R8000", "RD1"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(other.status(), 403);
-    let body: Value = serde_json::from_slice(&other.bytes().await.unwrap()).unwrap();
+    let other = answer(http.get(&second).bearer_auth(token("R8000", "RD1"))).await;
+    assert_eq!(other.status, 403);
     assert_eq!(
-        body["issue"][0]["details"]["coding"][0]["code"],
+        other.body["issue"][0]["details"]["coding"][0]["code"],
         "NOT_YOUR_PAGES"
     );
     let wrong_person = second.replace("9990000018", "9990000026");
     assert_eq!(send(http.get(&wrong_person)).await.status, 400);
-    let no_token = http.get(&second).send().await.unwrap();
-    assert_eq!(no_token.status(), 401);
+    assert_eq!(answer(http.get(&second)).await.status, 401);
 
     // Every page read is audited as an access, refusals too.
     let files = icr_audit::log_files(&s.audit_dir).unwrap();
