@@ -561,15 +561,14 @@ async fn everything(gw: &Gateway, req: Request<Incoming>, nhs: &str) -> Resp {
         };
     let total = rendered.groups.len() as u64;
     let self_url = first_url(&base, nhs, types.as_deref(), count);
-    let body = if rendered.groups.len() <= count {
-        fhir::page_bundle(
-            nhs,
-            total,
-            &rendered.outcomes,
-            &rendered.groups,
-            &self_url,
-            None,
-        )
+    let body = if count == 0 || rendered.groups.len() <= count {
+        // One page: all of it, or (`_count=0`) the total alone.
+        let groups = if count == 0 {
+            &[][..]
+        } else {
+            &rendered.groups[..]
+        };
+        fhir::page_bundle(nhs, total, &rendered.outcomes, groups, &self_url, None)
     } else {
         let paged = Paged {
             owner: owner_of(&released.audited, system.as_deref()),
@@ -675,7 +674,7 @@ async fn page(gw: &Gateway, read: PageRead<'_>, query: &[(String, String)]) -> R
     let count = q("_count")
         .and_then(|c| c.parse::<usize>().ok())
         .unwrap_or(DEFAULT_PAGE)
-        .min(MAX_PAGE);
+        .clamp(1, MAX_PAGE);
     let end = offset.saturating_add(count).min(kept.groups.len());
     let groups: &[Group] = &kept.groups[offset..end];
     let self_url = page_url(read.base, read.nhs, token, offset, count);

@@ -403,6 +403,20 @@ async fn count_pages_the_record_by_next_links_for_the_same_caller_only() {
         assert_eq!(count_mode(p, "include"), count_mode(p, "match"));
     }
 
+    // _count=0: the total alone, and nothing to page through.
+    let none = send(http.get(format!("{}?_count=0", everything(&s.base)))).await;
+    assert_eq!(none.status, 200);
+    assert_eq!(none.body["total"], 26);
+    assert_eq!(count_mode(&none.body, "match"), 0);
+    assert_eq!(link(&none.body, "next"), None);
+    // A next link's page size is at least one match.
+    let zero = link(&pages[0], "next")
+        .unwrap()
+        .replace("_count=10", "_count=0");
+    let one = send(http.get(&zero)).await;
+    assert_eq!(one.status, 200);
+    assert_eq!(count_mode(&one.body, "match"), 1);
+
     // The next link is for the caller who asked, and that person.
     let second = link(&pages[0], "next").unwrap();
     let other = answer(http.get(&second).bearer_auth(token("R8000", "RD1"))).await;
@@ -433,6 +447,8 @@ async fn count_pages_the_record_by_next_links_for_the_same_caller_only() {
             (Allowed, 200, 26),
             (Allowed, 200, 10),
             (Allowed, 200, 6),
+            (Allowed, 200, 26),
+            (Allowed, 200, 1),
             (Refused, 403, 0),
             (Refused, 401, 0),
         ]
