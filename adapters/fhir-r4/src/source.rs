@@ -348,7 +348,10 @@ impl Search {
             };
             let name = self.ty.name();
             let by_id = mapped.id.as_deref().map(|id| format!("{name}/{id}"));
-            let by_url = found.full_url.as_deref().map(str::trim).map(str::to_string);
+            let by_url = found
+                .full_url
+                .as_deref()
+                .and_then(|u| icr_adapter_sdk::local_id_from_full_url(u, name));
             let provenance = by_id
                 .into_iter()
                 .chain(by_url)

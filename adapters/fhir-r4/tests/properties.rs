@@ -849,8 +849,12 @@ fn item() -> impl Strategy<Value = Entry> {
     ]
 }
 
-/// What the adapter reads back: the kind is always said, and a status FHIR
-/// requires is `unknown` when the model had none.
+/// What the adapter reads back: the kind is always said; a status FHIR
+/// requires is `unknown` when the model had none, or where its value set
+/// has no `unknown`, the code the renderer writes instead (alert `active`,
+/// document `current`, appointment `pending`); an attachment's link (the
+/// source's address) is never written, so an attachment that was only a
+/// link is gone.
 fn read_back_form(e: Entry) -> Entry {
     match e {
         Entry::Medication(mut m) => {
@@ -875,8 +879,23 @@ fn read_back_form(e: Entry) -> Entry {
             a.kind = a.kind.or(Some(AppointmentKind::Appointment));
             if a.kind == Some(AppointmentKind::Encounter) {
                 a.status = a.status.or(Some(AppointmentStatus::Unknown));
+            } else if matches!(a.status, None | Some(AppointmentStatus::Unknown)) {
+                a.status = Some(AppointmentStatus::Pending);
             }
             Entry::Appointment(a)
+        }
+        Entry::Alert(mut a) => {
+            a.status = a.status.or(Some(AlertStatus::Active));
+            Entry::Alert(a)
+        }
+        Entry::Document(mut d) => {
+            d.status = d.status.or(Some(DocumentStatus::Current));
+            for a in &mut d.content {
+                a.url = None;
+            }
+            d.content
+                .retain(|a| a.content_type.is_some() || a.title.is_some() || a.size.is_some());
+            Entry::Document(d)
         }
         other => other,
     }

@@ -49,12 +49,12 @@ pub struct Indexed<'a> {
 }
 
 impl Indexed<'_> {
-    /// The id the source uses for it, for provenance: `Type/id`, else the
-    /// `fullUrl`.
+    /// The id the source uses for it, for provenance: `Type/id`, else what
+    /// the `fullUrl` gives without the source's address.
     pub fn local_id(&self) -> Option<String> {
         match (&self.id, self.full_url) {
             (Some(id), _) => Some(format!("{}/{id}", self.ty)),
-            (None, Some(u)) => Some(u.to_string()),
+            (None, Some(u)) => icr_adapter_sdk::local_id_from_full_url(u, &self.ty),
             (None, None) => None,
         }
     }

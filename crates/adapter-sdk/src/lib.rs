@@ -9,6 +9,7 @@
 
 mod error;
 pub mod http;
+mod ids;
 mod origin;
 mod registry;
 mod spec;
@@ -20,6 +21,7 @@ use icr_model::{NhsNumber, OdsCode, SectionSet, SourceRecord};
 use tokio::time::Instant;
 
 pub use error::{SourceError, json_error, source_said};
+pub use ids::local_id_from_full_url;
 pub use origin::Origins;
 pub use registry::{BuildError, Factory, Registry};
 pub use spec::{Resilience, Routing, SourceSpec, SourceTls};

@@ -301,6 +301,13 @@ fn decode_part<T: serde::de::DeserializeOwned>(
 }
 
 impl Verifier {
+    /// The trusted issuers, as (`iss`, audience), for discovery documents.
+    pub fn issuers(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.issuers
+            .iter()
+            .map(|i| (i.iss.as_str(), i.audience.as_str()))
+    }
+
     /// Loads the issuers' keys from files relative to `dir`.
     pub fn load(config: &AuthConfig, dir: &Path) -> Result<Self, KeyError> {
         if config.issuer.is_empty() {

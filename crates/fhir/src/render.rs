@@ -1,17 +1,23 @@
 //! Renders the unified model as FHIR R4 resources.
 //!
-//! Every resource written here is valid against the official R4 JSON schema.
-//! Where the model lacks a value FHIR requires, the rendering says so the
-//! FHIR way instead of inventing one; each such fallback is documented on
-//! the function that makes it:
+//! Every resource written here is valid against the official R4 JSON schema
+//! and is read by real FHIR clients (Python `fhirclient`, FHIR.js), which
+//! treat a required element written as absent as missing. So every element
+//! R4 requires has a real value. Where the model lacks one, the rendering
+//! uses the value that claims least, and each such fallback is documented
+//! on the function that makes it:
 //!
 //! - a required status whose value set has `unknown` gets `unknown`;
-//! - a required status whose value set has no `unknown` (Flag, Appointment,
-//!   DocumentReference, Appointment.participant) is left without a value and
-//!   carries the `data-absent-reason` extension (`_status`), as FHIR allows
-//!   for any primitive;
+//! - a required status whose value set has none gets the code that claims
+//!   least: an alert (Flag) `active`, so that it is heeded rather than
+//!   hidden; a document `current`; an appointment `pending`; and each
+//!   appointment participant `accepted` only when the appointment is
+//!   confirmed (booked or later), otherwise `needs-action`;
 //! - a required Coding or CodeableConcept the model has no value for is the
-//!   `data-absent-reason#unknown` coding.
+//!   `data-absent-reason#unknown` coding (a real coding that says the value
+//!   is unknown);
+//! - no string is ever empty, and an absent value is left out, never
+//!   written as `""`.
 //!
 //! Text is made schema-safe without changing what it says: empty strings
 //! are left out, whitespace other than space, tab, CR and LF becomes a
@@ -480,13 +486,19 @@ fn diagnostic_report(
 }
 
 /// A document. Fallbacks and approximations:
-/// - no status → no value, with the `data-absent-reason` extension
-///   (`current | superseded | entered-in-error` has no `unknown`);
+/// - no status → `current` (`current | superseded | entered-in-error` has
+///   no `unknown`; a document a source lists without saying it was
+///   replaced or recorded in error is its current version as far as anyone
+///   can tell);
 /// - no content → one attachment carrying only the `data-absent-reason`
 ///   extension (FHIR requires one);
 /// - `title` → `description`; `authors` → `author` (by display);
 /// - `date` → `date` when it is a full date-time (`date` is an `instant`);
 ///   a partial date goes to each attachment's `creation` instead;
+/// - an attachment's `url` is the source's own address for the content
+///   and is never written: a source's address is not passed on (a reader
+///   asks the organisation in the Provenance); an attachment with nothing
+///   else known is left out;
 /// - `inline_content_omitted` has no R4 home: the attachment simply has
 ///   no `data`; a size over the FHIR `unsignedInt` range is left out;
 /// - `text` (a plain-text rendition) → one more attachment, `text/plain`,
@@ -496,10 +508,7 @@ fn document_reference(
     id: Option<String>,
     ctx: &RenderContext<'_>,
 ) -> DocumentReference {
-    let (status, status_ext) = match d.status {
-        Some(s) => (Some(s.as_code().to_string()), None),
-        None => (None, Some(data_absent_element())),
-    };
+    let status = d.status.map_or("current", |s| s.as_code()).to_string();
     let full_date = d.date.as_ref().and_then(instant);
     let creation = if full_date.is_none() {
         d.date.as_ref().and_then(date_time)
@@ -509,14 +518,17 @@ fn document_reference(
     let mut content: Vec<DocumentReferenceContent> = d
         .content
         .iter()
+        .map(|a| Attachment {
+            content_type: a.content_type.as_deref().and_then(code),
+            size: a.size.filter(|s| *s <= i32::MAX as u64),
+            title: a.title.as_deref().and_then(text),
+            ..Default::default()
+        })
+        .filter(|a| a.content_type.is_some() || a.size.is_some() || a.title.is_some())
         .map(|a| DocumentReferenceContent {
             attachment: Some(Attachment {
-                content_type: a.content_type.as_deref().and_then(code),
-                url: a.url.as_deref().and_then(uri),
-                size: a.size.filter(|s| *s <= i32::MAX as u64),
-                title: a.title.as_deref().and_then(text),
                 creation: creation.clone(),
-                ..Default::default()
+                ..a
             }),
             format: None,
         })
@@ -546,8 +558,7 @@ fn document_reference(
     }
     DocumentReference {
         id,
-        status,
-        status_ext,
+        status: Some(status),
         type_: concept(&d.doc_type),
         category: concepts(&d.category),
         subject: ctx.subject(),
@@ -611,47 +622,52 @@ fn service_request(r: &m::Referral, id: Option<String>, ctx: &RenderContext<'_>)
 }
 
 /// A booked appointment. Fallbacks and approximations:
-/// - no status (or `unknown`) → no value, with the `data-absent-reason`
-///   extension (the Appointment value set has no `unknown`); the
-///   Encounter-only codes are written as their nearest Appointment code:
-///   `planned` → `booked`, `triaged`/`in-progress`/`onleave` → `arrived`,
-///   `finished` → `fulfilled`;
-/// - the patient is always a participant, with status `accepted` (FHIR
-///   requires at least one participant, and the appointment is theirs);
-///   `participants` follow as actors by display, and `location` as a
-///   Location actor by display, each with a `data-absent-reason` status
-///   since the model does not say whether they accepted;
+/// - no status (or `unknown`) → `pending` (the Appointment value set has no
+///   `unknown`; `pending`, "not every participant has confirmed", is the
+///   least it can claim); the Encounter-only codes are written as their
+///   nearest Appointment code: `planned` → `booked`,
+///   `triaged`/`in-progress`/`onleave` → `arrived`, `finished` →
+///   `fulfilled`;
+/// - the patient is always a participant (FHIR requires at least one, and
+///   the appointment is theirs); `participants` follow as actors by
+///   display, and `location` as a Location actor by display. The model does
+///   not record who accepted, so each participant's required status is
+///   derived from the appointment's: `accepted` when it is confirmed
+///   (`booked`, `arrived`, `checked-in`, `fulfilled`, `noshow`: FHIR's
+///   `booked` means every participant has accepted), otherwise
+///   (`proposed`, `pending`, `waitlist`, `cancelled`, `entered-in-error`)
+///   `needs-action`, "has not said";
 /// - `start`/`end` are FHIR `instant`s: written only when the model has a
 ///   full date-time;
 /// - `class` has no home on an Appointment and is left out.
 fn appointment(a: &m::Appointment, id: Option<String>, ctx: &RenderContext<'_>) -> Appointment {
     use m::AppointmentStatus as S;
     let status = match a.status {
-        None | Some(S::Unknown) => None,
-        Some(S::Planned) => Some("booked"),
-        Some(S::Triaged | S::InProgress | S::Onleave) => Some("arrived"),
-        Some(S::Finished) => Some("fulfilled"),
-        Some(s) => Some(s.as_code()),
+        None | Some(S::Unknown) => "pending",
+        Some(S::Planned) => "booked",
+        Some(S::Triaged | S::InProgress | S::Onleave) => "arrived",
+        Some(S::Finished) => "fulfilled",
+        Some(s) => s.as_code(),
     };
-    let mut participant = vec![AppointmentParticipant {
-        actor: Some(Reference {
-            reference: uri(ctx.patient),
-            type_: Some("Patient".to_string()),
-            ..Default::default()
-        }),
-        status: Some("accepted".to_string()),
-        ..Default::default()
-    }];
-    let unknown_status = |actor: Reference| AppointmentParticipant {
+    let participant_status = match status {
+        "booked" | "arrived" | "checked-in" | "fulfilled" | "noshow" => "accepted",
+        _ => "needs-action",
+    };
+    let with_status = |actor: Reference| AppointmentParticipant {
         actor: Some(actor),
-        status_ext: Some(data_absent_element()),
+        status: Some(participant_status.to_string()),
         ..Default::default()
     };
+    let mut participant = vec![with_status(Reference {
+        reference: uri(ctx.patient),
+        type_: Some("Patient".to_string()),
+        ..Default::default()
+    })];
     participant.extend(
         a.participants
             .iter()
             .filter_map(|n| display_ref(n))
-            .map(unknown_status),
+            .map(with_status),
     );
     participant.extend(
         a.location
@@ -661,12 +677,11 @@ fn appointment(a: &m::Appointment, id: Option<String>, ctx: &RenderContext<'_>) 
                 type_: Some("Location".to_string()),
                 ..r
             })
-            .map(unknown_status),
+            .map(with_status),
     );
     Appointment {
         id,
-        status: status.map(str::to_string),
-        status_ext: status.is_none().then(data_absent_element),
+        status: Some(status.to_string()),
         service_type: concepts(&a.service_type),
         reason_code: concepts(&a.reasons),
         description: a.description.as_deref().and_then(text),
@@ -732,15 +747,15 @@ fn encounter(a: &m::Appointment, id: Option<String>, ctx: &RenderContext<'_>) ->
     }
 }
 
-/// An alert as a Flag. No status → no value, with the `data-absent-reason`
-/// extension (`active | inactive | entered-in-error` has no `unknown`); no
-/// code → the `data-absent-reason#unknown` coding. `author` is a reference
-/// by display.
+/// An alert as a Flag. No status → `active` (`active | inactive |
+/// entered-in-error` has no `unknown`, and an alert whose state the source
+/// did not give is one to heed: a client that hides inactive flags must not
+/// hide it; its period, when known, is written beside it); no code → the
+/// `data-absent-reason#unknown` coding. `author` is a reference by display.
 fn flag(a: &m::Alert, id: Option<String>, ctx: &RenderContext<'_>) -> Flag {
     Flag {
         id,
-        status: a.status.map(|s| s.as_code().to_string()),
-        status_ext: a.status.is_none().then(data_absent_element),
+        status: Some(a.status.map_or("active", |s| s.as_code()).to_string()),
         category: concepts(&a.category),
         code: Some(concept_required(&a.code)),
         subject: ctx.subject(),
@@ -1009,12 +1024,6 @@ fn data_absent_extension() -> Extension {
         url: Some(DATA_ABSENT_REASON_EXTENSION.to_string()),
         value_code: Some("unknown".to_string()),
         ..Default::default()
-    }
-}
-
-fn data_absent_element() -> Element {
-    Element {
-        extension: vec![data_absent_extension()],
     }
 }
 

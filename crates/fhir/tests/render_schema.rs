@@ -679,8 +679,10 @@ fn full_demographics() -> Demographics {
     }
 }
 
-#[test]
-fn every_item_renders_valid_r4() {
+/// Every kind of item (full, minimal, awkward) and three Patients, rendered
+/// into one searchset Bundle; each resource is checked against the schema
+/// alone on the way, for a precise message.
+fn every_item_bundle() -> Value {
     let nhs = NhsNumber::parse("9990000018").unwrap();
     let mut entries = vec![
         BundleEntry {
@@ -761,9 +763,63 @@ fn every_item_renders_valid_r4() {
         entry: entries,
         ..Default::default()
     });
-    let value = serde_json::to_value(&bundle).unwrap();
+    serde_json::to_value(&bundle).unwrap()
+}
+
+#[test]
+fn every_item_renders_valid_r4() {
+    let value = every_item_bundle();
     assert_eq!(value["entry"].as_array().map(Vec::len), Some(3 + 48));
     assert_valid(&value);
+}
+
+/// Every object key in `v` that starts with `_` (a primitive's extensions,
+/// which is how FHIR JSON writes a value as absent), and every empty
+/// string, by JSON path.
+fn absent_or_empty(v: &Value, path: &str, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) if s.is_empty() => out.push(format!("{path} is \"\"")),
+        Value::Array(items) => {
+            for (i, x) in items.iter().enumerate() {
+                absent_or_empty(x, &format!("{path}[{i}]"), out);
+            }
+        }
+        Value::Object(fields) => {
+            for (k, x) in fields {
+                if k.starts_with('_') {
+                    out.push(format!("{path}.{k}"));
+                }
+                absent_or_empty(x, &format!("{path}.{k}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn no_required_element_is_written_as_absent_and_no_string_is_empty() {
+    // FHIR clients (fhirclient, FHIR.js) treat a required primitive written
+    // as `_status` with a data-absent-reason extension as missing: every
+    // required code is a real value, and nothing is an empty string.
+    let mut found = Vec::new();
+    absent_or_empty(&every_item_bundle(), "Bundle", &mut found);
+    assert!(found.is_empty(), "{found:#?}");
+}
+
+#[test]
+fn every_item_is_read_by_fhirclient_and_fhir_js() {
+    let Some(clients) = icr_testkit::fhir_clients::installed("crates/fhir render_schema") else {
+        return;
+    };
+    let file =
+        std::env::temp_dir().join(format!("icr-fhir-every-item-{}.json", std::process::id()));
+    std::fs::write(&file, every_item_bundle().to_string()).unwrap();
+    let files = [file.clone()];
+    let read = clients.fhirclient(&files);
+    let validated = clients.fhir_js(&files);
+    let _ = std::fs::remove_file(&file);
+    assert!(read.ok, "fhirclient:\n{}", read.output);
+    assert!(validated.ok, "FHIR.js:\n{}", validated.output);
 }
 
 #[test]
@@ -1018,13 +1074,13 @@ fn required_values_fall_back_the_fhir_way() {
     let subject = json!({"reference": "Patient/9990000018"});
     assert_eq!(
         rendered("f", &item("min-alert")),
-        json!({"resourceType": "Flag", "id": "f", "_status": dar_ext, "code": {"coding": [dar_coding]}, "subject": subject})
+        json!({"resourceType": "Flag", "id": "f", "status": "active", "code": {"coding": [dar_coding]}, "subject": subject})
     );
     assert_eq!(
         rendered("a", &item("min-appointment")),
         json!({
-            "resourceType": "Appointment", "id": "a", "_status": dar_ext,
-            "participant": [{"actor": {"reference": "Patient/9990000018", "type": "Patient"}, "status": "accepted"}]
+            "resourceType": "Appointment", "id": "a", "status": "pending",
+            "participant": [{"actor": {"reference": "Patient/9990000018", "type": "Patient"}, "status": "needs-action"}]
         })
     );
     assert_eq!(
@@ -1034,7 +1090,7 @@ fn required_values_fall_back_the_fhir_way() {
     assert_eq!(
         rendered("d", &item("min-document")),
         json!({
-            "resourceType": "DocumentReference", "id": "d", "_status": dar_ext, "subject": subject,
+            "resourceType": "DocumentReference", "id": "d", "status": "current", "subject": subject,
             "content": [{"attachment": dar_ext}]
         })
     );
@@ -1084,7 +1140,6 @@ fn documents_appointments_encounters() {
             "description": "Care plan",
             "content": [{"attachment": {
                 "contentType": "application/pdf",
-                "url": "https://docs.example.org/Binary/1",
                 "size": 12345,
                 "title": "Care plan.pdf"
             }}, {"attachment": {
@@ -1110,8 +1165,8 @@ fn documents_appointments_encounters() {
         a["participant"],
         json!([
             {"actor": {"reference": "Patient/9990000018", "type": "Patient"}, "status": "accepted"},
-            {"actor": {"display": "Mr Surgeon"}, "_status": {"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "unknown"}]}},
-            {"actor": {"type": "Location", "display": "Outpatients 3"}, "_status": {"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "unknown"}]}}
+            {"actor": {"display": "Mr Surgeon"}, "status": "accepted"},
+            {"actor": {"type": "Location", "display": "Outpatients 3"}, "status": "accepted"}
         ])
     );
     let a2 = rendered("a2", &item("appointment-encounter-status"));
@@ -1233,4 +1288,99 @@ fn awkward_values_are_cleaned_not_invented() {
     assert_eq!(r.get("referenceRange"), None);
     assert_eq!(r.get("note"), None);
     assert_eq!(r["component"][0].get("valueRange"), None);
+}
+
+#[test]
+fn appointment_participants_accept_only_a_confirmed_appointment() {
+    // (model status, Appointment.status, every participant's status)
+    let table = [
+        (None, "pending", "needs-action"),
+        (Some(AppointmentStatus::Unknown), "pending", "needs-action"),
+        (
+            Some(AppointmentStatus::Proposed),
+            "proposed",
+            "needs-action",
+        ),
+        (Some(AppointmentStatus::Pending), "pending", "needs-action"),
+        (
+            Some(AppointmentStatus::Waitlist),
+            "waitlist",
+            "needs-action",
+        ),
+        (Some(AppointmentStatus::Booked), "booked", "accepted"),
+        (Some(AppointmentStatus::Planned), "booked", "accepted"),
+        (Some(AppointmentStatus::Arrived), "arrived", "accepted"),
+        (Some(AppointmentStatus::InProgress), "arrived", "accepted"),
+        (Some(AppointmentStatus::CheckedIn), "checked-in", "accepted"),
+        (Some(AppointmentStatus::Fulfilled), "fulfilled", "accepted"),
+        (Some(AppointmentStatus::Finished), "fulfilled", "accepted"),
+        (Some(AppointmentStatus::Noshow), "noshow", "accepted"),
+        (
+            Some(AppointmentStatus::Cancelled),
+            "cancelled",
+            "needs-action",
+        ),
+        (
+            Some(AppointmentStatus::EnteredInError),
+            "entered-in-error",
+            "needs-action",
+        ),
+    ];
+    for (status, appointment, participant) in table {
+        let a = Entry::Appointment(Appointment {
+            kind: Some(AppointmentKind::Appointment),
+            status,
+            participants: vec!["Dr Jones".into()],
+            location: Some("Clinic 2".into()),
+            ..Default::default()
+        });
+        let r = rendered("a", &a);
+        assert_valid(&r);
+        assert_eq!(r["status"], appointment, "{status:?}");
+        let statuses: Vec<&Value> = r["participant"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| &p["status"])
+            .collect();
+        assert_eq!(statuses, [participant; 3], "{status:?}");
+    }
+}
+
+#[test]
+fn a_documents_source_address_is_never_written() {
+    let doc = Entry::Document(Document {
+        doc_type: sct("734163000", "Care plan"),
+        content: vec![
+            Attachment {
+                content_type: Some("application/hl7-v3+xml".into()),
+                url: Some("http://10.1.2.3:8080/fhir/R4/Binary/34000002".into()),
+                size: Some(2048),
+                ..Default::default()
+            },
+            // Nothing but a link: nothing left to show.
+            Attachment {
+                url: Some("https://documents.example.nhs.uk/letter.pdf".into()),
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    });
+    let r = rendered("d", &doc);
+    assert_valid(&r);
+    let text = r.to_string();
+    assert!(
+        !text.contains("10.1.2.3") && !text.contains("documents.example"),
+        "{text}"
+    );
+    assert_eq!(
+        r["content"],
+        json!([{"attachment": {"contentType": "application/hl7-v3+xml", "size": 2048}}])
+    );
+    // The JSON view (the model serialised) leaves it out too.
+    let view = serde_json::to_string(&doc).unwrap();
+    assert!(
+        !view.contains("10.1.2.3") && !view.contains("url"),
+        "{view}"
+    );
 }

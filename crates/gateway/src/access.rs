@@ -47,6 +47,8 @@ pub(crate) struct Released {
     pub outcome: RecordOutcome,
     /// What the caller's role may not see and was removed.
     pub withheld: Withheld,
+    /// The access as audited (further pages of it are audited alike).
+    pub audited: AuditRecord,
 }
 
 /// Why nothing is released.
@@ -232,7 +234,7 @@ fn audit_basis(b: &Basis) -> icr_audit::Basis {
     }
 }
 
-fn user(identity: &Identity) -> User {
+pub(crate) fn user(identity: &Identity) -> User {
     User {
         issuer: Some(identity.issuer.clone()),
         sub: identity.sub.clone(),
@@ -243,12 +245,12 @@ fn user(identity: &Identity) -> User {
 }
 
 /// The audit record being built for one request.
-struct Draft {
-    record: AuditRecord,
+pub(crate) struct Draft {
+    pub(crate) record: AuditRecord,
 }
 
 impl Draft {
-    fn new(request_id: &str, interaction: Interaction) -> Self {
+    pub(crate) fn new(request_id: &str, interaction: Interaction) -> Self {
         Self {
             record: AuditRecord {
                 time: Timestamp::now(),
@@ -485,6 +487,7 @@ impl Gateway {
             request_id,
             outcome,
             withheld,
+            audited: draft.record,
         })
     }
 
@@ -599,7 +602,7 @@ impl Gateway {
     }
 
     /// Audits a refusal; if that fails, the refusal becomes a 503.
-    async fn audit_stop(&self, mut draft: Draft, stop: Stop) -> Stop {
+    pub(crate) async fn audit_stop(&self, mut draft: Draft, stop: Stop) -> Stop {
         draft.record.decision = Decision::Refused;
         draft.record.reason = refusal_reason(&stop.code);
         draft.record.http_status = stop.status.as_u16();
@@ -617,7 +620,7 @@ impl Gateway {
     }
 }
 
-fn audit_unavailable(request_id: String) -> Stop {
+pub(crate) fn audit_unavailable(request_id: String) -> Stop {
     Stop {
         request_id,
         status: StatusCode::SERVICE_UNAVAILABLE,

@@ -201,6 +201,8 @@ struct Inner {
     shed: AtomicU64,
     /// Requests and source calls measured for `/metrics`.
     measurements: crate::metrics::Measurements,
+    /// The FHIR face's pages and discovery.
+    fhir: crate::fhir_api::FhirState,
 }
 
 /// Everything a reload replaces: the access machinery, the sources, the
@@ -256,6 +258,7 @@ impl Gateway {
                 reload_failures: AtomicU64::new(0),
                 shed: AtomicU64::new(0),
                 measurements: crate::metrics::Measurements::default(),
+                fhir: crate::fhir_api::FhirState::new(config),
             }),
         })
     }
@@ -455,6 +458,19 @@ impl Gateway {
             "1 when the audit log cannot be written (nothing is released).",
             u64::from(audit.poisoned),
         );
+        let (paged, paged_bytes) = self.inner.fhir.pages_kept();
+        metric(
+            "icr_fhir_paged_records",
+            "gauge",
+            "Records whose further $everything pages are kept in memory.",
+            paged as u64,
+        );
+        metric(
+            "icr_fhir_paged_bytes",
+            "gauge",
+            "Bytes of rendered $everything pages kept in memory.",
+            paged_bytes as u64,
+        );
         if let Some(cache) = &state.cache {
             metric(
                 "icr_cache_bytes",
@@ -633,6 +649,23 @@ impl Gateway {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         permit
+    }
+
+    /// The FHIR face's state.
+    pub(crate) fn fhir_state(&self) -> &crate::fhir_api::FhirState {
+        &self.inner.fhir
+    }
+
+    /// The issuers whose tokens are trusted now, for discovery.
+    pub(crate) fn trusted_issuers(&self) -> Vec<crate::fhir::TrustedIssuer> {
+        self.access()
+            .verifier
+            .issuers()
+            .map(|(issuer, audience)| crate::fhir::TrustedIssuer {
+                issuer: issuer.to_owned(),
+                audience: audience.to_owned(),
+            })
+            .collect()
     }
 
     /// Whether `role` may run operator actions.

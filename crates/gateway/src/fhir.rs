@@ -1,19 +1,22 @@
-//! The FHIR R4 face: `GET /fhir/r4/Patient/{nhs}/$everything` as a
-//! searchset Bundle, and `GET /fhir/r4/metadata`.
+//! The FHIR R4 resources the gateway answers with: a record as the pages
+//! of a searchset Bundle (`Patient/{nhs}/$everything`), the
+//! CapabilityStatement, the SMART configuration, and OperationOutcomes.
+//! The HTTP side (routes, paging, negotiation) is [`crate::fhir_api`].
 //!
-//! The Bundle holds the Patient and every merged item as its R4 resource
+//! A record holds the Patient and every merged item as its R4 resource
 //! (search mode `match`), one Provenance per source record behind each item
-//! naming the organisation by ODS code (mode `include`), and an
-//! OperationOutcome (mode `outcome`) for every source that did not answer
-//! in full, plus one for the view's warnings and conflicts. Full URLs are
-//! `urn:uuid:` values derived from the source record ids, so the same item
-//! keeps the same id across requests.
+//! naming the organisation by ODS code (mode `include`, following its
+//! match on the same page), and an OperationOutcome (mode `outcome`, on the
+//! first page) for every source that did not answer in full, plus one for
+//! the view's warnings and conflicts. Full URLs are `urn:uuid:` values
+//! derived from the source record ids, so the same item keeps the same id
+//! across requests and pages.
 
 use std::collections::HashMap;
 
 use icr_fhir::render::{self, RenderContext};
 use icr_fhir::{
-    Bundle, BundleEntry, BundleSearch, CodeableConcept, Coding, Identifier, Meta,
+    BundleEntry, BundleLink, BundleSearch, CodeableConcept, Coding, Identifier, Meta,
     ODS_ORGANISATION_SYSTEM, OperationOutcome, OperationOutcomeIssue, Provenance, ProvenanceAgent,
     ProvenanceEntity, RecordType, Reference, Resource,
 };
@@ -22,8 +25,11 @@ use icr_model::time::OffsetDateTime;
 use icr_model::time::format_description::well_known::Rfc3339;
 use icr_model::{RecordId, Section, SectionSet};
 use icr_policy::Withheld;
+use serde::Serialize;
+use serde_json::value::RawValue;
 use uuid::Uuid;
 
+use crate::fhir_pages::Group;
 use crate::{RecordOutcome, SourceStatus, Status};
 
 /// Namespace of the gateway's name-based (v5) UUIDs.
@@ -100,8 +106,31 @@ pub fn outcome_error(code: &str, message: &str) -> Resource {
     })
 }
 
-/// The CapabilityStatement served at `/fhir/r4/metadata`.
-pub fn capability_statement() -> Vec<u8> {
+/// An issuer whose bearer tokens the gateway accepts, as discovery shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrustedIssuer {
+    /// Its `iss`.
+    pub issuer: String,
+    /// The `aud` its tokens must carry.
+    pub audience: String,
+}
+
+const SECURITY_SERVICE_SYSTEM: &str =
+    "http://terminology.hl7.org/CodeSystem/restful-security-service";
+
+/// What the gateway says of its authorization, in discovery documents.
+const RESOURCE_SERVER_ONLY: &str = "The gateway is a FHIR resource server only: it runs no \
+authorization server, so it has no authorization or token endpoint of its own. Every request \
+but this discovery carries a bearer JWT (Authorization: Bearer) signed by one of the trusted \
+issuers, with their audience, and the claims sub, name, role (a national RBAC job role), org \
+(an ODS code) and purpose; SMART scopes are not read. Get a token from the issuer.";
+
+/// The CapabilityStatement served at `/fhir/r4/metadata`: everything served
+/// (Patient `$everything` by GET and POST, the AuditEvent search by
+/// patient) and how callers authenticate (`rest.security`, SMART
+/// discovery naming the trusted issuers).
+pub fn capability_statement(issuers: &[TrustedIssuer]) -> Vec<u8> {
+    let names: Vec<&str> = issuers.iter().map(|i| i.issuer.as_str()).collect();
     serde_json::json!({
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -114,15 +143,50 @@ pub fn capability_statement() -> Vec<u8> {
         "format": ["json"],
         "rest": [{
             "mode": "server",
-            "documentation": "Read-only. A source that did not answer in full appears as an OperationOutcome entry (search mode outcome) in the Bundle.",
+            "documentation": "Read-only. A source that did not answer in full appears as an OperationOutcome entry (search mode outcome) on the first page of the Bundle. Every error is an OperationOutcome. JSON only: a request for XML is answered 406.",
+            "security": {
+                "cors": false,
+                "service": [{
+                    "coding": [{"system": SECURITY_SERVICE_SYSTEM, "code": "SMART-on-FHIR", "display": "SMART-on-FHIR"}],
+                    "text": "OAuth 2.0 bearer tokens (JWT) from the trusted issuers; discovery at .well-known/smart-configuration"
+                }],
+                "description": format!("{RESOURCE_SERVER_ONLY} Trusted issuers: {}. See .well-known/smart-configuration.", names.join(", "))
+            },
             "resource": [{
                 "type": "Patient",
                 "operation": [{
                     "name": "everything",
-                    "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"
+                    "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+                    "documentation": "GET, or POST with an empty body or a Parameters resource. _type narrows the resource types; _count sets the page size (default 200, at most 1000): further pages by the Bundle's next link, for the same caller, for five minutes. start, end and _since are not supported and are ignored."
+                }]
+            }, {
+                "type": "AuditEvent",
+                "interaction": [{
+                    "code": "search-type",
+                    "documentation": "Who accessed a person's record: for privacy officers, and for the person themselves."
+                }],
+                "searchParam": [{
+                    "name": "patient",
+                    "type": "reference",
+                    "documentation": "The person, by NHS number (10 digits). Required."
                 }]
             }]
         }]
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// The SMART discovery document (`.well-known/smart-configuration`): the
+/// trusted issuers, and honestly no endpoint, grant, PKCE method or SMART
+/// capability of the gateway's own, since it runs no authorization server.
+pub fn smart_configuration(issuers: &[TrustedIssuer]) -> Vec<u8> {
+    serde_json::json!({
+        "description": RESOURCE_SERVER_ONLY,
+        "trusted_issuers": issuers,
+        "capabilities": [],
+        "grant_types_supported": [],
+        "code_challenge_methods_supported": [],
     })
     .to_string()
     .into_bytes()
@@ -138,13 +202,23 @@ fn type_allowed(types: Option<&[String]>, name: &str) -> bool {
     types.is_none_or(|t| t.iter().any(|x| x == name))
 }
 
-/// Renders the record as a searchset Bundle; `types` narrows the resource
-/// types (the FHIR `_type` parameter).
-pub fn render_everything(
+/// A record rendered for its pages: the outcome entries (first page) and
+/// every match with its includes, each entry serialised once.
+pub struct RenderedRecord {
+    /// OperationOutcome entries: sources that did not answer in full, and
+    /// the record's warnings.
+    pub outcomes: Vec<Box<RawValue>>,
+    /// Every match, with its Provenances.
+    pub groups: Vec<Group>,
+}
+
+/// Renders the record's entries; `types` narrows the resource types (the
+/// FHIR `_type` parameter).
+pub fn render_record(
     outcome: &RecordOutcome,
     types: Option<&[String]>,
     withheld: &Withheld,
-) -> Result<Vec<u8>, serde_json::Error> {
+) -> Result<RenderedRecord, serde_json::Error> {
     let nhs = outcome.nhs_number.as_str();
     let patient_url = format!("urn:uuid:{}", uuid_for("Patient", nhs));
 
@@ -162,20 +236,25 @@ pub fn render_everything(
         patient: &patient_url,
         resolve: &resolve,
     };
+    let raw = |e: &BundleEntry| serde_json::value::to_raw_value(e);
+    let group = |first: BundleEntry, rest: Vec<BundleEntry>| -> Result<Group, serde_json::Error> {
+        std::iter::once(&first).chain(&rest).map(raw).collect()
+    };
 
-    let mut entries = Vec::new();
-    let mut matches = 0u64;
+    let mut groups = Vec::new();
     if let Some(p) = &outcome.merged.patient
         && outcome.sections.contains(Section::Demographics)
         && type_allowed(types, "Patient")
     {
-        entries.push(BundleEntry {
+        let patient = BundleEntry {
             full_url: Some(patient_url.clone()),
             resource: Resource::Patient(render::patient(nhs, outcome.nhs_number, &p.demographics)),
             search: search("match"),
-        });
-        matches += 1;
-        entries.extend(provenances("Patient", &patient_url, &p.provenance));
+        };
+        groups.push(group(
+            patient,
+            provenances("Patient", &patient_url, &p.provenance).collect(),
+        )?);
     }
     for item in outcome.merged.sections.values().flatten() {
         let uuid = item_uuid(item).to_string();
@@ -184,42 +263,118 @@ pub fn render_everything(
             continue;
         }
         let full_url = format!("urn:uuid:{uuid}");
-        entries.push(BundleEntry {
+        let matched = BundleEntry {
             full_url: Some(full_url.clone()),
             resource,
             search: search("match"),
-        });
-        matches += 1;
-        entries.extend(provenances(&uuid, &full_url, &item.provenance));
+        };
+        groups.push(group(
+            matched,
+            provenances(&uuid, &full_url, &item.provenance).collect(),
+        )?);
     }
+    let mut outcomes = Vec::new();
     for s in &outcome.sources {
         if s.status != Status::Ok {
-            entries.push(source_outcome(s));
+            outcomes.push(raw(&source_outcome(s))?);
         }
     }
     if let Some(w) = warnings_outcome(outcome, withheld) {
-        entries.push(w);
+        outcomes.push(raw(&w)?);
     }
+    Ok(RenderedRecord { outcomes, groups })
+}
+
+/// One page of a record: a searchset Bundle with `total` matches in all,
+/// these entries, and these links (`self`, `next`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PageOut<'a> {
+    resource_type: &'static str,
+    id: String,
+    meta: Meta,
+    #[serde(rename = "type")]
+    type_: &'static str,
+    timestamp: &'a str,
+    total: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    link: Vec<BundleLink>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    entry: Vec<&'a RawValue>,
+}
+
+/// Writes one page: the outcome entries given (the first page's), then the
+/// groups given, with `self` and (when there is one) `next` links.
+pub fn page_bundle(
+    nhs: &str,
+    total: u64,
+    outcomes: &[Box<RawValue>],
+    groups: &[Group],
+    self_url: &str,
+    next_url: Option<&str>,
+) -> Result<Vec<u8>, serde_json::Error> {
     let timestamp = now();
-    let bundle = Bundle {
-        id: Some(
-            Uuid::new_v5(
-                &NAMESPACE,
-                format!("bundle/{nhs}/{timestamp}/{}", entries.len()).as_bytes(),
-            )
-            .to_string(),
-        ),
-        meta: Some(Meta {
+    let entry: Vec<&RawValue> = groups
+        .iter()
+        .flatten()
+        .chain(outcomes)
+        .map(AsRef::as_ref)
+        .collect();
+    let mut link = vec![BundleLink {
+        relation: Some("self".into()),
+        url: Some(self_url.into()),
+    }];
+    link.extend(next_url.map(|n| BundleLink {
+        relation: Some("next".into()),
+        url: Some(n.into()),
+    }));
+    let page = PageOut {
+        resource_type: "Bundle",
+        id: Uuid::new_v5(
+            &NAMESPACE,
+            format!("bundle/{nhs}/{timestamp}/{self_url}").as_bytes(),
+        )
+        .to_string(),
+        meta: Meta {
             last_updated: Some(timestamp.clone()),
             ..Default::default()
-        }),
-        type_: "searchset".into(),
-        timestamp: Some(timestamp),
-        total: Some(matches),
-        link: Vec::new(),
-        entry: entries,
+        },
+        type_: "searchset",
+        timestamp: &timestamp,
+        total,
+        link,
+        entry,
     };
-    serde_json::to_vec(&Resource::Bundle(bundle))
+    serde_json::to_vec(&page)
+}
+
+/// The answer when no record can be shown (`404`: no source holds one;
+/// `502`: no source answered): one OperationOutcome saying so, with each
+/// source's status as further issues.
+pub fn record_not_shown(outcome: &RecordOutcome) -> Resource {
+    let (code, message) = if outcome.http_status == 404 {
+        ("not-found", "no source holds a record for this person")
+    } else {
+        (
+            "transient",
+            "no source answered, so no record can be shown; try again later",
+        )
+    };
+    let mut issue = vec![OperationOutcomeIssue {
+        severity: Some("error".into()),
+        code: Some(code.into()),
+        diagnostics: Some(message.into()),
+        ..Default::default()
+    }];
+    for s in &outcome.sources {
+        if let Resource::OperationOutcome(o) = source_outcome(s).resource {
+            issue.extend(o.issue);
+        }
+    }
+    Resource::OperationOutcome(OperationOutcome {
+        issue,
+        ..Default::default()
+    })
 }
 
 fn item_uuid(item: &MergedItem) -> Uuid {
@@ -319,7 +474,7 @@ fn source_outcome(s: &SourceStatus) -> BundleEntry {
                 s.organisation, s.source, s.ods_code
             )),
         }),
-        diagnostics: s.message.clone(),
+        diagnostics: s.message.clone().filter(|m| !m.trim().is_empty()),
         expression: Vec::new(),
     }];
     for i in &s.issues {

@@ -12,6 +12,8 @@ mod access;
 mod cache;
 mod fanout;
 pub mod fhir;
+mod fhir_api;
+mod fhir_pages;
 mod headers;
 pub mod metrics;
 pub mod resilience;

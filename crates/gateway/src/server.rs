@@ -20,7 +20,7 @@ use tracing::Instrument as _;
 use icr_audit::Interaction;
 
 use crate::access::{RecordRequest, Stop};
-use crate::{Gateway, fhir, headers, view};
+use crate::{Gateway, fhir, fhir_api, headers, view};
 
 /// How long in-flight requests may take to finish after shutdown begins.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -152,7 +152,7 @@ async fn serve_connection<I>(
     let _ = watcher.watch(conn.into_owned()).await;
 }
 
-type Resp = Response<Full<Bytes>>;
+pub(crate) type Resp = Response<Full<Bytes>>;
 
 /// Routes one request.
 pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
@@ -193,30 +193,16 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
         ),
         ["fhir", "r4", "AuditEvent"] => (
             "fhir-audit",
-            match only_get(&req) {
+            match fhir_api::precheck(&req, &[Method::GET], "GET") {
                 Some(r) => r,
                 None => audit(gw, &req, true).await,
             },
         ),
-        ["fhir", "r4", "metadata"] => (
-            "fhir-metadata",
-            only_get(&req)
-                .unwrap_or_else(|| fhir_bytes(StatusCode::OK, fhir::capability_statement())),
+        [".well-known", "smart-configuration"] => (
+            "smart-configuration",
+            only_get(&req).unwrap_or_else(|| fhir_api::smart_configuration(gw)),
         ),
-        ["fhir", "r4", "Patient", nhs, op]
-            if *op == "$everything" || op.eq_ignore_ascii_case("%24everything") =>
-        {
-            (
-                "fhir-everything",
-                match only_get(&req) {
-                    Some(r) => r,
-                    None => match gw.admit() {
-                        None => shed(),
-                        Some(_permit) => everything(gw, &req, nhs).await,
-                    },
-                },
-            )
-        }
+        ["fhir", ..] => fhir_api::route(gw, req, &segments).await,
         _ => (
             "unknown",
             problem(
@@ -225,6 +211,12 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
                 "no such route; see the API description in docs/openapi.yaml",
             ),
         ),
+    };
+    // Every answer under /fhir/ is FHIR, whichever part produced it.
+    let resp = if segments.first() == Some(&"fhir") {
+        fhir_api::as_outcome(resp).await
+    } else {
+        resp
     };
     let took = started.elapsed();
     gw.measure_request(route, resp.status().as_u16(), took);
@@ -282,7 +274,7 @@ fn ready(gw: &Gateway) -> Resp {
 
 /// The answer to a request shed under load: nothing was fetched, and the
 /// caller may try again shortly.
-fn shed() -> Resp {
+pub(crate) fn shed() -> Resp {
     let mut r = problem(
         StatusCode::SERVICE_UNAVAILABLE,
         "overloaded",
@@ -374,7 +366,7 @@ fn metrics(gw: &Gateway) -> Resp {
 }
 
 /// Query parameters, with repeated keys kept.
-fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
     url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
@@ -383,7 +375,7 @@ fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
 /// `Prefer: wait=N` (seconds, as FHIR servers read it; fractions allowed):
 /// the caller would rather have a partial answer within N seconds.
 /// Anything unreadable is ignored, as `Prefer` is only a preference.
-fn prefer_wait(req: &Request<Incoming>) -> Option<Duration> {
+pub(crate) fn prefer_wait(req: &Request<Incoming>) -> Option<Duration> {
     req.headers()
         .get_all("prefer")
         .iter()
@@ -395,7 +387,7 @@ fn prefer_wait(req: &Request<Incoming>) -> Option<Duration> {
         .map(|n| Duration::from_secs_f64(n.min(3_600.0)))
 }
 
-fn calling_system(req: &Request<Incoming>) -> Option<&str> {
+pub(crate) fn calling_system(req: &Request<Incoming>) -> Option<&str> {
     req.extensions().get::<CallingSystem>().map(|c| &*c.0)
 }
 
@@ -429,43 +421,6 @@ fn sections_query(query: Option<&str>) -> Sections {
     Ok(sections.unwrap_or_else(SectionSet::all))
 }
 
-/// The sections and resource types `$everything`'s `_type` asks for.
-fn everything_query(query: Option<&str>) -> (Sections, Option<Vec<String>>) {
-    let mut types: Option<Vec<String>> = None;
-    for (key, value) in query_pairs(query) {
-        match key.as_str() {
-            "_type" => types.get_or_insert_with(Vec::new).extend(
-                value
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_owned),
-            ),
-            "_format"
-                if matches!(
-                    value.as_str(),
-                    "json" | "application/json" | "application/fhir+json"
-                ) => {}
-            "_format" => {
-                return (
-                    Err((
-                        "not_supported",
-                        "only JSON is supported (_format=json)".into(),
-                    )),
-                    None,
-                );
-            }
-            // FHIR servers ignore parameters they do not know, unless asked to be strict.
-            _ => {}
-        }
-    }
-    let sections = match &types {
-        None => Ok(SectionSet::all()),
-        Some(list) => fhir::sections_for_types(list).map_err(|m| ("not_supported", m)),
-    };
-    (sections, types)
-}
-
 async fn record(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
     let started = std::time::Instant::now();
     let request = RecordRequest {
@@ -493,38 +448,6 @@ async fn record(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
             ),
         },
         Err(stop) => stop_json(&stop),
-    }
-}
-
-async fn everything(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
-    let started = std::time::Instant::now();
-    let (sections, types) = everything_query(req.uri().query());
-    let request = RecordRequest {
-        interaction: Interaction::FhirEverything,
-        authorization: headers::authorization(req.headers()),
-        break_glass: headers::break_glass_reason(req.headers()),
-        calling_system: calling_system(req),
-        wait: prefer_wait(req),
-        nhs,
-        sections,
-    };
-    match gw.access_record(request).await {
-        Ok(released) => {
-            match fhir::render_everything(&released.outcome, types.as_deref(), &released.withheld) {
-                Ok(body) => {
-                    gw.measure_added(started, &released.outcome);
-                    with_request_id(
-                        fhir_bytes(status(released.outcome.http_status), body),
-                        &released.request_id,
-                    )
-                }
-                Err(_) => fhir_response(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    fhir::outcome_error("exception", "the Bundle could not be rendered"),
-                ),
-            }
-        }
-        Err(stop) => stop_fhir(&stop),
     }
 }
 
@@ -566,7 +489,7 @@ async fn audit(gw: &Gateway, req: &Request<Incoming>, fhir: bool) -> Resp {
     }
 }
 
-fn with_request_id(mut r: Resp, id: &str) -> Resp {
+pub(crate) fn with_request_id(mut r: Resp, id: &str) -> Resp {
     if !id.is_empty()
         && let Ok(v) = HeaderValue::from_str(id)
     {
@@ -603,19 +526,17 @@ fn stop_json(stop: &Stop) -> Resp {
 }
 
 /// A refusal as an OperationOutcome.
-fn stop_fhir(stop: &Stop) -> Resp {
-    let code = match stop.status.as_u16() {
-        401 => "login",
-        403 => "forbidden",
-        503 => "transient",
-        _ if stop.error == "not_supported" => "not-supported",
-        _ => "invalid",
+pub(crate) fn stop_fhir(stop: &Stop) -> Resp {
+    let code = if stop.error == "not_supported" {
+        "not-supported"
+    } else {
+        fhir_api::issue_type(stop.status)
     };
     let outcome = fhir::outcome_error_coded(code, &stop.code, &stop.message);
     with_challenge(fhir_response(stop.status, outcome), stop)
 }
 
-fn status(code: u16) -> StatusCode {
+pub(crate) fn status(code: u16) -> StatusCode {
     StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
@@ -639,11 +560,11 @@ fn problem(code: StatusCode, error: &str, message: &str) -> Resp {
     json(code, body.to_string().into_bytes())
 }
 
-fn fhir_bytes(code: StatusCode, body: Vec<u8>) -> Resp {
+pub(crate) fn fhir_bytes(code: StatusCode, body: Vec<u8>) -> Resp {
     with_headers(code, "application/fhir+json; fhirVersion=4.0", body)
 }
 
-fn fhir_response(code: StatusCode, resource: icr_fhir::Resource) -> Resp {
+pub(crate) fn fhir_response(code: StatusCode, resource: icr_fhir::Resource) -> Resp {
     match serde_json::to_vec(&resource) {
         Ok(body) => fhir_bytes(code, body),
         Err(_) => fhir_bytes(StatusCode::INTERNAL_SERVER_ERROR, Vec::new()),

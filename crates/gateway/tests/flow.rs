@@ -270,13 +270,15 @@ async fn all_unknown_is_404_and_all_failed_is_502_once_a_relationship_is_establi
     assert_eq!(status, 404);
     assert_valid_view(&body);
     assert!(body["patient"].is_null());
-    let (status, _, bundle) = get_breaking_glass(
+    let (status, _, outcome) = get_breaking_glass(
         &format!("{base}/fhir/r4/Patient/9990000018/$everything"),
         GLASS,
     )
     .await;
     assert_eq!(status, 404);
-    assert_valid_fhir(&bundle);
+    assert_valid_fhir(&outcome);
+    assert_eq!(outcome["resourceType"], "OperationOutcome");
+    assert_eq!(outcome["issue"][0]["code"], "not-found");
 
     let (base, _) = start(
         1000,
@@ -331,32 +333,52 @@ async fn all_unknown_is_404_and_all_failed_is_502_once_a_relationship_is_establi
             ),
         ]
     );
-    let (status, _, bundle) = get_breaking_glass(
+    // As FHIR, an error answer is an OperationOutcome: why no record is
+    // shown, then each source's status.
+    let (status, _, outcome) = get_breaking_glass(
         &format!("{base}/fhir/r4/Patient/9990000018/$everything"),
         GLASS,
     )
     .await;
     assert_eq!(status, 502);
-    assert_valid_fhir(&bundle);
-    let outcomes: Vec<&str> = bundle["entry"]
+    assert_valid_fhir(&outcome);
+    assert_eq!(outcome["resourceType"], "OperationOutcome");
+    let issues: Vec<(&str, &str, &str)> = outcome["issue"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e["resource"]["id"].as_str().unwrap())
+        .map(|i| {
+            (
+                i["severity"].as_str().unwrap(),
+                i["code"].as_str().unwrap(),
+                i["diagnostics"].as_str().unwrap_or(""),
+            )
+        })
         .collect();
-    assert_eq!(outcomes, ["source-a", "source-b", "source-c"]);
-    assert_eq!(bundle["entry"][1]["search"]["mode"], "outcome");
     assert_eq!(
-        bundle["entry"][1]["resource"]["issue"][0]["severity"],
-        "error"
+        issues,
+        [
+            (
+                "error",
+                "transient",
+                "no source answered, so no record can be shown; try again later"
+            ),
+            (
+                "information",
+                "not-found",
+                "the source holds no record for this person"
+            ),
+            ("error", "exception", "HTTP 500 from Patient search"),
+            (
+                "error",
+                "exception",
+                "malformed response: invalid JSON at line 1 column 2"
+            ),
+        ]
     );
     assert_eq!(
-        bundle["entry"][1]["resource"]["issue"][0]["details"]["coding"][0]["code"],
-        "error"
-    );
-    assert_eq!(
-        bundle["entry"][1]["resource"]["issue"][0]["diagnostics"],
-        "HTTP 500 from Patient search"
+        outcome["issue"][2]["details"]["coding"][0]["code"], "error",
+        "each source's status, coded"
     );
 }
 

@@ -61,6 +61,16 @@ impl CodeSystem {
         }
     }
 
+    /// The system of a code whose source named none.
+    pub fn unnamed() -> Self {
+        CodeSystem::Other("".into())
+    }
+
+    /// Whether the source named no system (its URI is blank).
+    pub fn is_unnamed(&self) -> bool {
+        self.uri().trim().is_empty()
+    }
+
     /// Preference when one concept carries several codings: national
     /// clinical terminologies first, local codes last.
     pub fn rank(&self) -> u8 {
@@ -99,7 +109,12 @@ impl<'de> Deserialize<'de> for CodeSystem {
 /// One code from one system, with the display text the source gave it.
 #[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub struct Coding {
-    /// The code system.
+    /// The code system; a source that names none leaves it unnamed, and it
+    /// is then left out when written (never written as `""`).
+    #[serde(
+        default = "CodeSystem::unnamed",
+        skip_serializing_if = "CodeSystem::is_unnamed"
+    )]
     pub system: CodeSystem,
     /// The code.
     pub code: String,
@@ -192,6 +207,25 @@ mod tests {
         };
         assert_eq!(c.primary().unwrap().system, CodeSystem::Snomed);
         assert_eq!(c.label(), Some("Serum potassium level"));
+    }
+
+    #[test]
+    fn a_coding_without_a_system_is_written_without_one() {
+        for blank in ["", " ", "\t"] {
+            let c = Coding::new(CodeSystem::from_uri(blank), "X1", "Local");
+            assert!(c.system.is_unnamed());
+            let json = serde_json::to_string(&c).unwrap();
+            assert_eq!(json, r#"{"code":"X1","display":"Local"}"#);
+            let back: Coding = serde_json::from_str(&json).unwrap();
+            assert!(back.system.is_unnamed());
+        }
+        let named = Coding::new(CodeSystem::Loinc, "2823-3", "Potassium");
+        assert!(!named.system.is_unnamed());
+        assert!(
+            serde_json::to_string(&named)
+                .unwrap()
+                .contains(r#""system":"http://loinc.org""#)
+        );
     }
 
     #[test]

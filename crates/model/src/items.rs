@@ -575,8 +575,13 @@ pub struct Attachment {
     /// MIME type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
-    /// Where the content can be retrieved from the source.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Where the source keeps the content: the source's own address (an
+    /// internal host, a link that only works with the source's
+    /// credentials). For the gateway's use only: it is never serialised,
+    /// so no view of the model passes a source's address on, and the FHIR
+    /// renderer does not write it. A reader asks the organisation named in
+    /// the item's provenance for the content.
+    #[serde(skip)]
     pub url: Option<String>,
     /// Title of this content.
     #[serde(default, skip_serializing_if = "Option::is_none")]

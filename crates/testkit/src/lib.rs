@@ -1,7 +1,8 @@
 //! Test support, used only as a dev-dependency: where the outside test
 //! corpora are and what a test does without them ([`mod@corpora`]), the official
-//! FHIR R4 JSON schema as a validator, and a throwaway PKI for TLS tests
-//! ([`pki`]).
+//! FHIR R4 JSON schema as a validator, a throwaway PKI for TLS tests
+//! ([`pki`]), and the real FHIR clients the gateway's output is read with
+//! ([`fhir_clients`]).
 //!
 //! The corpora live outside the repository: `$ICR_CORPORA` when set, else
 //! `../shared/corpora` beside the checkout, else `.corpora/` in the
@@ -12,6 +13,7 @@
 use std::sync::LazyLock;
 
 pub mod corpora;
+pub mod fhir_clients;
 pub mod pki;
 
 pub use corpora::{
