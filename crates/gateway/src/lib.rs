@@ -12,6 +12,7 @@ mod access;
 mod cache;
 mod fanout;
 pub mod fhir;
+mod listener;
 pub mod metrics;
 pub mod resilience;
 mod server;

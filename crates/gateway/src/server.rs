@@ -1,7 +1,7 @@
-//! HTTP: routes, request validation, responses. hyper 1 on tokio, HTTP/1.1
-//! and HTTP/2, graceful shutdown.
+//! HTTP: routes, request validation, responses. The connections they are
+//! served on (HTTP/1.1 and HTTP/2, TLS, graceful shutdown) are
+//! [`crate::listener`]'s.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::time::Duration;
 
@@ -10,9 +10,6 @@ use http::header::{ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHEN
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use icr_model::SectionSet;
 use tokio::net::TcpListener;
 use tracing::Instrument as _;
@@ -20,10 +17,8 @@ use tracing::Instrument as _;
 use icr_audit::Interaction;
 
 use crate::access::{RecordRequest, Stop};
+use crate::listener::{self, CallingSystem};
 use crate::{Gateway, fhir, view};
-
-/// How long in-flight requests may take to finish after shutdown begins.
-const DRAIN: Duration = Duration::from_secs(10);
 
 /// Serves the gateway over plain HTTP on `listener` until `shutdown`
 /// resolves, then stops accepting and lets in-flight requests finish (for
@@ -33,7 +28,7 @@ pub async fn serve(
     gateway: Gateway,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    serve_with(listener, gateway, None, shutdown).await
+    listener::serve_with(listener, None, Routes(gateway), shutdown).await
 }
 
 /// As [`serve`], over TLS: each connection's handshake runs (bounded) in
@@ -45,92 +40,16 @@ pub async fn serve_tls(
     tls: icr_tls::ServerTls,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    serve_with(listener, gateway, Some(tls), shutdown).await
+    listener::serve_with(listener, Some(tls), Routes(gateway), shutdown).await
 }
 
-/// The calling system's identity from its TLS client certificate, carried
-/// in each request's extensions.
-#[derive(Clone, Debug)]
-pub(crate) struct CallingSystem(pub(crate) std::sync::Arc<str>);
+/// The gateway's routes, as the listener calls them for each request.
+#[derive(Clone)]
+struct Routes(Gateway);
 
-async fn serve_with(
-    listener: TcpListener,
-    gateway: Gateway,
-    tls: Option<icr_tls::ServerTls>,
-    shutdown: impl Future<Output = ()>,
-) -> std::io::Result<()> {
-    let graceful = GracefulShutdown::new();
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(10))
-        .max_buf_size(64 * 1024);
-    builder.http2().max_concurrent_streams(256);
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, _) = match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        // Too many open files and the like: back off, keep serving.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let gw = gateway.clone();
-                let builder = builder.clone();
-                let watcher = graceful.watcher();
-                match tls.clone() {
-                    None => {
-                        tokio::spawn(serve_connection(builder, watcher, TokioIo::new(stream), gw, None));
-                    }
-                    Some(tls) => {
-                        tokio::spawn(async move {
-                            match tls.accept(stream).await {
-                                Ok((stream, peer)) => {
-                                    let peer = peer.map(|p| CallingSystem(p.subject.into()));
-                                    serve_connection(builder, watcher, TokioIo::new(stream), gw, peer).await;
-                                }
-                                // The peer's address and certificate are not
-                                // patient data; the failure is for operators.
-                                Err(e) => tracing::info!(error = %e, "TLS connection refused"),
-                            }
-                        });
-                    }
-                }
-            }
-            () = &mut shutdown => break,
-        }
-    }
-    drop(listener);
-    if tokio::time::timeout(DRAIN, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("in-flight requests did not finish within the drain time");
-    }
-    Ok(())
-}
-
-/// Serves one connection's requests, tracked for graceful shutdown.
-async fn serve_connection<I>(
-    builder: auto::Builder<TokioExecutor>,
-    watcher: hyper_util::server::graceful::Watcher,
-    io: TokioIo<I>,
-    gw: Gateway,
-    peer: Option<CallingSystem>,
-) where
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
-        let gw = gw.clone();
-        if let Some(p) = &peer {
-            req.extensions_mut().insert(p.clone());
-        }
+impl listener::Handler for Routes {
+    fn call(&self, req: Request<Incoming>) -> impl Future<Output = Resp> + Send + use<> {
+        let gw = self.0.clone();
         // One span per request: route, method, status and time; the path
         // (which holds the NHS number) is never recorded.
         let span = tracing::info_span!(
@@ -140,13 +59,11 @@ async fn serve_connection<I>(
             route = tracing::field::Empty,
             http.response.status_code = tracing::field::Empty,
         );
-        async move { Ok::<_, Infallible>(handle(&gw, req).await) }.instrument(span)
-    });
-    let conn = builder.serve_connection_with_upgrades(io, service);
-    let _ = watcher.watch(conn.into_owned()).await;
+        async move { handle(&gw, req).await }.instrument(span)
+    }
 }
 
-type Resp = Response<Full<Bytes>>;
+pub(crate) type Resp = Response<Full<Bytes>>;
 
 /// Routes one request.
 pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
