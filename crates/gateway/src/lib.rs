@@ -20,4 +20,5 @@ pub mod view;
 
 pub use cache::SourceCache;
 pub use fanout::{Gateway, RecordOutcome, SourceStatus, Status};
+pub use listener::{ConnectionLimits, bind};
 pub use server::{serve, serve_tls};

@@ -17,30 +17,34 @@ use tracing::Instrument as _;
 use icr_audit::Interaction;
 
 use crate::access::{RecordRequest, Stop};
-use crate::listener::{self, CallingSystem};
+use crate::listener::{self, CallingSystem, ConnectionLimits, ConnectionMetrics};
 use crate::{Gateway, fhir, view};
 
-/// Serves the gateway over plain HTTP on `listener` until `shutdown`
-/// resolves, then stops accepting and lets in-flight requests finish (for
-/// at most 10 s). For loopback and behind a TLS-terminating proxy.
+/// Serves the gateway over plain HTTP on `listener`, its connections
+/// within `limits`, until `shutdown` resolves; then stops accepting and
+/// lets in-flight requests finish (for at most 10 s). For loopback and
+/// behind a TLS-terminating proxy.
 pub async fn serve(
     listener: TcpListener,
     gateway: Gateway,
+    limits: ConnectionLimits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    listener::serve_with(listener, None, Routes(gateway), shutdown).await
+    listener::serve_with(listener, limits, None, Routes(gateway), shutdown).await
 }
 
-/// As [`serve`], over TLS: each connection's handshake runs (bounded) in
-/// its own task, and the calling system's verified client certificate, if
-/// any, is recorded with every request made on that connection.
+/// As [`serve`], over TLS: each connection's handshake runs (within the
+/// request timeout) in its own task, and the calling system's verified
+/// client certificate, if any, is recorded with every request made on
+/// that connection.
 pub async fn serve_tls(
     listener: TcpListener,
     gateway: Gateway,
+    limits: ConnectionLimits,
     tls: icr_tls::ServerTls,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    listener::serve_with(listener, Some(tls), Routes(gateway), shutdown).await
+    listener::serve_with(listener, limits, Some(tls), Routes(gateway), shutdown).await
 }
 
 /// The gateway's routes, as the listener calls them for each request.
@@ -76,14 +80,17 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
             only_get(&req).unwrap_or_else(|| json(StatusCode::OK, br#"{"status":"ok"}"#.to_vec())),
         ),
         ["readyz"] => ("readyz", only_get(&req).unwrap_or_else(|| ready(gw))),
-        ["metrics"] => ("metrics", only_get(&req).unwrap_or_else(|| metrics(gw))),
+        ["metrics"] => (
+            "metrics",
+            only_get(&req).unwrap_or_else(|| metrics(gw, &req)),
+        ),
         ["v1", "patients", nhs, "record"] => (
             "record",
             match only_get(&req) {
                 Some(r) => r,
                 None => match gw.admit() {
                     None => shed(),
-                    Some(_permit) => record(gw, &req, nhs).await,
+                    Some(permit) => listener::hold_until_sent(record(gw, &req, nhs).await, permit),
                 },
             },
         ),
@@ -123,7 +130,9 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
                     Some(r) => r,
                     None => match gw.admit() {
                         None => shed(),
-                        Some(_permit) => everything(gw, &req, nhs).await,
+                        Some(permit) => {
+                            listener::hold_until_sent(everything(gw, &req, nhs).await, permit)
+                        }
                     },
                 },
             )
@@ -152,16 +161,17 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
 }
 
 fn only_get(req: &Request<Incoming>) -> Option<Resp> {
-    if req.method() == Method::GET {
+    // HEAD is GET whose body the listener leaves out.
+    if req.method() == Method::GET || req.method() == Method::HEAD {
         return None;
     }
     let mut r = problem(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
-        "only GET is supported here",
+        "only GET (and HEAD) is supported here",
     );
     r.headers_mut()
-        .insert(ALLOW, HeaderValue::from_static("GET"));
+        .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
     Some(r)
 }
 
@@ -193,7 +203,7 @@ fn ready(gw: &Gateway) -> Resp {
 
 /// The answer to a request shed under load: nothing was fetched, and the
 /// caller may try again shortly.
-fn shed() -> Resp {
+pub(crate) fn shed() -> Resp {
     let mut r = problem(
         StatusCode::SERVICE_UNAVAILABLE,
         "overloaded",
@@ -272,9 +282,14 @@ async fn purge(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
     json(StatusCode::OK, body.to_string().into_bytes())
 }
 
-/// Prometheus text metrics (no patient data, no labels carrying any).
-fn metrics(gw: &Gateway) -> Resp {
-    let mut r = Response::new(Full::new(Bytes::from(gw.metrics_text())));
+/// Prometheus text metrics (no patient data, no labels carrying any):
+/// the gateway's, and its connections' from the listener.
+fn metrics(gw: &Gateway, req: &Request<Incoming>) -> Resp {
+    let mut text = gw.metrics_text();
+    if let Some(connections) = req.extensions().get::<ConnectionMetrics>() {
+        connections.render(&mut text);
+    }
+    let mut r = Response::new(Full::new(Bytes::from(text)));
     r.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
