@@ -729,9 +729,7 @@ async fn start_gateway(
     listen: Option<SocketAddr>,
 ) -> Result<(TcpListener, Gateway), String> {
     let addr = listen.unwrap_or(config.gateway.listen);
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let listener = icr_gateway::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let gateway = Gateway::new(config).map_err(|e| format!("cannot open the audit log: {e}"))?;
     Ok((listener, gateway))
 }
@@ -754,22 +752,24 @@ async fn serve(dir: &Path, listen: Option<SocketAddr>) -> Result<(), String> {
         "icr gateway listening on {scheme}://{addr} with {} sources",
         gateway.source_count()
     );
-    let served = run_gateway(listener, &gateway, config.tls.clone()).await;
+    let served = run_gateway(listener, &gateway, &config).await;
     gateway.close().await;
     served.map_err(|e| e.to_string())
 }
 
-/// Serves until SIGINT or SIGTERM, over TLS when `[tls]` is configured.
+/// Serves until SIGINT or SIGTERM, over TLS when `[tls]` is configured,
+/// within `[connections]`' limits.
 async fn run_gateway(
     listener: TcpListener,
     gateway: &Gateway,
-    tls: Option<icr_tls::ServerTls>,
+    config: &Config,
 ) -> std::io::Result<()> {
-    match tls {
+    let limits = icr_gateway::ConnectionLimits::from_config(&config.gateway.connections);
+    match config.tls.clone() {
         Some(tls) => {
-            icr_gateway::serve_tls(listener, gateway.clone(), tls, shutdown_signal()).await
+            icr_gateway::serve_tls(listener, gateway.clone(), limits, tls, shutdown_signal()).await
         }
-        None => icr_gateway::serve(listener, gateway.clone(), shutdown_signal()).await,
+        None => icr_gateway::serve(listener, gateway.clone(), limits, shutdown_signal()).await,
     }
 }
 
@@ -896,7 +896,7 @@ async fn demo(
     );
     say!("audit log          {}", config.gateway.audit.dir.display());
     print_examples(&sim, addr, dir);
-    let served = run_gateway(listener, &gateway, config.tls.clone()).await;
+    let served = run_gateway(listener, &gateway, &config).await;
     gateway.close().await;
     sim.shutdown().await;
     served.map_err(|e| e.to_string())

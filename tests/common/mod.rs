@@ -59,12 +59,33 @@ pub fn start_demo_with_env(config: &std::path::Path, env: &[(&str, &str)]) -> De
 
 /// As [`start_demo_in`], with extra environment variables and arguments.
 pub fn start_demo_with(config: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> Demo {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_icr"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_icr"));
+    command.env("RUST_LOG", "warn").envs(env.iter().copied());
+    start_demo_command(command, config, args)
+}
+
+/// `icr demo --ephemeral` on `config/demo`, its open-file limit (soft and
+/// hard) lowered to `nofile` before it starts, with extra environment
+/// variables.
+pub fn start_demo_with_nofile(nofile: u32, env: &[(&str, &str)]) -> Demo {
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!("ulimit -n {nofile} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_icr"))
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied());
+    let config = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config/demo"));
+    start_demo_command(command, config, &[])
+}
+
+/// Runs `command` (the `icr` binary, or a shell that execs it) with `demo
+/// --ephemeral --config {config} {args}` and waits for its addresses.
+fn start_demo_command(mut command: Command, config: &std::path::Path, args: &[&str]) -> Demo {
+    let mut child = command
         .args(["demo", "--ephemeral", "--config"])
         .arg(config)
         .args(args)
-        .env("RUST_LOG", "warn")
-        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -72,6 +72,79 @@ pub struct GatewayConfig {
     /// for a loopback demo or behind a TLS-terminating proxy.
     #[serde(default)]
     pub tls: Option<icr_tls::TlsConfig>,
+    /// Limits on the connections callers open (`[connections]`).
+    #[serde(default)]
+    pub connections: ConnectionsConfig,
+}
+
+/// `[connections]` in `gateway.toml`: how long a connection may take to
+/// send a request or sit idle, how many may be open, and how much the
+/// answers that callers do not read may hold. Read at start.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionsConfig {
+    /// A connection that has not sent a whole request this long after it
+    /// was accepted (TLS handshake included) is closed, in milliseconds.
+    #[serde(default = "default_request_timeout_ms")]
+    pub request_timeout_ms: u64,
+    /// A connection with no request in progress for this long after its
+    /// last answer is closed, in milliseconds.
+    #[serde(default = "default_idle_timeout_ms")]
+    pub idle_timeout_ms: u64,
+    /// An answer whose sending makes no progress for this long (the caller
+    /// reads nothing) is abandoned: its HTTP/2 stream reset, or its
+    /// HTTP/1.1 connection closed; in milliseconds.
+    #[serde(default = "default_stall_timeout_ms")]
+    pub stall_timeout_ms: u64,
+    /// Connections open at once, at most. None: derived from the process's
+    /// open-file limit at start (80 % of it less 64, at most 16384).
+    #[serde(default)]
+    pub max_open: Option<u32>,
+    /// HTTP/2 streams one connection may have open at once.
+    #[serde(default = "default_h2_max_streams")]
+    pub h2_max_streams: u32,
+    /// Bytes of answers not yet written to their callers, across all
+    /// connections; past it, requests on connections already holding
+    /// unwritten answers are refused `503` at once.
+    #[serde(default = "default_max_unsent_bytes")]
+    pub max_unsent_bytes: u64,
+    /// Bytes of answers not yet written that one connection may hold
+    /// (its first answer is always served, whatever its size).
+    #[serde(default = "default_max_unsent_bytes_per_connection")]
+    pub max_unsent_bytes_per_connection: u64,
+}
+
+impl Default for ConnectionsConfig {
+    fn default() -> Self {
+        Self {
+            request_timeout_ms: default_request_timeout_ms(),
+            idle_timeout_ms: default_idle_timeout_ms(),
+            stall_timeout_ms: default_stall_timeout_ms(),
+            max_open: None,
+            h2_max_streams: default_h2_max_streams(),
+            max_unsent_bytes: default_max_unsent_bytes(),
+            max_unsent_bytes_per_connection: default_max_unsent_bytes_per_connection(),
+        }
+    }
+}
+
+fn default_request_timeout_ms() -> u64 {
+    10_000
+}
+fn default_idle_timeout_ms() -> u64 {
+    75_000
+}
+fn default_stall_timeout_ms() -> u64 {
+    15_000
+}
+fn default_h2_max_streams() -> u32 {
+    32
+}
+fn default_max_unsent_bytes() -> u64 {
+    32 * 1024 * 1024
+}
+fn default_max_unsent_bytes_per_connection() -> u64 {
+    8 * 1024 * 1024
 }
 
 /// `[access]` in `gateway.toml`: where the access policy and the objection
@@ -278,8 +351,9 @@ impl fmt::Display for ConfigErrors {
 impl GatewayConfig {
     /// The keys that differ between this configuration (the running one)
     /// and `new` and that only a restart can apply: the listen address, the
-    /// sources directory, the audit log's settings, and turning TLS on or
-    /// off (its certificates and client settings reload live).
+    /// sources directory, the audit log's and the listener's connection
+    /// settings, and turning TLS on or off (its certificates and client
+    /// settings reload live).
     pub fn restart_only_changes(&self, new: &GatewayConfig) -> Vec<&'static str> {
         let mut keys = Vec::new();
         if self.listen != new.listen {
@@ -290,6 +364,9 @@ impl GatewayConfig {
         }
         if self.audit != new.audit {
             keys.push("[audit]");
+        }
+        if self.connections != new.connections {
+            keys.push("[connections]");
         }
         if self.tls.is_some() != new.tls.is_some() {
             keys.push("[tls] (turning TLS on or off)");
@@ -473,6 +550,33 @@ fn check_gateway(file: &Path, g: &GatewayConfig, errors: &mut Vec<ConfigError>) 
             "must be at least 1 MiB",
         ));
     }
+    check_connections(file, &g.connections, errors);
+}
+
+fn check_connections(file: &Path, c: &ConnectionsConfig, errors: &mut Vec<ConfigError>) {
+    let mut within = |key: &str, value: u64, range: std::ops::RangeInclusive<u64>| {
+        if !range.contains(&value) {
+            let message = format!("must be between {} and {}", range.start(), range.end());
+            errors.push(error(file, Some(&format!("connections.{key}")), &message));
+        }
+    };
+    within("request_timeout_ms", c.request_timeout_ms, 1_000..=120_000);
+    within("idle_timeout_ms", c.idle_timeout_ms, 1_000..=3_600_000);
+    within("stall_timeout_ms", c.stall_timeout_ms, 1_000..=300_000);
+    if let Some(n) = c.max_open {
+        within("max_open", u64::from(n), 1..=1_000_000);
+    }
+    within("h2_max_streams", u64::from(c.h2_max_streams), 1..=1_000);
+    within(
+        "max_unsent_bytes",
+        c.max_unsent_bytes,
+        1024 * 1024..=1 << 40,
+    );
+    within(
+        "max_unsent_bytes_per_connection",
+        c.max_unsent_bytes_per_connection,
+        64 * 1024..=c.max_unsent_bytes.max(64 * 1024),
+    );
 }
 
 fn load_sources(
@@ -726,7 +830,7 @@ fn error(file: &Path, key: Option<&str>, message: &str) -> ConfigError {
 /// The top-level keys of `gateway.toml`: an `ICR_` variable is an override
 /// when its name starts with one of them (others, such as `ICR_LOG_FORMAT`
 /// or tooling's own, are not configuration).
-const GATEWAY_KEYS: [&str; 10] = [
+const GATEWAY_KEYS: [&str; 11] = [
     "listen",
     "request_deadline_ms",
     "sources_dir",
@@ -737,6 +841,7 @@ const GATEWAY_KEYS: [&str; 10] = [
     "access",
     "audit",
     "tls",
+    "connections",
 ];
 
 /// Reads `gateway.toml`, then applies the environment's overrides: a

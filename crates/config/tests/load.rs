@@ -523,7 +523,7 @@ fn a_reload_tells_restart_only_keys_from_live_ones() {
     );
 
     let restart = parse(
-        "listen = \"0.0.0.0:8080\"\nsources_dir = \"other\"\n[audit]\ndir = \"elsewhere\"\n[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n",
+        "listen = \"0.0.0.0:8080\"\nsources_dir = \"other\"\n[audit]\ndir = \"elsewhere\"\n[connections]\nrequest_timeout_ms = 5000\n[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n",
     );
     assert_eq!(
         running.restart_only_changes(&restart),
@@ -531,7 +531,85 @@ fn a_reload_tells_restart_only_keys_from_live_ones() {
             "listen",
             "sources_dir",
             "[audit]",
+            "[connections]",
             "[tls] (turning TLS on or off)"
         ]
     );
+}
+
+#[test]
+fn connection_limits_have_defaults_are_read_and_are_checked_by_range() {
+    let d = tempdir("connections");
+    write(&d, "gateway.toml", "listen = \"127.0.0.1:0\"\n");
+    write(&d, "sources.d/gwh.toml", GOOD_SOURCE);
+    let c = Config::load(&d, &registry()).unwrap();
+    assert_eq!(
+        c.gateway.connections,
+        icr_config::ConnectionsConfig {
+            request_timeout_ms: 10_000,
+            idle_timeout_ms: 75_000,
+            stall_timeout_ms: 15_000,
+            max_open: None,
+            h2_max_streams: 32,
+            max_unsent_bytes: 32 * 1024 * 1024,
+            max_unsent_bytes_per_connection: 8 * 1024 * 1024,
+        }
+    );
+
+    write(
+        &d,
+        "gateway.toml",
+        "[connections]\nrequest_timeout_ms = 5000\nidle_timeout_ms = 30000\nstall_timeout_ms = 20000\nmax_open = 900\nh2_max_streams = 32\nmax_unsent_bytes = 33554432\nmax_unsent_bytes_per_connection = 1048576\n",
+    );
+    let c = Config::load(&d, &registry()).unwrap().gateway.connections;
+    assert_eq!(
+        (
+            c.request_timeout_ms,
+            c.idle_timeout_ms,
+            c.stall_timeout_ms,
+            c.max_open,
+            c.h2_max_streams,
+            c.max_unsent_bytes,
+            c.max_unsent_bytes_per_connection
+        ),
+        (5000, 30000, 20000, Some(900), 32, 32 << 20, 1 << 20)
+    );
+
+    write(
+        &d,
+        "gateway.toml",
+        "[connections]\nrequest_timeout_ms = 0\nidle_timeout_ms = 999\nstall_timeout_ms = 300001\nmax_open = 0\nh2_max_streams = 5000\nmax_unsent_bytes = 1024\nmax_unsent_bytes_per_connection = 1024\n",
+    );
+    let text = Config::load(&d, &registry()).unwrap_err().to_string();
+    for line in [
+        "gateway.toml: connections.request_timeout_ms: must be between 1000 and 120000",
+        "gateway.toml: connections.idle_timeout_ms: must be between 1000 and 3600000",
+        "gateway.toml: connections.stall_timeout_ms: must be between 1000 and 300000",
+        "gateway.toml: connections.max_open: must be between 1 and 1000000",
+        "gateway.toml: connections.h2_max_streams: must be between 1 and 1000",
+        "gateway.toml: connections.max_unsent_bytes: must be between 1048576 and 1099511627776",
+        "gateway.toml: connections.max_unsent_bytes_per_connection: must be between 65536 and 65536",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+    // Per connection, at most the whole.
+    write(
+        &d,
+        "gateway.toml",
+        "[connections]\nmax_unsent_bytes = 2097152\nmax_unsent_bytes_per_connection = 8388608\n",
+    );
+    let text = Config::load(&d, &registry()).unwrap_err().to_string();
+    assert!(
+        text.contains(
+            "connections.max_unsent_bytes_per_connection: must be between 65536 and 2097152"
+        ),
+        "{text}"
+    );
+    // From the environment too.
+    let g = icr_config::read_gateway(
+        &d.join("gateway.toml"),
+        [("ICR_CONNECTIONS__MAX_OPEN".to_owned(), "64".to_owned())],
+    )
+    .unwrap();
+    assert_eq!(g.connections.max_open, Some(64));
 }

@@ -92,11 +92,11 @@ pub(crate) async fn route(
     match segments {
         ["fhir", "r4", ".well-known", "smart-configuration"] => (
             "smart-configuration",
-            only(&req, &[Method::GET], "GET").unwrap_or_else(|| smart_configuration(gw)),
+            only(&req, &[Method::GET], "GET, HEAD").unwrap_or_else(|| smart_configuration(gw)),
         ),
         ["fhir", "r4", "metadata"] => (
             "fhir-metadata",
-            precheck(&req, &[Method::GET], "GET").unwrap_or_else(|| {
+            precheck(&req, &[Method::GET], "GET, HEAD").unwrap_or_else(|| {
                 fhir_bytes(
                     StatusCode::OK,
                     fhir::capability_statement(&gw.trusted_issuers()),
@@ -106,11 +106,15 @@ pub(crate) async fn route(
         ["fhir", "r4", "Patient", nhs, op]
             if *op == "$everything" || op.eq_ignore_ascii_case("%24everything") =>
         {
-            let resp = match precheck(&req, &[Method::GET, Method::POST], "GET, POST") {
+            let resp = match precheck(&req, &[Method::GET, Method::POST], "GET, HEAD, POST") {
                 Some(r) => r,
                 None => match gw.admit() {
                     None => crate::server::shed(),
-                    Some(_permit) => everything(gw, req, nhs).await,
+                    // Held until the answer is written: unread answers
+                    // count against the in-flight limit.
+                    Some(permit) => {
+                        crate::listener::hold_until_sent(everything(gw, req, nhs).await, permit)
+                    }
                 },
             };
             ("fhir-everything", resp)
@@ -158,7 +162,13 @@ pub(crate) fn precheck(
 }
 
 fn only(req: &Request<Incoming>, methods: &[Method], allow: &'static str) -> Option<Resp> {
-    if methods.contains(req.method()) {
+    // HEAD is GET whose body the listener leaves out.
+    let asked = if req.method() == Method::HEAD {
+        &Method::GET
+    } else {
+        req.method()
+    };
+    if methods.contains(asked) {
         return None;
     }
     let mut r = outcome(

@@ -15,6 +15,7 @@ pub mod fhir;
 mod fhir_api;
 mod fhir_pages;
 mod headers;
+mod listener;
 pub mod metrics;
 pub mod resilience;
 mod server;
@@ -22,4 +23,5 @@ pub mod view;
 
 pub use cache::SourceCache;
 pub use fanout::{Gateway, RecordOutcome, Reloaded, SourceStatus, Status};
+pub use listener::{ConnectionLimits, bind};
 pub use server::{serve, serve_tls};

@@ -1,7 +1,7 @@
-//! HTTP: routes, request validation, responses. hyper 1 on tokio, HTTP/1.1
-//! and HTTP/2, graceful shutdown.
+//! HTTP: routes, request validation, responses. The connections they are
+//! served on (HTTP/1.1 and HTTP/2, TLS, graceful shutdown) are
+//! [`crate::listener`]'s.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::time::Duration;
 
@@ -10,9 +10,6 @@ use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use icr_model::SectionSet;
 use tokio::net::TcpListener;
 use tracing::Instrument as _;
@@ -20,123 +17,49 @@ use tracing::Instrument as _;
 use icr_audit::Interaction;
 
 use crate::access::{RecordRequest, Stop};
+use crate::listener::{self, CallingSystem, ConnectionLimits, ConnectionMetrics};
 use crate::{Gateway, fhir, fhir_api, headers, view};
 
-/// How long in-flight requests may take to finish after shutdown begins.
-const DRAIN: Duration = Duration::from_secs(10);
-
-/// Serves the gateway over plain HTTP on `listener` until `shutdown`
-/// resolves, then stops accepting and lets in-flight requests finish (for
-/// at most 10 s). For loopback and behind a TLS-terminating proxy.
+/// Serves the gateway over plain HTTP on `listener`, its connections
+/// within `limits`, until `shutdown` resolves; then stops accepting and
+/// lets in-flight requests finish (for at most 10 s). For loopback and
+/// behind a TLS-terminating proxy.
 pub async fn serve(
     listener: TcpListener,
     gateway: Gateway,
+    limits: ConnectionLimits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    serve_with(listener, gateway, None, shutdown).await
+    listener::serve_with(listener, limits, None, Routes(gateway), shutdown).await
 }
 
-/// As [`serve`], over TLS: each connection's handshake runs (bounded) in
-/// its own task, and the calling system's verified client certificate, if
-/// any, is recorded with every request made on that connection. When the
-/// gateway's configuration has `[tls]`, new connections use its
-/// certificates as last loaded (a reload rotates them); `tls` serves
-/// otherwise.
+/// As [`serve`], over TLS: each connection's handshake runs (within the
+/// request timeout) in its own task, and the calling system's verified
+/// client certificate, if any, is recorded with every request made on
+/// that connection. When the gateway's configuration has `[tls]`, new
+/// connections use its certificates as last loaded (a reload rotates
+/// them); `tls` serves otherwise.
 pub async fn serve_tls(
     listener: TcpListener,
     gateway: Gateway,
+    limits: ConnectionLimits,
     tls: icr_tls::ServerTls,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    serve_with(listener, gateway, Some(tls), shutdown).await
+    listener::serve_with(listener, limits, Some(tls), Routes(gateway), shutdown).await
 }
 
-/// The calling system's identity from its TLS client certificate, carried
-/// in each request's extensions.
-#[derive(Clone, Debug)]
-pub(crate) struct CallingSystem(pub(crate) std::sync::Arc<str>);
+/// The gateway's routes, as the listener calls them for each request.
+#[derive(Clone)]
+struct Routes(Gateway);
 
-async fn serve_with(
-    listener: TcpListener,
-    gateway: Gateway,
-    tls: Option<icr_tls::ServerTls>,
-    shutdown: impl Future<Output = ()>,
-) -> std::io::Result<()> {
-    let graceful = GracefulShutdown::new();
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(10))
-        .max_buf_size(64 * 1024);
-    builder.http2().max_concurrent_streams(256);
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, _) = match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        // Too many open files and the like: back off, keep serving.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let gw = gateway.clone();
-                let builder = builder.clone();
-                let watcher = graceful.watcher();
-                // The certificates in force now: a reload rotates them for
-                // connections made after it.
-                let tls = if tls.is_some() { gw.current_tls().or_else(|| tls.clone()) } else { None };
-                match tls {
-                    None => {
-                        tokio::spawn(serve_connection(builder, watcher, TokioIo::new(stream), gw, None));
-                    }
-                    Some(tls) => {
-                        tokio::spawn(async move {
-                            match tls.accept(stream).await {
-                                Ok((stream, peer)) => {
-                                    let peer = peer.map(|p| CallingSystem(p.subject.into()));
-                                    serve_connection(builder, watcher, TokioIo::new(stream), gw, peer).await;
-                                }
-                                // The peer's address and certificate are not
-                                // patient data; the failure is for operators.
-                                Err(e) => tracing::info!(error = %e, "TLS connection refused"),
-                            }
-                        });
-                    }
-                }
-            }
-            () = &mut shutdown => break,
-        }
+impl listener::Handler for Routes {
+    fn current_tls(&self) -> Option<icr_tls::ServerTls> {
+        self.0.current_tls()
     }
-    drop(listener);
-    if tokio::time::timeout(DRAIN, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("in-flight requests did not finish within the drain time");
-    }
-    Ok(())
-}
 
-/// Serves one connection's requests, tracked for graceful shutdown.
-async fn serve_connection<I>(
-    builder: auto::Builder<TokioExecutor>,
-    watcher: hyper_util::server::graceful::Watcher,
-    io: TokioIo<I>,
-    gw: Gateway,
-    peer: Option<CallingSystem>,
-) where
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
-        let gw = gw.clone();
-        if let Some(p) = &peer {
-            req.extensions_mut().insert(p.clone());
-        }
+    fn call(&self, req: Request<Incoming>) -> impl Future<Output = Resp> + Send + use<> {
+        let gw = self.0.clone();
         // One span per request: route, method, status and time; the path
         // (which holds the NHS number) is never recorded.
         let span = tracing::info_span!(
@@ -146,10 +69,8 @@ async fn serve_connection<I>(
             route = tracing::field::Empty,
             http.response.status_code = tracing::field::Empty,
         );
-        async move { Ok::<_, Infallible>(handle(&gw, req).await) }.instrument(span)
-    });
-    let conn = builder.serve_connection_with_upgrades(io, service);
-    let _ = watcher.watch(conn.into_owned()).await;
+        async move { handle(&gw, req).await }.instrument(span)
+    }
 }
 
 pub(crate) type Resp = Response<Full<Bytes>>;
@@ -165,14 +86,17 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
             only_get(&req).unwrap_or_else(|| json(StatusCode::OK, br#"{"status":"ok"}"#.to_vec())),
         ),
         ["readyz"] => ("readyz", only_get(&req).unwrap_or_else(|| ready(gw))),
-        ["metrics"] => ("metrics", only_get(&req).unwrap_or_else(|| metrics(gw))),
+        ["metrics"] => (
+            "metrics",
+            only_get(&req).unwrap_or_else(|| metrics(gw, &req)),
+        ),
         ["v1", "patients", nhs, "record"] => (
             "record",
             match only_get(&req) {
                 Some(r) => r,
                 None => match gw.admit() {
                     None => shed(),
-                    Some(_permit) => record(gw, &req, nhs).await,
+                    Some(permit) => listener::hold_until_sent(record(gw, &req, nhs).await, permit),
                 },
             },
         ),
@@ -193,7 +117,7 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
         ),
         ["fhir", "r4", "AuditEvent"] => (
             "fhir-audit",
-            match fhir_api::precheck(&req, &[Method::GET], "GET") {
+            match fhir_api::precheck(&req, &[Method::GET], "GET, HEAD") {
                 Some(r) => r,
                 None => audit(gw, &req, true).await,
             },
@@ -233,16 +157,17 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
 }
 
 fn only_get(req: &Request<Incoming>) -> Option<Resp> {
-    if req.method() == Method::GET {
+    // HEAD is GET whose body the listener leaves out.
+    if req.method() == Method::GET || req.method() == Method::HEAD {
         return None;
     }
     let mut r = problem(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
-        "only GET is supported here",
+        "only GET (and HEAD) is supported here",
     );
     r.headers_mut()
-        .insert(ALLOW, HeaderValue::from_static("GET"));
+        .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
     Some(r)
 }
 
@@ -355,9 +280,14 @@ async fn purge(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
     json(StatusCode::OK, body.to_string().into_bytes())
 }
 
-/// Prometheus text metrics (no patient data, no labels carrying any).
-fn metrics(gw: &Gateway) -> Resp {
-    let mut r = Response::new(Full::new(Bytes::from(gw.metrics_text())));
+/// Prometheus text metrics (no patient data, no labels carrying any):
+/// the gateway's, and its connections' from the listener.
+fn metrics(gw: &Gateway, req: &Request<Incoming>) -> Resp {
+    let mut text = gw.metrics_text();
+    if let Some(connections) = req.extensions().get::<ConnectionMetrics>() {
+        connections.render(&mut text);
+    }
+    let mut r = Response::new(Full::new(Bytes::from(text)));
     r.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

@@ -85,7 +85,7 @@ async fn invalid_nhs_numbers_are_refused_with_the_reason() {
         .await
         .unwrap();
     assert_eq!(r.status(), 405);
-    assert_eq!(r.headers()["allow"], "GET");
+    assert_eq!(r.headers()["allow"], "GET, HEAD");
     let (status, _, _) = get(&format!("{base}/v2/nothing")).await;
     assert_eq!(status, 404);
 }

@@ -161,13 +161,19 @@ pub async fn start_with(
             tokio::spawn(icr_gateway::serve_tls(
                 listener,
                 gw,
+                icr_gateway::ConnectionLimits::default(),
                 tls,
                 std::future::pending(),
             ));
             "https"
         }
         None => {
-            tokio::spawn(icr_gateway::serve(listener, gw, std::future::pending()));
+            tokio::spawn(icr_gateway::serve(
+                listener,
+                gw,
+                icr_gateway::ConnectionLimits::default(),
+                std::future::pending(),
+            ));
             "http"
         }
     };
