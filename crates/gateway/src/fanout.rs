@@ -405,6 +405,18 @@ impl Gateway {
             "1 when the audit log cannot be written (nothing is released).",
             u64::from(audit.poisoned),
         );
+        metric(
+            "icr_audit_torn_tail_recovered_total",
+            "counter",
+            "Torn last lines of the audit log recovered at start (a write cut off by a crash).",
+            audit.torn_tails_recovered,
+        );
+        metric(
+            "icr_audit_clock_behind_total",
+            "counter",
+            "Audit entries given the previous entry's time because the wall clock was behind it.",
+            audit.clock_behind,
+        );
         if let Some(cache) = &self.inner.cache {
             metric(
                 "icr_cache_bytes",
