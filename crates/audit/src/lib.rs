@@ -77,9 +77,10 @@
 //! every entry while streaming.
 //!
 //! **Reading** (`GET /v1/audit?patient=…`): the log keeps an index by NHS
-//! number (built by one scan at open, extended on append; 32 bytes per
-//! access). [`AuditLog::reader`] takes one of `max_concurrent_reads`
-//! permits (none free: refuse with 503), and [`AuditReader::page`] reads
+//! number (built by one scan in the background once the log is open,
+//! extended on append; 32 bytes per access). [`AuditLog::reader`] takes
+//! one of `max_concurrent_reads` permits (none free, or the index not yet
+//! built: refuse with 503), and [`AuditReader::page`] reads
 //! one page ([`AccessQuery`]: `_count`, a `before` cursor, dates) of that
 //! person's lines only, newest first, on a blocking thread; then
 //! [`audit_bundle`] makes a FHIR R4 searchset of
@@ -110,7 +111,7 @@ pub use head::{Anchor, AnchorError, read_anchors};
 pub use line::{
     ChainError, ChainVerifier, Entry, Event, LineError, MAX_LINE_BYTES, Recovery, parse_line, seal,
 };
-pub use log::{AuditConfig, AuditError, AuditLog, AuditStats, LogEnv};
+pub use log::{AuditConfig, AuditError, AuditLog, AuditStats, LogEnv, NoReader};
 pub use query::{AccessQuery, DEFAULT_PAGE, DateRange, MAX_PAGE, MAX_PAGE_BYTES, QueryError};
 pub use read::{
     AccessPage, AuditReader, LoggedAccess, PatientAccesses, ReadError, read_for_patient,

@@ -239,8 +239,22 @@ pub struct AuditStats {
     pub head_publish_failures: u64,
     /// Access records in the index.
     pub indexed: u64,
+    /// Whether the files there were at open are indexed (reads are
+    /// refused until then).
+    pub index_ready: bool,
     /// Reads refused because `max_concurrent_reads` were running.
     pub reads_refused: u64,
+}
+
+/// Why [`AuditLog::reader`] gave no permit to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NoReader {
+    /// `max_concurrent_reads` reads are running.
+    #[error("the audit log is serving as many reads as it allows")]
+    Busy,
+    /// The index is being built after the start.
+    #[error("the audit log's index is being built after a restart")]
+    Indexing,
 }
 
 /// The head of the chain, and the file it is in.
@@ -341,9 +355,10 @@ impl AuditLog {
     /// Opens the log in `config.dir` (creating it if needed), resumes the
     /// chain from the last complete line of the newest file, recovers a
     /// torn last line (moved aside, with a `recovery` entry in the chain,
-    /// a warning and [`AuditStats::torn_tails_recovered`]), indexes every
-    /// file by person, publishes the head, and starts the writer and the
-    /// head's publisher. Blocking: call it at start-up, before serving.
+    /// a warning and [`AuditStats::torn_tails_recovered`]), publishes the
+    /// head, and starts the writer, the head's publisher and the building
+    /// of the index (in the background: reads wait for it, appends do
+    /// not). Blocking: call it at start-up, before serving.
     pub fn open(config: &AuditConfig) -> Result<AuditLog, AuditError> {
         Self::open_in(config, LogEnv::default())
     }
@@ -383,9 +398,7 @@ impl AuditLog {
         if state.created {
             sync_dir(&dir).map_err(|e| AuditError::io("syncing directory", &dir, e))?;
         }
-        let index = Arc::new(Index::build(
-            &log_files(&dir).map_err(|e| AuditError::io("listing", &dir, e))?,
-        )?);
+        let index = Arc::new(Index::building());
         let publisher = Arc::new(HeadPublisher::new(config.anchor_file.clone()));
         let mut writer = Writer {
             dir: dir.clone(),
@@ -430,6 +443,25 @@ impl AuditLog {
                 e,
             )
         })?;
+        // Index the files there are now in the background: records are
+        // served meanwhile (and audited, and indexed as they are written);
+        // audit reads wait for it.
+        let files = log_files(&dir).map_err(|e| AuditError::io("listing", &dir, e))?;
+        let up_to = writer.head.seq;
+        let building = Arc::clone(&index);
+        std::thread::Builder::new()
+            .name("icr-audit-index".into())
+            .spawn(move || {
+                let started = std::time::Instant::now();
+                building.build(&files, up_to);
+                tracing::info!(
+                    accesses = building.entries(),
+                    files = files.len(),
+                    took_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    "audit log indexed: reads of the audit are served"
+                );
+            })
+            .map_err(|e| AuditError::io("starting the index builder for", &dir, e))?;
         let every = std::time::Duration::from_secs(config.head_every_s);
         writer._stop_publishing = Some(spawn_head_publisher(
             every,
@@ -534,23 +566,28 @@ impl AuditLog {
             heads_published,
             head_publish_failures,
             indexed: self.index.entries(),
+            index_ready: self.index.is_ready(),
             reads_refused: self.shared.reads_refused.load(Ordering::Relaxed),
         }
     }
 
-    /// A permit to read the log ([`AuditReader::page`]), or `None` when
-    /// `max_concurrent_reads` reads are running: refuse the request at once
-    /// (503 with `Retry-After`) rather than queue it.
-    pub fn reader(&self) -> Option<AuditReader> {
+    /// A permit to read the log ([`AuditReader::page`]), or why there is
+    /// none now: `max_concurrent_reads` reads are running, or the index is
+    /// still being built after the start. Refuse the request at once (503
+    /// with `Retry-After`) rather than queue it.
+    pub fn reader(&self) -> Result<AuditReader, NoReader> {
+        if !self.index.is_ready() {
+            return Err(NoReader::Indexing);
+        }
         match Arc::clone(&self.reads).try_acquire_owned() {
-            Ok(permit) => Some(AuditReader {
+            Ok(permit) => Ok(AuditReader {
                 _permit: permit,
                 index: Arc::clone(&self.index),
                 dir: self.dir.clone(),
             }),
             Err(_) => {
                 self.shared.reads_refused.fetch_add(1, Ordering::Relaxed);
-                None
+                Err(NoReader::Busy)
             }
         }
     }

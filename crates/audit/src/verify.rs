@@ -86,6 +86,11 @@ pub enum ProblemKind {
     /// when reading the live log): its file was removed, cut or rewritten
     /// while the gateway ran.
     NotAsIndexed,
+    /// The file could not be read (when indexing the live log).
+    Unreadable {
+        /// The I/O error.
+        why: String,
+    },
 }
 
 impl fmt::Display for ProblemKind {
@@ -117,6 +122,7 @@ impl fmt::Display for ProblemKind {
             ProblemKind::NotAsIndexed => f.write_str(
                 "the entry is not the one indexed when the log was opened: its file was removed, cut or rewritten since",
             ),
+            ProblemKind::Unreadable { why } => write!(f, "the file could not be read: {why}"),
         }
     }
 }

@@ -545,11 +545,13 @@ async fn everything(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
 /// Who accessed a person's record: `GET /v1/audit?patient={nhs}` or
 /// `GET /fhir/r4/AuditEvent?patient={nhs}`, a page at a time (`_count`,
 /// `before`, `date`), newest first. Reads take a permit from the audit
-/// log's own small pool at admission: when none is free, 503 with
-/// `Retry-After` at once.
+/// log's own small pool at admission: when none is free, or the log's
+/// index is still being built after a start, 503 with `Retry-After` at
+/// once.
 async fn audit(gw: &Gateway, req: &Request<Incoming>, fhir: bool) -> Resp {
-    let Some(reader) = gw.access().audit.reader() else {
-        return audit_busy(fhir);
+    let reader = match gw.access().audit.reader() {
+        Ok(r) => r,
+        Err(why) => return audit_busy(fhir, why),
     };
     let params = query_pairs(req.uri().query());
     let ask = AuditAsk {
@@ -609,20 +611,24 @@ fn next_page(path: &str, read: &AuditRead) -> Option<String> {
     ))
 }
 
-/// The answer to an audit read refused because the audit log's reads are
-/// all taken: nothing was read, and the caller may try again shortly.
-fn audit_busy(fhir: bool) -> Resp {
-    const WHY: &str = "the audit log is serving as many reads as it allows; try again shortly";
+/// The answer to an audit read refused at admission: nothing was read,
+/// and the caller may try again shortly.
+fn audit_busy(fhir: bool, why: icr_audit::NoReader) -> Resp {
+    let (error, retry) = match why {
+        icr_audit::NoReader::Busy => ("overloaded", "1"),
+        icr_audit::NoReader::Indexing => ("audit_indexing", "5"),
+    };
+    let message = format!("{why}; try again shortly");
     let mut r = if fhir {
         fhir_response(
             StatusCode::SERVICE_UNAVAILABLE,
-            fhir::outcome_error("transient", WHY),
+            fhir::outcome_error("transient", &message),
         )
     } else {
-        problem(StatusCode::SERVICE_UNAVAILABLE, "overloaded", WHY)
+        problem(StatusCode::SERVICE_UNAVAILABLE, error, &message)
     };
     r.headers_mut()
-        .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+        .insert(http::header::RETRY_AFTER, HeaderValue::from_static(retry));
     r
 }
 

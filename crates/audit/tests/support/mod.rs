@@ -184,3 +184,18 @@ pub fn open_at(config: &icr_audit::AuditConfig, time: &str) -> icr_audit::AuditL
     )
     .unwrap()
 }
+
+/// A permit to read `log`, once its index is built (within a generous
+/// bound).
+pub async fn reader(log: &icr_audit::AuditLog) -> icr_audit::AuditReader {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        match log.reader() {
+            Ok(r) => return r,
+            Err(icr_audit::NoReader::Indexing) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("no reader: {e}"),
+        }
+    }
+}
