@@ -539,7 +539,10 @@ where
             }
             let time = entry.time();
             if let (Some(tolerance), Some(previous)) = (how.time_tolerance, last_time)
-                && time.as_offset() + tolerance < previous.as_offset()
+                && time
+                    .unix_micros()
+                    .saturating_add(i64::try_from(tolerance.as_micros()).unwrap_or(i64::MAX))
+                    < previous.unix_micros()
             {
                 report.files.push(file_report);
                 return Err(fail(

@@ -214,4 +214,10 @@ fn a_time_edited_backwards_and_rehashed_fails_verification() {
         ..VerifyOptions::default()
     };
     assert!(verify_with(&files(&dir), &short, |_, _, _| {}).is_err());
+    // Any tolerance, however large, is taken without overflowing.
+    let most = VerifyOptions {
+        time_tolerance: std::time::Duration::MAX,
+        ..VerifyOptions::default()
+    };
+    verify_with(&files(&dir), &most, |_, _, _| {}).unwrap();
 }
