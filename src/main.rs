@@ -26,12 +26,34 @@ struct Cli {
 enum AuditCommand {
     /// Check the hash chain of audit log files (or of every log file in a
     /// directory): any edited, removed, reordered, inserted or truncated
-    /// record is reported with its file and line; exit code 1 if so.
+    /// record, or a time going backwards, is reported with its file and
+    /// line; exit code 1 if so. Against heads published earlier (`--head`,
+    /// `--anchors`), a log cut at a line boundary is caught too.
     Verify {
         /// Log files (`audit-000001.jsonl`, …) or a log directory.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// A head published earlier, SEQ:HASH (the `audit chain head` log
+        /// line, `GET /v1/audit/head`): the log must hold entry SEQ with
+        /// that hash. Repeatable.
+        #[arg(long = "head", value_name = "SEQ:HASH", value_parser = parse_head)]
+        heads: Vec<icr_audit::ChainPoint>,
+        /// An anchor file (`[audit] anchor_file`): every head in it must
+        /// be in the log with its hash. Repeatable.
+        #[arg(long = "anchors", value_name = "FILE")]
+        anchors: Vec<PathBuf>,
+        /// Seconds an entry's time may be before the previous entry's: only
+        /// for logs written before the gateway stamped entries' times in
+        /// order (those hold request start times; use the request deadline).
+        #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+        time_tolerance: u64,
     },
+}
+
+fn parse_head(s: &str) -> Result<icr_audit::ChainPoint, String> {
+    icr_audit::ChainPoint::parse(s).ok_or_else(|| {
+        "expected SEQ:HASH, a sequence number, a colon and 64 lower-case hex digits".into()
+    })
 }
 
 #[derive(Subcommand)]
@@ -297,8 +319,14 @@ async fn run() -> ExitCode {
         Command::Serve { config, listen } => serve(&config, listen).await,
         Command::Sim { config, ephemeral } => sim(&config, ephemeral).await,
         Command::Audit {
-            command: AuditCommand::Verify { paths },
-        } => return audit_verify(&paths),
+            command:
+                AuditCommand::Verify {
+                    paths,
+                    heads,
+                    anchors,
+                    time_tolerance,
+                },
+        } => return audit_verify(&paths, heads, &anchors, time_tolerance),
         Command::Token {
             config,
             role,
@@ -658,9 +686,14 @@ async fn shutdown_signal() {
     eprintln!("icr: stopping");
 }
 
-/// `icr audit verify`: 0 when the chain is intact, 1 when it is not, 2 when
-/// the files cannot be read.
-fn audit_verify(paths: &[PathBuf]) -> ExitCode {
+/// `icr audit verify`: 0 when the chain is intact (and holds every anchor
+/// given), 1 when it is not, 2 when the files or anchors cannot be read.
+fn audit_verify(
+    paths: &[PathBuf],
+    heads: Vec<icr_audit::ChainPoint>,
+    anchor_files: &[PathBuf],
+    time_tolerance: u64,
+) -> ExitCode {
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
@@ -679,7 +712,29 @@ fn audit_verify(paths: &[PathBuf]) -> ExitCode {
         eprintln!("icr: no audit log files found");
         return ExitCode::from(2);
     }
-    match icr_audit::verify(&files) {
+    let mut anchors = heads;
+    for f in anchor_files {
+        let read = std::fs::File::open(f)
+            .map_err(icr_audit::AnchorError::from)
+            .and_then(|file| icr_audit::read_anchors(std::io::BufReader::new(file)));
+        match read {
+            Ok(found) => anchors.extend(found),
+            Err(icr_audit::AnchorError::Io(e)) => {
+                eprintln!("icr: cannot read {}: {e}", f.display());
+                return ExitCode::from(2);
+            }
+            Err(e) => {
+                eprintln!("icr: {}:{e}", f.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let options = icr_audit::VerifyOptions {
+        anchors,
+        time_tolerance: Duration::from_secs(time_tolerance),
+        ..icr_audit::VerifyOptions::default()
+    };
+    match icr_audit::verify_with(&files, &options, |_, _, _| {}) {
         Ok(report) => {
             say!("audit log verified: {report}");
             ExitCode::SUCCESS

@@ -5,7 +5,8 @@
 - the pod's view of the gateway config: every file gateway.toml names is
   projected into /etc/icr, every source file is both generated and
   projected, the audit directory is a subdirectory of a writable volume, the
-  port and probes match;
+  audit anchor file is on another writable volume, the port and probes
+  match;
 - the OpenTelemetry Collector config: its structure (top-level sections,
   component ids, the keys each component accepts, pipelines referring to
   defined components of a type that supports the signal, storage extensions
@@ -281,6 +282,13 @@ def check_gateway_pod(objs: dict) -> tuple[dict, dict] | None:
                 problem(rel(gfile), f"[audit] dir {audit_dir} is a volume's root: its mode is not 0700 (the gateway refuses o+ bits); use a subdirectory")
             if am["name"] not in claims:
                 problem(where, f"the audit volume {am['name']} must be a volumeClaimTemplate (one persistent volume per replica)")
+            anchor_file = g.get("audit", {}).get("anchor_file")
+            if anchor_file is not None:
+                an = under_mount(anchor_file, gw, writable=True) if anchor_file.startswith("/") else None
+                if an is None:
+                    problem(rel(gfile), f"[audit] anchor_file {anchor_file} is not an absolute path on a writable volume of the icr container")
+                elif an["name"] == am["name"]:
+                    problem(rel(gfile), f"[audit] anchor_file {anchor_file} is on the audit volume {am['name']}: a cut log would take its anchors with it")
 
     listen = g.get("listen", "127.0.0.1:8080")
     host, _, port = listen.rpartition(":")

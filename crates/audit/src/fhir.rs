@@ -1,14 +1,15 @@
 //! Access records as FHIR R4 `AuditEvent` resources, and the accesses to
-//! one patient's record as a searchset Bundle (for `GET /v1/audit`).
+//! one patient's record as a searchset Bundle (for `GET /fhir/r4/AuditEvent`).
 
 use icr_fhir::{
     AuditEvent, AuditEventAgent, AuditEventEntity, AuditEventEntityDetail, AuditEventSource,
-    Bundle, BundleEntry, BundleSearch, CodeableConcept, Coding, Identifier, NHS_NUMBER_SYSTEM,
-    ODS_ORGANISATION_SYSTEM, OperationOutcome, OperationOutcomeIssue, Reference, Resource,
+    Bundle, BundleEntry, BundleLink, BundleSearch, CodeableConcept, Coding, Identifier,
+    NHS_NUMBER_SYSTEM, ODS_ORGANISATION_SYSTEM, OperationOutcome, OperationOutcomeIssue, Reference,
+    Resource,
 };
 use icr_model::OdsCode;
 
-use crate::read::{LoggedAccess, PatientAccesses};
+use crate::read::{AccessPage, LoggedAccess};
 use crate::record::{AuditRecord, Basis, Decision, Interaction, Timestamp};
 
 const AUDIT_EVENT_TYPE: &str = "http://terminology.hl7.org/CodeSystem/audit-event-type";
@@ -271,17 +272,17 @@ pub fn audit_event(access: &LoggedAccess, observer: &Observer) -> AuditEvent {
     }
 }
 
-/// The accesses to one patient's record as a searchset Bundle of
-/// AuditEvents, most recent first (serialize it as
-/// [`Resource::Bundle`] so that it carries its `resourceType`). When the
-/// list is incomplete — older accesses left out for the limit, or the log
-/// failing verification — an OperationOutcome says so, so that an
+/// A page of the accesses to one patient's record as a searchset Bundle of
+/// AuditEvents, most recent first (serialize it as [`Resource::Bundle`] so
+/// that it carries its `resourceType`), `total` counting every page, and a
+/// `next` link to `next_url` when there are older accesses. When the trail
+/// may be incomplete — the log failing verification, or older accesses
+/// left out with no link to them — an OperationOutcome says so, so that an
 /// incomplete audit trail never looks complete.
-pub fn audit_bundle(accesses: &PatientAccesses, observer: &Observer) -> Bundle {
-    let mut entry: Vec<BundleEntry> = accesses
+pub fn audit_bundle(page: &AccessPage, observer: &Observer, next_url: Option<&str>) -> Bundle {
+    let mut entry: Vec<BundleEntry> = page
         .records
         .iter()
-        .rev()
         .map(|a| BundleEntry {
             full_url: Some(format!("urn:icr:audit:{}", a.seq)),
             resource: Resource::AuditEvent(audit_event(a, observer)),
@@ -291,7 +292,7 @@ pub fn audit_bundle(accesses: &PatientAccesses, observer: &Observer) -> Bundle {
         })
         .collect();
     let mut issues = Vec::new();
-    if let Some(p) = &accesses.problem {
+    if let Some(p) = &page.problem {
         let file = p
             .file
             .file_name()
@@ -307,18 +308,26 @@ pub fn audit_bundle(accesses: &PatientAccesses, observer: &Observer) -> Bundle {
             ..Default::default()
         });
     }
-    if accesses.omitted > 0 {
-        issues.push(OperationOutcomeIssue {
-            severity: Some("warning".into()),
-            code: Some("too-costly".into()),
-            diagnostics: Some(format!(
-                "{} older accesses are not shown: only the most recent {} are returned.",
-                accesses.omitted,
-                accesses.records.len()
-            )),
-            ..Default::default()
-        });
-    }
+    let link = match (page.next, next_url) {
+        (Some(_), Some(url)) => vec![BundleLink {
+            relation: Some("next".into()),
+            url: Some(url.to_owned()),
+        }],
+        (Some(_), None) => {
+            issues.push(OperationOutcomeIssue {
+                severity: Some("warning".into()),
+                code: Some("too-costly".into()),
+                diagnostics: Some(format!(
+                    "{} older accesses are not shown: only the most recent {} are returned.",
+                    page.older,
+                    page.records.len()
+                )),
+                ..Default::default()
+            });
+            Vec::new()
+        }
+        (None, _) => Vec::new(),
+    };
     if !issues.is_empty() {
         entry.push(BundleEntry {
             full_url: Some("urn:icr:audit:outcome".into()),
@@ -334,7 +343,8 @@ pub fn audit_bundle(accesses: &PatientAccesses, observer: &Observer) -> Bundle {
     Bundle {
         type_: "searchset".into(),
         timestamp: Some(Timestamp::now().to_rfc3339()),
-        total: Some(accesses.records.len() as u64 + accesses.omitted),
+        total: Some(page.total),
+        link,
         entry,
         ..Default::default()
     }

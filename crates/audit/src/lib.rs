@@ -18,6 +18,13 @@
 //! past `max_file_bytes`, and its first line chains from the last line of
 //! the file before.
 //!
+//! **Time.** The writer stamps each entry's `time` when it writes it: the
+//! wall clock ([`Clock`]; [`SystemClock`] in production), or the previous
+//! entry's time when the clock is behind it (stepped back) — counted in
+//! [`AuditStats::clock_behind`] and warned about once per step. Entries'
+//! times therefore never go backwards, across files and restarts, and the
+//! verifier reports one that does ([`ProblemKind::TimeBackwards`]).
+//!
 //! **Durability.** One writer thread drains a bounded queue, writes every
 //! pending line, syncs once and then answers every waiter (group commit).
 //! A failed write or sync *poisons* the log: every later append fails until
@@ -28,7 +35,15 @@
 //! resumes from the last complete line of the newest file; an incomplete
 //! last line (a write cut off by a crash) is moved aside to
 //! `audit-NNNNNN.jsonl.torn-SEQ` and a `recovery` entry recording it is
-//! appended to the chain. Any other damage refuses to open.
+//! appended to the chain, with a warning (what was cut and where, never
+//! what it said) and [`AuditStats::torn_tails_recovered`]. Any other damage
+//! refuses to open.
+//!
+//! **The head, published.** A hash chain cannot tell a log cut at a line
+//! boundary from an older copy of itself, so the head (sequence, hash,
+//! file: no patient data) is published outside the log every
+//! `head_every_s`, at start and at close: an `audit chain head` log line
+//! and, with `anchor_file`, a line of that file ([`Anchor`]).
 //!
 //! **Verifying** (`icr audit verify FILE…`): call [`verify`] with the files
 //! in any order; print the [`VerifyReport`] on `Ok` and exit 0; on `Err`
@@ -56,33 +71,51 @@
 //! }
 //! ```
 //!
-//! [`verify_with`] takes [`VerifyOptions`] (an archived start, an anchor
-//! head recorded elsewhere) and visits every entry while streaming.
+//! [`verify_with`] takes [`VerifyOptions`] (an archived start, heads
+//! published earlier — [`read_anchors`] reads an anchor file — and a time
+//! tolerance for logs written before times were kept in order) and visits
+//! every entry while streaming.
 //!
-//! **Reading** (`GET /v1/audit?patient=…`): [`read_for_patient`] over
-//! [`AuditLog::files`] (from `spawn_blocking`), then [`audit_bundle`] for a
-//! FHIR R4 searchset of [`AuditEvent`](icr_fhir::AuditEvent)s.
+//! **Reading** (`GET /v1/audit?patient=…`): the log keeps an index by NHS
+//! number (built by one scan in the background once the log is open,
+//! extended on append; 32 bytes per access). [`AuditLog::reader`] takes
+//! one of `max_concurrent_reads` permits (none free, or the index not yet
+//! built: refuse with 503), and [`AuditReader::page`] reads
+//! one page ([`AccessQuery`]: `_count`, a `before` cursor, dates) of that
+//! person's lines only, newest first, on a blocking thread; then
+//! [`audit_bundle`] makes a FHIR R4 searchset of
+//! [`AuditEvent`](icr_fhir::AuditEvent)s. [`read_for_patient`] streams
+//! whole files instead, for archives and tools.
 
 #![warn(missing_docs)]
 
 mod chain;
+mod clock;
 mod fhir;
 mod files;
+mod head;
+mod index;
 pub mod line;
 mod log;
+mod query;
 mod read;
 mod record;
 pub mod storage;
 mod verify;
 
 pub use chain::{ChainPoint, EntryHash, Sequence};
+pub use clock::{Clock, SystemClock};
 pub use fhir::{Observer, audit_bundle, audit_event};
 pub use files::{compare_paths, file_name, file_number, log_files};
+pub use head::{Anchor, AnchorError, read_anchors};
 pub use line::{
     ChainError, ChainVerifier, Entry, Event, LineError, MAX_LINE_BYTES, Recovery, parse_line, seal,
 };
-pub use log::{AuditConfig, AuditError, AuditLog, AuditStats};
-pub use read::{LoggedAccess, PatientAccesses, ReadError, read_for_patient};
+pub use log::{AuditConfig, AuditError, AuditLog, AuditStats, LogEnv, NoReader};
+pub use query::{AccessQuery, DEFAULT_PAGE, DateRange, MAX_PAGE, MAX_PAGE_BYTES, QueryError};
+pub use read::{
+    AccessPage, AuditReader, LoggedAccess, PatientAccesses, ReadError, read_for_patient,
+};
 pub use record::{
     AuditRecord, Basis, Decision, Interaction, ReasonCode, RequestId, SourceAsked, SourceStatus,
     Timestamp, User,
@@ -117,4 +150,31 @@ pub fn fuzz_log(data: &[u8]) {
         Ok(report) => report.to_string(),
         Err(e) => e.to_string(),
     };
+}
+
+/// Checks arbitrary bytes as the outside data the audit's readers take:
+/// as a query's search parameters (`k=v&…`, through
+/// [`AccessQuery::from_params`]) and as an anchor file ([`read_anchors`]).
+/// Returns whether a query it accepted writes back (for `next` links) to
+/// the same query — true when none was accepted. The entry point for
+/// fuzzing; it must never panic.
+pub fn fuzz_search(data: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(data);
+    let pairs: Vec<(&str, &str)> = text
+        .split('&')
+        .map(|p| p.split_once('=').unwrap_or((p, "")))
+        .collect();
+    if let Ok(q) = AccessQuery::from_params(pairs.iter().copied()) {
+        let again: Vec<(String, String)> = q
+            .to_query()
+            .split('&')
+            .filter_map(|p| p.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let back = AccessQuery::from_params(again.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let _ = read_anchors(data);
+        return back == Ok(q);
+    }
+    let _ = read_anchors(data);
+    true
 }

@@ -17,6 +17,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use icr_model::NhsNumber;
+
 use crate::chain::{ChainPoint, EntryHash, Sequence};
 use crate::record::{AuditRecord, Timestamp};
 
@@ -75,6 +77,14 @@ impl Entry {
         }
     }
 
+    /// When it was written: the access's or the recovery's `time`.
+    pub fn time(&self) -> Timestamp {
+        match &self.event {
+            Event::Access(r) => r.time,
+            Event::Recovery(r) => r.time,
+        }
+    }
+
     /// The access record, if this entry is one.
     pub fn access(&self) -> Option<&AuditRecord> {
         match &self.event {
@@ -107,43 +117,78 @@ struct UnsealedIn {
 }
 
 /// An event already serialized by the caller, ready to be chained: the
-/// expensive part of sealing, done outside the single writer.
+/// expensive part of sealing, done outside the single writer. Its JSON is
+/// kept without its leading `time`, which the writer stamps (see
+/// [`seal_into`]).
 #[derive(Clone, Debug)]
 pub(crate) struct PreparedEvent {
     /// `access` or `recovery`.
     kind: &'static str,
-    /// The event's canonical JSON.
-    json: Vec<u8>,
+    /// The event's canonical JSON after its `"time":"…"` member (from the
+    /// comma after it to the closing brace).
+    rest: Vec<u8>,
+    /// The time the event was built with, for [`seal`].
+    time: Timestamp,
+    /// Whose record, for the index.
+    pub(crate) nhs: Option<NhsNumber>,
 }
 
+/// `{"time":` — both kinds of event start with their time.
+const TIME_PREFIX: &[u8] = b"{\"time\":";
+
+/// The longest `"time":"…"` a [`Timestamp`] writes: `{"time":` and a quoted
+/// RFC 3339 time to the microsecond (27 characters).
+const MAX_TIME_LEN: usize = TIME_PREFIX.len() + 2 + 27;
+
 impl PreparedEvent {
+    fn new(
+        kind: &'static str,
+        json: Vec<u8>,
+        time: Timestamp,
+        nhs: Option<NhsNumber>,
+    ) -> Result<Self, serde_json::Error> {
+        let mut prefix = TIME_PREFIX.to_vec();
+        serde_json::to_writer(&mut prefix, &time)?;
+        let rest = json
+            .strip_prefix(prefix.as_slice())
+            .ok_or_else(|| serde::ser::Error::custom("the event does not start with its time"))?
+            .to_vec();
+        Ok(Self {
+            kind,
+            rest,
+            time,
+            nhs,
+        })
+    }
+
     /// Serializes an access record.
     pub(crate) fn access(record: &AuditRecord) -> Result<Self, serde_json::Error> {
-        Ok(Self {
-            kind: "access",
-            json: serde_json::to_vec(record)?,
-        })
+        Self::new(
+            "access",
+            serde_json::to_vec(record)?,
+            record.time,
+            record.nhs_number,
+        )
     }
 
     /// Serializes a recovery note.
     pub(crate) fn recovery(r: &Recovery) -> Result<Self, serde_json::Error> {
-        Ok(Self {
-            kind: "recovery",
-            json: serde_json::to_vec(r)?,
-        })
+        Self::new("recovery", serde_json::to_vec(r)?, r.time, None)
     }
 
     /// The longest line (newline excluded) this event can make, whatever
-    /// its sequence number: what is checked against [`MAX_LINE_BYTES`].
+    /// its sequence number and time: what is checked against
+    /// [`MAX_LINE_BYTES`].
     pub(crate) fn max_line_len(&self) -> usize {
-        // {"seq":N,"prev":"<64>","KIND":JSON,"hash":"<64>"} with N at most
-        // 20 digits.
-        7 + 20 + 9 + 64 + 3 + self.kind.len() + 2 + self.json.len() + HASH_SUFFIX_LEN
+        // {"seq":N,"prev":"<64>","KIND":{"time":"<27>"REST,"hash":"<64>"}
+        // with N at most 20 digits.
+        7 + 20 + 9 + 64 + 3 + self.kind.len() + 2 + MAX_TIME_LEN + self.rest.len() + HASH_SUFFIX_LEN
     }
 }
 
-/// Seals `event` as the entry after `after`: appends its line (newline
-/// included) to `out` and returns the new head of the chain.
+/// Seals `event` as the entry after `after`, with `time` as its time:
+/// appends its line (newline included) to `out` and returns the new head
+/// of the chain.
 ///
 /// The bytes are exactly `serde_json`'s compact serialization of the entry,
 /// so [`parse_line`]'s canonical check holds for every line written.
@@ -151,6 +196,7 @@ pub(crate) fn seal_into(
     out: &mut Vec<u8>,
     after: ChainPoint,
     event: &PreparedEvent,
+    time: Timestamp,
 ) -> Option<ChainPoint> {
     let seq = after.seq.next()?;
     let start = out.len();
@@ -161,7 +207,12 @@ pub(crate) fn seal_into(
     out.extend_from_slice(b"\",\"");
     out.extend_from_slice(event.kind.as_bytes());
     out.extend_from_slice(b"\":");
-    out.extend_from_slice(&event.json);
+    out.extend_from_slice(TIME_PREFIX);
+    // RFC 3339 needs no JSON escaping.
+    out.push(b'"');
+    out.extend_from_slice(time.to_rfc3339().as_bytes());
+    out.push(b'"');
+    out.extend_from_slice(&event.rest);
     out.push(b'}');
     let hash = EntryHash::of(&out[start..]);
     out.pop();
@@ -171,10 +222,11 @@ pub(crate) fn seal_into(
     Some(ChainPoint { seq, hash })
 }
 
-/// Seals `event` as the entry after `after`: its line, newline included,
-/// and the new head. `None` if the event cannot be serialized or the
-/// sequence is exhausted. This is how the log writes, exposed for tools
-/// and tests that build logs in memory.
+/// Seals `event` as the entry after `after`, with the time it holds: its
+/// line, newline included, and the new head. `None` if the event cannot be
+/// serialized or the sequence is exhausted. This is how the log writes
+/// (the log itself stamps each entry with the time it writes it), exposed
+/// for tools and tests that build logs in memory.
 pub fn seal(after: ChainPoint, event: &Event) -> Option<(Vec<u8>, ChainPoint)> {
     let prepared = match event {
         Event::Access(r) => PreparedEvent::access(r),
@@ -182,7 +234,7 @@ pub fn seal(after: ChainPoint, event: &Event) -> Option<(Vec<u8>, ChainPoint)> {
     }
     .ok()?;
     let mut out = Vec::with_capacity(prepared.max_line_len() + 1);
-    let head = seal_into(&mut out, after, &prepared)?;
+    let head = seal_into(&mut out, after, &prepared, prepared.time)?;
     Some((out, head))
 }
 

@@ -7,14 +7,19 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use icr_model::NhsNumber;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::chain::{ChainPoint, Sequence};
+use crate::clock::{Clock, SystemClock};
 use crate::files::{Line, LineReader, file_name, file_number, log_files};
+use crate::head::{Anchor, HeadPublisher};
+use crate::index::{Index, Position};
 use crate::line::{
     ChainVerifier, LineError, MAX_LINE_BYTES, PreparedEvent, Recovery, parse_line, seal_into,
 };
+use crate::read::AuditReader;
 use crate::record::{AuditRecord, Timestamp};
 use crate::storage::{FileOpener, LogFile, StdFiles, sync_dir};
 use crate::verify::ProblemKind;
@@ -38,6 +43,21 @@ pub struct AuditConfig {
     /// Appends written and synced together in one group commit, at most.
     /// Default 512.
     pub max_batch: usize,
+    /// How often the chain's head (sequence, hash, file: no patient data)
+    /// is published, when it changed since: logged at `info` as `audit
+    /// chain head` and appended to `anchor_file`. Also at start and at
+    /// close. 1 to 86400 seconds; default 60.
+    pub head_every_s: u64,
+    /// A file the published heads are appended to, one JSON line each, for
+    /// `icr audit verify --anchors`. Put it on another volume than `dir`
+    /// (it must not be inside `dir`), ideally one the gateway can only
+    /// append to. Its directory must exist. Default: none (the log line
+    /// only).
+    pub anchor_file: Option<PathBuf>,
+    /// Reads of the log (`GET /v1/audit`, the AuditEvent search) served at
+    /// once, at most; more are refused at once (503 with `Retry-After`).
+    /// 1 to 256; default 4.
+    pub max_concurrent_reads: usize,
 }
 
 impl Default for AuditConfig {
@@ -47,6 +67,9 @@ impl Default for AuditConfig {
             max_file_bytes: 64 * 1024 * 1024,
             queue_capacity: 4096,
             max_batch: 512,
+            head_every_s: 60,
+            anchor_file: None,
+            max_concurrent_reads: 4,
         }
     }
 }
@@ -74,6 +97,23 @@ impl AuditConfig {
         }
         if !(1..=65_536).contains(&self.max_batch) {
             return bad("max_batch", "must be 1 to 65536");
+        }
+        if !(1..=86_400).contains(&self.head_every_s) {
+            return bad("head_every_s", "must be 1 to 86400");
+        }
+        if let Some(f) = &self.anchor_file {
+            if f.file_name().is_none() {
+                return bad("anchor_file", "must name a file");
+            }
+            if f.starts_with(&self.dir) {
+                return bad(
+                    "anchor_file",
+                    "must be outside the log directory (on another volume): anchors kept beside the log are cut with it",
+                );
+            }
+        }
+        if !(1..=256).contains(&self.max_concurrent_reads) {
+            return bad("max_concurrent_reads", "must be 1 to 256");
         }
         Ok(())
     }
@@ -165,7 +205,7 @@ pub enum AuditError {
 }
 
 impl AuditError {
-    fn io(what: &'static str, path: &Path, source: io::Error) -> Self {
+    pub(crate) fn io(what: &'static str, path: &Path, source: io::Error) -> Self {
         AuditError::Io {
             what,
             path: path.to_path_buf(),
@@ -187,21 +227,96 @@ pub struct AuditStats {
     pub rotations: u64,
     /// Whether the log is poisoned.
     pub poisoned: bool,
+    /// Entries stamped with the previous entry's time because the wall
+    /// clock was behind it (stepped back): their order is kept.
+    pub clock_behind: u64,
+    /// Torn last lines recovered at open (moved aside, recorded in the
+    /// chain): 1 when this start found one, else 0.
+    pub torn_tails_recovered: u64,
+    /// Heads published (log line and anchor file).
+    pub heads_published: u64,
+    /// Heads the anchor file could not take.
+    pub head_publish_failures: u64,
+    /// Access records in the index.
+    pub indexed: u64,
+    /// Whether the files there were at open are indexed (reads are
+    /// refused until then).
+    pub index_ready: bool,
+    /// Reads refused because `max_concurrent_reads` were running.
+    pub reads_refused: u64,
 }
 
-#[derive(Default)]
+/// Why [`AuditLog::reader`] gave no permit to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NoReader {
+    /// `max_concurrent_reads` reads are running.
+    #[error("the audit log is serving as many reads as it allows")]
+    Busy,
+    /// The index is being built after the start.
+    #[error("the audit log's index is being built after a restart")]
+    Indexing,
+}
+
+/// The head of the chain, and the file it is in.
+#[derive(Clone, Copy, Debug)]
+struct Tip {
+    point: ChainPoint,
+    file_no: u64,
+}
+
 struct Shared {
     appended: AtomicU64,
     batches: AtomicU64,
     syncs: AtomicU64,
     rotations: AtomicU64,
     poisoned: AtomicBool,
-    head: Mutex<Option<ChainPoint>>,
+    clock_behind: AtomicU64,
+    torn_tails_recovered: AtomicU64,
+    reads_refused: AtomicU64,
+    head: Mutex<Tip>,
 }
 
 impl Shared {
-    fn set_head(&self, p: ChainPoint) {
-        *self.head.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
+    fn new(head: Tip) -> Self {
+        Self {
+            appended: AtomicU64::new(0),
+            batches: AtomicU64::new(0),
+            syncs: AtomicU64::new(0),
+            rotations: AtomicU64::new(0),
+            poisoned: AtomicBool::new(false),
+            clock_behind: AtomicU64::new(0),
+            torn_tails_recovered: AtomicU64::new(0),
+            reads_refused: AtomicU64::new(0),
+            head: Mutex::new(head),
+        }
+    }
+
+    fn set_head(&self, tip: Tip) {
+        *self.head.lock().unwrap_or_else(|e| e.into_inner()) = tip;
+    }
+
+    fn tip(&self) -> Tip {
+        *self.head.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// What the log runs on: the files it appends to and the clock it stamps
+/// entries with. The default is the real ones; tests replace either (to
+/// inject write failures, or a clock that is stepped back).
+#[derive(Clone)]
+pub struct LogEnv {
+    /// Opens the files the writer appends to.
+    pub files: Arc<dyn FileOpener>,
+    /// The wall clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for LogEnv {
+    fn default() -> Self {
+        Self {
+            files: Arc::new(StdFiles),
+            clock: Arc::new(SystemClock),
+        }
     }
 }
 
@@ -221,6 +336,10 @@ pub struct AuditLog {
     shared: Arc<Shared>,
     dir: PathBuf,
     capacity: usize,
+    index: Arc<Index>,
+    reads: Arc<tokio::sync::Semaphore>,
+    publisher: Arc<HeadPublisher>,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -235,11 +354,13 @@ impl std::fmt::Debug for AuditLog {
 impl AuditLog {
     /// Opens the log in `config.dir` (creating it if needed), resumes the
     /// chain from the last complete line of the newest file, recovers a
-    /// torn last line (moved aside, with a `recovery` entry in the chain),
-    /// and starts the writer thread. Blocking: call it at start-up, before
-    /// serving.
+    /// torn last line (moved aside, with a `recovery` entry in the chain,
+    /// a warning and [`AuditStats::torn_tails_recovered`]), publishes the
+    /// head, and starts the writer, the head's publisher and the building
+    /// of the index (in the background: reads wait for it, appends do
+    /// not). Blocking: call it at start-up, before serving.
     pub fn open(config: &AuditConfig) -> Result<AuditLog, AuditError> {
-        Self::open_with(config, Arc::new(StdFiles))
+        Self::open_in(config, LogEnv::default())
     }
 
     /// [`open`](Self::open) with another way to open the files the writer
@@ -248,56 +369,131 @@ impl AuditLog {
         config: &AuditConfig,
         opener: Arc<dyn FileOpener>,
     ) -> Result<AuditLog, AuditError> {
+        Self::open_in(
+            config,
+            LogEnv {
+                files: opener,
+                ..LogEnv::default()
+            },
+        )
+    }
+
+    /// [`open`](Self::open) on other files or another clock (see [`LogEnv`]).
+    pub fn open_in(config: &AuditConfig, env: LogEnv) -> Result<AuditLog, AuditError> {
         config.check()?;
         let dir = config.dir.clone();
         prepare_dir(&dir)?;
         let lock = lock_dir(&dir)?;
         let state = resume(&dir)?;
-        let shared = Arc::new(Shared::default());
-        shared.set_head(state.head);
+        let tip = Tip {
+            point: state.head,
+            file_no: state.file_no,
+        };
+        let shared = Arc::new(Shared::new(tip));
         let path = dir.join(file_name(state.file_no));
-        let file = opener
+        let file = env
+            .files
             .open_append(&path)
             .map_err(|e| AuditError::io("opening", &path, e))?;
         if state.created {
             sync_dir(&dir).map_err(|e| AuditError::io("syncing directory", &dir, e))?;
         }
+        let index = Arc::new(Index::building());
+        let publisher = Arc::new(HeadPublisher::new(config.anchor_file.clone()));
         let mut writer = Writer {
             dir: dir.clone(),
-            opener,
+            opener: env.files,
             file,
             file_no: state.file_no,
             file_size: state.file_size,
+            file_lines: state.file_lines,
             max_file_bytes: config.max_file_bytes,
             head: state.head,
+            last_time: state.last_time,
+            clock: Arc::clone(&env.clock),
+            clock_behind: false,
+            index: Arc::clone(&index),
+            publisher: Arc::clone(&publisher),
             poisoned: None,
             shared: shared.clone(),
+            _stop_publishing: None,
             _lock: lock,
         };
         if let Some(recovery) = state.recovery {
             let event = PreparedEvent::recovery(&recovery)
                 .map_err(|_| AuditError::Inconsistent("cannot serialize a recovery entry"))?;
-            writer
+            let seqs = writer
                 .commit(std::slice::from_ref(&event))
                 .map_err(|cause| AuditError::Poisoned { cause })?;
+            // What was cut and where; never what it said.
+            tracing::warn!(
+                file = %recovery.file,
+                offset = recovery.offset,
+                bytes = recovery.length,
+                seq = %seqs.first().copied().unwrap_or(Sequence::ZERO),
+                saved_as = %recovery.saved_as,
+                "audit log: recovered a torn last line (a write cut off by a crash): it was moved aside and the recovery recorded in the chain"
+            );
+            shared.torn_tails_recovered.fetch_add(1, Ordering::Relaxed);
         }
+        writer.publish_head().map_err(|e| {
+            AuditError::io(
+                "writing the head to the anchor file",
+                publisher.anchor_file().unwrap_or(Path::new("")),
+                e,
+            )
+        })?;
+        // Index the files there are now in the background: records are
+        // served meanwhile (and audited, and indexed as they are written);
+        // audit reads wait for it.
+        let files = log_files(&dir).map_err(|e| AuditError::io("listing", &dir, e))?;
+        let up_to = writer.head.seq;
+        let building = Arc::clone(&index);
+        std::thread::Builder::new()
+            .name("icr-audit-index".into())
+            .spawn(move || {
+                let started = std::time::Instant::now();
+                building.build(&files, up_to);
+                tracing::info!(
+                    accesses = building.entries(),
+                    files = files.len(),
+                    took_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    "audit log indexed: reads of the audit are served"
+                );
+            })
+            .map_err(|e| AuditError::io("starting the index builder for", &dir, e))?;
+        let every = std::time::Duration::from_secs(config.head_every_s);
+        writer._stop_publishing = Some(spawn_head_publisher(
+            every,
+            Arc::clone(&publisher),
+            Arc::clone(&shared),
+            Arc::clone(&env.clock),
+        )?);
         let (tx, rx) = mpsc::channel(config.queue_capacity);
         let max_batch = config.max_batch;
         std::thread::Builder::new()
             .name("icr-audit-writer".into())
             .spawn(move || writer.run(rx, max_batch))
-            .map_err(|e| AuditError::io("starting the writer thread for", &dir, e))?;
+            .map_err(|e| AuditError::io("starting the writer thread for", &config.dir, e))?;
         Ok(AuditLog {
             tx,
             shared,
             dir: config.dir.clone(),
             capacity: config.queue_capacity,
+            index,
+            reads: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_reads)),
+            publisher,
+            clock: env.clock,
         })
     }
 
     /// Appends `record`, returning its sequence number once its line is
     /// written and synced to disk — and only then. Concurrent appends share
     /// one write and one sync.
+    ///
+    /// The entry's `time` is the time the log writes it — the wall clock
+    /// then, or the previous entry's time if the clock is behind that — not
+    /// the record's own: entries' times never go backwards.
     ///
     /// Fails at once when the record contradicts itself or is too large,
     /// when the queue is full, when the log is poisoned or closed; fails
@@ -343,25 +539,56 @@ impl AuditLog {
     }
 
     /// The last entry written and synced: its sequence number and hash.
-    /// Record it somewhere else from time to time (the operational log, a
-    /// metric): verifying against it ([`VerifyOptions::anchor`](crate::VerifyOptions))
+    /// It is published every `head_every_s` ([`anchor`](Self::anchor));
+    /// verifying against it ([`VerifyOptions::anchors`](crate::VerifyOptions))
     /// detects a log cut back to before it.
     pub fn head(&self) -> ChainPoint {
-        self.shared
-            .head
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .unwrap_or(ChainPoint::GENESIS)
+        self.shared.tip().point
+    }
+
+    /// The head as published now: its sequence, hash and file, and the
+    /// time (for `GET /v1/audit/head`). No patient data.
+    pub fn anchor(&self) -> Anchor {
+        anchor_of(self.shared.tip(), self.clock.now())
     }
 
     /// Counters since the log was opened.
     pub fn stats(&self) -> AuditStats {
+        let (heads_published, head_publish_failures) = self.publisher.counts();
         AuditStats {
             appended: self.shared.appended.load(Ordering::Relaxed),
             batches: self.shared.batches.load(Ordering::Relaxed),
             syncs: self.shared.syncs.load(Ordering::Relaxed),
             rotations: self.shared.rotations.load(Ordering::Relaxed),
             poisoned: self.shared.poisoned.load(Ordering::Acquire),
+            clock_behind: self.shared.clock_behind.load(Ordering::Relaxed),
+            torn_tails_recovered: self.shared.torn_tails_recovered.load(Ordering::Relaxed),
+            heads_published,
+            head_publish_failures,
+            indexed: self.index.entries(),
+            index_ready: self.index.is_ready(),
+            reads_refused: self.shared.reads_refused.load(Ordering::Relaxed),
+        }
+    }
+
+    /// A permit to read the log ([`AuditReader::page`]), or why there is
+    /// none now: `max_concurrent_reads` reads are running, or the index is
+    /// still being built after the start. Refuse the request at once (503
+    /// with `Retry-After`) rather than queue it.
+    pub fn reader(&self) -> Result<AuditReader, NoReader> {
+        if !self.index.is_ready() {
+            return Err(NoReader::Indexing);
+        }
+        match Arc::clone(&self.reads).try_acquire_owned() {
+            Ok(permit) => Ok(AuditReader {
+                _permit: permit,
+                index: Arc::clone(&self.index),
+                dir: self.dir.clone(),
+            }),
+            Err(_) => {
+                self.shared.reads_refused.fetch_add(1, Ordering::Relaxed);
+                Err(NoReader::Busy)
+            }
         }
     }
 
@@ -376,8 +603,8 @@ impl AuditLog {
         &self.dir
     }
 
-    /// The log's files, in order (for [`read_for_patient`](crate::read_for_patient)
-    /// and [`verify`](crate::verify)).
+    /// The log's files, in order (for [`verify`](crate::verify), and for
+    /// [`read_for_patient`](crate::read_for_patient) on a copy).
     pub fn files(&self) -> io::Result<Vec<PathBuf>> {
         log_files(&self.dir)
     }
@@ -452,8 +679,12 @@ fn lock_dir(dir: &Path) -> Result<File, AuditError> {
 #[derive(Debug)]
 struct Resumed {
     head: ChainPoint,
+    /// The last entry's time, which the next entry's may not precede.
+    last_time: Option<Timestamp>,
     file_no: u64,
     file_size: u64,
+    /// Complete lines in the newest file.
+    file_lines: u64,
     created: bool,
     recovery: Option<Recovery>,
 }
@@ -472,8 +703,10 @@ fn resume(dir: &Path) -> Result<Resumed, AuditError> {
     let Some(newest) = files.last() else {
         return Ok(Resumed {
             head: ChainPoint::GENESIS,
+            last_time: None,
             file_no: 1,
             file_size: 0,
+            file_lines: 0,
             created: true,
             recovery: pending_recovery(dir, ChainPoint::GENESIS, &dir.join(file_name(1)), 0)?,
         });
@@ -483,12 +716,15 @@ fn resume(dir: &Path) -> Result<Resumed, AuditError> {
         .and_then(|n| n.to_str())
         .and_then(file_number)
         .unwrap_or(1);
-    let before = match files.len().checked_sub(2).and_then(|i| files.get(i)) {
-        Some(previous) => Some(last_entry(previous)?),
-        None if file_no == 1 => Some(ChainPoint::GENESIS),
+    let (before, before_time) = match files.len().checked_sub(2).and_then(|i| files.get(i)) {
+        Some(previous) => {
+            let (point, time) = last_entry(previous)?;
+            (Some(point), Some(time))
+        }
+        None if file_no == 1 => (Some(ChainPoint::GENESIS), None),
         // Earlier files were archived elsewhere: trust the newest file's
         // first entry for where the chain stood.
-        None => None,
+        None => (None, None),
     };
     let scan = scan_file(newest, before)?;
     let mut size = scan.valid_len;
@@ -499,8 +735,10 @@ fn resume(dir: &Path) -> Result<Resumed, AuditError> {
     let recovery = pending_recovery(dir, scan.head, newest, size)?;
     Ok(Resumed {
         head: scan.head,
+        last_time: scan.last_time.or(before_time),
         file_no,
         file_size: size,
+        file_lines: scan.lines,
         created: false,
         recovery,
     })
@@ -592,7 +830,9 @@ fn pending_recovery(
 /// The newest file's valid part.
 struct Scan {
     head: ChainPoint,
+    last_time: Option<Timestamp>,
     valid_len: u64,
+    lines: u64,
     torn: Option<u64>,
 }
 
@@ -606,7 +846,9 @@ fn scan_file(path: &Path, before: Option<ChainPoint>) -> Result<Scan, AuditError
     let mut chain = before.map(ChainVerifier::new);
     let mut scan = Scan {
         head: before.unwrap_or(ChainPoint::GENESIS),
+        last_time: None,
         valid_len: 0,
+        lines: 0,
         torn: None,
     };
     loop {
@@ -632,7 +874,10 @@ fn scan_file(path: &Path, before: Option<ChainPoint>) -> Result<Scan, AuditError
                     .push(&entry)
                     .map_err(|e| damaged(path, number, ProblemKind::Chain(e)))?;
                 scan.head = entry.point();
+                // The latest, should an older log's times step back.
+                scan.last_time = Some(scan.last_time.map_or(entry.time(), |t| t.max(entry.time())));
                 scan.valid_len = offset + bytes.len() as u64 + 1;
+                scan.lines = number;
             }
             Some(Line::Torn { len, .. }) => scan.torn = Some(len),
             Some(Line::TooLong { number, .. }) => {
@@ -652,8 +897,9 @@ fn scan_file(path: &Path, before: Option<ChainPoint>) -> Result<Scan, AuditError
     Ok(scan)
 }
 
-/// The last entry of a completed (not newest) file: read from its end.
-fn last_entry(path: &Path) -> Result<ChainPoint, AuditError> {
+/// The last entry of a completed (not newest) file, read from its end: its
+/// point on the chain and its time.
+fn last_entry(path: &Path) -> Result<(ChainPoint, Timestamp), AuditError> {
     let mut f = File::open(path).map_err(|e| AuditError::io("opening", path, e))?;
     let len = f
         .metadata()
@@ -681,7 +927,49 @@ fn last_entry(path: &Path) -> Result<ChainPoint, AuditError> {
         None => return Err(damaged(path, 0, ProblemKind::Line(LineError::TooLong))),
     };
     let entry = parse_line(&body[start..]).map_err(|e| damaged(path, 0, ProblemKind::Line(e)))?;
-    Ok(entry.point())
+    Ok((entry.point(), entry.time()))
+}
+
+/// The head as an anchor published at `time`.
+fn anchor_of(tip: Tip, time: Timestamp) -> Anchor {
+    Anchor {
+        time: Some(time),
+        seq: tip.point.seq,
+        hash: tip.point.hash,
+        file: Some(file_name(tip.file_no)),
+    }
+}
+
+/// Starts the thread that publishes the head every `every` (when it
+/// changed). It stops when the returned sender is dropped (the writer
+/// holds it, and publishes the last head itself when it stops).
+fn spawn_head_publisher(
+    every: std::time::Duration,
+    publisher: Arc<HeadPublisher>,
+    shared: Arc<Shared>,
+    clock: Arc<dyn Clock>,
+) -> Result<std::sync::mpsc::Sender<()>, AuditError> {
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("icr-audit-head".into())
+        .spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every)
+            {
+                if let Err(e) = publisher.publish(&anchor_of(shared.tip(), clock.now())) {
+                    tracing::warn!(error = %e, "audit log: the head could not be written to the anchor file");
+                }
+            }
+        })
+        .map_err(|e| AuditError::io("starting the head publisher for", Path::new(""), e))?;
+    Ok(stop)
+}
+
+/// What one group commit wrote.
+struct Committed {
+    seqs: Vec<Sequence>,
+    head: ChainPoint,
+    time: Timestamp,
+    positions: Vec<(NhsNumber, Position)>,
 }
 
 /// The single writer: owns the current file and the head of the chain.
@@ -691,10 +979,22 @@ struct Writer {
     file: Box<dyn LogFile>,
     file_no: u64,
     file_size: u64,
+    /// Complete lines in the current file.
+    file_lines: u64,
     max_file_bytes: u64,
     head: ChainPoint,
+    /// The last entry's time: no entry is stamped earlier.
+    last_time: Option<Timestamp>,
+    clock: Arc<dyn Clock>,
+    /// Whether the clock was behind the last entry's time at the last
+    /// commit (so that a step back is warned about once).
+    clock_behind: bool,
+    index: Arc<Index>,
+    publisher: Arc<HeadPublisher>,
     poisoned: Option<Arc<str>>,
     shared: Arc<Shared>,
+    /// Dropped when the writer stops, which stops the head's publisher.
+    _stop_publishing: Option<std::sync::mpsc::Sender<()>>,
     _lock: File,
 }
 
@@ -728,11 +1028,64 @@ impl Writer {
                     }),
                     None => Ok(()),
                 };
+                self.publish_last_head();
                 // Close the file and release the directory's lock before
                 // answering, so that the log can be reopened at once.
                 drop(self);
                 let _ = reply.send(result);
                 return;
+            }
+        }
+        // Every handle to the log was dropped without closing it.
+        self.publish_last_head();
+    }
+
+    /// Publishes the head now (at open).
+    fn publish_head(&self) -> io::Result<()> {
+        self.publisher.publish(&anchor_of(
+            Tip {
+                point: self.head,
+                file_no: self.file_no,
+            },
+            self.clock.now(),
+        ))
+    }
+
+    /// Publishes the head as the writer stops.
+    fn publish_last_head(&self) {
+        if let Err(e) = self.publish_head() {
+            tracing::warn!(error = %e, "audit log: the last head could not be written to the anchor file");
+        }
+    }
+
+    /// The time to stamp the next entries with: the wall clock, or the
+    /// last entry's time if the clock is behind it (counted, and warned
+    /// about once per step back).
+    fn stamp(&mut self, entries: usize) -> Timestamp {
+        let now = self.clock.now();
+        match self.last_time {
+            Some(last) if now < last => {
+                self.shared
+                    .clock_behind
+                    .fetch_add(entries as u64, Ordering::Relaxed);
+                if !self.clock_behind {
+                    self.clock_behind = true;
+                    let behind = last.as_offset() - now.as_offset();
+                    tracing::warn!(
+                        behind_ms = i64::try_from(behind.whole_milliseconds()).unwrap_or(i64::MAX),
+                        last_entry = %last,
+                        clock = %now,
+                        "audit log: the wall clock is behind the last entry's time (it was stepped back): new entries keep that time, in order, until the clock catches up"
+                    );
+                }
+                last
+            }
+            _ => {
+                if self.clock_behind {
+                    self.clock_behind = false;
+                    tracing::info!(clock = %now, "audit log: the wall clock has caught up with the entries' times");
+                }
+                now
             }
         }
     }
@@ -788,18 +1141,29 @@ impl Writer {
         close
     }
 
-    /// Seals, writes and syncs `events` as consecutive entries, starting a
-    /// new file whenever the next line would take the current one past its
-    /// size. Any failure poisons the writer.
+    /// Seals, writes and syncs `events` as consecutive entries stamped with
+    /// one time, starting a new file whenever the next line would take the
+    /// current one past its size, then indexes them. Any failure poisons
+    /// the writer.
     fn commit(&mut self, events: &[PreparedEvent]) -> Result<Vec<Sequence>, Arc<str>> {
         if let Some(cause) = &self.poisoned {
             return Err(cause.clone());
         }
         let result = self.try_commit(events);
         match result {
-            Ok((seqs, head)) => {
+            Ok(Committed {
+                seqs,
+                head,
+                time,
+                positions,
+            }) => {
                 self.head = head;
-                self.shared.set_head(head);
+                self.last_time = Some(time);
+                self.index.add(positions);
+                self.shared.set_head(Tip {
+                    point: head,
+                    file_no: self.file_no,
+                });
                 self.shared
                     .appended
                     .fetch_add(seqs.len() as u64, Ordering::Relaxed);
@@ -815,32 +1179,55 @@ impl Writer {
         }
     }
 
-    fn try_commit(
-        &mut self,
-        events: &[PreparedEvent],
-    ) -> Result<(Vec<Sequence>, ChainPoint), String> {
+    fn try_commit(&mut self, events: &[PreparedEvent]) -> Result<Committed, String> {
+        let time = self.stamp(events.len());
         let mut out = Vec::with_capacity(events.iter().map(|e| e.max_line_len() + 1).sum());
         let mut head = self.head;
         let mut seqs = Vec::with_capacity(events.len());
+        let mut positions = Vec::new();
+        // Lines in `out`, which holds what goes to the current file.
+        let mut lines = 0u64;
         for ev in events {
-            let before = out.len();
-            let next = seal_into(&mut out, head, ev)
+            let mut before = out.len();
+            let next = seal_into(&mut out, head, ev, time)
                 .ok_or_else(|| "the sequence number is exhausted".to_string())?;
             let used = self.file_size + before as u64;
             if used > 0 && used + (out.len() - before) as u64 > self.max_file_bytes {
                 let line = out.split_off(before);
-                self.flush(&out)?;
+                self.flush(&out, lines)?;
                 out = line;
+                lines = 0;
+                before = 0;
                 self.rotate()?;
+            }
+            lines += 1;
+            if let Some(nhs) = ev.nhs {
+                // File and line numbers past u32::MAX are not indexable:
+                // reading them reports the record not as indexed.
+                positions.push((
+                    nhs,
+                    Position {
+                        seq: next.seq.get(),
+                        time: time.unix_micros(),
+                        offset: self.file_size + before as u64,
+                        file: u32::try_from(self.file_no).unwrap_or(u32::MAX),
+                        line: u32::try_from(self.file_lines + lines).unwrap_or(u32::MAX),
+                    },
+                ));
             }
             head = next;
             seqs.push(next.seq);
         }
-        self.flush(&out)?;
-        Ok((seqs, head))
+        self.flush(&out, lines)?;
+        Ok(Committed {
+            seqs,
+            head,
+            time,
+            positions,
+        })
     }
 
-    fn flush(&mut self, buf: &[u8]) -> Result<(), String> {
+    fn flush(&mut self, buf: &[u8], lines: u64) -> Result<(), String> {
         if buf.is_empty() {
             return Ok(());
         }
@@ -849,6 +1236,7 @@ impl Writer {
             .write_all(buf)
             .map_err(|e| format!("writing {name} failed: {e}"))?;
         self.file_size += buf.len() as u64;
+        self.file_lines += lines;
         self.file
             .sync_data()
             .map_err(|e| format!("syncing {name} failed: {e}"))?;
@@ -870,6 +1258,7 @@ impl Writer {
         sync_dir(&self.dir).map_err(|e| format!("syncing the directory for {name} failed: {e}"))?;
         self.file_no = next;
         self.file_size = 0;
+        self.file_lines = 0;
         self.shared.rotations.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }

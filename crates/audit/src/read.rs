@@ -1,17 +1,23 @@
 //! Reading the log for one patient: who accessed their record, when, from
 //! which organisation and why — for privacy officers, and for patients
-//! about their own record.
+//! about their own record. The live log is read a page at a time through
+//! its index ([`AuditReader`]); [`read_for_patient`] streams whole files
+//! (archives, tools).
 
 use std::collections::VecDeque;
-use std::io;
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 
 use icr_model::NhsNumber;
 
 use crate::chain::{ChainPoint, Sequence};
-use crate::files::file_number;
+use crate::files::{file_name, file_number};
+use crate::index::{Index, Position};
+use crate::line::{MAX_LINE_BYTES, parse_line};
+use crate::query::{AccessQuery, MAX_PAGE_BYTES};
 use crate::record::AuditRecord;
-use crate::verify::{Problem, VerifyError, walk};
+use crate::verify::{Problem, ProblemKind, VerifyError, Walk, walk};
 
 /// One access record as read from the log, with its sequence number.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,6 +62,10 @@ pub enum ReadError {
         /// Why.
         source: io::Error,
     },
+    /// The read was stopped before it finished (its thread was cancelled
+    /// or panicked).
+    #[error("the read of the audit log was interrupted")]
+    Interrupted,
 }
 
 /// The accesses to `nhs`'s record in the log made of `paths` (any order; see
@@ -80,13 +90,17 @@ pub fn read_for_patient(
     let start = from_genesis.then_some(ChainPoint::GENESIS);
     let mut records: VecDeque<LoggedAccess> = VecDeque::new();
     let mut omitted = 0u64;
+    let how = Walk {
+        start,
+        anchors: &[],
+        time_tolerance: None,
+        live_tail: true,
+    };
     let result = walk(
         paths,
         |p: &std::path::Path| std::fs::File::open(p),
-        start,
-        None,
-        true,
-        |_, _, entry| {
+        &how,
+        |_, entry| {
             if let Some(record) = entry.access()
                 && record.nhs_number.as_ref() == Some(nhs)
             {
@@ -116,4 +130,173 @@ pub fn read_for_patient(
         omitted,
         problem,
     })
+}
+
+/// One page of a person's accesses, newest first, as the log's index finds
+/// them (see [`AuditLog::reader`](crate::AuditLog::reader)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessPage {
+    /// The accesses on this page, most recent first.
+    pub records: Vec<LoggedAccess>,
+    /// Accesses matching the query's dates in the whole log, on every page.
+    pub total: u64,
+    /// Matching accesses older than this page's last: on later pages.
+    pub older: u64,
+    /// The cursor for the next (older) page: ask again with `before` set
+    /// to it. `None` on the last page.
+    pub next: Option<Sequence>,
+    /// Why the trail may be incomplete, if it may: the log failed
+    /// verification when it was opened, or a line on this page is not as
+    /// it was indexed. Must be shown.
+    pub problem: Option<Problem>,
+}
+
+impl AccessPage {
+    /// Whether this page shows every matching access and the log is
+    /// intact: no later page, no problem.
+    pub fn is_complete(&self) -> bool {
+        self.problem.is_none() && self.next.is_none()
+    }
+}
+
+impl From<PatientAccesses> for AccessPage {
+    /// The most recent accesses read by [`read_for_patient`] as one page.
+    fn from(a: PatientAccesses) -> Self {
+        let next = (a.omitted > 0)
+            .then(|| a.records.first().map(|r| r.seq))
+            .flatten();
+        AccessPage {
+            total: a.records.len() as u64 + a.omitted,
+            older: a.omitted,
+            next,
+            records: a.records.into_iter().rev().collect(),
+            problem: a.problem,
+        }
+    }
+}
+
+/// A permit to read the log, taken from the log's small pool of concurrent
+/// reads (`[audit] max_concurrent_reads`): reads are bounded whoever makes
+/// them. Reading consumes it.
+pub struct AuditReader {
+    pub(crate) _permit: tokio::sync::OwnedSemaphorePermit,
+    pub(crate) index: std::sync::Arc<crate::index::Index>,
+    pub(crate) dir: PathBuf,
+}
+
+impl std::fmt::Debug for AuditReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditReader")
+            .field("dir", &self.dir)
+            .finish()
+    }
+}
+
+impl AuditReader {
+    /// One page of `nhs`'s accesses: the index gives their positions, and
+    /// only those lines are read (each checked against its own hash and
+    /// against what was indexed), on a blocking thread, at most
+    /// [`query.count`](AccessQuery::count) of them and at most
+    /// [`MAX_PAGE_BYTES`] of lines.
+    pub async fn page(self, nhs: NhsNumber, query: AccessQuery) -> Result<AccessPage, ReadError> {
+        tokio::task::spawn_blocking(move || read_page(&self.index, &self.dir, &nhs, &query))
+            .await
+            .map_err(|_| ReadError::Interrupted)
+    }
+}
+
+/// Reads the lines of one page.
+fn read_page(index: &Index, dir: &Path, nhs: &NhsNumber, query: &AccessQuery) -> AccessPage {
+    let selection = index.select(nhs, query);
+    let mut page = AccessPage {
+        records: Vec::with_capacity(selection.positions.len()),
+        total: selection.total,
+        older: selection.older,
+        next: None,
+        problem: selection.problem,
+    };
+    let mut open: Option<(u32, BufReader<File>)> = None;
+    let mut bytes = 0usize;
+    let mut line = Vec::new();
+    let mut read_problem = None;
+    let count = selection.positions.len();
+    // Positions read, the last of which is the cursor for the next page.
+    let mut read = 0usize;
+    for (i, p) in selection.positions.iter().enumerate() {
+        read = i;
+        let path = dir.join(file_name(u64::from(p.file)));
+        let not_as_indexed = |kind| Problem {
+            file: path.clone(),
+            line: u64::from(p.line),
+            kind,
+        };
+        let checked = match read_line_at(&mut open, &path, p, &mut line) {
+            Ok(()) => parse_line(&line)
+                .map_err(ProblemKind::Line)
+                .and_then(|e| match e.access() {
+                    Some(r) if e.seq.get() == p.seq && r.nhs_number.as_ref() == Some(nhs) => {
+                        Ok(LoggedAccess {
+                            seq: e.seq,
+                            record: r.clone(),
+                        })
+                    }
+                    _ => Err(ProblemKind::NotAsIndexed),
+                }),
+            Err(_) => Err(ProblemKind::NotAsIndexed),
+        };
+        match checked {
+            Ok(access) => {
+                bytes += line.len();
+                page.records.push(access);
+            }
+            // Left out, and the page says why it is incomplete.
+            Err(kind) => {
+                read_problem.get_or_insert_with(|| not_as_indexed(kind));
+            }
+        }
+        if bytes >= MAX_PAGE_BYTES && i + 1 < count {
+            page.older += (count - i - 1) as u64;
+            break;
+        }
+    }
+    if page.older > 0 {
+        page.next = selection.positions.get(read).map(|p| Sequence::new(p.seq));
+    }
+    if read_problem.is_some() {
+        page.problem = read_problem;
+    }
+    page
+}
+
+/// Reads the line at `p` into `out` (without its newline), reusing the
+/// file opened for the previous line when it is the same file.
+fn read_line_at(
+    open: &mut Option<(u32, BufReader<File>)>,
+    path: &Path,
+    p: &Position,
+    out: &mut Vec<u8>,
+) -> io::Result<()> {
+    let reader = match open {
+        Some((n, r)) if *n == p.file => r,
+        _ => {
+            &mut open
+                .insert((
+                    p.file,
+                    BufReader::with_capacity(8 * 1024, File::open(path)?),
+                ))
+                .1
+        }
+    };
+    reader.seek(SeekFrom::Start(p.offset))?;
+    out.clear();
+    let n = reader
+        .take(MAX_LINE_BYTES as u64 + 1)
+        .read_until(b'\n', out)?;
+    if n == 0 || out.pop() != Some(b'\n') {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "no complete line at the indexed offset",
+        ));
+    }
+    Ok(())
 }

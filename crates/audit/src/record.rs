@@ -31,6 +31,21 @@ impl Timestamp {
         self.0
     }
 
+    /// Microseconds since the Unix epoch (negative before 1970).
+    pub fn unix_micros(&self) -> i64 {
+        // Years 0 to 9999 are within ±2^58 microseconds: the fallback is
+        // never taken.
+        i64::try_from(self.0.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+    }
+
+    /// The moment `micros` microseconds after the Unix epoch, if it is
+    /// within the years 0 to 9999.
+    pub fn from_unix_micros(micros: i64) -> Option<Self> {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
+            .ok()
+            .map(Self)
+    }
+
     /// Parses RFC 3339 in UTC (`Z`), the only form written.
     pub fn parse(s: &str) -> Option<Self> {
         let t = OffsetDateTime::parse(s, &Rfc3339).ok()?;
@@ -271,7 +286,9 @@ pub enum Interaction {
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditRecord {
-    /// When the access was decided (UTC).
+    /// When the access was recorded (UTC): the log sets it as it writes
+    /// the entry (the wall clock then, never before the previous entry's
+    /// time), replacing the value given to `append`.
     pub time: Timestamp,
     /// The request's correlation id (its trace id).
     pub request_id: RequestId,

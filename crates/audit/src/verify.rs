@@ -11,26 +11,37 @@ use std::path::{Path, PathBuf};
 use crate::chain::{ChainPoint, Sequence};
 use crate::files::{Line, LineReader, compare_paths, file_name, file_number};
 use crate::line::{ChainError, ChainVerifier, Entry, Event, LineError, Recovery, parse_line};
+use crate::record::Timestamp;
 
 /// What to verify against.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifyOptions {
     /// The point the first entry must follow: [`ChainPoint::GENESIS`] (the
     /// default) for a whole log, or the last entry of an earlier, archived
     /// part.
     pub start: ChainPoint,
-    /// An entry the log must contain and reach: a head recorded elsewhere
-    /// earlier (from [`AuditLog::head`](crate::AuditLog::head)). Without
-    /// one, a log cut at a line boundary (its last lines or last files
-    /// removed) cannot be told from an older copy of itself.
-    pub anchor: Option<ChainPoint>,
+    /// Entries the log must contain, each with its hash, and reach: heads
+    /// published elsewhere earlier (the `audit chain head` log lines, the
+    /// anchor file, `GET /v1/audit/head`; see [`Anchor`](crate::Anchor)).
+    /// Without them, a log cut at a line boundary (its last lines or last
+    /// files removed) cannot be told from an older copy of itself. Anchors
+    /// before `start` cannot be checked and are counted as such.
+    pub anchors: Vec<ChainPoint>,
+    /// How far an entry's time may be before the previous entry's without
+    /// being a problem. Zero (the default): entries' times never go
+    /// backwards, as the log writes them. Logs written before the log
+    /// stamped times itself hold the time each request *started*, so
+    /// concurrent requests' entries may step back by up to a request's
+    /// deadline: verify those with that much tolerance.
+    pub time_tolerance: std::time::Duration,
 }
 
 impl Default for VerifyOptions {
     fn default() -> Self {
         Self {
             start: ChainPoint::GENESIS,
-            anchor: None,
+            anchors: Vec::new(),
+            time_tolerance: std::time::Duration::ZERO,
         }
     }
 }
@@ -64,6 +75,22 @@ pub enum ProblemKind {
         /// The anchor.
         anchor: ChainPoint,
     },
+    /// The entry's time is before the previous entry's.
+    TimeBackwards {
+        /// The previous entry's time.
+        previous: Timestamp,
+        /// This entry's time.
+        found: Timestamp,
+    },
+    /// The entry is not what was indexed when the log was opened (found
+    /// when reading the live log): its file was removed, cut or rewritten
+    /// while the gateway ran.
+    NotAsIndexed,
+    /// The file could not be read (when indexing the live log).
+    Unreadable {
+        /// The I/O error.
+        why: String,
+    },
 }
 
 impl fmt::Display for ProblemKind {
@@ -88,6 +115,14 @@ impl fmt::Display for ProblemKind {
                 "entry {} does not have the anchored hash {}: the log was rewritten from here or before",
                 anchor.seq, anchor.hash
             ),
+            ProblemKind::TimeBackwards { previous, found } => write!(
+                f,
+                "the entry's time {found} is before the previous entry's {previous}: the log keeps entries' times in order even when the clock is stepped back, so this entry was altered or inserted (or written by a version that did not stamp times: see --time-tolerance)"
+            ),
+            ProblemKind::NotAsIndexed => f.write_str(
+                "the entry is not the one indexed when the log was opened: its file was removed, cut or rewritten since",
+            ),
+            ProblemKind::Unreadable { why } => write!(f, "the file could not be read: {why}"),
         }
     }
 }
@@ -153,6 +188,10 @@ pub struct VerifyReport {
     /// ([`read_for_patient`](crate::read_for_patient)); `verify` treats them
     /// as a problem.
     pub unfinished_tail: u64,
+    /// Anchors found in the log with their hash.
+    pub anchors_checked: u64,
+    /// Anchors before the verified part (before `start`), not checked.
+    pub anchors_before_start: u64,
 }
 
 impl fmt::Display for VerifyReport {
@@ -178,6 +217,17 @@ impl fmt::Display for VerifyReport {
             write!(f, "  {}: {} entries", file.path.display(), file.entries)?;
             if let Some((a, b)) = file.range {
                 write!(f, " ({a} to {b})")?;
+            }
+            writeln!(f)?;
+        }
+        if self.anchors_checked > 0 || self.anchors_before_start > 0 {
+            write!(f, "  {} anchor(s) checked", self.anchors_checked)?;
+            if self.anchors_before_start > 0 {
+                write!(
+                    f,
+                    ", {} before the verified part (not checked)",
+                    self.anchors_before_start
+                )?;
             }
             writeln!(f)?;
         }
@@ -239,9 +289,9 @@ impl VerifyError {
 
 /// Verifies the log made of `paths` (given in any order: they are put in
 /// the log's file order by name) from its genesis: every line must match
-/// its hash, every entry follow the one before it (sequence and `prev`), no
-/// file may be missing, and no file end with an incomplete line. The first
-/// problem is reported with its file and line.
+/// its hash, every entry follow the one before it (sequence and `prev`) and
+/// not be earlier than it, no file may be missing, and no file end with an
+/// incomplete line. The first problem is reported with its file and line.
 ///
 /// This is what `icr audit verify FILE…` runs: print the report on `Ok`,
 /// print the error (and the report of what was verified before the problem)
@@ -256,7 +306,7 @@ pub fn verify(paths: &[PathBuf]) -> Result<VerifyReport, VerifyError> {
 pub fn verify_with<F>(
     paths: &[PathBuf],
     options: &VerifyOptions,
-    visit: F,
+    mut visit: F,
 ) -> Result<VerifyReport, VerifyError>
 where
     F: FnMut(&Path, u64, &Entry),
@@ -264,10 +314,8 @@ where
     walk(
         paths,
         |p: &Path| File::open(p),
-        Some(options.start),
-        options.anchor,
-        false,
-        visit,
+        &Walk::verifying(options),
+        |at, entry| visit(at.path, at.line, entry),
     )
 }
 
@@ -277,7 +325,7 @@ where
 pub fn verify_streams<R, F>(
     files: Vec<(PathBuf, R)>,
     options: &VerifyOptions,
-    visit: F,
+    mut visit: F,
 ) -> Result<VerifyReport, VerifyError>
 where
     R: Read,
@@ -290,32 +338,57 @@ where
             io::Error::new(io::ErrorKind::InvalidInput, "the same name was given twice")
         })
     };
-    walk(
-        &paths,
-        open,
-        Some(options.start),
-        options.anchor,
-        false,
-        visit,
-    )
+    walk(&paths, open, &Walk::verifying(options), |at, entry| {
+        visit(at.path, at.line, entry)
+    })
 }
 
-/// The walk shared by [`verify_with`] and the readers. Without `start`,
-/// the chain is taken up from the first entry found (earlier files were
-/// archived). With `live_tail`, an incomplete last line of the last file is
-/// left out (a writer may be mid-write) rather than reported.
+/// How [`walk`] reads a log.
+pub(crate) struct Walk<'a> {
+    /// The point the first entry must follow; `None`: taken up from the
+    /// first entry found (earlier files archived).
+    pub start: Option<ChainPoint>,
+    /// Entries the log must hold with these hashes, and reach.
+    pub anchors: &'a [ChainPoint],
+    /// How far back an entry's time may step; `None`: times not checked.
+    pub time_tolerance: Option<std::time::Duration>,
+    /// Leave out an incomplete last line of the last file (a writer may be
+    /// mid-write) rather than report it.
+    pub live_tail: bool,
+}
+
+impl<'a> Walk<'a> {
+    fn verifying(options: &'a VerifyOptions) -> Self {
+        Self {
+            start: Some(options.start),
+            anchors: &options.anchors,
+            time_tolerance: Some(options.time_tolerance),
+            live_tail: false,
+        }
+    }
+}
+
+/// Where a valid entry was read.
+pub(crate) struct At<'a> {
+    /// The file.
+    pub path: &'a Path,
+    /// Its 1-based line.
+    pub line: u64,
+    /// The byte offset where the line starts.
+    pub offset: u64,
+}
+
+/// The walk shared by [`verify_with`], the readers and the index.
 pub(crate) fn walk<R, O, F>(
     paths: &[PathBuf],
     mut open: O,
-    start: Option<ChainPoint>,
-    anchor: Option<ChainPoint>,
-    live_tail: bool,
+    how: &Walk<'_>,
     mut visit: F,
 ) -> Result<VerifyReport, VerifyError>
 where
     R: Read,
     O: FnMut(&Path) -> io::Result<R>,
-    F: FnMut(&Path, u64, &Entry),
+    F: FnMut(At<'_>, &Entry),
 {
     if paths.is_empty() {
         return Err(VerifyError::NoFiles);
@@ -323,6 +396,7 @@ where
     let mut paths = paths.to_vec();
     paths.sort_by(|a, b| compare_paths(a, b));
     paths.dedup();
+    let start = how.start;
 
     let mut report = VerifyReport {
         files: Vec::new(),
@@ -332,6 +406,8 @@ where
         start: start.unwrap_or(ChainPoint::GENESIS),
         head: start.unwrap_or(ChainPoint::GENESIS),
         unfinished_tail: 0,
+        anchors_checked: 0,
+        anchors_before_start: 0,
     };
     let mut chain = start.map(ChainVerifier::new);
     let fail = |report: VerifyReport, file: &Path, line: u64, kind: ProblemKind| {
@@ -344,6 +420,35 @@ where
             report,
         }))
     };
+    // Anchors in sequence order; `next_anchor` is the first not yet passed.
+    let mut anchors: Vec<ChainPoint> = if start.is_some() {
+        how.anchors.to_vec()
+    } else {
+        Vec::new()
+    };
+    anchors.sort_by_key(|a| a.seq);
+    let mut next_anchor = 0usize;
+    if let Some(start) = start {
+        while let Some(anchor) = anchors.get(next_anchor)
+            && anchor.seq <= start.seq
+        {
+            if anchor.seq == start.seq && anchor.hash != start.hash {
+                return Err(fail(
+                    report,
+                    &paths[0],
+                    1,
+                    ProblemKind::AnchorMismatch { anchor: *anchor },
+                ));
+            }
+            if anchor.seq == start.seq {
+                report.anchors_checked += 1;
+            } else {
+                report.anchors_before_start += 1;
+            }
+            next_anchor += 1;
+        }
+    }
+    let mut last_time: Option<Timestamp> = None;
 
     let mut prev_number: Option<u64> = None;
     let mut last_line: (PathBuf, u64) = (paths[0].clone(), 0);
@@ -389,10 +494,14 @@ where
         loop {
             let line = reader.next_line().map_err(io_err)?;
             let Some(line) = line else { break };
-            let (bytes, number) = match line {
-                Line::Complete { bytes, number, .. } => (bytes, number),
+            let (bytes, number, offset) = match line {
+                Line::Complete {
+                    bytes,
+                    number,
+                    offset,
+                } => (bytes, number, offset),
                 Line::Torn { len, number, .. } => {
-                    if live_tail && i + 1 == count {
+                    if how.live_tail && i + 1 == count {
                         report.unfinished_tail = len;
                         break;
                     }
@@ -428,19 +537,48 @@ where
                 report.files.push(file_report);
                 return Err(fail(report, path, number, ProblemKind::Chain(e)));
             }
-            if let Some(anchor) = anchor
-                && anchor.seq == entry.seq
-                && anchor.hash != entry.hash
+            let time = entry.time();
+            if let (Some(tolerance), Some(previous)) = (how.time_tolerance, last_time)
+                && time
+                    .unix_micros()
+                    .saturating_add(i64::try_from(tolerance.as_micros()).unwrap_or(i64::MAX))
+                    < previous.unix_micros()
             {
                 report.files.push(file_report);
                 return Err(fail(
                     report,
                     path,
                     number,
-                    ProblemKind::AnchorMismatch { anchor },
+                    ProblemKind::TimeBackwards {
+                        previous,
+                        found: time,
+                    },
                 ));
             }
-            visit(path, number, &entry);
+            last_time = Some(last_time.map_or(time, |t| t.max(time)));
+            while let Some(anchor) = anchors.get(next_anchor)
+                && anchor.seq == entry.seq
+            {
+                if anchor.hash != entry.hash {
+                    report.files.push(file_report);
+                    return Err(fail(
+                        report,
+                        path,
+                        number,
+                        ProblemKind::AnchorMismatch { anchor: *anchor },
+                    ));
+                }
+                report.anchors_checked += 1;
+                next_anchor += 1;
+            }
+            visit(
+                At {
+                    path,
+                    line: number,
+                    offset,
+                },
+                &entry,
+            );
             report.entries += 1;
             report.head = entry.point();
             file_report.entries += 1;
@@ -461,7 +599,7 @@ where
         }
         report.files.push(file_report);
     }
-    if let Some(anchor) = anchor
+    if let Some(anchor) = anchors.last()
         && report.head.seq < anchor.seq
     {
         let (file, line) = last_line;
@@ -470,7 +608,10 @@ where
             report,
             &file,
             line,
-            ProblemKind::EndsEarly { found, anchor },
+            ProblemKind::EndsEarly {
+                found,
+                anchor: *anchor,
+            },
         ));
     }
     Ok(report)

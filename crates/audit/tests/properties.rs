@@ -1,14 +1,15 @@
 //! Property tests of the pure parts: any record seals into a line that
 //! parses back to it and re-seals to the same bytes; no input makes the
 //! line parser or the chain check panic; a random change to a valid log is
-//! always detected.
+//! always detected; the audit search's parameters and anchor files never
+//! make their parsers panic, and an accepted search writes back to itself.
 
 use std::path::PathBuf;
 
 use icr_audit::{
     AuditRecord, Basis, ChainPoint, Decision, Entry, Event, Interaction, ReasonCode, RequestId,
-    SourceAsked, SourceStatus, Timestamp, User, VerifyOptions, fuzz_log, parse_line, seal,
-    verify_streams,
+    SourceAsked, SourceStatus, Timestamp, User, VerifyOptions, fuzz_log, fuzz_search, parse_line,
+    seal, verify_streams,
 };
 use icr_model::time::OffsetDateTime;
 use icr_model::{NhsNumber, OdsCode, Section, SectionSet, SourceId};
@@ -143,10 +144,13 @@ fn record() -> impl Strategy<Value = AuditRecord> {
         )
 }
 
+/// A valid log of `records`, in time order (as the log writes them).
 fn build_log(records: &[AuditRecord]) -> (Vec<u8>, ChainPoint) {
     let mut out = Vec::new();
     let mut head = ChainPoint::GENESIS;
-    for r in records {
+    let mut records = records.to_vec();
+    records.sort_by_key(|r| r.time);
+    for r in &records {
         let (line, next) = seal(head, &Event::Access(Box::new(r.clone()))).unwrap();
         out.extend_from_slice(&line);
         head = next;
@@ -158,7 +162,7 @@ fn verifies(bytes: &[u8], anchor: Option<ChainPoint>) -> bool {
     verify_streams(
         vec![(PathBuf::from("audit-000001.jsonl"), bytes)],
         &VerifyOptions {
-            anchor,
+            anchors: anchor.into_iter().collect(),
             ..Default::default()
         },
         |_, _, _| {},
@@ -200,6 +204,27 @@ proptest! {
         prop_assert_eq!(entry.access(), Some(&r));
         let (again, _) = seal(after, &entry.event).unwrap();
         prop_assert_eq!(again, line);
+    }
+
+    #[test]
+    fn search_parameters_and_anchor_files_never_panic(
+        data in proptest::collection::vec(any::<u8>(), 0..512),
+    ) {
+        prop_assert!(fuzz_search(&data));
+    }
+
+    #[test]
+    fn an_accepted_search_writes_back_to_itself(
+        params in proptest::collection::vec(
+            (
+                "_count|before|date|patient|x",
+                "(eq|ge|gt|le|lt|ne|)(19[0-9]{2}|20[0-9]{2}|9999)(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]0[0-9]:[0-5][0-9]))?)?)?|[0-9]{1,4}",
+            ),
+            0..5,
+        ),
+    ) {
+        let query: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        prop_assert!(fuzz_search(query.join("&").as_bytes()), "{:?}", query);
     }
 
     #[test]

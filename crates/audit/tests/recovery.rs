@@ -89,8 +89,9 @@ async fn a_line_larger_than_a_file_gets_a_file_of_its_own() {
 }
 
 /// Appends `n` records, closes, and returns the bytes of the newest file.
+/// The clock is stopped, so that two such logs are the same bytes.
 async fn log_with(dir: &std::path::Path, config: &AuditConfig, n: u32) -> Vec<u8> {
-    let log = AuditLog::open(config).unwrap();
+    let log = support::open_at(config, "2026-11-26T09:00:00Z");
     for i in 0..n {
         log.append(&record(i, 5)).await.unwrap();
     }
@@ -284,10 +285,58 @@ async fn archived_earlier_files_do_not_stop_a_restart() {
         &files(&dir),
         &VerifyOptions {
             start: last_archived,
-            anchor: None,
+            ..VerifyOptions::default()
         },
         |_, _, e| assert!(matches!(e.event, Event::Access(_))),
     )
     .unwrap();
     assert_eq!(tail.head.seq, head.seq.next().unwrap());
+}
+
+#[tokio::test]
+async fn recovering_a_torn_tail_warns_and_is_counted() {
+    let dir = temp_dir("torn-warn");
+    let config = AuditConfig::new(&dir);
+    let good = log_with(&dir, &config, 4).await;
+    // A crash cut a fifth line short (its first 300 bytes: a real line's
+    // start, with the patient's NHS number in it).
+    let fifth = {
+        let other = temp_dir("torn-warn-source");
+        let bytes = log_with(&other, &AuditConfig::new(&other), 5).await;
+        let start = bytes[..bytes.len() - 1]
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .unwrap()
+            + 1;
+        bytes[start..start + 300].to_vec()
+    };
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join("audit-000001.jsonl"))
+        .unwrap()
+        .write_all(&fifth)
+        .unwrap();
+
+    let (log, text) = support::logged(|| AuditLog::open(&config).unwrap());
+    let warning = text
+        .lines()
+        .find(|l| l.contains("WARN") && l.contains("torn"))
+        .unwrap_or_else(|| panic!("no warning about the torn tail in: {text:?}"));
+    // What was cut and where, never what it said.
+    assert!(warning.contains("bytes=300"), "{warning}");
+    assert!(
+        warning.contains(&format!("offset={}", good.len())),
+        "{warning}"
+    );
+    assert!(warning.contains("seq=5"), "{warning}");
+    assert!(warning.contains("audit-000001.jsonl.torn-5"), "{warning}");
+    assert!(!text.contains(&support::nhs(5).to_string()), "{text}");
+    assert_eq!(log.stats().torn_tails_recovered, 1);
+    log.close().await.unwrap();
+
+    // A clean restart recovers nothing and says nothing about it.
+    let (log, text) = support::logged(|| AuditLog::open(&config).unwrap());
+    assert!(!text.contains("torn"), "{text}");
+    assert_eq!(log.stats().torn_tails_recovered, 0);
+    log.close().await.unwrap();
 }

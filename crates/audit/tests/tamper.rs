@@ -81,15 +81,7 @@ async fn every_single_byte_change_is_detected() {
     // position, every other value — about 330,000 verifications.
     let (_, bytes) = log_of("bytes", 0, 2).await;
     assert_eq!(check(&bytes, &VerifyOptions::default()).unwrap().entries, 2);
-    let starts: Vec<usize> = std::iter::once(0)
-        .chain(
-            bytes
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| **b == b'\n')
-                .map(|(i, _)| i + 1),
-        )
-        .collect();
+    let starts = support::line_starts(&bytes);
     // Every position, every other byte value: split over two threads.
     let positions: Vec<usize> = (0..bytes.len()).collect();
     let checked: u64 = std::thread::scope(|scope| {
@@ -134,7 +126,7 @@ async fn removing_swapping_duplicating_or_inserting_lines_is_detected() {
     assert_eq!(n, N as usize);
     let join = |v: &[Vec<u8>]| v.concat();
     let anchored = VerifyOptions {
-        anchor: Some(head_of(&bytes)),
+        anchors: vec![head_of(&bytes)],
         ..Default::default()
     };
 
@@ -218,7 +210,7 @@ async fn a_record_appended_out_of_chain_is_detected() {
 async fn truncation_at_any_byte_is_detected() {
     let (_, bytes) = small_log("truncate", 0).await;
     let anchored = VerifyOptions {
-        anchor: Some(head_of(&bytes)),
+        anchors: vec![head_of(&bytes)],
         ..Default::default()
     };
     let boundaries: Vec<usize> = std::iter::once(0)
@@ -281,7 +273,7 @@ async fn a_missing_file_in_a_rotated_log_is_detected() {
     let full = verify(&fs).unwrap();
     assert_eq!(full.entries, 12);
     let anchored = VerifyOptions {
-        anchor: Some(full.head),
+        anchors: vec![full.head],
         ..Default::default()
     };
     for i in 0..fs.len() {

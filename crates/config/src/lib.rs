@@ -64,7 +64,8 @@ pub struct GatewayConfig {
     /// Who may see what: the policy and the objection register.
     #[serde(default)]
     pub access: AccessConfig,
-    /// The audit log (`[audit]`; `dir` relative to the config directory).
+    /// The audit log (`[audit]`; `dir` and `anchor_file` relative to the
+    /// config directory).
     #[serde(default)]
     pub audit: icr_audit::AuditConfig,
     /// TLS on the listener, and calling systems' client certificates
@@ -492,6 +493,11 @@ impl Config {
                 }
                 if g.audit.dir.is_relative() {
                     g.audit.dir = dir.join(&g.audit.dir);
+                }
+                if let Some(f) = &mut g.audit.anchor_file
+                    && f.is_relative()
+                {
+                    *f = dir.join(&*f);
                 }
                 if let Err(e) = g.audit.check() {
                     errors.push(error(&gateway_file, Some("audit"), &e.to_string()));

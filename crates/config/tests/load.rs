@@ -613,3 +613,33 @@ fn connection_limits_have_defaults_are_read_and_are_checked_by_range() {
     .unwrap();
     assert_eq!(g.connections.max_open, Some(64));
 }
+
+#[test]
+fn the_audit_anchor_file_is_relative_to_the_config_directory_and_kept_off_the_log() {
+    let d = tempdir("anchors");
+    write(
+        &d,
+        "gateway.toml",
+        "listen = \"127.0.0.1:0\"\n[audit]\ndir = \"audit\"\nanchor_file = \"anchors/heads.jsonl\"\nhead_every_s = 30\nmax_concurrent_reads = 2\n",
+    );
+    write(&d, "sources.d/gwh.toml", GOOD_SOURCE);
+    let c = Config::load(&d, &registry()).unwrap();
+    assert_eq!(c.gateway.audit.dir, d.join("audit"));
+    assert_eq!(
+        c.gateway.audit.anchor_file.as_deref(),
+        Some(d.join("anchors/heads.jsonl").as_path())
+    );
+    assert_eq!(c.gateway.audit.head_every_s, 30);
+    assert_eq!(c.gateway.audit.max_concurrent_reads, 2);
+
+    write(
+        &d,
+        "gateway.toml",
+        "listen = \"127.0.0.1:0\"\n[audit]\ndir = \"audit\"\nanchor_file = \"audit/heads.jsonl\"\nmax_concurrent_reads = 0\n",
+    );
+    let text = Config::load(&d, &registry()).unwrap_err().to_string();
+    assert!(
+        text.contains("audit: audit.anchor_file must be outside the log directory"),
+        "{text}"
+    );
+}

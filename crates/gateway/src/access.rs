@@ -111,18 +111,31 @@ impl Stop {
 /// The protection space named in `WWW-Authenticate` challenges.
 const REALM: &str = "icr-gateway";
 
-/// The accesses to a person's record, for whom may read them.
+/// What one read of the audit asks, as the API layer parsed it.
+pub(crate) struct AuditAsk<'a> {
+    /// The `Authorization` header, if any, or why it cannot be read.
+    pub authorization: Result<Option<&'a str>, HeaderError>,
+    /// The calling system, from its verified TLS client certificate.
+    pub calling_system: Option<&'a str>,
+    /// The `patient` parameter, if any.
+    pub patient: Option<&'a str>,
+    /// The page asked for, or why the query could not be understood.
+    pub query: Result<icr_audit::AccessQuery, icr_audit::QueryError>,
+    /// The read's permit, taken at admission.
+    pub reader: icr_audit::AuditReader,
+}
+
+/// One page of the accesses to a person's record, for whom may read them.
 pub(crate) struct AuditRead {
     /// The request's id.
     pub request_id: String,
-    /// The accesses, most recent last.
-    pub accesses: icr_audit::PatientAccesses,
+    /// The accesses, most recent first.
+    pub page: icr_audit::AccessPage,
     /// The person.
     pub nhs_number: NhsNumber,
+    /// The page asked for (its next page follows from it).
+    pub query: icr_audit::AccessQuery,
 }
-
-/// How many accesses an audit read returns at most (the most recent).
-const MAX_AUDIT_READ: usize = 1000;
 
 /// The objection register, re-read whenever its file changes.
 pub(crate) struct ObjectionRegister {
@@ -491,19 +504,15 @@ impl Gateway {
         })
     }
 
-    /// Reads the audit of accesses to a person's record: privacy officers
-    /// any person's, a patient their own. The read is itself audited.
-    pub(crate) async fn access_audit(
-        &self,
-        authorization: Result<Option<&str>, HeaderError>,
-        patient: Option<&str>,
-        calling_system: Option<&str>,
-    ) -> Result<AuditRead, Stop> {
+    /// Reads one page of the audit of accesses to a person's record:
+    /// privacy officers any person's, a patient their own. The read is
+    /// itself audited.
+    pub(crate) async fn access_audit(&self, ask: AuditAsk<'_>) -> Result<AuditRead, Stop> {
         let request_id = uuid::Uuid::new_v4().to_string();
         let mut draft = Draft::new(&request_id, Interaction::AuditRead);
-        draft.record.calling_system = calling_system.map(str::to_owned);
-        draft.record.nhs_number = patient.and_then(|p| NhsNumber::parse(p).ok());
-        let authorization = match authorization {
+        draft.record.calling_system = ask.calling_system.map(str::to_owned);
+        draft.record.nhs_number = ask.patient.and_then(|p| NhsNumber::parse(p).ok());
+        let authorization = match ask.authorization {
             Ok(a) => a,
             Err(e) => return Err(self.audit_stop(draft, e.stop(request_id)).await),
         };
@@ -528,6 +537,20 @@ impl Gateway {
             };
             return Err(self.audit_stop(draft, stop).await);
         };
+        let query = match ask.query {
+            Ok(q) => q,
+            Err(e) => {
+                let stop = Stop {
+                    request_id,
+                    status: StatusCode::BAD_REQUEST,
+                    error: "invalid_search",
+                    code: "INVALID_SEARCH".into(),
+                    message: e.to_string(),
+                    challenge: None,
+                };
+                return Err(self.audit_stop(draft, stop).await);
+            }
+        };
         let caller = Caller::from_claims(
             &identity.role,
             identity.org.clone(),
@@ -551,22 +574,19 @@ impl Gateway {
                 return Err(self.audit_stop(draft, stop).await);
             }
         };
-        let files = match access.audit.files() {
-            Ok(f) => f,
-            Err(_) => return Err(audit_unavailable(request_id)),
-        };
-        let accesses = match tokio::task::spawn_blocking(move || {
-            icr_audit::read_for_patient(&files, &nhs, MAX_AUDIT_READ)
-        })
-        .await
-        {
-            Ok(Ok(a)) => a,
-            _ => return Err(audit_unavailable(request_id)),
+        // Only this person's lines, through the index, off the async
+        // threads, under the permit taken at admission.
+        let page = match ask.reader.page(nhs, query).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the audit log failed");
+                return Err(audit_unavailable(request_id));
+            }
         };
         draft.record.basis = basis;
         draft.record.decision = Decision::Allowed;
         draft.record.reason = refusal_reason(basis.as_str());
-        draft.record.items_released = u32::try_from(accesses.records.len()).unwrap_or(u32::MAX);
+        draft.record.items_released = u32::try_from(page.records.len()).unwrap_or(u32::MAX);
         draft.record.http_status = 200;
         if let Err(e) = self.append_audit(&draft.record).await {
             tracing::error!(error = %e, "audit append failed: nothing released");
@@ -574,8 +594,9 @@ impl Gateway {
         }
         Ok(AuditRead {
             request_id,
-            accesses,
+            page,
             nhs_number: nhs,
+            query,
         })
     }
 

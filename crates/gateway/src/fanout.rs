@@ -471,6 +471,18 @@ impl Gateway {
             "Bytes of rendered $everything pages kept in memory.",
             paged_bytes as u64,
         );
+        metric(
+            "icr_audit_torn_tail_recovered_total",
+            "counter",
+            "Torn last lines of the audit log recovered at start (a write cut off by a crash).",
+            audit.torn_tails_recovered,
+        );
+        metric(
+            "icr_audit_clock_behind_total",
+            "counter",
+            "Audit entries given the previous entry's time because the wall clock was behind it.",
+            audit.clock_behind,
+        );
         if let Some(cache) = &state.cache {
             metric(
                 "icr_cache_bytes",

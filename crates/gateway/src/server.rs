@@ -16,7 +16,7 @@ use tracing::Instrument as _;
 
 use icr_audit::Interaction;
 
-use crate::access::{RecordRequest, Stop};
+use crate::access::{AuditAsk, AuditRead, RecordRequest, Stop};
 use crate::listener::{self, CallingSystem, ConnectionLimits, ConnectionMetrics};
 use crate::{Gateway, fhir, fhir_api, headers, view};
 
@@ -113,6 +113,13 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
             match only_get(&req) {
                 Some(r) => r,
                 None => audit(gw, &req, false).await,
+            },
+        ),
+        ["v1", "audit", "head"] => (
+            "audit-head",
+            match only_get(&req) {
+                Some(r) => r,
+                None => audit_head(gw, &req),
             },
         ),
         ["fhir", "r4", "AuditEvent"] => (
@@ -382,22 +389,38 @@ async fn record(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
 }
 
 /// Who accessed a person's record: `GET /v1/audit?patient={nhs}` or
-/// `GET /fhir/r4/AuditEvent?patient={nhs}`.
+/// `GET /fhir/r4/AuditEvent?patient={nhs}`, a page at a time (`_count`,
+/// `before`, `date`), newest first. Reads take a permit from the audit
+/// log's own small pool at admission: when none is free, or the log's
+/// index is still being built after a start, 503 with `Retry-After` at
+/// once.
 async fn audit(gw: &Gateway, req: &Request<Incoming>, fhir: bool) -> Resp {
-    let patient = query_pairs(req.uri().query())
-        .into_iter()
-        .find(|(k, _)| k == "patient")
-        .map(|(_, v)| v);
-    match gw
-        .access_audit(
-            headers::authorization(req.headers()),
-            patient.as_deref(),
-            calling_system(req),
-        )
-        .await
-    {
+    let reader = match gw.access().audit.reader() {
+        Ok(r) => r,
+        Err(why) => return audit_busy(fhir, why),
+    };
+    let params = query_pairs(req.uri().query());
+    let ask = AuditAsk {
+        authorization: headers::authorization(req.headers()),
+        calling_system: calling_system(req),
+        patient: params
+            .iter()
+            .find(|(k, _)| k == "patient")
+            .map(|(_, v)| v.as_str()),
+        query: icr_audit::AccessQuery::from_params(
+            params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        ),
+        reader,
+    };
+    let path = if fhir {
+        "/fhir/r4/AuditEvent"
+    } else {
+        "/v1/audit"
+    };
+    match gw.access_audit(ask).await {
         Ok(read) if fhir => {
-            let bundle = icr_audit::audit_bundle(&read.accesses, &gw.observer());
+            let next = next_page(path, &read);
+            let bundle = icr_audit::audit_bundle(&read.page, &gw.observer(), next.as_deref());
             match serde_json::to_vec(&icr_fhir::Resource::Bundle(bundle)) {
                 Ok(body) => with_request_id(fhir_bytes(StatusCode::OK, body), &read.request_id),
                 Err(_) => fhir_response(
@@ -406,7 +429,7 @@ async fn audit(gw: &Gateway, req: &Request<Incoming>, fhir: bool) -> Resp {
                 ),
             }
         }
-        Ok(read) => match view::render_audit(&read) {
+        Ok(read) => match view::render_audit(&read, next_page(path, &read).as_deref()) {
             Ok(body) => with_request_id(json(StatusCode::OK, body), &read.request_id),
             Err(_) => problem(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -416,6 +439,59 @@ async fn audit(gw: &Gateway, req: &Request<Incoming>, fhir: bool) -> Resp {
         },
         Err(stop) if fhir => stop_fhir(&stop),
         Err(stop) => stop_json(&stop),
+    }
+}
+
+/// The link to the page after `read` (older accesses), if there is one:
+/// the same query, before the last access shown.
+fn next_page(path: &str, read: &AuditRead) -> Option<String> {
+    let before = read.page.next?;
+    let query = icr_audit::AccessQuery {
+        before: Some(before),
+        ..read.query
+    };
+    Some(format!(
+        "{path}?patient={}&{}",
+        read.nhs_number,
+        query.to_query()
+    ))
+}
+
+/// The answer to an audit read refused at admission: nothing was read,
+/// and the caller may try again shortly.
+fn audit_busy(fhir: bool, why: icr_audit::NoReader) -> Resp {
+    let (error, retry) = match why {
+        icr_audit::NoReader::Busy => ("overloaded", "1"),
+        icr_audit::NoReader::Indexing => ("audit_indexing", "5"),
+    };
+    let message = format!("{why}; try again shortly");
+    let mut r = if fhir {
+        fhir_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            fhir::outcome_error("transient", &message),
+        )
+    } else {
+        problem(StatusCode::SERVICE_UNAVAILABLE, error, &message)
+    };
+    r.headers_mut()
+        .insert(http::header::RETRY_AFTER, HeaderValue::from_static(retry));
+    r
+}
+
+/// `GET /v1/audit/head`: the audit chain's head now (sequence, hash, file,
+/// time; no patient data), for operators to record outside the gateway and
+/// verify the log against (`icr audit verify --head SEQ:HASH`).
+fn audit_head(gw: &Gateway, req: &Request<Incoming>) -> Resp {
+    if let Err(r) = operator(gw, req) {
+        return *r;
+    }
+    match serde_json::to_vec(&gw.access().audit.anchor()) {
+        Ok(body) => json(StatusCode::OK, body),
+        Err(_) => problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "render_failed",
+            "the head could not be rendered",
+        ),
     }
 }
 

@@ -35,25 +35,36 @@ pub fn render(outcome: &RecordOutcome, withheld: &Withheld) -> Result<Vec<u8>, s
 }
 
 /// One access, as the audit endpoint shows it: who, when, from where, why,
-/// and what they saw — never the record itself.
+/// and what they saw — never the record itself. Everything the AuditEvent
+/// view says, field for field.
 #[derive(Serialize)]
 struct AccessView<'a> {
     seq: u64,
     time: String,
+    request_id: &'a str,
     interaction: icr_audit::Interaction,
     user: Option<UserView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    calling_system: Option<&'a str>,
     purpose: &'a str,
     basis: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     break_glass_reason: Option<&'a str>,
     decision: icr_audit::Decision,
     reason: &'a str,
+    http_status: u16,
+    sections_requested: icr_model::SectionSet,
     sections_released: icr_model::SectionSet,
     items_released: u32,
+    items_withheld: u32,
+    sources: &'a [icr_audit::SourceAsked],
 }
 
 #[derive(Serialize)]
 struct UserView<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuer: Option<&'a str>,
+    sub: &'a str,
     name: &'a str,
     role: &'a str,
     organisation: &'a icr_model::OdsCode,
@@ -63,46 +74,75 @@ struct UserView<'a> {
 struct AuditView<'a> {
     nhs_number: NhsNumber,
     accesses: Vec<AccessView<'a>>,
-    /// False when older accesses were left out or the log failed to verify.
+    /// Matching accesses on every page.
+    total: u64,
+    /// False when older accesses are on later pages or the log failed to
+    /// verify.
     complete: bool,
+    /// Matching accesses older than this page's.
     omitted: u64,
+    /// The next (older) page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     problem: Option<String>,
 }
 
-/// Serializes who accessed a person's record, most recent first.
-pub(crate) fn render_audit(read: &crate::access::AuditRead) -> Result<Vec<u8>, serde_json::Error> {
+/// Serializes one page of who accessed a person's record, most recent
+/// first, with the link to the next page.
+pub(crate) fn render_audit(
+    read: &crate::access::AuditRead,
+    next: Option<&str>,
+) -> Result<Vec<u8>, serde_json::Error> {
     let accesses = read
-        .accesses
+        .page
         .records
         .iter()
-        .rev()
         .map(|a| {
             let r = &a.record;
             AccessView {
                 seq: a.seq.get(),
                 time: r.time.to_rfc3339(),
+                request_id: r.request_id.as_str(),
                 interaction: r.interaction,
                 user: r.user.as_ref().map(|u| UserView {
+                    issuer: u.issuer.as_deref(),
+                    sub: &u.sub,
                     name: &u.name,
                     role: &u.role,
                     organisation: &u.org,
                 }),
+                calling_system: r.calling_system.as_deref(),
                 purpose: &r.purpose,
                 basis: r.basis.as_str(),
                 break_glass_reason: r.break_glass_reason.as_deref(),
                 decision: r.decision,
                 reason: r.reason.as_str(),
+                http_status: r.http_status,
+                sections_requested: r.sections_requested,
                 sections_released: r.sections_released,
                 items_released: r.items_released,
+                items_withheld: r.items_withheld,
+                sources: &r.sources,
             }
         })
         .collect();
+    // The file's name and line, not the server's paths.
+    let problem = read.page.problem.as_ref().map(|p| {
+        let file = p
+            .file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        format!("{file}:{}: {}", p.line, p.kind)
+    });
     serde_json::to_vec(&AuditView {
         nhs_number: read.nhs_number,
         accesses,
-        complete: read.accesses.is_complete(),
-        omitted: read.accesses.omitted,
-        problem: read.accesses.problem.as_ref().map(ToString::to_string),
+        total: read.page.total,
+        complete: read.page.is_complete(),
+        omitted: read.page.older,
+        next,
+        problem,
     })
 }

@@ -110,3 +110,92 @@ pub fn refused(i: u32, patient: u32) -> AuditRecord {
 pub fn files(dir: &std::path::Path) -> Vec<PathBuf> {
     icr_audit::log_files(dir).unwrap()
 }
+
+/// Where a test's log lines (`tracing`) go: a shared buffer.
+#[derive(Clone, Default)]
+pub struct LogBuffer(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogBuffer {
+    /// A subscriber writing `info` and above, as text, to this buffer.
+    pub fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync + 'static {
+        let writer = self.clone();
+        tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish()
+    }
+
+    /// What was logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// What the code under test logs (`tracing`), as text, while `f` runs on
+/// this thread.
+pub fn logged<T>(f: impl FnOnce() -> T) -> (T, String) {
+    let buffer = LogBuffer::default();
+    let out = tracing::subscriber::with_default(buffer.subscriber(), f);
+    (out, buffer.text())
+}
+
+/// The byte offset where each line of `bytes` starts.
+pub fn line_starts(bytes: &[u8]) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(
+            bytes
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| i + 1),
+        )
+        .collect()
+}
+
+/// A wall clock stopped at one time.
+pub struct FixedClock(pub Timestamp);
+
+impl icr_audit::Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        self.0
+    }
+}
+
+/// Opens the log with its clock stopped at `time` (RFC 3339, UTC): every
+/// entry is stamped with it.
+pub fn open_at(config: &icr_audit::AuditConfig, time: &str) -> icr_audit::AuditLog {
+    icr_audit::AuditLog::open_in(
+        config,
+        icr_audit::LogEnv {
+            clock: std::sync::Arc::new(FixedClock(Timestamp::parse(time).unwrap())),
+            ..icr_audit::LogEnv::default()
+        },
+    )
+    .unwrap()
+}
+
+/// A permit to read `log`, once its index is built (within a generous
+/// bound).
+pub async fn reader(log: &icr_audit::AuditLog) -> icr_audit::AuditReader {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        match log.reader() {
+            Ok(r) => return r,
+            Err(icr_audit::NoReader::Indexing) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("no reader: {e}"),
+        }
+    }
+}

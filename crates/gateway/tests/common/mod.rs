@@ -86,6 +86,9 @@ pub struct Setup {
     pub tls: Option<icr_tls::ServerTls>,
     /// The in-flight request limit (default: the gateway's own).
     pub max_in_flight: Option<u32>,
+    /// The audit log's settings, its directory included (default: a fresh
+    /// directory and the log's own defaults).
+    pub audit: Option<icr_audit::AuditConfig>,
 }
 
 /// A running gateway over scripted sources; returns its base URL and the
@@ -117,6 +120,13 @@ pub async fn start_with(
     )
     .unwrap();
     gateway.audit.dir = audit_dir.clone();
+    let audit_dir = match setup.audit {
+        Some(audit) => {
+            gateway.audit = audit;
+            gateway.audit.dir.clone()
+        }
+        None => audit_dir,
+    };
     if let Some(max) = setup.audit_max_file_bytes {
         gateway.audit.max_file_bytes = max;
     }
