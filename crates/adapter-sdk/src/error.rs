@@ -122,6 +122,18 @@ pub fn source_said(text: &str) -> String {
     out
 }
 
+/// `message`, then the source's own words about it when it gave any,
+/// made fit to quote by [`source_said`]: `message: the source said "…"`.
+pub fn quoting_source(message: impl Into<String>, text: &str) -> String {
+    let message = message.into();
+    let said = source_said(text);
+    if said.is_empty() {
+        message
+    } else {
+        format!("{message}: the source said \"{said}\"")
+    }
+}
+
 /// Describes a JSON error by its kind and position only, so that no value
 /// from the body (which may be patient data) reaches a message or a log.
 pub fn json_error(what: &str, e: &serde_json::Error) -> String {
@@ -155,6 +167,18 @@ mod tests {
         assert!(said.ends_with('…'));
         let words = "ab ".repeat(200);
         assert_eq!(source_said(&words).chars().count(), 301);
+    }
+
+    #[test]
+    fn quoting_source_adds_only_what_was_said() {
+        assert_eq!(
+            quoting_source("the source failed", " Database\r\noffline "),
+            "the source failed: the source said \"Database offline\""
+        );
+        assert_eq!(
+            quoting_source("the source failed", "\n"),
+            "the source failed"
+        );
     }
 
     #[test]

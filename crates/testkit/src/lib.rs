@@ -1,6 +1,7 @@
 //! Test support, used only as a dev-dependency: where the shared test
-//! corpora are, the official FHIR R4 JSON schema as a validator, and a
-//! throwaway PKI for TLS tests ([`pki`]).
+//! corpora are, the official FHIR R4 JSON schema as a validator, a
+//! throwaway PKI for TLS tests ([`pki`]), and loopback HTTP and MLLP
+//! servers that answer what a test scripts ([`serve`]).
 //!
 //! The corpora live outside the repository (`../shared/corpora` beside the
 //! checkout, read-only in CI). Set `ICR_CORPORA` to point elsewhere.
@@ -11,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 pub mod pki;
+pub mod serve;
 
 use serde_json::{Value, json};
 
