@@ -37,7 +37,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use icr_adapter_fhir_r4::map::{Content, MapContext, Medications, RecordType, map_as};
 use icr_adapter_sdk::http::HttpSource;
-use icr_adapter_sdk::outcome::Outcome;
+use icr_adapter_sdk::outcome::{self, Outcome};
 use icr_adapter_sdk::{
     BuildError, FetchRequest, Routing, SourceAdapter, SourceError, SourceSpec, json_error,
     quoting_source,
@@ -173,11 +173,7 @@ pub fn status_error(status: u16, body: &[u8]) -> SourceError {
     {
         return SourceError::PatientNotFound;
     }
-    let what = match outcome {
-        Some(o) => quoting_source(format!("{WHAT} ({})", o.summary()), &o.said()),
-        None => WHAT.to_string(),
-    };
-    SourceError::HttpStatus { status, what }
+    outcome::status_error(status, body, WHAT)
 }
 
 /// Reads a PDS Patient body into demographics with provenance (pure). An

@@ -9,7 +9,7 @@
 
 use serde::Deserialize;
 
-use crate::source_said;
+use crate::{SourceError, quoting_source, source_said};
 
 /// An issue's `severity`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -199,6 +199,18 @@ impl Outcome {
     }
 }
 
+/// The error for an HTTP answer of `status` that is not a success:
+/// `HttpStatus` naming `what` and, when the body is an OperationOutcome,
+/// its codes and the source's own words (`HTTP 503 from Patient search
+/// (fatal: exception): the source said "…"`).
+pub fn status_error(status: u16, body: &[u8], what: &str) -> SourceError {
+    let what = match Outcome::read(body) {
+        Some(o) => quoting_source(format!("{what} ({})", o.summary()), &o.said()),
+        None => what.to_string(),
+    };
+    SourceError::HttpStatus { status, what }
+}
+
 /// A FHIR issue type: lower-case letters and `-`, at most 40.
 fn issue_type(code: String) -> Option<String> {
     let c = code.trim();
@@ -344,5 +356,27 @@ mod tests {
         assert_eq!(Outcome::read(b"<html>"), None);
         assert_eq!(Outcome::default().summary(), "no issue");
         assert_eq!(Outcome::default().said(), "");
+    }
+
+    #[test]
+    fn status_errors_name_the_outcome() {
+        assert_eq!(
+            status_error(
+                503,
+                br#"{"resourceType":"OperationOutcome","issue":[{"severity":"fatal","code":"transient","diagnostics":"Try later"}]}"#,
+                "Patient search"
+            ),
+            SourceError::HttpStatus {
+                status: 503,
+                what: "Patient search (fatal: transient): the source said \"Try later\"".into()
+            }
+        );
+        assert_eq!(
+            status_error(502, b"<html>Bad gateway</html>", "Patient search"),
+            SourceError::HttpStatus {
+                status: 502,
+                what: "Patient search".into()
+            }
+        );
     }
 }
