@@ -20,7 +20,10 @@ pub enum SourceError {
     HttpStatus {
         /// The status code.
         status: u16,
-        /// Which request (e.g. `Patient search`), never a URL with identifiers.
+        /// Which request (e.g. `Patient search`), never a URL with
+        /// identifiers; it may end with what the source said in the body
+        /// (an OperationOutcome's codes and words, a SOAP fault), quoted
+        /// through [`quoting_source`].
         what: String,
     },
     /// The source sent more than the configured limit.
@@ -36,7 +39,10 @@ pub enum SourceError {
     #[error("the source holds no record for this person")]
     PatientNotFound,
     /// The source understood the request and refused it or failed to
-    /// answer it (an HL7 v2 AE/AR, a SOAP fault other than "not known").
+    /// answer it, saying so inside an answer that is otherwise a success:
+    /// an HL7 v2 AE/AR, an OperationOutcome where the resource should be, a
+    /// SOAP fault other than "not known" sent with HTTP 2xx. The message
+    /// quotes the source's own words through [`quoting_source`].
     #[error("the source refused or failed the request: {0}")]
     Refused(String),
     /// The source holds a record but withholds it (for example the
