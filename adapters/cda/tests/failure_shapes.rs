@@ -16,6 +16,7 @@ use std::time::Duration;
 use common::*;
 use icr_adapter_sdk::{FetchRequest, SourceError};
 use icr_model::*;
+use icr_testkit::Mismatches;
 use icr_testkit::serve::{self, Asked, Canned};
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -107,13 +108,28 @@ fn registry_only(registry: Canned) -> Server {
     }
 }
 
+/// What a row expects.
+#[derive(Debug)]
 enum Expect {
     Fails(SourceError),
-    /// Answered with this many documents, and this issue among the issues.
+    /// Answered with this many documents, and this issue (one that loses
+    /// data) among the issues.
     Partial {
         documents: usize,
         issue: SourceIssue,
     },
+}
+
+impl Expect {
+    fn matches(&self, got: &Result<SourceRecord, SourceError>) -> bool {
+        match (got, self) {
+            (Err(e), Expect::Fails(x)) => e == x,
+            (Ok(r), Expect::Partial { documents, issue }) => {
+                r.items.len() == *documents && r.issues.contains(issue) && issue.loses_data()
+            }
+            _ => false,
+        }
+    }
 }
 
 fn refused(message: &str) -> Expect {
@@ -363,7 +379,7 @@ async fn every_cda_failure_shape_is_a_failure_with_its_words_and_never_an_empty_
             }),
         ),
     ];
-    let mut wrong = Vec::new();
+    let mut wrong = Mismatches::default();
     for (name, server, expected) in rows {
         let server = Arc::new(server);
         let addr = serve::http(move |asked| server.answer(asked)).await;
@@ -375,33 +391,13 @@ async fn every_cda_failure_shape_is_a_failure_with_its_words_and_never_an_empty_
                 Instant::now() + Duration::from_secs(5),
             ))
             .await;
-        let right = match (&got, &expected) {
-            (Err(e), Expect::Fails(x)) => e == x,
-            (Ok(r), Expect::Partial { documents, issue }) => {
-                r.items.len() == *documents && r.issues.contains(issue) && issue.loses_data()
-            }
-            _ => false,
-        };
-        if !right {
-            let expected = match expected {
-                Expect::Fails(e) => format!("{e:?}"),
-                Expect::Partial { documents, issue } => {
-                    format!("{documents} document(s) and {issue:?}")
-                }
-            };
-            let got = match got {
-                Ok(r) => format!("{} item(s) and {:?}", r.items.len(), r.issues),
-                Err(e) => format!("{e:?}"),
-            };
-            wrong.push(format!(
-                "{name}:\n    got      {got}\n    expected {expected}"
-            ));
-        }
+        let right = expected.matches(&got);
+        wrong.check(
+            name,
+            right,
+            got.map(|r| (r.items.len(), r.issues)),
+            expected,
+        );
     }
-    assert!(
-        wrong.is_empty(),
-        "{} row(s) wrong:\n{}",
-        wrong.len(),
-        wrong.join("\n")
-    );
+    wrong.assert_none();
 }

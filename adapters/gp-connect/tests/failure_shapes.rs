@@ -13,12 +13,12 @@ use icr_adapter_sdk::{FetchRequest, SourceError, SourceSpec};
 use icr_fhir_stu3::render::{Practice, RecordInput, RecordItem, structured_record};
 use icr_fhir_stu3::{Parameters, StructuredRequest};
 use icr_model::*;
+use icr_testkit::Mismatches;
 use icr_testkit::serve::{self, Asked, Canned};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
 const SPINE: &str = "https://fhir.nhs.uk/STU3/CodeSystem/Spine-ErrorOrWarningCode-1";
-const WHAT: &str = "GP Connect $gpc.getstructuredrecord";
 
 /// One issue: severity, FHIR issue type, Spine code, diagnostics.
 fn issue(severity: &str, code: &str, spine: Option<&str>, diagnostics: &str) -> Value {
@@ -87,13 +87,27 @@ fn record_with(asked: &Asked, resource: Value) -> Value {
 }
 
 /// What a row expects.
+#[derive(Debug)]
 enum Expect {
     Fails(SourceError),
-    /// The record's items are kept, with this issue among its issues.
+    /// The record's items are kept, with this issue (one that loses data)
+    /// among its issues.
     Partial {
         items: usize,
         issue: SourceIssue,
     },
+}
+
+impl Expect {
+    fn matches(&self, got: &Result<SourceRecord, SourceError>) -> bool {
+        match (got, self) {
+            (Err(e), Expect::Fails(x)) => e == x,
+            (Ok(r), Expect::Partial { items, issue }) => {
+                r.items.len() == *items && r.issues.contains(issue) && issue.loses_data()
+            }
+            _ => false,
+        }
+    }
 }
 
 type Answer = Arc<dyn Fn(&Asked) -> Canned + Send + Sync>;
@@ -322,7 +336,7 @@ async fn every_gp_connect_failure_shape_is_a_failure_with_its_words() {
         ),
     ];
     let nhs = NhsNumber::parse("9990000018").unwrap();
-    let mut wrong = Vec::new();
+    let mut wrong = Mismatches::default();
     for (name, answer, expected) in rows {
         let addr = serve::http(move |asked| answer(asked)).await;
         let practice = icr_adapter_gp_connect::build(&spec(addr)).unwrap();
@@ -335,32 +349,13 @@ async fn every_gp_connect_failure_shape_is_a_failure_with_its_words() {
                 Instant::now() + Duration::from_secs(5),
             ))
             .await;
-        let right = match (&got, &expected) {
-            (Err(e), Expect::Fails(x)) => e == x,
-            (Ok(r), Expect::Partial { items, issue }) => {
-                r.items.len() == *items && r.issues.contains(issue) && issue.loses_data()
-            }
-            _ => false,
-        };
-        if !right {
-            let expected = match expected {
-                Expect::Fails(e) => format!("{e:?}"),
-                Expect::Partial { items, issue } => format!("{items} item(s) and {issue:?}"),
-            };
-            let got = match got {
-                Ok(r) => format!("{} item(s) and {:?}", r.items.len(), r.issues),
-                Err(e) => format!("{e:?}"),
-            };
-            wrong.push(format!(
-                "{name}:\n    got      {got}\n    expected {expected}"
-            ));
-        }
+        let right = expected.matches(&got);
+        wrong.check(
+            name,
+            right,
+            got.map(|r| (r.items.len(), r.issues)),
+            expected,
+        );
     }
-    assert_eq!(WHAT, icr_adapter_gp_connect::answer::WHAT);
-    assert!(
-        wrong.is_empty(),
-        "{} row(s) wrong:\n{}",
-        wrong.len(),
-        wrong.join("\n")
-    );
+    wrong.assert_none();
 }

@@ -13,6 +13,7 @@ use icr_adapter_hl7v2::build;
 use icr_adapter_sdk::{FetchRequest, SourceError};
 use icr_hl7v2::{Limits, Message};
 use icr_model::*;
+use icr_testkit::Mismatches;
 use icr_testkit::serve;
 use tokio::time::Instant;
 
@@ -78,31 +79,13 @@ fn err(code: &str, severity: &str, app: &str, diagnostic: &str, user: &str) -> S
     )
 }
 
+/// A result for the person asked about.
 fn results() -> Vec<String> {
-    vec![
-        pid("9990000018"),
-        seg(
-            "OBR",
-            &[
-                (1, "1"),
-                (3, "FL1^WINPATH"),
-                (4, "UE^U&E^WINPATH"),
-                (25, "F"),
-            ],
-        ),
-        seg(
-            "OBX",
-            &[
-                (1, "1"),
-                (2, "NM"),
-                (3, "2823-3^Potassium^LN"),
-                (5, "4.1"),
-                (6, "mmol/L"),
-            ],
-        ),
-    ]
+    panel_for("9990000018")
 }
 
+/// What a row expects.
+#[derive(Debug)]
 enum Expect {
     Fails(SourceError),
     /// Answered: these many items, this issue among the issues.
@@ -110,6 +93,18 @@ enum Expect {
         items: usize,
         issue: SourceIssue,
     },
+}
+
+impl Expect {
+    fn matches(&self, got: &Result<SourceRecord, SourceError>) -> bool {
+        match (got, self) {
+            (Err(e), Expect::Fails(x)) => e == x,
+            (Ok(r), Expect::Answers { items, issue }) => {
+                r.items.len() == *items && r.issues.contains(issue)
+            }
+            _ => false,
+        }
+    }
 }
 
 fn refused(message: &str) -> Expect {
@@ -264,7 +259,7 @@ async fn every_hl7v2_failure_shape_is_a_failure_with_its_words_and_only_nf_is_no
             },
         ),
     ];
-    let mut wrong = Vec::new();
+    let mut wrong = Mismatches::default();
     for (name, shape, expected) in rows {
         let addr = serve::mllp(move |query| shape.answer(query)).await;
         let lab = build(&spec(&format!("mllp://{addr}"), 3000, "")).unwrap();
@@ -275,31 +270,13 @@ async fn every_hl7v2_failure_shape_is_a_failure_with_its_words_and_only_nf_is_no
                 Instant::now() + Duration::from_secs(5),
             ))
             .await;
-        let right = match (&got, &expected) {
-            (Err(e), Expect::Fails(x)) => e == x,
-            (Ok(r), Expect::Answers { items, issue }) => {
-                r.items.len() == *items && r.issues.contains(issue)
-            }
-            _ => false,
-        };
-        if !right {
-            let expected = match expected {
-                Expect::Fails(e) => format!("{e:?}"),
-                Expect::Answers { items, issue } => format!("{items} item(s) and {issue:?}"),
-            };
-            let got = match got {
-                Ok(r) => format!("{} item(s) and {:?}", r.items.len(), r.issues),
-                Err(e) => format!("{e:?}"),
-            };
-            wrong.push(format!(
-                "{name}:\n    got      {got}\n    expected {expected}"
-            ));
-        }
+        let right = expected.matches(&got);
+        wrong.check(
+            name,
+            right,
+            got.map(|r| (r.items.len(), r.issues)),
+            expected,
+        );
     }
-    assert!(
-        wrong.is_empty(),
-        "{} row(s) wrong:\n{}",
-        wrong.len(),
-        wrong.join("\n")
-    );
+    wrong.assert_none();
 }

@@ -158,31 +158,6 @@ fn answer(asked: &Asked, qak2: &str, body: Vec<String>) -> Vec<u8> {
     )
 }
 
-fn panel_for(nhs: &str) -> Vec<String> {
-    vec![
-        pid(nhs),
-        seg(
-            "OBR",
-            &[
-                (1, "1"),
-                (3, "FL1^WINPATH"),
-                (4, "UE^U&E^WINPATH"),
-                (25, "F"),
-            ],
-        ),
-        seg(
-            "OBX",
-            &[
-                (1, "1"),
-                (2, "NM"),
-                (3, "2823-3^Potassium^LN"),
-                (5, "4.1"),
-                (6, "mmol/L"),
-            ],
-        ),
-    ]
-}
-
 /// Answers the panel for the NHS number asked about.
 fn normal(asked: &Asked) -> Reply {
     let nhs = asked.nhs.clone();

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use icr_adapter_sdk::{FetchRequest, SourceError, SourceSpec};
 use icr_model::{NhsNumber, Section};
+use icr_testkit::Mismatches;
 use icr_testkit::serve::{self, Canned};
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -211,7 +212,7 @@ async fn every_pds_failure_shape_is_a_failure_with_its_words_and_only_not_known_
         ),
     ];
     let nhs = NhsNumber::parse("9990000018").unwrap();
-    let mut wrong = Vec::new();
+    let mut wrong = Mismatches::default();
     for (name, answer, expected) in rows {
         let addr = serve::http(move |_| answer.clone()).await;
         let pds = icr_adapter_pds::build(&spec(&format!(
@@ -225,17 +226,8 @@ async fn every_pds_failure_shape_is_a_failure_with_its_words_and_only_not_known_
                 Instant::now() + Duration::from_secs(5),
             ))
             .await;
-        if got.as_ref().err() != Some(&expected) {
-            wrong.push(format!(
-                "{name}:\n    got      {:?}\n    expected {expected:?}",
-                got.map(|r| r.patient.is_some())
-            ));
-        }
+        let right = got.as_ref().err() == Some(&expected);
+        wrong.check(name, right, got.map(|r| r.patient.is_some()), expected);
     }
-    assert!(
-        wrong.is_empty(),
-        "{} row(s) wrong:\n{}",
-        wrong.len(),
-        wrong.join("\n")
-    );
+    wrong.assert_none();
 }

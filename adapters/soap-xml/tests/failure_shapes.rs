@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use icr_adapter_sdk::{FetchRequest, SourceError, SourceSpec};
 use icr_model::*;
+use icr_testkit::Mismatches;
 use icr_testkit::serve::{self, Canned};
 use tokio::time::Instant;
 
@@ -53,10 +54,25 @@ fn xml(status: u16, body: String) -> Canned {
     Canned::new(status, "text/xml; charset=utf-8", body)
 }
 
+/// What a row expects.
+#[derive(Debug)]
 enum Expect {
     Fails(SourceError),
-    /// Answered with items, and this issue among the issues.
+    /// Answered with items, and this issue (one that loses data) among
+    /// the issues.
     Partial(SourceIssue),
+}
+
+impl Expect {
+    fn matches(&self, got: &Result<SourceRecord, SourceError>) -> bool {
+        match (got, self) {
+            (Err(e), Expect::Fails(x)) => e == x,
+            (Ok(r), Expect::Partial(issue)) => {
+                !r.items.is_empty() && r.issues.contains(issue) && issue.loses_data()
+            }
+            _ => false,
+        }
+    }
 }
 
 fn refused(message: &str) -> Expect {
@@ -267,7 +283,7 @@ async fn every_soap_failure_shape_is_a_failure_with_its_words_and_only_person_no
     ]
     .into_iter()
     .collect();
-    let mut wrong = Vec::new();
+    let mut wrong = Mismatches::default();
     for (name, answer, expected) in rows {
         let addr = serve::http(move |_| answer.clone()).await;
         let council = icr_adapter_soap_xml::build(&spec(addr)).unwrap();
@@ -278,31 +294,13 @@ async fn every_soap_failure_shape_is_a_failure_with_its_words_and_only_person_no
                 Instant::now() + Duration::from_secs(5),
             ))
             .await;
-        let right = match (&got, &expected) {
-            (Err(e), Expect::Fails(x)) => e == x,
-            (Ok(r), Expect::Partial(issue)) => {
-                !r.items.is_empty() && r.issues.contains(issue) && issue.loses_data()
-            }
-            _ => false,
-        };
-        if !right {
-            let expected = match expected {
-                Expect::Fails(e) => format!("{e:?}"),
-                Expect::Partial(issue) => format!("items and {issue:?}"),
-            };
-            let got = match got {
-                Ok(r) => format!("{} item(s) and {:?}", r.items.len(), r.issues),
-                Err(e) => format!("{e:?}"),
-            };
-            wrong.push(format!(
-                "{name}:\n    got      {got}\n    expected {expected}"
-            ));
-        }
+        let right = expected.matches(&got);
+        wrong.check(
+            name,
+            right,
+            got.map(|r| (r.items.len(), r.issues)),
+            expected,
+        );
     }
-    assert!(
-        wrong.is_empty(),
-        "{} row(s) wrong:\n{}",
-        wrong.len(),
-        wrong.join("\n")
-    );
+    wrong.assert_none();
 }

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use common::*;
 use icr_adapter_sdk::{BuildError, SourceAdapter, SourceSpec};
 use icr_config::{LoadedSource, parse_toml};
+use icr_testkit::Mismatches;
 use icr_testkit::serve::{self, Canned};
 use serde_json::{Value, json};
 
@@ -252,7 +253,7 @@ async fn a_source_that_says_it_failed_is_an_error_with_its_words_in_the_view_and
         // fhir-r4: its row (a searchset holding only an error
         // OperationOutcome) is added by the owner of adapters/fhir-r4.
     ];
-    let mut wrong = Vec::new();
+    let mut wrong = Mismatches::default();
     for row in rows {
         let name = row.name;
         let organisation = row
@@ -289,11 +290,12 @@ async fn a_source_that_says_it_failed_is_an_error_with_its_words_in_the_view_and
             &json!(row.message),
             &json!(0),
         );
-        if got != expected {
-            wrong.push(format!(
-                "{name}, JSON view (HTTP status, source status, message, items):\n    got      {got:?}\n    expected {expected:?}"
-            ));
-        }
+        wrong.check(
+            &format!("{name}, JSON view (HTTP status, source status, message, items)"),
+            got == expected,
+            got,
+            expected,
+        );
 
         let (status, _, bundle) = get_breaking_glass(
             &format!("{}/fhir/r4/Patient/{NHS}/$everything", gateway.base),
@@ -326,16 +328,12 @@ async fn a_source_that_says_it_failed_is_an_error_with_its_words_in_the_view_and
             &json!(format!("{organisation}: error")),
             &json!(row.message),
         );
-        if got != expected {
-            wrong.push(format!(
-                "{name}, FHIR Bundle (HTTP status, severity, code, details, diagnostics):\n    got      {got:?}\n    expected {expected:?}"
-            ));
-        }
+        wrong.check(
+            &format!("{name}, FHIR Bundle (HTTP status, severity, code, details, diagnostics)"),
+            got == expected,
+            got,
+            expected,
+        );
     }
-    assert!(
-        wrong.is_empty(),
-        "{} check(s) wrong:\n{}",
-        wrong.len(),
-        wrong.join("\n")
-    );
+    wrong.assert_none();
 }

@@ -1,7 +1,8 @@
 //! Test support, used only as a dev-dependency: where the shared test
 //! corpora are, the official FHIR R4 JSON schema as a validator, a
-//! throwaway PKI for TLS tests ([`pki`]), and loopback HTTP and MLLP
-//! servers that answer what a test scripts ([`serve`]).
+//! throwaway PKI for TLS tests ([`pki`]), loopback HTTP and MLLP servers
+//! that answer what a test scripts ([`serve`]), and the report of a
+//! table-driven test's wrong rows ([`Mismatches`]).
 //!
 //! The corpora live outside the repository (`../shared/corpora` beside the
 //! checkout, read-only in CI). Set `ICR_CORPORA` to point elsewhere.
@@ -146,4 +147,39 @@ pub fn view_provenance(view: &Value) -> impl Iterator<Item = &Value> {
                 .into_iter()
                 .flatten(),
         )
+}
+
+/// The rows of a table-driven test whose outcome was not the expected
+/// one, collected so that one run reports every wrong row (the list of
+/// defects), not only the first.
+#[derive(Debug, Default)]
+pub struct Mismatches(Vec<String>);
+
+impl Mismatches {
+    /// Records row `name` as wrong, with what it gave and what was
+    /// expected, unless `right`.
+    pub fn check(
+        &mut self,
+        name: &str,
+        right: bool,
+        got: impl std::fmt::Debug,
+        expected: impl std::fmt::Debug,
+    ) {
+        if !right {
+            self.0.push(format!(
+                "{name}:\n    got      {got:?}\n    expected {expected:?}"
+            ));
+        }
+    }
+
+    /// Panics listing every wrong row, if any.
+    #[track_caller]
+    pub fn assert_none(self) {
+        assert!(
+            self.0.is_empty(),
+            "{} row(s) wrong:\n{}",
+            self.0.len(),
+            self.0.join("\n")
+        );
+    }
 }
