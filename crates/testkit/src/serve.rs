@@ -20,6 +20,15 @@ use tokio::net::TcpListener;
 /// The most a test server reads of one request body or MLLP frame.
 const MAX_REQUEST_BYTES: usize = 4 << 20;
 
+/// A listener on an ephemeral loopback port, and its address.
+async fn listen() -> (TcpListener, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let addr = listener.local_addr().expect("a bound address");
+    (listener, addr)
+}
+
 /// One HTTP request, as the server saw it.
 #[derive(Clone, Debug)]
 pub struct Asked {
@@ -84,10 +93,7 @@ impl Canned {
 /// An HTTP/1.1 server (HTTP/2 too) answering every request with what
 /// `answer` says; returns its address.
 pub async fn http(answer: impl Fn(&Asked) -> Canned + Send + Sync + 'static) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a loopback port");
-    let addr = listener.local_addr().expect("a bound address");
+    let (listener, addr) = listen().await;
     let answer = Arc::new(answer);
     tokio::spawn(async move {
         loop {
@@ -156,10 +162,7 @@ const CR: u8 = 0x0d;
 /// returns for it (both unframed), on the same connection; returns its
 /// address.
 pub async fn mllp(answer: impl Fn(&[u8]) -> Vec<u8> + Send + Sync + 'static) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a loopback port");
-    let addr = listener.local_addr().expect("a bound address");
+    let (listener, addr) = listen().await;
     let answer = Arc::new(answer);
     tokio::spawn(async move {
         loop {
