@@ -26,7 +26,12 @@
 //!
 //! [`fuzz_document`] and [`fuzz_registry`] are the fuzzing entry points;
 //! the adapter's settings are [`CdaOptions`]. The rules (which answers mean
-//! "no such patient", which documents are refused) are in the crate README.
+//! "no such patient", which documents are refused) are in the crate README,
+//! with the table of failure shapes: a registry or document server that
+//! failed — an OperationOutcome instead of the searchset, error entries
+//! beside it, a later page failing, a document URL answering anything but
+//! CDA — is an error quoting its own words when nothing could be read, and
+//! an issue that loses data beside what was.
 
 #![warn(missing_docs)]
 

@@ -7,12 +7,16 @@
 //! attachment's URL resolves, against the registry's base URL, to one of the
 //! registry's own origins ([`Origins`]): a hostile registry must not make
 //! the gateway fetch from anywhere else. Every entry left out is counted by
-//! reason; nothing is dropped silently.
+//! reason; nothing is dropped silently. An OperationOutcome instead of the
+//! searchset is the registry saying it failed (`Refused`, quoting it); its
+//! OperationOutcome entries are either "not known" (only `not-found`, and
+//! nothing listed) or, when one is an error, reported with the page.
 
 use std::borrow::Cow;
 
-use icr_adapter_sdk::{Origins, SourceError, json_error};
-use icr_fhir::{BundleIn, DocumentReference, NHS_NUMBER_SYSTEM, OperationOutcome};
+use icr_adapter_sdk::outcome::Outcome;
+use icr_adapter_sdk::{Origins, SourceError, json_error, quoting_source};
+use icr_fhir::{BundleIn, DocumentReference, NHS_NUMBER_SYSTEM};
 use icr_model::time::OffsetDateTime;
 use icr_model::time::format_description::well_known::Rfc3339;
 use icr_model::{CodeSystem, Coding, Concept, NhsNumber, PartialDateTime};
@@ -84,12 +88,12 @@ pub struct RegistryPage {
     pub other_patient: u32,
     /// Entries superseded or entered in error.
     pub inactive: u32,
-    /// The registry said it does not know the person (an OperationOutcome
-    /// `not-found`).
+    /// The registry said it does not know the person: it listed nothing
+    /// and its OperationOutcome entries say only `not-found`.
     pub patient_not_found: bool,
-    /// Errors the registry reported in OperationOutcome entries, as
-    /// `severity: code`.
-    pub reported: Vec<String>,
+    /// What the registry reported in OperationOutcome entries, when some
+    /// issue is an error: the search failed, in part or in whole.
+    pub reported: Option<Outcome>,
 }
 
 #[derive(Deserialize)]
@@ -112,9 +116,14 @@ pub fn read_registry(body: &[u8], ctx: &RegistryContext<'_>) -> Result<RegistryP
     match bundle.resource_type.as_deref() {
         Some("Bundle") => {}
         Some("OperationOutcome") => {
-            return Err(SourceError::Malformed(
-                "the registry search answer is an OperationOutcome, not a Bundle".into(),
-            ));
+            let outcome = Outcome::read(body).unwrap_or_default();
+            return Err(SourceError::Refused(quoting_source(
+                format!(
+                    "registry search: the registry answered with an OperationOutcome instead of a searchset ({})",
+                    outcome.summary()
+                ),
+                &outcome.said(),
+            )));
         }
         _ => {
             return Err(SourceError::Malformed(
@@ -127,7 +136,7 @@ pub fn read_registry(body: &[u8], ctx: &RegistryContext<'_>) -> Result<RegistryP
         total: bundle.total,
         ..RegistryPage::default()
     };
-    let mut not_found = false;
+    let mut said = Outcome::default();
     for e in &bundle.entry {
         let Some(raw) = e.resource else { continue };
         match resource_type(raw.get()).as_deref() {
@@ -146,9 +155,8 @@ pub fn read_registry(body: &[u8], ctx: &RegistryContext<'_>) -> Result<RegistryP
                 }
             }
             Some("OperationOutcome") => {
-                if let Ok(oo) = serde_json::from_str::<OperationOutcome>(raw.get()) {
-                    not_found |= has_not_found(&oo);
-                    page.reported.extend(reported_errors(&oo));
+                if let Some(oo) = Outcome::read(raw.get().as_bytes()) {
+                    said.issues.extend(oo.issues);
                 }
             }
             Some(_) => {}
@@ -166,9 +174,10 @@ pub fn read_registry(body: &[u8], ctx: &RegistryContext<'_>) -> Result<RegistryP
         && page.foreign_url == 0
         && page.other_patient == 0
         && page.inactive == 0;
-    if not_found && nothing_listed {
+    if nothing_listed && said.only_not_found(None) {
         page.patient_not_found = true;
-        page.reported.clear();
+    } else if said.is_failure() {
+        page.reported = Some(said);
     }
     Ok(page)
 }
@@ -282,43 +291,9 @@ fn concept(c: &icr_fhir::CodeableConcept) -> Concept {
     }
 }
 
-fn has_not_found(oo: &OperationOutcome) -> bool {
-    oo.issue
-        .iter()
-        .any(|i| i.code.as_deref().map(str::trim) == Some("not-found"))
-}
-
-/// True when a body is an OperationOutcome saying `not-found`.
+/// True when a body is an OperationOutcome saying only `not-found`.
 pub fn is_not_found_outcome(body: &[u8]) -> bool {
-    let Ok(text) = std::str::from_utf8(body) else {
-        return false;
-    };
-    resource_type(text).as_deref() == Some("OperationOutcome")
-        && serde_json::from_str::<OperationOutcome>(text).is_ok_and(|oo| has_not_found(&oo))
-}
-
-/// The error and fatal issues of an OperationOutcome, as `severity: code`
-/// (never its diagnostics, which may carry patient data).
-fn reported_errors(oo: &OperationOutcome) -> Vec<String> {
-    oo.issue
-        .iter()
-        .filter_map(|i| {
-            let severity = i.severity.as_deref().map(str::trim)?;
-            if !matches!(severity, "error" | "fatal") {
-                return None;
-            }
-            let code = match i.code.as_deref().map(str::trim) {
-                Some(c)
-                    if (1..=40).contains(&c.len())
-                        && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') =>
-                {
-                    c
-                }
-                _ => "unrecognised issue code",
-            };
-            Some(format!("{severity}: {code}"))
-        })
-        .collect()
+    Outcome::read(body).is_some_and(|o| o.only_not_found(None))
 }
 
 #[cfg(test)]

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::StreamExt;
 use icr_adapter_sdk::http::HttpSource;
-use icr_adapter_sdk::{BuildError, FetchRequest, SourceAdapter, SourceError, SourceSpec};
+use icr_adapter_sdk::outcome;
+use icr_adapter_sdk::{
+    BuildError, FetchRequest, SourceAdapter, SourceError, SourceSpec, quoting_source,
+};
 use icr_fhir::NHS_NUMBER_SYSTEM;
 use icr_model::{
     Entry, IssueKind, Item, NhsNumber, Section, SectionSet, SourceIssue, SourceMeta, SourceRecord,
@@ -118,7 +121,7 @@ impl CdaSource {
                 Ok(r) => r,
                 Err(e) if page_no == 1 => return Err(e),
                 Err(e) => {
-                    tally.registry_failed(page_no, &e);
+                    tally.registry_failed(page_no, e);
                     break;
                 }
             };
@@ -130,21 +133,18 @@ impl CdaSource {
                 return Err(SourceError::PatientNotFound);
             }
             if !response.is_success() {
-                let e = SourceError::HttpStatus {
-                    status: response.status,
-                    what: what.into(),
-                };
+                let e = outcome::status_error(response.status, &response.body, what);
                 if page_no == 1 {
                     return Err(e);
                 }
-                tally.registry_failed(page_no, &e);
+                tally.registry_failed(page_no, e);
                 break;
             }
             let page = match read_registry(&response.body, &ctx) {
                 Ok(p) => p,
                 Err(e) if page_no == 1 => return Err(e),
                 Err(e) => {
-                    tally.registry_failed(page_no, &e);
+                    tally.registry_failed(page_no, e);
                     break;
                 }
             };
@@ -186,10 +186,21 @@ impl CdaSource {
         };
         let bytes = response.body.len();
         if !response.is_success() {
-            return Outcome::FetchFailed(SourceError::HttpStatus {
-                status: response.status,
-                what: what.into(),
-            });
+            return Outcome::FetchFailed(outcome::status_error(
+                response.status,
+                &response.body,
+                what,
+            ));
+        }
+        // The document server saying, in a 200, that it failed.
+        if let Some(said) = outcome::Outcome::read(&response.body) {
+            return Outcome::FetchFailed(SourceError::Refused(quoting_source(
+                format!(
+                    "{what}: the document server answered with an OperationOutcome instead of a CDA document ({})",
+                    said.summary()
+                ),
+                &said.said(),
+            )));
         }
         let doc = match cda::read(&response.body, &self.limits) {
             Ok(d) => d,
@@ -253,8 +264,11 @@ struct Tally {
     foreign_url: usize,
     other_patient: usize,
     inactive: usize,
-    reported: Vec<String>,
-    registry_error: Option<String>,
+    /// What the registry reported in error OperationOutcome entries, by
+    /// page.
+    reported: Vec<outcome::Outcome>,
+    /// The page of the registry's search that failed, and how.
+    registry_error: Option<(u32, SourceError)>,
     more_listed: bool,
     more_pages: bool,
     foreign_next: bool,
@@ -273,10 +287,57 @@ struct Tally {
 }
 
 impl Tally {
-    fn registry_failed(&mut self, page_no: u32, e: &SourceError) {
-        self.registry_error = Some(format!(
-            "the registry search failed at page {page_no}; documents listed on earlier pages were read: {e}"
-        ));
+    fn registry_failed(&mut self, page_no: u32, e: SourceError) {
+        self.registry_error = Some((page_no, e));
+    }
+
+    /// Why the source failed, when it did and nothing could be read: the
+    /// most telling of a failed registry page, the errors the registry
+    /// reported, documents that could not be fetched or read, and
+    /// registry entries that could not be read. `None` when nothing
+    /// failed (nothing was listed, or only what the gateway leaves out).
+    fn failure(&self, listed_any: bool) -> Option<SourceError> {
+        let mut errors: Vec<SourceError> = Vec::new();
+        if let Some((_, e)) = &self.registry_error {
+            errors.push(e.clone());
+        }
+        if !self.reported.is_empty() {
+            let all = outcome::Outcome {
+                issues: self
+                    .reported
+                    .iter()
+                    .flat_map(|o| o.issues.iter().cloned())
+                    .collect(),
+            };
+            errors.push(SourceError::Refused(quoting_source(
+                format!(
+                    "registry search: the registry reported an error{} ({})",
+                    if listed_any {
+                        ""
+                    } else {
+                        " and listed nothing"
+                    },
+                    all.summary()
+                ),
+                &all.said(),
+            )));
+        }
+        errors.extend(self.fetch_failed.iter().cloned());
+        if self.unreadable > 0 {
+            errors.push(SourceError::Malformed(format!(
+                "CDA document: {}",
+                self.first_unreadable.as_deref().unwrap_or("unreadable")
+            )));
+        }
+        if self.unreadable_entries > 0 {
+            errors.push(SourceError::Malformed(format!(
+                "registry search: {}",
+                self.first_entry_error
+                    .as_deref()
+                    .unwrap_or("an entry is unreadable")
+            )));
+        }
+        SourceError::most_telling(errors)
     }
 
     /// Adds a page's documents to `listed` (once per URL); returns its
@@ -318,13 +379,24 @@ impl Tally {
                 message,
             });
         };
-        if let Some(e) = &self.registry_error {
-            issue(IssueKind::SectionFailed, e.clone());
+        if let Some((page_no, e)) = &self.registry_error {
+            issue(
+                IssueKind::SectionFailed,
+                format!(
+                    "the registry search failed at page {page_no}; documents listed on earlier pages were read: {e}"
+                ),
+            );
         }
         for r in &self.reported {
             issue(
                 IssueKind::SectionFailed,
-                format!("the registry reported a problem with the search ({r})"),
+                quoting_source(
+                    format!(
+                        "the registry reported a problem with the search ({})",
+                        r.summary()
+                    ),
+                    &r.said(),
+                ),
             );
         }
         if self.more_listed {
@@ -648,13 +720,13 @@ impl SourceAdapter for CdaSource {
                 if tally.other_patient == 1 { "y" } else { "ies" }
             )));
         }
-        // Every listed document failed to arrive: the source failed, and
-        // must not look like a source with nothing to say.
-        if !listed.is_empty() && tally.fetch_failed.len() == listed.len() {
-            return Err(
-                SourceError::most_telling(tally.fetch_failed.iter().cloned())
-                    .unwrap_or_else(|| SourceError::Malformed("no document was fetched".into())),
-            );
+        // Nothing read, and the registry or the documents failed: the
+        // source failed, and must not look like a source with nothing to
+        // say.
+        if tally.read == 0
+            && let Some(e) = tally.failure(!listed.is_empty())
+        {
+            return Err(e);
         }
         let section = if want_documents {
             Section::Documents

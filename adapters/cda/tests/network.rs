@@ -13,13 +13,14 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use icr_adapter_cda::{KIND, build};
-use icr_adapter_sdk::{FetchRequest, Registry, SourceAdapter, SourceError, SourceSpec};
+use icr_adapter_sdk::{FetchRequest, Registry, SourceAdapter, SourceError};
 use icr_model::*;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 
-const NHS_SYSTEM: &str = "https://fhir.nhs.uk/Id/nhs-number";
+mod common;
+use common::*;
 
 /// The people the test registry knows, by scenario.
 #[derive(Clone, Copy)]
@@ -57,65 +58,6 @@ fn people() -> People {
         mixed_document: next(),
         mixed_entry: next(),
     }
-}
-
-/// A CDA out-of-hours report about `nhs` (or nobody named).
-fn cda(nhs: Option<NhsNumber>, title: &str, confidentiality: &str, when: &str) -> String {
-    let target = match nhs {
-        Some(n) => format!(
-            r#"<recordTarget><patientRole><id root="2.16.840.1.113883.2.1.4.1" extension="{n}"/><patient><name>Alex Testperson</name></patient></patientRole></recordTarget>"#
-        ),
-        None => r#"<recordTarget><patientRole><id root="1.2.3" extension="local-9"/></patientRole></recordTarget>"#.into(),
-    };
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<ClinicalDocument xmlns="urn:hl7-org:v3">
-  <code code="371531000" codeSystem="2.16.840.1.113883.6.96" displayName="Report of clinical encounter"/>
-  <title>{title}</title>
-  <effectiveTime value="{when}"/>
-  <confidentialityCode code="{confidentiality}" codeSystem="2.16.840.1.113883.5.25"/>
-  {target}
-  <author><assignedAuthor><assignedPerson><name>Dr Amy Clarke</name></assignedPerson></assignedAuthor></author>
-  <componentOf><encompassingEncounter>
-    <code code="AMB" codeSystem="2.16.840.1.113883.5.4" displayName="ambulatory"/>
-    <effectiveTime><low value="{when}"/><high value="{when}"/></effectiveTime>
-    <location><healthCareFacility><location><name>Treatment centre</name></location></healthCareFacility></location>
-  </encompassingEncounter></componentOf>
-  <component><structuredBody><component><section>
-    <title>Plan</title><text>Rest and fluids.</text>
-  </section></component></structuredBody></component>
-</ClinicalDocument>"#
-    )
-}
-
-fn docref(id: &str, url: &str, subject: Value, content_type: &str, date: &str) -> Value {
-    json!({
-        "fullUrl": format!("urn:uuid:{id}"),
-        "search": {"mode": "match"},
-        "resource": {
-            "resourceType": "DocumentReference",
-            "id": id,
-            "meta": {"lastUpdated": "2024-03-15T04:00:00Z"},
-            "status": "current",
-            "type": {"coding": [{"system": "http://snomed.info/sct", "code": "371531000", "display": "Report of clinical encounter"}]},
-            "subject": subject,
-            "date": date,
-            "description": format!("Registry description {id}"),
-            "content": [{"attachment": {"contentType": content_type, "url": url}}]
-        }
-    })
-}
-
-fn by_nhs(nhs: NhsNumber) -> Value {
-    json!({"identifier": {"system": NHS_SYSTEM, "value": nhs.as_str()}})
-}
-
-fn searchset(entries: Vec<Value>, next: Option<String>) -> Value {
-    let mut b = json!({"resourceType": "Bundle", "type": "searchset", "total": entries.len(), "entry": entries});
-    if let Some(n) = next {
-        b["link"] = json!([{"relation": "next", "url": n}]);
-    }
-    b
 }
 
 struct Reply {
@@ -500,23 +442,6 @@ async fn servers() -> (Server, Server) {
     let elsewhere = start("http://203.0.113.9".into()).await;
     let registry = start(format!("http://{}", elsewhere.addr)).await;
     (registry, elsewhere)
-}
-
-fn spec(addr: SocketAddr, options: &str) -> SourceSpec {
-    toml::from_str(&format!(
-        r#"id = "medvivo"
-organisation = "Medvivo"
-ods_code = "NLO"
-kind = "cda"
-system = "Out-of-hours documents (CDA)"
-endpoint = "http://{addr}/fhir"
-sections = ["documents", "appointments"]
-timeout_ms = 3000
-[options]
-{options}
-"#
-    ))
-    .unwrap()
 }
 
 fn adapter(addr: SocketAddr, options: &str) -> Arc<dyn SourceAdapter> {

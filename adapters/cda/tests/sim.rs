@@ -160,7 +160,7 @@ async fn reads_what_the_simulated_service_holds() {
         source.fetch(&request(someone)).await.unwrap_err(),
         SourceError::HttpStatus {
             status: 500,
-            what: "registry search".into()
+            what: "registry search (fatal: transient): the source said \"simulated failure (error_rate fault); try again\"".into()
         }
     );
     sim.set_fault(

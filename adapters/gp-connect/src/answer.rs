@@ -1,16 +1,21 @@
-//! What a practice's answer means when it is not a structured record: the
-//! HTTP status and the Spine error code of its OperationOutcome, as a
-//! [`SourceError`]. Pure; messages name the operation and the Spine code,
-//! never anything else from the body.
+//! What a practice's OperationOutcome means — sent instead of the
+//! structured record (with any HTTP status), or alone in a Bundle with no
+//! Patient — as a [`SourceError`]. Pure. Messages name the operation, the
+//! Spine codes of the failing issues (else their severity and issue type)
+//! and quote the practice's own words (`diagnostics`, else
+//! `details.text`) through [`quoting_source`].
 //!
-//! | Spine code | source status |
-//! |---|---|
-//! | `NO_PATIENT_CONSENT` | `withheld` ([`withheld`]) |
-//! | `PATIENT_NOT_FOUND` | `not_found` |
-//! | any other code, or none | `error` (HTTP status, operation and code) |
+//! | the practice says | HTTP status | source status |
+//! |---|---|---|
+//! | only `NO_PATIENT_CONSENT` | 2xx or 4xx | `withheld` ([`withheld`]) |
+//! | only `PATIENT_NOT_FOUND` | 2xx or 4xx | `not_found` |
+//! | anything else, several codes, or no code | 2xx | `error` (`Refused`): the practice says it failed inside a success |
+//! | anything at all | 5xx | `error` (`HttpStatus`): the practice says it failed, whatever the code |
+//! | anything else, or no OperationOutcome | 4xx | `error` (`HttpStatus`) |
 
-use icr_adapter_sdk::SourceError;
-use icr_fhir_stu3::{OperationOutcome, SpineCode, outcome, read};
+use icr_adapter_sdk::outcome::Outcome;
+use icr_adapter_sdk::{SourceError, quoting_source};
+use icr_fhir_stu3::SpineCode;
 
 /// How the operation is named in errors.
 pub const WHAT: &str = "GP Connect $gpc.getstructuredrecord";
@@ -25,35 +30,51 @@ pub fn withheld() -> SourceError {
     ))
 }
 
-/// The error an OperationOutcome body means, if it is one with a Spine
-/// error code (`status` is the HTTP status it came with).
+/// The error an OperationOutcome body means, if the body is one
+/// (`status` is the HTTP status it came with).
 pub fn outcome_error(status: u16, body: &[u8]) -> Option<SourceError> {
-    let text = std::str::from_utf8(body).ok()?;
-    let (oo, _) = read::<OperationOutcome>("OperationOutcome", text).ok()?;
-    if s_type(text).as_deref() != Some("OperationOutcome") {
-        return None;
-    }
-    let codes = outcome::error_codes(&oo);
-    if codes.contains(&SpineCode::NoPatientConsent) {
-        return Some(withheld());
-    }
-    if codes.contains(&SpineCode::PatientNotFound) {
-        return Some(SourceError::PatientNotFound);
-    }
-    let code = codes.first()?;
-    Some(SourceError::HttpStatus {
-        status: if (200..300).contains(&status) {
-            code.http_status()
-        } else {
-            status
-        },
-        what: format!("{WHAT} ({code})"),
-    })
+    let outcome = Outcome::read(body)?;
+    Some(meaning(
+        status,
+        &outcome,
+        "an OperationOutcome instead of the structured record",
+    ))
 }
 
-fn s_type(text: &str) -> Option<String> {
-    let raw: &serde_json::value::RawValue = serde_json::from_str(text).ok()?;
-    icr_fhir_stu3::peek_resource_type(raw)
+/// What `outcome`, sent with HTTP `status` as `shape` (how the answer is
+/// described in a `Refused` message), means.
+pub fn meaning(status: u16, outcome: &Outcome, shape: &str) -> SourceError {
+    let codes: Vec<Option<SpineCode>> = outcome
+        .failures()
+        .map(|i| i.details.iter().find_map(|d| SpineCode::parse(d)))
+        .collect();
+    let only = |code: SpineCode| !codes.is_empty() && codes.iter().all(|c| *c == Some(code));
+    if status < 500 {
+        if only(SpineCode::NoPatientConsent) {
+            return withheld();
+        }
+        if only(SpineCode::PatientNotFound) {
+            return SourceError::PatientNotFound;
+        }
+    }
+    let named: Vec<&str> = codes.iter().flatten().map(|c| c.as_str()).collect();
+    let described = if named.is_empty() {
+        outcome.summary()
+    } else {
+        named.join(", ")
+    };
+    let said = outcome.said();
+    if (200..300).contains(&status) {
+        SourceError::Refused(quoting_source(
+            format!("{WHAT} answered with {shape} ({described})"),
+            &said,
+        ))
+    } else {
+        SourceError::HttpStatus {
+            status,
+            what: quoting_source(format!("{WHAT} ({described})"), &said),
+        }
+    }
 }
 
 /// The error for a non-2xx answer.
@@ -68,9 +89,11 @@ pub fn status_error(status: u16, body: &[u8]) -> SourceError {
 mod tests {
     use super::*;
 
+    use icr_fhir_stu3::outcome;
+
     fn body(code: SpineCode) -> Vec<u8> {
         serde_json::to_vec(&icr_fhir_stu3::Resource::OperationOutcome(
-            outcome::operation_outcome("error", code, Some("Jane Smith 9990000018")),
+            outcome::operation_outcome("error", code, Some("patientNHSNumber")),
         ))
         .unwrap()
     }
@@ -90,11 +113,9 @@ mod tests {
             e,
             SourceError::HttpStatus {
                 status: 400,
-                what: "GP Connect $gpc.getstructuredrecord (INVALID_NHS_NUMBER)".into()
+                what: "GP Connect $gpc.getstructuredrecord (INVALID_NHS_NUMBER): the source said \"patientNHSNumber\"".into()
             }
         );
-        assert!(!e.to_string().contains("Jane"));
-        assert!(!withheld().to_string().contains("9990000018"));
         assert_eq!(
             status_error(502, b"<html>Bad gateway</html>"),
             SourceError::HttpStatus {
@@ -103,9 +124,15 @@ mod tests {
             }
         );
         // A 404 without a Spine code is not "no record": it may be a wrong endpoint.
-        assert!(matches!(
-            status_error(404, br#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}"#),
-            SourceError::HttpStatus { status: 404, .. }
-        ));
+        assert_eq!(
+            status_error(
+                404,
+                br#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}"#
+            ),
+            SourceError::HttpStatus {
+                status: 404,
+                what: "GP Connect $gpc.getstructuredrecord (error: not-found)".into()
+            }
+        );
     }
 }

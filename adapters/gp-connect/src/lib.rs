@@ -27,10 +27,24 @@
 //! A List's `confidential-items` warning is a `withheld` issue; other
 //! warnings are notes with their meaning; an empty List with
 //! `emptyReason` is simply nothing recorded; a requested area without its
-//! List is a failed section. An OperationOutcome answer maps by its Spine
-//! code: `PATIENT_NOT_FOUND` is `not_found`, `NO_PATIENT_CONSENT` (the
-//! patient's dissent) is `withheld` ([`answer`]), anything else an error
-//! naming the code.
+//! List is a failed section.
+//!
+//! A practice that failed never looks like one with nothing recorded
+//! ([`answer`]; every shape tested in `tests/failure_shapes.rs`):
+//!
+//! | the practice answers | source status |
+//! |---|---|
+//! | an OperationOutcome (any HTTP status) whose only error code is `PATIENT_NOT_FOUND`, not with a 5xx | `not_found` |
+//! | the same with only `NO_PATIENT_CONSENT` (the patient's dissent) | `withheld` |
+//! | an OperationOutcome with any other, several or no error code, in a 2xx (alone, or in a Bundle with no Patient) | `error` (`Refused`) |
+//! | an OperationOutcome with a 4xx or 5xx (a 5xx whatever its code), or a 4xx/5xx without one | `error` (`HttpStatus`) |
+//! | the structured record with an error OperationOutcome beside it | `partial`: the record, and a `section-failed` issue |
+//! | anything unreadable | `error` (`Malformed`) |
+//!
+//! Messages name the Spine codes and quote the practice's own words
+//! (`diagnostics`, else `details.text`) through
+//! [`icr_adapter_sdk::source_said`]: they go to the caller who asked about
+//! this person and are never logged.
 //!
 //! The reading is pure and lives in [`record`] (one answer) and [`map`]
 //! (one resource), so that it can be tested and fuzzed without I/O;

@@ -20,6 +20,10 @@
 //!   issue (naming the parameter when the practice said, in a warning
 //!   OperationOutcome, that it does not support it): a practice that did
 //!   not answer for an area never looks like one with nothing recorded;
+//! - an error OperationOutcome beside the record is a `section-failed`
+//!   issue naming its Spine code and quoting the practice's words; a
+//!   Bundle with no Patient is read for what its OperationOutcomes say
+//!   ([`crate::answer::meaning`]);
 //! - entries that cannot be resolved, resources that cannot be read,
 //!   elements that had to be dropped and dates that cannot be read are
 //!   counted in issues;
@@ -31,7 +35,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use icr_adapter_sdk::SourceError;
+use icr_adapter_sdk::outcome::Outcome;
+use icr_adapter_sdk::{SourceError, quoting_source};
 use icr_fhir_stu3::gpc::{NHS_NUMBER_SYSTEM, SpineCode};
 use icr_fhir_stu3::{
     self as s, ClinicalArea, ReadError, Tolerated, WarningCode, outcome, read_bundle, read_resource,
@@ -41,7 +46,7 @@ use icr_model::{
     SourceRecord,
 };
 
-use crate::answer::outcome_error;
+use crate::answer::{meaning, outcome_error};
 use crate::map::{Index, Indexed, MapError, Mapped, Mapper, ref_key, type_and_id};
 
 /// The deepest a report's results are followed (report → test group →
@@ -184,6 +189,27 @@ pub fn read_record(body: &[u8], ctx: &RecordContext<'_>) -> Result<SourceRecord,
     Ok(reader.finish())
 }
 
+/// The error for a Bundle with no Patient: what its OperationOutcomes say
+/// (a practice that failed, or does not know the person), else
+/// `Malformed`.
+fn no_patient(index: &Index<'_>) -> SourceError {
+    let issues: Vec<_> = index
+        .entries()
+        .iter()
+        .filter(|e| e.ty == "OperationOutcome")
+        .filter_map(|e| Outcome::read(e.raw.get().as_bytes()))
+        .flat_map(|o| o.issues)
+        .collect();
+    if issues.is_empty() {
+        return SourceError::Malformed("the structured record has no Patient".into());
+    }
+    meaning(
+        200,
+        &Outcome { issues },
+        "a Bundle carrying an OperationOutcome and no Patient",
+    )
+}
+
 /// What an area's Lists yielded, counted for its issues.
 #[derive(Default)]
 struct AreaCount {
@@ -289,11 +315,7 @@ impl<'c> RecordReader<'c> {
             .filter(|e| e.ty == "Patient")
             .collect();
         let patient = match patients.as_slice() {
-            [] => {
-                return Err(SourceError::Malformed(
-                    "the structured record has no Patient".into(),
-                ));
-            }
+            [] => return Err(no_patient(index)),
             [one] => *one,
             _ => {
                 return Err(SourceError::IdentityMismatch(
@@ -399,10 +421,17 @@ impl<'c> RecordReader<'c> {
                     unsupported.extend(named);
                 } else if matches!(severity, Some("error" | "fatal")) {
                     let what = code.map_or("no Spine code", SpineCode::as_str);
+                    let [diagnostics, text] = said;
                     self.issue(
                         IssueKind::SectionFailed,
                         None,
-                        format!("the source reported an error beside the record ({what})"),
+                        quoting_source(
+                            format!("the source reported an error beside the record ({what})"),
+                            diagnostics
+                                .filter(|d| !d.trim().is_empty())
+                                .or(text)
+                                .unwrap_or(""),
+                        ),
                     );
                 }
             }

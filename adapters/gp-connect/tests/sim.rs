@@ -264,7 +264,7 @@ async fn faults_are_statuses() {
         e,
         SourceError::HttpStatus {
             status: 500,
-            what: "GP Connect $gpc.getstructuredrecord (INTERNAL_SERVER_ERROR)".into()
+            what: "GP Connect $gpc.getstructuredrecord (INTERNAL_SERVER_ERROR): the source said \"simulated failure (error_rate fault); try again\"".into()
         }
     );
 

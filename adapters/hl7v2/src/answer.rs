@@ -4,23 +4,29 @@
 //!
 //! | answer | outcome |
 //! |---|---|
-//! | not HL7, no MSA, MSA-2 not our control id | `Malformed` |
-//! | MSA-1 `AE`/`CE` (application error) | `Refused`, with the ERR codes |
-//! | MSA-1 `AR`/`CR` (rejected) | `Refused`, with the ERR codes |
-//! | MSA-1 `AA` with an ERR of severity `E`/`F` | `Refused`, with the ERR codes |
-//! | not RSP^K11, no QAK, QAK-1 not our query tag | `Malformed` |
-//! | QAK-2 `NF` | `PatientNotFound` |
+//! | not HL7, no MSA, MSA-2 not our control id, MSA-1 not an acknowledgment code | `Malformed` |
+//! | MSA-1 `AE`/`CE` (application error) | `Refused` |
+//! | MSA-1 `AR`/`CR` (rejected) | `Refused` |
+//! | MSA-1 `AA` with an ERR of severity `E`/`F` (whatever QAK-2 says) | `Refused` |
+//! | not RSP^K11 (an ACK with `AA`), no QAK, QAK-1 not our query tag, QAK-2 empty or unknown | `Malformed` |
+//! | QAK-2 `NF` with results (OBR/OBX): a contradiction | `Malformed` |
+//! | QAK-2 `NF` | `PatientNotFound`: the only "no record" |
 //! | QAK-2 `AE`/`AR` | `Refused` |
 //! | QAK-2 `OK`: a PID whose NHS number is not the one asked for, or none | `IdentityMismatch`, nothing used |
-//! | QAK-2 `OK` | the results; `truncated` when QAK-6 or DSC says there is more |
+//! | QAK-2 `OK` | the results; `truncated` when QAK-6 or DSC says there is more; ERR warnings are notes |
 //!
-//! ERR codes are reported with their HL7 table 0357 meaning; ERR's
-//! free-text fields are never read into a message, since a source may put
-//! anything there.
+//! A refusal names the acknowledgment or query status, the ERR codes with
+//! their HL7 table 0357 meaning, and quotes the source's own words —
+//! MSA-3, then each ERR's ERR-8 (user message), ERR-7 (diagnostic
+//! information) and ERR-5's text — through
+//! [`quoting_source`](icr_adapter_sdk::quoting_source), which bounds them
+//! and flattens control characters. They go to the caller who asked about
+//! this person, never to a log. Every shape is tested against a loopback
+//! lab in `tests/failure_shapes.rs`.
 
 use std::sync::Arc;
 
-use icr_adapter_sdk::SourceError;
+use icr_adapter_sdk::{SourceError, quoting_source};
 use icr_hl7v2::dtm::LocalZone;
 use icr_hl7v2::{Limits, Message, Segment};
 use icr_model::{IssueKind, NhsNumber, Section, SectionSet, SourceIssue, SourceMeta, SourceRecord};
@@ -85,18 +91,23 @@ pub fn read_answer(
     }
     match qak.field(2).text().trim() {
         "OK" => {}
+        "NF" if has_results(&message) => {
+            return Err(SourceError::Malformed(
+                "the answer says nothing was found (QAK-2 NF) yet carries results".into(),
+            ));
+        }
         "NF" => return Err(SourceError::PatientNotFound),
         "AE" => {
-            return Err(SourceError::Refused(format!(
-                "the source reported an application error for the query (QAK-2 AE){}",
-                err_codes(&message)
-            )));
+            return Err(refused(
+                &message,
+                "the source reported an application error for the query (QAK-2 AE)",
+            ));
         }
         "AR" => {
-            return Err(SourceError::Refused(format!(
-                "the source rejected the query (QAK-2 AR){}",
-                err_codes(&message)
-            )));
+            return Err(refused(
+                &message,
+                "the source rejected the query (QAK-2 AR)",
+            ));
         }
         "" => {
             return Err(SourceError::Malformed(
@@ -159,17 +170,17 @@ fn check_acknowledgement(
     }
     match msa.field(1).text().trim() {
         "AA" | "CA" => {}
-        "AE" | "CE" => {
-            return Err(SourceError::Refused(format!(
-                "the source answered with an application error (MSA-1 AE){}",
-                err_codes(message)
-            )));
+        code @ ("AE" | "CE") => {
+            return Err(refused(
+                message,
+                &format!("the source answered with an application error (MSA-1 {code})"),
+            ));
         }
-        "AR" | "CR" => {
-            return Err(SourceError::Refused(format!(
-                "the source rejected the query (MSA-1 AR){}",
-                err_codes(message)
-            )));
+        code @ ("AR" | "CR") => {
+            return Err(refused(
+                message,
+                &format!("the source rejected the query (MSA-1 {code})"),
+            ));
         }
         _ => {
             return Err(SourceError::Malformed(
@@ -186,22 +197,65 @@ fn check_acknowledgement(
         }
     }
     if fatal {
-        return Err(SourceError::Refused(format!(
-            "the source reported an error (ERR severity E){}",
-            err_codes(message)
-        )));
+        return Err(refused(
+            message,
+            "the source reported an error (ERR severity E)",
+        ));
     }
     if warnings > 0 {
         issues.push(SourceIssue {
             kind: IssueKind::Note,
             section: None,
-            message: format!(
-                "the source sent {warnings} warning(s) with its answer{}",
-                err_codes(message)
+            message: quoting_source(
+                format!(
+                    "the source sent {warnings} warning(s) with its answer{}",
+                    err_codes(message)
+                ),
+                &words(message),
             ),
         });
     }
     Ok(())
+}
+
+/// The source refusing or failing the query: `what`, the ERR codes, and
+/// the source's own words.
+fn refused(message: &Message, what: &str) -> SourceError {
+    SourceError::Refused(quoting_source(
+        format!("{what}{}", err_codes(message)),
+        &words(message),
+    ))
+}
+
+/// Most ERR segments read for codes and words.
+const MAX_ERR: usize = 5;
+
+/// The source's own words about what went wrong: MSA-3 (text message),
+/// then each ERR's ERR-8 (user message), ERR-7 (diagnostic information)
+/// and ERR-5's text (the application error), each once, joined with `; `.
+/// Quoted only through [`quoting_source`], which bounds them.
+fn words(message: &Message) -> String {
+    let mut said: Vec<String> = Vec::new();
+    let mut add = |text: std::borrow::Cow<'_, str>| {
+        let text = text.trim();
+        if !text.is_empty() && !said.iter().any(|s| s == text) {
+            said.push(text.to_string());
+        }
+    };
+    if let Some(msa) = message.segment("MSA") {
+        add(msa.field(3).repetition(1).full_text());
+    }
+    for err in message.segments().filter(|s| s.id() == "ERR").take(MAX_ERR) {
+        add(err.field(8).repetition(1).full_text());
+        add(err.field(7).repetition(1).full_text());
+        add(err.field(5).component(2).full_text());
+    }
+    said.join("; ")
+}
+
+/// True when the answer carries results (an OBR or OBX).
+fn has_results(message: &Message) -> bool {
+    message.segments().any(|s| matches!(s.id(), "OBR" | "OBX"))
 }
 
 /// The ERR segments' error codes (ERR-3, or ERR-1.4 before v2.5) with
@@ -220,7 +274,7 @@ fn err_codes(message: &Message) -> String {
                 None => code,
             })
         })
-        .take(5)
+        .take(MAX_ERR)
         .collect();
     if codes.is_empty() {
         String::new()

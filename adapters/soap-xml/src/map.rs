@@ -168,6 +168,8 @@ pub fn map_summary(response: &Element, wanted: SectionSet, max_items: usize) -> 
             "Alerts",
             "Documents",
             "Visits",
+            // A fault in the answer: read by `answer`, which says so.
+            "PersonSummaryFault",
         ],
     );
     if let Some(person) = response.child(PS, "Person") {

@@ -5,11 +5,16 @@
 //! qualified name (`soap:Client`, `soap:Server`, with an optional dotted
 //! refinement such as `soap:Client.Authentication`), its prefix resolved
 //! against the declarations in scope. The service says what went wrong in
-//! `detail/ps:PersonSummaryFault/ps:Code`, one of [`FaultCode`]. The
-//! `faultstring` is free text that may name the person, so it is never
-//! read into a message.
+//! `detail/ps:PersonSummaryFault/ps:Code`, one of [`FaultCode`], and in
+//! the `faultstring`, free text quoted to the caller through
+//! [`quoting_source`] (bounded, on one line) and never logged.
+//!
+//! Services get faults wrong in ways that must still read as failures: a
+//! `ps:PersonSummaryFault` straight in the Body (or in the answer) with no
+//! `soap:Fault` around it, and a SOAP 1.2 fault from a service that is
+//! SOAP 1.1 are read as faults, never as "not known".
 
-use icr_adapter_sdk::SourceError;
+use icr_adapter_sdk::{SourceError, quoting_source};
 
 use crate::xml::{Element, Ns};
 
@@ -35,6 +40,10 @@ pub enum FaultClass {
     MustUnderstand,
     /// Any other or missing fault code.
     Other,
+    /// No `soap:Fault` at all: a `ps:PersonSummaryFault` sent bare.
+    Bare,
+    /// A SOAP 1.2 fault, from a service that is SOAP 1.1.
+    Soap12,
 }
 
 impl FaultClass {
@@ -45,6 +54,8 @@ impl FaultClass {
             FaultClass::VersionMismatch => "VersionMismatch",
             FaultClass::MustUnderstand => "MustUnderstand",
             FaultClass::Other => "unrecognised fault code",
+            FaultClass::Bare => "no SOAP fault",
+            FaultClass::Soap12 => "SOAP 1.2",
         }
     }
 }
@@ -109,49 +120,107 @@ impl FaultCode {
     }
 }
 
-/// A SOAP fault, as far as it can be told without reading free text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A SOAP fault: its class and code, and what the service said.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fault {
     /// The class, from `faultcode`.
     pub class: FaultClass,
     /// The service's code, from `detail`, when it gave one.
     pub code: Option<FaultCode>,
+    /// The `CorrelationId` of the detail, when it gave one.
+    pub correlation_id: Option<String>,
+    /// The service's own words (`faultstring`, or a SOAP 1.2 `Reason`), as
+    /// sent; quoted only through [`quoting_source`].
+    pub said: String,
 }
 
 impl Fault {
-    /// The source error the fault means; `http_status` is the status it came with.
-    pub fn into_error(self, http_status: u16) -> SourceError {
-        let described = match self.code {
-            Some(code) => format!("SOAP fault {}/{}", self.class.as_str(), code.as_str()),
-            None => format!("SOAP fault {}", self.class.as_str()),
-        };
-        match self.code {
-            Some(FaultCode::PersonNotKnown) => SourceError::PatientNotFound,
-            Some(FaultCode::ServiceUnavailable) => SourceError::Unavailable(format!(
-                "GetPersonSummary: the service reports itself unavailable ({described})"
-            )),
-            Some(FaultCode::AccessDenied) => SourceError::HttpStatus {
-                status: http_status,
-                what: format!("GetPersonSummary: access denied to this requester ({described})"),
-            },
-            Some(FaultCode::InvalidRequest) => SourceError::HttpStatus {
-                status: http_status,
-                what: format!(
-                    "GetPersonSummary: the service refused the request as invalid ({described})"
-                ),
-            },
-            _ => SourceError::HttpStatus {
-                status: http_status,
-                what: format!("GetPersonSummary ({described})"),
-            },
+    /// How the fault is named in messages: its class and code, never its
+    /// words.
+    pub fn described(&self) -> String {
+        match (self.class, self.code) {
+            (FaultClass::Soap12, _) => "a SOAP 1.2 fault from a SOAP 1.1 service".into(),
+            (FaultClass::Bare, Some(code)) => {
+                format!("PersonSummaryFault {} outside a SOAP fault", code.as_str())
+            }
+            (class, Some(code)) => format!("SOAP fault {}/{}", class.as_str(), code.as_str()),
+            (class, None) => format!("SOAP fault {}", class.as_str()),
         }
     }
+
+    /// The source error the fault means; `http_status` is the status it
+    /// came with. Only a `soap:Client` fault coded `PersonNotKnown` is
+    /// `PatientNotFound`; `ServiceUnavailable` is `Unavailable`; any other
+    /// fault is `Refused` when it came with a 2xx (the service says it
+    /// failed inside a success) and `HttpStatus` otherwise.
+    pub fn into_error(self, http_status: u16) -> SourceError {
+        let described = self.described();
+        let quoted = |message: String| quoting_source(message, &self.said);
+        let message = match self.code {
+            Some(FaultCode::PersonNotKnown) if self.class == FaultClass::Client => {
+                return SourceError::PatientNotFound;
+            }
+            Some(FaultCode::ServiceUnavailable) => {
+                return SourceError::Unavailable(quoted(format!(
+                    "GetPersonSummary: the service reports itself unavailable ({described})"
+                )));
+            }
+            Some(FaultCode::AccessDenied) => {
+                format!("GetPersonSummary: access denied to this requester ({described})")
+            }
+            Some(FaultCode::InvalidRequest) => {
+                format!(
+                    "GetPersonSummary: the service refused the request as invalid ({described})"
+                )
+            }
+            _ => format!("GetPersonSummary ({described})"),
+        };
+        if (200..300).contains(&http_status) {
+            SourceError::Refused(quoted(message))
+        } else {
+            SourceError::HttpStatus {
+                status: http_status,
+                what: quoted(message),
+            }
+        }
+    }
+}
+
+/// A `ps:PersonSummaryFault` element read on its own (no `soap:Fault`
+/// around it): a fault with no class and no words.
+pub fn bare_fault(detail: &Element) -> Fault {
+    let (code, correlation_id) = fault_detail(detail);
+    Fault {
+        class: FaultClass::Bare,
+        code: Some(code),
+        correlation_id,
+        said: String::new(),
+    }
+}
+
+/// The code and correlation id of a `ps:PersonSummaryFault`.
+fn fault_detail(detail: &Element) -> (FaultCode, Option<String>) {
+    let code = detail
+        .child(Ns::PersonSummary, "Code")
+        .and_then(Element::value)
+        .map_or(FaultCode::Other, FaultCode::parse);
+    let correlation_id = detail
+        .child(Ns::PersonSummary, "CorrelationId")
+        .and_then(Element::value)
+        .map(str::to_string);
+    (code, correlation_id)
 }
 
 /// Reads the envelope: what its Body holds. The errors describe what is
 /// missing, never what is there.
 pub fn read_envelope(root: &Element) -> Result<Body<'_>, SourceError> {
     if root.is(Ns::Soap12, "Envelope") {
+        if let Some(fault) = root
+            .child(Ns::Soap12, "Body")
+            .and_then(|b| b.child(Ns::Soap12, "Fault"))
+        {
+            return Ok(Body::Fault(soap12_fault(fault)));
+        }
         return Err(SourceError::Malformed(
             "the answer is a SOAP 1.2 envelope; the service is SOAP 1.1".into(),
         ));
@@ -170,11 +239,31 @@ pub fn read_envelope(root: &Element) -> Result<Body<'_>, SourceError> {
         let scope = [root, body, fault];
         return Ok(Body::Fault(read_fault(fault, &scope)));
     }
-    match body.child(Ns::PersonSummary, "GetPersonSummaryResponse") {
-        Some(response) => Ok(Body::Response(response)),
+    if let Some(response) = body.child(Ns::PersonSummary, "GetPersonSummaryResponse") {
+        return Ok(Body::Response(response));
+    }
+    match body.child(Ns::PersonSummary, "PersonSummaryFault") {
+        Some(detail) => Ok(Body::Fault(bare_fault(detail))),
         None => Err(SourceError::Malformed(
             "the SOAP Body holds neither a GetPersonSummaryResponse nor a Fault".into(),
         )),
+    }
+}
+
+/// A SOAP 1.2 fault's words (`Reason/Text`); never "not known", whatever
+/// it says.
+fn soap12_fault(fault: &Element) -> Fault {
+    let said = fault
+        .child(Ns::Soap12, "Reason")
+        .and_then(|r| r.child(Ns::Soap12, "Text"))
+        .and_then(Element::value)
+        .unwrap_or("")
+        .to_string();
+    Fault {
+        class: FaultClass::Soap12,
+        code: None,
+        correlation_id: None,
+        said,
     }
 }
 
@@ -194,14 +283,19 @@ fn read_fault(fault: &Element, scope: &[&Element]) -> Fault {
             fault_class(fc.value().unwrap_or(""), &scope)
         })
         .unwrap_or(FaultClass::Other);
-    let code = fault_part(fault, "detail")
+    let detail = fault_part(fault, "detail")
         .and_then(|d| d.child(Ns::PersonSummary, "PersonSummaryFault"))
-        .map(|f| {
-            f.child(Ns::PersonSummary, "Code")
-                .and_then(Element::value)
-                .map_or(FaultCode::Other, FaultCode::parse)
-        });
-    Fault { class, code }
+        .map(fault_detail);
+    let said = fault_part(fault, "faultstring")
+        .and_then(Element::value)
+        .unwrap_or("")
+        .to_string();
+    Fault {
+        class,
+        code: detail.as_ref().map(|(code, _)| *code),
+        correlation_id: detail.and_then(|(_, c)| c),
+        said,
+    }
 }
 
 /// The class named by a `faultcode` value, its prefix resolved in `scope`
@@ -264,7 +358,9 @@ mod tests {
             f,
             Fault {
                 class: FaultClass::Client,
-                code: Some(FaultCode::PersonNotKnown)
+                code: Some(FaultCode::PersonNotKnown),
+                correlation_id: None,
+                said: "No person 9990000018 (Jane Doe)".into(),
             }
         );
         assert_eq!(f.into_error(500), SourceError::PatientNotFound);
@@ -289,13 +385,14 @@ mod tests {
     }
 
     #[test]
-    fn fault_messages_carry_no_free_text() {
+    fn fault_messages_quote_only_the_faultstring() {
         let f = body(&fault("<s:faultcode>s:Client</s:faultcode>", r#"<detail><PersonSummaryFault xmlns="urn:icr:socialcare:personsummary:1"><Code>AccessDenied</Code></PersonSummaryFault></detail>"#)).unwrap();
         let e = f.into_error(500);
         assert_eq!(
             e.to_string(),
-            "HTTP 500 from GetPersonSummary: access denied to this requester (SOAP fault Client/AccessDenied)"
+            "HTTP 500 from GetPersonSummary: access denied to this requester (SOAP fault Client/AccessDenied): the source said \"No person 9990000018 (Jane Doe)\""
         );
+        // a code the contract does not define is never echoed
         let f = body(&fault(
             "<faultcode>s:Server</faultcode>",
             r#"<detail><PersonSummaryFault xmlns="urn:icr:socialcare:personsummary:1"><Code>Jane Doe</Code></PersonSummaryFault></detail>"#,
@@ -304,7 +401,7 @@ mod tests {
         let e = f.into_error(500).to_string();
         assert_eq!(
             e,
-            "HTTP 500 from GetPersonSummary (SOAP fault Server/an unrecognised code)"
+            "HTTP 500 from GetPersonSummary (SOAP fault Server/an unrecognised code): the source said \"No person 9990000018 (Jane Doe)\""
         );
     }
 

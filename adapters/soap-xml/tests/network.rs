@@ -73,7 +73,7 @@ fn fault(class: &str, code: &str) -> String {
   <soap:Body>
     <soap:Fault>
       <faultcode>soap:{class}</faultcode>
-      <faultstring>Refused for Margaret Ashdown, 9990000018</faultstring>
+      <faultstring>The council's service refused the request</faultstring>
       <detail><ps:PersonSummaryFault xmlns:ps="urn:icr:socialcare:personsummary:1"><ps:Code>{code}</ps:Code></ps:PersonSummaryFault></detail>
     </soap:Fault>
   </soap:Body>
@@ -383,20 +383,20 @@ async fn faults_and_failures_are_statuses() {
             p.denied,
             SourceError::HttpStatus {
                 status: 500,
-                what: "GetPersonSummary: access denied to this requester (SOAP fault Client/AccessDenied)".into(),
+                what: "GetPersonSummary: access denied to this requester (SOAP fault Client/AccessDenied): the source said \"The council's service refused the request\"".into(),
             },
         ),
         (
             p.maintenance,
             SourceError::Unavailable(
-                "GetPersonSummary: the service reports itself unavailable (SOAP fault Server/ServiceUnavailable)".into(),
+                "GetPersonSummary: the service reports itself unavailable (SOAP fault Server/ServiceUnavailable): the source said \"The council's service refused the request\"".into(),
             ),
         ),
         (
             p.internal,
             SourceError::HttpStatus {
                 status: 500,
-                what: "GetPersonSummary (SOAP fault Server/InternalError)".into(),
+                what: "GetPersonSummary (SOAP fault Server/InternalError): the source said \"The council's service refused the request\"".into(),
             },
         ),
         (
@@ -421,6 +421,8 @@ async fn faults_and_failures_are_statuses() {
             ),
         ),
     ];
+    // A fault's faultstring is quoted to the caller; nothing else of an
+    // answer is.
     for (nhs, expected) in cases {
         let got = fetch(&source, nhs).await;
         assert_eq!(got, Err(expected.clone()), "{nhs}");

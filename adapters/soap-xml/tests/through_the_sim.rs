@@ -223,7 +223,7 @@ async fn unknown_people_and_shared_faults_are_statuses() {
             .await,
         Err(SourceError::HttpStatus {
             status: 500,
-            what: "GetPersonSummary (SOAP fault Server/InternalError)".into()
+            what: "GetPersonSummary (SOAP fault Server/InternalError): the source said \"simulated failure (error_rate fault); try again\"".into()
         })
     );
 

@@ -20,7 +20,10 @@ pub enum SourceError {
     HttpStatus {
         /// The status code.
         status: u16,
-        /// Which request (e.g. `Patient search`), never a URL with identifiers.
+        /// Which request (e.g. `Patient search`), never a URL with
+        /// identifiers; it may end with what the source said in the body
+        /// (an OperationOutcome's codes and words, a SOAP fault), quoted
+        /// through [`quoting_source`].
         what: String,
     },
     /// The source sent more than the configured limit.
@@ -36,7 +39,10 @@ pub enum SourceError {
     #[error("the source holds no record for this person")]
     PatientNotFound,
     /// The source understood the request and refused it or failed to
-    /// answer it (an HL7 v2 AE/AR, a SOAP fault other than "not known").
+    /// answer it, saying so inside an answer that is otherwise a success:
+    /// an HL7 v2 AE/AR, an OperationOutcome where the resource should be, a
+    /// SOAP fault other than "not known" sent with HTTP 2xx. The message
+    /// quotes the source's own words through [`quoting_source`].
     #[error("the source refused or failed the request: {0}")]
     Refused(String),
     /// The source holds a record but withholds it (for example the
@@ -122,6 +128,18 @@ pub fn source_said(text: &str) -> String {
     out
 }
 
+/// `message`, then the source's own words about it when it gave any,
+/// made fit to quote by [`source_said`]: `message: the source said "…"`.
+pub fn quoting_source(message: impl Into<String>, text: &str) -> String {
+    let message = message.into();
+    let said = source_said(text);
+    if said.is_empty() {
+        message
+    } else {
+        format!("{message}: the source said \"{said}\"")
+    }
+}
+
 /// Describes a JSON error by its kind and position only, so that no value
 /// from the body (which may be patient data) reaches a message or a log.
 pub fn json_error(what: &str, e: &serde_json::Error) -> String {
@@ -155,6 +173,18 @@ mod tests {
         assert!(said.ends_with('…'));
         let words = "ab ".repeat(200);
         assert_eq!(source_said(&words).chars().count(), 301);
+    }
+
+    #[test]
+    fn quoting_source_adds_only_what_was_said() {
+        assert_eq!(
+            quoting_source("the source failed", " Database\r\noffline "),
+            "the source failed: the source said \"Database offline\""
+        );
+        assert_eq!(
+            quoting_source("the source failed", "\n"),
+            "the source failed"
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The adapter SDK: the one trait every source adapter implements, the
-//! registry that maps a config `kind` to an adapter, and the HTTP client
-//! code every HTTP adapter shares.
+//! registry that maps a config `kind` to an adapter, the HTTP client
+//! code every HTTP adapter shares, and how a source's own failure reports
+//! are read ([`outcome`], for FHIR OperationOutcomes) and quoted
+//! ([`source_said`], [`quoting_source`]).
 //!
 //! In the request flow it sits between the gateway's fan-out and the
 //! source: the gateway hands an adapter a [`FetchRequest`] (one NHS number,
@@ -11,6 +13,7 @@ mod error;
 pub mod http;
 mod ids;
 mod origin;
+pub mod outcome;
 mod registry;
 mod spec;
 
@@ -20,7 +23,7 @@ use async_trait::async_trait;
 use icr_model::{NhsNumber, OdsCode, SectionSet, SourceRecord};
 use tokio::time::Instant;
 
-pub use error::{SourceError, json_error, source_said};
+pub use error::{SourceError, json_error, quoting_source, source_said};
 pub use ids::local_id_from_full_url;
 pub use origin::Origins;
 pub use registry::{BuildError, Factory, Registry};

@@ -115,8 +115,12 @@ code_enum! {
     }
 }
 
-/// A problem with part of a source's answer. The message never contains
-/// patient data: it names resource types, counts and protocol errors only.
+/// A problem with part of a source's answer. The message names resource
+/// types, counts and protocol errors; it may end with the source's own
+/// words about a failure, quoted through the adapter SDK's
+/// `quoting_source` (bounded, one line), which may carry patient data, and
+/// so it goes only to the caller who asked about that person — never to
+/// logs, metrics, traces or the audit.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
 pub struct SourceIssue {
     /// What kind of problem.

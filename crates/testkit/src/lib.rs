@@ -1,8 +1,10 @@
 //! Test support, used only as a dev-dependency: where the outside test
 //! corpora are and what a test does without them ([`mod@corpora`]), the official
 //! FHIR R4 JSON schema as a validator, a throwaway PKI for TLS tests
-//! ([`pki`]), and the real FHIR clients the gateway's output is read with
-//! ([`fhir_clients`]).
+//! ([`pki`]), the real FHIR clients the gateway's output is read with
+//! ([`fhir_clients`]), loopback HTTP and MLLP servers that answer what a
+//! test scripts ([`serve`]), and the report of a table-driven test's wrong
+//! rows ([`Mismatches`]).
 //!
 //! The corpora live outside the repository: `$ICR_CORPORA` when set, else
 //! `../shared/corpora` beside the checkout, else `.corpora/` in the
@@ -15,6 +17,7 @@ use std::sync::LazyLock;
 pub mod corpora;
 pub mod fhir_clients;
 pub mod pki;
+pub mod serve;
 
 pub use corpora::{
     Corpus, FETCH_HINT, corpora, corpora_present_or_skip, corpora_present_or_skip_part,
@@ -147,4 +150,39 @@ pub fn view_provenance(view: &Value) -> impl Iterator<Item = &Value> {
                 .into_iter()
                 .flatten(),
         )
+}
+
+/// The rows of a table-driven test whose outcome was not the expected
+/// one, collected so that one run reports every wrong row (the list of
+/// defects), not only the first.
+#[derive(Debug, Default)]
+pub struct Mismatches(Vec<String>);
+
+impl Mismatches {
+    /// Records row `name` as wrong, with what it gave and what was
+    /// expected, unless `right`.
+    pub fn check(
+        &mut self,
+        name: &str,
+        right: bool,
+        got: impl std::fmt::Debug,
+        expected: impl std::fmt::Debug,
+    ) {
+        if !right {
+            self.0.push(format!(
+                "{name}:\n    got      {got:?}\n    expected {expected:?}"
+            ));
+        }
+    }
+
+    /// Panics listing every wrong row, if any.
+    #[track_caller]
+    pub fn assert_none(self) {
+        assert!(
+            self.0.is_empty(),
+            "{} row(s) wrong:\n{}",
+            self.0.len(),
+            self.0.join("\n")
+        );
+    }
 }

@@ -145,3 +145,29 @@ max_body_bytes = 65536
     ))
     .unwrap()
 }
+
+/// A potassium result for `nhs`: PID, OBR, OBX.
+pub fn panel_for(nhs: &str) -> Vec<String> {
+    vec![
+        pid(nhs),
+        seg(
+            "OBR",
+            &[
+                (1, "1"),
+                (3, "FL1^WINPATH"),
+                (4, "UE^U&E^WINPATH"),
+                (25, "F"),
+            ],
+        ),
+        seg(
+            "OBX",
+            &[
+                (1, "1"),
+                (2, "NM"),
+                (3, "2823-3^Potassium^LN"),
+                (5, "4.1"),
+                (6, "mmol/L"),
+            ],
+        ),
+    ]
+}

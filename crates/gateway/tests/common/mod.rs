@@ -107,6 +107,27 @@ pub async fn start_with(
     sources: Vec<(SourceSpec, Script)>,
     setup: Setup,
 ) -> Started {
+    let mut counters = Vec::new();
+    let loaded = sources
+        .into_iter()
+        .map(|(spec, script)| {
+            let calls = Arc::new(AtomicUsize::new(0));
+            counters.push(Arc::clone(&calls));
+            LoadedSource {
+                file: format!("{}.toml", spec.id).into(),
+                spec,
+                adapter: Arc::new(Scripted { script, calls }),
+            }
+        })
+        .collect();
+    let mut started = start_loaded(deadline_ms, loaded, setup).await;
+    started.calls = counters;
+    started
+}
+
+/// A running gateway over `loaded` sources (real adapters, or scripted
+/// ones), set up by `setup`; its `calls` are empty.
+pub async fn start_loaded(deadline_ms: u64, loaded: Vec<LoadedSource>, setup: Setup) -> Started {
     static RUN: AtomicUsize = AtomicUsize::new(0);
     let audit_dir = std::env::temp_dir().join(format!(
         "icr-gateway-test-{}-{}",
@@ -133,19 +154,6 @@ pub async fn start_with(
     if let Some(max) = setup.max_in_flight {
         gateway.max_in_flight = max;
     }
-    let mut counters = Vec::new();
-    let loaded = sources
-        .into_iter()
-        .map(|(spec, script)| {
-            let calls = Arc::new(AtomicUsize::new(0));
-            counters.push(Arc::clone(&calls));
-            LoadedSource {
-                file: format!("{}.toml", spec.id).into(),
-                spec,
-                adapter: Arc::new(Scripted { script, calls }),
-            }
-        })
-        .collect();
     let policy_text = setup
         .policy
         .unwrap_or_else(|| std::fs::read_to_string(demo_dir().join("policy.toml")).unwrap());
@@ -189,7 +197,7 @@ pub async fn start_with(
     };
     Started {
         base: format!("{scheme}://{addr}"),
-        calls: counters,
+        calls: Vec::new(),
         audit_dir,
     }
 }

@@ -1,0 +1,202 @@
+//! Loopback test servers that answer what a test scripts: an HTTP server
+//! ([`http`]) and an MLLP server ([`mllp`]), each on `127.0.0.1` at an
+//! ephemeral port, running until the test's runtime ends. For tests that
+//! need a source to answer one shape after another (a failure shape per
+//! row of a table) without writing a server each time.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// The most a test server reads of one request body or MLLP frame.
+const MAX_REQUEST_BYTES: usize = 4 << 20;
+
+/// A listener on an ephemeral loopback port, and its address.
+async fn listen() -> (TcpListener, SocketAddr) {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let addr = listener.local_addr().expect("a bound address");
+    (listener, addr)
+}
+
+/// One HTTP request, as the server saw it.
+#[derive(Clone, Debug)]
+pub struct Asked {
+    /// The method.
+    pub method: String,
+    /// The path, percent-encoded as sent.
+    pub path: String,
+    /// The query, percent-encoded as sent.
+    pub query: Option<String>,
+    /// The headers, names in lower case.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Asked {
+    /// The first value of header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What the HTTP server answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Canned {
+    /// The status code.
+    pub status: u16,
+    /// The `Content-Type`, if any.
+    pub content_type: Option<String>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Canned {
+    /// An answer of `status` with a body of `content_type`.
+    pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            status,
+            content_type: Some(content_type.to_string()),
+            body: body.into(),
+        }
+    }
+
+    /// An answer of `status` with `value` as `application/fhir+json`.
+    pub fn fhir(status: u16, value: &serde_json::Value) -> Self {
+        Self::new(status, "application/fhir+json", value.to_string())
+    }
+
+    /// An answer of `status` with no body and no `Content-Type`.
+    pub fn empty(status: u16) -> Self {
+        Self {
+            status,
+            content_type: None,
+            body: Vec::new(),
+        }
+    }
+}
+
+/// An HTTP/1.1 server (HTTP/2 too) answering every request with what
+/// `answer` says; returns its address.
+pub async fn http(answer: impl Fn(&Asked) -> Canned + Send + Sync + 'static) -> SocketAddr {
+    let (listener, addr) = listen().await;
+    let answer = Arc::new(answer);
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let answer = Arc::clone(&answer);
+            tokio::spawn(async move {
+                let service = service_fn(move |req: Request<Incoming>| {
+                    let answer = Arc::clone(&answer);
+                    async move {
+                        let (parts, body) = req.into_parts();
+                        let body = Limited::new(body, MAX_REQUEST_BYTES)
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes().to_vec())
+                            .unwrap_or_default();
+                        let asked = Asked {
+                            method: parts.method.to_string(),
+                            path: parts.uri.path().to_string(),
+                            query: parts.uri.query().map(str::to_string),
+                            headers: parts
+                                .headers
+                                .iter()
+                                .map(|(k, v)| {
+                                    (
+                                        k.as_str().to_string(),
+                                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                                    )
+                                })
+                                .collect(),
+                            body,
+                        };
+                        let canned = answer(&asked);
+                        let mut response = Response::new(Full::new(Bytes::from(canned.body)));
+                        *response.status_mut() = hyper::StatusCode::from_u16(canned.status)
+                            .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+                        if let Some(ct) = canned
+                            .content_type
+                            .and_then(|c| hyper::header::HeaderValue::from_str(&c).ok())
+                        {
+                            response
+                                .headers_mut()
+                                .insert(hyper::header::CONTENT_TYPE, ct);
+                        }
+                        Ok::<_, Infallible>(response)
+                    }
+                });
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// MLLP's start of block.
+const SB: u8 = 0x0b;
+/// MLLP's end of block.
+const EB: u8 = 0x1c;
+/// The carriage return after the end of block.
+const CR: u8 = 0x0d;
+
+/// An MLLP server answering each framed message with the message `answer`
+/// returns for it (both unframed), on the same connection; returns its
+/// address.
+pub async fn mllp(answer: impl Fn(&[u8]) -> Vec<u8> + Send + Sync + 'static) -> SocketAddr {
+    let (listener, addr) = listen().await;
+    let answer = Arc::new(answer);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let answer = Arc::clone(&answer);
+            tokio::spawn(async move {
+                let mut pending: Vec<u8> = Vec::new();
+                let mut buf = [0u8; 8192];
+                loop {
+                    let n = match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => n,
+                    };
+                    pending.extend_from_slice(&buf[..n]);
+                    if pending.len() > MAX_REQUEST_BYTES {
+                        return;
+                    }
+                    while let Some(end) = pending.windows(2).position(|w| w == [EB, CR]) {
+                        let frame: Vec<u8> = pending.drain(..end + 2).collect();
+                        let start = frame.iter().position(|b| *b == SB).map_or(0, |i| i + 1);
+                        let reply = answer(&frame[start..end]);
+                        let mut out = Vec::with_capacity(reply.len() + 3);
+                        out.push(SB);
+                        out.extend_from_slice(&reply);
+                        out.extend_from_slice(&[EB, CR]);
+                        if sock.write_all(&out).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
