@@ -24,7 +24,15 @@
 //!
 //! A search that fails is reported as that section's issue and the rest is
 //! still returned; resources that cannot be read, dates that cannot be
-//! parsed and pages not read are counted in issues. The mapping is pure and
+//! parsed and pages not read are counted in issues. A server that fails
+//! inside a successful answer — an OperationOutcome instead of a Bundle, or
+//! a Bundle whose error or fatal OperationOutcome stands in for every
+//! result — has failed that search (the Patient search: the whole source),
+//! never found nothing; error entries beside results make the section
+//! partial, warnings are notes. Every such message quotes the server's own
+//! diagnostics (bounded, through [`icr_adapter_sdk::source_said`]). Only
+//! HTTP 404 with a `not-found` OperationOutcome, or a searchset with no
+//! Patient and no error, means the person is not known there. The mapping is pure and
 //! lives in [`map`] (and [`page`] for one search answer), so that it can be
 //! tested and fuzzed without I/O; [`fuzz_bundle`] is the fuzzing entry point.
 //! The adapter's settings are [`FhirR4Options`].

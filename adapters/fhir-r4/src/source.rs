@@ -18,7 +18,9 @@ use url::Url;
 
 use crate::map::{Content, RecordType, local_reference};
 use crate::options::FhirR4Options;
-use crate::page::{Found, PageContext, is_not_found_outcome, read_page};
+use crate::page::{
+    Found, PageContext, Reported, describe, http_failure, is_not_found_outcome, read_page,
+};
 
 /// The media type asked for.
 const FHIR_JSON: &str = "application/fhir+json";
@@ -163,10 +165,7 @@ impl FhirR4Source {
             return Err(SourceError::PatientNotFound);
         }
         if !response.is_success() {
-            return Err(SourceError::HttpStatus {
-                status: response.status,
-                what: what.into(),
-            });
+            return Err(http_failure(response.status, what, &response.body));
         }
         let page = read_page(&response.body, &self.page_context(RecordType::Patient))?;
         drop(response);
@@ -212,8 +211,10 @@ impl FhirR4Source {
             };
             search.bytes += response.body.len();
             if !response.is_success() {
-                let status = response.status;
-                search.fail(page_no, SourceError::HttpStatus { status, what });
+                search.fail(
+                    page_no,
+                    http_failure(response.status, &what, &response.body),
+                );
                 return search;
             }
             let page = match read_page(&response.body, &self.page_context(ty)) {
@@ -272,7 +273,8 @@ struct Search {
     unresolved: u32,
     positional: u32,
     other_patient: u32,
-    reported: Vec<String>,
+    /// The issues of the server's OperationOutcome entries.
+    reported: Vec<Reported>,
 }
 
 impl Search {
@@ -385,11 +387,23 @@ impl Search {
             );
             self.issue(IssueKind::Unreadable, message);
         }
-        for reported in std::mem::take(&mut self.reported) {
-            self.issue(
-                IssueKind::SectionFailed,
-                format!("the source reported a problem with the {name} search ({reported})"),
+        let (failures, warnings): (Vec<Reported>, Vec<Reported>) =
+            std::mem::take(&mut self.reported)
+                .into_iter()
+                .partition(Reported::is_failure);
+        if !failures.is_empty() {
+            let message = format!(
+                "the source reported a problem with the {name} search: {}",
+                describe(&failures)
             );
+            self.issue(IssueKind::SectionFailed, message);
+        }
+        if !warnings.is_empty() {
+            let message = format!(
+                "the source warned about the {name} search: {}",
+                describe(&warnings)
+            );
+            self.issue(IssueKind::Note, message);
         }
         if self.bad_dates > 0 {
             let message = format!(

@@ -204,7 +204,7 @@ fn route(p: &People, base: &str, path: &str, query: &[(String, String)]) -> Repl
                     json!({"resourceType": "Observation", "status": "final", "code": {"text": "No id"}}),
                 ),
                 json!({"resource": {"resourceType": "OperationOutcome", "issue": [
-                    {"severity": "error", "code": "too-costly", "diagnostics": "Patient Testperson"},
+                    {"severity": "error", "code": "too-costly", "diagnostics": "Query too costly;\n narrow it"},
                     {"severity": "warning", "code": "informational"}
                 ]}, "search": {"mode": "outcome"}}),
             ],
@@ -428,7 +428,12 @@ async fn fetches_pages_and_reports_every_problem() {
             issue(
                 IssueKind::SectionFailed,
                 Section::Results,
-                "the source reported a problem with the Observation search (error: too-costly)"
+                "the source reported a problem with the Observation search: error (too-costly): \"Query too costly; narrow it\""
+            ),
+            issue(
+                IssueKind::Note,
+                Section::Results,
+                "the source warned about the Observation search: warning (informational)"
             ),
             issue(
                 IssueKind::Note,
@@ -447,7 +452,8 @@ async fn fetches_pages_and_reports_every_problem() {
             ),
         ]
     );
-    // no message carries patient data or a URL
+    // no message carries a URL, or patient data but for the source's own
+    // diagnostics, quoted
     for i in &record.issues {
         for secret in ["Testperson", p.main.as_str(), "127.0.0.1", "203.0.113.9"] {
             assert!(!i.message.contains(secret), "{}", i.message);
