@@ -5,7 +5,13 @@
 //! `GET {endpoint}/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|{nhs}`,
 //! then searches each wanted section's resource types with
 //! `patient={id}&_count={page_size}`, concurrently and following `next`
-//! links on the same server, and maps what it reads into the unified model:
+//! links on the same server (its endpoint's origin or its `extra_origins`),
+//! and maps what it reads into the unified model. Which types are searched
+//! is planned ([`plan`]) from the options and from the server's
+//! CapabilityStatement ([`capability`]), read by
+//! [`SourceAdapter::prepare`](icr_adapter_sdk::SourceAdapter::prepare) at
+//! start and on every reload: a type the server does not declare is not
+//! searched, and its section says so in a note rather than failing.
 //!
 //! | section | resource types |
 //! |---|---|
@@ -39,9 +45,11 @@
 
 #![warn(missing_docs)]
 
+pub mod capability;
 pub mod map;
 mod options;
 pub mod page;
+pub mod plan;
 mod source;
 
 use std::sync::Arc;
@@ -50,7 +58,7 @@ use icr_adapter_sdk::{BuildError, SourceAdapter, SourceSpec};
 use icr_model::SourceId;
 use serde_json::value::RawValue;
 
-pub use options::FhirR4Options;
+pub use options::{FhirR4Options, Searches};
 pub use source::FhirR4Source;
 
 /// The adapter kind, as written in a source's registration.
@@ -63,9 +71,10 @@ pub fn build(spec: &SourceSpec) -> Result<Arc<dyn SourceAdapter>, BuildError> {
 }
 
 /// Reads `data` as a search answer or a single resource and maps everything
-/// in it, ignoring the results: the entry point for fuzzing. It must never
-/// panic.
+/// in it, and as a CapabilityStatement, ignoring the results: the entry
+/// point for fuzzing. It must never panic.
 pub fn fuzz_bundle(data: &[u8]) {
+    let _ = capability::Capability::read(data);
     let Ok(source) = SourceId::parse("fuzz") else {
         return;
     };

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::StreamExt;
 use icr_adapter_sdk::http::HttpSource;
-use icr_adapter_sdk::{BuildError, FetchRequest, SourceAdapter, SourceError, SourceSpec};
+use icr_adapter_sdk::{
+    BuildError, FetchRequest, Preparation, SourceAdapter, SourceError, SourceSpec,
+};
 use icr_fhir::NHS_NUMBER_SYSTEM;
 use icr_model::{
     Contact, Entry, IssueKind, Item, NhsNumber, PatientRecord, Section, SectionSet, SourceIssue,
@@ -16,11 +18,13 @@ use icr_model::{
 use tokio::time::Instant;
 use url::Url;
 
+use crate::capability::Capability;
 use crate::map::{Content, RecordType, local_reference};
-use crate::options::FhirR4Options;
+use crate::options::{FhirR4Options, Searches};
 use crate::page::{
     Found, PageContext, Reported, describe, http_failure, is_not_found_outcome, read_page,
 };
+use crate::plan::{Planned, plan};
 
 /// The media type asked for.
 const FHIR_JSON: &str = "application/fhir+json";
@@ -33,6 +37,10 @@ pub struct FhirR4Source {
     meta: Arc<SourceMeta>,
     options: FhirR4Options,
     offered: SectionSet,
+    /// What the server's CapabilityStatement declares, once read by
+    /// [`SourceAdapter::prepare`]; until then searches are planned from the
+    /// registration.
+    capability: std::sync::RwLock<Option<Arc<Capability>>>,
 }
 
 impl FhirR4Source {
@@ -59,42 +67,77 @@ impl FhirR4Source {
             meta: spec.meta(),
             options,
             offered: spec.sections,
+            capability: std::sync::RwLock::new(None),
         })
     }
 
-    /// The searches for `wanted`, in section order.
-    fn plan(&self, wanted: SectionSet) -> Vec<RecordType> {
-        let mut plan = Vec::new();
-        for s in wanted.iter() {
-            match s {
-                Section::Demographics => {}
-                Section::Contacts => plan.push(RecordType::RelatedPerson),
-                Section::CareTeam => plan.push(RecordType::CareTeam),
-                Section::Medications => {
-                    if self.options.use_medication_statement {
-                        plan.push(RecordType::MedicationStatement);
-                    }
-                    if self.options.use_medication_request {
-                        plan.push(RecordType::MedicationRequest);
-                    }
-                }
-                Section::Allergies => plan.push(RecordType::AllergyIntolerance),
-                Section::Conditions => plan.push(RecordType::Condition),
-                Section::Results => {
-                    plan.push(RecordType::Observation);
-                    plan.push(RecordType::DiagnosticReport);
-                }
-                Section::Documents => plan.push(RecordType::DocumentReference),
-                Section::Procedures => plan.push(RecordType::Procedure),
-                Section::Referrals => plan.push(RecordType::ServiceRequest),
-                Section::Appointments => {
-                    plan.push(RecordType::Appointment);
-                    plan.push(RecordType::Encounter);
-                }
-                Section::Alerts => plan.push(RecordType::Flag),
-            }
+    /// The statement read last, if any.
+    fn capability(&self) -> Option<Arc<Capability>> {
+        match self.capability.read() {
+            Ok(c) => c.clone(),
+            Err(e) => e.into_inner().clone(),
         }
-        plan
+    }
+
+    fn set_capability(&self, capability: Capability) {
+        let capability = Some(Arc::new(capability));
+        match self.capability.write() {
+            Ok(mut c) => *c = capability,
+            Err(e) => *e.into_inner() = capability,
+        }
+    }
+
+    /// Reads the server's CapabilityStatement and keeps what it declares;
+    /// what is learnt, or why nothing was, is said in notes.
+    async fn read_capability(&self, deadline: Instant) -> Preparation {
+        let what = "CapabilityStatement";
+        let mut url = self.base.clone();
+        let path = format!("{}metadata", url.path());
+        url.set_path(&path);
+        let read = match self.http.get(url, FHIR_JSON, deadline, what).await {
+            Ok(r) if r.is_success() => Capability::read(&r.body),
+            Ok(r) => Err(http_failure(r.status, what, &r.body).to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let capability = match read {
+            Ok(c) => c,
+            Err(why) => {
+                let from = if self.capability().is_some() {
+                    "the statement read before"
+                } else {
+                    "the registration"
+                };
+                return Preparation {
+                    notes: vec![format!(
+                        "the CapabilityStatement could not be read ({why}); searches are planned from {from}"
+                    )],
+                    mismatches: Vec::new(),
+                };
+            }
+        };
+        let mut needed: Vec<RecordType> = self
+            .offered
+            .iter()
+            .flat_map(|s| crate::plan::types_for(s, &self.options))
+            .filter(|t| !self.options.skips(*t))
+            .collect();
+        needed.dedup();
+        let note = format!(
+            "CapabilityStatement read: {} of the {} resource types this source's sections need are searchable; _sort {}",
+            capability.count_searchable(&needed),
+            needed.len(),
+            if capability.sorts() {
+                "declared"
+            } else {
+                "not declared"
+            }
+        );
+        let mismatches = crate::plan::mismatches(self.offered, &self.options, &capability);
+        self.set_capability(capability);
+        Preparation {
+            notes: vec![note],
+            mismatches,
+        }
     }
 
     fn type_url(&self, ty: RecordType) -> Url {
@@ -196,7 +239,8 @@ impl FhirR4Source {
         Ok((id, found))
     }
 
-    async fn search(&self, ty: RecordType, patient_id: &str, deadline: Instant) -> Search {
+    async fn search(&self, planned: Planned, patient_id: &str, deadline: Instant) -> Search {
+        let ty = planned.ty;
         let mut search = Search::new(ty);
         let what = format!("{} search", ty.name());
         let mut url = self.search_url(ty, patient_id);
@@ -491,14 +535,17 @@ impl SourceAdapter for FhirR4Source {
             }
         }
 
-        let plan = self.plan(wanted);
+        let capability = self.capability();
+        let plan = plan(wanted, &self.options, capability.as_deref());
+        record.issues.extend(plan.notes);
+        let plan = plan.searches;
         if plan.is_empty() {
             return Ok(record);
         }
         let patient_id = patient_id.as_str();
         let mut done: Vec<(usize, Search)> =
             futures::stream::iter(plan.iter().copied().enumerate())
-                .map(|(i, ty)| async move { (i, self.search(ty, patient_id, deadline).await) })
+                .map(|(i, p)| async move { (i, self.search(p, patient_id, deadline).await) })
                 .buffer_unordered(self.options.max_concurrent_searches)
                 .collect()
                 .await;
@@ -524,6 +571,18 @@ impl SourceAdapter for FhirR4Source {
                 .unwrap_or_else(|| SourceError::Malformed("no search was made".into())));
         }
         Ok(record)
+    }
+
+    async fn prepare(&self, deadline: Instant) -> Preparation {
+        match self.options.searches {
+            Searches::All => Preparation {
+                notes: vec![
+                    "searches = \"all\": the CapabilityStatement is not read; every type of the offered sections is searched".into(),
+                ],
+                mismatches: Vec::new(),
+            },
+            Searches::Capability => self.read_capability(deadline).await,
+        }
     }
 }
 

@@ -1171,6 +1171,38 @@ proptest! {
     }
 }
 
+proptest! {
+    /// A CapabilityStatement whose parts are anything: reading it never
+    /// panics, and a well-formed search-type declaration among them is
+    /// always seen.
+    #[test]
+    fn capability_statements_of_any_shape_are_read_without_panicking(
+        ty in select(TYPES.to_vec()),
+        mode in json_value(),
+        interaction in json_value(),
+        params in json_value(),
+        rest_params in json_value(),
+    ) {
+        use icr_adapter_fhir_r4::capability::Capability;
+        let odd = serde_json::json!({"resourceType": "CapabilityStatement", "rest": [
+            {"mode": mode, "searchParam": rest_params, "resource": [
+                {"type": ty, "interaction": interaction, "searchParam": params}
+            ]}
+        ]});
+        let _ = Capability::read(odd.to_string().as_bytes());
+        fuzz_bundle(odd.to_string().as_bytes());
+        let good = serde_json::json!({"resourceType": "CapabilityStatement", "rest": [
+            {"mode": "server", "resource": [
+                {"type": ty, "interaction": [{"code": "search-type"}], "searchParam": [{"name": "_sort"}]}
+            ]}
+        ]});
+        let read = Capability::read(good.to_string().as_bytes()).unwrap();
+        let record_type = icr_fhir::RecordType::from_name(ty);
+        prop_assert!(record_type.is_none_or(|t| read.searches(t)));
+        prop_assert!(record_type.is_none() || read.sorts());
+    }
+}
+
 #[test]
 fn deep_nesting_is_refused_not_a_crash() {
     let deep = format!(

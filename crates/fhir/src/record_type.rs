@@ -85,6 +85,45 @@ impl RecordType {
         Self::ALL.iter().copied().find(|t| t.name() == name)
     }
 
+    /// The R4 search parameter of the type's clinically relevant date, by
+    /// which a search can ask for the most recent first
+    /// (`_sort=-{param}`): `effective` for MedicationStatement,
+    /// `authoredon` for MedicationRequest, `recorded-date` for Condition,
+    /// `authored` for ServiceRequest, `date` for the others that have one.
+    pub const fn date_param(self) -> Option<&'static str> {
+        match self {
+            RecordType::Patient | RecordType::RelatedPerson => None,
+            RecordType::MedicationStatement => Some("effective"),
+            RecordType::MedicationRequest => Some("authoredon"),
+            RecordType::Condition => Some("recorded-date"),
+            RecordType::ServiceRequest => Some("authored"),
+            RecordType::CareTeam
+            | RecordType::AllergyIntolerance
+            | RecordType::Observation
+            | RecordType::DiagnosticReport
+            | RecordType::DocumentReference
+            | RecordType::Procedure
+            | RecordType::Appointment
+            | RecordType::Encounter
+            | RecordType::Flag => Some("date"),
+        }
+    }
+
+    /// The R4 search (parameter and value) that finds the type's current
+    /// items — active medications, allergies, problems and alerts — for
+    /// the types that have them.
+    pub const fn current_items(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            RecordType::MedicationStatement | RecordType::MedicationRequest | RecordType::Flag => {
+                Some(("status", "active"))
+            }
+            RecordType::AllergyIntolerance | RecordType::Condition => {
+                Some(("clinical-status", "active"))
+            }
+            _ => None,
+        }
+    }
+
     /// The section the type's items belong to.
     pub const fn section(self) -> Section {
         match self {

@@ -4,93 +4,35 @@
 //! failed, with the server's own diagnostics — never "no record".
 
 mod common;
+mod loaded;
 
-use std::sync::Arc;
-
-use bytes::Bytes;
 use common::*;
-use http_body_util::Full;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use icr_config::{Config, GatewayConfig, LoadedSource, parse_toml};
-use tokio::net::TcpListener;
+use icr_testkit::http::{Answer, serve as serve_http};
+use loaded::{config, registration, serve};
 
 /// A FHIR R4 server whose Patient search answers 200 with a searchset
 /// Bundle holding only an error OperationOutcome.
 async fn failing_fhir_server() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(async move {
-                let service = service_fn(|_req| async {
-                    let body = serde_json::json!({
-                        "resourceType": "Bundle", "type": "searchset",
-                        "entry": [{"search": {"mode": "outcome"}, "resource": {
-                            "resourceType": "OperationOutcome",
-                            "issue": [{"severity": "error", "code": "processing",
-                                       "diagnostics": "Unable to process request: patient index offline"}]
-                        }}]
-                    });
-                    Ok::<_, std::convert::Infallible>(
-                        hyper::Response::builder()
-                            .header("content-type", "application/fhir+json")
-                            .body(Full::new(Bytes::from(body.to_string())))
-                            .unwrap(),
-                    )
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
+    let body = serde_json::json!({
+        "resourceType": "Bundle", "type": "searchset",
+        "entry": [{"search": {"mode": "outcome"}, "resource": {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": "processing",
+                       "diagnostics": "Unable to process request: patient index offline"}]
+        }}]
     });
-    format!("http://{addr}/fhir")
+    let server = serve_http(move |_, _| Answer::fhir(200, &body)).await;
+    format!("{}/fhir", server.origin())
 }
 
 /// The gateway with one `fhir-r4` source at `endpoint`, built by the real
 /// adapter; returns its base URL.
 async fn gateway_with_fhir_source(endpoint: &str) -> String {
-    let audit_dir =
-        std::env::temp_dir().join(format!("icr-gateway-fhir-r4-failed-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&audit_dir);
-    let mut gateway: GatewayConfig = parse_toml(
-        "listen = \"127.0.0.1:0\"\nrequest_deadline_ms = 3000\n",
-        std::path::Path::new("gateway.toml"),
-    )
-    .unwrap();
-    gateway.audit.dir = audit_dir;
-    let spec: icr_adapter_sdk::SourceSpec = parse_toml(
-        &format!(
-            "id = \"trust-a\"\norganisation = \"Test Trust\"\nods_code = \"RXX\"\nkind = \"fhir-r4\"\nendpoint = \"{endpoint}\"\nsections = [\"demographics\", \"allergies\"]\ntimeout_ms = 2000\ncache_ttl_s = 0\n"
-        ),
-        std::path::Path::new("trust-a.toml"),
-    )
-    .unwrap();
+    let spec = registration(&format!(
+        "id = \"trust-a\"\norganisation = \"Test Trust\"\nods_code = \"RXX\"\nkind = \"fhir-r4\"\nendpoint = \"{endpoint}\"\nsections = [\"demographics\", \"allergies\"]\ntimeout_ms = 2000\ncache_ttl_s = 0\n"
+    ));
     let adapter = icr_adapter_fhir_r4::build(&spec).unwrap();
-    let policy = std::fs::read_to_string(demo_dir().join("policy.toml")).unwrap();
-    let config = Config {
-        dir: ".".into(),
-        gateway,
-        sources: vec![LoadedSource {
-            file: "trust-a.toml".into(),
-            spec,
-            adapter,
-        }],
-        verifier: Arc::new(icr_auth::Verifier::load(&auth_config(), &demo_dir()).unwrap()),
-        policy: Arc::new(icr_policy::Policy::from_toml_str(&policy, "policy.toml").unwrap()),
-        objections_file: None,
-        objections: Arc::new(icr_policy::Objections::empty()),
-        tls: None,
-    };
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let gw = icr_gateway::Gateway::new(&config).unwrap();
-    tokio::spawn(icr_gateway::serve(listener, gw, std::future::pending()));
-    format!("http://{addr}")
+    serve(&config(vec![(spec, adapter)])).await.0
 }
 
 const SAID: &str = "the source refused or failed the request: Patient search: error (processing): \"Unable to process request: patient index offline\"";

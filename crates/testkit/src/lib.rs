@@ -1,6 +1,7 @@
 //! Test support, used only as a dev-dependency: where the shared test
-//! corpora are, the official FHIR R4 JSON schema as a validator, and a
-//! throwaway PKI for TLS tests ([`pki`]).
+//! corpora are, the official FHIR R4 JSON schema as a validator, a
+//! throwaway PKI for TLS tests ([`pki`]), and a scripted HTTP server on
+//! loopback ([`http`]).
 //!
 //! The corpora live outside the repository (`../shared/corpora` beside the
 //! checkout, read-only in CI). Set `ICR_CORPORA` to point elsewhere.
@@ -10,6 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
+pub mod http;
 pub mod pki;
 
 use serde_json::{Value, json};

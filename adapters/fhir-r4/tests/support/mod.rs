@@ -4,21 +4,15 @@
 
 #![allow(dead_code)]
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use icr_adapter_fhir_r4::{KIND, build};
 use icr_adapter_sdk::{FetchRequest, Registry, SourceAdapter, SourceSpec};
 use icr_model::{NhsNumber, Section};
+use icr_testkit::http::{Answer, Scripted};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
 use tokio::time::Instant;
 
 /// One request as the server saw it.
@@ -26,42 +20,37 @@ use tokio::time::Instant;
 pub struct Asked {
     /// The path after `/fhir/`: a resource type, or `metadata`.
     pub what: String,
-    /// The decoded query parameters, in order.
-    pub query: Vec<(String, String)>,
-    /// The raw query string.
-    pub raw_query: String,
+    /// The request itself.
+    pub request: icr_testkit::http::Asked,
 }
 
 impl Asked {
     /// The first value of query parameter `k`.
     pub fn q(&self, k: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.as_str())
+        self.request.q(k)
+    }
+}
+
+impl From<&icr_testkit::http::Asked> for Asked {
+    fn from(a: &icr_testkit::http::Asked) -> Self {
+        Asked {
+            what: a.path.strip_prefix("/fhir/").unwrap_or("").to_string(),
+            request: a.clone(),
+        }
     }
 }
 
 /// An answer.
-pub struct Reply {
-    pub status: u16,
-    pub body: String,
-}
+pub type Reply = Answer;
 
 /// A 200 with a JSON body.
 pub fn ok(v: Value) -> Reply {
-    Reply {
-        status: 200,
-        body: v.to_string(),
-    }
+    Answer::fhir(200, &v)
 }
 
 /// An answer with `status` and a JSON body.
 pub fn status(code: u16, v: Value) -> Reply {
-    Reply {
-        status: code,
-        body: v.to_string(),
-    }
+    Answer::fhir(code, &v)
 }
 
 /// A searchset Bundle of `entries`, with a `next` link when given.
@@ -108,15 +97,13 @@ pub fn nhs() -> NhsNumber {
 /// A running scripted server.
 pub struct Server {
     pub addr: SocketAddr,
-    /// `http://127.0.0.1:PORT/fhir`.
-    pub base: String,
-    asked: Arc<Mutex<Vec<Asked>>>,
+    scripted: Scripted,
 }
 
 impl Server {
     /// The requests seen so far.
     pub fn asked(&self) -> Vec<Asked> {
-        self.asked.lock().unwrap().clone()
+        self.scripted.asked().iter().map(Asked::from).collect()
     }
 
     /// The requests for `what` (a resource type or `metadata`).
@@ -128,54 +115,17 @@ impl Server {
     }
 }
 
-/// Serves `route` on a loopback port under `/fhir/`.
+/// Serves `route` on a loopback port under `/fhir/`; its second argument
+/// is the server's base, `http://127.0.0.1:PORT/fhir`.
 pub async fn serve(route: impl Fn(&Asked, &str) -> Reply + Send + Sync + 'static) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let base = format!("http://{addr}/fhir");
-    let asked = Arc::new(Mutex::new(Vec::new()));
-    let route = Arc::new(route);
-    let (log, base_) = (Arc::clone(&asked), base.clone());
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let (log, route, base) = (Arc::clone(&log), Arc::clone(&route), base_.clone());
-            tokio::spawn(async move {
-                let service = service_fn(move |req: Request<hyper::body::Incoming>| {
-                    let raw_query = req.uri().query().unwrap_or("").to_string();
-                    let asked = Asked {
-                        what: req
-                            .uri()
-                            .path()
-                            .strip_prefix("/fhir/")
-                            .unwrap_or("")
-                            .to_string(),
-                        query: url::form_urlencoded::parse(raw_query.as_bytes())
-                            .into_owned()
-                            .collect(),
-                        raw_query,
-                    };
-                    log.lock().unwrap().push(asked.clone());
-                    let reply = route(&asked, &base);
-                    async move {
-                        Ok::<_, Infallible>(
-                            Response::builder()
-                                .status(reply.status)
-                                .header("content-type", "application/fhir+json")
-                                .body(Full::new(Bytes::from(reply.body)))
-                                .unwrap(),
-                        )
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    Server { addr, base, asked }
+    let scripted = icr_testkit::http::serve(move |a, origin| {
+        route(&Asked::from(a), &format!("{origin}/fhir"))
+    })
+    .await;
+    Server {
+        addr: scripted.addr,
+        scripted,
+    }
 }
 
 /// A registration of the server at `addr` offering `sections`, with the
