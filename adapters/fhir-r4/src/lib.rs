@@ -38,7 +38,15 @@
 //! partial, warnings are notes. Every such message quotes the server's own
 //! diagnostics (bounded, through [`icr_adapter_sdk::source_said`]). Only
 //! HTTP 404 with a `not-found` OperationOutcome, or a searchset with no
-//! Patient and no error, means the person is not known there. The mapping is pure and
+//! Patient and no error, means the person is not known there.
+//!
+//! A search cut short by `max_pages` (or by a next page on another server)
+//! keeps the most recent where the server sorts (`_sort` by the type's date
+//! parameter), then asks separately for the type's current items
+//! (`status=active` or `clinical-status=active` for medications, allergies,
+//! problems and alerts) and adds those not read; its `truncated` issue says
+//! what was read ([`truncated`]): "read 2,000 of 3,412 MedicationStatement
+//! (the most recent, and every active one): …". The mapping is pure and
 //! lives in [`map`] (and [`page`] for one search answer), so that it can be
 //! tested and fuzzed without I/O; [`fuzz_bundle`] is the fuzzing entry point.
 //! The adapter's settings are [`FhirR4Options`].
@@ -51,6 +59,7 @@ mod options;
 pub mod page;
 pub mod plan;
 mod source;
+pub mod truncated;
 
 use std::sync::Arc;
 

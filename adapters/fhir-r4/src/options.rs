@@ -28,8 +28,10 @@ pub struct FhirR4Options {
     /// Default 100.
     pub page_size: u32,
     /// Pages read per search, following `next` links, 1 to 1000. A search
-    /// with more pages stops there and reports a `truncated` issue.
-    /// Default 20.
+    /// with more pages stops there, asks separately for the type's current
+    /// items (active medications, allergies, problems, alerts; up to as
+    /// many pages again) so that they are never the ones left out, and
+    /// reports a `truncated` issue saying what was read. Default 20.
     pub max_pages: u32,
     /// Searches run at the same time against this source, 1 to 64.
     /// Default 8.

@@ -36,6 +36,8 @@ pub struct Found {
 pub struct Page {
     /// The `next` link, as given.
     pub next: Option<String>,
+    /// `Bundle.total`, when given: how many match in all.
+    pub total: Option<u64>,
     /// The resources of the searched type (search mode `match` or none).
     pub found: Vec<Found>,
     /// Entries of the searched type (or of no type) that could not be read.
@@ -96,6 +98,7 @@ pub fn read_page(body: &[u8], ctx: &PageContext<'_>) -> Result<Page, SourceError
     };
     let mut page = Page {
         next: bundle.next_link().map(str::to_string),
+        total: bundle.total,
         ..Page::default()
     };
     for e in &bundle.entry {

@@ -18,11 +18,20 @@ pub struct Planned {
     /// The date parameter the search is sorted by, most recent first
     /// (`_sort=-{param}`), when it is.
     pub sort: Option<&'static str>,
-    /// The parameter and value that find the type's current items
-    /// (`status=active`, …), when the type has current items and the server
-    /// is not known to refuse the parameter: asked when a search is cut
-    /// short, so that they are never the ones left out.
-    pub current: Option<(&'static str, &'static str)>,
+    /// How the type's current items (active medications, allergies,
+    /// problems, alerts) are found when a search is cut short, so that
+    /// they are never the ones left out; `None` for types without them.
+    pub current: Option<CurrentItems>,
+}
+
+/// The search for a type's current items.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CurrentItems {
+    /// Search with this parameter and value (`status=active`, …).
+    Ask(&'static str, &'static str),
+    /// The server's statement names the type's parameters without this
+    /// one: it cannot be asked.
+    Undeclared(&'static str),
 }
 
 /// The searches for one request, and notes on what is not asked.
@@ -118,17 +127,21 @@ pub fn plan(wanted: SectionSet, options: &FhirR4Options, capability: Option<&Cap
         out.searches.extend(asked.into_iter().map(|ty| Planned {
             ty,
             sort: sort_for(ty, options, capability),
-            current:
-                ty.current_items().filter(|(param, _)| {
-                    capability.is_none_or(|c| c.takes(ty, param) != Some(false))
-                }),
+            current: ty.current_items().map(|(param, value)| {
+                if capability.is_some_and(|c| c.takes(ty, param) == Some(false)) {
+                    CurrentItems::Undeclared(param)
+                } else {
+                    CurrentItems::Ask(param, value)
+                }
+            }),
         }));
     }
     out
 }
 
-/// The date parameter to sort `ty` by: as the options say, else when the statement declares
-/// `_sort` and does not leave out the type's date parameter.
+/// The date parameter to sort `ty` by: as the options say, else when the
+/// statement declares `_sort` and does not leave out the type's date
+/// parameter.
 fn sort_for(
     ty: RecordType,
     options: &FhirR4Options,
@@ -207,7 +220,10 @@ mod tests {
         let types: Vec<&str> = p.searches.iter().map(|s| s.ty.name()).collect();
         assert_eq!(types, ["Condition", "Appointment", "Encounter"]);
         assert!(p.searches.iter().all(|s| s.sort.is_none()));
-        assert_eq!(p.searches[0].current, Some(("clinical-status", "active")));
+        assert_eq!(
+            p.searches[0].current,
+            Some(CurrentItems::Ask("clinical-status", "active"))
+        );
         assert!(p.notes.is_empty());
     }
 
@@ -231,7 +247,10 @@ mod tests {
             ]
         );
         // The statement names MedicationStatement's parameters without `status`.
-        assert_eq!(p.searches[0].current, None);
+        assert_eq!(
+            p.searches[0].current,
+            Some(CurrentItems::Undeclared("status"))
+        );
         let notes: Vec<(Option<Section>, &str)> = p
             .notes
             .iter()

@@ -24,7 +24,8 @@ use crate::options::{FhirR4Options, Searches};
 use crate::page::{
     Found, PageContext, Reported, describe, http_failure, is_not_found_outcome, read_page,
 };
-use crate::plan::{Planned, plan};
+use crate::plan::{CurrentItems, Planned, plan};
+use crate::truncated::{Current, Truncation, Why};
 
 /// The media type asked for.
 const FHIR_JSON: &str = "application/fhir+json";
@@ -156,11 +157,20 @@ impl FhirR4Source {
         url
     }
 
-    fn search_url(&self, ty: RecordType, patient_id: &str) -> Url {
+    /// The first page of `planned`'s search, sorted as planned, and
+    /// narrowed to its current items when `current` is given.
+    fn search_url(&self, planned: Planned, patient_id: &str, current: Option<(&str, &str)>) -> Url {
+        let ty = planned.ty;
         let mut url = self.type_url(ty);
         {
             let mut q = url.query_pairs_mut();
             q.append_pair("patient", patient_id);
+            if let Some((param, value)) = current {
+                q.append_pair(param, value);
+            }
+            if let Some(date) = planned.sort {
+                q.append_pair("_sort", &format!("-{date}"));
+            }
             q.append_pair("_count", &self.options.page_size.to_string());
             if self.options.include_medications {
                 match ty {
@@ -239,64 +249,101 @@ impl FhirR4Source {
         Ok((id, found))
     }
 
+    /// Runs one planned search, all its pages. A search cut short (more
+    /// pages than `max_pages`, or a next page on another server) then asks
+    /// separately for the type's current items, adding those not already
+    /// read, and says what was read.
     async fn search(&self, planned: Planned, patient_id: &str, deadline: Instant) -> Search {
-        let ty = planned.ty;
-        let mut search = Search::new(ty);
-        let what = format!("{} search", ty.name());
-        let mut url = self.search_url(ty, patient_id);
-        let max_pages = self.options.max_pages;
-        for page_no in 1..=max_pages {
-            let response = match self.http.get(url, FHIR_JSON, deadline, &what).await {
-                Ok(r) => r,
-                Err(e) => {
-                    search.fail(page_no, e);
-                    return search;
-                }
-            };
-            search.bytes += response.body.len();
-            if !response.is_success() {
-                search.fail(
-                    page_no,
-                    http_failure(response.status, &what, &response.body),
-                );
+        let mut search = Search::new(planned.ty);
+        let url = self.search_url(planned, patient_id, None);
+        let (why, total) = match self
+            .read_pages(&mut search, url, patient_id, deadline)
+            .await
+        {
+            Ok((None, _)) => return search,
+            Ok((Some(why), total)) => (why, total),
+            Err((page_no, e)) => {
+                search.fail(page_no, e);
                 return search;
             }
-            let page = match read_page(&response.body, &self.page_context(ty)) {
-                Ok(p) => p,
-                Err(e) => {
-                    search.fail(page_no, e);
-                    return search;
+        };
+        let first = search.items.len();
+        let current = match planned.current {
+            None => Current::NoneToAsk,
+            Some(CurrentItems::Undeclared(param)) => Current::Undeclared(param),
+            Some(CurrentItems::Ask(param, value)) => {
+                let url = self.search_url(planned, patient_id, Some((param, value)));
+                let matched_before = search.position;
+                match self
+                    .read_pages(&mut search, url, patient_id, deadline)
+                    .await
+                {
+                    Ok((None, _)) => Current::All,
+                    Ok((Some(_), _)) => Current::Some(search.position - matched_before),
+                    Err((_, e)) => Current::Failed(e.to_string()),
                 }
-            };
+            }
+        };
+        let truncation = Truncation {
+            ty: planned.ty,
+            read: search.items.len(),
+            total,
+            first,
+            sorted: planned.sort.is_some(),
+            why,
+            current,
+        };
+        search.issue(IssueKind::Truncated, truncation.message());
+        search
+    }
+
+    /// Reads the pages of one search from `url` into `search`, following
+    /// `next` links up to `max_pages`. Gives why it stopped early (`None`:
+    /// it read the last page) and the first page's `Bundle.total`; or the
+    /// page that failed, and why.
+    async fn read_pages(
+        &self,
+        search: &mut Search,
+        mut url: Url,
+        patient_id: &str,
+        deadline: Instant,
+    ) -> Result<(Option<Why>, Option<u64>), (u32, SourceError)> {
+        let ty = search.ty;
+        let what = format!("{} search", ty.name());
+        let max_pages = self.options.max_pages;
+        let mut total = None;
+        for page_no in 1..=max_pages {
+            let response = self
+                .http
+                .get(url, FHIR_JSON, deadline, &what)
+                .await
+                .map_err(|e| (page_no, e))?;
+            search.bytes += response.body.len();
+            if !response.is_success() {
+                return Err((
+                    page_no,
+                    http_failure(response.status, &what, &response.body),
+                ));
+            }
+            let page =
+                read_page(&response.body, &self.page_context(ty)).map_err(|e| (page_no, e))?;
             drop(response);
             search.pages_read += 1;
-            let next = search.take(page, &self.meta, patient_id, &self.base);
-            let Some(next) = next else { return search };
+            if page_no == 1 {
+                total = page.total;
+            }
+            let Some(next) = search.take(page, &self.meta, patient_id, &self.base) else {
+                return Ok((None, total));
+            };
             if page_no == max_pages {
-                search.issue(
-                    IssueKind::Truncated,
-                    format!(
-                        "{}: more than {max_pages} pages of results; the rest was not read",
-                        ty.name()
-                    ),
-                );
-                return search;
+                return Ok((Some(Why::MorePages(max_pages)), total));
             }
             match self.follow(&next) {
                 Some(u) => url = u,
-                None => {
-                    search.issue(
-                        IssueKind::Truncated,
-                        format!(
-                            "{}: the next page is on another server and was not read",
-                            ty.name()
-                        ),
-                    );
-                    return search;
-                }
+                None => return Ok((Some(Why::Elsewhere), total)),
             }
         }
-        search
+        Ok((None, total))
     }
 }
 
