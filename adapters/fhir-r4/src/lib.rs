@@ -22,8 +22,8 @@
 //! | allergies | AllergyIntolerance |
 //! | conditions | Condition |
 //! | results | Observation, DiagnosticReport |
-//! | documents | DocumentReference |
-//! | procedures | Procedure |
+//! | documents | DocumentReference, CarePlan (a document marked as a care plan: status, period, activities) |
+//! | procedures | Procedure, Immunization (a procedure marked as an immunisation: vaccine, dose, batch, reason not given) |
 //! | referrals | ServiceRequest |
 //! | appointments | Appointment, Encounter |
 //! | alerts | Flag |

@@ -37,6 +37,10 @@ pub enum RecordType {
     Encounter,
     /// `alerts`.
     Flag,
+    /// `procedures` (immunisations).
+    Immunization,
+    /// `documents` (care plans).
+    CarePlan,
 }
 
 impl RecordType {
@@ -57,6 +61,8 @@ impl RecordType {
         RecordType::Appointment,
         RecordType::Encounter,
         RecordType::Flag,
+        RecordType::Immunization,
+        RecordType::CarePlan,
     ];
 
     /// The FHIR resource type name.
@@ -77,6 +83,8 @@ impl RecordType {
             RecordType::Appointment => "Appointment",
             RecordType::Encounter => "Encounter",
             RecordType::Flag => "Flag",
+            RecordType::Immunization => "Immunization",
+            RecordType::CarePlan => "CarePlan",
         }
     }
 
@@ -105,18 +113,21 @@ impl RecordType {
             | RecordType::Procedure
             | RecordType::Appointment
             | RecordType::Encounter
-            | RecordType::Flag => Some("date"),
+            | RecordType::Flag
+            | RecordType::Immunization
+            | RecordType::CarePlan => Some("date"),
         }
     }
 
     /// The R4 search (parameter and value) that finds the type's current
     /// items — active medications, allergies, problems and alerts — for
-    /// the types that have them.
+    /// the types that have them (and care plans in force).
     pub const fn current_items(self) -> Option<(&'static str, &'static str)> {
         match self {
-            RecordType::MedicationStatement | RecordType::MedicationRequest | RecordType::Flag => {
-                Some(("status", "active"))
-            }
+            RecordType::MedicationStatement
+            | RecordType::MedicationRequest
+            | RecordType::Flag
+            | RecordType::CarePlan => Some(("status", "active")),
             RecordType::AllergyIntolerance | RecordType::Condition => {
                 Some(("clinical-status", "active"))
             }
@@ -134,8 +145,8 @@ impl RecordType {
             RecordType::AllergyIntolerance => Section::Allergies,
             RecordType::Condition => Section::Conditions,
             RecordType::Observation | RecordType::DiagnosticReport => Section::Results,
-            RecordType::DocumentReference => Section::Documents,
-            RecordType::Procedure => Section::Procedures,
+            RecordType::DocumentReference | RecordType::CarePlan => Section::Documents,
+            RecordType::Procedure | RecordType::Immunization => Section::Procedures,
             RecordType::ServiceRequest => Section::Referrals,
             RecordType::Appointment | RecordType::Encounter => Section::Appointments,
             RecordType::Flag => Section::Alerts,

@@ -468,6 +468,7 @@ fn status_code(entry: &Entry) -> Option<&'static str> {
         Entry::Alert(a) => a.status.map(|s| s.as_code()),
         Entry::Allergy(a) => a.clinical_status.map(|s| s.as_code()),
         Entry::Condition(c) => c.clinical_status.map(|s| s.as_code()),
+        Entry::Document(d) => d.care_plan.as_ref()?.status.map(|s| s.as_code()),
         _ => None,
     }
 }
@@ -495,6 +496,8 @@ pub fn resource(r: &OrgRecord, ctx: &RenderContext<'_>) -> Resource {
         Resource::OperationOutcome(x) => x.meta = m,
         Resource::Provenance(x) => x.meta = m,
         Resource::Bundle(x) => x.meta = m,
+        Resource::Immunization(x) => x.meta = m,
+        Resource::CarePlan(x) => x.meta = m,
         // Types an entry never renders as (icr-fhir adds some over time).
         #[allow(unreachable_patterns)]
         _ => {}

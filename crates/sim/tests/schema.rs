@@ -115,8 +115,9 @@ async fn story_patients_bundles_are_valid_fhir_r4() {
         .map(|h| h.records.len())
         .sum();
     assert_eq!(resource_count, records);
-    // 146 at the four trusts, and Robert Pennington's 6 at whc.
-    assert_eq!(records, 152);
+    // 148 at the four trusts (with Margaret Ellery's two immunisations at
+    // gwh), and Robert Pennington's 6 at whc.
+    assert_eq!(records, 154);
 
     // The other documents the servers write.
     let ep = sim.endpoint("gwh").unwrap();
