@@ -59,9 +59,11 @@ fn parse_head(s: &str) -> Result<icr_audit::ChainPoint, String> {
 #[derive(Subcommand)]
 enum SourceCommand {
     /// Run one source's adapter against its endpoint for a test patient and
-    /// print, section by section, what it read, what it could not read and
-    /// why, and the time taken; exit code 1 on any problem. For a source
-    /// organisation getting ready to join the record.
+    /// print what the source says it supports, then, section by section,
+    /// what it read, what it could not read and why, what the file offers
+    /// that the source does not declare, and the time taken; exit code 1
+    /// on any problem. For a source organisation getting ready to join the
+    /// record.
     Check {
         /// The source's registration file (e.g. sources.d/gwh.toml).
         file: PathBuf,
@@ -399,7 +401,11 @@ fn check_config(dir: &Path) -> ExitCode {
 }
 
 /// `icr source check`: 0 when the source answered in full for the test
-/// patient, 1 on any problem, 2 when the check could not be run.
+/// patient and declares everything its file offers, 1 on any problem (a
+/// part of the record not read, or a search the file offers that the
+/// source does not declare), 2 when the check could not be run. The
+/// source's own statement of what it supports is read first, as the
+/// gateway reads it at start, and the fetch is planned from it.
 async fn source_check(
     file: &Path,
     nhs: &str,
@@ -454,7 +460,7 @@ async fn source_check(
             return ExitCode::from(1);
         }
     };
-    let request = icr_adapter_sdk::FetchRequest {
+    let mut request = icr_adapter_sdk::FetchRequest {
         nhs_number,
         sections: spec.sections,
         deadline: tokio::time::Instant::now() + Duration::from_millis(spec.timeout_ms),
@@ -482,6 +488,13 @@ async fn source_check(
             .collect::<Vec<_>>()
             .join(", ")
     );
+    // What the source says it supports, read as the gateway reads it at
+    // start: the fetch below is planned from it.
+    let prepared = adapter.prepare(request.deadline).await;
+    for note in &prepared.notes {
+        say!("  the source says: {note}");
+    }
+    request.deadline = tokio::time::Instant::now() + Duration::from_millis(spec.timeout_ms);
     let started = std::time::Instant::now();
     let result = adapter.fetch(&request).await;
     let took = started.elapsed();
@@ -502,6 +515,7 @@ async fn source_check(
         record.wire_bytes
     );
     let mut problems = 0;
+    let mut undeclared = 0;
     for section in spec.sections.iter() {
         let items = record
             .items
@@ -529,14 +543,37 @@ async fn source_check(
             (_, _) => format!("{items} item(s)"),
         };
         say!("  {:<13} {read}", section.as_str());
+        for m in prepared.mismatches.iter().filter(|m| m.section == section) {
+            undeclared += 1;
+            say!(
+                "      PROBLEM (undeclared): the file offers {}, which the source does not declare searchable{}",
+                m.undeclared.join(", "),
+                if m.whole_section {
+                    "; the section is not asked of it"
+                } else {
+                    ""
+                }
+            );
+        }
         problems += report_issues(&record, Some(section), "      ");
     }
     problems += report_issues(&record, None, "  ");
-    if problems == 0 {
+    let mut reasons = Vec::new();
+    if undeclared > 0 {
+        reasons.push("the file offers searches the source does not declare");
+    }
+    if problems > 0 {
+        reasons.push("part of the record could not be read");
+    }
+    if reasons.is_empty() {
         say!("OK: the source answered in full");
         ExitCode::SUCCESS
     } else {
-        say!("{problems} problem(s): part of the record could not be read");
+        say!(
+            "{} problem(s): {}",
+            problems + undeclared,
+            reasons.join("; ")
+        );
         ExitCode::from(1)
     }
 }

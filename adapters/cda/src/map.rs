@@ -78,6 +78,7 @@ pub fn map_document(doc: &ClinicalDocument, origin: &Origin<'_>) -> Mapped {
         authors: doc.authors.iter().filter_map(|a| a.display()).collect(),
         content,
         text: doc.text.clone(),
+        care_plan: None,
     };
     Mapped {
         document,

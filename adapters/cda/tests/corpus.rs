@@ -163,6 +163,7 @@ fn discharge_summary_field_by_field() {
             content: vec![cda_attachment(file(name).len())],
             // The text is checked below.
             text: m.document.text.clone(),
+            care_plan: None,
         }
     );
     assert_eq!(
@@ -225,6 +226,7 @@ fn referral_note_with_tables_and_lists() {
             content: vec![cda_attachment(file(name).len())],
             // The text is checked below.
             text: m.document.text.clone(),
+            care_plan: None,
         }
     );
     assert_eq!(m.encounter, None);

@@ -249,6 +249,7 @@ fn out_of_hours_report_field_by_field() {
             }],
             // The text is checked below.
             text: m.document.text.clone(),
+            care_plan: None,
         }
     );
     let act_code = |code: &str, display: &str| {
@@ -339,6 +340,7 @@ fn the_registry_fills_what_the_header_lacks() {
                 inline_content_omitted: false,
             }],
             text: None,
+            care_plan: None,
         }
     );
     assert_eq!((m.document.text.clone(), m.encounter), (None, None));

@@ -542,6 +542,7 @@ async fn reads_documents_and_reports_every_one_left_out() {
                 inline_content_omitted: false,
             }],
             text: a.text.clone(),
+            care_plan: None,
         }
     );
     assert!(

@@ -5,7 +5,13 @@
 //! `GET {endpoint}/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|{nhs}`,
 //! then searches each wanted section's resource types with
 //! `patient={id}&_count={page_size}`, concurrently and following `next`
-//! links on the same server, and maps what it reads into the unified model:
+//! links on the same server (its endpoint's origin or its `extra_origins`),
+//! and maps what it reads into the unified model. Which types are searched
+//! is planned ([`plan`]) from the options and from the server's
+//! CapabilityStatement ([`capability`]), read by
+//! [`SourceAdapter::prepare`](icr_adapter_sdk::SourceAdapter::prepare) at
+//! start and on every reload: a type the server does not declare is not
+//! searched, and its section says so in a note rather than failing.
 //!
 //! | section | resource types |
 //! |---|---|
@@ -16,25 +22,44 @@
 //! | allergies | AllergyIntolerance |
 //! | conditions | Condition |
 //! | results | Observation, DiagnosticReport |
-//! | documents | DocumentReference |
-//! | procedures | Procedure |
+//! | documents | DocumentReference, CarePlan (a document marked as a care plan: status, period, activities) |
+//! | procedures | Procedure, Immunization (a procedure marked as an immunisation: vaccine, dose, batch, reason not given) |
 //! | referrals | ServiceRequest |
 //! | appointments | Appointment, Encounter |
 //! | alerts | Flag |
 //!
 //! A search that fails is reported as that section's issue and the rest is
 //! still returned; resources that cannot be read, dates that cannot be
-//! parsed and pages not read are counted in issues. The mapping is pure and
+//! parsed and pages not read are counted in issues. A server that fails
+//! inside a successful answer — an OperationOutcome instead of a Bundle, or
+//! a Bundle whose error or fatal OperationOutcome stands in for every
+//! result — has failed that search (the Patient search: the whole source),
+//! never found nothing; error entries beside results make the section
+//! partial, warnings are notes. Every such message quotes the server's own
+//! diagnostics (bounded, through [`icr_adapter_sdk::source_said`]). Only
+//! HTTP 404 with a `not-found` OperationOutcome, or a searchset with no
+//! Patient and no error, means the person is not known there.
+//!
+//! A search cut short by `max_pages` (or by a next page on another server)
+//! keeps the most recent where the server sorts (`_sort` by the type's date
+//! parameter), then asks separately for the type's current items
+//! (`status=active` or `clinical-status=active` for medications, allergies,
+//! problems and alerts) and adds those not read; its `truncated` issue says
+//! what was read ([`truncated`]): "read 2,000 of 3,412 MedicationStatement
+//! (the most recent, and every active one): …". The mapping is pure and
 //! lives in [`map`] (and [`page`] for one search answer), so that it can be
 //! tested and fuzzed without I/O; [`fuzz_bundle`] is the fuzzing entry point.
 //! The adapter's settings are [`FhirR4Options`].
 
 #![warn(missing_docs)]
 
+pub mod capability;
 pub mod map;
 mod options;
 pub mod page;
+pub mod plan;
 mod source;
+pub mod truncated;
 
 use std::sync::Arc;
 
@@ -42,7 +67,7 @@ use icr_adapter_sdk::{BuildError, SourceAdapter, SourceSpec};
 use icr_model::SourceId;
 use serde_json::value::RawValue;
 
-pub use options::FhirR4Options;
+pub use options::{FhirR4Options, Searches};
 pub use source::FhirR4Source;
 
 /// The adapter kind, as written in a source's registration.
@@ -55,9 +80,10 @@ pub fn build(spec: &SourceSpec) -> Result<Arc<dyn SourceAdapter>, BuildError> {
 }
 
 /// Reads `data` as a search answer or a single resource and maps everything
-/// in it, ignoring the results: the entry point for fuzzing. It must never
-/// panic.
+/// in it, and as a CapabilityStatement, ignoring the results: the entry
+/// point for fuzzing. It must never panic.
 pub fn fuzz_bundle(data: &[u8]) {
+    let _ = capability::Capability::read(data);
     let Ok(source) = SourceId::parse("fuzz") else {
         return;
     };

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use icr_adapter_sdk::json_error;
-use icr_fhir::render::{DATA_ABSENT_REASON_SYSTEM, UCUM_SYSTEM};
+use icr_fhir::render::{DATA_ABSENT_REASON_SYSTEM, UCUM_SYSTEM, VACCINATION_PROCEDURE_EXTENSION};
 use icr_fhir::{self as f, NHS_NUMBER_SYSTEM, ODS_ORGANISATION_SYSTEM, peek_resource_type};
 use icr_model as m;
 use icr_model::time::OffsetDateTime;
@@ -22,6 +22,10 @@ use serde_json::value::RawValue;
 use url::Url;
 
 pub use icr_fhir::RecordType;
+
+/// SNOMED CT 734163000 |Care plan (record artifact)|: the document type of
+/// every care plan read from a CarePlan resource.
+pub const CARE_PLAN_CODE: &str = "734163000";
 
 /// Why one resource could not be read. Messages name the resource type and
 /// a position, never a value.
@@ -291,6 +295,24 @@ pub fn map_as(ty: RecordType, raw: &RawValue, ctx: &MapContext<'_>) -> Result<Ma
         RecordType::Flag => {
             let x: f::Flag = parse(name, raw)?;
             let e = m::Entry::Alert(r.flag(&x));
+            (
+                Head::of(&x.id, &x.meta),
+                reference(&x.subject),
+                Content::Entry(e),
+            )
+        }
+        RecordType::Immunization => {
+            let x: f::Immunization = parse(name, raw)?;
+            let e = m::Entry::Procedure(r.immunization(&x));
+            (
+                Head::of(&x.id, &x.meta),
+                reference(&x.patient),
+                Content::Entry(e),
+            )
+        }
+        RecordType::CarePlan => {
+            let x: f::CarePlan = parse(name, raw)?;
+            let e = m::Entry::Document(r.care_plan(&x));
             (
                 Head::of(&x.id, &x.meta),
                 reference(&x.subject),
@@ -753,6 +775,7 @@ impl Reader<'_> {
                 .collect(),
             // Content stays by reference; an inline rendition is not read.
             text: None,
+            care_plan: None,
         }
     }
 
@@ -774,6 +797,118 @@ impl Reader<'_> {
                 .filter_map(|p| display(&p.actor))
                 .collect(),
             notes: notes(&x.note),
+            immunisation: None,
+        }
+    }
+
+    /// An Immunization, as a procedure marked as an immunisation (as GP
+    /// Connect's are): the UK Core vaccination procedure, else the
+    /// vaccine, is the code; a date given only as text is a note.
+    fn immunization(&mut self, x: &f::Immunization) -> m::Procedure {
+        let vaccine = x
+            .vaccine_code
+            .as_ref()
+            .map(required_concept)
+            .unwrap_or_default();
+        let procedure = x
+            .extension
+            .iter()
+            .filter(|e| e.url.as_deref().map(str::trim) == Some(VACCINATION_PROCEDURE_EXTENSION))
+            .find_map(|e| e.value_codeable_concept.as_ref())
+            .map(concept)
+            .filter(|c| !c.is_empty());
+        let mut notes = notes(&x.note);
+        if let Some(when) =
+            text(&x.occurrence_string).filter(|w| !w.trim().eq_ignore_ascii_case("unknown"))
+        {
+            notes.push(format!("Date as recorded: {when}"));
+        }
+        let dose = x.protocol_applied.iter().find_map(|p| {
+            p.dose_number_positive_int
+                .map(|n| n.to_string())
+                .or_else(|| text(&p.dose_number_string))
+        });
+        m::Procedure {
+            code: procedure.unwrap_or_else(|| vaccine.clone()),
+            status: code_of(&x.status, m::ProcedureStatus::from_code),
+            performed: self.date(&x.occurrence_date_time),
+            performed_end: None,
+            body_site: x
+                .site
+                .as_ref()
+                .map(concept)
+                .filter(|c| !c.is_empty())
+                .into_iter()
+                .collect(),
+            outcome: None,
+            performers: x
+                .performer
+                .iter()
+                .filter_map(|p| display(&p.actor))
+                .collect(),
+            notes,
+            immunisation: Some(m::Immunisation {
+                vaccine,
+                dose,
+                lot_number: text(&x.lot_number),
+                reason_not_given: x
+                    .status_reason
+                    .as_ref()
+                    .map(concept)
+                    .filter(|c| !c.is_empty()),
+            }),
+        }
+    }
+
+    /// A CarePlan, as a document marked as a care plan: its title,
+    /// description (as the text), categories, creation date and authors are
+    /// the document's; its status, period and activities the care plan's.
+    /// An activity is its description, else its code, else what it refers
+    /// to, with its status when known.
+    fn care_plan(&mut self, x: &f::CarePlan) -> m::Document {
+        let activities = x
+            .activity
+            .iter()
+            .filter_map(|a| {
+                let detail = a.detail.as_ref();
+                let what = detail
+                    .and_then(|d| text(&d.description))
+                    .or_else(|| {
+                        detail
+                            .and_then(|d| d.code.as_ref())
+                            .map(concept)
+                            .and_then(|c| c.label().map(str::to_string))
+                    })
+                    .or_else(|| display(&a.reference))?;
+                Some(match detail.and_then(|d| text(&d.status)) {
+                    Some(status) if status.trim() != "unknown" => {
+                        format!("{what} ({})", status.trim())
+                    }
+                    _ => what,
+                })
+            })
+            .collect();
+        let mut authors: Vec<String> = display(&x.author).into_iter().collect();
+        authors.extend(x.contributor.iter().filter_map(|c| text(&c.display)));
+        m::Document {
+            doc_type: m::Concept::coded(m::Coding::new(
+                m::CodeSystem::Snomed,
+                CARE_PLAN_CODE,
+                "Care plan",
+            )),
+            category: concepts(&x.category),
+            title: text(&x.title),
+            status: None,
+            date: self.date(&x.created),
+            authors,
+            content: Vec::new(),
+            text: text(&x.description),
+            care_plan: Some(m::CarePlan {
+                status: code_of(&x.status, m::CarePlanStatus::from_code),
+                period_start: self.period_start(&x.period),
+                period_end: self.period_end(&x.period),
+                activities,
+            }),
         }
     }
 

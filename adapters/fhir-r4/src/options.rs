@@ -4,6 +4,8 @@ use icr_adapter_sdk::BuildError;
 use icr_model::{Section, SectionSet};
 use serde::Deserialize;
 
+use crate::map::RecordType;
+
 /// Settings of a `fhir-r4` source, read from the `[options]` table of its
 /// registration. Every field is optional.
 ///
@@ -15,6 +17,9 @@ use serde::Deserialize;
 /// use_medication_statement = true
 /// use_medication_request = true
 /// include_medications = true
+/// searches = "capability"
+/// skip = []            # e.g. ["Appointment"]
+/// # sort = true        # unset: as the CapabilityStatement says
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -23,8 +28,10 @@ pub struct FhirR4Options {
     /// Default 100.
     pub page_size: u32,
     /// Pages read per search, following `next` links, 1 to 1000. A search
-    /// with more pages stops there and reports a `truncated` issue.
-    /// Default 20.
+    /// with more pages stops there, asks separately for the type's current
+    /// items (active medications, allergies, problems, alerts; up to as
+    /// many pages again) so that they are never the ones left out, and
+    /// reports a `truncated` issue saying what was read. Default 20.
     pub max_pages: u32,
     /// Searches run at the same time against this source, 1 to 64.
     /// Default 8.
@@ -39,6 +46,39 @@ pub struct FhirR4Options {
     /// `medicationReference` can be shown as the medicine it names. Turn it
     /// off for a server that refuses `_include`. Default true.
     pub include_medications: bool,
+    /// How the searches are chosen. `"capability"` (the default): the
+    /// server's CapabilityStatement (`GET [base]/metadata`) is read at start
+    /// and on every configuration reload, and a resource type it does not
+    /// declare searchable is not searched — the section says so in a note,
+    /// and the source is not `partial` for it; until the statement has been
+    /// read, every type is searched. `"all"`: every type of the offered
+    /// sections is searched and the statement is never read.
+    pub searches: Searches,
+    /// Resource types never searched, whatever the statement says, e.g.
+    /// `["Appointment"]` for a server that answers that search with an
+    /// error. Names are FHIR resource types the adapter searches. Default
+    /// none.
+    pub skip: Vec<String>,
+    /// Whether each search asks for the most recent first, by the type's
+    /// date search parameter (`_sort=-effective` for MedicationStatement,
+    /// `-authoredon` for MedicationRequest, `-recorded-date` for Condition,
+    /// `-authored` for ServiceRequest, `-date` for the others), so that a
+    /// search cut short by `max_pages` keeps the most recent. `true`:
+    /// always; `false`: never; unset (the default): when the server's
+    /// CapabilityStatement declares `_sort` (and does not leave out the
+    /// type's date parameter).
+    pub sort: Option<bool>,
+}
+
+/// How a `fhir-r4` source's searches are chosen (`options.searches`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Searches {
+    /// As the server's CapabilityStatement declares, once read.
+    #[default]
+    Capability,
+    /// Every type of the offered sections; the statement is not read.
+    All,
 }
 
 impl Default for FhirR4Options {
@@ -50,6 +90,9 @@ impl Default for FhirR4Options {
             use_medication_statement: true,
             use_medication_request: true,
             include_medications: true,
+            searches: Searches::Capability,
+            skip: Vec::new(),
+            sort: None,
         }
     }
 }
@@ -81,6 +124,30 @@ impl FhirR4Options {
                 "the source offers medications, so use_medication_statement or use_medication_request must be true",
             );
         }
+        if let Some(bad) = self
+            .skip
+            .iter()
+            .find(|t| RecordType::from_name(t).is_none_or(|t| t == RecordType::Patient))
+        {
+            let shown: String = bad.chars().take(40).collect();
+            let known: Vec<&str> = RecordType::ALL
+                .iter()
+                .filter(|t| **t != RecordType::Patient)
+                .map(|t| t.name())
+                .collect();
+            return invalid(
+                "skip",
+                &format!(
+                    "{shown:?} is not a resource type this adapter searches; it searches {}",
+                    known.join(", ")
+                ),
+            );
+        }
         Ok(())
+    }
+
+    /// Whether `ty` is in `skip`.
+    pub fn skips(&self, ty: RecordType) -> bool {
+        self.skip.iter().any(|s| s == ty.name())
     }
 }

@@ -2,7 +2,9 @@
 //! lazily, its Medications indexed, and each entry dispatched on its
 //! `resourceType`.
 
-use icr_adapter_sdk::{SourceError, json_error};
+use std::fmt;
+
+use icr_adapter_sdk::{SourceError, json_error, source_said};
 use icr_fhir::{BundleIn, OperationOutcome, peek_resource_type};
 use icr_model::SourceId;
 use url::Url;
@@ -34,27 +36,44 @@ pub struct Found {
 pub struct Page {
     /// The `next` link, as given.
     pub next: Option<String>,
+    /// `Bundle.total`, when given: how many match in all.
+    pub total: Option<u64>,
     /// The resources of the searched type (search mode `match` or none).
     pub found: Vec<Found>,
     /// Entries of the searched type (or of no type) that could not be read.
     pub unreadable: u32,
     /// The first reason an entry could not be read (no values).
     pub first_error: Option<String>,
-    /// Errors the server reported in OperationOutcome entries, as
-    /// `severity: code` (no diagnostics, which may carry patient data).
-    pub reported: Vec<String>,
+    /// The issues the server reported in OperationOutcome entries, but
+    /// for `information`.
+    pub reported: Vec<Reported>,
 }
 
 /// Reads one search answer.
+///
+/// A server that failed inside a successful answer fails here: an
+/// OperationOutcome instead of a Bundle, or a Bundle whose error or fatal
+/// OperationOutcome entries stand in for every result, is
+/// [`SourceError::Refused`] quoting the server's diagnostics — never an
+/// empty page. Error entries beside results are kept in [`Page::reported`]
+/// for the search to report.
 pub fn read_page(body: &[u8], ctx: &PageContext<'_>) -> Result<Page, SourceError> {
     let bundle: BundleIn<'_> = serde_json::from_slice(body)
         .map_err(|e| SourceError::Malformed(json_error("search answer", &e)))?;
+    let searched = ctx.searched.name();
     match bundle.resource_type.as_deref() {
         Some("Bundle") => {}
         Some("OperationOutcome") => {
-            return Err(SourceError::Malformed(
-                "the search answer is an OperationOutcome, not a Bundle".into(),
-            ));
+            let issues = serde_json::from_slice::<OperationOutcome>(body)
+                .map(|oo| reported(&oo, true))
+                .unwrap_or_default();
+            return Err(if issues.is_empty() {
+                SourceError::Malformed(
+                    "the search answer is an OperationOutcome, not a Bundle".into(),
+                )
+            } else {
+                SourceError::Refused(format!("{searched} search: {}", describe(&issues)))
+            });
         }
         _ => {
             return Err(SourceError::Malformed(
@@ -79,6 +98,7 @@ pub fn read_page(body: &[u8], ctx: &PageContext<'_>) -> Result<Page, SourceError
     };
     let mut page = Page {
         next: bundle.next_link().map(str::to_string),
+        total: bundle.total,
         ..Page::default()
     };
     for e in &bundle.entry {
@@ -88,7 +108,7 @@ pub fn read_page(body: &[u8], ctx: &PageContext<'_>) -> Result<Page, SourceError
         match ty.as_deref() {
             Some("OperationOutcome") => {
                 if let Ok(oo) = serde_json::from_str::<OperationOutcome>(raw.get()) {
-                    page.reported.extend(reported_errors(&oo));
+                    page.reported.extend(reported(&oo, false));
                 }
             }
             Some(t) if t == ctx.searched.name() => {
@@ -114,36 +134,160 @@ pub fn read_page(body: &[u8], ctx: &PageContext<'_>) -> Result<Page, SourceError
             }
         }
     }
+    let failures: Vec<Reported> = page
+        .reported
+        .iter()
+        .filter(|r| r.is_failure())
+        .cloned()
+        .collect();
+    if !failures.is_empty() && page.found.is_empty() && page.unreadable == 0 {
+        // Nothing but the server's own error: a failed search, not an
+        // empty one.
+        return Err(SourceError::Refused(format!(
+            "{searched} search: {}",
+            describe(&failures)
+        )));
+    }
     Ok(page)
 }
 
-/// The error and fatal issues of an OperationOutcome, as `severity: code`.
-pub fn reported_errors(oo: &OperationOutcome) -> Vec<String> {
+/// How serious an OperationOutcome issue is (`OperationOutcome.issue.severity`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    /// The server could not go on.
+    Fatal,
+    /// The request, or part of it, failed.
+    Error,
+    /// Done, with a caveat.
+    Warning,
+    /// For information only.
+    Information,
+}
+
+impl Severity {
+    /// The severity a server wrote; a missing or unknown one counts as an
+    /// error, so that nothing the server said went wrong is ignored.
+    fn read(s: Option<&str>) -> Self {
+        match s.map(str::trim) {
+            Some("fatal") => Severity::Fatal,
+            Some("warning") => Severity::Warning,
+            Some("information") => Severity::Information,
+            _ => Severity::Error,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Severity::Fatal => "fatal",
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Information => "information",
+        }
+    }
+}
+
+/// One issue of an OperationOutcome a server sent, fit to quote to the
+/// caller: its severity, its code as the FHIR value set spells them, and
+/// the server's own words (`diagnostics`, else `details.text`) through
+/// [`source_said`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reported {
+    /// How serious it is.
+    pub severity: Severity,
+    /// `issue.code` (`processing`, `not-found`, …).
+    pub code: String,
+    /// What the server said, bounded and on one line.
+    pub said: Option<String>,
+}
+
+impl Reported {
+    /// True for `error` and `fatal`: part of the answer is missing.
+    pub fn is_failure(&self) -> bool {
+        matches!(self.severity, Severity::Fatal | Severity::Error)
+    }
+}
+
+impl fmt::Display for Reported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.severity.as_str(), self.code)?;
+        match &self.said {
+            Some(said) => write!(f, ": {said:?}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The issues of an OperationOutcome; `information` ones only when
+/// `with_information`.
+pub fn reported(oo: &OperationOutcome, with_information: bool) -> Vec<Reported> {
     oo.issue
         .iter()
-        .filter_map(|i| {
-            let severity = i.severity.as_deref().map(str::trim)?;
-            if !matches!(severity, "error" | "fatal") {
-                return None;
-            }
-            Some(format!("{severity}: {}", safe_code(i.code.as_deref())))
+        .map(|i| Reported {
+            severity: Severity::read(i.severity.as_deref()),
+            code: safe_code(i.code.as_deref()).to_string(),
+            said: i
+                .diagnostics
+                .as_deref()
+                .or_else(|| i.details.as_ref().and_then(|d| d.text.as_deref()))
+                .map(source_said)
+                .filter(|s| !s.is_empty()),
         })
+        .filter(|r| with_information || r.severity != Severity::Information)
         .collect()
 }
 
-/// True when a body is an OperationOutcome saying `not-found`.
-pub fn is_not_found_outcome(body: &[u8]) -> bool {
+/// Most issues quoted in one message; the rest are counted.
+const MAX_QUOTED: usize = 3;
+
+/// Issues as one line: `error (processing): "…"; fatal (exception)`, the
+/// same issue once, at most three quoted and the rest counted.
+pub fn describe(issues: &[Reported]) -> String {
+    let mut distinct: Vec<&Reported> = Vec::new();
+    for i in issues {
+        if !distinct.contains(&i) {
+            distinct.push(i);
+        }
+    }
+    let mut out: Vec<String> = distinct
+        .iter()
+        .take(MAX_QUOTED)
+        .map(ToString::to_string)
+        .collect();
+    if distinct.len() > MAX_QUOTED {
+        out.push(format!("and {} more", distinct.len() - MAX_QUOTED));
+    }
+    out.join("; ")
+}
+
+/// The error for an answer with HTTP error `status` to the request `what`
+/// (e.g. `Condition search`): the issues of the OperationOutcome the server
+/// sent with it, if any, are quoted after the request's name.
+pub fn http_failure(status: u16, what: &str, body: &[u8]) -> SourceError {
+    let issues = serde_json::from_slice::<OperationOutcome>(body)
+        .ok()
+        .filter(|_| peek_type(body).as_deref() == Some("OperationOutcome"))
+        .map(|oo| reported(&oo, true))
+        .unwrap_or_default();
+    let what = if issues.is_empty() {
+        what.to_string()
+    } else {
+        format!("{what}: {}", describe(&issues))
+    };
+    SourceError::HttpStatus { status, what }
+}
+
+fn peek_type(body: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct Peek {
         #[serde(rename = "resourceType", default)]
         resource_type: Option<String>,
     }
-    let is_oo = serde_json::from_slice::<Peek>(body)
-        .ok()
-        .and_then(|p| p.resource_type)
-        .as_deref()
-        == Some("OperationOutcome");
-    is_oo
+    serde_json::from_slice::<Peek>(body).ok()?.resource_type
+}
+
+/// True when a body is an OperationOutcome saying `not-found`.
+pub fn is_not_found_outcome(body: &[u8]) -> bool {
+    peek_type(body).as_deref() == Some("OperationOutcome")
         && serde_json::from_slice::<OperationOutcome>(body).is_ok_and(|oo| {
             oo.issue
                 .iter()

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::StreamExt;
 use icr_adapter_sdk::http::HttpSource;
-use icr_adapter_sdk::{BuildError, FetchRequest, SourceAdapter, SourceError, SourceSpec};
+use icr_adapter_sdk::{
+    BuildError, FetchRequest, Preparation, SourceAdapter, SourceError, SourceSpec,
+};
 use icr_fhir::NHS_NUMBER_SYSTEM;
 use icr_model::{
     Contact, Entry, IssueKind, Item, NhsNumber, PatientRecord, Section, SectionSet, SourceIssue,
@@ -16,9 +18,14 @@ use icr_model::{
 use tokio::time::Instant;
 use url::Url;
 
+use crate::capability::Capability;
 use crate::map::{Content, RecordType, local_reference};
-use crate::options::FhirR4Options;
-use crate::page::{Found, PageContext, is_not_found_outcome, read_page};
+use crate::options::{FhirR4Options, Searches};
+use crate::page::{
+    Found, PageContext, Reported, describe, http_failure, is_not_found_outcome, read_page,
+};
+use crate::plan::{CurrentItems, Planned, plan};
+use crate::truncated::{Current, Truncation, Why};
 
 /// The media type asked for.
 const FHIR_JSON: &str = "application/fhir+json";
@@ -31,6 +38,10 @@ pub struct FhirR4Source {
     meta: Arc<SourceMeta>,
     options: FhirR4Options,
     offered: SectionSet,
+    /// What the server's CapabilityStatement declares, once read by
+    /// [`SourceAdapter::prepare`]; until then searches are planned from the
+    /// registration.
+    capability: std::sync::RwLock<Option<Arc<Capability>>>,
 }
 
 impl FhirR4Source {
@@ -57,42 +68,77 @@ impl FhirR4Source {
             meta: spec.meta(),
             options,
             offered: spec.sections,
+            capability: std::sync::RwLock::new(None),
         })
     }
 
-    /// The searches for `wanted`, in section order.
-    fn plan(&self, wanted: SectionSet) -> Vec<RecordType> {
-        let mut plan = Vec::new();
-        for s in wanted.iter() {
-            match s {
-                Section::Demographics => {}
-                Section::Contacts => plan.push(RecordType::RelatedPerson),
-                Section::CareTeam => plan.push(RecordType::CareTeam),
-                Section::Medications => {
-                    if self.options.use_medication_statement {
-                        plan.push(RecordType::MedicationStatement);
-                    }
-                    if self.options.use_medication_request {
-                        plan.push(RecordType::MedicationRequest);
-                    }
-                }
-                Section::Allergies => plan.push(RecordType::AllergyIntolerance),
-                Section::Conditions => plan.push(RecordType::Condition),
-                Section::Results => {
-                    plan.push(RecordType::Observation);
-                    plan.push(RecordType::DiagnosticReport);
-                }
-                Section::Documents => plan.push(RecordType::DocumentReference),
-                Section::Procedures => plan.push(RecordType::Procedure),
-                Section::Referrals => plan.push(RecordType::ServiceRequest),
-                Section::Appointments => {
-                    plan.push(RecordType::Appointment);
-                    plan.push(RecordType::Encounter);
-                }
-                Section::Alerts => plan.push(RecordType::Flag),
-            }
+    /// The statement read last, if any.
+    fn capability(&self) -> Option<Arc<Capability>> {
+        match self.capability.read() {
+            Ok(c) => c.clone(),
+            Err(e) => e.into_inner().clone(),
         }
-        plan
+    }
+
+    fn set_capability(&self, capability: Capability) {
+        let capability = Some(Arc::new(capability));
+        match self.capability.write() {
+            Ok(mut c) => *c = capability,
+            Err(e) => *e.into_inner() = capability,
+        }
+    }
+
+    /// Reads the server's CapabilityStatement and keeps what it declares;
+    /// what is learnt, or why nothing was, is said in notes.
+    async fn read_capability(&self, deadline: Instant) -> Preparation {
+        let what = "CapabilityStatement";
+        let mut url = self.base.clone();
+        let path = format!("{}metadata", url.path());
+        url.set_path(&path);
+        let read = match self.http.get(url, FHIR_JSON, deadline, what).await {
+            Ok(r) if r.is_success() => Capability::read(&r.body),
+            Ok(r) => Err(http_failure(r.status, what, &r.body).to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let capability = match read {
+            Ok(c) => c,
+            Err(why) => {
+                let from = if self.capability().is_some() {
+                    "the statement read before"
+                } else {
+                    "the registration"
+                };
+                return Preparation {
+                    notes: vec![format!(
+                        "the CapabilityStatement could not be read ({why}); searches are planned from {from}"
+                    )],
+                    mismatches: Vec::new(),
+                };
+            }
+        };
+        let mut needed: Vec<RecordType> = self
+            .offered
+            .iter()
+            .flat_map(|s| crate::plan::types_for(s, &self.options))
+            .filter(|t| !self.options.skips(*t))
+            .collect();
+        needed.dedup();
+        let note = format!(
+            "CapabilityStatement read: {} of the {} resource types this source's sections need are searchable; _sort {}",
+            capability.count_searchable(&needed),
+            needed.len(),
+            if capability.sorts() {
+                "declared"
+            } else {
+                "not declared"
+            }
+        );
+        let mismatches = crate::plan::mismatches(self.offered, &self.options, &capability);
+        self.set_capability(capability);
+        Preparation {
+            notes: vec![note],
+            mismatches,
+        }
     }
 
     fn type_url(&self, ty: RecordType) -> Url {
@@ -111,11 +157,20 @@ impl FhirR4Source {
         url
     }
 
-    fn search_url(&self, ty: RecordType, patient_id: &str) -> Url {
+    /// The first page of `planned`'s search, sorted as planned, and
+    /// narrowed to its current items when `current` is given.
+    fn search_url(&self, planned: Planned, patient_id: &str, current: Option<(&str, &str)>) -> Url {
+        let ty = planned.ty;
         let mut url = self.type_url(ty);
         {
             let mut q = url.query_pairs_mut();
             q.append_pair("patient", patient_id);
+            if let Some((param, value)) = current {
+                q.append_pair(param, value);
+            }
+            if let Some(date) = planned.sort {
+                q.append_pair("_sort", &format!("-{date}"));
+            }
             q.append_pair("_count", &self.options.page_size.to_string());
             if self.options.include_medications {
                 match ty {
@@ -163,10 +218,7 @@ impl FhirR4Source {
             return Err(SourceError::PatientNotFound);
         }
         if !response.is_success() {
-            return Err(SourceError::HttpStatus {
-                status: response.status,
-                what: what.into(),
-            });
+            return Err(http_failure(response.status, what, &response.body));
         }
         let page = read_page(&response.body, &self.page_context(RecordType::Patient))?;
         drop(response);
@@ -197,61 +249,101 @@ impl FhirR4Source {
         Ok((id, found))
     }
 
-    async fn search(&self, ty: RecordType, patient_id: &str, deadline: Instant) -> Search {
-        let mut search = Search::new(ty);
-        let what = format!("{} search", ty.name());
-        let mut url = self.search_url(ty, patient_id);
-        let max_pages = self.options.max_pages;
-        for page_no in 1..=max_pages {
-            let response = match self.http.get(url, FHIR_JSON, deadline, &what).await {
-                Ok(r) => r,
-                Err(e) => {
-                    search.fail(page_no, e);
-                    return search;
-                }
-            };
-            search.bytes += response.body.len();
-            if !response.is_success() {
-                let status = response.status;
-                search.fail(page_no, SourceError::HttpStatus { status, what });
+    /// Runs one planned search, all its pages. A search cut short (more
+    /// pages than `max_pages`, or a next page on another server) then asks
+    /// separately for the type's current items, adding those not already
+    /// read, and says what was read.
+    async fn search(&self, planned: Planned, patient_id: &str, deadline: Instant) -> Search {
+        let mut search = Search::new(planned.ty);
+        let url = self.search_url(planned, patient_id, None);
+        let (why, total) = match self
+            .read_pages(&mut search, url, patient_id, deadline)
+            .await
+        {
+            Ok((None, _)) => return search,
+            Ok((Some(why), total)) => (why, total),
+            Err((page_no, e)) => {
+                search.fail(page_no, e);
                 return search;
             }
-            let page = match read_page(&response.body, &self.page_context(ty)) {
-                Ok(p) => p,
-                Err(e) => {
-                    search.fail(page_no, e);
-                    return search;
+        };
+        let first = search.items.len();
+        let current = match planned.current {
+            None => Current::NoneToAsk,
+            Some(CurrentItems::Undeclared(param)) => Current::Undeclared(param),
+            Some(CurrentItems::Ask(param, value)) => {
+                let url = self.search_url(planned, patient_id, Some((param, value)));
+                let matched_before = search.position;
+                match self
+                    .read_pages(&mut search, url, patient_id, deadline)
+                    .await
+                {
+                    Ok((None, _)) => Current::All,
+                    Ok((Some(_), _)) => Current::Some(search.position - matched_before),
+                    Err((_, e)) => Current::Failed(e.to_string()),
                 }
-            };
+            }
+        };
+        let truncation = Truncation {
+            ty: planned.ty,
+            read: search.items.len(),
+            total,
+            first,
+            sorted: planned.sort.is_some(),
+            why,
+            current,
+        };
+        search.issue(IssueKind::Truncated, truncation.message());
+        search
+    }
+
+    /// Reads the pages of one search from `url` into `search`, following
+    /// `next` links up to `max_pages`. Gives why it stopped early (`None`:
+    /// it read the last page) and the first page's `Bundle.total`; or the
+    /// page that failed, and why.
+    async fn read_pages(
+        &self,
+        search: &mut Search,
+        mut url: Url,
+        patient_id: &str,
+        deadline: Instant,
+    ) -> Result<(Option<Why>, Option<u64>), (u32, SourceError)> {
+        let ty = search.ty;
+        let what = format!("{} search", ty.name());
+        let max_pages = self.options.max_pages;
+        let mut total = None;
+        for page_no in 1..=max_pages {
+            let response = self
+                .http
+                .get(url, FHIR_JSON, deadline, &what)
+                .await
+                .map_err(|e| (page_no, e))?;
+            search.bytes += response.body.len();
+            if !response.is_success() {
+                return Err((
+                    page_no,
+                    http_failure(response.status, &what, &response.body),
+                ));
+            }
+            let page =
+                read_page(&response.body, &self.page_context(ty)).map_err(|e| (page_no, e))?;
             drop(response);
             search.pages_read += 1;
-            let next = search.take(page, &self.meta, patient_id, &self.base);
-            let Some(next) = next else { return search };
+            if page_no == 1 {
+                total = page.total;
+            }
+            let Some(next) = search.take(page, &self.meta, patient_id, &self.base) else {
+                return Ok((None, total));
+            };
             if page_no == max_pages {
-                search.issue(
-                    IssueKind::Truncated,
-                    format!(
-                        "{}: more than {max_pages} pages of results; the rest was not read",
-                        ty.name()
-                    ),
-                );
-                return search;
+                return Ok((Some(Why::MorePages(max_pages)), total));
             }
             match self.follow(&next) {
                 Some(u) => url = u,
-                None => {
-                    search.issue(
-                        IssueKind::Truncated,
-                        format!(
-                            "{}: the next page is on another server and was not read",
-                            ty.name()
-                        ),
-                    );
-                    return search;
-                }
+                None => return Ok((Some(Why::Elsewhere), total)),
             }
         }
-        search
+        Ok((None, total))
     }
 }
 
@@ -272,7 +364,8 @@ struct Search {
     unresolved: u32,
     positional: u32,
     other_patient: u32,
-    reported: Vec<String>,
+    /// The issues of the server's OperationOutcome entries.
+    reported: Vec<Reported>,
 }
 
 impl Search {
@@ -388,11 +481,23 @@ impl Search {
             );
             self.issue(IssueKind::Unreadable, message);
         }
-        for reported in std::mem::take(&mut self.reported) {
-            self.issue(
-                IssueKind::SectionFailed,
-                format!("the source reported a problem with the {name} search ({reported})"),
+        let (failures, warnings): (Vec<Reported>, Vec<Reported>) =
+            std::mem::take(&mut self.reported)
+                .into_iter()
+                .partition(Reported::is_failure);
+        if !failures.is_empty() {
+            let message = format!(
+                "the source reported a problem with the {name} search: {}",
+                describe(&failures)
             );
+            self.issue(IssueKind::SectionFailed, message);
+        }
+        if !warnings.is_empty() {
+            let message = format!(
+                "the source warned about the {name} search: {}",
+                describe(&warnings)
+            );
+            self.issue(IssueKind::Note, message);
         }
         if self.bad_dates > 0 {
             let message = format!(
@@ -480,14 +585,17 @@ impl SourceAdapter for FhirR4Source {
             }
         }
 
-        let plan = self.plan(wanted);
+        let capability = self.capability();
+        let plan = plan(wanted, &self.options, capability.as_deref());
+        record.issues.extend(plan.notes);
+        let plan = plan.searches;
         if plan.is_empty() {
             return Ok(record);
         }
         let patient_id = patient_id.as_str();
         let mut done: Vec<(usize, Search)> =
             futures::stream::iter(plan.iter().copied().enumerate())
-                .map(|(i, ty)| async move { (i, self.search(ty, patient_id, deadline).await) })
+                .map(|(i, p)| async move { (i, self.search(p, patient_id, deadline).await) })
                 .buffer_unordered(self.options.max_concurrent_searches)
                 .collect()
                 .await;
@@ -513,6 +621,18 @@ impl SourceAdapter for FhirR4Source {
                 .unwrap_or_else(|| SourceError::Malformed("no search was made".into())));
         }
         Ok(record)
+    }
+
+    async fn prepare(&self, deadline: Instant) -> Preparation {
+        match self.options.searches {
+            Searches::All => Preparation {
+                notes: vec![
+                    "searches = \"all\": the CapabilityStatement is not read; every type of the offered sections is searched".into(),
+                ],
+                mismatches: Vec::new(),
+            },
+            Searches::Capability => self.read_capability(deadline).await,
+        }
     }
 }
 

@@ -620,6 +620,7 @@ fn document_reference_care_plan() {
                 inline_content_omitted: false,
             }],
             text: None,
+            care_plan: None,
         })
     );
     let inline = map_json(serde_json::json!({
@@ -664,6 +665,7 @@ fn procedure_examination_of_skin() {
             outcome: None,
             performers: vec![],
             notes: vec![],
+            immunisation: None,
         })
     );
 }

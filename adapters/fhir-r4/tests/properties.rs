@@ -637,6 +637,7 @@ fn document() -> impl Strategy<Value = Entry> {
                     // Rendered as an inline text/plain attachment, which the
                     // adapter does not read back: not part of the round trip.
                     text: None,
+                    care_plan: None,
                 })
             },
         )
@@ -664,6 +665,98 @@ fn procedure() -> impl Strategy<Value = Entry> {
                     outcome,
                     performers,
                     notes,
+                    immunisation: None,
+                })
+            },
+        )
+}
+
+/// An immunisation: the statuses an R4 Immunization has, one body site,
+/// a date or none, a dose as a number or as text.
+fn immunisation() -> impl Strategy<Value = Entry> {
+    let dose = prop_oneof![(1u32..100).prop_map(|n| n.to_string()), phrase()];
+    (
+        (
+            concept_any(),
+            select(vec![
+                ProcedureStatus::Completed,
+                ProcedureStatus::NotDone,
+                ProcedureStatus::EnteredInError,
+            ]),
+            opt(any_date()),
+            opt(concept()),
+            names(),
+            notes(),
+        ),
+        (concept_any(), opt(dose), opt(word()), opt(concept())),
+    )
+        .prop_map(
+            |((code, status, performed, site, performers, notes), (vaccine, dose, lot, reason))| {
+                Entry::Procedure(Procedure {
+                    // A procedure code that says no more than the vaccine
+                    // is the vaccine, as the adapter reads it.
+                    code: if code.is_empty() {
+                        vaccine.clone()
+                    } else {
+                        code
+                    },
+                    status: Some(status),
+                    performed,
+                    performed_end: None,
+                    body_site: site.into_iter().collect(),
+                    outcome: None,
+                    performers,
+                    notes,
+                    immunisation: Some(Immunisation {
+                        vaccine,
+                        dose,
+                        lot_number: lot,
+                        reason_not_given: reason,
+                    }),
+                })
+            },
+        )
+}
+
+/// A care plan: a document whose type is the care plan type, with no
+/// document status or attachments (a CarePlan has neither).
+fn care_plan() -> impl Strategy<Value = Entry> {
+    (
+        (
+            concepts(),
+            opt(phrase()),
+            opt(any_date()),
+            names(),
+            opt(phrase()),
+        ),
+        (
+            opt(select(CarePlanStatus::ALL.to_vec())),
+            opt(any_date()),
+            opt(any_date()),
+            proptest::collection::vec(phrase(), 0..3),
+        ),
+    )
+        .prop_map(
+            |((category, title, date, authors, text), (status, start, end, activities))| {
+                Entry::Document(Document {
+                    doc_type: Concept::coded(Coding::new(
+                        CodeSystem::Snomed,
+                        icr_adapter_fhir_r4::map::CARE_PLAN_CODE,
+                        "Care plan",
+                    )),
+                    category,
+                    title,
+                    status: None,
+                    date,
+                    authors,
+                    content: Vec::new(),
+                    text,
+                    care_plan: Some(CarePlan {
+                        status,
+                        period_start: start,
+                        period_end: end,
+                        activities,
+                    }),
                 })
             },
         )
@@ -842,7 +935,9 @@ fn item() -> impl Strategy<Value = Entry> {
         condition(),
         result(),
         document(),
+        care_plan(),
         procedure(),
+        immunisation(),
         referral(),
         appointment(),
         alert(),
@@ -889,6 +984,11 @@ fn read_back_form(e: Entry) -> Entry {
             Entry::Alert(a)
         }
         Entry::Document(mut d) => {
+            if let Some(plan) = d.care_plan.as_mut() {
+                // A care plan is a CarePlan, whose only status is its own.
+                plan.status = plan.status.or(Some(CarePlanStatus::Unknown));
+                return Entry::Document(d);
+            }
             d.status = d.status.or(Some(DocumentStatus::Current));
             for a in &mut d.content {
                 a.url = None;
@@ -1066,6 +1166,8 @@ const TYPES: &[&str] = &[
     "Appointment",
     "Encounter",
     "Flag",
+    "Immunization",
+    "CarePlan",
     "Medication",
     "OperationOutcome",
     "Bundle",
@@ -1191,6 +1293,38 @@ proptest! {
             "entry": [{"resource": doc.clone()}]});
         fuzz_bundle(doc.to_string().as_bytes());
         fuzz_bundle(wrapped.to_string().as_bytes());
+    }
+}
+
+proptest! {
+    /// A CapabilityStatement whose parts are anything: reading it never
+    /// panics, and a well-formed search-type declaration among them is
+    /// always seen.
+    #[test]
+    fn capability_statements_of_any_shape_are_read_without_panicking(
+        ty in select(TYPES.to_vec()),
+        mode in json_value(),
+        interaction in json_value(),
+        params in json_value(),
+        rest_params in json_value(),
+    ) {
+        use icr_adapter_fhir_r4::capability::Capability;
+        let odd = serde_json::json!({"resourceType": "CapabilityStatement", "rest": [
+            {"mode": mode, "searchParam": rest_params, "resource": [
+                {"type": ty, "interaction": interaction, "searchParam": params}
+            ]}
+        ]});
+        let _ = Capability::read(odd.to_string().as_bytes());
+        fuzz_bundle(odd.to_string().as_bytes());
+        let good = serde_json::json!({"resourceType": "CapabilityStatement", "rest": [
+            {"mode": "server", "resource": [
+                {"type": ty, "interaction": [{"code": "search-type"}], "searchParam": [{"name": "_sort"}]}
+            ]}
+        ]});
+        let read = Capability::read(good.to_string().as_bytes()).unwrap();
+        let record_type = icr_fhir::RecordType::from_name(ty);
+        prop_assert!(record_type.is_none_or(|t| read.searches(t)));
+        prop_assert!(record_type.is_none() || read.sorts());
     }
 }
 

@@ -18,7 +18,7 @@
 //! | conditions | `includeProblems` | Condition (problems) |
 //! | appointments | `includeConsultations` (+ `includeNumberOfMostRecent`) | Encounter (consultations; their topic and heading Lists are not items) |
 //! | results | `includeInvestigations` | DiagnosticReport with its Observations (and the Specimen's collection date) |
-//! | procedures | `includeImmunisations` | Immunization, as procedures: the model has no immunisations section |
+//! | procedures | `includeImmunisations` | Immunization, as procedures marked as immunisations (vaccine, batch, reason not given), as the FHIR R4 adapter reads them |
 //! | referrals | `includeReferrals` | ReferralRequest |
 //!
 //! Contacts, care teams, documents and alerts are not in the structured

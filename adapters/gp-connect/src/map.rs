@@ -18,7 +18,7 @@
 //! | Condition | condition |
 //! | Encounter | appointment of kind encounter |
 //! | DiagnosticReport, Observation | result (report or observation) |
-//! | Immunization | procedure (the model has no immunisations section) |
+//! | Immunization | procedure marked as an immunisation (vaccine, batch, reason not given), as the FHIR R4 adapter reads one |
 //! | Observation in the immunisations List | procedure (immunisation status, e.g. no consent) |
 //! | ReferralRequest | referral |
 
@@ -662,9 +662,11 @@ impl<'i, 'a> Mapper<'i, 'a> {
         })
     }
 
-    /// An Immunization, as a procedure: the vaccination procedure
-    /// extension's code, else the vaccine code (unless it is a NullFlavor);
-    /// `notGiven` is `not-done`, and the reasons it was not given are
+    /// An Immunization, as a procedure marked as an immunisation (as the
+    /// FHIR R4 adapter reads one): the vaccination procedure extension's
+    /// code, else the vaccine code (unless it is a NullFlavor), is the
+    /// code; the vaccine, batch and first reason it was not given are the
+    /// immunisation's; `notGiven` is `not-done`, and further reasons are
     /// notes.
     pub fn immunization(&mut self, raw: &RawValue) -> Result<Mapped, MapError> {
         let x: s::Immunization = self.read("Immunization", raw)?;
@@ -686,8 +688,9 @@ impl<'i, 'a> Mapper<'i, 'a> {
             }
             c
         });
+        let vaccine = vaccine.filter(|c| !c.is_empty());
         let code = from_extension
-            .or(vaccine.filter(|c| !c.is_empty()))
+            .or_else(|| vaccine.clone())
             .unwrap_or_default();
         let status = if x.not_given == Some(true) {
             Some(m::ProcedureStatus::NotDone)
@@ -699,14 +702,14 @@ impl<'i, 'a> Mapper<'i, 'a> {
             }
         };
         let mut notes = notes(&x.note);
-        if let Some(e) = &x.explanation {
-            notes.extend(
-                e.reason_not_given
-                    .iter()
-                    .map(concept)
-                    .filter_map(|c| c.label().map(|l| format!("Not given: {l}"))),
-            );
-        }
+        let mut reasons = x
+            .explanation
+            .iter()
+            .flat_map(|e| &e.reason_not_given)
+            .map(concept)
+            .filter(|c| !c.is_empty());
+        let reason_not_given = reasons.next();
+        notes.extend(reasons.filter_map(|c| c.label().map(|l| format!("Not given: {l}"))));
         let p = m::Procedure {
             code,
             status,
@@ -726,6 +729,12 @@ impl<'i, 'a> Mapper<'i, 'a> {
                 .filter_map(|p| self.index.name(&p.actor))
                 .collect(),
             notes,
+            immunisation: Some(m::Immunisation {
+                vaccine: vaccine.unwrap_or_default(),
+                dose: None,
+                lot_number: text(&x.lot_number),
+                reason_not_given,
+            }),
         };
         let (subject, subject_nhs) = subject_of(&x.patient);
         Ok(Mapped {
@@ -759,6 +768,8 @@ impl<'i, 'a> Mapper<'i, 'a> {
                 .filter_map(|r| self.index.name(&Some(r.clone())))
                 .collect(),
             notes: text(&x.comment).into_iter().collect(),
+            // A status about immunisation (no consent, …), not a vaccination.
+            immunisation: None,
         };
         let (subject, subject_nhs) = subject_of(&x.subject);
         Ok(Mapped {

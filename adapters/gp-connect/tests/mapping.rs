@@ -290,7 +290,7 @@ fn investigations_are_reports_with_their_results() {
 }
 
 #[test]
-fn immunisations_are_procedures() {
+fn immunisations_are_procedures_marked_as_immunisations() {
     icr_testkit::require_corpora!(GpConnect);
     let r = record(
         &example("immunizations_response2.json"),
@@ -311,7 +311,9 @@ fn immunisations_are_procedures() {
                     "performed": "2019-06-28",
                     "body_site": site,
                     "performers": ["Miss Nichole Gilbert"],
-                    "notes": ["Notes on adminstration of vaccine"]
+                    "notes": ["Notes on adminstration of vaccine"],
+                    // The vaccine is a NullFlavor: not known, so empty.
+                    "immunisation": {"vaccine": {}, "lot_number": "AAJN11K"}
                 })
             ),
             (
@@ -322,7 +324,8 @@ fn immunisations_are_procedures() {
                     "performed": "2019-09-28",
                     "body_site": site,
                     "performers": ["Miss Nichole Gilbert"],
-                    "notes": ["Notes on adminstration of vaccine"]
+                    "notes": ["Notes on adminstration of vaccine"],
+                    "immunisation": {"vaccine": {}, "lot_number": "AAJN11K"}
                 })
             ),
         ]

@@ -546,19 +546,28 @@ fn immunisation() -> impl Strategy<Value = Entry> {
         opt(concept()),
         distinct_names(),
         notes(2),
+        (opt(concept()), opt(word()), opt(concept())),
     )
-        .prop_map(|(code, status, performed, site, performers, notes)| {
-            Entry::Procedure(Procedure {
-                code,
-                status: Some(status),
-                performed,
-                performed_end: None,
-                body_site: site.into_iter().collect(),
-                outcome: None,
-                performers,
-                notes,
-            })
-        })
+        .prop_map(
+            |(code, status, performed, site, performers, notes, (vaccine, lot, reason))| {
+                Entry::Procedure(Procedure {
+                    code,
+                    status: Some(status),
+                    performed,
+                    performed_end: None,
+                    body_site: site.into_iter().collect(),
+                    outcome: None,
+                    performers,
+                    notes,
+                    immunisation: Some(Immunisation {
+                        vaccine: vaccine.unwrap_or_default(),
+                        dose: None,
+                        lot_number: lot,
+                        reason_not_given: reason,
+                    }),
+                })
+            },
+        )
 }
 
 fn referral() -> impl Strategy<Value = Entry> {

@@ -738,6 +738,7 @@ impl Reader {
             content,
             // Care plans and assessments are linked, not carried.
             text: None,
+            care_plan: None,
         }))
     }
 

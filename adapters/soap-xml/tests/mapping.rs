@@ -342,6 +342,7 @@ fn example_response_maps_field_by_field() {
                 ..Attachment::default()
             }],
             text: None,
+            care_plan: None,
         })
     );
     let Entry::Document(draft) = &item(&record, "Document/DOC-79013").entry else {

@@ -410,6 +410,7 @@ fn document() -> impl Strategy<Value = Document> {
                 .into_iter()
                 .collect(),
             text: None,
+            care_plan: None,
         })
 }
 

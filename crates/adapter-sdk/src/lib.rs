@@ -8,6 +8,9 @@
 //! source: the gateway hands an adapter a [`FetchRequest`] (one NHS number,
 //! the wanted sections, a deadline) and gets back a
 //! [`SourceRecord`](icr_model::SourceRecord) or a typed [`SourceError`].
+//! Outside any request, the gateway lets each adapter read what its source
+//! says it supports ([`SourceAdapter::prepare`]), at start and on every
+//! configuration reload, in the background.
 
 mod error;
 pub mod http;
@@ -20,7 +23,7 @@ mod spec;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use icr_model::{NhsNumber, OdsCode, SectionSet, SourceRecord};
+use icr_model::{NhsNumber, OdsCode, Section, SectionSet, SourceRecord};
 use tokio::time::Instant;
 
 pub use error::{SourceError, json_error, quoting_source, source_said};
@@ -115,6 +118,31 @@ impl FetchRequest {
     }
 }
 
+/// What an adapter learnt about its source in [`SourceAdapter::prepare`]:
+/// for operators' logs and `icr source check`. It never holds patient data.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Preparation {
+    /// What was read, or why it could not be (one line each).
+    pub notes: Vec<String>,
+    /// The sections the registration offers with parts the source does not
+    /// declare.
+    pub mismatches: Vec<Mismatch>,
+}
+
+/// A section a source's registration offers, of which the source does not
+/// declare some parts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mismatch {
+    /// The section.
+    pub section: Section,
+    /// What the source does not declare, in its protocol's words (FHIR
+    /// resource types, …).
+    pub undeclared: Vec<String>,
+    /// True when the source declares no part of the section: it is not
+    /// asked of the source at all.
+    pub whole_section: bool,
+}
+
 /// A source system, reached through its own protocol.
 ///
 /// An implementation must honour the request's deadline, bound everything it
@@ -125,4 +153,16 @@ impl FetchRequest {
 pub trait SourceAdapter: Send + Sync + 'static {
     /// Fetches what this source holds for one person.
     async fn fetch(&self, request: &FetchRequest) -> Result<SourceRecord, SourceError>;
+
+    /// Reads what the source says it supports (a FHIR server's
+    /// CapabilityStatement, …) so that later fetches ask only what it
+    /// offers, and says what was learnt. The gateway calls it for every
+    /// source at start and after every configuration reload, in the
+    /// background and bounded by `deadline`: no request waits for it, and
+    /// until it has read anything the adapter plans from its registration.
+    /// The default reads nothing.
+    async fn prepare(&self, deadline: Instant) -> Preparation {
+        let _ = deadline;
+        Preparation::default()
+    }
 }

@@ -854,11 +854,13 @@ fn encounter(a: &m::Appointment, it: &RecordItem<'_>, subject: Option<Reference>
 }
 
 /// STU3 Immunization: the model's procedure code goes in the vaccination
-/// procedure extension (the vaccine product is not in the model, so
-/// `vaccineCode` is NullFlavor `UNK`, as GP Connect writes it when the
-/// product is not coded). `not-done` is `notGiven`; other statuses but
-/// `entered-in-error` are `completed`.
+/// procedure extension; the immunisation's vaccine is `vaccineCode`, else
+/// NullFlavor `UNK`, as GP Connect writes it when the product is not coded;
+/// its batch is `lotNumber` and why it was not given
+/// `explanation.reasonNotGiven`. `not-done` is `notGiven`; other statuses
+/// but `entered-in-error` are `completed`.
 fn immunization(p: &m::Procedure, it: &RecordItem<'_>, subject: Option<Reference>) -> Immunization {
+    let imm = p.immunisation.as_ref();
     let mut extension = Vec::new();
     if let Some(cc) = concept(&p.code) {
         extension.push(Extension {
@@ -881,21 +883,23 @@ fn immunization(p: &m::Procedure, it: &RecordItem<'_>, subject: Option<Reference
             .into(),
         ),
         not_given: Some(p.status == Some(m::ProcedureStatus::NotDone)),
-        vaccine_code: Some(CodeableConcept {
-            coding: vec![Coding {
-                system: Some("http://hl7.org/fhir/v3/NullFlavor".into()),
-                code: Some("UNK".into()),
-                display: Some("Unknown".into()),
-                version: None,
-            }],
-            text: None,
-        }),
+        vaccine_code: Some(imm.and_then(|i| concept(&i.vaccine)).unwrap_or_else(|| {
+            CodeableConcept {
+                coding: vec![Coding {
+                    system: Some("http://hl7.org/fhir/v3/NullFlavor".into()),
+                    code: Some("UNK".into()),
+                    display: Some("Unknown".into()),
+                    version: None,
+                }],
+                text: None,
+            }
+        })),
         patient: subject,
         encounter: None,
         date: p.performed.as_ref().and_then(date_time),
         primary_source: Some(true),
         location: None,
-        lot_number: None,
+        lot_number: imm.and_then(|i| i.lot_number.clone()),
         site: p.body_site.first().and_then(concept),
         route: None,
         practitioner: p
@@ -908,7 +912,13 @@ fn immunization(p: &m::Procedure, it: &RecordItem<'_>, subject: Option<Reference
             })
             .collect(),
         note: annotations(&p.notes),
-        explanation: None,
+        explanation: imm
+            .and_then(|i| i.reason_not_given.as_ref())
+            .and_then(concept)
+            .map(|reason| ImmunizationExplanation {
+                reason: Vec::new(),
+                reason_not_given: vec![reason],
+            }),
     }
 }
 

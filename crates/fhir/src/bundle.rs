@@ -138,6 +138,10 @@ pub enum Resource {
     AuditEvent(AuditEvent),
     /// A Bundle (for example in a batch response).
     Bundle(Bundle),
+    /// An Immunization.
+    Immunization(Immunization),
+    /// A CarePlan.
+    CarePlan(CarePlan),
 }
 
 impl Resource {
@@ -163,6 +167,8 @@ impl Resource {
             Resource::Provenance(_) => "Provenance",
             Resource::AuditEvent(_) => "AuditEvent",
             Resource::Bundle(_) => "Bundle",
+            Resource::Immunization(_) => "Immunization",
+            Resource::CarePlan(_) => "CarePlan",
         }
     }
 }

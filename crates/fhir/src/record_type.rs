@@ -37,6 +37,10 @@ pub enum RecordType {
     Encounter,
     /// `alerts`.
     Flag,
+    /// `procedures` (immunisations).
+    Immunization,
+    /// `documents` (care plans).
+    CarePlan,
 }
 
 impl RecordType {
@@ -57,6 +61,8 @@ impl RecordType {
         RecordType::Appointment,
         RecordType::Encounter,
         RecordType::Flag,
+        RecordType::Immunization,
+        RecordType::CarePlan,
     ];
 
     /// The FHIR resource type name.
@@ -77,12 +83,56 @@ impl RecordType {
             RecordType::Appointment => "Appointment",
             RecordType::Encounter => "Encounter",
             RecordType::Flag => "Flag",
+            RecordType::Immunization => "Immunization",
+            RecordType::CarePlan => "CarePlan",
         }
     }
 
     /// The type named `name`, if it is one of these.
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|t| t.name() == name)
+    }
+
+    /// The R4 search parameter of the type's clinically relevant date, by
+    /// which a search can ask for the most recent first
+    /// (`_sort=-{param}`): `effective` for MedicationStatement,
+    /// `authoredon` for MedicationRequest, `recorded-date` for Condition,
+    /// `authored` for ServiceRequest, `date` for the others that have one.
+    pub const fn date_param(self) -> Option<&'static str> {
+        match self {
+            RecordType::Patient | RecordType::RelatedPerson => None,
+            RecordType::MedicationStatement => Some("effective"),
+            RecordType::MedicationRequest => Some("authoredon"),
+            RecordType::Condition => Some("recorded-date"),
+            RecordType::ServiceRequest => Some("authored"),
+            RecordType::CareTeam
+            | RecordType::AllergyIntolerance
+            | RecordType::Observation
+            | RecordType::DiagnosticReport
+            | RecordType::DocumentReference
+            | RecordType::Procedure
+            | RecordType::Appointment
+            | RecordType::Encounter
+            | RecordType::Flag
+            | RecordType::Immunization
+            | RecordType::CarePlan => Some("date"),
+        }
+    }
+
+    /// The R4 search (parameter and value) that finds the type's current
+    /// items — active medications, allergies, problems and alerts — for
+    /// the types that have them (and care plans in force).
+    pub const fn current_items(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            RecordType::MedicationStatement
+            | RecordType::MedicationRequest
+            | RecordType::Flag
+            | RecordType::CarePlan => Some(("status", "active")),
+            RecordType::AllergyIntolerance | RecordType::Condition => {
+                Some(("clinical-status", "active"))
+            }
+            _ => None,
+        }
     }
 
     /// The section the type's items belong to.
@@ -95,8 +145,8 @@ impl RecordType {
             RecordType::AllergyIntolerance => Section::Allergies,
             RecordType::Condition => Section::Conditions,
             RecordType::Observation | RecordType::DiagnosticReport => Section::Results,
-            RecordType::DocumentReference => Section::Documents,
-            RecordType::Procedure => Section::Procedures,
+            RecordType::DocumentReference | RecordType::CarePlan => Section::Documents,
+            RecordType::Procedure | RecordType::Immunization => Section::Procedures,
             RecordType::ServiceRequest => Section::Referrals,
             RecordType::Appointment | RecordType::Encounter => Section::Appointments,
             RecordType::Flag => Section::Alerts,

@@ -60,6 +60,11 @@ pub const CONDITION_VERIFICATION_SYSTEM: &str =
 /// The UCUM system, written on every quantity that has a unit code.
 pub const UCUM_SYSTEM: &str = "http://unitsofmeasure.org";
 
+/// The UK Core extension that holds an immunisation's vaccination
+/// procedure (what was done, beside the vaccine given).
+pub const VACCINATION_PROCEDURE_EXTENSION: &str =
+    "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-VaccinationProcedure";
+
 /// How rendered resources refer to the patient and to each other.
 pub struct RenderContext<'a> {
     /// Reference to the Patient resource, e.g. `Patient/9990000018` or `urn:uuid:...`.
@@ -140,9 +145,10 @@ pub fn patient(id: &str, nhs: m::NhsNumber, d: &m::Demographics) -> Patient {
 /// Contact → RelatedPerson; CareTeam → CareTeam; Medication →
 /// MedicationStatement or (prescriptions) MedicationRequest; Allergy →
 /// AllergyIntolerance; Condition → Condition; TestResult → Observation or
-/// (reports) DiagnosticReport; Document → DocumentReference; Procedure →
-/// Procedure; Referral → ServiceRequest; Appointment → Appointment or
-/// (encounters) Encounter; Alert → Flag.
+/// (reports) DiagnosticReport; Document → DocumentReference or (care plans)
+/// CarePlan; Procedure → Procedure or (immunisations) Immunization;
+/// Referral → ServiceRequest; Appointment → Appointment or (encounters)
+/// Encounter; Alert → Flag.
 pub fn entry(entry: &m::Entry, id: &str, ctx: &RenderContext<'_>) -> Resource {
     let id = Some(id.to_string());
     match entry {
@@ -166,8 +172,14 @@ pub fn entry(entry: &m::Entry, id: &str, ctx: &RenderContext<'_>) -> Resource {
                 Resource::Observation(observation(r, id, ctx))
             }
         },
-        m::Entry::Document(d) => Resource::DocumentReference(document_reference(d, id, ctx)),
-        m::Entry::Procedure(p) => Resource::Procedure(procedure(p, id, ctx)),
+        m::Entry::Document(d) => match &d.care_plan {
+            Some(plan) => Resource::CarePlan(care_plan(d, plan, id, ctx)),
+            None => Resource::DocumentReference(document_reference(d, id, ctx)),
+        },
+        m::Entry::Procedure(p) => match &p.immunisation {
+            Some(imm) => Resource::Immunization(immunization(p, imm, id, ctx)),
+            None => Resource::Procedure(procedure(p, id, ctx)),
+        },
         m::Entry::Referral(r) => Resource::ServiceRequest(service_request(r, id, ctx)),
         m::Entry::Appointment(a) => match a.kind {
             Some(m::AppointmentKind::Encounter) => Resource::Encounter(encounter(a, id, ctx)),
@@ -597,6 +609,130 @@ fn procedure(p: &m::Procedure, id: Option<String>, ctx: &RenderContext<'_>) -> P
         body_site: concepts(&p.body_site),
         outcome: p.outcome.as_ref().and_then(concept),
         note: annotations(&p.notes),
+        ..Default::default()
+    }
+}
+
+/// An immunisation as an Immunization. Fallbacks and approximations:
+/// - status `not-done` and `entered-in-error` as they are; any other, or
+///   none, is `completed` (an R4 Immunization records a vaccination, and
+///   its status has no `unknown`);
+/// - the vaccine → `vaccineCode`, the `data-absent-reason#unknown` coding
+///   when the model has none; the procedure's code, when it says more than
+///   the vaccine, → the UK Core vaccination-procedure extension;
+/// - `performed` → `occurrenceDateTime`; no date → `occurrenceString`
+///   `unknown` (FHIR requires an occurrence); `performed_end` and
+///   `outcome` have no home and are left out;
+/// - the first body site → `site` (R4 has one); performers → `performer`
+///   (by display); `reason_not_given` → `statusReason`;
+/// - the dose → `protocolApplied.doseNumberPositiveInt` when it is a whole
+///   number from 1, else `doseNumberString`.
+fn immunization(
+    p: &m::Procedure,
+    imm: &m::Immunisation,
+    id: Option<String>,
+    ctx: &RenderContext<'_>,
+) -> Immunization {
+    use m::ProcedureStatus as S;
+    let status = match p.status {
+        Some(S::NotDone) => "not-done",
+        Some(S::EnteredInError) => "entered-in-error",
+        _ => "completed",
+    };
+    let procedure = concept(&p.code).filter(|c| concept(&imm.vaccine).as_ref() != Some(c));
+    let occurrence_date_time = p.performed.as_ref().and_then(date_time);
+    Immunization {
+        id,
+        extension: procedure
+            .map(|c| Extension {
+                url: Some(VACCINATION_PROCEDURE_EXTENSION.to_string()),
+                value_codeable_concept: Some(c),
+                ..Default::default()
+            })
+            .into_iter()
+            .collect(),
+        status: Some(status.to_string()),
+        status_reason: imm.reason_not_given.as_ref().and_then(concept),
+        vaccine_code: Some(concept_required(&imm.vaccine)),
+        patient: ctx.subject(),
+        occurrence_string: occurrence_date_time
+            .is_none()
+            .then(|| "unknown".to_string()),
+        occurrence_date_time,
+        lot_number: imm.lot_number.as_deref().and_then(text),
+        site: p.body_site.iter().find_map(concept),
+        performer: p
+            .performers
+            .iter()
+            .filter_map(|n| display_ref(n))
+            .map(|actor| ImmunizationPerformer {
+                function: None,
+                actor: Some(actor),
+            })
+            .collect(),
+        note: annotations(&p.notes),
+        protocol_applied: imm
+            .dose
+            .as_deref()
+            .and_then(text)
+            .map(|dose| match dose.trim().parse::<u32>() {
+                Ok(n) if n >= 1 && i32::try_from(n).is_ok() => ImmunizationProtocolApplied {
+                    dose_number_positive_int: Some(n),
+                    ..Default::default()
+                },
+                _ => ImmunizationProtocolApplied {
+                    dose_number_string: Some(dose),
+                    ..Default::default()
+                },
+            })
+            .into_iter()
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// A care plan as a CarePlan. Fallbacks and approximations:
+/// - no status → `unknown`; `intent` (required, not in the model) is
+///   `plan`;
+/// - `title` → `title`, `text` → `description`, `category` → `category`,
+///   `date` → `created`; the first author → `author` and the others →
+///   `contributor` (by display);
+/// - each activity → `activity.detail.description`, with `detail.status`
+///   `unknown` (required; the model keeps an activity as text only);
+/// - `doc_type`, `status` and `content` have no home on a CarePlan and are
+///   left out.
+fn care_plan(
+    d: &m::Document,
+    plan: &m::CarePlan,
+    id: Option<String>,
+    ctx: &RenderContext<'_>,
+) -> CarePlan {
+    let mut authors = d.authors.iter().filter_map(|a| display_ref(a));
+    CarePlan {
+        id,
+        status: Some(plan.status.map_or("unknown", |s| s.as_code()).to_string()),
+        intent: Some("plan".to_string()),
+        category: concepts(&d.category),
+        title: d.title.as_deref().and_then(text),
+        description: d.text.as_deref().and_then(text),
+        subject: ctx.subject(),
+        period: period(plan.period_start.as_ref(), plan.period_end.as_ref()),
+        created: d.date.as_ref().and_then(date_time),
+        author: authors.next(),
+        contributor: authors.collect(),
+        activity: plan
+            .activities
+            .iter()
+            .filter_map(|a| text(a))
+            .map(|description| CarePlanActivity {
+                detail: Some(CarePlanActivityDetail {
+                    status: Some("unknown".to_string()),
+                    description: Some(description),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .collect(),
         ..Default::default()
     }
 }

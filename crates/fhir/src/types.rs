@@ -1654,3 +1654,198 @@ pub struct AuditEvent {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub entity: Vec<AuditEventEntity>,
 }
+
+/// Who gave an immunisation.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImmunizationPerformer {
+    /// `ImmunizationPerformer.function`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<CodeableConcept>,
+    /// `ImmunizationPerformer.actor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<Reference>,
+}
+
+/// The dose of a vaccination protocol an immunisation was.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImmunizationProtocolApplied {
+    /// `ImmunizationProtocolApplied.series`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<String>,
+    /// `ImmunizationProtocolApplied.doseNumberPositiveInt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dose_number_positive_int: Option<u32>,
+    /// `ImmunizationProtocolApplied.doseNumberString`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dose_number_string: Option<String>,
+    /// `ImmunizationProtocolApplied.seriesDosesPositiveInt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series_doses_positive_int: Option<u32>,
+    /// `ImmunizationProtocolApplied.seriesDosesString`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series_doses_string: Option<String>,
+}
+
+/// A vaccination given, or recorded as not given.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Immunization {
+    /// `Immunization.id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `Immunization.meta`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
+    /// `Immunization.extension`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extension: Vec<Extension>,
+    /// `Immunization.identifier`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identifier: Vec<Identifier>,
+    /// `Immunization.status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// `Immunization.statusReason`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<CodeableConcept>,
+    /// `Immunization.vaccineCode`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vaccine_code: Option<CodeableConcept>,
+    /// `Immunization.patient`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient: Option<Reference>,
+    /// `Immunization.occurrenceDateTime`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurrence_date_time: Option<String>,
+    /// `Immunization.occurrenceString`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurrence_string: Option<String>,
+    /// `Immunization.recorded`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<String>,
+    /// `Immunization.primarySource`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub primary_source: Option<bool>,
+    /// `Immunization.lotNumber`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lot_number: Option<String>,
+    /// `Immunization.expirationDate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_date: Option<String>,
+    /// `Immunization.site`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<CodeableConcept>,
+    /// `Immunization.route`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<CodeableConcept>,
+    /// `Immunization.performer`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub performer: Vec<ImmunizationPerformer>,
+    /// `Immunization.note`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub note: Vec<Annotation>,
+    /// `Immunization.reasonCode`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reason_code: Vec<CodeableConcept>,
+    /// `Immunization.protocolApplied`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protocol_applied: Vec<ImmunizationProtocolApplied>,
+}
+
+/// A planned activity, described in the plan itself.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CarePlanActivityDetail {
+    /// `CarePlanActivityDetail.kind`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// `CarePlanActivityDetail.code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<CodeableConcept>,
+    /// `CarePlanActivityDetail.status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// `CarePlanActivityDetail.doNotPerform`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub do_not_perform: Option<bool>,
+    /// `CarePlanActivityDetail.scheduledPeriod`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_period: Option<Period>,
+    /// `CarePlanActivityDetail.scheduledString`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_string: Option<String>,
+    /// `CarePlanActivityDetail.description`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// One thing a care plan plans.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CarePlanActivity {
+    /// `CarePlanActivity.outcomeCodeableConcept`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outcome_codeable_concept: Vec<CodeableConcept>,
+    /// `CarePlanActivity.progress`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub progress: Vec<Annotation>,
+    /// `CarePlanActivity.reference`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<Reference>,
+    /// `CarePlanActivity.detail`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<CarePlanActivityDetail>,
+}
+
+/// A plan of care for the patient.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CarePlan {
+    /// `CarePlan.id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `CarePlan.meta`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
+    /// `CarePlan.identifier`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identifier: Vec<Identifier>,
+    /// `CarePlan.status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// `CarePlan.intent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent: Option<String>,
+    /// `CarePlan.category`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub category: Vec<CodeableConcept>,
+    /// `CarePlan.title`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// `CarePlan.description`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `CarePlan.subject`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Reference>,
+    /// `CarePlan.period`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<Period>,
+    /// `CarePlan.created`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// `CarePlan.author`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<Reference>,
+    /// `CarePlan.contributor`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contributor: Vec<Reference>,
+    /// `CarePlan.activity`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub activity: Vec<CarePlanActivity>,
+    /// `CarePlan.note`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub note: Vec<Annotation>,
+}

@@ -371,6 +371,7 @@ fn full_items() -> Vec<(&'static str, Entry)> {
                     inline_content_omitted: true,
                 }],
                 text: Some("Care plan\nReview in 3 months & re-assess <mobility>.".into()),
+                care_plan: None,
             }),
         ),
         (
@@ -397,6 +398,7 @@ fn full_items() -> Vec<(&'static str, Entry)> {
                 outcome: Some(sct("385669000", "Successful")),
                 performers: vec!["Mr Surgeon".into()],
                 notes: vec!["Uneventful".into()],
+                immunisation: None,
             }),
         ),
         (

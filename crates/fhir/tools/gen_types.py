@@ -550,6 +550,71 @@ purposeOfEvent * CodeableConcept
 agent * AuditEventAgent
 source ? AuditEventSource
 entity * AuditEventEntity
+
+@ImmunizationPerformer  Who gave an immunisation.
+function ? CodeableConcept
+actor ? Reference
+
+@ImmunizationProtocolApplied  The dose of a vaccination protocol an immunisation was.
+series ? String
+doseNumberPositiveInt ? u32
+doseNumberString ? String
+seriesDosesPositiveInt ? u32
+seriesDosesString ? String
+
+@Immunization  A vaccination given, or recorded as not given.
+id ? String
+meta ? Meta
+extension * Extension
+identifier * Identifier
+status ? String
+statusReason ? CodeableConcept
+vaccineCode ? CodeableConcept
+patient ? Reference
+occurrenceDateTime ? String
+occurrenceString ? String
+recorded ? String
+primarySource ? bool
+lotNumber ? String
+expirationDate ? String
+site ? CodeableConcept
+route ? CodeableConcept
+performer * ImmunizationPerformer
+note * Annotation
+reasonCode * CodeableConcept
+protocolApplied * ImmunizationProtocolApplied
+
+@CarePlanActivityDetail  A planned activity, described in the plan itself.
+kind ? String
+code ? CodeableConcept
+status ? String
+doNotPerform ? bool
+scheduledPeriod ? Period
+scheduledString ? String
+description ? String
+
+@CarePlanActivity  One thing a care plan plans.
+outcomeCodeableConcept * CodeableConcept
+progress * Annotation
+reference ? Reference
+detail ? CarePlanActivityDetail
+
+@CarePlan  A plan of care for the patient.
+id ? String
+meta ? Meta
+identifier * Identifier
+status ? String
+intent ? String
+category * CodeableConcept
+title ? String
+description ? String
+subject ? Reference
+period ? Period
+created ? String
+author ? Reference
+contributor * Reference
+activity * CarePlanActivity
+note * Annotation
 """
 KW = {'type':'type_','use':'use_','class':'class_','ref':'ref_','_status':'status_ext'}
 def snake(n):

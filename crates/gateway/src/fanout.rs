@@ -250,6 +250,7 @@ impl Gateway {
     pub fn new(config: &Config) -> Result<Self, icr_audit::AuditError> {
         let audit = AuditLog::open(&config.gateway.audit)?;
         let state = State::build(config, None, audit, Arc::new(AtomicU64::new(0)));
+        prepare_in_background(&state.sources);
         Ok(Self {
             inner: Arc::new(Inner {
                 state: std::sync::RwLock::new(Arc::new(state)),
@@ -303,6 +304,7 @@ impl Gateway {
             old.access.audit.clone(),
             Arc::clone(&old.access.break_glass),
         );
+        prepare_in_background(&new.sources);
         let report = Reloaded {
             added: new
                 .sources
@@ -1276,6 +1278,55 @@ fn reference_birth_date(
         [(d, n), rest @ ..] if *n >= 2 && rest.first().is_none_or(|(_, m)| m < n) => Some(*d),
         _ => None,
     }
+}
+
+/// Sources whose preparations run at once.
+const PREPARING_AT_ONCE: usize = 8;
+
+/// Lets every source's adapter read what its source supports
+/// ([`SourceAdapter::prepare`]), in one background task: at most
+/// [`PREPARING_AT_ONCE`] at a time, each given up after its source's
+/// timeout. What each learns is logged with the source's id (never patient
+/// data); no request waits for it. Called wherever sources are built (at
+/// start and on every reload). Without a Tokio runtime it does nothing.
+fn prepare_in_background(sources: &[Arc<Source>]) {
+    use futures::StreamExt as _;
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let work: Vec<(SourceId, Arc<dyn SourceAdapter>, Duration)> = sources
+        .iter()
+        .map(|s| {
+            (
+                s.spec.id.clone(),
+                Arc::clone(&s.adapter),
+                Duration::from_millis(s.spec.timeout_ms),
+            )
+        })
+        .collect();
+    runtime.spawn(futures::stream::iter(work).for_each_concurrent(
+        PREPARING_AT_ONCE,
+        |(source, adapter, timeout)| async move {
+            let deadline = Instant::now() + timeout;
+            let Ok(prepared) = tokio::time::timeout_at(deadline, adapter.prepare(deadline)).await
+            else {
+                tracing::warn!(%source, "the source did not say what it supports in time; it is asked as registered");
+                return;
+            };
+            for note in &prepared.notes {
+                tracing::info!(%source, %note, "source prepared");
+            }
+            for m in &prepared.mismatches {
+                tracing::warn!(
+                    %source,
+                    section = %m.section,
+                    undeclared = %m.undeclared.join(", "),
+                    whole_section = m.whole_section,
+                    "the source does not declare all its registration offers"
+                );
+            }
+        },
+    ));
 }
 
 /// The gateway's sources for `loaded`, reusing each of `previous` whose

@@ -242,6 +242,38 @@ timeout_ms = 2000
     }
 }
 
+async fn fhir_r4_row() -> Row {
+    let addr = serve::http(|_| {
+        Canned::fhir(
+            200,
+            &json!({"resourceType": "Bundle", "type": "searchset", "entry": [
+                {"search": {"mode": "outcome"}, "resource": outcome("error", "processing", None, "Unable to process request: patient index offline")}
+            ]}),
+        )
+    })
+    .await;
+    Row {
+        name: "fhir-r4: a searchset holding only an error OperationOutcome",
+        sources: vec![source(
+            &format!(
+                r#"id = "trust-a"
+organisation = "Test Trust"
+ods_code = "RXX"
+kind = "fhir-r4"
+endpoint = "http://{addr}/fhir"
+sections = ["demographics", "allergies"]
+timeout_ms = 2000
+cache_ttl_s = 0
+"#
+            ),
+            icr_adapter_fhir_r4::build,
+        )],
+        failing: "trust-a",
+        message: "the source refused or failed the request: Patient search: error (processing): \"Unable to process request: patient index offline\"",
+        http_status: 502,
+    }
+}
+
 #[tokio::test]
 async fn a_source_that_says_it_failed_is_an_error_with_its_words_in_the_view_and_the_bundle() {
     let rows = vec![
@@ -250,8 +282,7 @@ async fn a_source_that_says_it_failed_is_an_error_with_its_words_in_the_view_and
         hl7v2_row().await,
         soap_xml_row().await,
         cda_row().await,
-        // fhir-r4: its row (a searchset holding only an error
-        // OperationOutcome) is added by the owner of adapters/fhir-r4.
+        fhir_r4_row().await,
     ];
     let mut wrong = Mismatches::default();
     for row in rows {

@@ -621,6 +621,49 @@ pub struct Document {
     /// format carries it; the adapter bounds its length.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// Set when the document is a care plan (a FHIR CarePlan): its status,
+    /// period and activities. Its title, description (as `text`),
+    /// categories, creation date and author are the document's own fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub care_plan: Option<CarePlan>,
+}
+
+code_enum! {
+    /// Status of a care plan (the FHIR CarePlan codes).
+    pub enum CarePlanStatus {
+        /// Being written.
+        Draft = "draft",
+        /// In force.
+        Active = "active",
+        /// Paused.
+        OnHold = "on-hold",
+        /// Withdrawn before it was completed.
+        Revoked = "revoked",
+        /// Done.
+        Completed = "completed",
+        /// Recorded in error.
+        EnteredInError = "entered-in-error",
+        /// Not known.
+        Unknown = "unknown",
+    }
+}
+
+/// What makes a document a care plan: a plan of care, with its own status,
+/// the period it covers and what it plans.
+#[derive(Clone, PartialEq, Debug, Default, Serialize, Deserialize)]
+pub struct CarePlan {
+    /// Whether the plan is in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<CarePlanStatus>,
+    /// From when it applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_start: Option<PartialDateTime>,
+    /// Until when it applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_end: Option<PartialDateTime>,
+    /// What it plans, one activity each, as plain text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub activities: Vec<String>,
 }
 
 code_enum! {
@@ -671,6 +714,29 @@ pub struct Procedure {
     /// Free-text notes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Set when the procedure is an immunisation (a vaccination given or
+    /// recorded as not given, `status` `not-done`): the vaccine and the
+    /// dose. Its date is `performed`, where it was given `body_site`, who
+    /// gave it `performers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub immunisation: Option<Immunisation>,
+}
+
+/// What makes a procedure an immunisation.
+#[derive(Clone, PartialEq, Debug, Default, Serialize, Deserialize)]
+pub struct Immunisation {
+    /// The vaccine (dm+d or SNOMED CT where coded); empty when the source
+    /// codes only the vaccination procedure (the procedure's `code`).
+    pub vaccine: Concept,
+    /// Which dose of the course, as the source writes it (`1`, `booster`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dose: Option<String>,
+    /// The batch (lot) number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lot_number: Option<String>,
+    /// Why it was not given, for one recorded as not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_not_given: Option<Concept>,
 }
 
 code_enum! {

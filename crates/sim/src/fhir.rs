@@ -7,12 +7,13 @@
 //! Resources are rendered with `icr_fhir::render`, the same mapping the
 //! gateway uses, so there is one model-to-FHIR mapping in the project.
 
+use icr_fhir::RecordType;
 use icr_fhir::render::{self, RenderContext};
 use icr_fhir::{
     Bundle, BundleEntry, BundleLink, BundleSearch, Identifier, Meta, NHS_NUMBER_SYSTEM,
     ODS_ORGANISATION_SYSTEM, OperationOutcome, OperationOutcomeIssue, Reference, Resource,
 };
-use icr_model::{NhsNumber, RecordId};
+use icr_model::{Entry, NhsNumber, PartialDateTime, RecordId};
 use serde_json::json;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -369,11 +370,39 @@ fn resource_search(
             "patient must be a Patient logical id: 1 to 64 letters, digits, '-' or '.'",
         );
     }
-    let link_base = format!("{base}/{type_}?patient={}", encode(id));
+    let record_type = RecordType::from_name(type_);
+    let order = match params.one("_sort") {
+        Ok(sort) => match Order::parse(record_type, sort) {
+            Ok(o) => o,
+            Err(msg) => return outcome(400, "invalid", &msg),
+        },
+        Err(msg) => return outcome(400, "invalid", &msg),
+    };
+    let current = match record_type.and_then(RecordType::current_items) {
+        Some((param, _)) => match params.one(param) {
+            Ok(v) => v.map(|v| (param, v)),
+            Err(msg) => return outcome(400, "invalid", &msg),
+        },
+        None => None,
+    };
+    let mut link_base = format!("{base}/{type_}?patient={}", encode(id));
+    if let Some((param, value)) = current {
+        link_base.push_str(&format!("&{param}={}", encode(value)));
+    }
+    if let Order::Newest(param) = order {
+        link_base.push_str(&format!("&_sort=-{param}"));
+    }
     let Some((_, holding)) = pop.by_local_id(org, id) else {
         return json_answer(200, &searchset(0, page, &link_base, Vec::new()));
     };
-    let matching: Vec<&OrgRecord> = holding.records_of(type_).collect();
+    let mut matching: Vec<&OrgRecord> = holding
+        .records_of(type_)
+        .filter(|r| current.is_none_or(|(_, value)| status_code(&r.entry) == Some(value)))
+        .collect();
+    if let Order::Newest(_) = order {
+        // Most recent first; records without a date last, in their order.
+        matching.sort_by(|a, b| search_date(&b.entry).cmp(&search_date(&a.entry)));
+    }
     let total = matching.len();
     let patient_ref = format!("Patient/{}", holding.patient_id);
     let source = org.id();
@@ -396,6 +425,52 @@ fn resource_search(
         })
         .collect();
     json_answer(200, &searchset(total, page, &link_base, entries))
+}
+
+/// The order a search asks for (`_sort`): the server's own, or most recent
+/// first by the type's date parameter. Other sorts are refused.
+#[derive(Clone, Copy)]
+enum Order {
+    AsHeld,
+    Newest(&'static str),
+}
+
+impl Order {
+    fn parse(ty: Option<RecordType>, sort: Option<&str>) -> Result<Self, String> {
+        let Some(sort) = sort else {
+            return Ok(Order::AsHeld);
+        };
+        match ty.and_then(RecordType::date_param) {
+            Some(param) if sort == format!("-{param}") => Ok(Order::Newest(param)),
+            Some(param) => Err(format!(
+                "this server sorts this search only by -{param} (most recent first)"
+            )),
+            None => Err("this server does not sort this search".into()),
+        }
+    }
+}
+
+/// The date a sort on the type's date parameter orders by: when a
+/// condition or allergy was recorded, else the record's own date.
+fn search_date(entry: &Entry) -> Option<&PartialDateTime> {
+    match entry {
+        Entry::Condition(c) => c.recorded.as_ref().or(c.onset.as_ref()),
+        Entry::Allergy(a) => a.recorded.as_ref().or(a.onset.as_ref()),
+        e => e.sort_date(),
+    }
+}
+
+/// The code the current-items search (`status`, `clinical-status`)
+/// matches a record by.
+fn status_code(entry: &Entry) -> Option<&'static str> {
+    match entry {
+        Entry::Medication(m) => m.status.map(|s| s.as_code()),
+        Entry::Alert(a) => a.status.map(|s| s.as_code()),
+        Entry::Allergy(a) => a.clinical_status.map(|s| s.as_code()),
+        Entry::Condition(c) => c.clinical_status.map(|s| s.as_code()),
+        Entry::Document(d) => d.care_plan.as_ref()?.status.map(|s| s.as_code()),
+        _ => None,
+    }
 }
 
 /// One record rendered as its FHIR resource, with `meta.lastUpdated`.
@@ -421,6 +496,8 @@ pub fn resource(r: &OrgRecord, ctx: &RenderContext<'_>) -> Resource {
         Resource::OperationOutcome(x) => x.meta = m,
         Resource::Provenance(x) => x.meta = m,
         Resource::Bundle(x) => x.meta = m,
+        Resource::Immunization(x) => x.meta = m,
+        Resource::CarePlan(x) => x.meta = m,
         // Types an entry never renders as (icr-fhir adds some over time).
         #[allow(unreachable_patterns)]
         _ => {}
@@ -428,13 +505,10 @@ pub fn resource(r: &OrgRecord, ctx: &RenderContext<'_>) -> Resource {
     res
 }
 
-/// A small CapabilityStatement: which searches this server supports.
+/// A small CapabilityStatement: which searches this server supports, with
+/// the parameters it takes (the patient, paging, the type's date for
+/// `_sort`, and its current-items status), and `_sort` declared.
 pub fn capability_statement(org: Org, base: &str) -> serde_json::Value {
-    let patient_param = json!([
-        {"name": "patient", "type": "reference", "documentation": "The Patient's logical id on this server"},
-        {"name": "_count", "type": "number", "documentation": format!("Page size, 1 to {MAX_COUNT} (default {DEFAULT_COUNT})")},
-        {"name": "_offset", "type": "number", "documentation": "Entries to skip (used in next links)"}
-    ]);
     let mut resources = vec![json!({
         "type": "Patient",
         "interaction": [{"code": "search-type"}],
@@ -443,10 +517,22 @@ pub fn capability_statement(org: Org, base: &str) -> serde_json::Value {
         ]
     })];
     resources.extend(SEARCH_TYPES.iter().map(|t| {
+        let mut params = vec![
+            json!({"name": "patient", "type": "reference", "documentation": "The Patient's logical id on this server"}),
+            json!({"name": "_count", "type": "number", "documentation": format!("Page size, 1 to {MAX_COUNT} (default {DEFAULT_COUNT})")}),
+            json!({"name": "_offset", "type": "number", "documentation": "Entries to skip (used in next links)"}),
+        ];
+        let ty = RecordType::from_name(t);
+        if let Some(date) = ty.and_then(RecordType::date_param) {
+            params.push(json!({"name": date, "type": "date", "documentation": format!("Sort only: _sort=-{date} gives the most recent first")}));
+        }
+        if let Some((status, _)) = ty.and_then(RecordType::current_items) {
+            params.push(json!({"name": status, "type": "token", "documentation": "Exact code"}));
+        }
         json!({
             "type": t,
             "interaction": [{"code": "search-type"}],
-            "searchParam": patient_param.clone()
+            "searchParam": params
         })
     }));
     json!({
@@ -462,7 +548,13 @@ pub fn capability_statement(org: Org, base: &str) -> serde_json::Value {
         },
         "fhirVersion": "4.0.1",
         "format": [FHIR_JSON],
-        "rest": [{"mode": "server", "resource": resources}]
+        "rest": [{
+            "mode": "server",
+            "resource": resources,
+            "searchParam": [
+                {"name": "_sort", "type": "special", "documentation": "-{the type's date parameter}: most recent first"}
+            ]
+        }]
     })
 }
 
@@ -525,6 +617,97 @@ mod tests {
             proptest::prop_assert!([200, 400, 404, 405].contains(&a.status));
             let v: serde_json::Value = serde_json::from_slice(&a.body).unwrap();
             proptest::prop_assert!(v["resourceType"].is_string());
+        }
+    }
+
+    /// The first GWH patient holding at least three records of `ty`.
+    fn holding_with(pop: &Population, ty: &str) -> String {
+        pop.iter()
+            .filter_map(|p| p.holding(Org::GWH))
+            .find(|h| h.records_of(ty).count() >= 3)
+            .map(|h| h.patient_id.clone())
+            .unwrap()
+    }
+
+    #[test]
+    fn sorts_most_recent_first_and_finds_current_items_as_its_statement_says() {
+        let pop = pop();
+        let (_, statement) = get(&pop, Org::GWH, "/fhir/r4/metadata", None);
+        assert_eq!(statement["rest"][0]["searchParam"][0]["name"], "_sort");
+        let condition = statement["rest"][0]["resource"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["type"] == "Condition")
+            .unwrap();
+        let names: Vec<&str> = condition["searchParam"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "patient",
+                "_count",
+                "_offset",
+                "recorded-date",
+                "clinical-status"
+            ]
+        );
+
+        let id = holding_with(&pop, "Condition");
+        let (status, sorted) = get(
+            &pop,
+            Org::GWH,
+            "/fhir/r4/Condition",
+            Some(&format!("patient={id}&_sort=-recorded-date&_count=500")),
+        );
+        assert_eq!(status, 200);
+        let dates: Vec<String> = sorted["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["resource"]["recordedDate"].as_str().map(str::to_string))
+            .collect();
+        assert!(dates.len() >= 2, "{dates:?}");
+        assert!(
+            dates.windows(2).all(|w| w[0][..10] >= w[1][..10]),
+            "{dates:?}"
+        );
+        assert!(
+            sorted["link"][0]["url"]
+                .as_str()
+                .unwrap()
+                .contains("&_sort=-recorded-date&"),
+            "next links keep the sort"
+        );
+
+        let (status, active) = get(
+            &pop,
+            Org::GWH,
+            "/fhir/r4/Condition",
+            Some(&format!("patient={id}&clinical-status=active&_count=500")),
+        );
+        assert_eq!(status, 200);
+        for e in active["entry"].as_array().unwrap() {
+            assert_eq!(
+                e["resource"]["clinicalStatus"]["coding"][0]["code"],
+                "active"
+            );
+        }
+        let all = sorted["total"].as_u64().unwrap();
+        assert!(active["total"].as_u64().unwrap() <= all);
+
+        for bad in ["_sort=date", "_sort=-date", "_sort=-recorded-date&_sort=x"] {
+            let (status, _) = get(
+                &pop,
+                Org::GWH,
+                "/fhir/r4/Condition",
+                Some(&format!("patient={id}&{bad}")),
+            );
+            assert_eq!(status, 400, "{bad}");
         }
     }
 

@@ -257,6 +257,23 @@ fn records_are_clinically_plausible() {
                             assert!(m.prescriber.is_some());
                         }
                     }
+                    Entry::Document(d) if d.care_plan.is_some() => {
+                        // A care plan is carried, not linked: its title,
+                        // what it is for and what it plans.
+                        let plan = d.care_plan.as_ref().unwrap();
+                        assert!(d.content.is_empty());
+                        assert!(d.title.is_some() && d.text.is_some());
+                        assert!(plan.status.is_some() && plan.period_start.is_some());
+                        assert!(!plan.activities.is_empty());
+                    }
+                    Entry::Procedure(x) if x.immunisation.is_some() => {
+                        let d = x.performed.unwrap().start_timestamp();
+                        assert!(d >= birth);
+                        let given = x.status == Some(icr_model::ProcedureStatus::Completed);
+                        let imm = x.immunisation.as_ref().unwrap();
+                        assert_eq!(given, imm.lot_number.is_some());
+                        assert_eq!(!given, imm.reason_not_given.is_some());
+                    }
                     Entry::Document(d) => {
                         let a = &d.content[0];
                         assert_eq!(a.content_type.as_deref(), Some("application/pdf"));
@@ -296,6 +313,8 @@ fn records_are_clinically_plausible() {
         "Appointment",
         "Encounter",
         "Flag",
+        "Immunization",
+        "CarePlan",
     ] {
         assert!(kinds.contains(t), "no {t}");
     }

@@ -28,8 +28,10 @@ async fn metadata_is_a_capability_statement() {
         .iter()
         .map(|r| r["type"].as_str().unwrap())
         .collect();
-    assert_eq!(types.len(), 15);
-    assert!(types.contains(&"Patient") && types.contains(&"Flag"));
+    assert_eq!(types.len(), 17);
+    for t in ["Patient", "Flag", "Immunization", "CarePlan"] {
+        assert!(types.contains(&t), "{t}");
+    }
     sim.shutdown().await;
 }
 

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use icr_model::{
-    AllergyCategory, AppointmentKind, Criticality, Entry, Gender, MedicationStatus, NhsNumber,
-    PartialDateTime, Priority, ReferralStatus, Section,
+    AllergyCategory, AppointmentKind, CarePlanStatus, Criticality, Entry, Gender, MedicationStatus,
+    NhsNumber, PartialDateTime, Priority, ProcedureStatus, ReferralStatus, Section,
 };
 use icr_sim::population::{Holding, Patient, Population};
 use icr_sim::{Org, STORY_COUNT};
@@ -215,12 +215,39 @@ fn story_1_heart_failure_at_gwh_and_sft() {
             ("Encounter", 1),
             ("Appointment", 1),
             ("Flag", 1),
+            ("Immunization", 2),
             ("MedicationStatement", 3),
             ("Observation", 8),
             ("Procedure", 1),
             ("RelatedPerson", 1),
             ("ServiceRequest", 1),
         ])
+    );
+    // The pneumococcal vaccine given on the ward; the flu vaccine declined.
+    let immunisations: Vec<(&str, Option<ProcedureStatus>, Option<&str>)> = gwh
+        .entries_in(Section::Procedures)
+        .filter_map(|e| match e {
+            Entry::Procedure(p) => {
+                let imm = p.immunisation.as_ref()?;
+                Some((
+                    imm.vaccine.primary()?.code.as_str(),
+                    p.status,
+                    imm.lot_number.as_deref(),
+                ))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        immunisations,
+        [
+            (
+                "836398006",
+                Some(ProcedureStatus::Completed),
+                Some("PN2609A")
+            ),
+            ("1181000221105", Some(ProcedureStatus::NotDone), None),
+        ]
     );
     assert_eq!(
         counts(sft),
@@ -311,6 +338,15 @@ fn story_2_young_person_under_awp() {
         titles,
         ["Crisis and contingency plan", "Care and support plan"]
     );
+    let plan = awp
+        .entries_in(Section::Documents)
+        .find_map(|e| match e {
+            Entry::Document(d) => d.care_plan.as_ref(),
+            _ => None,
+        })
+        .expect("the care and support plan is a care plan");
+    assert_eq!(plan.status, Some(CarePlanStatus::Active));
+    assert_eq!(plan.activities.len(), 4);
 
     // Self-harm, citalopram and his mother recorded at both: they merge.
     for section in [Section::Medications, Section::Contacts] {

@@ -71,6 +71,8 @@ pub struct Started {
     pub calls: Vec<Arc<AtomicUsize>>,
     /// Its audit log's directory.
     pub audit_dir: std::path::PathBuf,
+    /// The gateway itself (to reload it, say).
+    pub gateway: Gateway,
 }
 
 /// How a test gateway is set up beyond its sources.
@@ -127,7 +129,29 @@ pub async fn start_with(
 
 /// A running gateway over `loaded` sources (real adapters, or scripted
 /// ones), set up by `setup`; its `calls` are empty.
-pub async fn start_loaded(deadline_ms: u64, loaded: Vec<LoadedSource>, setup: Setup) -> Started {
+pub async fn start_loaded(
+    deadline_ms: u64,
+    loaded: Vec<LoadedSource>,
+    mut setup: Setup,
+) -> Started {
+    let tls = setup.tls.take();
+    let (config, audit_dir) = loaded_config(deadline_ms, loaded, setup);
+    let (base, gateway) = serve_config(&config, tls).await;
+    Started {
+        base,
+        calls: Vec::new(),
+        audit_dir,
+        gateway,
+    }
+}
+
+/// The configuration `start_loaded` serves (the demo issuer; the demo
+/// policy unless `setup` says otherwise), and its audit directory.
+pub fn loaded_config(
+    deadline_ms: u64,
+    loaded: Vec<LoadedSource>,
+    setup: Setup,
+) -> (Config, std::path::PathBuf) {
     static RUN: AtomicUsize = AtomicUsize::new(0);
     let audit_dir = std::env::temp_dir().join(format!(
         "icr-gateway-test-{}-{}",
@@ -171,14 +195,20 @@ pub async fn start_loaded(deadline_ms: u64, loaded: Vec<LoadedSource>, setup: Se
         objections: Arc::new(objections),
         tls: None,
     };
+    (config, audit_dir)
+}
+
+/// Serves `config` on a loopback ephemeral port (over TLS with `tls`);
+/// returns its base URL and the gateway.
+pub async fn serve_config(config: &Config, tls: Option<icr_tls::ServerTls>) -> (String, Gateway) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let gw = Gateway::new(&config).unwrap();
-    let scheme = match setup.tls {
+    let gw = Gateway::new(config).unwrap();
+    let scheme = match tls {
         Some(tls) => {
             tokio::spawn(icr_gateway::serve_tls(
                 listener,
-                gw,
+                gw.clone(),
                 icr_gateway::ConnectionLimits::default(),
                 tls,
                 std::future::pending(),
@@ -188,18 +218,14 @@ pub async fn start_loaded(deadline_ms: u64, loaded: Vec<LoadedSource>, setup: Se
         None => {
             tokio::spawn(icr_gateway::serve(
                 listener,
-                gw,
+                gw.clone(),
                 icr_gateway::ConnectionLimits::default(),
                 std::future::pending(),
             ));
             "http"
         }
     };
-    Started {
-        base: format!("{scheme}://{addr}"),
-        calls: Vec::new(),
-        audit_dir,
-    }
+    (format!("{scheme}://{addr}"), gw)
 }
 
 pub fn nhs() -> NhsNumber {

@@ -3,11 +3,12 @@
 
 use icr_model::{
     Address, Alert, AlertStatus, Allergy, AllergyCategory, AllergyClinicalStatus, Appointment,
-    AppointmentKind, AppointmentStatus, Attachment, CareTeam, CareTeamMember, CareTeamStatus,
-    Concept, Condition, ConditionClinicalStatus, Contact, Criticality, Document, DocumentStatus,
-    HumanName, Medication, MedicationKind, MedicationStatus, PartialDateTime, Priority, Procedure,
-    ProcedureStatus, Quantity, Reaction, RecordId, ReferenceRange, Referral, ReferralStatus,
-    ResultKind, ResultStatus, ResultValue, Severity, Telecom, TestResult, Verification,
+    AppointmentKind, AppointmentStatus, Attachment, CarePlan, CarePlanStatus, CareTeam,
+    CareTeamMember, CareTeamStatus, Concept, Condition, ConditionClinicalStatus, Contact,
+    Criticality, Document, DocumentStatus, HumanName, Immunisation, Medication, MedicationKind,
+    MedicationStatus, PartialDateTime, Priority, Procedure, ProcedureStatus, Quantity, Reaction,
+    RecordId, ReferenceRange, Referral, ReferralStatus, ResultKind, ResultStatus, ResultValue,
+    Severity, Telecom, TestResult, Verification,
 };
 use time::{Date, Duration, OffsetDateTime};
 
@@ -331,6 +332,7 @@ pub(crate) fn document(
             inline_content_omitted: false,
         }],
         text: None,
+        care_plan: None,
     }
 }
 
@@ -345,7 +347,91 @@ pub(crate) fn procedure(code: Code, performed: Date, performer: &str) -> Procedu
         outcome: None,
         performers: vec![performer.to_string()],
         notes: Vec::new(),
+        immunisation: None,
     }
+}
+
+/// An immunisation given: a procedure marked as one, with the vaccine
+/// product where the histories code it, the dose and the batch.
+pub(crate) fn immunisation(
+    vaccination: Code,
+    given: Date,
+    performer: &str,
+    dose: Option<&str>,
+    lot_number: Option<String>,
+) -> Procedure {
+    Procedure {
+        immunisation: Some(Immunisation {
+            vaccine: codes::vaccine_for(vaccination)
+                .map(|v| v.concept())
+                .unwrap_or_default(),
+            dose: dose.map(str::to_string),
+            lot_number,
+            reason_not_given: None,
+        }),
+        ..procedure(vaccination, given, performer)
+    }
+}
+
+/// An immunisation offered and declined: `not-done`, with the reason.
+pub(crate) fn immunisation_declined(vaccination: Code, offered: Date, by: &str) -> Procedure {
+    Procedure {
+        status: Some(ProcedureStatus::NotDone),
+        notes: Vec::new(),
+        immunisation: Some(Immunisation {
+            vaccine: codes::vaccine_for(vaccination)
+                .map(|v| v.concept())
+                .unwrap_or_default(),
+            reason_not_given: Some(Concept::text("Declined by the patient")),
+            ..Default::default()
+        }),
+        ..procedure(vaccination, offered, by)
+    }
+}
+
+/// A care plan in force from `from`, written by `author`: a document marked
+/// as a care plan, its activities as text.
+pub(crate) fn care_plan(
+    category: Concept,
+    title: &str,
+    description: &str,
+    from: OffsetDateTime,
+    author: &str,
+    activities: &[&str],
+) -> Document {
+    Document {
+        doc_type: codes::DOC_CARE_PLAN.concept(),
+        category: vec![category],
+        title: Some(title.to_string()),
+        status: None,
+        date: Some(instant(from)),
+        authors: vec![author.to_string()],
+        content: Vec::new(),
+        text: Some(description.to_string()),
+        care_plan: Some(CarePlan {
+            status: Some(CarePlanStatus::Active),
+            period_start: Some(day(from.date())),
+            period_end: None,
+            activities: activities.iter().map(|a| a.to_string()).collect(),
+        }),
+    }
+}
+
+/// The batch number a vaccination given on `given` carries: the same
+/// vaccine in the same month comes from the same batch.
+pub(crate) fn batch(vaccination: Code, given: Date) -> String {
+    let prefix: String = vaccination
+        .display
+        .chars()
+        .filter(char::is_ascii_alphabetic)
+        .take(2)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    format!(
+        "{prefix}{:02}{:02}A",
+        given.year() % 100,
+        given.month() as u8
+    )
 }
 
 /// A referral to a service.

@@ -173,6 +173,39 @@ pub(crate) const VACC_HPV: Code = Code::snomed(
     "Administration of vaccine product containing only Human papillomavirus antigen",
 );
 
+// ---- vaccine products (SNOMED CT), by the vaccination that gives them ----
+
+pub(crate) const VACCINE_FLU: Code = Code::snomed(
+    "1181000221105",
+    "Influenza virus antigen only vaccine product",
+);
+pub(crate) const VACCINE_PNEUMOCOCCAL: Code = Code::snomed(
+    "836398006",
+    "Streptococcus pneumoniae antigen-containing vaccine product",
+);
+pub(crate) const VACCINE_MMR: Code = Code::snomed(
+    "871831003",
+    "Measles morbillivirus and Mumps orthorubulavirus and Rubella virus antigens only vaccine product",
+);
+
+/// The vaccine product a vaccination gives, where the histories code it
+/// (the others carry only the vaccination procedure, as many records do).
+pub(crate) fn vaccine_for(vaccination: Code) -> Option<Code> {
+    [
+        (VACC_SEASONAL_FLU, VACCINE_FLU),
+        (VACC_PNEUMOCOCCAL, VACCINE_PNEUMOCOCCAL),
+        (VACC_MMR, VACCINE_MMR),
+    ]
+    .into_iter()
+    .find(|(v, _)| *v == vaccination)
+    .map(|(_, product)| product)
+}
+
+// ---- care plans ----
+
+pub(crate) const CARE_PLAN_NURSING: Code =
+    Code::snomed("773130005", "Nursing care plan (record artifact)");
+
 // ---- referrals ----
 
 pub(crate) const REFERRAL_CATEGORY: Code = Code::snomed("3457005", "Patient referral");
@@ -1006,6 +1039,10 @@ mod tests {
             VACC_MMR,
             VACC_TD_IPV,
             VACC_HPV,
+            VACCINE_FLU,
+            VACCINE_PNEUMOCOCCAL,
+            VACCINE_MMR,
+            CARE_PLAN_NURSING,
             ROLE_GP,
             ROLE_DISTRICT_NURSE,
             ROLE_PHYSIOTHERAPIST,

@@ -948,14 +948,20 @@ fn mental_health_activity(
         h.push(ids, clock, Entry::Appointment(e));
     }
     let plan_date = daytime(shift(REFERENCE_DATE, -rng.range(7, 300)).max(since), rng);
-    let plan = build::document(
-        org,
-        codes::DOC_CARE_PLAN,
+    // Drawn as when the plan was a document by reference, so that the rest
+    // of the history is what it was.
+    let _ = (rng.below(100_000_000), rng.range(30_000, 150_000));
+    let plan = build::care_plan(
+        icr_model::Concept::text("Care Programme Approach"),
         "Care and support plan",
+        "Care coordinated under the Care Programme Approach by the recovery team.",
         plan_date,
         &coordinator,
-        rng.below(100_000_000),
-        rng.range(30_000, 150_000) as u64,
+        &[
+            "Contact with the care coordinator every two weeks",
+            "Medication review with the psychiatrist every three months",
+            "Crisis line: the recovery team in working hours, the crisis team at other times",
+        ],
     );
     h.push(ids, clock, Entry::Document(plan));
     if rng.chance(0.4) {

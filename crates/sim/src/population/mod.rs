@@ -199,7 +199,9 @@ pub fn resource_type(entry: &Entry) -> &'static str {
             Some(ResultKind::Report) => "DiagnosticReport",
             _ => "Observation",
         },
+        Entry::Document(d) if d.care_plan.is_some() => "CarePlan",
         Entry::Document(_) => "DocumentReference",
+        Entry::Procedure(p) if p.immunisation.is_some() => "Immunization",
         Entry::Procedure(_) => "Procedure",
         Entry::Referral(_) => "ServiceRequest",
         Entry::Appointment(a) => match a.kind {

@@ -512,11 +512,11 @@ pub(crate) fn gp_record(
     vaccinations.sort_by_key(|(_, d)| *d);
     for (code, date) in vaccinations {
         if date < REFERENCE_DATE && date > who.birth {
-            h.push(
-                ids,
-                clock,
-                Entry::Procedure(build::procedure(code, date, &nurse)),
-            );
+            // No dose number: GP Connect's STU3 Immunization as this build
+            // reads and writes it has none.
+            let given =
+                build::immunisation(code, date, &nurse, None, Some(build::batch(code, date)));
+            h.push(ids, clock, Entry::Procedure(given));
         }
     }
 
@@ -859,6 +859,10 @@ pub(crate) fn out_of_hours(
     p.holdings.push(h);
 }
 
+/// When the community nurses offer the flu vaccination at home to those
+/// the practice has not vaccinated.
+const FLU_OFFERED_AT_HOME: Date = time::macros::date!(2026 - 10 - 15);
+
 /// The community services' record at `org` (Wiltshire Health and Care,
 /// or HCRG Care Group in Bath and North East Somerset): a community nursing
 /// or therapy team, its home visits, a care plan, next of kin, and
@@ -923,16 +927,64 @@ pub(crate) fn community_record(
         );
         h.push(ids, clock, Entry::Appointment(e));
     }
-    let doc = build::document(
-        org,
-        codes::DOC_CARE_PLAN,
-        plan,
-        daytime(since, rng),
-        &lead,
-        rng.below(100_000_000),
-        rng.range(30_000, 120_000) as u64,
-    );
+    let written = daytime(since, rng);
+    // Drawn as when the plan was a document by reference, so that the rest
+    // of the history is what it was.
+    let _ = (rng.below(100_000_000), rng.range(30_000, 120_000));
+    let (category, activities): (Concept, &[&str]) = if nursing {
+        (
+            codes::CARE_PLAN_NURSING.concept(),
+            &[
+                "Home visit by the district nurse every week",
+                "Pressure area checks at every visit",
+                "Medicines reviewed with the practice every three months",
+            ],
+        )
+    } else {
+        (
+            Concept::text("Community rehabilitation"),
+            &[
+                "Exercise programme at home, reviewed at each visit",
+                "Walking outdoors with a stick by the end of the plan",
+                "Equipment for the bathroom assessed by the occupational therapist",
+            ],
+        )
+    };
+    let description = format!("{service} from the {team}.");
+    let doc = build::care_plan(category, plan, &description, written, &lead, activities);
     h.push(ids, clock, Entry::Document(doc));
+    // The practice's latest flu vaccination, given at home by the community
+    // nurse, is in the community record too; one not given is recorded as
+    // declined.
+    if nursing {
+        let flu = p
+            .registered_practice()
+            .and_then(|gp| p.holding(gp))
+            .and_then(|gp| {
+                gp.records
+                    .iter()
+                    .filter_map(|r| match &r.entry {
+                        Entry::Procedure(x) if x.code == codes::VACC_SEASONAL_FLU.concept() => {
+                            x.performed.and_then(|d| d.date())
+                        }
+                        _ => None,
+                    })
+                    .max()
+            });
+        let immunisation = match flu {
+            Some(given) => build::immunisation(
+                codes::VACC_SEASONAL_FLU,
+                given,
+                &lead,
+                None,
+                Some(build::batch(codes::VACC_SEASONAL_FLU, given)),
+            ),
+            None => {
+                build::immunisation_declined(codes::VACC_SEASONAL_FLU, FLU_OFFERED_AT_HOME, &lead)
+            }
+        };
+        h.push(ids, clock, Entry::Procedure(immunisation));
+    }
     if rng.chance(0.6) {
         let start = daytime(clock.ahead(rng.range(1, 21)), rng);
         let v = planned_visit(

@@ -346,6 +346,31 @@ fn older_person_with_heart_failure(ids: &mut Ids, clock: &Clock, nhs: NhsNumber)
             "Cardiac physiology, Great Western Hospital",
         )),
     );
+    // Before discharge: the pneumococcal vaccine given on the ward, and an
+    // early flu vaccination offered and declined (she would rather have it
+    // at her practice).
+    let ward_nurse = "Staff Nurse Bethany Marsh";
+    let pneumococcal = ymd(2026, 9, 10);
+    gwh.push(
+        ids,
+        clock,
+        Entry::Procedure(build::immunisation(
+            codes::VACC_PNEUMOCOCCAL,
+            pneumococcal,
+            ward_nurse,
+            Some("1"),
+            Some(build::batch(codes::VACC_PNEUMOCOCCAL, pneumococcal)),
+        )),
+    );
+    gwh.push(
+        ids,
+        clock,
+        Entry::Procedure(build::immunisation_declined(
+            codes::VACC_SEASONAL_FLU,
+            ymd(2026, 9, 10),
+            ward_nurse,
+        )),
+    );
     letter(
         ids,
         clock,
@@ -574,15 +599,22 @@ fn young_person_under_awp(ids: &mut Ids, clock: &Clock, nhs: NhsNumber) -> Patie
         coordinator,
         20_260_902,
     );
-    letter(
+    awp.push(
         ids,
         clock,
-        &mut awp,
-        codes::DOC_CARE_PLAN,
-        "Care and support plan",
-        at(ymd(2026, 9, 16), 15, 30),
-        coordinator,
-        20_260_916,
+        Entry::Document(build::care_plan(
+            icr_model::Concept::text("Care Programme Approach"),
+            "Care and support plan",
+            "Jordan is supported by the Swindon Intensive Service after a crisis in September 2026. His safety plan is agreed with him and shared with his mother, with his consent.",
+            at(ymd(2026, 9, 16), 15, 30),
+            coordinator,
+            &[
+                "Contact with his care coordinator twice a week",
+                "Safety plan reviewed at every contact",
+                "Support to return to college in January",
+                "Citalopram reviewed by the consultant psychiatrist in six weeks",
+            ],
+        )),
     );
     awp.push(
         ids,

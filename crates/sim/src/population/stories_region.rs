@@ -252,11 +252,14 @@ pub(super) fn pennington(p: &mut Patient, ids: &mut Ids, clock: &Clock) {
         (codes::VACC_SEASONAL_FLU, ymd(2025, 10, 14)),
         (codes::VACC_SEASONAL_FLU, ymd(2026, 10, 6)),
     ] {
-        h.push(
-            ids,
-            clock,
-            Entry::Procedure(build::procedure(vaccine, date, nurse)),
+        let given = build::immunisation(
+            vaccine,
+            date,
+            nurse,
+            None,
+            Some(build::batch(vaccine, date)),
         );
+        h.push(ids, clock, Entry::Procedure(given));
     }
     h.push(
         ids,
@@ -369,18 +372,23 @@ pub(super) fn pennington(p: &mut Patient, ids: &mut Ids, clock: &Clock) {
             ),
         );
     }
-    whc.push(
-        ids,
-        clock,
-        doc(
-            Org::WHC,
-            code(&codes::DOC_CARE_PLAN),
-            "Community rehabilitation plan",
-            at(ymd(2025, 10, 14), 11, 0),
-            physio,
-            20_251_014,
-        ),
+    let mut plan = build::care_plan(
+        Concept::text("Community rehabilitation"),
+        "Community rehabilitation plan",
+        "Rehabilitation at home after a right total knee replacement.",
+        at(ymd(2025, 10, 14), 11, 0),
+        physio,
+        &[
+            "Knee exercises twice a day, reviewed at each visit (completed)",
+            "Walking outdoors with one stick by week six (completed)",
+            "Bath board and raised toilet seat fitted (completed)",
+        ],
     );
+    if let Some(p) = plan.care_plan.as_mut() {
+        p.status = Some(icr_model::CarePlanStatus::Completed);
+        p.period_end = Some(build::day(ymd(2025, 11, 25)));
+    }
+    whc.push(ids, clock, Entry::Document(plan));
     p.holdings.push(whc);
 
     // The council: reablement after the operation, a pendant alarm, and

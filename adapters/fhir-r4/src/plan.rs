@@ -1,0 +1,330 @@
+//! Which searches one request runs: the record types of each wanted
+//! section, as the registration's options and the server's
+//! CapabilityStatement allow, each asked most recent first where the server
+//! can sort. Pure: no I/O.
+
+use icr_adapter_sdk::Mismatch;
+use icr_model::{IssueKind, Section, SectionSet, SourceIssue};
+
+use crate::capability::Capability;
+use crate::map::RecordType;
+use crate::options::{FhirR4Options, Searches};
+
+/// One search to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Planned {
+    /// The type searched.
+    pub ty: RecordType,
+    /// The date parameter the search is sorted by, most recent first
+    /// (`_sort=-{param}`), when it is.
+    pub sort: Option<&'static str>,
+    /// How the type's current items (active medications, allergies,
+    /// problems, alerts) are found when a search is cut short, so that
+    /// they are never the ones left out; `None` for types without them.
+    pub current: Option<CurrentItems>,
+}
+
+/// The search for a type's current items.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CurrentItems {
+    /// Search with this parameter and value (`status=active`, …).
+    Ask(&'static str, &'static str),
+    /// The server's statement names the type's parameters without this
+    /// one: it cannot be asked.
+    Undeclared(&'static str),
+}
+
+/// The searches for one request, and notes on what is not asked.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// The searches, in section order.
+    pub searches: Vec<Planned>,
+    /// What is not asked because the server does not offer it (notes: no
+    /// data the server holds is lost by not asking).
+    pub notes: Vec<SourceIssue>,
+}
+
+/// The types searched for `section`, as the options choose, before `skip`
+/// and the server's statement are applied. Demographics come from the
+/// Patient search itself.
+pub fn types_for(section: Section, options: &FhirR4Options) -> Vec<RecordType> {
+    use RecordType as T;
+    match section {
+        Section::Demographics => Vec::new(),
+        Section::Contacts => vec![T::RelatedPerson],
+        Section::CareTeam => vec![T::CareTeam],
+        Section::Medications => {
+            let mut v = Vec::new();
+            if options.use_medication_statement {
+                v.push(T::MedicationStatement);
+            }
+            if options.use_medication_request {
+                v.push(T::MedicationRequest);
+            }
+            v
+        }
+        Section::Allergies => vec![T::AllergyIntolerance],
+        Section::Conditions => vec![T::Condition],
+        Section::Results => vec![T::Observation, T::DiagnosticReport],
+        Section::Documents => vec![T::DocumentReference, T::CarePlan],
+        Section::Procedures => vec![T::Procedure, T::Immunization],
+        Section::Referrals => vec![T::ServiceRequest],
+        Section::Appointments => vec![T::Appointment, T::Encounter],
+        Section::Alerts => vec![T::Flag],
+    }
+}
+
+/// Whether the server is taken to search `ty`: always when the options
+/// say `searches = "all"` or no statement has been read.
+fn offered(ty: RecordType, options: &FhirR4Options, capability: Option<&Capability>) -> bool {
+    match (options.searches, capability) {
+        (Searches::Capability, Some(c)) => c.searches(ty),
+        _ => true,
+    }
+}
+
+/// The statement to plan by: none with `searches = "all"`.
+fn statement<'a>(
+    options: &FhirR4Options,
+    capability: Option<&'a Capability>,
+) -> Option<&'a Capability> {
+    match options.searches {
+        Searches::Capability => capability,
+        Searches::All => None,
+    }
+}
+
+/// The searches for `wanted`. A type in `skip` is never searched; a type
+/// the server's statement leaves out is not searched, and the section says
+/// so in a note.
+pub fn plan(wanted: SectionSet, options: &FhirR4Options, capability: Option<&Capability>) -> Plan {
+    let capability = statement(options, capability);
+    let mut out = Plan::default();
+    for section in wanted.iter() {
+        let types: Vec<RecordType> = types_for(section, options)
+            .into_iter()
+            .filter(|t| !options.skips(*t))
+            .collect();
+        let (asked, not_offered): (Vec<RecordType>, Vec<RecordType>) = types
+            .into_iter()
+            .partition(|t| offered(*t, options, capability));
+        if !not_offered.is_empty() {
+            let names: Vec<&str> = not_offered.iter().map(|t| t.name()).collect();
+            let message = if asked.is_empty() {
+                format!(
+                    "this source does not offer {} searches, so {section} is not asked of it",
+                    names.join(" or ")
+                )
+            } else {
+                format!("this source does not offer {} searches", names.join(" or "))
+            };
+            out.notes.push(SourceIssue {
+                kind: IssueKind::Note,
+                section: Some(section),
+                message,
+            });
+        }
+        out.searches.extend(asked.into_iter().map(|ty| Planned {
+            ty,
+            sort: sort_for(ty, options, capability),
+            current: ty.current_items().map(|(param, value)| {
+                if capability.is_some_and(|c| c.takes(ty, param) == Some(false)) {
+                    CurrentItems::Undeclared(param)
+                } else {
+                    CurrentItems::Ask(param, value)
+                }
+            }),
+        }));
+    }
+    out
+}
+
+/// The date parameter to sort `ty` by: as the options say, else when the
+/// statement declares `_sort` and does not leave out the type's date
+/// parameter.
+fn sort_for(
+    ty: RecordType,
+    options: &FhirR4Options,
+    capability: Option<&Capability>,
+) -> Option<&'static str> {
+    let param = ty.date_param()?;
+    let sorts = match options.sort {
+        Some(sort) => sort,
+        None => capability.is_some_and(|c| c.sorts() && c.takes(ty, param) != Some(false)),
+    };
+    sorts.then_some(param)
+}
+
+/// What the registration offers that the server's statement does not
+/// declare, per section: the types it would search, and the Patient search
+/// for demographics (which every section needs).
+pub fn mismatches(
+    offered: SectionSet,
+    options: &FhirR4Options,
+    capability: &Capability,
+) -> Vec<Mismatch> {
+    let mut out = Vec::new();
+    for section in offered.iter() {
+        let types: Vec<RecordType> = match section {
+            Section::Demographics => vec![RecordType::Patient],
+            s => types_for(s, options)
+                .into_iter()
+                .filter(|t| !options.skips(*t))
+                .collect(),
+        };
+        let undeclared: Vec<String> = types
+            .iter()
+            .filter(|t| !capability.searches(**t))
+            .map(|t| t.name().to_string())
+            .collect();
+        if !undeclared.is_empty() {
+            out.push(Mismatch {
+                section,
+                whole_section: undeclared.len() == types.len(),
+                undeclared,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn capability(json: serde_json::Value) -> Capability {
+        Capability::read(json.to_string().as_bytes()).unwrap()
+    }
+
+    fn without_appointment() -> Capability {
+        capability(
+            serde_json::json!({"resourceType": "CapabilityStatement", "rest": [{"mode": "server",
+            "searchParam": [{"name": "_sort"}],
+            "resource": [
+                {"type": "Patient", "interaction": [{"code": "search-type"}]},
+                {"type": "Encounter", "interaction": [{"code": "search-type"}], "searchParam": [{"name": "patient"}, {"name": "date"}]},
+                {"type": "Condition", "interaction": [{"code": "search-type"}], "searchParam": [{"name": "patient"}, {"name": "recorded-date"}]},
+                {"type": "MedicationStatement", "interaction": [{"code": "search-type"}], "searchParam": [{"name": "patient"}]}
+            ]}]}),
+        )
+    }
+
+    fn sections(s: &str) -> SectionSet {
+        SectionSet::parse_list(s).unwrap()
+    }
+
+    #[test]
+    fn before_any_statement_every_type_is_searched_unsorted() {
+        let o = FhirR4Options::default();
+        let p = plan(sections("appointments,conditions"), &o, None);
+        let types: Vec<&str> = p.searches.iter().map(|s| s.ty.name()).collect();
+        assert_eq!(types, ["Condition", "Appointment", "Encounter"]);
+        assert!(p.searches.iter().all(|s| s.sort.is_none()));
+        assert_eq!(
+            p.searches[0].current,
+            Some(CurrentItems::Ask("clinical-status", "active"))
+        );
+        assert!(p.notes.is_empty());
+    }
+
+    #[test]
+    fn the_statement_drops_what_the_server_does_not_offer_with_a_note() {
+        let o = FhirR4Options::default();
+        let c = without_appointment();
+        let p = plan(
+            sections("appointments,conditions,alerts,medications"),
+            &o,
+            Some(&c),
+        );
+        let searches: Vec<(&str, Option<&str>)> =
+            p.searches.iter().map(|s| (s.ty.name(), s.sort)).collect();
+        assert_eq!(
+            searches,
+            [
+                ("MedicationStatement", None),
+                ("Condition", Some("recorded-date")),
+                ("Encounter", Some("date")),
+            ]
+        );
+        // The statement names MedicationStatement's parameters without `status`.
+        assert_eq!(
+            p.searches[0].current,
+            Some(CurrentItems::Undeclared("status"))
+        );
+        let notes: Vec<(Option<Section>, &str)> = p
+            .notes
+            .iter()
+            .map(|n| (n.section, n.message.as_str()))
+            .collect();
+        assert_eq!(
+            notes,
+            [
+                (
+                    Some(Section::Medications),
+                    "this source does not offer MedicationRequest searches"
+                ),
+                (
+                    Some(Section::Appointments),
+                    "this source does not offer Appointment searches"
+                ),
+                (
+                    Some(Section::Alerts),
+                    "this source does not offer Flag searches, so alerts is not asked of it"
+                ),
+            ]
+        );
+        assert!(p.notes.iter().all(|n| !n.loses_data()));
+    }
+
+    #[test]
+    fn options_override_the_statement() {
+        let c = without_appointment();
+        let all = FhirR4Options {
+            searches: Searches::All,
+            skip: vec!["Encounter".into()],
+            sort: Some(false),
+            ..FhirR4Options::default()
+        };
+        let p = plan(sections("appointments"), &all, Some(&c));
+        let types: Vec<(&str, Option<&str>)> =
+            p.searches.iter().map(|s| (s.ty.name(), s.sort)).collect();
+        assert_eq!(types, [("Appointment", None)]);
+        assert!(p.notes.is_empty());
+        let sorted = FhirR4Options {
+            sort: Some(true),
+            ..FhirR4Options::default()
+        };
+        let p = plan(sections("medications,referrals"), &sorted, None);
+        let sorts: Vec<Option<&str>> = p.searches.iter().map(|s| s.sort).collect();
+        assert_eq!(
+            sorts,
+            [Some("effective"), Some("authoredon"), Some("authored")]
+        );
+    }
+
+    #[test]
+    fn mismatches_name_every_undeclared_type_per_section() {
+        let o = FhirR4Options::default();
+        let c = without_appointment();
+        let m = mismatches(
+            sections("demographics,appointments,alerts,conditions"),
+            &o,
+            &c,
+        );
+        assert_eq!(
+            m,
+            [
+                Mismatch {
+                    section: Section::Appointments,
+                    undeclared: vec!["Appointment".into()],
+                    whole_section: false
+                },
+                Mismatch {
+                    section: Section::Alerts,
+                    undeclared: vec!["Flag".into()],
+                    whole_section: true
+                },
+            ]
+        );
+    }
+}
