@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use icr_adapter_sdk::SourceError;
+use icr_model::time::OffsetDateTime;
 use icr_model::{NhsNumber, SectionSet, SourceId, SourceRecord};
 use moka::future::Cache;
 
@@ -26,6 +27,28 @@ pub struct CacheKey {
 struct Cached {
     record: Arc<SourceRecord>,
     ttl: Duration,
+    fetched_at: OffsetDateTime,
+}
+
+/// When a source's answer was received, and whether this request had it
+/// from the cache (or from a concurrent request's fetch) rather than its
+/// own call: a cached answer is as old as its `at`, not as the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Received {
+    /// When the source's answer arrived (UTC).
+    pub at: OffsetDateTime,
+    /// Whether it came from the cache.
+    pub cached: bool,
+}
+
+impl Received {
+    /// An answer this request fetched itself, just now.
+    pub fn now() -> Self {
+        Self {
+            at: OffsetDateTime::now_utc(),
+            cached: false,
+        }
+    }
 }
 
 struct PerEntryTtl;
@@ -113,14 +136,13 @@ impl SourceCache {
 
     /// The cached answer for `key`, or the result of `fetch` (shared with
     /// any concurrent caller for the same key, and cached for `ttl` if it
-    /// succeeds). The flag is true when the answer did not come from this
-    /// call's own fetch.
+    /// succeeds), with when it was received and whether from the cache.
     pub async fn get_or_fetch<F>(
         &self,
         key: CacheKey,
         ttl: Duration,
         fetch: F,
-    ) -> Result<(Arc<SourceRecord>, bool), SourceError>
+    ) -> Result<(Arc<SourceRecord>, Received), SourceError>
     where
         F: Future<Output = Result<SourceRecord, SourceError>>,
     {
@@ -131,6 +153,7 @@ impl SourceCache {
                 fetch.await.map(|record| Cached {
                     record: Arc::new(record),
                     ttl,
+                    fetched_at: OffsetDateTime::now_utc(),
                 })
             })
             .await
@@ -145,7 +168,14 @@ impl SourceCache {
             &self.stats.misses
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        Ok((entry.into_value().record, cached))
+        let value = entry.into_value();
+        Ok((
+            value.record,
+            Received {
+                at: value.fetched_at,
+                cached,
+            },
+        ))
     }
 
     /// Approximate bytes held.

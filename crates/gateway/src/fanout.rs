@@ -15,19 +15,21 @@ use std::sync::atomic::AtomicU64;
 use crate::access::{Access, ObjectionRegister};
 use icr_config::Config;
 use icr_merge::{MergedRecord, Warning, merge_with};
+use icr_model::time::OffsetDateTime;
+use icr_model::time::format_description::well_known::Rfc3339;
 use icr_model::{NhsNumber, OdsCode, SectionSet, SourceId, SourceIssue, SourceMeta, SourceRecord};
 use serde::Serialize;
 use tokio::time::Instant;
 use tracing::Instrument as _;
 
-use crate::cache::{CacheKey, SourceCache};
+use crate::cache::{CacheKey, Received, SourceCache};
 use crate::resilience::{CircuitState, Guard};
 
 /// Why the practice was not asked when the demographics service was too slow.
 const PDS_TOO_SLOW: &str = "the GP practice was not asked: the demographics service, which names it, did not answer in time";
 
 /// A source's answer and whether it came from the cache.
-type Fetched = Result<(Arc<SourceRecord>, bool), SourceError>;
+type Fetched = Result<(Arc<SourceRecord>, Received), SourceError>;
 
 /// One registered source, ready to ask.
 struct Source {
@@ -149,12 +151,31 @@ pub struct SourceStatus {
     /// Whether the answer came from the cache (or from a concurrent
     /// request's fetch) rather than this request's own call.
     pub cached: bool,
+    /// When the source's answer was received (a cached answer keeps the
+    /// time it was fetched); absent when the source gave no answer.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "rfc3339_or_none"
+    )]
+    pub fetched_at: Option<OffsetDateTime>,
     /// What went wrong, for any status but `ok`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// Problems with parts of its answer.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub issues: Vec<SourceIssue>,
+}
+
+/// Writes a time as RFC 3339 (UTC), as the view's times are written.
+fn rfc3339_or_none<S: serde::Serializer>(
+    t: &Option<OffsetDateTime>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match t.map(|t| t.format(&Rfc3339)) {
+        Some(Ok(text)) => s.serialize_str(&text),
+        Some(Err(e)) => Err(serde::ser::Error::custom(e)),
+        None => s.serialize_none(),
+    }
 }
 
 /// Everything a renderer needs to answer one record request.
@@ -844,9 +865,9 @@ impl Gateway {
                     let elapsed = started.elapsed();
                     let current = tracing::Span::current();
                     match &result {
-                        Ok((record, cached)) => {
+                        Ok((record, received)) => {
                             current.record("status", "answered");
-                            current.record("cache_hit", *cached);
+                            current.record("cache_hit", received.cached);
                             current.record("items", record.items.len() as u64);
                         }
                         Err(e) => {
@@ -954,8 +975,8 @@ impl Gateway {
         let mut answered: Vec<Arc<SourceRecord>> = Vec::new();
         for (index, wanted) in &plan {
             let source = &sources[*index];
-            let (status, latency, items, cached, message, issues) = match results[*index].take() {
-                Some((Ok((record, cached)), elapsed)) => {
+            let (status, latency, items, received, message, issues) = match results[*index].take() {
+                Some((Ok((record, received)), elapsed)) => {
                     let items = record
                         .items
                         .iter()
@@ -969,13 +990,13 @@ impl Gateway {
                     });
                     let issues = record.issues.clone();
                     answered.push(record);
-                    (status, elapsed, items, cached, message, issues)
+                    (status, elapsed, items, Some(received), message, issues)
                 }
                 Some((Err(e), elapsed)) => (
                     Status::from_error(&e),
                     elapsed,
                     0,
-                    false,
+                    None,
                     Some(e.to_string()),
                     Vec::new(),
                 ),
@@ -983,7 +1004,7 @@ impl Gateway {
                     Status::Timeout,
                     budget,
                     0,
-                    false,
+                    None,
                     Some(format!(
                         "no answer within the request deadline of {} ms",
                         budget.as_millis()
@@ -1007,7 +1028,8 @@ impl Gateway {
                 status,
                 latency_ms: latency.as_millis() as u64,
                 items,
-                cached,
+                cached: received.is_some_and(|r| r.cached),
+                fetched_at: received.map(|r| r.at),
                 message,
                 issues,
             });
@@ -1209,7 +1231,7 @@ async fn fetch_one(
                 };
                 cache.get_or_fetch(key, ttl, fetch).await
             }
-            _ => fetch.await.map(|r| (Arc::new(r), false)),
+            _ => fetch.await.map(|r| (Arc::new(r), Received::now())),
         }
     };
     let started = Instant::now();

@@ -275,7 +275,7 @@ pub fn render_record(
     }
     let mut outcomes = Vec::new();
     for s in &outcome.sources {
-        if s.status != Status::Ok {
+        if s.status != Status::Ok || s.cached {
             outcomes.push(raw(&source_outcome(s))?);
         }
     }
@@ -477,6 +477,23 @@ fn source_outcome(s: &SourceStatus) -> BundleEntry {
         diagnostics: s.message.clone().filter(|m| !m.trim().is_empty()),
         expression: Vec::new(),
     }];
+    if s.cached {
+        issue.push(OperationOutcomeIssue {
+            severity: Some("information".into()),
+            code: Some("informational".into()),
+            details: Some(CodeableConcept {
+                coding: Vec::new(),
+                text: Some(format!("{} ({}): cached", s.organisation, s.source)),
+            }),
+            diagnostics: Some(match s.fetched_at.and_then(|t| t.format(&Rfc3339).ok()) {
+                Some(at) => {
+                    format!("served from the gateway's cache: fetched from the source at {at}")
+                }
+                None => "served from the gateway's cache".into(),
+            }),
+            expression: Vec::new(),
+        });
+    }
     for i in &s.issues {
         issue.push(OperationOutcomeIssue {
             severity: Some(

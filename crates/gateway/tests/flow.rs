@@ -446,6 +446,185 @@ async fn cache_shares_one_upstream_call_and_never_keeps_failures() {
     assert_eq!(again["sources"][1]["status"], "error");
 }
 
+/// Clinical safety (stale data shown as current): an answer served from
+/// the cache carries the time it was fetched from the source — in the
+/// view, and in the FHIR Bundle as an OperationOutcome saying so — never
+/// the time of the request that read it.
+#[tokio::test]
+async fn a_cached_answer_says_when_it_was_fetched_in_the_view_and_the_bundle() {
+    let a = meta("gwh");
+    let (base, calls) = start(
+        2000,
+        vec![
+            (
+                spec("gwh", ALL, 1000, 60),
+                Script::Answer(record(&a, vec![("A/1", penicillin())]), Duration::ZERO),
+            ),
+            (
+                spec("bad", ALL, 1000, 60),
+                Script::Fail(SourceError::Malformed("no".into()), Duration::ZERO),
+            ),
+        ],
+    )
+    .await;
+    let url = format!("{base}/v1/patients/9990000018/record");
+    let before = icr_model::time::OffsetDateTime::now_utc();
+    let (_, _, first) = get(&url).await;
+    let after = icr_model::time::OffsetDateTime::now_utc();
+    let fetched = first["sources"][0]["fetched_at"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no fetched_at: {first}"))
+        .to_string();
+    let at = icr_model::time::OffsetDateTime::parse(
+        &fetched,
+        &icr_model::time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(before <= at && at <= after, "{fetched} outside the request");
+    assert_eq!(first["sources"][0]["cached"], false);
+    // A source that gave no answer has no time of answer.
+    assert_eq!(first["sources"][1]["status"], "error");
+    assert!(first["sources"][1].get("fetched_at").is_none(), "{first}");
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (_, _, again) = get(&url).await;
+    assert_valid_view(&again);
+    assert_eq!(calls[0].load(Ordering::SeqCst), 1);
+    assert_eq!(again["sources"][0]["cached"], true);
+    assert_eq!(again["sources"][0]["fetched_at"], fetched.as_str());
+
+    let (status, _, bundle) = get(&format!("{base}/fhir/r4/Patient/9990000018/$everything")).await;
+    assert_eq!(status, 200);
+    assert_valid_fhir(&bundle);
+    let outcome = bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .find(|r| r["id"] == "source-gwh")
+        .unwrap_or_else(|| panic!("no OperationOutcome for the cached source: {bundle}"));
+    let said: Vec<(&str, &str, &str, &str)> = outcome["issue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["severity"].as_str().unwrap(),
+                i["code"].as_str().unwrap(),
+                i["details"]["text"].as_str().unwrap(),
+                i["diagnostics"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    let cached_said =
+        format!("served from the gateway's cache: fetched from the source at {fetched}");
+    assert_eq!(
+        said,
+        vec![
+            (
+                "information",
+                "informational",
+                "Organisation gwh (gwh, RN3): ok",
+                ""
+            ),
+            (
+                "information",
+                "informational",
+                "Organisation gwh (gwh): cached",
+                cached_said.as_str()
+            ),
+        ]
+    );
+}
+
+/// Clinical safety (a conflict hidden): two sources holding one allergy
+/// with different statuses are one item showing both values — in the view
+/// as its `conflicts`, in the FHIR Bundle as a `sources-differ` warning
+/// pointing at the resource.
+#[tokio::test]
+async fn a_conflict_between_sources_reaches_the_view_and_the_bundle() {
+    let (a, b) = (meta("gwh"), meta("ruh"));
+    let resolved = match penicillin() {
+        Entry::Allergy(mut x) => {
+            x.clinical_status = Some(AllergyClinicalStatus::Resolved);
+            Entry::Allergy(x)
+        }
+        other => other,
+    };
+    let (base, _) = start(
+        2000,
+        vec![
+            (
+                spec("gwh", ALL, 1000, 0),
+                Script::Answer(record(&a, vec![("A/1", penicillin())]), Duration::ZERO),
+            ),
+            (
+                spec("ruh", ALL, 1000, 0),
+                Script::Answer(record(&b, vec![("A/2", resolved)]), Duration::ZERO),
+            ),
+        ],
+    )
+    .await;
+    let (status, _, view) = get(&format!("{base}/v1/patients/9990000018/record")).await;
+    assert_eq!(status, 200);
+    assert_valid_view(&view);
+    let allergies = view["sections"]["allergies"].as_array().unwrap();
+    assert_eq!(allergies.len(), 1, "{view}");
+    let mut values: Vec<(String, String)> = allergies[0]["conflicts"][0]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["sources"][0].to_string(), v["value"].to_string()))
+        .collect();
+    values.sort();
+    assert_eq!(allergies[0]["conflicts"][0]["field"], "clinical_status");
+    assert_eq!(
+        values,
+        vec![
+            ("\"gwh\"".to_string(), "\"active\"".to_string()),
+            ("\"ruh\"".to_string(), "\"resolved\"".to_string())
+        ]
+    );
+
+    let (status, _, bundle) = get(&format!("{base}/fhir/r4/Patient/9990000018/$everything")).await;
+    assert_eq!(status, 200);
+    assert_valid_fhir(&bundle);
+    let entries = bundle["entry"].as_array().unwrap();
+    let allergy = entries
+        .iter()
+        .find(|e| e["resource"]["resourceType"] == "AllergyIntolerance")
+        .unwrap();
+    let warnings = entries
+        .iter()
+        .map(|e| &e["resource"])
+        .find(|r| r["id"] == "warnings")
+        .unwrap_or_else(|| panic!("no warnings OperationOutcome: {bundle}"));
+    let differ: Vec<(&str, &str, String)> = warnings["issue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["details"]["coding"][0]["code"] == "sources-differ")
+        .map(|i| {
+            (
+                i["severity"].as_str().unwrap(),
+                i["diagnostics"].as_str().unwrap(),
+                i["expression"][0].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        differ,
+        vec![(
+            "warning",
+            "Allergy to penicillin (allergies): sources holding it differ on clinical_status",
+            format!(
+                "Bundle.entry.where(fullUrl = '{}')",
+                allergy["fullUrl"].as_str().unwrap()
+            )
+        )]
+    );
+}
+
 #[tokio::test]
 async fn fhir_everything_is_a_valid_searchset_with_provenance() {
     let (a, b) = (meta("gwh"), meta("ruh"));
