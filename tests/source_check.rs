@@ -3,13 +3,13 @@
 //! CapabilityStatement, names per section the types the file offers that
 //! the server does not declare, and fails.
 
-use icr_testkit::http::{Answer, serve};
+use icr_testkit::serve::{self, Canned};
 use serde_json::json;
 
 /// A FHIR R4 server that knows one patient and has no Appointment search.
 async fn server_without_appointments() -> String {
-    let server = serve(|asked, _| {
-        Answer::fhir(
+    let server = serve::http(|asked| {
+        Canned::fhir(
             200,
             &match asked.path.as_str() {
                 "/fhir/metadata" => json!({"resourceType": "CapabilityStatement",

@@ -72,11 +72,7 @@ impl Server {
     fn answer(&self, asked: &Asked) -> Canned {
         if asked.path == "/fhir/DocumentReference" {
             let page = asked
-                .query
-                .as_deref()
-                .unwrap_or("")
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("page="))
+                .q("page")
                 .and_then(|n| n.parse::<usize>().ok())
                 .unwrap_or(1);
             return self
@@ -382,7 +378,7 @@ async fn every_cda_failure_shape_is_a_failure_with_its_words_and_never_an_empty_
     let mut wrong = Mismatches::default();
     for (name, server, expected) in rows {
         let server = Arc::new(server);
-        let addr = serve::http(move |asked| server.answer(asked)).await;
+        let addr = serve::http(move |asked| server.answer(asked)).await.addr;
         let registry = icr_adapter_cda::build(&spec(addr, "")).unwrap();
         let got = registry
             .fetch(&FetchRequest::system(

@@ -338,7 +338,7 @@ async fn every_gp_connect_failure_shape_is_a_failure_with_its_words() {
     let nhs = NhsNumber::parse("9990000018").unwrap();
     let mut wrong = Mismatches::default();
     for (name, answer, expected) in rows {
-        let addr = serve::http(move |asked| answer(asked)).await;
+        let addr = serve::http(move |asked| answer(asked)).await.addr;
         let practice = icr_adapter_gp_connect::build(&spec(addr)).unwrap();
         let got = practice
             .fetch(&FetchRequest::system(

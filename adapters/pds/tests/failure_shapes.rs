@@ -214,7 +214,7 @@ async fn every_pds_failure_shape_is_a_failure_with_its_words_and_only_not_known_
     let nhs = NhsNumber::parse("9990000018").unwrap();
     let mut wrong = Mismatches::default();
     for (name, answer, expected) in rows {
-        let addr = serve::http(move |_| answer.clone()).await;
+        let addr = serve::http(move |_| answer.clone()).await.addr;
         let pds = icr_adapter_pds::build(&spec(&format!(
             "http://{addr}/personal-demographics/FHIR/R4"
         )))

@@ -285,7 +285,7 @@ async fn every_soap_failure_shape_is_a_failure_with_its_words_and_only_person_no
     .collect();
     let mut wrong = Mismatches::default();
     for (name, answer, expected) in rows {
-        let addr = serve::http(move |_| answer.clone()).await;
+        let addr = serve::http(move |_| answer.clone()).await.addr;
         let council = icr_adapter_soap_xml::build(&spec(addr)).unwrap();
         let got = council
             .fetch(&FetchRequest::system(

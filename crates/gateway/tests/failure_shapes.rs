@@ -76,7 +76,8 @@ async fn pds_row() -> Row {
             &outcome("error", "processing", None, "Spine PDS backend unreachable"),
         )
     })
-    .await;
+    .await
+    .addr;
     Row {
         name: "pds: a 200 OperationOutcome instead of the Patient",
         sources: vec![pds(addr)],
@@ -95,7 +96,7 @@ async fn gp_connect_row() -> Row {
         "birthDate": "1980-02-03",
         "generalPractitioner": [{"identifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "Y90001"}}]
     });
-    let pds_addr = serve::http(move |_| Canned::fhir(200, &patient)).await;
+    let pds_addr = serve::http(move |_| Canned::fhir(200, &patient)).await.addr;
     let gp_addr = serve::http(|_| {
         Canned::fhir(
             200,
@@ -107,7 +108,8 @@ async fn gp_connect_row() -> Row {
             ),
         )
     })
-    .await;
+    .await
+    .addr;
     let gp = source(
         &format!(
             r#"id = "gp-y90001"
@@ -189,7 +191,7 @@ async fn soap_xml_row() -> Row {
             r#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault><faultcode>soap:Server</faultcode><faultstring>Object reference not set</faultstring><detail><ps:PersonSummaryFault xmlns:ps="urn:icr:socialcare:personsummary:1"><ps:Code>InternalError</ps:Code></ps:PersonSummaryFault></detail></soap:Fault></soap:Body></soap:Envelope>"#,
         )
     })
-    .await;
+    .await.addr;
     Row {
         name: "soap-xml: a soap:Fault with HTTP 200",
         sources: vec![source(
@@ -220,7 +222,7 @@ async fn cda_row() -> Row {
             ]}),
         )
     })
-    .await;
+    .await.addr;
     Row {
         name: "cda: a searchset holding only an error OperationOutcome",
         sources: vec![source(
@@ -251,7 +253,7 @@ async fn fhir_r4_row() -> Row {
             ]}),
         )
     })
-    .await;
+    .await.addr;
     Row {
         name: "fhir-r4: a searchset holding only an error OperationOutcome",
         sources: vec![source(

@@ -3,7 +3,7 @@
 //! FHIR R4 JSON schema as a validator, a throwaway PKI for TLS tests
 //! ([`pki`]), the real FHIR clients the gateway's output is read with
 //! ([`fhir_clients`]), loopback HTTP and MLLP servers that answer what a
-//! test scripts ([`serve`], and [`http`] for FHIR-shaped HTTP), and the report of a table-driven test's wrong
+//! test scripts ([`serve`]), and the report of a table-driven test's wrong
 //! rows ([`Mismatches`]).
 //!
 //! The corpora live outside the repository: `$ICR_CORPORA` when set, else
@@ -16,7 +16,6 @@ use std::sync::LazyLock;
 
 pub mod corpora;
 pub mod fhir_clients;
-pub mod http;
 pub mod pki;
 pub mod serve;
 

@@ -1,12 +1,14 @@
 //! Loopback test servers that answer what a test scripts: an HTTP server
-//! ([`http`]) and an MLLP server ([`mllp`]), each on `127.0.0.1` at an
-//! ephemeral port, running until the test's runtime ends. For tests that
-//! need a source to answer one shape after another (a failure shape per
-//! row of a table) without writing a server each time.
+//! ([`http`]), which also records every request it answered, and an MLLP
+//! server ([`mllp`]), each on `127.0.0.1` at an ephemeral port, running
+//! until the test's runtime ends. For tests of adapters and of the whole
+//! gateway against a source that answers what the test says (a failure
+//! shape per row of a table, pages that link back to the server) without
+//! writing a server each time.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -29,22 +31,36 @@ async fn listen() -> (TcpListener, SocketAddr) {
     (listener, addr)
 }
 
+/// The most requests a [`Scripted`] server records for [`Scripted::asked`].
+const MAX_RECORDED: usize = 4096;
+
 /// One HTTP request, as the server saw it.
 #[derive(Clone, Debug)]
 pub struct Asked {
+    /// The server's own origin, `http://127.0.0.1:{port}`, for answers
+    /// that link back to it (a Bundle's `next` link, say).
+    pub origin: String,
     /// The method.
     pub method: String,
-    /// The path, percent-encoded as sent.
+    /// The path, percent-encoded as sent, e.g. `/fhir/Patient`.
     pub path: String,
-    /// The query, percent-encoded as sent.
-    pub query: Option<String>,
+    /// The query parameters, decoded, in order.
+    pub query: Vec<(String, String)>,
     /// The headers, names in lower case.
     pub headers: Vec<(String, String)>,
-    /// The body.
+    /// The body (empty when it was larger than the server reads).
     pub body: Vec<u8>,
 }
 
 impl Asked {
+    /// The first value of query parameter `name`.
+    pub fn q(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// The first value of header `name` (any case).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -90,56 +106,96 @@ impl Canned {
     }
 }
 
+/// A running scripted HTTP server; it stops when the test's runtime does.
+pub struct Scripted {
+    /// Its address.
+    pub addr: SocketAddr,
+    asked: Arc<Mutex<Vec<Asked>>>,
+}
+
+impl Scripted {
+    /// `http://{addr}`.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every request answered so far (the first 4096), in order.
+    pub fn asked(&self) -> Vec<Asked> {
+        self.asked.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// The request as [`Asked`], its body read up to [`MAX_REQUEST_BYTES`].
+async fn asked(req: Request<Incoming>, origin: String) -> Asked {
+    let (parts, body) = req.into_parts();
+    let body = Limited::new(body, MAX_REQUEST_BYTES)
+        .collect()
+        .await
+        .map(|b| b.to_bytes().to_vec())
+        .unwrap_or_default();
+    Asked {
+        origin,
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_string(),
+        query: url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body,
+    }
+}
+
+/// `canned` as a response.
+fn response(canned: Canned) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(canned.body)));
+    *response.status_mut() = hyper::StatusCode::from_u16(canned.status)
+        .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    if let Some(ct) = canned
+        .content_type
+        .and_then(|c| hyper::header::HeaderValue::from_str(&c).ok())
+    {
+        response
+            .headers_mut()
+            .insert(hyper::header::CONTENT_TYPE, ct);
+    }
+    response
+}
+
 /// An HTTP/1.1 server (HTTP/2 too) answering every request with what
-/// `answer` says; returns its address.
-pub async fn http(answer: impl Fn(&Asked) -> Canned + Send + Sync + 'static) -> SocketAddr {
+/// `answer` says, and recording each request for [`Scripted::asked`].
+pub async fn http(answer: impl Fn(&Asked) -> Canned + Send + Sync + 'static) -> Scripted {
     let (listener, addr) = listen().await;
+    let origin = format!("http://{addr}");
     let answer = Arc::new(answer);
+    let recorded = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&recorded);
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 return;
             };
-            let answer = Arc::clone(&answer);
+            let (answer, log, origin) = (Arc::clone(&answer), Arc::clone(&log), origin.clone());
             tokio::spawn(async move {
                 let service = service_fn(move |req: Request<Incoming>| {
-                    let answer = Arc::clone(&answer);
+                    let (answer, log, origin) =
+                        (Arc::clone(&answer), Arc::clone(&log), origin.clone());
                     async move {
-                        let (parts, body) = req.into_parts();
-                        let body = Limited::new(body, MAX_REQUEST_BYTES)
-                            .collect()
-                            .await
-                            .map(|b| b.to_bytes().to_vec())
-                            .unwrap_or_default();
-                        let asked = Asked {
-                            method: parts.method.to_string(),
-                            path: parts.uri.path().to_string(),
-                            query: parts.uri.query().map(str::to_string),
-                            headers: parts
-                                .headers
-                                .iter()
-                                .map(|(k, v)| {
-                                    (
-                                        k.as_str().to_string(),
-                                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                                    )
-                                })
-                                .collect(),
-                            body,
-                        };
+                        let asked = asked(req, origin).await;
                         let canned = answer(&asked);
-                        let mut response = Response::new(Full::new(Bytes::from(canned.body)));
-                        *response.status_mut() = hyper::StatusCode::from_u16(canned.status)
-                            .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
-                        if let Some(ct) = canned
-                            .content_type
-                            .and_then(|c| hyper::header::HeaderValue::from_str(&c).ok())
-                        {
-                            response
-                                .headers_mut()
-                                .insert(hyper::header::CONTENT_TYPE, ct);
+                        let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
+                        if log.len() < MAX_RECORDED {
+                            log.push(asked);
                         }
-                        Ok::<_, Infallible>(response)
+                        Ok::<_, Infallible>(response(canned))
                     }
                 });
                 let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
@@ -148,7 +204,10 @@ pub async fn http(answer: impl Fn(&Asked) -> Canned + Send + Sync + 'static) -> 
             });
         }
     });
-    addr
+    Scripted {
+        addr,
+        asked: recorded,
+    }
 }
 
 /// MLLP's start of block.

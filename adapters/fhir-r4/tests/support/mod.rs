@@ -11,7 +11,7 @@ use std::time::Duration;
 use icr_adapter_fhir_r4::{KIND, build};
 use icr_adapter_sdk::{FetchRequest, Registry, SourceAdapter, SourceSpec};
 use icr_model::{NhsNumber, Section};
-use icr_testkit::http::{Answer, Scripted};
+use icr_testkit::serve::{self, Canned, Scripted};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -21,7 +21,7 @@ pub struct Asked {
     /// The path after `/fhir/`: a resource type, or `metadata`.
     pub what: String,
     /// The request itself.
-    pub request: icr_testkit::http::Asked,
+    pub request: serve::Asked,
 }
 
 impl Asked {
@@ -31,8 +31,8 @@ impl Asked {
     }
 }
 
-impl From<&icr_testkit::http::Asked> for Asked {
-    fn from(a: &icr_testkit::http::Asked) -> Self {
+impl From<&serve::Asked> for Asked {
+    fn from(a: &serve::Asked) -> Self {
         Asked {
             what: a.path.strip_prefix("/fhir/").unwrap_or("").to_string(),
             request: a.clone(),
@@ -41,16 +41,16 @@ impl From<&icr_testkit::http::Asked> for Asked {
 }
 
 /// An answer.
-pub type Reply = Answer;
+pub type Reply = Canned;
 
 /// A 200 with a JSON body.
 pub fn ok(v: Value) -> Reply {
-    Answer::fhir(200, &v)
+    Canned::fhir(200, &v)
 }
 
 /// An answer with `status` and a JSON body.
 pub fn status(code: u16, v: Value) -> Reply {
-    Answer::fhir(code, &v)
+    Canned::fhir(code, &v)
 }
 
 /// A searchset Bundle of `entries`, with a `next` link when given.
@@ -118,10 +118,8 @@ impl Server {
 /// Serves `route` on a loopback port under `/fhir/`; its second argument
 /// is the server's base, `http://127.0.0.1:PORT/fhir`.
 pub async fn serve(route: impl Fn(&Asked, &str) -> Reply + Send + Sync + 'static) -> Server {
-    let scripted = icr_testkit::http::serve(move |a, origin| {
-        route(&Asked::from(a), &format!("{origin}/fhir"))
-    })
-    .await;
+    let scripted =
+        serve::http(move |a| route(&Asked::from(a), &format!("{}/fhir", a.origin))).await;
     Server {
         addr: scripted.addr,
         scripted,
