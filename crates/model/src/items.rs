@@ -628,25 +628,9 @@ pub struct Document {
     pub care_plan: Option<CarePlan>,
 }
 
-code_enum! {
-    /// Status of a care plan (the FHIR CarePlan codes).
-    pub enum CarePlanStatus {
-        /// Being written.
-        Draft = "draft",
-        /// In force.
-        Active = "active",
-        /// Paused.
-        OnHold = "on-hold",
-        /// Withdrawn before it was completed.
-        Revoked = "revoked",
-        /// Done.
-        Completed = "completed",
-        /// Recorded in error.
-        EnteredInError = "entered-in-error",
-        /// Not known.
-        Unknown = "unknown",
-    }
-}
+/// Status of a care plan: FHIR's CarePlan status is the request status
+/// a referral has too.
+pub type CarePlanStatus = RequestStatus;
 
 /// What makes a document a care plan: a plan of care, with its own status,
 /// the period it covers and what it plans.
@@ -739,10 +723,14 @@ pub struct Immunisation {
     pub reason_not_given: Option<Concept>,
 }
 
+/// Status of a referral.
+pub type ReferralStatus = RequestStatus;
+
 code_enum! {
-    /// Status of a referral.
-    pub enum ReferralStatus {
-        /// Not yet sent.
+    /// Status of a request — a referral or a care plan (FHIR's
+    /// RequestStatus, which ServiceRequest and CarePlan share).
+    pub enum RequestStatus {
+        /// Being written; not yet sent.
         Draft = "draft",
         /// Open.
         Active = "active",
