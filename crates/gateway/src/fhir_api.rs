@@ -37,7 +37,7 @@ use crate::server::{
 
 /// A header that says how to answer (not who asks): its text, or none when
 /// absent or not visible ASCII.
-fn header(req: &Request<Incoming>, name: http::header::HeaderName) -> Option<&str> {
+fn header<B>(req: &Request<B>, name: http::header::HeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -450,8 +450,9 @@ fn parameters(body: &[u8]) -> Result<Vec<(String, String)>, String> {
 /// The FHIR base URL the caller reached the gateway by, for the links it
 /// is given: the scheme of the request (HTTP/2), else `X-Forwarded-Proto`
 /// from a TLS-terminating proxy, else the listener's; the host of the
-/// request. `None` when the request names no usable host.
-fn base_url(tls: bool, req: &Request<Incoming>) -> Option<String> {
+/// request. `None` when the request names no usable host: none, one too
+/// long, or one that is not a URL's host (and port).
+pub(crate) fn base_url<B>(tls: bool, req: &Request<B>) -> Option<String> {
     let forwarded = header(
         req,
         http::header::HeaderName::from_static("x-forwarded-proto"),
@@ -480,7 +481,12 @@ fn base_url(tls: bool, req: &Request<Incoming>) -> Option<String> {
         && host
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b));
-    fits.then(|| format!("{scheme}://{host}/fhir/r4"))
+    let base = format!("{scheme}://{host}/fhir/r4");
+    // The links are written on it: it must be a URL a client can follow
+    // (a host and at most a port), not merely made of harmless bytes.
+    let follows = url::Url::parse(&base)
+        .is_ok_and(|u| u.host().is_some() && u.username().is_empty() && u.password().is_none());
+    (fits && follows).then_some(base)
 }
 
 fn everything_url(base: &str, nhs: &str) -> String {
