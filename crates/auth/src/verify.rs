@@ -177,13 +177,13 @@ impl Verified {
 }
 
 /// P-256's group order n, big-endian.
-const P256_N: [u8; 32] = [
+pub(crate) const P256_N: [u8; 32] = [
     0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
     0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
 ];
 
 /// (n - 1) / 2: an `s` above it is in high-S form.
-const P256_HALF_N: [u8; 32] = [
+pub(crate) const P256_HALF_N: [u8; 32] = [
     0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
     0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8,
 ];
@@ -197,7 +197,7 @@ const P256_HALF_N: [u8; 32] = [
 /// with `s` in low-S form. A 64-byte signature (r ‖ s, ES256's form) in
 /// canonical base64url with 0 < s < n is normalised; any other signature
 /// is keyed as sent, and fails verification if it was ever malleated.
-fn memo_key(token: &str) -> [u8; 32] {
+pub(crate) fn memo_key(token: &str) -> [u8; 32] {
     let mut hash = Sha256::new();
     let Some((message, signature)) = token.rsplit_once('.') else {
         hash.update(b"raw:");
@@ -225,12 +225,18 @@ fn memo_key(token: &str) -> [u8; 32] {
 
 /// Puts a P-256 signature r ‖ s in low-S form: an `s` above (n - 1) / 2
 /// and below n becomes n - s. Out-of-range values are left alone.
-fn low_s(rs: &mut [u8; 64]) {
+pub(crate) fn low_s(rs: &mut [u8; 64]) {
     let mut s = [0u8; 32];
     s.copy_from_slice(&rs[32..]);
     if s <= P256_HALF_N || s >= P256_N {
         return;
     }
+    rs[32..].copy_from_slice(&n_minus(&s));
+}
+
+/// n - s, for s <= n (big-endian): the `s` of an ECDSA signature's twin.
+pub(crate) fn n_minus(s: &[u8; 32]) -> [u8; 32] {
+    let mut out = [0u8; 32];
     let mut borrow = 0u16;
     for i in (0..32).rev() {
         let take = u16::from(s[i]) + borrow;
@@ -241,9 +247,10 @@ fn low_s(rs: &mut [u8; 64]) {
             (from + 256 - take, 1)
         };
         // digit < 256 in both arms.
-        rs[32 + i] = digit as u8;
+        out[i] = digit as u8;
         borrow = next;
     }
+    out
 }
 
 #[derive(Deserialize)]
@@ -268,16 +275,17 @@ struct PeekIssuer {
     iss: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct Claims {
+/// The claims of a token, as sent.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct Claims {
     #[serde(default)]
     sub: Option<String>,
     #[serde(default)]
-    exp: Option<u64>,
+    pub(crate) exp: Option<u64>,
     #[serde(default)]
-    iat: Option<u64>,
+    pub(crate) iat: Option<u64>,
     #[serde(default)]
-    nbf: Option<u64>,
+    pub(crate) nbf: Option<u64>,
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
@@ -288,6 +296,27 @@ struct Claims {
     purpose: Option<String>,
     #[serde(default)]
     nhs_number: Option<String>,
+}
+
+/// Reads a token's header (the first, base64url, part): its algorithm,
+/// which must be RS256 or ES256, and its key id; a header with `crit` is
+/// refused. Pure: nothing is trusted yet.
+pub(crate) fn read_header(part: &str) -> Result<(String, Option<String>), AuthError> {
+    let header: RawHeader = decode_part(part, "the header is not base64url JSON")?;
+    let alg = header.alg.unwrap_or_default();
+    if !matches!(alg.as_str(), "RS256" | "ES256") {
+        return Err(AuthError::Algorithm(if alg.is_empty() {
+            "(none given)".into()
+        } else {
+            alg.chars().take(16).collect()
+        }));
+    }
+    // RFC 7515 §4.1.11: extensions listed in crit must be understood,
+    // and this verifier understands none; an empty list is not allowed.
+    if header.crit {
+        return Err(AuthError::CriticalHeader);
+    }
+    Ok((alg, header.kid))
 }
 
 fn decode_part<T: serde::de::DeserializeOwned>(
@@ -364,6 +393,35 @@ impl Verifier {
         })
     }
 
+    /// A verifier of keys already loaded, as `(iss, audience, keys)`, with
+    /// `config`'s bounds (its issuer list is not read): for the fuzzing
+    /// entry points, which have no files.
+    pub(crate) fn from_loaded(
+        config: &AuthConfig,
+        issuers: Vec<(String, String, Vec<LoadedKey>)>,
+    ) -> Self {
+        Self {
+            issuers: issuers
+                .into_iter()
+                .map(|(iss, audience, keys)| Issuer {
+                    iss,
+                    audience,
+                    keys,
+                })
+                .collect(),
+            skew: config.clock_skew_s,
+            max_bytes: config.max_token_bytes,
+            max_lifetime: config.max_token_lifetime_s,
+            verified: Mutex::default(),
+        }
+    }
+
+    /// The clock skew tolerated and the longest lifetime accepted, in
+    /// seconds.
+    pub(crate) fn time_bounds(&self) -> (u64, u64) {
+        (self.skew, self.max_lifetime)
+    }
+
     /// How many verified tokens are remembered now.
     pub fn remembered(&self) -> usize {
         self.verified.lock().map_or(0, |v| v.by_digest.len())
@@ -425,20 +483,7 @@ impl Verifier {
         else {
             return Err(AuthError::Malformed("expected three dot-separated parts"));
         };
-        let header: RawHeader = decode_part(header, "the header is not base64url JSON")?;
-        let alg = header.alg.unwrap_or_default();
-        if !matches!(alg.as_str(), "RS256" | "ES256") {
-            return Err(AuthError::Algorithm(if alg.is_empty() {
-                "(none given)".into()
-            } else {
-                alg.chars().take(16).collect()
-            }));
-        }
-        // RFC 7515 §4.1.11: extensions listed in crit must be understood,
-        // and this verifier understands none; an empty list is not allowed.
-        if header.crit {
-            return Err(AuthError::CriticalHeader);
-        }
+        let (alg, kid) = read_header(header)?;
         // The issuer named in the (not yet verified) payload only chooses
         // which keys to try; nothing is trusted until the signature is.
         let peek: PeekIssuer = decode_part(payload, "the payload is not base64url JSON")?;
@@ -447,7 +492,7 @@ impl Verifier {
             .iter()
             .find(|i| Some(&i.iss) == peek.iss.as_ref())
             .ok_or(AuthError::UnknownIssuer)?;
-        let key = match &header.kid {
+        let key = match &kid {
             Some(kid) => issuer.keys.iter().find(|k| &k.kid == kid),
             None if issuer.keys.len() == 1 => issuer.keys.first(),
             None => None,
@@ -488,7 +533,18 @@ impl Verifier {
                     _ => AuthError::Malformed("the token cannot be decoded"),
                 }
             })?;
-        let c = data.claims;
+        self.check_claims(&issuer.iss, data.claims, now)
+    }
+
+    /// Checks the claims of a token whose signature, `iss` and `aud` have
+    /// verified, at time `now`: the times (`exp`, `nbf`, `iat`, lifetime)
+    /// with the clock skew, then the claims the ICR uses. Pure.
+    pub(crate) fn check_claims(
+        &self,
+        iss: &str,
+        c: Claims,
+        now: u64,
+    ) -> Result<Identity, AuthError> {
         let exp = c.exp.ok_or(AuthError::Claim {
             name: "exp",
             why: "missing",
@@ -581,7 +637,7 @@ impl Verifier {
             });
         }
         Ok(Identity {
-            issuer: issuer.iss.clone(),
+            issuer: iss.to_owned(),
             sub,
             name,
             role,

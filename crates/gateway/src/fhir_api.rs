@@ -37,7 +37,7 @@ use crate::server::{
 
 /// A header that says how to answer (not who asks): its text, or none when
 /// absent or not visible ASCII.
-fn header(req: &Request<Incoming>, name: http::header::HeaderName) -> Option<&str> {
+fn header<B>(req: &Request<B>, name: http::header::HeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -191,7 +191,7 @@ fn is_json(media: &str) -> bool {
 }
 
 /// Whether the caller accepts JSON, by its `_format` and `Accept`.
-fn accepts_json(req: &Request<Incoming>) -> Result<(), String> {
+pub(crate) fn accepts_json<B>(req: &Request<B>) -> Result<(), String> {
     let format = query_pairs(req.uri().query())
         .into_iter()
         .find(|(k, _)| k == "_format")
@@ -207,7 +207,7 @@ fn accepts_json(req: &Request<Incoming>) -> Result<(), String> {
 
 /// Whether JSON may be answered: `_format` wins over `Accept`; a media
 /// range with `q=0` is refused; no `Accept` accepts anything.
-fn negotiate(format: Option<&str>, accept: &[&str]) -> Result<(), String> {
+pub(crate) fn negotiate(format: Option<&str>, accept: &[&str]) -> Result<(), String> {
     if let Some(f) = format {
         let media = f
             .split(';')
@@ -317,16 +317,20 @@ pub(crate) async fn as_outcome(resp: Resp) -> Resp {
 }
 
 /// What `$everything` is asked: the resource types and the page size.
-struct Asked {
-    types: Option<Vec<String>>,
-    count: Option<usize>,
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Asked {
+    /// `_type`: the resource types, when asked.
+    pub types: Option<Vec<String>>,
+    /// `_count`: the page size, when asked (at most [`MAX_PAGE`]).
+    pub count: Option<usize>,
 }
 
-type Refusal = (&'static str, String);
+/// A parameter refused: the error family and the message.
+pub(crate) type Refusal = (&'static str, String);
 
 /// Reads `$everything`'s parameters (query and body alike). Unknown ones
 /// (`start`, `end`, `_since`, …) are ignored, as FHIR servers do.
-fn asked(pairs: &[(String, String)]) -> Result<Asked, Refusal> {
+pub(crate) fn asked(pairs: &[(String, String)]) -> Result<Asked, Refusal> {
     let mut asked = Asked {
         types: None,
         count: None,
@@ -382,6 +386,37 @@ async fn body_parameters(
             ));
         }
     };
+    body_pairs(content_type, &bytes).map_err(|refused| match refused {
+        BodyRefusal::MediaType => outcome(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "not-supported",
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send a Parameters resource as application/fhir+json, or a form",
+        ),
+        BodyRefusal::Invalid(message) => outcome(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            "INVALID_PARAMETERS",
+            &message,
+        ),
+    })
+}
+
+/// Why a POST body's parameters cannot be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum BodyRefusal {
+    /// Neither JSON nor a form (`415`).
+    MediaType,
+    /// Not a Parameters resource the gateway reads (`400`), and why.
+    Invalid(String),
+}
+
+/// The parameters of a POST body as received, by its `Content-Type`: a
+/// Parameters resource (JSON), a form, or nothing (only whitespace). Pure.
+pub(crate) fn body_pairs(
+    content_type: Option<&str>,
+    bytes: &[u8],
+) -> Result<Vec<(String, String)>, BodyRefusal> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Vec::new());
     }
@@ -390,24 +425,12 @@ async fn body_parameters(
         .map(|c| c.trim().to_ascii_lowercase())
         .unwrap_or_default();
     if media == "application/x-www-form-urlencoded" {
-        return Ok(url::form_urlencoded::parse(&bytes).into_owned().collect());
+        return Ok(url::form_urlencoded::parse(bytes).into_owned().collect());
     }
     if !is_json(&media) {
-        return Err(outcome(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "not-supported",
-            "UNSUPPORTED_MEDIA_TYPE",
-            "send a Parameters resource as application/fhir+json, or a form",
-        ));
+        return Err(BodyRefusal::MediaType);
     }
-    parameters(&bytes).map_err(|message| {
-        outcome(
-            StatusCode::BAD_REQUEST,
-            "invalid",
-            "INVALID_PARAMETERS",
-            &message,
-        )
-    })
+    parameters(bytes).map_err(BodyRefusal::Invalid)
 }
 
 /// The parameters of a FHIR Parameters resource, each primitive value as
@@ -450,8 +473,9 @@ fn parameters(body: &[u8]) -> Result<Vec<(String, String)>, String> {
 /// The FHIR base URL the caller reached the gateway by, for the links it
 /// is given: the scheme of the request (HTTP/2), else `X-Forwarded-Proto`
 /// from a TLS-terminating proxy, else the listener's; the host of the
-/// request. `None` when the request names no usable host.
-fn base_url(tls: bool, req: &Request<Incoming>) -> Option<String> {
+/// request. `None` when the request names no usable host: none, one too
+/// long, or one that is not a URL's host (and port).
+pub(crate) fn base_url<B>(tls: bool, req: &Request<B>) -> Option<String> {
     let forwarded = header(
         req,
         http::header::HeaderName::from_static("x-forwarded-proto"),
@@ -480,7 +504,12 @@ fn base_url(tls: bool, req: &Request<Incoming>) -> Option<String> {
         && host
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b));
-    fits.then(|| format!("{scheme}://{host}/fhir/r4"))
+    let base = format!("{scheme}://{host}/fhir/r4");
+    // The links are written on it: it must be a URL a client can follow
+    // (a host and at most a port), not merely made of harmless bytes.
+    let follows = url::Url::parse(&base)
+        .is_ok_and(|u| u.host().is_some() && u.username().is_empty() && u.password().is_none());
+    (fits && follows).then_some(base)
 }
 
 fn everything_url(base: &str, nhs: &str) -> String {
@@ -488,7 +517,7 @@ fn everything_url(base: &str, nhs: &str) -> String {
 }
 
 /// The `self` link of a first page: what was understood.
-fn first_url(base: &str, nhs: &str, types: Option<&[String]>, count: usize) -> String {
+pub(crate) fn first_url(base: &str, nhs: &str, types: Option<&[String]>, count: usize) -> String {
     let mut q = url::form_urlencoded::Serializer::new(String::new());
     if let Some(t) = types {
         q.append_pair("_type", &t.join(","));
@@ -497,12 +526,47 @@ fn first_url(base: &str, nhs: &str, types: Option<&[String]>, count: usize) -> S
     format!("{}?{}", everything_url(base, nhs), q.finish())
 }
 
-/// The link to the page of a kept record from `offset`.
-fn page_url(base: &str, nhs: &str, token: &str, offset: usize, count: usize) -> String {
-    format!(
-        "{}?_page_token={token}&_offset={offset}&_count={count}",
-        everything_url(base, nhs)
-    )
+/// The link to the page of a kept record from `offset`: read back by
+/// [`page_at`]. (The gateway's tokens are hex; the token is encoded all
+/// the same, so that any token reads back as written.)
+pub(crate) fn page_url(base: &str, nhs: &str, token: &str, offset: usize, count: usize) -> String {
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("_page_token", token)
+        .append_pair("_offset", &offset.to_string())
+        .append_pair("_count", &count.to_string())
+        .finish();
+    format!("{}?{q}", everything_url(base, nhs))
+}
+
+/// Where a page read asks to start, as its query says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PageAt<'a> {
+    /// `_page_token`: the kept record's token (empty when absent).
+    pub token: &'a str,
+    /// `_offset`: the first match, when a whole number (checked against
+    /// the record once it is found).
+    pub offset: Option<usize>,
+    /// `_count`: matches per page, 1 to [`MAX_PAGE`] ([`DEFAULT_PAGE`]
+    /// when absent or unreadable).
+    pub count: usize,
+}
+
+/// Reads a page read's query: the first of each parameter counts. Pure.
+pub(crate) fn page_at(query: &[(String, String)]) -> PageAt<'_> {
+    let q = |k: &str| {
+        query
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
+    PageAt {
+        token: q("_page_token").unwrap_or_default(),
+        offset: q("_offset").and_then(|o| o.parse::<usize>().ok()),
+        count: q("_count")
+            .and_then(|c| c.parse::<usize>().ok())
+            .unwrap_or(DEFAULT_PAGE)
+            .clamp(1, MAX_PAGE),
+    }
 }
 
 /// `$everything` (GET or POST): a page of a kept record when the query
@@ -671,20 +735,15 @@ async fn page(gw: &Gateway, read: PageRead<'_>, query: &[(String, String)]) -> R
     let user = crate::access::user(&identity);
     draft.record.user = Some(user.clone());
     draft.record.purpose = identity.purpose.clone();
-    let q = |k: &str| {
-        query
-            .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.as_str())
-    };
-    let token = q("_page_token").unwrap_or_default();
+    let at = page_at(query);
+    let token = at.token;
     let (kept, offset) = match kept_pages(
         gw,
         &identity,
         &read,
         draft.record.nhs_number,
         token,
-        q("_offset"),
+        at.offset,
     ) {
         Ok(k) => k,
         Err((status, error, code, message)) => {
@@ -699,10 +758,7 @@ async fn page(gw: &Gateway, read: PageRead<'_>, query: &[(String, String)]) -> R
             return stop_fhir(&gw.audit_stop(draft, stop).await);
         }
     };
-    let count = q("_count")
-        .and_then(|c| c.parse::<usize>().ok())
-        .unwrap_or(DEFAULT_PAGE)
-        .clamp(1, MAX_PAGE);
+    let count = at.count;
     let end = offset.saturating_add(count).min(kept.groups.len());
     let groups: &[Group] = &kept.groups[offset..end];
     let self_url = page_url(read.base, read.nhs, token, offset, count);
@@ -750,7 +806,7 @@ fn kept_pages(
     read: &PageRead<'_>,
     nhs: Option<NhsNumber>,
     token: &str,
-    offset: Option<&str>,
+    offset: Option<usize>,
 ) -> Result<(Arc<Paged>, usize), PageRefusal> {
     let kept = gw
         .fhir_state()
@@ -789,20 +845,17 @@ fn kept_pages(
             "these pages are of another person's record: follow the next link as given".into(),
         ));
     }
-    let offset = offset
-        .and_then(|o| o.parse::<usize>().ok())
-        .filter(|o| *o <= kept.groups.len())
-        .ok_or_else(|| {
-            (
-                StatusCode::BAD_REQUEST,
-                "invalid_parameter",
-                "INVALID_OFFSET",
-                format!(
-                    "_offset must be a whole number from 0 to {}",
-                    kept.groups.len()
-                ),
-            )
-        })?;
+    let offset = offset.filter(|o| *o <= kept.groups.len()).ok_or_else(|| {
+        (
+            StatusCode::BAD_REQUEST,
+            "invalid_parameter",
+            "INVALID_OFFSET",
+            format!(
+                "_offset must be a whole number from 0 to {}",
+                kept.groups.len()
+            ),
+        )
+    })?;
     Ok((kept, offset))
 }
 
@@ -898,6 +951,79 @@ mod tests {
             proptest::prop_assert_eq!(read.len(), names.len());
             let _ = asked(&read);
         }
+    }
+
+    #[test]
+    fn a_page_link_is_written_as_before_and_reads_back_to_its_position() {
+        let token = "0123456789abcdef0123456789abcdef";
+        let link = page_url(
+            "http://127.0.0.1:8080/fhir/r4",
+            "9990000018",
+            token,
+            400,
+            200,
+        );
+        assert_eq!(
+            link,
+            "http://127.0.0.1:8080/fhir/r4/Patient/9990000018/$everything\
+             ?_page_token=0123456789abcdef0123456789abcdef&_offset=400&_count=200"
+        );
+        let query = query_pairs(url::Url::parse(&link).unwrap().query());
+        assert_eq!(
+            page_at(&query),
+            PageAt {
+                token,
+                offset: Some(400),
+                count: 200
+            }
+        );
+        // A token that is not the gateway's reads back all the same.
+        let odd = "a&_offset=0#x+y%";
+        let link = page_url("http://h/fhir/r4", "9990000018", odd, 0, 1);
+        let query = query_pairs(url::Url::parse(&link).unwrap().query());
+        assert_eq!(page_at(&query).token, odd);
+        // The first of each counts; a page size out of range is bounded.
+        let query = pairs(&[
+            ("_offset", "x"),
+            ("_offset", "3"),
+            ("_count", "0"),
+            ("_page_token", "t"),
+        ]);
+        assert_eq!(
+            page_at(&query),
+            PageAt {
+                token: "t",
+                offset: None,
+                count: 1
+            }
+        );
+        assert_eq!(page_at(&pairs(&[("_count", "5000")])).count, MAX_PAGE);
+        assert_eq!(page_at(&[]).count, DEFAULT_PAGE);
+    }
+
+    #[test]
+    fn a_post_body_is_read_by_its_content_type() {
+        let form = body_pairs(
+            Some("application/x-www-form-urlencoded; charset=utf-8"),
+            b"_count=3&_type=Flag%2CPatient",
+        );
+        assert_eq!(
+            form,
+            Ok(pairs(&[("_count", "3"), ("_type", "Flag,Patient")]))
+        );
+        assert_eq!(
+            body_pairs(Some("application/fhir+xml"), b" \r\n"),
+            Ok(vec![])
+        );
+        assert_eq!(
+            body_pairs(Some("application/fhir+xml"), b"<Parameters/>"),
+            Err(BodyRefusal::MediaType)
+        );
+        assert_eq!(body_pairs(None, b"{}"), Err(BodyRefusal::MediaType));
+        assert!(matches!(
+            body_pairs(Some("Application/JSON"), b"{}"),
+            Err(BodyRefusal::Invalid(_))
+        ));
     }
 
     #[test]

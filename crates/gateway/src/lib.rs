@@ -14,6 +14,7 @@ mod fanout;
 pub mod fhir;
 mod fhir_api;
 mod fhir_pages;
+mod fuzz;
 mod headers;
 mod listener;
 pub mod metrics;
@@ -25,3 +26,30 @@ pub use cache::SourceCache;
 pub use fanout::{Gateway, RecordOutcome, Reloaded, SourceStatus, Status};
 pub use listener::{ConnectionLimits, bind};
 pub use server::{serve, serve_tls};
+
+/// Any bytes as a `$everything` POST (first line the `Content-Type`, then
+/// the body: a Parameters resource or a form): must never panic, and a
+/// body read asks for the same as the equivalent GET and the equivalent
+/// Parameters resource, and its `self` link reads back. The entry point
+/// for fuzzing.
+#[doc(hidden)]
+pub fn fuzz_parameters(data: &[u8]) {
+    fuzz::parameters(data);
+}
+
+/// Any bytes as a request target and header lines: the `Authorization`
+/// and break-glass readers (duplicates refused), `Accept`/`_format`
+/// negotiation, `Host`/`X-Forwarded-Proto` and `Prefer` must never panic
+/// and keep their bounds, and a page link on the base URL read back. The
+/// entry point for fuzzing.
+#[doc(hidden)]
+pub fn fuzz_headers(data: &[u8]) {
+    fuzz::headers(data);
+}
+
+/// Any bytes as a page read's query, and as a page token whose `next`
+/// link must read back to the same position. The entry point for fuzzing.
+#[doc(hidden)]
+pub fn fuzz_page_link(data: &[u8]) {
+    fuzz::page_link(data);
+}

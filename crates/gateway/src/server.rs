@@ -312,7 +312,7 @@ pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
 /// `Prefer: wait=N` (seconds, as FHIR servers read it; fractions allowed):
 /// the caller would rather have a partial answer within N seconds.
 /// Anything unreadable is ignored, as `Prefer` is only a preference.
-pub(crate) fn prefer_wait(req: &Request<Incoming>) -> Option<Duration> {
+pub(crate) fn prefer_wait<B>(req: &Request<B>) -> Option<Duration> {
     req.headers()
         .get_all("prefer")
         .iter()

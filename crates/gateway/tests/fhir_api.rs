@@ -574,3 +574,34 @@ async fn the_capability_statement_lists_what_is_served_and_smart_discovery_names
         );
     }
 }
+
+#[tokio::test]
+async fn a_host_that_is_not_a_url_authority_is_refused_rather_than_written_into_links() {
+    let s = gateway_with_conditions(3).await;
+    let http = reqwest::Client::new();
+    let url = format!("{}?_count=2", everything(&s.base));
+    // Links on these would be no URL at all: no client could follow them.
+    for host in ["127.0.0.1:80:80", "localhost:99999", "gw:8a", "a]b", "[::1"] {
+        let a = send(http.get(&url).header("host", host)).await;
+        assert_eq!(a.status, 400, "Host {host}: {:#}", a.body);
+        assert_eq!(a.body["resourceType"], "OperationOutcome", "{host}");
+        assert_eq!(
+            a.body["issue"][0]["details"]["coding"][0]["code"], "NO_HOST",
+            "{host}"
+        );
+    }
+    // Another name for the gateway, and an IPv6 literal: links on it.
+    for host in ["localhost:8080", "[::1]:8080", "gw.example"] {
+        let a = send(http.get(&url).header("host", host)).await;
+        assert_eq!(a.status, 200, "Host {host}: {:#}", a.body);
+        for relation in ["self", "next"] {
+            let l = link(&a.body, relation).expect("a link");
+            let parsed = url::Url::parse(&l).expect("a link is a URL");
+            assert_eq!(
+                parsed.path(),
+                "/fhir/r4/Patient/9990000018/$everything",
+                "{l}"
+            );
+        }
+    }
+}
