@@ -23,7 +23,7 @@ use icr_fhir::{
 use icr_merge::MergedItem;
 use icr_model::time::OffsetDateTime;
 use icr_model::time::format_description::well_known::Rfc3339;
-use icr_model::{RecordId, Section, SectionSet};
+use icr_model::{RecordId, Section, SectionSet, SourceId};
 use icr_policy::Withheld;
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -232,6 +232,13 @@ pub fn render_record(
         }
     }
     let resolve = |id: &RecordId| urls.get(id).cloned();
+    // When each source's answer was fetched: a Provenance's `recorded`
+    // when the source gives no last-updated time of its own.
+    let fetched: HashMap<&SourceId, String> = outcome
+        .sources
+        .iter()
+        .filter_map(|s| Some((&s.source, s.fetched_at?.format(&Rfc3339).ok()?)))
+        .collect();
     let ctx = RenderContext {
         patient: &patient_url,
         resolve: &resolve,
@@ -253,7 +260,7 @@ pub fn render_record(
         };
         groups.push(group(
             patient,
-            provenances("Patient", &patient_url, &p.provenance).collect(),
+            provenances("Patient", &patient_url, &p.provenance, &fetched).collect(),
         )?);
     }
     for item in outcome.merged.sections.values().flatten() {
@@ -270,7 +277,7 @@ pub fn render_record(
         };
         groups.push(group(
             matched,
-            provenances(&uuid, &full_url, &item.provenance).collect(),
+            provenances(&uuid, &full_url, &item.provenance, &fetched).collect(),
         )?);
     }
     let mut outcomes = Vec::new();
@@ -384,18 +391,22 @@ fn item_uuid(item: &MergedItem) -> Uuid {
 
 /// One Provenance per source record behind a resource: the organisation
 /// (by ODS code) as custodian, the source's own record id as the entity,
-/// and the source's last-updated time as `recorded` (the gateway's clock
-/// when the source gives none).
+/// and the source's last-updated time as `recorded` — when the source
+/// gives none, the time its answer was fetched (`fetched`, by source; for
+/// a cached answer, not the time of this request), else the gateway's
+/// clock.
 fn provenances<'a>(
     key: &'a str,
     target: &'a str,
     provenance: &'a [icr_model::Provenance],
+    fetched: &'a HashMap<&SourceId, String>,
 ) -> impl Iterator<Item = BundleEntry> + 'a {
     provenance.iter().map(move |p| {
         let id = uuid_for("provenance", &format!("{key}/{}", p.record)).to_string();
         let recorded = p
             .last_updated
             .and_then(|t| t.format(&Rfc3339).ok())
+            .or_else(|| fetched.get(&p.origin.id).cloned())
             .unwrap_or_else(now);
         BundleEntry {
             full_url: Some(format!("urn:uuid:{id}")),

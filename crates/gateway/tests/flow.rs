@@ -516,6 +516,17 @@ async fn a_cached_answer_says_when_it_was_fetched_in_the_view_and_the_bundle() {
             )
         })
         .collect();
+    // The source gives no last-updated time: its Provenances say when the
+    // answer was fetched, not when this request read it from the cache.
+    let recorded: Vec<&str> = bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .filter(|r| r["resourceType"] == "Provenance")
+        .map(|r| r["recorded"].as_str().unwrap())
+        .collect();
+    assert_eq!(recorded, vec![fetched.as_str(); 2], "{bundle}");
     let cached_said =
         format!("served from the gateway's cache: fetched from the source at {fetched}");
     assert_eq!(
