@@ -230,6 +230,7 @@ fn modes() -> Vec<(&'static str, Value, &'static [&'static str])> {
             json!({"mode": "status", "code": 429, "retry_after_s": 30}),
             &["error"],
         ),
+        ("failed in a 200", json!({"mode": "failed"}), &["error"]),
         (
             "wrong patient",
             json!({"mode": "wrong_patient"}),
@@ -297,6 +298,8 @@ async fn every_fault_of_every_protocol_leaves_the_rest_served_and_nothing_of_the
                 "status 500" => "HTTP 500",
                 "status 429" if source == "pathology" => "MSA-1 AR",
                 "status 429" => "HTTP 429",
+                "failed in a 200" if source == "pathology" => "MSA-1 AE",
+                "failed in a 200" => "the source refused or failed the request",
                 _ => "",
             };
             assert!(message.contains(says), "{name}: {source}: {message}");

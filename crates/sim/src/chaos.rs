@@ -16,6 +16,7 @@
 //! | `garbage` | `200`, the module's content type, `bytes` pseudo-random bytes | a valid frame of pseudo-random bytes |
 //! | `oversize` | the real answer padded with spaces to `bytes` bytes, streamed (chunked, no `Content-Length`) | one frame of the real answer padded with `NTE` segments to `bytes` bytes |
 //! | `status` | status `code`, `Retry-After: retry_after_s`, the module's error body | an `AR` (4xx) or `AE` (5xx) answer with an `ERR` segment |
+//! | `failed` | `200` carrying the module's own way of saying it failed (an error OperationOutcome, a SOAP `Server` fault) — a failure inside a success | an `AE` answer with an `ERR` segment |
 //! | `wrong_patient` | a full answer about another person ([`wrong_patient_for`]) | the same |
 //!
 //! Held connections (`hang`, `silent`) are closed after [`HOLD_LIMIT`], or
@@ -96,12 +97,16 @@ pub enum Chaos {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retry_after_s: Option<u64>,
     },
+    /// A failure said inside a success: HTTP 200 whose body is the
+    /// module's error (an OperationOutcome, a SOAP fault); over HL7 v2, an
+    /// `AE` answer.
+    Failed,
     /// A full answer about someone else.
     WrongPatient,
 }
 
 /// Every mode's name, as in JSON.
-pub const MODES: [&str; 9] = [
+pub const MODES: [&str; 10] = [
     "hang",
     "silent",
     "reset",
@@ -110,6 +115,7 @@ pub const MODES: [&str; 9] = [
     "garbage",
     "oversize",
     "status",
+    "failed",
     "wrong_patient",
 ];
 
@@ -170,6 +176,7 @@ impl TryFrom<RawChaos> for Chaos {
                     .ok_or_else(|| format!("chaos mode {mode:?} needs \"code\""))?,
                 retry_after_s: r.retry_after_s,
             },
+            "failed" => Chaos::Failed,
             "wrong_patient" => Chaos::WrongPatient,
             _ => {
                 return Err(format!(
@@ -193,6 +200,7 @@ impl Chaos {
             Chaos::Garbage { .. } => "garbage",
             Chaos::Oversize { .. } => "oversize",
             Chaos::Status { .. } => "status",
+            Chaos::Failed => "failed",
             Chaos::WrongPatient => "wrong_patient",
         }
     }

@@ -128,6 +128,7 @@ async fn serve(mut stream: TcpStream, ctx: Arc<SourceCtx>) {
                     code,
                     retry_after_s,
                 }) => status_error(&ctx, &frame, code, retry_after_s, now),
+                Some(Chaos::Failed) => status_error(&ctx, &frame, 500, None, now),
                 Some(Chaos::WrongPatient) => match other_person(&ctx, &frame) {
                     Some(query) => respond(&ctx, &query, now),
                     None => respond(&ctx, &frame, now),

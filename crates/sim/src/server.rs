@@ -452,6 +452,15 @@ impl Handler for HttpSource {
                 }
                 return full(answer_response(answer));
             }
+            if draw.chaos == Some(Chaos::Failed) {
+                tracing::debug!(source = %self.ctx.id(), "failed inside a 200 (chaos fault)");
+                let mut answer = module.error(
+                    500,
+                    "simulated failure reported inside a successful answer (chaos fault)",
+                );
+                answer.status = 200;
+                return full(answer_response(answer));
+            }
             if draw.fail && draw.chaos.is_none() {
                 tracing::debug!(source = %self.ctx.id(), "failed (error_rate fault)");
                 return full(answer_response(
@@ -621,7 +630,11 @@ fn chaos_response(
                 Step::Fill(Filler::spaces(bytes.saturating_sub(len as u64))),
             ],
         ),
-        Chaos::Hang | Chaos::Silent | Chaos::Status { .. } | Chaos::WrongPatient => {
+        Chaos::Hang
+        | Chaos::Silent
+        | Chaos::Status { .. }
+        | Chaos::Failed
+        | Chaos::WrongPatient => {
             return head.map(|_| Either::Left(Full::new(body)));
         }
     };
