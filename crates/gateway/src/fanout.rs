@@ -16,7 +16,6 @@ use crate::access::{Access, ObjectionRegister};
 use icr_config::Config;
 use icr_merge::{MergedRecord, Warning, merge_with};
 use icr_model::time::OffsetDateTime;
-use icr_model::time::format_description::well_known::Rfc3339;
 use icr_model::{NhsNumber, OdsCode, SectionSet, SourceId, SourceIssue, SourceMeta, SourceRecord};
 use serde::Serialize;
 use tokio::time::Instant;
@@ -155,7 +154,7 @@ pub struct SourceStatus {
     /// time it was fetched); absent when the source gave no answer.
     #[serde(
         skip_serializing_if = "Option::is_none",
-        serialize_with = "rfc3339_or_none"
+        serialize_with = "icr_model::rfc3339_opt::serialize"
     )]
     pub fetched_at: Option<OffsetDateTime>,
     /// What went wrong, for any status but `ok`.
@@ -164,18 +163,6 @@ pub struct SourceStatus {
     /// Problems with parts of its answer.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub issues: Vec<SourceIssue>,
-}
-
-/// Writes a time as RFC 3339 (UTC), as the view's times are written.
-fn rfc3339_or_none<S: serde::Serializer>(
-    t: &Option<OffsetDateTime>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    match t.map(|t| t.format(&Rfc3339)) {
-        Some(Ok(text)) => s.serialize_str(&text),
-        Some(Err(e)) => Err(serde::ser::Error::custom(e)),
-        None => s.serialize_none(),
-    }
 }
 
 /// Everything a renderer needs to answer one record request.
