@@ -152,6 +152,9 @@ class Bench:
     def __init__(self, args):
         self.args = args
         self.icr = args.icr
+        # The gateway as deployed (built without the simulated region);
+        # `icr sim` and `icr token` come from the demo build.
+        self.icr_serve = args.icr_serve or args.icr
         self.oha_bin = args.oha
         self.nginx = args.nginx
         self.work = Path(tempfile.mkdtemp(prefix="icr-load-"))
@@ -217,7 +220,7 @@ class Bench:
         env["ICR_AUDIT__DIR"] = str(audit)
         gw = Proc(
             "gateway",
-            [self.icr, "serve", "--config", str(cfg), "--listen", GATEWAY],
+            [self.icr_serve, "serve", "--config", str(cfg), "--listen", GATEWAY],
             env=env,
             log_path=self.work / f"gateway-{phase}.log",
         )
@@ -639,7 +642,9 @@ def report(r: dict, args) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--icr", required=True)
+    ap.add_argument("--icr", required=True, help="the `icr` binary with the demo feature (sim, token)")
+    ap.add_argument("--icr-serve", help="the production `icr` binary (--no-default-features) "
+                    "that serves; default: --icr")
     ap.add_argument("--people", required=True, help="the icr-sim `people` example binary")
     ap.add_argument("--oha", default="oha")
     ap.add_argument("--nginx", default="nginx")

@@ -38,11 +38,17 @@ else
 fi
 
 echo "== building the gateway (release)" >&2
+TARGET=${CARGO_TARGET_DIR:-target}
+# The gateway measured is the one deployed, without the simulated region
+# (as deploy/Dockerfile builds it); the simulators and tokens come from the
+# demo build.
+cargo build --release --locked -q --no-default-features --bin icr
+cp "$TARGET/release/icr" "$TARGET/release/icr-serve"
 cargo build --release --locked -q --bin icr
 cargo build --release --locked -q -p icr-sim --example people
-TARGET=${CARGO_TARGET_DIR:-target}
 
 exec python3 deploy/bench/load.py \
     --icr "$TARGET/release/icr" \
+    --icr-serve "$TARGET/release/icr-serve" \
     --people "$TARGET/release/examples/people" \
     --oha "$OHA" --nginx "$NGINX" "$@"

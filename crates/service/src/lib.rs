@@ -1,0 +1,207 @@
+//! Running the gateway as a service, around the request flow
+//! (`icr_gateway`): the configuration directory loaded and checked, the
+//! listener bound, requests served until SIGINT or SIGTERM, and changes to
+//! the configuration applied while it runs. `icr serve` and `icr demo`
+//! both run through [`run`]; `icr check-config` is [`check`].
+
+mod reload;
+mod signal;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use icr_adapter_sdk::Registry;
+use icr_config::{Config, ConfigErrors};
+use icr_gateway::Gateway;
+
+pub use signal::shutdown_signal;
+
+/// Why the gateway could not start or stopped serving.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The configuration does not load.
+    #[error("{0}")]
+    Config(#[from] ConfigErrors),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The audit log could not be opened.
+    #[error("cannot open the audit log: {0}")]
+    AuditLog(#[from] icr_audit::AuditError),
+    /// Serving failed (or the bound address could not be read).
+    #[error("{0}")]
+    Serve(#[from] std::io::Error),
+}
+
+/// The gateway, bound and about to serve: what is announced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listening {
+    /// The address bound.
+    pub addr: SocketAddr,
+    /// Whether it serves HTTPS.
+    pub tls: bool,
+    /// Sources configured.
+    pub sources: usize,
+    /// Where the audit log is written.
+    pub audit_dir: PathBuf,
+}
+
+impl std::fmt::Display for Listening {
+    /// The line that says the gateway is up (scripts and tests wait for it).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = if self.tls { "https" } else { "http" };
+        write!(
+            f,
+            "icr gateway listening on {scheme}://{} with {} sources",
+            self.addr, self.sources
+        )
+    }
+}
+
+/// `icr serve`: the gateway on the configuration in `dir` (and `listen`,
+/// when given, instead of gateway.toml's address), announced on stdout.
+pub async fn serve(
+    dir: &Path,
+    listen: Option<SocketAddr>,
+    registry: Registry,
+) -> Result<(), ServiceError> {
+    run(
+        dir,
+        listen,
+        move |dir: &Path| Config::load(dir, &registry),
+        |up| say(&up.to_string()),
+    )
+    .await
+}
+
+/// Runs the gateway on the configuration `load` reads from `dir` until
+/// SIGINT or SIGTERM: binds `listen` (else gateway.toml's address), opens
+/// the audit log, applies configuration changes as they come (read again
+/// with `load`, polled every 2 s and on SIGHUP), calls `announce` once
+/// bound, serves (over TLS when `[tls]` is configured, within
+/// `[connections]`' limits), then closes the audit log.
+pub async fn run<L>(
+    dir: &Path,
+    listen: Option<SocketAddr>,
+    load: L,
+    announce: impl FnOnce(&Listening),
+) -> Result<(), ServiceError>
+where
+    L: Fn(&Path) -> Result<Config, ConfigErrors> + Send + 'static,
+{
+    let config = load(dir)?;
+    let addr = listen.unwrap_or(config.gateway.listen);
+    let listener =
+        icr_gateway::bind(addr).map_err(|source| ServiceError::Listen { addr, source })?;
+    let gateway = Gateway::new(&config)?;
+    let reload_dir = dir.to_path_buf();
+    let watched = [dir.to_path_buf(), dir.join(&config.gateway.sources_dir)];
+    reload::watch(gateway.clone(), watched, config.files(), move || {
+        load(&reload_dir).map_err(|e| e.to_string())
+    });
+    announce(&Listening {
+        addr: listener.local_addr()?,
+        tls: config.tls.is_some(),
+        sources: gateway.source_count(),
+        audit_dir: config.gateway.audit.dir.clone(),
+    });
+    let limits = icr_gateway::ConnectionLimits::from_config(&config.gateway.connections);
+    let served = match config.tls.clone() {
+        Some(tls) => {
+            icr_gateway::serve_tls(listener, gateway.clone(), limits, tls, shutdown_signal()).await
+        }
+        None => icr_gateway::serve(listener, gateway.clone(), limits, shutdown_signal()).await,
+    };
+    gateway.close().await;
+    Ok(served?)
+}
+
+/// `icr check-config`: the configuration in `dir` loaded as [`serve`]
+/// loads it; the line that sums it up, or every problem.
+pub fn check(dir: &Path, registry: &Registry) -> Result<String, ConfigErrors> {
+    Config::load(dir, registry).map(|config| summary(dir, &config))
+}
+
+/// One line summing up a configuration that loads.
+fn summary(dir: &Path, config: &Config) -> String {
+    let mut kinds: Vec<&str> = config
+        .sources
+        .iter()
+        .map(|s| s.spec.kind.as_str())
+        .collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    format!(
+        "{}: configuration OK — {} sources ({}), TLS {}, objection register {}, audit log in {}",
+        dir.display(),
+        config.sources.len(),
+        kinds.join(", "),
+        if config.tls.is_some() { "on" } else { "off" },
+        match &config.objections_file {
+            Some(f) => format!("{} ({} objections)", f.display(), config.objections.len()),
+            None => "none".into(),
+        },
+        config.gateway.audit.dir.display()
+    )
+}
+
+/// Prints a line to stdout, ignoring failure: a closed stdout (`icr demo |
+/// head`) must not take the gateway down with it.
+pub fn say(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_listening_line_names_the_scheme_address_and_sources() {
+        let mut up = Listening {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            tls: false,
+            sources: 12,
+            audit_dir: PathBuf::from("audit"),
+        };
+        assert_eq!(
+            up.to_string(),
+            "icr gateway listening on http://127.0.0.1:8080 with 12 sources"
+        );
+        up.tls = true;
+        assert_eq!(
+            up.to_string(),
+            "icr gateway listening on https://127.0.0.1:8080 with 12 sources"
+        );
+    }
+
+    #[test]
+    fn errors_say_what_could_not_be_done() {
+        let listen = ServiceError::Listen {
+            addr: SocketAddr::from(([127, 0, 0, 1], 80)),
+            source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        };
+        assert_eq!(
+            listen.to_string(),
+            "cannot listen on 127.0.0.1:80: permission denied"
+        );
+    }
+
+    #[test]
+    fn a_configuration_with_no_sources_dir_is_refused_with_its_problems() {
+        let dir = std::env::temp_dir().join(format!("icr-service-empty-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let errors = check(&dir, &Registry::new()).unwrap_err();
+        assert!(!errors.0.is_empty());
+        assert!(
+            errors.to_string().starts_with("the configuration has "),
+            "{errors}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
