@@ -102,7 +102,7 @@ where
     let reload_dir = dir.to_path_buf();
     let watched = [dir.to_path_buf(), dir.join(&config.gateway.sources_dir)];
     reload::watch(gateway.clone(), watched, config.files(), move || {
-        load(&reload_dir).map_err(|e| e.to_string())
+        load(&reload_dir)
     });
     announce(&Listening {
         addr: listener.local_addr()?,

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use icr_config::Config;
+use icr_config::{Config, ConfigErrors};
 
 /// How often the configuration directory is checked for changes.
 const CONFIG_POLL: Duration = Duration::from_secs(2);
@@ -22,7 +22,7 @@ pub(crate) fn watch(
     gateway: icr_gateway::Gateway,
     dirs: [PathBuf; 2],
     files: Vec<PathBuf>,
-    load: impl Fn() -> Result<Config, String> + Send + 'static,
+    load: impl Fn() -> Result<Config, ConfigErrors> + Send + 'static,
 ) {
     tokio::spawn(async move {
         let mut files = files;
@@ -68,7 +68,8 @@ pub(crate) fn watch(
                     }
                     Err(problem) => refused(problem),
                 },
-                Err(problem) => {
+                Err(problems) => {
+                    let problem = problems.to_string();
                     refused(problem.clone());
                     gateway.reload_failed(problem);
                 }
