@@ -14,6 +14,11 @@ use clap::{Parser, Subcommand};
 use icr_adapter_sdk::Registry;
 use icr_service::say;
 
+#[cfg(feature = "demo")]
+use icr_demo::{DemoArgs, SimArgs};
+#[cfg(not(feature = "demo"))]
+use not_built::{NOT_BUILT, NotBuilt as DemoArgs, NotBuilt as SimArgs};
+
 /// Integrated Care Record gateway: one merged view of a person's records,
 /// fetched live from every source that holds them.
 #[derive(Parser)]
@@ -83,24 +88,22 @@ enum Command {
     Demo(DemoArgs),
 }
 
-#[cfg(feature = "demo")]
-use icr_demo::{DemoArgs, SimArgs};
+/// `sim` and `demo` in a build without the simulated region (no `demo`
+/// feature): whatever they are given, they say so.
+#[cfg(not(feature = "demo"))]
+mod not_built {
+    /// What they say, and their help.
+    pub const NOT_BUILT: &str = "this build has no simulated region: `icr sim` and `icr demo` \
+                                 need the `demo` feature (a default one; build without \
+                                 --no-default-features)";
 
-/// `sim` and `demo` in a build without the simulated region: whatever
-/// they are given, they say so.
-#[cfg(not(feature = "demo"))]
-#[derive(clap::Args)]
-struct NotBuilt {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    _args: Vec<String>,
+    /// Any arguments, ignored.
+    #[derive(clap::Args)]
+    pub struct NotBuilt {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        _args: Vec<String>,
+    }
 }
-#[cfg(not(feature = "demo"))]
-use NotBuilt as DemoArgs;
-#[cfg(not(feature = "demo"))]
-const NOT_BUILT: &str = "this build has no simulated region: `icr sim` and `icr demo` need the \
-                         `demo` feature (a default one; build without --no-default-features)";
-#[cfg(not(feature = "demo"))]
-use NotBuilt as SimArgs;
 
 /// mimalloc rather than the C library's allocator: a request allocates and
 /// frees many small values (parsed resources, merged items, JSON), where

@@ -113,7 +113,7 @@ pub(crate) async fn serve_with<H: Handler>(
 
 /// Whether `e` is accept's "too many open files" (the process's or the
 /// system's).
-pub(super) fn is_out_of_descriptors(e: &io::Error) -> bool {
+fn is_out_of_descriptors(e: &io::Error) -> bool {
     use rustix::io::Errno;
     matches!(Errno::from_io_error(e), Some(Errno::MFILE | Errno::NFILE))
 }
@@ -121,7 +121,7 @@ pub(super) fn is_out_of_descriptors(e: &io::Error) -> bool {
 /// Pauses between accepts while the process is out of file descriptors
 /// (or memory): 100 ms, doubling to 1 s; one warning per episode.
 #[derive(Debug, Default)]
-pub(super) struct AcceptPause {
+struct AcceptPause {
     pub(super) last: Option<Duration>,
 }
 

@@ -40,7 +40,7 @@ pub(super) async fn connection<H: Handler>(
 
 /// Why the gateway closes a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Close {
+enum Close {
     /// No whole request within `request_timeout` of the accept.
     RequestTimeout,
     /// No request in progress for `idle_timeout` after the last answer.
@@ -55,7 +55,7 @@ pub(super) enum Close {
 
 /// What the supervisor knows of a connection.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Watched {
+struct Watched {
     /// Since when no request has been in progress (the accept, at first).
     pub(super) idle_since: Instant,
     pub(super) activity: Activity,
@@ -65,11 +65,7 @@ pub(super) struct Watched {
 
 /// When the connection must next be looked at (`None`: only when something
 /// changes), or why it must be closed now.
-pub(super) fn due(
-    now: Instant,
-    w: &Watched,
-    limits: &ConnectionLimits,
-) -> Result<Option<Instant>, Close> {
+fn due(now: Instant, w: &Watched, limits: &ConnectionLimits) -> Result<Option<Instant>, Close> {
     let mut next = None;
     if let Some(blocked) = w.write_blocked_since {
         let at = blocked + limits.stall_timeout;
@@ -186,7 +182,7 @@ pub(super) async fn serve_io<I, H>(
 
 /// Answers one request: admission against the unwritten-answer budgets,
 /// the handler, then the answer wrapped to be written within its limits.
-pub(super) async fn respond<H: Handler>(
+async fn respond<H: Handler>(
     mut req: Request<Incoming>,
     handler: H,
     shared: Arc<Shared>,

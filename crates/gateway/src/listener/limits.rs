@@ -49,7 +49,7 @@ pub(super) fn open_file_limit() -> Option<u64> {
 /// The cap on open connections for an open-file soft limit (`None`:
 /// unlimited): 80 % of it less [`FD_RESERVE`], never under a quarter of
 /// it, at most [`MAX_OPEN_CEILING`].
-pub(super) fn max_open_for(soft: Option<u64>) -> usize {
+fn max_open_for(soft: Option<u64>) -> usize {
     let cap = match soft {
         None => MAX_OPEN_CEILING,
         Some(n) => (n.saturating_mul(4) / 5)

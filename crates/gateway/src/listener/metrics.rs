@@ -8,7 +8,7 @@ use super::*;
 pub(crate) struct ConnectionMetrics(pub(super) Arc<Shared>);
 
 /// One metric family: name, type, help, and its series (labels, value).
-pub(super) type Family<'a> = (&'a str, &'a str, &'a str, &'a [(&'a str, u64)]);
+type Family<'a> = (&'a str, &'a str, &'a str, &'a [(&'a str, u64)]);
 
 impl ConnectionMetrics {
     /// Appends the connection families in the Prometheus text format.

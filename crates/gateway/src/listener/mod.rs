@@ -22,6 +22,13 @@
 //!   `stall_timeout` is abandoned: its HTTP/2 stream reset, or its
 //!   connection closed when the socket itself accepts nothing.
 //! - HEAD: the GET answer's headers, its `content-length`, never a body.
+//!
+//! A file each: `limits` (the limits in force), `shared` (what one
+//! listener's connections share: their places, eviction, the budgets, the
+//! counters), `accept` (binding, the accept loop, drain), `connection` (one
+//! connection's supervisor and each request's admission), `sending`
+//! (answers as they are written), `watched_io` (the socket as the
+//! supervisor sees it), `metrics`.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -45,6 +52,27 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::time::Instant;
 
 use crate::server::Resp;
+
+mod accept;
+mod connection;
+mod limits;
+mod metrics;
+mod sending;
+mod shared;
+#[cfg(test)]
+mod tests;
+mod watched_io;
+
+pub use accept::bind;
+pub(crate) use accept::serve_with;
+use connection::connection;
+pub use limits::ConnectionLimits;
+use limits::open_file_limit;
+pub(crate) use metrics::ConnectionMetrics;
+pub(crate) use sending::hold_until_sent;
+use sending::{Active, Reservation, STREAM, Sending, StreamExecutor, held_bytes, sending};
+use shared::{Activity, Conn, Shared, Slot, Stats};
+use watched_io::{IoState, WatchedIo};
 
 /// How long requests in progress may take to finish after shutdown begins.
 const DRAIN: Duration = Duration::from_secs(10);
@@ -110,24 +138,3 @@ fn bump(counter: &AtomicU64) {
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
-
-mod accept;
-mod connection;
-mod limits;
-mod metrics;
-mod sending;
-mod shared;
-#[cfg(test)]
-mod tests;
-mod watched_io;
-
-pub use accept::bind;
-pub(crate) use accept::serve_with;
-use connection::*;
-pub use limits::ConnectionLimits;
-use limits::*;
-pub(crate) use metrics::ConnectionMetrics;
-pub(crate) use sending::hold_until_sent;
-use sending::*;
-use shared::*;
-use watched_io::*;

@@ -209,7 +209,7 @@ impl Shared {
 
 /// Tells the oldest idle connection in `open` to close, and forgets it:
 /// one that never sent a byte if there is one. Whether there was one.
-pub(super) fn evict_one(open: &mut BTreeMap<u64, Arc<Conn>>) -> bool {
+fn evict_one(open: &mut BTreeMap<u64, Arc<Conn>>) -> bool {
     let mut quiet = None;
     let mut idle = None;
     for (id, conn) in open.iter() {

@@ -1,3 +1,4 @@
+use super::connection::serve_io;
 use super::*;
 use http_body_util::Full;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, DuplexStream};
