@@ -36,7 +36,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use icr_adapter_fhir_r4::map::{Content, MapContext, Medications, RecordType, map_as};
-use icr_adapter_sdk::http::HttpSource;
+use icr_adapter_sdk::fhir_search::{FHIR_JSON, FhirClient};
 use icr_adapter_sdk::outcome::{self, Outcome};
 use icr_adapter_sdk::{
     AdapterKind, BuildError, Endpoint, FetchRequest, Kind, NoOptions, Offers, Routing,
@@ -67,8 +67,7 @@ pub fn build(spec: &SourceSpec) -> Result<Arc<dyn SourceAdapter>, BuildError> {
 
 /// The Personal Demographics Service as a source.
 pub struct PdsSource {
-    http: HttpSource,
-    base: Url,
+    fhir: FhirClient,
     meta: Arc<SourceMeta>,
 }
 
@@ -82,10 +81,8 @@ impl PdsSource {
                 message: "a pds source has routing = \"demographics\"".into(),
             });
         }
-        let base = spec.base_url();
         Ok(Self {
-            http: HttpSource::new(spec)?,
-            base,
+            fhir: FhirClient::new(spec)?,
             meta: spec.meta(),
         })
     }
@@ -94,26 +91,31 @@ impl PdsSource {
 #[async_trait]
 impl SourceAdapter for PdsSource {
     async fn fetch(&self, request: &FetchRequest) -> Result<SourceRecord, SourceError> {
-        let mut url = self.base.clone();
-        let path = format!("{}Patient/{}", url.path(), request.nhs_number.as_str());
-        url.set_path(&path);
+        let url = self
+            .fhir
+            .url(&format!("Patient/{}", request.nhs_number.as_str()));
         let context = &request.context;
         let http_request = self
-            .http
+            .fhir
+            .http()
             .client()
             .get(url)
-            .header("Accept", "application/fhir+json")
+            .header("Accept", FHIR_JSON)
             .header("X-Request-ID", context.trace_id.as_str())
             .header("X-Correlation-ID", context.trace_id.as_str())
             .header(
                 "NHSD-End-User-Organisation-ODS",
                 context.requester.organisation.as_str(),
             );
-        let response = self.http.send(http_request, request.deadline, WHAT).await?;
+        let response = self
+            .fhir
+            .http()
+            .send(http_request, request.deadline, WHAT)
+            .await?;
         if response.status != 200 {
             return Err(status_error(response.status, &response.body));
         }
-        let mut record = read_patient(&response.body, &self.meta, &self.base)?;
+        let mut record = read_patient(&response.body, &self.meta, self.fhir.base())?;
         // Stricter than the gateway's guard on every answer
         // (`identity::check_nhs_number`), which does not judge a record
         // carrying no NHS number: PDS's answer is the reference the other
