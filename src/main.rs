@@ -115,12 +115,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Every adapter kind this build knows; a new protocol adds one line here.
 fn registry() -> Registry {
     let mut r = Registry::new();
-    r.register(icr_adapter_fhir_r4::KIND, icr_adapter_fhir_r4::build);
-    r.register(icr_adapter_pds::KIND, icr_adapter_pds::build);
-    r.register(icr_adapter_gp_connect::KIND, icr_adapter_gp_connect::build);
-    r.register(icr_adapter_hl7v2::KIND, icr_adapter_hl7v2::build);
-    r.register(icr_adapter_soap_xml::KIND, icr_adapter_soap_xml::build);
-    r.register(icr_adapter_cda::KIND, icr_adapter_cda::build);
+    r.register(&icr_adapter_fhir_r4::KIND);
+    r.register(&icr_adapter_pds::KIND);
+    r.register(&icr_adapter_gp_connect::KIND);
+    r.register(&icr_adapter_hl7v2::KIND);
+    r.register(&icr_adapter_soap_xml::KIND);
+    r.register(&icr_adapter_cda::KIND);
     r
 }
 

@@ -45,18 +45,27 @@ pub mod xml;
 
 use std::sync::Arc;
 
-use icr_adapter_sdk::{BuildError, SourceAdapter, SourceSpec};
+use icr_adapter_sdk::{AdapterKind, BuildError, Endpoint, Kind, Offers, SourceAdapter, SourceSpec};
+use icr_model::Section;
 
 pub use options::CdaOptions;
 pub use source::{CdaSource, provided};
 
-/// The adapter kind, as written in a source's registration.
-pub const KIND: &str = "cda";
+/// The adapter kind: `kind = "cda"`, an http(s) registry, documents and
+/// appointments.
+pub static KIND: Kind<CdaOptions> = Kind::new(
+    "cda",
+    Endpoint::HTTP,
+    Offers::Only {
+        sections: &[Section::Documents, Section::Appointments],
+        refusal: |_| "a cda source provides documents and appointments only".into(),
+    },
+    |spec, options| Ok(Arc::new(CdaSource::new(spec, options)?)),
+);
 
-/// Builds the adapter for a `cda` source (the registry's factory).
+/// Checks a `cda` registration and builds its adapter ([`KIND`]).
 pub fn build(spec: &SourceSpec) -> Result<Arc<dyn SourceAdapter>, BuildError> {
-    let options: CdaOptions = spec.options()?;
-    Ok(Arc::new(CdaSource::new(spec, options)?))
+    KIND.build(spec)
 }
 
 /// Reads `data` as a CDA document, maps it and checks its identity,

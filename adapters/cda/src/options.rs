@@ -1,6 +1,6 @@
 //! The `[options]` of a `cda` source.
 
-use icr_adapter_sdk::BuildError;
+use icr_adapter_sdk::{BuildError, KindOptions, SourceSpec, within};
 use serde::Deserialize;
 
 /// Settings of a `cda` source, read from the `[options]` table of its
@@ -45,30 +45,20 @@ impl Default for CdaOptions {
     }
 }
 
-impl CdaOptions {
+impl KindOptions for CdaOptions {
+    type Checked = Self;
+
     /// Checks the ranges serde cannot.
-    pub fn validate(&self) -> Result<(), BuildError> {
-        let invalid = |key: &str, message: &str| {
-            Err(BuildError::Option {
-                key: format!("options.{key}"),
-                message: message.to_string(),
-            })
-        };
-        if !(1..=1000).contains(&self.page_size) {
-            return invalid("page_size", "must be between 1 and 1000");
-        }
-        if !(1..=100).contains(&self.max_registry_pages) {
-            return invalid("max_registry_pages", "must be between 1 and 100");
-        }
-        if !(1..=1000).contains(&self.max_documents) {
-            return invalid("max_documents", "must be between 1 and 1000");
-        }
-        if !(1..=32).contains(&self.max_concurrent_fetches) {
-            return invalid("max_concurrent_fetches", "must be between 1 and 32");
-        }
-        if !(1_000..=1_000_000).contains(&self.max_text_chars) {
-            return invalid("max_text_chars", "must be between 1000 and 1000000");
-        }
-        Ok(())
+    fn check(self, _: &SourceSpec) -> Result<Self, BuildError> {
+        within("page_size", self.page_size, 1..=1000)?;
+        within("max_registry_pages", self.max_registry_pages, 1..=100)?;
+        within("max_documents", self.max_documents, 1..=1000)?;
+        within(
+            "max_concurrent_fetches",
+            self.max_concurrent_fetches,
+            1..=32,
+        )?;
+        within("max_text_chars", self.max_text_chars, 1_000..=1_000_000)?;
+        Ok(self)
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::StreamExt;
-use icr_adapter_sdk::http::HttpSource;
+use icr_adapter_sdk::fhir_search::{End, FhirClient, Next, PageFailed, Search};
 use icr_adapter_sdk::outcome;
 use icr_adapter_sdk::{
     BuildError, FetchRequest, SourceAdapter, SourceError, SourceSpec, quoting_source,
@@ -24,17 +24,12 @@ use crate::map::{IdentityProblem, Mapped, Origin, check_identity, map_document};
 use crate::options::CdaOptions;
 use crate::registry::{Listed, RegistryContext, RegistryPage, read_registry};
 
-/// The media type asked of the registry.
-const FHIR_JSON: &str = "application/fhir+json";
-
 /// The media types asked of a document server.
 const CDA_ACCEPT: &str = "application/hl7-v3+xml, text/xml;q=0.9, application/xml;q=0.8";
 
 /// A document registry and its CDA documents, as a source.
 pub struct CdaSource {
-    http: HttpSource,
-    base: Url,
-    origins: icr_adapter_sdk::Origins,
+    fhir: FhirClient,
     meta: Arc<SourceMeta>,
     options: CdaOptions,
     offered: SectionSet,
@@ -43,42 +38,19 @@ pub struct CdaSource {
 
 /// The sections a `cda` source can provide.
 pub fn provided() -> SectionSet {
-    [Section::Documents, Section::Appointments]
-        .into_iter()
-        .collect()
+    crate::KIND.offers.sections()
 }
 
 impl CdaSource {
-    /// Builds the adapter for a registration whose options have been read.
+    /// Builds the adapter for a registration its kind has checked
+    /// ([`KIND`](crate::KIND)).
     pub fn new(spec: &SourceSpec, options: CdaOptions) -> Result<Self, BuildError> {
-        options.validate()?;
-        if spec.sections.iter().any(|s| !provided().contains(s)) {
-            return Err(BuildError::Option {
-                key: "sections".into(),
-                message: "a cda source provides documents and appointments only".into(),
-            });
-        }
-        let mut base = spec.endpoint.clone();
-        if base.cannot_be_a_base() || !matches!(base.scheme(), "http" | "https") {
-            return Err(BuildError::Option {
-                key: "endpoint".into(),
-                message: "must be an http or https URL".into(),
-            });
-        }
-        base.set_query(None);
-        base.set_fragment(None);
-        if !base.path().ends_with('/') {
-            let path = format!("{}/", base.path());
-            base.set_path(&path);
-        }
         let limits = ReadLimits {
             max_text_chars: options.max_text_chars,
             ..ReadLimits::default()
         };
         Ok(Self {
-            http: HttpSource::new(spec)?,
-            origins: icr_adapter_sdk::Origins::new(&base, &spec.extra_origins),
-            base,
+            fhir: FhirClient::new(spec)?,
             meta: spec.meta(),
             options,
             offered: spec.sections,
@@ -87,9 +59,7 @@ impl CdaSource {
     }
 
     fn search_url(&self, nhs: NhsNumber) -> Url {
-        let mut url = self.base.clone();
-        let path = format!("{}DocumentReference", url.path());
-        url.set_path(&path);
+        let mut url = self.fhir.url("DocumentReference");
         url.query_pairs_mut()
             .append_pair(
                 "patient.identifier",
@@ -109,66 +79,53 @@ impl CdaSource {
     ) -> Result<Vec<Listed>, SourceError> {
         let what = "registry search";
         let ctx = RegistryContext {
-            origins: &self.origins,
+            origins: self.fhir.origins(),
             nhs_number: nhs,
         };
         let mut listed: Vec<Listed> = Vec::new();
-        let mut url = self.search_url(nhs);
-        let max_pages = self.options.max_registry_pages;
         let want = self.options.max_documents;
-        for page_no in 1..=max_pages {
-            let response = match self.http.get(url, FHIR_JSON, deadline, what).await {
-                Ok(r) => r,
-                Err(e) if page_no == 1 => return Err(e),
-                Err(e) => {
-                    tally.registry_failed(page_no, e);
-                    break;
-                }
-            };
-            record.wire_bytes += response.body.len();
-            if page_no == 1
-                && response.status == 404
-                && crate::registry::is_not_found_outcome(&response.body)
-            {
-                return Err(SourceError::PatientNotFound);
-            }
-            if !response.is_success() {
-                let e = outcome::status_error(response.status, &response.body, what);
-                if page_no == 1 {
-                    return Err(e);
-                }
-                tally.registry_failed(page_no, e);
-                break;
-            }
-            let page = match read_registry(&response.body, &ctx) {
-                Ok(p) => p,
-                Err(e) if page_no == 1 => return Err(e),
-                Err(e) => {
-                    tally.registry_failed(page_no, e);
-                    break;
-                }
-            };
-            if page_no == 1 && page.patient_not_found {
-                return Err(SourceError::PatientNotFound);
-            }
-            let next = tally.take_page(page, &mut listed);
-            let Some(next) = next else { break };
-            if listed.len() >= want {
-                // Enough listed: what the next pages hold is not read.
-                tally.more_listed = true;
-                break;
-            }
-            if page_no == max_pages {
-                tally.more_pages = true;
-                break;
-            }
-            match self.origins.resolve(&next) {
-                Some(u) => url = u,
-                None => {
-                    tally.foreign_next = true;
-                    break;
-                }
-            }
+        let search = Search {
+            what,
+            max_pages: self.options.max_registry_pages,
+            deadline,
+        };
+        let end = self
+            .fhir
+            .pages(
+                search,
+                self.search_url(nhs),
+                &mut record.wire_bytes,
+                |page_no, status, body| {
+                    if page_no == 1 && status == 404 && crate::registry::is_not_found_outcome(body)
+                    {
+                        SourceError::PatientNotFound
+                    } else {
+                        outcome::status_error(status, body, what)
+                    }
+                },
+                |page_no, body| {
+                    let page = read_registry(body, &ctx)?;
+                    if page_no == 1 && page.patient_not_found {
+                        return Err(SourceError::PatientNotFound);
+                    }
+                    Ok(match tally.take_page(page, &mut listed) {
+                        None => Next::Last,
+                        // Enough listed: what the next pages hold is not read.
+                        Some(_) if listed.len() >= want => Next::Enough,
+                        Some(next) => Next::Link(next),
+                    })
+                },
+            )
+            .await;
+        match end {
+            Ok(End::Last) => {}
+            Ok(End::Enough) => tally.more_listed = true,
+            Ok(End::MorePages(_)) => tally.more_pages = true,
+            Ok(End::Elsewhere) => tally.foreign_next = true,
+            // A first page that failed fails the fetch; a later one loses
+            // what was not read, and says so.
+            Err(PageFailed { page: 1, error }) => return Err(error),
+            Err(PageFailed { page, error }) => tally.registry_failed(page, error),
         }
         Ok(listed)
     }
@@ -177,7 +134,8 @@ impl CdaSource {
     async fn document(&self, listed: &Listed, nhs: NhsNumber, deadline: Instant) -> Outcome {
         let what = "CDA document";
         let response = match self
-            .http
+            .fhir
+            .http()
             .get(listed.url.clone(), CDA_ACCEPT, deadline, what)
             .await
         {

@@ -446,7 +446,7 @@ async fn servers() -> (Server, Server) {
 
 fn adapter(addr: SocketAddr, options: &str) -> Arc<dyn SourceAdapter> {
     let mut registry = Registry::new();
-    registry.register(KIND, build);
+    registry.register(&KIND);
     registry.build(&spec(addr, options)).unwrap()
 }
 

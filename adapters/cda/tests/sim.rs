@@ -5,9 +5,9 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
+use icr_adapter_cda::KIND;
 use icr_adapter_cda::cda::{ReadLimits, read};
 use icr_adapter_cda::map::{Identity, Origin, check_identity, map_document};
-use icr_adapter_cda::{KIND, build};
 use icr_adapter_sdk::{FetchRequest, Registry, SourceAdapter, SourceError, SourceSpec};
 use icr_model::time::{Date, Month, PrimitiveDateTime, Time, UtcOffset};
 use icr_model::*;
@@ -39,7 +39,7 @@ timeout_ms = 5000
 
 fn adapter(endpoint: &str) -> std::sync::Arc<dyn SourceAdapter> {
     let mut registry = Registry::new();
-    registry.register(KIND, build);
+    registry.register(&KIND);
     registry.build(&spec(endpoint)).unwrap()
 }
 
@@ -462,7 +462,7 @@ async fn the_demo_entries_build_start_and_answer() {
     let text = DEMO_REGISTRATION.replace("http://127.0.0.1:9501/Y9U01/fhir/R4", &endpoint);
     let spec: SourceSpec = toml::from_str(&text).unwrap();
     let mut registry = Registry::new();
-    registry.register(KIND, build);
+    registry.register(&KIND);
     let source = registry.build(&spec).unwrap();
     let someone = POP
         .iter()

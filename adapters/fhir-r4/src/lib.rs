@@ -63,20 +63,22 @@ pub mod truncated;
 
 use std::sync::Arc;
 
-use icr_adapter_sdk::{BuildError, SourceAdapter, SourceSpec};
+use icr_adapter_sdk::{AdapterKind, BuildError, Endpoint, Kind, Offers, SourceAdapter, SourceSpec};
 use icr_model::SourceId;
 use serde_json::value::RawValue;
 
 pub use options::{FhirR4Options, Searches};
 pub use source::FhirR4Source;
 
-/// The adapter kind, as written in a source's registration.
-pub const KIND: &str = "fhir-r4";
+/// The adapter kind: `kind = "fhir-r4"`, an http(s) endpoint, any section.
+pub static KIND: Kind<FhirR4Options> =
+    Kind::new("fhir-r4", Endpoint::HTTP, Offers::Any, |spec, options| {
+        Ok(Arc::new(FhirR4Source::new(spec, options)?))
+    });
 
-/// Builds the adapter for a `fhir-r4` source (the registry's factory).
+/// Checks a `fhir-r4` registration and builds its adapter ([`KIND`]).
 pub fn build(spec: &SourceSpec) -> Result<Arc<dyn SourceAdapter>, BuildError> {
-    let options: FhirR4Options = spec.options()?;
-    Ok(Arc::new(FhirR4Source::new(spec, options)?))
+    KIND.build(spec)
 }
 
 /// Reads `data` as a search answer or a single resource and maps everything

@@ -1,6 +1,6 @@
 //! The `[options]` of a `fhir-r4` source.
 
-use icr_adapter_sdk::BuildError;
+use icr_adapter_sdk::{BuildError, KindOptions, SourceSpec, within};
 use icr_model::{Section, SectionSet};
 use serde::Deserialize;
 
@@ -100,29 +100,21 @@ impl Default for FhirR4Options {
 impl FhirR4Options {
     /// Checks the ranges serde cannot, against the sections the source offers.
     pub fn validate(&self, sections: SectionSet) -> Result<(), BuildError> {
-        let invalid = |key: &str, message: &str| {
-            Err(BuildError::Option {
-                key: format!("options.{key}"),
-                message: message.to_string(),
-            })
-        };
-        if !(1..=1000).contains(&self.page_size) {
-            return invalid("page_size", "must be between 1 and 1000");
-        }
-        if !(1..=1000).contains(&self.max_pages) {
-            return invalid("max_pages", "must be between 1 and 1000");
-        }
-        if !(1..=64).contains(&self.max_concurrent_searches) {
-            return invalid("max_concurrent_searches", "must be between 1 and 64");
-        }
+        within("page_size", self.page_size, 1..=1000)?;
+        within("max_pages", self.max_pages, 1..=1000)?;
+        within(
+            "max_concurrent_searches",
+            self.max_concurrent_searches,
+            1..=64,
+        )?;
         if sections.contains(Section::Medications)
             && !self.use_medication_statement
             && !self.use_medication_request
         {
-            return invalid(
+            return Err(BuildError::option(
                 "use_medication_request",
                 "the source offers medications, so use_medication_statement or use_medication_request must be true",
-            );
+            ));
         }
         if let Some(bad) = self
             .skip
@@ -135,13 +127,13 @@ impl FhirR4Options {
                 .filter(|t| **t != RecordType::Patient)
                 .map(|t| t.name())
                 .collect();
-            return invalid(
+            return Err(BuildError::option(
                 "skip",
-                &format!(
+                format!(
                     "{shown:?} is not a resource type this adapter searches; it searches {}",
                     known.join(", ")
                 ),
-            );
+            ));
         }
         Ok(())
     }
@@ -149,5 +141,14 @@ impl FhirR4Options {
     /// Whether `ty` is in `skip`.
     pub fn skips(&self, ty: RecordType) -> bool {
         self.skip.iter().any(|s| s == ty.name())
+    }
+}
+
+impl KindOptions for FhirR4Options {
+    type Checked = Self;
+
+    fn check(self, spec: &SourceSpec) -> Result<Self, BuildError> {
+        self.validate(spec.sections)?;
+        Ok(self)
     }
 }

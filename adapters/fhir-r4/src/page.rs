@@ -4,8 +4,10 @@
 
 use std::fmt;
 
+use icr_adapter_sdk::outcome::Outcome;
+pub use icr_adapter_sdk::outcome::Severity;
 use icr_adapter_sdk::{SourceError, json_error, source_said};
-use icr_fhir::{BundleIn, OperationOutcome, peek_resource_type};
+use icr_fhir::{BundleIn, peek_resource_type};
 use icr_model::SourceId;
 use url::Url;
 
@@ -64,7 +66,7 @@ pub fn read_page(body: &[u8], ctx: &PageContext<'_>) -> Result<Page, SourceError
     match bundle.resource_type.as_deref() {
         Some("Bundle") => {}
         Some("OperationOutcome") => {
-            let issues = serde_json::from_slice::<OperationOutcome>(body)
+            let issues = Outcome::read(body)
                 .map(|oo| reported(&oo, true))
                 .unwrap_or_default();
             return Err(if issues.is_empty() {
@@ -107,7 +109,7 @@ pub fn read_page(body: &[u8], ctx: &PageContext<'_>) -> Result<Page, SourceError
         let ty = peek_resource_type(raw);
         match ty.as_deref() {
             Some("OperationOutcome") => {
-                if let Ok(oo) = serde_json::from_str::<OperationOutcome>(raw.get()) {
+                if let Some(oo) = Outcome::read(raw.get().as_bytes()) {
                     page.reported.extend(reported(&oo, false));
                 }
             }
@@ -151,41 +153,6 @@ pub fn read_page(body: &[u8], ctx: &PageContext<'_>) -> Result<Page, SourceError
     Ok(page)
 }
 
-/// How serious an OperationOutcome issue is (`OperationOutcome.issue.severity`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Severity {
-    /// The server could not go on.
-    Fatal,
-    /// The request, or part of it, failed.
-    Error,
-    /// Done, with a caveat.
-    Warning,
-    /// For information only.
-    Information,
-}
-
-impl Severity {
-    /// The severity a server wrote; a missing or unknown one counts as an
-    /// error, so that nothing the server said went wrong is ignored.
-    fn read(s: Option<&str>) -> Self {
-        match s.map(str::trim) {
-            Some("fatal") => Severity::Fatal,
-            Some("warning") => Severity::Warning,
-            Some("information") => Severity::Information,
-            _ => Severity::Error,
-        }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Severity::Fatal => "fatal",
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Information => "information",
-        }
-    }
-}
-
 /// One issue of an OperationOutcome a server sent, fit to quote to the
 /// caller: its severity, its code as the FHIR value set spells them, and
 /// the server's own words (`diagnostics`, else `details.text`) through
@@ -203,7 +170,7 @@ pub struct Reported {
 impl Reported {
     /// True for `error` and `fatal`: part of the answer is missing.
     pub fn is_failure(&self) -> bool {
-        matches!(self.severity, Severity::Fatal | Severity::Error)
+        self.severity.is_failure()
     }
 }
 
@@ -217,20 +184,20 @@ impl fmt::Display for Reported {
     }
 }
 
-/// The issues of an OperationOutcome; `information` ones only when
-/// `with_information`.
-pub fn reported(oo: &OperationOutcome, with_information: bool) -> Vec<Reported> {
-    oo.issue
+/// The issues of an OperationOutcome, as the SDK reads it; `information`
+/// ones only when `with_information`. A missing or unknown severity counts
+/// as an error, so that nothing the server said went wrong is ignored; a
+/// code that is not one FHIR spells is not echoed.
+pub fn reported(oo: &Outcome, with_information: bool) -> Vec<Reported> {
+    oo.issues
         .iter()
         .map(|i| Reported {
-            severity: Severity::read(i.severity.as_deref()),
-            code: safe_code(i.code.as_deref()).to_string(),
-            said: i
-                .diagnostics
-                .as_deref()
-                .or_else(|| i.details.as_ref().and_then(|d| d.text.as_deref()))
-                .map(source_said)
-                .filter(|s| !s.is_empty()),
+            severity: i.severity.unwrap_or(Severity::Error),
+            code: i
+                .code
+                .clone()
+                .unwrap_or_else(|| "unrecognised issue code".into()),
+            said: i.text.as_deref().map(source_said).filter(|s| !s.is_empty()),
         })
         .filter(|r| with_information || r.severity != Severity::Information)
         .collect()
@@ -263,9 +230,7 @@ pub fn describe(issues: &[Reported]) -> String {
 /// (e.g. `Condition search`): the issues of the OperationOutcome the server
 /// sent with it, if any, are quoted after the request's name.
 pub fn http_failure(status: u16, what: &str, body: &[u8]) -> SourceError {
-    let issues = serde_json::from_slice::<OperationOutcome>(body)
-        .ok()
-        .filter(|_| peek_type(body).as_deref() == Some("OperationOutcome"))
+    let issues = Outcome::read(body)
         .map(|oo| reported(&oo, true))
         .unwrap_or_default();
     let what = if issues.is_empty() {
@@ -276,35 +241,41 @@ pub fn http_failure(status: u16, what: &str, body: &[u8]) -> SourceError {
     SourceError::HttpStatus { status, what }
 }
 
-fn peek_type(body: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Peek {
-        #[serde(rename = "resourceType", default)]
-        resource_type: Option<String>,
-    }
-    serde_json::from_slice::<Peek>(body).ok()?.resource_type
-}
-
-/// True when a body is an OperationOutcome saying `not-found`.
+/// True when a body is an OperationOutcome with a `not-found` issue.
 pub fn is_not_found_outcome(body: &[u8]) -> bool {
-    peek_type(body).as_deref() == Some("OperationOutcome")
-        && serde_json::from_slice::<OperationOutcome>(body).is_ok_and(|oo| {
-            oo.issue
-                .iter()
-                .any(|i| i.code.as_deref().map(str::trim) == Some("not-found"))
-        })
+    Outcome::read(body).is_some_and(|oo| oo.issues.iter().any(|i| i.has_code("not-found")))
 }
 
-/// An issue code as the FHIR value set spells them (`processing`,
-/// `not-found`, …); anything else is not echoed.
-fn safe_code(code: Option<&str>) -> &str {
-    match code.map(str::trim) {
-        Some(c)
-            if (1..=40).contains(&c.len())
-                && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') =>
-        {
-            c
-        }
-        _ => "unrecognised issue code",
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reported_issues_default_to_errors_and_echo_only_codes() {
+        let oo = Outcome::read(
+            br#"{"resourceType":"OperationOutcome","issue":[
+                {"code":"processing","diagnostics":" Database\r\noffline "},
+                {"severity":"warning","code":"Not A Code","details":{"text":"slow"}},
+                {"severity":"information","code":"informational"}]}"#,
+        )
+        .unwrap();
+        let all = reported(&oo, true);
+        assert_eq!(
+            describe(&all),
+            "error (processing): \"Database offline\"; warning (unrecognised issue code): \"slow\"; information (informational)"
+        );
+        assert_eq!(reported(&oo, false).len(), 2);
+        assert!(all[0].is_failure() && !all[1].is_failure());
+        assert_eq!(
+            http_failure(500, "Condition search", br#"{"resourceType":"Patient"}"#),
+            SourceError::HttpStatus {
+                status: 500,
+                what: "Condition search".into()
+            }
+        );
+        assert!(is_not_found_outcome(
+            br#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":" not-found "},{"severity":"fatal","code":"exception"}]}"#
+        ));
+        assert!(!is_not_found_outcome(br#"{"resourceType":"Bundle"}"#));
     }
 }

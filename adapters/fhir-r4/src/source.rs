@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::StreamExt;
-use icr_adapter_sdk::http::HttpSource;
+use icr_adapter_sdk::fhir_search::{End, FhirClient, Next, PageFailed, Search as Pages};
+use icr_adapter_sdk::identity::is_another_nhs_number;
 use icr_adapter_sdk::{
     BuildError, FetchRequest, Preparation, SourceAdapter, SourceError, SourceSpec,
 };
@@ -27,14 +28,9 @@ use crate::page::{
 use crate::plan::{CurrentItems, Planned, plan};
 use crate::truncated::{Current, Truncation, Why};
 
-/// The media type asked for.
-const FHIR_JSON: &str = "application/fhir+json";
-
 /// A FHIR R4 REST server as a source.
 pub struct FhirR4Source {
-    http: HttpSource,
-    base: Url,
-    origins: icr_adapter_sdk::Origins,
+    fhir: FhirClient,
     meta: Arc<SourceMeta>,
     options: FhirR4Options,
     offered: SectionSet,
@@ -45,26 +41,11 @@ pub struct FhirR4Source {
 }
 
 impl FhirR4Source {
-    /// Builds the adapter for a registration whose options have been read.
+    /// Builds the adapter for a registration its kind has checked
+    /// ([`KIND`](crate::KIND)).
     pub fn new(spec: &SourceSpec, options: FhirR4Options) -> Result<Self, BuildError> {
-        options.validate(spec.sections)?;
-        let mut base = spec.endpoint.clone();
-        if base.cannot_be_a_base() || !matches!(base.scheme(), "http" | "https") {
-            return Err(BuildError::Option {
-                key: "endpoint".into(),
-                message: "must be an http or https URL".into(),
-            });
-        }
-        base.set_query(None);
-        base.set_fragment(None);
-        if !base.path().ends_with('/') {
-            let path = format!("{}/", base.path());
-            base.set_path(&path);
-        }
         Ok(Self {
-            http: HttpSource::new(spec)?,
-            origins: icr_adapter_sdk::Origins::new(&base, &spec.extra_origins),
-            base,
+            fhir: FhirClient::new(spec)?,
             meta: spec.meta(),
             options,
             offered: spec.sections,
@@ -92,12 +73,18 @@ impl FhirR4Source {
     /// what is learnt, or why nothing was, is said in notes.
     async fn read_capability(&self, deadline: Instant) -> Preparation {
         let what = "CapabilityStatement";
-        let mut url = self.base.clone();
-        let path = format!("{}metadata", url.path());
-        url.set_path(&path);
-        let read = match self.http.get(url, FHIR_JSON, deadline, what).await {
-            Ok(r) if r.is_success() => Capability::read(&r.body),
-            Ok(r) => Err(http_failure(r.status, what, &r.body).to_string()),
+        let answer = self
+            .fhir
+            .get(
+                self.fhir.url("metadata"),
+                what,
+                deadline,
+                &mut 0,
+                |status, body| http_failure(status, what, body),
+            )
+            .await;
+        let read = match answer {
+            Ok(body) => Capability::read(&body),
             Err(e) => Err(e.to_string()),
         };
         let capability = match read {
@@ -142,10 +129,7 @@ impl FhirR4Source {
     }
 
     fn type_url(&self, ty: RecordType) -> Url {
-        let mut url = self.base.clone();
-        let path = format!("{}{}", url.path(), ty.name());
-        url.set_path(&path);
-        url
+        self.fhir.url(ty.name())
     }
 
     fn patient_url(&self, nhs: NhsNumber) -> Url {
@@ -187,17 +171,10 @@ impl FhirR4Source {
         url
     }
 
-    /// A `next` link, if it leads back to this server (its endpoint's
-    /// origin or one of its `extra_origins`): a source must not make the
-    /// gateway call anywhere else.
-    fn follow(&self, next: &str) -> Option<Url> {
-        self.origins.resolve(next)
-    }
-
     fn page_context(&self, searched: RecordType) -> PageContext<'_> {
         PageContext {
             source: &self.meta.id,
-            base: Some(&self.base),
+            base: Some(self.fhir.base()),
             searched,
         }
     }
@@ -209,19 +186,24 @@ impl FhirR4Source {
         wire: &mut usize,
     ) -> Result<(String, Found), SourceError> {
         let what = "Patient search";
-        let response = self
-            .http
-            .get(self.patient_url(nhs), FHIR_JSON, deadline, what)
+        let body = self
+            .fhir
+            .get(
+                self.patient_url(nhs),
+                what,
+                deadline,
+                wire,
+                |status, body| {
+                    if status == 404 && is_not_found_outcome(body) {
+                        SourceError::PatientNotFound
+                    } else {
+                        http_failure(status, what, body)
+                    }
+                },
+            )
             .await?;
-        *wire += response.body.len();
-        if response.status == 404 && is_not_found_outcome(&response.body) {
-            return Err(SourceError::PatientNotFound);
-        }
-        if !response.is_success() {
-            return Err(http_failure(response.status, what, &response.body));
-        }
-        let page = read_page(&response.body, &self.page_context(RecordType::Patient))?;
-        drop(response);
+        let page = read_page(&body, &self.page_context(RecordType::Patient))?;
+        drop(body);
         let matches = page.found.len() + page.unreadable as usize;
         if matches > 1 {
             return Err(SourceError::Malformed("several patients match".into()));
@@ -234,8 +216,11 @@ impl FhirR4Source {
                 None => SourceError::PatientNotFound,
             });
         };
+        // The gateway's guard on every answer, run here at once: the
+        // record's demographics are there only when asked for, and nothing
+        // else is searched for a Patient who is someone else.
         if let Content::Patient { demographics, .. } = &found.mapped.content
-            && demographics.nhs_number.is_some_and(|n| n != nhs)
+            && is_another_nhs_number(demographics.nhs_number, nhs)
         {
             return Err(SourceError::IdentityMismatch(
                 "the matching Patient has a different NHS number".into(),
@@ -298,52 +283,54 @@ impl FhirR4Source {
     }
 
     /// Reads the pages of one search from `url` into `search`, following
-    /// `next` links up to `max_pages`. Gives why it stopped early (`None`:
-    /// it read the last page) and the first page's `Bundle.total`; or the
-    /// page that failed, and why.
+    /// `next` links on this server up to `max_pages`. Gives why it stopped
+    /// early (`None`: it read the last page) and the first page's
+    /// `Bundle.total`; or the page that failed, and why.
     async fn read_pages(
         &self,
         search: &mut Search,
-        mut url: Url,
+        url: Url,
         patient_id: &str,
         deadline: Instant,
     ) -> Result<(Option<Why>, Option<u64>), (u32, SourceError)> {
         let ty = search.ty;
         let what = format!("{} search", ty.name());
-        let max_pages = self.options.max_pages;
+        let pages = Pages {
+            what: &what,
+            max_pages: self.options.max_pages,
+            deadline,
+        };
         let mut total = None;
-        for page_no in 1..=max_pages {
-            let response = self
-                .http
-                .get(url, FHIR_JSON, deadline, &what)
-                .await
-                .map_err(|e| (page_no, e))?;
-            search.bytes += response.body.len();
-            if !response.is_success() {
-                return Err((
-                    page_no,
-                    http_failure(response.status, &what, &response.body),
-                ));
-            }
-            let page =
-                read_page(&response.body, &self.page_context(ty)).map_err(|e| (page_no, e))?;
-            drop(response);
-            search.pages_read += 1;
-            if page_no == 1 {
-                total = page.total;
-            }
-            let Some(next) = search.take(page, &self.meta, patient_id, &self.base) else {
-                return Ok((None, total));
-            };
-            if page_no == max_pages {
-                return Ok((Some(Why::MorePages(max_pages)), total));
-            }
-            match self.follow(&next) {
-                Some(u) => url = u,
-                None => return Ok((Some(Why::Elsewhere), total)),
-            }
+        let mut bytes = 0;
+        let ctx = self.page_context(ty);
+        let base = self.fhir.base();
+        let end = self
+            .fhir
+            .pages(
+                pages,
+                url,
+                &mut bytes,
+                |_, status, body| http_failure(status, &what, body),
+                |page_no, body| {
+                    let page = read_page(body, &ctx)?;
+                    search.pages_read += 1;
+                    if page_no == 1 {
+                        total = page.total;
+                    }
+                    Ok(match search.take(page, &self.meta, patient_id, base) {
+                        Some(next) => Next::Link(next),
+                        None => Next::Last,
+                    })
+                },
+            )
+            .await;
+        search.bytes += bytes;
+        match end {
+            Ok(End::Last | End::Enough) => Ok((None, total)),
+            Ok(End::MorePages(n)) => Ok((Some(Why::MorePages(n)), total)),
+            Ok(End::Elsewhere) => Ok((Some(Why::Elsewhere), total)),
+            Err(PageFailed { page, error }) => Err((page, error)),
         }
-        Ok((None, total))
     }
 }
 

@@ -314,7 +314,7 @@ timeout_ms = 3000
 
 fn adapter(addr: SocketAddr, options: &str) -> Arc<dyn SourceAdapter> {
     let mut registry = Registry::new();
-    registry.register(KIND, build);
+    registry.register(&KIND);
     registry.build(&spec(addr, options)).unwrap()
 }
 

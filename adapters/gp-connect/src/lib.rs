@@ -63,19 +63,42 @@ mod source;
 
 use std::sync::Arc;
 
-use icr_adapter_sdk::{BuildError, SourceAdapter, SourceSpec};
-use icr_model::{NhsNumber, OdsCode, SectionSet, SourceId, SourceMeta};
+use icr_adapter_sdk::{AdapterKind, BuildError, Endpoint, Kind, Offers, SourceAdapter, SourceSpec};
+use icr_model::{NhsNumber, OdsCode, Section, SectionSet, SourceId, SourceMeta};
 
 pub use options::GpConnectOptions;
 pub use source::GpConnectSource;
 
-/// The adapter kind, as written in a source's registration.
-pub const KIND: &str = "gp-connect";
+/// The adapter kind: `kind = "gp-connect"`, an http(s) provider endpoint,
+/// the sections Access Record: Structured holds.
+pub static KIND: Kind<GpConnectOptions> = Kind::new(
+    "gp-connect",
+    Endpoint::HTTP,
+    Offers::Only {
+        sections: &[
+            Section::Demographics,
+            Section::Allergies,
+            Section::Medications,
+            Section::Conditions,
+            Section::Appointments,
+            Section::Results,
+            Section::Procedures,
+            Section::Referrals,
+        ],
+        refusal: |others| {
+            let others: Vec<&str> = others.iter().map(Section::as_str).collect();
+            format!(
+                "GP Connect Access Record: Structured cannot provide {}; it provides demographics, allergies, medications, conditions, appointments (consultations), results (investigations), procedures (immunisations) and referrals",
+                others.join(", ")
+            )
+        },
+    },
+    |spec, options| Ok(Arc::new(GpConnectSource::new(spec, options)?)),
+);
 
-/// Builds the adapter for a `gp-connect` source (the registry's factory).
+/// Checks a `gp-connect` registration and builds its adapter ([`KIND`]).
 pub fn build(spec: &SourceSpec) -> Result<Arc<dyn SourceAdapter>, BuildError> {
-    let options: GpConnectOptions = spec.options()?;
-    Ok(Arc::new(GpConnectSource::new(spec, options)?))
+    KIND.build(spec)
 }
 
 /// Reads `data` as a practice's answer, both as a structured record and as
@@ -93,7 +116,7 @@ pub fn fuzz_structured_record(data: &[u8]) {
         id,
         organisation: "Fuzz practice".into(),
         ods_code: ods,
-        system: KIND.into(),
+        system: KIND.name.into(),
     });
     for (resolved, issues) in [(true, true), (false, false)] {
         let ctx = record::RecordContext {

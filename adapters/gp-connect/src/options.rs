@@ -1,6 +1,6 @@
 //! The `[options]` of a `gp-connect` source.
 
-use icr_adapter_sdk::BuildError;
+use icr_adapter_sdk::{BuildError, KindOptions, SourceSpec, within};
 use serde::Deserialize;
 use url::Url;
 
@@ -67,38 +67,37 @@ fn default_max_entries() -> usize {
     10_000
 }
 
-impl GpConnectOptions {
+impl KindOptions for GpConnectOptions {
+    type Checked = Self;
+
     /// Checks what serde cannot: ASIDs are digits, URLs are http(s),
     /// numbers in range.
-    pub fn validate(&self) -> Result<(), BuildError> {
-        let invalid = |key: &str, message: &str| {
-            Err(BuildError::Option {
-                key: format!("options.{key}"),
-                message: message.to_string(),
-            })
-        };
+    fn check(self, _: &SourceSpec) -> Result<Self, BuildError> {
         for (key, asid) in [
             ("consumer_asid", &self.consumer_asid),
             ("provider_asid", &self.provider_asid),
         ] {
             if !(1..=20).contains(&asid.len()) || !asid.bytes().all(|b| b.is_ascii_digit()) {
-                return invalid(key, "must be an ASID: 1 to 20 digits");
+                return Err(BuildError::option(key, "must be an ASID: 1 to 20 digits"));
             }
         }
         if !matches!(self.issuer.scheme(), "http" | "https") {
-            return invalid("issuer", "must be an http or https URL");
+            return Err(BuildError::option("issuer", "must be an http or https URL"));
         }
         if let Some(a) = &self.audience
             && !matches!(a.scheme(), "http" | "https")
         {
-            return invalid("audience", "must be an http or https URL");
+            return Err(BuildError::option(
+                "audience",
+                "must be an http or https URL",
+            ));
         }
-        if !(1..=1000).contains(&self.most_recent_consultations) {
-            return invalid("most_recent_consultations", "must be between 1 and 1000");
-        }
-        if !(1..=100_000).contains(&self.max_entries) {
-            return invalid("max_entries", "must be between 1 and 100000");
-        }
-        Ok(())
+        within(
+            "most_recent_consultations",
+            self.most_recent_consultations,
+            1..=1000,
+        )?;
+        within("max_entries", self.max_entries, 1..=100_000)?;
+        Ok(self)
     }
 }

@@ -93,18 +93,7 @@ pub fn areas_of(section: Section, include_resolved_allergies: bool) -> &'static 
 
 /// The sections this adapter can provide.
 pub fn supported_sections() -> SectionSet {
-    [
-        Section::Demographics,
-        Section::Allergies,
-        Section::Medications,
-        Section::Conditions,
-        Section::Appointments,
-        Section::Results,
-        Section::Procedures,
-        Section::Referrals,
-    ]
-    .into_iter()
-    .collect()
+    crate::KIND.offers.sections()
 }
 
 fn malformed(e: &ReadError) -> SourceError {

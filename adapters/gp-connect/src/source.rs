@@ -41,31 +41,7 @@ impl GpConnectSource {
     /// checks the options and that the registration offers only sections
     /// GP Connect can provide.
     pub fn new(spec: &SourceSpec, options: GpConnectOptions) -> Result<Self, BuildError> {
-        options.validate()?;
-        let unsupported: Vec<&str> = spec
-            .sections
-            .iter()
-            .filter(|s| !supported_sections().contains(*s))
-            .map(Section::as_str)
-            .collect();
-        if !unsupported.is_empty() {
-            return Err(BuildError::Option {
-                key: "sections".into(),
-                message: format!(
-                    "GP Connect Access Record: Structured cannot provide {}; it provides demographics, allergies, medications, conditions, appointments (consultations), results (investigations), procedures (immunisations) and referrals",
-                    unsupported.join(", ")
-                ),
-            });
-        }
-        let mut base = spec.endpoint.clone();
-        if base.cannot_be_a_base() || !matches!(base.scheme(), "http" | "https") {
-            return Err(BuildError::Option {
-                key: "endpoint".into(),
-                message: "must be an http or https URL".into(),
-            });
-        }
-        base.set_query(None);
-        base.set_fragment(None);
+        let base = spec.base_url();
         let audience = options
             .audience
             .as_ref()
@@ -73,10 +49,6 @@ impl GpConnectSource {
             .as_str()
             .trim_end_matches('/')
             .to_string();
-        if !base.path().ends_with('/') {
-            let path = format!("{}/", base.path());
-            base.set_path(&path);
-        }
         let mut url = base.clone();
         url.set_path(&format!("{}{OPERATION_PATH}", base.path()));
         Ok(Self {

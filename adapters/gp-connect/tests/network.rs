@@ -14,7 +14,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use icr_adapter_gp_connect::{KIND, answer, build};
+use icr_adapter_gp_connect::{KIND, answer};
 use icr_adapter_sdk::{
     BuildError, FetchRequest, Registry, RequestContext, Requester, SourceAdapter, SourceError,
     SourceSpec,
@@ -299,7 +299,7 @@ const ALL_SECTIONS: &str = r#""demographics", "allergies", "medications", "condi
 
 fn registry() -> Registry {
     let mut r = Registry::new();
-    r.register(KIND, build);
+    r.register(&KIND);
     r
 }
 

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use icr_adapter_gp_connect::build;
 use icr_adapter_sdk::{FetchRequest, Registry, SourceAdapter, SourceError, SourceSpec};
 use icr_model::*;
 use icr_sim::gpconnect::{dissents, provider_asid, withholds_a_problem};
@@ -60,7 +59,7 @@ most_recent_consultations = 1000
     ))
     .unwrap();
     let mut registry = Registry::new();
-    registry.register(icr_adapter_gp_connect::KIND, build);
+    registry.register(&icr_adapter_gp_connect::KIND);
     registry.build(&spec).unwrap()
 }
 

@@ -41,7 +41,7 @@ mod source;
 
 use std::sync::Arc;
 
-use icr_adapter_sdk::{BuildError, SourceAdapter, SourceSpec};
+use icr_adapter_sdk::{AdapterKind, BuildError, Endpoint, Kind, Offers, SourceAdapter, SourceSpec};
 use icr_hl7v2::dtm::LocalZone;
 use icr_hl7v2::{Limits, Message};
 use icr_model::{NhsNumber, OdsCode, SectionSet, SourceId, SourceMeta};
@@ -49,13 +49,24 @@ use icr_model::{NhsNumber, OdsCode, SectionSet, SourceId, SourceMeta};
 pub use options::{Hl7v2Options, ProcessingId, Settings, TimeZoneName};
 pub use source::Hl7v2Source;
 
-/// The adapter kind, as written in a source's registration.
-pub const KIND: &str = "hl7v2";
+/// The adapter kind: `kind = "hl7v2"`, an `mllp://host:port` (or
+/// `tcp://`) endpoint; a lab holds results only, but a registration
+/// listing other sections has always been accepted (they are never
+/// asked), so any is.
+pub static KIND: Kind<Hl7v2Options> = Kind::new(
+    "hl7v2",
+    Endpoint {
+        schemes: &["mllp", "tcp"],
+        must_be: "must be mllp://host:port (or tcp://host:port); MLLP over TLS is not supported",
+        no_host: "must name a host: mllp://host:port",
+    },
+    Offers::Any,
+    |spec, settings| Ok(Arc::new(Hl7v2Source::new(spec, settings)?)),
+);
 
-/// Builds the adapter for an `hl7v2` source (the registry's factory).
+/// Checks an `hl7v2` registration and builds its adapter ([`KIND`]).
 pub fn build(spec: &SourceSpec) -> Result<Arc<dyn SourceAdapter>, BuildError> {
-    let options: Hl7v2Options = spec.options()?;
-    Ok(Arc::new(Hl7v2Source::new(spec, options)?))
+    KIND.build(spec)
 }
 
 /// Reads `data` as an answer from a source, twice: through every check of

@@ -1,6 +1,6 @@
 //! The `[options]` of an `hl7v2` source.
 
-use icr_adapter_sdk::{BuildError, SourceSpec};
+use icr_adapter_sdk::{BuildError, KindOptions, SourceSpec, within};
 use icr_hl7v2::dtm::LocalZone;
 use serde::Deserialize;
 
@@ -148,12 +148,6 @@ impl Hl7v2Options {
     /// Checks the ranges serde cannot and fills in the defaults that come
     /// from the registration.
     pub fn settings(&self, spec: &SourceSpec) -> Result<Settings, BuildError> {
-        let invalid = |key: &str, message: String| {
-            Err(BuildError::Option {
-                key: format!("options.{key}"),
-                message,
-            })
-        };
         for (key, value) in [
             ("sending_application", &self.sending_application),
             ("sending_facility", &self.sending_facility),
@@ -166,31 +160,25 @@ impl Hl7v2Options {
                 .map(|v| ("receiving_facility", v)),
         ) {
             if value.chars().count() > 180 || value.chars().any(char::is_control) {
-                return invalid(
+                return Err(BuildError::option(
                     key,
-                    "must be at most 180 characters, with no control characters".into(),
-                );
+                    "must be at most 180 characters, with no control characters",
+                ));
             }
         }
-        if !(1..=64).contains(&self.max_connections) {
-            return invalid("max_connections", "must be between 1 and 64".into());
-        }
-        if self.idle_timeout_ms > 600_000 {
-            return invalid("idle_timeout_ms", "must be between 0 and 600000".into());
-        }
+        within("max_connections", self.max_connections, 1..=64)?;
+        within("idle_timeout_ms", self.idle_timeout_ms, 0..=600_000)?;
         let max_message_bytes = self.max_message_bytes.unwrap_or(spec.max_body_bytes);
         if !(1024..=spec.max_body_bytes).contains(&max_message_bytes) {
-            return invalid(
+            return Err(BuildError::option(
                 "max_message_bytes",
                 format!(
                     "must be between 1024 and the registration's max_body_bytes ({})",
                     spec.max_body_bytes
                 ),
-            );
+            ));
         }
-        if !(1..=10_000).contains(&self.quantity_limit) {
-            return invalid("quantity_limit", "must be between 1 and 10000".into());
-        }
+        within("quantity_limit", self.quantity_limit, 1..=10_000)?;
         Ok(Settings {
             sending_application: self.sending_application.clone(),
             sending_facility: self.sending_facility.clone(),
@@ -206,5 +194,13 @@ impl Hl7v2Options {
             quantity_limit: self.quantity_limit,
             local_time_zone: self.local_time_zone.zone(),
         })
+    }
+}
+
+impl KindOptions for Hl7v2Options {
+    type Checked = Settings;
+
+    fn check(self, spec: &SourceSpec) -> Result<Settings, BuildError> {
+        self.settings(spec)
     }
 }

@@ -12,7 +12,7 @@ use icr_model::{Section, SourceMeta, SourceRecord};
 use tokio::time::Instant;
 
 use crate::answer::{Expected, ReadContext, read_answer};
-use crate::options::{Hl7v2Options, Settings};
+use crate::options::Settings;
 use crate::pool::Pool;
 use crate::query::{Query, write_query};
 
@@ -24,11 +24,11 @@ pub struct Hl7v2Source {
 }
 
 impl Hl7v2Source {
-    /// Builds the adapter for a registration whose options have been read.
-    /// The endpoint is `mllp://host:port` (`tcp://host:port` is accepted as
-    /// the same thing); MLLP over TLS is not supported.
-    pub fn new(spec: &SourceSpec, options: Hl7v2Options) -> Result<Self, BuildError> {
-        let settings = options.settings(spec)?;
+    /// Builds the adapter for a registration its kind has checked
+    /// ([`KIND`](crate::KIND)), with its settings. The endpoint is
+    /// `mllp://host:port` (`tcp://host:port` is accepted as the same
+    /// thing); MLLP over TLS is not supported.
+    pub fn new(spec: &SourceSpec, settings: Settings) -> Result<Self, BuildError> {
         let (host, port) = endpoint(&spec.endpoint)?;
         Ok(Self {
             meta: spec.meta(),
@@ -113,21 +113,18 @@ fn new_id() -> String {
     s
 }
 
-/// Host and port from `mllp://host:port` or `tcp://host:port`.
+/// Host and port from an `mllp://host:port` or `tcp://host:port` endpoint
+/// whose scheme and host the kind has checked: MLLP needs the port, and
+/// nothing else.
 fn endpoint(url: &url::Url) -> Result<(String, u16), BuildError> {
     let invalid = |message: &str| BuildError::Option {
         key: "endpoint".into(),
         message: message.into(),
     };
-    if !matches!(url.scheme(), "mllp" | "tcp") {
-        return Err(invalid(
-            "must be mllp://host:port (or tcp://host:port); MLLP over TLS is not supported",
-        ));
-    }
     let host = url
         .host_str()
         .filter(|h| !h.is_empty())
-        .ok_or_else(|| invalid("must name a host: mllp://host:port"))?;
+        .ok_or_else(|| invalid(crate::KIND.endpoint.no_host))?;
     let port = url
         .port()
         .ok_or_else(|| invalid("must name a port: mllp://host:port"))?;
@@ -155,7 +152,14 @@ mod tests {
 
     #[test]
     fn endpoints() {
-        let ok = |s: &str| endpoint(&url::Url::parse(s).unwrap()).unwrap();
+        let check = |s: &str| {
+            let url = url::Url::parse(s).unwrap();
+            crate::KIND
+                .endpoint
+                .check(&url)
+                .and_then(|_| endpoint(&url))
+        };
+        let ok = |s: &str| check(s).unwrap();
         assert_eq!(
             ok("mllp://lab.example.nhs.uk:2575"),
             ("lab.example.nhs.uk".into(), 2575)
@@ -170,7 +174,7 @@ mod tests {
             "mllp://lab:2575?x=1",
             "mllp://user:pw@lab:2575",
         ] {
-            assert!(endpoint(&url::Url::parse(bad).unwrap()).is_err(), "{bad}");
+            assert!(check(bad).is_err(), "{bad}");
         }
     }
 

@@ -166,7 +166,7 @@ fn normal(asked: &Asked) -> Reply {
 
 fn source(server: &Server, timeout_ms: u64, options: &str) -> Hl7v2Source {
     let spec = spec(&server.endpoint(), timeout_ms, options);
-    Hl7v2Source::new(&spec, spec.options().unwrap()).unwrap()
+    Hl7v2Source::new(&spec, KIND.check(&spec).unwrap()).unwrap()
 }
 
 fn request(ms: u64) -> FetchRequest {
@@ -436,7 +436,8 @@ async fn a_refused_connection_is_unavailable() {
     let addr = listener.local_addr().unwrap();
     drop(listener);
     let spec = spec(&format!("mllp://{addr}"), 3000, "");
-    let src = Hl7v2Source::new(&spec, Hl7v2Options::default()).unwrap();
+    let settings = Hl7v2Options::default().settings(&spec).unwrap();
+    let src = Hl7v2Source::new(&spec, settings).unwrap();
     let err = src.fetch(&request(3000)).await.unwrap_err();
     assert_eq!(
         err,
@@ -619,7 +620,7 @@ async fn no_query_for_sections_a_lab_does_not_hold() {
 async fn through_the_registry() {
     let server = serve(normal).await;
     let mut registry = Registry::new();
-    registry.register(KIND, build);
+    registry.register(&KIND);
     let adapter = registry.build(&spec(&server.endpoint(), 3000, "")).unwrap();
     assert_eq!(adapter.fetch(&request(3000)).await.unwrap().items.len(), 2);
     let tcp = spec(&format!("tcp://{}", server.addr), 3000, "");
@@ -696,7 +697,7 @@ local_time_zone = "Europe/London"
 fn the_demo_registration_builds() {
     let spec: icr_adapter_sdk::SourceSpec = toml::from_str(DEMO_REGISTRATION).unwrap();
     let mut registry = Registry::new();
-    registry.register(KIND, build);
+    registry.register(&KIND);
     assert!(registry.build(&spec).is_ok());
     let options: Hl7v2Options = spec.options().unwrap();
     assert_eq!(options.receiving_application, "PATHOLOGY");

@@ -36,73 +36,53 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use icr_adapter_fhir_r4::map::{Content, MapContext, Medications, RecordType, map_as};
-use icr_adapter_sdk::http::HttpSource;
+use icr_adapter_sdk::fhir_search::{FHIR_JSON, FhirClient};
 use icr_adapter_sdk::outcome::{self, Outcome};
 use icr_adapter_sdk::{
-    BuildError, FetchRequest, Routing, SourceAdapter, SourceError, SourceSpec, json_error,
-    quoting_source,
+    AdapterKind, BuildError, Endpoint, FetchRequest, Kind, NoOptions, Offers, Routing,
+    SourceAdapter, SourceError, SourceSpec, json_error, quoting_source,
 };
 use icr_fhir::{BundleIn, peek_resource_type};
-use icr_model::{PatientRecord, Section, SectionSet, SourceMeta, SourceRecord};
-use serde::Deserialize;
+use icr_model::{PatientRecord, Section, SourceMeta, SourceRecord};
 use serde_json::value::RawValue;
 use url::Url;
 
-/// The adapter kind, as written in a source's registration.
-pub const KIND: &str = "pds";
+/// The adapter kind: `kind = "pds"`, an http(s) endpoint, exactly
+/// demographics, no options (any key is refused, so that a typo is not
+/// silently ignored).
+pub static KIND: Kind<NoOptions> = Kind::new(
+    "pds",
+    Endpoint::HTTP,
+    Offers::Only {
+        sections: &[Section::Demographics],
+        refusal: |_| "a pds source provides exactly [\"demographics\"]".into(),
+    },
+    |spec, NoOptions {}| Ok(Arc::new(PdsSource::new(spec)?)),
+);
 
-/// Settings of a `pds` source (`[options]`); there are none yet, and any
-/// key is refused so that a typo is not silently ignored.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PdsOptions {}
-
-/// Builds the adapter for a `pds` source (the registry's factory).
+/// Checks a `pds` registration and builds its adapter ([`KIND`]).
 pub fn build(spec: &SourceSpec) -> Result<Arc<dyn SourceAdapter>, BuildError> {
-    let _: PdsOptions = spec.options()?;
-    Ok(Arc::new(PdsSource::new(spec)?))
+    KIND.build(spec)
 }
 
 /// The Personal Demographics Service as a source.
 pub struct PdsSource {
-    http: HttpSource,
-    base: Url,
+    fhir: FhirClient,
     meta: Arc<SourceMeta>,
 }
 
 impl PdsSource {
-    /// Builds the adapter; the registration must offer only demographics
-    /// and have `routing = "demographics"`.
+    /// Builds the adapter for a registration its kind has checked
+    /// ([`KIND`]); it must also have `routing = "demographics"`.
     pub fn new(spec: &SourceSpec) -> Result<Self, BuildError> {
-        let only_demographics: SectionSet = [Section::Demographics].into_iter().collect();
-        if spec.sections != only_demographics {
-            return Err(BuildError::Option {
-                key: "sections".into(),
-                message: "a pds source provides exactly [\"demographics\"]".into(),
-            });
-        }
         if spec.routing != Routing::Demographics {
             return Err(BuildError::Option {
                 key: "routing".into(),
                 message: "a pds source has routing = \"demographics\"".into(),
             });
         }
-        let mut base = spec.endpoint.clone();
-        if !matches!(base.scheme(), "http" | "https") {
-            return Err(BuildError::Option {
-                key: "endpoint".into(),
-                message: "must be an http or https URL".into(),
-            });
-        }
-        base.set_query(None);
-        base.set_fragment(None);
-        if !base.path().ends_with('/') {
-            let path = format!("{}/", base.path());
-            base.set_path(&path);
-        }
         Ok(Self {
-            http: HttpSource::new(spec)?,
-            base,
+            fhir: FhirClient::new(spec)?,
             meta: spec.meta(),
         })
     }
@@ -111,26 +91,36 @@ impl PdsSource {
 #[async_trait]
 impl SourceAdapter for PdsSource {
     async fn fetch(&self, request: &FetchRequest) -> Result<SourceRecord, SourceError> {
-        let mut url = self.base.clone();
-        let path = format!("{}Patient/{}", url.path(), request.nhs_number.as_str());
-        url.set_path(&path);
+        let url = self
+            .fhir
+            .url(&format!("Patient/{}", request.nhs_number.as_str()));
         let context = &request.context;
         let http_request = self
-            .http
+            .fhir
+            .http()
             .client()
             .get(url)
-            .header("Accept", "application/fhir+json")
+            .header("Accept", FHIR_JSON)
             .header("X-Request-ID", context.trace_id.as_str())
             .header("X-Correlation-ID", context.trace_id.as_str())
             .header(
                 "NHSD-End-User-Organisation-ODS",
                 context.requester.organisation.as_str(),
             );
-        let response = self.http.send(http_request, request.deadline, WHAT).await?;
+        let response = self
+            .fhir
+            .http()
+            .send(http_request, request.deadline, WHAT)
+            .await?;
         if response.status != 200 {
             return Err(status_error(response.status, &response.body));
         }
-        let mut record = read_patient(&response.body, &self.meta, &self.base)?;
+        let mut record = read_patient(&response.body, &self.meta, self.fhir.base())?;
+        // Stricter than the gateway's guard on every answer
+        // (`identity::check_nhs_number`), which does not judge a record
+        // carrying no NHS number: PDS's answer is the reference the other
+        // sources are checked against, so a Patient without the number
+        // asked for is refused too.
         if record.demographics.nhs_number != Some(request.nhs_number) {
             return Err(SourceError::IdentityMismatch(
                 "PDS answered with a record for another NHS number (superseded or merged record)"

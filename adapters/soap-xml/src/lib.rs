@@ -48,20 +48,40 @@ pub mod xml;
 
 use std::sync::{Arc, LazyLock};
 
-use icr_adapter_sdk::{BuildError, SourceAdapter, SourceSpec};
-use icr_model::{NhsNumber, OdsCode, SectionSet, SourceId, SourceMeta};
+use icr_adapter_sdk::{AdapterKind, BuildError, Endpoint, Kind, Offers, SourceAdapter, SourceSpec};
+use icr_model::{NhsNumber, OdsCode, Section, SectionSet, SourceId, SourceMeta};
 
 pub use options::{DEFAULT_SOAP_ACTION, SoapXmlOptions};
 pub use source::{CONTENT_TYPE, SoapXmlSource};
 pub use xml::PERSON_SUMMARY_NS;
 
-/// The adapter kind, as written in a source's registration.
-pub const KIND: &str = "soap-xml";
+/// The adapter kind: `kind = "soap-xml"`, an http(s) endpoint, the
+/// sections of the person summary ([`map::provided_sections`]).
+pub static KIND: Kind<SoapXmlOptions> = Kind::new(
+    "soap-xml",
+    Endpoint::HTTP,
+    Offers::Only {
+        sections: &[
+            Section::Demographics,
+            Section::CareTeam,
+            Section::Contacts,
+            Section::Alerts,
+            Section::Documents,
+            Section::Appointments,
+        ],
+        refusal: |_| {
+            format!(
+                "a soap-xml person summary provides only {}; remove the others",
+                map::provided_sections()
+            )
+        },
+    },
+    |spec, options| Ok(Arc::new(SoapXmlSource::new(spec, options)?)),
+);
 
-/// Builds the adapter for a `soap-xml` source (the registry's factory).
+/// Checks a `soap-xml` registration and builds its adapter ([`KIND`]).
 pub fn build(spec: &SourceSpec) -> Result<Arc<dyn SourceAdapter>, BuildError> {
-    let options: SoapXmlOptions = spec.options()?;
-    Ok(Arc::new(SoapXmlSource::new(spec, options)?))
+    KIND.build(spec)
 }
 
 /// The NHS number the fuzzing entry point expects answers to be about.
@@ -74,7 +94,7 @@ static FUZZ_META: LazyLock<Option<Arc<SourceMeta>>> = LazyLock::new(|| {
         id: SourceId::parse("fuzz").ok()?,
         organisation: "Fuzz Council".into(),
         ods_code: OdsCode::parse("X26").ok()?,
-        system: KIND.into(),
+        system: KIND.name.into(),
     }))
 });
 
@@ -94,5 +114,16 @@ pub fn fuzz_answer(data: &[u8]) {
     let limits = answer::ReadLimits::default();
     for status in [200, 500] {
         let _ = answer::read_answer(status, data, &expected, &limits, meta);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_kind_offers_what_the_summary_provides() {
+        assert_eq!(
+            super::KIND.offers.sections(),
+            super::map::provided_sections()
+        );
     }
 }

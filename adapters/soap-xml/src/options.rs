@@ -1,6 +1,6 @@
 //! The `[options]` of a `soap-xml` source.
 
-use icr_adapter_sdk::BuildError;
+use icr_adapter_sdk::{BuildError, KindOptions, SourceSpec, within};
 use serde::Deserialize;
 
 use crate::answer::ReadLimits;
@@ -54,40 +54,34 @@ impl Default for SoapXmlOptions {
     }
 }
 
-impl SoapXmlOptions {
-    /// Checks the ranges serde cannot.
-    pub fn validate(&self) -> Result<(), BuildError> {
-        let invalid = |key: &str, message: &str| {
-            Err(BuildError::Option {
-                key: format!("options.{key}"),
-                message: message.to_string(),
-            })
-        };
+impl KindOptions for SoapXmlOptions {
+    type Checked = Self;
+
+    /// Checks what serde cannot: the action's characters, the ranges.
+    fn check(self, _: &SourceSpec) -> Result<Self, BuildError> {
         let action = self.soap_action.trim();
         if action.is_empty()
             || action.len() > 512
             || !action.chars().all(|c| c.is_ascii_graphic() && c != '"')
         {
-            return invalid(
+            return Err(BuildError::option(
                 "soap_action",
                 "must be 1 to 512 printable ASCII characters, without spaces or quotes",
-            );
+            ));
         }
-        if !(1..=100_000).contains(&self.max_items) {
-            return invalid("max_items", "must be between 1 and 100000");
-        }
-        if !(8..=256).contains(&self.max_depth) {
-            return invalid("max_depth", "must be between 8 and 256");
-        }
-        if !(100..=10_000_000).contains(&self.max_elements) {
-            return invalid("max_elements", "must be between 100 and 10000000");
-        }
-        if !(1024..=16 * 1024 * 1024).contains(&self.max_text_bytes) {
-            return invalid("max_text_bytes", "must be between 1024 and 16777216");
-        }
-        Ok(())
+        within("max_items", self.max_items, 1..=100_000)?;
+        within("max_depth", self.max_depth, 8..=256)?;
+        within("max_elements", self.max_elements, 100..=10_000_000)?;
+        within(
+            "max_text_bytes",
+            self.max_text_bytes,
+            1024..=16 * 1024 * 1024,
+        )?;
+        Ok(self)
     }
+}
 
+impl SoapXmlOptions {
     /// The read limits these options set.
     pub fn limits(&self) -> ReadLimits {
         ReadLimits {

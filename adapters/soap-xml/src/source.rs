@@ -11,7 +11,6 @@ use icr_model::{SectionSet, SourceMeta, SourceRecord};
 use url::Url;
 
 use crate::answer::{Expected, ReadLimits, WHAT, read_answer};
-use crate::map::provided_sections;
 use crate::options::SoapXmlOptions;
 use crate::request::{PersonSummaryRequest, write_request};
 
@@ -29,25 +28,10 @@ pub struct SoapXmlSource {
 }
 
 impl SoapXmlSource {
-    /// Builds the adapter for a registration whose options have been read.
+    /// Builds the adapter for a registration its kind has checked
+    /// ([`KIND`](crate::KIND)).
     pub fn new(spec: &SourceSpec, options: SoapXmlOptions) -> Result<Self, BuildError> {
-        options.validate()?;
-        let provided = provided_sections();
-        if spec.sections.intersection(provided) != spec.sections {
-            return Err(BuildError::Option {
-                key: "sections".into(),
-                message: format!(
-                    "a soap-xml person summary provides only {provided}; remove the others"
-                ),
-            });
-        }
         let mut endpoint = spec.endpoint.clone();
-        if endpoint.cannot_be_a_base() || !matches!(endpoint.scheme(), "http" | "https") {
-            return Err(BuildError::Option {
-                key: "endpoint".into(),
-                message: "must be an http or https URL".into(),
-            });
-        }
         endpoint.set_fragment(None);
         Ok(Self {
             http: HttpSource::new(spec)?,

@@ -16,8 +16,8 @@ use icr_adapter_sdk::{
     BuildError, FetchRequest, Registry, RequestContext, Requester, SourceAdapter, SourceError,
     SourceSpec,
 };
+use icr_adapter_soap_xml::KIND;
 use icr_adapter_soap_xml::xml::{Element, Limits, Ns, parse};
-use icr_adapter_soap_xml::{KIND, build};
 use icr_model::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -237,7 +237,7 @@ timeout_ms = 3000
 fn build_adapter(text: &str) -> Result<Arc<dyn SourceAdapter>, BuildError> {
     let spec: SourceSpec = toml::from_str(text).unwrap();
     let mut registry = Registry::new();
-    registry.register(KIND, build);
+    registry.register(&KIND);
     registry.build(&spec)
 }
 

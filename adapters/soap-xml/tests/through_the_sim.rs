@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use icr_adapter_sdk::{FetchRequest, Registry, SourceAdapter, SourceError, SourceSpec};
-use icr_adapter_soap_xml::{KIND, build};
+use icr_adapter_soap_xml::KIND;
 use icr_model::*;
 use icr_sim::population::Holding;
 use icr_sim::protocol::{Module, module};
@@ -54,7 +54,7 @@ timeout_ms = {timeout_ms}
     ))
     .unwrap();
     let mut registry = Registry::new();
-    registry.register(KIND, build);
+    registry.register(&KIND);
     registry.build(&spec).unwrap()
 }
 

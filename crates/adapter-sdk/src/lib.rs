@@ -1,6 +1,10 @@
 //! The adapter SDK: the one trait every source adapter implements, the
-//! registry that maps a config `kind` to an adapter, the HTTP client
-//! code every HTTP adapter shares, and how a source's own failure reports
+//! descriptor of an adapter kind ([`Kind`]: name, endpoints, sections,
+//! typed options, build — every registration checked once, before the
+//! adapter sees it), the registry that maps a config `kind` to it, the HTTP client
+//! code every HTTP adapter shares, the FHIR search client ([`fhir_search`]:
+//! paging, bounds, same-origin `next` links) of every FHIR-speaking one,
+//! and how a source's own failure reports
 //! are read ([`outcome`], for FHIR OperationOutcomes) and quoted
 //! ([`source_said`], [`quoting_source`]).
 //!
@@ -13,8 +17,11 @@
 //! configuration reload, in the background.
 
 mod error;
+pub mod fhir_search;
 pub mod http;
+pub mod identity;
 mod ids;
+mod kind;
 mod origin;
 pub mod outcome;
 mod registry;
@@ -28,8 +35,9 @@ use tokio::time::Instant;
 
 pub use error::{SourceError, json_error, quoting_source, source_said};
 pub use ids::local_id_from_full_url;
+pub use kind::{AdapterKind, Build, Endpoint, Kind, KindOptions, NoOptions, Offers, within};
 pub use origin::Origins;
-pub use registry::{BuildError, Factory, Registry};
+pub use registry::{BuildError, Registry};
 pub use spec::{Resilience, Routing, SourceSpec, SourceTls};
 
 /// What the gateway asks one source for.

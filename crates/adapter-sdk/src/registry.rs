@@ -4,10 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::{SourceAdapter, SourceSpec};
-
-/// Builds an adapter from a source's registration.
-pub type Factory = fn(&SourceSpec) -> Result<Arc<dyn SourceAdapter>, BuildError>;
+use crate::{AdapterKind, SourceAdapter, SourceSpec};
 
 /// Why a source's registration could not become an adapter.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,7 +30,7 @@ pub enum BuildError {
 /// The adapter kinds this build knows.
 #[derive(Default, Clone)]
 pub struct Registry {
-    kinds: BTreeMap<&'static str, Factory>,
+    kinds: BTreeMap<&'static str, &'static dyn AdapterKind>,
 }
 
 impl Registry {
@@ -42,10 +39,10 @@ impl Registry {
         Self::default()
     }
 
-    /// Registers `factory` for sources of `kind`; a later registration of
-    /// the same kind replaces the earlier one.
-    pub fn register(&mut self, kind: &'static str, factory: Factory) -> &mut Self {
-        self.kinds.insert(kind, factory);
+    /// Registers an adapter kind (`registry.register(&icr_adapter_x::KIND)`);
+    /// a later registration of the same name replaces the earlier one.
+    pub fn register(&mut self, kind: &'static dyn AdapterKind) -> &mut Self {
+        self.kinds.insert(kind.name(), kind);
         self
     }
 
@@ -54,16 +51,16 @@ impl Registry {
         self.kinds.keys().copied()
     }
 
-    /// Validates `spec` and builds its adapter.
+    /// Builds `spec`'s adapter with its kind, which checks the
+    /// registration first ([`Kind::check`](crate::Kind::check)).
     pub fn build(&self, spec: &SourceSpec) -> Result<Arc<dyn SourceAdapter>, BuildError> {
-        let factory =
-            self.kinds
-                .get(spec.kind.as_str())
-                .ok_or_else(|| BuildError::UnknownKind {
-                    kind: spec.kind.clone(),
-                    known: self.kinds().collect::<Vec<_>>().join(", "),
-                })?;
-        spec.validate()?;
-        factory(spec)
+        let kind = self
+            .kinds
+            .get(spec.kind.as_str())
+            .ok_or_else(|| BuildError::UnknownKind {
+                kind: spec.kind.clone(),
+                known: self.kinds().collect::<Vec<_>>().join(", "),
+            })?;
+        kind.build(spec)
     }
 }

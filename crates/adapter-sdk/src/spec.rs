@@ -196,6 +196,20 @@ impl SourceSpec {
         crate::Origins::new(&self.endpoint, &self.extra_origins)
     }
 
+    /// The endpoint as a base for the service's paths: without query or
+    /// fragment, its path ending in `/` (`https://x/fhir` →
+    /// `https://x/fhir/`).
+    pub fn base_url(&self) -> Url {
+        let mut base = self.endpoint.clone();
+        base.set_query(None);
+        base.set_fragment(None);
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        base
+    }
+
     /// Reads the `[options]` table into the adapter's own config type;
     /// errors name the offending key (`options.page_size`).
     pub fn options<T: serde::de::DeserializeOwned>(&self) -> Result<T, BuildError> {

@@ -3,7 +3,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use icr_adapter_sdk::{BuildError, FetchRequest, Registry, SourceAdapter, SourceError, SourceSpec};
+use icr_adapter_sdk::{
+    BuildError, Endpoint, FetchRequest, Kind, KindOptions, Offers, Registry, SourceAdapter,
+    SourceError, SourceSpec,
+};
 use icr_config::Config;
 use icr_model::SourceRecord;
 use serde::Deserialize;
@@ -25,15 +28,20 @@ struct DummyOptions {
     page_size: Option<u32>,
 }
 
+impl KindOptions for DummyOptions {
+    type Checked = Self;
+    fn check(self, _: &SourceSpec) -> Result<Self, BuildError> {
+        Ok(self)
+    }
+}
+
+static DUMMY: Kind<DummyOptions> = Kind::new("dummy", Endpoint::HTTP, Offers::Any, |_, _| {
+    Ok(Arc::new(Dummy))
+});
+
 fn registry() -> Registry {
     let mut r = Registry::new();
-    r.register(
-        "dummy",
-        |spec: &SourceSpec| -> Result<Arc<dyn SourceAdapter>, BuildError> {
-            let _: DummyOptions = spec.options()?;
-            Ok(Arc::new(Dummy))
-        },
-    );
+    r.register(&DUMMY);
     r
 }
 
@@ -351,14 +359,17 @@ fn registry_with_asid() -> Registry {
         #[serde(default)]
         provider_asid: Option<String>,
     }
+    impl KindOptions for GpOptions {
+        type Checked = Self;
+        fn check(self, _: &SourceSpec) -> Result<Self, BuildError> {
+            Ok(self)
+        }
+    }
+    static DUMMY: Kind<GpOptions> = Kind::new("dummy", Endpoint::HTTP, Offers::Any, |_, _| {
+        Ok(Arc::new(Dummy))
+    });
     let mut r = Registry::new();
-    r.register(
-        "dummy",
-        |spec: &SourceSpec| -> Result<Arc<dyn SourceAdapter>, BuildError> {
-            let _: GpOptions = spec.options()?;
-            Ok(Arc::new(Dummy))
-        },
-    );
+    r.register(&DUMMY);
     r
 }
 

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use icr_adapter_fhir_r4::{KIND, build};
+use icr_adapter_fhir_r4::KIND;
 use icr_adapter_sdk::{FetchRequest, Registry, SourceAdapter, SourceSpec};
 use icr_model::{NhsNumber, Section};
 use icr_testkit::serve::{self, Canned, Scripted};
@@ -153,7 +153,7 @@ timeout_ms = 3000
 /// The adapter for `spec`, built through the registry as the gateway does.
 pub fn adapter(spec: &SourceSpec) -> Arc<dyn SourceAdapter> {
     let mut registry = Registry::new();
-    registry.register(KIND, build);
+    registry.register(&KIND);
     registry.build(spec).unwrap()
 }
 
