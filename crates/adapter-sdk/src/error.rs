@@ -1,5 +1,7 @@
 //! Typed source failures.
 
+use icr_model::SourceStatus;
+
 /// Why a source gave no usable answer. The gateway's own words never carry
 /// patient data; a source's own diagnostics, quoted through
 /// [`source_said`], may, and so messages go only to the caller who asked
@@ -76,19 +78,24 @@ impl SourceError {
         errors.into_iter().min_by_key(rank)
     }
 
-    /// The status name the gateway reports for this error.
-    pub fn status_name(&self) -> &'static str {
+    /// The status the gateway reports for a source that failed so.
+    pub fn status(&self) -> SourceStatus {
         match self {
-            SourceError::Timeout { .. } => "timeout",
-            SourceError::Unavailable(_) => "unavailable",
-            SourceError::PatientNotFound => "not_found",
-            SourceError::Withheld(_) => "withheld",
+            SourceError::Timeout { .. } => SourceStatus::Timeout,
+            SourceError::Unavailable(_) => SourceStatus::Unavailable,
+            SourceError::PatientNotFound => SourceStatus::NotFound,
+            SourceError::Withheld(_) => SourceStatus::Withheld,
             SourceError::HttpStatus { .. }
             | SourceError::TooLarge { .. }
             | SourceError::Malformed(_)
             | SourceError::Refused(_)
-            | SourceError::IdentityMismatch(_) => "error",
+            | SourceError::IdentityMismatch(_) => SourceStatus::Error,
         }
+    }
+
+    /// The name of [`SourceError::status`], as written in responses.
+    pub fn status_name(&self) -> &'static str {
+        self.status().as_str()
     }
 }
 

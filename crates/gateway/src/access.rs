@@ -19,7 +19,9 @@ use icr_model::{NhsNumber, SectionSet};
 use icr_policy::{Basis, Caller, Objections, Policy, Withheld};
 
 use crate::headers::HeaderError;
-use crate::{Gateway, RecordOutcome, SourceStatus, Status};
+use icr_model::SourceStatus;
+
+use crate::{Gateway, RecordOutcome, SourceReport};
 
 /// What one record request asks, as the API layer parsed it.
 pub(crate) struct RecordRequest<'a> {
@@ -225,19 +227,6 @@ fn refusal_reason(code: &str) -> ReasonCode {
         .unwrap_or_else(|| ReasonCode::parse("refused").expect("a literal reason code"))
 }
 
-fn audit_status(s: Status) -> icr_audit::SourceStatus {
-    use icr_audit::SourceStatus as A;
-    match s {
-        Status::Ok => A::Ok,
-        Status::Partial => A::Partial,
-        Status::NotFound => A::NotFound,
-        Status::Timeout => A::Timeout,
-        Status::Unavailable => A::Unavailable,
-        Status::Error => A::Error,
-        Status::Withheld => A::Withheld,
-    }
-}
-
 fn audit_basis(b: &Basis) -> icr_audit::Basis {
     match b {
         Basis::OwnRecord => icr_audit::Basis::OwnRecord,
@@ -289,12 +278,12 @@ impl Draft {
     }
 }
 
-fn sources_asked(statuses: &[SourceStatus]) -> Vec<SourceAsked> {
+fn sources_asked(statuses: &[SourceReport]) -> Vec<SourceAsked> {
     statuses
         .iter()
         .map(|s| SourceAsked {
             source: s.source.clone(),
-            status: audit_status(s.status),
+            status: s.status,
         })
         .collect()
 }
@@ -453,7 +442,7 @@ impl Gateway {
                         && outcome
                             .sources
                             .iter()
-                            .any(|s| !s.status.answered() && s.status != Status::NotFound)
+                            .any(|s| !s.status.answered() && s.status != SourceStatus::NotFound)
                     {
                         message.push_str(
                             " (some sources that could confirm a relationship did not answer)",
@@ -603,7 +592,7 @@ impl Gateway {
     /// The organisations holding a record for the person: those of sources
     /// that answered with one, but not the demographics service (which holds
     /// everyone) — it names the person, it is not involved in their care.
-    fn holders(&self, statuses: &[SourceStatus]) -> Vec<icr_model::OdsCode> {
+    fn holders(&self, statuses: &[SourceReport]) -> Vec<icr_model::OdsCode> {
         statuses
             .iter()
             .filter(|s| s.status.answered() && !self.is_demographics_service(&s.source))

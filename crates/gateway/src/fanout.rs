@@ -16,7 +16,9 @@ use crate::access::{Access, ObjectionRegister};
 use icr_config::Config;
 use icr_merge::{MergedRecord, Warning, merge_with};
 use icr_model::time::OffsetDateTime;
-use icr_model::{NhsNumber, OdsCode, SectionSet, SourceId, SourceIssue, SourceMeta, SourceRecord};
+use icr_model::{
+    NhsNumber, OdsCode, SectionSet, SourceId, SourceIssue, SourceMeta, SourceRecord, SourceStatus,
+};
 use serde::Serialize;
 use tokio::time::Instant;
 use tracing::Instrument as _;
@@ -75,64 +77,9 @@ impl Source {
     }
 }
 
-/// How one source's part of a request went.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Answered in full.
-    Ok,
-    /// Answered, but some of what it holds could not be fetched or read.
-    Partial,
-    /// Answered that it holds no record for the person.
-    NotFound,
-    /// Did not answer in time.
-    Timeout,
-    /// Could not be reached.
-    Unavailable,
-    /// Answered with an error or with something unreadable.
-    Error,
-    /// Holds a record but withholds it (the person's dissent, or the
-    /// source's own rule).
-    Withheld,
-}
-
-impl Status {
-    /// The status as written in responses.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Partial => "partial",
-            Status::NotFound => "not_found",
-            Status::Timeout => "timeout",
-            Status::Unavailable => "unavailable",
-            Status::Error => "error",
-            Status::Withheld => "withheld",
-        }
-    }
-
-    /// True when the source's items are in the view.
-    pub fn answered(self) -> bool {
-        matches!(self, Status::Ok | Status::Partial)
-    }
-
-    fn from_error(e: &SourceError) -> Self {
-        match e {
-            SourceError::Timeout { .. } => Status::Timeout,
-            SourceError::Unavailable(_) => Status::Unavailable,
-            SourceError::PatientNotFound => Status::NotFound,
-            SourceError::Withheld(_) => Status::Withheld,
-            SourceError::HttpStatus { .. }
-            | SourceError::TooLarge { .. }
-            | SourceError::Malformed(_)
-            | SourceError::Refused(_)
-            | SourceError::IdentityMismatch(_) => Status::Error,
-        }
-    }
-}
-
 /// The status of one source in a response.
 #[derive(Clone, Debug, Serialize)]
-pub struct SourceStatus {
+pub struct SourceReport {
     /// Source id.
     pub source: SourceId,
     /// Organisation name.
@@ -142,7 +89,7 @@ pub struct SourceStatus {
     /// Adapter kind.
     pub kind: String,
     /// How it went.
-    pub status: Status,
+    pub status: SourceStatus,
     /// Time spent on this source, in milliseconds.
     pub latency_ms: u64,
     /// Items it contributed (before de-duplication).
@@ -175,7 +122,7 @@ pub struct RecordOutcome {
     /// The merged view.
     pub merged: MergedRecord,
     /// A status for every source asked, in registration order.
-    pub sources: Vec<SourceStatus>,
+    pub sources: Vec<SourceReport>,
     /// The HTTP status the answer should have: 200 if any source answered
     /// or withheld its record (or none was asked), 404 if every source asked
     /// holds no record, otherwise 502.
@@ -970,7 +917,11 @@ impl Gateway {
                         .filter(|i| wanted.contains(i.entry.section()))
                         .count();
                     let loses = record.issues.iter().any(SourceIssue::loses_data);
-                    let status = if loses { Status::Partial } else { Status::Ok };
+                    let status = if loses {
+                        SourceStatus::Partial
+                    } else {
+                        SourceStatus::Ok
+                    };
                     let message = loses.then(|| {
                         "some of this source's record could not be fetched or read; see issues"
                             .to_string()
@@ -980,7 +931,7 @@ impl Gateway {
                     (status, elapsed, items, Some(received), message, issues)
                 }
                 Some((Err(e), elapsed)) => (
-                    Status::from_error(&e),
+                    e.status(),
                     elapsed,
                     0,
                     None,
@@ -988,7 +939,7 @@ impl Gateway {
                     Vec::new(),
                 ),
                 None => (
-                    Status::Timeout,
+                    SourceStatus::Timeout,
                     budget,
                     0,
                     None,
@@ -1004,10 +955,10 @@ impl Gateway {
                 latency.as_millis() as u64,
                 matches!(
                     status,
-                    Status::Timeout | Status::Unavailable | Status::Error
+                    SourceStatus::Timeout | SourceStatus::Unavailable | SourceStatus::Error
                 ),
             );
-            statuses.push(SourceStatus {
+            statuses.push(SourceReport {
                 source: source.spec.id.clone(),
                 organisation: source.meta.organisation.clone(),
                 ods_code: source.meta.ods_code.clone(),
@@ -1027,7 +978,7 @@ impl Gateway {
             .filter(|s| {
                 matches!(
                     s.status,
-                    Status::Timeout | Status::Unavailable | Status::Error
+                    SourceStatus::Timeout | SourceStatus::Unavailable | SourceStatus::Error
                 )
             })
             .map(|s| s.ods_code.clone())
@@ -1067,10 +1018,10 @@ impl Gateway {
         let http_status = if statuses.is_empty()
             || statuses
                 .iter()
-                .any(|s| s.status.answered() || s.status == Status::Withheld)
+                .any(|s| s.status.answered() || s.status == SourceStatus::Withheld)
         {
             200
-        } else if statuses.iter().all(|s| s.status == Status::NotFound) {
+        } else if statuses.iter().all(|s| s.status == SourceStatus::NotFound) {
             404
         } else {
             502
@@ -1080,7 +1031,7 @@ impl Gateway {
             answered = statuses.iter().filter(|s| s.status.answered()).count(),
             failed = statuses
                 .iter()
-                .filter(|s| !s.status.answered() && s.status != Status::NotFound)
+                .filter(|s| !s.status.answered() && s.status != SourceStatus::NotFound)
                 .count(),
             http_status,
             "record assembled"
@@ -1126,7 +1077,7 @@ impl Gateway {
                 return Err((
                     not_asked(format!(
                         "the GP practice was not asked: the demographics service, which names it, failed ({})",
-                        Status::from_error(e).as_str()
+                        e.status().as_str()
                     )),
                     true,
                 ));

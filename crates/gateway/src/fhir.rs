@@ -30,7 +30,9 @@ use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use crate::fhir_pages::Group;
-use crate::{RecordOutcome, SourceStatus, Status};
+use icr_model::SourceStatus;
+
+use crate::{RecordOutcome, SourceReport};
 
 /// Namespace of the gateway's name-based (v5) UUIDs.
 const NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2b7e_9a4d_4c1e_8f3a_5d2b_7c9e_0a41);
@@ -282,7 +284,7 @@ pub fn render_record(
     }
     let mut outcomes = Vec::new();
     for s in &outcome.sources {
-        if s.status != Status::Ok || s.cached {
+        if s.status != SourceStatus::Ok || s.cached {
             outcomes.push(raw(&source_outcome(s))?);
         }
     }
@@ -460,15 +462,15 @@ fn provenances<'a>(
     })
 }
 
-fn source_outcome(s: &SourceStatus) -> BundleEntry {
+fn source_outcome(s: &SourceReport) -> BundleEntry {
     let (severity, code) = match s.status {
-        Status::Ok => ("information", "informational"),
-        Status::Partial => ("warning", "incomplete"),
-        Status::NotFound => ("information", "not-found"),
-        Status::Timeout => ("error", "timeout"),
-        Status::Unavailable => ("error", "transient"),
-        Status::Error => ("error", "exception"),
-        Status::Withheld => ("warning", "suppressed"),
+        SourceStatus::Ok => ("information", "informational"),
+        SourceStatus::Partial => ("warning", "incomplete"),
+        SourceStatus::NotFound => ("information", "not-found"),
+        SourceStatus::Timeout => ("error", "timeout"),
+        SourceStatus::Unavailable => ("error", "transient"),
+        SourceStatus::Error => ("error", "exception"),
+        SourceStatus::Withheld => ("warning", "suppressed"),
     };
     let status_code = s.status.as_str();
     let mut issue = vec![OperationOutcomeIssue {

@@ -23,7 +23,8 @@ mod server;
 pub mod view;
 
 pub use cache::SourceCache;
-pub use fanout::{Gateway, RecordOutcome, Reloaded, SourceStatus, Status};
+pub use fanout::{Gateway, RecordOutcome, Reloaded, SourceReport};
+pub use icr_model::SourceStatus;
 pub use listener::{ConnectionLimits, bind};
 pub use server::{serve, serve_tls};
 

@@ -8,14 +8,14 @@ use icr_model::{NhsNumber, Section};
 use icr_policy::Withheld;
 use serde::Serialize;
 
-use crate::{RecordOutcome, SourceStatus};
+use crate::{RecordOutcome, SourceReport};
 
 #[derive(Serialize)]
 struct RecordView<'a> {
     nhs_number: NhsNumber,
     patient: Option<&'a MergedPatient>,
     sections: &'a BTreeMap<Section, Vec<MergedItem>>,
-    sources: &'a [SourceStatus],
+    sources: &'a [SourceReport],
     warnings: &'a [Warning],
     withheld: &'a Withheld,
 }
