@@ -659,7 +659,7 @@ fn watch_config(
                         );
                         files = config.files();
                     }
-                    Err(problem) => refused(problem),
+                    Err(problem) => refused(problem.to_string()),
                 },
                 Err(problem) => {
                     refused(problem.clone());

@@ -361,7 +361,7 @@ pub fn page_bundle(
 /// `502`: no source answered): one OperationOutcome saying so, with each
 /// source's status as further issues.
 pub fn record_not_shown(outcome: &RecordOutcome) -> Resource {
-    let (code, message) = if outcome.http_status == 404 {
+    let (code, message) = if outcome.verdict == crate::Verdict::NotFound {
         ("not-found", "no source holds a record for this person")
     } else {
         (

@@ -26,12 +26,14 @@ use icr_model::{NhsNumber, SectionSet};
 use serde_json::Value;
 
 use crate::Gateway;
-use crate::access::{Draft, RecordRequest, Stop, audit_unavailable};
 use crate::fhir;
-use crate::fhir_pages::{Group, Limits, Owner, PageStore, Paged};
+use crate::fhir_pages::{Group, Owner, Paged};
 use crate::headers::{self, HeaderError};
+use crate::outcome::{Stop, Why};
+use crate::pipeline::RecordRequest;
+use crate::pipeline::audit::Draft;
 use crate::server::{
-    Resp, calling_system, fhir_bytes, fhir_response, prefer_wait, query_pairs, status, stop_fhir,
+    Resp, calling_system, fhir_bytes, fhir_response, prefer_wait, query_pairs, stop_fhir,
     with_request_id,
 };
 
@@ -58,29 +60,6 @@ const BODY_TIME: Duration = Duration::from_secs(10);
 
 /// The most parameters a Parameters body may hold.
 const MAX_PARAMETERS: usize = 100;
-
-/// The FHIR face's state, held by the gateway: the pages waiting to be
-/// read.
-pub(crate) struct FhirState {
-    pages: PageStore,
-    /// Whether the listener is TLS (the scheme of the links written).
-    tls: bool,
-}
-
-impl FhirState {
-    /// The state for a gateway built from `config`.
-    pub(crate) fn new(config: &icr_config::Config) -> Self {
-        Self {
-            pages: PageStore::new(Limits::default()),
-            tls: config.gateway.tls.is_some(),
-        }
-    }
-
-    /// Records whose pages are kept now, and their bytes.
-    pub(crate) fn pages_kept(&self) -> (usize, usize) {
-        self.pages.usage()
-    }
-}
 
 /// Routes a request under `/fhir/` (`segments` is the whole path, split).
 /// The AuditEvent search is routed by the server, after [`precheck`].
@@ -634,8 +613,8 @@ async fn everything(gw: &Gateway, req: Request<Incoming>, nhs: &str) -> Resp {
         Ok(r) => r,
         Err(stop) => return stop_fhir(&stop),
     };
-    gw.measure_added(started, &released.outcome);
-    let code = status(released.outcome.http_status);
+    gw.measure_added(started, released.outcome.waited);
+    let code = released.outcome.verdict.status();
     if code.as_u16() >= 400 {
         return with_request_id(
             fhir_response(code, fhir::record_not_shown(&released.outcome)),
@@ -732,7 +711,7 @@ async fn page(gw: &Gateway, read: PageRead<'_>, query: &[(String, String)]) -> R
             return stop_fhir(&gw.audit_stop(draft, stop).await);
         }
     };
-    let user = crate::access::user(&identity);
+    let user = crate::pipeline::audit::user(&identity);
     draft.record.user = Some(user.clone());
     draft.record.purpose = identity.purpose.clone();
     let at = page_at(query);
@@ -746,15 +725,8 @@ async fn page(gw: &Gateway, read: PageRead<'_>, query: &[(String, String)]) -> R
         at.offset,
     ) {
         Ok(k) => k,
-        Err((status, error, code, message)) => {
-            let stop = Stop {
-                request_id,
-                status,
-                error,
-                code: code.to_owned(),
-                message,
-                challenge: None,
-            };
+        Err((why, message)) => {
+            let stop = Stop::new(request_id, why, message);
             return stop_fhir(&gw.audit_stop(draft, stop).await);
         }
     };
@@ -790,13 +762,13 @@ async fn page(gw: &Gateway, read: PageRead<'_>, query: &[(String, String)]) -> R
     };
     if let Err(e) = gw.append_audit(&record).await {
         tracing::error!(error = %e, "audit append failed: nothing released");
-        return stop_fhir(&audit_unavailable(request_id));
+        return stop_fhir(&Stop::audit_unavailable(request_id));
     }
     with_request_id(fhir_bytes(StatusCode::OK, body), &request_id)
 }
 
-/// Why a page may not be read: status, error family, code, message.
-type PageRefusal = (StatusCode, &'static str, &'static str, String);
+/// Why a page may not be read, and what it means.
+type PageRefusal = (Why, String);
 
 /// The kept record a page read names, and the page's first match, when
 /// this caller may read it.
@@ -814,9 +786,7 @@ fn kept_pages(
         .get(token, Instant::now())
         .ok_or_else(|| {
             (
-                StatusCode::GONE,
-                "gone",
-                "PAGES_EXPIRED",
+                Why::Gone("PAGES_EXPIRED"),
                 "these pages are no longer kept (they are kept for five minutes) or never were: \
                  ask for the record again ($everything) and follow its next links"
                     .to_owned(),
@@ -831,25 +801,25 @@ fn kept_pages(
     };
     if caller != kept.owner {
         return Err((
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "NOT_YOUR_PAGES",
+            Why::Forbidden("NOT_YOUR_PAGES"),
             "these pages belong to another caller's request: ask for the record yourself".into(),
         ));
     }
     if nhs != Some(kept.nhs) {
         return Err((
-            StatusCode::BAD_REQUEST,
-            "invalid_parameter",
-            "WRONG_PATIENT",
+            Why::Invalid {
+                error: "invalid_parameter",
+                code: "WRONG_PATIENT".into(),
+            },
             "these pages are of another person's record: follow the next link as given".into(),
         ));
     }
     let offset = offset.filter(|o| *o <= kept.groups.len()).ok_or_else(|| {
         (
-            StatusCode::BAD_REQUEST,
-            "invalid_parameter",
-            "INVALID_OFFSET",
+            Why::Invalid {
+                error: "invalid_parameter",
+                code: "INVALID_OFFSET".into(),
+            },
             format!(
                 "_offset must be a whole number from 0 to {}",
                 kept.groups.len()

@@ -7,26 +7,55 @@
 //! deadline — merges what came back, and renders the merged view as JSON
 //! ([`view`]) or as a FHIR R4 Bundle ([`fhir`]), with a status for every
 //! source asked. It holds no clinical data beyond the in-memory cache.
+//!
+//! The crate's modules, in dependency order (each uses only those above
+//! it; no cycles):
+//!
+//! ```text
+//! leaves      metrics  cache  resilience  objections  outcome  fhir_pages
+//! edge input  headers                         (→ outcome)
+//! state       sources                         (→ cache, resilience, metrics, objections)
+//!             gateway                         (→ sources, metrics, fhir_pages)
+//! pipeline    pipeline::{plan, identity_guard} (pure)
+//!             pipeline::fetch                 (→ plan, identity_guard, sources, cache)
+//!             pipeline::{report, decide, merge, authenticate, admit, audit}
+//!             pipeline (the flow), pipeline::audit_read
+//! edge        view  fhir                      (render)
+//!             fhir_api  server  listener  fuzz
+//! ```
+//!
+//! A request's way: server (or fhir_api) → pipeline, whose steps run in
+//! the order of the flow (admit, authenticate, decide, plan, fetch, guard
+//! identity, report, decide, merge and filter, audit) → back to the edge,
+//! which renders the record or the typed stop and decides the HTTP status
+//! from [`outcome`].
 
-mod access;
 mod cache;
-mod fanout;
 pub mod fhir;
 mod fhir_api;
 mod fhir_pages;
 mod fuzz;
+mod gateway;
 mod headers;
 mod listener;
 pub mod metrics;
+mod objections;
+mod outcome;
+mod pipeline;
 pub mod resilience;
 mod server;
+mod sources;
 pub mod view;
 
 pub use cache::SourceCache;
-pub use fanout::{Gateway, RecordOutcome, Reloaded, SourceReport};
+pub use gateway::Gateway;
 pub use icr_model::SourceStatus;
 pub use listener::{ConnectionLimits, bind};
+pub use outcome::Verdict;
+pub use pipeline::merge::RecordOutcome;
+pub use pipeline::report::SourceReport;
 pub use server::{serve, serve_tls};
+pub use sources::{ReloadError, Reloaded};
 
 /// Any bytes as a `$everything` POST (first line the `Content-Type`, then
 /// the body: a Parameters resource or a form): must never panic, and a

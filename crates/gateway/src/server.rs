@@ -16,8 +16,10 @@ use tracing::Instrument as _;
 
 use icr_audit::Interaction;
 
-use crate::access::{AuditAsk, AuditRead, RecordRequest, Stop};
 use crate::listener::{self, CallingSystem, ConnectionLimits, ConnectionMetrics};
+use crate::outcome::{Stop, Why};
+use crate::pipeline::RecordRequest;
+use crate::pipeline::audit_read::{AuditAsk, AuditRead};
 use crate::{Gateway, fhir, fhir_api, headers, view};
 
 /// Serves the gateway over plain HTTP on `listener`, its connections
@@ -227,9 +229,9 @@ fn operator(gw: &Gateway, req: &Request<Incoming>) -> Result<icr_auth::Identity,
         .authenticate(authorization)
         .map_err(|e| Box::new(stop_json(&Stop::unauthenticated(String::new(), &e))))?;
     if !gw.is_operator(&identity.role) {
-        let stop = gw.forbidden(
-            "",
-            "NOT_OPERATOR",
+        let stop = Stop::new(
+            String::new(),
+            Why::Forbidden("NOT_OPERATOR"),
             "this is for the operator roles in gateway.toml [access] operator_roles".into(),
         );
         return Err(Box::new(stop_json(&stop)));
@@ -372,9 +374,9 @@ async fn record(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
     match gw.access_record(request).await {
         Ok(released) => match view::render(&released.outcome, &released.withheld) {
             Ok(body) => {
-                gw.measure_added(started, &released.outcome);
+                gw.measure_added(started, released.outcome.waited);
                 with_request_id(
-                    json(status(released.outcome.http_status), body),
+                    json(released.outcome.verdict.status(), body),
                     &released.request_id,
                 )
             }
@@ -510,9 +512,8 @@ fn with_challenge(mut r: Resp, stop: &Stop) -> Resp {
             .insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     if let Some(c) = stop
-        .challenge
-        .as_deref()
-        .and_then(|c| HeaderValue::from_str(c).ok())
+        .challenge()
+        .and_then(|c| HeaderValue::from_str(&c).ok())
     {
         r.headers_mut().insert(WWW_AUTHENTICATE, c);
     }
@@ -521,29 +522,27 @@ fn with_challenge(mut r: Resp, stop: &Stop) -> Resp {
 
 /// A refusal as JSON: `{"error", "code", "message"}` (`reason` for 401s).
 fn stop_json(stop: &Stop) -> Resp {
-    let body = if stop.status == StatusCode::UNAUTHORIZED {
-        serde_json::json!({"error": stop.error, "reason": stop.code, "message": stop.message})
-    } else if stop.status == StatusCode::BAD_REQUEST {
-        serde_json::json!({"error": stop.error, "message": stop.message})
+    let status = stop.status();
+    let body = if status == StatusCode::UNAUTHORIZED {
+        serde_json::json!({"error": stop.error(), "reason": stop.code(), "message": stop.message})
+    } else if status == StatusCode::BAD_REQUEST {
+        serde_json::json!({"error": stop.error(), "message": stop.message})
     } else {
-        serde_json::json!({"error": stop.error, "code": stop.code, "message": stop.message})
+        serde_json::json!({"error": stop.error(), "code": stop.code(), "message": stop.message})
     };
-    with_challenge(json(stop.status, body.to_string().into_bytes()), stop)
+    with_challenge(json(status, body.to_string().into_bytes()), stop)
 }
 
 /// A refusal as an OperationOutcome.
 pub(crate) fn stop_fhir(stop: &Stop) -> Resp {
-    let code = if stop.error == "not_supported" {
+    let status = stop.status();
+    let code = if stop.error() == "not_supported" {
         "not-supported"
     } else {
-        fhir_api::issue_type(stop.status)
+        fhir_api::issue_type(status)
     };
-    let outcome = fhir::outcome_error_coded(code, &stop.code, &stop.message);
-    with_challenge(fhir_response(stop.status, outcome), stop)
-}
-
-pub(crate) fn status(code: u16) -> StatusCode {
-    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    let outcome = fhir::outcome_error_coded(code, stop.code(), &stop.message);
+    with_challenge(fhir_response(status, outcome), stop)
 }
 
 fn with_headers(code: StatusCode, content_type: &'static str, body: Vec<u8>) -> Resp {

@@ -91,7 +91,7 @@ struct AuditView<'a> {
 /// Serializes one page of who accessed a person's record, most recent
 /// first, with the link to the next page.
 pub(crate) fn render_audit(
-    read: &crate::access::AuditRead,
+    read: &crate::pipeline::audit_read::AuditRead,
     next: Option<&str>,
 ) -> Result<Vec<u8>, serde_json::Error> {
     let accesses = read

@@ -1,0 +1,66 @@
+//! The objection register: the people who have objected to sharing their
+//! record (or to some organisations sharing it), re-read whenever its file
+//! changes. When the file cannot be read no one's objections can be known,
+//! and every request is refused until it is fixed.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use icr_policy::Objections;
+
+/// The objection register, re-read whenever its file changes.
+pub(crate) struct ObjectionRegister {
+    pub(crate) file: Option<PathBuf>,
+    state: Mutex<RegisterState>,
+}
+
+struct RegisterState {
+    seen: Option<(SystemTime, u64)>,
+    current: Result<Arc<Objections>, String>,
+}
+
+impl ObjectionRegister {
+    pub(crate) fn new(file: Option<PathBuf>, initial: Arc<Objections>) -> Self {
+        let seen = file.as_deref().and_then(stamp);
+        Self {
+            file,
+            state: Mutex::new(RegisterState {
+                seen,
+                current: Ok(initial),
+            }),
+        }
+    }
+
+    /// The register as the file says now. When the file has changed and
+    /// cannot be read, no one's objections can be known: the error is
+    /// returned (and every request refused) until it is fixed.
+    pub(crate) fn current(&self) -> Result<Arc<Objections>, String> {
+        let Ok(mut state) = self.state.lock() else {
+            return Err("the objection register's state is poisoned".into());
+        };
+        if let Some(file) = &self.file {
+            let now = stamp(file);
+            if now != state.seen || now.is_none() {
+                state.seen = now;
+                state.current = match icr_config::load_objections(file) {
+                    Ok(o) => {
+                        tracing::info!(entries = o.len(), "objection register reloaded");
+                        Ok(Arc::new(o))
+                    }
+                    Err(e) => {
+                        // The error names the file and key, never an NHS number.
+                        tracing::error!(error = %e, "objection register unreadable: refusing every request until it is fixed");
+                        Err("the objection register cannot be read, so no one's objections can be known".into())
+                    }
+                };
+            }
+        }
+        state.current.clone()
+    }
+}
+
+fn stamp(file: &std::path::Path) -> Option<(SystemTime, u64)> {
+    let meta = std::fs::metadata(file).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
