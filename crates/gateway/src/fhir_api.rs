@@ -760,9 +760,8 @@ async fn page(gw: &Gateway, read: PageRead<'_>, query: &[(String, String)]) -> R
         http_status: 200,
         ..kept.released.clone()
     };
-    if let Err(e) = gw.append_audit(&record).await {
-        tracing::error!(error = %e, "audit append failed: nothing released");
-        return stop_fhir(&Stop::audit_unavailable(request_id));
+    if let Err(stop) = gw.audit_release(&record, &request_id).await {
+        return stop_fhir(&stop);
     }
     with_request_id(fhir_bytes(StatusCode::OK, body), &request_id)
 }

@@ -64,3 +64,33 @@ fn stamp(file: &std::path::Path) -> Option<(SystemTime, u64)> {
     let meta = std::fs::metadata(file).ok()?;
     Some((meta.modified().ok()?, meta.len()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_a_file_the_register_is_what_it_was_built_with() {
+        let initial = Arc::new(Objections::default());
+        let register = ObjectionRegister::new(None, Arc::clone(&initial));
+        assert!(Arc::ptr_eq(&register.current().unwrap(), &initial));
+    }
+
+    #[test]
+    fn a_register_file_that_cannot_be_read_refuses_until_it_is_fixed() {
+        let dir = std::env::temp_dir().join(format!("icr-objections-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("objections.toml");
+        std::fs::write(&file, "this is not toml [").unwrap();
+        let register = ObjectionRegister::new(Some(file.clone()), Arc::new(Objections::default()));
+        // Written after the register was built: a change, read now.
+        std::fs::write(&file, "still not toml [[").unwrap();
+        assert_eq!(
+            register.current().unwrap_err(),
+            "the objection register cannot be read, so no one's objections can be known"
+        );
+        std::fs::remove_file(&file).unwrap();
+        assert!(register.current().is_err());
+        let _ = std::fs::remove_dir(&dir);
+    }
+}

@@ -427,3 +427,43 @@ fn prepare_in_background(sources: &[Arc<Source>]) {
         },
     ));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_recent_ring_keeps_the_latest_outcomes_and_summarises_them() {
+        let recent = Recent::default();
+        assert_eq!(
+            recent.summary(),
+            serde_json::json!({"calls": 0, "p50_ms": null, "p95_ms": null, "p99_ms": null, "error_rate": 0.0})
+        );
+        for ms in 1..=4 {
+            recent.remember(ms * 10, ms == 4);
+        }
+        assert_eq!(
+            recent.summary(),
+            serde_json::json!({"calls": 4, "p50_ms": 30, "p95_ms": 40, "p99_ms": 40, "error_rate": 0.25})
+        );
+        // Bounded: the oldest are forgotten.
+        for _ in 0..RECENT {
+            recent.remember(5, false);
+        }
+        assert_eq!(
+            recent.summary(),
+            serde_json::json!({"calls": RECENT, "p50_ms": 5, "p95_ms": 5, "p99_ms": 5, "error_rate": 0.0})
+        );
+    }
+
+    #[test]
+    fn a_refused_reload_names_the_keys_only_a_restart_applies() {
+        let e = ReloadError::RestartOnly {
+            keys: vec!["listen", "audit.dir"],
+        };
+        assert_eq!(
+            e.to_string(),
+            "gateway.toml changes listen, audit.dir — which take effect only when the gateway restarts; nothing of this change was applied (restart to apply it, or undo it)"
+        );
+    }
+}

@@ -143,6 +143,22 @@ impl Gateway {
         result
     }
 
+    /// Audits a release before anything of it leaves; if that fails,
+    /// nothing is released (503).
+    pub(crate) async fn audit_release(
+        &self,
+        record: &AuditRecord,
+        request_id: &str,
+    ) -> Result<(), Stop> {
+        match self.append_audit(record).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                tracing::error!(error = %e, "audit append failed: nothing released");
+                Err(Stop::audit_unavailable(request_id.to_owned()))
+            }
+        }
+    }
+
     /// Audits a refusal; if that fails, the refusal becomes a 503.
     pub(crate) async fn audit_stop(&self, mut draft: Draft, stop: Stop) -> Stop {
         draft.record.decision = Decision::Refused;

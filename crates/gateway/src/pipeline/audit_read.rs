@@ -119,10 +119,7 @@ impl Gateway {
         draft.record.reason = reason(basis.as_str());
         draft.record.items_released = u32::try_from(page.records.len()).unwrap_or(u32::MAX);
         draft.record.http_status = crate::outcome::Verdict::Answered.status().as_u16();
-        if let Err(e) = self.append_audit(&draft.record).await {
-            tracing::error!(error = %e, "audit append failed: nothing released");
-            return Err(Stop::audit_unavailable(request_id));
-        }
+        self.audit_release(&draft.record, &request_id).await?;
         Ok(AuditRead {
             request_id,
             page,

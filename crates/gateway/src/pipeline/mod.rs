@@ -189,10 +189,7 @@ impl Gateway {
 
         // Audit: record the access, durably, before anything leaves.
         draft.released(&granted, &outcome, &withheld);
-        if let Err(e) = self.append_audit(&draft.record).await {
-            tracing::error!(error = %e, "audit append failed: nothing released");
-            return Err(Stop::audit_unavailable(request_id));
-        }
+        self.audit_release(&draft.record, &request_id).await?;
         Ok(Released {
             request_id,
             outcome,
