@@ -190,18 +190,6 @@ impl Gateway {
         &self.inner.fhir
     }
 
-    /// The issuers whose tokens are trusted now, for discovery.
-    pub(crate) fn trusted_issuers(&self) -> Vec<crate::fhir::TrustedIssuer> {
-        self.access()
-            .verifier
-            .issuers()
-            .map(|(issuer, audience)| crate::fhir::TrustedIssuer {
-                issuer: issuer.to_owned(),
-                audience: audience.to_owned(),
-            })
-            .collect()
-    }
-
     /// Whether `role` may run operator actions.
     pub(crate) fn is_operator(&self, role: &str) -> bool {
         self.state()

@@ -43,6 +43,7 @@ mod objections;
 mod outcome;
 mod pipeline;
 pub mod resilience;
+mod respond;
 mod server;
 mod sources;
 pub mod view;
