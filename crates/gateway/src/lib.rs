@@ -8,27 +8,36 @@
 //! ([`view`]) or as a FHIR R4 Bundle ([`fhir`]), with a status for every
 //! source asked. It holds no clinical data beyond the in-memory cache.
 //!
-//! The crate's modules, in dependency order (each uses only those above
-//! it; no cycles):
+//! The crate's modules, in dependency order: each uses only those above
+//! it (`grep -rn "use crate::" crates/gateway/src`).
 //!
 //! ```text
-//! leaves      metrics  cache  resilience  objections  outcome  fhir_pages
-//! edge input  headers                         (→ outcome)
-//! state       sources                         (→ cache, resilience, metrics, objections)
-//!             gateway                         (→ sources, metrics, fhir_pages)
-//! pipeline    pipeline::{plan, identity_guard} (pure)
-//!             pipeline::fetch                 (→ plan, identity_guard, sources, cache)
-//!             pipeline::{report, decide, merge, authenticate, admit, audit}
-//!             pipeline (the flow), pipeline::audit_read
-//! edge        view  fhir                      (render)
-//!             fhir_api  server  listener  fuzz
+//! leaves    outcome     typed stops and verdicts, and their HTTP statuses
+//!           cache  resilience  objections  fhir_pages
+//!           metrics     (→ resilience) every /metrics family, from a Snapshot
+//! state     sources     (→ cache, resilience, metrics, objections)
+//!                       the reloadable configuration and each source's health
+//!           gateway     (→ sources, metrics, fhir_pages) the handle
+//! input     headers     (→ outcome) Authorization, break-glass reason
+//! pipeline  pipeline::{plan, identity_guard}   pure
+//!           pipeline::{admit, authenticate, decide, fetch, report,
+//!                      merge, audit}  (→ gateway, sources, cache, outcome)
+//!           pipeline    the flow, step by step; pipeline::audit_read
+//! render    view  fhir  (→ pipeline's RecordOutcome, fhir_pages)
+//! edge      respond     (→ fhir, outcome) how every answer is written
+//!           request     (→ listener) query, Prefer: wait, calling system
+//!           fhir_api    (→ pipeline, fhir, respond, request, headers)
+//!           server      (→ fhir_api, pipeline, respond, request, headers)
+//!           listener    connections (it still names server's Resp and shed,
+//!                       re-exported from respond: the one cycle left)
+//!           fuzz
 //! ```
 //!
 //! A request's way: server (or fhir_api) → pipeline, whose steps run in
-//! the order of the flow (admit, authenticate, decide, plan, fetch, guard
-//! identity, report, decide, merge and filter, audit) → back to the edge,
-//! which renders the record or the typed stop and decides the HTTP status
-//! from [`outcome`].
+//! the order of the flow in README.md (admit, authenticate, decide, plan,
+//! fetch, guard identity, report, decide, merge and filter, audit) → back
+//! to the edge, which renders the record or the typed stop, with the HTTP
+//! status [`outcome`] gives it.
 
 mod cache;
 pub mod fhir;
@@ -42,6 +51,7 @@ pub mod metrics;
 mod objections;
 mod outcome;
 mod pipeline;
+mod request;
 pub mod resilience;
 mod respond;
 mod server;

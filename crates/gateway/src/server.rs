@@ -15,8 +15,8 @@ use tracing::Instrument as _;
 
 use icr_audit::Interaction;
 
-use crate::headers::{calling_system, prefer_wait, query_pairs};
 use crate::listener::{self, ConnectionLimits, ConnectionMetrics};
+use crate::request::{calling_system, prefer_wait, query_pairs};
 // The listener names these here.
 use crate::outcome::{Stop, Why};
 use crate::pipeline::RecordRequest;

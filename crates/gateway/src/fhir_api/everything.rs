@@ -13,8 +13,8 @@ use crate::Gateway;
 use crate::fhir;
 use crate::fhir_pages::{Owner, Paged};
 use crate::headers::{self, HeaderError};
-use crate::headers::{calling_system, prefer_wait, query_pairs};
 use crate::pipeline::RecordRequest;
+use crate::request::{calling_system, prefer_wait, query_pairs};
 use crate::respond::{Resp, fhir_bytes, fhir_response, outcome, stop_fhir, with_request_id};
 
 use super::*;

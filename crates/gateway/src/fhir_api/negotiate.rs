@@ -4,7 +4,7 @@
 use http::Request;
 use http::header::ACCEPT;
 
-use crate::headers::query_pairs;
+use crate::request::query_pairs;
 
 /// JSON media types a FHIR client may ask for.
 pub(crate) fn is_json(media: &str) -> bool {

@@ -1,5 +1,5 @@
 use super::*;
-use crate::headers::query_pairs;
+use crate::request::query_pairs;
 use serde_json::Value;
 
 fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
