@@ -35,7 +35,7 @@ use tracing::Instrument as _;
 use super::identity_guard::{Slot, check_nhs_number};
 use super::plan::{self, Ask, Plan, Registered};
 use crate::cache::{CacheKey, Received, SourceCache};
-use crate::sources::{Source, State};
+use crate::sources::Source;
 
 /// A source's answer and whether it came from the cache.
 pub(crate) type Fetched = Result<(Arc<SourceRecord>, Received), SourceError>;
@@ -80,8 +80,10 @@ fn not_shared() -> Slot<Received> {
 
 /// Asks the planned sources, and the registered practice once the
 /// demographics service names it, until `deadline`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn execute(
-    state: &State,
+    sources: &[Arc<Source>],
+    cache: Option<&SourceCache>,
     plan: Plan,
     nhs_number: NhsNumber,
     sections: SectionSet,
@@ -89,7 +91,6 @@ pub(crate) async fn execute(
     context: RequestContext,
     deadline: Instant,
 ) -> Gathered {
-    let sources = &state.sources;
     let Plan {
         mut asks,
         practices_wanted,
@@ -99,7 +100,7 @@ pub(crate) async fn execute(
     let mut tasks = tokio::task::JoinSet::new();
     let started = Instant::now();
     let spawn = |tasks: &mut tokio::task::JoinSet<_>, ask: &Ask| {
-        let cache = state.cache.clone();
+        let cache = cache.cloned();
         let source = Arc::clone(&sources[ask.index]);
         let ctx = Arc::clone(&context);
         let (index, wanted) = (ask.index, ask.sections);
@@ -244,3 +245,7 @@ async fn fetch_one(
         }),
     }
 }
+
+#[cfg(test)]
+#[path = "fetch_tests.rs"]
+mod tests;

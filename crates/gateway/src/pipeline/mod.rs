@@ -253,7 +253,14 @@ async fn gather(
     let deadline = Instant::now() + budget;
     let plan = plan::plan(&state.sources, sections, permitted);
     let mut gathered = fetch::execute(
-        state, plan, nhs_number, sections, permitted, context, deadline,
+        &state.sources,
+        state.cache.as_ref(),
+        plan,
+        nhs_number,
+        sections,
+        permitted,
+        context,
+        deadline,
     )
     .await;
     let demographics = state

@@ -189,3 +189,121 @@ pub(crate) fn holders(state: &State, statuses: &[SourceReport]) -> Vec<OdsCode> 
         .map(|s| s.ods_code.clone())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use icr_adapter_sdk::SourceError;
+
+    use super::*;
+    use crate::cache::Received;
+    use crate::pipeline::plan::Ask;
+    use crate::pipeline::test_support::{answer, fake, sections, source};
+
+    fn ask(index: usize) -> Ask {
+        Ask {
+            index,
+            sections: sections("medications"),
+            objected: false,
+        }
+    }
+
+    #[test]
+    fn every_source_asked_is_reported_and_the_unanswered_are_named() {
+        let sources = [
+            source(
+                "hospital",
+                "RX1",
+                Routing::All,
+                "medications",
+                fake(Ok(Default::default())),
+            ),
+            source(
+                "council",
+                "RX2",
+                Routing::All,
+                "medications",
+                fake(Ok(Default::default())),
+            ),
+            source(
+                "lab",
+                "RX3",
+                Routing::All,
+                "medications",
+                fake(Ok(Default::default())),
+            ),
+            source(
+                "gp-a",
+                "A81001",
+                Routing::RegisteredPractice,
+                "medications",
+                fake(Ok(Default::default())),
+            ),
+        ];
+        let mut gathered = Gathered {
+            asks: vec![ask(0), ask(1), ask(2)],
+            results: vec![
+                Some((
+                    Ok((Arc::new(answer(None, None, None)), Received::now())),
+                    Duration::from_millis(3),
+                )),
+                Some((Err(SourceError::PatientNotFound), Duration::from_millis(4))),
+                None,
+                None,
+            ],
+            warnings: Vec::new(),
+            practice_unknown: true,
+            waited: Duration::from_millis(9),
+        };
+        let r = report(&sources, &mut gathered, Duration::from_millis(500));
+        let statuses: Vec<(&str, SourceStatus, u64)> = r
+            .sources
+            .iter()
+            .map(|s| (s.source.as_str(), s.status, s.latency_ms))
+            .collect();
+        assert_eq!(
+            statuses,
+            [
+                ("hospital", SourceStatus::Ok, 3),
+                ("council", SourceStatus::NotFound, 4),
+                ("lab", SourceStatus::Timeout, 500),
+            ]
+        );
+        assert_eq!(
+            r.sources[2].message.as_deref(),
+            Some("no answer within the request deadline of 500 ms")
+        );
+        assert_eq!(r.answered.len(), 1);
+        // The lab timed out; the practice is unknown because PDS failed.
+        let unanswered: Vec<&str> = r.unanswered.iter().map(|o| o.as_str()).collect();
+        assert_eq!(unanswered, ["A81001", "RX3"]);
+        assert_eq!(r.verdict, Verdict::Answered);
+    }
+
+    fn status(s: SourceStatus) -> SourceReport {
+        SourceReport {
+            source: SourceId::parse("s").unwrap(),
+            organisation: "O".into(),
+            ods_code: OdsCode::parse("RX1").unwrap(),
+            kind: "k".into(),
+            status: s,
+            latency_ms: 0,
+            items: 0,
+            cached: false,
+            fetched_at: None,
+            message: None,
+            issues: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_verdict_is_answered_unless_all_hold_nothing_or_none_answered() {
+        use SourceStatus as S;
+        let v = |list: &[S]| verdict(&list.iter().map(|s| status(*s)).collect::<Vec<_>>());
+        assert_eq!(v(&[]), Verdict::Answered);
+        assert_eq!(v(&[S::Timeout, S::Partial]), Verdict::Answered);
+        assert_eq!(v(&[S::Error, S::Withheld]), Verdict::Answered);
+        assert_eq!(v(&[S::NotFound, S::NotFound]), Verdict::NotFound);
+        assert_eq!(v(&[S::NotFound, S::Timeout]), Verdict::Unanswered);
+        assert_eq!(v(&[S::Unavailable]), Verdict::Unanswered);
+    }
+}

@@ -68,3 +68,64 @@ pub(crate) fn answer(
     record.patient = Some(patient);
     record
 }
+
+/// A registered source answering with `answer` after `delay` (or failing
+/// with `error`), counting its calls.
+pub(crate) struct Fake {
+    pub answer: Result<SourceRecord, icr_adapter_sdk::SourceError>,
+    pub delay: std::time::Duration,
+    pub calls: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl icr_adapter_sdk::SourceAdapter for Fake {
+    async fn fetch(
+        &self,
+        _: &icr_adapter_sdk::FetchRequest,
+    ) -> Result<SourceRecord, icr_adapter_sdk::SourceError> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::time::sleep(self.delay).await;
+        self.answer.clone()
+    }
+}
+
+/// A registered source (id, ODS code, routing, sections) whose adapter is
+/// `fake`.
+pub(crate) fn source(
+    id: &str,
+    ods: &str,
+    routing: Routing,
+    sections: &str,
+    fake: Arc<Fake>,
+) -> Arc<crate::sources::Source> {
+    let list: Vec<String> = sections.split(',').map(|s| format!("{s:?}")).collect();
+    let mut spec: icr_adapter_sdk::SourceSpec = icr_config::parse_toml(
+        &format!(
+            "id = \"{id}\"\norganisation = \"Organisation {id}\"\nods_code = \"{ods}\"\nkind = \"fake\"\nendpoint = \"http://127.0.0.1:1/\"\nsections = [{}]\ntimeout_ms = 2000\ncache_ttl_s = 0\n",
+            list.join(",")
+        ),
+        std::path::Path::new("test.toml"),
+    )
+    .unwrap();
+    spec.routing = routing;
+    Arc::new(crate::sources::Source {
+        meta: spec.meta(),
+        guard: crate::resilience::Guard::new(
+            &spec.resilience,
+            std::time::Duration::from_millis(spec.timeout_ms),
+        ),
+        adapter: fake,
+        measured: Default::default(),
+        recent: Default::default(),
+        spec,
+    })
+}
+
+/// A fake answering with `answer` at once.
+pub(crate) fn fake(answer: Result<SourceRecord, icr_adapter_sdk::SourceError>) -> Arc<Fake> {
+    Arc::new(Fake {
+        answer,
+        delay: std::time::Duration::ZERO,
+        calls: Default::default(),
+    })
+}
