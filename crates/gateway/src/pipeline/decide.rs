@@ -73,25 +73,10 @@ fn explained(refusal: Refusal, holders: &[OdsCode], sources: &[SourceReport]) ->
 
 #[cfg(test)]
 mod tests {
-    use icr_model::{OdsCode, SourceId};
+    use icr_model::OdsCode;
 
     use super::*;
-
-    fn report(status: SourceStatus) -> SourceReport {
-        SourceReport {
-            source: SourceId::parse("s").unwrap(),
-            organisation: "O".into(),
-            ods_code: OdsCode::parse("RX1").unwrap(),
-            kind: "fhir-r4".into(),
-            status,
-            latency_ms: 0,
-            items: 0,
-            cached: false,
-            fetched_at: None,
-            message: None,
-            issues: Vec::new(),
-        }
-    }
+    use crate::pipeline::test_support::source_report as report;
 
     fn refusal(code: RefusalCode) -> Refusal {
         Refusal {

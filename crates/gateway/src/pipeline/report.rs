@@ -197,7 +197,7 @@ mod tests {
     use super::*;
     use crate::cache::Received;
     use crate::pipeline::plan::Ask;
-    use crate::pipeline::test_support::{answer, fake, sections, source};
+    use crate::pipeline::test_support::{answer, fake, sections, source, source_report as status};
 
     fn ask(index: usize) -> Ask {
         Ask {
@@ -277,22 +277,6 @@ mod tests {
         let unanswered: Vec<&str> = r.unanswered.iter().map(|o| o.as_str()).collect();
         assert_eq!(unanswered, ["A81001", "RX3"]);
         assert_eq!(r.verdict, Verdict::Answered);
-    }
-
-    fn status(s: SourceStatus) -> SourceReport {
-        SourceReport {
-            source: SourceId::parse("s").unwrap(),
-            organisation: "O".into(),
-            ods_code: OdsCode::parse("RX1").unwrap(),
-            kind: "k".into(),
-            status: s,
-            latency_ms: 0,
-            items: 0,
-            cached: false,
-            fetched_at: None,
-            message: None,
-            issues: Vec::new(),
-        }
     }
 
     #[test]

@@ -129,3 +129,20 @@ pub(crate) fn fake(answer: Result<SourceRecord, icr_adapter_sdk::SourceError>) -
         calls: Default::default(),
     })
 }
+
+/// A source's report with this status (and nothing else of note).
+pub(crate) fn source_report(status: icr_model::SourceStatus) -> super::report::SourceReport {
+    super::report::SourceReport {
+        source: SourceId::parse("s").unwrap(),
+        organisation: "O".into(),
+        ods_code: OdsCode::parse("RX1").unwrap(),
+        kind: "k".into(),
+        status,
+        latency_ms: 0,
+        items: 0,
+        cached: false,
+        fetched_at: None,
+        message: None,
+        issues: Vec::new(),
+    }
+}
