@@ -164,6 +164,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_failure_has_one_typed_status_and_its_name() {
+        let cases = [
+            (SourceError::Timeout { after_ms: 1 }, SourceStatus::Timeout),
+            (
+                SourceError::Unavailable("x".into()),
+                SourceStatus::Unavailable,
+            ),
+            (SourceError::PatientNotFound, SourceStatus::NotFound),
+            (SourceError::Withheld("x".into()), SourceStatus::Withheld),
+            (
+                SourceError::HttpStatus {
+                    status: 500,
+                    what: "x".into(),
+                },
+                SourceStatus::Error,
+            ),
+            (SourceError::TooLarge { limit: 1 }, SourceStatus::Error),
+            (SourceError::Malformed("x".into()), SourceStatus::Error),
+            (SourceError::Refused("x".into()), SourceStatus::Error),
+            (
+                SourceError::IdentityMismatch("x".into()),
+                SourceStatus::Error,
+            ),
+        ];
+        for (e, status) in cases {
+            assert_eq!(e.status(), status, "{e:?}");
+            assert_eq!(e.status_name(), status.as_str());
+        }
+    }
+
+    #[test]
     fn source_said_is_one_bounded_line() {
         assert_eq!(
             source_said("  Unable to\r\n process\t\u{7}request  "),
