@@ -9,6 +9,17 @@ use std::time::SystemTime;
 
 use icr_policy::Objections;
 
+/// Why no one's objections can be known now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum RegisterError {
+    /// The file changed and cannot be read (the log names why).
+    #[error("the objection register cannot be read, so no one's objections can be known")]
+    Unreadable,
+    /// A thread panicked while holding the register.
+    #[error("the objection register's state is poisoned")]
+    Poisoned,
+}
+
 /// The objection register, re-read whenever its file changes.
 pub(crate) struct ObjectionRegister {
     pub(crate) file: Option<PathBuf>,
@@ -17,7 +28,7 @@ pub(crate) struct ObjectionRegister {
 
 struct RegisterState {
     seen: Option<(SystemTime, u64)>,
-    current: Result<Arc<Objections>, String>,
+    current: Result<Arc<Objections>, RegisterError>,
 }
 
 impl ObjectionRegister {
@@ -35,9 +46,9 @@ impl ObjectionRegister {
     /// The register as the file says now. When the file has changed and
     /// cannot be read, no one's objections can be known: the error is
     /// returned (and every request refused) until it is fixed.
-    pub(crate) fn current(&self) -> Result<Arc<Objections>, String> {
+    pub(crate) fn current(&self) -> Result<Arc<Objections>, RegisterError> {
         let Ok(mut state) = self.state.lock() else {
-            return Err("the objection register's state is poisoned".into());
+            return Err(RegisterError::Poisoned);
         };
         if let Some(file) = &self.file {
             let now = stamp(file);
@@ -51,7 +62,7 @@ impl ObjectionRegister {
                     Err(e) => {
                         // The error names the file and key, never an NHS number.
                         tracing::error!(error = %e, "objection register unreadable: refusing every request until it is fixed");
-                        Err("the objection register cannot be read, so no one's objections can be known".into())
+                        Err(RegisterError::Unreadable)
                     }
                 };
             }
@@ -85,8 +96,10 @@ mod tests {
         let register = ObjectionRegister::new(Some(file.clone()), Arc::new(Objections::default()));
         // Written after the register was built: a change, read now.
         std::fs::write(&file, "still not toml [[").unwrap();
+        let refused = register.current().unwrap_err();
+        assert_eq!(refused, RegisterError::Unreadable);
         assert_eq!(
-            register.current().unwrap_err(),
+            refused.to_string(),
             "the objection register cannot be read, so no one's objections can be known"
         );
         std::fs::remove_file(&file).unwrap();

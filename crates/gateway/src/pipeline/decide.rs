@@ -26,7 +26,7 @@ pub(crate) fn before_fetch(
     let objections = access
         .objections
         .current()
-        .map_err(|message| (Why::ObjectionsUnavailable, message))?;
+        .map_err(|e| (Why::ObjectionsUnavailable, e.to_string()))?;
     access
         .policy
         .before_fetch(caller, nhs, requested, &objections)
