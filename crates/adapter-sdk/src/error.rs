@@ -1,5 +1,7 @@
 //! Typed source failures.
 
+use icr_model::SourceStatus;
+
 /// Why a source gave no usable answer. The gateway's own words never carry
 /// patient data; a source's own diagnostics, quoted through
 /// [`source_said`], may, and so messages go only to the caller who asked
@@ -76,19 +78,24 @@ impl SourceError {
         errors.into_iter().min_by_key(rank)
     }
 
-    /// The status name the gateway reports for this error.
-    pub fn status_name(&self) -> &'static str {
+    /// The status the gateway reports for a source that failed so.
+    pub fn status(&self) -> SourceStatus {
         match self {
-            SourceError::Timeout { .. } => "timeout",
-            SourceError::Unavailable(_) => "unavailable",
-            SourceError::PatientNotFound => "not_found",
-            SourceError::Withheld(_) => "withheld",
+            SourceError::Timeout { .. } => SourceStatus::Timeout,
+            SourceError::Unavailable(_) => SourceStatus::Unavailable,
+            SourceError::PatientNotFound => SourceStatus::NotFound,
+            SourceError::Withheld(_) => SourceStatus::Withheld,
             SourceError::HttpStatus { .. }
             | SourceError::TooLarge { .. }
             | SourceError::Malformed(_)
             | SourceError::Refused(_)
-            | SourceError::IdentityMismatch(_) => "error",
+            | SourceError::IdentityMismatch(_) => SourceStatus::Error,
         }
+    }
+
+    /// The name of [`SourceError::status`], as written in responses.
+    pub fn status_name(&self) -> &'static str {
+        self.status().as_str()
     }
 }
 
@@ -155,6 +162,37 @@ pub fn json_error(what: &str, e: &serde_json::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_failure_has_one_typed_status_and_its_name() {
+        let cases = [
+            (SourceError::Timeout { after_ms: 1 }, SourceStatus::Timeout),
+            (
+                SourceError::Unavailable("x".into()),
+                SourceStatus::Unavailable,
+            ),
+            (SourceError::PatientNotFound, SourceStatus::NotFound),
+            (SourceError::Withheld("x".into()), SourceStatus::Withheld),
+            (
+                SourceError::HttpStatus {
+                    status: 500,
+                    what: "x".into(),
+                },
+                SourceStatus::Error,
+            ),
+            (SourceError::TooLarge { limit: 1 }, SourceStatus::Error),
+            (SourceError::Malformed("x".into()), SourceStatus::Error),
+            (SourceError::Refused("x".into()), SourceStatus::Error),
+            (
+                SourceError::IdentityMismatch("x".into()),
+                SourceStatus::Error,
+            ),
+        ];
+        for (e, status) in cases {
+            assert_eq!(e.status(), status, "{e:?}");
+            assert_eq!(e.status_name(), status.as_str());
+        }
+    }
 
     #[test]
     fn source_said_is_one_bounded_line() {

@@ -3,6 +3,9 @@
 
 use std::fmt;
 
+/// How one source asked went: the model's one vocabulary, re-exported so
+/// the record's readers need not name the model.
+pub use icr_model::SourceStatus;
 use icr_model::time::format_description::well_known::Rfc3339;
 use icr_model::time::{OffsetDateTime, UtcOffset};
 use icr_model::{NhsNumber, OdsCode, SectionSet, SourceId};
@@ -219,41 +222,6 @@ pub enum Decision {
     Allowed,
     /// The request was refused: nothing of the record was released.
     Refused,
-}
-
-/// How one source asked went (the gateway's source statuses).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SourceStatus {
-    /// Answered in full.
-    Ok,
-    /// Answered, but some of what it holds could not be fetched or read.
-    Partial,
-    /// Answered that it holds no record for the person.
-    NotFound,
-    /// Did not answer in time.
-    Timeout,
-    /// Could not be reached.
-    Unavailable,
-    /// Answered with an error or something unreadable.
-    Error,
-    /// Holds a record but withholds it.
-    Withheld,
-}
-
-impl SourceStatus {
-    /// The status as written in the log and in responses.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SourceStatus::Ok => "ok",
-            SourceStatus::Partial => "partial",
-            SourceStatus::NotFound => "not_found",
-            SourceStatus::Timeout => "timeout",
-            SourceStatus::Unavailable => "unavailable",
-            SourceStatus::Error => "error",
-            SourceStatus::Withheld => "withheld",
-        }
-    }
 }
 
 /// One source asked for the record, and how it went.

@@ -196,6 +196,29 @@ impl PageStore {
     }
 }
 
+/// The FHIR face's state, held by the gateway: the pages waiting to be
+/// read.
+pub(crate) struct FhirState {
+    pub(crate) pages: PageStore,
+    /// Whether the listener is TLS (the scheme of the links written).
+    pub(crate) tls: bool,
+}
+
+impl FhirState {
+    /// The state for a gateway built from `config`.
+    pub(crate) fn new(config: &icr_config::Config) -> Self {
+        Self {
+            pages: PageStore::new(Limits::default()),
+            tls: config.gateway.tls.is_some(),
+        }
+    }
+
+    /// Records whose pages are kept now, and their bytes.
+    pub(crate) fn pages_kept(&self) -> (usize, usize) {
+        self.pages.usage()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@ use crate::fhir_api::{
     first_url, page_at, page_url,
 };
 use crate::headers::{self, HeaderError};
-use crate::server::{prefer_wait, query_pairs};
+use crate::request::{prefer_wait, query_pairs};
 
 /// The base URL of the links written where the input names none.
 const BASE: &str = "http://127.0.0.1:8080/fhir/r4";

@@ -8,11 +8,10 @@
 
 use std::borrow::Cow;
 
-use http::StatusCode;
 use http::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use icr_policy::ReasonEncodingError;
 
-use crate::access::Stop;
+use crate::outcome::Stop;
 
 /// `X-Break-Glass-Reason`: the reason as the value's own (UTF-8) bytes.
 const BREAK_GLASS: HeaderName = HeaderName::from_static("x-break-glass-reason");
@@ -41,14 +40,7 @@ impl HeaderError {
             HeaderError::Duplicate(_) => ("duplicate_header", "DUPLICATE_HEADER"),
             HeaderError::BreakGlass { .. } => ("invalid_header", "INVALID_HEADER"),
         };
-        Stop {
-            request_id,
-            status: StatusCode::BAD_REQUEST,
-            error,
-            code: code.into(),
-            message: self.message(),
-            challenge: None,
-        }
+        Stop::invalid(request_id, error, code, self.message())
     }
 
     fn message(self) -> String {

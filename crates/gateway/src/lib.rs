@@ -7,25 +7,66 @@
 //! deadline — merges what came back, and renders the merged view as JSON
 //! ([`view`]) or as a FHIR R4 Bundle ([`fhir`]), with a status for every
 //! source asked. It holds no clinical data beyond the in-memory cache.
+//!
+//! The crate's modules, in dependency order: each uses only those above
+//! it (`grep -rn "use crate::" crates/gateway/src`).
+//!
+//! ```text
+//! leaves    outcome     typed stops and verdicts, and their HTTP statuses
+//!           cache  resilience  objections  fhir_pages
+//!           metrics     (→ resilience) every /metrics family, from a Snapshot
+//! state     sources     (→ cache, resilience, metrics, objections)
+//!                       the reloadable configuration and each source's health
+//!           gateway     (→ sources, metrics, fhir_pages) the handle
+//! input     headers     (→ outcome) Authorization, break-glass reason
+//! pipeline  pipeline::{plan, identity_guard}   pure
+//!           pipeline::{admit, authenticate, decide, fetch, report,
+//!                      merge, audit}  (→ gateway, sources, cache, outcome)
+//!           pipeline    the flow, step by step; pipeline::audit_read
+//! render    view  fhir  (→ pipeline's RecordOutcome, fhir_pages)
+//! edge      respond     (→ fhir, outcome) how every answer is written
+//!           listener    (→ respond) connections, their limits and bounds
+//!           request     (→ listener) query, Prefer: wait, calling system
+//!           fhir_api    (→ pipeline, fhir, respond, request, headers)
+//!           server      (→ fhir_api, pipeline, respond, request, headers,
+//!                       listener)
+//!           fuzz
+//! ```
+//!
+//! A request's way: server (or fhir_api) → pipeline, whose steps run in
+//! the order of the flow in README.md (admit, authenticate, decide, plan,
+//! fetch, guard identity, report, decide, merge and filter, audit) → back
+//! to the edge, which renders the record or the typed stop, with the HTTP
+//! status [`outcome`] gives it.
 
-mod access;
 mod cache;
-mod fanout;
 pub mod fhir;
 mod fhir_api;
 mod fhir_pages;
 mod fuzz;
+mod gateway;
 mod headers;
 mod listener;
 pub mod metrics;
+mod objections;
+mod outcome;
+mod pipeline;
+mod request;
 pub mod resilience;
+mod respond;
 mod server;
+mod sources;
 pub mod view;
 
 pub use cache::SourceCache;
-pub use fanout::{Gateway, RecordOutcome, Reloaded, SourceStatus, Status};
+pub use gateway::Gateway;
+pub use icr_model::SourceStatus;
 pub use listener::{ConnectionLimits, bind};
+pub use outcome::Verdict;
+pub use pipeline::merge::RecordOutcome;
+pub use pipeline::report::SourceReport;
 pub use server::{serve, serve_tls};
+pub use sources::{ReloadError, Reloaded};
 
 /// Any bytes as a `$everything` POST (first line the `Content-Type`, then
 /// the body: a Parameters resource or a form): must never panic, and a

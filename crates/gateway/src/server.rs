@@ -3,10 +3,9 @@
 //! [`crate::listener`]'s.
 
 use std::future::Future;
-use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{ALLOW, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -16,8 +15,16 @@ use tracing::Instrument as _;
 
 use icr_audit::Interaction;
 
-use crate::access::{AuditAsk, AuditRead, RecordRequest, Stop};
-use crate::listener::{self, CallingSystem, ConnectionLimits, ConnectionMetrics};
+use crate::listener::{self, ConnectionLimits, ConnectionMetrics};
+use crate::request::{calling_system, prefer_wait, query_pairs};
+// The listener names these here.
+use crate::outcome::{Stop, Why};
+use crate::pipeline::RecordRequest;
+use crate::pipeline::audit_read::{AuditAsk, AuditRead};
+use crate::respond::{Resp, shed};
+use crate::respond::{
+    fhir_bytes, fhir_response, json, problem, stop_fhir, stop_json, with_request_id,
+};
 use crate::{Gateway, fhir, fhir_api, headers, view};
 
 /// Serves the gateway over plain HTTP on `listener`, its connections
@@ -72,8 +79,6 @@ impl listener::Handler for Routes {
         async move { handle(&gw, req).await }.instrument(span)
     }
 }
-
-pub(crate) type Resp = Response<Full<Bytes>>;
 
 /// Routes one request.
 pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
@@ -145,7 +150,7 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
     };
     // Every answer under /fhir/ is FHIR, whichever part produced it.
     let resp = if segments.first() == Some(&"fhir") {
-        fhir_api::as_outcome(resp).await
+        crate::respond::as_outcome(resp).await
     } else {
         resp
     };
@@ -204,19 +209,6 @@ fn ready(gw: &Gateway) -> Resp {
     }
 }
 
-/// The answer to a request shed under load: nothing was fetched, and the
-/// caller may try again shortly.
-pub(crate) fn shed() -> Resp {
-    let mut r = problem(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "overloaded",
-        "the gateway is serving as many requests as it allows; try again shortly",
-    );
-    r.headers_mut()
-        .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
-    r
-}
-
 /// The caller, if they hold an operator role (`[access] operator_roles`);
 /// otherwise the 401 or 403 to answer.
 fn operator(gw: &Gateway, req: &Request<Incoming>) -> Result<icr_auth::Identity, Box<Resp>> {
@@ -227,9 +219,9 @@ fn operator(gw: &Gateway, req: &Request<Incoming>) -> Result<icr_auth::Identity,
         .authenticate(authorization)
         .map_err(|e| Box::new(stop_json(&Stop::unauthenticated(String::new(), &e))))?;
     if !gw.is_operator(&identity.role) {
-        let stop = gw.forbidden(
-            "",
-            "NOT_OPERATOR",
+        let stop = Stop::new(
+            String::new(),
+            Why::Forbidden("NOT_OPERATOR"),
             "this is for the operator roles in gateway.toml [access] operator_roles".into(),
         );
         return Err(Box::new(stop_json(&stop)));
@@ -302,32 +294,6 @@ fn metrics(gw: &Gateway, req: &Request<Incoming>) -> Resp {
     r
 }
 
-/// Query parameters, with repeated keys kept.
-pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-/// `Prefer: wait=N` (seconds, as FHIR servers read it; fractions allowed):
-/// the caller would rather have a partial answer within N seconds.
-/// Anything unreadable is ignored, as `Prefer` is only a preference.
-pub(crate) fn prefer_wait<B>(req: &Request<B>) -> Option<Duration> {
-    req.headers()
-        .get_all("prefer")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split([',', ';']))
-        .filter_map(|p| p.trim().strip_prefix("wait="))
-        .filter_map(|n| n.trim().parse::<f64>().ok())
-        .find(|n| n.is_finite() && *n > 0.0)
-        .map(|n| Duration::from_secs_f64(n.min(3_600.0)))
-}
-
-pub(crate) fn calling_system(req: &Request<Incoming>) -> Option<&str> {
-    req.extensions().get::<CallingSystem>().map(|c| &*c.0)
-}
-
 /// Sections asked for, or the error family and message of a bad query.
 type Sections = Result<SectionSet, (&'static str, String)>;
 
@@ -372,9 +338,9 @@ async fn record(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
     match gw.access_record(request).await {
         Ok(released) => match view::render(&released.outcome, &released.withheld) {
             Ok(body) => {
-                gw.measure_added(started, &released.outcome);
+                gw.measure_added(started, released.outcome.waited);
                 with_request_id(
-                    json(status(released.outcome.http_status), body),
+                    json(released.outcome.verdict.status(), body),
                     &released.request_id,
                 )
             }
@@ -492,87 +458,5 @@ fn audit_head(gw: &Gateway, req: &Request<Incoming>) -> Resp {
             "render_failed",
             "the head could not be rendered",
         ),
-    }
-}
-
-pub(crate) fn with_request_id(mut r: Resp, id: &str) -> Resp {
-    if !id.is_empty()
-        && let Ok(v) = HeaderValue::from_str(id)
-    {
-        r.headers_mut().insert("x-request-id", v);
-    }
-    r
-}
-
-fn with_challenge(mut r: Resp, stop: &Stop) -> Resp {
-    if let Some(seconds) = stop.retry_after() {
-        r.headers_mut()
-            .insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
-    }
-    if let Some(c) = stop
-        .challenge
-        .as_deref()
-        .and_then(|c| HeaderValue::from_str(c).ok())
-    {
-        r.headers_mut().insert(WWW_AUTHENTICATE, c);
-    }
-    with_request_id(r, &stop.request_id)
-}
-
-/// A refusal as JSON: `{"error", "code", "message"}` (`reason` for 401s).
-fn stop_json(stop: &Stop) -> Resp {
-    let body = if stop.status == StatusCode::UNAUTHORIZED {
-        serde_json::json!({"error": stop.error, "reason": stop.code, "message": stop.message})
-    } else if stop.status == StatusCode::BAD_REQUEST {
-        serde_json::json!({"error": stop.error, "message": stop.message})
-    } else {
-        serde_json::json!({"error": stop.error, "code": stop.code, "message": stop.message})
-    };
-    with_challenge(json(stop.status, body.to_string().into_bytes()), stop)
-}
-
-/// A refusal as an OperationOutcome.
-pub(crate) fn stop_fhir(stop: &Stop) -> Resp {
-    let code = if stop.error == "not_supported" {
-        "not-supported"
-    } else {
-        fhir_api::issue_type(stop.status)
-    };
-    let outcome = fhir::outcome_error_coded(code, &stop.code, &stop.message);
-    with_challenge(fhir_response(stop.status, outcome), stop)
-}
-
-pub(crate) fn status(code: u16) -> StatusCode {
-    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-}
-
-fn with_headers(code: StatusCode, content_type: &'static str, body: Vec<u8>) -> Resp {
-    let mut r = Response::new(Full::new(Bytes::from(body)));
-    *r.status_mut() = code;
-    r.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    // Every answer may carry patient data or reveal that a record exists.
-    r.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
-}
-
-fn json(code: StatusCode, body: Vec<u8>) -> Resp {
-    with_headers(code, "application/json", body)
-}
-
-fn problem(code: StatusCode, error: &str, message: &str) -> Resp {
-    let body = serde_json::json!({"error": error, "message": message});
-    json(code, body.to_string().into_bytes())
-}
-
-pub(crate) fn fhir_bytes(code: StatusCode, body: Vec<u8>) -> Resp {
-    with_headers(code, "application/fhir+json; fhirVersion=4.0", body)
-}
-
-pub(crate) fn fhir_response(code: StatusCode, resource: icr_fhir::Resource) -> Resp {
-    match serde_json::to_vec(&resource) {
-        Ok(body) => fhir_bytes(code, body),
-        Err(_) => fhir_bytes(StatusCode::INTERNAL_SERVER_ERROR, Vec::new()),
     }
 }

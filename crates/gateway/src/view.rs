@@ -8,14 +8,14 @@ use icr_model::{NhsNumber, Section};
 use icr_policy::Withheld;
 use serde::Serialize;
 
-use crate::{RecordOutcome, SourceStatus};
+use crate::{RecordOutcome, SourceReport};
 
 #[derive(Serialize)]
 struct RecordView<'a> {
     nhs_number: NhsNumber,
     patient: Option<&'a MergedPatient>,
     sections: &'a BTreeMap<Section, Vec<MergedItem>>,
-    sources: &'a [SourceStatus],
+    sources: &'a [SourceReport],
     warnings: &'a [Warning],
     withheld: &'a Withheld,
 }
@@ -91,7 +91,7 @@ struct AuditView<'a> {
 /// Serializes one page of who accessed a person's record, most recent
 /// first, with the link to the next page.
 pub(crate) fn render_audit(
-    read: &crate::access::AuditRead,
+    read: &crate::pipeline::audit_read::AuditRead,
     next: Option<&str>,
 ) -> Result<Vec<u8>, serde_json::Error> {
     let accesses = read

@@ -16,6 +16,7 @@ mod items;
 mod nhs;
 mod record;
 mod section;
+mod status;
 
 pub use coding::{CodeSystem, Coding, Concept};
 pub use date::{DateError, PartialDateTime, rfc3339_opt};
@@ -29,6 +30,7 @@ pub use record::{
     IssueKind, Item, PatientRecord, Provenance, SourceIssue, SourceMeta, SourceRecord,
 };
 pub use section::{Section, SectionSet, UnknownSection};
+pub use status::SourceStatus;
 
 /// Re-exported so adapters share one version of the date types.
 pub use time;

@@ -30,7 +30,18 @@ impl Refusal {
     }
 }
 
-/// Every reason the policy refuses. All are answered `403 Forbidden`.
+/// A caller whose claims name no role the policy knows is refused as
+/// [`RefusalCode::UnknownRole`], saying which claim is wrong.
+impl From<crate::caller::CallerError> for Refusal {
+    fn from(e: crate::caller::CallerError) -> Self {
+        Refusal::new(RefusalCode::UnknownRole, e.to_string())
+    }
+}
+
+/// Every reason the policy refuses: each is a refusal of the caller
+/// (`403 Forbidden`) except [`RefusalCode::RelationshipUndecided`], a
+/// refusal of the moment (`503`, try again); the gateway's HTTP edge
+/// writes the statuses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum RefusalCode {
     /// The caller's role is not in any class of the policy.
@@ -251,5 +262,21 @@ impl Granted {
     /// The basis of the access.
     pub fn basis(&self) -> &Basis {
         &self.basis
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_caller_with_no_known_role_is_refused_as_unknown_role_naming_the_claim() {
+        let refusal = Refusal::from(crate::caller::CallerError::Role);
+        assert_eq!(refusal.code, RefusalCode::UnknownRole);
+        assert_eq!(
+            refusal.message,
+            "the role claim is not a role code: expected 1 to 32 letters, digits, '-' or '_'"
+        );
+        assert_eq!(refusal.code.as_str(), "UNKNOWN_ROLE");
     }
 }

@@ -66,7 +66,7 @@ pub(crate) fn watch(
                         );
                         files = config.files();
                     }
-                    Err(problem) => refused(problem),
+                    Err(problem) => refused(problem.to_string()),
                 },
                 Err(problems) => {
                     let problem = problems.to_string();

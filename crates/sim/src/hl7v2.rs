@@ -1222,7 +1222,7 @@ sections = ["results"]
             endpoint = sim.endpoint(org.id()).unwrap(),
         ))
         .unwrap();
-        Hl7v2Source::new(&spec, spec.options().unwrap()).unwrap()
+        Hl7v2Source::new(&spec, icr_adapter_hl7v2::KIND.check(&spec).unwrap()).unwrap()
     }
 
     fn request(nhs: NhsNumber, ms: u64) -> FetchRequest {

@@ -195,7 +195,7 @@ async fn respond<H: Handler>(
     let guess = conn.guess.load(Ordering::Relaxed);
     let Some(mut reservation) = Reservation::take(&shared, &conn, guess) else {
         bump(&shared.stats.refused_responses);
-        return Ok(sending(crate::server::shed(), head, active, None, stream));
+        return Ok(sending(crate::respond::shed(), head, active, None, stream));
     };
     if let Some(p) = peer {
         req.extensions_mut().insert(p);
@@ -212,7 +212,7 @@ async fn respond<H: Handler>(
     shared.guess(&conn, held);
     if !reservation.resize(held) {
         bump(&shared.stats.refused_responses);
-        return Ok(sending(crate::server::shed(), head, active, None, stream));
+        return Ok(sending(crate::respond::shed(), head, active, None, stream));
     }
     Ok(sending(resp, head, active, Some(reservation), stream))
 }

@@ -1,0 +1,157 @@
+//! `$everything`: the record through the whole access pipeline, rendered
+//! as a Bundle, its further pages kept for the caller.
+
+use std::time::Instant;
+
+use http::header::CONTENT_TYPE;
+use http::{Method, Request, StatusCode};
+use hyper::body::Incoming;
+use icr_audit::{AuditRecord, Interaction};
+use icr_model::SectionSet;
+
+use crate::Gateway;
+use crate::fhir;
+use crate::fhir_pages::{Owner, Paged};
+use crate::headers::{self, HeaderError};
+use crate::pipeline::RecordRequest;
+use crate::request::{calling_system, prefer_wait, query_pairs};
+use crate::respond::{Resp, fhir_bytes, fhir_response, outcome, stop_fhir, with_request_id};
+
+use super::*;
+
+/// `$everything` (GET or POST): a page of a kept record when the query
+/// names one, else the record, through the whole access pipeline.
+pub(crate) async fn everything(gw: &Gateway, req: Request<Incoming>, nhs: &str) -> Resp {
+    let started = std::time::Instant::now();
+    let query = query_pairs(req.uri().query());
+    // Owned: a POST's body is read (consuming the request) before the
+    // pipeline runs.
+    let authorization: Result<Option<String>, HeaderError> =
+        headers::authorization(req.headers()).map(|a| a.map(str::to_owned));
+    let system = calling_system(&req).map(str::to_owned);
+    let Some(base) = base_url(gw.fhir_state().tls, &req) else {
+        return outcome(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            "NO_HOST",
+            "the request names no usable host (Host)",
+        );
+    };
+    if query.iter().any(|(k, _)| k == "_page_token") {
+        let read = PageRead {
+            authorization: authorization.as_ref().map(Option::as_deref).map_err(|e| *e),
+            calling_system: system.as_deref(),
+            nhs,
+            base: &base,
+        };
+        return page(gw, read, &query).await;
+    }
+    let glass: Result<Option<String>, HeaderError> =
+        headers::break_glass_reason(req.headers()).map(|g| g.map(std::borrow::Cow::into_owned));
+    let wait = prefer_wait(&req);
+    let mut pairs = query;
+    if req.method() == Method::POST {
+        let content_type = header(&req, CONTENT_TYPE).map(str::to_owned);
+        match body_parameters(content_type.as_deref(), req.into_body()).await {
+            Ok(more) => pairs.extend(more),
+            Err(resp) => return resp,
+        }
+    }
+    let asked = asked(&pairs);
+    let types = asked.as_ref().ok().and_then(|a| a.types.clone());
+    let count = asked
+        .as_ref()
+        .ok()
+        .and_then(|a| a.count)
+        .unwrap_or(DEFAULT_PAGE);
+    let sections = asked.and_then(|a| match &a.types {
+        None => Ok(SectionSet::all()),
+        Some(list) => fhir::sections_for_types(list).map_err(|m| ("not_supported", m)),
+    });
+    let request = RecordRequest {
+        interaction: Interaction::FhirEverything,
+        authorization: authorization.as_ref().map(Option::as_deref).map_err(|e| *e),
+        break_glass: glass
+            .as_ref()
+            .map(|g| g.as_deref().map(std::borrow::Cow::Borrowed))
+            .map_err(|e| *e),
+        calling_system: system.as_deref(),
+        wait,
+        nhs,
+        sections,
+    };
+    let released = match gw.access_record(request).await {
+        Ok(r) => r,
+        Err(stop) => return stop_fhir(&stop),
+    };
+    gw.measure_added(started, released.outcome.waited);
+    let code = released.outcome.verdict.status();
+    if code.as_u16() >= 400 {
+        return with_request_id(
+            fhir_response(code, fhir::record_not_shown(&released.outcome)),
+            &released.request_id,
+        );
+    }
+    let rendered =
+        match fhir::render_record(&released.outcome, types.as_deref(), &released.withheld) {
+            Ok(r) => r,
+            Err(_) => return render_failed(),
+        };
+    let total = rendered.groups.len() as u64;
+    let self_url = first_url(&base, nhs, types.as_deref(), count);
+    let body = if count == 0 || rendered.groups.len() <= count {
+        // One page: all of it, or (`_count=0`) the total alone.
+        let groups = if count == 0 {
+            &[][..]
+        } else {
+            &rendered.groups[..]
+        };
+        fhir::page_bundle(nhs, total, &rendered.outcomes, groups, &self_url, None)
+    } else {
+        let paged = Paged {
+            owner: owner_of(&released.audited, system.as_deref()),
+            nhs: released.outcome.nhs_number,
+            released: released.audited.clone(),
+            outcomes: rendered.outcomes,
+            groups: rendered.groups,
+        };
+        match gw.fhir_state().pages.insert(paged, Instant::now()) {
+            Ok((token, kept)) => fhir::page_bundle(
+                nhs,
+                total,
+                &kept.outcomes,
+                &kept.groups[..count],
+                &self_url,
+                Some(&page_url(&base, nhs, &token, count, count)),
+            ),
+            // Too large to keep: all of it on this one page, rather than
+            // any of it lost.
+            Err(paged) => {
+                fhir::page_bundle(nhs, total, &paged.outcomes, &paged.groups, &self_url, None)
+            }
+        }
+    };
+    match body {
+        Ok(b) => with_request_id(fhir_bytes(code, b), &released.request_id),
+        Err(_) => render_failed(),
+    }
+}
+
+pub(crate) fn render_failed() -> Resp {
+    fhir_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        fhir::outcome_error("exception", "the Bundle could not be rendered"),
+    )
+}
+
+/// Who asked, as the release's audit record names them.
+pub(crate) fn owner_of(released: &AuditRecord, calling_system: Option<&str>) -> Owner {
+    let user = released.user.as_ref();
+    Owner {
+        issuer: user.and_then(|u| u.issuer.clone()).unwrap_or_default(),
+        sub: user.map(|u| u.sub.clone()).unwrap_or_default(),
+        role: user.map(|u| u.role.clone()).unwrap_or_default(),
+        org: user.map(|u| u.org.to_string()).unwrap_or_default(),
+        calling_system: calling_system.map(str::to_owned),
+    }
+}

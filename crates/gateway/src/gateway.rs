@@ -1,0 +1,231 @@
+//! The [`Gateway`] handle: the reloadable configuration in force, the
+//! counters that outlive reloads, and the small reads the HTTP edge and
+//! the pipeline make of them. The request itself runs in
+//! [`crate::pipeline`].
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use icr_audit::AuditLog;
+use icr_config::Config;
+use icr_model::{NhsNumber, SectionSet};
+
+use crate::fhir_pages::FhirState;
+use crate::metrics::{CacheSnapshot, Measurements, Snapshot, SourceSnapshot};
+use crate::sources::{Access, ReloadError, Reloadable, Reloaded, State};
+
+/// The gateway's state: the registered sources, the cache and the limits.
+#[derive(Clone)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The configuration in force and the sources built from it.
+    config: Reloadable,
+    /// Requests answered 503 because the in-flight limit was reached.
+    shed: AtomicU64,
+    /// Requests and source calls measured for `/metrics`.
+    measurements: Measurements,
+    /// The FHIR face's pages.
+    fhir: FhirState,
+}
+
+impl Gateway {
+    /// Builds the gateway from a loaded configuration, opening its audit
+    /// log (which resumes the chain, recovering a torn last line).
+    pub fn new(config: &Config) -> Result<Self, icr_audit::AuditError> {
+        let audit = AuditLog::open(&config.gateway.audit)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config: Reloadable::new(config, audit),
+                shed: AtomicU64::new(0),
+                measurements: Measurements::default(),
+                fhir: FhirState::new(config),
+            }),
+        })
+    }
+
+    /// The configuration in force now: a request takes it once and keeps it.
+    pub(crate) fn state(&self) -> Arc<State> {
+        self.inner.config.current()
+    }
+
+    /// The access machinery in force now.
+    pub(crate) fn access(&self) -> Arc<Access> {
+        Arc::clone(&self.state().access)
+    }
+
+    /// Applies a changed configuration, all of it or none of it: the
+    /// sources (a source whose registration is unchanged keeps its adapter,
+    /// circuit and counters), the issuers and their keys, the policy, the
+    /// access settings and objection register, the cache settings, the
+    /// limits, and the listener's certificates for new connections.
+    /// Requests in flight finish with what they started with. A change to
+    /// a key that only a restart can apply (see
+    /// [`icr_config::GatewayConfig::restart_only_changes`]) refuses the
+    /// whole change, naming the keys; the running configuration stays and
+    /// the refusal is shown by `/readyz` until a reload succeeds.
+    pub fn reload(&self, config: &Config) -> Result<Reloaded, ReloadError> {
+        self.inner.config.reload(config)
+    }
+
+    /// Records that a reload was refused (the running configuration
+    /// stays): the problem is shown by `/readyz` until a reload succeeds.
+    pub fn reload_failed(&self, problem: String) {
+        self.inner.config.failed(problem);
+    }
+
+    /// Why the last configuration change was refused, if it was.
+    pub fn reload_problem(&self) -> Option<String> {
+        self.inner.config.problem()
+    }
+
+    /// The listener's TLS for a new connection, as configured now (a
+    /// reload rotates certificates for connections made after it).
+    pub(crate) fn current_tls(&self) -> Option<icr_tls::ServerTls> {
+        self.state().tls.clone()
+    }
+
+    /// Counts a record request shed at the in-flight limit.
+    pub(crate) fn count_shed(&self) {
+        self.inner.shed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The requests and source calls measured.
+    pub(crate) fn measurements(&self) -> &Measurements {
+        &self.inner.measurements
+    }
+
+    /// Records what a released record request added beyond waiting for its
+    /// sources (`started`: when its handler began; `waited`: for sources).
+    pub(crate) fn measure_added(&self, started: std::time::Instant, waited: Duration) {
+        self.inner
+            .measurements
+            .added(started.elapsed().saturating_sub(waited));
+    }
+
+    /// Records one answered request for `/metrics`.
+    pub(crate) fn measure_request(&self, route: &'static str, status: u16, took: Duration) {
+        self.inner.measurements.request(route, status, took);
+    }
+
+    /// The gateway as the observer of the accesses it records.
+    pub(crate) fn observer(&self) -> icr_audit::Observer {
+        icr_audit::Observer {
+            name: "ICR gateway".into(),
+            organisation: Some(self.state().identity.clone()),
+        }
+    }
+
+    /// Break-glass accesses since start, for the privacy officers' metric.
+    pub fn break_glass_count(&self) -> u64 {
+        self.access().break_glass.load(Ordering::Relaxed)
+    }
+
+    /// What stops the gateway from releasing records now, if anything.
+    pub fn readiness_problems(&self) -> Vec<&'static str> {
+        let mut problems = Vec::new();
+        let access = self.access();
+        if access.audit.is_poisoned() {
+            problems.push(
+                "the audit log cannot be written: restart the gateway once its storage is fixed",
+            );
+        }
+        if access.objections.current().is_err() {
+            problems.push("the objection register cannot be read");
+        }
+        problems
+    }
+
+    /// The gateway's metrics in the Prometheus text format.
+    pub fn metrics_text(&self) -> String {
+        let state = self.state();
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let cache = state.cache.as_ref().map(|c| {
+            let s = c.stats();
+            CacheSnapshot {
+                bytes: c.weighted_size(),
+                hits: load(&s.hits),
+                misses: load(&s.misses),
+                evictions: load(&s.evictions),
+                purged: load(&s.purged),
+                entries: c.entry_count(),
+            }
+        });
+        let snapshot = Snapshot {
+            break_glass: load(&state.access.break_glass),
+            audit: state.access.audit.stats(),
+            paged: self.inner.fhir.pages_kept(),
+            cache,
+            sources: state.sources.len(),
+            reloads: load(&self.inner.config.reloads),
+            reload_failures: load(&self.inner.config.failures),
+            reload_problem: self.reload_problem().is_some(),
+            shed: load(&self.inner.shed),
+            in_flight: u64::from(state.max_in_flight)
+                .saturating_sub(state.in_flight.available_permits() as u64),
+            measurements: &self.inner.measurements,
+            per_source: state
+                .sources
+                .iter()
+                .map(|s| SourceSnapshot {
+                    id: s.spec.id.as_str(),
+                    measured: &s.measured,
+                    calls: load(&s.guard.calls),
+                    retries: load(&s.guard.retried),
+                    short_circuited: load(&s.guard.short_circuited),
+                    rejected: load(&s.guard.rejected),
+                    in_flight: s.guard.in_flight(),
+                    circuit: s.guard.circuit(),
+                })
+                .collect(),
+        };
+        crate::metrics::render(&snapshot)
+    }
+
+    /// The FHIR face's state.
+    pub(crate) fn fhir_state(&self) -> &FhirState {
+        &self.inner.fhir
+    }
+
+    /// Whether `role` may run operator actions.
+    pub(crate) fn is_operator(&self, role: &str) -> bool {
+        self.state()
+            .operator_roles
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(role))
+    }
+
+    /// Removes every cached answer about `nhs_number`; how many.
+    pub async fn purge(&self, nhs_number: NhsNumber) -> u64 {
+        match &self.state().cache {
+            Some(cache) => cache.purge(nhs_number).await,
+            None => 0,
+        }
+    }
+
+    /// Every registered source's settings and health now, for operators:
+    /// no patient data.
+    pub fn sources_health(&self) -> Vec<serde_json::Value> {
+        crate::sources::health(&self.state().sources)
+    }
+
+    /// Flushes and closes the audit log (at shutdown).
+    pub async fn close(&self) {
+        if let Err(e) = self.access().audit.close().await {
+            tracing::error!(error = %e, "closing the audit log failed");
+        }
+    }
+
+    /// Number of registered sources.
+    pub fn source_count(&self) -> usize {
+        self.state().sources.len()
+    }
+
+    /// The sections some registered source offers.
+    pub fn offered_sections(&self) -> SectionSet {
+        self.state().offered
+    }
+}

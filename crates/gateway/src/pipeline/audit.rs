@@ -1,0 +1,214 @@
+//! Audit: every way out, allowed or refused, is recorded durably before
+//! anything leaves. The record is drafted as the request goes
+//! ([`Draft`]); a refusal is recorded as it is answered ([`Gateway::audit_stop`]);
+//! a release is recorded with what was released and withheld
+//! ([`Draft::released`]). If the audit cannot be written, nothing is
+//! released (503).
+
+use icr_audit::{
+    AuditRecord, Decision, Interaction, ReasonCode, RequestId, SourceAsked, Timestamp, User,
+};
+use icr_auth::Identity;
+use icr_model::SectionSet;
+use icr_policy::{Basis, Granted, Withheld};
+use tokio::time::Instant;
+
+use super::merge::RecordOutcome;
+use super::report::SourceReport;
+use crate::Gateway;
+use crate::outcome::Stop;
+
+/// The audit record being built for one request.
+pub(crate) struct Draft {
+    pub(crate) record: AuditRecord,
+}
+
+impl Draft {
+    /// A refusal of an unknown caller, to be filled in as the request goes.
+    pub(crate) fn new(request_id: &str, interaction: Interaction) -> Self {
+        Self {
+            record: AuditRecord {
+                time: Timestamp::now(),
+                request_id: RequestId::parse(request_id)
+                    .unwrap_or_else(|| RequestId::parse("invalid").expect("a literal request id")),
+                interaction,
+                user: None,
+                calling_system: None,
+                nhs_number: None,
+                purpose: "unknown".into(),
+                break_glass_reason: None,
+                basis: icr_audit::Basis::None,
+                sections_requested: SectionSet::EMPTY,
+                sections_released: SectionSet::EMPTY,
+                sources: Vec::new(),
+                items_released: 0,
+                items_withheld: 0,
+                decision: Decision::Refused,
+                reason: reason("refused"),
+                http_status: 403,
+            },
+        }
+    }
+
+    /// Who asked, as authenticated.
+    pub(crate) fn authenticated(&mut self, identity: &Identity) {
+        self.record.user = Some(user(identity));
+        self.record.purpose = identity.purpose.clone();
+    }
+
+    /// The sources asked and how each went.
+    pub(crate) fn asked(&mut self, statuses: &[SourceReport]) {
+        self.record.sources = statuses
+            .iter()
+            .map(|s| SourceAsked {
+                source: s.source.clone(),
+                status: s.status,
+            })
+            .collect();
+    }
+
+    /// A release: on what basis, what was released and withheld, and the
+    /// status it is answered with.
+    pub(crate) fn released(
+        &mut self,
+        granted: &Granted,
+        outcome: &RecordOutcome,
+        withheld: &Withheld,
+    ) {
+        let released_items: usize = outcome
+            .merged
+            .sections
+            .values()
+            .map(Vec::len)
+            .sum::<usize>()
+            + usize::from(outcome.merged.patient.is_some());
+        self.record.basis = basis(granted.basis());
+        self.record.sections_released = granted.allowed().sections();
+        self.record.items_released = u32::try_from(released_items).unwrap_or(u32::MAX);
+        self.record.items_withheld = u32::try_from(withheld.count).unwrap_or(u32::MAX);
+        self.record.decision = Decision::Allowed;
+        self.record.reason = reason(granted.basis().code());
+        self.record.http_status = outcome.verdict.status().as_u16();
+    }
+}
+
+/// A policy, basis or error code as an audit reason code (`NO_RELATIONSHIP`
+/// → `no-relationship`).
+pub(crate) fn reason(code: &str) -> ReasonCode {
+    let text = code.to_ascii_lowercase().replace('_', "-");
+    ReasonCode::parse(&text)
+        .unwrap_or_else(|| ReasonCode::parse("refused").expect("a literal reason code"))
+}
+
+/// The policy's basis as the audit writes it.
+fn basis(b: &Basis) -> icr_audit::Basis {
+    match b {
+        Basis::OwnRecord => icr_audit::Basis::OwnRecord,
+        Basis::Involved => icr_audit::Basis::Involved,
+        Basis::SelfDeclared { .. } => icr_audit::Basis::SelfDeclared,
+        Basis::BreakGlass { .. } => icr_audit::Basis::BreakGlass,
+    }
+}
+
+/// The caller as the audit writes them.
+pub(crate) fn user(identity: &Identity) -> User {
+    User {
+        issuer: Some(identity.issuer.clone()),
+        sub: identity.sub.clone(),
+        name: identity.name.clone(),
+        role: identity.role.clone(),
+        org: identity.org.clone(),
+    }
+}
+
+/// A break-glass reason as recorded: at most 1,000 characters, control
+/// characters replaced, so the audit line stays bounded and one line.
+pub(crate) fn bounded_reason(raw: &str) -> String {
+    raw.chars()
+        .take(1000)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+impl Gateway {
+    /// Appends an access to the audit log (synced before it returns),
+    /// timing the write for `/metrics`.
+    pub(crate) async fn append_audit(
+        &self,
+        record: &AuditRecord,
+    ) -> Result<icr_audit::Sequence, icr_audit::AuditError> {
+        let started = Instant::now();
+        let result = self.access().audit.append(record).await;
+        self.measurements().audit_write(started.elapsed());
+        result
+    }
+
+    /// Audits a release before anything of it leaves; if that fails,
+    /// nothing is released (503).
+    pub(crate) async fn audit_release(
+        &self,
+        record: &AuditRecord,
+        request_id: &str,
+    ) -> Result<(), Stop> {
+        match self.append_audit(record).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                tracing::error!(error = %e, "audit append failed: nothing released");
+                Err(Stop::audit_unavailable(request_id.to_owned()))
+            }
+        }
+    }
+
+    /// Audits a refusal; if that fails, the refusal becomes a 503.
+    pub(crate) async fn audit_stop(&self, mut draft: Draft, stop: Stop) -> Stop {
+        draft.record.decision = Decision::Refused;
+        draft.record.reason = reason(stop.code());
+        draft.record.http_status = stop.status().as_u16();
+        draft.record.sections_released = SectionSet::EMPTY;
+        draft.record.items_released = 0;
+        draft.record.items_withheld = 0;
+        draft.record.basis = icr_audit::Basis::None;
+        match self.append_audit(&draft.record).await {
+            Ok(_) => stop,
+            Err(e) => {
+                tracing::error!(error = %e, "audit append failed");
+                Stop::audit_unavailable(stop.request_id)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_become_audit_reason_codes() {
+        assert_eq!(reason("NO_RELATIONSHIP").to_string(), "no-relationship");
+        assert_eq!(reason("missing_token").to_string(), "missing-token");
+        assert_eq!(reason("break-glass").to_string(), "break-glass");
+        assert_eq!(reason("not a code!").to_string(), "refused");
+    }
+
+    #[test]
+    fn a_break_glass_reason_is_recorded_bounded_and_on_one_line() {
+        assert_eq!(bounded_reason("a\nb\tc"), "a b c");
+        assert_eq!(bounded_reason(&"é".repeat(1200)).chars().count(), 1000);
+    }
+
+    #[test]
+    fn every_basis_is_written_as_the_audit_names_it() {
+        assert_eq!(basis(&Basis::OwnRecord), icr_audit::Basis::OwnRecord);
+        assert_eq!(basis(&Basis::Involved), icr_audit::Basis::Involved);
+    }
+
+    #[test]
+    fn a_draft_starts_as_a_refusal_of_an_unknown_caller() {
+        let d = Draft::new("0b7c5a2e-8a8e-4b8e-9f57-1f1d0c6c9a11", Interaction::Record);
+        assert_eq!(d.record.decision, Decision::Refused);
+        assert_eq!(d.record.reason.to_string(), "refused");
+        assert_eq!(d.record.http_status, 403);
+        assert_eq!(d.record.purpose, "unknown");
+        assert!(d.record.user.is_none());
+    }
+}

@@ -1,0 +1,251 @@
+//! Fetch: execute a [`Plan`] — ask every planned source at once, each
+//! through its per-source chain, the whole under the request's deadline;
+//! when the demographics service answers, ask the registered practice it
+//! names (routing is planned by [`plan::route_to_practice`], not here).
+//!
+//! The per-source chain, outermost first: the cache (single-flight: one
+//! fetch per key, shared by concurrent requests) → the identity check on
+//! the answer (never cached if it names someone else) → the guard (circuit
+//! breaker, bulkhead, retries: [`crate::resilience::Guard`]) → the adapter,
+//! all under the source's time limit within the request's deadline.
+//!
+//! Why not tower layers, as Apollo Router builds a subgraph service from
+//! `ServiceBuilder` layers in its traffic-shaping plugin? Apollo composes
+//! layers that operators switch on per subgraph, over one request type;
+//! here the chain is fixed, four stages, and each stage needs what tower's
+//! `Service` shape does not give cheaply: the cache wraps a *future* (its
+//! single-flight `get_or_fetch`), the time limit is a per-request deadline
+//! `Instant` rather than a per-layer `Duration`, and the guard's counters
+//! are read by `/metrics` and `/v1/sources`. As tower services each stage
+//! would need `poll_ready`, a cloned service per call and a boxed future
+//! (`BoxCloneService`), allocations the warm path (every answer cached: one
+//! cache lookup, nothing else) does not make today. So the chain stays two
+//! plain functions, [`fetch_one`] and `Guard::call`, and reads top to bottom.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use icr_adapter_sdk::{FetchRequest, RequestContext, Routing, SourceError};
+use icr_merge::Warning;
+use icr_model::{NhsNumber, SectionSet, SourceRecord};
+use icr_policy::SourceFilter;
+use tokio::time::Instant;
+use tracing::Instrument as _;
+
+use super::identity_guard::{Slot, check_nhs_number};
+use super::plan::{self, Ask, Plan, Registered};
+use crate::cache::{CacheKey, Received, SourceCache};
+use crate::sources::Source;
+
+/// A source's answer and whether it came from the cache.
+pub(crate) type Fetched = Result<(Arc<SourceRecord>, Received), SourceError>;
+
+impl Registered for Arc<Source> {
+    fn routing(&self) -> Routing {
+        self.spec.routing
+    }
+    fn sections(&self) -> SectionSet {
+        self.spec.sections
+    }
+    fn ods_code(&self) -> &icr_model::OdsCode {
+        &self.spec.ods_code
+    }
+}
+
+/// What the sources said, by registration index.
+pub(crate) struct Gathered {
+    /// Every source asked (the practice included), in registration order.
+    pub asks: Vec<Ask>,
+    /// Each source's answer, by registration index (`None`: not asked, or
+    /// no answer by the deadline).
+    pub results: Vec<Slot<Received>>,
+    /// Why the registered practice was not asked, if it was not.
+    pub warnings: Vec<Warning>,
+    /// The registered practice could not be found out (the demographics
+    /// service failed or was too slow), so any practice might hold a record.
+    pub practice_unknown: bool,
+    /// From the first call to the last answer.
+    pub waited: Duration,
+}
+
+/// The answer reported for a source the person's objection excludes.
+fn not_shared() -> Slot<Received> {
+    Some((
+        Err(SourceError::Withheld(
+            "not shared: the person has objected to this organisation sharing their record".into(),
+        )),
+        Duration::ZERO,
+    ))
+}
+
+/// Asks the planned sources, and the registered practice once the
+/// demographics service names it, until `deadline`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn execute(
+    sources: &[Arc<Source>],
+    cache: Option<&SourceCache>,
+    plan: Plan,
+    nhs_number: NhsNumber,
+    sections: SectionSet,
+    permitted: &SourceFilter,
+    context: RequestContext,
+    deadline: Instant,
+) -> Gathered {
+    let Plan {
+        mut asks,
+        practices_wanted,
+    } = plan;
+    let context = Arc::new(context);
+    let mut results: Vec<Slot<Received>> = vec![None; sources.len()];
+    let mut tasks = tokio::task::JoinSet::new();
+    let started = Instant::now();
+    let spawn = |tasks: &mut tokio::task::JoinSet<_>, ask: &Ask| {
+        let cache = cache.cloned();
+        let source = Arc::clone(&sources[ask.index]);
+        let ctx = Arc::clone(&context);
+        let (index, wanted) = (ask.index, ask.sections);
+        // One span per source call: ids, kind and outcome only, never
+        // the person or anything clinical.
+        let span = tracing::info_span!(
+            "source",
+            source = %source.spec.id,
+            kind = %source.spec.kind,
+            status = tracing::field::Empty,
+            cache_hit = tracing::field::Empty,
+            items = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        );
+        tasks.spawn(
+            async move {
+                let started = Instant::now();
+                let result =
+                    fetch_one(cache.as_ref(), &source, nhs_number, wanted, deadline, ctx).await;
+                let elapsed = started.elapsed();
+                let current = tracing::Span::current();
+                match &result {
+                    Ok((record, received)) => {
+                        current.record("status", "answered");
+                        current.record("cache_hit", received.cached);
+                        current.record("items", record.items.len() as u64);
+                    }
+                    Err(e) => {
+                        current.record("status", e.status().as_str());
+                        current.record("cache_hit", false);
+                    }
+                }
+                current.record("latency_ms", elapsed.as_millis() as u64);
+                (index, result, elapsed)
+            }
+            .instrument(span),
+        );
+    };
+    for ask in &asks {
+        if ask.objected {
+            results[ask.index] = not_shared();
+        } else {
+            spawn(&mut tasks, ask);
+        }
+    }
+    let mut warnings: Vec<Warning> = Vec::new();
+    let mut routed = false;
+    let mut practice_unknown = false;
+    // Every task ends by the deadline (each is bounded by it); a small
+    // grace covers scheduling.
+    let collect = async {
+        while let Some(joined) = tasks.join_next().await {
+            let Ok((index, result, elapsed)) = joined else {
+                continue;
+            };
+            if practices_wanted && !routed && sources[index].spec.routing == Routing::Demographics {
+                routed = true;
+                let named = result.as_ref().map(|(record, _)| record.as_ref());
+                match plan::route_to_practice(sources, named, sections, permitted) {
+                    Ok(Some(practice)) => {
+                        asks.push(practice);
+                        if practice.objected {
+                            results[practice.index] = not_shared();
+                        } else {
+                            spawn(&mut tasks, &practice);
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(not_asked) => {
+                        practice_unknown |= not_asked.unknown;
+                        warnings.push(not_asked.warning);
+                    }
+                }
+            }
+            results[index] = Some((result, elapsed));
+        }
+    };
+    let _ = tokio::time::timeout_at(deadline + Duration::from_millis(50), collect).await;
+    let waited = started.elapsed();
+    tasks.abort_all();
+    if practices_wanted && !routed {
+        // The demographics service was still pending at the deadline.
+        let not_asked = plan::demographics_too_slow();
+        practice_unknown |= not_asked.unknown;
+        warnings.push(not_asked.warning);
+    }
+    asks.sort_by_key(|a| a.index);
+    Gathered {
+        asks,
+        results,
+        warnings,
+        practice_unknown,
+        waited,
+    }
+}
+
+/// Asks one source, through the cache when there is one, under the
+/// source's own time limit within the request's deadline.
+async fn fetch_one(
+    cache: Option<&SourceCache>,
+    source: &Source,
+    nhs_number: NhsNumber,
+    sections: SectionSet,
+    request_deadline: Instant,
+    context: Arc<RequestContext>,
+) -> Fetched {
+    let budget = Duration::from_millis(source.spec.timeout_ms);
+    let deadline = request_deadline.min(Instant::now() + budget);
+    let request = FetchRequest {
+        nhs_number,
+        sections,
+        deadline,
+        context,
+    };
+    let adapter = Arc::clone(&source.adapter);
+    let guard = &source.guard;
+    let fetch = async move {
+        let record = guard.call(deadline, || adapter.fetch(&request)).await?;
+        // An answer about someone else is never cached, never shown.
+        check_nhs_number(&record, nhs_number)?;
+        Ok(record)
+    };
+    let ttl = Duration::from_secs(source.spec.cache_ttl_s);
+    let work = async {
+        match (cache, ttl.is_zero()) {
+            (Some(cache), false) => {
+                let key = CacheKey {
+                    source: source.spec.id.clone(),
+                    nhs_number,
+                    sections,
+                };
+                cache.get_or_fetch(key, ttl, fetch).await
+            }
+            _ => fetch.await.map(|r| (Arc::new(r), Received::now())),
+        }
+    };
+    let started = Instant::now();
+    match tokio::time::timeout_at(deadline, work).await {
+        Ok(result) => result,
+        Err(_) => Err(SourceError::Timeout {
+            after_ms: started.elapsed().as_millis() as u64,
+        }),
+    }
+}
+
+#[cfg(test)]
+#[path = "fetch_tests.rs"]
+mod tests;

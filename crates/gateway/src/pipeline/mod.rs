@@ -1,0 +1,294 @@
+//! The request pipeline: one record request, step by step, in the order
+//! of the flow in README.md. Each step is a module named for it:
+//!
+//! 1. [`admit`] — an in-flight permit (taken at the edge), and an audit
+//!    log that can record the access;
+//! 2. [`authenticate`] — who is asking (the bearer token, the caller);
+//! 3. [`decide`] (before fetching) — may they ask, for which sections,
+//!    from which sources (the person's objections);
+//! 4. [`plan`] — which sources to ask for what (pure);
+//! 5. [`fetch`] — execute the plan through each source's chain;
+//! 6. [`identity_guard`] — answers about someone else are dropped (pure);
+//! 7. [`report`] — a status for every source asked;
+//! 8. [`decide`] (after fetching) — is there a relationship?
+//! 9. [`merge`] — one view, then withhold what the role may not see;
+//! 10. [`audit`] — record the access durably, and only then release;
+//! 11. render — at the HTTP edge ([`crate::view`], [`crate::fhir`]).
+//!
+//! Every step that refuses returns a typed [`Stop`]; every refusal after
+//! admission is audited before it is answered. The HTTP status of a stop
+//! or a released record is decided in [`crate::outcome`], never here.
+//! The audit read ([`audit_read`]) is the same shape, shorter.
+
+pub(crate) mod admit;
+pub(crate) mod audit;
+pub(crate) mod audit_read;
+pub(crate) mod authenticate;
+pub(crate) mod decide;
+pub(crate) mod fetch;
+pub(crate) mod identity_guard;
+pub(crate) mod merge;
+pub(crate) mod plan;
+pub(crate) mod report;
+#[cfg(test)]
+mod test_support;
+
+use std::borrow::Cow;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use icr_adapter_sdk::{RequestContext, Routing};
+use icr_audit::{AuditRecord, Interaction};
+use icr_model::{NhsNumber, SectionSet};
+use icr_policy::{Basis, SourceFilter, Withheld};
+use tokio::time::Instant;
+
+use self::audit::{Draft, bounded_reason};
+use self::merge::RecordOutcome;
+use crate::Gateway;
+use crate::headers::HeaderError;
+use crate::outcome::Stop;
+use crate::sources::State;
+
+/// What one record request asks, as the API layer parsed it.
+pub(crate) struct RecordRequest<'a> {
+    /// Which interface.
+    pub interaction: Interaction,
+    /// The `Authorization` header, if any, or why it cannot be read.
+    pub authorization: Result<Option<&'a str>, HeaderError>,
+    /// The break-glass reason as text, if any, or why it cannot be read.
+    pub break_glass: Result<Option<Cow<'a, str>>, HeaderError>,
+    /// The calling system, from its verified TLS client certificate.
+    pub calling_system: Option<&'a str>,
+    /// A shorter deadline the caller asked for (`Prefer: wait=N`).
+    pub wait: Option<Duration>,
+    /// The NHS number as written in the path.
+    pub nhs: &'a str,
+    /// The sections asked for, or why the query could not be understood
+    /// (error family and message).
+    pub sections: Result<SectionSet, (&'static str, String)>,
+}
+
+/// A record that may be released.
+pub(crate) struct Released {
+    /// The request's id (also the trace id sources were told).
+    pub request_id: String,
+    /// The merged record, its sources and its verdict.
+    pub outcome: RecordOutcome,
+    /// What the caller's role may not see and was removed.
+    pub withheld: Withheld,
+    /// The access as audited (further pages of it are audited alike).
+    pub audited: AuditRecord,
+}
+
+/// Unwraps a step's result, or audits its stop and returns it.
+macro_rules! or_stop {
+    ($gw:expr, $draft:expr, $step:expr) => {
+        match $step {
+            Ok(v) => v,
+            Err(stop) => return Err($gw.audit_stop($draft, stop).await),
+        }
+    };
+}
+
+impl Gateway {
+    /// Runs one record request through the whole pipeline.
+    pub(crate) async fn access_record(&self, r: RecordRequest<'_>) -> Result<Released, Stop> {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let mut draft = Draft::new(&request_id, r.interaction);
+        // Recorded even when refused early: who tried which record.
+        draft.record.nhs_number = NhsNumber::parse(r.nhs).ok();
+        draft.record.calling_system = r.calling_system.map(str::to_owned);
+        // The configuration this request is served under, whatever reloads
+        // happen while it runs.
+        let state = self.state();
+        let access = &state.access;
+
+        // Admit: can the access be recorded at all? (unaudited: it cannot be)
+        admit::recordable(access, &request_id)?;
+        // Headers that cannot be read as one value each: refused first.
+        let (authorization, break_glass) = or_stop!(
+            self,
+            draft,
+            match (r.authorization, r.break_glass) {
+                (Ok(a), Ok(b)) => Ok((a, b)),
+                (Err(e), _) | (_, Err(e)) => Err(e.stop(request_id.clone())),
+            }
+        );
+        draft.record.break_glass_reason = break_glass.as_deref().map(bounded_reason);
+
+        // Authenticate: who is asking.
+        let identity = or_stop!(
+            self,
+            draft,
+            authenticate::verify(&access.verifier, authorization)
+                .map_err(|e| Stop::unauthenticated(request_id.clone(), &e))
+        );
+        draft.authenticated(&identity);
+        let caller = or_stop!(
+            self,
+            draft,
+            authenticate::caller(&identity, break_glass.as_deref())
+                .map_err(|refusal| Stop::refused(request_id.clone(), refusal))
+        );
+
+        // What is asked: the person and the sections.
+        let nhs = or_stop!(self, draft, parse_nhs(r.nhs, &request_id));
+        let requested = or_stop!(
+            self,
+            draft,
+            r.sections.map_err(|(error, message)| {
+                Stop::invalid(
+                    request_id.clone(),
+                    error,
+                    error.to_ascii_uppercase(),
+                    message,
+                )
+            })
+        );
+        draft.record.sections_requested = requested;
+
+        // Decide before fetching: role, own record, objections, break-glass rules.
+        let allowed = or_stop!(
+            self,
+            draft,
+            decide::before_fetch(access, &caller, nhs, requested)
+                .map_err(|(why, message)| Stop::new(request_id.clone(), why, message))
+        );
+
+        // Plan, fetch, guard identity, report: what they may see, from the
+        // sources they may see.
+        let context = authenticate::context(&identity, &request_id);
+        let sections = allowed.sections();
+        let (report, warnings, waited) =
+            gather(&state, context, nhs, sections, allowed.sources(), r.wait).await;
+        draft.asked(&report.sources);
+
+        // Decide after fetching: is there a relationship?
+        let holders = report::holders(&state, &report.sources);
+        let granted = or_stop!(
+            self,
+            draft,
+            decide::after_fetch(
+                &access.policy,
+                allowed,
+                &holders,
+                &report.unanswered,
+                &report.sources
+            )
+            .map_err(|(why, message)| Stop::new(request_id.clone(), why, message))
+        );
+        if let Basis::BreakGlass { reason } = granted.basis() {
+            access.break_glass.fetch_add(1, Ordering::Relaxed);
+            draft.record.break_glass_reason = Some(reason.as_str().to_string());
+        }
+
+        // Merge, and withhold what the role may not see.
+        let mut outcome = merge::merge(&state, nhs, sections, report, warnings, waited);
+        let withheld = merge::filter(&access.policy, &granted, &mut outcome.merged);
+
+        // Audit: record the access, durably, before anything leaves.
+        draft.released(&granted, &outcome, &withheld);
+        self.audit_release(&draft.record, &request_id).await?;
+        Ok(Released {
+            request_id,
+            outcome,
+            withheld,
+            audited: draft.record,
+        })
+    }
+
+    /// Fetches, merges and judges the record of one person, without the
+    /// access policy (every source asked for every wanted section it
+    /// offers, `permitted` aside).
+    ///
+    /// Sources routed to everyone and the demographics service are asked at
+    /// once; when the demographics service answers, the person's registered
+    /// GP practice (if it is in the directory and offers a wanted section)
+    /// is asked too, within the same deadline.
+    pub async fn record(
+        &self,
+        context: RequestContext,
+        nhs_number: NhsNumber,
+        sections: SectionSet,
+        permitted: &SourceFilter,
+        wait: Option<Duration>,
+    ) -> RecordOutcome {
+        let state = self.state();
+        let (report, warnings, waited) =
+            gather(&state, context, nhs_number, sections, permitted, wait).await;
+        merge::merge(&state, nhs_number, sections, report, warnings, waited)
+    }
+}
+
+/// The NHS number as written in the path, or the 400 saying why not.
+fn parse_nhs(raw: &str, request_id: &str) -> Result<NhsNumber, Stop> {
+    NhsNumber::parse(raw).map_err(|e| {
+        let shown: String = raw
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(16)
+            .collect();
+        Stop::invalid(
+            request_id.to_owned(),
+            "invalid_nhs_number",
+            "INVALID_NHS_NUMBER",
+            format!("{shown:?} is not a valid NHS number: {e}"),
+        )
+    })
+}
+
+/// Plan → fetch → guard identity → report, under the request's deadline
+/// (the configured one, or less if the caller asked for less with
+/// `Prefer: wait=N`, never more).
+async fn gather(
+    state: &State,
+    context: RequestContext,
+    nhs_number: NhsNumber,
+    sections: SectionSet,
+    permitted: &SourceFilter,
+    wait: Option<Duration>,
+) -> (report::Report, Vec<icr_merge::Warning>, Duration) {
+    let budget = wait.map_or(state.deadline, |w| w.min(state.deadline));
+    let deadline = Instant::now() + budget;
+    let plan = plan::plan(&state.sources, sections, permitted);
+    let mut gathered = fetch::execute(
+        &state.sources,
+        state.cache.as_ref(),
+        plan,
+        nhs_number,
+        sections,
+        permitted,
+        context,
+        deadline,
+    )
+    .await;
+    let demographics = state
+        .sources
+        .iter()
+        .position(|s| s.spec.routing == Routing::Demographics);
+    identity_guard::guard_birth_dates(&mut gathered.results, demographics);
+    let report = report::report(&state.sources, &mut gathered, budget);
+    (report, gathered.warnings, gathered.waited)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_nhs_number_that_is_not_one_is_a_400_naming_what_was_sent_bounded() {
+        let stop = parse_nhs("12<script>34567890123456789", "r").unwrap_err();
+        assert_eq!(stop.code(), "INVALID_NHS_NUMBER");
+        assert_eq!(stop.error(), "invalid_nhs_number");
+        assert_eq!(stop.status().as_u16(), 400);
+        assert!(
+            stop.message
+                .starts_with("\"12script34567890\" is not a valid NHS number: ")
+        );
+        assert_eq!(
+            parse_nhs("9990000018", "r").unwrap().to_string(),
+            "9990000018"
+        );
+    }
+}

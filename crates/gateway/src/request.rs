@@ -1,0 +1,36 @@
+//! What the HTTP edge reads from a request besides the access headers
+//! ([`crate::headers`]): its query pairs, `Prefer: wait`, and the calling
+//! system the listener verified from its TLS client certificate.
+
+use std::time::Duration;
+
+use http::Request;
+use hyper::body::Incoming;
+
+use crate::listener::CallingSystem;
+
+/// Query parameters, with repeated keys kept.
+pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// `Prefer: wait=N` (seconds, as FHIR servers read it; fractions allowed):
+/// the caller would rather have a partial answer within N seconds.
+/// Anything unreadable is ignored, as `Prefer` is only a preference.
+pub(crate) fn prefer_wait<B>(req: &Request<B>) -> Option<Duration> {
+    req.headers()
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split([',', ';']))
+        .filter_map(|p| p.trim().strip_prefix("wait="))
+        .filter_map(|n| n.trim().parse::<f64>().ok())
+        .find(|n| n.is_finite() && *n > 0.0)
+        .map(|n| Duration::from_secs_f64(n.min(3_600.0)))
+}
+
+pub(crate) fn calling_system(req: &Request<Incoming>) -> Option<&str> {
+    req.extensions().get::<CallingSystem>().map(|c| &*c.0)
+}
