@@ -14,13 +14,13 @@ pub enum XmlError {
         at: usize,
     },
     /// The document declares (or starts with the mark of) another encoding.
-    #[error("the document declares an encoding other than UTF-8")]
+    #[error("only UTF-8 is accepted, and the document declares another encoding")]
     Encoding,
     /// A `<!DOCTYPE …>`: DTDs and the entities they define are refused.
-    #[error("the document has a DOCTYPE; DTDs and entity definitions are refused")]
+    #[error("a DOCTYPE is not accepted (document type and entity declarations are refused)")]
     Doctype,
     /// Not well-formed XML.
-    #[error("malformed XML at byte {at}: {what}")]
+    #[error("invalid XML at byte {at}: {what}")]
     Syntax {
         /// Offset where the problem was found.
         at: u64,
@@ -28,7 +28,9 @@ pub enum XmlError {
         what: &'static str,
     },
     /// An entity reference other than the five predefined XML entities.
-    #[error("undefined entity reference at byte {at}")]
+    #[error(
+        "an entity reference at byte {at} is not one of the five predefined XML entities, and is refused"
+    )]
     UnknownEntity {
         /// Offset of the reference.
         at: u64,
@@ -58,33 +60,33 @@ pub enum XmlError {
         expected: &'static str,
     },
     /// Nested deeper than [`Limits::max_depth`](crate::Limits::max_depth).
-    #[error("elements are nested deeper than {limit}")]
+    #[error("elements are nested deeper than the limit of {limit}")]
     TooDeep {
         /// The limit.
         limit: usize,
     },
     /// More elements than [`Limits::max_elements`](crate::Limits::max_elements).
-    #[error("the document has more than {limit} elements")]
+    #[error("the document has more than the limit of {limit} elements")]
     TooManyElements {
         /// The limit.
         limit: usize,
     },
     /// More attributes on one element than
     /// [`Limits::max_attributes`](crate::Limits::max_attributes).
-    #[error("an element has more than {limit} attributes")]
+    #[error("an element has more than the limit of {limit} attributes")]
     TooManyAttributes {
         /// The limit.
         limit: usize,
     },
     /// A text value longer than
     /// [`Limits::max_text_bytes`](crate::Limits::max_text_bytes).
-    #[error("a text value is longer than {limit} bytes")]
+    #[error("a text value is longer than the limit of {limit} bytes")]
     TextTooLong {
         /// The limit.
         limit: usize,
     },
     /// The input ends inside the root element.
-    #[error("the document ends before its root element is closed")]
+    #[error("the XML ends before the document is complete (truncated)")]
     Truncated,
     /// Elements or text after the root element is closed, or text before it.
     #[error("content outside the root element at byte {at}")]

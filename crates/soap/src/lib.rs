@@ -1,0 +1,18 @@
+//! The council person-summary contract over SOAP 1.1
+//! (`urn:icr:socialcare:personsummary:1`), as bytes: read and written.
+//!
+//! In the request flow this is the codec under the `soap-xml` adapter (and
+//! the simulated councils): the adapter writes its `GetPersonSummary` and
+//! reads the answer's envelope with it; the simulator reads the request and
+//! writes answers and faults with it; the tests build their fixtures with
+//! it. Mapping the contract to the model stays in the adapter. Everything
+//! here is pure: no I/O, no clock.
+//!
+//! Reading goes through the shared hardened reader ([`icr_xml`]): [`xml`]
+//! tells the contract's namespaces apart.
+
+#![warn(missing_docs)]
+
+pub mod xml;
+
+pub use xml::{Element, Ns, PERSON_SUMMARY_NS, SOAP11_ENVELOPE_NS, SOAP12_ENVELOPE_NS};
