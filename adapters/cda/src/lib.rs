@@ -41,7 +41,7 @@ pub mod narrative;
 mod options;
 pub mod registry;
 mod source;
-pub mod xml;
+pub use icr_cda::xml;
 
 use std::sync::Arc;
 

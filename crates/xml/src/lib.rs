@@ -56,6 +56,14 @@ pub use tree::{Attribute, Content, Element};
 pub trait Namespace: Copy + Eq + std::fmt::Debug {
     /// The namespace of `uri`; `""` for a name in no namespace.
     fn of_uri(uri: &str) -> Self;
+
+    /// The namespace of a name whose prefix is not declared, when the
+    /// format reads such names at all (published CDA examples write
+    /// `xsi:type` without declaring `xsi`); `None`, the default, refuses
+    /// the document ([`XmlError::UndeclaredPrefix`]).
+    fn undeclared() -> Option<Self> {
+        None
+    }
 }
 
 /// Bounds on what one document may hold.

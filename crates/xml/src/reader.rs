@@ -188,7 +188,7 @@ fn resolved<N: Namespace>(r: ResolveResult<'_>, at: u64) -> Result<N, XmlError> 
     match r {
         ResolveResult::Unbound => Ok(N::of_uri("")),
         ResolveResult::Bound(ns) => Ok(N::of_uri(ns.0)),
-        ResolveResult::Unknown(_) => Err(XmlError::UndeclaredPrefix { at }),
+        ResolveResult::Unknown(_) => N::undeclared().ok_or(XmlError::UndeclaredPrefix { at }),
     }
 }
 

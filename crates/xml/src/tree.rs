@@ -111,7 +111,7 @@ impl<N: Copy + Eq> Element<N> {
                 (Some((before, _)), Some(i)) if *before > i => {
                     children.next().map(|(_, c)| Content::Element(c))
                 }
-                (Some(_), _) => runs.next().map(|(_, t)| Content::Text(&**t)),
+                (Some(_), _) => runs.next().map(|(_, t)| Content::Text(t)),
                 (None, Some(_)) => children.next().map(|(_, c)| Content::Element(c)),
                 (None, None) => None,
             }
