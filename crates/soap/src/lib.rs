@@ -9,10 +9,16 @@
 //! here is pure: no I/O, no clock.
 //!
 //! Reading goes through the shared hardened reader ([`icr_xml`]): [`xml`]
-//! tells the contract's namespaces apart.
+//! tells the contract's namespaces apart; [`request`] reads and writes the
+//! `GetPersonSummary` envelope; [`fault`] writes the contract's faults.
+//! Writing goes through [`icr_xml::Writer`], which escapes every value.
 
 #![warn(missing_docs)]
 
+pub mod fault;
+pub mod request;
 pub mod xml;
 
+pub use fault::FaultMessage;
+pub use request::{GetPersonSummary, LISTS, REQUEST_LIMITS, RequestError, SOAP_ACTION};
 pub use xml::{Element, Ns, PERSON_SUMMARY_NS, SOAP11_ENVELOPE_NS, SOAP12_ENVELOPE_NS};

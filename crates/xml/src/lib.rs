@@ -22,7 +22,9 @@
 //! - input that ends while elements are open is truncated, not accepted;
 //!   content outside the root element is an error.
 //!
-//! Comments and processing instructions are ignored. Error messages give a
+//! Comments and processing instructions are ignored. Writing goes through
+//! [`Writer`], which escapes every value and leaves out characters XML
+//! cannot carry. Error messages give a
 //! byte position and a kind of problem, never text from the document (which
 //! may be patient data).
 //!
@@ -46,10 +48,12 @@
 mod error;
 mod reader;
 mod tree;
+mod writer;
 
 pub use error::XmlError;
 pub use reader::{Root, parse, parse_rooted};
 pub use tree::{Attribute, Content, Element};
+pub use writer::{Writer, escape};
 
 /// What a document's namespace URIs mean to the format reading it: each
 /// format tells apart the namespaces it reads and lumps the rest together.

@@ -125,7 +125,7 @@ fn decode(input: &[u8]) -> Result<&str, XmlError> {
 }
 
 /// Whether XML 1.0 allows the character in a document.
-fn is_xml_char(c: char) -> bool {
+pub(crate) fn is_xml_char(c: char) -> bool {
     matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
 }
 
