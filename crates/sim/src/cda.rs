@@ -21,8 +21,9 @@
 //!   (a table of observations after a face-to-face contact) and plan (a
 //!   numbered list). An unknown id gets `404`.
 //!
-//! Documents are written by [`write`], an XML writer that escapes every
-//! text and attribute value; element names are constants. Everything is
+//! Documents are written by [`write`], through the shared XML writer
+//! (`icr-xml`), which escapes every text and attribute value; element
+//! names are constants. Everything is
 //! deterministic: the same population gives the same bytes. Faults
 //! (latency, error rate, down) are the shared ones, applied before
 //! [`HttpModule::respond`] is called; errors are OperationOutcomes whose
@@ -32,6 +33,7 @@ use icr_model::{
     Appointment, CodeSystem, Coding, Concept, Demographics, Document, Entry, Gender, HumanName,
     NhsNumber, PartialDateTime,
 };
+use icr_xml::Writer;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -638,7 +640,7 @@ pub fn ts(d: &PartialDateTime) -> String {
 
 /// Writes a report as a CDA R2 document.
 pub fn write(r: &Report<'_>) -> String {
-    let mut x = Xml::new();
+    let mut x = Xml::with_encoding_label("UTF-8");
     x.open(
         "ClinicalDocument",
         &[
@@ -875,78 +877,16 @@ fn block(x: &mut Xml, b: &Block) {
     }
 }
 
-/// Writes XML with every text and attribute value escaped; element and
-/// attribute names are this module's constants.
-struct Xml {
-    out: String,
-    depth: usize,
+/// The shared writer (every value escaped), with CDA's coded values.
+type Xml = Writer;
+
+/// A `CD` element: code, code system OID and display name; a coding whose
+/// system has no OID is written as its display text only.
+trait CodeXml {
+    fn code(&mut self, name: &str, c: &Coding);
 }
 
-impl Xml {
-    fn new() -> Self {
-        Self {
-            out: String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"),
-            depth: 0,
-        }
-    }
-
-    fn indent(&mut self) {
-        for _ in 0..self.depth {
-            self.out.push_str("  ");
-        }
-    }
-
-    fn tag(&mut self, name: &str, attrs: &[(&str, &str)], close: bool) {
-        self.out.push('<');
-        self.out.push_str(name);
-        for (k, v) in attrs {
-            self.out.push(' ');
-            self.out.push_str(k);
-            self.out.push_str("=\"");
-            escape(&mut self.out, v, true);
-            self.out.push('"');
-        }
-        self.out.push_str(if close { "/>" } else { ">" });
-    }
-
-    fn open(&mut self, name: &str, attrs: &[(&str, &str)]) {
-        self.indent();
-        self.tag(name, attrs, false);
-        self.out.push('\n');
-        self.depth += 1;
-    }
-
-    fn close(&mut self, name: &str) {
-        self.depth = self.depth.saturating_sub(1);
-        self.indent();
-        self.out.push_str("</");
-        self.out.push_str(name);
-        self.out.push_str(">\n");
-    }
-
-    fn empty(&mut self, name: &str, attrs: &[(&str, &str)]) {
-        self.indent();
-        self.tag(name, attrs, true);
-        self.out.push('\n');
-    }
-
-    fn leaf(&mut self, name: &str, attrs: &[(&str, &str)], text: &str) {
-        self.indent();
-        self.tag(name, attrs, false);
-        escape(&mut self.out, text, false);
-        self.out.push_str("</");
-        self.out.push_str(name);
-        self.out.push_str(">\n");
-    }
-
-    fn text(&mut self, text: &str) {
-        self.indent();
-        escape(&mut self.out, text, false);
-        self.out.push('\n');
-    }
-
-    /// A `CD` element: code, code system OID and display name; a coding
-    /// whose system has no OID is written as its display text only.
+impl CodeXml for Writer {
     fn code(&mut self, name: &str, c: &Coding) {
         match code_system_oid(&c.system) {
             Some(oid) => {
@@ -961,33 +901,6 @@ impl Xml {
                 self.leaf("originalText", &[], c.display.as_deref().unwrap_or(&c.code));
                 self.close(name);
             }
-        }
-    }
-
-    fn finish(self) -> String {
-        self.out
-    }
-}
-
-/// Whether XML 1.0 can carry `c`.
-fn is_xml_char(c: char) -> bool {
-    matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
-}
-
-/// Appends `s` escaped for element text, or for a double-quoted attribute
-/// value; characters XML cannot carry are left out.
-fn escape(out: &mut String, s: &str, attr: bool) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' if attr => out.push_str("&quot;"),
-            '\r' => out.push_str("&#13;"),
-            '\n' if attr => out.push_str("&#10;"),
-            '\t' if attr => out.push_str("&#9;"),
-            c if is_xml_char(c) => out.push(c),
-            _ => {}
         }
     }
 }

@@ -17,10 +17,16 @@ impl Default for Writer {
 impl Writer {
     /// A document starting with `<?xml version="1.0" encoding="utf-8"?>`.
     pub fn new() -> Self {
-        Self {
-            out: String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"),
-            depth: 0,
-        }
+        Self::with_encoding_label("utf-8")
+    }
+
+    /// A document whose declaration spells UTF-8 as `label` (`UTF-8` or
+    /// `utf-8`, as the format's examples do).
+    pub fn with_encoding_label(label: &str) -> Self {
+        let mut out = String::from("<?xml version=\"1.0\" encoding=\"");
+        escape(&mut out, label, true);
+        out.push_str("\"?>\n");
+        Self { out, depth: 0 }
     }
 
     fn indent(&mut self) {
@@ -29,7 +35,7 @@ impl Writer {
         }
     }
 
-    fn tag(&mut self, name: &str, attrs: &[(&str, &str)]) {
+    fn tag(&mut self, name: &str, attrs: &[(&str, &str)], empty: bool) {
         self.out.push('<');
         self.out.push_str(name);
         for (k, v) in attrs {
@@ -39,13 +45,13 @@ impl Writer {
             escape(&mut self.out, v, true);
             self.out.push('"');
         }
-        self.out.push('>');
+        self.out.push_str(if empty { "/>" } else { ">" });
     }
 
     /// A start tag on its own line; what follows is indented one more step.
     pub fn open(&mut self, name: &str, attrs: &[(&str, &str)]) {
         self.indent();
-        self.tag(name, attrs);
+        self.tag(name, attrs, false);
         self.out.push('\n');
         self.depth += 1;
     }
@@ -62,11 +68,25 @@ impl Writer {
     /// `<name attrs>text</name>` on one line.
     pub fn leaf(&mut self, name: &str, attrs: &[(&str, &str)], text: &str) {
         self.indent();
-        self.tag(name, attrs);
+        self.tag(name, attrs, false);
         escape(&mut self.out, text, false);
         self.out.push_str("</");
         self.out.push_str(name);
         self.out.push_str(">\n");
+    }
+
+    /// `<name attrs/>` on one line.
+    pub fn empty(&mut self, name: &str, attrs: &[(&str, &str)]) {
+        self.indent();
+        self.tag(name, attrs, true);
+        self.out.push('\n');
+    }
+
+    /// Text on its own line, between elements (mixed content).
+    pub fn text(&mut self, text: &str) {
+        self.indent();
+        escape(&mut self.out, text, false);
+        self.out.push('\n');
     }
 
     /// A leaf when `text` is present and not blank, its value trimmed.
@@ -113,10 +133,17 @@ mod tests {
         w.opt("c", Some("  "));
         w.opt("d", Some(" d "));
         w.opt("e", None);
+        w.empty("f", &[("g", "<")]);
+        w.text("t & u");
         w.close("a");
         assert_eq!(
             w.finish(),
-            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<a v=\"1 &quot;&amp;&quot; &lt;2&gt;&#10;&#9;&#13;\">\n  <b>x &amp; &lt;y&gt;&#13;\nz</b>\n  <d>d</d>\n</a>\n"
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<a v=\"1 &quot;&amp;&quot; &lt;2&gt;&#10;&#9;&#13;\">\n  <b>x &amp; &lt;y&gt;&#13;\nz</b>\n  <d>d</d>\n  <f g=\"&lt;\"/>\n  t &amp; u\n</a>\n"
+        );
+        assert!(
+            Writer::with_encoding_label("UTF-8")
+                .finish()
+                .starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
         );
     }
 
