@@ -12,3 +12,15 @@
 #![warn(missing_docs)]
 
 pub mod xml;
+
+/// Reads `data` as a CDA document and walks every HL7 v3 element's text
+/// and attributes: the entry point for fuzzing. It must never panic.
+pub fn fuzz_document(data: &[u8]) {
+    if let Ok(tree) = xml::parse(data, &xml::default_limits()) {
+        let mut stack = vec![tree.root()];
+        while let Some(e) = stack.pop() {
+            let _ = (e.text(), e.attr_text("code"), e.find(&["text"]));
+            stack.extend(e.elements());
+        }
+    }
+}

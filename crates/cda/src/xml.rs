@@ -255,6 +255,14 @@ mod tests {
     }
 
     #[test]
+    fn the_fuzzing_entry_point_walks_a_document() {
+        crate::fuzz_document(
+            b"<ClinicalDocument><component><section><text>a<b>c</b></text></section></component></ClinicalDocument>",
+        );
+        crate::fuzz_document(b"\xff<");
+    }
+
+    #[test]
     fn the_root_must_be_a_clinical_document() {
         let wrong = XmlError::WrongRoot { expected: CDA_ROOT };
         for input in [

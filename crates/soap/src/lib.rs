@@ -22,3 +22,21 @@ pub mod xml;
 pub use fault::FaultMessage;
 pub use request::{GetPersonSummary, LISTS, REQUEST_LIMITS, RequestError, SOAP_ACTION};
 pub use xml::{Element, Ns, PERSON_SUMMARY_NS, SOAP11_ENVELOPE_NS, SOAP12_ENVELOPE_NS};
+
+/// Reads `data` as a `GetPersonSummary` request; when it reads, writes it
+/// and reads that back, which must give the same request: the entry point
+/// for fuzzing. It must never panic except on a disagreement, which is a
+/// bug.
+pub fn fuzz_request(data: &[u8]) {
+    let limits = xml::Limits::default();
+    if let Ok(request) = GetPersonSummary::read(data, &limits) {
+        // The writer writes every part, present or not: room for them.
+        let roomy = xml::Limits {
+            max_elements: limits.max_elements + 16,
+            ..limits
+        };
+        let again = GetPersonSummary::read(&request.write(), &roomy);
+        // Values are read trimmed and written as they are: a round trip.
+        assert_eq!(again.as_ref(), Ok(&request), "write → read disagrees");
+    }
+}

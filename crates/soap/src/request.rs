@@ -189,6 +189,15 @@ mod tests {
     }
 
     #[test]
+    fn the_fuzzing_entry_point_round_trips() {
+        crate::fuzz_request(&request().write());
+        crate::fuzz_request(b"<a/>");
+        crate::fuzz_request(
+            "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body><GetPersonSummary xmlns=\"urn:icr:socialcare:personsummary:1\"><Name> a&#13;\r\n&amp;<x/>b </Name><Include/></GetPersonSummary></s:Body></s:Envelope>".as_bytes(),
+        );
+    }
+
+    #[test]
     fn what_is_not_a_request() {
         let read = |b: &[u8]| GetPersonSummary::read(b, &REQUEST_LIMITS).unwrap_err();
         assert_eq!(

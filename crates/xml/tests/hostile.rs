@@ -259,3 +259,24 @@ fn messages_carry_no_content() {
     let err = p("<a>&Smith;</a>").unwrap_err().to_string();
     assert!(!err.contains("Smith"), "{err}");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+    /// The fuzzing entry point on random bytes and on mangled documents,
+    /// so CI exercises it without a fuzzer.
+    #[test]
+    fn never_panics_on_any_bytes(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+        icr_xml::fuzz_parse(&data);
+    }
+
+    #[test]
+    fn never_panics_on_mangled_documents(cut in 0usize..200, byte in proptest::prelude::any::<u8>()) {
+        let doc = br#"<?xml version="1.0"?><e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body a="&amp;"><R xmlns="urn:x">t &#65; <![CDATA[c]]><x:Y xmlns:x="urn:y"/></R></e:Body></e:Envelope>"#;
+        let mut data = doc.to_vec();
+        let at = cut % data.len();
+        data[at] = byte;
+        icr_xml::fuzz_parse(&data);
+        icr_xml::fuzz_parse(&doc[..at]);
+    }
+}
