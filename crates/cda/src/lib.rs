@@ -6,12 +6,18 @@
 //! Mapping a document to the model stays in the adapter. Everything here
 //! is pure: no I/O, no clock.
 //!
-//! Reading goes through the shared hardened reader ([`icr_xml`]): [`xml`]
-//! keeps the HL7 v3 elements and requires a `ClinicalDocument` root.
+//! Reading is in layers: [`xml`] (the shared hardened reader, [`icr_xml`],
+//! keeping the HL7 v3 elements under a `ClinicalDocument` root), then
+//! [`document`] (the header, the encounter and the body, read into typed
+//! values) with [`narrative`] (narrative blocks as safe plain text).
 
 #![warn(missing_docs)]
 
+pub mod document;
+pub mod narrative;
 pub mod xml;
+
+pub use document::{ClinicalDocument, ReadLimits, read};
 
 /// Reads `data` as a CDA document and walks every HL7 v3 element's text
 /// and attributes: the entry point for fuzzing. It must never panic.
