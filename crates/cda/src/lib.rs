@@ -10,11 +10,13 @@
 //! keeping the HL7 v3 elements under a `ClinicalDocument` root), then
 //! [`document`] (the header, the encounter and the body, read into typed
 //! values) with [`narrative`] (narrative blocks as safe plain text).
+//! Writing is [`writer`]: a report as a `ClinicalDocument`.
 
 #![warn(missing_docs)]
 
 pub mod document;
 pub mod narrative;
+pub mod writer;
 pub mod xml;
 
 pub use document::{ClinicalDocument, ReadLimits, read};
