@@ -385,3 +385,82 @@ impl CodeXml for Writer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use icr_model::{CodeSystem, Coding, Concept, Demographics, Document, HumanName, NhsNumber};
+
+    use super::*;
+    use crate::{ReadLimits, read};
+
+    #[test]
+    fn what_it_writes_reads_back() {
+        let demographics = Demographics {
+            names: vec![HumanName {
+                given: vec!["Alex".into()],
+                family: Some("Testperson".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let document = Document {
+            doc_type: Concept {
+                codings: vec![Coding {
+                    system: CodeSystem::Loinc,
+                    code: "34133-9".into(),
+                    display: Some("Summary".into()),
+                }],
+                text: None,
+            },
+            title: Some("Out of hours <report> & plan".into()),
+            authors: vec!["Dr A".into()],
+            ..Default::default()
+        };
+        let sections = [ReportSection {
+            code: None,
+            title: "Plan".into(),
+            blocks: vec![
+                Block::Paragraph("Rest & fluids".into()),
+                Block::List {
+                    ordered: true,
+                    items: vec!["one".into(), "two".into()],
+                },
+            ],
+        }];
+        let xml = write(&Report {
+            organisation: Organisation {
+                ods_code: "Y9U01",
+                name: "Out of Hours",
+                local_id_root: "2.16.840.1.113883.19.5.1",
+            },
+            id: "doc-1",
+            nhs_number: NhsNumber::parse("9990000018").unwrap(),
+            demographics: &demographics,
+            document: &document,
+            encounter: None,
+            sections: &sections,
+        });
+        assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ClinicalDocument"));
+        let doc = read(xml.as_bytes(), &ReadLimits::default()).unwrap();
+        assert_eq!(doc.title.as_deref(), Some("Out of hours <report> & plan"));
+        assert_eq!(doc.nhs_number_ids().collect::<Vec<_>>(), ["9990000018"]);
+        assert_eq!(doc.authors.len(), 1);
+        assert_eq!(doc.authors[0].person.as_deref(), Some("Dr A"));
+        assert_eq!(
+            doc.custodian.and_then(|c| c.name).as_deref(),
+            Some("Out of Hours")
+        );
+        assert_eq!(doc.bad_dates, 0);
+        let text = doc.text.unwrap();
+        assert!(text.contains("Rest & fluids"), "{text}");
+    }
+
+    #[test]
+    fn ts_keeps_the_precision_and_the_offset() {
+        let p = |s: &str| ts(&PartialDateTime::parse(s).unwrap());
+        assert_eq!(p("2026"), "2026");
+        assert_eq!(p("2026-03"), "202603");
+        assert_eq!(p("2026-03-04"), "20260304");
+        assert_eq!(p("2026-03-04T05:06:07+01:00"), "20260304050607+0100");
+    }
+}
