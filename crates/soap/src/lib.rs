@@ -15,6 +15,7 @@
 
 #![warn(missing_docs)]
 
+pub mod envelope;
 pub mod fault;
 pub mod request;
 pub mod xml;
