@@ -39,8 +39,7 @@ use icr_model::{
     Coding, Concept, Contact, Deceased, Document, DocumentStatus, Entry, HumanName, NhsNumber,
     PartialDateTime, Telecom, TelecomSystem,
 };
-use icr_soap::{FaultMessage, GetPersonSummary, REQUEST_LIMITS};
-use icr_xml::Writer;
+use icr_soap::{FaultMessage, GetPersonSummary, REQUEST_LIMITS, ResponseWriter, Style};
 use time::OffsetDateTime;
 
 use crate::org::Org;
@@ -246,8 +245,9 @@ fn read_request(body: &[u8]) -> Result<Request, RequestError> {
 
 // ---- the answer ----
 
-/// The shared writer (every value escaped), with the model's values.
-type Xml = Writer;
+/// The contract's response writer (every value escaped), with the model's
+/// values.
+type Xml = ResponseWriter;
 
 /// Model values the way the contract writes them.
 trait ModelXml {
@@ -257,7 +257,7 @@ trait ModelXml {
     fn coding(&mut self, name: &str, coding: &Coding);
 }
 
-impl ModelXml for Writer {
+impl ModelXml for ResponseWriter {
     fn date(&mut self, name: &str, d: Option<&PartialDateTime>) {
         if let Some(d) = d {
             self.leaf(name, &[], &d.to_string());
@@ -296,16 +296,10 @@ fn person_summary(
     lists: &[&str],
     correlation: Option<&str>,
 ) -> String {
-    let mut x = Xml::new();
-    x.open("soap:Envelope", &[("xmlns:soap", SOAP_ENV)]);
-    x.open("soap:Body", &[]);
-    x.open("ps:GetPersonSummaryResponse", &[("xmlns:ps", NS)]);
-    if let Some(c) = correlation {
-        x.leaf("ps:CorrelationId", &[], c);
-    }
+    let mut x = ResponseWriter::new(Style::Prefix("ps"), correlation);
     person(&mut x, h, nhs);
     for list in lists {
-        x.open(&format!("ps:{list}"), &[]);
+        x.open(list, &[]);
         for r in &h.records {
             match (*list, &r.entry) {
                 ("Allocations", Entry::CareTeam(c)) if !is_service(c) => allocation(&mut x, r, c),
@@ -317,11 +311,8 @@ fn person_summary(
                 _ => {}
             }
         }
-        x.close(&format!("ps:{list}"));
+        x.close(list);
     }
-    x.close("ps:GetPersonSummaryResponse");
-    x.close("soap:Body");
-    x.close("soap:Envelope");
     x.finish()
 }
 
@@ -332,35 +323,35 @@ fn use_attr(code: Option<&'static str>) -> Vec<(&'static str, &'static str)> {
 fn name(x: &mut Xml, el: &str, n: &HumanName) {
     x.open(el, &use_attr(n.use_.map(|u| u.as_code())));
     for t in &n.prefix {
-        x.opt("ps:Title", Some(t));
+        x.opt("Title", Some(t));
     }
     for g in &n.given {
-        x.opt("ps:Given", Some(g));
+        x.opt("Given", Some(g));
     }
     match (&n.family, n.given.is_empty()) {
-        (Some(f), _) => x.opt("ps:Family", Some(f)),
+        (Some(f), _) => x.opt("Family", Some(f)),
         // A name held only as text is written as the family name.
-        (None, true) => x.opt("ps:Family", n.text.as_deref()),
+        (None, true) => x.opt("Family", n.text.as_deref()),
         (None, false) => {}
     }
     x.close(el);
 }
 
 fn address(x: &mut Xml, a: &Address) {
-    x.open("ps:Address", &use_attr(a.use_.map(|u| u.as_code())));
+    x.open("Address", &use_attr(a.use_.map(|u| u.as_code())));
     for l in &a.lines {
-        x.opt("ps:Line", Some(l));
+        x.opt("Line", Some(l));
     }
-    x.opt("ps:Town", a.city.as_deref());
-    x.opt("ps:County", a.district.as_deref());
-    x.opt("ps:Postcode", a.postcode.as_deref());
-    x.opt("ps:Country", a.country.as_deref());
-    x.close("ps:Address");
+    x.opt("Town", a.city.as_deref());
+    x.opt("County", a.district.as_deref());
+    x.opt("Postcode", a.postcode.as_deref());
+    x.opt("Country", a.country.as_deref());
+    x.close("Address");
 }
 
 /// Phones (every contact point but email) first, then emails.
 fn telecoms(x: &mut Xml, t: &[Telecom]) {
-    for (el, email) in [("ps:Phone", false), ("ps:Email", true)] {
+    for (el, email) in [("Phone", false), ("Email", true)] {
         for t in t
             .iter()
             .filter(|t| (t.system == TelecomSystem::Email) == email)
@@ -380,23 +371,23 @@ fn person(x: &mut Xml, h: &Holding, nhs: NhsNumber) {
     if d.sensitive {
         attrs.push(("confidential", "true"));
     }
-    x.open("ps:Person", &attrs);
-    x.leaf("ps:NhsNumber", &[], nhs.as_str());
+    x.open("Person", &attrs);
+    x.leaf("NhsNumber", &[], nhs.as_str());
     for n in &d.names {
-        name(x, "ps:Name", n);
+        name(x, "Name", n);
     }
     if let Some(g) = d.gender {
-        x.leaf("ps:Gender", &[], g.as_code());
+        x.leaf("Gender", &[], g.as_code());
     }
-    x.date("ps:BirthDate", d.birth_date.as_ref());
+    x.date("BirthDate", d.birth_date.as_ref());
     if let Some(Deceased::At(at)) = &d.deceased {
-        x.date("ps:DeathDate", Some(at));
+        x.date("DeathDate", Some(at));
     }
     for a in &d.addresses {
         address(x, a);
     }
     telecoms(x, &d.telecom);
-    x.close("ps:Person");
+    x.close("Person");
 }
 
 /// The participant who provides a service on the council's behalf.
@@ -418,23 +409,23 @@ fn phone_of(c: &CareTeam) -> Option<&Telecom> {
 
 fn allocation(x: &mut Xml, r: &OrgRecord, c: &CareTeam) {
     let (id, updated) = record_attrs(r);
-    x.open("ps:Allocation", &[("id", &id), ("lastUpdated", &updated)]);
-    x.open("ps:Team", &[]);
-    x.opt("ps:Name", c.name.as_deref());
+    x.open("Allocation", &[("id", &id), ("lastUpdated", &updated)]);
+    x.open("Team", &[]);
+    x.opt("Name", c.name.as_deref());
     if let Some(t) = c.category.first() {
-        x.coded("ps:Type", t);
+        x.coded("Type", t);
     }
     if let Some(p) = phone_of(c) {
-        x.leaf("ps:Phone", &[], &p.value);
+        x.leaf("Phone", &[], &p.value);
     }
-    x.close("ps:Team");
+    x.close("Team");
     if let Some(w) = c.participants.first() {
-        x.open("ps:Worker", &[]);
-        x.opt("ps:Name", w.name.as_deref());
+        x.open("Worker", &[]);
+        x.opt("Name", w.name.as_deref());
         if let Some(role) = w.roles.first() {
-            x.coded("ps:Role", role);
+            x.coded("Role", role);
         }
-        x.close("ps:Worker");
+        x.close("Worker");
     }
     let status = match c.status {
         Some(CareTeamStatus::Active) => "active",
@@ -442,10 +433,10 @@ fn allocation(x: &mut Xml, r: &OrgRecord, c: &CareTeam) {
         None if c.period_end.is_some() => "ended",
         None => "active",
     };
-    x.leaf("ps:Status", &[], status);
-    x.date("ps:Start", c.period_start.as_ref());
-    x.date("ps:End", c.period_end.as_ref());
-    x.close("ps:Allocation");
+    x.leaf("Status", &[], status);
+    x.date("Start", c.period_start.as_ref());
+    x.date("End", c.period_end.as_ref());
+    x.close("Allocation");
 }
 
 /// The contract's service type for a service, from its name.
@@ -471,27 +462,27 @@ fn service_type(c: &CareTeam) -> Option<(&'static str, &'static str)> {
 
 fn service(x: &mut Xml, r: &OrgRecord, c: &CareTeam) {
     let (id, updated) = record_attrs(r);
-    x.open("ps:Service", &[("id", &id), ("lastUpdated", &updated)]);
+    x.open("Service", &[("id", &id), ("lastUpdated", &updated)]);
     match (service_type(c), c.category.first()) {
         (Some((code, display)), _) => x.leaf(
-            "ps:Type",
+            "Type",
             &[("code", code), ("system", SERVICE_TYPE_SYSTEM)],
             display,
         ),
-        (None, Some(category)) => x.coded("ps:Type", category),
-        (None, None) => x.leaf("ps:Type", &[], c.name.as_deref().unwrap_or("Service")),
+        (None, Some(category)) => x.coded("Type", category),
+        (None, None) => x.leaf("Type", &[], c.name.as_deref().unwrap_or("Service")),
     }
-    x.opt("ps:Name", c.name.as_deref());
+    x.opt("Name", c.name.as_deref());
     let provider_name = provider(c)
         .and_then(|p| p.name.as_deref())
         .or(c.managing_organisations.first().map(String::as_str));
     if provider_name.is_some() || phone_of(c).is_some() {
-        x.open("ps:Provider", &[]);
-        x.opt("ps:Name", provider_name);
+        x.open("Provider", &[]);
+        x.opt("Name", provider_name);
         if let Some(p) = phone_of(c) {
-            x.leaf("ps:Phone", &[], &p.value);
+            x.leaf("Phone", &[], &p.value);
         }
-        x.close("ps:Provider");
+        x.close("Provider");
     }
     if let Some(s) = c.status {
         let s = match s {
@@ -501,11 +492,11 @@ fn service(x: &mut Xml, r: &OrgRecord, c: &CareTeam) {
             CareTeamStatus::Inactive => "ended",
             CareTeamStatus::EnteredInError => "entered-in-error",
         };
-        x.leaf("ps:Status", &[], s);
+        x.leaf("Status", &[], s);
     }
-    x.date("ps:Start", c.period_start.as_ref());
-    x.date("ps:End", c.period_end.as_ref());
-    x.close("ps:Service");
+    x.date("Start", c.period_start.as_ref());
+    x.date("End", c.period_end.as_ref());
+    x.close("Service");
 }
 
 /// The contract's `Role` for a relationship coding that is one.
@@ -521,8 +512,8 @@ fn contact_role(c: &Coding) -> Option<&'static str> {
 
 fn contact(x: &mut Xml, r: &OrgRecord, c: &Contact) {
     let (id, updated) = record_attrs(r);
-    x.open("ps:Contact", &[("id", &id), ("lastUpdated", &updated)]);
-    name(x, "ps:Name", &c.name);
+    x.open("Contact", &[("id", &id), ("lastUpdated", &updated)]);
+    name(x, "Name", &c.name);
     // Codings that are contact roles become Roles; the first other coding
     // (or, failing one, the first free-text relationship) the Relationship.
     let codings = c.relationship.iter().flat_map(|r| r.codings.iter());
@@ -530,11 +521,11 @@ fn contact(x: &mut Xml, r: &OrgRecord, c: &Contact) {
         .clone()
         .find(|coding| contact_role(coding).is_none());
     match relationship {
-        Some(coding) => x.coding("ps:Relationship", coding),
+        Some(coding) => x.coding("Relationship", coding),
         None => {
             let text = c.relationship.iter().find(|r| r.codings.is_empty());
             if let Some(t) = text.and_then(|r| r.text.as_deref()) {
-                x.leaf("ps:Relationship", &[], t);
+                x.leaf("Relationship", &[], t);
             }
         }
     }
@@ -545,58 +536,58 @@ fn contact(x: &mut Xml, r: &OrgRecord, c: &Contact) {
         }
     }
     for role in roles {
-        x.leaf("ps:Role", &[], role);
+        x.leaf("Role", &[], role);
     }
     telecoms(x, &c.telecom);
     if let Some(a) = &c.address {
         address(x, a);
     }
     if let Some(a) = c.active {
-        x.leaf("ps:Active", &[], if a { "true" } else { "false" });
+        x.leaf("Active", &[], if a { "true" } else { "false" });
     }
-    x.date("ps:Start", c.period_start.as_ref());
-    x.close("ps:Contact");
+    x.date("Start", c.period_start.as_ref());
+    x.close("Contact");
 }
 
 fn alert(x: &mut Xml, r: &OrgRecord, a: &Alert) {
     let (id, updated) = record_attrs(r);
-    x.open("ps:Alert", &[("id", &id), ("lastUpdated", &updated)]);
-    x.coded("ps:Type", &a.code);
+    x.open("Alert", &[("id", &id), ("lastUpdated", &updated)]);
+    x.coded("Type", &a.code);
     if !a.code.codings.is_empty() {
-        x.opt("ps:Description", a.code.text.as_deref());
+        x.opt("Description", a.code.text.as_deref());
     }
     if let Some(c) = a.category.first() {
-        x.coded("ps:Category", c);
+        x.coded("Category", c);
     }
     if let Some(s) = a.status {
-        x.leaf("ps:Status", &[], s.as_code());
+        x.leaf("Status", &[], s.as_code());
     }
-    x.date("ps:Start", a.period_start.as_ref());
-    x.date("ps:End", a.period_end.as_ref());
+    x.date("Start", a.period_start.as_ref());
+    x.date("End", a.period_end.as_ref());
     if let Some(author) = a.author.as_deref() {
-        x.open("ps:ContactPerson", &[]);
-        x.leaf("ps:Name", &[], author);
-        x.close("ps:ContactPerson");
+        x.open("ContactPerson", &[]);
+        x.leaf("Name", &[], author);
+        x.close("ContactPerson");
     }
-    x.close("ps:Alert");
+    x.close("Alert");
 }
 
 fn document(x: &mut Xml, r: &OrgRecord, d: &Document) {
     let (id, updated) = record_attrs(r);
-    x.open("ps:Document", &[("id", &id), ("lastUpdated", &updated)]);
-    x.coded("ps:Type", &d.doc_type);
-    x.opt("ps:Title", d.title.as_deref());
+    x.open("Document", &[("id", &id), ("lastUpdated", &updated)]);
+    x.coded("Type", &d.doc_type);
+    x.opt("Title", d.title.as_deref());
     if let Some(s) = d.status {
         let s = match s {
             DocumentStatus::Current => "current",
             DocumentStatus::Superseded => "superseded",
             DocumentStatus::EnteredInError => "entered-in-error",
         };
-        x.leaf("ps:Status", &[], s);
+        x.leaf("Status", &[], s);
     }
-    x.date("ps:Date", d.date.as_ref());
+    x.date("Date", d.date.as_ref());
     for a in &d.authors {
-        x.opt("ps:Author", Some(a));
+        x.opt("Author", Some(a));
     }
     let link = d.content.iter().find(|a| {
         a.url
@@ -604,10 +595,10 @@ fn document(x: &mut Xml, r: &OrgRecord, d: &Document) {
             .is_some_and(|u| u.starts_with("https://") || u.starts_with("http://"))
     });
     if let Some(link) = link {
-        x.opt("ps:Url", link.url.as_deref());
-        x.opt("ps:ContentType", link.content_type.as_deref());
+        x.opt("Url", link.url.as_deref());
+        x.opt("ContentType", link.content_type.as_deref());
     }
-    x.close("ps:Document");
+    x.close("Document");
 }
 
 fn visit(x: &mut Xml, r: &OrgRecord, a: &Appointment) {
@@ -618,11 +609,11 @@ fn visit(x: &mut Xml, r: &OrgRecord, a: &Appointment) {
         return;
     };
     let (id, updated) = record_attrs(r);
-    x.open("ps:Visit", &[("id", &id), ("lastUpdated", &updated)]);
-    x.date("ps:Start", Some(start));
-    x.date("ps:End", a.end.as_ref());
+    x.open("Visit", &[("id", &id), ("lastUpdated", &updated)]);
+    x.date("Start", Some(start));
+    x.date("End", a.end.as_ref());
     if let Some(s) = a.service_type.first() {
-        x.coded("ps:Service", s);
+        x.coded("Service", s);
     }
     let status = match a.status {
         Some(AppointmentStatus::Booked | AppointmentStatus::Pending) => Some("planned"),
@@ -637,14 +628,14 @@ fn visit(x: &mut Xml, r: &OrgRecord, a: &Appointment) {
         _ => None,
     };
     if let Some(s) = status {
-        x.leaf("ps:Status", &[], s);
+        x.leaf("Status", &[], s);
     }
     for p in &a.participants {
-        x.opt("ps:Worker", Some(p));
+        x.opt("Worker", Some(p));
     }
-    x.opt("ps:Location", a.location.as_deref());
-    x.opt("ps:Description", a.description.as_deref());
-    x.close("ps:Visit");
+    x.opt("Location", a.location.as_deref());
+    x.opt("Description", a.description.as_deref());
+    x.close("Visit");
 }
 
 #[cfg(test)]

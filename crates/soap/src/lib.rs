@@ -10,7 +10,8 @@
 //!
 //! Reading goes through the shared hardened reader ([`icr_xml`]): [`xml`]
 //! tells the contract's namespaces apart; [`request`] reads and writes the
-//! `GetPersonSummary` envelope; [`fault`] writes the contract's faults.
+//! `GetPersonSummary` envelope; [`envelope`] reads an answer's envelope
+//! and faults; [`response`] writes answers and [`fault`] faults.
 //! Writing goes through [`icr_xml::Writer`], which escapes every value.
 
 #![warn(missing_docs)]
@@ -18,10 +19,12 @@
 pub mod envelope;
 pub mod fault;
 pub mod request;
+pub mod response;
 pub mod xml;
 
 pub use fault::FaultMessage;
 pub use request::{GetPersonSummary, LISTS, REQUEST_LIMITS, RequestError, SOAP_ACTION};
+pub use response::{ResponseWriter, Style};
 pub use xml::{Element, Ns, PERSON_SUMMARY_NS, SOAP11_ENVELOPE_NS, SOAP12_ENVELOPE_NS};
 
 /// Reads `data` as a `GetPersonSummary` request; when it reads, writes it
