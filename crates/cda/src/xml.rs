@@ -40,6 +40,9 @@ impl icr_xml::Namespace for CdaNs {
     fn undeclared() -> Option<Self> {
         Some(CdaNs::Other)
     }
+
+    /// Narrative is mixed content.
+    const MIXED_CONTENT: bool = true;
 }
 
 /// The bounds for CDA documents: deeper and larger than a SOAP answer, and

@@ -68,6 +68,13 @@ pub trait Namespace: Copy + Eq + std::fmt::Debug {
     fn undeclared() -> Option<Self> {
         None
     }
+
+    /// Whether the format has mixed content (CDA narrative): then every run
+    /// of text between child elements, whitespace included, is kept for
+    /// [`Element::content`]. Without it (a data format such as SOAP), text
+    /// beside child elements is only in [`Element::text`], and layout costs
+    /// nothing.
+    const MIXED_CONTENT: bool = false;
 }
 
 /// Bounds on what one document may hold.

@@ -129,6 +129,19 @@ pub(crate) fn is_xml_char(c: char) -> bool {
     matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
 }
 
+/// Whether XML 1.0 allows every character of `s`. Text can be megabytes
+/// (a base64 `nonXMLBody`), so this looks at bytes: in UTF-8 the only
+/// characters refused are the C0 controls other than tab, newline and
+/// carriage return (single bytes) and U+FFFE and U+FFFF (which start with
+/// 0xEF); only text holding 0xEF is read character by character.
+fn all_xml_chars(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let controls_ok = bytes
+        .iter()
+        .all(|&b| b >= 0x20 || b == b'\t' || b == b'\n' || b == b'\r');
+    controls_ok && (!bytes.contains(&0xEF) || s.chars().all(is_xml_char))
+}
+
 /// A new element from a start tag: its name and attributes resolved.
 fn open<N: Namespace>(
     reader: &NsReader<&[u8]>,
@@ -168,7 +181,7 @@ fn open<N: Namespace>(
                 limit: limits.max_text_bytes,
             });
         }
-        if !value.chars().all(is_xml_char) {
+        if !all_xml_chars(&value) {
             return Err(XmlError::IllegalChar { at });
         }
         let ans = match key.prefix() {
@@ -196,6 +209,14 @@ fn resolved<N: Namespace>(r: ResolveResult<'_>, at: u64) -> Result<N, XmlError> 
 struct Open<N> {
     element: Element<N>,
     run: String,
+    /// The run so far is whitespace only.
+    run_blank: bool,
+}
+
+/// Whether `s` is whitespace only (as [`str::trim`] sees whitespace), with
+/// a fast path for the ASCII layout between tags.
+fn is_blank(s: &str) -> bool {
+    s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) || s.trim().is_empty()
 }
 
 impl<N: Namespace> Open<N> {
@@ -212,12 +233,13 @@ impl<N: Namespace> Open<N> {
             return Ok(());
         }
         let run = std::mem::take(&mut self.run);
+        let blank = std::mem::replace(&mut self.run_blank, true);
         if e.children.is_empty() {
             // Text before the first child: kept in `text` only if not blank.
-            if !run.trim().is_empty() {
+            if !blank {
                 e.text.push_str(&run);
             }
-        } else if !run.trim().is_empty() {
+        } else if !blank {
             if e.text.len() + run.len() > limits.max_text_bytes {
                 return Err(XmlError::TextTooLong {
                     limit: limits.max_text_bytes,
@@ -225,7 +247,9 @@ impl<N: Namespace> Open<N> {
             }
             e.text.push_str(&run);
         }
-        e.runs.push((e.children.len(), run.into_boxed_str()));
+        if N::MIXED_CONTENT {
+            e.runs.push((e.children.len(), run.into_boxed_str()));
+        }
         Ok(())
     }
 }
@@ -269,6 +293,7 @@ impl<N: Namespace> Builder<'_, N> {
         self.stack.push(Open {
             element,
             run: String::new(),
+            run_blank: true,
         });
         Ok(())
     }
@@ -289,20 +314,22 @@ impl<N: Namespace> Builder<'_, N> {
     }
 
     fn text(&mut self, text: &str, at: u64) -> Result<(), XmlError> {
-        if !text.chars().all(is_xml_char) {
+        if !all_xml_chars(text) {
             return Err(XmlError::IllegalChar { at });
         }
+        let blank = is_blank(text);
         let Some(current) = self.stack.last_mut() else {
-            return if text.trim().is_empty() {
+            return if blank {
                 Ok(())
             } else {
                 Err(XmlError::OutsideRoot { at })
             };
         };
         let limit = self.limits.max_text_bytes;
+        current.run_blank &= blank;
         // One run, and the element's text with it, stays within the limit;
         // whitespace between child elements counts only run by run.
-        let kept = if current.run.trim().is_empty() && text.trim().is_empty() {
+        let kept = if current.run_blank {
             0
         } else {
             current.element.text.len()
@@ -367,5 +394,37 @@ fn describe(e: &QError, at: u64) -> XmlError {
                 syntax("a namespace declaration XML forbids")
             }
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_byte_check_agrees_with_the_character_check() {
+        for s in [
+            "",
+            "plain",
+            "tab\tnl\ncr\r",
+            "nul\u{0}",
+            "bel\u{7}",
+            "del\u{7F} c1\u{85}",
+            "é – ✓",
+            "\u{FFFD}",
+            "\u{FFFE}",
+            "x\u{FFFF}",
+            "\u{EFFF}\u{E000}",
+            "😀",
+        ] {
+            assert_eq!(all_xml_chars(s), s.chars().all(is_xml_char), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn blank_is_what_trim_leaves_empty() {
+        for s in ["", " \t\r\n", "\u{A0}", " \u{2003} ", " x ", "\u{85}y"] {
+            assert_eq!(is_blank(s), s.trim().is_empty(), "{s:?}");
+        }
     }
 }

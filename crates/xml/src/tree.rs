@@ -32,9 +32,10 @@ pub struct Element<N> {
     /// Runs of whitespace alone between child elements are layout, not
     /// content, and are not kept here ([`Element::content`] has them).
     pub text: String,
-    /// With child elements: every run of text, blank or not, after how many
-    /// children it comes. Empty without child elements (`text` is then the
-    /// one run).
+    /// With child elements, in a format with mixed content
+    /// ([`Namespace::MIXED_CONTENT`](crate::Namespace::MIXED_CONTENT)):
+    /// every run of text, blank or not, after how many children it comes.
+    /// Empty without child elements (`text` is then the one run).
     pub(crate) runs: Vec<(usize, Box<str>)>,
 }
 
@@ -99,9 +100,10 @@ impl<N: Copy + Eq> Element<N> {
     }
 
     /// Children, elements and every run of text (whitespace included), in
-    /// document order.
+    /// document order. In a format without mixed content, text beside child
+    /// elements is not here, only in [`Element::text`].
     pub fn content(&self) -> impl Iterator<Item = Content<'_, N>> + '_ {
-        let leaf = self.runs.is_empty() && !self.text.is_empty();
+        let leaf = self.children.is_empty() && !self.text.is_empty();
         let leaf = leaf.then_some(Content::Text(self.text.as_str()));
         let mut runs = self.runs.iter().peekable();
         let mut children = self.children.iter().enumerate().peekable();
@@ -130,6 +132,7 @@ mod tests {
         fn of_uri(_: &str) -> Self {
             Ns
         }
+        const MIXED_CONTENT: bool = true;
     }
 
     fn shape(xml: &str) -> Vec<String> {
@@ -151,6 +154,26 @@ mod tests {
         assert_eq!(shape("<a>only</a>"), [r#""only""#]);
         assert!(shape("<a/>").is_empty());
         assert_eq!(shape("<a><b/><c/></a>"), ["<b>", "<c>"]);
+    }
+
+    #[test]
+    fn without_mixed_content_text_is_only_in_text() {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        struct Data;
+        impl Namespace for Data {
+            fn of_uri(_: &str) -> Self {
+                Data
+            }
+        }
+        let root = parse::<Data>(b"<a> x <b/> <c>in</c>y</a>", &Limits::default()).unwrap();
+        let kinds: Vec<bool> = root
+            .content()
+            .map(|c| matches!(c, Content::Element(_)))
+            .collect();
+        assert_eq!(kinds, [true, true]);
+        assert_eq!(root.text, " x y");
+        let leaf = &root.children[1];
+        assert!(matches!(leaf.content().next(), Some(Content::Text("in"))));
     }
 
     #[test]

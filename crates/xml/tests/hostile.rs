@@ -23,6 +23,8 @@ impl Namespace for Ns {
             _ => Ns::Other,
         }
     }
+
+    const MIXED_CONTENT: bool = true;
 }
 
 fn p(s: &str) -> Result<Element<Ns>, XmlError> {
