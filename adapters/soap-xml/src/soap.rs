@@ -93,37 +93,40 @@ mod tests {
     }
 
     #[test]
-    fn fault_codes_resolve_their_prefix() {
-        let detail = r#"<detail><ps:PersonSummaryFault xmlns:ps="urn:icr:socialcare:personsummary:1"><ps:Code>PersonNotKnown</ps:Code></ps:PersonSummaryFault></detail>"#;
-        let f = body(&fault("<faultcode>s:Client</faultcode>", detail)).unwrap();
-        assert_eq!(
-            f,
-            Fault {
-                class: FaultClass::Client,
-                code: Some(FaultCode::PersonNotKnown),
-                correlation_id: None,
-                said: "No person 9990000018 (Jane Doe)".into(),
-            }
-        );
+    fn only_a_client_person_not_known_is_not_found() {
+        // how the codes and their prefixes are read: icr_soap::envelope
+        let detail = |code: &str| {
+            format!(
+                r#"<detail><ps:PersonSummaryFault xmlns:ps="urn:icr:socialcare:personsummary:1"><ps:Code>{code}</ps:Code></ps:PersonSummaryFault></detail>"#
+            )
+        };
+        let f = body(&fault(
+            "<faultcode>s:Client</faultcode>",
+            &detail("PersonNotKnown"),
+        ))
+        .unwrap();
         assert_eq!(f.into_error(500), SourceError::PatientNotFound);
-        // a prefix declared on faultcode itself; a dotted refinement
         let f = body(&fault(
-            r#"<faultcode xmlns:e="http://schemas.xmlsoap.org/soap/envelope/">e:Server.Busy</faultcode>"#,
-            "",
+            "<faultcode>s:Server</faultcode>",
+            &detail("PersonNotKnown"),
         ))
         .unwrap();
-        assert_eq!(f.class, FaultClass::Server);
-        assert_eq!(f.code, None);
-        // a prefix bound to another namespace is not a SOAP class
+        assert!(matches!(
+            f.into_error(500),
+            SourceError::HttpStatus { status: 500, .. }
+        ));
         let f = body(&fault(
-            r#"<faultcode xmlns:x="urn:x">x:Client</faultcode>"#,
-            "",
+            "<faultcode>s:Server</faultcode>",
+            &detail("ServiceUnavailable"),
         ))
         .unwrap();
-        assert_eq!(f.class, FaultClass::Other);
-        // an undeclared prefix inside text is not an XML error, just unknown
-        let f = body(&fault("<faultcode>zz:Client</faultcode>", "")).unwrap();
-        assert_eq!(f.class, FaultClass::Other);
+        assert!(matches!(f.into_error(200), SourceError::Unavailable(_)));
+        let f = body(&fault(
+            "<faultcode>s:Client</faultcode>",
+            &detail("InvalidRequest"),
+        ))
+        .unwrap();
+        assert!(matches!(f.into_error(200), SourceError::Refused(_)));
     }
 
     #[test]
