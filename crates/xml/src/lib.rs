@@ -5,7 +5,7 @@
 //! (`icr-soap`, council person summaries) and the CDA codec (`icr-cda`,
 //! clinical documents) read every answer a source sends through [`parse`],
 //! then walk the tree. Both share one threat model, so they share this
-//! reader, built on quick-xml's [`NsReader`], which refuses rather than
+//! reader, built on quick-xml's [`NsReader`](quick_xml::NsReader), which refuses rather than
 //! works around everything a hostile source could use against the gateway:
 //!
 //! - a `<!DOCTYPE …>` is an error, so no entity can be declared and nothing
