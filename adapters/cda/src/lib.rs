@@ -16,10 +16,11 @@
 //! | appointments | `componentOf/encompassingEncounter`, as an encounter |
 //!
 //! The parts, each pure and tested alone but the last:
-//! - [`xml`]: the bounded XML reader (DOCTYPE refused, depth, element and
-//!   attribute counts bounded, foreign namespaces dropped);
-//! - [`cda`]: the `ClinicalDocument` header, encounter and body;
-//! - [`narrative`]: CDA narrative blocks as safe plain text;
+//! - [`xml`], [`cda`] and [`narrative`], from the CDA codec crate
+//!   `icr-cda`: the shared bounded XML reader (DOCTYPE refused, depth,
+//!   element and attribute counts bounded, foreign namespaces dropped), the
+//!   `ClinicalDocument` header, encounter and body, and narrative blocks as
+//!   safe plain text;
 //! - [`registry`]: the registry's searchset, read into documents to fetch;
 //! - [`map`]: a read document in the model, and the identity check;
 //! - the network side, [`CdaSource`].
@@ -35,13 +36,12 @@
 
 #![warn(missing_docs)]
 
-pub mod cda;
 pub mod map;
-pub mod narrative;
 mod options;
 pub mod registry;
 mod source;
-pub mod xml;
+pub use icr_cda::document as cda;
+pub use icr_cda::{narrative, xml};
 
 use std::sync::Arc;
 

@@ -6,7 +6,7 @@ use icr_adapter_cda::map::{
     Identity, IdentityProblem, Mapped, Origin, check_identity, map_document,
 };
 use icr_adapter_cda::registry::Listed;
-use icr_adapter_cda::xml::XmlError;
+use icr_adapter_cda::xml::{CDA_ROOT, XmlError};
 use icr_model::*;
 
 fn nhs(first_nine: u32) -> NhsNumber {
@@ -436,15 +436,17 @@ fn what_the_reader_refuses() {
     );
     assert_eq!(
         refuse("<html><body>Not found</body></html>"),
-        XmlError::NotCda
+        XmlError::WrongRoot { expected: CDA_ROOT }
     );
     let whole = report(&ours(), "N");
     let cut = whole.find("<component>").unwrap();
     assert_eq!(refuse(&whole[..cut]), XmlError::Truncated);
+    // cut inside a tag
+    assert_eq!(refuse(&whole[..cut + 5]), XmlError::Truncated);
     assert!(matches!(
-        refuse(&whole[..cut + 5]),
+        refuse(&format!("{}</x>", &whole[..cut])),
         XmlError::Syntax {
-            what: "syntax error",
+            what: "an end tag that does not match its start tag",
             ..
         }
     ));

@@ -25,7 +25,7 @@ use icr_model::{
 };
 
 use crate::map::{map_summary, provided_sections};
-use crate::soap::{Body, Fault, bare_fault, read_envelope};
+use crate::soap::{Body, Fault, FaultError, bare_fault, read_envelope};
 use crate::xml::{Limits, Ns, parse};
 
 /// What the answer must match.

@@ -27,8 +27,9 @@
 //!
 //! The service contract (prose WSDL, XSD and example messages) is in the
 //! crate's `README.md` and `schema/`. The read is pure and in layers:
-//! [`xml`] (bytes to a bounded, namespace-resolved tree; DOCTYPEs and
-//! unknown entities refused), [`soap`] (the envelope and faults), [`map`]
+//! [`xml`] (bytes to a bounded, namespace-resolved tree by the shared
+//! hardened reader in `icr-xml`, through the contract's codec `icr-soap`;
+//! DOCTYPEs and unknown entities refused), [`soap`] (the envelope and faults), [`map`]
 //! (the summary to the model) and [`answer`] (one HTTP answer to a
 //! [`SourceRecord`](icr_model::SourceRecord) or a
 //! [`SourceError`](icr_adapter_sdk::SourceError)); [`request`] writes the
@@ -44,7 +45,8 @@ mod options;
 pub mod request;
 pub mod soap;
 mod source;
-pub mod xml;
+
+pub use icr_soap::xml;
 
 use std::sync::{Arc, LazyLock};
 

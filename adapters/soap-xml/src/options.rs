@@ -89,6 +89,7 @@ impl SoapXmlOptions {
                 max_depth: self.max_depth,
                 max_elements: self.max_elements,
                 max_text_bytes: self.max_text_bytes,
+                ..Limits::default()
             },
             max_items: self.max_items,
         }

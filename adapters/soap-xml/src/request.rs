@@ -1,13 +1,12 @@
-//! The `GetPersonSummary` request: a SOAP 1.1 envelope written with
-//! quick-xml's writer, so every value is escaped. Pure: no I/O.
+//! The `GetPersonSummary` request: what the adapter sends, bounded and
+//! cleaned here, written by the contract's codec (`icr-soap`), so every
+//! value is escaped. Pure: no I/O.
 
 use icr_adapter_sdk::RequestContext;
 use icr_model::{NhsNumber, SectionSet};
-use quick_xml::Writer;
-use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use icr_soap::GetPersonSummary;
 
 use crate::map::Part;
-use crate::xml::{PERSON_SUMMARY_NS, SOAP11_ENVELOPE_NS};
 
 /// Longest requester value sent (user id, name, role, purpose), in characters.
 pub const MAX_REQUESTER_CHARS: usize = 256;
@@ -29,54 +28,33 @@ pub struct PersonSummaryRequest<'a> {
 
 /// Writes the request envelope as UTF-8 XML.
 pub fn write_request(request: &PersonSummaryRequest<'_>) -> std::io::Result<Vec<u8>> {
-    let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
-    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)))?;
-    let envelope = BytesStart::new("soap:Envelope").with_attributes([
-        ("xmlns:soap", SOAP11_ENVELOPE_NS),
-        ("xmlns:ps", PERSON_SUMMARY_NS),
-    ]);
-    w.write_event(Event::Start(envelope))?;
-    w.write_event(Event::Start(BytesStart::new("soap:Body")))?;
-    w.write_event(Event::Start(BytesStart::new("ps:GetPersonSummary")))?;
     let ctx = request.context;
-    leaf(&mut w, "ps:CorrelationId", &ctx.trace_id)?;
-    w.write_event(Event::Start(BytesStart::new("ps:RequestedBy")))?;
-    leaf(&mut w, "ps:UserId", &ctx.requester.user_id)?;
-    leaf(&mut w, "ps:Name", &ctx.requester.name)?;
-    leaf(&mut w, "ps:Role", &ctx.requester.role)?;
-    leaf(
-        &mut w,
-        "ps:Organisation",
-        ctx.requester.organisation.as_str(),
-    )?;
-    w.write_event(Event::End(BytesEnd::new("ps:RequestedBy")))?;
-    leaf(&mut w, "ps:Purpose", &ctx.requester.purpose)?;
-    leaf(&mut w, "ps:NhsNumber", request.nhs_number.as_str())?;
-    leaf(&mut w, "ps:Include", INCLUDE_PERSON)?;
-    for part in Part::for_sections(request.sections) {
-        leaf(&mut w, "ps:Include", part.list())?;
-    }
-    w.write_event(Event::End(BytesEnd::new("ps:GetPersonSummary")))?;
-    w.write_event(Event::End(BytesEnd::new("soap:Body")))?;
-    w.write_event(Event::End(BytesEnd::new("soap:Envelope")))?;
-    let mut out = w.into_inner();
-    out.push(b'\n');
-    Ok(out)
+    let include = std::iter::once(INCLUDE_PERSON)
+        .chain(Part::for_sections(request.sections).map(Part::list))
+        .map(str::to_string)
+        .collect();
+    let message = GetPersonSummary {
+        correlation_id: clean(&ctx.trace_id),
+        user_id: clean(&ctx.requester.user_id),
+        name: clean(&ctx.requester.name),
+        role: clean(&ctx.requester.role),
+        organisation: clean(ctx.requester.organisation.as_str()),
+        purpose: clean(&ctx.requester.purpose),
+        nhs_number: clean(request.nhs_number.as_str()),
+        include,
+    };
+    Ok(message.write())
 }
 
-/// `<name>value</name>`, the value escaped, stripped of characters XML
-/// cannot carry, and bounded.
-fn leaf(w: &mut Writer<Vec<u8>>, name: &str, value: &str) -> std::io::Result<()> {
+/// A value stripped of characters XML cannot carry, bounded and trimmed.
+fn clean(value: &str) -> String {
     let clean: String = value
         .chars()
         .filter(|c| !c.is_control() || matches!(c, '\t' | '\n'))
         .filter(|c| !matches!(c, '\u{FFFE}' | '\u{FFFF}'))
         .take(MAX_REQUESTER_CHARS)
         .collect();
-    let escaped = quick_xml::escape::partial_escape(clean.trim());
-    w.create_element(name)
-        .write_text_content(BytesText::from_escaped(escaped))?;
-    Ok(())
+    clean.trim().to_string()
 }
 
 #[cfg(test)]

@@ -9,6 +9,9 @@
 //! the `faultstring`, free text quoted to the caller through
 //! [`quoting_source`] (bounded, on one line) and never logged.
 //!
+//! The envelope and faults are read by the contract's codec
+//! (`icr_soap::envelope`); what a fault means to the gateway is here.
+//!
 //! Services get faults wrong in ways that must still read as failures: a
 //! `ps:PersonSummaryFault` straight in the Body (or in the answer) with no
 //! `soap:Fault` around it, and a SOAP 1.2 fault from a service that is
@@ -16,144 +19,28 @@
 
 use icr_adapter_sdk::{SourceError, quoting_source};
 
-use crate::xml::{Element, Ns};
+use crate::xml::Element;
 
-/// What a SOAP Body holds.
-#[derive(Debug, PartialEq)]
-pub enum Body<'a> {
-    /// The `GetPersonSummaryResponse` element.
-    Response(&'a Element),
-    /// A SOAP fault.
-    Fault(Fault),
+pub use icr_soap::envelope::{Body, Fault, FaultClass, FaultCode, bare_fault};
+
+/// Reads the envelope: what its Body holds. The errors describe what is
+/// missing, never what is there.
+pub fn read_envelope(root: &Element) -> Result<Body<'_>, SourceError> {
+    icr_soap::envelope::read_envelope(root).map_err(|e| SourceError::Malformed(e.to_string()))
 }
 
-/// The class of a fault, from `faultcode` (SOAP 1.1 section 4.4.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FaultClass {
-    /// `Client`: the request was at fault.
-    Client,
-    /// `Server`: the service failed.
-    Server,
-    /// `VersionMismatch`: the envelope's namespace was not understood.
-    VersionMismatch,
-    /// `MustUnderstand`: a mandatory header was not understood.
-    MustUnderstand,
-    /// Any other or missing fault code.
-    Other,
-    /// No `soap:Fault` at all: a `ps:PersonSummaryFault` sent bare.
-    Bare,
-    /// A SOAP 1.2 fault, from a service that is SOAP 1.1.
-    Soap12,
-}
-
-impl FaultClass {
-    fn as_str(self) -> &'static str {
-        match self {
-            FaultClass::Client => "Client",
-            FaultClass::Server => "Server",
-            FaultClass::VersionMismatch => "VersionMismatch",
-            FaultClass::MustUnderstand => "MustUnderstand",
-            FaultClass::Other => "unrecognised fault code",
-            FaultClass::Bare => "no SOAP fault",
-            FaultClass::Soap12 => "SOAP 1.2",
-        }
-    }
-}
-
-/// The service's own fault codes (`ps:PersonSummaryFault/ps:Code`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FaultCode {
-    /// The council holds no record for the NHS number (`soap:Client`).
-    PersonNotKnown,
-    /// The requester or their organisation may not see this person's
-    /// summary (`soap:Client`).
-    AccessDenied,
-    /// The request did not follow the contract (`soap:Client`).
-    InvalidRequest,
-    /// The service is temporarily unavailable (`soap:Server`).
-    ServiceUnavailable,
-    /// The service failed (`soap:Server`).
-    InternalError,
-    /// A code this adapter does not know.
-    Other,
-}
-
-impl FaultCode {
-    /// Every code the contract defines.
-    pub const DEFINED: [FaultCode; 5] = [
-        FaultCode::PersonNotKnown,
-        FaultCode::AccessDenied,
-        FaultCode::InvalidRequest,
-        FaultCode::ServiceUnavailable,
-        FaultCode::InternalError,
-    ];
-
-    /// The code as the contract spells it.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            FaultCode::PersonNotKnown => "PersonNotKnown",
-            FaultCode::AccessDenied => "AccessDenied",
-            FaultCode::InvalidRequest => "InvalidRequest",
-            FaultCode::ServiceUnavailable => "ServiceUnavailable",
-            FaultCode::InternalError => "InternalError",
-            FaultCode::Other => "an unrecognised code",
-        }
-    }
-
-    /// The code for a value of `ps:Code`.
-    pub fn parse(s: &str) -> Self {
-        Self::DEFINED
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .unwrap_or(FaultCode::Other)
-    }
-
-    /// The class of fault the contract sends the code with.
-    pub const fn class(self) -> FaultClass {
-        match self {
-            FaultCode::PersonNotKnown | FaultCode::AccessDenied | FaultCode::InvalidRequest => {
-                FaultClass::Client
-            }
-            FaultCode::ServiceUnavailable | FaultCode::InternalError => FaultClass::Server,
-            FaultCode::Other => FaultClass::Other,
-        }
-    }
-}
-
-/// A SOAP fault: its class and code, and what the service said.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Fault {
-    /// The class, from `faultcode`.
-    pub class: FaultClass,
-    /// The service's code, from `detail`, when it gave one.
-    pub code: Option<FaultCode>,
-    /// The `CorrelationId` of the detail, when it gave one.
-    pub correlation_id: Option<String>,
-    /// The service's own words (`faultstring`, or a SOAP 1.2 `Reason`), as
-    /// sent; quoted only through [`quoting_source`].
-    pub said: String,
-}
-
-impl Fault {
-    /// How the fault is named in messages: its class and code, never its
-    /// words.
-    pub fn described(&self) -> String {
-        match (self.class, self.code) {
-            (FaultClass::Soap12, _) => "a SOAP 1.2 fault from a SOAP 1.1 service".into(),
-            (FaultClass::Bare, Some(code)) => {
-                format!("PersonSummaryFault {} outside a SOAP fault", code.as_str())
-            }
-            (class, Some(code)) => format!("SOAP fault {}/{}", class.as_str(), code.as_str()),
-            (class, None) => format!("SOAP fault {}", class.as_str()),
-        }
-    }
-
+/// What a fault means to the gateway.
+pub trait FaultError {
     /// The source error the fault means; `http_status` is the status it
     /// came with. Only a `soap:Client` fault coded `PersonNotKnown` is
     /// `PatientNotFound`; `ServiceUnavailable` is `Unavailable`; any other
     /// fault is `Refused` when it came with a 2xx (the service says it
     /// failed inside a success) and `HttpStatus` otherwise.
-    pub fn into_error(self, http_status: u16) -> SourceError {
+    fn into_error(self, http_status: u16) -> SourceError;
+}
+
+impl FaultError for Fault {
+    fn into_error(self, http_status: u16) -> SourceError {
         let described = self.described();
         let quoted = |message: String| quoting_source(message, &self.said);
         let message = match self.code {
@@ -186,151 +73,6 @@ impl Fault {
     }
 }
 
-/// A `ps:PersonSummaryFault` element read on its own (no `soap:Fault`
-/// around it): a fault with no class and no words.
-pub fn bare_fault(detail: &Element) -> Fault {
-    let (code, correlation_id) = fault_detail(detail);
-    Fault {
-        class: FaultClass::Bare,
-        code: Some(code),
-        correlation_id,
-        said: String::new(),
-    }
-}
-
-/// The code and correlation id of a `ps:PersonSummaryFault`.
-fn fault_detail(detail: &Element) -> (FaultCode, Option<String>) {
-    let code = detail
-        .child(Ns::PersonSummary, "Code")
-        .and_then(Element::value)
-        .map_or(FaultCode::Other, FaultCode::parse);
-    let correlation_id = detail
-        .child(Ns::PersonSummary, "CorrelationId")
-        .and_then(Element::value)
-        .map(str::to_string);
-    (code, correlation_id)
-}
-
-/// Reads the envelope: what its Body holds. The errors describe what is
-/// missing, never what is there.
-pub fn read_envelope(root: &Element) -> Result<Body<'_>, SourceError> {
-    if root.is(Ns::Soap12, "Envelope") {
-        if let Some(fault) = root
-            .child(Ns::Soap12, "Body")
-            .and_then(|b| b.child(Ns::Soap12, "Fault"))
-        {
-            return Ok(Body::Fault(soap12_fault(fault)));
-        }
-        return Err(SourceError::Malformed(
-            "the answer is a SOAP 1.2 envelope; the service is SOAP 1.1".into(),
-        ));
-    }
-    if !root.is(Ns::Soap11, "Envelope") {
-        return Err(SourceError::Malformed(
-            "the answer is not a SOAP 1.1 envelope".into(),
-        ));
-    }
-    let Some(body) = root.child(Ns::Soap11, "Body") else {
-        return Err(SourceError::Malformed(
-            "the SOAP envelope has no Body".into(),
-        ));
-    };
-    if let Some(fault) = body.child(Ns::Soap11, "Fault") {
-        let scope = [root, body, fault];
-        return Ok(Body::Fault(read_fault(fault, &scope)));
-    }
-    if let Some(response) = body.child(Ns::PersonSummary, "GetPersonSummaryResponse") {
-        return Ok(Body::Response(response));
-    }
-    match body.child(Ns::PersonSummary, "PersonSummaryFault") {
-        Some(detail) => Ok(Body::Fault(bare_fault(detail))),
-        None => Err(SourceError::Malformed(
-            "the SOAP Body holds neither a GetPersonSummaryResponse nor a Fault".into(),
-        )),
-    }
-}
-
-/// A SOAP 1.2 fault's words (`Reason/Text`); never "not known", whatever
-/// it says.
-fn soap12_fault(fault: &Element) -> Fault {
-    let said = fault
-        .child(Ns::Soap12, "Reason")
-        .and_then(|r| r.child(Ns::Soap12, "Text"))
-        .and_then(Element::value)
-        .unwrap_or("")
-        .to_string();
-    Fault {
-        class: FaultClass::Soap12,
-        code: None,
-        correlation_id: None,
-        said,
-    }
-}
-
-/// A fault's parts are unqualified in SOAP 1.1; some services qualify them
-/// with the envelope's namespace, which is tolerated.
-fn fault_part<'a>(fault: &'a Element, name: &str) -> Option<&'a Element> {
-    fault
-        .child(Ns::None, name)
-        .or_else(|| fault.child(Ns::Soap11, name))
-}
-
-fn read_fault(fault: &Element, scope: &[&Element]) -> Fault {
-    let class = fault_part(fault, "faultcode")
-        .map(|fc| {
-            let mut scope = scope.to_vec();
-            scope.push(fc);
-            fault_class(fc.value().unwrap_or(""), &scope)
-        })
-        .unwrap_or(FaultClass::Other);
-    let detail = fault_part(fault, "detail")
-        .and_then(|d| d.child(Ns::PersonSummary, "PersonSummaryFault"))
-        .map(fault_detail);
-    let said = fault_part(fault, "faultstring")
-        .and_then(Element::value)
-        .unwrap_or("")
-        .to_string();
-    Fault {
-        class,
-        code: detail.as_ref().map(|(code, _)| *code),
-        correlation_id: detail.and_then(|(_, c)| c),
-        said,
-    }
-}
-
-/// The class named by a `faultcode` value, its prefix resolved in `scope`
-/// (outermost element first). An unprefixed value is read as the SOAP
-/// class it names, as lenient clients do.
-fn fault_class(value: &str, scope: &[&Element]) -> FaultClass {
-    let (ns, local) = match value.split_once(':') {
-        Some((prefix, local)) => (resolve_prefix(prefix, scope), local),
-        None => (Some(Ns::Soap11), value),
-    };
-    if ns != Some(Ns::Soap11) {
-        return FaultClass::Other;
-    }
-    let class = local.split('.').next().unwrap_or("");
-    match class {
-        "Client" => FaultClass::Client,
-        "Server" => FaultClass::Server,
-        "VersionMismatch" => FaultClass::VersionMismatch,
-        "MustUnderstand" => FaultClass::MustUnderstand,
-        _ => FaultClass::Other,
-    }
-}
-
-/// The namespace `prefix` is bound to where the innermost element of
-/// `scope` is.
-fn resolve_prefix(prefix: &str, scope: &[&Element]) -> Option<Ns> {
-    scope.iter().rev().find_map(|el| {
-        el.prefixes
-            .iter()
-            .rev()
-            .find(|(p, _)| &**p == prefix)
-            .map(|(_, ns)| *ns)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,37 +93,40 @@ mod tests {
     }
 
     #[test]
-    fn fault_codes_resolve_their_prefix() {
-        let detail = r#"<detail><ps:PersonSummaryFault xmlns:ps="urn:icr:socialcare:personsummary:1"><ps:Code>PersonNotKnown</ps:Code></ps:PersonSummaryFault></detail>"#;
-        let f = body(&fault("<faultcode>s:Client</faultcode>", detail)).unwrap();
-        assert_eq!(
-            f,
-            Fault {
-                class: FaultClass::Client,
-                code: Some(FaultCode::PersonNotKnown),
-                correlation_id: None,
-                said: "No person 9990000018 (Jane Doe)".into(),
-            }
-        );
+    fn only_a_client_person_not_known_is_not_found() {
+        // how the codes and their prefixes are read: icr_soap::envelope
+        let detail = |code: &str| {
+            format!(
+                r#"<detail><ps:PersonSummaryFault xmlns:ps="urn:icr:socialcare:personsummary:1"><ps:Code>{code}</ps:Code></ps:PersonSummaryFault></detail>"#
+            )
+        };
+        let f = body(&fault(
+            "<faultcode>s:Client</faultcode>",
+            &detail("PersonNotKnown"),
+        ))
+        .unwrap();
         assert_eq!(f.into_error(500), SourceError::PatientNotFound);
-        // a prefix declared on faultcode itself; a dotted refinement
         let f = body(&fault(
-            r#"<faultcode xmlns:e="http://schemas.xmlsoap.org/soap/envelope/">e:Server.Busy</faultcode>"#,
-            "",
+            "<faultcode>s:Server</faultcode>",
+            &detail("PersonNotKnown"),
         ))
         .unwrap();
-        assert_eq!(f.class, FaultClass::Server);
-        assert_eq!(f.code, None);
-        // a prefix bound to another namespace is not a SOAP class
+        assert!(matches!(
+            f.into_error(500),
+            SourceError::HttpStatus { status: 500, .. }
+        ));
         let f = body(&fault(
-            r#"<faultcode xmlns:x="urn:x">x:Client</faultcode>"#,
-            "",
+            "<faultcode>s:Server</faultcode>",
+            &detail("ServiceUnavailable"),
         ))
         .unwrap();
-        assert_eq!(f.class, FaultClass::Other);
-        // an undeclared prefix inside text is not an XML error, just unknown
-        let f = body(&fault("<faultcode>zz:Client</faultcode>", "")).unwrap();
-        assert_eq!(f.class, FaultClass::Other);
+        assert!(matches!(f.into_error(200), SourceError::Unavailable(_)));
+        let f = body(&fault(
+            "<faultcode>s:Client</faultcode>",
+            &detail("InvalidRequest"),
+        ))
+        .unwrap();
+        assert!(matches!(f.into_error(200), SourceError::Refused(_)));
     }
 
     #[test]

@@ -21,16 +21,17 @@
 //!   (a table of observations after a face-to-face contact) and plan (a
 //!   numbered list). An unknown id gets `404`.
 //!
-//! Documents are written by [`write`], an XML writer that escapes every
-//! text and attribute value; element names are constants. Everything is
+//! Documents are written by [`write`], through the shared XML writer
+//! (`icr-xml`), which escapes every text and attribute value; element
+//! names are constants. Everything is
 //! deterministic: the same population gives the same bytes. Faults
 //! (latency, error rate, down) are the shared ones, applied before
 //! [`HttpModule::respond`] is called; errors are OperationOutcomes whose
 //! diagnostics never carry patient data.
 
 use icr_model::{
-    Appointment, CodeSystem, Coding, Concept, Demographics, Document, Entry, Gender, HumanName,
-    NhsNumber, PartialDateTime,
+    Appointment, CodeSystem, Coding, Concept, Demographics, Document, Entry, NhsNumber,
+    PartialDateTime,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -47,10 +48,10 @@ pub const CDA_XML: &str = "application/hl7-v3+xml";
 pub const NHS_NUMBER_SYSTEM: &str = "https://fhir.nhs.uk/Id/nhs-number";
 
 /// The OID of NHS numbers in CDA.
-pub const NHS_NUMBER_OID: &str = "2.16.840.1.113883.2.1.4.1";
+pub use icr_cda::document::NHS_NUMBER_OID;
 
 /// The OID of SDS (ODS) organisation codes in CDA.
-pub const ODS_OID: &str = "2.16.840.1.113883.2.1.3.2.4.19.1";
+pub use icr_cda::writer::ODS_OID;
 
 /// The root of this simulator's own document and patient ids: under the
 /// OID HL7 reserves for examples, so no real system's ids are imitated.
@@ -559,437 +560,29 @@ pub struct Report<'a> {
     pub sections: &'a [ReportSection],
 }
 
-/// One section of a report.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ReportSection {
-    /// The section's code.
-    pub code: Option<Coding>,
-    /// Its title.
-    pub title: String,
-    /// Its narrative.
-    pub blocks: Vec<Block>,
-}
+pub use icr_cda::writer::{Block, ReportSection, code_system_oid, ts};
 
-/// A block of narrative.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Block {
-    /// A `paragraph`.
-    Paragraph(String),
-    /// A `list` (`listType="ordered"` when numbered).
-    List {
-        /// Numbered.
-        ordered: bool,
-        /// The items.
-        items: Vec<String>,
-    },
-    /// A `table` with a header row.
-    Table {
-        /// The header cells.
-        head: Vec<String>,
-        /// The rows.
-        rows: Vec<Vec<String>>,
-    },
-}
-
-/// The OID a model code system has in CDA.
-pub fn code_system_oid(system: &CodeSystem) -> Option<&str> {
-    match system {
-        CodeSystem::Loinc => Some("2.16.840.1.113883.6.1"),
-        // SNOMED CT as the NHS registers it in CDA.
-        CodeSystem::Snomed => Some("2.16.840.1.113883.2.1.3.2.4.15"),
-        CodeSystem::Icd10 => Some("2.16.840.1.113883.6.3"),
-        CodeSystem::Ucum => Some("2.16.840.1.113883.6.8"),
-        CodeSystem::Other(uri) => match &**uri {
-            "http://terminology.hl7.org/CodeSystem/v3-ActCode" => Some("2.16.840.1.113883.5.4"),
-            "http://terminology.hl7.org/CodeSystem/v3-RoleCode" => Some("2.16.840.1.113883.5.111"),
-            other => other.strip_prefix("urn:oid:"),
-        },
-        _ => None,
-    }
-}
-
-/// An HL7 v3 `TS` value at the date's own precision; an instant keeps its
-/// offset (`+HHMM`), whole seconds.
-pub fn ts(d: &PartialDateTime) -> String {
-    match *d {
-        PartialDateTime::Year(y) => format!("{y:04}"),
-        PartialDateTime::YearMonth(y, m) => format!("{y:04}{:02}", m as u8),
-        PartialDateTime::Date(d) => {
-            format!("{:04}{:02}{:02}", d.year(), d.month() as u8, d.day())
-        }
-        PartialDateTime::DateTime(t) => {
-            let o = t.offset();
-            let (h, m, _) = o.as_hms();
-            let sign = if o.is_negative() { '-' } else { '+' };
-            format!(
-                "{:04}{:02}{:02}{:02}{:02}{:02}{sign}{:02}{:02}",
-                t.year(),
-                t.month() as u8,
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second(),
-                h.unsigned_abs(),
-                m.unsigned_abs()
-            )
-        }
-    }
-}
-
-/// Writes a report as a CDA R2 document.
+/// Writes a report as a CDA R2 document, with the CDA codec's encoder.
 pub fn write(r: &Report<'_>) -> String {
-    let mut x = Xml::new();
-    x.open(
-        "ClinicalDocument",
-        &[
-            ("xmlns", "urn:hl7-org:v3"),
-            ("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance"),
-        ],
-    );
-    x.empty(
-        "typeId",
-        &[
-            ("root", "2.16.840.1.113883.1.3"),
-            ("extension", "POCD_HD000040"),
-        ],
-    );
-    let local_root = format!("{LOCAL_ID_ROOT}.{}", org_number(r.org));
-    x.empty("id", &[("root", &local_root), ("extension", r.id)]);
-    match r.document.doc_type.codings.first() {
-        Some(c) => x.code("code", c),
-        None => x.empty("code", &[("nullFlavor", "UNK")]),
-    }
-    if let Some(t) = &r.document.title {
-        x.leaf("title", &[], t);
-    }
-    match &r.document.date {
-        Some(d) => x.empty("effectiveTime", &[("value", &ts(d))]),
-        None => x.empty("effectiveTime", &[("nullFlavor", "UNK")]),
-    }
-    x.empty(
-        "confidentialityCode",
-        &[
-            ("code", "N"),
-            ("codeSystem", "2.16.840.1.113883.5.25"),
-            ("displayName", "normal"),
-        ],
-    );
-    x.empty("languageCode", &[("code", "en-GB")]);
-
-    x.open("recordTarget", &[("typeCode", "RCT")]);
-    x.open("patientRole", &[("classCode", "PAT")]);
-    x.empty(
-        "id",
-        &[
-            ("root", NHS_NUMBER_OID),
-            ("extension", r.nhs_number.as_str()),
-        ],
-    );
-    x.open("patient", &[("classCode", "PSN")]);
-    if let Some(n) = r.demographics.preferred_name() {
-        name(&mut x, n);
-    }
-    if let Some(g) = r.demographics.gender {
-        let code = match g {
-            Gender::Male => "M",
-            Gender::Female => "F",
-            _ => "UN",
-        };
-        x.empty(
-            "administrativeGenderCode",
-            &[("code", code), ("codeSystem", "2.16.840.1.113883.5.1")],
-        );
-    }
-    if let Some(b) = &r.demographics.birth_date {
-        x.empty("birthTime", &[("value", &ts(b))]);
-    }
-    x.close("patient");
-    x.close("patientRole");
-    x.close("recordTarget");
-
-    let ods = r.org.ods_code();
-    for author in &r.document.authors {
-        x.open("author", &[("typeCode", "AUT")]);
-        match &r.document.date {
-            Some(d) => x.empty("time", &[("value", &ts(d))]),
-            None => x.empty("time", &[("nullFlavor", "UNK")]),
-        }
-        x.open("assignedAuthor", &[("classCode", "ASSIGNED")]);
-        x.empty("id", &[("nullFlavor", "NI")]);
-        x.open("assignedPerson", &[]);
-        x.leaf("name", &[], author);
-        x.close("assignedPerson");
-        x.open("representedOrganization", &[]);
-        x.empty("id", &[("root", ODS_OID), ("extension", ods)]);
-        x.leaf("name", &[], r.org.name());
-        x.close("representedOrganization");
-        x.close("assignedAuthor");
-        x.close("author");
-    }
-
-    x.open("custodian", &[("typeCode", "CST")]);
-    x.open("assignedCustodian", &[("classCode", "ASSIGNED")]);
-    x.open("representedCustodianOrganization", &[]);
-    x.empty("id", &[("root", ODS_OID), ("extension", ods)]);
-    x.leaf("name", &[], r.org.name());
-    x.close("representedCustodianOrganization");
-    x.close("assignedCustodian");
-    x.close("custodian");
-
-    if let Some(e) = r.encounter {
-        encounter(&mut x, e);
-    }
-
-    x.open("component", &[]);
-    x.open("structuredBody", &[]);
-    for s in r.sections {
-        x.open("component", &[]);
-        x.open("section", &[]);
-        if let Some(c) = &s.code {
-            x.code("code", c);
-        }
-        x.leaf("title", &[], &s.title);
-        x.open("text", &[]);
-        for b in &s.blocks {
-            block(&mut x, b);
-        }
-        x.close("text");
-        x.close("section");
-        x.close("component");
-    }
-    x.close("structuredBody");
-    x.close("component");
-    x.close("ClinicalDocument");
-    x.finish()
+    let local_id_root = format!("{LOCAL_ID_ROOT}.{}", org_number(r.org));
+    icr_cda::writer::write(&icr_cda::writer::Report {
+        organisation: icr_cda::writer::Organisation {
+            ods_code: r.org.ods_code(),
+            name: r.org.name(),
+            local_id_root: &local_id_root,
+        },
+        id: r.id,
+        nhs_number: r.nhs_number,
+        demographics: r.demographics,
+        document: r.document,
+        encounter: r.encounter,
+        sections: r.sections,
+    })
 }
 
 /// The organisation's position in the table, as an OID arc.
 fn org_number(org: Org) -> usize {
     Org::ALL.iter().position(|o| *o == org).unwrap_or(0) + 1
-}
-
-fn name(x: &mut Xml, n: &HumanName) {
-    x.open("name", &[]);
-    for p in &n.prefix {
-        x.leaf("prefix", &[], p);
-    }
-    for g in &n.given {
-        x.leaf("given", &[], g);
-    }
-    if let Some(f) = &n.family {
-        x.leaf("family", &[], f);
-    }
-    if n.prefix.is_empty()
-        && n.given.is_empty()
-        && n.family.is_none()
-        && let Some(t) = &n.text
-    {
-        x.text(t);
-    }
-    x.close("name");
-}
-
-fn encounter(x: &mut Xml, e: &Appointment) {
-    x.open("componentOf", &[("typeCode", "COMP")]);
-    x.open("encompassingEncounter", &[]);
-    if let Some(c) = e.class.as_ref().and_then(|c| c.codings.first()) {
-        x.code("code", c);
-    }
-    x.open("effectiveTime", &[]);
-    match &e.start {
-        Some(s) => x.empty("low", &[("value", &ts(s))]),
-        None => x.empty("low", &[("nullFlavor", "UNK")]),
-    }
-    if let Some(end) = &e.end {
-        x.empty("high", &[("value", &ts(end))]);
-    }
-    x.close("effectiveTime");
-    let mut people = e.participants.iter();
-    if let Some(first) = people.next() {
-        x.open("responsibleParty", &[]);
-        assigned_entity(x, first);
-        x.close("responsibleParty");
-    }
-    for p in people {
-        x.open("encounterParticipant", &[("typeCode", "ATND")]);
-        assigned_entity(x, p);
-        x.close("encounterParticipant");
-    }
-    if let Some(l) = &e.location {
-        x.open("location", &[]);
-        x.open("healthCareFacility", &[]);
-        x.open("location", &[]);
-        x.leaf("name", &[], l);
-        x.close("location");
-        x.close("healthCareFacility");
-        x.close("location");
-    }
-    x.close("encompassingEncounter");
-    x.close("componentOf");
-}
-
-fn assigned_entity(x: &mut Xml, person: &str) {
-    x.open("assignedEntity", &[]);
-    x.empty("id", &[("nullFlavor", "NI")]);
-    x.open("assignedPerson", &[]);
-    x.leaf("name", &[], person);
-    x.close("assignedPerson");
-    x.close("assignedEntity");
-}
-
-fn block(x: &mut Xml, b: &Block) {
-    match b {
-        Block::Paragraph(t) => x.leaf("paragraph", &[], t),
-        Block::List { ordered, items } => {
-            let attrs: &[(&str, &str)] = if *ordered {
-                &[("listType", "ordered")]
-            } else {
-                &[]
-            };
-            x.open("list", attrs);
-            for i in items {
-                x.leaf("item", &[], i);
-            }
-            x.close("list");
-        }
-        Block::Table { head, rows } => {
-            x.open("table", &[("border", "1")]);
-            x.open("thead", &[]);
-            x.open("tr", &[]);
-            for h in head {
-                x.leaf("th", &[], h);
-            }
-            x.close("tr");
-            x.close("thead");
-            x.open("tbody", &[]);
-            for row in rows {
-                x.open("tr", &[]);
-                for c in row {
-                    x.leaf("td", &[], c);
-                }
-                x.close("tr");
-            }
-            x.close("tbody");
-            x.close("table");
-        }
-    }
-}
-
-/// Writes XML with every text and attribute value escaped; element and
-/// attribute names are this module's constants.
-struct Xml {
-    out: String,
-    depth: usize,
-}
-
-impl Xml {
-    fn new() -> Self {
-        Self {
-            out: String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"),
-            depth: 0,
-        }
-    }
-
-    fn indent(&mut self) {
-        for _ in 0..self.depth {
-            self.out.push_str("  ");
-        }
-    }
-
-    fn tag(&mut self, name: &str, attrs: &[(&str, &str)], close: bool) {
-        self.out.push('<');
-        self.out.push_str(name);
-        for (k, v) in attrs {
-            self.out.push(' ');
-            self.out.push_str(k);
-            self.out.push_str("=\"");
-            escape(&mut self.out, v, true);
-            self.out.push('"');
-        }
-        self.out.push_str(if close { "/>" } else { ">" });
-    }
-
-    fn open(&mut self, name: &str, attrs: &[(&str, &str)]) {
-        self.indent();
-        self.tag(name, attrs, false);
-        self.out.push('\n');
-        self.depth += 1;
-    }
-
-    fn close(&mut self, name: &str) {
-        self.depth = self.depth.saturating_sub(1);
-        self.indent();
-        self.out.push_str("</");
-        self.out.push_str(name);
-        self.out.push_str(">\n");
-    }
-
-    fn empty(&mut self, name: &str, attrs: &[(&str, &str)]) {
-        self.indent();
-        self.tag(name, attrs, true);
-        self.out.push('\n');
-    }
-
-    fn leaf(&mut self, name: &str, attrs: &[(&str, &str)], text: &str) {
-        self.indent();
-        self.tag(name, attrs, false);
-        escape(&mut self.out, text, false);
-        self.out.push_str("</");
-        self.out.push_str(name);
-        self.out.push_str(">\n");
-    }
-
-    fn text(&mut self, text: &str) {
-        self.indent();
-        escape(&mut self.out, text, false);
-        self.out.push('\n');
-    }
-
-    /// A `CD` element: code, code system OID and display name; a coding
-    /// whose system has no OID is written as its display text only.
-    fn code(&mut self, name: &str, c: &Coding) {
-        match code_system_oid(&c.system) {
-            Some(oid) => {
-                let mut attrs = vec![("code", c.code.as_str()), ("codeSystem", oid)];
-                if let Some(d) = &c.display {
-                    attrs.push(("displayName", d.as_str()));
-                }
-                self.empty(name, &attrs);
-            }
-            None => {
-                self.open(name, &[("nullFlavor", "OTH")]);
-                self.leaf("originalText", &[], c.display.as_deref().unwrap_or(&c.code));
-                self.close(name);
-            }
-        }
-    }
-
-    fn finish(self) -> String {
-        self.out
-    }
-}
-
-/// Whether XML 1.0 can carry `c`.
-fn is_xml_char(c: char) -> bool {
-    matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
-}
-
-/// Appends `s` escaped for element text, or for a double-quoted attribute
-/// value; characters XML cannot carry are left out.
-fn escape(out: &mut String, s: &str, attr: bool) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' if attr => out.push_str("&quot;"),
-            '\r' => out.push_str("&#13;"),
-            '\n' if attr => out.push_str("&#10;"),
-            '\t' if attr => out.push_str("&#9;"),
-            c if is_xml_char(c) => out.push(c),
-            _ => {}
-        }
-    }
 }
 
 #[cfg(test)]
@@ -1000,6 +593,7 @@ mod tests {
 
     use super::*;
     use crate::{Fault, Sim, SimConfig};
+    use icr_model::HumanName;
 
     const SEED: u64 = 20261101;
     const SIZE: usize = 300;

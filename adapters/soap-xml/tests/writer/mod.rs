@@ -1,14 +1,14 @@
 //! A writer of the contract for tests: a council's holdings (model values)
 //! as a `GetPersonSummaryResponse` envelope, the inverse of the adapter's
-//! mapping for everything the contract can carry. Written with quick-xml's
-//! writer, so every value is escaped.
+//! mapping for everything the contract can carry. Written with the
+//! contract's response writer (`icr_soap::ResponseWriter`), so every value
+//! is escaped.
 
-use icr_adapter_soap_xml::PERSON_SUMMARY_NS;
 use icr_adapter_soap_xml::codes::ContactRole;
 use icr_model::time::OffsetDateTime;
 use icr_model::*;
-use quick_xml::Writer;
-use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+pub use icr_soap::Style;
+use icr_soap::response::ResponseWriter;
 
 /// One record: the council's id, when it changed, and what it says.
 #[derive(Clone, Debug)]
@@ -31,48 +31,26 @@ pub struct Holdings {
     pub visits: Vec<Rec<Appointment>>,
 }
 
-/// How the service's namespace is written.
-#[derive(Clone, Copy, Debug)]
-pub enum Style {
-    /// `ps:` on every element.
-    Prefix(&'static str),
-    /// A default namespace on the response element.
-    Default,
-}
-
 pub struct W {
-    w: Writer<Vec<u8>>,
-    prefix: String,
+    w: ResponseWriter,
 }
 
 type R = std::io::Result<()>;
 
 impl W {
-    fn name(&self, local: &str) -> String {
-        format!("{}{local}", self.prefix)
-    }
-
     fn start(&mut self, local: &str, attrs: &[(&str, &str)]) -> R {
-        let mut s = BytesStart::new(self.name(local));
-        for (k, v) in attrs {
-            s.push_attribute((*k, *v));
-        }
-        self.w.write_event(Event::Start(s))
+        self.w.open(local, attrs);
+        Ok(())
     }
 
     fn end(&mut self, local: &str) -> R {
-        self.w
-            .write_event(Event::End(BytesEnd::new(self.name(local))))
+        self.w.close(local);
+        Ok(())
     }
 
     fn leaf(&mut self, local: &str, attrs: &[(&str, &str)], text: &str) -> R {
-        let mut s = BytesStart::new(self.name(local));
-        for (k, v) in attrs {
-            s.push_attribute((*k, *v));
-        }
-        self.w.write_event(Event::Start(s))?;
-        self.w.write_event(Event::Text(BytesText::new(text)))?;
-        self.end(local)
+        self.w.leaf(local, attrs, text);
+        Ok(())
     }
 
     fn opt(&mut self, local: &str, text: Option<&str>) -> R {
@@ -181,25 +159,9 @@ fn visit_status(s: AppointmentStatus) -> &'static str {
 
 /// The holdings as a response envelope.
 pub fn write(h: &Holdings, correlation_id: &str, style: Style) -> std::io::Result<Vec<u8>> {
-    let prefix = match style {
-        Style::Prefix(p) => format!("{p}:"),
-        Style::Default => String::new(),
-    };
     let mut w = W {
-        w: Writer::new_with_indent(Vec::new(), b' ', 1),
-        prefix,
+        w: ResponseWriter::new(style, Some(correlation_id)),
     };
-    w.w.write_event(Event::Decl(BytesDecl::new("1.0", Some("utf-8"), None)))?;
-    let mut env = BytesStart::new("soap:Envelope");
-    env.push_attribute(("xmlns:soap", "http://schemas.xmlsoap.org/soap/envelope/"));
-    w.w.write_event(Event::Start(env))?;
-    w.w.write_event(Event::Start(BytesStart::new("soap:Body")))?;
-    let ns_attr = match style {
-        Style::Prefix(p) => format!("xmlns:{p}"),
-        Style::Default => "xmlns".to_string(),
-    };
-    w.start("GetPersonSummaryResponse", &[(&ns_attr, PERSON_SUMMARY_NS)])?;
-    w.leaf("CorrelationId", &[], correlation_id)?;
 
     // the person
     let p = &h.person;
@@ -399,8 +361,5 @@ pub fn write(h: &Holdings, correlation_id: &str, style: Style) -> std::io::Resul
     }
     w.end("Visits")?;
 
-    w.end("GetPersonSummaryResponse")?;
-    w.w.write_event(Event::End(BytesEnd::new("soap:Body")))?;
-    w.w.write_event(Event::End(BytesEnd::new("soap:Envelope")))?;
-    Ok(w.w.into_inner())
+    Ok(w.w.finish().into_bytes())
 }

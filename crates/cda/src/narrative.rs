@@ -362,13 +362,13 @@ fn push_children<'a>(el: El<'a>, stack: &mut Vec<Step<'a>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xml::{Limits, parse};
+    use crate::xml::{default_limits, parse};
 
     fn render_str(narrative: &str, budget: usize) -> (Option<String>, bool) {
         let doc = format!(
             "<ClinicalDocument xmlns=\"urn:hl7-org:v3\"><text>{narrative}</text></ClinicalDocument>"
         );
-        let tree = parse(doc.as_bytes(), &Limits::default()).unwrap();
+        let tree = parse(doc.as_bytes(), &default_limits()).unwrap();
         let text = tree.root().child("text").unwrap();
         let mut out = TextBuilder::new(budget);
         render(text, &mut out);
@@ -449,6 +449,13 @@ mod tests {
 
     #[test]
     fn control_characters_are_removed() {
-        assert_eq!(r("a&#x7;b&#x1B;[31mc"), "ab[31mc");
+        // C1 controls are characters XML allows: the narrative drops them
+        assert_eq!(r("a&#x9B;b&#x90;[31mc"), "ab[31mc");
+        // C0 controls are not XML: the shared reader refuses the document
+        let doc = "<ClinicalDocument xmlns=\"urn:hl7-org:v3\"><text>a&#x7;b&#x1B;[31mc</text></ClinicalDocument>";
+        assert!(parse(doc.as_bytes(), &default_limits()).is_err());
+        let mut out = TextBuilder::new(100);
+        out.text("a\u{7}b\u{1B}[31mc");
+        assert_eq!(out.finish().as_deref(), Some("ab[31mc"));
     }
 }

@@ -30,7 +30,7 @@ pub struct ReadLimits {
 impl Default for ReadLimits {
     fn default() -> Self {
         Self {
-            xml: Limits::default(),
+            xml: xml::default_limits(),
             max_text_chars: 100_000,
             max_sections: 200,
             max_people: 20,
