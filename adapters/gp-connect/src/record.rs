@@ -558,7 +558,7 @@ impl<'c> RecordReader<'c> {
             let Some(reference) = entry
                 .item
                 .as_ref()
-                .and_then(|r| crate::map::text(&r.reference))
+                .and_then(|r| icr_fhir_stu3::to_model::text(&r.reference))
             else {
                 count.unresolved += 1;
                 continue;

@@ -35,8 +35,8 @@
 //! mapped to the nearest STU3 code (documented on each function).
 
 use std::collections::{HashMap, HashSet};
-use std::fmt::Write as _;
 
+use icr_fhir::from_model::{code, coding, concept, concepts, text};
 use icr_model as m;
 use icr_model::time::format_description::well_known::Rfc3339;
 use icr_model::time::{Date, OffsetDateTime, UtcOffset};
@@ -554,6 +554,7 @@ fn in_period(period: Option<&DatePeriod>, date: Option<&m::PartialDateTime>) -> 
 
 fn meta(profile: &str, last_updated: Option<OffsetDateTime>, restricted: bool) -> Meta {
     Meta {
+        source: None,
         version_id: None,
         last_updated: last_updated.and_then(instant_text),
         profile: vec![profile.to_string()],
@@ -1150,6 +1151,7 @@ fn quantity(q: &m::Quantity) -> Option<Quantity> {
 
 fn human_name(n: &m::HumanName) -> Option<HumanName> {
     let out = HumanName {
+        period: None,
         use_: n.use_.map(|u| u.as_code().to_string()),
         text: n.text.as_deref().and_then(text),
         family: n.family.as_deref().and_then(text),
@@ -1163,6 +1165,7 @@ fn human_name(n: &m::HumanName) -> Option<HumanName> {
 
 fn address(a: &m::Address) -> Option<Address> {
     let out = Address {
+        period: None,
         use_: a.use_.and_then(|u| match u {
             // STU3 address use is home, work, temp or old only.
             m::ContactUse::Mobile | m::ContactUse::Billing => None,
@@ -1188,6 +1191,8 @@ fn address(a: &m::Address) -> Option<Address> {
 fn contact_point(t: &m::Telecom) -> Option<ContactPoint> {
     let value = text(&t.value)?;
     Some(ContactPoint {
+        rank: None,
+        period: None,
         system: Some(
             match t.system {
                 // STU3 contact point systems have no `sms`.
@@ -1216,6 +1221,7 @@ fn period(start: Option<&m::PartialDateTime>, end: Option<&m::PartialDateTime>) 
 fn dosages(t: Option<&str>) -> Vec<Dosage> {
     t.and_then(text)
         .map(|t| Dosage {
+            sequence: None,
             text: Some(t),
             patient_instruction: None,
         })
@@ -1241,32 +1247,6 @@ fn display_ref(name: &str) -> Option<Reference> {
     })
 }
 
-fn coding(c: &m::Coding) -> Option<Coding> {
-    let code_ = code(&c.code);
-    let display = c.display.as_deref().and_then(text);
-    if code_.is_none() && display.is_none() {
-        return None;
-    }
-    Some(Coding {
-        system: uri(c.system.uri()),
-        version: None,
-        code: code_,
-        display,
-    })
-}
-
-fn concept(c: &m::Concept) -> Option<CodeableConcept> {
-    let out = CodeableConcept {
-        coding: c.codings.iter().filter_map(coding).collect(),
-        text: c.text.as_deref().and_then(text),
-    };
-    (!out.coding.is_empty() || out.text.is_some()).then_some(out)
-}
-
-fn concepts(cs: &[m::Concept]) -> Vec<CodeableConcept> {
-    cs.iter().filter_map(concept).collect()
-}
-
 fn single_coding(c: &m::Concept) -> Option<Coding> {
     c.codings.iter().find_map(coding).or_else(|| {
         c.text.as_deref().and_then(text).map(|t| Coding {
@@ -1274,55 +1254,6 @@ fn single_coding(c: &m::Concept) -> Option<Coding> {
             ..Default::default()
         })
     })
-}
-
-fn is_ws(c: char) -> bool {
-    c.is_whitespace() || c == '\u{feff}'
-}
-
-/// A FHIR `string`: `None` when blank; whitespace other than space, tab,
-/// CR and LF becomes a space.
-fn text(s: &str) -> Option<String> {
-    if s.chars().all(is_ws) {
-        return None;
-    }
-    Some(
-        s.chars()
-            .map(|c| {
-                if is_ws(c) && !matches!(c, ' ' | '\t' | '\r' | '\n') {
-                    ' '
-                } else {
-                    c
-                }
-            })
-            .collect(),
-    )
-}
-
-/// A FHIR `code`: words separated by single spaces; `None` when blank.
-fn code(s: &str) -> Option<String> {
-    let words: Vec<&str> = s.split(is_ws).filter(|w| !w.is_empty()).collect();
-    (!words.is_empty()).then(|| words.join(" "))
-}
-
-/// A FHIR `uri`: whitespace percent-encoded; `None` when blank.
-fn uri(s: &str) -> Option<String> {
-    let s = s.trim_matches(is_ws);
-    if s.is_empty() {
-        return None;
-    }
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if is_ws(c) {
-            let mut buf = [0u8; 4];
-            for b in c.encode_utf8(&mut buf).bytes() {
-                let _ = write!(out, "%{b:02X}");
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    Some(out)
 }
 
 /// A `dateTime` at the model's precision, or `None` outside years 1–9999.
@@ -1407,6 +1338,9 @@ mod tests {
         assert_eq!(text(" \u{a0}"), None);
         assert_eq!(text("a\u{a0}b").as_deref(), Some("a b"));
         assert_eq!(code(" on  hold ").as_deref(), Some("on hold"));
-        assert_eq!(uri("urn:a b").as_deref(), Some("urn:a%20b"));
+        assert_eq!(
+            icr_fhir::from_model::uri("urn:a b").as_deref(),
+            Some("urn:a%20b")
+        );
     }
 }

@@ -31,6 +31,8 @@ use icr_model as m;
 use icr_model::time::{OffsetDateTime, UtcOffset};
 
 use crate::bundle::{CONFIDENTIALITY_SYSTEM, NHS_NUMBER_SYSTEM, ODS_ORGANISATION_SYSTEM, Resource};
+use crate::datatypes::*;
+use crate::from_model::{code, coding, concept, concepts, text, uri};
 use crate::types::*;
 
 /// The code system of data-absent reasons.
@@ -1085,33 +1087,10 @@ fn display_ref(name: &str) -> Option<Reference> {
     })
 }
 
-/// A concept, or `None` when nothing of it survives.
-fn concept(c: &m::Concept) -> Option<CodeableConcept> {
-    let out = CodeableConcept {
-        coding: c.codings.iter().filter_map(coding).collect(),
-        text: c.text.as_deref().and_then(text),
-    };
-    (!out.coding.is_empty() || out.text.is_some()).then_some(out)
-}
-
-fn concepts(cs: &[m::Concept]) -> Vec<CodeableConcept> {
-    cs.iter().filter_map(concept).collect()
-}
-
 /// A concept FHIR requires: the `data-absent-reason#unknown` coding when the
 /// model has none.
 fn concept_required(c: &m::Concept) -> CodeableConcept {
     concept(c).unwrap_or_else(data_absent_concept)
-}
-
-fn coding(c: &m::Coding) -> Option<Coding> {
-    let out = Coding {
-        system: uri(c.system.uri()),
-        version: None,
-        code: code(&c.code),
-        display: c.display.as_deref().and_then(text),
-    };
-    (out.code.is_some() || out.display.is_some()).then_some(out)
 }
 
 /// A concept as one Coding: its primary coding, else any coding, else its
@@ -1161,55 +1140,6 @@ fn data_absent_extension() -> Extension {
         value_code: Some("unknown".to_string()),
         ..Default::default()
     }
-}
-
-fn is_ws(c: char) -> bool {
-    c.is_whitespace() || c == '\u{feff}'
-}
-
-/// A FHIR `string`: `None` when blank; whitespace other than space, tab,
-/// CR and LF becomes a space (the schema allows no other).
-fn text(s: &str) -> Option<String> {
-    if s.chars().all(is_ws) {
-        return None;
-    }
-    Some(
-        s.chars()
-            .map(|c| {
-                if is_ws(c) && !matches!(c, ' ' | '\t' | '\r' | '\n') {
-                    ' '
-                } else {
-                    c
-                }
-            })
-            .collect(),
-    )
-}
-
-/// A FHIR `code`: words separated by single spaces; `None` when blank.
-fn code(s: &str) -> Option<String> {
-    let words: Vec<&str> = s.split(is_ws).filter(|w| !w.is_empty()).collect();
-    (!words.is_empty()).then(|| words.join(" "))
-}
-
-/// A FHIR `uri`: whitespace percent-encoded; `None` when blank.
-fn uri(s: &str) -> Option<String> {
-    let s = s.trim_matches(is_ws);
-    if s.is_empty() {
-        return None;
-    }
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if is_ws(c) {
-            let mut buf = [0u8; 4];
-            for b in c.encode_utf8(&mut buf).bytes() {
-                let _ = write!(out, "%{b:02X}");
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    Some(out)
 }
 
 /// A FHIR `dateTime` at the model's precision, or `None` when the schema
