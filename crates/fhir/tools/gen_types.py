@@ -672,11 +672,18 @@ for line in SPEC.strip().split('\n'):
     assert parts[3:] in ([], ['strict']), line
     rust = snake(fname)
     ren = '' if re.sub(r'_([a-z])', lambda m:m.group(1).upper(), rust) == fname else f'rename = "{fname}", '
-    if shared:
-        read = 'strict_only' if strict_only else 'as_read'
-        ren += f'deserialize_with = "crate::lenient::{read}", '
     out.append(f'    /// `{cur}.{fname}`.')
-    if kind == '?':
+    if shared:
+        # One argument a line, as rustfmt writes an attribute this long.
+        read = 'strict_only' if strict_only else 'as_read'
+        skip = 'Option::is_none' if kind == '?' else 'Vec::is_empty'
+        args = ([f'rename = "{fname}"'] if ren else []) + [
+            f'deserialize_with = "crate::lenient::{read}"', 'default', f'skip_serializing_if = "{skip}"']
+        out.append('    #[serde(')
+        out.extend(f'        {a},' if i < len(args) - 1 else f'        {a}' for i, a in enumerate(args))
+        out.append('    )]')
+        out.append(f'    pub {rust}: {"Option" if kind == "?" else "Vec"}<{ty}>,')
+    elif kind == '?':
         out.append(f'    #[serde({ren}default, skip_serializing_if = "Option::is_none")]')
         out.append(f'    pub {rust}: Option<{ty}>,')
     elif kind == '*':
