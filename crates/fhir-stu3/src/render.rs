@@ -36,10 +36,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use icr_fhir::from_model::{code, coding, concept, concepts, text};
+use icr_fhir::from_model::{
+    code, coding, concept, concepts, date, date_time, display_ref, dosages, human_name, instant,
+    instant_text, period, text,
+};
 use icr_model as m;
-use icr_model::time::format_description::well_known::Rfc3339;
-use icr_model::time::{Date, OffsetDateTime, UtcOffset};
+use icr_model::time::{Date, OffsetDateTime};
 
 use crate::bundle::{Bundle, BundleEntry, Resource};
 use crate::gpc::*;
@@ -1149,20 +1151,6 @@ fn quantity(q: &m::Quantity) -> Option<Quantity> {
     (out.value.is_some() || out.unit.is_some() || out.code.is_some()).then_some(out)
 }
 
-fn human_name(n: &m::HumanName) -> Option<HumanName> {
-    let out = HumanName {
-        period: None,
-        use_: n.use_.map(|u| u.as_code().to_string()),
-        text: n.text.as_deref().and_then(text),
-        family: n.family.as_deref().and_then(text),
-        given: n.given.iter().filter_map(|g| text(g)).collect(),
-        prefix: n.prefix.iter().filter_map(|g| text(g)).collect(),
-        suffix: Vec::new(),
-    };
-    (out.text.is_some() || out.family.is_some() || !out.given.is_empty() || !out.prefix.is_empty())
-        .then_some(out)
-}
-
 fn address(a: &m::Address) -> Option<Address> {
     let out = Address {
         period: None,
@@ -1210,25 +1198,6 @@ fn contact_point(t: &m::Telecom) -> Option<ContactPoint> {
     })
 }
 
-fn period(start: Option<&m::PartialDateTime>, end: Option<&m::PartialDateTime>) -> Option<Period> {
-    let p = Period {
-        start: start.and_then(date_time),
-        end: end.and_then(date_time),
-    };
-    (p.start.is_some() || p.end.is_some()).then_some(p)
-}
-
-fn dosages(t: Option<&str>) -> Vec<Dosage> {
-    t.and_then(text)
-        .map(|t| Dosage {
-            sequence: None,
-            text: Some(t),
-            patient_instruction: None,
-        })
-        .into_iter()
-        .collect()
-}
-
 fn annotations(notes: &[String]) -> Vec<Annotation> {
     notes
         .iter()
@@ -1240,13 +1209,6 @@ fn annotations(notes: &[String]) -> Vec<Annotation> {
         .collect()
 }
 
-fn display_ref(name: &str) -> Option<Reference> {
-    text(name).map(|d| Reference {
-        display: Some(d),
-        ..Default::default()
-    })
-}
-
 fn single_coding(c: &m::Concept) -> Option<Coding> {
     c.codings.iter().find_map(coding).or_else(|| {
         c.text.as_deref().and_then(text).map(|t| Coding {
@@ -1254,54 +1216,6 @@ fn single_coding(c: &m::Concept) -> Option<Coding> {
             ..Default::default()
         })
     })
-}
-
-/// A `dateTime` at the model's precision, or `None` outside years 1–9999.
-fn date_time(d: &m::PartialDateTime) -> Option<String> {
-    match *d {
-        m::PartialDateTime::DateTime(dt) => instant_text(dt),
-        _ => date(d),
-    }
-}
-
-/// A `date`: the model's date, or a date-time's calendar date.
-fn date(d: &m::PartialDateTime) -> Option<String> {
-    let year = match *d {
-        m::PartialDateTime::Year(y) | m::PartialDateTime::YearMonth(y, _) => y,
-        m::PartialDateTime::Date(x) => x.year(),
-        m::PartialDateTime::DateTime(dt) => dt.date().year(),
-    };
-    if !(1..=9999).contains(&year) {
-        return None;
-    }
-    Some(match *d {
-        m::PartialDateTime::DateTime(dt) => m::PartialDateTime::Date(dt.date()).to_string(),
-        other => other.to_string(),
-    })
-}
-
-/// An `instant`: only a full date-time has one.
-fn instant(d: &m::PartialDateTime) -> Option<String> {
-    match *d {
-        m::PartialDateTime::DateTime(dt) => instant_text(dt),
-        _ => None,
-    }
-}
-
-/// RFC 3339; an offset FHIR cannot write (beyond ±14:00, or with seconds)
-/// is written as the same instant in UTC.
-fn instant_text(dt: OffsetDateTime) -> Option<String> {
-    let off = dt.offset();
-    let fits = off.seconds_past_minute() == 0 && off.whole_minutes().unsigned_abs() <= 14 * 60;
-    let dt = if fits {
-        dt
-    } else {
-        dt.to_offset(UtcOffset::UTC)
-    };
-    if !(1..=9999).contains(&dt.year()) {
-        return None;
-    }
-    dt.format(&Rfc3339).ok()
 }
 
 #[cfg(test)]

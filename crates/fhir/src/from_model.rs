@@ -1,13 +1,17 @@
 //! The unified model written as FHIR primitives and shared data types, the
 //! same way by both renderers (the gateway's R4 [`render`](crate::render)
 //! and the GP Connect simulator's STU3 one): strings, codes and URIs made
-//! schema-safe, codings and concepts without empty parts.
+//! schema-safe, dates at the model's precision, codings, concepts, names,
+//! periods and dosages without empty parts. What a version's value sets
+//! change (address and contact uses, quantities) stays in its renderer.
 
 use std::fmt::Write as _;
 
 use icr_model as m;
 
-use crate::datatypes::{CodeableConcept, Coding};
+use icr_model::time::{OffsetDateTime, UtcOffset};
+
+use crate::datatypes::{CodeableConcept, Coding, Dosage, HumanName, Period, Reference};
 
 fn is_ws(c: char) -> bool {
     c.is_whitespace() || c == '\u{feff}'
@@ -81,6 +85,111 @@ pub fn concept(c: &m::Concept) -> Option<CodeableConcept> {
 /// The concepts of which something survives.
 pub fn concepts(cs: &[m::Concept]) -> Vec<CodeableConcept> {
     cs.iter().filter_map(concept).collect()
+}
+
+/// A FHIR `dateTime` at the model's precision, or `None` when the schema
+/// cannot hold it (a year outside 1–9999). An offset FHIR cannot write
+/// (beyond ±14:00, or with seconds) is written as the same instant in UTC.
+pub fn date_time(d: &m::PartialDateTime) -> Option<String> {
+    match *d {
+        m::PartialDateTime::DateTime(dt) => instant_text(dt),
+        _ => date(d),
+    }
+}
+
+/// A FHIR `date`: the model's date, or a date-time's calendar date.
+pub fn date(d: &m::PartialDateTime) -> Option<String> {
+    let year_ok = |y: i32| (1..=9999).contains(&y);
+    let mut out = String::new();
+    let ok = match *d {
+        m::PartialDateTime::Year(y) => year_ok(y) && write!(out, "{y:04}").is_ok(),
+        m::PartialDateTime::YearMonth(y, mo) => {
+            year_ok(y) && write!(out, "{y:04}-{:02}", mo as u8).is_ok()
+        }
+        m::PartialDateTime::Date(x) => {
+            year_ok(x.year())
+                && write!(out, "{:04}-{:02}-{:02}", x.year(), x.month() as u8, x.day()).is_ok()
+        }
+        m::PartialDateTime::DateTime(dt) => {
+            let x = dt.date();
+            year_ok(x.year())
+                && write!(out, "{:04}-{:02}-{:02}", x.year(), x.month() as u8, x.day()).is_ok()
+        }
+    };
+    ok.then_some(out)
+}
+
+/// A FHIR `instant`: only a full date-time has one.
+pub fn instant(d: &m::PartialDateTime) -> Option<String> {
+    match *d {
+        m::PartialDateTime::DateTime(dt) => instant_text(dt),
+        _ => None,
+    }
+}
+
+/// A full date-time as a FHIR `instant` (RFC 3339), or `None` outside
+/// years 1–9999; an offset FHIR cannot write (beyond ±14:00, or with
+/// seconds) is written as the same instant in UTC.
+pub fn instant_text(dt: OffsetDateTime) -> Option<String> {
+    let off = dt.offset();
+    let fits = off.seconds_past_minute() == 0 && off.whole_minutes().unsigned_abs() <= 14 * 60;
+    let dt = if fits {
+        dt
+    } else {
+        dt.to_offset(UtcOffset::UTC)
+    };
+    if !(1..=9999).contains(&dt.year()) {
+        return None;
+    }
+    let mut out = String::new();
+    write!(out, "{}", m::PartialDateTime::DateTime(dt)).ok()?;
+    Some(out)
+}
+
+/// A period, or `None` when neither end can be written.
+pub fn period(
+    start: Option<&m::PartialDateTime>,
+    end: Option<&m::PartialDateTime>,
+) -> Option<Period> {
+    let out = Period {
+        start: start.and_then(date_time),
+        end: end.and_then(date_time),
+    };
+    (out.start.is_some() || out.end.is_some()).then_some(out)
+}
+
+/// A name, or `None` when nothing of it survives.
+pub fn human_name(n: &m::HumanName) -> Option<HumanName> {
+    let out = HumanName {
+        use_: n.use_.map(|u| u.as_code().to_string()),
+        text: n.text.as_deref().and_then(text),
+        family: n.family.as_deref().and_then(text),
+        given: n.given.iter().filter_map(|g| text(g)).collect(),
+        prefix: n.prefix.iter().filter_map(|p| text(p)).collect(),
+        ..Default::default()
+    };
+    (out.text.is_some() || out.family.is_some() || !out.given.is_empty() || !out.prefix.is_empty())
+        .then_some(out)
+}
+
+/// A reference by display only.
+pub fn display_ref(name: &str) -> Option<Reference> {
+    Some(Reference {
+        display: Some(text(name)?),
+        ..Default::default()
+    })
+}
+
+/// A dosage of the text, if any.
+pub fn dosages(text_: Option<&str>) -> Vec<Dosage> {
+    text_
+        .and_then(text)
+        .map(|t| Dosage {
+            text: Some(t),
+            ..Default::default()
+        })
+        .into_iter()
+        .collect()
 }
 
 #[cfg(test)]

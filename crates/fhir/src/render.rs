@@ -25,14 +25,14 @@
 //! (years outside 1–9999, offsets beyond ±14:00) are left out or, for
 //! offsets, written in UTC.
 
-use std::fmt::Write as _;
-
 use icr_model as m;
-use icr_model::time::{OffsetDateTime, UtcOffset};
 
 use crate::bundle::{CONFIDENTIALITY_SYSTEM, NHS_NUMBER_SYSTEM, ODS_ORGANISATION_SYSTEM, Resource};
 use crate::datatypes::*;
-use crate::from_model::{code, coding, concept, concepts, text, uri};
+use crate::from_model::{
+    code, coding, concept, concepts, date, date_time, display_ref, dosages, human_name, instant,
+    period, text, uri,
+};
 use crate::types::*;
 
 /// The code system of data-absent reasons.
@@ -1004,19 +1004,6 @@ fn quantity(q: &m::Quantity, simple: bool) -> Option<Quantity> {
     (out.value.is_some() || out.unit.is_some() || out.code.is_some()).then_some(out)
 }
 
-fn human_name(n: &m::HumanName) -> Option<HumanName> {
-    let out = HumanName {
-        use_: n.use_.map(|u| u.as_code().to_string()),
-        text: n.text.as_deref().and_then(text),
-        family: n.family.as_deref().and_then(text),
-        given: n.given.iter().filter_map(|g| text(g)).collect(),
-        prefix: n.prefix.iter().filter_map(|p| text(p)).collect(),
-        ..Default::default()
-    };
-    (out.text.is_some() || out.family.is_some() || !out.given.is_empty() || !out.prefix.is_empty())
-        .then_some(out)
-}
-
 fn address(a: &m::Address) -> Option<Address> {
     let out = Address {
         use_: a
@@ -1050,25 +1037,6 @@ fn contact_point(t: &m::Telecom) -> Option<ContactPoint> {
     })
 }
 
-fn period(start: Option<&m::PartialDateTime>, end: Option<&m::PartialDateTime>) -> Option<Period> {
-    let out = Period {
-        start: start.and_then(date_time),
-        end: end.and_then(date_time),
-    };
-    (out.start.is_some() || out.end.is_some()).then_some(out)
-}
-
-fn dosages(text_: Option<&str>) -> Vec<Dosage> {
-    text_
-        .and_then(text)
-        .map(|t| Dosage {
-            text: Some(t),
-            ..Default::default()
-        })
-        .into_iter()
-        .collect()
-}
-
 fn annotations(notes: &[String]) -> Vec<Annotation> {
     notes
         .iter()
@@ -1078,13 +1046,6 @@ fn annotations(notes: &[String]) -> Vec<Annotation> {
             ..Default::default()
         })
         .collect()
-}
-
-fn display_ref(name: &str) -> Option<Reference> {
-    Some(Reference {
-        display: Some(text(name)?),
-        ..Default::default()
-    })
 }
 
 /// A concept FHIR requires: the `data-absent-reason#unknown` coding when the
@@ -1140,62 +1101,6 @@ fn data_absent_extension() -> Extension {
         value_code: Some("unknown".to_string()),
         ..Default::default()
     }
-}
-
-/// A FHIR `dateTime` at the model's precision, or `None` when the schema
-/// cannot hold it (a year outside 1–9999). An offset FHIR cannot write
-/// (beyond ±14:00, or with seconds) is written as the same instant in UTC.
-fn date_time(d: &m::PartialDateTime) -> Option<String> {
-    match *d {
-        m::PartialDateTime::DateTime(dt) => instant_text(dt),
-        _ => date(d),
-    }
-}
-
-/// A FHIR `date`: the model's date, or a date-time's calendar date.
-fn date(d: &m::PartialDateTime) -> Option<String> {
-    let year_ok = |y: i32| (1..=9999).contains(&y);
-    let mut out = String::new();
-    let ok = match *d {
-        m::PartialDateTime::Year(y) => year_ok(y) && write!(out, "{y:04}").is_ok(),
-        m::PartialDateTime::YearMonth(y, mo) => {
-            year_ok(y) && write!(out, "{y:04}-{:02}", mo as u8).is_ok()
-        }
-        m::PartialDateTime::Date(x) => {
-            year_ok(x.year())
-                && write!(out, "{:04}-{:02}-{:02}", x.year(), x.month() as u8, x.day()).is_ok()
-        }
-        m::PartialDateTime::DateTime(dt) => {
-            let x = dt.date();
-            year_ok(x.year())
-                && write!(out, "{:04}-{:02}-{:02}", x.year(), x.month() as u8, x.day()).is_ok()
-        }
-    };
-    ok.then_some(out)
-}
-
-/// A FHIR `instant`: only a full date-time has one.
-fn instant(d: &m::PartialDateTime) -> Option<String> {
-    match *d {
-        m::PartialDateTime::DateTime(dt) => instant_text(dt),
-        _ => None,
-    }
-}
-
-fn instant_text(dt: OffsetDateTime) -> Option<String> {
-    let off = dt.offset();
-    let fits = off.seconds_past_minute() == 0 && off.whole_minutes().unsigned_abs() <= 14 * 60;
-    let dt = if fits {
-        dt
-    } else {
-        dt.to_offset(UtcOffset::UTC)
-    };
-    if !(1..=9999).contains(&dt.year()) {
-        return None;
-    }
-    let mut out = String::new();
-    write!(out, "{}", m::PartialDateTime::DateTime(dt)).ok()?;
-    Some(out)
 }
 
 #[cfg(test)]
