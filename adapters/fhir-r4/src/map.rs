@@ -14,9 +14,10 @@ use std::collections::HashMap;
 use icr_adapter_sdk::json_error;
 use icr_fhir::render::{DATA_ABSENT_REASON_SYSTEM, VACCINATION_PROCEDURE_EXTENSION};
 use icr_fhir::to_model::{
-    self, ValueX, code_of, concepts, dosage_text, reasons, reference_range, text,
+    self, ValueX, code_of, concepts, deceased, dosage_text, nhs_number, ods_code, reasons,
+    reference_range, text,
 };
-use icr_fhir::{self as f, NHS_NUMBER_SYSTEM, ODS_ORGANISATION_SYSTEM, peek_resource_type};
+use icr_fhir::{self as f, peek_resource_type};
 use icr_model as m;
 use icr_model::time::OffsetDateTime;
 use serde::de::DeserializeOwned;
@@ -385,25 +386,13 @@ impl Reader<'_> {
     }
 
     fn patient(&mut self, p: &f::Patient) -> Content {
-        let nhs_number = p
-            .identifier
-            .iter()
-            .filter(|i| i.system.as_deref().map(str::trim) == Some(NHS_NUMBER_SYSTEM))
-            .find_map(|i| m::NhsNumber::parse_formatted(i.value.as_deref()?).ok());
-        let deceased = match (&p.deceased_date_time, p.deceased_boolean) {
-            (Some(_), _) => Some(
-                self.date(&p.deceased_date_time)
-                    .map_or(m::Deceased::Yes, m::Deceased::At),
-            ),
-            (None, Some(true)) => Some(m::Deceased::Yes),
-            (None, _) => None,
-        };
+        let nhs_number = nhs_number(&p.identifier);
+        let deceased = deceased(&p.deceased_date_time, p.deceased_boolean, |d| self.date(d));
         let registered_practice = p
             .general_practitioner
             .iter()
             .filter_map(|r| r.identifier.as_ref())
-            .filter(|i| i.system.as_deref().map(str::trim) == Some(ODS_ORGANISATION_SYSTEM))
-            .find_map(|i| m::OdsCode::parse(i.value.as_deref()?).ok());
+            .find_map(ods_code);
         let demographics = m::Demographics {
             nhs_number,
             names: p.name.iter().filter_map(f::HumanName::to_model).collect(),

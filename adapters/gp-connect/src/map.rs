@@ -29,7 +29,8 @@ use icr_fhir_stu3::gpc::{
     VACCINATION_PROCEDURE_NAME,
 };
 use icr_fhir_stu3::to_model::{
-    self, ValueX, code_of, concepts, dosage_text, reasons, reference_range, text,
+    self, ValueX, code_of, concepts, deceased, dosage_text, nhs_number, ods_code, reasons,
+    reference_range, text,
 };
 use icr_fhir_stu3::{self as s, ReadError, Tolerated, read_resource};
 use icr_model as m;
@@ -307,7 +308,7 @@ fn subject_of(r: &Option<s::Reference>) -> (Option<String>, Option<String>) {
     let nhs = r
         .identifier
         .as_ref()
-        .filter(|i| i.system.as_deref().map(str::trim) == Some(NHS_NUMBER_SYSTEM))
+        .filter(|i| i.is_of(NHS_NUMBER_SYSTEM))
         .and_then(|i| text(&i.value));
     (text(&r.reference), nhs)
 }
@@ -352,19 +353,8 @@ impl<'i, 'a> Mapper<'i, 'a> {
         raw: &RawValue,
     ) -> Result<(m::Demographics, Option<String>, Option<OffsetDateTime>), MapError> {
         let p: s::Patient = self.read("Patient", raw)?;
-        let nhs_number = p
-            .identifier
-            .iter()
-            .filter(|i| i.system.as_deref().map(str::trim) == Some(NHS_NUMBER_SYSTEM))
-            .find_map(|i| m::NhsNumber::parse_formatted(i.value.as_deref()?).ok());
-        let deceased = match (&p.deceased_date_time, p.deceased_boolean) {
-            (Some(_), _) => Some(
-                self.date(&p.deceased_date_time)
-                    .map_or(m::Deceased::Yes, m::Deceased::At),
-            ),
-            (None, Some(true)) => Some(m::Deceased::Yes),
-            (None, _) => None,
-        };
+        let nhs_number = nhs_number(&p.identifier);
+        let deceased = deceased(&p.deceased_date_time, p.deceased_boolean, |d| self.date(d));
         let practice_ref = p
             .managing_organization
             .iter()
@@ -372,7 +362,7 @@ impl<'i, 'a> Mapper<'i, 'a> {
         let registered_practice = practice_ref
             .filter_map(|r| {
                 if let Some(i) = &r.identifier
-                    && i.system.as_deref().map(str::trim) == Some(ODS_ORGANIZATION_SYSTEM)
+                    && i.is_of(ODS_ORGANIZATION_SYSTEM)
                 {
                     return m::OdsCode::parse(i.value.as_deref()?).ok();
                 }
@@ -381,10 +371,7 @@ impl<'i, 'a> Mapper<'i, 'a> {
                     return None;
                 }
                 let (org, _) = read_resource::<s::Organization>("Organization", target.raw).ok()?;
-                org.identifier
-                    .iter()
-                    .filter(|i| i.system.as_deref().map(str::trim) == Some(ODS_ORGANIZATION_SYSTEM))
-                    .find_map(|i| m::OdsCode::parse(i.value.as_deref()?).ok())
+                org.identifier.iter().find_map(ods_code)
             })
             .next();
         let demographics = m::Demographics {

@@ -332,7 +332,7 @@ impl<'c> RecordReader<'c> {
         let numbers: Vec<&str> = p
             .identifier
             .iter()
-            .filter(|i| i.system.as_deref().map(str::trim) == Some(NHS_NUMBER_SYSTEM))
+            .filter(|i| i.is_of(NHS_NUMBER_SYSTEM))
             .filter_map(|i| i.value.as_deref())
             .collect();
         let other = numbers

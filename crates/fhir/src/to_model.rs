@@ -11,6 +11,7 @@ use icr_model as m;
 use icr_model::time::OffsetDateTime;
 use icr_model::time::format_description::well_known::Rfc3339;
 
+use crate::bundle::{NHS_NUMBER_SYSTEM, ODS_ORGANISATION_SYSTEM};
 use crate::datatypes::*;
 use crate::render::UCUM_SYSTEM;
 
@@ -70,6 +71,43 @@ pub fn dosage_text(d: &[Dosage]) -> Option<String> {
         .filter_map(|d| text(&d.text).or_else(|| text(&d.patient_instruction)))
         .collect();
     (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// The first valid NHS number among `ids`.
+pub fn nhs_number(ids: &[Identifier]) -> Option<m::NhsNumber> {
+    ids.iter()
+        .filter(|i| i.is_of(NHS_NUMBER_SYSTEM))
+        .find_map(|i| m::NhsNumber::parse_formatted(i.value.as_deref()?).ok())
+}
+
+/// The ODS code an identifier holds, when it is a valid one.
+pub fn ods_code(i: &Identifier) -> Option<m::OdsCode> {
+    if !i.is_of(ODS_ORGANISATION_SYSTEM) {
+        return None;
+    }
+    m::OdsCode::parse(i.value.as_deref()?).ok()
+}
+
+/// Whether (and when) a patient died, from `deceasedDateTime` (read by
+/// `date`; a date that cannot be read still says the patient died) and
+/// `deceasedBoolean`.
+pub fn deceased(
+    date_time: &Option<String>,
+    boolean: Option<bool>,
+    date: impl FnOnce(&Option<String>) -> Option<m::PartialDateTime>,
+) -> Option<m::Deceased> {
+    match (date_time, boolean) {
+        (Some(_), _) => Some(date(date_time).map_or(m::Deceased::Yes, m::Deceased::At)),
+        (None, Some(true)) => Some(m::Deceased::Yes),
+        (None, _) => None,
+    }
+}
+
+impl Identifier {
+    /// True when the identifier is of `system` (compared trimmed).
+    pub fn is_of(&self, system: &str) -> bool {
+        self.system.as_deref().map(str::trim) == Some(system)
+    }
 }
 
 impl Coding {
@@ -327,6 +365,38 @@ mod tests {
         assert_eq!(date(&s(" ")), Ok(None));
         assert_eq!(date(&s("2024-03")).unwrap().unwrap().to_string(), "2024-03");
         assert!(date(&s("March 2024")).is_err());
+    }
+
+    #[test]
+    fn identity_from_identifiers_and_deceased() {
+        let id = |system: &str, value: &str| Identifier {
+            system: s(system),
+            value: s(value),
+            ..Default::default()
+        };
+        let ids = [
+            id(NHS_NUMBER_SYSTEM, "9990000000"),
+            id(" https://fhir.nhs.uk/Id/nhs-number ", "999 000 0018"),
+        ];
+        assert_eq!(nhs_number(&ids).unwrap().as_str(), "9990000018");
+        assert_eq!(
+            ods_code(&id(ODS_ORGANISATION_SYSTEM, "A81001"))
+                .unwrap()
+                .as_str(),
+            "A81001"
+        );
+        assert_eq!(ods_code(&id(NHS_NUMBER_SYSTEM, "A81001")), None);
+        assert_eq!(deceased(&None, Some(false), |_| None), None);
+        assert_eq!(
+            deceased(&None, Some(true), |_| None),
+            Some(m::Deceased::Yes)
+        );
+        assert_eq!(deceased(&s("soon"), None, |_| None), Some(m::Deceased::Yes));
+        let d = m::PartialDateTime::parse("2020").unwrap();
+        assert_eq!(
+            deceased(&s("2020"), Some(false), |_| Some(d)),
+            Some(m::Deceased::At(d))
+        );
     }
 
     #[test]
