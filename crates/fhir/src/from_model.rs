@@ -196,14 +196,49 @@ pub fn dosages(text_: Option<&str>) -> Vec<Dosage> {
 mod tests {
     use super::*;
 
+    fn pdt(s: &str) -> m::PartialDateTime {
+        m::PartialDateTime::parse(s).unwrap()
+    }
+
     #[test]
-    fn primitives_are_made_schema_safe() {
+    fn text_is_made_schema_safe() {
+        assert_eq!(text(""), None);
+        assert_eq!(text(" \u{a0}\t"), None);
         assert_eq!(text(" \u{feff} "), None);
+        assert_eq!(text("a\u{a0}b").as_deref(), Some("a b"));
         assert_eq!(text("a\u{a0}b\nc").as_deref(), Some("a b\nc"));
-        assert_eq!(code("  a \t b "), Some("a b".to_string()));
+        assert_eq!(code("  on\u{2003} hold ").as_deref(), Some("on hold"));
+        assert_eq!(code(" on  hold ").as_deref(), Some("on hold"));
+        assert_eq!(code(" "), None);
         assert_eq!(code("\u{feff}"), None);
-        assert_eq!(uri(" http://x/a b "), Some("http://x/a%20b".to_string()));
+        assert_eq!(
+            uri(" urn:local system ").as_deref(),
+            Some("urn:local%20system")
+        );
+        assert_eq!(uri("urn:a b").as_deref(), Some("urn:a%20b"));
         assert_eq!(uri("  "), None);
+    }
+
+    #[test]
+    fn dates_at_every_precision() {
+        assert_eq!(date_time(&pdt("2021")).as_deref(), Some("2021"));
+        assert_eq!(date_time(&pdt("2021-02")).as_deref(), Some("2021-02"));
+        assert_eq!(date_time(&pdt("2021-02-15")).as_deref(), Some("2021-02-15"));
+        assert_eq!(
+            date_time(&pdt("2021-02-15T13:50+01:00")).as_deref(),
+            Some("2021-02-15T13:50:00+01:00")
+        );
+        assert_eq!(
+            date(&pdt("2021-02-15T23:50:00-05:00")).as_deref(),
+            Some("2021-02-15")
+        );
+        assert_eq!(instant(&pdt("2021-02-15")), None);
+        assert_eq!(date_time(&pdt("0000")), None);
+        // an offset FHIR cannot write becomes UTC
+        assert_eq!(
+            date_time(&pdt("2021-02-15T13:50:00+15:00")).as_deref(),
+            Some("2021-02-14T22:50:00Z")
+        );
     }
 
     #[test]
