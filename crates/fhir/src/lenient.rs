@@ -69,20 +69,26 @@ thread_local! {
     static TOLERANT: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Marks what is read under it as tolerant; restores the enclosing mode
-/// when dropped.
-struct TolerantScope(bool);
+/// Marks what is read under it as tolerant: entered where a read turns
+/// tolerant, it turns it back when dropped (a panic included); inside a
+/// tolerant read there is nothing to enter.
+struct TolerantScope;
 
 impl TolerantScope {
-    fn enter() -> Self {
-        TolerantScope(TOLERANT.with(|t| t.replace(true)))
+    fn enter() -> Option<Self> {
+        // Not `then_some`: a guard made and dropped would end the read's
+        // tolerance.
+        if TOLERANT.with(|t| t.replace(true)) {
+            None
+        } else {
+            Some(TolerantScope)
+        }
     }
 }
 
 impl Drop for TolerantScope {
     fn drop(&mut self) {
-        let outer = self.0;
-        TOLERANT.with(|t| t.set(outer));
+        TOLERANT.with(|t| t.set(false));
     }
 }
 
@@ -375,7 +381,9 @@ where
     F: FieldValue + Deserialize<'de>,
 {
     if is_tolerant() {
-        field(d)
+        // Already inside a tolerant read: nothing to enter.
+        let raw = <&'de RawValue>::deserialize(d)?;
+        Ok(F::from_raw(raw))
     } else {
         F::deserialize(d)
     }
@@ -580,6 +588,48 @@ mod tests {
                 dropped: 4
             }
         );
+    }
+
+    element! {
+        /// Shared data types inside a tolerant element.
+        pub struct Holder {
+            /// Concepts.
+            concept: Vec<crate::CodeableConcept> = "concept",
+            /// A coding.
+            coding: Option<crate::Coding> = "coding",
+            /// A reference.
+            subject: Option<crate::Reference> = "subject",
+        }
+    }
+    impl Element for Holder {}
+
+    #[test]
+    fn shared_types_are_plain_serde_alone_and_tolerant_inside_a_tolerant_element() {
+        let strict = |json: &str| serde_json::from_str::<crate::Coding>(json).is_err();
+        assert!(strict(r#"{"code":5}"#));
+        let (h, t) = read::<Holder>(
+            "Holder",
+            r#"{"concept":[{"coding":{"code":7}},"text"],"coding":{"code":8,"system":9},
+                "subject":{"reference":"Patient/1","type":7}}"#,
+        )
+        .unwrap();
+        assert_eq!(h.concept.len(), 2);
+        assert_eq!(h.concept[0].coding[0].code.as_deref(), Some("7"));
+        assert_eq!(h.concept[1].text.as_deref(), Some("text"));
+        // Still tolerant after the nested reads above.
+        assert_eq!(h.coding.as_ref().unwrap().system.as_deref(), Some("9"));
+        // An element the STU3 subset does not read is ignored, not counted.
+        assert_eq!(h.subject.as_ref().unwrap().type_, None);
+        assert_eq!(
+            t,
+            Tolerated {
+                coerced: 5,
+                dropped: 0
+            }
+        );
+        // And plain serde again once the tolerant read is over.
+        assert!(strict(r#"{"code":5}"#));
+        assert!(serde_json::from_str::<crate::Reference>(r#"{"type":7}"#).is_err());
     }
 
     #[test]
