@@ -12,11 +12,14 @@
 use std::collections::HashMap;
 
 use icr_adapter_sdk::json_error;
-use icr_fhir::render::{DATA_ABSENT_REASON_SYSTEM, UCUM_SYSTEM, VACCINATION_PROCEDURE_EXTENSION};
-use icr_fhir::{self as f, NHS_NUMBER_SYSTEM, ODS_ORGANISATION_SYSTEM, peek_resource_type};
+use icr_fhir::render::{DATA_ABSENT_REASON_SYSTEM, VACCINATION_PROCEDURE_EXTENSION};
+use icr_fhir::to_model::{
+    self, ValueX, code_of, concepts, deceased, dosage_text, nhs_number, ods_code, reasons,
+    reference_range, text,
+};
+use icr_fhir::{self as f, peek_resource_type};
 use icr_model as m;
 use icr_model::time::OffsetDateTime;
-use icr_model::time::format_description::well_known::Rfc3339;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use url::Url;
@@ -344,10 +347,7 @@ impl Head {
     fn of(id: &Option<String>, meta: &Option<f::Meta>) -> Self {
         Head {
             id: text(id).map(|s| s.trim().to_string()),
-            last_updated: meta
-                .as_ref()
-                .and_then(|m| m.last_updated.as_deref())
-                .and_then(|s| OffsetDateTime::parse(s.trim(), &Rfc3339).ok()),
+            last_updated: meta.as_ref().and_then(f::Meta::last_updated_at),
         }
     }
 }
@@ -360,14 +360,10 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn date(&mut self, s: &Option<String>) -> Option<m::PartialDateTime> {
-        let s = text(s)?;
-        match m::PartialDateTime::parse(&s) {
-            Ok(d) => Some(d),
-            Err(_) => {
-                self.bad_dates += 1;
-                None
-            }
-        }
+        to_model::date(s).unwrap_or_else(|_| {
+            self.bad_dates += 1;
+            None
+        })
     }
 
     fn period_start(&mut self, p: &Option<f::Period>) -> Option<m::PartialDateTime> {
@@ -390,32 +386,24 @@ impl Reader<'_> {
     }
 
     fn patient(&mut self, p: &f::Patient) -> Content {
-        let nhs_number = p
-            .identifier
-            .iter()
-            .filter(|i| i.system.as_deref().map(str::trim) == Some(NHS_NUMBER_SYSTEM))
-            .find_map(|i| m::NhsNumber::parse_formatted(i.value.as_deref()?).ok());
-        let deceased = match (&p.deceased_date_time, p.deceased_boolean) {
-            (Some(_), _) => Some(
-                self.date(&p.deceased_date_time)
-                    .map_or(m::Deceased::Yes, m::Deceased::At),
-            ),
-            (None, Some(true)) => Some(m::Deceased::Yes),
-            (None, _) => None,
-        };
+        let nhs_number = nhs_number(&p.identifier);
+        let deceased = deceased(&p.deceased_date_time, p.deceased_boolean, |d| self.date(d));
         let registered_practice = p
             .general_practitioner
             .iter()
             .filter_map(|r| r.identifier.as_ref())
-            .filter(|i| i.system.as_deref().map(str::trim) == Some(ODS_ORGANISATION_SYSTEM))
-            .find_map(|i| m::OdsCode::parse(i.value.as_deref()?).ok());
+            .find_map(ods_code);
         let demographics = m::Demographics {
             nhs_number,
-            names: p.name.iter().filter_map(human_name).collect(),
+            names: p.name.iter().filter_map(f::HumanName::to_model).collect(),
             birth_date: self.date(&p.birth_date),
             gender: code_of(&p.gender, m::Gender::from_code),
-            addresses: p.address.iter().filter_map(address).collect(),
-            telecom: p.telecom.iter().filter_map(telecom).collect(),
+            addresses: p.address.iter().filter_map(f::Address::to_model).collect(),
+            telecom: p
+                .telecom
+                .iter()
+                .filter_map(f::ContactPoint::to_model)
+                .collect(),
             deceased,
             registered_practice,
             sensitive: p
@@ -430,7 +418,7 @@ impl Reader<'_> {
                 name: c
                     .name
                     .as_ref()
-                    .and_then(human_name)
+                    .and_then(f::HumanName::to_model)
                     .or_else(|| {
                         display(&c.organization).map(|o| m::HumanName {
                             text: Some(o),
@@ -439,8 +427,12 @@ impl Reader<'_> {
                     })
                     .unwrap_or_default(),
                 relationship: concepts(&c.relationship),
-                telecom: c.telecom.iter().filter_map(telecom).collect(),
-                address: c.address.as_ref().and_then(address),
+                telecom: c
+                    .telecom
+                    .iter()
+                    .filter_map(f::ContactPoint::to_model)
+                    .collect(),
+                address: c.address.as_ref().and_then(f::Address::to_model),
                 active: None,
                 period_start: self.period_start(&c.period),
             })
@@ -453,10 +445,18 @@ impl Reader<'_> {
 
     fn related_person(&mut self, x: &f::RelatedPerson) -> m::Contact {
         m::Contact {
-            name: x.name.iter().find_map(human_name).unwrap_or_default(),
+            name: x
+                .name
+                .iter()
+                .find_map(f::HumanName::to_model)
+                .unwrap_or_default(),
             relationship: concepts(&x.relationship),
-            telecom: x.telecom.iter().filter_map(telecom).collect(),
-            address: x.address.iter().find_map(address),
+            telecom: x
+                .telecom
+                .iter()
+                .filter_map(f::ContactPoint::to_model)
+                .collect(),
+            address: x.address.iter().find_map(f::Address::to_model),
             active: x.active,
             period_start: self.period_start(&x.period),
         }
@@ -485,7 +485,11 @@ impl Reader<'_> {
                 .iter()
                 .filter_map(|o| text(&o.display))
                 .collect(),
-            telecom: x.telecom.iter().filter_map(telecom).collect(),
+            telecom: x
+                .telecom
+                .iter()
+                .filter_map(f::ContactPoint::to_model)
+                .collect(),
         }
     }
 
@@ -582,7 +586,11 @@ impl Reader<'_> {
             (None, p) => self.period_start(p),
         };
         m::Allergy {
-            code: x.code.as_ref().map(concept).unwrap_or_default(),
+            code: x
+                .code
+                .as_ref()
+                .map(f::CodeableConcept::to_model)
+                .unwrap_or_default(),
             clinical_status: status_of(
                 &x.clinical_status,
                 "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
@@ -630,7 +638,11 @@ impl Reader<'_> {
             (None, p) => self.period_start(p),
         };
         m::Condition {
-            code: x.code.as_ref().map(concept).unwrap_or_default(),
+            code: x
+                .code
+                .as_ref()
+                .map(f::CodeableConcept::to_model)
+                .unwrap_or_default(),
             clinical_status: status_of(
                 &x.clinical_status,
                 "http://terminology.hl7.org/CodeSystem/condition-clinical",
@@ -642,7 +654,11 @@ impl Reader<'_> {
                 m::Verification::from_code,
             ),
             category: concepts(&x.category),
-            severity: x.severity.as_ref().map(concept).filter(|c| !c.is_empty()),
+            severity: x
+                .severity
+                .as_ref()
+                .map(f::CodeableConcept::to_model)
+                .filter(|c| !c.is_empty()),
             onset,
             abatement,
             recorded: self.date(&x.recorded_date),
@@ -660,7 +676,7 @@ impl Reader<'_> {
             (None, Some(_), _) => self.date(&x.effective_instant),
             (None, None, p) => self.period_start(p),
         };
-        let value = self.value(ValueIn {
+        let value = self.value(ValueX {
             quantity: &x.value_quantity,
             codeable_concept: &x.value_codeable_concept,
             string: &x.value_string,
@@ -677,7 +693,7 @@ impl Reader<'_> {
             .iter()
             .map(|c| m::ResultComponent {
                 code: c.code.as_ref().map(required_concept).unwrap_or_default(),
-                value: self.value(ValueIn {
+                value: self.value(ValueX {
                     quantity: &c.value_quantity,
                     codeable_concept: &c.value_codeable_concept,
                     string: &c.value_string,
@@ -704,7 +720,7 @@ impl Reader<'_> {
             absent_reason: x
                 .data_absent_reason
                 .as_ref()
-                .map(concept)
+                .map(f::CodeableConcept::to_model)
                 .filter(|c| !c.is_empty()),
             interpretation: concepts(&x.interpretation),
             reference_range: reference_ranges(&x.reference_range),
@@ -749,7 +765,11 @@ impl Reader<'_> {
             }
         };
         m::Document {
-            doc_type: x.type_.as_ref().map(concept).unwrap_or_default(),
+            doc_type: x
+                .type_
+                .as_ref()
+                .map(f::CodeableConcept::to_model)
+                .unwrap_or_default(),
             category: concepts(&x.category),
             title: text(&x.description),
             status: code_of(&x.status, m::DocumentStatus::from_code),
@@ -785,12 +805,20 @@ impl Reader<'_> {
             (None, p) => (self.period_start(p), self.period_end(p)),
         };
         m::Procedure {
-            code: x.code.as_ref().map(concept).unwrap_or_default(),
+            code: x
+                .code
+                .as_ref()
+                .map(f::CodeableConcept::to_model)
+                .unwrap_or_default(),
             status: code_of(&x.status, m::ProcedureStatus::from_code),
             performed,
             performed_end,
             body_site: concepts(&x.body_site),
-            outcome: x.outcome.as_ref().map(concept).filter(|c| !c.is_empty()),
+            outcome: x
+                .outcome
+                .as_ref()
+                .map(f::CodeableConcept::to_model)
+                .filter(|c| !c.is_empty()),
             performers: x
                 .performer
                 .iter()
@@ -815,7 +843,7 @@ impl Reader<'_> {
             .iter()
             .filter(|e| e.url.as_deref().map(str::trim) == Some(VACCINATION_PROCEDURE_EXTENSION))
             .find_map(|e| e.value_codeable_concept.as_ref())
-            .map(concept)
+            .map(f::CodeableConcept::to_model)
             .filter(|c| !c.is_empty());
         let mut notes = notes(&x.note);
         if let Some(when) =
@@ -836,7 +864,7 @@ impl Reader<'_> {
             body_site: x
                 .site
                 .as_ref()
-                .map(concept)
+                .map(f::CodeableConcept::to_model)
                 .filter(|c| !c.is_empty())
                 .into_iter()
                 .collect(),
@@ -854,7 +882,7 @@ impl Reader<'_> {
                 reason_not_given: x
                     .status_reason
                     .as_ref()
-                    .map(concept)
+                    .map(f::CodeableConcept::to_model)
                     .filter(|c| !c.is_empty()),
             }),
         }
@@ -876,7 +904,7 @@ impl Reader<'_> {
                     .or_else(|| {
                         detail
                             .and_then(|d| d.code.as_ref())
-                            .map(concept)
+                            .map(f::CodeableConcept::to_model)
                             .and_then(|c| c.label().map(str::to_string))
                     })
                     .or_else(|| display(&a.reference))?;
@@ -914,7 +942,11 @@ impl Reader<'_> {
 
     fn service_request(&mut self, x: &f::ServiceRequest) -> m::Referral {
         m::Referral {
-            code: x.code.as_ref().map(concept).unwrap_or_default(),
+            code: x
+                .code
+                .as_ref()
+                .map(f::CodeableConcept::to_model)
+                .unwrap_or_default(),
             category: concepts(&x.category),
             status: code_of(&x.status, m::ReferralStatus::from_code),
             priority: code_of(&x.priority, m::Priority::from_code),
@@ -971,12 +1003,16 @@ impl Reader<'_> {
             if c.system.as_deref() == Some(DATA_ABSENT_REASON_SYSTEM) {
                 return None;
             }
-            match coding(c) {
+            match c.to_model() {
                 Some(k) if !k.code.is_empty() => Some(m::Concept::coded(k)),
                 _ => text(&c.display).map(m::Concept::text),
             }
         });
-        let mut service_type: Vec<m::Concept> = x.service_type.iter().map(concept).collect();
+        let mut service_type: Vec<m::Concept> = x
+            .service_type
+            .iter()
+            .map(f::CodeableConcept::to_model)
+            .collect();
         service_type.extend(concepts(&x.type_));
         service_type.retain(|c| !c.is_empty());
         m::Appointment {
@@ -1008,93 +1044,9 @@ impl Reader<'_> {
         }
     }
 
-    fn value(&mut self, v: ValueIn<'_>) -> Option<m::ResultValue> {
-        if let Some(q) = v.quantity.as_ref().and_then(quantity) {
-            return Some(m::ResultValue::Quantity(q));
-        }
-        if let Some(c) = v
-            .codeable_concept
-            .as_ref()
-            .map(concept)
-            .filter(|c| !c.is_empty())
-        {
-            return Some(m::ResultValue::Coded(c));
-        }
-        if let Some(s) = text(v.string) {
-            return Some(m::ResultValue::Text(s));
-        }
-        if let Some(b) = v.boolean {
-            return Some(m::ResultValue::Boolean(b));
-        }
-        if let Some(i) = v.integer {
-            return Some(m::ResultValue::Integer(i));
-        }
-        if let Some(r) = v.range {
-            let low = r.low.as_ref().and_then(quantity);
-            let high = r.high.as_ref().and_then(quantity);
-            if low.is_some() || high.is_some() {
-                return Some(m::ResultValue::Range { low, high });
-            }
-        }
-        if v.date_time.is_some()
-            && let Some(d) = self.date(v.date_time)
-        {
-            return Some(m::ResultValue::DateTime(d));
-        }
-        if let Some(r) = v.ratio {
-            let part = |q: &Option<f::Quantity>| {
-                q.as_ref().and_then(quantity).and_then(|q| {
-                    let mut s = q.value.map(|n| n.to_string()).unwrap_or_default();
-                    if let Some(u) = q.unit.or(q.code) {
-                        if !s.is_empty() {
-                            s.push(' ');
-                        }
-                        s.push_str(&u);
-                    }
-                    (!s.is_empty()).then_some(s)
-                })
-            };
-            if let (Some(n), Some(d)) = (part(&r.numerator), part(&r.denominator)) {
-                return Some(m::ResultValue::Text(format!("{n}:{d}")));
-            }
-        }
-        if let Some(p) = v.period {
-            match (text(&p.start), text(&p.end)) {
-                (Some(s), Some(e)) => return Some(m::ResultValue::Text(format!("{s} to {e}"))),
-                (Some(_), None) => {
-                    if let Some(d) = self.date(&p.start) {
-                        return Some(m::ResultValue::DateTime(d));
-                    }
-                }
-                (None, Some(e)) => return Some(m::ResultValue::Text(format!("until {e}"))),
-                (None, None) => {}
-            }
-        }
-        text(v.time).map(m::ResultValue::Text)
+    fn value(&mut self, v: ValueX<'_>) -> Option<m::ResultValue> {
+        v.to_model(|d| self.date(d))
     }
-}
-
-/// The value[x] elements of an Observation or a component.
-struct ValueIn<'a> {
-    quantity: &'a Option<f::Quantity>,
-    codeable_concept: &'a Option<f::CodeableConcept>,
-    string: &'a Option<String>,
-    boolean: Option<bool>,
-    integer: Option<i64>,
-    range: &'a Option<f::Range>,
-    date_time: &'a Option<String>,
-    ratio: &'a Option<f::Ratio>,
-    period: &'a Option<f::Period>,
-    time: &'a Option<String>,
-}
-
-/// A string that is not blank, as given.
-fn text(s: &Option<String>) -> Option<String> {
-    s.as_ref().filter(|s| !s.trim().is_empty()).cloned()
-}
-
-fn code_of<T>(s: &Option<String>, from: fn(&str) -> Option<T>) -> Option<T> {
-    s.as_deref().and_then(|c| from(c.trim()))
 }
 
 /// A status held in a CodeableConcept: the first coding of `system` (or of
@@ -1135,132 +1087,17 @@ fn notes(n: &[f::Annotation]) -> Vec<String> {
     n.iter().filter_map(|a| text(&a.text)).collect()
 }
 
-fn dosage_text(d: &[f::Dosage]) -> Option<String> {
-    let parts: Vec<String> = d
-        .iter()
-        .filter_map(|d| text(&d.text).or_else(|| text(&d.patient_instruction)))
-        .collect();
-    (!parts.is_empty()).then(|| parts.join("; "))
-}
-
-fn coding(c: &f::Coding) -> Option<m::Coding> {
-    let code = c.code.as_deref().map(str::trim).unwrap_or_default();
-    let display = text(&c.display);
-    if code.is_empty() && display.is_none() {
-        return None;
-    }
-    Some(m::Coding {
-        system: m::CodeSystem::from_uri(c.system.as_deref().map(str::trim).unwrap_or_default()),
-        code: code.to_string(),
-        display,
-    })
-}
-
-fn concept(cc: &f::CodeableConcept) -> m::Concept {
-    m::Concept {
-        codings: cc.coding.iter().filter_map(coding).collect(),
-        text: text(&cc.text),
-    }
-}
-
 /// A concept FHIR requires: a `data-absent-reason` coding (the renderer's
 /// fallback) says there is none, and is dropped.
 fn required_concept(cc: &f::CodeableConcept) -> m::Concept {
-    let mut c = concept(cc);
+    let mut c = f::CodeableConcept::to_model(cc);
     c.codings
         .retain(|k| k.system.uri() != DATA_ABSENT_REASON_SYSTEM);
     c
 }
 
-fn concepts(v: &[f::CodeableConcept]) -> Vec<m::Concept> {
-    v.iter().map(concept).filter(|c| !c.is_empty()).collect()
-}
-
-/// Coded reasons, then referenced ones (a Condition, …) by their display.
-fn reasons(codes: &[f::CodeableConcept], refs: &[f::Reference]) -> Vec<m::Concept> {
-    let mut out = concepts(codes);
-    out.extend(
-        refs.iter()
-            .filter_map(|r| text(&r.display))
-            .map(m::Concept::text),
-    );
-    out
-}
-
-fn quantity(q: &f::Quantity) -> Option<m::Quantity> {
-    let ucum_or_none = q.system.as_deref().is_none_or(|s| s.trim() == UCUM_SYSTEM);
-    let out = m::Quantity {
-        value: q.value.filter(|v| v.is_finite()),
-        comparator: text(&q.comparator),
-        unit: text(&q.unit),
-        code: if ucum_or_none { text(&q.code) } else { None },
-    };
-    (out.value.is_some() || out.unit.is_some() || out.code.is_some()).then_some(out)
-}
-
 fn reference_ranges(v: &[f::ReferenceRange]) -> Vec<m::ReferenceRange> {
     v.iter()
-        .map(|r| m::ReferenceRange {
-            low: r.low.as_ref().and_then(quantity),
-            high: r.high.as_ref().and_then(quantity),
-            text: text(&r.text),
-        })
-        .filter(|r| r.low.is_some() || r.high.is_some() || r.text.is_some())
+        .filter_map(|r| reference_range(&r.low, &r.high, &r.text))
         .collect()
-}
-
-fn human_name(n: &f::HumanName) -> Option<m::HumanName> {
-    let out = m::HumanName {
-        use_: code_of(&n.use_, m::NameUse::from_code),
-        prefix: n
-            .prefix
-            .iter()
-            .filter(|s| !s.trim().is_empty())
-            .cloned()
-            .collect(),
-        given: n
-            .given
-            .iter()
-            .filter(|s| !s.trim().is_empty())
-            .cloned()
-            .collect(),
-        family: text(&n.family),
-        text: text(&n.text),
-    };
-    (out.family.is_some() || out.text.is_some() || !out.given.is_empty() || !out.prefix.is_empty())
-        .then_some(out)
-}
-
-fn address(a: &f::Address) -> Option<m::Address> {
-    let mut lines: Vec<String> = a
-        .line
-        .iter()
-        .filter(|s| !s.trim().is_empty())
-        .cloned()
-        .collect();
-    if lines.is_empty() {
-        lines.extend(text(&a.text));
-    }
-    let out = m::Address {
-        use_: code_of(&a.use_, m::ContactUse::from_code),
-        lines,
-        city: text(&a.city),
-        district: text(&a.district).or_else(|| text(&a.state)),
-        postcode: text(&a.postal_code),
-        country: text(&a.country),
-    };
-    (!out.lines.is_empty()
-        || out.city.is_some()
-        || out.district.is_some()
-        || out.postcode.is_some()
-        || out.country.is_some())
-    .then_some(out)
-}
-
-fn telecom(t: &f::ContactPoint) -> Option<m::Telecom> {
-    Some(m::Telecom {
-        system: code_of(&t.system, m::TelecomSystem::from_code).unwrap_or(m::TelecomSystem::Other),
-        value: text(&t.value)?,
-        use_: code_of(&t.use_, m::ContactUse::from_code),
-    })
 }

@@ -28,10 +28,13 @@ use icr_fhir_stu3::gpc::{
     ALLERGY_END_NAME, CONFIDENTIALITY_SYSTEM, NHS_NUMBER_SYSTEM, ODS_ORGANIZATION_SYSTEM,
     VACCINATION_PROCEDURE_NAME,
 };
+use icr_fhir_stu3::to_model::{
+    self, ValueX, code_of, concepts, deceased, dosage_text, nhs_number, ods_code, reasons,
+    reference_range, text,
+};
 use icr_fhir_stu3::{self as s, ReadError, Tolerated, read_resource};
 use icr_model as m;
 use icr_model::time::OffsetDateTime;
-use icr_model::time::format_description::well_known::Rfc3339;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -136,7 +139,7 @@ impl<'a> Index<'a> {
                 "Practitioner" => {
                     if let Ok((p, t)) = read_resource::<s::Practitioner>("Practitioner", e.raw) {
                         ix.tolerated.add(t);
-                        if let Some(n) = p.name.iter().find_map(name_text) {
+                        if let Some(n) = p.name.iter().find_map(s::HumanName::display_text) {
                             ix.names.insert(i, n);
                         }
                     }
@@ -168,7 +171,12 @@ impl<'a> Index<'a> {
                 "Medication" => {
                     if let Ok((med, t)) = read_resource::<s::Medication>("Medication", e.raw) {
                         ix.tolerated.add(t);
-                        if let Some(c) = med.code.as_ref().map(concept).filter(|c| !c.is_empty()) {
+                        if let Some(c) = med
+                            .code
+                            .as_ref()
+                            .map(s::CodeableConcept::to_model)
+                            .filter(|c| !c.is_empty())
+                        {
                             ix.medicines.insert(i, c);
                         }
                     }
@@ -292,9 +300,7 @@ pub struct Mapper<'i, 'a> {
 }
 
 fn last_updated(meta: &Option<s::Meta>) -> Option<OffsetDateTime> {
-    meta.as_ref()
-        .and_then(|m| m.last_updated.as_deref())
-        .and_then(|s| OffsetDateTime::parse(s.trim(), &Rfc3339).ok())
+    meta.as_ref().and_then(s::Meta::last_updated_at)
 }
 
 fn subject_of(r: &Option<s::Reference>) -> (Option<String>, Option<String>) {
@@ -302,7 +308,7 @@ fn subject_of(r: &Option<s::Reference>) -> (Option<String>, Option<String>) {
     let nhs = r
         .identifier
         .as_ref()
-        .filter(|i| i.system.as_deref().map(str::trim) == Some(NHS_NUMBER_SYSTEM))
+        .filter(|i| i.is_of(NHS_NUMBER_SYSTEM))
         .and_then(|i| text(&i.value));
     (text(&r.reference), nhs)
 }
@@ -335,18 +341,10 @@ impl<'i, 'a> Mapper<'i, 'a> {
     }
 
     fn date(&mut self, s: &Option<String>) -> Option<m::PartialDateTime> {
-        let s = text(s)?;
-        match m::PartialDateTime::parse(&s) {
-            Ok(d) => Some(d),
-            Err(_) => {
-                self.bad_dates += 1;
-                None
-            }
-        }
-    }
-
-    fn date_str(&mut self, s: Option<&str>) -> Option<m::PartialDateTime> {
-        self.date(&s.map(str::to_string))
+        to_model::date(s).unwrap_or_else(|_| {
+            self.bad_dates += 1;
+            None
+        })
     }
 
     /// The Patient: its demographics, id and last update.
@@ -355,19 +353,8 @@ impl<'i, 'a> Mapper<'i, 'a> {
         raw: &RawValue,
     ) -> Result<(m::Demographics, Option<String>, Option<OffsetDateTime>), MapError> {
         let p: s::Patient = self.read("Patient", raw)?;
-        let nhs_number = p
-            .identifier
-            .iter()
-            .filter(|i| i.system.as_deref().map(str::trim) == Some(NHS_NUMBER_SYSTEM))
-            .find_map(|i| m::NhsNumber::parse_formatted(i.value.as_deref()?).ok());
-        let deceased = match (&p.deceased_date_time, p.deceased_boolean) {
-            (Some(_), _) => Some(
-                self.date(&p.deceased_date_time)
-                    .map_or(m::Deceased::Yes, m::Deceased::At),
-            ),
-            (None, Some(true)) => Some(m::Deceased::Yes),
-            (None, _) => None,
-        };
+        let nhs_number = nhs_number(&p.identifier);
+        let deceased = deceased(&p.deceased_date_time, p.deceased_boolean, |d| self.date(d));
         let practice_ref = p
             .managing_organization
             .iter()
@@ -375,7 +362,7 @@ impl<'i, 'a> Mapper<'i, 'a> {
         let registered_practice = practice_ref
             .filter_map(|r| {
                 if let Some(i) = &r.identifier
-                    && i.system.as_deref().map(str::trim) == Some(ODS_ORGANIZATION_SYSTEM)
+                    && i.is_of(ODS_ORGANIZATION_SYSTEM)
                 {
                     return m::OdsCode::parse(i.value.as_deref()?).ok();
                 }
@@ -384,19 +371,20 @@ impl<'i, 'a> Mapper<'i, 'a> {
                     return None;
                 }
                 let (org, _) = read_resource::<s::Organization>("Organization", target.raw).ok()?;
-                org.identifier
-                    .iter()
-                    .filter(|i| i.system.as_deref().map(str::trim) == Some(ODS_ORGANIZATION_SYSTEM))
-                    .find_map(|i| m::OdsCode::parse(i.value.as_deref()?).ok())
+                org.identifier.iter().find_map(ods_code)
             })
             .next();
         let demographics = m::Demographics {
             nhs_number,
-            names: p.name.iter().filter_map(human_name).collect(),
+            names: p.name.iter().filter_map(s::HumanName::to_model).collect(),
             birth_date: self.date(&p.birth_date),
             gender: code_of(&p.gender, m::Gender::from_code),
-            addresses: p.address.iter().filter_map(address).collect(),
-            telecom: p.telecom.iter().filter_map(telecom).collect(),
+            addresses: p.address.iter().filter_map(s::Address::to_model).collect(),
+            telecom: p
+                .telecom
+                .iter()
+                .filter_map(s::ContactPoint::to_model)
+                .collect(),
             deceased,
             registered_practice,
             sensitive: p.meta.as_ref().is_some_and(|mt| {
@@ -435,7 +423,11 @@ impl<'i, 'a> Mapper<'i, 'a> {
             clinical_status = Some(m::AllergyClinicalStatus::Resolved);
         }
         let a = m::Allergy {
-            code: x.code.as_ref().map(concept).unwrap_or_default(),
+            code: x
+                .code
+                .as_ref()
+                .map(s::CodeableConcept::to_model)
+                .unwrap_or_default(),
             clinical_status,
             verification: code_of(&x.verification_status, m::Verification::from_code),
             category: x
@@ -471,7 +463,11 @@ impl<'i, 'a> Mapper<'i, 'a> {
         cc: &Option<s::CodeableConcept>,
         r: &Option<s::Reference>,
     ) -> m::Concept {
-        if let Some(c) = cc.as_ref().map(concept).filter(|c| !c.is_empty()) {
+        if let Some(c) = cc
+            .as_ref()
+            .map(s::CodeableConcept::to_model)
+            .filter(|c| !c.is_empty())
+        {
             return c;
         }
         let Some(r) = r else {
@@ -606,11 +602,19 @@ impl<'i, 'a> Mapper<'i, 'a> {
             (None, None) => None,
         };
         let c = m::Condition {
-            code: x.code.as_ref().map(concept).unwrap_or_default(),
+            code: x
+                .code
+                .as_ref()
+                .map(s::CodeableConcept::to_model)
+                .unwrap_or_default(),
             clinical_status: code_of(&x.clinical_status, m::ConditionClinicalStatus::from_code),
             verification: code_of(&x.verification_status, m::Verification::from_code),
             category: concepts(&x.category),
-            severity: x.severity.as_ref().map(concept).filter(|c| !c.is_empty()),
+            severity: x
+                .severity
+                .as_ref()
+                .map(s::CodeableConcept::to_model)
+                .filter(|c| !c.is_empty()),
             onset,
             abatement,
             recorded: self.date(&x.asserted_date),
@@ -628,7 +632,7 @@ impl<'i, 'a> Mapper<'i, 'a> {
     /// An Encounter (a consultation).
     pub fn encounter(&mut self, raw: &RawValue) -> Result<Mapped, MapError> {
         let x: s::Encounter = self.read("Encounter", raw)?;
-        let class = x.class.as_ref().and_then(|c| match coding(c) {
+        let class = x.class.as_ref().and_then(|c| match c.to_model() {
             Some(k) if !k.code.is_empty() => Some(m::Concept::coded(k)),
             _ => text(&c.display).map(m::Concept::text),
         });
@@ -675,19 +679,23 @@ impl<'i, 'a> Mapper<'i, 'a> {
             .iter()
             .find(|e| e.is(VACCINATION_PROCEDURE_NAME))
             .and_then(|e| e.value_codeable_concept.as_ref())
-            .map(concept)
+            .map(s::CodeableConcept::to_model)
             .filter(|c| !c.is_empty());
-        let vaccine = x.vaccine_code.as_ref().map(concept).map(|mut c| {
-            c.codings.retain(|k| !k.system.uri().contains("NullFlavor"));
-            if c.codings.is_empty()
-                && c.text
-                    .as_deref()
-                    .is_some_and(|t| t.eq_ignore_ascii_case("unknown"))
-            {
-                c.text = None;
-            }
-            c
-        });
+        let vaccine = x
+            .vaccine_code
+            .as_ref()
+            .map(s::CodeableConcept::to_model)
+            .map(|mut c| {
+                c.codings.retain(|k| !k.system.uri().contains("NullFlavor"));
+                if c.codings.is_empty()
+                    && c.text
+                        .as_deref()
+                        .is_some_and(|t| t.eq_ignore_ascii_case("unknown"))
+                {
+                    c.text = None;
+                }
+                c
+            });
         let vaccine = vaccine.filter(|c| !c.is_empty());
         let code = from_extension
             .or_else(|| vaccine.clone())
@@ -706,7 +714,7 @@ impl<'i, 'a> Mapper<'i, 'a> {
             .explanation
             .iter()
             .flat_map(|e| &e.reason_not_given)
-            .map(concept)
+            .map(s::CodeableConcept::to_model)
             .filter(|c| !c.is_empty());
         let reason_not_given = reasons.next();
         notes.extend(reasons.filter_map(|c| c.label().map(|l| format!("Not given: {l}"))));
@@ -718,7 +726,7 @@ impl<'i, 'a> Mapper<'i, 'a> {
             body_site: x
                 .site
                 .as_ref()
-                .map(concept)
+                .map(s::CodeableConcept::to_model)
                 .filter(|c| !c.is_empty())
                 .into_iter()
                 .collect(),
@@ -756,7 +764,11 @@ impl<'i, 'a> Mapper<'i, 'a> {
             (None, None) => None,
         };
         let p = m::Procedure {
-            code: x.code.as_ref().map(concept).unwrap_or_default(),
+            code: x
+                .code
+                .as_ref()
+                .map(s::CodeableConcept::to_model)
+                .unwrap_or_default(),
             status: None,
             performed,
             performed_end: None,
@@ -788,9 +800,13 @@ impl<'i, 'a> Mapper<'i, 'a> {
         let service = x
             .service_requested
             .iter()
-            .map(concept)
+            .map(s::CodeableConcept::to_model)
             .find(|c| !c.is_empty());
-        let type_ = x.type_.as_ref().map(concept).filter(|c| !c.is_empty());
+        let type_ = x
+            .type_
+            .as_ref()
+            .map(s::CodeableConcept::to_model)
+            .filter(|c| !c.is_empty());
         let (code, category) = match (service, type_) {
             (Some(s), t) => (s, t.into_iter().collect()),
             (None, Some(t)) => (t, Vec::new()),
@@ -873,11 +889,15 @@ impl<'i, 'a> Mapper<'i, 'a> {
             category: x
                 .category
                 .as_ref()
-                .map(concept)
+                .map(s::CodeableConcept::to_model)
                 .filter(|c| !c.is_empty())
                 .into_iter()
                 .collect(),
-            code: x.code.as_ref().map(concept).unwrap_or_default(),
+            code: x
+                .code
+                .as_ref()
+                .map(s::CodeableConcept::to_model)
+                .unwrap_or_default(),
             status: code_of(&x.status, m::ResultStatus::from_code),
             effective,
             issued: self.date(&x.issued),
@@ -921,11 +941,12 @@ impl<'i, 'a> Mapper<'i, 'a> {
             .filter(|r| r.type_.as_deref().map(str::trim) == Some("has-member"))
             .filter_map(|r| r.target.as_ref().and_then(|t| text(&t.reference)))
             .collect();
-        let value = self.value(ValueIn {
+        let value = self.value(ValueX {
             quantity: &x.value_quantity,
             codeable_concept: &x.value_codeable_concept,
             string: &x.value_string,
             boolean: x.value_boolean,
+            integer: None,
             range: &x.value_range,
             ratio: &x.value_ratio,
             date_time: &x.value_date_time,
@@ -936,12 +957,17 @@ impl<'i, 'a> Mapper<'i, 'a> {
             .component
             .iter()
             .map(|c| m::ResultComponent {
-                code: c.code.as_ref().map(concept).unwrap_or_default(),
-                value: self.value(ValueIn {
+                code: c
+                    .code
+                    .as_ref()
+                    .map(s::CodeableConcept::to_model)
+                    .unwrap_or_default(),
+                value: self.value(ValueX {
                     quantity: &c.value_quantity,
                     codeable_concept: &c.value_codeable_concept,
                     string: &c.value_string,
                     boolean: None,
+                    integer: None,
                     range: &c.value_range,
                     ratio: &c.value_ratio,
                     date_time: &c.value_date_time,
@@ -951,7 +977,7 @@ impl<'i, 'a> Mapper<'i, 'a> {
                 interpretation: c
                     .interpretation
                     .as_ref()
-                    .map(concept)
+                    .map(s::CodeableConcept::to_model)
                     .filter(|c| !c.is_empty())
                     .into_iter()
                     .collect(),
@@ -961,7 +987,11 @@ impl<'i, 'a> Mapper<'i, 'a> {
         let t = m::TestResult {
             kind: Some(m::ResultKind::Observation),
             category: concepts(&x.category),
-            code: x.code.as_ref().map(concept).unwrap_or_default(),
+            code: x
+                .code
+                .as_ref()
+                .map(s::CodeableConcept::to_model)
+                .unwrap_or_default(),
             status: code_of(&x.status, m::ResultStatus::from_code),
             effective,
             issued: self.date(&x.issued),
@@ -969,12 +999,12 @@ impl<'i, 'a> Mapper<'i, 'a> {
             absent_reason: x
                 .data_absent_reason
                 .as_ref()
-                .map(concept)
+                .map(s::CodeableConcept::to_model)
                 .filter(|c| !c.is_empty()),
             interpretation: x
                 .interpretation
                 .as_ref()
-                .map(concept)
+                .map(s::CodeableConcept::to_model)
                 .filter(|c| !c.is_empty())
                 .into_iter()
                 .collect(),
@@ -1000,228 +1030,19 @@ impl<'i, 'a> Mapper<'i, 'a> {
         ))
     }
 
-    fn value(&mut self, v: ValueIn<'_>) -> Option<m::ResultValue> {
-        if let Some(q) = v.quantity.as_ref().and_then(quantity) {
-            return Some(m::ResultValue::Quantity(q));
-        }
-        if let Some(c) = v
-            .codeable_concept
-            .as_ref()
-            .map(concept)
-            .filter(|c| !c.is_empty())
-        {
-            return Some(m::ResultValue::Coded(c));
-        }
-        if let Some(s) = text(v.string) {
-            return Some(m::ResultValue::Text(s));
-        }
-        if let Some(b) = v.boolean {
-            return Some(m::ResultValue::Boolean(b));
-        }
-        if let Some(r) = v.range {
-            let low = r.low.as_ref().and_then(quantity);
-            let high = r.high.as_ref().and_then(quantity);
-            if low.is_some() || high.is_some() {
-                return Some(m::ResultValue::Range { low, high });
-            }
-        }
-        if v.date_time.is_some()
-            && let Some(d) = self.date(v.date_time)
-        {
-            return Some(m::ResultValue::DateTime(d));
-        }
-        if let Some(r) = v.ratio {
-            let part = |q: &Option<s::Quantity>| {
-                q.as_ref().and_then(quantity).and_then(|q| {
-                    let mut s = q.value.map(|n| n.to_string()).unwrap_or_default();
-                    if let Some(u) = q.unit.or(q.code) {
-                        if !s.is_empty() {
-                            s.push(' ');
-                        }
-                        s.push_str(&u);
-                    }
-                    (!s.is_empty()).then_some(s)
-                })
-            };
-            if let (Some(n), Some(d)) = (part(&r.numerator), part(&r.denominator)) {
-                return Some(m::ResultValue::Text(format!("{n}:{d}")));
-            }
-        }
-        if let Some(p) = v.period {
-            match (text(&p.start), text(&p.end)) {
-                (Some(s), Some(e)) => return Some(m::ResultValue::Text(format!("{s} to {e}"))),
-                (Some(_), None) => {
-                    if let Some(d) = self.date_str(p.start.as_deref()) {
-                        return Some(m::ResultValue::DateTime(d));
-                    }
-                }
-                (None, Some(e)) => return Some(m::ResultValue::Text(format!("until {e}"))),
-                (None, None) => {}
-            }
-        }
-        text(v.time).map(m::ResultValue::Text)
+    fn value(&mut self, v: ValueX<'_>) -> Option<m::ResultValue> {
+        v.to_model(|d| self.date(d))
     }
-}
-
-/// The value[x] elements of an Observation or a component.
-struct ValueIn<'a> {
-    quantity: &'a Option<s::Quantity>,
-    codeable_concept: &'a Option<s::CodeableConcept>,
-    string: &'a Option<String>,
-    boolean: Option<bool>,
-    range: &'a Option<s::Range>,
-    ratio: &'a Option<s::Ratio>,
-    date_time: &'a Option<String>,
-    period: &'a Option<s::Period>,
-    time: &'a Option<String>,
-}
-
-/// A string that is not blank, as given.
-pub fn text(s: &Option<String>) -> Option<String> {
-    s.as_ref().filter(|s| !s.trim().is_empty()).cloned()
-}
-
-fn code_of<T>(s: &Option<String>, from: fn(&str) -> Option<T>) -> Option<T> {
-    s.as_deref().and_then(|c| from(c.trim()))
 }
 
 fn notes(n: &[s::Annotation]) -> Vec<String> {
     n.iter().filter_map(|a| text(&a.text)).collect()
 }
 
-fn dosage_text(d: &[s::Dosage]) -> Option<String> {
-    let parts: Vec<String> = d
-        .iter()
-        .filter_map(|d| text(&d.text).or_else(|| text(&d.patient_instruction)))
-        .collect();
-    (!parts.is_empty()).then(|| parts.join("; "))
-}
-
-fn coding(c: &s::Coding) -> Option<m::Coding> {
-    let code = c.code.as_deref().map(str::trim).unwrap_or_default();
-    let display = text(&c.display);
-    if code.is_empty() && display.is_none() {
-        return None;
-    }
-    Some(m::Coding {
-        system: m::CodeSystem::from_uri(c.system.as_deref().map(str::trim).unwrap_or_default()),
-        code: code.to_string(),
-        display,
-    })
-}
-
-/// A CodeableConcept in the model.
-pub fn concept(cc: &s::CodeableConcept) -> m::Concept {
-    m::Concept {
-        codings: cc.coding.iter().filter_map(coding).collect(),
-        text: text(&cc.text),
-    }
-}
-
-fn concepts(v: &[s::CodeableConcept]) -> Vec<m::Concept> {
-    v.iter().map(concept).filter(|c| !c.is_empty()).collect()
-}
-
-fn reasons(codes: &[s::CodeableConcept], refs: &[s::Reference]) -> Vec<m::Concept> {
-    let mut out = concepts(codes);
-    out.extend(
-        refs.iter()
-            .filter_map(|r| text(&r.display))
-            .map(m::Concept::text),
-    );
-    out
-}
-
-fn quantity(q: &s::Quantity) -> Option<m::Quantity> {
-    let ucum_or_none = q
-        .system
-        .as_deref()
-        .is_none_or(|s| s.trim() == "http://unitsofmeasure.org");
-    let out = m::Quantity {
-        value: q.value.filter(|v| v.is_finite()),
-        comparator: text(&q.comparator),
-        unit: text(&q.unit),
-        code: if ucum_or_none { text(&q.code) } else { None },
-    };
-    (out.value.is_some() || out.unit.is_some() || out.code.is_some()).then_some(out)
-}
-
 fn reference_ranges(v: &[s::ReferenceRange]) -> Vec<m::ReferenceRange> {
     v.iter()
-        .map(|r| m::ReferenceRange {
-            low: r.low.as_ref().and_then(quantity),
-            high: r.high.as_ref().and_then(quantity),
-            text: text(&r.text),
-        })
-        .filter(|r| r.low.is_some() || r.high.is_some() || r.text.is_some())
+        .filter_map(|r| reference_range(&r.low, &r.high, &r.text))
         .collect()
-}
-
-fn human_name(n: &s::HumanName) -> Option<m::HumanName> {
-    let keep = |v: &[String]| -> Vec<String> {
-        v.iter().filter(|s| !s.trim().is_empty()).cloned().collect()
-    };
-    let out = m::HumanName {
-        use_: code_of(&n.use_, m::NameUse::from_code),
-        prefix: keep(&n.prefix),
-        given: keep(&n.given),
-        family: text(&n.family),
-        text: text(&n.text),
-    };
-    (out.family.is_some() || out.text.is_some() || !out.given.is_empty() || !out.prefix.is_empty())
-        .then_some(out)
-}
-
-/// A practitioner's name for display: the text, else prefix, given names
-/// and family name.
-fn name_text(n: &s::HumanName) -> Option<String> {
-    if let Some(t) = text(&n.text) {
-        return Some(t);
-    }
-    let parts: Vec<&str> = n
-        .prefix
-        .iter()
-        .chain(n.given.iter())
-        .map(String::as_str)
-        .chain(n.family.as_deref())
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
-    (!parts.is_empty()).then(|| parts.join(" "))
-}
-
-fn address(a: &s::Address) -> Option<m::Address> {
-    let mut lines: Vec<String> = a
-        .line
-        .iter()
-        .filter(|s| !s.trim().is_empty())
-        .cloned()
-        .collect();
-    if lines.is_empty() {
-        lines.extend(text(&a.text));
-    }
-    let out = m::Address {
-        use_: code_of(&a.use_, m::ContactUse::from_code),
-        lines,
-        city: text(&a.city),
-        district: text(&a.district).or_else(|| text(&a.state)),
-        postcode: text(&a.postal_code),
-        country: text(&a.country),
-    };
-    (!out.lines.is_empty()
-        || out.city.is_some()
-        || out.district.is_some()
-        || out.postcode.is_some()
-        || out.country.is_some())
-    .then_some(out)
-}
-
-fn telecom(t: &s::ContactPoint) -> Option<m::Telecom> {
-    Some(m::Telecom {
-        system: code_of(&t.system, m::TelecomSystem::from_code).unwrap_or(m::TelecomSystem::Other),
-        value: text(&t.value)?,
-        use_: code_of(&t.use_, m::ContactUse::from_code),
-    })
 }
 
 #[cfg(test)]

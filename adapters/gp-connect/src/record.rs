@@ -321,7 +321,7 @@ impl<'c> RecordReader<'c> {
         let numbers: Vec<&str> = p
             .identifier
             .iter()
-            .filter(|i| i.system.as_deref().map(str::trim) == Some(NHS_NUMBER_SYSTEM))
+            .filter(|i| i.is_of(NHS_NUMBER_SYSTEM))
             .filter_map(|i| i.value.as_deref())
             .collect();
         let other = numbers
@@ -547,7 +547,7 @@ impl<'c> RecordReader<'c> {
             let Some(reference) = entry
                 .item
                 .as_ref()
-                .and_then(|r| crate::map::text(&r.reference))
+                .and_then(|r| icr_fhir_stu3::to_model::text(&r.reference))
             else {
                 count.unresolved += 1;
                 continue;

@@ -5,9 +5,9 @@
 use std::fmt;
 
 /// The identifier system of NHS numbers.
-pub const NHS_NUMBER_SYSTEM: &str = "https://fhir.nhs.uk/Id/nhs-number";
+pub const NHS_NUMBER_SYSTEM: &str = icr_fhir::NHS_NUMBER_SYSTEM;
 /// The identifier system of ODS organisation codes.
-pub const ODS_ORGANIZATION_SYSTEM: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
+pub const ODS_ORGANIZATION_SYSTEM: &str = icr_fhir::ODS_ORGANISATION_SYSTEM;
 /// The identifier system of SDS user ids (smartcard users).
 pub const SDS_USER_ID_SYSTEM: &str = "https://fhir.nhs.uk/Id/sds-user-id";
 /// The identifier system of SDS role profile ids.

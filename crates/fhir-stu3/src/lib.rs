@@ -6,11 +6,14 @@
 //! the `$gpc.getstructuredrecord` Parameters, and reads the structured
 //! Bundle the practice answers with into these types before mapping it to
 //! the unified model; the simulator reads the same Parameters and writes
-//! the Bundle with [`render`].
+//! the Bundle with `render`.
 //!
 //! The types are a hand-written subset (see DEPENDENCIES.md for why no
-//! crate is used): every element optional, unknown elements ignored, dates
-//! kept as strings, and every element read tolerantly ([`lenient`]), since
+//! crate is used): the resources are this crate's, the data types STU3
+//! shares with R4 (Coding, Identifier, HumanName, …) are `icr-fhir`'s, and
+//! so is their reading into the model ([`to_model`]). Every element is
+//! optional, unknown elements ignored, dates kept as strings, and every
+//! element read tolerantly ([`lenient`]), since
 //! GP Connect providers and the specification's own examples break STU3 in
 //! small ways. What had to be tolerated is counted, never echoed.
 //!
@@ -19,16 +22,19 @@
 //! - [`params`]: the request, written and read (with a provider's checks);
 //! - [`bundle`]: Bundles read lazily and written;
 //! - [`outcome`]: OperationOutcomes with Spine codes;
-//! - [`render`]: the unified model as a GP Connect structured Bundle.
+//! - `render` (cargo feature `render`, off by default: only the simulator
+//!   and tests write answers): the unified model as a GP Connect structured
+//!   Bundle.
 
 #![warn(missing_docs)]
 
 pub mod bundle;
 pub mod gpc;
 pub mod jwt;
-pub mod lenient;
+pub use icr_fhir::{lenient, to_model};
 pub mod outcome;
 pub mod params;
+#[cfg(feature = "render")]
 pub mod render;
 mod resources;
 mod types;

@@ -35,11 +35,13 @@
 //! mapped to the nearest STU3 code (documented on each function).
 
 use std::collections::{HashMap, HashSet};
-use std::fmt::Write as _;
 
+use icr_fhir::from_model::{
+    code, coding, concept, concepts, date, date_time, display_ref, dosages, human_name, instant,
+    instant_text, period, text,
+};
 use icr_model as m;
-use icr_model::time::format_description::well_known::Rfc3339;
-use icr_model::time::{Date, OffsetDateTime, UtcOffset};
+use icr_model::time::{Date, OffsetDateTime};
 
 use crate::bundle::{Bundle, BundleEntry, Resource};
 use crate::gpc::*;
@@ -554,6 +556,7 @@ fn in_period(period: Option<&DatePeriod>, date: Option<&m::PartialDateTime>) -> 
 
 fn meta(profile: &str, last_updated: Option<OffsetDateTime>, restricted: bool) -> Meta {
     Meta {
+        source: None,
         version_id: None,
         last_updated: last_updated.and_then(instant_text),
         profile: vec![profile.to_string()],
@@ -1148,21 +1151,9 @@ fn quantity(q: &m::Quantity) -> Option<Quantity> {
     (out.value.is_some() || out.unit.is_some() || out.code.is_some()).then_some(out)
 }
 
-fn human_name(n: &m::HumanName) -> Option<HumanName> {
-    let out = HumanName {
-        use_: n.use_.map(|u| u.as_code().to_string()),
-        text: n.text.as_deref().and_then(text),
-        family: n.family.as_deref().and_then(text),
-        given: n.given.iter().filter_map(|g| text(g)).collect(),
-        prefix: n.prefix.iter().filter_map(|g| text(g)).collect(),
-        suffix: Vec::new(),
-    };
-    (out.text.is_some() || out.family.is_some() || !out.given.is_empty() || !out.prefix.is_empty())
-        .then_some(out)
-}
-
 fn address(a: &m::Address) -> Option<Address> {
     let out = Address {
+        period: None,
         use_: a.use_.and_then(|u| match u {
             // STU3 address use is home, work, temp or old only.
             m::ContactUse::Mobile | m::ContactUse::Billing => None,
@@ -1188,6 +1179,8 @@ fn address(a: &m::Address) -> Option<Address> {
 fn contact_point(t: &m::Telecom) -> Option<ContactPoint> {
     let value = text(&t.value)?;
     Some(ContactPoint {
+        rank: None,
+        period: None,
         system: Some(
             match t.system {
                 // STU3 contact point systems have no `sms`.
@@ -1205,24 +1198,6 @@ fn contact_point(t: &m::Telecom) -> Option<ContactPoint> {
     })
 }
 
-fn period(start: Option<&m::PartialDateTime>, end: Option<&m::PartialDateTime>) -> Option<Period> {
-    let p = Period {
-        start: start.and_then(date_time),
-        end: end.and_then(date_time),
-    };
-    (p.start.is_some() || p.end.is_some()).then_some(p)
-}
-
-fn dosages(t: Option<&str>) -> Vec<Dosage> {
-    t.and_then(text)
-        .map(|t| Dosage {
-            text: Some(t),
-            patient_instruction: None,
-        })
-        .into_iter()
-        .collect()
-}
-
 fn annotations(notes: &[String]) -> Vec<Annotation> {
     notes
         .iter()
@@ -1234,39 +1209,6 @@ fn annotations(notes: &[String]) -> Vec<Annotation> {
         .collect()
 }
 
-fn display_ref(name: &str) -> Option<Reference> {
-    text(name).map(|d| Reference {
-        display: Some(d),
-        ..Default::default()
-    })
-}
-
-fn coding(c: &m::Coding) -> Option<Coding> {
-    let code_ = code(&c.code);
-    let display = c.display.as_deref().and_then(text);
-    if code_.is_none() && display.is_none() {
-        return None;
-    }
-    Some(Coding {
-        system: uri(c.system.uri()),
-        version: None,
-        code: code_,
-        display,
-    })
-}
-
-fn concept(c: &m::Concept) -> Option<CodeableConcept> {
-    let out = CodeableConcept {
-        coding: c.codings.iter().filter_map(coding).collect(),
-        text: c.text.as_deref().and_then(text),
-    };
-    (!out.coding.is_empty() || out.text.is_some()).then_some(out)
-}
-
-fn concepts(cs: &[m::Concept]) -> Vec<CodeableConcept> {
-    cs.iter().filter_map(concept).collect()
-}
-
 fn single_coding(c: &m::Concept) -> Option<Coding> {
     c.codings.iter().find_map(coding).or_else(|| {
         c.text.as_deref().and_then(text).map(|t| Coding {
@@ -1274,139 +1216,4 @@ fn single_coding(c: &m::Concept) -> Option<Coding> {
             ..Default::default()
         })
     })
-}
-
-fn is_ws(c: char) -> bool {
-    c.is_whitespace() || c == '\u{feff}'
-}
-
-/// A FHIR `string`: `None` when blank; whitespace other than space, tab,
-/// CR and LF becomes a space.
-fn text(s: &str) -> Option<String> {
-    if s.chars().all(is_ws) {
-        return None;
-    }
-    Some(
-        s.chars()
-            .map(|c| {
-                if is_ws(c) && !matches!(c, ' ' | '\t' | '\r' | '\n') {
-                    ' '
-                } else {
-                    c
-                }
-            })
-            .collect(),
-    )
-}
-
-/// A FHIR `code`: words separated by single spaces; `None` when blank.
-fn code(s: &str) -> Option<String> {
-    let words: Vec<&str> = s.split(is_ws).filter(|w| !w.is_empty()).collect();
-    (!words.is_empty()).then(|| words.join(" "))
-}
-
-/// A FHIR `uri`: whitespace percent-encoded; `None` when blank.
-fn uri(s: &str) -> Option<String> {
-    let s = s.trim_matches(is_ws);
-    if s.is_empty() {
-        return None;
-    }
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if is_ws(c) {
-            let mut buf = [0u8; 4];
-            for b in c.encode_utf8(&mut buf).bytes() {
-                let _ = write!(out, "%{b:02X}");
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    Some(out)
-}
-
-/// A `dateTime` at the model's precision, or `None` outside years 1–9999.
-fn date_time(d: &m::PartialDateTime) -> Option<String> {
-    match *d {
-        m::PartialDateTime::DateTime(dt) => instant_text(dt),
-        _ => date(d),
-    }
-}
-
-/// A `date`: the model's date, or a date-time's calendar date.
-fn date(d: &m::PartialDateTime) -> Option<String> {
-    let year = match *d {
-        m::PartialDateTime::Year(y) | m::PartialDateTime::YearMonth(y, _) => y,
-        m::PartialDateTime::Date(x) => x.year(),
-        m::PartialDateTime::DateTime(dt) => dt.date().year(),
-    };
-    if !(1..=9999).contains(&year) {
-        return None;
-    }
-    Some(match *d {
-        m::PartialDateTime::DateTime(dt) => m::PartialDateTime::Date(dt.date()).to_string(),
-        other => other.to_string(),
-    })
-}
-
-/// An `instant`: only a full date-time has one.
-fn instant(d: &m::PartialDateTime) -> Option<String> {
-    match *d {
-        m::PartialDateTime::DateTime(dt) => instant_text(dt),
-        _ => None,
-    }
-}
-
-/// RFC 3339; an offset FHIR cannot write (beyond ±14:00, or with seconds)
-/// is written as the same instant in UTC.
-fn instant_text(dt: OffsetDateTime) -> Option<String> {
-    let off = dt.offset();
-    let fits = off.seconds_past_minute() == 0 && off.whole_minutes().unsigned_abs() <= 14 * 60;
-    let dt = if fits {
-        dt
-    } else {
-        dt.to_offset(UtcOffset::UTC)
-    };
-    if !(1..=9999).contains(&dt.year()) {
-        return None;
-    }
-    dt.format(&Rfc3339).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn pdt(s: &str) -> m::PartialDateTime {
-        m::PartialDateTime::parse(s).unwrap()
-    }
-
-    #[test]
-    fn dates_at_every_precision() {
-        assert_eq!(date_time(&pdt("2021")).as_deref(), Some("2021"));
-        assert_eq!(date_time(&pdt("2021-02")).as_deref(), Some("2021-02"));
-        assert_eq!(date_time(&pdt("2021-02-15")).as_deref(), Some("2021-02-15"));
-        assert_eq!(
-            date_time(&pdt("2021-02-15T13:50+01:00")).as_deref(),
-            Some("2021-02-15T13:50:00+01:00")
-        );
-        assert_eq!(
-            date(&pdt("2021-02-15T23:50:00-05:00")).as_deref(),
-            Some("2021-02-15")
-        );
-        assert_eq!(instant(&pdt("2021-02-15")), None);
-        assert_eq!(date_time(&pdt("0000")), None);
-        assert_eq!(
-            date_time(&pdt("2021-02-15T13:50:00+15:00")).as_deref(),
-            Some("2021-02-14T22:50:00Z")
-        );
-    }
-
-    #[test]
-    fn text_is_made_schema_safe() {
-        assert_eq!(text(" \u{a0}"), None);
-        assert_eq!(text("a\u{a0}b").as_deref(), Some("a b"));
-        assert_eq!(code(" on  hold ").as_deref(), Some("on hold"));
-        assert_eq!(uri("urn:a b").as_deref(), Some("urn:a%20b"));
-    }
 }

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use crate::datatypes::*;
 use crate::types::*;
 
 /// The identifier system of NHS numbers.

@@ -25,12 +25,14 @@
 //! (years outside 1–9999, offsets beyond ±14:00) are left out or, for
 //! offsets, written in UTC.
 
-use std::fmt::Write as _;
-
 use icr_model as m;
-use icr_model::time::{OffsetDateTime, UtcOffset};
 
 use crate::bundle::{CONFIDENTIALITY_SYSTEM, NHS_NUMBER_SYSTEM, ODS_ORGANISATION_SYSTEM, Resource};
+use crate::datatypes::*;
+use crate::from_model::{
+    code, coding, concept, concepts, date, date_time, display_ref, dosages, human_name, instant,
+    period, text, uri,
+};
 use crate::types::*;
 
 /// The code system of data-absent reasons.
@@ -1002,19 +1004,6 @@ fn quantity(q: &m::Quantity, simple: bool) -> Option<Quantity> {
     (out.value.is_some() || out.unit.is_some() || out.code.is_some()).then_some(out)
 }
 
-fn human_name(n: &m::HumanName) -> Option<HumanName> {
-    let out = HumanName {
-        use_: n.use_.map(|u| u.as_code().to_string()),
-        text: n.text.as_deref().and_then(text),
-        family: n.family.as_deref().and_then(text),
-        given: n.given.iter().filter_map(|g| text(g)).collect(),
-        prefix: n.prefix.iter().filter_map(|p| text(p)).collect(),
-        ..Default::default()
-    };
-    (out.text.is_some() || out.family.is_some() || !out.given.is_empty() || !out.prefix.is_empty())
-        .then_some(out)
-}
-
 fn address(a: &m::Address) -> Option<Address> {
     let out = Address {
         use_: a
@@ -1048,25 +1037,6 @@ fn contact_point(t: &m::Telecom) -> Option<ContactPoint> {
     })
 }
 
-fn period(start: Option<&m::PartialDateTime>, end: Option<&m::PartialDateTime>) -> Option<Period> {
-    let out = Period {
-        start: start.and_then(date_time),
-        end: end.and_then(date_time),
-    };
-    (out.start.is_some() || out.end.is_some()).then_some(out)
-}
-
-fn dosages(text_: Option<&str>) -> Vec<Dosage> {
-    text_
-        .and_then(text)
-        .map(|t| Dosage {
-            text: Some(t),
-            ..Default::default()
-        })
-        .into_iter()
-        .collect()
-}
-
 fn annotations(notes: &[String]) -> Vec<Annotation> {
     notes
         .iter()
@@ -1078,40 +1048,10 @@ fn annotations(notes: &[String]) -> Vec<Annotation> {
         .collect()
 }
 
-fn display_ref(name: &str) -> Option<Reference> {
-    Some(Reference {
-        display: Some(text(name)?),
-        ..Default::default()
-    })
-}
-
-/// A concept, or `None` when nothing of it survives.
-fn concept(c: &m::Concept) -> Option<CodeableConcept> {
-    let out = CodeableConcept {
-        coding: c.codings.iter().filter_map(coding).collect(),
-        text: c.text.as_deref().and_then(text),
-    };
-    (!out.coding.is_empty() || out.text.is_some()).then_some(out)
-}
-
-fn concepts(cs: &[m::Concept]) -> Vec<CodeableConcept> {
-    cs.iter().filter_map(concept).collect()
-}
-
 /// A concept FHIR requires: the `data-absent-reason#unknown` coding when the
 /// model has none.
 fn concept_required(c: &m::Concept) -> CodeableConcept {
     concept(c).unwrap_or_else(data_absent_concept)
-}
-
-fn coding(c: &m::Coding) -> Option<Coding> {
-    let out = Coding {
-        system: uri(c.system.uri()),
-        version: None,
-        code: code(&c.code),
-        display: c.display.as_deref().and_then(text),
-    };
-    (out.code.is_some() || out.display.is_some()).then_some(out)
 }
 
 /// A concept as one Coding: its primary coding, else any coding, else its
@@ -1160,154 +1100,5 @@ fn data_absent_extension() -> Extension {
         url: Some(DATA_ABSENT_REASON_EXTENSION.to_string()),
         value_code: Some("unknown".to_string()),
         ..Default::default()
-    }
-}
-
-fn is_ws(c: char) -> bool {
-    c.is_whitespace() || c == '\u{feff}'
-}
-
-/// A FHIR `string`: `None` when blank; whitespace other than space, tab,
-/// CR and LF becomes a space (the schema allows no other).
-fn text(s: &str) -> Option<String> {
-    if s.chars().all(is_ws) {
-        return None;
-    }
-    Some(
-        s.chars()
-            .map(|c| {
-                if is_ws(c) && !matches!(c, ' ' | '\t' | '\r' | '\n') {
-                    ' '
-                } else {
-                    c
-                }
-            })
-            .collect(),
-    )
-}
-
-/// A FHIR `code`: words separated by single spaces; `None` when blank.
-fn code(s: &str) -> Option<String> {
-    let words: Vec<&str> = s.split(is_ws).filter(|w| !w.is_empty()).collect();
-    (!words.is_empty()).then(|| words.join(" "))
-}
-
-/// A FHIR `uri`: whitespace percent-encoded; `None` when blank.
-fn uri(s: &str) -> Option<String> {
-    let s = s.trim_matches(is_ws);
-    if s.is_empty() {
-        return None;
-    }
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if is_ws(c) {
-            let mut buf = [0u8; 4];
-            for b in c.encode_utf8(&mut buf).bytes() {
-                let _ = write!(out, "%{b:02X}");
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    Some(out)
-}
-
-/// A FHIR `dateTime` at the model's precision, or `None` when the schema
-/// cannot hold it (a year outside 1–9999). An offset FHIR cannot write
-/// (beyond ±14:00, or with seconds) is written as the same instant in UTC.
-fn date_time(d: &m::PartialDateTime) -> Option<String> {
-    match *d {
-        m::PartialDateTime::DateTime(dt) => instant_text(dt),
-        _ => date(d),
-    }
-}
-
-/// A FHIR `date`: the model's date, or a date-time's calendar date.
-fn date(d: &m::PartialDateTime) -> Option<String> {
-    let year_ok = |y: i32| (1..=9999).contains(&y);
-    let mut out = String::new();
-    let ok = match *d {
-        m::PartialDateTime::Year(y) => year_ok(y) && write!(out, "{y:04}").is_ok(),
-        m::PartialDateTime::YearMonth(y, mo) => {
-            year_ok(y) && write!(out, "{y:04}-{:02}", mo as u8).is_ok()
-        }
-        m::PartialDateTime::Date(x) => {
-            year_ok(x.year())
-                && write!(out, "{:04}-{:02}-{:02}", x.year(), x.month() as u8, x.day()).is_ok()
-        }
-        m::PartialDateTime::DateTime(dt) => {
-            let x = dt.date();
-            year_ok(x.year())
-                && write!(out, "{:04}-{:02}-{:02}", x.year(), x.month() as u8, x.day()).is_ok()
-        }
-    };
-    ok.then_some(out)
-}
-
-/// A FHIR `instant`: only a full date-time has one.
-fn instant(d: &m::PartialDateTime) -> Option<String> {
-    match *d {
-        m::PartialDateTime::DateTime(dt) => instant_text(dt),
-        _ => None,
-    }
-}
-
-fn instant_text(dt: OffsetDateTime) -> Option<String> {
-    let off = dt.offset();
-    let fits = off.seconds_past_minute() == 0 && off.whole_minutes().unsigned_abs() <= 14 * 60;
-    let dt = if fits {
-        dt
-    } else {
-        dt.to_offset(UtcOffset::UTC)
-    };
-    if !(1..=9999).contains(&dt.year()) {
-        return None;
-    }
-    let mut out = String::new();
-    write!(out, "{}", m::PartialDateTime::DateTime(dt)).ok()?;
-    Some(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn pdt(s: &str) -> m::PartialDateTime {
-        m::PartialDateTime::parse(s).unwrap()
-    }
-
-    #[test]
-    fn text_is_made_schema_safe() {
-        assert_eq!(text(""), None);
-        assert_eq!(text(" \u{a0}\t"), None);
-        assert_eq!(text("a\u{a0}b\nc").as_deref(), Some("a b\nc"));
-        assert_eq!(code("  on\u{2003} hold ").as_deref(), Some("on hold"));
-        assert_eq!(code(" "), None);
-        assert_eq!(
-            uri(" urn:local system ").as_deref(),
-            Some("urn:local%20system")
-        );
-    }
-
-    #[test]
-    fn dates_at_every_precision() {
-        assert_eq!(date_time(&pdt("2021")).as_deref(), Some("2021"));
-        assert_eq!(date_time(&pdt("2021-02")).as_deref(), Some("2021-02"));
-        assert_eq!(date_time(&pdt("2021-02-15")).as_deref(), Some("2021-02-15"));
-        assert_eq!(
-            date_time(&pdt("2021-02-15T13:50+01:00")).as_deref(),
-            Some("2021-02-15T13:50:00+01:00")
-        );
-        assert_eq!(
-            date(&pdt("2021-02-15T23:50:00-05:00")).as_deref(),
-            Some("2021-02-15")
-        );
-        assert_eq!(instant(&pdt("2021-02-15")), None);
-        assert_eq!(date_time(&pdt("0000")), None);
-        // an offset FHIR cannot write becomes UTC
-        assert_eq!(
-            date_time(&pdt("2021-02-15T13:50:00+15:00")).as_deref(),
-            Some("2021-02-14T22:50:00Z")
-        );
     }
 }

@@ -1,5 +1,10 @@
 //! Tolerant reading, element by element.
 //!
+//! Used by the STU3 types of `icr-fhir-stu3` and by the data types both FHIR
+//! versions share ([`datatypes`](crate::datatypes)): a shared data type is
+//! read with plain serde in an R4 answer, and tolerantly when it is read
+//! inside a tolerant element (a GP Connect answer).
+//!
 //! GP Connect providers (and the specification's own examples) break STU3 in
 //! small ways: a single object where an array belongs, an array where a
 //! single code belongs, a number written as a string, a string where a
@@ -59,6 +64,36 @@ impl Tolerated {
 
 thread_local! {
     static COUNTS: Cell<Tolerated> = const { Cell::new(Tolerated { coerced: 0, dropped: 0 }) };
+    /// True while a tolerant element is being read: the shared data types
+    /// read under it tolerantly too.
+    static TOLERANT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks what is read under it as tolerant: entered where a read turns
+/// tolerant, it turns it back when dropped (a panic included); inside a
+/// tolerant read there is nothing to enter.
+struct TolerantScope;
+
+impl TolerantScope {
+    fn enter() -> Option<Self> {
+        // Not `then_some`: a guard made and dropped would end the read's
+        // tolerance.
+        if TOLERANT.with(|t| t.replace(true)) {
+            None
+        } else {
+            Some(TolerantScope)
+        }
+    }
+}
+
+impl Drop for TolerantScope {
+    fn drop(&mut self) {
+        TOLERANT.with(|t| t.set(false));
+    }
+}
+
+fn is_tolerant() -> bool {
+    TOLERANT.with(Cell::get)
 }
 
 fn note_coerced(n: u32) {
@@ -183,6 +218,7 @@ pub fn read<T: DeserializeOwned>(what: &str, json: &str) -> Result<(T, Tolerated
     }
     let outer = COUNTS.with(|c| c.replace(Tolerated::default()));
     let _scope = Scope(outer);
+    let _tolerant = TolerantScope::enter();
     let value = serde_json::from_str::<T>(json).map_err(|e| ReadError::from_json(what, &e))?;
     let counts = COUNTS.with(|c| c.get());
     Ok((value, counts))
@@ -332,7 +368,43 @@ where
     F: FieldValue,
 {
     let raw = <&'de RawValue>::deserialize(d)?;
+    let _tolerant = TolerantScope::enter();
     Ok(F::from_raw(raw))
+}
+
+/// The `deserialize_with` of the elements of the shared data types: read
+/// tolerantly (as [`field`]) inside a tolerant element, with plain serde
+/// otherwise, exactly as a derived `Deserialize` would.
+pub fn as_read<'de, D, F>(d: D) -> Result<F, D::Error>
+where
+    D: Deserializer<'de>,
+    F: FieldValue + Deserialize<'de>,
+{
+    if is_tolerant() {
+        // Already inside a tolerant read: nothing to enter.
+        let raw = <&'de RawValue>::deserialize(d)?;
+        Ok(F::from_raw(raw))
+    } else {
+        F::deserialize(d)
+    }
+}
+
+/// The `deserialize_with` of the elements of a shared data type that the
+/// STU3 subset does not read (`Reference.type`, `Meta.source`, …): read
+/// with plain serde, and ignored as an unknown element inside a tolerant
+/// element, so that what a GP Connect answer tolerates is counted as it
+/// always was.
+pub fn strict_only<'de, D, F>(d: D) -> Result<F, D::Error>
+where
+    D: Deserializer<'de>,
+    F: Default + Deserialize<'de>,
+{
+    if is_tolerant() {
+        serde::de::IgnoredAny::deserialize(d)?;
+        Ok(F::default())
+    } else {
+        F::deserialize(d)
+    }
 }
 
 fn first_byte(raw: &RawValue) -> u8 {
@@ -419,9 +491,10 @@ fn many<T: Element>(raw: &RawValue) -> Vec<T> {
     }
 }
 
-/// Declares a FHIR element or resource type: every field optional (an
-/// `Option` or a `Vec`), read through [`field`], skipped when empty on
-/// output, renamed to its JSON name.
+/// Declares a FHIR element or resource type read tolerantly: every field
+/// optional (an `Option` or a `Vec`), read through [`field`], skipped when
+/// empty on output, renamed to its JSON name. The caller needs `serde`.
+#[macro_export]
 macro_rules! element {
     (
         $(#[$m:meta])*
@@ -437,8 +510,8 @@ macro_rules! element {
                 #[serde(
                     rename = $json,
                     default,
-                    deserialize_with = "crate::lenient::field",
-                    skip_serializing_if = "crate::lenient::Omit::omit"
+                    deserialize_with = "::icr_fhir::lenient::field",
+                    skip_serializing_if = "::icr_fhir::lenient::Omit::omit"
                 )]
                 pub $field: $ty,
             )*
@@ -446,7 +519,7 @@ macro_rules! element {
     };
 }
 
-pub(crate) use element;
+pub use crate::element;
 
 #[cfg(test)]
 mod tests {
@@ -515,6 +588,48 @@ mod tests {
                 dropped: 4
             }
         );
+    }
+
+    element! {
+        /// Shared data types inside a tolerant element.
+        pub struct Holder {
+            /// Concepts.
+            concept: Vec<crate::CodeableConcept> = "concept",
+            /// A coding.
+            coding: Option<crate::Coding> = "coding",
+            /// A reference.
+            subject: Option<crate::Reference> = "subject",
+        }
+    }
+    impl Element for Holder {}
+
+    #[test]
+    fn shared_types_are_plain_serde_alone_and_tolerant_inside_a_tolerant_element() {
+        let strict = |json: &str| serde_json::from_str::<crate::Coding>(json).is_err();
+        assert!(strict(r#"{"code":5}"#));
+        let (h, t) = read::<Holder>(
+            "Holder",
+            r#"{"concept":[{"coding":{"code":7}},"text"],"coding":{"code":8,"system":9},
+                "subject":{"reference":"Patient/1","type":7}}"#,
+        )
+        .unwrap();
+        assert_eq!(h.concept.len(), 2);
+        assert_eq!(h.concept[0].coding[0].code.as_deref(), Some("7"));
+        assert_eq!(h.concept[1].text.as_deref(), Some("text"));
+        // Still tolerant after the nested reads above.
+        assert_eq!(h.coding.as_ref().unwrap().system.as_deref(), Some("9"));
+        // An element the STU3 subset does not read is ignored, not counted.
+        assert_eq!(h.subject.as_ref().unwrap().type_, None);
+        assert_eq!(
+            t,
+            Tolerated {
+                coerced: 5,
+                dropped: 0
+            }
+        );
+        // And plain serde again once the tolerant read is over.
+        assert!(strict(r#"{"code":5}"#));
+        assert!(serde_json::from_str::<crate::Reference>(r#"{"type":7}"#).is_err());
     }
 
     #[test]
