@@ -138,6 +138,10 @@ pub fn read_answer(
                 .into(),
         ));
     };
+    // Stricter than the shared guard (`icr_adapter_sdk::identity`), which
+    // lets a record without an NHS number through: the contract's Person is
+    // the only proof the answer is about the person asked for, so it must
+    // carry a valid NHS number, and that number must be the one asked for.
     match person.demographics.nhs_number {
         Some(n) if n == expected.nhs_number => {}
         Some(_) => {
