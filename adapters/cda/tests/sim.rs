@@ -11,7 +11,7 @@ use icr_adapter_cda::map::{Identity, Origin, check_identity, map_document};
 use icr_adapter_sdk::{FetchRequest, Registry, SourceAdapter, SourceError, SourceSpec};
 use icr_model::time::{Date, Month, PrimitiveDateTime, Time, UtcOffset};
 use icr_model::*;
-use icr_sim::cda::{Block, Report, ReportSection, write};
+use icr_sim::cda::{Block, Report, ReportSection, local_id_root, organisation, write};
 use icr_sim::{Fault, Org, Population, Sim, SimConfig};
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -373,8 +373,9 @@ proptest! {
             authors: authors.clone(),
             ..Default::default()
         };
+        let root = local_id_root(Org::MEDVIVO);
         let xml = write(&Report {
-            org: Org::MEDVIVO,
+            organisation: organisation(Org::MEDVIVO, &root),
             id: &id,
             nhs_number: nhs,
             demographics: &demographics,

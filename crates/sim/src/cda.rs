@@ -30,8 +30,7 @@
 //! diagnostics never carry patient data.
 
 use icr_model::{
-    Appointment, CodeSystem, Coding, Concept, Demographics, Document, Entry, NhsNumber,
-    PartialDateTime,
+    Appointment, CodeSystem, Coding, Concept, Document, Entry, NhsNumber, PartialDateTime,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -387,8 +386,9 @@ pub fn document_for(
     };
     let encounter = encounter_for(holding, document);
     let sections = sections(patient, encounter, &r.id);
+    let root = local_id_root(org);
     Some(write(&Report {
-        org,
+        organisation: organisation(org, &root),
         id: &r.id,
         nhs_number: patient.nhs_number,
         demographics: &holding.demographics,
@@ -540,44 +540,22 @@ pub fn sections(
     ]
 }
 
-/// A report to write as CDA.
-#[derive(Clone, Copy, Debug)]
-pub struct Report<'a> {
-    /// The service that wrote it (author organisation and custodian).
-    pub org: Org,
-    /// The document's id (`id/@extension`).
-    pub id: &'a str,
-    /// The patient.
-    pub nhs_number: NhsNumber,
-    /// The patient's demographics as the service holds them (name, gender,
-    /// birth date are written).
-    pub demographics: &'a Demographics,
-    /// Type, title, date and authors.
-    pub document: &'a Document,
-    /// The encounter reported on.
-    pub encounter: Option<&'a Appointment>,
-    /// The body.
-    pub sections: &'a [ReportSection],
+pub use icr_cda::writer::{Block, Report, ReportSection, code_system_oid, ts, write};
+
+/// The OID a simulated organisation issues its local document ids under
+/// (`id/@root`), for [`organisation`].
+pub fn local_id_root(org: Org) -> String {
+    format!("{LOCAL_ID_ROOT}.{}", org_number(org))
 }
 
-pub use icr_cda::writer::{Block, ReportSection, code_system_oid, ts};
-
-/// Writes a report as a CDA R2 document, with the CDA codec's encoder.
-pub fn write(r: &Report<'_>) -> String {
-    let local_id_root = format!("{LOCAL_ID_ROOT}.{}", org_number(r.org));
-    icr_cda::writer::write(&icr_cda::writer::Report {
-        organisation: icr_cda::writer::Organisation {
-            ods_code: r.org.ods_code(),
-            name: r.org.name(),
-            local_id_root: &local_id_root,
-        },
-        id: r.id,
-        nhs_number: r.nhs_number,
-        demographics: r.demographics,
-        document: r.document,
-        encounter: r.encounter,
-        sections: r.sections,
-    })
+/// A simulated organisation as the CDA writer names it (author
+/// organisation and custodian); `local_id_root` is [`local_id_root`]'s.
+pub fn organisation(org: Org, local_id_root: &str) -> icr_cda::writer::Organisation<'_> {
+    icr_cda::writer::Organisation {
+        ods_code: org.ods_code(),
+        name: org.name(),
+        local_id_root,
+    }
 }
 
 /// The organisation's position in the table, as an OID arc.
@@ -593,7 +571,7 @@ mod tests {
 
     use super::*;
     use crate::{Fault, Sim, SimConfig};
-    use icr_model::HumanName;
+    use icr_model::{Demographics, HumanName};
 
     const SEED: u64 = 20261101;
     const SIZE: usize = 300;
@@ -777,8 +755,9 @@ mod tests {
             title: "T]]>".into(),
             blocks: vec![Block::Paragraph("a & b < c > d".into())],
         }];
+        let root = local_id_root(Org::MEDVIVO);
         let xml = write(&Report {
-            org: Org::MEDVIVO,
+            organisation: organisation(Org::MEDVIVO, &root),
             id: "x\"y",
             nhs_number: NhsNumber::from_first_nine(999_000_001).unwrap(),
             demographics: &demographics,
