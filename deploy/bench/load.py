@@ -18,6 +18,16 @@ Phases:
   memory   cache on with a small cap, requests spread over every person in
            the population for a sustained run: the gateway's resident
            memory against the cap.
+  population  the whole demo region (every source, PDS and the practices
+           included), cache off, sources at once: every person who has a
+           record anywhere (or a sample) asked for twice, one pass after
+           the other; source calls per request in each pass, from the
+           gateway's `icr_source_calls_total`.
+
+`--short` runs every phase but memory briefly (under three minutes) and
+ends with the issue-14 targets as ratios; `--smoke` is the same at a token
+size, for CI: it asserts nothing about time, only that every phase ran and
+was answered.
 
 Results: a Markdown report on stdout and in OUT/report.md, raw oha JSON
 and figures in OUT/results.json (OUT defaults to target/load-bench).
@@ -36,6 +46,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -166,12 +177,12 @@ class Bench:
 
     # --- set-up -----------------------------------------------------------
 
-    def config(self) -> Path:
-        cfg = self.work / "config"
+    def config(self, name: str = "config", left_out: list[str] = LEFT_OUT) -> Path:
+        cfg = self.work / name
         shutil.copytree(
             ROOT / "config" / "demo", cfg, ignore=shutil.ignore_patterns("audit")
         )
-        for name in LEFT_OUT:
+        for name in left_out:
             (cfg / "sources.d" / name).unlink()
         # Room for the rates asked: the demo's per-source limits (32 calls in
         # flight; 4 MLLP connections, i.e. 80 queries/s at 50 ms) would
@@ -395,12 +406,12 @@ http {{
                                           "nginx_static": static, "added": warm_added,
                                           "cpu": {"gateway": warm_cpu}}
 
+        self.population(token)
+        if a.short:
+            return
+
         # memory: a small cache, every person, sustained.
-        people = subprocess.run(
-            [a.people] + [str(20261101), str(1200)]
-            + [p.stem for p in (cfg / "sources.d").glob("*.toml")],
-            check=True, capture_output=True, text=True,
-        ).stdout.split()
+        people = self.people(cfg)
         urls = self.work / "people-urls.txt"
         urls.write_text("".join(f"http://{GATEWAY}/v1/patients/{n}/record\n" for n in people))
         runs = []
@@ -420,6 +431,41 @@ http {{
             })
             gw.stop()
         self.results["phases"]["memory"] = runs
+
+    def people(self, cfg: Path) -> list[str]:
+        """NHS numbers of everyone holding a record at one of `cfg`'s sources."""
+        return subprocess.run(
+            [self.args.people] + [str(20261101), str(1200)]
+            + [p.stem for p in (cfg / "sources.d").glob("*.toml")],
+            check=True, capture_output=True, text=True,
+        ).stdout.split()
+
+    def population(self, token: str) -> None:
+        """Every person (or a sample), twice, through the whole region."""
+        a = self.args
+        cfg = self.config("config-region", left_out=[])
+        people = self.people(cfg)
+        if a.population_people:
+            people = people[: a.population_people]
+        self.set_latency(0)
+        gw = self.start_gateway(cfg, "population", ICR_CACHE__ENABLED="false")
+        log(f"population: {len(people)} people, twice, the whole region, cache off")
+        passes = []
+        for n in (1, 2):
+            calls = source_calls()
+            outcomes = source_outcomes()
+            started = time.monotonic()
+            statuses = fetch_all(
+                [f"http://{GATEWAY}/v1/patients/{p}/record" for p in people],
+                {"Authorization": f"Bearer {token}"}, workers=8,
+            )
+            passes.append({
+                "pass": n, "requests": len(people), "seconds": time.monotonic() - started,
+                "statuses": statuses, "calls": source_calls() - calls,
+                "outcomes": diff(source_outcomes(), outcomes),
+            })
+        gw.stop()
+        self.results["phases"]["population"] = {"people": len(people), "passes": passes}
 
     def cleanup(self) -> None:
         for p in reversed(self.procs):
@@ -449,6 +495,32 @@ def source_outcomes() -> dict[str, float]:
         if line.startswith("icr_source_outcomes_total{"):
             status = line.split('status="', 1)[1].split('"', 1)[0]
             out[status] = out.get(status, 0.0) + float(line.rsplit(" ", 1)[1])
+    return out
+
+
+def source_calls() -> float:
+    """Calls made to sources so far (first attempts and retries), all sources."""
+    _, _, body = http("GET", f"http://{GATEWAY}/metrics")
+    return sum(float(line.rsplit(" ", 1)[1]) for line in body.decode().splitlines()
+               if line.startswith("icr_source_calls_total{"))
+
+
+def fetch_all(urls: list[str], headers: dict, workers: int) -> dict[str, int]:
+    """GETs every URL, `workers` at a time; the count of each status."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(url: str) -> str:
+        try:
+            return str(http("GET", url, headers=headers)[0])
+        except urllib.error.HTTPError as e:
+            return str(e.code)
+        except Exception as e:  # noqa: BLE001 - counted, not raised
+            return type(e).__name__
+
+    out: dict[str, int] = {}
+    with ThreadPoolExecutor(workers) as pool:
+        for status in pool.map(one, urls):
+            out[status] = out.get(status, 0) + 1
     return out
 
 
@@ -619,6 +691,22 @@ def report(r: dict, args) -> str:
             f"{1000 * warm['cpu']['gateway'] / max(1, rps(w) * args.seconds):.3f} ms.",
             "",
         ]
+    pop = r["phases"].get("population")
+    if pop:
+        lines += [
+            f"### Source calls per request over the demo population ({pop['people']} people, "
+            "every source of the region, cache off, each person asked twice)",
+            "",
+            "| pass | requests | statuses | source calls | calls per request | source outcomes |",
+            "|---:|---:|---|---:|---:|---|",
+        ]
+        for p in pop["passes"]:
+            st = ", ".join(f"{k} {v}" for k, v in sorted(p["statuses"].items()))
+            oc = ", ".join(f"{k} {v:.0f}" for k, v in sorted(p["outcomes"].items()) if v)
+            lines.append(f"| {p['pass']} | {p['requests']} | {st} | {p['calls']:.0f} | "
+                         f"{p['calls'] / max(1, p['requests']):.2f} | {oc} |")
+        lines.append("")
+    lines += targets(r, args)
     for mem in r["phases"].get("memory") or []:
         o = mem["oha"]
         overhead = (mem["peak_rss"] or 0) - mem["cache_cap"]
@@ -640,6 +728,63 @@ def report(r: dict, args) -> str:
     return "\n".join(lines)
 
 
+def targets(r: dict, args) -> list[str]:
+    """Issue 14's targets as measured in this run (empty when a phase is missing)."""
+    out = []
+    rows = {row["rate"]: row for row in (r["phases"].get("latency") or {}).get("rows", [])}
+    if 100 in rows:
+        g, d = rows[100]["gateway"], rows[100]["direct"]
+        p50 = (pct(g, "p50") or 0) - (pct(d, "p50") or 0)
+        p99 = (pct(g, "p99") or 0) - (pct(d, "p99") or 0)
+        out.append(f"| 1. end-to-end at 100/s, sources at {args.source_latency_ms} ms, cache off, "
+                   "minus one source round trip (direct) | "
+                   f"p50 +{ms(p50)} ms, p99 +{ms(p99)} ms | p50 ≤ +5 ms, p99 ≤ +10 ms |")
+    pop = r["phases"].get("population")
+    if pop:
+        per = [p["calls"] / max(1, p["requests"]) for p in pop["passes"]]
+        out.append("| 2. source calls per request over the demo population, first / second pass | "
+                   + " / ".join(f"{x:.2f}" for x in per) + " | fewer than every source |")
+    if 200 in rows:
+        out.append("| 3. own added time (`icr_record_added_seconds`) p99 at 200/s | "
+                   f"{ms(quantile(rows[200]['added'], 0.99))} ms | ≤ 1 ms |")
+    cold, warm = r["phases"].get("cold"), r["phases"].get("warm")
+    if warm:
+        out.append(f"| 4. warm rate / nginx static, same bytes | "
+                   f"{100 * rps(warm['oha']) / max(1.0, rps(warm['nginx_static'])):.1f} % | ≥ 35 % |")
+    if cold:
+        c = cold["oha"]
+        out.append(f"| 5. gateway CPU per cold ten-source record | "
+                   f"{1000 * cold['cpu']['gateway'] / max(1, rps(c) * args.seconds):.2f} ms | ≤ 1.5 ms |")
+    if not out:
+        return []
+    return ["### Issue 14's targets in this run", "", "| target | measured | aim |",
+            "|---|---|---|", *out, ""]
+
+
+def broken(r: dict) -> list[str]:
+    """Phases that did not run or were never answered 200 (the smoke's check)."""
+    problems = []
+    ph = r["phases"]
+    for name in ("latency", "cold", "warm", "population"):
+        if name not in ph:
+            problems.append(f"phase {name} did not run")
+    for row in (ph.get("latency") or {}).get("rows", []):
+        for side in ("gateway", "direct", "nginx_proxy"):
+            if not (row[side].get("statusCodeDistribution") or {}).get("200"):
+                problems.append(f"latency {row['rate']}/s: {side} answered no 200")
+    for name, o in (("cold", (ph.get("cold") or {}).get("oha")),
+                    ("warm", (ph.get("warm") or {}).get("oha")),
+                    ("nginx static", (ph.get("warm") or {}).get("nginx_static"))):
+        if o is not None and not (o.get("statusCodeDistribution") or {}).get("200"):
+            problems.append(f"{name}: no 200")
+    for p in (ph.get("population") or {}).get("passes", []):
+        if not p["statuses"].get("200"):
+            problems.append(f"population pass {p['pass']}: no 200 ({p['statuses']})")
+        if p["calls"] <= 0 and p["pass"] == 1:
+            problems.append("population pass 1: no source was called")
+    return problems
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--icr", required=True, help="the `icr` binary with the demo feature (sim, token)")
@@ -659,8 +804,27 @@ def main() -> None:
     ap.add_argument("--memory-seconds", type=int, default=60)
     ap.add_argument("--memory-cache-mib", type=lambda v: [int(x) for x in v.split(",")],
                     default=[8, 24], help="cache caps to run the memory phase at, MiB")
+    ap.add_argument("--population-people", type=int, default=0,
+                    help="people asked for in the population phase (0: everyone)")
+    ap.add_argument("--short", action="store_true",
+                    help="every phase but memory, briefly (under three minutes), then the targets")
+    ap.add_argument("--smoke", action="store_true",
+                    help="--short at a token size, for CI: fails only if a phase breaks")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
+    if args.smoke:
+        args.short = True
+        args.seconds, args.warmup_seconds, args.rates = 1, 1, [25]
+        args.population_people = args.population_people or 20
+        args.conns = min(args.conns, 16)
+    elif args.short:
+        if "--rates" not in sys.argv:
+            args.rates = [100, 200]
+        if "--seconds" not in sys.argv:
+            args.seconds = 5
+        if "--warmup-seconds" not in sys.argv:
+            args.warmup_seconds = 1
+        args.population_people = args.population_people or 300
     b = Bench(args)
     try:
         b.run()
@@ -670,6 +834,11 @@ def main() -> None:
     text = report(b.results, args)
     (b.out / "report.md").write_text(text + "\n")
     print(text)
+    problems = broken(b.results)
+    if problems:
+        for p in problems:
+            log(f"BROKEN: {p}")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

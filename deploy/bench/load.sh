@@ -4,7 +4,10 @@
 # crates.io) and nginx (Debian) if they are missing, then runs load.py.
 # Figures go to stdout and target/load-bench/ (report.md, results.json);
 # BENCHMARKS.md says how to read them. Arguments go to load.py
-# (e.g. --seconds 5 --rates 50,100 for a quick look).
+# (e.g. --seconds 5 --rates 50,100 for a quick look; --short for the
+# issue-14 targets in under three minutes; --smoke for CI).
+# ICR_BENCH_PROFILE=dev measures debug builds: only for the CI smoke run,
+# which checks that the benchmark runs, not what it measures.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -37,18 +40,25 @@ else
     NGINX=/usr/sbin/nginx
 fi
 
-echo "== building the gateway (release)" >&2
+PROFILE=${ICR_BENCH_PROFILE:-release}
+case $PROFILE in
+    release) OUT_DIR=release ;;
+    dev) OUT_DIR=debug ;;
+    *) echo "ICR_BENCH_PROFILE must be release or dev" >&2; exit 2 ;;
+esac
+echo "== building the gateway ($PROFILE)" >&2
 TARGET=${CARGO_TARGET_DIR:-target}
+BIN=$TARGET/$OUT_DIR
 # The gateway measured is the one deployed, without the simulated region
 # (as deploy/Dockerfile builds it); the simulators and tokens come from the
 # demo build.
-cargo build --release --locked -q --no-default-features --bin icr
-cp "$TARGET/release/icr" "$TARGET/release/icr-serve"
-cargo build --release --locked -q --bin icr
-cargo build --release --locked -q -p icr-sim --example people
+cargo build --profile "$PROFILE" --locked -q --no-default-features --bin icr
+cp "$BIN/icr" "$BIN/icr-serve"
+cargo build --profile "$PROFILE" --locked -q --bin icr
+cargo build --profile "$PROFILE" --locked -q -p icr-sim --example people
 
 exec python3 deploy/bench/load.py \
-    --icr "$TARGET/release/icr" \
-    --icr-serve "$TARGET/release/icr-serve" \
-    --people "$TARGET/release/examples/people" \
+    --icr "$BIN/icr" \
+    --icr-serve "$BIN/icr-serve" \
+    --people "$BIN/examples/people" \
     --oha "$OHA" --nginx "$NGINX" "$@"
