@@ -18,7 +18,10 @@
 //!   ─► Policy::after_fetch(allowed, &holders)   holders: organisations whose
 //!        → Granted { basis, … }   or Refusal    sources answered holding a record
 //!   ─► merge (icr-merge) the allowed sections
-//!   ─► Policy::apply(&granted, &mut merged) → Withheld { count, by_section }
+//!   ─► Policy::mark(&granted, &merged, &sensitivity) → (Shown, Withheld { count, by_section })
+//!        the record is not edited: Shown is what this caller may see of it,
+//!        sensitivity (Policy::sensitivity) is read once per merged record;
+//!        Policy::apply edits a copy instead, with the same result
 //!   ─► audit (caller, basis, break-glass reason, objection effect, withheld
 //!      count) ─► render, with the withheld counts
 //! ```
@@ -70,6 +73,7 @@ mod error;
 mod objection;
 mod policy;
 pub mod sensitive;
+pub mod shown;
 mod snomed;
 pub mod terms;
 
@@ -83,6 +87,7 @@ pub use error::{ConfigError, ConfigErrors};
 pub use objection::{MAX_OBJECTIONS, MAX_ORGANISATIONS_PER_OBJECTION, Objection, Objections};
 pub use policy::{Policy, RoleClass, SelfDeclare};
 pub use sensitive::{SensitiveCodes, Withheld};
+pub use shown::{Sensitivity, Shown, ShownItems};
 pub use snomed::{SctId, SctIdError};
 pub use terms::{Term, TermError};
 

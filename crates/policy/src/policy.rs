@@ -13,6 +13,7 @@ use crate::decision::{
 use crate::error::ConfigErrors;
 use crate::objection::{Objection, Objections};
 use crate::sensitive::{SensitiveCodes, Withheld, withhold};
+use crate::shown::{Sensitivity, Shown};
 
 /// A class of roles that see the same sections (clinical, social care,
 /// administrative, pharmacist, …).
@@ -325,6 +326,33 @@ impl Policy {
     pub fn apply(&self, granted: &Granted, record: &mut MergedRecord) -> Withheld {
         let a = &granted.allowed;
         withhold(&self.sensitive, a.sections, a.sensitive_cleared, record)
+    }
+
+    /// Which items of `record` are sensitive, read for `sections` (the
+    /// sections the record was merged for): the same for every caller, so
+    /// worked out once per merged record (see [`crate::shown`]).
+    pub fn sensitivity(&self, record: &MergedRecord, sections: SectionSet) -> Sensitivity {
+        Sensitivity::read(&self.sensitive, record, sections)
+    }
+
+    /// Step 3, before rendering, without editing the record: what of
+    /// `record` the caller may see, with `sensitivity` read from it by
+    /// [`Policy::sensitivity`] for the allowed sections, and how many
+    /// items were withheld. Shows exactly what [`Policy::apply`] leaves.
+    pub fn mark<'a>(
+        &self,
+        granted: &Granted,
+        record: &'a MergedRecord,
+        sensitivity: &'a Sensitivity,
+    ) -> (Shown<'a>, Withheld) {
+        let a = &granted.allowed;
+        Shown::new(
+            &self.sensitive,
+            record,
+            sensitivity,
+            a.sections,
+            a.sensitive_cleared,
+        )
     }
 
     /// Whether `item` is withheld from this caller (as [`Policy::apply`]

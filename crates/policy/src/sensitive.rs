@@ -112,6 +112,15 @@ impl SensitiveCodes {
     /// display text of every sensitive coding, and the text of every
     /// concept that has one, among the items' describing concepts.
     pub fn named_in(&self, record: &MergedRecord) -> Vec<Term> {
+        self.named_in_sections(record, &|_| true)
+    }
+
+    /// [`SensitiveCodes::named_in`], reading only the sections `read` keeps.
+    pub(crate) fn named_in_sections(
+        &self,
+        record: &MergedRecord,
+        read: &dyn Fn(&Section) -> bool,
+    ) -> Vec<Term> {
         let mut found: Vec<Term> = Vec::new();
         let mut add = |text: &str| {
             if let Ok(t) = Term::parse(text)
@@ -120,7 +129,12 @@ impl SensitiveCodes {
                 found.push(t);
             }
         };
-        for item in record.sections.values().flatten() {
+        let items = record
+            .sections
+            .iter()
+            .filter(|(s, _)| read(s))
+            .flat_map(|(_, items)| items);
+        for item in items {
             describing_concepts(&item.entry, &mut |c| {
                 let sensitive: Vec<&Coding> =
                     c.codings.iter().filter(|k| self.matches(k)).collect();

@@ -203,6 +203,11 @@ fn item() -> impl Strategy<Value = MergedItem> {
         })
 }
 
+/// Items and the patient, as the audit counts what was released.
+fn after_count(r: &MergedRecord) -> usize {
+    r.sections.values().map(Vec::len).sum::<usize>() + usize::from(r.patient.is_some())
+}
+
 fn record() -> impl Strategy<Value = MergedRecord> {
     proptest::collection::vec(item(), 0..12).prop_map(|items| {
         let mut r = MergedRecord::default();
@@ -302,7 +307,15 @@ proptest! {
                 let cleared = allowed.sensitive_cleared();
                 if let Ok(granted) = p.after_fetch(allowed, &holders) {
                     let before = item_count(&rec);
+                    // Marked rather than edited: the same answer as the copy edited below.
+                    let original = rec.clone();
+                    let sensitivity = p.sensitivity(&original, sections);
+                    let (shown, marked) = p.mark(&granted, &original, &sensitivity);
                     let withheld = p.apply(&granted, &mut rec);
+                    prop_assert_eq!(&shown.to_record(), &rec);
+                    prop_assert_eq!(&marked, &withheld);
+                    prop_assert_eq!(marked.outside_sections, withheld.outside_sections);
+                    prop_assert_eq!(shown.item_count(), after_count(&rec));
                     let after = item_count(&rec);
                     // The counts are exactly what was removed.
                     prop_assert_eq!(before, after + withheld.count + withheld.outside_sections);

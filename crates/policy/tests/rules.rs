@@ -1233,3 +1233,90 @@ fn sensitive_terms_are_checked_when_the_policy_loads() {
         assert!(err.contains(key), "{terms}: {err}");
     }
 }
+
+#[test]
+fn marks_show_exactly_what_apply_leaves_without_editing_the_record() {
+    let p = base();
+    let p1 = source("gwh", "RN3").provenance("Patient/1", None).unwrap();
+    let mut r = record_of(vec![
+        one(
+            Entry::Condition(Condition {
+                code: hiv(),
+                ..Default::default()
+            }),
+            &[false],
+        ),
+        one(
+            Entry::Appointment(icr_model::Appointment {
+                description: Some("Routine".into()),
+                ..Default::default()
+            }),
+            &[false],
+        ),
+        one(
+            Entry::Appointment(icr_model::Appointment {
+                reasons: vec![hiv()],
+                ..Default::default()
+            }),
+            &[false],
+        ),
+    ]);
+    r.patient = Some(icr_merge::MergedPatient {
+        demographics: Default::default(),
+        provenance: vec![p1],
+    });
+    r.warnings.push(Warning {
+        code: "demographics-differ",
+        message: "Name differs".into(),
+        sources: vec![],
+    });
+    let nurse = granted(&p, "R8001"); // clinical sections, not cleared
+    let cleared = granted(&p, "R8000");
+    let asked: SectionSet = [Section::Conditions, Section::Appointments]
+        .into_iter()
+        .collect();
+    let a = p
+        .before_fetch(&staff("R8001", "RN3"), nhs(PERSON), asked, &none())
+        .unwrap();
+    let no_demographics = p.after_fetch(a, &[ods("RN3")]).unwrap();
+    for g in [&nurse, &cleared, &no_demographics] {
+        let original = r.clone();
+        let sensitivity = p.sensitivity(&r, g.allowed().sections());
+        let (shown, marked) = p.mark(g, &r, &sensitivity);
+        let mut edited = r.clone();
+        let withheld = p.apply(g, &mut edited);
+        assert_eq!(shown.to_record(), edited);
+        assert_eq!(marked, withheld);
+        assert_eq!(r, original, "marking never edits the record");
+    }
+    let sensitivity = p.sensitivity(&r, nurse.allowed().sections());
+    assert_eq!(sensitivity.count(), 2);
+    let (shown, withheld) = p.mark(&nurse, &r, &sensitivity);
+    assert_eq!(withheld.count, 2);
+    assert!(shown.patient().is_some() && shown.warnings().count() == 1);
+    assert!(!shown.is_shown(Section::Conditions, 0));
+    assert!(shown.is_shown(Section::Appointments, 0));
+    assert!(!shown.is_shown(Section::Appointments, 1));
+    let appointments: Vec<usize> = shown
+        .sections()
+        .filter(|(s, _)| *s == Section::Appointments)
+        .flat_map(|(_, items)| items.indexed().map(|(i, _)| i))
+        .collect();
+    assert_eq!(appointments, [0]);
+    assert_eq!(
+        shown.item_count(),
+        2,
+        "the routine appointment and the patient"
+    );
+    // Read for other sections than the grant's: read again, same answer.
+    let other = p.sensitivity(&r, SectionSet::all());
+    let (again, _) = p.mark(&no_demographics, &r, &other);
+    assert!(again.patient().is_none() && again.warnings().count() == 0);
+    assert_eq!(again.items().count(), 1);
+    // Marks read from another record fail closed: nothing sensitive shows.
+    let empty = MergedRecord::default();
+    let wrong = p.sensitivity(&empty, nurse.allowed().sections());
+    let (closed, _) = p.mark(&nurse, &r, &wrong);
+    assert_eq!(closed.items().count(), 0);
+    assert_eq!(p.mark(&nurse, &r, &wrong).1.count, 3, "and say so");
+}
