@@ -87,7 +87,7 @@ pub use error::{ConfigError, ConfigErrors};
 pub use objection::{MAX_OBJECTIONS, MAX_ORGANISATIONS_PER_OBJECTION, Objection, Objections};
 pub use policy::{Policy, RoleClass, SelfDeclare};
 pub use sensitive::{SensitiveCodes, Withheld};
-pub use shown::{Sensitivity, Shown, ShownItems};
+pub use shown::{Marks, Sensitivity, Shown, ShownItems};
 pub use snomed::{SctId, SctIdError};
 pub use terms::{Term, TermError};
 

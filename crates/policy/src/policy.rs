@@ -13,7 +13,7 @@ use crate::decision::{
 use crate::error::ConfigErrors;
 use crate::objection::{Objection, Objections};
 use crate::sensitive::{SensitiveCodes, Withheld, withhold};
-use crate::shown::{Sensitivity, Shown};
+use crate::shown::{Marks, Sensitivity, Shown};
 
 /// A class of roles that see the same sections (clinical, social care,
 /// administrative, pharmacist, …).
@@ -335,6 +335,13 @@ impl Policy {
         Sensitivity::read(&self.sensitive, record, sections)
     }
 
+    /// What the caller may see, as marks to apply to a merged record
+    /// ([`Marks::show`]) instead of editing it.
+    pub fn marks(&self, granted: &Granted) -> Marks {
+        let a = &granted.allowed;
+        Marks::new(a.sections, a.sensitive_cleared)
+    }
+
     /// Step 3, before rendering, without editing the record: what of
     /// `record` the caller may see, with `sensitivity` read from it by
     /// [`Policy::sensitivity`] for the allowed sections, and how many
@@ -345,14 +352,7 @@ impl Policy {
         record: &'a MergedRecord,
         sensitivity: &'a Sensitivity,
     ) -> (Shown<'a>, Withheld) {
-        let a = &granted.allowed;
-        Shown::new(
-            &self.sensitive,
-            record,
-            sensitivity,
-            a.sections,
-            a.sensitive_cleared,
-        )
+        self.marks(granted).show(record, sensitivity)
     }
 
     /// Whether `item` is withheld from this caller (as [`Policy::apply`]

@@ -18,7 +18,6 @@
 //! leaves in an edited copy: the property tests hold the two to the same
 //! answer for every record and grant.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use icr_merge::{MergedItem, MergedPatient, MergedRecord, Warning};
@@ -76,35 +75,38 @@ impl Sensitivity {
     }
 }
 
-/// A merged record as one caller may see it: what the policy withholds is
-/// marked, not removed.
-#[derive(Clone, Debug)]
-pub struct Shown<'a> {
-    record: &'a MergedRecord,
-    sensitivity: Cow<'a, Sensitivity>,
+/// What one caller may see, apart from any record: the sections allowed
+/// and whether their role is cleared for sensitive items. Small and
+/// `Copy`, so that it can be kept with a released record and applied to
+/// the shared merged record whenever it is rendered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Marks {
     sections: SectionSet,
     cleared: bool,
 }
 
-impl<'a> Shown<'a> {
-    pub(crate) fn new(
-        codes: &SensitiveCodes,
+impl Marks {
+    pub(crate) fn new(sections: SectionSet, cleared: bool) -> Self {
+        Marks { sections, cleared }
+    }
+
+    /// `record` as this caller may see it, `sensitivity` having been read
+    /// from it by [`Policy::sensitivity`](crate::Policy::sensitivity) for
+    /// the allowed sections, and how many items are withheld. A reading
+    /// for other sections (a bug: the gateway reads for the allowed ones)
+    /// withholds every item of the sections shown, and counts them: marks
+    /// fail closed.
+    pub fn show<'a>(
+        self,
         record: &'a MergedRecord,
         sensitivity: &'a Sensitivity,
-        sections: SectionSet,
-        cleared: bool,
-    ) -> (Self, Withheld) {
-        // Read for other sections (never, in the gateway): read again.
-        let sensitivity = if sensitivity.sections == sections {
-            Cow::Borrowed(sensitivity)
-        } else {
-            Cow::Owned(Sensitivity::read(codes, record, sections))
-        };
+    ) -> (Shown<'a>, Withheld) {
         let shown = Shown {
             record,
             sensitivity,
-            sections,
-            cleared,
+            matches: sensitivity.sections == self.sections,
+            sections: self.sections,
+            cleared: self.cleared,
         };
         let mut withheld = Withheld::default();
         for (section, items) in &record.sections {
@@ -115,7 +117,7 @@ impl<'a> Shown<'a> {
         // Counted from what is shown, so that the counts always say what
         // the marks hide.
         for (section, items) in shown.sections() {
-            let all = shown.record.sections.get(&section).map_or(0, Vec::len);
+            let all = record.sections.get(&section).map_or(0, Vec::len);
             let n = all - items.count();
             if n > 0 {
                 withheld.count += n;
@@ -124,7 +126,21 @@ impl<'a> Shown<'a> {
         }
         (shown, withheld)
     }
+}
 
+/// A merged record as one caller may see it: what the policy withholds is
+/// marked, not removed.
+#[derive(Clone, Debug)]
+pub struct Shown<'a> {
+    record: &'a MergedRecord,
+    sensitivity: &'a Sensitivity,
+    /// Whether `sensitivity` was read for `sections`.
+    matches: bool,
+    sections: SectionSet,
+    cleared: bool,
+}
+
+impl<'a> Shown<'a> {
     fn section_shown(&self, section: Section) -> bool {
         self.sections.contains(section) && section != Section::Demographics
     }
@@ -162,12 +178,15 @@ impl<'a> Shown<'a> {
             .iter()
             .filter(|(s, _)| self.section_shown(**s))
             .map(|(s, items)| {
-                // Without flags for the section (never, for a reading of
-                // this record) every item is withheld: marks fail closed.
+                // Without flags for the section, or with a reading for
+                // other sections (never, in the gateway), every item is
+                // withheld: marks fail closed.
                 let flags = if self.cleared {
                     None
-                } else {
+                } else if self.matches {
                     Some(self.sensitivity.flags.get(s).map_or(&[][..], Vec::as_slice))
+                } else {
+                    Some(&[][..])
                 };
                 (
                     *s,
@@ -189,13 +208,14 @@ impl<'a> Shown<'a> {
     pub fn is_shown(&self, section: Section, index: usize) -> bool {
         self.section_shown(section)
             && (self.cleared
-                || !self
-                    .sensitivity
-                    .flags
-                    .get(&section)
-                    .and_then(|f| f.get(index))
-                    .copied()
-                    .unwrap_or(true))
+                || (self.matches
+                    && !self
+                        .sensitivity
+                        .flags
+                        .get(&section)
+                        .and_then(|f| f.get(index))
+                        .copied()
+                        .unwrap_or(true)))
     }
 
     /// How many items are shown, the patient counted as one.

@@ -1308,12 +1308,17 @@ fn marks_show_exactly_what_apply_leaves_without_editing_the_record() {
         2,
         "the routine appointment and the patient"
     );
-    // Read for other sections than the grant's: read again, same answer.
+    // Read for other sections than the grant's, or from another record:
+    // marks fail closed, and say so.
     let other = p.sensitivity(&r, SectionSet::all());
-    let (again, _) = p.mark(&no_demographics, &r, &other);
+    let (again, w) = p.mark(&no_demographics, &r, &other);
     assert!(again.patient().is_none() && again.warnings().count() == 0);
-    assert_eq!(again.items().count(), 1);
-    // Marks read from another record fail closed: nothing sensitive shows.
+    assert_eq!((again.items().count(), w.count), (0, 3));
+    assert_eq!(
+        p.mark(&cleared, &r, &other).0.items().count(),
+        3,
+        "cleared: all"
+    );
     let empty = MergedRecord::default();
     let wrong = p.sensitivity(&empty, nurse.allowed().sections());
     let (closed, _) = p.mark(&nurse, &r, &wrong);
