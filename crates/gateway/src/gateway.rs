@@ -14,6 +14,7 @@ use icr_model::{NhsNumber, SectionSet};
 use crate::fhir_pages::FhirState;
 use crate::metrics::{CacheSnapshot, Measurements, Snapshot, SourceSnapshot};
 use crate::sources::{Access, ReloadError, Reloadable, Reloaded, State};
+use crate::views::ViewStats;
 
 /// The gateway's state: the registered sources, the cache and the limits.
 #[derive(Clone)]
@@ -145,6 +146,9 @@ impl Gateway {
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let cache = state.cache.as_ref().map(|c| {
             let s = c.stats();
+            let views = state.views.as_ref();
+            let view_stat =
+                |f: fn(&ViewStats) -> &AtomicU64| views.map_or(0, |v| load(f(v.stats())));
             CacheSnapshot {
                 bytes: c.weighted_size(),
                 hits: load(&s.hits),
@@ -152,6 +156,9 @@ impl Gateway {
                 evictions: load(&s.evictions),
                 purged: load(&s.purged),
                 entries: c.entry_count(),
+                views_merged: view_stat(|v| &v.merged),
+                view_hits: view_stat(|v| &v.hits),
+                views: views.map_or(0, |v| v.entry_count()),
             }
         });
         let snapshot = Snapshot {
@@ -198,9 +205,14 @@ impl Gateway {
             .any(|r| r.eq_ignore_ascii_case(role))
     }
 
-    /// Removes every cached answer about `nhs_number`; how many.
+    /// Removes every cached answer about `nhs_number`, and every view
+    /// merged from them; how many answers.
     pub async fn purge(&self, nhs_number: NhsNumber) -> u64 {
-        match &self.state().cache {
+        let state = self.state();
+        if let Some(views) = &state.views {
+            views.purge(nhs_number);
+        }
+        match &state.cache {
             Some(cache) => cache.purge(nhs_number).await,
             None => 0,
         }

@@ -23,6 +23,7 @@
 //!           pipeline::{admit, authenticate, decide, fetch, report,
 //!                      merge, audit}  (→ gateway, sources, cache, outcome)
 //!           pipeline    the flow, step by step; pipeline::audit_read
+//!           views       merged views, merged once (→ nothing in the crate)
 //! render    view  fhir  (→ pipeline's RecordOutcome, fhir_pages)
 //! edge      respond     (→ fhir, outcome) how every answer is written
 //!           listener    (→ respond) connections, their limits and bounds
@@ -57,6 +58,7 @@ mod respond;
 mod server;
 mod sources;
 pub mod view;
+mod views;
 
 pub use cache::SourceCache;
 pub use gateway::Gateway;
@@ -67,6 +69,7 @@ pub use pipeline::merge::RecordOutcome;
 pub use pipeline::report::SourceReport;
 pub use server::{serve, serve_tls};
 pub use sources::{ReloadError, Reloaded};
+pub use views::View;
 
 /// Any bytes as a `$everything` POST (first line the `Content-Type`, then
 /// the body: a Parameters resource or a form): must never panic, and a

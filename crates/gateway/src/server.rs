@@ -336,20 +336,22 @@ async fn record(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
         sections: sections_query(req.uri().query()),
     };
     match gw.access_record(request).await {
-        Ok(released) => match view::render(&released.outcome, &released.withheld) {
-            Ok(body) => {
-                gw.measure_added(started, released.outcome.waited);
-                with_request_id(
-                    json(released.outcome.verdict.status(), body),
-                    &released.request_id,
-                )
+        Ok(released) => {
+            match view::render(&released.outcome, &released.shown(), &released.withheld) {
+                Ok(body) => {
+                    gw.measure_added(started, released.outcome.waited);
+                    with_request_id(
+                        json(released.outcome.verdict.status(), body),
+                        &released.request_id,
+                    )
+                }
+                Err(_) => problem(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "render_failed",
+                    "the view could not be rendered",
+                ),
             }
-            Err(_) => problem(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "render_failed",
-                "the view could not be rendered",
-            ),
-        },
+        }
         Err(stop) => stop_json(&stop),
     }
 }

@@ -21,6 +21,7 @@ use crate::cache::SourceCache;
 use crate::metrics::SourceMeasurements;
 use crate::objections::ObjectionRegister;
 use crate::resilience::Guard;
+use crate::views::Views;
 
 /// One registered source, ready to ask.
 pub(crate) struct Source {
@@ -94,6 +95,10 @@ pub(crate) struct State {
     pub(crate) offered: SectionSet,
     /// The cache of source answers, when on.
     pub(crate) cache: Option<SourceCache>,
+    /// Views merged from cached answers, merged once (with the cache; a
+    /// quarter of its size on top of it; new at every reload, since the
+    /// policy that read them may have changed).
+    pub(crate) views: Option<Views>,
     /// The longest a request may take.
     pub(crate) deadline: Duration,
     /// The gateway's own organisation, as the observer of accesses.
@@ -315,6 +320,12 @@ impl State {
                     None => SourceCache::new(g.cache.max_bytes),
                 }),
         };
+        let views = cache.as_ref().map(|_| {
+            let stats = previous
+                .and_then(|p| p.views.as_ref())
+                .map_or_else(Default::default, |v| Arc::clone(v.stats()));
+            Views::new(g.cache.max_bytes / 4, stats)
+        });
         let in_flight = match previous {
             // Requests in flight hold the old limit's permits; the new one
             // starts full, so the two may briefly add up.
@@ -338,6 +349,7 @@ impl State {
                 .fold(SectionSet::EMPTY, |acc, s| acc.union(s.spec.sections)),
             sources,
             cache,
+            views,
             deadline: Duration::from_millis(g.request_deadline_ms),
             identity: g.identity.ods_code.clone(),
             in_flight,

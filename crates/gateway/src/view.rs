@@ -1,34 +1,87 @@
 //! The JSON view: `GET /v1/patients/{nhs}/record`. Its schema is
 //! `docs/record-view.schema.json`.
 
-use std::collections::BTreeMap;
+use icr_merge::Warning;
+use icr_model::NhsNumber;
+use icr_policy::{Shown, Withheld};
+use serde::ser::{Error as _, SerializeMap as _};
+use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 
-use icr_merge::{MergedItem, MergedPatient, Warning};
-use icr_model::{NhsNumber, Section};
-use icr_policy::Withheld;
-use serde::Serialize;
-
+use crate::views::Rendered;
 use crate::{RecordOutcome, SourceReport};
 
 #[derive(Serialize)]
 struct RecordView<'a> {
     nhs_number: NhsNumber,
-    patient: Option<&'a MergedPatient>,
-    sections: &'a BTreeMap<Section, Vec<MergedItem>>,
+    patient: Option<&'a RawValue>,
+    sections: Sections<'a>,
     sources: &'a [SourceReport],
-    warnings: &'a [Warning],
+    warnings: Warnings<'a>,
     withheld: &'a Withheld,
 }
 
-/// Serializes the merged view as JSON, with how many items the caller's
-/// role may not see were withheld (never what they were).
-pub fn render(outcome: &RecordOutcome, withheld: &Withheld) -> Result<Vec<u8>, serde_json::Error> {
+/// The sections shown, each item written from its JSON written once.
+struct Sections<'a> {
+    shown: &'a Shown<'a>,
+    json: &'a Rendered,
+}
+
+impl Serialize for Sections<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for (section, items) in self.shown.sections() {
+            let written = self.json.items.get(&section).map_or(&[][..], Vec::as_slice);
+            let items: Vec<&RawValue> = items
+                .indexed()
+                .map(|(i, _)| written.get(i).map(AsRef::as_ref))
+                .collect::<Option<_>>()
+                .ok_or_else(|| S::Error::custom("an item was not written"))?;
+            map.serialize_entry(&section, &items)?;
+        }
+        map.end()
+    }
+}
+
+/// The merge's warnings the caller may see, then how the record was
+/// gathered.
+struct Warnings<'a> {
+    shown: &'a Shown<'a>,
+    gathered: &'a [Warning],
+}
+
+impl Serialize for Warnings<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(
+            self.shown
+                .warnings()
+                .chain(self.gathered.iter().filter(|w| self.shown.shows_warning(w))),
+        )
+    }
+}
+
+/// Serializes the merged view as the caller may see it, as JSON, with how
+/// many items their role may not see were withheld (never what they
+/// were). Each item's JSON is written once per merged view and reused.
+pub fn render(
+    outcome: &RecordOutcome,
+    shown: &Shown<'_>,
+    withheld: &Withheld,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let json = outcome.view.json()?;
+    let patient = match shown.patient() {
+        Some(_) => json.patient.as_deref(),
+        None => None,
+    };
     let view = RecordView {
         nhs_number: outcome.nhs_number,
-        patient: outcome.merged.patient.as_ref(),
-        sections: &outcome.merged.sections,
+        patient,
+        sections: Sections { shown, json },
         sources: &outcome.sources,
-        warnings: &outcome.merged.warnings,
+        warnings: Warnings {
+            shown,
+            gathered: &outcome.warnings,
+        },
         withheld,
     };
     serde_json::to_vec(&view)
@@ -145,4 +198,128 @@ pub(crate) fn render_audit(
         next,
         problem,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use icr_merge::{MergedItem, MergedPatient, MergedRecord, merge_with};
+    use icr_model::{OdsCode, Section, SectionSet, SourceRecord};
+    use icr_policy::{Caller, Objections, Policy, RoleCode};
+
+    use super::*;
+    use crate::outcome::Verdict;
+    use crate::views::View;
+
+    /// The view as it was written before items were written once: the
+    /// merged record edited by the policy, serialized whole.
+    #[derive(Serialize)]
+    struct Edited<'a> {
+        nhs_number: NhsNumber,
+        patient: Option<&'a MergedPatient>,
+        sections: &'a BTreeMap<Section, Vec<MergedItem>>,
+        sources: &'a [SourceReport],
+        warnings: &'a [Warning],
+        withheld: &'a Withheld,
+    }
+
+    const POLICY: &str = r#"
+[classes.clinical]
+roles = ["R8000", "R8001"]
+sections = ["demographics", "medications", "conditions", "results"]
+[classes.admin]
+roles = ["R8008"]
+sections = ["medications", "results"]
+[[relationship.self_declare]]
+setting = "Any clinician"
+roles = ["R8000", "R8001", "R8008"]
+[patient]
+sections = ["demographics"]
+[sensitive]
+cleared_roles = ["R8000"]
+"#;
+
+    #[test]
+    fn the_view_written_from_items_written_once_is_the_edited_copy_serialized() {
+        let policy = Policy::from_toml_str(POLICY, "policy.toml").unwrap();
+        let nhs = NhsNumber::parse("9990000018").unwrap();
+        let mut records = icr_merge::testdata::records(300, 3);
+        // Some items labelled restricted by their source: sensitive.
+        for (n, item) in records
+            .iter_mut()
+            .flat_map(|r| r.items.iter_mut())
+            .enumerate()
+        {
+            item.provenance.restricted = n % 7 == 3;
+        }
+        let gathered = vec![Warning {
+            code: "practice-not-asked",
+            message: "the GP practice was not asked".into(),
+            sources: Vec::new(),
+        }];
+        for role in ["R8000", "R8001", "R8008"] {
+            let caller = Caller::staff(
+                RoleCode::parse(role).unwrap(),
+                OdsCode::parse("RN3").unwrap(),
+                "directcare",
+            )
+            .unwrap();
+            let allowed = policy
+                .before_fetch(&caller, nhs, SectionSet::all(), &Objections::empty())
+                .unwrap();
+            let sections = allowed.sections();
+            let granted = policy.after_fetch(allowed, &[]).unwrap();
+            let refs: Vec<&SourceRecord> = records.iter().collect();
+            let mut merged = merge_with(&refs, sections, None);
+            merged.patient = Some(MergedPatient {
+                demographics: Default::default(),
+                provenance: Vec::new(),
+            });
+            merged.warnings.push(Warning {
+                code: "demographics-differ",
+                message: "Name differs".into(),
+                sources: Vec::new(),
+            });
+            let sensitivity = policy.sensitivity(&merged, sections);
+            let answers = records.iter().cloned().map(Arc::new).collect();
+            let outcome = RecordOutcome {
+                nhs_number: nhs,
+                sections,
+                view: Arc::new(View::new(answers, merged.clone(), sensitivity)),
+                warnings: gathered.clone(),
+                sources: Vec::new(),
+                verdict: Verdict::Answered,
+                waited: Duration::ZERO,
+                unanswered: Vec::new(),
+            };
+            let (shown, withheld) =
+                policy.mark(&granted, &outcome.view.merged, &outcome.view.sensitivity);
+            let written = render(&outcome, &shown, &withheld).unwrap();
+
+            let mut edited: MergedRecord = merged;
+            edited.warnings.extend(gathered.clone());
+            let withheld_before = policy.apply(&granted, &mut edited);
+            let before = serde_json::to_vec(&Edited {
+                nhs_number: nhs,
+                patient: edited.patient.as_ref(),
+                sections: &edited.sections,
+                sources: &[],
+                warnings: &edited.warnings,
+                withheld: &withheld_before,
+            })
+            .unwrap();
+            assert_eq!(withheld, withheld_before, "{role}");
+            assert_eq!(
+                String::from_utf8(written).unwrap(),
+                String::from_utf8(before).unwrap(),
+                "{role}"
+            );
+            if role == "R8001" {
+                assert!(withheld.count > 20, "{withheld:?}");
+            }
+        }
+    }
 }

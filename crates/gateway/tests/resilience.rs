@@ -300,3 +300,92 @@ async fn operators_purge_a_persons_cached_answers() {
     assert!(metrics.contains("icr_cache_misses_total 2\n"), "{metrics}");
     assert!(metrics.contains("icr_cache_purged_total 1\n"), "{metrics}");
 }
+
+/// Warm views are merged once: while every answer comes from the cache,
+/// the view merged from those answers is found again rather than merged
+/// again, and shows the same; the operator's purge drops it with the
+/// answers, so the next request merges what the sources say now.
+#[tokio::test]
+async fn warm_views_are_merged_once_and_purged_with_the_person() {
+    let gwh = meta("gwh");
+    let ruh = meta("ruh");
+    let (base, calls) = start(
+        2000,
+        vec![
+            (
+                spec("gwh", "demographics,allergies", 1000, 60),
+                Script::Answer(
+                    record(&gwh, vec![("AllergyIntolerance/1", penicillin())]),
+                    Duration::ZERO,
+                ),
+            ),
+            (
+                spec("ruh", "demographics,allergies", 1000, 60),
+                Script::Answer(
+                    record(&ruh, vec![("AllergyIntolerance/9", penicillin())]),
+                    Duration::ZERO,
+                ),
+            ),
+        ],
+    )
+    .await;
+    let metric = |text: &str, name: &str| -> String {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} not in {text}"))
+            .to_owned()
+    };
+    let metrics = || async {
+        reqwest::get(format!("{base}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let (_, _, first) = get(&url(&base)).await;
+    let (_, _, second) = get(&url(&base)).await;
+    let (_, _, third) = get(&url(&base)).await;
+    assert_eq!(calls[0].load(Ordering::SeqCst), 1);
+    assert_eq!(calls[1].load(Ordering::SeqCst), 1);
+    for view in [&second, &third] {
+        assert_eq!(view["sections"], first["sections"]);
+        assert_eq!(view["patient"], first["patient"]);
+        assert_eq!(view["warnings"], first["warnings"]);
+    }
+    // One allergy held by both sources: merged into one item naming both.
+    assert_eq!(provenance_sources(&first), ["gwh", "ruh"]);
+    assert_eq!(first["sections"]["allergies"].as_array().unwrap().len(), 1);
+    let m = metrics().await;
+    assert_eq!(
+        metric(&m, "icr_views_merged_total"),
+        "icr_views_merged_total 1"
+    );
+    assert_eq!(metric(&m, "icr_view_hits_total"), "icr_view_hits_total 2");
+    let r = reqwest::Client::new()
+        .delete(format!("{base}/v1/cache/patients/9990000018"))
+        .bearer_auth(token("R8015", "X26"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let m = metrics().await;
+    assert_eq!(
+        metric(&m, "icr_views"),
+        "icr_views 0",
+        "purged with the person"
+    );
+    let (_, _, fourth) = get(&url(&base)).await;
+    assert_eq!(fourth["sections"], first["sections"]);
+    let m = metrics().await;
+    assert_eq!(
+        metric(&m, "icr_views_merged_total"),
+        "icr_views_merged_total 2"
+    );
+    assert_eq!(metric(&m, "icr_view_hits_total"), "icr_view_hits_total 2");
+    assert_eq!(
+        calls[0].load(Ordering::SeqCst),
+        2,
+        "asked again after the purge"
+    );
+}

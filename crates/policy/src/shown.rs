@@ -163,11 +163,16 @@ impl<'a> Shown<'a> {
     /// The merge's warnings the caller may see (those about demographics
     /// only with demographics).
     pub fn warnings(&self) -> impl Iterator<Item = &'a Warning> + '_ {
-        let demographics = self.sections.contains(Section::Demographics);
         self.record
             .warnings
             .iter()
-            .filter(move |w| demographics || !w.code.starts_with("demographics"))
+            .filter(|w| self.shows_warning(w))
+    }
+
+    /// Whether the caller may see `warning` (one about demographics only
+    /// with demographics), for warnings added beside the merge's.
+    pub fn shows_warning(&self, warning: &Warning) -> bool {
+        self.sections.contains(Section::Demographics) || !warning.code.starts_with("demographics")
     }
 
     /// The sections the caller may see, in order, each with the items

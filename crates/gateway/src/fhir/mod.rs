@@ -24,7 +24,7 @@ use icr_merge::MergedItem;
 use icr_model::time::OffsetDateTime;
 use icr_model::time::format_description::well_known::Rfc3339;
 use icr_model::{RecordId, Section, SectionSet, SourceId};
-use icr_policy::Withheld;
+use icr_policy::{Shown, Withheld};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use uuid::Uuid;
@@ -104,6 +104,7 @@ pub struct RenderedRecord {
 /// FHIR `_type` parameter).
 pub fn render_record(
     outcome: &RecordOutcome,
+    shown: &Shown<'_>,
     types: Option<&[String]>,
     withheld: &Withheld,
 ) -> Result<RenderedRecord, serde_json::Error> {
@@ -113,7 +114,7 @@ pub fn render_record(
     // Every source record id of every item maps to the item's full URL, so
     // that references between items (a report's results) resolve.
     let mut urls: HashMap<&RecordId, String> = HashMap::new();
-    for item in outcome.merged.sections.values().flatten() {
+    for item in shown.items() {
         let url = format!("urn:uuid:{}", item_uuid(item));
         for p in &item.provenance {
             urls.insert(&p.record, url.clone());
@@ -137,7 +138,7 @@ pub fn render_record(
     };
 
     let mut groups = Vec::new();
-    if let Some(p) = &outcome.merged.patient
+    if let Some(p) = shown.patient()
         && outcome.sections.contains(Section::Demographics)
         && type_allowed(types, "Patient")
     {
@@ -151,7 +152,7 @@ pub fn render_record(
             provenances("Patient", &patient_url, &p.provenance, &fetched).collect(),
         )?);
     }
-    for item in outcome.merged.sections.values().flatten() {
+    for item in shown.items() {
         let uuid = item_uuid(item).to_string();
         let resource = render::entry(&item.entry, &uuid, &ctx);
         if !type_allowed(types, resource.type_name()) {
@@ -174,7 +175,7 @@ pub fn render_record(
             outcomes.push(raw(&source_outcome(s))?);
         }
     }
-    if let Some(w) = warnings_outcome(outcome, withheld) {
+    if let Some(w) = warnings_outcome(outcome, shown, withheld) {
         outcomes.push(raw(&w)?);
     }
     Ok(RenderedRecord { outcomes, groups })

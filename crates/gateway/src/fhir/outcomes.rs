@@ -6,7 +6,7 @@ use icr_fhir::{
     BundleEntry, CodeableConcept, Coding, OperationOutcome, OperationOutcomeIssue, Resource,
 };
 use icr_model::time::format_description::well_known::Rfc3339;
-use icr_policy::Withheld;
+use icr_policy::{Shown, Withheld};
 
 use icr_model::SourceStatus;
 
@@ -166,12 +166,12 @@ pub(crate) fn source_outcome(s: &SourceReport) -> BundleEntry {
 
 pub(crate) fn warnings_outcome(
     outcome: &RecordOutcome,
+    shown: &Shown<'_>,
     withheld: &Withheld,
 ) -> Option<BundleEntry> {
-    let mut issue: Vec<OperationOutcomeIssue> = outcome
-        .merged
-        .warnings
-        .iter()
+    let mut issue: Vec<OperationOutcomeIssue> = shown
+        .warnings()
+        .chain(outcome.warnings.iter().filter(|w| shown.shows_warning(w)))
         .map(|w| OperationOutcomeIssue {
             severity: Some("warning".into()),
             code: Some("informational".into()),
@@ -208,7 +208,7 @@ pub(crate) fn warnings_outcome(
             expression: Vec::new(),
         });
     }
-    for item in outcome.merged.sections.values().flatten() {
+    for item in shown.items() {
         if item.conflicts.is_empty() {
             continue;
         }

@@ -92,11 +92,15 @@ pub(crate) async fn everything(gw: &Gateway, req: Request<Incoming>, nhs: &str) 
             &released.request_id,
         );
     }
-    let rendered =
-        match fhir::render_record(&released.outcome, types.as_deref(), &released.withheld) {
-            Ok(r) => r,
-            Err(_) => return render_failed(),
-        };
+    let rendered = match fhir::render_record(
+        &released.outcome,
+        &released.shown(),
+        types.as_deref(),
+        &released.withheld,
+    ) {
+        Ok(r) => r,
+        Err(_) => return render_failed(),
+    };
     let total = rendered.groups.len() as u64;
     let self_url = first_url(&base, nhs, types.as_deref(), count);
     let body = if count == 0 || rendered.groups.len() <= count {

@@ -12,6 +12,9 @@ use std::time::Duration;
 
 use crate::resilience::CircuitState;
 
+mod snapshot;
+pub(crate) use snapshot::{CacheSnapshot, Snapshot, SourceSnapshot};
+
 /// Bucket upper bounds in seconds: from 1 ms (a cache hit) to 30 s.
 const BOUNDS: [f64; 14] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -187,70 +190,6 @@ impl Measurements {
     }
 }
 
-/// The gateway's counters at one moment, as `/metrics` shows them.
-pub(crate) struct Snapshot<'a> {
-    /// Accesses granted by breaking glass.
-    pub break_glass: u64,
-    /// The audit log's counters.
-    pub audit: icr_audit::AuditStats,
-    /// Records whose further `$everything` pages are kept, and their bytes.
-    pub paged: (usize, usize),
-    /// The cache's counters, when the cache is on.
-    pub cache: Option<CacheSnapshot>,
-    /// Registered sources.
-    pub sources: usize,
-    /// Reloads applied, and configuration changes refused.
-    pub reloads: u64,
-    /// Configuration changes refused.
-    pub reload_failures: u64,
-    /// Whether the last configuration change was refused.
-    pub reload_problem: bool,
-    /// Record requests shed at the in-flight limit.
-    pub shed: u64,
-    /// Record requests being served now.
-    pub in_flight: u64,
-    /// The requests measured.
-    pub measurements: &'a Measurements,
-    /// Every registered source's measurements and guard, in registration order.
-    pub per_source: Vec<SourceSnapshot<'a>>,
-}
-
-/// The cache's counters at one moment.
-pub(crate) struct CacheSnapshot {
-    /// Estimated bytes held.
-    pub bytes: u64,
-    /// Answers served from the cache.
-    pub hits: u64,
-    /// Answers fetched because the cache had none.
-    pub misses: u64,
-    /// Answers evicted to stay within the bound.
-    pub evictions: u64,
-    /// Answers removed by purges.
-    pub purged: u64,
-    /// Answers held.
-    pub entries: u64,
-}
-
-/// One source's counters at one moment.
-pub(crate) struct SourceSnapshot<'a> {
-    /// The source's id.
-    pub id: &'a str,
-    /// Its outcomes and latency.
-    pub measured: &'a SourceMeasurements,
-    /// Calls made, retries, short circuits, rejections.
-    pub calls: u64,
-    /// Retries after a transient failure.
-    pub retries: u64,
-    /// Calls not made because the circuit was open.
-    pub short_circuited: u64,
-    /// Calls not made at the concurrency limit.
-    pub rejected: u64,
-    /// Calls in flight now.
-    pub in_flight: u32,
-    /// The circuit's state now.
-    pub circuit: CircuitState,
-}
-
 /// The Prometheus text for a snapshot.
 pub(crate) fn render(s: &Snapshot<'_>) -> String {
     let mut out = String::new();
@@ -359,36 +298,53 @@ pub(crate) fn render(s: &Snapshot<'_>) -> String {
         s.in_flight,
     );
     if let Some(cache) = &s.cache {
-        metric(
-            "icr_cache_hits_total",
-            "counter",
-            "Source answers served from the cache (or shared with a concurrent fetch).",
-            cache.hits,
-        );
-        metric(
-            "icr_cache_misses_total",
-            "counter",
-            "Source answers fetched because the cache had none.",
-            cache.misses,
-        );
-        metric(
-            "icr_cache_evictions_total",
-            "counter",
-            "Cached answers evicted to stay within cache.max_bytes.",
-            cache.evictions,
-        );
-        metric(
-            "icr_cache_purged_total",
-            "counter",
-            "Cached answers removed by operators' purges.",
-            cache.purged,
-        );
-        metric(
-            "icr_cache_entries",
-            "gauge",
-            "Cached source answers held.",
-            cache.entries,
-        );
+        for (name, kind, help, value) in [
+            (
+                "icr_cache_hits_total",
+                "counter",
+                "Source answers served from the cache (or shared with a concurrent fetch).",
+                cache.hits,
+            ),
+            (
+                "icr_cache_misses_total",
+                "counter",
+                "Source answers fetched because the cache had none.",
+                cache.misses,
+            ),
+            (
+                "icr_cache_evictions_total",
+                "counter",
+                "Cached answers evicted to stay within cache.max_bytes.",
+                cache.evictions,
+            ),
+            (
+                "icr_cache_purged_total",
+                "counter",
+                "Cached answers removed by operators' purges.",
+                cache.purged,
+            ),
+            (
+                "icr_cache_entries",
+                "gauge",
+                "Cached source answers held.",
+                cache.entries,
+            ),
+            (
+                "icr_views_merged_total",
+                "counter",
+                "Merged views made from cached answers, to be served again while those answers are.",
+                cache.views_merged,
+            ),
+            (
+                "icr_view_hits_total",
+                "counter",
+                "Record requests served a view merged before from the same cached answers.",
+                cache.view_hits,
+            ),
+            ("icr_views", "gauge", "Merged views held.", cache.views),
+        ] {
+            metric(name, kind, help, value);
+        }
     }
     s.measurements.render(&mut out);
     render_sources(&mut out, &s.per_source);

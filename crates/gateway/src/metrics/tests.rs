@@ -63,6 +63,9 @@ fn a_snapshot_renders_every_family_once_in_order() {
             evictions: 0,
             purged: 1,
             entries: 2,
+            views_merged: 6,
+            view_hits: 11,
+            views: 3,
         }),
         sources: 1,
         reloads: 5,
@@ -111,6 +114,9 @@ fn a_snapshot_renders_every_family_once_in_order() {
             "icr_cache_evictions_total counter",
             "icr_cache_purged_total counter",
             "icr_cache_entries gauge",
+            "icr_views_merged_total counter",
+            "icr_view_hits_total counter",
+            "icr_views gauge",
             "icr_audit_write_duration_seconds histogram",
             "icr_record_added_seconds histogram",
             "icr_http_requests_total counter",
@@ -130,6 +136,9 @@ fn a_snapshot_renders_every_family_once_in_order() {
         "icr_fhir_paged_bytes 300\n",
         "icr_config_reload_problem 1\n",
         "icr_cache_purged_total 1\n",
+        "icr_views_merged_total 6\n",
+        "icr_view_hits_total 11\n",
+        "icr_views 3\n",
         "icr_source_outcomes_total{source=\"gp-a\",status=\"timeout\"} 1\n",
         "icr_source_duration_seconds_bucket{source=\"gp-a\",le=\"0.0025\"} 1\n",
         "icr_source_calls_total{source=\"gp-a\"} 9\n",
@@ -157,5 +166,6 @@ fn without_a_cache_no_cache_family_is_written() {
         measurements: &measurements,
         per_source: Vec::new(),
     };
-    assert!(!render(&snapshot).contains("icr_cache_"));
+    let out = render(&snapshot);
+    assert!(!out.contains("icr_cache_") && !out.contains("icr_view"));
 }

@@ -10,7 +10,7 @@ use icr_audit::{
 };
 use icr_auth::Identity;
 use icr_model::SectionSet;
-use icr_policy::{Basis, Granted, Withheld};
+use icr_policy::{Basis, Granted, Shown, Withheld};
 use tokio::time::Instant;
 
 use super::merge::RecordOutcome;
@@ -73,15 +73,10 @@ impl Draft {
         &mut self,
         granted: &Granted,
         outcome: &RecordOutcome,
+        shown: &Shown<'_>,
         withheld: &Withheld,
     ) {
-        let released_items: usize = outcome
-            .merged
-            .sections
-            .values()
-            .map(Vec::len)
-            .sum::<usize>()
-            + usize::from(outcome.merged.patient.is_some());
+        let released_items = shown.item_count();
         self.record.basis = basis(granted.basis());
         self.record.sections_released = granted.allowed().sections();
         self.record.items_released = u32::try_from(released_items).unwrap_or(u32::MAX);

@@ -1,18 +1,24 @@
-//! Merge and filter: the answers that passed the identity guard become one
+//! Merge and mark: the answers that passed the identity guard become one
 //! view of the person ([`icr_merge`]), with the warnings of how it was
-//! gathered; then the policy withholds what the caller's role may not see.
+//! gathered; then the policy marks what the caller's role may not see.
+//!
+//! The merged record is never edited after the merge: while the answers
+//! come from the cache, the same merged record (and the policy's reading
+//! of it) serves every request that gathers them ([`crate::views`]), and
+//! each caller is shown it through their own marks ([`icr_policy::Shown`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use icr_adapter_sdk::Routing;
-use icr_merge::{MergedRecord, Warning, merge_with};
-use icr_model::{NhsNumber, OdsCode, SectionSet, SourceRecord};
-use icr_policy::{Granted, Policy, Withheld};
+use icr_merge::{Warning, merge_with};
+use icr_model::{NhsNumber, OdsCode, SectionSet, SourceRecord, SourceStatus};
+use icr_policy::{Granted, Marks, Policy, Shown, Withheld};
 
 use super::report::{Report, SourceReport};
 use crate::outcome::Verdict;
 use crate::sources::State;
+use crate::views::View;
 
 /// Everything a renderer needs to answer one record request.
 #[derive(Debug)]
@@ -21,8 +27,12 @@ pub struct RecordOutcome {
     pub nhs_number: NhsNumber,
     /// The sections asked for.
     pub sections: SectionSet,
-    /// The merged view.
-    pub merged: MergedRecord,
+    /// The merged view: shared by the requests that gathered the same
+    /// cached answers, never edited (what a caller may see is marked).
+    pub view: Arc<View>,
+    /// How this request's record was gathered (the practice not asked, a
+    /// section no source offers), after the merge's own warnings.
+    pub warnings: Vec<Warning>,
     /// A status for every source asked, in registration order.
     pub sources: Vec<SourceReport>,
     /// How the sources went as a whole, which decides the answer's HTTP
@@ -41,33 +51,58 @@ pub struct RecordOutcome {
     pub unanswered: Vec<OdsCode>,
 }
 
-/// Merges the answers reported into the record's view.
+/// Merges the answers reported into the record's view: the view merged
+/// before from the same cached answers when there is one.
 pub(crate) fn merge(
     state: &State,
     nhs_number: NhsNumber,
     sections: SectionSet,
     report: Report,
-    warnings: Vec<Warning>,
+    mut warnings: Vec<Warning>,
     waited: Duration,
 ) -> RecordOutcome {
-    let refs: Vec<&SourceRecord> = report.answered.iter().map(Arc::as_ref).collect();
-    let reference = state
-        .sources
-        .iter()
-        .find(|s| s.spec.routing == Routing::Demographics)
-        .map(|s| &s.spec.id);
-    let mut merged = merge_with(&refs, sections, reference);
-    merged.warnings.extend(warnings);
-    merged.warnings.extend(unoffered(sections, state.offered));
+    let merge = || {
+        let refs: Vec<&SourceRecord> = report.answered.iter().map(Arc::as_ref).collect();
+        let reference = state
+            .sources
+            .iter()
+            .find(|s| s.spec.routing == Routing::Demographics)
+            .map(|s| &s.spec.id);
+        let merged = merge_with(&refs, sections, reference);
+        let sensitivity = state.access.policy.sensitivity(&merged, sections);
+        View::new(report.answered.clone(), merged, sensitivity)
+    };
+    let view = match &state.views {
+        Some(views) if all_cached(state, &report.sources) => {
+            views.get_or_merge(nhs_number, sections, &report.answered, merge)
+        }
+        _ => Arc::new(merge()),
+    };
+    warnings.extend(unoffered(sections, state.offered));
     RecordOutcome {
         nhs_number,
         sections,
-        merged,
+        view,
+        warnings,
         sources: report.sources,
         verdict: report.verdict,
         waited,
         unanswered: report.unanswered,
     }
+}
+
+/// Whether every answer merged is one the cache keeps (its source caches
+/// answers), so that a view of them can be found again.
+fn all_cached(state: &State, reports: &[SourceReport]) -> bool {
+    reports
+        .iter()
+        .filter(|r| matches!(r.status, SourceStatus::Ok | SourceStatus::Partial))
+        .all(|r| {
+            state
+                .sources
+                .iter()
+                .any(|s| s.spec.id == r.source && s.spec.cache_ttl_s > 0)
+        })
 }
 
 /// The warning for wanted sections no registered source offers, if any.
@@ -84,16 +119,22 @@ fn unoffered(sections: SectionSet, offered: SectionSet) -> Option<Warning> {
     })
 }
 
-/// Withholds from the view what the caller's role may not see.
-pub(crate) fn filter(policy: &Policy, granted: &Granted, merged: &mut MergedRecord) -> Withheld {
-    let withheld = policy.apply(granted, merged);
+/// Marks what of the view the caller's role may not see: what they are
+/// shown, and how many items are withheld.
+pub(crate) fn mark<'a>(
+    policy: &Policy,
+    granted: &Granted,
+    view: &'a View,
+) -> (Marks, Shown<'a>, Withheld) {
+    let marks = policy.marks(granted);
+    let (shown, withheld) = marks.show(&view.merged, &view.sensitivity);
     if withheld.outside_sections > 0 {
         tracing::error!(
             count = withheld.outside_sections,
             "items outside the allowed sections reached the policy"
         );
     }
-    withheld
+    (marks, shown, withheld)
 }
 
 #[cfg(test)]

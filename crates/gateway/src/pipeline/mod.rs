@@ -11,7 +11,8 @@
 //! 6. [`identity_guard`] — answers about someone else are dropped (pure);
 //! 7. [`report`] — a status for every source asked;
 //! 8. [`decide`] (after fetching) — is there a relationship?
-//! 9. [`merge`] — one view, then withhold what the role may not see;
+//! 9. [`merge`] — one view (merged once while its answers are cached),
+//!    then mark what the role may not see;
 //! 10. [`audit`] — record the access durably, and only then release;
 //! 11. render — at the HTTP edge ([`crate::view`], [`crate::fhir`]).
 //!
@@ -40,7 +41,7 @@ use std::time::Duration;
 use icr_adapter_sdk::{RequestContext, Routing};
 use icr_audit::{AuditRecord, Interaction};
 use icr_model::{NhsNumber, SectionSet};
-use icr_policy::{Basis, SourceFilter, Withheld};
+use icr_policy::{Basis, Marks, Shown, SourceFilter, Withheld};
 use tokio::time::Instant;
 
 use self::audit::{Draft, bounded_reason};
@@ -75,10 +76,21 @@ pub(crate) struct Released {
     pub request_id: String,
     /// The merged record, its sources and its verdict.
     pub outcome: RecordOutcome,
-    /// What the caller's role may not see and was removed.
+    /// How many items the caller's role may not see (marked, not removed).
     pub withheld: Withheld,
+    /// What the caller may see of the merged view.
+    pub marks: Marks,
     /// The access as audited (further pages of it are audited alike).
     pub audited: AuditRecord,
+}
+
+impl Released {
+    /// The merged view as the caller may see it: renderers read the
+    /// record only through this.
+    pub(crate) fn shown(&self) -> Shown<'_> {
+        let view = &self.outcome.view;
+        self.marks.show(&view.merged, &view.sensitivity).0
+    }
 }
 
 /// Unwraps a step's result, or audits its stop and returns it.
@@ -183,17 +195,19 @@ impl Gateway {
             draft.record.break_glass_reason = Some(reason.as_str().to_string());
         }
 
-        // Merge, and withhold what the role may not see.
-        let mut outcome = merge::merge(&state, nhs, sections, report, warnings, waited);
-        let withheld = merge::filter(&access.policy, &granted, &mut outcome.merged);
+        // Merge (or find the view merged before), and mark what the role
+        // may not see.
+        let outcome = merge::merge(&state, nhs, sections, report, warnings, waited);
+        let (marks, shown, withheld) = merge::mark(&access.policy, &granted, &outcome.view);
 
         // Audit: record the access, durably, before anything leaves.
-        draft.released(&granted, &outcome, &withheld);
+        draft.released(&granted, &outcome, &shown, &withheld);
         self.audit_release(&draft.record, &request_id).await?;
         Ok(Released {
             request_id,
             outcome,
             withheld,
+            marks,
             audited: draft.record,
         })
     }
