@@ -64,10 +64,12 @@ pub(crate) async fn everything(gw: &Gateway, req: Request<Incoming>, nhs: &str) 
         .ok()
         .and_then(|a| a.count)
         .unwrap_or(DEFAULT_PAGE);
-    let sections = asked.and_then(|a| match &a.types {
-        None => Ok(SectionSet::all()),
-        Some(list) => fhir::sections_for_types(list).map_err(|m| ("not_supported", m)),
-    });
+    let sections = asked
+        .map_err(|e| (e.family(), e.to_string()))
+        .and_then(|a| match &a.types {
+            None => Ok(SectionSet::all()),
+            Some(list) => fhir::sections_for_types(list).map_err(|m| ("not_supported", m)),
+        });
     let request = RecordRequest {
         interaction: Interaction::FhirEverything,
         authorization: authorization.as_ref().map(Option::as_deref).map_err(|e| *e),

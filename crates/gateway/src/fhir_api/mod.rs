@@ -118,12 +118,12 @@ pub(crate) fn precheck(
     methods: &[Method],
     allow: &'static str,
 ) -> Option<Resp> {
-    if let Err(message) = accepts_json(req) {
+    if let Err(refused) = accepts_json(req) {
         return Some(outcome(
             StatusCode::NOT_ACCEPTABLE,
             "not-supported",
             "NOT_ACCEPTABLE",
-            &message,
+            &refused.to_string(),
         ));
     }
     only(req, methods, allow)
