@@ -17,7 +17,10 @@ use crate::pipeline::RecordRequest;
 use crate::request::{calling_system, prefer_wait, query_pairs};
 use crate::respond::{Resp, fhir_bytes, fhir_response, outcome, stop_fhir, with_request_id};
 
-use super::*;
+use super::links::{base_url, first_url, page_url};
+use super::pages::{PageRead, page};
+use super::parameters::{asked, body_parameters};
+use super::{DEFAULT_PAGE, header};
 
 /// `$everything` (GET or POST): a page of a kept record when the query
 /// names one, else the record, through the whole access pipeline.

@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use crate::respond::{Resp, outcome};
 
-use super::*;
+use super::MAX_PAGE;
+use super::negotiate::is_json;
 
 /// The largest `$everything` POST body read (a Parameters resource).
 pub(crate) const MAX_BODY: usize = 64 * 1024;

@@ -1,4 +1,7 @@
-use super::*;
+use super::links::{PageAt, page_at, page_url};
+use super::negotiate::negotiate;
+use super::parameters::{BodyRefusal, MAX_PARAMETERS, asked, body_pairs, parameters};
+use super::{DEFAULT_PAGE, MAX_PAGE};
 use crate::request::query_pairs;
 use serde_json::Value;
 
