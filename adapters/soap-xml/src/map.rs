@@ -22,85 +22,34 @@ use icr_model::{
     Telecom, TelecomSystem,
 };
 
+use icr_soap::List;
+
 use crate::codes::{self, ContactRole};
 use crate::xml::{Element, Ns};
 
 const PS: Ns = Ns::PersonSummary;
 
-/// The lists of a person summary, each holding one kind of record.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Part {
-    /// Allocated workers and their teams (`care_team`).
-    Allocations,
-    /// Services involved: home care, reablement, day care, respite (`care_team`).
-    Services,
-    /// Carers, next of kin and other contacts (`contacts`).
-    Contacts,
-    /// Safeguarding and other alerts (`alerts`).
-    Alerts,
-    /// Care plans and assessments (`documents`).
-    Documents,
-    /// Planned visits (`appointments`).
-    Visits,
+/// The section a list's records belong to.
+pub const fn section(list: List) -> Section {
+    match list {
+        List::Allocations | List::Services => Section::CareTeam,
+        List::Contacts => Section::Contacts,
+        List::Alerts => Section::Alerts,
+        List::Documents => Section::Documents,
+        List::Visits => Section::Appointments,
+    }
 }
 
-impl Part {
-    /// Every list, in the order the contract gives them.
-    pub const ALL: [Part; 6] = [
-        Part::Allocations,
-        Part::Services,
-        Part::Contacts,
-        Part::Alerts,
-        Part::Documents,
-        Part::Visits,
-    ];
-
-    /// The list element's local name (also the `<ps:Include>` value).
-    pub const fn list(self) -> &'static str {
-        match self {
-            Part::Allocations => "Allocations",
-            Part::Services => "Services",
-            Part::Contacts => "Contacts",
-            Part::Alerts => "Alerts",
-            Part::Documents => "Documents",
-            Part::Visits => "Visits",
-        }
-    }
-
-    /// The record element's local name (also the prefix of record ids).
-    pub const fn record(self) -> &'static str {
-        match self {
-            Part::Allocations => "Allocation",
-            Part::Services => "Service",
-            Part::Contacts => "Contact",
-            Part::Alerts => "Alert",
-            Part::Documents => "Document",
-            Part::Visits => "Visit",
-        }
-    }
-
-    /// The section its records belong to.
-    pub const fn section(self) -> Section {
-        match self {
-            Part::Allocations | Part::Services => Section::CareTeam,
-            Part::Contacts => Section::Contacts,
-            Part::Alerts => Section::Alerts,
-            Part::Documents => Section::Documents,
-            Part::Visits => Section::Appointments,
-        }
-    }
-
-    /// The lists that hold `sections`.
-    pub fn for_sections(sections: SectionSet) -> impl Iterator<Item = Part> {
-        Part::ALL
-            .into_iter()
-            .filter(move |p| sections.contains(p.section()))
-    }
+/// The lists that hold `sections`, in the contract's order.
+pub fn lists_for(sections: SectionSet) -> impl Iterator<Item = List> {
+    List::ALL
+        .into_iter()
+        .filter(move |l| sections.contains(section(*l)))
 }
 
 /// The sections a person summary can provide.
 pub fn provided_sections() -> SectionSet {
-    let mut set: SectionSet = Part::ALL.iter().map(|p| p.section()).collect();
+    let mut set: SectionSet = List::ALL.into_iter().map(section).collect();
     set.insert(Section::Demographics);
     set
 }
@@ -180,15 +129,15 @@ pub fn map_summary(response: &Element, wanted: SectionSet, max_items: usize) -> 
             r.issues(Section::Demographics, "Person", &mut summary.issues);
         }
     }
-    for part in Part::for_sections(wanted) {
-        let section = part.section();
-        let Some(list) = response.child(PS, part.list()) else {
+    for part in lists_for(wanted) {
+        let section = section(part);
+        let Some(list) = response.child(PS, part.name()) else {
             summary.issues.push(SourceIssue {
                 kind: IssueKind::SectionFailed,
                 section: Some(section),
                 message: format!(
                     "the answer has no {} list, so its {section} are missing",
-                    part.list()
+                    part.name()
                 ),
             });
             continue;
@@ -246,7 +195,7 @@ pub fn map_summary(response: &Element, wanted: SectionSet, max_items: usize) -> 
         if list.attribute("moreAvailable").and_then(xs_boolean) == Some(true) {
             issue(
                 IssueKind::Truncated,
-                format!("the council returned only part of its {} list", part.list()),
+                format!("the council returned only part of its {} list", part.name()),
             );
         }
     }
@@ -536,14 +485,14 @@ impl Reader {
 
     /// One record of `part`, at `position` in its list; `None` when it
     /// lacks what the contract requires.
-    fn record(&mut self, part: Part, el: &Element, position: usize) -> Option<MappedRecord> {
+    fn record(&mut self, part: List, el: &Element, position: usize) -> Option<MappedRecord> {
         let entry = match part {
-            Part::Allocations => self.allocation(el)?,
-            Part::Services => self.service(el)?,
-            Part::Contacts => self.contact(el)?,
-            Part::Alerts => self.alert(el)?,
-            Part::Documents => self.document(el)?,
-            Part::Visits => self.visit(el)?,
+            List::Allocations => self.allocation(el)?,
+            List::Services => self.service(el)?,
+            List::Contacts => self.contact(el)?,
+            List::Alerts => self.alert(el)?,
+            List::Documents => self.document(el)?,
+            List::Visits => self.visit(el)?,
         };
         let local_id = match el.attribute("id").filter(|id| usable_id(id)) {
             Some(id) => format!("{}/{id}", part.record()),

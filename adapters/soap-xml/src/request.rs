@@ -4,9 +4,9 @@
 
 use icr_adapter_sdk::RequestContext;
 use icr_model::{NhsNumber, SectionSet};
-use icr_soap::GetPersonSummary;
+use icr_soap::{GetPersonSummary, List};
 
-use crate::map::Part;
+use crate::map::lists_for;
 
 /// Longest requester value sent (user id, name, role, purpose), in characters.
 pub const MAX_REQUESTER_CHARS: usize = 256;
@@ -30,7 +30,7 @@ pub struct PersonSummaryRequest<'a> {
 pub fn write_request(request: &PersonSummaryRequest<'_>) -> std::io::Result<Vec<u8>> {
     let ctx = request.context;
     let include = std::iter::once(INCLUDE_PERSON)
-        .chain(Part::for_sections(request.sections).map(Part::list))
+        .chain(lists_for(request.sections).map(List::name))
         .map(str::to_string)
         .collect();
     let message = GetPersonSummary {

@@ -1,6 +1,7 @@
 //! Access records as FHIR R4 `AuditEvent` resources, and the accesses to
 //! one patient's record as a searchset Bundle (for `GET /fhir/r4/AuditEvent`).
 
+use icr_fhir::from_model::text;
 use icr_fhir::{
     AuditEvent, AuditEventAgent, AuditEventEntity, AuditEventEntityDetail, AuditEventSource,
     Bundle, BundleEntry, BundleLink, BundleSearch, CodeableConcept, Coding, Identifier,
@@ -30,22 +31,6 @@ pub struct Observer {
     pub name: String,
     /// The ODS code of the organisation that runs it, if set.
     pub organisation: Option<OdsCode>,
-}
-
-/// Free text as a FHIR `string`: not empty, and no whitespace but space,
-/// tab, CR and LF (the schema's pattern); other whitespace becomes a space.
-fn text(s: &str) -> Option<String> {
-    let t: String = s
-        .chars()
-        .map(|c| {
-            if (c.is_whitespace() || c == '\u{feff}') && !matches!(c, ' ' | '\t' | '\r' | '\n') {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect();
-    (!t.trim().is_empty()).then_some(t)
 }
 
 /// A URI as FHIR takes it: not empty, no whitespace.

@@ -51,7 +51,7 @@ fn parameters_resource(pairs: &[(String, String)]) -> Vec<u8> {
 /// What the gateway asks the pipeline for, given `$everything`'s
 /// parameters: the types, the page size, the sections (or the refusal).
 fn request_of(pairs: &[(String, String)]) -> Result<(Asked, Result<String, String>), String> {
-    let a = asked(pairs).map_err(|(family, message)| format!("{family}: {message}"))?;
+    let a = asked(pairs).map_err(|e| format!("{}: {e}", e.family()))?;
     let sections = match &a.types {
         None => Ok("all".to_owned()),
         Some(types) => sections_for_types(types).map(|s| format!("{s:?}")),
@@ -162,7 +162,8 @@ pub(crate) fn headers(data: &[u8]) {
             assert_eq!(reason.is_some(), plain + ext > 0);
         }
     }
-    if let Err(message) = accepts_json(&req) {
+    if let Err(refused) = accepts_json(&req) {
+        let message = refused.to_string();
         assert!(message.chars().count() <= 200, "a bounded message");
     }
     if let Some(wait) = prefer_wait(&req) {

@@ -22,8 +22,9 @@
 //! The request is read, and faults are written, by the contract's codec
 //! (`icr-soap`, over the shared hardened reader `icr-xml`: namespace-aware;
 //! no DOCTYPE, only the predefined entities, limited depth, elements and
-//! text); the answer is written with the shared writer, every value escaped. How the
-//! council's model records become the contract's lists:
+//! text); the answer is written by the contract's person-summary writer
+//! (`icr_soap::summary`), every value escaped. What is the council's own
+//! here is which model record becomes which part of the contract:
 //!
 //! | model | list |
 //! |---|---|
@@ -35,12 +36,13 @@
 //! | `Appointment` (not an encounter) with a start | `Visit` |
 
 use icr_model::{
-    Address, Alert, Appointment, AppointmentKind, AppointmentStatus, CareTeam, CareTeamStatus,
-    Coding, Concept, Contact, Deceased, Document, DocumentStatus, Entry, HumanName, NhsNumber,
-    PartialDateTime, Telecom, TelecomSystem,
+    Appointment, AppointmentKind, Attachment, CareTeam, CareTeamStatus, Coding, Contact, Document,
+    Entry, NhsNumber, TelecomSystem,
 };
-use icr_soap::{FaultMessage, GetPersonSummary, REQUEST_LIMITS, ResponseWriter, Style};
-use time::OffsetDateTime;
+use icr_soap::summary::{
+    self, Allocation, Coded, ContactPoint, Party, Person, Record, Service, SummaryWriter,
+};
+use icr_soap::{FaultMessage, GetPersonSummary, List, REQUEST_LIMITS, Style};
 
 use crate::org::Org;
 use crate::population::{Holding, OrgRecord};
@@ -192,8 +194,8 @@ pub fn fault(
 struct Request {
     nhs_number: NhsNumber,
     correlation_id: Option<String>,
-    /// The lists asked for, in [`LISTS`] order.
-    lists: Vec<&'static str>,
+    /// The lists asked for, in the contract's order.
+    lists: Vec<List>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -226,13 +228,13 @@ fn read_request(body: &[u8]) -> Result<Request, RequestError> {
     for include in &op.include {
         match include.as_str() {
             "Person" => {}
-            other => match LISTS.iter().find(|l| **l == other) {
-                Some(l) => wanted.push(*l),
+            other => match List::of_name(other) {
+                Some(l) => wanted.push(l),
                 None => return Err(bad("an Include names no part of the person summary")),
             },
         }
     }
-    let lists = LISTS
+    let lists = List::ALL
         .into_iter()
         .filter(|l| op.include.is_empty() || wanted.contains(l))
         .collect();
@@ -245,149 +247,53 @@ fn read_request(body: &[u8]) -> Result<Request, RequestError> {
 
 // ---- the answer ----
 
-/// The contract's response writer (every value escaped), with the model's
-/// values.
-type Xml = ResponseWriter;
-
-/// Model values the way the contract writes them.
-trait ModelXml {
-    fn date(&mut self, name: &str, d: Option<&PartialDateTime>);
-    /// A coded value: the first coding with its display, else the text.
-    fn coded(&mut self, name: &str, c: &Concept);
-    fn coding(&mut self, name: &str, coding: &Coding);
-}
-
-impl ModelXml for ResponseWriter {
-    fn date(&mut self, name: &str, d: Option<&PartialDateTime>) {
-        if let Some(d) = d {
-            self.leaf(name, &[], &d.to_string());
-        }
+/// A record's attributes: its id and when it last changed.
+fn record(r: &OrgRecord) -> Record<'_> {
+    Record {
+        id: &r.id,
+        last_updated: Some(r.last_updated),
+        restricted: false,
     }
-
-    fn coded(&mut self, name: &str, c: &Concept) {
-        match c.codings.first() {
-            Some(coding) => self.coding(name, coding),
-            None => self.leaf(name, &[], c.text.as_deref().unwrap_or("")),
-        }
-    }
-
-    fn coding(&mut self, name: &str, coding: &Coding) {
-        self.leaf(
-            name,
-            &[("code", &coding.code), ("system", coding.system.uri())],
-            coding.display.as_deref().unwrap_or(""),
-        );
-    }
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    PartialDateTime::DateTime(t).to_string()
-}
-
-/// Attributes of one record: its id and when it last changed.
-fn record_attrs(r: &OrgRecord) -> (String, String) {
-    (r.id.clone(), rfc3339(r.last_updated))
 }
 
 /// The `GetPersonSummaryResponse` envelope for what `h` holds, with `lists`.
 fn person_summary(
     h: &Holding,
     nhs: NhsNumber,
-    lists: &[&str],
+    lists: &[List],
     correlation: Option<&str>,
 ) -> String {
-    let mut x = ResponseWriter::new(Style::Prefix("ps"), correlation);
-    person(&mut x, h, nhs);
-    for list in lists {
-        x.open(list, &[]);
-        for r in &h.records {
-            match (*list, &r.entry) {
-                ("Allocations", Entry::CareTeam(c)) if !is_service(c) => allocation(&mut x, r, c),
-                ("Services", Entry::CareTeam(c)) if is_service(c) => service(&mut x, r, c),
-                ("Contacts", Entry::Contact(c)) => contact(&mut x, r, c),
-                ("Alerts", Entry::Alert(a)) => alert(&mut x, r, a),
-                ("Documents", Entry::Document(d)) => document(&mut x, r, d),
-                ("Visits", Entry::Appointment(a)) => visit(&mut x, r, a),
-                _ => {}
+    let person = Person {
+        id: &h.patient_id,
+        last_updated: Some(h.last_updated),
+        nhs_number: Some(nhs),
+        demographics: &h.demographics,
+    };
+    let mut x = SummaryWriter::new(Style::Prefix("ps"), correlation, &person);
+    for &list in lists {
+        x.list(list, |x| {
+            for r in &h.records {
+                match (list, &r.entry) {
+                    (List::Allocations, Entry::CareTeam(c)) if !is_service(c) => {
+                        x.allocation(&allocation(r, c));
+                    }
+                    (List::Services, Entry::CareTeam(c)) if is_service(c) => {
+                        x.service(&service(r, c));
+                    }
+                    (List::Contacts, Entry::Contact(c)) => x.contact(&contact(r, c)),
+                    (List::Alerts, Entry::Alert(a)) => x.alert(&record(r), a),
+                    (List::Documents, Entry::Document(d)) => {
+                        x.document(&record(r), d, document_link(d));
+                    }
+                    (List::Visits, Entry::Appointment(a)) if is_visit(a) => {
+                        x.visit(&record(r), a);
+                    }
+                    _ => {}
+                }
             }
-        }
-        x.close(list);
+        });
     }
     x.finish()
-}
-
-fn use_attr(code: Option<&'static str>) -> Vec<(&'static str, &'static str)> {
-    code.map(|c| vec![("use", c)]).unwrap_or_default()
-}
-
-fn name(x: &mut Xml, el: &str, n: &HumanName) {
-    x.open(el, &use_attr(n.use_.map(|u| u.as_code())));
-    for t in &n.prefix {
-        x.opt("Title", Some(t));
-    }
-    for g in &n.given {
-        x.opt("Given", Some(g));
-    }
-    match (&n.family, n.given.is_empty()) {
-        (Some(f), _) => x.opt("Family", Some(f)),
-        // A name held only as text is written as the family name.
-        (None, true) => x.opt("Family", n.text.as_deref()),
-        (None, false) => {}
-    }
-    x.close(el);
-}
-
-fn address(x: &mut Xml, a: &Address) {
-    x.open("Address", &use_attr(a.use_.map(|u| u.as_code())));
-    for l in &a.lines {
-        x.opt("Line", Some(l));
-    }
-    x.opt("Town", a.city.as_deref());
-    x.opt("County", a.district.as_deref());
-    x.opt("Postcode", a.postcode.as_deref());
-    x.opt("Country", a.country.as_deref());
-    x.close("Address");
-}
-
-/// Phones (every contact point but email) first, then emails.
-fn telecoms(x: &mut Xml, t: &[Telecom]) {
-    for (el, email) in [("Phone", false), ("Email", true)] {
-        for t in t
-            .iter()
-            .filter(|t| (t.system == TelecomSystem::Email) == email)
-        {
-            x.leaf(el, &use_attr(t.use_.map(|u| u.as_code())), &t.value);
-        }
-    }
-}
-
-fn person(x: &mut Xml, h: &Holding, nhs: NhsNumber) {
-    let d = &h.demographics;
-    let updated = rfc3339(h.last_updated);
-    let mut attrs = vec![
-        ("id", h.patient_id.as_str()),
-        ("lastUpdated", updated.as_str()),
-    ];
-    if d.sensitive {
-        attrs.push(("confidential", "true"));
-    }
-    x.open("Person", &attrs);
-    x.leaf("NhsNumber", &[], nhs.as_str());
-    for n in &d.names {
-        name(x, "Name", n);
-    }
-    if let Some(g) = d.gender {
-        x.leaf("Gender", &[], g.as_code());
-    }
-    x.date("BirthDate", d.birth_date.as_ref());
-    if let Some(Deceased::At(at)) = &d.deceased {
-        x.date("DeathDate", Some(at));
-    }
-    for a in &d.addresses {
-        address(x, a);
-    }
-    telecoms(x, &d.telecom);
-    x.close("Person");
 }
 
 /// The participant who provides a service on the council's behalf.
@@ -403,40 +309,38 @@ fn is_service(c: &CareTeam) -> bool {
     c.participants.is_empty() || provider(c).is_some()
 }
 
-fn phone_of(c: &CareTeam) -> Option<&Telecom> {
-    c.telecom.iter().find(|t| t.system != TelecomSystem::Email)
+/// The team's phone, written without its use.
+fn phone_of(c: &CareTeam) -> Option<ContactPoint<'_>> {
+    c.telecom
+        .iter()
+        .find(|t| t.system != TelecomSystem::Email)
+        .map(|t| ContactPoint::phone(&t.value))
 }
 
-fn allocation(x: &mut Xml, r: &OrgRecord, c: &CareTeam) {
-    let (id, updated) = record_attrs(r);
-    x.open("Allocation", &[("id", &id), ("lastUpdated", &updated)]);
-    x.open("Team", &[]);
-    x.opt("Name", c.name.as_deref());
-    if let Some(t) = c.category.first() {
-        x.coded("Type", t);
-    }
-    if let Some(p) = phone_of(c) {
-        x.leaf("Phone", &[], &p.value);
-    }
-    x.close("Team");
-    if let Some(w) = c.participants.first() {
-        x.open("Worker", &[]);
-        x.opt("Name", w.name.as_deref());
-        if let Some(role) = w.roles.first() {
-            x.coded("Role", role);
-        }
-        x.close("Worker");
-    }
+/// An allocation: the team always, the first participant as the worker;
+/// with no status, active until it ends.
+fn allocation<'a>(r: &'a OrgRecord, c: &'a CareTeam) -> Allocation<'a> {
     let status = match c.status {
-        Some(CareTeamStatus::Active) => "active",
-        Some(_) => "ended",
-        None if c.period_end.is_some() => "ended",
-        None => "active",
+        Some(s) => s,
+        None if c.period_end.is_some() => CareTeamStatus::Inactive,
+        None => CareTeamStatus::Active,
     };
-    x.leaf("Status", &[], status);
-    x.date("Start", c.period_start.as_ref());
-    x.date("End", c.period_end.as_ref());
-    x.close("Allocation");
+    Allocation {
+        record: record(r),
+        team: Some(Party {
+            name: c.name.as_deref(),
+            kind: c.category.first().map(Coded::of),
+            phone: phone_of(c),
+        }),
+        worker: c.participants.first().map(|w| Party {
+            name: w.name.as_deref(),
+            kind: w.roles.first().map(Coded::of),
+            phone: None,
+        }),
+        status: Some(status),
+        start: c.period_start.as_ref(),
+        end: c.period_end.as_ref(),
+    }
 }
 
 /// The contract's service type for a service, from its name.
@@ -460,43 +364,36 @@ fn service_type(c: &CareTeam) -> Option<(&'static str, &'static str)> {
         .map(|(_, code, display)| (*code, *display))
 }
 
-fn service(x: &mut Xml, r: &OrgRecord, c: &CareTeam) {
-    let (id, updated) = record_attrs(r);
-    x.open("Service", &[("id", &id), ("lastUpdated", &updated)]);
-    match (service_type(c), c.category.first()) {
-        (Some((code, display)), _) => x.leaf(
-            "Type",
-            &[("code", code), ("system", SERVICE_TYPE_SYSTEM)],
+/// A service: its type from its name, else its category, else its name;
+/// the provider is the "Care provider" participant, else the managing
+/// organisation.
+fn service<'a>(r: &'a OrgRecord, c: &'a CareTeam) -> Service<'a> {
+    let kind = match (service_type(c), c.category.first()) {
+        (Some((code, display)), _) => Coded::Coding {
+            code,
+            system: SERVICE_TYPE_SYSTEM,
             display,
-        ),
-        (None, Some(category)) => x.coded("Type", category),
-        (None, None) => x.leaf("Type", &[], c.name.as_deref().unwrap_or("Service")),
-    }
-    x.opt("Name", c.name.as_deref());
+        },
+        (None, Some(category)) => Coded::of(category),
+        (None, None) => Coded::Text(c.name.as_deref().unwrap_or("Service")),
+    };
     let provider_name = provider(c)
         .and_then(|p| p.name.as_deref())
         .or(c.managing_organisations.first().map(String::as_str));
-    if provider_name.is_some() || phone_of(c).is_some() {
-        x.open("Provider", &[]);
-        x.opt("Name", provider_name);
-        if let Some(p) = phone_of(c) {
-            x.leaf("Phone", &[], &p.value);
-        }
-        x.close("Provider");
+    let phone = phone_of(c);
+    Service {
+        record: record(r),
+        kind: Some(kind),
+        name: c.name.as_deref(),
+        provider: (provider_name.is_some() || phone.is_some()).then_some(Party {
+            name: provider_name,
+            kind: None,
+            phone,
+        }),
+        status: c.status,
+        start: c.period_start.as_ref(),
+        end: c.period_end.as_ref(),
     }
-    if let Some(s) = c.status {
-        let s = match s {
-            CareTeamStatus::Proposed => "proposed",
-            CareTeamStatus::Active => "active",
-            CareTeamStatus::Suspended => "suspended",
-            CareTeamStatus::Inactive => "ended",
-            CareTeamStatus::EnteredInError => "entered-in-error",
-        };
-        x.leaf("Status", &[], s);
-    }
-    x.date("Start", c.period_start.as_ref());
-    x.date("End", c.period_end.as_ref());
-    x.close("Service");
 }
 
 /// The contract's `Role` for a relationship coding that is one.
@@ -510,132 +407,53 @@ fn contact_role(c: &Coding) -> Option<&'static str> {
     }
 }
 
-fn contact(x: &mut Xml, r: &OrgRecord, c: &Contact) {
-    let (id, updated) = record_attrs(r);
-    x.open("Contact", &[("id", &id), ("lastUpdated", &updated)]);
-    name(x, "Name", &c.name);
-    // Codings that are contact roles become Roles; the first other coding
-    // (or, failing one, the first free-text relationship) the Relationship.
+/// A contact: codings that are contact roles become `Role`s (each once);
+/// the first other coding (or, failing one, the first free-text
+/// relationship) the `Relationship`.
+fn contact<'a>(r: &'a OrgRecord, c: &'a Contact) -> summary::Contact<'a> {
     let codings = c.relationship.iter().flat_map(|r| r.codings.iter());
-    let relationship = codings
+    let relationship = match codings
         .clone()
-        .find(|coding| contact_role(coding).is_none());
-    match relationship {
-        Some(coding) => x.coding("Relationship", coding),
-        None => {
-            let text = c.relationship.iter().find(|r| r.codings.is_empty());
-            if let Some(t) = text.and_then(|r| r.text.as_deref()) {
-                x.leaf("Relationship", &[], t);
-            }
-        }
-    }
+        .find(|coding| contact_role(coding).is_none())
+    {
+        Some(coding) => Some(Coded::coding(coding)),
+        None => c
+            .relationship
+            .iter()
+            .find(|r| r.codings.is_empty())
+            .and_then(|r| r.text.as_deref())
+            .map(Coded::Text),
+    };
     let mut roles: Vec<&str> = Vec::new();
     for role in codings.filter_map(contact_role) {
         if !roles.contains(&role) {
             roles.push(role);
         }
     }
-    for role in roles {
-        x.leaf("Role", &[], role);
+    summary::Contact {
+        record: record(r),
+        name: &c.name,
+        relationship,
+        roles,
+        telecom: &c.telecom,
+        address: c.address.as_ref(),
+        active: c.active,
+        start: c.period_start.as_ref(),
     }
-    telecoms(x, &c.telecom);
-    if let Some(a) = &c.address {
-        address(x, a);
-    }
-    if let Some(a) = c.active {
-        x.leaf("Active", &[], if a { "true" } else { "false" });
-    }
-    x.date("Start", c.period_start.as_ref());
-    x.close("Contact");
 }
 
-fn alert(x: &mut Xml, r: &OrgRecord, a: &Alert) {
-    let (id, updated) = record_attrs(r);
-    x.open("Alert", &[("id", &id), ("lastUpdated", &updated)]);
-    x.coded("Type", &a.code);
-    if !a.code.codings.is_empty() {
-        x.opt("Description", a.code.text.as_deref());
-    }
-    if let Some(c) = a.category.first() {
-        x.coded("Category", c);
-    }
-    if let Some(s) = a.status {
-        x.leaf("Status", &[], s.as_code());
-    }
-    x.date("Start", a.period_start.as_ref());
-    x.date("End", a.period_end.as_ref());
-    if let Some(author) = a.author.as_deref() {
-        x.open("ContactPerson", &[]);
-        x.leaf("Name", &[], author);
-        x.close("ContactPerson");
-    }
-    x.close("Alert");
-}
-
-fn document(x: &mut Xml, r: &OrgRecord, d: &Document) {
-    let (id, updated) = record_attrs(r);
-    x.open("Document", &[("id", &id), ("lastUpdated", &updated)]);
-    x.coded("Type", &d.doc_type);
-    x.opt("Title", d.title.as_deref());
-    if let Some(s) = d.status {
-        let s = match s {
-            DocumentStatus::Current => "current",
-            DocumentStatus::Superseded => "superseded",
-            DocumentStatus::EnteredInError => "entered-in-error",
-        };
-        x.leaf("Status", &[], s);
-    }
-    x.date("Date", d.date.as_ref());
-    for a in &d.authors {
-        x.opt("Author", Some(a));
-    }
-    let link = d.content.iter().find(|a| {
+/// A document's first http(s) link.
+fn document_link(d: &Document) -> Option<&Attachment> {
+    d.content.iter().find(|a| {
         a.url
             .as_deref()
             .is_some_and(|u| u.starts_with("https://") || u.starts_with("http://"))
-    });
-    if let Some(link) = link {
-        x.opt("Url", link.url.as_deref());
-        x.opt("ContentType", link.content_type.as_deref());
-    }
-    x.close("Document");
+    })
 }
 
-fn visit(x: &mut Xml, r: &OrgRecord, a: &Appointment) {
-    if a.kind == Some(AppointmentKind::Encounter) {
-        return;
-    }
-    let Some(start) = a.start.as_ref() else {
-        return;
-    };
-    let (id, updated) = record_attrs(r);
-    x.open("Visit", &[("id", &id), ("lastUpdated", &updated)]);
-    x.date("Start", Some(start));
-    x.date("End", a.end.as_ref());
-    if let Some(s) = a.service_type.first() {
-        x.coded("Service", s);
-    }
-    let status = match a.status {
-        Some(AppointmentStatus::Booked | AppointmentStatus::Pending) => Some("planned"),
-        Some(
-            AppointmentStatus::Fulfilled
-            | AppointmentStatus::Arrived
-            | AppointmentStatus::CheckedIn
-            | AppointmentStatus::Finished,
-        ) => Some("completed"),
-        Some(AppointmentStatus::Cancelled) => Some("cancelled"),
-        Some(AppointmentStatus::Noshow) => Some("missed"),
-        _ => None,
-    };
-    if let Some(s) = status {
-        x.leaf("Status", &[], s);
-    }
-    for p in &a.participants {
-        x.opt("Worker", Some(p));
-    }
-    x.opt("Location", a.location.as_deref());
-    x.opt("Description", a.description.as_deref());
-    x.close("Visit");
+/// An appointment is a visit when it is not an encounter and has a start.
+fn is_visit(a: &Appointment) -> bool {
+    a.kind != Some(AppointmentKind::Encounter) && a.start.is_some()
 }
 
 #[cfg(test)]
@@ -644,7 +462,8 @@ mod tests {
     use std::sync::Arc;
 
     use icr_model::{
-        CareTeamMember, CodeSystem, ContactUse, Demographics, Gender, NameUse, OdsCode,
+        Alert, CareTeamMember, CodeSystem, Concept, ContactUse, Demographics, Gender, HumanName,
+        NameUse, OdsCode, PartialDateTime, Telecom,
     };
     use proptest::prelude::*;
     use time::macros::datetime;
@@ -869,7 +688,7 @@ mod tests {
     #[test]
     fn writes_the_contract_with_every_value_escaped() {
         let nhs = NhsNumber::parse("9990000018").unwrap();
-        let xml = person_summary(&holding(), nhs, &LISTS, Some("c&1"));
+        let xml = person_summary(&holding(), nhs, &List::ALL, Some("c&1"));
         assert_eq!(
             xml,
             r#"<?xml version="1.0" encoding="utf-8"?>
@@ -1080,13 +899,13 @@ mod tests {
                 .as_bytes(),
         )
         .unwrap();
-        assert_eq!(r.lists, vec!["Visits"]);
+        assert_eq!(r.lists, vec![List::Visits]);
         assert_eq!(r.correlation_id.as_deref(), Some(CORRELATION));
         let r = read_request(
             br#"<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/"><Body><GetPersonSummary xmlns="urn:icr:socialcare:personsummary:1"><NhsNumber>999 000 0018</NhsNumber><RequestedBy><Organisation>RN3</Organisation></RequestedBy></GetPersonSummary></Body></Envelope>"#,
         )
         .unwrap();
-        assert_eq!(r.lists, LISTS.to_vec());
+        assert_eq!(r.lists, List::ALL.to_vec());
         assert_eq!(r.nhs_number.as_str(), "9990000018");
     }
 

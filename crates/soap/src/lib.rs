@@ -9,22 +9,35 @@
 //! here is pure: no I/O, no clock.
 //!
 //! Reading goes through the shared hardened reader ([`icr_xml`]): [`xml`]
-//! tells the contract's namespaces apart; [`request`] reads and writes the
+//! tells the contract's namespaces apart; [`list`] names the summary's
+//! lists; [`request`] reads and writes the
 //! `GetPersonSummary` envelope; [`envelope`] reads an answer's envelope
-//! and faults; [`response`] writes answers and [`fault`] faults.
-//! Writing goes through [`icr_xml::Writer`], which escapes every value.
+//! and faults; [`fault`] writes faults. Writing answers is behind the
+//! cargo feature `render` (off by default: only the simulator and tests
+//! write answers; the adapter only reads them): `response` writes the
+//! envelope around an answer and `summary` the person summary in it, from
+//! model values. Writing goes through [`icr_xml::Writer`], which escapes
+//! every value.
 
 #![warn(missing_docs)]
 
 pub mod envelope;
 pub mod fault;
+pub mod list;
 pub mod request;
+#[cfg(feature = "render")]
 pub mod response;
+#[cfg(feature = "render")]
+pub mod summary;
 pub mod xml;
 
 pub use fault::FaultMessage;
+pub use list::List;
 pub use request::{GetPersonSummary, LISTS, REQUEST_LIMITS, RequestError, SOAP_ACTION};
+#[cfg(feature = "render")]
 pub use response::{ResponseWriter, Style};
+#[cfg(feature = "render")]
+pub use summary::SummaryWriter;
 pub use xml::{Element, Ns, PERSON_SUMMARY_NS, SOAP11_ENVELOPE_NS, SOAP12_ENVELOPE_NS};
 
 /// Reads `data` as a `GetPersonSummary` request; when it reads, writes it

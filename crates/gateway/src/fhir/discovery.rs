@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::*;
+use super::now;
 
 /// An issuer whose bearer tokens the gateway accepts, as discovery shows it.
 #[derive(Clone, Debug, Serialize)]

@@ -12,7 +12,7 @@ use icr_model::SourceStatus;
 
 use crate::{RecordOutcome, SourceReport};
 
-use super::*;
+use super::{STATUS_SYSTEM, item_uuid, search, uuid_for};
 
 /// An OperationOutcome with one error issue whose details carry the
 /// gateway's own code (`NO_RELATIONSHIP`, `expired`, …) in `urn:icr:error`.

@@ -17,7 +17,10 @@ use crate::pipeline::RecordRequest;
 use crate::request::{calling_system, prefer_wait, query_pairs};
 use crate::respond::{Resp, fhir_bytes, fhir_response, outcome, stop_fhir, with_request_id};
 
-use super::*;
+use super::links::{base_url, first_url, page_url};
+use super::pages::{PageRead, page};
+use super::parameters::{asked, body_parameters};
+use super::{DEFAULT_PAGE, header};
 
 /// `$everything` (GET or POST): a page of a kept record when the query
 /// names one, else the record, through the whole access pipeline.
@@ -64,10 +67,12 @@ pub(crate) async fn everything(gw: &Gateway, req: Request<Incoming>, nhs: &str) 
         .ok()
         .and_then(|a| a.count)
         .unwrap_or(DEFAULT_PAGE);
-    let sections = asked.and_then(|a| match &a.types {
-        None => Ok(SectionSet::all()),
-        Some(list) => fhir::sections_for_types(list).map_err(|m| ("not_supported", m)),
-    });
+    let sections = asked
+        .map_err(|e| (e.family(), e.to_string()))
+        .and_then(|a| match &a.types {
+            None => Ok(SectionSet::all()),
+            Some(list) => fhir::sections_for_types(list).map_err(|m| ("not_supported", m)),
+        });
     let request = RecordRequest {
         interaction: Interaction::FhirEverything,
         authorization: authorization.as_ref().map(Option::as_deref).map_err(|e| *e),

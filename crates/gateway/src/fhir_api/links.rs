@@ -5,7 +5,7 @@
 use http::Request;
 use http::header::HOST;
 
-use super::*;
+use super::{DEFAULT_PAGE, MAX_PAGE, header};
 
 /// The FHIR base URL the caller reached the gateway by, for the links it
 /// is given: the scheme of the request (HTTP/2), else `X-Forwarded-Proto`

@@ -29,11 +29,12 @@ mod negotiate;
 mod pages;
 mod parameters;
 
-pub(crate) use self::everything::*;
-pub(crate) use self::links::*;
-pub(crate) use self::negotiate::*;
-pub(crate) use self::pages::*;
-pub(crate) use self::parameters::*;
+use self::everything::everything;
+
+// What the fuzzing entry points (crate::fuzz) run.
+pub(crate) use self::links::{PageAt, base_url, first_url, page_at, page_url};
+pub(crate) use self::negotiate::accepts_json;
+pub(crate) use self::parameters::{Asked, BodyRefusal, asked, body_pairs};
 
 /// A header that says how to answer (not who asks): its text, or none when
 /// absent or not visible ASCII.
@@ -118,12 +119,12 @@ pub(crate) fn precheck(
     methods: &[Method],
     allow: &'static str,
 ) -> Option<Resp> {
-    if let Err(message) = accepts_json(req) {
+    if let Err(refused) = accepts_json(req) {
         return Some(outcome(
             StatusCode::NOT_ACCEPTABLE,
             "not-supported",
             "NOT_ACCEPTABLE",
-            &message,
+            &refused.to_string(),
         ));
     }
     only(req, methods, allow)

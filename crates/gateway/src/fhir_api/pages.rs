@@ -16,7 +16,8 @@ use crate::outcome::{Stop, Why};
 use crate::pipeline::audit::Draft;
 use crate::respond::{Resp, fhir_bytes, stop_fhir, with_request_id};
 
-use super::*;
+use super::everything::render_failed;
+use super::links::{page_at, page_url};
 
 /// A request for a page of a kept record.
 pub(crate) struct PageRead<'a> {

@@ -1,8 +1,12 @@
-use super::*;
+use super::links::{PageAt, page_at, page_url};
+use super::negotiate::negotiate;
+use super::parameters::{BodyRefusal, MAX_PARAMETERS, asked, body_pairs, parameters};
+use super::{DEFAULT_PAGE, MAX_PAGE};
 use crate::request::query_pairs;
 use serde_json::Value;
 
-fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+/// Query or body parameters, owned.
+pub(super) fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect()
@@ -25,7 +29,7 @@ fn count_and_types_are_read_and_bounded() {
     assert_eq!(asked(&pairs(&[("_count", "0")])).unwrap().count, Some(0));
     for bad in ["-1", "ten", "1.5", ""] {
         let e = asked(&pairs(&[("_count", bad)])).err().unwrap();
-        assert_eq!(e.0, "invalid_parameter", "{bad}");
+        assert_eq!(e.family(), "invalid_parameter", "{bad}");
     }
 }
 
