@@ -53,6 +53,7 @@
 
 #![warn(missing_docs)]
 
+pub mod batch;
 pub mod capability;
 pub mod map;
 mod options;
@@ -67,7 +68,7 @@ use icr_adapter_sdk::{AdapterKind, BuildError, Endpoint, Kind, Offers, SourceAda
 use icr_model::SourceId;
 use serde_json::value::RawValue;
 
-pub use options::{FhirR4Options, Searches};
+pub use options::{FhirR4Options, SearchPlan, Searches};
 pub use source::FhirR4Source;
 
 /// The adapter kind: `kind = "fhir-r4"`, an http(s) endpoint, any section.

@@ -20,6 +20,8 @@ use crate::map::RecordType;
 /// searches = "capability"
 /// skip = []            # e.g. ["Appointment"]
 /// # sort = true        # unset: as the CapabilityStatement says
+/// search_plan = "auto" # or "batch", "chained", "revinclude", "patient-first"
+/// chains = false       # true: the server takes `patient.identifier` chains
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -68,6 +70,48 @@ pub struct FhirR4Options {
     /// CapabilityStatement declares `_sort` (and does not leave out the
     /// type's date parameter).
     pub sort: Option<bool>,
+    /// How one request's searches reach the server ([`SearchPlan`]):
+    /// `"auto"` (the default) chooses the cheapest the server supports.
+    pub search_plan: SearchPlan,
+    /// The server is known to take searches chained on the Patient's NHS
+    /// number (`Condition?patient.identifier=…`). R4 CapabilityStatements
+    /// do not declare chains, so `search_plan = "auto"` chooses `chained`
+    /// only when this is true (and the statement, once read, declares
+    /// every planned type's `patient` parameter as a reference). Default
+    /// false.
+    pub chains: bool,
+}
+
+/// How one request's searches reach a `fhir-r4` server
+/// (`options.search_plan`). Whatever the plan, every resource is checked to
+/// be about the Patient found with the NHS number in the same round trip,
+/// and no Patient found means no record there.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SearchPlan {
+    /// The cheapest the server supports: `batch` when its statement
+    /// declares the `batch` interaction, else `chained` when `chains` is
+    /// set, else `revinclude` when the Patient's `searchRevInclude`s cover
+    /// every planned type, else `patient-first`.
+    #[default]
+    Auto,
+    /// One `POST [base]` of a `batch` Bundle: the Patient search and every
+    /// section search chained on `patient.identifier`. A server refusing
+    /// it (HTTP 405 or 501) is read `patient-first` for that request, and
+    /// a note says so.
+    Batch,
+    /// The Patient search and every section search chained on
+    /// `patient.identifier`, sent at once: one wave of concurrent GETs.
+    Chained,
+    /// One `Patient?identifier=…&_revinclude={type}:patient…` search. An
+    /// answer with a `next` link (a record too big for one page) is read
+    /// again type by type with the Patient's id.
+    #[serde(rename = "revinclude")]
+    RevInclude,
+    /// The Patient search, then every section search with the Patient's
+    /// id: two round trips (three when the searches outnumber
+    /// `max_concurrent_searches`).
+    PatientFirst,
 }
 
 /// How a `fhir-r4` source's searches are chosen (`options.searches`).
@@ -93,6 +137,8 @@ impl Default for FhirR4Options {
             searches: Searches::Capability,
             skip: Vec::new(),
             sort: None,
+            search_plan: SearchPlan::Auto,
+            chains: false,
         }
     }
 }

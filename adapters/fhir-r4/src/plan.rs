@@ -1,14 +1,16 @@
 //! Which searches one request runs: the record types of each wanted
 //! section, as the registration's options and the server's
 //! CapabilityStatement allow, each asked most recent first where the server
-//! can sort. Pure: no I/O.
+//! can sort; and how they reach the server ([`round_trip`]): in one batch,
+//! one wave of chained searches, one Patient search with `_revinclude`, or
+//! the Patient search first. Pure: no I/O.
 
 use icr_adapter_sdk::Mismatch;
 use icr_model::{IssueKind, Section, SectionSet, SourceIssue};
 
 use crate::capability::Capability;
 use crate::map::RecordType;
-use crate::options::{FhirR4Options, Searches};
+use crate::options::{FhirR4Options, SearchPlan, Searches};
 
 /// One search to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,6 +155,53 @@ fn sort_for(
         None => capability.is_some_and(|c| c.sorts() && c.takes(ty, param) != Some(false)),
     };
     sorts.then_some(param)
+}
+
+/// How one request's searches reach the server, as chosen for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoundTrip {
+    /// One `POST [base]` of a `batch` Bundle.
+    Batch,
+    /// One wave of GETs chained on `patient.identifier`.
+    Chained,
+    /// One Patient search with `_revinclude`.
+    RevInclude,
+    /// The Patient search, then the searches with its id.
+    PatientFirst,
+}
+
+/// The round trip for `searches`: the registration's `search_plan` when it
+/// names one, else the cheapest the statement allows (see
+/// [`SearchPlan::Auto`]). A request with no search beside the Patient's is
+/// always one Patient search.
+pub fn round_trip(
+    searches: &[Planned],
+    options: &FhirR4Options,
+    capability: Option<&Capability>,
+) -> RoundTrip {
+    if searches.is_empty() {
+        return RoundTrip::PatientFirst;
+    }
+    let capability = statement(options, capability);
+    match options.search_plan {
+        SearchPlan::Batch => RoundTrip::Batch,
+        SearchPlan::Chained => RoundTrip::Chained,
+        SearchPlan::RevInclude => RoundTrip::RevInclude,
+        SearchPlan::PatientFirst => RoundTrip::PatientFirst,
+        SearchPlan::Auto => {
+            let chains = options.chains
+                && capability.is_none_or(|c| {
+                    c.takes(RecordType::Patient, "identifier") != Some(false)
+                        && searches.iter().all(|p| c.may_chain(p.ty))
+                });
+            match capability {
+                Some(c) if c.batches() => RoundTrip::Batch,
+                _ if chains => RoundTrip::Chained,
+                Some(c) if searches.iter().all(|p| c.rev_includes(p.ty)) => RoundTrip::RevInclude,
+                _ => RoundTrip::PatientFirst,
+            }
+        }
+    }
 }
 
 /// What the registration offers that the server's statement does not
