@@ -444,9 +444,13 @@ impl FhirR4Source {
             .map(relative)
             .collect();
         let http = self.fhir.http();
+        // `POST [base]`: the base without its closing `/`.
+        let mut target = self.fhir.base().clone();
+        let path = target.path().trim_end_matches('/').to_string();
+        target.set_path(&path);
         let post = http
             .client()
-            .post(self.fhir.base().clone())
+            .post(target)
             .header("accept", FHIR_JSON)
             .header("content-type", FHIR_JSON)
             .body(crate::batch::request(&urls));
@@ -487,10 +491,11 @@ impl FhirR4Source {
     }
 
     /// One Patient search bringing every planned type along
-    /// (`_revinclude`). An answer with more pages, or with the server's
-    /// own issues in it, is not split: each type is then searched with
-    /// the Patient's id, so that paging, truncation and failures are
-    /// reported per section exactly as the other plans report them.
+    /// (`_revinclude`). An answer with more pages, with the server's own
+    /// issues in it, or with more of a type than `page_size` ×
+    /// `max_pages`, is not split: each type is then searched with the
+    /// Patient's id, so that bounds, truncation and failures are reported
+    /// per section exactly as the other plans report them.
     async fn revinclude(
         &self,
         searches: &[Planned],
@@ -520,8 +525,16 @@ impl FhirR4Source {
         let read = answer.and_then(|body| {
             read_revinclude(&body, &self.page_context(RecordType::Patient), &types)
         });
+        // What the other plans would read at most of one type.
+        let bound = self.options.page_size as usize * self.options.max_pages as usize;
         match read {
-            Ok((patient, pages)) if patient.next.is_none() && patient.reported.is_empty() => {
+            Ok((patient, pages))
+                if patient.next.is_none()
+                    && patient.reported.is_empty()
+                    && pages
+                        .iter()
+                        .all(|p| p.found.len() + p.unreadable as usize <= bound) =>
+            {
                 Answered {
                     patient: PatientAnswer::Read(Ok(patient)),
                     starts: Some(pages.into_iter().map(Start::Page).collect()),
