@@ -18,7 +18,13 @@ const PLANS: [&str; 4] = ["batch", "chained", "revinclude", "patient-first"];
 
 /// The simulated server of GWH, taking what `search` lets it.
 async fn simulator(pop: Arc<Population>, search: FhirSearch) -> Scripted {
-    serve::http(move |a| {
+    gated_simulator(pop, search, 0).await
+}
+
+/// The simulated server of GWH, holding its answers until `gate` requests
+/// have arrived (or two seconds have passed: [`Scripted::late`]).
+async fn gated_simulator(pop: Arc<Population>, search: FhirSearch, gate: usize) -> Scripted {
+    serve::http_gated(gate, Duration::from_secs(2), move |a| {
         let query: String = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(&a.query)
             .finish();
@@ -259,5 +265,25 @@ async fn auto_chooses_the_cheapest_plan_the_server_declares() {
         if search == no_batch && options.is_empty() {
             assert!(asked[0].contains("_revinclude"));
         }
+    }
+}
+
+#[tokio::test]
+async fn chained_searches_go_in_one_wave() {
+    let pop = Arc::new(Population::generate(20261101, 60));
+    let nhs = richest(&pop);
+    // The Patient search and sixteen searches: answered only once all
+    // seventeen have arrived. Patient first cannot send its searches
+    // before the Patient's answer, which is therefore late.
+    for (plan, late) in [("chained", 0), ("patient-first", 1)] {
+        let server = gated_simulator(Arc::clone(&pop), FhirSearch::ALL, 17).await;
+        let spec = spec(
+            &server,
+            &format!("searches = \"all\"\nsearch_plan = \"{plan}\""),
+        );
+        let record = adapter(&spec).await.fetch(&request(nhs)).await.unwrap();
+        assert!(record.issues.iter().all(|i| !i.loses_data()), "{plan}");
+        assert_eq!(requests(&server).len(), 17, "{plan}");
+        assert_eq!(server.late(), late, "{plan}");
     }
 }
