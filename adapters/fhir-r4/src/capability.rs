@@ -300,6 +300,50 @@ mod tests {
     }
 
     #[test]
+    fn reads_what_lets_searches_go_in_one_round_trip() {
+        let c = read(json!({
+            "resourceType": "CapabilityStatement",
+            "rest": [
+                {"mode": "client", "interaction": [{"code": "batch"}]},
+                {"mode": "server",
+                 "interaction": [{"code": "transaction"}, {"code": " batch "}],
+                 "resource": [
+                    {"type": "Patient", "searchParam": [{"name": "identifier", "type": "token"}],
+                     "searchRevInclude": ["Condition:patient", " Flag:patient ", ""]},
+                    {"type": "Condition", "searchParam": [{"name": "patient", "type": "reference"}]},
+                    {"type": "Flag", "searchParam": [{"name": "patient", "type": "token"}]},
+                    {"type": "MedicationStatement", "searchInclude": ["MedicationStatement:medication"]},
+                    {"type": "Encounter", "searchParam": [{"name": "subject"}]}
+                 ]}
+            ]
+        }))
+        .unwrap();
+        assert!(c.batches());
+        assert!(c.rev_includes(RecordType::Condition));
+        assert!(c.rev_includes(RecordType::Flag));
+        assert!(!c.rev_includes(RecordType::Encounter));
+        assert!(c.includes(
+            RecordType::MedicationStatement,
+            "MedicationStatement:medication"
+        ));
+        assert!(!c.includes(RecordType::Condition, "Condition:subject"));
+        assert!(c.may_chain(RecordType::Condition));
+        assert!(!c.may_chain(RecordType::Flag), "patient is not a reference");
+        assert!(
+            c.may_chain(RecordType::MedicationStatement),
+            "no parameters named"
+        );
+        assert!(!c.may_chain(RecordType::Encounter), "no patient parameter");
+        assert!(!c.may_chain(RecordType::Observation), "not searchable");
+        let plain = read(json!({"resourceType": "CapabilityStatement", "rest": [
+            {"resource": [{"type": "Patient", "searchRevInclude": ["*"]}]}
+        ]}))
+        .unwrap();
+        assert!(!plain.batches());
+        assert!(plain.rev_includes(RecordType::Appointment));
+    }
+
+    #[test]
     fn anything_else_is_refused_without_quoting_it() {
         assert_eq!(
             read(json!({"resourceType": "Conformance"})).unwrap_err(),

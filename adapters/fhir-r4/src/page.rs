@@ -314,4 +314,38 @@ mod tests {
         ));
         assert!(!is_not_found_outcome(br#"{"resourceType":"Bundle"}"#));
     }
+
+    #[test]
+    fn a_revinclude_answer_is_split_by_type_in_one_pass() {
+        let source = SourceId::parse("t").unwrap();
+        let ctx = PageContext {
+            source: &source,
+            base: None,
+            searched: RecordType::Patient,
+        };
+        let body = serde_json::json!({"resourceType": "Bundle", "type": "searchset", "total": 1, "entry": [
+            {"resource": {"resourceType": "Patient", "id": "p1"}, "search": {"mode": "match"}},
+            {"resource": {"resourceType": "Flag", "id": "f1", "status": "active", "code": {"text": "Violent"}}, "search": {"mode": "include"}},
+            {"resource": {"resourceType": "Condition", "id": "c1", "code": {"text": "Asthma"}}, "search": {"mode": "include"}},
+            {"resource": {"resourceType": "Condition", "id": "c2", "code": {"text": "Gout"}}},
+            {"resource": {"resourceType": "Condition", "id": "c3", "code": {"text": "x"}}, "search": {"mode": "match"}},
+            {"resource": {"resourceType": "Patient", "id": "p2"}, "search": {"mode": "include"}},
+            {"resource": {"resourceType": "Encounter", "id": "e1"}, "search": {"mode": "include"}}
+        ]})
+        .to_string();
+        let (patient, pages) = read_revinclude(
+            body.as_bytes(),
+            &ctx,
+            &[RecordType::Condition, RecordType::Flag],
+        )
+        .unwrap();
+        let ids = |p: &Page| -> Vec<String> {
+            p.found.iter().filter_map(|f| f.mapped.id.clone()).collect()
+        };
+        assert_eq!(ids(&patient), ["p1"]);
+        assert_eq!(patient.total, Some(1));
+        assert_eq!(ids(&pages[0]), ["c1", "c2"]);
+        assert_eq!(ids(&pages[1]), ["f1"]);
+        assert_eq!(pages[0].total, None);
+    }
 }

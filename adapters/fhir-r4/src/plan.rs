@@ -376,4 +376,81 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn the_round_trip_is_the_registrations_or_the_cheapest_declared() {
+        let full = capability(
+            serde_json::json!({"resourceType": "CapabilityStatement", "rest": [{
+            "interaction": [{"code": "batch"}],
+            "resource": [
+                {"type": "Patient", "searchRevInclude": ["Condition:patient", "Flag:patient"]},
+                {"type": "Condition", "searchParam": [{"name": "patient", "type": "reference"}]},
+                {"type": "Flag"}
+            ]}]}),
+        );
+        let no_batch = capability(
+            serde_json::json!({"resourceType": "CapabilityStatement", "rest": [{
+            "resource": [
+                {"type": "Patient", "searchRevInclude": ["Condition:patient"]},
+                {"type": "Condition", "searchParam": [{"name": "patient", "type": "reference"}]},
+                {"type": "Flag", "searchParam": [{"name": "patient", "type": "token"}]}
+            ]}]}),
+        );
+        let with = |search_plan, chains| FhirR4Options {
+            search_plan,
+            chains,
+            ..FhirR4Options::default()
+        };
+        let how = |o: &FhirR4Options, c: Option<&Capability>, s: &str| {
+            let p = plan(sections(s), o, c);
+            round_trip(&p.searches, o, c)
+        };
+        let auto = with(SearchPlan::Auto, false);
+        let chains = with(SearchPlan::Auto, true);
+        assert_eq!(
+            how(&auto, Some(&full), "conditions,alerts"),
+            RoundTrip::Batch
+        );
+        assert_eq!(
+            how(&chains, Some(&full), "conditions,alerts"),
+            RoundTrip::Batch
+        );
+        assert_eq!(
+            how(&auto, Some(&no_batch), "conditions"),
+            RoundTrip::RevInclude
+        );
+        assert_eq!(
+            how(&chains, Some(&no_batch), "conditions"),
+            RoundTrip::Chained
+        );
+        // Flag's patient parameter is not a reference, and it is not
+        // revincluded: neither one chain nor one Patient search covers it.
+        assert_eq!(
+            how(&chains, Some(&no_batch), "conditions,alerts"),
+            RoundTrip::PatientFirst
+        );
+        assert_eq!(how(&auto, None, "conditions"), RoundTrip::PatientFirst);
+        assert_eq!(how(&chains, None, "conditions"), RoundTrip::Chained);
+        let all = FhirR4Options {
+            searches: Searches::All,
+            ..auto.clone()
+        };
+        assert_eq!(
+            how(&all, Some(&full), "conditions"),
+            RoundTrip::PatientFirst
+        );
+        // Named plans are taken as they are, whatever the statement says.
+        for (named, expected) in [
+            (SearchPlan::Batch, RoundTrip::Batch),
+            (SearchPlan::Chained, RoundTrip::Chained),
+            (SearchPlan::RevInclude, RoundTrip::RevInclude),
+            (SearchPlan::PatientFirst, RoundTrip::PatientFirst),
+        ] {
+            assert_eq!(how(&with(named, false), None, "conditions"), expected);
+            assert_eq!(
+                how(&with(named, false), Some(&full), "demographics"),
+                RoundTrip::PatientFirst
+            );
+        }
+    }
 }
