@@ -31,8 +31,9 @@
 //! GET search is; a `_revinclude` answer that is paged, reports problems,
 //! or holds more of a type than `page_size` × `max_pages` is read again
 //! type by type with the Patient's id; a server refusing the batch (405,
-//! 501) is read Patient first, and a note says so. The same data reads as
-//! the same record whatever the plan.
+//! 501), or answering it or the `_revinclude` search over the body limit,
+//! is read Patient first, and a note says so. The same data reads as the
+//! same record whatever the plan.
 //!
 //! | section | resource types |
 //! |---|---|

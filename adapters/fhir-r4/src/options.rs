@@ -97,15 +97,18 @@ pub enum SearchPlan {
     Auto,
     /// One `POST [base]` of a `batch` Bundle: the Patient search and every
     /// section search chained on `patient.identifier`. A server refusing
-    /// it (HTTP 405 or 501) is read `patient-first` for that request, and
-    /// a note says so.
+    /// it (HTTP 405 or 501), or answering it over `max_body_bytes`, is
+    /// read `patient-first` for that request, and a note says so.
     Batch,
     /// The Patient search and every section search chained on
-    /// `patient.identifier`, sent at once: one wave of concurrent GETs.
+    /// `patient.identifier`, sent at once: one wave of concurrent GETs when
+    /// `max_concurrent_searches` covers the searches (up to sixteen).
     Chained,
     /// One `Patient?identifier=…&_revinclude={type}:patient…` search. An
-    /// answer with a `next` link (a record too big for one page) is read
-    /// again type by type with the Patient's id.
+    /// answer with a `next` link, with the server's own issues, or with
+    /// more of a type than `page_size` × `max_pages`, is read again type
+    /// by type with the Patient's id; one over `max_body_bytes` is read
+    /// `patient-first`, and a note says so.
     #[serde(rename = "revinclude")]
     RevInclude,
     /// The Patient search, then every section search with the Patient's

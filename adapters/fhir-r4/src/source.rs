@@ -421,7 +421,8 @@ impl FhirR4Source {
 
     /// One `POST [base]` of a batch of the Patient search and every search
     /// chained on the NHS number. A server that refuses the batch itself
-    /// (405, 501) is asked Patient first instead, and a note says so.
+    /// (405, 501), or answers it with more than the body limit, is asked
+    /// Patient first instead, and a note says so.
     async fn batch(
         &self,
         searches: &[Planned],
@@ -454,20 +455,38 @@ impl FhirR4Source {
             .header("accept", FHIR_JSON)
             .header("content-type", FHIR_JSON)
             .body(crate::batch::request(&urls));
-        let response = http.send(post, deadline, BATCH).await?;
+        let why = match http.send(post, deadline, BATCH).await {
+            Err(SourceError::TooLarge { limit }) => {
+                format!("the source's answer to the batch request was over the {limit} byte limit")
+            }
+            Err(e) => return Err(e),
+            Ok(response) if matches!(response.status, 405 | 501) => {
+                *wire += response.body.len();
+                format!(
+                    "the source refused the batch request (HTTP {})",
+                    response.status
+                )
+            }
+            Ok(response) => return self.read_batch(response, searches, urls.len(), wire),
+        };
+        let mut answered = self.patient_first(nhs, deadline, wire).await;
+        answered.note = Some(format!("{why}; this record was read Patient search first"));
+        Ok(answered)
+    }
+
+    /// The round trip a batch's answer brought.
+    fn read_batch(
+        &self,
+        response: icr_adapter_sdk::http::HttpResponse,
+        searches: &[Planned],
+        asked: usize,
+        wire: &mut usize,
+    ) -> Result<Answered, SourceError> {
         *wire += response.body.len();
-        if matches!(response.status, 405 | 501) {
-            let status = response.status;
-            let mut answered = self.patient_first(nhs, deadline, wire).await;
-            answered.note = Some(format!(
-                "the source refused the batch request (HTTP {status}); this record was read Patient search first"
-            ));
-            return Ok(answered);
-        }
         if !response.is_success() {
             return Err(http_failure(response.status, BATCH, &response.body));
         }
-        let mut answers = crate::batch::read_response(&response.body, urls.len())?.into_iter();
+        let mut answers = crate::batch::read_response(&response.body, asked)?.into_iter();
         let patient = answers
             .next()
             .unwrap_or_else(|| Err(SourceError::Malformed("the batch response is empty".into())))
@@ -491,7 +510,8 @@ impl FhirR4Source {
     }
 
     /// One Patient search bringing every planned type along
-    /// (`_revinclude`). An answer with more pages, with the server's own
+    /// (`_revinclude`). An answer over the body limit is asked again
+    /// Patient first, and a note says so. An answer with more pages, with the server's own
     /// issues in it, or with more of a type than `page_size` ×
     /// `max_pages`, is not split: each type is then searched with the
     /// Patient's id, so that bounds, truncation and failures are reported
@@ -517,10 +537,20 @@ impl FhirR4Source {
                 }
             }
         }
-        let answer = self
+        let answer = match self
             .fhir
             .get(url, PATIENT_SEARCH, deadline, wire, patient_failure)
-            .await;
+            .await
+        {
+            Err(SourceError::TooLarge { limit }) => {
+                let mut answered = self.patient_first(nhs, deadline, wire).await;
+                answered.note = Some(format!(
+                    "the source's answer to the Patient search with _revinclude was over the {limit} byte limit; this record was read Patient search first"
+                ));
+                return answered;
+            }
+            answer => answer,
+        };
         let types: Vec<RecordType> = searches.iter().map(|p| p.ty).collect();
         let read = answer.and_then(|body| {
             read_revinclude(&body, &self.page_context(RecordType::Patient), &types)

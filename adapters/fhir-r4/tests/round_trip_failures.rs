@@ -84,11 +84,16 @@ async fn server(get: Route, post: fn(&[u8]) -> Reply) -> Server {
 /// What the adapter with `search_plan = plan` reads from `server`, the
 /// bytes received (which differ by plan) left out.
 async fn read(server: &Server, plan: &str) -> Result<SourceRecord, SourceError> {
+    read_with(server, plan, "").await
+}
+
+/// As [`read`], with the registration's top-level lines `extra`.
+async fn read_with(server: &Server, plan: &str, extra: &str) -> Result<SourceRecord, SourceError> {
     let spec = spec(
         server.addr,
         &SECTIONS,
         &format!("search_plan = \"{plan}\""),
-        "",
+        extra,
     );
     adapter(&spec)
         .fetch(&request(&SECTIONS))
@@ -281,4 +286,44 @@ async fn a_revinclude_answer_with_the_servers_issues_is_read_again_type_by_type(
         ["GET Patient", "GET AllergyIntolerance", "GET Condition"]
     );
     assert_eq!(record, read(&s, "patient-first").await.unwrap());
+}
+
+#[tokio::test]
+async fn an_answer_over_the_body_limit_is_read_patient_first_and_says_so() {
+    /// An answer of more than a kilobyte.
+    fn big() -> Reply {
+        let padding = vec![matched(
+            json!({"resourceType": "Basic", "id": "x".repeat(2048)}),
+        )];
+        ok(bundle(padding, None))
+    }
+    fn route(what: &str, q: Query<'_>) -> Reply {
+        match what {
+            "Patient" if q("_revinclude").is_some() => big(),
+            _ => search(what, q),
+        }
+    }
+    let s = server(route, |_| big()).await;
+    let limit = "max_body_bytes = 1024";
+    let first = read_with(&s, "patient-first", limit).await.unwrap();
+    for (plan, what) in [
+        ("batch", "the source's answer to the batch request"),
+        (
+            "revinclude",
+            "the source's answer to the Patient search with _revinclude",
+        ),
+    ] {
+        let mut expected = first.clone();
+        expected.issues.insert(
+            0,
+            SourceIssue {
+                kind: IssueKind::Note,
+                section: None,
+                message: format!(
+                    "{what} was over the 1024 byte limit; this record was read Patient search first"
+                ),
+            },
+        );
+        assert_eq!(read_with(&s, plan, limit).await, Ok(expected), "{plan}");
+    }
 }
