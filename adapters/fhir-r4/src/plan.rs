@@ -170,6 +170,27 @@ pub enum RoundTrip {
     PatientFirst,
 }
 
+impl RoundTrip {
+    /// How a record is read, for the operator: `records are read in one
+    /// batch of every search (search_plan "batch")`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RoundTrip::Batch => {
+                "records are read in one batch of every search (search_plan \"batch\")"
+            }
+            RoundTrip::Chained => {
+                "records are read in one wave of searches chained on the NHS number (search_plan \"chained\")"
+            }
+            RoundTrip::RevInclude => {
+                "records are read in one Patient search with _revinclude (search_plan \"revinclude\")"
+            }
+            RoundTrip::PatientFirst => {
+                "records are read Patient search first, then the searches by its id (search_plan \"patient-first\")"
+            }
+        }
+    }
+}
+
 /// The round trip for `searches`: the registration's `search_plan` when it
 /// names one, else the cheapest the statement allows (see
 /// [`SearchPlan::Auto`]). A request with no search beside the Patient's is
@@ -438,6 +459,10 @@ mod tests {
         assert_eq!(
             how(&all, Some(&full), "conditions"),
             RoundTrip::PatientFirst
+        );
+        assert_eq!(
+            RoundTrip::Batch.describe(),
+            "records are read in one batch of every search (search_plan \"batch\")"
         );
         // Named plans are taken as they are, whatever the statement says.
         for (named, expected) in [

@@ -127,9 +127,11 @@ impl FhirR4Source {
             }
         );
         let mismatches = crate::plan::mismatches(self.offered, &self.options, &capability);
+        let searches = plan(self.offered, &self.options, Some(&capability)).searches;
+        let how = round_trip(&searches, &self.options, Some(&capability));
         self.set_capability(capability);
         Preparation {
-            notes: vec![note],
+            notes: vec![note, how.describe().to_string()],
             mismatches,
         }
     }
