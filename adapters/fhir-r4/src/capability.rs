@@ -209,11 +209,13 @@ impl Capability {
         self.rev_includes.iter().any(|r| *r == wanted || r == "*")
     }
 
-    /// Whether a search of `ty` declares `_include={include}` (or `*`).
-    pub fn includes(&self, ty: RecordType, include: &str) -> bool {
+    /// Whether a search of `ty` takes `_include={include}` (or `*`):
+    /// `None` when the statement lists no include for the type, which says
+    /// nothing about which it takes.
+    pub fn includes(&self, ty: RecordType, include: &str) -> Option<bool> {
         self.includes
             .get(&ty)
-            .is_some_and(|i| i.iter().any(|r| r == include || r == "*"))
+            .map(|i| i.iter().any(|r| r == include || r == "*"))
     }
 
     /// Whether `ty` can be searched by a chain on its `patient` parameter
@@ -322,11 +324,21 @@ mod tests {
         assert!(c.rev_includes(RecordType::Condition));
         assert!(c.rev_includes(RecordType::Flag));
         assert!(!c.rev_includes(RecordType::Encounter));
-        assert!(c.includes(
-            RecordType::MedicationStatement,
-            "MedicationStatement:medication"
-        ));
-        assert!(!c.includes(RecordType::Condition, "Condition:subject"));
+        assert_eq!(
+            c.includes(
+                RecordType::MedicationStatement,
+                "MedicationStatement:medication"
+            ),
+            Some(true)
+        );
+        assert_eq!(
+            c.includes(
+                RecordType::MedicationStatement,
+                "MedicationStatement:source"
+            ),
+            Some(false)
+        );
+        assert_eq!(c.includes(RecordType::Condition, "Condition:subject"), None);
         assert!(c.may_chain(RecordType::Condition));
         assert!(!c.may_chain(RecordType::Flag), "patient is not a reference");
         assert!(

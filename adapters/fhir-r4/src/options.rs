@@ -45,8 +45,10 @@ pub struct FhirR4Options {
     pub use_medication_request: bool,
     /// Ask the server to include the Medication resources that statements
     /// and prescriptions refer to (`_include=…:medication`), so that a
-    /// `medicationReference` can be shown as the medicine it names. Turn it
-    /// off for a server that refuses `_include`. Default true.
+    /// `medicationReference` can be shown as the medicine it names, in the
+    /// same answer. Not asked of a type whose CapabilityStatement lists
+    /// its `searchInclude`s without it. Turn it off for a server that
+    /// refuses `_include`. Default true.
     pub include_medications: bool,
     /// How the searches are chosen. `"capability"` (the default): the
     /// server's CapabilityStatement (`GET [base]/metadata`) is read at start

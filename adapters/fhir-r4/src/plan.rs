@@ -24,6 +24,10 @@ pub struct Planned {
     /// problems, alerts) are found when a search is cut short, so that
     /// they are never the ones left out; `None` for types without them.
     pub current: Option<CurrentItems>,
+    /// The `_include` of the Medications the type's resources refer to
+    /// (`MedicationStatement:medication`), when the options ask for them
+    /// and the statement does not list the type's includes without it.
+    pub include: Option<&'static str>,
 }
 
 /// The search for a type's current items.
@@ -126,19 +130,33 @@ pub fn plan(wanted: SectionSet, options: &FhirR4Options, capability: Option<&Cap
                 message,
             });
         }
-        out.searches.extend(asked.into_iter().map(|ty| Planned {
-            ty,
-            sort: sort_for(ty, options, capability),
-            current: ty.current_items().map(|(param, value)| {
-                if capability.is_some_and(|c| c.takes(ty, param) == Some(false)) {
-                    CurrentItems::Undeclared(param)
-                } else {
-                    CurrentItems::Ask(param, value)
-                }
-            }),
+        out.searches.extend(asked.into_iter().map(|ty| {
+            Planned {
+                ty,
+                sort: sort_for(ty, options, capability),
+                current: ty.current_items().map(|(param, value)| {
+                    if capability.is_some_and(|c| c.takes(ty, param) == Some(false)) {
+                        CurrentItems::Undeclared(param)
+                    } else {
+                        CurrentItems::Ask(param, value)
+                    }
+                }),
+                include: medication_include(ty)
+                    .filter(|_| options.include_medications)
+                    .filter(|i| capability.is_none_or(|c| c.includes(ty, i) != Some(false))),
+            }
         }));
     }
     out
+}
+
+/// The `_include` of the Medications that `ty`'s resources refer to.
+fn medication_include(ty: RecordType) -> Option<&'static str> {
+    match ty {
+        RecordType::MedicationStatement => Some("MedicationStatement:medication"),
+        RecordType::MedicationRequest => Some("MedicationRequest:medication"),
+        _ => None,
+    }
 }
 
 /// The date parameter to sort `ty` by: as the options say, else when the
@@ -477,5 +495,41 @@ mod tests {
                 RoundTrip::PatientFirst
             );
         }
+    }
+
+    #[test]
+    fn medications_are_included_unless_the_statement_or_the_options_say_otherwise() {
+        let listed = capability(
+            serde_json::json!({"resourceType": "CapabilityStatement", "rest": [{
+            "resource": [
+                {"type": "MedicationStatement", "searchInclude": ["MedicationStatement:source"]},
+                {"type": "MedicationRequest"}
+            ]}]}),
+        );
+        let includes = |o: &FhirR4Options, c: Option<&Capability>| -> Vec<Option<&str>> {
+            plan(sections("medications,alerts"), o, c)
+                .searches
+                .iter()
+                .map(|p| p.include)
+                .collect()
+        };
+        let o = FhirR4Options::default();
+        assert_eq!(
+            includes(&o, None),
+            [
+                Some("MedicationStatement:medication"),
+                Some("MedicationRequest:medication"),
+                None
+            ]
+        );
+        assert_eq!(
+            includes(&o, Some(&listed)),
+            [None, Some("MedicationRequest:medication")]
+        );
+        let off = FhirR4Options {
+            include_medications: false,
+            ..o
+        };
+        assert_eq!(includes(&off, None), [None, None, None]);
     }
 }

@@ -170,16 +170,8 @@ impl FhirR4Source {
                 q.append_pair("_sort", &format!("-{date}"));
             }
             q.append_pair("_count", &self.options.page_size.to_string());
-            if self.options.include_medications {
-                match ty {
-                    RecordType::MedicationStatement => {
-                        q.append_pair("_include", "MedicationStatement:medication");
-                    }
-                    RecordType::MedicationRequest => {
-                        q.append_pair("_include", "MedicationRequest:medication");
-                    }
-                    _ => {}
-                }
+            if let Some(include) = planned.include {
+                q.append_pair("_include", include);
             }
         }
         url
@@ -531,12 +523,8 @@ impl FhirR4Source {
             for p in searches {
                 q.append_pair("_revinclude", &format!("{}:patient", p.ty.name()));
             }
-            if self.options.include_medications {
-                for p in searches {
-                    if let Some(include) = medication_include(p.ty) {
-                        q.append_pair("_include:iterate", include);
-                    }
-                }
+            for include in searches.iter().filter_map(|p| p.include) {
+                q.append_pair("_include:iterate", include);
             }
         }
         let answer = match self
@@ -604,15 +592,6 @@ fn patient_failure(status: u16, body: &[u8]) -> SourceError {
         SourceError::PatientNotFound
     } else {
         http_failure(status, PATIENT_SEARCH, body)
-    }
-}
-
-/// The `_include` of the Medications that `ty`'s resources refer to.
-fn medication_include(ty: RecordType) -> Option<&'static str> {
-    match ty {
-        RecordType::MedicationStatement => Some("MedicationStatement:medication"),
-        RecordType::MedicationRequest => Some("MedicationRequest:medication"),
-        _ => None,
     }
 }
 
