@@ -11,7 +11,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
-use icr_adapter_sdk::fhir_search::{End, FHIR_JSON, FhirClient, Next, PageFailed, Search as Pages};
+use icr_adapter_sdk::fhir_search::{End, FhirClient, Next, PageFailed, Search as Pages};
 use icr_adapter_sdk::identity::is_another_nhs_number;
 use icr_adapter_sdk::{
     BuildError, FetchRequest, Preparation, SourceAdapter, SourceError, SourceSpec,
@@ -29,10 +29,12 @@ use crate::map::{Content, RecordType, local_reference};
 use crate::options::{FhirR4Options, Searches};
 use crate::page::{
     Found, Page, PageContext, Reported, describe, http_failure, is_not_found_outcome, read_page,
-    read_revinclude,
 };
-use crate::plan::{CurrentItems, Planned, RoundTrip, plan, round_trip};
+use crate::plan::{CurrentItems, Planned, plan, round_trip};
 use crate::truncated::{Current, Truncation, Why};
+use trip::PatientAnswer;
+
+mod trip;
 
 /// A FHIR R4 REST server as a source.
 pub struct FhirR4Source {
@@ -350,240 +352,10 @@ impl FhirR4Source {
             .resolve(&next)
             .ok_or(Some(Why::Elsewhere))
     }
-
-    /// The request's round trip as `how` plans it: the Patient search's
-    /// answer, and where each planned search starts.
-    async fn round_trip(
-        &self,
-        how: RoundTrip,
-        searches: &[Planned],
-        nhs: NhsNumber,
-        deadline: Instant,
-        wire: &mut usize,
-    ) -> Result<Answered, SourceError> {
-        match how {
-            RoundTrip::PatientFirst => Ok(self.patient_first(nhs, deadline, wire).await),
-            RoundTrip::Chained => Ok(self.chained(searches, nhs, deadline, wire).await),
-            RoundTrip::Batch => self.batch(searches, nhs, deadline, wire).await,
-            RoundTrip::RevInclude => Ok(self.revinclude(searches, nhs, deadline, wire).await),
-        }
-    }
-
-    /// The Patient search alone; the searches follow with its id.
-    async fn patient_first(&self, nhs: NhsNumber, deadline: Instant, wire: &mut usize) -> Answered {
-        Answered {
-            patient: PatientAnswer::Page(self.get_patient(nhs, deadline, wire).await),
-            starts: None,
-            note: None,
-        }
-    }
-
-    /// The Patient search and every search chained on the NHS number,
-    /// sent at once.
-    async fn chained(
-        &self,
-        searches: &[Planned],
-        nhs: NhsNumber,
-        deadline: Instant,
-        wire: &mut usize,
-    ) -> Answered {
-        let mut patient_bytes = 0;
-        let patient = self.get_patient(nhs, deadline, &mut patient_bytes);
-        let sections = futures::stream::iter(searches.iter().copied())
-            .map(|p| async move {
-                let what = format!("{} search", p.ty.name());
-                let mut bytes = 0;
-                let url = self.search_url(p, Who::Nhs(nhs), None);
-                let answer = self
-                    .fhir
-                    .get(url, &what, deadline, &mut bytes, |status, body| {
-                        http_failure(status, &what, body)
-                    })
-                    .await;
-                (answer, bytes)
-            })
-            .buffered(self.options.max_concurrent_searches)
-            .collect::<Vec<_>>();
-        let (patient, sections) = futures::join!(patient, sections);
-        *wire += patient_bytes + sections.iter().map(|(_, b)| b).sum::<usize>();
-        Answered {
-            patient: PatientAnswer::Page(patient),
-            starts: Some(sections.into_iter().map(|(a, _)| Start::Read(a)).collect()),
-            note: None,
-        }
-    }
-
-    /// One `POST [base]` of a batch of the Patient search and every search
-    /// chained on the NHS number. A server that refuses the batch itself
-    /// (405, 501), or answers it with more than the body limit, is asked
-    /// Patient first instead, and a note says so.
-    async fn batch(
-        &self,
-        searches: &[Planned],
-        nhs: NhsNumber,
-        deadline: Instant,
-        wire: &mut usize,
-    ) -> Result<Answered, SourceError> {
-        let base = self.fhir.base().as_str();
-        let relative = |url: Url| {
-            url.as_str()
-                .strip_prefix(base)
-                .map_or_else(|| url.to_string(), str::to_string)
-        };
-        let urls: Vec<String> = std::iter::once(self.patient_url(nhs))
-            .chain(
-                searches
-                    .iter()
-                    .map(|p| self.search_url(*p, Who::Nhs(nhs), None)),
-            )
-            .map(relative)
-            .collect();
-        let http = self.fhir.http();
-        // `POST [base]`: the base without its closing `/`.
-        let mut target = self.fhir.base().clone();
-        let path = target.path().trim_end_matches('/').to_string();
-        target.set_path(&path);
-        let post = http
-            .client()
-            .post(target)
-            .header("accept", FHIR_JSON)
-            .header("content-type", FHIR_JSON)
-            .body(crate::batch::request(&urls));
-        let why = match http.send(post, deadline, BATCH).await {
-            Err(SourceError::TooLarge { limit }) => {
-                format!("the source's answer to the batch request was over the {limit} byte limit")
-            }
-            Err(e) => return Err(e),
-            Ok(response) if matches!(response.status, 405 | 501) => {
-                *wire += response.body.len();
-                format!(
-                    "the source refused the batch request (HTTP {})",
-                    response.status
-                )
-            }
-            Ok(response) => return self.read_batch(response, searches, urls.len(), wire),
-        };
-        let mut answered = self.patient_first(nhs, deadline, wire).await;
-        answered.note = Some(format!("{why}; this record was read Patient search first"));
-        Ok(answered)
-    }
-
-    /// The round trip a batch's answer brought.
-    fn read_batch(
-        &self,
-        response: icr_adapter_sdk::http::HttpResponse,
-        searches: &[Planned],
-        asked: usize,
-        wire: &mut usize,
-    ) -> Result<Answered, SourceError> {
-        *wire += response.body.len();
-        if !response.is_success() {
-            return Err(http_failure(response.status, BATCH, &response.body));
-        }
-        let mut answers = crate::batch::read_response(&response.body, asked)?.into_iter();
-        let patient = answers
-            .next()
-            .unwrap_or_else(|| Err(SourceError::Malformed("the batch response is empty".into())))
-            .and_then(|a| a.into_result(patient_failure));
-        let starts =
-            searches
-                .iter()
-                .zip(answers)
-                .map(|(p, answer)| {
-                    let what = format!("{} search", p.ty.name());
-                    Start::Read(answer.and_then(|a| {
-                        a.into_result(|status, body| http_failure(status, &what, body))
-                    }))
-                })
-                .collect();
-        Ok(Answered {
-            patient: PatientAnswer::Page(patient),
-            starts: Some(starts),
-            note: None,
-        })
-    }
-
-    /// One Patient search bringing every planned type along
-    /// (`_revinclude`). An answer over the body limit is asked again
-    /// Patient first, and a note says so. An answer with more pages, with the server's own
-    /// issues in it, or with more of a type than `page_size` ×
-    /// `max_pages`, is not split: each type is then searched with the
-    /// Patient's id, so that bounds, truncation and failures are reported
-    /// per section exactly as the other plans report them.
-    async fn revinclude(
-        &self,
-        searches: &[Planned],
-        nhs: NhsNumber,
-        deadline: Instant,
-        wire: &mut usize,
-    ) -> Answered {
-        let mut url = self.patient_url(nhs);
-        {
-            let mut q = url.query_pairs_mut();
-            for p in searches {
-                q.append_pair("_revinclude", &format!("{}:patient", p.ty.name()));
-            }
-            for include in searches.iter().filter_map(|p| p.include) {
-                q.append_pair("_include:iterate", include);
-            }
-        }
-        let answer = match self
-            .fhir
-            .get(url, PATIENT_SEARCH, deadline, wire, patient_failure)
-            .await
-        {
-            Err(SourceError::TooLarge { limit }) => {
-                let mut answered = self.patient_first(nhs, deadline, wire).await;
-                answered.note = Some(format!(
-                    "the source's answer to the Patient search with _revinclude was over the {limit} byte limit; this record was read Patient search first"
-                ));
-                return answered;
-            }
-            answer => answer,
-        };
-        let types: Vec<RecordType> = searches.iter().map(|p| p.ty).collect();
-        let read = answer.and_then(|body| {
-            read_revinclude(&body, &self.page_context(RecordType::Patient), &types)
-        });
-        // What the other plans would read at most of one type.
-        let bound = self.options.page_size as usize * self.options.max_pages as usize;
-        match read {
-            Ok((patient, pages))
-                if patient.next.is_none()
-                    && patient.reported.is_empty()
-                    && pages
-                        .iter()
-                        .all(|p| p.found.len() + p.unreadable as usize <= bound) =>
-            {
-                Answered {
-                    patient: PatientAnswer::Read(Ok(patient)),
-                    starts: Some(pages.into_iter().map(Start::Page).collect()),
-                    note: None,
-                }
-            }
-            Ok((mut patient, _)) => {
-                patient.next = None;
-                patient.reported.clear();
-                Answered {
-                    patient: PatientAnswer::Read(Ok(patient)),
-                    starts: None,
-                    note: None,
-                }
-            }
-            Err(e) => Answered {
-                patient: PatientAnswer::Read(Err(e)),
-                starts: None,
-                note: None,
-            },
-        }
-    }
 }
 
 /// The name of the Patient search in errors.
 const PATIENT_SEARCH: &str = "Patient search";
-
-/// The name of the batch request in errors.
-const BATCH: &str = "batch of searches";
 
 /// The error for an HTTP error answer to the Patient search: 404 with a
 /// `not-found` OperationOutcome is the person not known there.
@@ -648,25 +420,6 @@ enum Start {
     Read(First),
     /// From a first page the round trip brought, already read.
     Page(Page),
-}
-
-/// What a request's round trip brought.
-struct Answered {
-    /// The Patient search's answer.
-    patient: PatientAnswer,
-    /// Where each planned search starts, in plan order; `None`: each is
-    /// asked with the Patient's id.
-    starts: Option<Vec<Start>>,
-    /// What the record should say about how it was read.
-    note: Option<String>,
-}
-
-/// The Patient search's answer.
-enum PatientAnswer {
-    /// As sent.
-    Page(First),
-    /// Already read.
-    Read(Result<Page, SourceError>),
 }
 
 /// The result of one search, all pages.
@@ -880,7 +633,7 @@ impl SourceAdapter for FhirR4Source {
         // The Patient first: not found, or failed, and nothing else the
         // round trip brought is read.
         let (patient_id, found) = match answered.patient {
-            PatientAnswer::Page(answer) => self.read_patient(answer, nhs)?,
+            PatientAnswer::Body(answer) => self.read_patient(answer, nhs)?,
             PatientAnswer::Read(page) => the_patient(page?, nhs)?,
         };
         let last_updated = found.mapped.last_updated;
