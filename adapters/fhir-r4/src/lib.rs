@@ -105,10 +105,12 @@ pub fn build(spec: &SourceSpec) -> Result<Arc<dyn SourceAdapter>, BuildError> {
 }
 
 /// Reads `data` as a search answer or a single resource and maps everything
-/// in it, and as a CapabilityStatement, ignoring the results: the entry
-/// point for fuzzing. It must never panic.
+/// in it, as a `batch-response`, as a Patient search with `_revinclude`, and
+/// as a CapabilityStatement, ignoring the results: the entry point for
+/// fuzzing. It must never panic.
 pub fn fuzz_bundle(data: &[u8]) {
     let _ = capability::Capability::read(data);
+    let _ = batch::read_response(&bytes::Bytes::copy_from_slice(data), 3);
     let Ok(source) = SourceId::parse("fuzz") else {
         return;
     };
@@ -132,6 +134,12 @@ pub fn fuzz_bundle(data: &[u8]) {
             .collect();
         types.sort();
         types.dedup();
+        let patient = page::PageContext {
+            source: &source,
+            base: base.as_ref(),
+            searched: map::RecordType::Patient,
+        };
+        let _ = page::read_revinclude(data, &patient, &types);
         for searched in types {
             let page_ctx = page::PageContext {
                 source: &source,
