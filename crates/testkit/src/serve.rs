@@ -204,9 +204,10 @@ pub async fn http_gated(
         async move {
             arrived.send_modify(|n| *n += 1);
             let mut rx = arrived.subscribe();
-            if tokio::time::timeout(wait, rx.wait_for(|n| *n >= gate))
-                .await
-                .is_err()
+            if gate > 0
+                && tokio::time::timeout(wait, rx.wait_for(|n| *n >= gate))
+                    .await
+                    .is_err()
             {
                 late.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             }
