@@ -22,9 +22,9 @@ async fn simulator(pop: Arc<Population>, search: FhirSearch) -> Scripted {
 }
 
 /// The simulated server of GWH, holding its answers until `gate` requests
-/// have arrived (or two seconds have passed: [`Scripted::late`]).
+/// have arrived (or four seconds have passed: [`Scripted::late`]).
 async fn gated_simulator(pop: Arc<Population>, search: FhirSearch, gate: usize) -> Scripted {
-    serve::http_gated(gate, Duration::from_secs(2), move |a| {
+    serve::http_gated(gate, Duration::from_secs(4), move |a| {
         let query: String = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(&a.query)
             .finish();
@@ -54,7 +54,7 @@ kind = "fhir-r4"
 endpoint = "http://{}{BASE_PATH}"
 sections = ["demographics", "contacts", "care_team", "medications", "allergies", "conditions",
             "results", "documents", "procedures", "referrals", "appointments", "alerts"]
-timeout_ms = 5000
+timeout_ms = 10000
 [options]
 max_concurrent_searches = 16
 {options}
@@ -79,7 +79,7 @@ fn request(nhs: NhsNumber) -> FetchRequest {
     FetchRequest::system(
         nhs,
         SectionSet::all(),
-        Instant::now() + Duration::from_secs(5),
+        Instant::now() + Duration::from_secs(10),
     )
 }
 
