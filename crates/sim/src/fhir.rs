@@ -1022,6 +1022,33 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn a_batch_of_any_searches_is_answered_entry_by_entry(
+            requests in proptest::collection::vec(
+                ("(GET|POST)", "[A-Za-z/:]{0,16}(\\?[a-z_.=&|%0-9A-Z:/-]{0,60})?"),
+                0..6,
+            ),
+        ) {
+            let pop = Population::generate(2, 8);
+            let entry: Vec<serde_json::Value> = requests
+                .iter()
+                .map(|(method, url)| json!({"request": {"method": method, "url": url}}))
+                .collect();
+            let body = json!({"resourceType": "Bundle", "type": "batch", "entry": entry}).to_string();
+            let req = Request { method: "POST", path: "/fhir/r4", query: None, body: body.as_bytes() };
+            let a = serve(&pop, Org::RUH, "http://h/fhir/r4", FhirSearch::ALL, req);
+            proptest::prop_assert_eq!(a.status, 200);
+            let v: serde_json::Value = serde_json::from_slice(&a.body).unwrap();
+            let entries = v["entry"].as_array().unwrap();
+            proptest::prop_assert_eq!(entries.len(), requests.len());
+            for e in entries {
+                let status = e["response"]["status"].as_str().unwrap();
+                proptest::prop_assert!(["200 OK", "400", "404", "405"].contains(&status), "{}", status);
+            }
+        }
+    }
+
     /// The first GWH patient holding at least three records of `ty`.
     fn holding_with(pop: &Population, ty: &str) -> String {
         pop.iter()
