@@ -1,7 +1,9 @@
 //! What a FHIR R4 server says it supports (`GET [base]/metadata`, its
 //! CapabilityStatement), read without I/O and kept to what the adapter's
 //! plan needs: which resource types it can search, by which parameters, and
-//! whether it sorts.
+//! whether it sorts; and what lets one request's searches go in one round
+//! trip: the `batch` interaction, the Patient's `searchRevInclude`s, each
+//! type's `searchInclude`s and the type of its `patient` parameter.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +22,15 @@ pub struct Capability {
     searchable: BTreeMap<RecordType, Option<Vec<String>>>,
     /// `_sort` is declared, for all types or any one.
     sorts: bool,
+    /// `rest.interaction` lists `batch`.
+    batch: bool,
+    /// The Patient's `searchRevInclude`s (`Condition:patient`, `*`).
+    rev_includes: Vec<String>,
+    /// Each type's `searchInclude`s (`MedicationStatement:medication`).
+    includes: BTreeMap<RecordType, Vec<String>>,
+    /// The types whose `patient` parameter is declared with a type other
+    /// than `reference`: it cannot carry a chain.
+    patient_not_reference: Vec<RecordType>,
 }
 
 /// Most resource entries read from one statement; a statement with more is
@@ -44,6 +55,8 @@ struct RestIn {
     resource: Vec<ResourceIn>,
     #[serde(default)]
     search_param: Vec<ParamIn>,
+    #[serde(default)]
+    interaction: Vec<InteractionIn>,
 }
 
 #[derive(Deserialize)]
@@ -55,6 +68,10 @@ struct ResourceIn {
     interaction: Option<Vec<InteractionIn>>,
     #[serde(default)]
     search_param: Vec<ParamIn>,
+    #[serde(default)]
+    search_include: Vec<String>,
+    #[serde(default)]
+    search_rev_include: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -67,6 +84,20 @@ struct InteractionIn {
 struct ParamIn {
     #[serde(default)]
     name: Option<String>,
+    #[serde(rename = "type", default)]
+    type_: Option<String>,
+}
+
+/// Most `searchInclude`s or `searchRevInclude`s read per resource.
+const MAX_INCLUDES: usize = 64;
+
+/// The trimmed include names of `list`, bounded in number and length.
+fn include_names(list: &[String]) -> impl Iterator<Item = String> + '_ {
+    list.iter()
+        .take(MAX_INCLUDES)
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty() && s.len() <= 128)
+        .map(str::to_string)
 }
 
 fn names(params: &[ParamIn]) -> Vec<String> {
@@ -101,6 +132,10 @@ impl Capability {
             .filter(|r| r.mode.as_deref().is_none_or(|m| m.trim() == "server"));
         for rest in servers {
             out.sorts |= names(&rest.search_param).iter().any(|n| n == "_sort");
+            out.batch |= rest
+                .interaction
+                .iter()
+                .any(|i| i.code.as_deref().map(str::trim) == Some("batch"));
             for resource in rest.resource.iter().take(MAX_RESOURCES) {
                 let Some(ty) = resource
                     .type_
@@ -115,6 +150,21 @@ impl Capability {
                 });
                 if !searches {
                     continue;
+                }
+                if ty == RecordType::Patient {
+                    out.rev_includes
+                        .extend(include_names(&resource.search_rev_include));
+                }
+                let includes: Vec<String> = include_names(&resource.search_include).collect();
+                if !includes.is_empty() {
+                    out.includes.entry(ty).or_default().extend(includes);
+                }
+                let patient_typed = resource.search_param.iter().any(|p| {
+                    p.name.as_deref().map(str::trim) == Some("patient")
+                        && p.type_.as_deref().is_some_and(|t| t.trim() != "reference")
+                });
+                if patient_typed && !out.patient_not_reference.contains(&ty) {
+                    out.patient_not_reference.push(ty);
                 }
                 let params = names(&resource.search_param);
                 out.sorts |= params.iter().any(|n| n == "_sort");
@@ -144,6 +194,38 @@ impl Capability {
     /// Whether the server declares `_sort`.
     pub fn sorts(&self) -> bool {
         self.sorts
+    }
+
+    /// Whether the server declares the `batch` interaction: a Bundle of
+    /// searches in one `POST [base]`.
+    pub fn batches(&self) -> bool {
+        self.batch
+    }
+
+    /// Whether a Patient search can bring `ty`'s resources along
+    /// (`_revinclude={ty}:patient`, or `*`).
+    pub fn rev_includes(&self, ty: RecordType) -> bool {
+        let wanted = format!("{}:patient", ty.name());
+        self.rev_includes.iter().any(|r| *r == wanted || r == "*")
+    }
+
+    /// Whether a search of `ty` takes `_include={include}` (or `*`):
+    /// `None` when the statement lists no include for the type, which says
+    /// nothing about which it takes.
+    pub fn includes(&self, ty: RecordType, include: &str) -> Option<bool> {
+        self.includes
+            .get(&ty)
+            .map(|i| i.iter().any(|r| r == include || r == "*"))
+    }
+
+    /// Whether `ty` can be searched by a chain on its `patient` parameter
+    /// as far as the statement can say (R4 statements do not declare
+    /// chains): the type is searchable, names `patient` (or no parameter
+    /// at all) and does not declare it as anything but a reference.
+    pub fn may_chain(&self, ty: RecordType) -> bool {
+        self.searches(ty)
+            && self.takes(ty, "patient") != Some(false)
+            && !self.patient_not_reference.contains(&ty)
     }
 
     /// How many of `types` the server declares searching.
@@ -217,6 +299,60 @@ mod tests {
         )
         .unwrap();
         assert!(!c.sorts());
+    }
+
+    #[test]
+    fn reads_what_lets_searches_go_in_one_round_trip() {
+        let c = read(json!({
+            "resourceType": "CapabilityStatement",
+            "rest": [
+                {"mode": "client", "interaction": [{"code": "batch"}]},
+                {"mode": "server",
+                 "interaction": [{"code": "transaction"}, {"code": " batch "}],
+                 "resource": [
+                    {"type": "Patient", "searchParam": [{"name": "identifier", "type": "token"}],
+                     "searchRevInclude": ["Condition:patient", " Flag:patient ", ""]},
+                    {"type": "Condition", "searchParam": [{"name": "patient", "type": "reference"}]},
+                    {"type": "Flag", "searchParam": [{"name": "patient", "type": "token"}]},
+                    {"type": "MedicationStatement", "searchInclude": ["MedicationStatement:medication"]},
+                    {"type": "Encounter", "searchParam": [{"name": "subject"}]}
+                 ]}
+            ]
+        }))
+        .unwrap();
+        assert!(c.batches());
+        assert!(c.rev_includes(RecordType::Condition));
+        assert!(c.rev_includes(RecordType::Flag));
+        assert!(!c.rev_includes(RecordType::Encounter));
+        assert_eq!(
+            c.includes(
+                RecordType::MedicationStatement,
+                "MedicationStatement:medication"
+            ),
+            Some(true)
+        );
+        assert_eq!(
+            c.includes(
+                RecordType::MedicationStatement,
+                "MedicationStatement:source"
+            ),
+            Some(false)
+        );
+        assert_eq!(c.includes(RecordType::Condition, "Condition:subject"), None);
+        assert!(c.may_chain(RecordType::Condition));
+        assert!(!c.may_chain(RecordType::Flag), "patient is not a reference");
+        assert!(
+            c.may_chain(RecordType::MedicationStatement),
+            "no parameters named"
+        );
+        assert!(!c.may_chain(RecordType::Encounter), "no patient parameter");
+        assert!(!c.may_chain(RecordType::Observation), "not searchable");
+        let plain = read(json!({"resourceType": "CapabilityStatement", "rest": [
+            {"resource": [{"type": "Patient", "searchRevInclude": ["*"]}]}
+        ]}))
+        .unwrap();
+        assert!(!plain.batches());
+        assert!(plain.rev_includes(RecordType::Appointment));
     }
 
     #[test]

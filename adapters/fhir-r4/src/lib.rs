@@ -2,16 +2,38 @@
 //! mental-health and community trusts run them (UK Core).
 //!
 //! For one request it finds the person with
-//! `GET {endpoint}/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|{nhs}`,
-//! then searches each wanted section's resource types with
-//! `patient={id}&_count={page_size}`, concurrently and following `next`
-//! links on the same server (its endpoint's origin or its `extra_origins`),
-//! and maps what it reads into the unified model. Which types are searched
-//! is planned ([`plan`]) from the options and from the server's
-//! CapabilityStatement ([`capability`]), read by
+//! `Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|{nhs}` and searches
+//! each wanted section's resource types for them (`_count={page_size}`),
+//! following `next` links on the same server (its endpoint's origin or its
+//! `extra_origins`), and maps what it reads into the unified model. Which
+//! types are searched is planned ([`plan`]) from the options and from the
+//! server's CapabilityStatement ([`capability`]), read by
 //! [`SourceAdapter::prepare`](icr_adapter_sdk::SourceAdapter::prepare) at
 //! start and on every reload: a type the server does not declare is not
 //! searched, and its section says so in a note rather than failing.
+//!
+//! How the searches reach the server is planned too
+//! ([`plan::round_trip`], `options.search_plan`, [`SearchPlan`]): in
+//! `auto`, the cheapest the server supports —
+//!
+//! | plan | requests for a record that fits the page limits | chosen in `auto` when |
+//! |---|---|---|
+//! | `batch` | one `POST [base]` of a `batch` Bundle: the Patient search and every search chained on `patient.identifier` ([`batch`]) | the statement declares the `batch` interaction |
+//! | `chained` | the Patient search and every chained search, at once: one wave | `chains = true` (R4 cannot declare chains) and every type's `patient` is a reference |
+//! | `revinclude` | one `Patient?identifier=…&_revinclude={type}:patient…` | the Patient's `searchRevInclude`s cover every type |
+//! | `patient-first` | the Patient search, then every search with `patient={id}` | otherwise |
+//!
+//! Whatever the plan, the Patient found with the NHS number is read first
+//! from the same answer: none, and nothing else is read (`not found`); a
+//! failed Patient search fails the source; every resource is then checked
+//! to be about that Patient, and one about another refuses the whole
+//! answer. Each search of a batch or wave then pages and is bounded as a
+//! GET search is; a `_revinclude` answer that is paged, reports problems,
+//! or holds more of a type than `page_size` × `max_pages` is read again
+//! type by type with the Patient's id; a server refusing the batch (405,
+//! 501), or answering it or the `_revinclude` search over the body limit,
+//! is read Patient first, and a note says so. The same data reads as the
+//! same record whatever the plan.
 //!
 //! | section | resource types |
 //! |---|---|
@@ -53,6 +75,7 @@
 
 #![warn(missing_docs)]
 
+pub mod batch;
 pub mod capability;
 pub mod map;
 mod options;
@@ -67,7 +90,7 @@ use icr_adapter_sdk::{AdapterKind, BuildError, Endpoint, Kind, Offers, SourceAda
 use icr_model::SourceId;
 use serde_json::value::RawValue;
 
-pub use options::{FhirR4Options, Searches};
+pub use options::{FhirR4Options, SearchPlan, Searches};
 pub use source::FhirR4Source;
 
 /// The adapter kind: `kind = "fhir-r4"`, an http(s) endpoint, any section.
@@ -82,10 +105,12 @@ pub fn build(spec: &SourceSpec) -> Result<Arc<dyn SourceAdapter>, BuildError> {
 }
 
 /// Reads `data` as a search answer or a single resource and maps everything
-/// in it, and as a CapabilityStatement, ignoring the results: the entry
-/// point for fuzzing. It must never panic.
+/// in it, as a `batch-response`, as a Patient search with `_revinclude`, and
+/// as a CapabilityStatement, ignoring the results: the entry point for
+/// fuzzing. It must never panic.
 pub fn fuzz_bundle(data: &[u8]) {
     let _ = capability::Capability::read(data);
+    let _ = batch::read_response(&bytes::Bytes::copy_from_slice(data), 3);
     let Ok(source) = SourceId::parse("fuzz") else {
         return;
     };
@@ -109,6 +134,12 @@ pub fn fuzz_bundle(data: &[u8]) {
             .collect();
         types.sort();
         types.dedup();
+        let patient = page::PageContext {
+            source: &source,
+            base: base.as_ref(),
+            searched: map::RecordType::Patient,
+        };
+        let _ = page::read_revinclude(data, &patient, &types);
         for searched in types {
             let page_ctx = page::PageContext {
                 source: &source,

@@ -20,6 +20,8 @@ use crate::map::RecordType;
 /// searches = "capability"
 /// skip = []            # e.g. ["Appointment"]
 /// # sort = true        # unset: as the CapabilityStatement says
+/// search_plan = "auto" # or "batch", "chained", "revinclude", "patient-first"
+/// chains = false       # true: the server takes `patient.identifier` chains
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -43,8 +45,10 @@ pub struct FhirR4Options {
     pub use_medication_request: bool,
     /// Ask the server to include the Medication resources that statements
     /// and prescriptions refer to (`_include=…:medication`), so that a
-    /// `medicationReference` can be shown as the medicine it names. Turn it
-    /// off for a server that refuses `_include`. Default true.
+    /// `medicationReference` can be shown as the medicine it names, in the
+    /// same answer. Not asked of a type whose CapabilityStatement lists
+    /// its `searchInclude`s without it. Turn it off for a server that
+    /// refuses `_include`. Default true.
     pub include_medications: bool,
     /// How the searches are chosen. `"capability"` (the default): the
     /// server's CapabilityStatement (`GET [base]/metadata`) is read at start
@@ -68,6 +72,51 @@ pub struct FhirR4Options {
     /// CapabilityStatement declares `_sort` (and does not leave out the
     /// type's date parameter).
     pub sort: Option<bool>,
+    /// How one request's searches reach the server ([`SearchPlan`]):
+    /// `"auto"` (the default) chooses the cheapest the server supports.
+    pub search_plan: SearchPlan,
+    /// The server is known to take searches chained on the Patient's NHS
+    /// number (`Condition?patient.identifier=…`). R4 CapabilityStatements
+    /// do not declare chains, so `search_plan = "auto"` chooses `chained`
+    /// only when this is true (and the statement, once read, declares
+    /// every planned type's `patient` parameter as a reference). Default
+    /// false.
+    pub chains: bool,
+}
+
+/// How one request's searches reach a `fhir-r4` server
+/// (`options.search_plan`). Whatever the plan, every resource is checked to
+/// be about the Patient found with the NHS number in the same round trip,
+/// and no Patient found means no record there.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SearchPlan {
+    /// The cheapest the server supports: `batch` when its statement
+    /// declares the `batch` interaction, else `chained` when `chains` is
+    /// set, else `revinclude` when the Patient's `searchRevInclude`s cover
+    /// every planned type, else `patient-first`.
+    #[default]
+    Auto,
+    /// One `POST [base]` of a `batch` Bundle: the Patient search and every
+    /// section search chained on `patient.identifier`. A server refusing
+    /// it (HTTP 405 or 501), or answering it over `max_body_bytes`, is
+    /// read `patient-first` for that request, and a note says so.
+    Batch,
+    /// The Patient search and every section search chained on
+    /// `patient.identifier`, sent at once: one wave of concurrent GETs when
+    /// `max_concurrent_searches` covers the searches (up to sixteen).
+    Chained,
+    /// One `Patient?identifier=…&_revinclude={type}:patient…` search. An
+    /// answer with a `next` link, with the server's own issues, or with
+    /// more of a type than `page_size` × `max_pages`, is read again type
+    /// by type with the Patient's id; one over `max_body_bytes` is read
+    /// `patient-first`, and a note says so.
+    #[serde(rename = "revinclude")]
+    RevInclude,
+    /// The Patient search, then every section search with the Patient's
+    /// id: two round trips (three when the searches outnumber
+    /// `max_concurrent_searches`).
+    PatientFirst,
 }
 
 /// How a `fhir-r4` source's searches are chosen (`options.searches`).
@@ -93,6 +142,8 @@ impl Default for FhirR4Options {
             searches: Searches::Capability,
             skip: Vec::new(),
             sort: None,
+            search_plan: SearchPlan::Auto,
+            chains: false,
         }
     }
 }

@@ -60,6 +60,33 @@ pub struct Page {
 /// empty page. Error entries beside results are kept in [`Page::reported`]
 /// for the search to report.
 pub fn read_page(body: &[u8], ctx: &PageContext<'_>) -> Result<Page, SourceError> {
+    let mut pages = read_bundle(body, ctx, &[])?;
+    Ok(pages.swap_remove(0))
+}
+
+/// Reads the answer to a Patient search that brought `included` along
+/// (`_revinclude`), in one pass: the page of `ctx.searched` (the
+/// Patient, with the answer's `next` link, total and OperationOutcome
+/// issues), then one page per type of `included`, of its resources of
+/// search mode `include` (or none). Fails as [`read_page`] does.
+pub fn read_revinclude(
+    body: &[u8],
+    ctx: &PageContext<'_>,
+    included: &[RecordType],
+) -> Result<(Page, Vec<Page>), SourceError> {
+    let mut pages = read_bundle(body, ctx, included)?;
+    let primary = pages.remove(0);
+    Ok((primary, pages))
+}
+
+/// Reads one search answer into pages: the first for `ctx.searched`
+/// (entries of search mode `match` or none), then one per type of
+/// `included` (entries of mode `include` or none).
+fn read_bundle(
+    body: &[u8],
+    ctx: &PageContext<'_>,
+    included: &[RecordType],
+) -> Result<Vec<Page>, SourceError> {
     let bundle: BundleIn<'_> = serde_json::from_slice(body)
         .map_err(|e| SourceError::Malformed(json_error("search answer", &e)))?;
     let searched = ctx.searched.name();
@@ -98,51 +125,60 @@ pub fn read_page(body: &[u8], ctx: &PageContext<'_>) -> Result<Page, SourceError
         base: ctx.base,
         medications: &medications,
     };
-    let mut page = Page {
-        next: bundle.next_link().map(str::to_string),
-        total: bundle.total,
-        ..Page::default()
-    };
+    let mut pages = vec![Page::default(); 1 + included.len()];
+    pages[0].next = bundle.next_link().map(str::to_string);
+    pages[0].total = bundle.total;
     for e in &bundle.entry {
         let Some(raw) = e.resource else { continue };
         let mode = e.search.as_ref().and_then(|s| s.mode.as_deref());
         let ty = peek_resource_type(raw);
-        match ty.as_deref() {
+        // Which page the entry is an item of, and as which type.
+        let target = match ty.as_deref() {
             Some("OperationOutcome") => {
                 if let Some(oo) = Outcome::read(raw.get().as_bytes()) {
-                    page.reported.extend(reported(&oo, false));
+                    pages[0].reported.extend(reported(&oo, false));
                 }
+                continue;
             }
-            Some(t) if t == ctx.searched.name() => {
-                if matches!(mode, Some("include") | Some("outcome")) {
-                    continue;
-                }
-                match map_as(ctx.searched, raw, &map_ctx) {
-                    Ok(mapped) => page.found.push(Found {
-                        full_url: e.full_url.clone(),
-                        mapped,
-                    }),
-                    Err(err) => {
-                        page.unreadable += 1;
-                        page.first_error.get_or_insert_with(|| err.to_string());
-                    }
-                }
+            Some(t) if t == searched => {
+                (!matches!(mode, Some("include") | Some("outcome"))).then_some((0, ctx.searched))
             }
-            Some(_) => {}
+            Some(t) => included
+                .iter()
+                .position(|i| i.name() == t)
+                .filter(|_| !matches!(mode, Some("match") | Some("outcome")))
+                .map(|n| (n + 1, included[n])),
             None => {
-                page.unreadable += 1;
-                page.first_error
+                pages[0].unreadable += 1;
+                pages[0]
+                    .first_error
                     .get_or_insert_with(|| "an entry's resource has no resourceType".into());
+                continue;
+            }
+        };
+        let Some((n, as_type)) = target else { continue };
+        let page = &mut pages[n];
+        match map_as(as_type, raw, &map_ctx) {
+            Ok(mapped) => page.found.push(Found {
+                full_url: e.full_url.clone(),
+                mapped,
+            }),
+            Err(err) => {
+                page.unreadable += 1;
+                page.first_error.get_or_insert_with(|| err.to_string());
             }
         }
     }
-    let failures: Vec<Reported> = page
+    let failures: Vec<Reported> = pages[0]
         .reported
         .iter()
         .filter(|r| r.is_failure())
         .cloned()
         .collect();
-    if !failures.is_empty() && page.found.is_empty() && page.unreadable == 0 {
+    let nothing = pages
+        .iter()
+        .all(|p| p.found.is_empty() && p.unreadable == 0);
+    if !failures.is_empty() && nothing {
         // Nothing but the server's own error: a failed search, not an
         // empty one.
         return Err(SourceError::Refused(format!(
@@ -150,7 +186,7 @@ pub fn read_page(body: &[u8], ctx: &PageContext<'_>) -> Result<Page, SourceError
             describe(&failures)
         )));
     }
-    Ok(page)
+    Ok(pages)
 }
 
 /// One issue of an OperationOutcome a server sent, fit to quote to the
@@ -277,5 +313,39 @@ mod tests {
             br#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":" not-found "},{"severity":"fatal","code":"exception"}]}"#
         ));
         assert!(!is_not_found_outcome(br#"{"resourceType":"Bundle"}"#));
+    }
+
+    #[test]
+    fn a_revinclude_answer_is_split_by_type_in_one_pass() {
+        let source = SourceId::parse("t").unwrap();
+        let ctx = PageContext {
+            source: &source,
+            base: None,
+            searched: RecordType::Patient,
+        };
+        let body = serde_json::json!({"resourceType": "Bundle", "type": "searchset", "total": 1, "entry": [
+            {"resource": {"resourceType": "Patient", "id": "p1"}, "search": {"mode": "match"}},
+            {"resource": {"resourceType": "Flag", "id": "f1", "status": "active", "code": {"text": "Violent"}}, "search": {"mode": "include"}},
+            {"resource": {"resourceType": "Condition", "id": "c1", "code": {"text": "Asthma"}}, "search": {"mode": "include"}},
+            {"resource": {"resourceType": "Condition", "id": "c2", "code": {"text": "Gout"}}},
+            {"resource": {"resourceType": "Condition", "id": "c3", "code": {"text": "x"}}, "search": {"mode": "match"}},
+            {"resource": {"resourceType": "Patient", "id": "p2"}, "search": {"mode": "include"}},
+            {"resource": {"resourceType": "Encounter", "id": "e1"}, "search": {"mode": "include"}}
+        ]})
+        .to_string();
+        let (patient, pages) = read_revinclude(
+            body.as_bytes(),
+            &ctx,
+            &[RecordType::Condition, RecordType::Flag],
+        )
+        .unwrap();
+        let ids = |p: &Page| -> Vec<String> {
+            p.found.iter().filter_map(|f| f.mapped.id.clone()).collect()
+        };
+        assert_eq!(ids(&patient), ["p1"]);
+        assert_eq!(patient.total, Some(1));
+        assert_eq!(ids(&pages[0]), ["c1", "c2"]);
+        assert_eq!(ids(&pages[1]), ["f1"]);
+        assert_eq!(pages[0].total, None);
     }
 }

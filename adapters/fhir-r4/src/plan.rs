@@ -1,14 +1,16 @@
 //! Which searches one request runs: the record types of each wanted
 //! section, as the registration's options and the server's
 //! CapabilityStatement allow, each asked most recent first where the server
-//! can sort. Pure: no I/O.
+//! can sort; and how they reach the server ([`round_trip`]): in one batch,
+//! one wave of chained searches, one Patient search with `_revinclude`, or
+//! the Patient search first. Pure: no I/O.
 
 use icr_adapter_sdk::Mismatch;
 use icr_model::{IssueKind, Section, SectionSet, SourceIssue};
 
 use crate::capability::Capability;
 use crate::map::RecordType;
-use crate::options::{FhirR4Options, Searches};
+use crate::options::{FhirR4Options, SearchPlan, Searches};
 
 /// One search to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +24,10 @@ pub struct Planned {
     /// problems, alerts) are found when a search is cut short, so that
     /// they are never the ones left out; `None` for types without them.
     pub current: Option<CurrentItems>,
+    /// The `_include` of the Medications the type's resources refer to
+    /// (`MedicationStatement:medication`), when the options ask for them
+    /// and the statement does not list the type's includes without it.
+    pub include: Option<&'static str>,
 }
 
 /// The search for a type's current items.
@@ -124,19 +130,33 @@ pub fn plan(wanted: SectionSet, options: &FhirR4Options, capability: Option<&Cap
                 message,
             });
         }
-        out.searches.extend(asked.into_iter().map(|ty| Planned {
-            ty,
-            sort: sort_for(ty, options, capability),
-            current: ty.current_items().map(|(param, value)| {
-                if capability.is_some_and(|c| c.takes(ty, param) == Some(false)) {
-                    CurrentItems::Undeclared(param)
-                } else {
-                    CurrentItems::Ask(param, value)
-                }
-            }),
+        out.searches.extend(asked.into_iter().map(|ty| {
+            Planned {
+                ty,
+                sort: sort_for(ty, options, capability),
+                current: ty.current_items().map(|(param, value)| {
+                    if capability.is_some_and(|c| c.takes(ty, param) == Some(false)) {
+                        CurrentItems::Undeclared(param)
+                    } else {
+                        CurrentItems::Ask(param, value)
+                    }
+                }),
+                include: medication_include(ty)
+                    .filter(|_| options.include_medications)
+                    .filter(|i| capability.is_none_or(|c| c.includes(ty, i) != Some(false))),
+            }
         }));
     }
     out
+}
+
+/// The `_include` of the Medications that `ty`'s resources refer to.
+fn medication_include(ty: RecordType) -> Option<&'static str> {
+    match ty {
+        RecordType::MedicationStatement => Some("MedicationStatement:medication"),
+        RecordType::MedicationRequest => Some("MedicationRequest:medication"),
+        _ => None,
+    }
 }
 
 /// The date parameter to sort `ty` by: as the options say, else when the
@@ -153,6 +173,74 @@ fn sort_for(
         None => capability.is_some_and(|c| c.sorts() && c.takes(ty, param) != Some(false)),
     };
     sorts.then_some(param)
+}
+
+/// How one request's searches reach the server, as chosen for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoundTrip {
+    /// One `POST [base]` of a `batch` Bundle.
+    Batch,
+    /// One wave of GETs chained on `patient.identifier`.
+    Chained,
+    /// One Patient search with `_revinclude`.
+    RevInclude,
+    /// The Patient search, then the searches with its id.
+    PatientFirst,
+}
+
+impl RoundTrip {
+    /// How a record is read, for the operator: `records are read in one
+    /// batch of every search (search_plan "batch")`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RoundTrip::Batch => {
+                "records are read in one batch of every search (search_plan \"batch\")"
+            }
+            RoundTrip::Chained => {
+                "records are read in one wave of searches chained on the NHS number (search_plan \"chained\")"
+            }
+            RoundTrip::RevInclude => {
+                "records are read in one Patient search with _revinclude (search_plan \"revinclude\")"
+            }
+            RoundTrip::PatientFirst => {
+                "records are read Patient search first, then the searches by its id (search_plan \"patient-first\")"
+            }
+        }
+    }
+}
+
+/// The round trip for `searches`: the registration's `search_plan` when it
+/// names one, else the cheapest the statement allows (see
+/// [`SearchPlan::Auto`]). A request with no search beside the Patient's is
+/// always one Patient search.
+pub fn round_trip(
+    searches: &[Planned],
+    options: &FhirR4Options,
+    capability: Option<&Capability>,
+) -> RoundTrip {
+    if searches.is_empty() {
+        return RoundTrip::PatientFirst;
+    }
+    let capability = statement(options, capability);
+    match options.search_plan {
+        SearchPlan::Batch => RoundTrip::Batch,
+        SearchPlan::Chained => RoundTrip::Chained,
+        SearchPlan::RevInclude => RoundTrip::RevInclude,
+        SearchPlan::PatientFirst => RoundTrip::PatientFirst,
+        SearchPlan::Auto => {
+            let chains = options.chains
+                && capability.is_none_or(|c| {
+                    c.takes(RecordType::Patient, "identifier") != Some(false)
+                        && searches.iter().all(|p| c.may_chain(p.ty))
+                });
+            match capability {
+                Some(c) if c.batches() => RoundTrip::Batch,
+                _ if chains => RoundTrip::Chained,
+                Some(c) if searches.iter().all(|p| c.rev_includes(p.ty)) => RoundTrip::RevInclude,
+                _ => RoundTrip::PatientFirst,
+            }
+        }
+    }
 }
 
 /// What the registration offers that the server's statement does not
@@ -326,5 +414,122 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn the_round_trip_is_the_registrations_or_the_cheapest_declared() {
+        let full = capability(
+            serde_json::json!({"resourceType": "CapabilityStatement", "rest": [{
+            "interaction": [{"code": "batch"}],
+            "resource": [
+                {"type": "Patient", "searchRevInclude": ["Condition:patient", "Flag:patient"]},
+                {"type": "Condition", "searchParam": [{"name": "patient", "type": "reference"}]},
+                {"type": "Flag"}
+            ]}]}),
+        );
+        let no_batch = capability(
+            serde_json::json!({"resourceType": "CapabilityStatement", "rest": [{
+            "resource": [
+                {"type": "Patient", "searchRevInclude": ["Condition:patient"]},
+                {"type": "Condition", "searchParam": [{"name": "patient", "type": "reference"}]},
+                {"type": "Flag", "searchParam": [{"name": "patient", "type": "token"}]}
+            ]}]}),
+        );
+        let with = |search_plan, chains| FhirR4Options {
+            search_plan,
+            chains,
+            ..FhirR4Options::default()
+        };
+        let how = |o: &FhirR4Options, c: Option<&Capability>, s: &str| {
+            let p = plan(sections(s), o, c);
+            round_trip(&p.searches, o, c)
+        };
+        let auto = with(SearchPlan::Auto, false);
+        let chains = with(SearchPlan::Auto, true);
+        assert_eq!(
+            how(&auto, Some(&full), "conditions,alerts"),
+            RoundTrip::Batch
+        );
+        assert_eq!(
+            how(&chains, Some(&full), "conditions,alerts"),
+            RoundTrip::Batch
+        );
+        assert_eq!(
+            how(&auto, Some(&no_batch), "conditions"),
+            RoundTrip::RevInclude
+        );
+        assert_eq!(
+            how(&chains, Some(&no_batch), "conditions"),
+            RoundTrip::Chained
+        );
+        // Flag's patient parameter is not a reference, and it is not
+        // revincluded: neither one chain nor one Patient search covers it.
+        assert_eq!(
+            how(&chains, Some(&no_batch), "conditions,alerts"),
+            RoundTrip::PatientFirst
+        );
+        assert_eq!(how(&auto, None, "conditions"), RoundTrip::PatientFirst);
+        assert_eq!(how(&chains, None, "conditions"), RoundTrip::Chained);
+        let all = FhirR4Options {
+            searches: Searches::All,
+            ..auto.clone()
+        };
+        assert_eq!(
+            how(&all, Some(&full), "conditions"),
+            RoundTrip::PatientFirst
+        );
+        assert_eq!(
+            RoundTrip::Batch.describe(),
+            "records are read in one batch of every search (search_plan \"batch\")"
+        );
+        // Named plans are taken as they are, whatever the statement says.
+        for (named, expected) in [
+            (SearchPlan::Batch, RoundTrip::Batch),
+            (SearchPlan::Chained, RoundTrip::Chained),
+            (SearchPlan::RevInclude, RoundTrip::RevInclude),
+            (SearchPlan::PatientFirst, RoundTrip::PatientFirst),
+        ] {
+            assert_eq!(how(&with(named, false), None, "conditions"), expected);
+            assert_eq!(
+                how(&with(named, false), Some(&full), "demographics"),
+                RoundTrip::PatientFirst
+            );
+        }
+    }
+
+    #[test]
+    fn medications_are_included_unless_the_statement_or_the_options_say_otherwise() {
+        let listed = capability(
+            serde_json::json!({"resourceType": "CapabilityStatement", "rest": [{
+            "resource": [
+                {"type": "MedicationStatement", "searchInclude": ["MedicationStatement:source"]},
+                {"type": "MedicationRequest"}
+            ]}]}),
+        );
+        let includes = |o: &FhirR4Options, c: Option<&Capability>| -> Vec<Option<&str>> {
+            plan(sections("medications,alerts"), o, c)
+                .searches
+                .iter()
+                .map(|p| p.include)
+                .collect()
+        };
+        let o = FhirR4Options::default();
+        assert_eq!(
+            includes(&o, None),
+            [
+                Some("MedicationStatement:medication"),
+                Some("MedicationRequest:medication"),
+                None
+            ]
+        );
+        assert_eq!(
+            includes(&o, Some(&listed)),
+            [None, Some("MedicationRequest:medication")]
+        );
+        let off = FhirR4Options {
+            include_medications: false,
+            ..o
+        };
+        assert_eq!(includes(&off, None), [None, None, None]);
     }
 }

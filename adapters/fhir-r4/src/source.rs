@@ -1,10 +1,15 @@
-//! The network side: the Patient search, then the section searches, run
-//! concurrently and paged, each read by [`read_page`] as it arrives.
+//! The network side: the request's round trip (a batch, a wave of chained
+//! searches, a Patient search with `_revinclude`, or the Patient search
+//! then the section searches), then each search's further pages, run
+//! concurrently, each page read by [`read_page`] as it arrives. Whatever
+//! the round trip, the Patient found with the NHS number is read first and
+//! every other answer is checked against it.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use futures::StreamExt;
 use icr_adapter_sdk::fhir_search::{End, FhirClient, Next, PageFailed, Search as Pages};
 use icr_adapter_sdk::identity::is_another_nhs_number;
@@ -23,10 +28,13 @@ use crate::capability::Capability;
 use crate::map::{Content, RecordType, local_reference};
 use crate::options::{FhirR4Options, Searches};
 use crate::page::{
-    Found, PageContext, Reported, describe, http_failure, is_not_found_outcome, read_page,
+    Found, Page, PageContext, Reported, describe, http_failure, is_not_found_outcome, read_page,
 };
-use crate::plan::{CurrentItems, Planned, plan};
+use crate::plan::{CurrentItems, Planned, plan, round_trip};
 use crate::truncated::{Current, Truncation, Why};
+use trip::PatientAnswer;
+
+mod trip;
 
 /// A FHIR R4 REST server as a source.
 pub struct FhirR4Source {
@@ -121,9 +129,11 @@ impl FhirR4Source {
             }
         );
         let mismatches = crate::plan::mismatches(self.offered, &self.options, &capability);
+        let searches = plan(self.offered, &self.options, Some(&capability)).searches;
+        let how = round_trip(&searches, &self.options, Some(&capability));
         self.set_capability(capability);
         Preparation {
-            notes: vec![note],
+            notes: vec![note, how.describe().to_string()],
             mismatches,
         }
     }
@@ -143,12 +153,18 @@ impl FhirR4Source {
 
     /// The first page of `planned`'s search, sorted as planned, and
     /// narrowed to its current items when `current` is given.
-    fn search_url(&self, planned: Planned, patient_id: &str, current: Option<(&str, &str)>) -> Url {
+    fn search_url(&self, planned: Planned, who: Who<'_>, current: Option<(&str, &str)>) -> Url {
         let ty = planned.ty;
         let mut url = self.type_url(ty);
         {
             let mut q = url.query_pairs_mut();
-            q.append_pair("patient", patient_id);
+            match who {
+                Who::Id(id) => q.append_pair("patient", id),
+                Who::Nhs(nhs) => q.append_pair(
+                    "patient.identifier",
+                    &format!("{NHS_NUMBER_SYSTEM}|{}", nhs.as_str()),
+                ),
+            };
             if let Some((param, value)) = current {
                 q.append_pair(param, value);
             }
@@ -156,16 +172,8 @@ impl FhirR4Source {
                 q.append_pair("_sort", &format!("-{date}"));
             }
             q.append_pair("_count", &self.options.page_size.to_string());
-            if self.options.include_medications {
-                match ty {
-                    RecordType::MedicationStatement => {
-                        q.append_pair("_include", "MedicationStatement:medication");
-                    }
-                    RecordType::MedicationRequest => {
-                        q.append_pair("_include", "MedicationRequest:medication");
-                    }
-                    _ => {}
-                }
+            if let Some(include) = planned.include {
+                q.append_pair("_include", include);
             }
         }
         url
@@ -179,70 +187,42 @@ impl FhirR4Source {
         }
     }
 
-    async fn find_patient(
-        &self,
-        nhs: NhsNumber,
-        deadline: Instant,
-        wire: &mut usize,
-    ) -> Result<(String, Found), SourceError> {
-        let what = "Patient search";
-        let body = self
-            .fhir
+    /// `GET` of the Patient search alone: its answer, as a round trip
+    /// brings it.
+    async fn get_patient(&self, nhs: NhsNumber, deadline: Instant, wire: &mut usize) -> First {
+        self.fhir
             .get(
                 self.patient_url(nhs),
-                what,
+                PATIENT_SEARCH,
                 deadline,
                 wire,
-                |status, body| {
-                    if status == 404 && is_not_found_outcome(body) {
-                        SourceError::PatientNotFound
-                    } else {
-                        http_failure(status, what, body)
-                    }
-                },
+                patient_failure,
             )
-            .await?;
+            .await
+    }
+
+    /// The Patient of the Patient search's answer: its id and what it says.
+    fn read_patient(&self, answer: First, nhs: NhsNumber) -> Result<(String, Found), SourceError> {
+        let body = answer?;
         let page = read_page(&body, &self.page_context(RecordType::Patient))?;
         drop(body);
-        let matches = page.found.len() + page.unreadable as usize;
-        if matches > 1 {
-            return Err(SourceError::Malformed("several patients match".into()));
-        }
-        let Some(found) = page.found.into_iter().next() else {
-            return Err(match page.first_error {
-                Some(e) => {
-                    SourceError::Malformed(format!("the matching Patient cannot be read: {e}"))
-                }
-                None => SourceError::PatientNotFound,
-            });
-        };
-        // The gateway's guard on every answer, run here at once: the
-        // record's demographics are there only when asked for, and nothing
-        // else is searched for a Patient who is someone else.
-        if let Content::Patient { demographics, .. } = &found.mapped.content
-            && is_another_nhs_number(demographics.nhs_number, nhs)
-        {
-            return Err(SourceError::IdentityMismatch(
-                "the matching Patient has a different NHS number".into(),
-            ));
-        }
-        let Some(id) = found.mapped.id.clone() else {
-            return Err(SourceError::Malformed(
-                "the matching Patient has no id".into(),
-            ));
-        };
-        Ok((id, found))
+        the_patient(page, nhs)
     }
 
     /// Runs one planned search, all its pages. A search cut short (more
     /// pages than `max_pages`, or a next page on another server) then asks
     /// separately for the type's current items, adding those not already
     /// read, and says what was read.
-    async fn search(&self, planned: Planned, patient_id: &str, deadline: Instant) -> Search {
+    async fn search(
+        &self,
+        planned: Planned,
+        start: Start,
+        patient_id: &str,
+        deadline: Instant,
+    ) -> Search {
         let mut search = Search::new(planned.ty);
-        let url = self.search_url(planned, patient_id, None);
         let (why, total) = match self
-            .read_pages(&mut search, url, patient_id, deadline)
+            .read_pages(&mut search, start, patient_id, deadline)
             .await
         {
             Ok((None, _)) => return search,
@@ -257,10 +237,10 @@ impl FhirR4Source {
             None => Current::NoneToAsk,
             Some(CurrentItems::Undeclared(param)) => Current::Undeclared(param),
             Some(CurrentItems::Ask(param, value)) => {
-                let url = self.search_url(planned, patient_id, Some((param, value)));
+                let url = self.search_url(planned, Who::Id(patient_id), Some((param, value)));
                 let matched_before = search.position;
                 match self
-                    .read_pages(&mut search, url, patient_id, deadline)
+                    .read_pages(&mut search, Start::Get(url), patient_id, deadline)
                     .await
                 {
                     Ok((None, _)) => Current::All,
@@ -282,28 +262,47 @@ impl FhirR4Source {
         search
     }
 
-    /// Reads the pages of one search from `url` into `search`, following
-    /// `next` links on this server up to `max_pages`. Gives why it stopped
-    /// early (`None`: it read the last page) and the first page's
-    /// `Bundle.total`; or the page that failed, and why.
+    /// Reads the pages of one search from `start` into `search`,
+    /// following `next` links on this server up to `max_pages`. Gives why
+    /// it stopped early (`None`: it read the last page) and the first
+    /// page's `Bundle.total`; or the page that failed, and why.
     async fn read_pages(
         &self,
         search: &mut Search,
-        url: Url,
+        start: Start,
         patient_id: &str,
         deadline: Instant,
     ) -> Result<(Option<Why>, Option<u64>), (u32, SourceError)> {
         let ty = search.ty;
+        let ctx = self.page_context(ty);
+        let base = self.fhir.base();
+        let mut total = None;
+        // A first page the round trip brought is read here; the rest are
+        // asked for from its `next` link.
+        let first = match start {
+            Start::Get(url) => Err(url),
+            Start::Read(answer) => Ok(answer
+                .and_then(|body| read_page(&body, &ctx))
+                .map_err(|e| (1, e))?),
+            Start::Page(page) => Ok(page),
+        };
+        let (url, before) = match first {
+            Err(url) => (url, 0),
+            Ok(page) => {
+                total = page.total;
+                match self.next_after(search, page, patient_id) {
+                    Ok(url) => (url, 1),
+                    Err(end) => return Ok((end, total)),
+                }
+            }
+        };
         let what = format!("{} search", ty.name());
         let pages = Pages {
             what: &what,
-            max_pages: self.options.max_pages,
+            max_pages: self.options.max_pages - before,
             deadline,
         };
-        let mut total = None;
         let mut bytes = 0;
-        let ctx = self.page_context(ty);
-        let base = self.fhir.base();
         let end = self
             .fhir
             .pages(
@@ -314,7 +313,7 @@ impl FhirR4Source {
                 |page_no, body| {
                     let page = read_page(body, &ctx)?;
                     search.pages_read += 1;
-                    if page_no == 1 {
+                    if page_no + before == 1 {
                         total = page.total;
                     }
                     Ok(match search.take(page, &self.meta, patient_id, base) {
@@ -327,11 +326,100 @@ impl FhirR4Source {
         search.bytes += bytes;
         match end {
             Ok(End::Last | End::Enough) => Ok((None, total)),
-            Ok(End::MorePages(n)) => Ok((Some(Why::MorePages(n)), total)),
+            Ok(End::MorePages(n)) => Ok((Some(Why::MorePages(n + before)), total)),
             Ok(End::Elsewhere) => Ok((Some(Why::Elsewhere), total)),
-            Err(PageFailed { page, error }) => Err((page, error)),
+            Err(PageFailed { page, error }) => Err((page + before, error)),
         }
     }
+
+    /// Takes a first page the round trip brought, and gives the URL of
+    /// the next, or why the search ends there (`None`: it was the last).
+    fn next_after(
+        &self,
+        search: &mut Search,
+        page: Page,
+        patient_id: &str,
+    ) -> Result<Url, Option<Why>> {
+        search.pages_read += 1;
+        let next = search
+            .take(page, &self.meta, patient_id, self.fhir.base())
+            .ok_or(None)?;
+        if self.options.max_pages == 1 {
+            return Err(Some(Why::MorePages(1)));
+        }
+        self.fhir
+            .origins()
+            .resolve(&next)
+            .ok_or(Some(Why::Elsewhere))
+    }
+}
+
+/// The name of the Patient search in errors.
+const PATIENT_SEARCH: &str = "Patient search";
+
+/// The error for an HTTP error answer to the Patient search: 404 with a
+/// `not-found` OperationOutcome is the person not known there.
+fn patient_failure(status: u16, body: &[u8]) -> SourceError {
+    if status == 404 && is_not_found_outcome(body) {
+        SourceError::PatientNotFound
+    } else {
+        http_failure(status, PATIENT_SEARCH, body)
+    }
+}
+
+/// The one Patient of the Patient search's page: its id and what it says.
+/// None is the person not known there; several, or one with another NHS
+/// number, fail the source.
+fn the_patient(page: Page, nhs: NhsNumber) -> Result<(String, Found), SourceError> {
+    let matches = page.found.len() + page.unreadable as usize;
+    if matches > 1 {
+        return Err(SourceError::Malformed("several patients match".into()));
+    }
+    let Some(found) = page.found.into_iter().next() else {
+        return Err(match page.first_error {
+            Some(e) => SourceError::Malformed(format!("the matching Patient cannot be read: {e}")),
+            None => SourceError::PatientNotFound,
+        });
+    };
+    // The gateway's guard on every answer, run here at once: the record's
+    // demographics are there only when asked for, and nothing else is
+    // taken for a Patient who is someone else.
+    if let Content::Patient { demographics, .. } = &found.mapped.content
+        && is_another_nhs_number(demographics.nhs_number, nhs)
+    {
+        return Err(SourceError::IdentityMismatch(
+            "the matching Patient has a different NHS number".into(),
+        ));
+    }
+    let Some(id) = found.mapped.id.clone() else {
+        return Err(SourceError::Malformed(
+            "the matching Patient has no id".into(),
+        ));
+    };
+    Ok((id, found))
+}
+
+/// A search's first page as a round trip brought it: its body, or why
+/// there is none.
+type First = Result<Bytes, SourceError>;
+
+/// Who a search asks about.
+#[derive(Clone, Copy)]
+enum Who<'a> {
+    /// The Patient's id on the server (`patient={id}`).
+    Id(&'a str),
+    /// The NHS number, chained (`patient.identifier=…|{nhs}`).
+    Nhs(NhsNumber),
+}
+
+/// Where one search starts.
+enum Start {
+    /// With a GET of this URL.
+    Get(Url),
+    /// From a first page the round trip brought.
+    Read(First),
+    /// From a first page the round trip brought, already read.
+    Page(Page),
 }
 
 /// The result of one search, all pages.
@@ -534,10 +622,20 @@ impl SourceAdapter for FhirR4Source {
     async fn fetch(&self, request: &FetchRequest) -> Result<SourceRecord, SourceError> {
         let deadline = icr_adapter_sdk::soft_deadline(request.deadline);
         let wanted = request.sections.intersection(self.offered);
+        let nhs = request.nhs_number;
         let mut record = SourceRecord::default();
-        let (patient_id, found) = self
-            .find_patient(request.nhs_number, deadline, &mut record.wire_bytes)
+        let capability = self.capability();
+        let plan = plan(wanted, &self.options, capability.as_deref());
+        let how = round_trip(&plan.searches, &self.options, capability.as_deref());
+        let answered = self
+            .round_trip(how, &plan.searches, nhs, deadline, &mut record.wire_bytes)
             .await?;
+        // The Patient first: not found, or failed, and nothing else the
+        // round trip brought is read.
+        let (patient_id, found) = match answered.patient {
+            PatientAnswer::Body(answer) => self.read_patient(answer, nhs)?,
+            PatientAnswer::Read(page) => the_patient(page?, nhs)?,
+        };
         let last_updated = found.mapped.last_updated;
         let patient_local = format!("Patient/{patient_id}");
         if found.mapped.bad_dates > 0 && wanted.contains(Section::Demographics) {
@@ -572,23 +670,38 @@ impl SourceAdapter for FhirR4Source {
             }
         }
 
-        let capability = self.capability();
-        let plan = plan(wanted, &self.options, capability.as_deref());
         record.issues.extend(plan.notes);
+        record
+            .issues
+            .extend(answered.note.map(|message| SourceIssue {
+                kind: IssueKind::Note,
+                section: None,
+                message,
+            }));
         let plan = plan.searches;
         if plan.is_empty() {
             return Ok(record);
         }
         let patient_id = patient_id.as_str();
+        let starts: Vec<Start> = match answered.starts {
+            Some(starts) => starts,
+            None => plan
+                .iter()
+                .map(|p| Start::Get(self.search_url(*p, Who::Id(patient_id), None)))
+                .collect(),
+        };
         let mut done: Vec<(usize, Search)> =
-            futures::stream::iter(plan.iter().copied().enumerate())
-                .map(|(i, p)| async move { (i, self.search(p, patient_id, deadline).await) })
+            futures::stream::iter(plan.iter().copied().zip(starts).enumerate())
+                .map(|(i, (p, start))| async move {
+                    (i, self.search(p, start, patient_id, deadline).await)
+                })
                 .buffer_unordered(self.options.max_concurrent_searches)
                 .collect()
                 .await;
         done.sort_by_key(|(i, _)| *i);
         // A search that returned another patient's resources means the
-        // source mixes people: nothing from it can be trusted to be theirs.
+        // source mixes people (or, chained on the NHS number, ignored the
+        // chain): nothing from it can be trusted to be theirs.
         let mixed: u32 = done.iter().map(|(_, s)| s.other_patient).sum();
         if mixed > 0 {
             return Err(SourceError::IdentityMismatch(format!(

@@ -73,7 +73,8 @@ async fn a_search_the_server_does_not_declare_is_not_run_and_the_source_is_not_p
         prepared,
         Preparation {
             notes: vec![
-                "CapabilityStatement read: 1 of the 2 resource types this source's sections need are searchable; _sort declared".into()
+                "CapabilityStatement read: 1 of the 2 resource types this source's sections need are searchable; _sort declared".into(),
+                "records are read Patient search first, then the searches by its id (search_plan \"patient-first\")".into(),
             ],
             mismatches: vec![Mismatch {
                 section: Section::Appointments,

@@ -29,6 +29,7 @@ async fn sim(size: usize) -> Sim {
             orgs: Org::of_kind(Kind::GpConnect).collect(),
             listen: "127.0.0.1:0".parse().unwrap(),
             fault: Fault::default(),
+            fhir_search: Default::default(),
         }],
     };
     Sim::start(config).await.unwrap()

@@ -24,6 +24,8 @@
 //! # A chaos mode (see `chaos`), and the fraction of requests it strikes:
 //! # chaos = { mode = "trickle", bytes = 64, interval_ms = 200 }
 //! # chaos_rate = 1.0
+//! # What a FHIR R4 server takes beyond plain searches (all by default):
+//! # fhir_search = ["batch", "chained", "revinclude"]
 //!
 //! # Several organisations of one kind on one listener (they differ by
 //! # path); `orgs = "all"` is every organisation of the kind.
@@ -86,6 +88,10 @@ pub struct SimSourceConfig {
     pub listen: SocketAddr,
     /// The faults it shows from the start.
     pub fault: Fault,
+    /// What it takes beyond plain searches, when it is a FHIR R4 server
+    /// (`fhir_search = ["batch", "chained", "revinclude"]`, all by
+    /// default; `[]` for plain searches only).
+    pub fhir_search: crate::fhir::FhirSearch,
 }
 
 impl SimSourceConfig {
@@ -97,6 +103,7 @@ impl SimSourceConfig {
             orgs: vec![org],
             listen,
             fault: Fault::default(),
+            fhir_search: crate::fhir::FhirSearch::ALL,
         }
     }
 
@@ -344,6 +351,8 @@ struct RawSource {
     chaos: Option<Chaos>,
     #[serde(default = "one")]
     chaos_rate: f64,
+    #[serde(default)]
+    fhir_search: Option<Vec<String>>,
 }
 
 /// `orgs = "all"` or `orgs = ["gp-y90001", ...]`.
@@ -586,12 +595,24 @@ impl SimConfig {
                 };
                 invalid(key(field), m)
             })?;
+            let fhir_search = match &s.fhir_search {
+                None => crate::fhir::FhirSearch::ALL,
+                Some(_) if kind != Kind::FhirR4 => {
+                    return Err(invalid(
+                        key("fhir_search"),
+                        format!("fhir_search is for kind fhir-r4, not {kind}"),
+                    ));
+                }
+                Some(names) => crate::fhir::FhirSearch::parse(names)
+                    .map_err(|m| invalid(key("fhir_search"), m))?,
+            };
             sources.push(SimSourceConfig {
                 id: s.id,
                 kind,
                 orgs,
                 listen,
                 fault,
+                fhir_search,
             });
         }
         Ok(Self {
@@ -639,6 +660,7 @@ impl SimConfig {
                     orgs,
                     listen: any,
                     fault: Fault::default(),
+                    fhir_search: crate::fhir::FhirSearch::ALL,
                 });
             } else {
                 sources.extend(orgs.into_iter().map(|o| SimSourceConfig::single(o, any)));

@@ -1,8 +1,22 @@
 //! The FHIR R4 protocol module (kind `fhir-r4`): what a simulated FHIR R4
-//! server answers, as pure functions from a request's method, path and
-//! query to a status and a JSON body. The HTTP plumbing and the faults
+//! server answers, as pure functions from a request's method, path, query
+//! and body to a status and a JSON body. The HTTP plumbing and the faults
 //! live in `server`; every organisation is served at [`BASE_PATH`] on a
 //! listener of its own.
+//!
+//! Beside searches by `patient={id}` (and the Patient search by NHS
+//! number), a server may take, as its listener's `fhir_search` says
+//! ([`FhirSearch`], all by default) and its CapabilityStatement declares: a
+//! `batch` Bundle of searches posted to the base (`rest.interaction`
+//! `batch`), searches chained on the NHS number
+//! (`patient.identifier=https://fhir.nhs.uk/Id/nhs-number|{nhs}`; R4 has no
+//! element declaring chains, so the `patient` parameter's documentation
+//! says so), and a Patient search bringing the person's records along
+//! (`_revinclude={type}:patient`, declared in the Patient's
+//! `searchRevInclude`). `_include={type}:medication` is taken (and
+//! declared) on medication searches; it adds nothing, as the simulated
+//! medicines are coded in the resources. What a server does not take it
+//! refuses: 405 to a batch, 400 to a chain or `_revinclude`.
 //!
 //! Resources are rendered with `icr_fhir::render`, the same mapping the
 //! gateway uses, so there is one model-to-FHIR mapping in the project.
@@ -37,6 +51,75 @@ pub const MAX_COUNT: usize = 500;
 /// Most query parameters a request may have.
 pub const MAX_PARAMS: usize = 32;
 
+/// Most entries a batch may have.
+pub const MAX_BATCH_ENTRIES: usize = 32;
+
+/// What a simulated server takes beyond plain searches (`fhir_search` in
+/// `sim.toml`: a list of `"batch"`, `"chained"`, `"revinclude"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FhirSearch {
+    /// A `batch` Bundle of searches, `POST [base]`.
+    pub batch: bool,
+    /// Searches chained on `patient.identifier`.
+    pub chained: bool,
+    /// `_revinclude={type}:patient` on the Patient search.
+    pub revinclude: bool,
+}
+
+impl FhirSearch {
+    /// Everything: the default.
+    pub const ALL: FhirSearch = FhirSearch {
+        batch: true,
+        chained: true,
+        revinclude: true,
+    };
+
+    /// Plain searches only.
+    pub const NONE: FhirSearch = FhirSearch {
+        batch: false,
+        chained: false,
+        revinclude: false,
+    };
+
+    /// From the names in `sim.toml`.
+    pub fn parse(names: &[String]) -> Result<Self, String> {
+        let mut out = Self::NONE;
+        for name in names {
+            match name.as_str() {
+                "batch" => out.batch = true,
+                "chained" => out.chained = true,
+                "revinclude" => out.revinclude = true,
+                other => {
+                    let shown: String = other.chars().take(40).collect();
+                    return Err(format!(
+                        "{shown:?} is not a FHIR search feature; expected \"batch\", \"chained\" or \"revinclude\""
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Default for FhirSearch {
+    fn default() -> Self {
+        Self::ALL
+    }
+}
+
+/// One request, as [`serve`] takes it.
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    /// `GET`, `POST`, …
+    pub method: &'a str,
+    /// The path, e.g. `/fhir/r4/Condition`.
+    pub path: &'a str,
+    /// The query string without `?`, if any.
+    pub query: Option<&'a str>,
+    /// The body.
+    pub body: &'a [u8],
+}
+
 /// The resource types that can be searched by `patient`: every record
 /// type but the Patient itself.
 pub static SEARCH_TYPES: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
@@ -61,13 +144,17 @@ impl HttpModule for FhirR4 {
             return not_found();
         };
         let base = format!("{}{BASE_PATH}", req.origin);
-        respond(
+        serve(
             ctx.population(),
             org,
             &base,
-            req.method,
-            req.path,
-            req.query,
+            ctx.fhir_search(),
+            Request {
+                method: req.method,
+                path: req.path,
+                query: req.query,
+                body: req.body,
+            },
         )
     }
 
@@ -110,9 +197,8 @@ pub fn outcome(status: u16, code: &str, diagnostics: &str) -> Answer {
     json_answer(status, &Resource::OperationOutcome(oo))
 }
 
-/// Answers one request to the server of `org`. `base` is the absolute base
-/// URL the request came to (e.g. `http://127.0.0.1:9101/fhir/r4`), used in
-/// links and full URLs.
+/// Answers one request without a body to a server of `org` taking
+/// everything ([`FhirSearch::ALL`]); see [`serve`].
 pub fn respond(
     pop: &Population,
     org: Org,
@@ -121,9 +207,64 @@ pub fn respond(
     path: &str,
     query: Option<&str>,
 ) -> Answer {
-    let Some(rest) = path.strip_prefix(BASE_PATH) else {
+    let req = Request {
+        method,
+        path,
+        query,
+        body: &[],
+    };
+    serve(pop, org, base, FhirSearch::ALL, req)
+}
+
+/// Answers one request to the server of `org`, taking what `search` lets
+/// it. `base` is the absolute base URL the request came to (e.g.
+/// `http://127.0.0.1:9101/fhir/r4`), used in links and full URLs.
+pub fn serve(
+    pop: &Population,
+    org: Org,
+    base: &str,
+    search: FhirSearch,
+    req: Request<'_>,
+) -> Answer {
+    let Some(rest) = req.path.strip_prefix(BASE_PATH) else {
         return not_found();
     };
+    if rest.is_empty() || rest == "/" {
+        return match req.method {
+            "POST" if search.batch => batch(pop, org, base, search, req.body),
+            "POST" => outcome(
+                405,
+                "not-supported",
+                "this simulated server does not take batches",
+            ),
+            _ => not_found(),
+        };
+    }
+    if req.method != "GET" {
+        let Some(name) = rest.strip_prefix('/') else {
+            return not_found();
+        };
+        if name == "metadata" || name == "Patient" || SEARCH_TYPES.contains(&name) {
+            return outcome(
+                405,
+                "not-supported",
+                "this simulated server only answers GET, and POST of a batch to its base",
+            );
+        }
+        return not_found();
+    }
+    get(pop, org, base, search, rest, req.query)
+}
+
+/// Answers a GET of `rest` (the path after [`BASE_PATH`]).
+fn get(
+    pop: &Population,
+    org: Org,
+    base: &str,
+    search: FhirSearch,
+    rest: &str,
+    query: Option<&str>,
+) -> Answer {
     let Some(name) = rest.strip_prefix('/') else {
         return not_found();
     };
@@ -131,15 +272,8 @@ pub fn respond(
     if !known {
         return not_found();
     }
-    if method != "GET" {
-        return outcome(
-            405,
-            "not-supported",
-            "this simulated server only answers GET",
-        );
-    }
     if name == "metadata" {
-        return json_answer(200, &capability_statement(org, base));
+        return json_answer(200, &capability_statement(org, base, search));
     }
     let params = match Params::parse(query.unwrap_or("")) {
         Ok(p) => p,
@@ -150,15 +284,109 @@ pub fn respond(
         Err(msg) => return outcome(400, "invalid", &msg),
     };
     if name == "Patient" {
-        patient_search(pop, org, base, &params, page)
+        patient_search(pop, org, base, search, &params, page)
     } else {
         let type_ = SEARCH_TYPES
             .iter()
             .find(|t| **t == name)
             .copied()
             .unwrap_or("Flag");
-        resource_search(pop, org, base, type_, &params, page)
+        resource_search(pop, org, base, search, type_, &params, page)
     }
+}
+
+/// A batch Bundle of GET searches, read.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BatchIn {
+    #[serde(default)]
+    resource_type: Option<String>,
+    #[serde(rename = "type", default)]
+    type_: Option<String>,
+    #[serde(default)]
+    entry: Vec<BatchEntryIn>,
+}
+
+#[derive(serde::Deserialize)]
+struct BatchEntryIn {
+    #[serde(default)]
+    request: Option<BatchRequestIn>,
+}
+
+#[derive(serde::Deserialize)]
+struct BatchRequestIn {
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+}
+
+/// Whether a batch entry's URL is relative to the base (`Condition?…`).
+fn is_relative(url: &str) -> bool {
+    let path = url.split('?').next().unwrap_or(url);
+    !path.starts_with('/') && !path.contains(':')
+}
+
+/// Answers a `batch` Bundle: each entry, a GET of a URL relative to the
+/// base, answered as that GET would be, in a `batch-response` in the same
+/// order (a failure as its status and OperationOutcome).
+fn batch(pop: &Population, org: Org, base: &str, search: FhirSearch, body: &[u8]) -> Answer {
+    let Ok(bundle) = serde_json::from_slice::<BatchIn>(body) else {
+        return outcome(400, "invalid", "the body is not a Bundle");
+    };
+    if bundle.resource_type.as_deref() != Some("Bundle") || bundle.type_.as_deref() != Some("batch")
+    {
+        return outcome(400, "invalid", "the body is not a Bundle of type batch");
+    }
+    if bundle.entry.len() > MAX_BATCH_ENTRIES {
+        return outcome(
+            400,
+            "too-costly",
+            &format!("a batch may have at most {MAX_BATCH_ENTRIES} entries"),
+        );
+    }
+    let mut out = br#"{"resourceType":"Bundle","type":"batch-response","entry":["#.to_vec();
+    for (i, e) in bundle.entry.iter().enumerate() {
+        let request = e.request.as_ref();
+        let answer = match (
+            request.and_then(|r| r.method.as_deref()),
+            request.and_then(|r| r.url.as_deref()),
+        ) {
+            (Some("GET"), Some(url)) if is_relative(url) => {
+                let (path, query) = match url.split_once('?') {
+                    Some((p, q)) => (p, Some(q)),
+                    None => (url, None),
+                };
+                get(pop, org, base, search, &format!("/{path}"), query)
+            }
+            (Some("GET"), _) => outcome(
+                400,
+                "invalid",
+                "each entry's request.url must be a search relative to the base",
+            ),
+            _ => outcome(
+                405,
+                "not-supported",
+                "this simulated server takes only GET searches in a batch",
+            ),
+        };
+        if i > 0 {
+            out.push(b',');
+        }
+        if (200..300).contains(&answer.status) {
+            out.extend_from_slice(br#"{"resource":"#);
+            out.extend_from_slice(&answer.body);
+            out.extend_from_slice(br#","response":{"status":"200 OK"}}"#);
+        } else {
+            out.extend_from_slice(
+                format!(r#"{{"response":{{"status":"{}","outcome":"#, answer.status).as_bytes(),
+            );
+            out.extend_from_slice(&answer.body);
+            out.extend_from_slice(b"}}");
+        }
+    }
+    out.extend_from_slice(b"]}");
+    Answer::new(200, FHIR_JSON, out)
 }
 
 fn not_found() -> Answer {
@@ -203,6 +431,14 @@ impl Params {
         Ok(first.map(String::as_str))
     }
 
+    /// Every value of `name`, in order.
+    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     fn page(&self) -> Result<Page, String> {
         let count = match self.one("_count")? {
             None => DEFAULT_COUNT,
@@ -241,12 +477,14 @@ fn meta(t: OffsetDateTime) -> Option<Meta> {
 }
 
 /// A searchset Bundle for one page, with `self` and (when more remain)
-/// `next` links.
+/// `next` links: `entries` of search mode `match`, then `included` of mode
+/// `include`.
 fn searchset(
     total: usize,
     page: Page,
     link_base: &str,
     entries: Vec<(String, Resource)>,
+    included: Vec<(String, Resource)>,
 ) -> Resource {
     let link = |offset: usize, relation: &str| BundleLink {
         relation: Some(relation.to_string()),
@@ -265,11 +503,13 @@ fn searchset(
         link: links,
         entry: entries
             .into_iter()
-            .map(|(full_url, resource)| BundleEntry {
+            .map(|e| (e, "match"))
+            .chain(included.into_iter().map(|e| (e, "include")))
+            .map(|((full_url, resource), mode)| BundleEntry {
                 full_url: Some(full_url),
                 resource,
                 search: Some(BundleSearch {
-                    mode: Some("match".to_string()),
+                    mode: Some(mode.to_string()),
                 }),
             })
             .collect(),
@@ -277,7 +517,36 @@ fn searchset(
     })
 }
 
-fn patient_search(pop: &Population, org: Org, base: &str, params: &Params, page: Page) -> Answer {
+/// The person `identifier` (`{system}|{NHS number}`, or the number
+/// alone) names, when `org` holds a record of them.
+fn held<'a>(pop: &'a Population, org: Org, identifier: &str) -> Option<(NhsNumber, &'a Holding)> {
+    let (system, value) = match identifier.split_once('|') {
+        Some((s, v)) => (Some(s), v),
+        None => (None, identifier),
+    };
+    match system {
+        Some(s) if !s.is_empty() && s != NHS_NUMBER_SYSTEM => None,
+        _ => NhsNumber::parse(value)
+            .ok()
+            .and_then(|nhs| pop.get(&nhs))
+            .and_then(|p| p.holding(org).map(|h| (p.nhs_number, h))),
+    }
+}
+
+/// The medication `_include`s this server takes.
+const INCLUDES: [&str; 2] = [
+    "MedicationStatement:medication",
+    "MedicationRequest:medication",
+];
+
+fn patient_search(
+    pop: &Population,
+    org: Org,
+    base: &str,
+    search: FhirSearch,
+    params: &Params,
+    page: Page,
+) -> Answer {
     let identifier = match params.one("identifier") {
         Ok(Some(v)) => v,
         Ok(None) => {
@@ -289,21 +558,46 @@ fn patient_search(pop: &Population, org: Org, base: &str, params: &Params, page:
         }
         Err(msg) => return outcome(400, "invalid", &msg),
     };
-    let (system, value) = match identifier.split_once('|') {
-        Some((s, v)) => (Some(s), v),
-        None => (None, identifier),
-    };
-    let found = match system {
-        Some(s) if !s.is_empty() && s != NHS_NUMBER_SYSTEM => None,
-        _ => NhsNumber::parse(value)
-            .ok()
-            .and_then(|nhs| pop.get(&nhs))
-            .and_then(|p| p.holding(org).map(|h| (p.nhs_number, h))),
-    };
+    // `_revinclude={type}:patient`: the types whose records come along.
+    let mut revincluded: Vec<&'static str> = Vec::new();
+    for r in params.all("_revinclude") {
+        if !search.revinclude {
+            return outcome(
+                400,
+                "not-supported",
+                "this server does not take _revinclude",
+            );
+        }
+        let Some(t) = r
+            .strip_suffix(":patient")
+            .and_then(|t| SEARCH_TYPES.iter().find(|s| **s == t))
+        else {
+            return outcome(
+                400,
+                "invalid",
+                "_revinclude must be {type}:patient for a type this server searches",
+            );
+        };
+        if !revincluded.contains(t) {
+            revincluded.push(t);
+        }
+    }
+    if params
+        .all("_include:iterate")
+        .chain(params.all("_include"))
+        .any(|i| !INCLUDES.contains(&i))
+    {
+        return outcome(
+            400,
+            "invalid",
+            "this server includes only MedicationStatement:medication and MedicationRequest:medication",
+        );
+    }
+    let found = held(pop, org, identifier);
     let link_base = format!("{base}/Patient?identifier={}", encode(identifier));
     let total = usize::from(found.is_some());
+    let found = found.filter(|_| page.offset == 0);
     let entries = found
-        .filter(|_| page.offset == 0)
         .map(|(nhs, h)| {
             (
                 format!("{base}/Patient/{}", h.patient_id),
@@ -312,7 +606,64 @@ fn patient_search(pop: &Population, org: Org, base: &str, params: &Params, page:
         })
         .into_iter()
         .collect();
-    json_answer(200, &searchset(total, page, &link_base, entries))
+    let included = match found {
+        Some((_, h)) => revincluded
+            .iter()
+            .flat_map(|t| {
+                // Each type most recent first, as `_sort` would give it.
+                let newest = RecordType::from_name(t).and_then(RecordType::date_param);
+                rendered(org, base, h, records(h, t, None, newest.is_some()))
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    json_answer(200, &searchset(total, page, &link_base, entries, included))
+}
+
+/// `type_`'s records in `holding`: those whose status is `current` when
+/// given, most recent first when `newest`, else as held.
+fn records<'a>(
+    holding: &'a Holding,
+    type_: &'a str,
+    current: Option<&str>,
+    newest: bool,
+) -> Vec<&'a OrgRecord> {
+    let mut matching: Vec<&OrgRecord> = holding
+        .records_of(type_)
+        .filter(|r| current.is_none_or(|value| status_code(&r.entry) == Some(value)))
+        .collect();
+    if newest {
+        // Most recent first; records without a date last, in their order.
+        matching.sort_by(|a, b| search_date(&b.entry).cmp(&search_date(&a.entry)));
+    }
+    matching
+}
+
+/// `records` rendered as `org`'s resources, with their full URLs.
+fn rendered(
+    org: Org,
+    base: &str,
+    holding: &Holding,
+    records: Vec<&OrgRecord>,
+) -> Vec<(String, Resource)> {
+    let patient_ref = format!("Patient/{}", holding.patient_id);
+    let source = org.id();
+    let resolve = move |rid: &RecordId| -> Option<String> {
+        (rid.source().as_str() == source).then(|| rid.local().to_string())
+    };
+    let ctx = RenderContext {
+        patient: &patient_ref,
+        resolve: &resolve,
+    };
+    records
+        .into_iter()
+        .map(|r| {
+            (
+                format!("{base}/{}/{}", r.resource_type, r.id),
+                resource(r, &ctx),
+            )
+        })
+        .collect()
 }
 
 /// The Patient resource `org` serves for a person it holds.
@@ -343,33 +694,59 @@ fn resource_search(
     pop: &Population,
     org: Org,
     base: &str,
+    search: FhirSearch,
     type_: &str,
     params: &Params,
     page: Page,
 ) -> Answer {
-    let reference = match params.one("patient") {
-        Ok(Some(v)) => v,
-        Ok(None) => {
+    let by_id = params.one("patient");
+    let by_nhs = params.one("patient.identifier");
+    let (holding, asked) = match (by_id, by_nhs) {
+        (Err(msg), _) | (_, Err(msg)) => return outcome(400, "invalid", &msg),
+        (Ok(Some(_)), Ok(Some(_))) => {
+            return outcome(
+                400,
+                "invalid",
+                "give patient or patient.identifier, not both",
+            );
+        }
+        (Ok(None), Ok(Some(_))) if !search.chained => {
+            return outcome(
+                400,
+                "not-supported",
+                "this server does not take chained searches (patient.identifier)",
+            );
+        }
+        (Ok(None), Ok(Some(identifier))) => (
+            held(pop, org, identifier).map(|(_, h)| h),
+            format!("patient.identifier={}", encode(identifier)),
+        ),
+        (Ok(Some(reference)), Ok(None)) => {
+            // Accept `p123`, `Patient/p123` and an absolute URL ending in it.
+            let id = match reference.rsplit_once("Patient/") {
+                Some((_, id)) => id,
+                None => reference,
+            };
+            if !is_logical_id(id) {
+                return outcome(
+                    400,
+                    "invalid",
+                    "patient must be a Patient logical id: 1 to 64 letters, digits, '-' or '.'",
+                );
+            }
+            (
+                pop.by_local_id(org, id).map(|(_, h)| h),
+                format!("patient={}", encode(id)),
+            )
+        }
+        (Ok(None), Ok(None)) => {
             return outcome(
                 400,
                 "required",
                 &format!("{type_} search needs patient={{Patient id}}"),
             );
         }
-        Err(msg) => return outcome(400, "invalid", &msg),
     };
-    // Accept `p123`, `Patient/p123` and an absolute URL ending in it.
-    let id = match reference.rsplit_once("Patient/") {
-        Some((_, id)) => id,
-        None => reference,
-    };
-    if !is_logical_id(id) {
-        return outcome(
-            400,
-            "invalid",
-            "patient must be a Patient logical id: 1 to 64 letters, digits, '-' or '.'",
-        );
-    }
     let record_type = RecordType::from_name(type_);
     let order = match params.one("_sort") {
         Ok(sort) => match Order::parse(record_type, sort) {
@@ -385,46 +762,43 @@ fn resource_search(
         },
         None => None,
     };
-    let mut link_base = format!("{base}/{type_}?patient={}", encode(id));
+    if params
+        .all("_include")
+        .any(|i| i.strip_suffix(":medication") != Some(type_) || !INCLUDES.contains(&i))
+    {
+        return outcome(
+            400,
+            "invalid",
+            "this server includes only MedicationStatement:medication and MedicationRequest:medication, on their own searches",
+        );
+    }
+    let mut link_base = format!("{base}/{type_}?{asked}");
     if let Some((param, value)) = current {
         link_base.push_str(&format!("&{param}={}", encode(value)));
     }
     if let Order::Newest(param) = order {
         link_base.push_str(&format!("&_sort=-{param}"));
     }
-    let Some((_, holding)) = pop.by_local_id(org, id) else {
-        return json_answer(200, &searchset(0, page, &link_base, Vec::new()));
+    let Some(holding) = holding else {
+        return json_answer(200, &searchset(0, page, &link_base, Vec::new(), Vec::new()));
     };
-    let mut matching: Vec<&OrgRecord> = holding
-        .records_of(type_)
-        .filter(|r| current.is_none_or(|(_, value)| status_code(&r.entry) == Some(value)))
-        .collect();
-    if let Order::Newest(_) = order {
-        // Most recent first; records without a date last, in their order.
-        matching.sort_by(|a, b| search_date(&b.entry).cmp(&search_date(&a.entry)));
-    }
+    let matching = records(
+        holding,
+        type_,
+        current.map(|(_, v)| v),
+        matches!(order, Order::Newest(_)),
+    );
     let total = matching.len();
-    let patient_ref = format!("Patient/{}", holding.patient_id);
-    let source = org.id();
-    let resolve = move |rid: &RecordId| -> Option<String> {
-        (rid.source().as_str() == source).then(|| rid.local().to_string())
-    };
-    let ctx = RenderContext {
-        patient: &patient_ref,
-        resolve: &resolve,
-    };
-    let entries = matching
-        .iter()
+    let page_of: Vec<&OrgRecord> = matching
+        .into_iter()
         .skip(page.offset)
         .take(page.count)
-        .map(|r| {
-            (
-                format!("{base}/{}/{}", r.resource_type, r.id),
-                resource(r, &ctx),
-            )
-        })
         .collect();
-    json_answer(200, &searchset(total, page, &link_base, entries))
+    let entries = rendered(org, base, holding, page_of);
+    json_answer(
+        200,
+        &searchset(total, page, &link_base, entries, Vec::new()),
+    )
 }
 
 /// The order a search asks for (`_sort`): the server's own, or most recent
@@ -507,18 +881,35 @@ pub fn resource(r: &OrgRecord, ctx: &RenderContext<'_>) -> Resource {
 
 /// A small CapabilityStatement: which searches this server supports, with
 /// the parameters it takes (the patient, paging, the type's date for
-/// `_sort`, and its current-items status), and `_sort` declared.
-pub fn capability_statement(org: Org, base: &str) -> serde_json::Value {
-    let mut resources = vec![json!({
+/// `_sort`, and its current-items status), `_sort` declared, and what
+/// `search` lets it take: `batch`, `_revinclude`s, chains (said in the
+/// `patient` parameter's documentation, as R4 cannot declare them).
+pub fn capability_statement(org: Org, base: &str, search: FhirSearch) -> serde_json::Value {
+    let mut patient = json!({
         "type": "Patient",
         "interaction": [{"code": "search-type"}],
         "searchParam": [
             {"name": "identifier", "type": "token", "documentation": format!("{NHS_NUMBER_SYSTEM}|{{NHS number}}")}
         ]
-    })];
+    });
+    if search.revinclude {
+        let rev: Vec<String> = SEARCH_TYPES
+            .iter()
+            .map(|t| format!("{t}:patient"))
+            .collect();
+        patient["searchRevInclude"] = json!(rev);
+    }
+    let patient_doc = if search.chained {
+        format!(
+            "The Patient's logical id on this server; or chained on the NHS number: patient.identifier={NHS_NUMBER_SYSTEM}|{{NHS number}}"
+        )
+    } else {
+        "The Patient's logical id on this server".to_string()
+    };
+    let mut resources = vec![patient];
     resources.extend(SEARCH_TYPES.iter().map(|t| {
         let mut params = vec![
-            json!({"name": "patient", "type": "reference", "documentation": "The Patient's logical id on this server"}),
+            json!({"name": "patient", "type": "reference", "documentation": patient_doc}),
             json!({"name": "_count", "type": "number", "documentation": format!("Page size, 1 to {MAX_COUNT} (default {DEFAULT_COUNT})")}),
             json!({"name": "_offset", "type": "number", "documentation": "Entries to skip (used in next links)"}),
         ];
@@ -529,12 +920,22 @@ pub fn capability_statement(org: Org, base: &str) -> serde_json::Value {
         if let Some((status, _)) = ty.and_then(RecordType::current_items) {
             params.push(json!({"name": status, "type": "token", "documentation": "Exact code"}));
         }
-        json!({
+        let mut resource = json!({
             "type": t,
             "interaction": [{"code": "search-type"}],
             "searchParam": params
-        })
+        });
+        let include = format!("{t}:medication");
+        if INCLUDES.contains(&include.as_str()) {
+            resource["searchInclude"] = json!([include]);
+        }
+        resource
     }));
+    let interaction = if search.batch {
+        json!([{"code": "batch"}])
+    } else {
+        json!([])
+    };
     json!({
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -550,6 +951,7 @@ pub fn capability_statement(org: Org, base: &str) -> serde_json::Value {
         "format": [FHIR_JSON],
         "rest": [{
             "mode": "server",
+            "interaction": interaction,
             "resource": resources,
             "searchParam": [
                 {"name": "_sort", "type": "special", "documentation": "-{the type's date parameter}: most recent first"}
@@ -617,6 +1019,33 @@ mod tests {
             proptest::prop_assert!([200, 400, 404, 405].contains(&a.status));
             let v: serde_json::Value = serde_json::from_slice(&a.body).unwrap();
             proptest::prop_assert!(v["resourceType"].is_string());
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_batch_of_any_searches_is_answered_entry_by_entry(
+            requests in proptest::collection::vec(
+                ("(GET|POST)", "[A-Za-z/:]{0,16}(\\?[a-z_.=&|%0-9A-Z:/-]{0,60})?"),
+                0..6,
+            ),
+        ) {
+            let pop = Population::generate(2, 8);
+            let entry: Vec<serde_json::Value> = requests
+                .iter()
+                .map(|(method, url)| json!({"request": {"method": method, "url": url}}))
+                .collect();
+            let body = json!({"resourceType": "Bundle", "type": "batch", "entry": entry}).to_string();
+            let req = Request { method: "POST", path: "/fhir/r4", query: None, body: body.as_bytes() };
+            let a = serve(&pop, Org::RUH, "http://h/fhir/r4", FhirSearch::ALL, req);
+            proptest::prop_assert_eq!(a.status, 200);
+            let v: serde_json::Value = serde_json::from_slice(&a.body).unwrap();
+            let entries = v["entry"].as_array().unwrap();
+            proptest::prop_assert_eq!(entries.len(), requests.len());
+            for e in entries {
+                let status = e["response"]["status"].as_str().unwrap();
+                proptest::prop_assert!(["200 OK", "400", "404", "405"].contains(&status), "{}", status);
+            }
         }
     }
 
@@ -709,6 +1138,184 @@ mod tests {
             );
             assert_eq!(status, 400, "{bad}");
         }
+    }
+
+    fn call(
+        pop: &Population,
+        search: FhirSearch,
+        method: &str,
+        path: &str,
+        query: Option<&str>,
+        body: &[u8],
+    ) -> (u16, serde_json::Value) {
+        let req = Request {
+            method,
+            path,
+            query,
+            body,
+        };
+        let a = serve(pop, Org::GWH, "http://h:1/fhir/r4", search, req);
+        (a.status, serde_json::from_slice(&a.body).unwrap())
+    }
+
+    #[test]
+    fn batch_chains_and_revinclude_answer_as_the_plain_searches_do() {
+        let pop = pop();
+        let p = pop
+            .iter()
+            .find(|p| {
+                p.holding(Org::GWH)
+                    .is_some_and(|h| h.records_of("Condition").count() >= 2)
+            })
+            .unwrap();
+        let id = p.holding(Org::GWH).unwrap().patient_id.clone();
+        let ident = format!("{NHS_NUMBER_SYSTEM}%7C{}", p.nhs_number.as_str());
+        let all = FhirSearch::ALL;
+        let by_id = call(
+            &pop,
+            all,
+            "GET",
+            "/fhir/r4/Condition",
+            Some(&format!("patient={id}&_sort=-recorded-date")),
+            b"",
+        );
+        let chained = call(
+            &pop,
+            all,
+            "GET",
+            "/fhir/r4/Condition",
+            Some(&format!("patient.identifier={ident}&_sort=-recorded-date")),
+            b"",
+        );
+        assert_eq!(by_id.0, 200);
+        assert_eq!(chained.1["entry"], by_id.1["entry"]);
+        assert_eq!(chained.1["total"], by_id.1["total"]);
+
+        let batch = json!({"resourceType": "Bundle", "type": "batch", "entry": [
+            {"request": {"method": "GET", "url": format!("Patient?identifier={ident}")}},
+            {"request": {"method": "GET", "url": format!("Condition?patient.identifier={ident}&_sort=-recorded-date")}},
+            {"request": {"method": "GET", "url": "Condition"}},
+            {"request": {"method": "DELETE", "url": "Condition"}}
+        ]})
+        .to_string();
+        let (status, answer) = call(&pop, all, "POST", "/fhir/r4", None, batch.as_bytes());
+        assert_eq!(status, 200);
+        assert_eq!(answer["type"], "batch-response");
+        assert_eq!(answer["entry"][0]["response"]["status"], "200 OK");
+        assert_eq!(
+            answer["entry"][0]["resource"]["entry"][0]["resource"]["id"],
+            id.as_str()
+        );
+        assert_eq!(answer["entry"][1]["resource"]["entry"], by_id.1["entry"]);
+        assert_eq!(answer["entry"][2]["response"]["status"], "400");
+        assert_eq!(
+            answer["entry"][2]["response"]["outcome"]["resourceType"],
+            "OperationOutcome"
+        );
+        assert_eq!(answer["entry"][3]["response"]["status"], "405");
+
+        let (status, rev) = call(
+            &pop,
+            all,
+            "GET",
+            "/fhir/r4/Patient",
+            Some(&format!(
+                "identifier={ident}&_revinclude=Condition:patient&_include:iterate=MedicationStatement:medication"
+            )),
+            b"",
+        );
+        assert_eq!(status, 200);
+        let entries = rev["entry"].as_array().unwrap();
+        assert_eq!(entries[0]["search"]["mode"], "match");
+        let included: Vec<&serde_json::Value> =
+            entries[1..].iter().map(|e| &e["resource"]).collect();
+        let searched: Vec<&serde_json::Value> = by_id.1["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["resource"])
+            .collect();
+        assert_eq!(
+            included, searched,
+            "each type most recent first, as _sort gives it"
+        );
+        assert!(
+            entries[1..]
+                .iter()
+                .all(|e| e["search"]["mode"] == "include")
+        );
+
+        // What a server is not configured to take, it refuses, and its
+        // statement does not declare.
+        let none = FhirSearch::NONE;
+        assert_eq!(
+            call(&pop, none, "POST", "/fhir/r4", None, batch.as_bytes()).0,
+            405
+        );
+        assert_eq!(
+            call(
+                &pop,
+                none,
+                "GET",
+                "/fhir/r4/Condition",
+                Some(&format!("patient.identifier={ident}")),
+                b""
+            )
+            .0,
+            400
+        );
+        assert_eq!(
+            call(
+                &pop,
+                none,
+                "GET",
+                "/fhir/r4/Patient",
+                Some(&format!("identifier={ident}&_revinclude=Condition:patient")),
+                b""
+            )
+            .0,
+            400
+        );
+        let (_, plain) = call(&pop, none, "GET", "/fhir/r4/metadata", None, b"");
+        let (_, full) = call(&pop, all, "GET", "/fhir/r4/metadata", None, b"");
+        assert_eq!(plain["rest"][0]["interaction"], json!([]));
+        assert_eq!(full["rest"][0]["interaction"], json!([{"code": "batch"}]));
+        assert!(
+            plain["rest"][0]["resource"][0]
+                .get("searchRevInclude")
+                .is_none()
+        );
+        assert_eq!(
+            full["rest"][0]["resource"][0]["searchRevInclude"][0],
+            "RelatedPerson:patient"
+        );
+        for bad in [
+            "_include=Condition:medication",
+            "_include=MedicationStatement:medication",
+        ] {
+            assert_eq!(
+                call(
+                    &pop,
+                    all,
+                    "GET",
+                    "/fhir/r4/Condition",
+                    Some(&format!("patient={id}&{bad}")),
+                    b""
+                )
+                .0,
+                400,
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            FhirSearch::parse(&["batch".into(), "revinclude".into()]),
+            Ok(FhirSearch {
+                batch: true,
+                chained: false,
+                revinclude: true
+            })
+        );
+        assert!(FhirSearch::parse(&["bulk".into()]).is_err());
     }
 
     #[test]

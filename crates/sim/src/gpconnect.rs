@@ -852,6 +852,7 @@ mod tests {
                 orgs: Org::of_kind(Kind::GpConnect).collect(),
                 listen: any,
                 fault: Fault::default(),
+                fhir_search: Default::default(),
             }],
         };
         let sim = crate::Sim::start(config).await.unwrap();

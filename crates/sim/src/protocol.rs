@@ -191,6 +191,7 @@ pub struct SourceCtx {
     population: Arc<Population>,
     fault: RwLock<Fault>,
     rng: Mutex<SplitMix64>,
+    fhir_search: crate::fhir::FhirSearch,
 }
 
 impl SourceCtx {
@@ -213,7 +214,19 @@ impl SourceCtx {
             population,
             fault: RwLock::new(Fault::default()),
             rng: Mutex::new(SplitMix64::new(seed)),
+            fhir_search: crate::fhir::FhirSearch::default(),
         }
+    }
+
+    /// The same context, taking what `search` lets a FHIR R4 server take.
+    pub fn with_fhir_search(mut self, search: crate::fhir::FhirSearch) -> Self {
+        self.fhir_search = search;
+        self
+    }
+
+    /// What a FHIR R4 server on this listener takes beyond plain searches.
+    pub fn fhir_search(&self) -> crate::fhir::FhirSearch {
+        self.fhir_search
     }
 
     /// The listener's id (a control API name).

@@ -234,7 +234,8 @@ impl Sim {
                 addr,
                 Arc::clone(&population),
                 crate::rng::SplitMix64::stream(seed ^ 0x5eed_fa17, i as u64).next_u64(),
-            );
+            )
+            .with_fhir_search(sc.fhir_search);
             ctx.set_fault(sc.fault.clone());
             let down = sc.fault.down;
             let slot = SourceSlot {

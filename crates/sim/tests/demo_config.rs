@@ -13,6 +13,38 @@ fn demo_dir() -> PathBuf {
 }
 
 #[test]
+fn the_demo_trusts_show_every_fhir_round_trip_plan() {
+    use icr_sim::fhir::FhirSearch;
+    let c = SimConfig::load(&demo_dir().join("sim.toml")).unwrap();
+    let taken: Vec<(&str, FhirSearch)> = c
+        .sources
+        .iter()
+        .filter(|s| s.kind == Kind::FhirR4)
+        .map(|s| (s.id.as_str(), s.fhir_search))
+        .collect();
+    let only = |batch, chained, revinclude| FhirSearch {
+        batch,
+        chained,
+        revinclude,
+    };
+    assert_eq!(
+        taken,
+        [
+            ("gwh", FhirSearch::ALL),
+            ("ruh", FhirSearch::ALL),
+            ("awp", only(false, true, false)),
+            ("sft", FhirSearch::ALL),
+            ("whc", FhirSearch::ALL),
+            ("oxford-health", only(false, false, true)),
+            ("hcrg", FhirSearch::NONE),
+        ]
+    );
+    // AWP's registration says it chains, so that its searches go in one wave.
+    let awp = std::fs::read_to_string(demo_dir().join("sources.d/awp.toml")).unwrap();
+    assert!(awp.contains("chains = true\nmax_concurrent_searches = 16\n"));
+}
+
+#[test]
 fn sim_toml_loads_with_the_documented_ports() {
     let c = SimConfig::load(&demo_dir().join("sim.toml")).unwrap();
     assert_eq!(c.seed, 20_261_101);

@@ -244,6 +244,7 @@ fn group_config() -> SimConfig {
         orgs: practices,
         listen: any,
         fault: Fault::default(),
+        fhir_search: Default::default(),
     });
     c
 }
@@ -406,6 +407,7 @@ async fn start_refuses_what_it_cannot_serve() {
         orgs: vec![Org::GWH, Org::RUH],
         listen: any,
         fault: Fault::default(),
+        fhir_search: Default::default(),
     });
     let e = Sim::start(c).await.err().expect("refused");
     assert!(e.to_string().contains("cannot tell apart"), "{e}");
@@ -417,6 +419,7 @@ async fn start_refuses_what_it_cannot_serve() {
         orgs: vec![Org::GWH],
         listen: any,
         fault: Fault::default(),
+        fhir_search: Default::default(),
     });
     let e = Sim::start(c).await.err().expect("refused");
     assert!(e.to_string().contains("gwh speaks fhir-r4"), "{e}");

@@ -560,3 +560,60 @@ async fn diagnostic_report_results_reference_served_observations() {
     assert_eq!(members, 7);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn each_listener_takes_and_declares_the_fhir_searches_its_configuration_gives_it() {
+    let config = icr_sim::SimConfig::from_toml_str(
+        r#"
+[population]
+seed = 20261101
+size = 40
+
+[[source]]
+id = "gwh"
+kind = "fhir-r4"
+listen = "127.0.0.1:0"
+
+[[source]]
+id = "hcrg"
+kind = "fhir-r4"
+listen = "127.0.0.1:0"
+fhir_search = []
+"#,
+        "test",
+    )
+    .unwrap();
+    let sim = icr_sim::Sim::start(config).await.unwrap();
+    let c = client();
+    let batch = serde_json::json!({"resourceType": "Bundle", "type": "batch", "entry": [
+        {"request": {"method": "GET", "url": format!("Patient?identifier={NHS_SYSTEM}%7C9990000018")}}
+    ]})
+    .to_string();
+    for (id, interaction, posted) in [("gwh", "batch", 200), ("hcrg", "", 405)] {
+        let ep = sim.endpoint(id).unwrap();
+        let (_, _, statement) = get(&c, &format!("{ep}/metadata")).await;
+        let declared: Vec<&str> = statement["rest"][0]["interaction"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|i| i["code"].as_str())
+            .collect();
+        assert_eq!(declared.join(","), interaction, "{id}");
+        let r = c
+            .post(&ep)
+            .header("content-type", "application/fhir+json")
+            .body(batch.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), posted, "{id}");
+        let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+        let expected = if posted == 200 {
+            "Bundle"
+        } else {
+            "OperationOutcome"
+        };
+        assert_eq!(v["resourceType"], expected, "{id}");
+    }
+    sim.shutdown().await;
+}

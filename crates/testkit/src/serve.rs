@@ -111,6 +111,7 @@ pub struct Scripted {
     /// Its address.
     pub addr: SocketAddr,
     asked: Arc<Mutex<Vec<Asked>>>,
+    late: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Scripted {
@@ -122,6 +123,13 @@ impl Scripted {
     /// Every request answered so far (the first 4096), in order.
     pub fn asked(&self) -> Vec<Asked> {
         self.asked.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// For a server from [`http_gated`]: the answers the gate did not
+    /// release, because fewer requests than it waits for had arrived when
+    /// its wait ran out.
+    pub fn late(&self) -> usize {
+        self.late.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
@@ -173,6 +181,40 @@ fn response(canned: Canned) -> Response<Full<Bytes>> {
 /// An HTTP/1.1 server (HTTP/2 too) answering every request with what
 /// `answer` says, and recording each request for [`Scripted::asked`].
 pub async fn http(answer: impl Fn(&Asked) -> Canned + Send + Sync + 'static) -> Scripted {
+    http_gated(0, std::time::Duration::ZERO, answer).await
+}
+
+/// As [`http`], but holding every answer until `gate` requests have
+/// arrived in all, or `wait` has passed (then it counts in
+/// [`Scripted::late`]): requests a client sends at once are all answered;
+/// one it sends only after another's answer makes that one late. A test
+/// of "one wave" asserts no answer was late; the wait only bounds a
+/// failing test.
+pub async fn http_gated(
+    gate: usize,
+    wait: std::time::Duration,
+    answer: impl Fn(&Asked) -> Canned + Send + Sync + 'static,
+) -> Scripted {
+    let (arrived, _) = tokio::sync::watch::channel(0usize);
+    let arrived = Arc::new(arrived);
+    let late = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let gate_late = Arc::clone(&late);
+    let gated = move |asked: Asked| {
+        let (arrived, late) = (Arc::clone(&arrived), Arc::clone(&gate_late));
+        async move {
+            arrived.send_modify(|n| *n += 1);
+            let mut rx = arrived.subscribe();
+            if gate > 0
+                && tokio::time::timeout(wait, rx.wait_for(|n| *n >= gate))
+                    .await
+                    .is_err()
+            {
+                late.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            asked
+        }
+    };
+    let gated = Arc::new(gated);
     let (listener, addr) = listen().await;
     let origin = format!("http://{addr}");
     let answer = Arc::new(answer);
@@ -183,13 +225,22 @@ pub async fn http(answer: impl Fn(&Asked) -> Canned + Send + Sync + 'static) -> 
             let Ok((stream, _)) = listener.accept().await else {
                 return;
             };
-            let (answer, log, origin) = (Arc::clone(&answer), Arc::clone(&log), origin.clone());
+            let (answer, log, origin, gated) = (
+                Arc::clone(&answer),
+                Arc::clone(&log),
+                origin.clone(),
+                Arc::clone(&gated),
+            );
             tokio::spawn(async move {
                 let service = service_fn(move |req: Request<Incoming>| {
-                    let (answer, log, origin) =
-                        (Arc::clone(&answer), Arc::clone(&log), origin.clone());
+                    let (answer, log, origin, gated) = (
+                        Arc::clone(&answer),
+                        Arc::clone(&log),
+                        origin.clone(),
+                        Arc::clone(&gated),
+                    );
                     async move {
-                        let asked = asked(req, origin).await;
+                        let asked = gated(asked(req, origin).await).await;
                         let canned = answer(&asked);
                         let mut log = log.lock().unwrap_or_else(|e| e.into_inner());
                         if log.len() < MAX_RECORDED {
@@ -207,6 +258,7 @@ pub async fn http(answer: impl Fn(&Asked) -> Canned + Send + Sync + 'static) -> 
     Scripted {
         addr,
         asked: recorded,
+        late,
     }
 }
 
