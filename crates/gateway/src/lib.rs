@@ -13,15 +13,17 @@
 //!
 //! ```text
 //! leaves    outcome     typed stops and verdicts, and their HTTP statuses
-//!           cache  resilience  objections  fhir_pages
+//!           cache  memory  locate  resilience  objections  fhir_pages
 //!           metrics     (→ resilience) every /metrics family, from a Snapshot
-//! state     sources     (→ cache, resilience, metrics, objections)
+//! state     sources     (→ cache, memory, locate, resilience, metrics,
+//!                       objections)
 //!                       the reloadable configuration and each source's health
 //!           gateway     (→ sources, metrics, fhir_pages) the handle
 //! input     headers     (→ outcome) Authorization, break-glass reason
 //! pipeline  pipeline::{plan, identity_guard}   pure
 //!           pipeline::{admit, authenticate, decide, fetch, report,
-//!                      merge, audit}  (→ gateway, sources, cache, outcome)
+//!                      merge, audit}  (→ gateway, sources, cache, memory,
+//!                      locate, outcome)
 //!           pipeline    the flow, step by step; pipeline::audit_read
 //! render    view  fhir  (→ pipeline's RecordOutcome, fhir_pages)
 //! edge      respond     (→ fhir, outcome) how every answer is written
@@ -47,6 +49,8 @@ mod fuzz;
 mod gateway;
 mod headers;
 mod listener;
+pub mod locate;
+mod memory;
 pub mod metrics;
 mod objections;
 mod outcome;
@@ -62,6 +66,7 @@ pub use cache::SourceCache;
 pub use gateway::Gateway;
 pub use icr_model::SourceStatus;
 pub use listener::{ConnectionLimits, bind};
+pub use memory::MemoryStats;
 pub use outcome::Verdict;
 pub use pipeline::merge::RecordOutcome;
 pub use pipeline::report::SourceReport;

@@ -18,6 +18,8 @@ use icr_policy::Policy;
 use tokio::time::Instant;
 
 use crate::cache::SourceCache;
+use crate::locate::RecordLocator;
+use crate::memory::Memory;
 use crate::metrics::SourceMeasurements;
 use crate::objections::ObjectionRegister;
 use crate::resilience::Guard;
@@ -94,6 +96,10 @@ pub(crate) struct State {
     pub(crate) offered: SectionSet,
     /// The cache of source answers, when on.
     pub(crate) cache: Option<SourceCache>,
+    /// What is remembered of where people's records are.
+    pub(crate) memory: Memory,
+    /// The record-location index, when configured.
+    pub(crate) locator: Option<Arc<dyn RecordLocator>>,
     /// The longest a request may take.
     pub(crate) deadline: Duration,
     /// The gateway's own organisation, as the observer of accesses.
@@ -271,6 +277,8 @@ pub(crate) fn health(sources: &[Arc<Source>]) -> Vec<serde_json::Value> {
                 "sections": s.spec.sections.iter().map(|x| x.as_str()).collect::<Vec<_>>(),
                 "timeout_ms": s.spec.timeout_ms,
                 "cache_ttl_s": s.spec.cache_ttl_s,
+                "located": s.spec.located,
+                "skipped": s.measured.counted(icr_model::SourceStatus::Skipped),
                 "circuit": s.guard.circuit().as_str(),
                 "in_flight": s.guard.in_flight(),
                 "calls": load(&s.guard.calls),
@@ -315,6 +323,14 @@ impl State {
                     None => SourceCache::new(g.cache.max_bytes),
                 }),
         };
+        let memory = match previous {
+            Some(p) if p.gateway.cache == g.cache => p.memory.clone(),
+            // Counters carry on; what was remembered goes with the old one.
+            _ => Memory::new(
+                &g.cache,
+                previous.map_or_else(Default::default, |p| p.memory.shared_stats()),
+            ),
+        };
         let in_flight = match previous {
             // Requests in flight hold the old limit's permits; the new one
             // starts full, so the two may briefly add up.
@@ -338,6 +354,8 @@ impl State {
                 .fold(SectionSet::EMPTY, |acc, s| acc.union(s.spec.sections)),
             sources,
             cache,
+            memory,
+            locator: crate::locate::build(g.index.as_ref(), config.index_file.as_ref()),
             deadline: Duration::from_millis(g.request_deadline_ms),
             identity: g.identity.ods_code.clone(),
             in_flight,

@@ -122,7 +122,7 @@ pub struct SourceMeasurements {
 impl SourceMeasurements {
     /// The source's part of one record request: its status and latency.
     pub fn observe(&self, status: icr_model::SourceStatus, took: Duration) {
-        *lock(&self.outcomes).entry(status.as_str()).or_insert(0) += 1;
+        self.count(status);
         self.latency.observe(took);
     }
 }
@@ -197,6 +197,8 @@ pub(crate) struct Snapshot<'a> {
     pub paged: (usize, usize),
     /// The cache's counters, when the cache is on.
     pub cache: Option<CacheSnapshot>,
+    /// The memories' and the record-location index's counters.
+    pub memory: MemorySnapshot,
     /// Registered sources.
     pub sources: usize,
     /// Reloads applied, and configuration changes refused.
@@ -358,6 +360,9 @@ pub(crate) fn render(s: &Snapshot<'_>) -> String {
         "Record requests being served now.",
         s.in_flight,
     );
+    for (name, kind, help, value) in s.memory.families() {
+        metric(name, kind, help, value);
+    }
     if let Some(cache) = &s.cache {
         metric(
             "icr_cache_hits_total",
@@ -400,7 +405,7 @@ pub(crate) fn render(s: &Snapshot<'_>) -> String {
 fn render_sources(out: &mut String, sources: &[SourceSnapshot<'_>]) {
     let _ = writeln!(
         out,
-        "# HELP icr_source_outcomes_total Sources' parts of record requests, by status (ok, partial, not_found, timeout, unavailable, error, withheld).\n# TYPE icr_source_outcomes_total counter"
+        "# HELP icr_source_outcomes_total Sources' parts of record requests, by status (ok, partial, not_found, timeout, unavailable, error, withheld, skipped).\n# TYPE icr_source_outcomes_total counter"
     );
     for s in sources {
         for (status, n) in lock(&s.measured.outcomes).iter() {
@@ -479,6 +484,9 @@ fn render_sources(out: &mut String, sources: &[SourceSnapshot<'_>]) {
         }
     }
 }
+
+mod memory;
+pub(crate) use memory::MemorySnapshot;
 
 #[cfg(test)]
 mod tests;
