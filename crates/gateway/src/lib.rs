@@ -6,7 +6,13 @@
 //! the cache and under its own timeout, the whole under the request's
 //! deadline — merges what came back, and renders the merged view as JSON
 //! ([`view`]) or as a FHIR R4 Bundle ([`fhir`]), with a status for every
-//! source asked. It holds no clinical data beyond the in-memory cache.
+//! source asked — or skipped, with why: a source that answered lately
+//! that it holds no record for the person, or that the record-location
+//! index ([`locate`]) does not name, need not be asked, and a clinician's
+//! refresh (`Cache-Control: no-cache`) asks everyone. It holds no clinical
+//! data beyond the in-memory cache; between requests it remembers only
+//! where people's records are (which sources hold none, their registered
+//! practice), bounded and purged with the person.
 //!
 //! The crate's modules, in dependency order: each uses only those above
 //! it (`grep -rn "use crate::" crates/gateway/src`).

@@ -48,3 +48,26 @@ pub(crate) fn no_cache<B>(req: &Request<B>) -> bool {
 pub(crate) fn calling_system(req: &Request<Incoming>) -> Option<&str> {
     req.extensions().get::<CallingSystem>().map(|c| &*c.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refresh_is_no_cache_no_store_or_max_age_zero_in_any_cache_control_header() {
+        let with = |values: &[&str]| {
+            let mut r = Request::builder();
+            for v in values {
+                r = r.header("cache-control", *v);
+            }
+            no_cache(&r.body(()).unwrap())
+        };
+        assert!(with(&["no-cache"]));
+        assert!(with(&["max-stale=5, No-Cache"]));
+        assert!(with(&["no-store"]));
+        assert!(with(&["private", "max-age=0"]));
+        assert!(!with(&[]));
+        assert!(!with(&["max-age=60"]));
+        assert!(!with(&["no-cache-please"]));
+    }
+}

@@ -219,7 +219,9 @@ impl Gateway {
     /// Sources routed to everyone and the demographics service are asked at
     /// once; when the demographics service answers, the person's registered
     /// GP practice (if it is in the directory and offers a wanted section)
-    /// is asked too, within the same deadline.
+    /// is asked too, within the same deadline — or at once, when it is
+    /// remembered for the person. Sources are skipped as for a record
+    /// request (remembered "no record", the record-location index).
     pub async fn record(
         &self,
         context: RequestContext,
