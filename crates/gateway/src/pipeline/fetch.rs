@@ -194,8 +194,10 @@ pub(crate) async fn execute(
                             spawn(&mut tasks, &practice);
                         }
                     }
+                    // The practice named offers nothing wanted, so it is
+                    // not the remembered one (which was asked for some).
                     Ok(None) => {
-                        dropped = drop_practice(&mut asks, &mut results, Skip::PracticeUnconfirmed);
+                        dropped = drop_practice(&mut asks, &mut results, Skip::NoLongerPractice);
                     }
                     Err(not_asked) => {
                         dropped = drop_practice(&mut asks, &mut results, Skip::PracticeUnconfirmed);

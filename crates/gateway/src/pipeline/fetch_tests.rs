@@ -298,3 +298,40 @@ async fn a_remembered_practice_pds_does_not_confirm_is_not_shown() {
     assert_eq!(shape(&g), [(0, "timeout"), (1, "skipped")]);
     assert!(g.practice_unknown);
 }
+
+#[tokio::test]
+async fn a_move_to_a_practice_offering_nothing_wanted_drops_the_remembered_ones_answer() {
+    let pds = fake(Ok(answer(Some(NHS), None, Some("A81002"))));
+    let a = fake(Ok(answer(Some(NHS), None, None)));
+    let b = fake(Ok(answer(Some(NHS), None, None)));
+    let sources = [
+        source("pds", "X26", Routing::Demographics, "demographics", pds),
+        source(
+            "gp-a",
+            "A81001",
+            Routing::RegisteredPractice,
+            "medications",
+            Arc::clone(&a),
+        ),
+        source(
+            "gp-b",
+            "A81002",
+            Routing::RegisteredPractice,
+            "conditions",
+            Arc::clone(&b),
+        ),
+    ];
+    let remembered = OdsCode::parse("A81001").unwrap();
+    let g = run_hinted(
+        &sources,
+        "medications",
+        &SourceFilter::All,
+        Duration::from_secs(2),
+        &remembering(&remembered),
+    )
+    .await;
+    assert_eq!(shape(&g), [(0, "answered"), (1, "skipped")]);
+    assert_eq!(g.asks[1].skip, Some(Skip::NoLongerPractice));
+    assert_eq!(b.calls.load(Ordering::SeqCst), 0);
+    assert!(g.warnings.is_empty());
+}
