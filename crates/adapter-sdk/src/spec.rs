@@ -80,6 +80,12 @@ pub struct SourceSpec {
     /// Which people's records the gateway asks this source for.
     #[serde(default)]
     pub routing: Routing,
+    /// Whether the gateway's record-location index (`[index]` in
+    /// `gateway.toml`) may skip this source for a person it names other
+    /// holders for; only for sources routed to everyone (the demographics
+    /// service and the registered practice are always asked).
+    #[serde(default)]
+    pub located: bool,
     /// A practice directory (a TOML file, relative to the config directory)
     /// that expands this registration into one source per practice; only
     /// with `routing = "registered-practice"`.
@@ -259,6 +265,12 @@ impl SourceSpec {
         }
         if self.sections.is_empty() {
             return invalid("sections", "must list at least one section");
+        }
+        if self.located && self.routing != Routing::All {
+            return invalid(
+                "located",
+                "only a source routed to everyone may be skipped by the record-location index",
+            );
         }
         if let Some(tls) = &self.tls {
             if self.endpoint.scheme() != "https" {

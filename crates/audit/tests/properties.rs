@@ -52,6 +52,7 @@ fn status() -> impl Strategy<Value = SourceStatus> {
         Just(SourceStatus::Unavailable),
         Just(SourceStatus::Error),
         Just(SourceStatus::Withheld),
+        Just(SourceStatus::Skipped),
     ]
 }
 

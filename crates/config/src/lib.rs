@@ -33,6 +33,18 @@ fn default_cache_bytes() -> u64 {
 fn default_true() -> bool {
     true
 }
+fn default_practice_ttl_s() -> u64 {
+    86_400
+}
+fn default_max_remembered() -> u64 {
+    100_000
+}
+fn default_index_timeout_ms() -> u64 {
+    250
+}
+fn default_index_max_body_bytes() -> usize {
+    64 * 1024
+}
 
 /// `gateway.toml`: how the gateway serves.
 #[derive(Clone, Debug, Deserialize)]
@@ -52,9 +64,14 @@ pub struct GatewayConfig {
     /// answered `503` with `Retry-After` at once instead of queueing.
     #[serde(default = "default_max_in_flight")]
     pub max_in_flight: u32,
-    /// The in-memory cache of source answers.
+    /// The in-memory cache of source answers, and what the gateway
+    /// remembers of where a person's records are.
     #[serde(default)]
     pub cache: CacheConfig,
+    /// The record-location index (`[index]`): which organisations hold
+    /// records for whom. None: every source is asked.
+    #[serde(default)]
+    pub index: Option<IndexConfig>,
     /// Who runs this gateway, as sources are told.
     #[serde(default)]
     pub identity: IdentityConfig,
@@ -218,6 +235,24 @@ pub struct CacheConfig {
     /// the size of what sources sent).
     #[serde(default = "default_cache_bytes")]
     pub max_bytes: u64,
+    /// How long a source's answer that it holds no record for a person is
+    /// remembered, in seconds: within it the source is not asked for that
+    /// person again and is reported `skipped`, saying why. 0 (the
+    /// default) turns it off: a record created meanwhile would be hidden
+    /// until then, a hazard each deployment weighs (docs/safety).
+    #[serde(default)]
+    pub not_found_ttl_s: u64,
+    /// How long the registered practice the demographics service names
+    /// for a person is remembered, in seconds, so that the practice is
+    /// asked at once with the demographics service (default one day;
+    /// 0 turns it off). The demographics service still confirms it on
+    /// every request.
+    #[serde(default = "default_practice_ttl_s")]
+    pub practice_ttl_s: u64,
+    /// The most entries each of those memories holds (per source and
+    /// person; per person), the least recently used forgotten first.
+    #[serde(default = "default_max_remembered")]
+    pub max_remembered: u64,
 }
 
 impl Default for CacheConfig {
@@ -225,7 +260,78 @@ impl Default for CacheConfig {
         Self {
             enabled: true,
             max_bytes: default_cache_bytes(),
+            not_found_ttl_s: 0,
+            practice_ttl_s: default_practice_ttl_s(),
+            max_remembered: default_max_remembered(),
         }
+    }
+}
+
+/// `[index]` in `gateway.toml`: the record-location index, a file or an
+/// HTTP lookup (exactly one). Sources registered with `located = true` are
+/// skipped for a person the index knows and does not name them for.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct IndexConfig {
+    /// A TOML file, relative to the config directory, with a `[holders]`
+    /// table: each NHS number → the ODS codes holding records for that
+    /// person. Re-read with the configuration.
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+    /// An HTTP lookup: `{nhs}` in the URL is replaced with the NHS number;
+    /// it answers `{"holders": ["RX1", …]}` (any other answer means the
+    /// person's holders are unknown, and everyone is asked).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The longest the HTTP lookup may take, in milliseconds.
+    #[serde(default = "default_index_timeout_ms")]
+    pub timeout_ms: u64,
+    /// The most bytes the HTTP lookup's answer may have.
+    #[serde(default = "default_index_max_body_bytes")]
+    pub max_body_bytes: usize,
+}
+
+/// The record-location index file as read: NHS number → the ODS codes of
+/// the organisations holding records for that person.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IndexFile {
+    /// Who holds records for whom.
+    pub holders: HashMap<icr_model::NhsNumber, Vec<OdsCode>>,
+}
+
+/// Reads the record-location index file; errors name the file and the
+/// entry (by its position, never the NHS number).
+pub fn load_index_file(path: &Path) -> Result<IndexFile, ConfigErrors> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Raw {
+        #[serde(default)]
+        holders: toml::Table,
+    }
+    let raw: Raw = read_toml(path).map_err(|e| ConfigErrors(vec![e]))?;
+    let mut errors = Vec::new();
+    let mut holders = HashMap::with_capacity(raw.holders.len());
+    for (n, (nhs, codes)) in raw.holders.into_iter().enumerate() {
+        let key = format!("holders (entry {})", n + 1);
+        let Ok(nhs) = icr_model::NhsNumber::parse(&nhs) else {
+            errors.push(error(path, Some(&key), "is not a valid NHS number"));
+            continue;
+        };
+        match codes.try_into::<Vec<OdsCode>>() {
+            Ok(codes) => {
+                holders.insert(nhs, codes);
+            }
+            Err(e) => errors.push(error(
+                path,
+                Some(&key),
+                &format!("must be a list of ODS codes: {e}"),
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(IndexFile { holders })
+    } else {
+        Err(ConfigErrors(errors))
     }
 }
 
@@ -270,6 +376,8 @@ pub struct Config {
     pub objections: Arc<icr_policy::Objections>,
     /// The listener's TLS, certificates loaded, when `[tls]` is configured.
     pub tls: Option<icr_tls::ServerTls>,
+    /// The record-location index file as read, when `[index] file` is set.
+    pub index_file: Option<Arc<IndexFile>>,
 }
 
 /// Reads and parses the objection register at `path`; errors name the file,
@@ -390,6 +498,9 @@ impl GatewayConfig {
         if differs(&self.cache, &new.cache) {
             parts.push("[cache]");
         }
+        if self.index != new.index {
+            parts.push("[index]");
+        }
         if differs(&self.identity, &new.identity) {
             parts.push("[identity]");
         }
@@ -422,6 +533,9 @@ impl Config {
                 .map(|d| self.dir.join(d)),
         );
         files.push(self.dir.join(&self.gateway.access.policy));
+        if let Some(file) = self.gateway.index.as_ref().and_then(|i| i.file.as_ref()) {
+            files.push(self.dir.join(file));
+        }
         for issuer in &self.gateway.auth.issuer {
             files.extend(issuer.key.iter().map(|k| self.dir.join(&k.pem)));
             files.extend(issuer.jwks.iter().map(|j| self.dir.join(j)));
@@ -456,6 +570,7 @@ impl Config {
         let mut policy = None;
         let mut objections = None;
         let mut tls = None;
+        let mut index_file = None;
         let gateway = match read_gateway(&gateway_file, std::env::vars()) {
             Ok(mut g) => {
                 check_gateway(&gateway_file, &g, &mut errors);
@@ -489,6 +604,12 @@ impl Config {
                     match icr_tls::ServerTls::load(t, dir) {
                         Ok(loaded) => tls = Some(loaded),
                         Err(e) => errors.push(error(&gateway_file, Some(&e.key), &e.message)),
+                    }
+                }
+                if let Some(file) = g.index.as_ref().and_then(|i| i.file.as_ref()) {
+                    match load_index_file(&dir.join(file)) {
+                        Ok(f) => index_file = Some(Arc::new(f)),
+                        Err(e) => errors.extend(e.0),
                     }
                 }
                 if g.audit.dir.is_relative() {
@@ -526,6 +647,7 @@ impl Config {
                     policy,
                     objections,
                     tls,
+                    index_file,
                 }),
                 _ => Err(ConfigErrors(errors)),
             },
@@ -556,7 +678,68 @@ fn check_gateway(file: &Path, g: &GatewayConfig, errors: &mut Vec<ConfigError>) 
             "must be at least 1 MiB",
         ));
     }
+    if g.cache.not_found_ttl_s > 86_400 {
+        errors.push(error(
+            file,
+            Some("cache.not_found_ttl_s"),
+            "must be between 0 and 86400",
+        ));
+    }
+    if g.cache.practice_ttl_s > 7 * 86_400 {
+        errors.push(error(
+            file,
+            Some("cache.practice_ttl_s"),
+            "must be between 0 and 604800",
+        ));
+    }
+    if !(1..=10_000_000).contains(&g.cache.max_remembered) {
+        errors.push(error(
+            file,
+            Some("cache.max_remembered"),
+            "must be between 1 and 10000000",
+        ));
+    }
+    if let Some(index) = &g.index {
+        check_index(file, index, errors);
+    }
     check_connections(file, &g.connections, errors);
+}
+
+fn check_index(file: &Path, index: &IndexConfig, errors: &mut Vec<ConfigError>) {
+    match (&index.file, &index.url) {
+        (Some(_), None) => {}
+        (None, Some(url)) => {
+            let parsed = url::Url::parse(&url.replace("{nhs}", "9990000018"));
+            if !url.contains("{nhs}")
+                || !parsed.is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+            {
+                errors.push(error(
+                    file,
+                    Some("index.url"),
+                    "must be an http:// or https:// URL with {nhs} where the NHS number goes",
+                ));
+            }
+        }
+        _ => errors.push(error(
+            file,
+            Some("index"),
+            "needs exactly one of file and url",
+        )),
+    }
+    if !(1..=10_000).contains(&index.timeout_ms) {
+        errors.push(error(
+            file,
+            Some("index.timeout_ms"),
+            "must be between 1 and 10000",
+        ));
+    }
+    if !(1024..=16 * 1024 * 1024).contains(&index.max_body_bytes) {
+        errors.push(error(
+            file,
+            Some("index.max_body_bytes"),
+            "must be between 1 KiB and 16 MiB",
+        ));
+    }
 }
 
 fn check_connections(file: &Path, c: &ConnectionsConfig, errors: &mut Vec<ConfigError>) {
@@ -836,12 +1019,13 @@ fn error(file: &Path, key: Option<&str>, message: &str) -> ConfigError {
 /// The top-level keys of `gateway.toml`: an `ICR_` variable is an override
 /// when its name starts with one of them (others, such as `ICR_LOG_FORMAT`
 /// or tooling's own, are not configuration).
-const GATEWAY_KEYS: [&str; 11] = [
+const GATEWAY_KEYS: [&str; 12] = [
     "listen",
     "request_deadline_ms",
     "sources_dir",
     "max_in_flight",
     "cache",
+    "index",
     "identity",
     "auth",
     "access",

@@ -654,3 +654,83 @@ fn the_audit_anchor_file_is_relative_to_the_config_directory_and_kept_off_the_lo
         "{text}"
     );
 }
+
+#[test]
+fn the_record_location_index_and_the_memories_are_read_and_checked() {
+    let d = tempdir("index");
+    write(
+        &d,
+        "gateway.toml",
+        "[cache]\nnot_found_ttl_s = 300\n[index]\nfile = \"index.toml\"\n",
+    );
+    write(
+        &d,
+        "index.toml",
+        "[holders]\n\"9990000018\" = [\"RN3\", \"Y90001\"]\n\"9990000026\" = []\n",
+    );
+    write(
+        &d,
+        "sources.d/gwh.toml",
+        &GOOD_SOURCE.replace("timeout_ms", "located = true\ntimeout_ms"),
+    );
+    let c = Config::load(&d, &registry()).unwrap();
+    assert_eq!(c.gateway.cache.not_found_ttl_s, 300);
+    assert_eq!(c.gateway.cache.practice_ttl_s, 86_400, "default");
+    assert!(c.sources[0].spec.located);
+    let index = c.index_file.as_ref().unwrap();
+    let held = |nhs: &str| -> Vec<String> {
+        index.holders[&icr_model::NhsNumber::parse(nhs).unwrap()]
+            .iter()
+            .map(|o| o.as_str().to_owned())
+            .collect()
+    };
+    assert_eq!(held("9990000018"), ["RN3", "Y90001"]);
+    assert!(held("9990000026").is_empty());
+    assert!(c.files().contains(&d.join("index.toml")), "watched");
+
+    // Every problem named: an entry that is no NHS number (by position,
+    // never the value), codes that are not codes, values out of range,
+    // both a file and a URL, a practice marked located.
+    write(
+        &d,
+        "gateway.toml",
+        "[cache]\nnot_found_ttl_s = 90000\nmax_remembered = 0\n[index]\nfile = \"index.toml\"\nurl = \"http://x/{nhs}\"\ntimeout_ms = 0\n",
+    );
+    write(
+        &d,
+        "index.toml",
+        "[holders]\n\"1234\" = [\"RN3\"]\n\"9990000018\" = \"RN3\"\n",
+    );
+    write(
+        &d,
+        "sources.d/gwh.toml",
+        &GOOD_SOURCE.replace(
+            "timeout_ms",
+            "located = true\nrouting = \"registered-practice\"\ntimeout_ms",
+        ),
+    );
+    let text = Config::load(&d, &registry()).unwrap_err().to_string();
+    for expected in [
+        "gateway.toml: cache.not_found_ttl_s: must be between 0 and 86400",
+        "gateway.toml: cache.max_remembered: must be between 1 and 10000000",
+        "gateway.toml: index: needs exactly one of file and url",
+        "gateway.toml: index.timeout_ms: must be between 1 and 10000",
+        "index.toml: holders (entry 1): is not a valid NHS number",
+        "index.toml: holders (entry 2): must be a list of ODS codes",
+        "gwh.toml: located: only a source routed to everyone may be skipped by the record-location index",
+    ] {
+        assert!(text.contains(expected), "{expected}\n{text}");
+    }
+    assert!(!text.contains("1234"), "{text}");
+
+    // A URL without the place for the NHS number is refused.
+    write(&d, "gateway.toml", "[index]\nurl = \"http://x/holders\"\n");
+    write(&d, "sources.d/gwh.toml", GOOD_SOURCE);
+    let text = Config::load(&d, &registry()).unwrap_err().to_string();
+    assert!(
+        text.contains(
+            "index.url: must be an http:// or https:// URL with {nhs} where the NHS number goes"
+        ),
+        "{text}"
+    );
+}

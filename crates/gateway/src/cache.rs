@@ -178,6 +178,29 @@ impl SourceCache {
         ))
     }
 
+    /// The result of `fetch`, whatever is cached for `key` (a clinician's
+    /// refresh), cached for `ttl` if it succeeds in place of any older one.
+    pub async fn fetch_fresh<F>(
+        &self,
+        key: CacheKey,
+        ttl: Duration,
+        fetch: F,
+    ) -> Result<(Arc<SourceRecord>, Received), SourceError>
+    where
+        F: Future<Output = Result<SourceRecord, SourceError>>,
+    {
+        self.stats.misses.fetch_add(1, Ordering::Relaxed);
+        let record = Arc::new(fetch.await?);
+        let received = Received::now();
+        let value = Cached {
+            record: Arc::clone(&record),
+            ttl,
+            fetched_at: received.at,
+        };
+        self.inner.insert(key, value).await;
+        Ok((record, received))
+    }
+
     /// Approximate bytes held.
     pub fn weighted_size(&self) -> u64 {
         self.inner.weighted_size()

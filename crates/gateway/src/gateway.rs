@@ -12,7 +12,7 @@ use icr_config::Config;
 use icr_model::{NhsNumber, SectionSet};
 
 use crate::fhir_pages::FhirState;
-use crate::metrics::{CacheSnapshot, Measurements, Snapshot, SourceSnapshot};
+use crate::metrics::{CacheSnapshot, Measurements, MemorySnapshot, Snapshot, SourceSnapshot};
 use crate::sources::{Access, ReloadError, Reloadable, Reloaded, State};
 use crate::views::ViewStats;
 
@@ -161,7 +161,20 @@ impl Gateway {
                 views: views.map_or(0, |v| v.entry_count()),
             }
         });
+        let memory = state.memory.stats();
+        let (not_found_entries, practice_entries) = state.memory.entry_counts();
         let snapshot = Snapshot {
+            memory: MemorySnapshot {
+                not_found_remembered: load(&memory.not_found_remembered),
+                not_found_skips: load(&memory.not_found_skips),
+                index_skips: load(&memory.index_skips),
+                index_failures: load(&memory.index_failures),
+                practice_first_wave: load(&memory.practice_first_wave),
+                practice_unconfirmed: load(&memory.practice_unconfirmed),
+                purged: load(&memory.purged),
+                not_found_entries,
+                practice_entries,
+            },
             break_glass: load(&state.access.break_glass),
             audit: state.access.audit.stats(),
             paged: self.inner.fhir.pages_kept(),
@@ -205,17 +218,20 @@ impl Gateway {
             .any(|r| r.eq_ignore_ascii_case(role))
     }
 
-    /// Removes every cached answer about `nhs_number`, and every view
-    /// merged from them; how many answers.
-    pub async fn purge(&self, nhs_number: NhsNumber) -> u64 {
+    /// Removes every cached answer about `nhs_number` and every view
+    /// merged from them, and forgets what was remembered of where their
+    /// records are (which sources hold none, their practice); how many of
+    /// each (answers, remembered).
+    pub async fn purge(&self, nhs_number: NhsNumber) -> (u64, u64) {
         let state = self.state();
         if let Some(views) = &state.views {
             views.purge(nhs_number);
         }
-        match &state.cache {
+        let answers = match &state.cache {
             Some(cache) => cache.purge(nhs_number).await,
             None => 0,
-        }
+        };
+        (answers, state.memory.purge(nhs_number).await)
     }
 
     /// Every registered source's settings and health now, for operators:

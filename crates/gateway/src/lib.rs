@@ -6,22 +6,30 @@
 //! the cache and under its own timeout, the whole under the request's
 //! deadline — merges what came back, and renders the merged view as JSON
 //! ([`view`]) or as a FHIR R4 Bundle ([`fhir`]), with a status for every
-//! source asked. It holds no clinical data beyond the in-memory cache.
+//! source asked — or skipped, with why: a source that answered lately
+//! that it holds no record for the person, or that the record-location
+//! index ([`locate`]) does not name, need not be asked, and a clinician's
+//! refresh (`Cache-Control: no-cache`) asks everyone. It holds no clinical
+//! data beyond the in-memory cache; between requests it remembers only
+//! where people's records are (which sources hold none, their registered
+//! practice), bounded and purged with the person.
 //!
 //! The crate's modules, in dependency order: each uses only those above
 //! it (`grep -rn "use crate::" crates/gateway/src`).
 //!
 //! ```text
 //! leaves    outcome     typed stops and verdicts, and their HTTP statuses
-//!           cache  resilience  objections  fhir_pages
+//!           cache  memory  locate  resilience  objections  fhir_pages
 //!           metrics     (→ resilience) every /metrics family, from a Snapshot
-//! state     sources     (→ cache, resilience, metrics, objections)
+//! state     sources     (→ cache, memory, locate, resilience, metrics,
+//!                       objections)
 //!                       the reloadable configuration and each source's health
 //!           gateway     (→ sources, metrics, fhir_pages) the handle
 //! input     headers     (→ outcome) Authorization, break-glass reason
 //! pipeline  pipeline::{plan, identity_guard}   pure
 //!           pipeline::{admit, authenticate, decide, fetch, report,
-//!                      merge, audit}  (→ gateway, sources, cache, outcome)
+//!                      merge, audit}  (→ gateway, sources, cache, memory,
+//!                      locate, outcome)
 //!           pipeline    the flow, step by step; pipeline::audit_read
 //!           views       merged views, merged once (→ nothing in the crate)
 //! render    view  fhir  (→ pipeline's RecordOutcome, fhir_pages)
@@ -48,6 +56,8 @@ mod fuzz;
 mod gateway;
 mod headers;
 mod listener;
+pub mod locate;
+mod memory;
 pub mod metrics;
 mod objections;
 mod outcome;
@@ -64,6 +74,7 @@ pub use cache::SourceCache;
 pub use gateway::Gateway;
 pub use icr_model::SourceStatus;
 pub use listener::{ConnectionLimits, bind};
+pub use memory::MemoryStats;
 pub use outcome::Verdict;
 pub use pipeline::merge::RecordOutcome;
 pub use pipeline::report::SourceReport;

@@ -1,6 +1,7 @@
 //! What the HTTP edge reads from a request besides the access headers
-//! ([`crate::headers`]): its query pairs, `Prefer: wait`, and the calling
-//! system the listener verified from its TLS client certificate.
+//! ([`crate::headers`]): its query pairs, `Prefer: wait`, a refresh
+//! (`Cache-Control: no-cache`), and the calling system the listener
+//! verified from its TLS client certificate.
 
 use std::time::Duration;
 
@@ -31,6 +32,42 @@ pub(crate) fn prefer_wait<B>(req: &Request<B>) -> Option<Duration> {
         .map(|n| Duration::from_secs_f64(n.min(3_600.0)))
 }
 
+/// `Cache-Control: no-cache` (or `no-store`, or `max-age=0`): the caller
+/// wants every source asked now — a clinician's explicit refresh.
+pub(crate) fn no_cache<B>(req: &Request<B>) -> bool {
+    req.headers()
+        .get_all("cache-control")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|d| d.trim().to_ascii_lowercase())
+        .any(|d| d == "no-cache" || d == "no-store" || d == "max-age=0")
+}
+
+/// The calling system, from its verified TLS client certificate.
 pub(crate) fn calling_system(req: &Request<Incoming>) -> Option<&str> {
     req.extensions().get::<CallingSystem>().map(|c| &*c.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refresh_is_no_cache_no_store_or_max_age_zero_in_any_cache_control_header() {
+        let with = |values: &[&str]| {
+            let mut r = Request::builder();
+            for v in values {
+                r = r.header("cache-control", *v);
+            }
+            no_cache(&r.body(()).unwrap())
+        };
+        assert!(with(&["no-cache"]));
+        assert!(with(&["max-stale=5, No-Cache"]));
+        assert!(with(&["no-store"]));
+        assert!(with(&["private", "max-age=0"]));
+        assert!(!with(&[]));
+        assert!(!with(&["max-age=60"]));
+        assert!(!with(&["no-cache-please"]));
+    }
 }

@@ -16,7 +16,7 @@ use tracing::Instrument as _;
 use icr_audit::Interaction;
 
 use crate::listener::{self, ConnectionLimits, ConnectionMetrics};
-use crate::request::{calling_system, prefer_wait, query_pairs};
+use crate::request::{calling_system, no_cache, prefer_wait, query_pairs};
 // The listener names these here.
 use crate::outcome::{Stop, Why};
 use crate::pipeline::RecordRequest;
@@ -272,10 +272,10 @@ async fn purge(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
             );
         }
     };
-    let purged = gw.purge(nhs_number).await;
+    let (purged, forgotten) = gw.purge(nhs_number).await;
     // No NHS number in the log: who purged, and how much.
-    tracing::info!(user = %identity.sub, purged, "cache purged for one person");
-    let body = serde_json::json!({"nhs_number": nhs_number.as_str(), "purged": purged});
+    tracing::info!(user = %identity.sub, purged, forgotten, "cache purged for one person");
+    let body = serde_json::json!({"nhs_number": nhs_number.as_str(), "purged": purged, "forgotten": forgotten});
     json(StatusCode::OK, body.to_string().into_bytes())
 }
 
@@ -333,6 +333,7 @@ async fn record(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
         calling_system: calling_system(req),
         wait: prefer_wait(req),
         nhs,
+        refresh: no_cache(req),
         sections: sections_query(req.uri().query()),
     };
     match gw.access_record(request).await {

@@ -18,6 +18,8 @@ use icr_policy::Policy;
 use tokio::time::Instant;
 
 use crate::cache::SourceCache;
+use crate::locate::RecordLocator;
+use crate::memory::Memory;
 use crate::metrics::SourceMeasurements;
 use crate::objections::ObjectionRegister;
 use crate::resilience::Guard;
@@ -99,6 +101,10 @@ pub(crate) struct State {
     /// quarter of its size on top of it; new at every reload, since the
     /// policy that read them may have changed).
     pub(crate) views: Option<Views>,
+    /// What is remembered of where people's records are.
+    pub(crate) memory: Memory,
+    /// The record-location index, when configured.
+    pub(crate) locator: Option<Arc<dyn RecordLocator>>,
     /// The longest a request may take.
     pub(crate) deadline: Duration,
     /// The gateway's own organisation, as the observer of accesses.
@@ -276,6 +282,8 @@ pub(crate) fn health(sources: &[Arc<Source>]) -> Vec<serde_json::Value> {
                 "sections": s.spec.sections.iter().map(|x| x.as_str()).collect::<Vec<_>>(),
                 "timeout_ms": s.spec.timeout_ms,
                 "cache_ttl_s": s.spec.cache_ttl_s,
+                "located": s.spec.located,
+                "skipped": s.measured.counted(icr_model::SourceStatus::Skipped),
                 "circuit": s.guard.circuit().as_str(),
                 "in_flight": s.guard.in_flight(),
                 "calls": load(&s.guard.calls),
@@ -326,6 +334,14 @@ impl State {
                 .map_or_else(Default::default, |v| Arc::clone(v.stats()));
             Views::new(g.cache.max_bytes / 4, stats)
         });
+        let memory = match previous {
+            Some(p) if p.gateway.cache == g.cache => p.memory.clone(),
+            // Counters carry on; what was remembered goes with the old one.
+            _ => Memory::new(
+                &g.cache,
+                previous.map_or_else(Default::default, |p| p.memory.shared_stats()),
+            ),
+        };
         let in_flight = match previous {
             // Requests in flight hold the old limit's permits; the new one
             // starts full, so the two may briefly add up.
@@ -350,6 +366,8 @@ impl State {
             sources,
             cache,
             views,
+            memory,
+            locator: crate::locate::build(g.index.as_ref(), config.index_file.as_ref()),
             deadline: Duration::from_millis(g.request_deadline_ms),
             identity: g.identity.ods_code.clone(),
             in_flight,

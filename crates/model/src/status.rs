@@ -23,11 +23,17 @@ pub enum SourceStatus {
     /// Holds a record but withholds it (the person's dissent, or the
     /// source's own rule).
     Withheld,
+    /// Not asked this time, for a reason the response states: it answered
+    /// lately that it holds no record for the person, or the
+    /// record-location index names other organisations as the holders.
+    /// Counts as holding no record the gateway knows of, like
+    /// [`SourceStatus::NotFound`]; a clinician's explicit refresh asks it.
+    Skipped,
 }
 
 impl SourceStatus {
     /// Every status, in the order above.
-    pub const ALL: [SourceStatus; 7] = [
+    pub const ALL: [SourceStatus; 8] = [
         SourceStatus::Ok,
         SourceStatus::Partial,
         SourceStatus::NotFound,
@@ -35,6 +41,7 @@ impl SourceStatus {
         SourceStatus::Unavailable,
         SourceStatus::Error,
         SourceStatus::Withheld,
+        SourceStatus::Skipped,
     ];
 
     /// The status as written in responses, metrics and the audit log.
@@ -47,6 +54,7 @@ impl SourceStatus {
             SourceStatus::Unavailable => "unavailable",
             SourceStatus::Error => "error",
             SourceStatus::Withheld => "withheld",
+            SourceStatus::Skipped => "skipped",
         }
     }
 
@@ -62,6 +70,13 @@ impl SourceStatus {
             self,
             SourceStatus::Timeout | SourceStatus::Unavailable | SourceStatus::Error
         )
+    }
+
+    /// True when the source holds no record the gateway knows of: it
+    /// answered that it holds none, or it was skipped for that reason or
+    /// because the record-location index names other holders.
+    pub fn holds_none_known(self) -> bool {
+        matches!(self, SourceStatus::NotFound | SourceStatus::Skipped)
     }
 }
 
@@ -92,7 +107,8 @@ mod tests {
                 "timeout",
                 "unavailable",
                 "error",
-                "withheld"
+                "withheld",
+                "skipped"
             ]
         );
     }
@@ -116,5 +132,10 @@ mod tests {
                 SourceStatus::Error
             ]
         );
+        let none_known: Vec<_> = SourceStatus::ALL
+            .into_iter()
+            .filter(|s| s.holds_none_known())
+            .collect();
+        assert_eq!(none_known, [SourceStatus::NotFound, SourceStatus::Skipped]);
     }
 }

@@ -87,6 +87,8 @@ pub(crate) fn source_outcome(s: &SourceReport) -> BundleEntry {
         SourceStatus::Unavailable => ("error", "transient"),
         SourceStatus::Error => ("error", "exception"),
         SourceStatus::Withheld => ("warning", "suppressed"),
+        // Not asked: a warning, so that it is never read as an empty answer.
+        SourceStatus::Skipped => ("warning", "informational"),
     };
     let status_code = s.status.as_str();
     let mut issue = vec![OperationOutcomeIssue {

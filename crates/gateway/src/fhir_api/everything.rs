@@ -14,7 +14,7 @@ use crate::fhir;
 use crate::fhir_pages::{Owner, Paged};
 use crate::headers::{self, HeaderError};
 use crate::pipeline::RecordRequest;
-use crate::request::{calling_system, prefer_wait, query_pairs};
+use crate::request::{calling_system, no_cache, prefer_wait, query_pairs};
 use crate::respond::{Resp, fhir_bytes, fhir_response, outcome, stop_fhir, with_request_id};
 
 use super::links::{base_url, first_url, page_url};
@@ -52,6 +52,7 @@ pub(crate) async fn everything(gw: &Gateway, req: Request<Incoming>, nhs: &str) 
     let glass: Result<Option<String>, HeaderError> =
         headers::break_glass_reason(req.headers()).map(|g| g.map(std::borrow::Cow::into_owned));
     let wait = prefer_wait(&req);
+    let refresh = no_cache(&req);
     let mut pairs = query;
     if req.method() == Method::POST {
         let content_type = header(&req, CONTENT_TYPE).map(str::to_owned);
@@ -83,6 +84,7 @@ pub(crate) async fn everything(gw: &Gateway, req: Request<Incoming>, nhs: &str) 
         calling_system: system.as_deref(),
         wait,
         nhs,
+        refresh,
         sections,
     };
     let released = match gw.access_record(request).await {

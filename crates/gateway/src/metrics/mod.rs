@@ -125,7 +125,7 @@ pub struct SourceMeasurements {
 impl SourceMeasurements {
     /// The source's part of one record request: its status and latency.
     pub fn observe(&self, status: icr_model::SourceStatus, took: Duration) {
-        *lock(&self.outcomes).entry(status.as_str()).or_insert(0) += 1;
+        self.count(status);
         self.latency.observe(took);
     }
 }
@@ -297,6 +297,9 @@ pub(crate) fn render(s: &Snapshot<'_>) -> String {
         "Record requests being served now.",
         s.in_flight,
     );
+    for (name, kind, help, value) in s.memory.families() {
+        metric(name, kind, help, value);
+    }
     if let Some(cache) = &s.cache {
         for (name, kind, help, value) in [
             (
@@ -356,7 +359,7 @@ pub(crate) fn render(s: &Snapshot<'_>) -> String {
 fn render_sources(out: &mut String, sources: &[SourceSnapshot<'_>]) {
     let _ = writeln!(
         out,
-        "# HELP icr_source_outcomes_total Sources' parts of record requests, by status (ok, partial, not_found, timeout, unavailable, error, withheld).\n# TYPE icr_source_outcomes_total counter"
+        "# HELP icr_source_outcomes_total Sources' parts of record requests, by status (ok, partial, not_found, timeout, unavailable, error, withheld, skipped).\n# TYPE icr_source_outcomes_total counter"
     );
     for s in sources {
         for (status, n) in lock(&s.measured.outcomes).iter() {
@@ -435,6 +438,9 @@ fn render_sources(out: &mut String, sources: &[SourceSnapshot<'_>]) {
         }
     }
 }
+
+mod memory;
+pub(crate) use memory::MemorySnapshot;
 
 #[cfg(test)]
 mod tests;

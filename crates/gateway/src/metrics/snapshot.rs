@@ -1,6 +1,6 @@
 //! What `/metrics` renders: the gateway's counters at one moment.
 
-use super::{Measurements, SourceMeasurements};
+use super::{Measurements, MemorySnapshot, SourceMeasurements};
 use crate::resilience::CircuitState;
 
 /// The gateway's counters at one moment, as `/metrics` shows them.
@@ -13,6 +13,8 @@ pub(crate) struct Snapshot<'a> {
     pub paged: (usize, usize),
     /// The cache's counters, when the cache is on.
     pub cache: Option<CacheSnapshot>,
+    /// The memories' and the record-location index's counters.
+    pub memory: MemorySnapshot,
     /// Registered sources.
     pub sources: usize,
     /// Reloads applied, and configuration changes refused.

@@ -53,6 +53,10 @@ fn a_snapshot_renders_every_family_once_in_order() {
     let measured = SourceMeasurements::default();
     measured.observe(icr_model::SourceStatus::Timeout, Duration::from_millis(2));
     let snapshot = Snapshot {
+        memory: MemorySnapshot {
+            index_skips: 4,
+            ..Default::default()
+        },
         break_glass: 2,
         audit: icr_audit::AuditStats::default(),
         paged: (1, 300),
@@ -109,6 +113,15 @@ fn a_snapshot_renders_every_family_once_in_order() {
             "icr_config_reload_problem gauge",
             "icr_requests_shed_total counter",
             "icr_requests_in_flight gauge",
+            "icr_memory_not_found_remembered_total counter",
+            "icr_memory_not_found_skips_total counter",
+            "icr_index_skips_total counter",
+            "icr_index_failures_total counter",
+            "icr_memory_practice_first_wave_total counter",
+            "icr_memory_practice_unconfirmed_total counter",
+            "icr_memory_purged_total counter",
+            "icr_memory_not_found_entries gauge",
+            "icr_memory_practice_entries gauge",
             "icr_cache_hits_total counter",
             "icr_cache_misses_total counter",
             "icr_cache_evictions_total counter",
@@ -139,6 +152,7 @@ fn a_snapshot_renders_every_family_once_in_order() {
         "icr_views_merged_total 6\n",
         "icr_view_hits_total 11\n",
         "icr_views 3\n",
+        "# HELP icr_index_skips_total Sources not asked because the record-location index names other holders.\n# TYPE icr_index_skips_total counter\nicr_index_skips_total 4\n",
         "icr_source_outcomes_total{source=\"gp-a\",status=\"timeout\"} 1\n",
         "icr_source_duration_seconds_bucket{source=\"gp-a\",le=\"0.0025\"} 1\n",
         "icr_source_calls_total{source=\"gp-a\"} 9\n",
@@ -153,6 +167,7 @@ fn a_snapshot_renders_every_family_once_in_order() {
 fn without_a_cache_no_cache_family_is_written() {
     let measurements = Measurements::default();
     let snapshot = Snapshot {
+        memory: MemorySnapshot::default(),
         break_glass: 0,
         audit: icr_audit::AuditStats::default(),
         paged: (0, 0),

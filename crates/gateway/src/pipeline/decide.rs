@@ -3,6 +3,11 @@
 //! (the person's objections, read from the register now)? After fetching
 //! — is there a legitimate relationship: the caller's organisation among
 //! those holding a record, a self-declaring setting, or break-glass?
+//!
+//! A source skipped (`skipped`: it answered lately that it holds no record,
+//! or the record-location index names others) holds no record known, as
+//! one answering `not_found`: it is neither a holder nor unanswered. A
+//! refusal then says so, and that a refresh asks every source.
 
 use icr_model::{NhsNumber, OdsCode, SectionSet, SourceStatus};
 use icr_policy::{Allowed, Caller, Granted, Policy, Refusal, RefusalCode};
@@ -64,9 +69,12 @@ fn explained(refusal: Refusal, holders: &[OdsCode], sources: &[SourceReport]) ->
         && holders.is_empty()
         && sources
             .iter()
-            .any(|s| !s.status.answered() && s.status != SourceStatus::NotFound)
+            .any(|s| !s.status.answered() && !s.status.holds_none_known())
     {
         message.push_str(" (some sources that could confirm a relationship did not answer)");
+    }
+    if holders.is_empty() && sources.iter().any(|s| s.status == SourceStatus::Skipped) {
+        message.push_str(" (some sources were not asked, having answered lately that they hold no record or not being named by the record-location index; a refresh, Cache-Control: no-cache, asks every source)");
     }
     message
 }
@@ -102,6 +110,15 @@ mod tests {
         assert_eq!(
             explained(refusal(RefusalCode::NoRelationship), &[], &answered),
             "no relationship"
+        );
+        // A skipped source is no failure, but the refusal says it was not asked.
+        let skipped = [
+            report(SourceStatus::Skipped),
+            report(SourceStatus::NotFound),
+        ];
+        assert_eq!(
+            explained(refusal(RefusalCode::NoRelationship), &[], &skipped),
+            "no relationship (some sources were not asked, having answered lately that they hold no record or not being named by the record-location index; a refresh, Cache-Control: no-cache, asks every source)"
         );
         // Undecided already says why.
         assert_eq!(

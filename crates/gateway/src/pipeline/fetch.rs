@@ -1,7 +1,11 @@
-//! Fetch: execute a [`Plan`] — ask every planned source at once, each
-//! through its per-source chain, the whole under the request's deadline;
-//! when the demographics service answers, ask the registered practice it
-//! names (routing is planned by [`plan::route_to_practice`], not here).
+//! Fetch: execute a [`Plan`] — ask every planned source at once (those
+//! planned skipped or objected aside), each through its per-source chain,
+//! the whole under the request's deadline; when the demographics service
+//! answers, ask the registered practice it names (routing is planned by
+//! [`plan::route_to_practice`], not here). A practice asked at once because
+//! it was remembered is kept only if the demographics service names it
+//! now; otherwise its answer is dropped, it is marked skipped (why), and
+//! the practice named is asked as without the memory: one more round trip.
 //!
 //! The per-source chain, outermost first: the cache (single-flight: one
 //! fetch per key, shared by concurrent requests) → the identity check on
@@ -33,7 +37,7 @@ use tokio::time::Instant;
 use tracing::Instrument as _;
 
 use super::identity_guard::{Slot, check_nhs_number};
-use super::plan::{self, Ask, Plan, Registered};
+use super::plan::{self, Ask, Plan, Registered, Skip};
 use crate::cache::{CacheKey, Received, SourceCache};
 use crate::sources::Source;
 
@@ -49,6 +53,9 @@ impl Registered for Arc<Source> {
     }
     fn ods_code(&self) -> &icr_model::OdsCode {
         &self.spec.ods_code
+    }
+    fn located(&self) -> bool {
+        self.spec.located
     }
 }
 
@@ -94,6 +101,8 @@ pub(crate) async fn execute(
     let Plan {
         mut asks,
         practices_wanted,
+        remembered_practice,
+        fresh,
     } = plan;
     let context = Arc::new(context);
     let mut results: Vec<Slot<Received>> = vec![None; sources.len()];
@@ -118,8 +127,8 @@ pub(crate) async fn execute(
         tasks.spawn(
             async move {
                 let started = Instant::now();
-                let result =
-                    fetch_one(cache.as_ref(), &source, nhs_number, wanted, deadline, ctx).await;
+                let cache = cache.as_ref().map(|c| (c, fresh));
+                let result = fetch_one(cache, &source, nhs_number, wanted, deadline, ctx).await;
                 let elapsed = started.elapsed();
                 let current = tracing::Span::current();
                 match &result {
@@ -142,13 +151,24 @@ pub(crate) async fn execute(
     for ask in &asks {
         if ask.objected {
             results[ask.index] = not_shared();
-        } else {
+        } else if ask.skip.is_none() {
             spawn(&mut tasks, ask);
         }
     }
     let mut warnings: Vec<Warning> = Vec::new();
     let mut routed = false;
     let mut practice_unknown = false;
+    // The remembered practice, once the demographics service did not
+    // confirm it: its answer is dropped, whenever it comes.
+    let mut dropped: Option<usize> = None;
+    let drop_practice = |asks: &mut Vec<Ask>, results: &mut Vec<Slot<Received>>, why| {
+        let index = remembered_practice?;
+        if let Some(a) = asks.iter_mut().find(|a| a.index == index) {
+            a.skip = Some(why);
+        }
+        results[index] = None;
+        Some(index)
+    };
     // Every task ends by the deadline (each is bounded by it); a small
     // grace covers scheduling.
     let collect = async {
@@ -156,11 +176,17 @@ pub(crate) async fn execute(
             let Ok((index, result, elapsed)) = joined else {
                 continue;
             };
+            if dropped == Some(index) {
+                continue;
+            }
             if practices_wanted && !routed && sources[index].spec.routing == Routing::Demographics {
                 routed = true;
                 let named = result.as_ref().map(|(record, _)| record.as_ref());
                 match plan::route_to_practice(sources, named, sections, permitted) {
+                    // The practice remembered is the one named: already asked.
+                    Ok(Some(practice)) if remembered_practice == Some(practice.index) => {}
                     Ok(Some(practice)) => {
+                        dropped = drop_practice(&mut asks, &mut results, Skip::NoLongerPractice);
                         asks.push(practice);
                         if practice.objected {
                             results[practice.index] = not_shared();
@@ -168,8 +194,13 @@ pub(crate) async fn execute(
                             spawn(&mut tasks, &practice);
                         }
                     }
-                    Ok(None) => {}
+                    // The practice named offers nothing wanted, so it is
+                    // not the remembered one (which was asked for some).
+                    Ok(None) => {
+                        dropped = drop_practice(&mut asks, &mut results, Skip::NoLongerPractice);
+                    }
                     Err(not_asked) => {
+                        dropped = drop_practice(&mut asks, &mut results, Skip::PracticeUnconfirmed);
                         practice_unknown |= not_asked.unknown;
                         warnings.push(not_asked.warning);
                     }
@@ -183,6 +214,7 @@ pub(crate) async fn execute(
     tasks.abort_all();
     if practices_wanted && !routed {
         // The demographics service was still pending at the deadline.
+        drop_practice(&mut asks, &mut results, Skip::PracticeUnconfirmed);
         let not_asked = plan::demographics_too_slow();
         practice_unknown |= not_asked.unknown;
         warnings.push(not_asked.warning);
@@ -197,10 +229,11 @@ pub(crate) async fn execute(
     }
 }
 
-/// Asks one source, through the cache when there is one, under the
+/// Asks one source, through the cache when there is one (on a refresh,
+/// `(cache, true)`, the source itself, its answer then cached), under the
 /// source's own time limit within the request's deadline.
 async fn fetch_one(
-    cache: Option<&SourceCache>,
+    cache: Option<(&SourceCache, bool)>,
     source: &Source,
     nhs_number: NhsNumber,
     sections: SectionSet,
@@ -226,13 +259,17 @@ async fn fetch_one(
     let ttl = Duration::from_secs(source.spec.cache_ttl_s);
     let work = async {
         match (cache, ttl.is_zero()) {
-            (Some(cache), false) => {
+            (Some((cache, fresh)), false) => {
                 let key = CacheKey {
                     source: source.spec.id.clone(),
                     nhs_number,
                     sections,
                 };
-                cache.get_or_fetch(key, ttl, fetch).await
+                if fresh {
+                    cache.fetch_fresh(key, ttl, fetch).await
+                } else {
+                    cache.get_or_fetch(key, ttl, fetch).await
+                }
             }
             _ => fetch.await.map(|r| (Arc::new(r), Received::now())),
         }

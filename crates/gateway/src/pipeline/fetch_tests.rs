@@ -9,7 +9,7 @@ use icr_policy::SourceFilter;
 use tokio::time::Instant;
 
 use super::*;
-use crate::pipeline::plan::plan;
+use crate::pipeline::plan::{Hints, Skip, plan};
 use crate::pipeline::test_support::{Fake, answer, fake, sections, source};
 
 const NHS: &str = "9990000018";
@@ -33,8 +33,18 @@ async fn run(
     permitted: &SourceFilter,
     within: Duration,
 ) -> Gathered {
+    run_hinted(sources, wanted, permitted, within, &Hints::default()).await
+}
+
+async fn run_hinted(
+    sources: &[Arc<Source>],
+    wanted: &str,
+    permitted: &SourceFilter,
+    within: Duration,
+    hints: &Hints<'_>,
+) -> Gathered {
     let wanted = sections(wanted);
-    let planned = plan(sources, wanted, permitted);
+    let planned = plan(sources, wanted, permitted, hints);
     execute(
         sources,
         None,
@@ -53,6 +63,7 @@ fn shape(g: &Gathered) -> Vec<(usize, &'static str)> {
         .iter()
         .map(|a| {
             let what = match &g.results[a.index] {
+                _ if a.skip.is_some() => "skipped",
                 Some((Ok(_), _)) => "answered",
                 Some((Err(e), _)) => e.status().as_str(),
                 None => "no answer",
@@ -169,4 +180,158 @@ async fn a_pds_still_pending_at_the_deadline_leaves_the_practice_unknown() {
     assert!(g.practice_unknown);
     assert_eq!(g.warnings.len(), 1);
     assert_eq!(g.warnings[0].code, "practice-not-asked");
+}
+
+/// The demographics service naming `named` (after `delay`), and two
+/// practices, A81001 and A81002, each counting its calls.
+fn pds_and_two_practices(
+    named: Result<Option<&str>, SourceError>,
+    delay: Duration,
+) -> (Vec<Arc<Source>>, [Arc<Fake>; 2]) {
+    let pds = Arc::new(Fake {
+        answer: named.map(|p| answer(Some(NHS), None, p)),
+        delay,
+        calls: Default::default(),
+    });
+    let a = fake(Ok(answer(Some(NHS), None, None)));
+    let b = fake(Ok(answer(Some(NHS), None, None)));
+    let sources = vec![
+        source("pds", "X26", Routing::Demographics, "demographics", pds),
+        source(
+            "gp-a",
+            "A81001",
+            Routing::RegisteredPractice,
+            "medications",
+            Arc::clone(&a),
+        ),
+        source(
+            "gp-b",
+            "A81002",
+            Routing::RegisteredPractice,
+            "medications",
+            Arc::clone(&b),
+        ),
+    ];
+    (sources, [a, b])
+}
+
+fn remembering(practice: &OdsCode) -> Hints<'_> {
+    Hints {
+        practice: Some(practice),
+        ..Hints::default()
+    }
+}
+
+#[tokio::test]
+async fn the_remembered_practice_is_asked_with_pds_and_kept_when_pds_names_it() {
+    let (sources, [a, b]) = pds_and_two_practices(Ok(Some("A81001")), Duration::from_millis(50));
+    let remembered = OdsCode::parse("A81001").unwrap();
+    let g = run_hinted(
+        &sources,
+        "medications",
+        &SourceFilter::All,
+        Duration::from_secs(2),
+        &remembering(&remembered),
+    )
+    .await;
+    assert_eq!(shape(&g), [(0, "answered"), (1, "answered")]);
+    assert_eq!(a.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(b.calls.load(Ordering::SeqCst), 0);
+    assert!(g.warnings.is_empty());
+}
+
+#[tokio::test]
+async fn a_change_of_practice_drops_the_remembered_ones_answer_and_asks_the_named_one() {
+    let (sources, [a, b]) = pds_and_two_practices(Ok(Some("A81002")), Duration::from_millis(50));
+    let remembered = OdsCode::parse("A81001").unwrap();
+    let g = run_hinted(
+        &sources,
+        "medications",
+        &SourceFilter::All,
+        Duration::from_secs(2),
+        &remembering(&remembered),
+    )
+    .await;
+    // Asked (one call each), but only the practice named now is shown.
+    assert_eq!(
+        shape(&g),
+        [(0, "answered"), (1, "skipped"), (2, "answered")]
+    );
+    assert_eq!(g.asks[1].skip, Some(Skip::NoLongerPractice));
+    assert!(g.results[1].is_none());
+    assert_eq!(a.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(b.calls.load(Ordering::SeqCst), 1);
+    assert!(!g.practice_unknown);
+}
+
+#[tokio::test]
+async fn a_remembered_practice_pds_does_not_confirm_is_not_shown() {
+    // PDS fails: the practice's answer (it came first) is dropped, and
+    // the practice is unknown, as without the memory.
+    let (sources, [a, _]) = pds_and_two_practices(
+        Err(SourceError::Unavailable("down".into())),
+        Duration::from_millis(50),
+    );
+    let remembered = OdsCode::parse("A81001").unwrap();
+    let g = run_hinted(
+        &sources,
+        "medications",
+        &SourceFilter::All,
+        Duration::from_secs(2),
+        &remembering(&remembered),
+    )
+    .await;
+    assert_eq!(shape(&g), [(0, "unavailable"), (1, "skipped")]);
+    assert_eq!(g.asks[1].skip, Some(Skip::PracticeUnconfirmed));
+    assert_eq!(a.calls.load(Ordering::SeqCst), 1);
+    assert!(g.practice_unknown);
+    // PDS still pending at the deadline: the same.
+    let (sources, _) = pds_and_two_practices(Ok(Some("A81001")), Duration::from_secs(5));
+    let g = run_hinted(
+        &sources,
+        "medications",
+        &SourceFilter::All,
+        Duration::from_millis(100),
+        &remembering(&remembered),
+    )
+    .await;
+    assert_eq!(shape(&g), [(0, "timeout"), (1, "skipped")]);
+    assert!(g.practice_unknown);
+}
+
+#[tokio::test]
+async fn a_move_to_a_practice_offering_nothing_wanted_drops_the_remembered_ones_answer() {
+    let pds = fake(Ok(answer(Some(NHS), None, Some("A81002"))));
+    let a = fake(Ok(answer(Some(NHS), None, None)));
+    let b = fake(Ok(answer(Some(NHS), None, None)));
+    let sources = [
+        source("pds", "X26", Routing::Demographics, "demographics", pds),
+        source(
+            "gp-a",
+            "A81001",
+            Routing::RegisteredPractice,
+            "medications",
+            Arc::clone(&a),
+        ),
+        source(
+            "gp-b",
+            "A81002",
+            Routing::RegisteredPractice,
+            "conditions",
+            Arc::clone(&b),
+        ),
+    ];
+    let remembered = OdsCode::parse("A81001").unwrap();
+    let g = run_hinted(
+        &sources,
+        "medications",
+        &SourceFilter::All,
+        Duration::from_secs(2),
+        &remembering(&remembered),
+    )
+    .await;
+    assert_eq!(shape(&g), [(0, "answered"), (1, "skipped")]);
+    assert_eq!(g.asks[1].skip, Some(Skip::NoLongerPractice));
+    assert_eq!(b.calls.load(Ordering::SeqCst), 0);
+    assert!(g.warnings.is_empty());
 }

@@ -6,8 +6,12 @@
 //! 2. [`authenticate`] — who is asking (the bearer token, the caller);
 //! 3. [`decide`] (before fetching) — may they ask, for which sections,
 //!    from which sources (the person's objections);
-//! 4. [`plan`] — which sources to ask for what (pure);
-//! 5. [`fetch`] — execute the plan through each source's chain;
+//! 4. [`plan`] — which sources to ask for what (pure), given what the
+//!    gateway knows of where the person's records are ([`plan::Hints`]:
+//!    the sources that answered lately that they hold none, the practice
+//!    remembered, the record-location index; none of it on a refresh);
+//! 5. [`fetch`] — execute the plan through each source's chain, then
+//!    teach the memories what the sources said;
 //! 6. [`identity_guard`] — answers about someone else are dropped (pure);
 //! 7. [`report`] — a status for every source asked;
 //! 8. [`decide`] (after fetching) — is there a relationship?
@@ -30,6 +34,7 @@ pub(crate) mod fetch;
 pub(crate) mod identity_guard;
 pub(crate) mod merge;
 pub(crate) mod plan;
+pub(crate) mod recall;
 pub(crate) mod report;
 #[cfg(test)]
 mod test_support;
@@ -46,6 +51,7 @@ use tokio::time::Instant;
 
 use self::audit::{Draft, bounded_reason};
 use self::merge::RecordOutcome;
+use self::recall::Recalled;
 use crate::Gateway;
 use crate::headers::HeaderError;
 use crate::outcome::Stop;
@@ -65,6 +71,9 @@ pub(crate) struct RecordRequest<'a> {
     pub wait: Option<Duration>,
     /// The NHS number as written in the path.
     pub nhs: &'a str,
+    /// A clinician's explicit refresh (`Cache-Control: no-cache`): every
+    /// source is asked itself — no cached answer, no memory, no index.
+    pub refresh: bool,
     /// The sections asked for, or why the query could not be understood
     /// (error family and message).
     pub sections: Result<SectionSet, (&'static str, String)>,
@@ -172,8 +181,13 @@ impl Gateway {
         // sources they may see.
         let context = authenticate::context(&identity, &request_id);
         let sections = allowed.sections();
-        let (report, warnings, waited) =
-            gather(&state, context, nhs, sections, allowed.sources(), r.wait).await;
+        let asking = Asking {
+            sections,
+            permitted: allowed.sources(),
+            wait: r.wait,
+            refresh: r.refresh,
+        };
+        let (report, warnings, waited) = gather(&state, context, nhs, asking).await;
         draft.asked(&report.sources);
 
         // Decide after fetching: is there a relationship?
@@ -219,7 +233,9 @@ impl Gateway {
     /// Sources routed to everyone and the demographics service are asked at
     /// once; when the demographics service answers, the person's registered
     /// GP practice (if it is in the directory and offers a wanted section)
-    /// is asked too, within the same deadline.
+    /// is asked too, within the same deadline — or at once, when it is
+    /// remembered for the person. Sources are skipped as for a record
+    /// request (remembered "no record", the record-location index).
     pub async fn record(
         &self,
         context: RequestContext,
@@ -229,8 +245,13 @@ impl Gateway {
         wait: Option<Duration>,
     ) -> RecordOutcome {
         let state = self.state();
-        let (report, warnings, waited) =
-            gather(&state, context, nhs_number, sections, permitted, wait).await;
+        let asking = Asking {
+            sections,
+            permitted,
+            wait,
+            refresh: false,
+        };
+        let (report, warnings, waited) = gather(&state, context, nhs_number, asking).await;
         merge::merge(&state, nhs_number, sections, report, warnings, waited)
     }
 }
@@ -252,20 +273,40 @@ fn parse_nhs(raw: &str, request_id: &str) -> Result<NhsNumber, Stop> {
     })
 }
 
-/// Plan → fetch → guard identity → report, under the request's deadline
-/// (the configured one, or less if the caller asked for less with
-/// `Prefer: wait=N`, never more).
+/// What is asked of the sources.
+struct Asking<'a> {
+    sections: SectionSet,
+    permitted: &'a SourceFilter,
+    wait: Option<Duration>,
+    refresh: bool,
+}
+
+/// Recall → plan → fetch → guard identity → learn → report, under the
+/// request's deadline (the configured one, or less if the caller asked
+/// for less with `Prefer: wait=N`, never more).
 async fn gather(
     state: &State,
     context: RequestContext,
     nhs_number: NhsNumber,
-    sections: SectionSet,
-    permitted: &SourceFilter,
-    wait: Option<Duration>,
+    asking: Asking<'_>,
 ) -> (report::Report, Vec<icr_merge::Warning>, Duration) {
+    let Asking {
+        sections,
+        permitted,
+        wait,
+        refresh,
+    } = asking;
     let budget = wait.map_or(state.deadline, |w| w.min(state.deadline));
     let deadline = Instant::now() + budget;
-    let plan = plan::plan(&state.sources, sections, permitted);
+    let recalled = if refresh {
+        Recalled::default()
+    } else {
+        recall::recall(state, nhs_number, deadline).await
+    };
+    let mut hints = recalled.hints();
+    hints.fresh = refresh;
+    let plan = plan::plan(&state.sources, sections, permitted, &hints);
+    recall::count_skips(state, &plan);
     let mut gathered = fetch::execute(
         &state.sources,
         state.cache.as_ref(),
@@ -282,6 +323,8 @@ async fn gather(
         .iter()
         .position(|s| s.spec.routing == Routing::Demographics);
     identity_guard::guard_birth_dates(&mut gathered.results, demographics);
+    recall::learn(state, &gathered, nhs_number, demographics).await;
+    gathered.warnings.extend(recalled.warning);
     let report = report::report(&state.sources, &mut gathered, budget);
     (report, gathered.warnings, gathered.waited)
 }

@@ -1,6 +1,8 @@
-//! Report: a status for every source asked, from what the fetch gathered
-//! (after the identity guard), the organisations whose systems gave no
-//! definite answer, and the record's [`Verdict`]. Pure: no I/O.
+//! Report: a status for every source asked — and every source planned but
+//! skipped, as `skipped` with the reason, so that a skip never looks like
+//! an empty answer — from what the fetch gathered (after the identity
+//! guard), the organisations whose systems gave no definite answer, and
+//! the record's [`Verdict`]. Pure: no I/O.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +13,7 @@ use icr_model::{OdsCode, SectionSet, SourceId, SourceIssue, SourceRecord, Source
 use serde::Serialize;
 
 use super::fetch::Gathered;
+use super::plan::Skip;
 use crate::outcome::Verdict;
 use crate::sources::{Source, State};
 
@@ -68,6 +71,12 @@ pub(crate) fn report(sources: &[Arc<Source>], gathered: &mut Gathered, budget: D
     let mut answered: Vec<Arc<SourceRecord>> = Vec::new();
     for ask in &gathered.asks {
         let source = &sources[ask.index];
+        if let Some(skip) = ask.skip {
+            // Counted, but not as a latency: nothing was waited for.
+            source.measured.count(SourceStatus::Skipped);
+            statuses.push(skipped(source, skip));
+            continue;
+        }
         let wanted: SectionSet = ask.sections;
         let (status, latency, items, received, message, issues) =
             match gathered.results[ask.index].take() {
@@ -150,7 +159,7 @@ pub(crate) fn report(sources: &[Arc<Source>], gathered: &mut Gathered, budget: D
         answered = statuses.iter().filter(|s| s.status.answered()).count(),
         failed = statuses
             .iter()
-            .filter(|s| !s.status.answered() && s.status != SourceStatus::NotFound)
+            .filter(|s| !s.status.answered() && !s.status.holds_none_known())
             .count(),
         http_status = verdict.status().as_u16(),
         "record assembled"
@@ -163,8 +172,26 @@ pub(crate) fn report(sources: &[Arc<Source>], gathered: &mut Gathered, budget: D
     }
 }
 
+/// The report of a source not asked (or whose answer is not shown), and why.
+fn skipped(source: &Source, skip: Skip) -> SourceReport {
+    SourceReport {
+        source: source.spec.id.clone(),
+        organisation: source.meta.organisation.clone(),
+        ods_code: source.meta.ods_code.clone(),
+        kind: source.spec.kind.clone(),
+        status: SourceStatus::Skipped,
+        latency_ms: 0,
+        items: 0,
+        cached: false,
+        fetched_at: None,
+        message: Some(skip.reason()),
+        issues: Vec::new(),
+    }
+}
+
 /// A source withholding its record has answered: that is not a failure of
-/// the gateway's upstreams, and its status says why.
+/// the gateway's upstreams, and its status says why. Sources skipped count
+/// as holding no record known, as those that answered so.
 pub(crate) fn verdict(statuses: &[SourceReport]) -> Verdict {
     if statuses.is_empty()
         || statuses
@@ -172,7 +199,7 @@ pub(crate) fn verdict(statuses: &[SourceReport]) -> Verdict {
             .any(|s| s.status.answered() || s.status == SourceStatus::Withheld)
     {
         Verdict::Answered
-    } else if statuses.iter().all(|s| s.status == SourceStatus::NotFound) {
+    } else if statuses.iter().all(|s| s.status.holds_none_known()) {
         Verdict::NotFound
     } else {
         Verdict::Unanswered
@@ -204,6 +231,7 @@ mod tests {
             index,
             sections: sections("medications"),
             objected: false,
+            skip: None,
         }
     }
 
@@ -287,6 +315,8 @@ mod tests {
         assert_eq!(v(&[S::Timeout, S::Partial]), Verdict::Answered);
         assert_eq!(v(&[S::Error, S::Withheld]), Verdict::Answered);
         assert_eq!(v(&[S::NotFound, S::NotFound]), Verdict::NotFound);
+        assert_eq!(v(&[S::NotFound, S::Skipped]), Verdict::NotFound);
+        assert_eq!(v(&[S::Skipped, S::Timeout]), Verdict::Unanswered);
         assert_eq!(v(&[S::NotFound, S::Timeout]), Verdict::Unanswered);
         assert_eq!(v(&[S::Unavailable]), Verdict::Unanswered);
     }

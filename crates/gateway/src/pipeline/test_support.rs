@@ -16,6 +16,7 @@ pub(crate) struct Reg {
     pub routing: Routing,
     pub sections: SectionSet,
     pub ods: OdsCode,
+    pub located: bool,
 }
 
 impl Registered for Reg {
@@ -28,6 +29,9 @@ impl Registered for Reg {
     fn ods_code(&self) -> &OdsCode {
         &self.ods
     }
+    fn located(&self) -> bool {
+        self.located
+    }
 }
 
 /// A source of `ods` routed so, offering `sections` (a comma list).
@@ -36,6 +40,7 @@ pub(crate) fn reg(routing: Routing, sections: &str, ods: &str) -> Reg {
         routing,
         sections: SectionSet::parse_list(sections).unwrap(),
         ods: OdsCode::parse(ods).unwrap(),
+        located: false,
     }
 }
 

@@ -91,6 +91,10 @@ pub struct Setup {
     /// The audit log's settings, its directory included (default: a fresh
     /// directory and the log's own defaults).
     pub audit: Option<icr_audit::AuditConfig>,
+    /// The cache and memories' settings (default: the gateway's own).
+    pub cache: Option<icr_config::CacheConfig>,
+    /// The record-location index and its file as read (default: none).
+    pub index: Option<(icr_config::IndexConfig, Option<icr_config::IndexFile>)>,
 }
 
 /// A running gateway over scripted sources; returns its base URL and the
@@ -178,6 +182,11 @@ pub fn loaded_config(
     if let Some(max) = setup.max_in_flight {
         gateway.max_in_flight = max;
     }
+    if let Some(cache) = setup.cache.clone() {
+        gateway.cache = cache;
+    }
+    let (index, index_file) = setup.index.clone().unzip();
+    gateway.index = index;
     let policy_text = setup
         .policy
         .unwrap_or_else(|| std::fs::read_to_string(demo_dir().join("policy.toml")).unwrap());
@@ -194,6 +203,7 @@ pub fn loaded_config(
         objections_file: setup.objections_file.clone(),
         objections: Arc::new(objections),
         tls: None,
+        index_file: index_file.flatten().map(Arc::new),
     };
     (config, audit_dir)
 }
