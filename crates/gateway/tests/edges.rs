@@ -64,12 +64,7 @@ fn bearer(token: &str) -> Vec<u8> {
 fn audit_entries(dir: &std::path::Path) -> Vec<icr_audit::AuditRecord> {
     let files = icr_audit::log_files(dir).unwrap();
     icr_audit::verify(&files).unwrap();
-    icr_audit::read_for_patient(&files, &nhs(), 1000)
-        .unwrap()
-        .records
-        .into_iter()
-        .map(|a| a.record)
-        .collect()
+    common::audited(dir, &nhs(), 1000)
 }
 
 /// The diagnostics of an OperationOutcome's first issue.

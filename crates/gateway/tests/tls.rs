@@ -77,11 +77,9 @@ async fn ask(http: &reqwest::Client, base: &str) -> Result<u16, reqwest::Error> 
 fn calling_systems(dir: &std::path::Path) -> Vec<Option<String>> {
     let files = icr_audit::log_files(dir).unwrap();
     icr_audit::verify(&files).unwrap();
-    icr_audit::read_for_patient(&files, &nhs(), 100)
-        .unwrap()
-        .records
+    common::audited(dir, &nhs(), 100)
         .into_iter()
-        .map(|a| a.record.calling_system)
+        .map(|r| r.calling_system)
         .collect()
 }
 

@@ -4,9 +4,20 @@
 //! a release is recorded with what was released and withheld
 //! ([`Draft::released`]). If the audit cannot be written, nothing is
 //! released (503).
+//!
+//! A record request is recorded in two entries, so that the audit's sync
+//! is off its critical path: once the caller may ask, its begun entry
+//! (who, whose record, why, which sections) is queued
+//! ([`Gateway::begin_audit`]) and synced while the sources answer; the
+//! release ([`Gateway::audit_release_begun`]) awaits that sync — normally
+//! long done — then queues the completion without waiting for it. A
+//! refusal after fetching ([`Gateway::audit_stop_begun`]) completes the
+//! begun entry too, but awaits the completion's sync before answering, as
+//! every refusal is recorded as such before it is answered.
 
 use icr_audit::{
-    AuditRecord, Decision, Interaction, ReasonCode, RequestId, SourceAsked, Timestamp, User,
+    AuditRecord, Decision, Interaction, Pending, ReasonCode, RequestId, SourceAsked, Timestamp,
+    User,
 };
 use icr_auth::Identity;
 use icr_model::SectionSet;
@@ -65,6 +76,17 @@ impl Draft {
                 status: s.status,
             })
             .collect();
+    }
+
+    /// A refusal, answered with `stop`: nothing released, no basis.
+    pub(crate) fn refused(&mut self, stop: &Stop) {
+        self.record.decision = Decision::Refused;
+        self.record.reason = reason(stop.code());
+        self.record.http_status = stop.status().as_u16();
+        self.record.sections_released = SectionSet::EMPTY;
+        self.record.items_released = 0;
+        self.record.items_withheld = 0;
+        self.record.basis = icr_audit::Basis::None;
     }
 
     /// A release: on what basis, what was released and withheld, and the
@@ -161,15 +183,88 @@ impl Gateway {
 
     /// Audits a refusal; if that fails, the refusal becomes a 503.
     pub(crate) async fn audit_stop(&self, mut draft: Draft, stop: Stop) -> Stop {
-        draft.record.decision = Decision::Refused;
-        draft.record.reason = reason(stop.code());
-        draft.record.http_status = stop.status().as_u16();
-        draft.record.sections_released = SectionSet::EMPTY;
-        draft.record.items_released = 0;
-        draft.record.items_withheld = 0;
-        draft.record.basis = icr_audit::Basis::None;
+        draft.refused(&stop);
         match self.append_audit(&draft.record).await {
             Ok(_) => stop,
+            Err(e) => {
+                tracing::error!(error = %e, "audit append failed");
+                Stop::audit_unavailable(stop.request_id)
+            }
+        }
+    }
+
+    /// Queues the begun entry of an access (who, whose record, why, which
+    /// sections), to be synced while the sources are asked. If it cannot
+    /// be queued, nothing is asked nor released (503, unaudited: the log
+    /// cannot take it).
+    pub(crate) fn begin_audit(&self, draft: &Draft, request_id: &str) -> Result<Pending, Stop> {
+        let begun = draft
+            .record
+            .begun()
+            .ok_or(icr_audit::AuditError::Inconsistent(
+                "an access is begun only once its caller and patient are known",
+            ));
+        match begun.and_then(|b| self.access().audit.begin(&b)) {
+            Ok(pending) => Ok(pending),
+            Err(e) => {
+                tracing::error!(error = %e, "audit begin failed: nothing asked or released");
+                Err(Stop::audit_unavailable(request_id.to_owned()))
+            }
+        }
+    }
+
+    /// Awaits the begun entry's sync (timed for `/metrics`: what the
+    /// request still waited for after its own work).
+    async fn begun_durable(
+        &self,
+        begun: Pending,
+    ) -> Result<icr_audit::Sequence, icr_audit::AuditError> {
+        let started = Instant::now();
+        let result = begun.durable().await;
+        self.measurements().audit_write(started.elapsed());
+        result
+    }
+
+    /// Releases an access begun with [`begin_audit`](Self::begin_audit):
+    /// awaits the begun entry's sync, then queues `record` as its
+    /// completion without waiting for that to be synced. If either fails,
+    /// nothing is released (503).
+    pub(crate) async fn audit_release_begun(
+        &self,
+        record: &AuditRecord,
+        begun: Pending,
+        request_id: &str,
+    ) -> Result<(), Stop> {
+        let completed = match self.begun_durable(begun).await {
+            Ok(seq) => self.access().audit.complete(record, seq).map(drop),
+            Err(e) => Err(e),
+        };
+        completed.map_err(|e| {
+            tracing::error!(error = %e, "audit of the access failed: nothing released");
+            Stop::audit_unavailable(request_id.to_owned())
+        })
+    }
+
+    /// Audits a refusal of an access begun with
+    /// [`begin_audit`](Self::begin_audit), as its completion, and awaits
+    /// that completion's sync before the refusal is answered; if that
+    /// fails, the refusal becomes a 503.
+    pub(crate) async fn audit_stop_begun(
+        &self,
+        mut draft: Draft,
+        stop: Stop,
+        begun: Pending,
+    ) -> Stop {
+        draft.refused(&stop);
+        let recorded = match self.begun_durable(begun).await {
+            Ok(seq) => match self.access().audit.complete(&draft.record, seq) {
+                Ok(completion) => completion.durable().await.map(drop),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        match recorded {
+            Ok(()) => stop,
             Err(e) => {
                 tracing::error!(error = %e, "audit append failed");
                 Stop::audit_unavailable(stop.request_id)
