@@ -279,3 +279,52 @@ impl State {
 fn number_of(p: &Path) -> Option<u64> {
     p.file_name().and_then(|n| n.to_str()).and_then(file_number)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(seq: u64, offset: u64) -> Position {
+        Position {
+            seq,
+            time: seq as i64 * 1_000,
+            offset,
+            file: 1,
+            line: seq as u32,
+        }
+    }
+
+    #[test]
+    fn a_completion_moves_its_begun_access_to_its_line_and_adds_no_access() {
+        let (a, b) = (
+            NhsNumber::parse("9990000018").unwrap(),
+            NhsNumber::parse("9990000026").unwrap(),
+        );
+        let mut state = State::default();
+        state.add(a, at(1, 0), None);
+        state.add(b, at(2, 100), None);
+        state.add(a, at(3, 200), None);
+        // 4 completes 1 (same person): access 1 now reads line 4.
+        state.add(a, at(4, 300), Some(Sequence::new(1)));
+        // 5 completes 2 but names another person: an access of its own.
+        state.add(a, at(5, 400), Some(Sequence::new(2)));
+        // 6 completes an entry not indexed (archived away): its own too.
+        state.add(b, at(6, 500), Some(Sequence::new(0)));
+        assert_eq!(state.entries, 5);
+        assert_eq!(
+            state.people[&a],
+            [
+                Position {
+                    seq: 1,
+                    time: 1_000,
+                    offset: 300,
+                    file: 1,
+                    line: 4
+                },
+                at(3, 200),
+                at(5, 400),
+            ]
+        );
+        assert_eq!(state.people[&b], [at(2, 100), at(6, 500)]);
+    }
+}

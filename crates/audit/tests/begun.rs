@@ -170,3 +170,38 @@ async fn a_completion_the_log_cannot_queue_is_refused_at_once_and_not_left_pendi
     assert!(log.complete(&bad, begun).is_err());
     assert_eq!(log.stats().completions_pending, 0);
 }
+
+#[test]
+fn a_completion_whose_begun_entry_was_archived_away_is_an_access_of_its_own() {
+    use icr_audit::{ChainPoint, Event, file_name, seal, seal_entry};
+    use std::io::Write;
+    let dir = temp_dir("archived-begun");
+    let r = record(0, 1);
+    let (begun_line, head) = seal(
+        ChainPoint::GENESIS,
+        &Event::Begun(Box::new(r.begun().unwrap())),
+    )
+    .unwrap();
+    let (completion, _) = seal_entry(
+        head,
+        &Event::Access(Box::new(r.clone())),
+        Some(Sequence::new(1)),
+    )
+    .unwrap();
+    std::fs::write(dir.join(file_name(1)), &begun_line).unwrap();
+    let mut second = std::fs::File::create(dir.join(file_name(2))).unwrap();
+    second.write_all(&completion).unwrap();
+    drop(second);
+    // The whole log: one access, numbered by its begun entry.
+    let both = read_for_patient(&files(&dir), &nhs(1), 10).unwrap();
+    assert_eq!(
+        both.records,
+        [LoggedAccess::whole(Sequence::new(1), r.clone())]
+    );
+    // The first file archived away: the completion alone, under its own
+    // number — shown, not dropped.
+    std::fs::remove_file(dir.join(file_name(1))).unwrap();
+    let alone = read_for_patient(&files(&dir), &nhs(1), 10).unwrap();
+    assert_eq!(alone.records, [LoggedAccess::whole(Sequence::new(2), r)]);
+    assert!(alone.problem.is_none());
+}
