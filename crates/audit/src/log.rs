@@ -553,10 +553,10 @@ impl AuditLog {
     /// on (asking the sources); await [`Pending::durable`] before releasing
     /// anything. Its sequence number is what the completion names.
     ///
-    /// Fails at once, queueing nothing, when the entry is incoherent or too
-    /// large, the queue is full, or the log is poisoned or closed.
+    /// Fails at once, queueing nothing, when the entry is too large, the
+    /// queue is full, or the log is poisoned or closed. (Every begun entry
+    /// is coherent: it says only who asks for whose record, and why.)
     pub fn begin(&self, begun: &AccessBegun) -> Result<Pending, AuditError> {
-        begun.check().map_err(AuditError::Inconsistent)?;
         let event = PreparedEvent::begun(begun)
             .map_err(|_| AuditError::Inconsistent("the entry cannot be serialized"))?;
         self.enqueue(event)

@@ -323,26 +323,13 @@ pub struct AccessBegun {
     pub nhs_number: NhsNumber,
     /// Why they ask, as their token says.
     pub purpose: String,
-    /// The reason given for breaking the glass, if they gave one.
+    /// The reason given for breaking the glass, if they gave one, as given
+    /// (whether the policy grants break-glass is decided later, and
+    /// recorded in the completion).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub break_glass_reason: Option<String>,
     /// The sections asked for.
     pub sections_requested: SectionSet,
-}
-
-impl AccessBegun {
-    /// Checks what a begun access must say: a break-glass reason, when
-    /// given, is not blank. Returns what is wrong.
-    pub fn check(&self) -> Result<(), &'static str> {
-        if self
-            .break_glass_reason
-            .as_deref()
-            .is_some_and(|r| r.trim().is_empty())
-        {
-            return Err("a break-glass reason, when given, cannot be blank");
-        }
-        Ok(())
-    }
 }
 
 impl AuditRecord {
