@@ -364,6 +364,8 @@ impl Pending {
 
 enum Msg {
     Append(PreparedEvent, Reply<Sequence>),
+    /// Answered once everything queued before it is written and synced.
+    Flush(Reply<()>),
     Close(Reply<()>),
 }
 
@@ -599,15 +601,30 @@ impl AuditLog {
             return Err(self.poison_error());
         }
         let (reply, answer) = oneshot::channel();
-        self.tx
-            .try_send(Msg::Append(event, reply))
-            .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => AuditError::QueueFull {
-                    capacity: self.capacity,
-                },
-                mpsc::error::TrySendError::Closed(_) => AuditError::Closed,
-            })?;
+        self.send(Msg::Append(event, reply))?;
         Ok(Pending { answer })
+    }
+
+    /// Queues a message for the writer, failing at once when the queue is
+    /// full or closed.
+    fn send(&self, msg: Msg) -> Result<(), AuditError> {
+        self.tx.try_send(msg).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => AuditError::QueueFull {
+                capacity: self.capacity,
+            },
+            mpsc::error::TrySendError::Closed(_) => AuditError::Closed,
+        })
+    }
+
+    /// Returns once everything queued before it — completions included —
+    /// is written and synced (or failed, which poisons the log): what a
+    /// read of the log waits for, so that it shows every access whose
+    /// answer has left. Writes nothing itself. Fails at once when the
+    /// queue is full or the log closed.
+    pub async fn flushed(&self) -> Result<(), AuditError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Msg::Flush(reply))?;
+        answer.await.unwrap_or(Err(AuditError::Closed))
     }
 
     /// Writes and syncs everything queued before it, then stops the writer:
@@ -1103,7 +1120,7 @@ impl Writer {
                             self.shared.settled(&ev, false);
                             let _ = r.send(Err(AuditError::Closed));
                         }
-                        Msg::Close(r) => {
+                        Msg::Close(r) | Msg::Flush(r) => {
                             let _ = r.send(Ok(()));
                         }
                     }
@@ -1182,6 +1199,7 @@ impl Writer {
         let mut events = Vec::with_capacity(batch.len());
         let mut waiters = Vec::with_capacity(batch.len());
         let mut close = None;
+        let mut flushes = Vec::new();
         for m in batch.drain(..) {
             match m {
                 Msg::Append(ev, reply) if close.is_none() => {
@@ -1192,6 +1210,7 @@ impl Writer {
                     self.shared.settled(&ev, false);
                     let _ = reply.send(Err(AuditError::Closed));
                 }
+                Msg::Flush(reply) => flushes.push(reply),
                 Msg::Close(reply) => {
                     if close.is_none() {
                         close = Some(reply);
@@ -1206,6 +1225,14 @@ impl Writer {
             for ev in &events {
                 self.shared.settled(ev, written);
             }
+        }
+        for reply in flushes {
+            let _ = reply.send(match &self.poisoned {
+                Some(cause) => Err(AuditError::Poisoned {
+                    cause: cause.clone(),
+                }),
+                None => Ok(()),
+            });
         }
         close
     }

@@ -205,3 +205,21 @@ fn a_completion_whose_begun_entry_was_archived_away_is_an_access_of_its_own() {
     assert_eq!(alone.records, [LoggedAccess::whole(Sequence::new(2), r)]);
     assert!(alone.problem.is_none());
 }
+
+#[tokio::test]
+async fn a_read_after_flushed_shows_every_completion_queued_before_it() {
+    let dir = temp_dir("flushed");
+    let log = AuditLog::open(&AuditConfig::new(&dir)).unwrap();
+    for i in 0..20 {
+        begin_and_complete(&log, i, 1).await;
+    }
+    log.flushed().await.unwrap();
+    assert_eq!(log.stats().completions_pending, 0);
+    let p = page(&log, 1).await;
+    assert_eq!(p.total, 20);
+    assert!(p.records.iter().all(|a| a.record().is_some()), "{p:?}");
+    // Writes nothing itself.
+    assert_eq!(log.head().seq.get(), 40);
+    log.close().await.unwrap();
+    assert!(log.flushed().await.is_err(), "closed");
+}

@@ -598,7 +598,7 @@ async fn the_chain_head_is_served_to_operators() {
     accesses(&s.base, 3).await;
     // Three accesses, begun and completed: six entries, once the last
     // completion (written after its answer) is synced.
-    common::audited(&dir, &nhs(), 10);
+    common::audited(&dir, &nhs(), 10).await;
     let url = format!("{}/v1/audit/head", s.base);
     let (status, _, body) = get(&url).await;
     assert_eq!((status, body["code"].as_str()), (403, Some("NOT_OPERATOR")));

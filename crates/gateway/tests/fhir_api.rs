@@ -430,7 +430,7 @@ async fn count_pages_the_record_by_next_links_for_the_same_caller_only() {
     assert_eq!(answer(http.get(&second)).await.status, 401);
 
     // Every page read is audited as an access, refusals too.
-    let accesses = audited(&s.audit_dir, &nhs(), 1000);
+    let accesses = audited(&s.audit_dir, &nhs(), 1000).await;
     let fhir: Vec<(icr_audit::Decision, u16, u32)> = accesses
         .iter()
         .filter(|r| r.interaction == icr_audit::Interaction::FhirEverything)
@@ -452,7 +452,7 @@ async fn count_pages_the_record_by_next_links_for_the_same_caller_only() {
     );
     // The attempt to read them as another person's is on that person's.
     let other = NhsNumber::parse("9990000026").unwrap();
-    let theirs = audited(&s.audit_dir, &other, 1000);
+    let theirs = audited(&s.audit_dir, &other, 1000).await;
     let refused: Vec<(icr_audit::Decision, u16, &str)> = theirs
         .iter()
         .map(|r| (r.decision, r.http_status, r.reason.as_str()))
