@@ -99,7 +99,8 @@
 //! per request ([`LoggedAccess`]): an access in two entries is indexed and
 //! numbered by its begun entry and shown with its completion's record; one
 //! whose completion is missing is shown as begun, its outcome not
-//! recorded.
+//! recorded. The gateway awaits [`AuditLog::flushed`] before a read, so
+//! that the completions queued before it are written first.
 
 #![warn(missing_docs)]
 

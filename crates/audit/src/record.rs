@@ -302,7 +302,7 @@ pub struct AuditRecord {
 /// authenticated and the policy has let them ask (before any source is
 /// asked), and synced while the sources answer: who is accessing whose
 /// record, why, for which sections. Its completion is an [`AuditRecord`]
-/// naming it ([`Entry::begun`](crate::Entry::begun)); an access begun
+/// naming it ([`Entry::completes`](crate::Entry::completes)); an access begun
 /// whose completion never came (the process died in between) is read as
 /// one whose outcome was not recorded.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
