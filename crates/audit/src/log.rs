@@ -216,7 +216,8 @@ impl AuditError {
 /// Counters of the log's work since it was opened, for metrics and tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AuditStats {
-    /// Entries written and synced (acknowledged).
+    /// Entries written and synced (acknowledged; a record request's
+    /// begun entry and its completion are two).
     pub appended: u64,
     /// Group commits (batches written).
     pub batches: u64,

@@ -270,7 +270,7 @@ pub(crate) fn render(s: &Snapshot<'_>) -> String {
     metric(
         "icr_audit_appends_total",
         "counter",
-        "Audit records written and synced.",
+        "Audit entries written and synced (a released record is two: begun, then its completion).",
         s.audit.appended,
     );
     metric(
