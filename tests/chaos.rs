@@ -466,7 +466,23 @@ async fn sigterm_finishes_the_requests_in_flight_and_flushes_the_audit() {
         .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
         .map(|p| std::fs::read_to_string(p).unwrap())
         .collect();
-    assert!(log.contains(&request_id));
+    // Its begun entry, and its completion (queued just after the answer)
+    // flushed by the shutdown, with the status sent.
+    let entries: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let id = Some(request_id.as_str());
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["begun"]["request_id"].as_str() == id)
+    );
+    assert!(entries.iter().any(|e| {
+        e["access"]["request_id"].as_str() == id
+            && e["access"]["http_status"] == 200
+            && e["completes"].is_u64()
+    }));
     let verify = std::process::Command::new(env!("CARGO_BIN_EXE_icr"))
         .args(["audit", "verify", &chaos.demo.audit])
         .output()

@@ -549,7 +549,13 @@ fn the_example_configuration_is_valid_and_a_broken_one_is_refused() {
 /// kill -9 under load: the gateway is killed while 32 clients are asking
 /// for records (allowed and refused). After recovery — what the next start
 /// does to a torn last line — the chain verifies, and every answer a client
-/// received, 200 or 403, has its audit record with that status.
+/// received, 200 or 403, has a durable record of the access: every 200 its
+/// begun entry (synced before release); every answer its whole record with
+/// that status, except possibly each client's last answer, whose
+/// completion may have been queued but not yet synced (it rides the group
+/// commit after the answer), and which then has its begun entry. A
+/// client's earlier answers have theirs for certain: its next request's
+/// first entry was synced after them, in queue order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_answer_received_before_a_kill_is_in_the_audit_log() {
     use std::sync::Arc;
@@ -560,7 +566,7 @@ async fn every_answer_received_before_a_kill_is_in_the_audit_log() {
     let insider = mint("R8000", "RN3");
     let outsider = mint("R8000", "RTE");
     let stop = Arc::new(AtomicBool::new(false));
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, u16)>();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, String, u16)>();
     let mut clients = Vec::new();
     for client in 0..32usize {
         let (gw, stop, tx) = (gw.clone(), stop.clone(), tx.clone());
@@ -590,7 +596,7 @@ async fn every_answer_received_before_a_kill_is_in_the_audit_log() {
                     break;
                 }
                 if let Some(id) = id {
-                    let _ = tx.send((id, status));
+                    let _ = tx.send((client, id, status));
                 }
             }
         }));
@@ -613,8 +619,8 @@ async fn every_answer_received_before_a_kill_is_in_the_audit_log() {
     while let Some(answer) = rx.recv().await {
         received.push(answer);
     }
-    assert!(received.iter().any(|(_, s)| *s == 200));
-    assert!(received.iter().any(|(_, s)| *s == 403));
+    assert!(received.iter().any(|(_, _, s)| *s == 200));
+    assert!(received.iter().any(|(_, _, s)| *s == 403));
 
     // What the next start does: open the log, recovering a torn tail.
     let dir = std::path::PathBuf::from(&demo.audit);
@@ -628,7 +634,10 @@ async fn every_answer_received_before_a_kill_is_in_the_audit_log() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Request id -> the status its whole record (or completion) says; and
+    // the request ids of accesses begun.
     let mut logged = std::collections::HashMap::new();
+    let mut begun = std::collections::HashSet::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "jsonl") {
@@ -637,12 +646,36 @@ async fn every_answer_received_before_a_kill_is_in_the_audit_log() {
                 if let Some(id) = v["access"]["request_id"].as_str() {
                     logged.insert(id.to_owned(), v["access"]["http_status"].as_u64());
                 }
+                if let Some(id) = v["begun"]["request_id"].as_str() {
+                    begun.insert(id.to_owned());
+                }
             }
         }
     }
-    let missing: Vec<&(String, u16)> = received
+    // Each client's last answer received: the only one whose completion
+    // may be missing.
+    let mut last = std::collections::HashMap::new();
+    for (i, (client, _, _)) in received.iter().enumerate() {
+        last.insert(*client, i);
+    }
+    let mut outcome_not_recorded = 0;
+    let missing: Vec<&(usize, String, u16)> = received
         .iter()
-        .filter(|(id, status)| logged.get(id) != Some(&Some(u64::from(*status))))
+        .enumerate()
+        .filter(|(i, (client, id, status))| {
+            if *status == 200 && !begun.contains(id) {
+                return true;
+            }
+            match logged.get(id) {
+                Some(logged) => *logged != Some(u64::from(*status)),
+                None if last.get(client) == Some(i) && begun.contains(id) => {
+                    outcome_not_recorded += 1;
+                    false
+                }
+                None => true,
+            }
+        })
+        .map(|(_, answer)| answer)
         .collect();
     assert!(
         missing.is_empty(),
@@ -652,10 +685,12 @@ async fn every_answer_received_before_a_kill_is_in_the_audit_log() {
         &missing[..missing.len().min(5)]
     );
     eprintln!(
-        "{} answers received ({} refused), {} access records in the log",
+        "{} answers received ({} refused), {} access records and {} accesses begun in the log, {} answers whose outcome was not recorded (a client's last)",
         received.len(),
-        received.iter().filter(|(_, s)| *s == 403).count(),
-        logged.len()
+        received.iter().filter(|(_, _, s)| *s == 403).count(),
+        logged.len(),
+        begun.len(),
+        outcome_not_recorded
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

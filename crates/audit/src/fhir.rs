@@ -8,10 +8,10 @@ use icr_fhir::{
     NHS_NUMBER_SYSTEM, ODS_ORGANISATION_SYSTEM, OperationOutcome, OperationOutcomeIssue, Reference,
     Resource,
 };
-use icr_model::OdsCode;
+use icr_model::{NhsNumber, OdsCode, SectionSet};
 
-use crate::read::{AccessPage, LoggedAccess};
-use crate::record::{AuditRecord, Basis, Decision, Interaction, Timestamp};
+use crate::read::{AccessPage, Logged, LoggedAccess};
+use crate::record::{AccessBegun, AuditRecord, Basis, Decision, Interaction, Timestamp, User};
 
 const AUDIT_EVENT_TYPE: &str = "http://terminology.hl7.org/CodeSystem/audit-event-type";
 const RESTFUL_INTERACTION: &str = "http://hl7.org/fhir/restful-interaction";
@@ -64,28 +64,84 @@ fn detail(kind: &str, value: &str) -> AuditEventEntityDetail {
     }
 }
 
+/// What every access records, whether its outcome was recorded or not.
+struct Who<'a> {
+    time: Timestamp,
+    request_id: &'a str,
+    interaction: Interaction,
+    user: Option<&'a User>,
+    calling_system: Option<&'a str>,
+    nhs_number: Option<NhsNumber>,
+    purpose: &'a str,
+    break_glass_reason: Option<&'a str>,
+    /// Known once the access is decided.
+    basis: Option<Basis>,
+    sections_requested: SectionSet,
+}
+
+impl<'a> Who<'a> {
+    fn of_record(r: &'a AuditRecord) -> Self {
+        Who {
+            time: r.time,
+            request_id: r.request_id.as_str(),
+            interaction: r.interaction,
+            user: r.user.as_ref(),
+            calling_system: r.calling_system.as_deref(),
+            nhs_number: r.nhs_number,
+            purpose: &r.purpose,
+            break_glass_reason: r.break_glass_reason.as_deref(),
+            basis: Some(r.basis),
+            sections_requested: r.sections_requested,
+        }
+    }
+
+    fn of_begun(b: &'a AccessBegun) -> Self {
+        Who {
+            time: b.time,
+            request_id: b.request_id.as_str(),
+            interaction: b.interaction,
+            user: Some(&b.user),
+            calling_system: b.calling_system.as_deref(),
+            nhs_number: Some(b.nhs_number),
+            purpose: &b.purpose,
+            break_glass_reason: b.break_glass_reason.as_deref(),
+            basis: None,
+            sections_requested: b.sections_requested,
+        }
+    }
+}
+
+/// What `AuditEvent.outcomeDesc` says of an access whose outcome was not
+/// recorded.
+pub const OUTCOME_NOT_RECORDED: &str = "outcome not recorded: the access began (its sources were asked) but its outcome is not in the log: it was in progress, or the gateway stopped before recording it; it may have been answered";
+
 /// The purposes of use: the caller's purpose (coded when it is a known one)
-/// and, when they broke the glass, `BTG`.
-fn purposes(r: &AuditRecord) -> Vec<CodeableConcept> {
+/// and, when they broke the glass (or gave a reason to, for an access whose
+/// outcome was not recorded), `BTG`.
+fn purposes(r: &Who<'_>) -> Vec<CodeableConcept> {
     let mut out = Vec::new();
-    let coded = match r.purpose.as_str() {
+    let coded = match r.purpose {
         "directcare" => vec![coding(ACT_REASON, "TREAT", "treatment")],
         "emergency" => vec![coding(ACT_REASON, "ETREAT", "Emergency Treatment")],
         _ => Vec::new(),
     };
-    if text(&r.purpose).is_some() || !coded.is_empty() {
-        out.push(concept(coded, Some(&r.purpose)));
+    if text(r.purpose).is_some() || !coded.is_empty() {
+        out.push(concept(coded, Some(r.purpose)));
     }
-    if r.basis == Basis::BreakGlass {
+    let broke_glass = match r.basis {
+        Some(basis) => basis == Basis::BreakGlass,
+        None => r.break_glass_reason.is_some(),
+    };
+    if broke_glass {
         out.push(concept(
             vec![coding(ACT_REASON, "BTG", "break the glass")],
-            r.break_glass_reason.as_deref(),
+            r.break_glass_reason,
         ));
     }
     out
 }
 
-/// One access record as an `AuditEvent` (id `icr-audit-{seq}`): a RESTful
+/// One access as an `AuditEvent` (id `icr-audit-{seq}`): a RESTful
 /// read (`rest`; subtype `read`, `operation` for `$everything`,
 /// `search-type` for an audit read), action `R`, outcome `0` (allowed and
 /// answered), `4` (refused or a client error) or `8` (a server error); the
@@ -93,27 +149,42 @@ fn purposes(r: &AuditRecord) -> Vec<CodeableConcept> {
 /// system as agents; the gateway as source; the patient (by NHS number)
 /// as entity, with the relationship basis, the break-glass reason, the
 /// sections asked for and released, the item counts and each source's
-/// status as details.
+/// status as details. An access whose outcome was not recorded has no
+/// `outcome`, [`OUTCOME_NOT_RECORDED`] as `outcomeDesc`, the detail
+/// `outcome` = `not-recorded`, and none of the outcome's details.
 pub fn audit_event(access: &LoggedAccess, observer: &Observer) -> AuditEvent {
-    let r = &access.record;
+    let (who, outcome) = match &access.logged {
+        Logged::Whole(r) => (Who::of_record(r), Some(r)),
+        Logged::OutcomeNotRecorded(b) => (Who::of_begun(b), None),
+    };
+    let r = &who;
     let subtype = match r.interaction {
         Interaction::Record => coding(RESTFUL_INTERACTION, "read", "read"),
         Interaction::FhirEverything => coding(RESTFUL_INTERACTION, "operation", "operation"),
         Interaction::AuditRead => coding(RESTFUL_INTERACTION, "search-type", "search type"),
     };
-    let outcome = match (r.decision, r.http_status) {
-        (_, 500..) => "8",
-        (Decision::Refused, _) | (_, 400..) => "4",
-        (Decision::Allowed, _) => "0",
-    };
-    let decision = match r.decision {
-        Decision::Allowed => "allowed",
-        Decision::Refused => "refused",
+    let (outcome_code, outcome_desc) = match outcome {
+        Some(o) => {
+            let code = match (o.decision, o.http_status) {
+                (_, 500..) => "8",
+                (Decision::Refused, _) | (_, 400..) => "4",
+                (Decision::Allowed, _) => "0",
+            };
+            let decision = match o.decision {
+                Decision::Allowed => "allowed",
+                Decision::Refused => "refused",
+            };
+            (
+                Some(code.to_owned()),
+                format!("{decision}: {} (HTTP {})", o.reason, o.http_status),
+            )
+        }
+        None => (None, OUTCOME_NOT_RECORDED.to_owned()),
     };
     let purposes = purposes(r);
 
     let mut agents = Vec::new();
-    let user_agent = match &r.user {
+    let user_agent = match r.user {
         Some(u) => AuditEventAgent {
             type_: Some(concept(
                 vec![coding(SECURITY_ROLE_TYPE, "humanuser", "human user")],
@@ -151,7 +222,7 @@ pub fn audit_event(access: &LoggedAccess, observer: &Observer) -> AuditEvent {
         },
     };
     agents.push(user_agent);
-    if let Some(u) = &r.user {
+    if let Some(u) = r.user {
         agents.push(AuditEventAgent {
             type_: Some(concept(
                 vec![coding(ROLE_CLASS, "PROV", "healthcare provider")],
@@ -170,7 +241,7 @@ pub fn audit_event(access: &LoggedAccess, observer: &Observer) -> AuditEvent {
             ..Default::default()
         });
     }
-    if let Some(system) = &r.calling_system {
+    if let Some(system) = r.calling_system {
         agents.push(AuditEventAgent {
             type_: Some(concept(
                 vec![coding(DICOM, "110153", "Source Role ID")],
@@ -186,30 +257,35 @@ pub fn audit_event(access: &LoggedAccess, observer: &Observer) -> AuditEvent {
         });
     }
 
-    let mut details = vec![
-        detail("request-id", r.request_id.as_str()),
-        detail("basis", r.basis.as_str()),
-    ];
-    if let Some(reason) = &r.break_glass_reason {
+    let mut details = vec![detail("request-id", r.request_id)];
+    if let Some(basis) = r.basis {
+        details.push(detail("basis", basis.as_str()));
+    }
+    if let Some(reason) = r.break_glass_reason {
         details.push(detail("break-glass-reason", reason));
     }
     details.push(detail(
         "sections-requested",
         &r.sections_requested.to_string(),
     ));
-    details.push(detail(
-        "sections-released",
-        &r.sections_released.to_string(),
-    ));
-    details.push(detail("items-released", &r.items_released.to_string()));
-    details.push(detail("items-withheld", &r.items_withheld.to_string()));
-    if !r.sources.is_empty() {
-        let sources: Vec<String> = r
-            .sources
-            .iter()
-            .map(|s| format!("{}={}", s.source, s.status.as_str()))
-            .collect();
-        details.push(detail("sources", &sources.join(",")));
+    match outcome {
+        Some(o) => {
+            details.push(detail(
+                "sections-released",
+                &o.sections_released.to_string(),
+            ));
+            details.push(detail("items-released", &o.items_released.to_string()));
+            details.push(detail("items-withheld", &o.items_withheld.to_string()));
+            if !o.sources.is_empty() {
+                let sources: Vec<String> = o
+                    .sources
+                    .iter()
+                    .map(|s| format!("{}={}", s.source, s.status.as_str()))
+                    .collect();
+                details.push(detail("sources", &sources.join(",")));
+            }
+        }
+        None => details.push(detail("outcome", "not-recorded")),
     }
     let patient = AuditEventEntity {
         what: Some(match &r.nhs_number {
@@ -239,8 +315,8 @@ pub fn audit_event(access: &LoggedAccess, observer: &Observer) -> AuditEvent {
         subtype: vec![subtype],
         action: Some("R".into()),
         recorded: Some(r.time.to_rfc3339()),
-        outcome: Some(outcome.into()),
-        outcome_desc: Some(format!("{decision}: {} (HTTP {})", r.reason, r.http_status)),
+        outcome: outcome_code,
+        outcome_desc: Some(outcome_desc),
         purpose_of_event: purposes,
         agent: agents,
         source: Some(AuditEventSource {

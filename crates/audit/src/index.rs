@@ -1,5 +1,8 @@
 //! The log's index by person: for each NHS number, where each of their
-//! access records is. Built by one scan of every log file in the
+//! accesses is — one position per access: a whole `access` entry, or a
+//! `begun` one, replaced by its completion's line when that is written
+//! (keeping the begun entry's sequence and time, which identify and date
+//! the access). Built by one scan of every log file in the
 //! background after the log is opened (verifying the chain as it goes;
 //! the log serves appends meanwhile, and refuses reads until it is done),
 //! extended by the writer after each group commit, so that a read of one
@@ -43,6 +46,10 @@ pub(crate) struct Position {
 }
 
 const _: () = assert!(std::mem::size_of::<Position>() == 32);
+
+/// An entry to index: whose, where, and the begun entry it completes, if
+/// it is a completion.
+pub(crate) type Indexed = (NhsNumber, Position, Option<Sequence>);
 
 /// The positions selected for one page.
 pub(crate) struct Selection {
@@ -104,11 +111,11 @@ impl Index {
         self.ready.store(true, Ordering::Release);
     }
 
-    /// Adds the positions of records just written and synced.
-    pub(crate) fn add(&self, added: impl IntoIterator<Item = (NhsNumber, Position)>) {
+    /// Adds the positions of entries just written and synced.
+    pub(crate) fn add(&self, added: impl IntoIterator<Item = Indexed>) {
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
-        for (nhs, p) in added {
-            state.add(nhs, p);
+        for (nhs, p, completes) in added {
+            state.add(nhs, p, completes);
         }
     }
 
@@ -179,8 +186,9 @@ fn scan(files: &[PathBuf], up_to: Sequence) -> State {
                     // Written since the log was opened: the writer indexed it.
                     return;
                 }
-                let Some(record) = entry.access() else { return };
-                let Some(nhs) = record.nhs_number else { return };
+                let Some(nhs) = entry.nhs_number() else {
+                    return;
+                };
                 let file = match &current {
                     Some((p, n)) if p == at.path => *n,
                     // File numbers past u32::MAX (four billion files) are not
@@ -196,11 +204,12 @@ fn scan(files: &[PathBuf], up_to: Sequence) -> State {
                     nhs,
                     Position {
                         seq: entry.seq.get(),
-                        time: record.time.unix_micros(),
+                        time: entry.time().unix_micros(),
                         offset: at.offset,
                         file,
                         line: u32::try_from(at.line).unwrap_or(u32::MAX),
                     },
+                    entry.completes,
                 );
             },
         );
@@ -246,12 +255,76 @@ fn scan(files: &[PathBuf], up_to: Sequence) -> State {
 }
 
 impl State {
-    fn add(&mut self, nhs: NhsNumber, p: Position) {
-        self.people.entry(nhs).or_default().push(p);
+    /// Adds an access; or, for a completion, points its begun access at
+    /// the completion's line (a completion whose begun entry is not
+    /// indexed — in a file archived away — is an access of its own).
+    fn add(&mut self, nhs: NhsNumber, p: Position, completes: Option<Sequence>) {
+        let list = self.people.entry(nhs).or_default();
+        if let Some(begun) = completes {
+            // Sorted by sequence: entries are indexed in the log's order.
+            if let Ok(i) = list.binary_search_by_key(&begun.get(), |q| q.seq)
+                && let Some(q) = list.get_mut(i)
+            {
+                q.offset = p.offset;
+                q.file = p.file;
+                q.line = p.line;
+                return;
+            }
+        }
+        list.push(p);
         self.entries += 1;
     }
 }
 
 fn number_of(p: &Path) -> Option<u64> {
     p.file_name().and_then(|n| n.to_str()).and_then(file_number)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(seq: u64, offset: u64) -> Position {
+        Position {
+            seq,
+            time: seq as i64 * 1_000,
+            offset,
+            file: 1,
+            line: seq as u32,
+        }
+    }
+
+    #[test]
+    fn a_completion_moves_its_begun_access_to_its_line_and_adds_no_access() {
+        let (a, b) = (
+            NhsNumber::parse("9990000018").unwrap(),
+            NhsNumber::parse("9990000026").unwrap(),
+        );
+        let mut state = State::default();
+        state.add(a, at(1, 0), None);
+        state.add(b, at(2, 100), None);
+        state.add(a, at(3, 200), None);
+        // 4 completes 1 (same person): access 1 now reads line 4.
+        state.add(a, at(4, 300), Some(Sequence::new(1)));
+        // 5 completes 2 but names another person: an access of its own.
+        state.add(a, at(5, 400), Some(Sequence::new(2)));
+        // 6 completes an entry not indexed (archived away): its own too.
+        state.add(b, at(6, 500), Some(Sequence::new(0)));
+        assert_eq!(state.entries, 5);
+        assert_eq!(
+            state.people[&a],
+            [
+                Position {
+                    seq: 1,
+                    time: 1_000,
+                    offset: 300,
+                    file: 1,
+                    line: 4
+                },
+                at(3, 200),
+                at(5, 400),
+            ]
+        );
+        assert_eq!(state.people[&b], [at(2, 100), at(6, 500)]);
+    }
 }

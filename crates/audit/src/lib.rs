@@ -1,17 +1,27 @@
 //! The tamper-evident audit log: hash-chained JSON lines, group-committed
 //! with fsync, verified.
 //!
-//! **Place in the request flow.** After the policy has decided and the
-//! record is merged, and *before* anything is released, the gateway builds
-//! one [`AuditRecord`] per request — allowed or refused — and awaits
-//! [`AuditLog::append`]. Only when it returns `Ok` (the line is written and
-//! `fdatasync`ed) is the answer sent; if it fails, the gateway answers 503
-//! and releases nothing. This crate is the one place patient identifiers
-//! are written to disk, by design (see `docs/audit.md`).
+//! **Place in the request flow.** Nothing is released before a durable
+//! record of who accessed whose record. A record request is recorded in
+//! two entries: once the caller is authenticated and the policy lets them
+//! ask (before any source is asked), the gateway queues an
+//! [`AccessBegun`] with [`AuditLog::begin`] — who, whose record, why,
+//! which sections — whose sync runs while the sources answer; after the
+//! merge it awaits that entry's durability ([`Pending::durable`]), queues
+//! the completion (the whole [`AuditRecord`]: outcome, status, sources,
+//! counts) with [`AuditLog::complete`] *without waiting for its sync* (it
+//! rides the next group commit), and releases. A refusal, and every other
+//! access (audit reads, further pages), is one [`AuditRecord`] awaited
+//! with [`AuditLog::append`] before it is answered. If an entry cannot be
+//! queued or synced, the gateway answers 503 and releases nothing. A
+//! crash between the two entries leaves an access whose outcome was not
+//! recorded, which readers show as such ([`Logged::OutcomeNotRecorded`]).
+//! This crate is the one place patient identifiers are written to disk, by
+//! design (see `docs/audit.md`).
 //!
 //! **Format.** Append-only files `audit-000001.jsonl`, `audit-000002.jsonl`,
 //! … in one directory, one entry per line (see [`line`](mod@line) for the exact
-//! bytes). Each line carries its sequence number, `prev` (the previous
+//! bytes and the format's versions). Each line carries its sequence number, `prev` (the previous
 //! line's hash; [`EntryHash::GENESIS`] for the first) and `hash` (SHA-256 of
 //! the line's canonical JSON without `hash`). The chain runs across files:
 //! a new file is started when the next line would take the current one
@@ -85,7 +95,12 @@
 //! person's lines only, newest first, on a blocking thread; then
 //! [`audit_bundle`] makes a FHIR R4 searchset of
 //! [`AuditEvent`](icr_fhir::AuditEvent)s. [`read_for_patient`] streams
-//! whole files instead, for archives and tools.
+//! whole files instead, for archives and tools. Either shows one access
+//! per request ([`LoggedAccess`]): an access in two entries is indexed and
+//! numbered by its begun entry and shown with its completion's record; one
+//! whose completion is missing is shown as begun, its outcome not
+//! recorded. The gateway awaits [`AuditLog::flushed`] before a read, so
+//! that the completions queued before it are written first.
 
 #![warn(missing_docs)]
 
@@ -105,20 +120,21 @@ mod verify;
 
 pub use chain::{ChainPoint, EntryHash, Sequence};
 pub use clock::{Clock, SystemClock};
-pub use fhir::{Observer, audit_bundle, audit_event};
+pub use fhir::{OUTCOME_NOT_RECORDED, Observer, audit_bundle, audit_event};
 pub use files::{compare_paths, file_name, file_number, log_files};
 pub use head::{Anchor, AnchorError, read_anchors};
 pub use line::{
     ChainError, ChainVerifier, Entry, Event, LineError, MAX_LINE_BYTES, Recovery, parse_line, seal,
+    seal_entry,
 };
-pub use log::{AuditConfig, AuditError, AuditLog, AuditStats, LogEnv, NoReader};
+pub use log::{AuditConfig, AuditError, AuditLog, AuditStats, LogEnv, NoReader, Pending};
 pub use query::{AccessQuery, DEFAULT_PAGE, DateRange, MAX_PAGE, MAX_PAGE_BYTES, QueryError};
 pub use read::{
-    AccessPage, AuditReader, LoggedAccess, PatientAccesses, ReadError, read_for_patient,
+    AccessPage, AuditReader, Logged, LoggedAccess, PatientAccesses, ReadError, read_for_patient,
 };
 pub use record::{
-    AuditRecord, Basis, Decision, Interaction, ReasonCode, RequestId, SourceAsked, SourceStatus,
-    Timestamp, User,
+    AccessBegun, AuditRecord, Basis, Decision, Interaction, ReasonCode, RequestId, SourceAsked,
+    SourceStatus, Timestamp, User,
 };
 pub use verify::{
     Failure, FileReport, Problem, ProblemKind, RecoveryNote, VerifyError, VerifyOptions,

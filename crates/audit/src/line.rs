@@ -10,8 +10,24 @@
 //!
 //! `hash` is the SHA-256 of the same line without its `hash` member, that
 //! is of `{"seq":7,"prev":"…","access":{…}}`. `prev` is the previous
-//! entry's `hash` ([`EntryHash::GENESIS`] for sequence 1). The second kind
-//! of entry, `recovery`, records a torn tail moved aside at start-up.
+//! entry's `hash` ([`EntryHash::GENESIS`] for sequence 1).
+//!
+//! Three kinds of entry: `access` (a whole access: one allowed or refused
+//! request), `begun` (an access begun, before its sources are asked: who,
+//! whose record, why, which sections; see [`AccessBegun`]) and `recovery`
+//! (a torn tail moved aside at start-up). An `access` that completes a
+//! begun one names it after the record, as `"completes":SEQ` (that
+//! entry's sequence, always earlier):
+//!
+//! ```text
+//! {"seq":9,"prev":"<64 hex>","access":{…},"completes":7,"hash":"<64 hex>"}
+//! ```
+//!
+//! **Versions.** Format 2 (this one) adds the `begun` kind and the
+//! `completes` member to format 1, and changes nothing else: every
+//! format-1 log is a format-2 log without them, and verifies as before. A
+//! format-1 reader refuses a format-2 line (an unknown member) rather
+//! than misread it.
 
 use std::fmt;
 
@@ -20,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use icr_model::NhsNumber;
 
 use crate::chain::{ChainPoint, EntryHash, Sequence};
-use crate::record::{AuditRecord, Timestamp};
+use crate::record::{AccessBegun, AuditRecord, Timestamp};
 
 /// The longest line the log writes or reads, newline excluded. An access
 /// record larger than this is refused at `append`, never truncated.
@@ -49,8 +65,12 @@ pub struct Recovery {
 /// What an entry records.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Event {
-    /// An access attempt.
+    /// An access attempt, whole; or the completion of a begun one (see
+    /// [`Entry::completes`]).
     Access(Box<AuditRecord>),
+    /// An access begun: its completion follows, unless the process died
+    /// in between.
+    Begun(Box<AccessBegun>),
     /// A torn tail moved aside after a crash.
     Recovery(Recovery),
 }
@@ -64,6 +84,9 @@ pub struct Entry {
     pub prev: EntryHash,
     /// What it records.
     pub event: Event,
+    /// For an access that completes a begun one: that entry's sequence
+    /// (always earlier). `None` for every other entry.
+    pub completes: Option<Sequence>,
     /// Its own hash.
     pub hash: EntryHash,
 }
@@ -77,18 +100,29 @@ impl Entry {
         }
     }
 
-    /// When it was written: the access's or the recovery's `time`.
+    /// When it was written: the event's `time`.
     pub fn time(&self) -> Timestamp {
         match &self.event {
             Event::Access(r) => r.time,
+            Event::Begun(b) => b.time,
             Event::Recovery(r) => r.time,
         }
     }
 
-    /// The access record, if this entry is one.
+    /// The access record, if this entry is one (whole, or a completion).
     pub fn access(&self) -> Option<&AuditRecord> {
         match &self.event {
             Event::Access(r) => Some(r),
+            Event::Begun(_) | Event::Recovery(_) => None,
+        }
+    }
+
+    /// Whose record the entry is about: an access's or a begun access's
+    /// NHS number.
+    pub fn nhs_number(&self) -> Option<NhsNumber> {
+        match &self.event {
+            Event::Access(r) => r.nhs_number,
+            Event::Begun(b) => Some(b.nhs_number),
             Event::Recovery(_) => None,
         }
     }
@@ -102,6 +136,10 @@ struct UnsealedOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     access: Option<&'a AuditRecord>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    completes: Option<Sequence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    begun: Option<&'a AccessBegun>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     recovery: Option<&'a Recovery>,
 }
 
@@ -113,6 +151,10 @@ struct UnsealedIn {
     #[serde(default)]
     access: Option<Box<AuditRecord>>,
     #[serde(default)]
+    completes: Option<Sequence>,
+    #[serde(default)]
+    begun: Option<Box<AccessBegun>>,
+    #[serde(default)]
     recovery: Option<Recovery>,
 }
 
@@ -122,7 +164,7 @@ struct UnsealedIn {
 /// [`seal_into`]).
 #[derive(Clone, Debug)]
 pub(crate) struct PreparedEvent {
-    /// `access` or `recovery`.
+    /// `access`, `begun` or `recovery`.
     kind: &'static str,
     /// The event's canonical JSON after its `"time":"…"` member (from the
     /// comma after it to the closing brace).
@@ -131,9 +173,15 @@ pub(crate) struct PreparedEvent {
     time: Timestamp,
     /// Whose record, for the index.
     pub(crate) nhs: Option<NhsNumber>,
+    /// The begun entry an access completes, written after the event as
+    /// `"completes":SEQ`.
+    pub(crate) completes: Option<Sequence>,
 }
 
-/// `{"time":` — both kinds of event start with their time.
+/// `,"completes":` — the member naming the begun entry an access completes.
+const COMPLETES_PREFIX: &[u8] = b",\"completes\":";
+
+/// `{"time":` — every kind of event starts with its time.
 const TIME_PREFIX: &[u8] = b"{\"time\":";
 
 /// The longest `"time":"…"` a [`Timestamp`] writes: `{"time":` and a quoted
@@ -158,6 +206,7 @@ impl PreparedEvent {
             rest,
             time,
             nhs,
+            completes: None,
         })
     }
 
@@ -171,6 +220,26 @@ impl PreparedEvent {
         )
     }
 
+    /// Serializes the completion of the access begun as entry `begun`.
+    pub(crate) fn completion(
+        record: &AuditRecord,
+        begun: Sequence,
+    ) -> Result<Self, serde_json::Error> {
+        let mut event = Self::access(record)?;
+        event.completes = Some(begun);
+        Ok(event)
+    }
+
+    /// Serializes a begun access.
+    pub(crate) fn begun(begun: &AccessBegun) -> Result<Self, serde_json::Error> {
+        Self::new(
+            "begun",
+            serde_json::to_vec(begun)?,
+            begun.time,
+            Some(begun.nhs_number),
+        )
+    }
+
     /// Serializes a recovery note.
     pub(crate) fn recovery(r: &Recovery) -> Result<Self, serde_json::Error> {
         Self::new("recovery", serde_json::to_vec(r)?, r.time, None)
@@ -180,9 +249,23 @@ impl PreparedEvent {
     /// its sequence number and time: what is checked against
     /// [`MAX_LINE_BYTES`].
     pub(crate) fn max_line_len(&self) -> usize {
-        // {"seq":N,"prev":"<64>","KIND":{"time":"<27>"REST,"hash":"<64>"}
-        // with N at most 20 digits.
-        7 + 20 + 9 + 64 + 3 + self.kind.len() + 2 + MAX_TIME_LEN + self.rest.len() + HASH_SUFFIX_LEN
+        // {"seq":N,"prev":"<64>","KIND":{"time":"<27>"REST[,"completes":M]
+        // ,"hash":"<64>"} with N and M at most 20 digits.
+        let completes = if self.completes.is_some() {
+            COMPLETES_PREFIX.len() + 20
+        } else {
+            0
+        };
+        7 + 20
+            + 9
+            + 64
+            + 3
+            + self.kind.len()
+            + 2
+            + MAX_TIME_LEN
+            + self.rest.len()
+            + completes
+            + HASH_SUFFIX_LEN
     }
 }
 
@@ -213,6 +296,10 @@ pub(crate) fn seal_into(
     out.extend_from_slice(time.to_rfc3339().as_bytes());
     out.push(b'"');
     out.extend_from_slice(&event.rest);
+    if let Some(begun) = event.completes {
+        out.extend_from_slice(COMPLETES_PREFIX);
+        out.extend_from_slice(begun.get().to_string().as_bytes());
+    }
     out.push(b'}');
     let hash = EntryHash::of(&out[start..]);
     out.pop();
@@ -228,9 +315,22 @@ pub(crate) fn seal_into(
 /// (the log itself stamps each entry with the time it writes it), exposed
 /// for tools and tests that build logs in memory.
 pub fn seal(after: ChainPoint, event: &Event) -> Option<(Vec<u8>, ChainPoint)> {
-    let prepared = match event {
-        Event::Access(r) => PreparedEvent::access(r),
-        Event::Recovery(r) => PreparedEvent::recovery(r),
+    seal_entry(after, event, None)
+}
+
+/// [`seal`], for an access that completes the begun entry `completes`
+/// when it is `Some` (see [`Entry::completes`]).
+pub fn seal_entry(
+    after: ChainPoint,
+    event: &Event,
+    completes: Option<Sequence>,
+) -> Option<(Vec<u8>, ChainPoint)> {
+    let prepared = match (event, completes) {
+        (Event::Access(r), None) => PreparedEvent::access(r),
+        (Event::Access(r), Some(begun)) => PreparedEvent::completion(r, begun),
+        (Event::Begun(b), None) => PreparedEvent::begun(b),
+        (Event::Recovery(r), None) => PreparedEvent::recovery(r),
+        (Event::Begun(_) | Event::Recovery(_), Some(_)) => return None,
     }
     .ok()?;
     let mut out = Vec::with_capacity(prepared.max_line_len() + 1);
@@ -252,7 +352,9 @@ pub enum LineError {
     #[error("the line is not valid JSON (at column {0})")]
     Syntax(usize),
     /// JSON, but not an audit entry (unknown or missing fields, a value of
-    /// the wrong form, not exactly one of `access` and `recovery`).
+    /// the wrong form, not exactly one of `access`, `begun` and
+    /// `recovery`, `completes` on another entry than an access or not
+    /// naming an earlier one).
     #[error("the line is not an audit entry in this format (at column {0})")]
     Format(usize),
     /// The content does not match the hash: the line was altered.
@@ -299,20 +401,29 @@ pub fn parse_line(line: &[u8]) -> Result<Entry, LineError> {
         seq: parsed.seq,
         prev: parsed.prev,
         access: parsed.access.as_deref(),
+        completes: parsed.completes,
+        begun: parsed.begun.as_deref(),
         recovery: parsed.recovery.as_ref(),
     };
     if serde_json::to_vec(&out).ok().as_deref() != Some(unsealed.as_slice()) {
         return Err(LineError::NotCanonical);
     }
-    let event = match (parsed.access, parsed.recovery) {
-        (Some(a), None) => Event::Access(a),
-        (None, Some(r)) => Event::Recovery(r),
+    let event = match (parsed.access, parsed.begun, parsed.recovery) {
+        (Some(a), None, None) => Event::Access(a),
+        (None, Some(b), None) => Event::Begun(b),
+        (None, None, Some(r)) => Event::Recovery(r),
         _ => return Err(LineError::Format(1)),
     };
+    if let Some(begun) = parsed.completes
+        && (!matches!(event, Event::Access(_)) || begun >= parsed.seq)
+    {
+        return Err(LineError::Format(1));
+    }
     Ok(Entry {
         seq: parsed.seq,
         prev: parsed.prev,
         event,
+        completes: parsed.completes,
         hash,
     })
 }
@@ -388,5 +499,137 @@ impl ChainVerifier {
     /// The last entry checked (or the start).
     pub fn head(&self) -> ChainPoint {
         self.head
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use icr_model::{OdsCode, SectionSet};
+
+    use super::*;
+    use crate::record::{Interaction, RequestId, User};
+
+    fn begun() -> AccessBegun {
+        AccessBegun {
+            time: Timestamp::parse("2026-11-26T09:14:03.120512Z").unwrap(),
+            request_id: RequestId::parse("r-1").unwrap(),
+            interaction: Interaction::Record,
+            user: User {
+                issuer: None,
+                sub: "u".into(),
+                name: "Dr U".into(),
+                role: "R8000".into(),
+                org: OdsCode::parse("RN3").unwrap(),
+            },
+            calling_system: None,
+            nhs_number: NhsNumber::parse("9990000018").unwrap(),
+            purpose: "directcare".into(),
+            break_glass_reason: None,
+            sections_requested: SectionSet::EMPTY,
+        }
+    }
+
+    /// The line without its newline, re-sealed after `edit` (so that only
+    /// the format, not the hash, can be wrong).
+    fn resealed(line: &[u8], edit: impl Fn(&str) -> String) -> Vec<u8> {
+        let text = std::str::from_utf8(&line[..line.len() - 1 - HASH_SUFFIX_LEN]).unwrap();
+        let body = format!("{}}}", edit(text));
+        let hash = EntryHash::of(body.as_bytes());
+        format!(
+            "{},\"hash\":\"{}\"}}",
+            &body[..body.len() - 1],
+            hash.to_hex()
+        )
+        .into_bytes()
+    }
+
+    /// A whole access by the same user to the same record.
+    fn completion() -> AuditRecord {
+        let b = begun();
+        AuditRecord {
+            time: b.time,
+            request_id: b.request_id,
+            interaction: b.interaction,
+            user: Some(b.user),
+            calling_system: None,
+            nhs_number: Some(b.nhs_number),
+            purpose: b.purpose,
+            break_glass_reason: None,
+            basis: crate::record::Basis::Involved,
+            sections_requested: SectionSet::EMPTY,
+            sections_released: SectionSet::EMPTY,
+            sources: Vec::new(),
+            items_released: 0,
+            items_withheld: 0,
+            decision: crate::record::Decision::Allowed,
+            reason: crate::record::ReasonCode::parse("involved").unwrap(),
+            http_status: 200,
+        }
+    }
+
+    #[test]
+    fn a_begun_entry_and_its_completion_are_sealed_and_read_back_exactly() {
+        let (line, head) = seal(ChainPoint::GENESIS, &Event::Begun(Box::new(begun()))).unwrap();
+        assert!(
+            line.starts_with(
+                b"{\"seq\":1,\"prev\":\"0000000000000000000000000000000000000000000000000000000000000000\",\"begun\":{\"time\":\"2026-11-26T09:14:03.120512Z\",\"request_id\":\"r-1\",\"interaction\":\"record\",\"user\":{\"sub\":\"u\","
+            ),
+            "{}",
+            String::from_utf8_lossy(&line)
+        );
+        let entry = parse_line(&line[..line.len() - 1]).unwrap();
+        assert_eq!(entry.event, Event::Begun(Box::new(begun())));
+        assert_eq!(
+            (entry.completes, entry.nhs_number()),
+            (None, Some(begun().nhs_number))
+        );
+
+        // The completion names the begun entry after the record.
+        let event = Event::Access(Box::new(completion()));
+        let (line, _) = seal_entry(head, &event, Some(Sequence::new(1))).unwrap();
+        assert!(
+            std::str::from_utf8(&line)
+                .unwrap()
+                .contains("\"http_status\":200},\"completes\":1,\"hash\":\""),
+            "{}",
+            String::from_utf8_lossy(&line)
+        );
+        let entry = parse_line(&line[..line.len() - 1]).unwrap();
+        assert_eq!(entry.event, event);
+        assert_eq!(entry.completes, Some(Sequence::new(1)));
+        assert_eq!(entry.seq, Sequence::new(2));
+        // Without `completes`, the same record is a format-1 line.
+        let (line, _) = seal(head, &event).unwrap();
+        assert!(!std::str::from_utf8(&line).unwrap().contains("completes"));
+        assert_eq!(parse_line(&line[..line.len() - 1]).unwrap().completes, None);
+    }
+
+    #[test]
+    fn completes_names_an_earlier_entry_and_only_on_an_access() {
+        let (begun_line, head) =
+            seal(ChainPoint::GENESIS, &Event::Begun(Box::new(begun()))).unwrap();
+        assert!(
+            seal_entry(
+                head,
+                &Event::Begun(Box::new(begun())),
+                Some(Sequence::new(1))
+            )
+            .is_none()
+        );
+        // A begun entry carrying `completes` is not an entry of this format.
+        let forged = resealed(&begun_line, |t| {
+            t.replacen("\"begun\":", "\"completes\":1,\"begun\":", 1)
+        });
+        assert_eq!(parse_line(&forged), Err(LineError::Format(1)));
+        // Nor a completion naming itself or a later entry.
+        let event = Event::Access(Box::new(completion()));
+        for (completes, ok) in [(1, true), (2, false), (3, false)] {
+            let (line, _) = seal_entry(head, &event, Some(Sequence::new(completes))).unwrap();
+            let parsed = parse_line(&line[..line.len() - 1]);
+            assert_eq!(parsed.is_ok(), ok, "{completes}");
+            if !ok {
+                assert_eq!(parsed, Err(LineError::Format(1)));
+            }
+        }
     }
 }

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use icr_model::NhsNumber;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
@@ -15,12 +14,12 @@ use crate::chain::{ChainPoint, Sequence};
 use crate::clock::{Clock, SystemClock};
 use crate::files::{Line, LineReader, file_name, file_number, log_files};
 use crate::head::{Anchor, HeadPublisher};
-use crate::index::{Index, Position};
+use crate::index::{Index, Indexed, Position};
 use crate::line::{
     ChainVerifier, LineError, MAX_LINE_BYTES, PreparedEvent, Recovery, parse_line, seal_into,
 };
 use crate::read::AuditReader;
-use crate::record::{AuditRecord, Timestamp};
+use crate::record::{AccessBegun, AuditRecord, Timestamp};
 use crate::storage::{FileOpener, LogFile, StdFiles, sync_dir};
 use crate::verify::ProblemKind;
 
@@ -217,7 +216,8 @@ impl AuditError {
 /// Counters of the log's work since it was opened, for metrics and tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AuditStats {
-    /// Entries written and synced (acknowledged).
+    /// Entries written and synced (acknowledged; a record request's
+    /// begun entry and its completion are two).
     pub appended: u64,
     /// Group commits (batches written).
     pub batches: u64,
@@ -244,6 +244,13 @@ pub struct AuditStats {
     pub index_ready: bool,
     /// Reads refused because `max_concurrent_reads` were running.
     pub reads_refused: u64,
+    /// Completions queued ([`AuditLog::complete`]) and not yet written
+    /// and synced: what a crash now would leave as accesses whose outcome
+    /// was not recorded.
+    pub completions_pending: u64,
+    /// Completions queued that were never written (the log was poisoned
+    /// or closed first): accesses whose outcome is not recorded.
+    pub completions_failed: u64,
 }
 
 /// Why [`AuditLog::reader`] gave no permit to read.
@@ -273,6 +280,8 @@ struct Shared {
     clock_behind: AtomicU64,
     torn_tails_recovered: AtomicU64,
     reads_refused: AtomicU64,
+    completions_pending: AtomicU64,
+    completions_failed: AtomicU64,
     head: Mutex<Tip>,
 }
 
@@ -287,6 +296,8 @@ impl Shared {
             clock_behind: AtomicU64::new(0),
             torn_tails_recovered: AtomicU64::new(0),
             reads_refused: AtomicU64::new(0),
+            completions_pending: AtomicU64::new(0),
+            completions_failed: AtomicU64::new(0),
             head: Mutex::new(head),
         }
     }
@@ -297,6 +308,18 @@ impl Shared {
 
     fn tip(&self) -> Tip {
         *self.head.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// An event has left the queue (written, failed or refused): a
+    /// completion is no longer pending, and is counted failed unless it
+    /// was written.
+    fn settled(&self, event: &PreparedEvent, written: bool) {
+        if event.completes.is_some() {
+            self.completions_pending.fetch_sub(1, Ordering::Relaxed);
+            if !written {
+                self.completions_failed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 }
 
@@ -322,8 +345,28 @@ impl Default for LogEnv {
 
 type Reply<T> = oneshot::Sender<Result<T, AuditError>>;
 
+/// An entry queued for the writer: await [`durable`](Self::durable) for
+/// its sequence number once it is written and synced. Dropping it does not
+/// take the entry back: it is written with the next group commit all the
+/// same, unawaited.
+#[derive(Debug)]
+pub struct Pending {
+    answer: oneshot::Receiver<Result<Sequence, AuditError>>,
+}
+
+impl Pending {
+    /// The entry's sequence number, once its line is written and synced —
+    /// and only then; or why it never will be (the write or sync failed,
+    /// which poisons the log, or the log was closed).
+    pub async fn durable(self) -> Result<Sequence, AuditError> {
+        self.answer.await.unwrap_or(Err(AuditError::Closed))
+    }
+}
+
 enum Msg {
     Append(PreparedEvent, Reply<Sequence>),
+    /// Answered once everything queued before it is written and synced.
+    Flush(Reply<()>),
     Close(Reply<()>),
 }
 
@@ -505,6 +548,49 @@ impl AuditLog {
         record.check().map_err(AuditError::Inconsistent)?;
         let event = PreparedEvent::access(record)
             .map_err(|_| AuditError::Inconsistent("the record cannot be serialized"))?;
+        self.enqueue(event)?.durable().await
+    }
+
+    /// Queues the first entry of an access in two ([`AccessBegun`]), to be
+    /// written and synced with the next group commit while the caller goes
+    /// on (asking the sources); await [`Pending::durable`] before releasing
+    /// anything. Its sequence number is what the completion names.
+    ///
+    /// Fails at once, queueing nothing, when the entry is too large, the
+    /// queue is full, or the log is poisoned or closed. (Every begun entry
+    /// is coherent: it says only who asks for whose record, and why.)
+    pub fn begin(&self, begun: &AccessBegun) -> Result<Pending, AuditError> {
+        let event = PreparedEvent::begun(begun)
+            .map_err(|_| AuditError::Inconsistent("the entry cannot be serialized"))?;
+        self.enqueue(event)
+    }
+
+    /// Queues the completion of the access begun as entry `begun` (its
+    /// outcome: `record`, whole, as [`append`](Self::append) takes it),
+    /// without waiting for it to be synced: it is written with the next
+    /// group commit, before any entry queued after it. Await the returned
+    /// [`Pending`] to wait for it, or drop it. Until it is synced it counts
+    /// in [`AuditStats::completions_pending`]; a crash before then leaves
+    /// the access begun with its outcome not recorded.
+    ///
+    /// Fails at once, queueing nothing, like [`begin`](Self::begin), and
+    /// when `record` contradicts itself.
+    pub fn complete(&self, record: &AuditRecord, begun: Sequence) -> Result<Pending, AuditError> {
+        record.check().map_err(AuditError::Inconsistent)?;
+        let event = PreparedEvent::completion(record, begun)
+            .map_err(|_| AuditError::Inconsistent("the record cannot be serialized"))?;
+        self.shared
+            .completions_pending
+            .fetch_add(1, Ordering::Relaxed);
+        self.enqueue(event).inspect_err(|_| {
+            self.shared
+                .completions_pending
+                .fetch_sub(1, Ordering::Relaxed);
+        })
+    }
+
+    /// Queues a prepared entry for the writer.
+    fn enqueue(&self, event: PreparedEvent) -> Result<Pending, AuditError> {
         let bytes = event.max_line_len();
         if bytes > MAX_LINE_BYTES {
             return Err(AuditError::TooLarge {
@@ -516,14 +602,29 @@ impl AuditLog {
             return Err(self.poison_error());
         }
         let (reply, answer) = oneshot::channel();
-        self.tx
-            .try_send(Msg::Append(event, reply))
-            .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => AuditError::QueueFull {
-                    capacity: self.capacity,
-                },
-                mpsc::error::TrySendError::Closed(_) => AuditError::Closed,
-            })?;
+        self.send(Msg::Append(event, reply))?;
+        Ok(Pending { answer })
+    }
+
+    /// Queues a message for the writer, failing at once when the queue is
+    /// full or closed.
+    fn send(&self, msg: Msg) -> Result<(), AuditError> {
+        self.tx.try_send(msg).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => AuditError::QueueFull {
+                capacity: self.capacity,
+            },
+            mpsc::error::TrySendError::Closed(_) => AuditError::Closed,
+        })
+    }
+
+    /// Returns once everything queued before it — completions included —
+    /// is written and synced (or failed, which poisons the log): what a
+    /// read of the log waits for, so that it shows every access whose
+    /// answer has left. Writes nothing itself. Fails at once when the
+    /// queue is full or the log closed.
+    pub async fn flushed(&self) -> Result<(), AuditError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Msg::Flush(reply))?;
         answer.await.unwrap_or(Err(AuditError::Closed))
     }
 
@@ -568,6 +669,8 @@ impl AuditLog {
             indexed: self.index.entries(),
             index_ready: self.index.is_ready(),
             reads_refused: self.shared.reads_refused.load(Ordering::Relaxed),
+            completions_pending: self.shared.completions_pending.load(Ordering::Relaxed),
+            completions_failed: self.shared.completions_failed.load(Ordering::Relaxed),
         }
     }
 
@@ -969,7 +1072,7 @@ struct Committed {
     seqs: Vec<Sequence>,
     head: ChainPoint,
     time: Timestamp,
-    positions: Vec<(NhsNumber, Position)>,
+    positions: Vec<Indexed>,
 }
 
 /// The single writer: owns the current file and the head of the chain.
@@ -1014,10 +1117,11 @@ impl Writer {
                 rx.close();
                 while let Ok(m) = rx.try_recv() {
                     match m {
-                        Msg::Append(_, r) => {
+                        Msg::Append(ev, r) => {
+                            self.shared.settled(&ev, false);
                             let _ = r.send(Err(AuditError::Closed));
                         }
-                        Msg::Close(r) => {
+                        Msg::Close(r) | Msg::Flush(r) => {
                             let _ = r.send(Ok(()));
                         }
                     }
@@ -1096,15 +1200,18 @@ impl Writer {
         let mut events = Vec::with_capacity(batch.len());
         let mut waiters = Vec::with_capacity(batch.len());
         let mut close = None;
+        let mut flushes = Vec::new();
         for m in batch.drain(..) {
             match m {
                 Msg::Append(ev, reply) if close.is_none() => {
                     events.push(ev);
                     waiters.push(reply);
                 }
-                Msg::Append(_, reply) => {
+                Msg::Append(ev, reply) => {
+                    self.shared.settled(&ev, false);
                     let _ = reply.send(Err(AuditError::Closed));
                 }
+                Msg::Flush(reply) => flushes.push(reply),
                 Msg::Close(reply) => {
                     if close.is_none() {
                         close = Some(reply);
@@ -1115,30 +1222,45 @@ impl Writer {
             }
         }
         if !events.is_empty() {
-            if let Some(cause) = &self.poisoned {
+            let written = self.commit_and_answer(&events, waiters);
+            for ev in &events {
+                self.shared.settled(ev, written);
+            }
+        }
+        for reply in flushes {
+            let _ = reply.send(match &self.poisoned {
+                Some(cause) => Err(AuditError::Poisoned {
+                    cause: cause.clone(),
+                }),
+                None => Ok(()),
+            });
+        }
+        close
+    }
+
+    /// Commits `events` and answers their waiters; whether they were
+    /// written.
+    fn commit_and_answer(
+        &mut self,
+        events: &[PreparedEvent],
+        waiters: Vec<Reply<Sequence>>,
+    ) -> bool {
+        match self.commit(events) {
+            Ok(seqs) => {
+                for (w, seq) in waiters.into_iter().zip(seqs) {
+                    let _ = w.send(Ok(seq));
+                }
+                true
+            }
+            Err(cause) => {
                 for w in waiters {
                     let _ = w.send(Err(AuditError::Poisoned {
                         cause: cause.clone(),
                     }));
                 }
-            } else {
-                match self.commit(&events) {
-                    Ok(seqs) => {
-                        for (w, seq) in waiters.into_iter().zip(seqs) {
-                            let _ = w.send(Ok(seq));
-                        }
-                    }
-                    Err(cause) => {
-                        for w in waiters {
-                            let _ = w.send(Err(AuditError::Poisoned {
-                                cause: cause.clone(),
-                            }));
-                        }
-                    }
-                }
+                false
             }
         }
-        close
     }
 
     /// Seals, writes and syncs `events` as consecutive entries stamped with
@@ -1213,6 +1335,7 @@ impl Writer {
                         file: u32::try_from(self.file_no).unwrap_or(u32::MAX),
                         line: u32::try_from(self.file_lines + lines).unwrap_or(u32::MAX),
                     },
+                    ev.completes,
                 ));
             }
             head = next;

@@ -14,18 +14,69 @@ use icr_model::NhsNumber;
 use crate::chain::{ChainPoint, Sequence};
 use crate::files::{file_name, file_number};
 use crate::index::{Index, Position};
-use crate::line::{MAX_LINE_BYTES, parse_line};
+use crate::line::{Entry, Event, MAX_LINE_BYTES, parse_line};
 use crate::query::{AccessQuery, MAX_PAGE_BYTES};
-use crate::record::AuditRecord;
+use crate::record::{AccessBegun, AuditRecord};
 use crate::verify::{Problem, ProblemKind, VerifyError, Walk, walk};
 
-/// One access record as read from the log, with its sequence number.
+/// One access as read from the log: one request, whether it was recorded
+/// in one entry or begun and completed in two.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoggedAccess {
-    /// Its sequence number in the log.
+    /// Its first entry's sequence number in the log (the begun entry's,
+    /// for an access in two): it identifies the access, and pages by it.
     pub seq: Sequence,
-    /// The record.
-    pub record: AuditRecord,
+    /// What is recorded of it.
+    pub logged: Logged,
+}
+
+/// What is recorded of one access.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Logged {
+    /// The whole access, outcome included: one entry, or a begun entry and
+    /// its completion (this is the completion's record).
+    Whole(AuditRecord),
+    /// An access begun whose completion is not in the log: it was in
+    /// progress when read, or the gateway stopped (a crash) before
+    /// recording its outcome. It may have been answered — never shown as
+    /// refused, nor left out.
+    OutcomeNotRecorded(AccessBegun),
+}
+
+impl LoggedAccess {
+    /// A whole access, as entry `seq`.
+    pub fn whole(seq: Sequence, record: AuditRecord) -> Self {
+        Self {
+            seq,
+            logged: Logged::Whole(record),
+        }
+    }
+
+    /// The whole record, if its outcome was recorded.
+    pub fn record(&self) -> Option<&AuditRecord> {
+        match &self.logged {
+            Logged::Whole(r) => Some(r),
+            Logged::OutcomeNotRecorded(_) => None,
+        }
+    }
+
+    /// The access `entry` shows at position `seq` for `nhs`: a whole access
+    /// (at `seq`, or completing the begun one there), or a begun one.
+    fn at(seq: Sequence, entry: Entry, nhs: &NhsNumber) -> Option<Self> {
+        let logged = match entry.event {
+            Event::Access(r)
+                if (entry.seq == seq || entry.completes == Some(seq))
+                    && r.nhs_number.as_ref() == Some(nhs) =>
+            {
+                Logged::Whole(*r)
+            }
+            Event::Begun(b) if entry.seq == seq && b.nhs_number == *nhs => {
+                Logged::OutcomeNotRecorded(*b)
+            }
+            _ => return None,
+        };
+        Some(Self { seq, logged })
+    }
 }
 
 /// The accesses to one patient's record.
@@ -90,6 +141,9 @@ pub fn read_for_patient(
     let start = from_genesis.then_some(ChainPoint::GENESIS);
     let mut records: VecDeque<LoggedAccess> = VecDeque::new();
     let mut omitted = 0u64;
+    // The first of this person's entries read: a completion of an earlier
+    // begun entry (archived away) is an access of its own.
+    let mut first: Option<Sequence> = None;
     let how = Walk {
         start,
         anchors: &[],
@@ -101,22 +155,38 @@ pub fn read_for_patient(
         |p: &std::path::Path| std::fs::File::open(p),
         &how,
         |_, entry| {
-            if let Some(record) = entry.access()
-                && record.nhs_number.as_ref() == Some(nhs)
-            {
-                if max_records == 0 {
-                    omitted += 1;
-                } else {
-                    if records.len() == max_records {
-                        records.pop_front();
-                        omitted += 1;
-                    }
-                    records.push_back(LoggedAccess {
-                        seq: entry.seq,
-                        record: record.clone(),
-                    });
+            if entry.nhs_number().as_ref() != Some(nhs) {
+                return;
+            }
+            if let (Some(begun), Some(record)) = (entry.completes, entry.access()) {
+                // Its begun access, shown whole; if that was left out for
+                // the limit, so is this.
+                if let Some(a) = records.iter_mut().rev().find(|a| a.seq == begun) {
+                    a.logged = Logged::Whole(record.clone());
+                    return;
+                }
+                if first.is_some_and(|f| begun >= f) {
+                    return;
                 }
             }
+            first.get_or_insert(entry.seq);
+            if max_records == 0 {
+                omitted += 1;
+                return;
+            }
+            if records.len() == max_records {
+                records.pop_front();
+                omitted += 1;
+            }
+            let access = match &entry.event {
+                Event::Begun(b) => Logged::OutcomeNotRecorded((**b).clone()),
+                Event::Access(r) => Logged::Whole((**r).clone()),
+                Event::Recovery(_) => return,
+            };
+            records.push_back(LoggedAccess {
+                seq: entry.seq,
+                logged: access,
+            });
         },
     );
     let problem = match result {
@@ -231,17 +301,9 @@ fn read_page(index: &Index, dir: &Path, nhs: &NhsNumber, query: &AccessQuery) ->
             kind,
         };
         let checked = match read_line_at(&mut open, &path, p, &mut line) {
-            Ok(()) => parse_line(&line)
-                .map_err(ProblemKind::Line)
-                .and_then(|e| match e.access() {
-                    Some(r) if e.seq.get() == p.seq && r.nhs_number.as_ref() == Some(nhs) => {
-                        Ok(LoggedAccess {
-                            seq: e.seq,
-                            record: r.clone(),
-                        })
-                    }
-                    _ => Err(ProblemKind::NotAsIndexed),
-                }),
+            Ok(()) => parse_line(&line).map_err(ProblemKind::Line).and_then(|e| {
+                LoggedAccess::at(Sequence::new(p.seq), e, nhs).ok_or(ProblemKind::NotAsIndexed)
+            }),
             Err(_) => Err(ProblemKind::NotAsIndexed),
         };
         match checked {

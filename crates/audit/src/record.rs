@@ -298,6 +298,40 @@ pub struct AuditRecord {
     pub http_status: u16,
 }
 
+/// The first of an access's two entries, appended once the caller is
+/// authenticated and the policy has let them ask (before any source is
+/// asked), and synced while the sources answer: who is accessing whose
+/// record, why, for which sections. Its completion is an [`AuditRecord`]
+/// naming it ([`Entry::completes`](crate::Entry::completes)); an access begun
+/// whose completion never came (the process died in between) is read as
+/// one whose outcome was not recorded.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessBegun {
+    /// When the entry was written (set by the log, as for [`AuditRecord`]).
+    pub time: Timestamp,
+    /// The request's correlation id (its trace id).
+    pub request_id: RequestId,
+    /// Which interface is used.
+    pub interaction: Interaction,
+    /// Who is asking.
+    pub user: User,
+    /// The calling system's TLS client certificate identity, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calling_system: Option<String>,
+    /// Whose record.
+    pub nhs_number: NhsNumber,
+    /// Why they ask, as their token says.
+    pub purpose: String,
+    /// The reason given for breaking the glass, if they gave one, as given
+    /// (whether the policy grants break-glass is decided later, and
+    /// recorded in the completion).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub break_glass_reason: Option<String>,
+    /// The sections asked for.
+    pub sections_requested: SectionSet,
+}
+
 impl AuditRecord {
     /// Checks that the record is coherent, so that the log can never say
     /// something self-contradictory: a refused request released nothing; an
@@ -335,6 +369,23 @@ impl AuditRecord {
             return Err("a break-glass access must carry its reason");
         }
         Ok(())
+    }
+
+    /// What of this record was known when the access began: its begun
+    /// entry. `None` when it names no user or no patient (a refusal before
+    /// either was known, which is recorded as one entry).
+    pub fn begun(&self) -> Option<AccessBegun> {
+        Some(AccessBegun {
+            time: self.time,
+            request_id: self.request_id.clone(),
+            interaction: self.interaction,
+            user: self.user.clone()?,
+            calling_system: self.calling_system.clone(),
+            nhs_number: self.nhs_number?,
+            purpose: self.purpose.clone(),
+            break_glass_reason: self.break_glass_reason.clone(),
+            sections_requested: self.sections_requested,
+        })
     }
 }
 

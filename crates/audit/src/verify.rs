@@ -175,8 +175,16 @@ pub struct VerifyReport {
     pub files: Vec<FileReport>,
     /// Valid entries, all files together.
     pub entries: u64,
-    /// Of which access records.
+    /// Of which access records (whole accesses, and completions of begun
+    /// ones).
     pub accesses: u64,
+    /// Of which accesses begun (the first of an access's two entries).
+    pub begun: u64,
+    /// Of the access records, completions of a begun access: `begun -
+    /// completions` accesses have no outcome recorded (the gateway stopped
+    /// between the two, or was writing the completion when the log was
+    /// read).
+    pub completions: u64,
     /// Recovery entries: crashes after which a torn tail was moved aside.
     pub recoveries: Vec<RecoveryNote>,
     /// The point the log was verified from.
@@ -198,12 +206,20 @@ impl fmt::Display for VerifyReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} file(s), {} entries ({} accesses, {} recoveries)",
+            "{} file(s), {} entries ({} accesses, ",
             self.files.len(),
             self.entries,
             self.accesses,
-            self.recoveries.len()
         )?;
+        if self.begun > 0 {
+            write!(
+                f,
+                "{} begun ({} with no outcome recorded), ",
+                self.begun,
+                self.begun.saturating_sub(self.completions)
+            )?;
+        }
+        write!(f, "{} recoveries)", self.recoveries.len())?;
         if self.entries > 0 {
             write!(
                 f,
@@ -402,6 +418,8 @@ where
         files: Vec::new(),
         entries: 0,
         accesses: 0,
+        begun: 0,
+        completions: 0,
         recoveries: Vec::new(),
         start: start.unwrap_or(ChainPoint::GENESIS),
         head: start.unwrap_or(ChainPoint::GENESIS),
@@ -586,8 +604,10 @@ where
                 Some((first, _)) => (first, entry.seq),
                 None => (entry.seq, entry.seq),
             });
+            report.completions += u64::from(entry.completes.is_some());
             match entry.event {
                 Event::Access(_) => report.accesses += 1,
+                Event::Begun(_) => report.begun += 1,
                 Event::Recovery(recovery) => report.recoveries.push(RecoveryNote {
                     file: path.clone(),
                     line: number,

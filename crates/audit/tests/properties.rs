@@ -177,7 +177,7 @@ proptest! {
     #[test]
     fn any_record_renders_as_a_valid_audit_event(r in record(), seq in 1u64..u64::MAX) {
         icr_testkit::require_corpora!(R4Schema; return Ok(()));
-        let access = icr_audit::LoggedAccess { seq: icr_audit::Sequence::new(seq), record: r };
+        let access = icr_audit::LoggedAccess::whole(icr_audit::Sequence::new(seq), r);
         let observer = icr_audit::Observer {
             name: "ICR gateway".into(),
             organisation: OdsCode::parse("QOX").ok(),

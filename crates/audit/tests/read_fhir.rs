@@ -37,10 +37,7 @@ fn an_allowed_access_as_an_audit_event() {
     let mut r = record(3, 1);
     r.calling_system = Some("CN=portal.example.nhs.uk".into());
     r.user.as_mut().unwrap().issuer = Some("https://idp.example.nhs.uk".into());
-    let access = LoggedAccess {
-        seq: Sequence::new(42),
-        record: r,
-    };
+    let access = LoggedAccess::whole(Sequence::new(42), r);
     let v = event_json(&access);
     icr_testkit::assert_fhir_r4(&v);
     let n = nhs(1).to_string();
@@ -105,10 +102,7 @@ fn break_glass_refusals_and_unidentified_callers_are_valid_too() {
     glass.basis = Basis::BreakGlass;
     glass.break_glass_reason = Some("Unconscious in ED, no other history".into());
     glass.interaction = Interaction::FhirEverything;
-    let v = event_json(&LoggedAccess {
-        seq: Sequence::new(1),
-        record: glass,
-    });
+    let v = event_json(&LoggedAccess::whole(Sequence::new(1), glass));
     icr_testkit::assert_fhir_r4(&v);
     assert_eq!(v["subtype"][0]["code"], "operation");
     assert_eq!(
@@ -122,10 +116,7 @@ fn break_glass_refusals_and_unidentified_callers_are_valid_too() {
     assert!(details.contains(&json!({"type": "basis", "valueString": "break-glass"})));
 
     let no = refused(6, 2);
-    let v = event_json(&LoggedAccess {
-        seq: Sequence::new(2),
-        record: no,
-    });
+    let v = event_json(&LoggedAccess::whole(Sequence::new(2), no));
     icr_testkit::assert_fhir_r4(&v);
     assert_eq!(v["outcome"], "4");
     assert_eq!(v["outcomeDesc"], "refused: not-involved (HTTP 403)");
@@ -138,10 +129,7 @@ fn break_glass_refusals_and_unidentified_callers_are_valid_too() {
     anonymous.http_status = 401;
     anonymous.purpose = String::new();
     anonymous.interaction = Interaction::AuditRead;
-    let v = event_json(&LoggedAccess {
-        seq: Sequence::new(3),
-        record: anonymous,
-    });
+    let v = event_json(&LoggedAccess::whole(Sequence::new(3), anonymous));
     icr_testkit::assert_fhir_r4(&v);
     assert_eq!(v["agent"].as_array().unwrap().len(), 1);
     assert_eq!(v["agent"][0]["who"]["display"], "caller not identified");
@@ -161,10 +149,7 @@ fn break_glass_refusals_and_unidentified_callers_are_valid_too() {
     user.issuer = Some("not a uri".into());
     odd.calling_system = Some(String::new());
     odd.purpose = "\u{feff}".into();
-    let v = event_json(&LoggedAccess {
-        seq: Sequence::new(5),
-        record: odd,
-    });
+    let v = event_json(&LoggedAccess::whole(Sequence::new(5), odd));
     icr_testkit::assert_fhir_r4(&v);
     assert_eq!(v["agent"][0]["name"], "Dr Odd Name");
     assert!(v["agent"][0]["who"].get("identifier").is_none());
@@ -174,10 +159,7 @@ fn break_glass_refusals_and_unidentified_callers_are_valid_too() {
 
     let mut failed = record(8, 2);
     failed.http_status = 502;
-    let v = event_json(&LoggedAccess {
-        seq: Sequence::new(4),
-        record: failed,
-    });
+    let v = event_json(&LoggedAccess::whole(Sequence::new(4), failed));
     assert_eq!(v["outcome"], "8");
 }
 
@@ -220,8 +202,8 @@ async fn a_patients_accesses_are_read_back_most_recent_kept() {
             record(i, 1)
         };
         // The log's time, when it wrote the entry.
-        expected.time = a.record.time;
-        assert_eq!(a.record, expected);
+        expected.time = a.record().unwrap().time;
+        assert_eq!(a.record().unwrap(), &expected);
     }
 
     let recent = read_for_patient(&fs, &nhs(1), 3).unwrap();

@@ -89,7 +89,9 @@ pub fn render(
 
 /// One access, as the audit endpoint shows it: who, when, from where, why,
 /// and what they saw — never the record itself. Everything the AuditEvent
-/// view says, field for field.
+/// view says, field for field. An access whose outcome was not recorded
+/// (begun, its completion missing) has `decision` `outcome-not-recorded`
+/// and none of the outcome's fields (`basis` to `sources`).
 #[derive(Serialize)]
 struct AccessView<'a> {
     seq: u64,
@@ -100,17 +102,75 @@ struct AccessView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     calling_system: Option<&'a str>,
     purpose: &'a str,
-    basis: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    basis: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     break_glass_reason: Option<&'a str>,
-    decision: icr_audit::Decision,
-    reason: &'a str,
-    http_status: u16,
+    decision: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http_status: Option<u16>,
     sections_requested: icr_model::SectionSet,
-    sections_released: icr_model::SectionSet,
-    items_released: u32,
-    items_withheld: u32,
-    sources: &'a [icr_audit::SourceAsked],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sections_released: Option<icr_model::SectionSet>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    items_released: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    items_withheld: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sources: Option<&'a [icr_audit::SourceAsked]>,
+}
+
+impl<'a> AccessView<'a> {
+    /// A whole access (its outcome recorded).
+    fn whole(seq: u64, r: &'a icr_audit::AuditRecord) -> Self {
+        AccessView {
+            seq,
+            time: r.time.to_rfc3339(),
+            request_id: r.request_id.as_str(),
+            interaction: r.interaction,
+            user: r.user.as_ref().map(UserView::of),
+            calling_system: r.calling_system.as_deref(),
+            purpose: &r.purpose,
+            basis: Some(r.basis.as_str()),
+            break_glass_reason: r.break_glass_reason.as_deref(),
+            decision: match r.decision {
+                icr_audit::Decision::Allowed => "allowed",
+                icr_audit::Decision::Refused => "refused",
+            },
+            reason: Some(r.reason.as_str()),
+            http_status: Some(r.http_status),
+            sections_requested: r.sections_requested,
+            sections_released: Some(r.sections_released),
+            items_released: Some(r.items_released),
+            items_withheld: Some(r.items_withheld),
+            sources: Some(&r.sources),
+        }
+    }
+
+    /// An access begun whose outcome was not recorded.
+    fn begun(seq: u64, b: &'a icr_audit::AccessBegun) -> Self {
+        AccessView {
+            seq,
+            time: b.time.to_rfc3339(),
+            request_id: b.request_id.as_str(),
+            interaction: b.interaction,
+            user: Some(UserView::of(&b.user)),
+            calling_system: b.calling_system.as_deref(),
+            purpose: &b.purpose,
+            basis: None,
+            break_glass_reason: b.break_glass_reason.as_deref(),
+            decision: "outcome-not-recorded",
+            reason: None,
+            http_status: None,
+            sections_requested: b.sections_requested,
+            sections_released: None,
+            items_released: None,
+            items_withheld: None,
+            sources: None,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -121,6 +181,18 @@ struct UserView<'a> {
     name: &'a str,
     role: &'a str,
     organisation: &'a icr_model::OdsCode,
+}
+
+impl<'a> UserView<'a> {
+    fn of(u: &'a icr_audit::User) -> Self {
+        UserView {
+            issuer: u.issuer.as_deref(),
+            sub: &u.sub,
+            name: &u.name,
+            role: &u.role,
+            organisation: &u.org,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -151,33 +223,9 @@ pub(crate) fn render_audit(
         .page
         .records
         .iter()
-        .map(|a| {
-            let r = &a.record;
-            AccessView {
-                seq: a.seq.get(),
-                time: r.time.to_rfc3339(),
-                request_id: r.request_id.as_str(),
-                interaction: r.interaction,
-                user: r.user.as_ref().map(|u| UserView {
-                    issuer: u.issuer.as_deref(),
-                    sub: &u.sub,
-                    name: &u.name,
-                    role: &u.role,
-                    organisation: &u.org,
-                }),
-                calling_system: r.calling_system.as_deref(),
-                purpose: &r.purpose,
-                basis: r.basis.as_str(),
-                break_glass_reason: r.break_glass_reason.as_deref(),
-                decision: r.decision,
-                reason: r.reason.as_str(),
-                http_status: r.http_status,
-                sections_requested: r.sections_requested,
-                sections_released: r.sections_released,
-                items_released: r.items_released,
-                items_withheld: r.items_withheld,
-                sources: &r.sources,
-            }
+        .map(|a| match &a.logged {
+            icr_audit::Logged::Whole(r) => AccessView::whole(a.seq.get(), r),
+            icr_audit::Logged::OutcomeNotRecorded(b) => AccessView::begun(a.seq.get(), b),
         })
         .collect();
     // The file's name and line, not the server's paths.

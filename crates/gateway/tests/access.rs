@@ -55,12 +55,13 @@ fn url(base: &str) -> String {
     format!("{base}/v1/patients/9990000018/record")
 }
 
-fn audit_entries(dir: &std::path::Path) -> Vec<icr_audit::AuditRecord> {
-    let files = icr_audit::log_files(dir).unwrap();
-    let report = icr_audit::verify(&files).unwrap();
+async fn audit_entries(dir: &std::path::Path) -> Vec<icr_audit::AuditRecord> {
+    // Every outcome written first: a completion being written is a torn
+    // last line to the verifier.
+    let records = common::audited(dir, &nhs(), 1000).await;
+    let report = icr_audit::verify(&icr_audit::log_files(dir).unwrap()).unwrap();
     assert!(report.to_string().contains("entries"), "{report}");
-    let accesses = icr_audit::read_for_patient(&files, &nhs(), 1000).unwrap();
-    accesses.records.into_iter().map(|a| a.record).collect()
+    records
 }
 
 #[tokio::test]
@@ -165,7 +166,7 @@ async fn no_relationship_is_refused_and_break_glass_is_recorded() {
     let (status, _, _) = get_as(&url(&s.base), Some(&token("R8000", "Y9E01"))).await;
     assert_eq!(status, 200);
 
-    let entries = audit_entries(&s.audit_dir);
+    let entries = audit_entries(&s.audit_dir).await;
     let summary: Vec<(String, String, String, u16)> = entries
         .iter()
         .map(|e| {
@@ -312,10 +313,12 @@ async fn every_attempt_is_audited_and_nothing_is_released_when_the_audit_fails()
     let files = icr_audit::log_files(&s.audit_dir).unwrap();
     assert!(files.len() >= 2, "small files rotate: {files:?}");
     let report = icr_audit::verify(&files).unwrap();
+    // The record released in two entries (begun, completed; the completion
+    // is synced before the refusals after it), each refusal in one.
     assert!(
-        report
-            .to_string()
-            .contains(" 3 entries (3 accesses, 0 recoveries)"),
+        report.to_string().contains(
+            " 4 entries (3 accesses, 1 begun (0 with no outcome recorded), 0 recoveries)"
+        ),
         "{report}"
     );
 
@@ -516,6 +519,7 @@ async fn a_relationship_that_could_not_be_decided_is_a_retryable_503_never_a_ref
         assert_eq!(status, 200);
         // Each attempt is audited with what was decided.
         let audited: Vec<(String, u16)> = audit_entries(&s.audit_dir)
+            .await
             .iter()
             .map(|r| (r.reason.as_str().to_string(), r.http_status))
             .collect();
@@ -617,4 +621,47 @@ async fn documents_whose_text_names_a_sensitive_condition_are_withheld_with_it()
         "{text}"
     );
     assert!(text.contains("3 items withheld"), "{text}");
+}
+
+/// A client that goes away while the sources are asked: nothing is
+/// released, and the access — begun before the sources were asked — is
+/// completed as such (refused, 499, `client-closed-request`), so that an
+/// access begun with no completion means a crash, not a client gone.
+#[tokio::test]
+async fn a_request_abandoned_by_its_client_is_audited_as_nothing_released() {
+    let mut slow = gwh();
+    if let Script::Answer(_, delay) = &mut slow[0].1 {
+        *delay = Duration::from_millis(800);
+    }
+    let s = start_with(2000, slow, Setup::default()).await;
+    let abandoned = reqwest::Client::new()
+        .get(url(&s.base))
+        .bearer_auth(token("R8000", "RN3"))
+        .timeout(Duration::from_millis(200))
+        .send()
+        .await;
+    assert!(abandoned.is_err(), "the client gave up first");
+    let entries = audited(&s.audit_dir, &nhs(), 10).await;
+    let shown: Vec<(icr_audit::Decision, u16, &str, u32)> = entries
+        .iter()
+        .map(|r| {
+            (
+                r.decision,
+                r.http_status,
+                r.reason.as_str(),
+                r.items_released,
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [(
+            icr_audit::Decision::Refused,
+            499,
+            "client-closed-request",
+            0
+        )]
+    );
+    assert!(entries[0].sections_released.is_empty());
+    assert_eq!(entries[0].user.as_ref().unwrap().org.to_string(), "RN3");
 }

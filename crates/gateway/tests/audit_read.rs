@@ -11,7 +11,7 @@ use common::*;
 use icr_audit::{AuditConfig, ChainPoint, Event, Timestamp, seal};
 use icr_testkit::pki::{Ca, write};
 use icr_tls::{ClientAuth, ServerTls, TlsConfig};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const PATIENT: &str = "9990000018";
 const OFFICER: (&str, &str) = ("R0001", "X26");
@@ -294,24 +294,27 @@ async fn audit_reads_are_paged_newest_first_with_a_cursor() {
     let first = format!("{}/v1/audit?patient={PATIENT}&_count=3", s.base);
     let (status, _, page) = get_as(&first, Some(&officer())).await;
     assert_eq!(status, 200, "{page}");
-    // Seven accesses (1 to 7), someone else's (8), and nothing else yet.
-    assert_eq!(seqs(&page), [7, 6, 5]);
+    // Seven accesses (each begun and completed: 1 and 2, …, 13 and 14;
+    // an access is numbered by its begun entry), someone else's (15, 16),
+    // and nothing else yet.
+    assert_eq!(seqs(&page), [13, 11, 9]);
     assert_eq!(page["total"], 7);
     assert_eq!(page["complete"], false);
     let next = page["next"].as_str().expect("a next page").to_owned();
     assert_eq!(
         next,
-        format!("/v1/audit?patient={PATIENT}&_count=3&before=5")
+        format!("/v1/audit?patient={PATIENT}&_count=3&before=9")
     );
     let (_, _, page) = get_as(&format!("{}{next}", s.base), Some(&officer())).await;
-    assert_eq!(seqs(&page), [4, 3, 2]);
+    assert_eq!(seqs(&page), [7, 5, 3]);
     let next = page["next"].as_str().unwrap().to_owned();
     let (_, _, page) = get_as(&format!("{}{next}", s.base), Some(&officer())).await;
     assert_eq!(seqs(&page), [1]);
     assert!(page.get("next").is_none(), "{page}");
-    // The three reads are accesses to the audit too: the newest now.
+    // The three reads are accesses to the audit too (one entry each): the
+    // newest now.
     let (_, _, page) = get_as(&first, Some(&officer())).await;
-    assert_eq!(seqs(&page), [11, 10, 9]);
+    assert_eq!(seqs(&page), [19, 18, 17]);
     assert_eq!(page["accesses"][0]["interaction"], "audit-read");
     assert_eq!(page["total"], 10);
 
@@ -333,10 +336,10 @@ async fn audit_reads_are_paged_newest_first_with_a_cursor() {
     assert_eq!(
         ids,
         [
-            "icr-audit-12",
-            "icr-audit-11",
-            "icr-audit-10",
-            "icr-audit-9"
+            "icr-audit-20",
+            "icr-audit-19",
+            "icr-audit-18",
+            "icr-audit-17"
         ]
     );
     let next = bundle["link"]
@@ -348,7 +351,7 @@ async fn audit_reads_are_paged_newest_first_with_a_cursor() {
         .expect("a next link");
     assert_eq!(
         next,
-        format!("/fhir/r4/AuditEvent?patient={PATIENT}&_count=4&before=9")
+        format!("/fhir/r4/AuditEvent?patient={PATIENT}&_count=4&before=17")
     );
 
     // Dates: everything today, nothing before 2000, nothing tomorrow.
@@ -593,6 +596,9 @@ async fn the_chain_head_is_served_to_operators() {
     })
     .await;
     accesses(&s.base, 3).await;
+    // Three accesses, begun and completed: six entries, once the last
+    // completion (written after its answer) is synced.
+    common::audited(&dir, &nhs(), 10).await;
     let url = format!("{}/v1/audit/head", s.base);
     let (status, _, body) = get(&url).await;
     assert_eq!((status, body["code"].as_str()), (403, Some("NOT_OPERATOR")));
@@ -601,7 +607,7 @@ async fn the_chain_head_is_served_to_operators() {
     let (status, headers, head) = get_as(&url, Some(&token("R8015", "X26"))).await;
     assert_eq!(status, 200, "{head}");
     assert_eq!(headers["cache-control"], "no-store");
-    assert_eq!(head["seq"], 3);
+    assert_eq!(head["seq"], 6);
     assert_eq!(head["file"], "audit-000001.jsonl");
     let point = ChainPoint::parse(&format!(
         "{}:{}",
@@ -654,4 +660,103 @@ async fn a_torn_audit_tail_recovered_at_start_is_counted_in_the_metrics() {
         "{metrics}"
     );
     assert!(dir.join("audit-000001.jsonl.torn-11").exists());
+}
+
+/// A log left by a gateway that died between an access's two entries: the
+/// patient's access 1 whole (begun and completed), access 2 begun only.
+/// Both APIs show ONE access per request; the second with its outcome not
+/// recorded — neither left out nor shown as refused.
+#[tokio::test]
+async fn an_access_begun_but_never_completed_is_shown_as_its_outcome_not_recorded() {
+    use std::io::Write;
+    let dir = fresh_dir("begun-only");
+    std::fs::create_dir_all(&dir).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let mut whole = audit_record(1);
+    whole.nhs_number = Some(nhs());
+    let mut cut = audit_record(2);
+    cut.nhs_number = Some(nhs());
+    cut.break_glass_reason = Some("Unconscious in ED".into());
+    let mut out = std::fs::File::create(dir.join(icr_audit::file_name(1))).unwrap();
+    let mut head = ChainPoint::GENESIS;
+    for (event, completes) in [
+        (Event::Begun(Box::new(whole.begun().unwrap())), None),
+        (
+            Event::Access(Box::new(whole.clone())),
+            Some(icr_audit::Sequence::new(1)),
+        ),
+        (Event::Begun(Box::new(cut.begun().unwrap())), None),
+    ] {
+        let (line, next) = icr_audit::seal_entry(head, &event, completes).unwrap();
+        out.write_all(&line).unwrap();
+        head = next;
+    }
+    drop(out);
+    let s = start_on(AuditConfig::new(&dir)).await;
+    wait_for_the_index(&s.base).await;
+
+    let (status, _, view) = get_as(
+        &format!("{}/v1/audit?patient={PATIENT}", s.base),
+        Some(&officer()),
+    )
+    .await;
+    assert_eq!(status, 200, "{view}");
+    // The read that waited for the index (4), the access cut short (3),
+    // the whole one (1, completed by 2).
+    assert_eq!(view["total"], 3);
+    assert_eq!(seqs(&view), [4, 3, 1]);
+    assert_eq!(view["accesses"][0]["interaction"], "audit-read");
+    let time = cut.begun().unwrap().time.to_rfc3339();
+    assert_eq!(
+        view["accesses"][1],
+        json!({
+            "seq": 3,
+            "time": time,
+            "request_id": "req-2",
+            "interaction": "record",
+            "user": {
+                "issuer": "https://login.icr-demo.example",
+                "sub": "user-2",
+                "name": "Dr Test Clinician 2",
+                "role": "R8000",
+                "organisation": "RN3",
+            },
+            "calling_system": "CN=portal.example.nhs.uk",
+            "purpose": "directcare",
+            "break_glass_reason": "Unconscious in ED",
+            "decision": "outcome-not-recorded",
+            "sections_requested": ["allergies"],
+        })
+    );
+    assert_eq!(view["accesses"][2]["decision"], "allowed");
+    assert_eq!(view["accesses"][2]["http_status"], 200);
+    assert_eq!(view["accesses"][2]["request_id"], "req-1");
+
+    let (status, _, bundle) = get_as(
+        &format!("{}/fhir/r4/AuditEvent?patient={PATIENT}&_count=3", s.base),
+        Some(&officer()),
+    )
+    .await;
+    assert_eq!(status, 200, "{bundle}");
+    assert_valid_fhir(&bundle);
+    let events: Vec<&Value> = bundle["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .collect();
+    // The officer's read above (5) is the newest access now.
+    let ids: Vec<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["icr-audit-5", "icr-audit-4", "icr-audit-3"]);
+    let cut_event = events[2];
+    assert!(cut_event.get("outcome").is_none(), "{cut_event}");
+    assert_eq!(cut_event["outcomeDesc"], icr_audit::OUTCOME_NOT_RECORDED);
+    assert_eq!(detail(cut_event, "outcome"), Some("not-recorded"));
+    assert_eq!(detail(cut_event, "request-id"), Some("req-2"));
+    assert_eq!(detail(cut_event, "basis"), None);
+    assert_eq!(detail(cut_event, "sources"), None);
 }

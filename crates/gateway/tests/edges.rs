@@ -61,15 +61,12 @@ fn bearer(token: &str) -> Vec<u8> {
 }
 
 /// Every audit record about the test person, oldest first.
-fn audit_entries(dir: &std::path::Path) -> Vec<icr_audit::AuditRecord> {
-    let files = icr_audit::log_files(dir).unwrap();
-    icr_audit::verify(&files).unwrap();
-    icr_audit::read_for_patient(&files, &nhs(), 1000)
-        .unwrap()
-        .records
-        .into_iter()
-        .map(|a| a.record)
-        .collect()
+async fn audit_entries(dir: &std::path::Path) -> Vec<icr_audit::AuditRecord> {
+    // Every outcome written first: a completion being written is a torn
+    // last line to the verifier.
+    let records = common::audited(dir, &nhs(), 1000).await;
+    icr_audit::verify(&icr_audit::log_files(dir).unwrap()).unwrap();
+    records
 }
 
 /// The diagnostics of an OperationOutcome's first issue.
@@ -177,7 +174,7 @@ async fn two_authorization_headers_are_refused_before_authentication_on_every_ro
     assert_eq!(s.calls[0].load(Ordering::SeqCst), 0, "no source asked");
     // The record and audit routes audit their refusals: before
     // authentication, so no user; 4 routes x 2 pairs x 2 protocols.
-    let entries = audit_entries(&s.audit_dir);
+    let entries = audit_entries(&s.audit_dir).await;
     assert_eq!(entries.len(), 16);
     for e in &entries {
         assert_eq!(e.reason.as_str(), "duplicate-header");
@@ -226,7 +223,7 @@ async fn two_break_glass_reasons_are_refused_before_authentication() {
         assert_eq!(outcome["resourceType"], "OperationOutcome");
     }
     assert_eq!(s.calls[0].load(Ordering::SeqCst), 0, "no source asked");
-    let entries = audit_entries(&s.audit_dir);
+    let entries = audit_entries(&s.audit_dir).await;
     assert_eq!(entries.len(), 4);
     assert!(
         entries
@@ -288,7 +285,7 @@ async fn a_break_glass_reason_in_any_language_is_accepted_and_audited_exactly() 
             Some(1)
         );
     }
-    let entries = audit_entries(&s.audit_dir);
+    let entries = audit_entries(&s.audit_dir).await;
     let recorded: Vec<(Option<&str>, icr_audit::Basis)> = entries
         .iter()
         .map(|e| (e.break_glass_reason.as_deref(), e.basis))
@@ -363,7 +360,7 @@ async fn a_break_glass_reason_with_a_control_character_or_not_text_is_refused() 
         assert_eq!(body[expected.0], expected.1, "{body}");
     }
     assert_eq!(s.calls[0].load(Ordering::SeqCst), 0, "no source asked");
-    let entries = audit_entries(&s.audit_dir);
+    let entries = audit_entries(&s.audit_dir).await;
     let reasons: Vec<(&str, u16)> = entries
         .iter()
         .map(|e| (e.reason.as_str(), e.http_status))

@@ -430,12 +430,9 @@ async fn count_pages_the_record_by_next_links_for_the_same_caller_only() {
     assert_eq!(answer(http.get(&second)).await.status, 401);
 
     // Every page read is audited as an access, refusals too.
-    let files = icr_audit::log_files(&s.audit_dir).unwrap();
-    let accesses = icr_audit::read_for_patient(&files, &nhs(), 1000).unwrap();
+    let accesses = audited(&s.audit_dir, &nhs(), 1000).await;
     let fhir: Vec<(icr_audit::Decision, u16, u32)> = accesses
-        .records
         .iter()
-        .map(|a| &a.record)
         .filter(|r| r.interaction == icr_audit::Interaction::FhirEverything)
         .map(|r| (r.decision, r.http_status, r.items_released))
         .collect();
@@ -455,17 +452,10 @@ async fn count_pages_the_record_by_next_links_for_the_same_caller_only() {
     );
     // The attempt to read them as another person's is on that person's.
     let other = NhsNumber::parse("9990000026").unwrap();
-    let theirs = icr_audit::read_for_patient(&files, &other, 1000).unwrap();
+    let theirs = audited(&s.audit_dir, &other, 1000).await;
     let refused: Vec<(icr_audit::Decision, u16, &str)> = theirs
-        .records
         .iter()
-        .map(|a| {
-            (
-                a.record.decision,
-                a.record.http_status,
-                a.record.reason.as_str(),
-            )
-        })
+        .map(|r| (r.decision, r.http_status, r.reason.as_str()))
         .collect();
     assert_eq!(refused, [(Refused, 400, "wrong-patient")]);
 }

@@ -74,15 +74,12 @@ async fn ask(http: &reqwest::Client, base: &str) -> Result<u16, reqwest::Error> 
     Ok(r.status().as_u16())
 }
 
-fn calling_systems(dir: &std::path::Path) -> Vec<Option<String>> {
-    let files = icr_audit::log_files(dir).unwrap();
-    icr_audit::verify(&files).unwrap();
-    icr_audit::read_for_patient(&files, &nhs(), 100)
-        .unwrap()
-        .records
-        .into_iter()
-        .map(|a| a.record.calling_system)
-        .collect()
+async fn calling_systems(dir: &std::path::Path) -> Vec<Option<String>> {
+    // Every outcome written first: a completion being written is a torn
+    // last line to the verifier.
+    let records = common::audited(dir, &nhs(), 100).await;
+    icr_audit::verify(&icr_audit::log_files(dir).unwrap()).unwrap();
+    records.into_iter().map(|r| r.calling_system).collect()
 }
 
 #[tokio::test]
@@ -112,7 +109,7 @@ async fn the_calling_systems_certificate_is_recorded_with_the_user() {
         .await
         .is_ok_and(|r| r.status().is_success());
     assert!(!answered);
-    let recorded = calling_systems(&s.audit_dir);
+    let recorded = calling_systems(&s.audit_dir).await;
     assert_eq!(recorded.len(), 2, "{recorded:?}");
     let named = recorded[0].as_deref().expect("the portal named");
     assert!(named.contains("CN=portal.example.nhs.uk"), "{named}");
@@ -135,7 +132,7 @@ async fn only_the_allowed_calling_systems_reach_the_api() {
     );
     assert!(ask(&client(&servers, Some(&other)), &s.base).await.is_err());
     assert!(ask(&client(&servers, None), &s.base).await.is_err());
-    assert_eq!(calling_systems(&s.audit_dir).len(), 1);
+    assert_eq!(calling_systems(&s.audit_dir).await.len(), 1);
 }
 
 /// The whole chain of an error's messages.
@@ -169,7 +166,7 @@ async fn a_calling_system_outside_the_allow_list_is_told_access_denied_in_the_ha
         );
     }
     assert!(
-        calling_systems(&s.audit_dir).is_empty(),
+        calling_systems(&s.audit_dir).await.is_empty(),
         "no request reached the API"
     );
 }

@@ -1,8 +1,12 @@
 //! Test helper for `tests/crash.rs` (not an operator tool): opens the audit
-//! log in the directory given, then appends from many tasks at once, for
-//! ever, printing each acknowledged sequence number on its own line of
-//! stdout (after the append returned, so a printed number is one the log
-//! promised was on disk). The test kills it with SIGKILL mid-run.
+//! log in the directory given, then records accesses from many tasks at
+//! once, for ever, as the gateway does: each task begins an access, waits
+//! for it to be durable, prints `b TASK SEQ`, queues its completion
+//! without waiting and prints `c TASK SEQ` (SEQ: the begun entry's), then
+//! begins the next. A printed `b` is an entry the log promised was on
+//! disk; a `c` followed by a later `b` of the same task is a completion
+//! queued before an entry the log promised was on disk. The test kills it
+//! with SIGKILL mid-run.
 //!
 //! Usage: `icr-audit-crash DIR [TASKS]` (default 32 tasks). The first line
 //! printed is `head SEQ`, where the chain stood after opening.
@@ -88,19 +92,33 @@ fn main() -> ExitCode {
         for task in 0..tasks {
             let (log, out) = (log.clone(), out.clone());
             handles.push(tokio::spawn(async move {
+                let print = |line: String| {
+                    let mut o = out.lock().unwrap_or_else(|e| e.into_inner());
+                    writeln!(o, "{line}").and_then(|()| o.flush()).is_ok()
+                };
                 for n in 0.. {
                     let Some(r) = record(task, n) else { return };
-                    match log.append(&r).await {
-                        Ok(seq) => {
-                            let mut o = out.lock().unwrap_or_else(|e| e.into_inner());
-                            if writeln!(o, "{seq}").and_then(|()| o.flush()).is_err() {
-                                return;
-                            }
-                        }
+                    let Some(begun) = r.begun() else { return };
+                    let seq = match log.begin(&begun) {
+                        Ok(pending) => pending.durable().await,
+                        Err(e) => Err(e),
+                    };
+                    let seq = match seq {
+                        Ok(seq) => seq,
                         Err(e) => {
-                            eprintln!("append failed: {e}");
+                            eprintln!("begin failed: {e}");
                             return;
                         }
+                    };
+                    if !print(format!("b {task} {seq}")) {
+                        return;
+                    }
+                    if let Err(e) = log.complete(&r, seq) {
+                        eprintln!("complete failed: {e}");
+                        return;
+                    }
+                    if !print(format!("c {task} {seq}")) {
+                        return;
                     }
                 }
             }));

@@ -148,7 +148,8 @@ impl Measurements {
         self.added.observe(took);
     }
 
-    /// One audit record written and synced (or failed) after `took`.
+    /// One request waited `took` for its audit entry to be written and
+    /// synced (or to fail).
     pub fn audit_write(&self, took: Duration) {
         self.audit_write.observe(took);
     }
@@ -157,7 +158,7 @@ impl Measurements {
     pub fn render(&self, out: &mut String) {
         let _ = writeln!(
             out,
-            "# HELP icr_audit_write_duration_seconds Time to write and sync one access to the audit log (group commit included).\n# TYPE icr_audit_write_duration_seconds histogram"
+            "# HELP icr_audit_write_duration_seconds Time a request waited for its audit entry to be written and synced (group commit included); for a record, what remained of its begun entry's sync after the merge.\n# TYPE icr_audit_write_duration_seconds histogram"
         );
         self.audit_write
             .render(out, "icr_audit_write_duration_seconds", "");
@@ -208,7 +209,7 @@ pub(crate) fn render(s: &Snapshot<'_>) -> String {
     metric(
         "icr_audit_appends_total",
         "counter",
-        "Audit records written and synced.",
+        "Audit entries written and synced (a released record is two: begun, then its completion).",
         s.audit.appended,
     );
     metric(
@@ -252,6 +253,18 @@ pub(crate) fn render(s: &Snapshot<'_>) -> String {
         "counter",
         "Audit entries given the previous entry's time because the wall clock was behind it.",
         s.audit.clock_behind,
+    );
+    metric(
+        "icr_audit_completions_pending",
+        "gauge",
+        "Records released whose audit completion (outcome) is queued but not yet synced: a crash now would leave them recorded as begun, their outcome not recorded.",
+        s.audit.completions_pending,
+    );
+    metric(
+        "icr_audit_completions_failed_total",
+        "counter",
+        "Audit completions queued but never written (the log failed or closed first): accesses recorded as begun, their outcome not recorded.",
+        s.audit.completions_failed,
     );
     if let Some(cache) = &s.cache {
         metric(

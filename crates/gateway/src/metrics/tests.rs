@@ -58,7 +58,10 @@ fn a_snapshot_renders_every_family_once_in_order() {
             ..Default::default()
         },
         break_glass: 2,
-        audit: icr_audit::AuditStats::default(),
+        audit: icr_audit::AuditStats {
+            completions_pending: 3,
+            ..Default::default()
+        },
         paged: (1, 300),
         cache: Some(CacheSnapshot {
             bytes: 10,
@@ -106,6 +109,8 @@ fn a_snapshot_renders_every_family_once_in_order() {
             "icr_fhir_paged_bytes gauge",
             "icr_audit_torn_tail_recovered_total counter",
             "icr_audit_clock_behind_total counter",
+            "icr_audit_completions_pending gauge",
+            "icr_audit_completions_failed_total counter",
             "icr_cache_bytes gauge",
             "icr_sources gauge",
             "icr_config_reloads_total counter",
@@ -147,6 +152,7 @@ fn a_snapshot_renders_every_family_once_in_order() {
     for line in [
         "# HELP icr_break_glass_total Accesses granted by breaking glass, for privacy-officer review.\n# TYPE icr_break_glass_total counter\nicr_break_glass_total 2\n",
         "icr_fhir_paged_bytes 300\n",
+        "icr_audit_completions_pending 3\n",
         "icr_config_reload_problem 1\n",
         "icr_cache_purged_total 1\n",
         "icr_views_merged_total 6\n",

@@ -4,9 +4,23 @@
 //! a release is recorded with what was released and withheld
 //! ([`Draft::released`]). If the audit cannot be written, nothing is
 //! released (503).
+//!
+//! A record request is recorded in two entries, so that the audit's sync
+//! is off its critical path: once the caller may ask, its begun entry
+//! (who, whose record, why, which sections) is queued
+//! ([`Gateway::begin_audit`]) and synced while the sources answer; the
+//! release ([`Gateway::audit_release_begun`]) awaits that sync — normally
+//! long done — then queues the completion without waiting for it. A
+//! refusal after fetching ([`Gateway::audit_stop_begun`]) completes the
+//! begun entry too, but awaits the completion's sync before answering, as
+//! every refusal is recorded as such before it is answered. A request
+//! abandoned in between (its client went away, so its future was dropped)
+//! released nothing, and its begun entry is completed as such
+//! ([`BegunAccess`]): refused, status 499, `client-closed-request`.
 
 use icr_audit::{
-    AuditRecord, Decision, Interaction, ReasonCode, RequestId, SourceAsked, Timestamp, User,
+    AuditRecord, Decision, Interaction, Pending, ReasonCode, RequestId, SourceAsked, Timestamp,
+    User,
 };
 use icr_auth::Identity;
 use icr_model::SectionSet;
@@ -17,6 +31,48 @@ use super::merge::RecordOutcome;
 use super::report::SourceReport;
 use crate::Gateway;
 use crate::outcome::Stop;
+
+/// An access whose begun entry is queued and whose completion is not yet.
+/// Dropped without being completed — the request abandoned before release
+/// — it queues, once the begun entry is durable, a completion saying that
+/// nothing was released (refused, 499, `client-closed-request`), so that a
+/// begun entry without completion means a crash, not a client gone.
+pub(crate) struct BegunAccess {
+    pending: Option<Pending>,
+    abandoned: AuditRecord,
+    log: icr_audit::AuditLog,
+}
+
+impl BegunAccess {
+    /// The begun entry's sync, to await; the access is no longer
+    /// abandoned if dropped.
+    fn take(mut self) -> Option<Pending> {
+        self.pending.take()
+    }
+}
+
+impl Drop for BegunAccess {
+    fn drop(&mut self) {
+        let Some(pending) = self.pending.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (log, record) = (self.log.clone(), self.abandoned.clone());
+        runtime.spawn(async move {
+            if let Ok(seq) = pending.durable().await
+                && let Err(e) = log.complete(&record, seq)
+            {
+                tracing::warn!(error = %e, "the audit of an abandoned request could not be completed");
+            }
+        });
+    }
+}
+
+/// The status recorded for a request abandoned by its client before
+/// anything was released (nginx's "client closed request").
+const CLIENT_CLOSED_REQUEST: u16 = 499;
 
 /// The audit record being built for one request.
 pub(crate) struct Draft {
@@ -65,6 +121,31 @@ impl Draft {
                 status: s.status,
             })
             .collect();
+    }
+
+    /// A refusal, answered with `stop`: nothing released, no basis.
+    pub(crate) fn refused(&mut self, stop: &Stop) {
+        self.refused_as(reason(stop.code()), stop.status().as_u16());
+    }
+
+    /// The record of this request abandoned now by its client: nothing
+    /// released.
+    fn abandoned(&self) -> AuditRecord {
+        let mut draft = Draft {
+            record: self.record.clone(),
+        };
+        draft.refused_as(reason("client-closed-request"), CLIENT_CLOSED_REQUEST);
+        draft.record
+    }
+
+    fn refused_as(&mut self, reason: ReasonCode, status: u16) {
+        self.record.decision = Decision::Refused;
+        self.record.reason = reason;
+        self.record.http_status = status;
+        self.record.sections_released = SectionSet::EMPTY;
+        self.record.items_released = 0;
+        self.record.items_withheld = 0;
+        self.record.basis = icr_audit::Basis::None;
     }
 
     /// A release: on what basis, what was released and withheld, and the
@@ -156,15 +237,96 @@ impl Gateway {
 
     /// Audits a refusal; if that fails, the refusal becomes a 503.
     pub(crate) async fn audit_stop(&self, mut draft: Draft, stop: Stop) -> Stop {
-        draft.record.decision = Decision::Refused;
-        draft.record.reason = reason(stop.code());
-        draft.record.http_status = stop.status().as_u16();
-        draft.record.sections_released = SectionSet::EMPTY;
-        draft.record.items_released = 0;
-        draft.record.items_withheld = 0;
-        draft.record.basis = icr_audit::Basis::None;
+        draft.refused(&stop);
         match self.append_audit(&draft.record).await {
             Ok(_) => stop,
+            Err(e) => {
+                tracing::error!(error = %e, "audit append failed");
+                Stop::audit_unavailable(stop.request_id)
+            }
+        }
+    }
+
+    /// Queues the begun entry of an access (who, whose record, why, which
+    /// sections), to be synced while the sources are asked. If it cannot
+    /// be queued, nothing is asked nor released (503, unaudited: the log
+    /// cannot take it).
+    pub(crate) fn begin_audit(&self, draft: &Draft, request_id: &str) -> Result<BegunAccess, Stop> {
+        let begun = draft
+            .record
+            .begun()
+            .ok_or(icr_audit::AuditError::Inconsistent(
+                "an access is begun only once its caller and patient are known",
+            ));
+        let log = &self.access().audit;
+        match begun.and_then(|b| log.begin(&b)) {
+            Ok(pending) => Ok(BegunAccess {
+                pending: Some(pending),
+                abandoned: draft.abandoned(),
+                log: log.clone(),
+            }),
+            Err(e) => {
+                tracing::error!(error = %e, "audit begin failed: nothing asked or released");
+                Err(Stop::audit_unavailable(request_id.to_owned()))
+            }
+        }
+    }
+
+    /// Awaits the begun entry's sync (timed for `/metrics`: what the
+    /// request still waited for after its own work).
+    async fn begun_durable(
+        &self,
+        begun: BegunAccess,
+    ) -> Result<icr_audit::Sequence, icr_audit::AuditError> {
+        let started = Instant::now();
+        let result = match begun.take() {
+            Some(pending) => pending.durable().await,
+            None => Err(icr_audit::AuditError::Closed),
+        };
+        self.measurements().audit_write(started.elapsed());
+        result
+    }
+
+    /// Releases an access begun with [`begin_audit`](Self::begin_audit):
+    /// awaits the begun entry's sync, then queues `record` as its
+    /// completion without waiting for that to be synced. If either fails,
+    /// nothing is released (503).
+    pub(crate) async fn audit_release_begun(
+        &self,
+        record: &AuditRecord,
+        begun: BegunAccess,
+        request_id: &str,
+    ) -> Result<(), Stop> {
+        let completed = match self.begun_durable(begun).await {
+            Ok(seq) => self.access().audit.complete(record, seq).map(drop),
+            Err(e) => Err(e),
+        };
+        completed.map_err(|e| {
+            tracing::error!(error = %e, "audit of the access failed: nothing released");
+            Stop::audit_unavailable(request_id.to_owned())
+        })
+    }
+
+    /// Audits a refusal of an access begun with
+    /// [`begin_audit`](Self::begin_audit), as its completion, and awaits
+    /// that completion's sync before the refusal is answered; if that
+    /// fails, the refusal becomes a 503.
+    pub(crate) async fn audit_stop_begun(
+        &self,
+        mut draft: Draft,
+        stop: Stop,
+        begun: BegunAccess,
+    ) -> Stop {
+        draft.refused(&stop);
+        let recorded = match self.begun_durable(begun).await {
+            Ok(seq) => match self.access().audit.complete(&draft.record, seq) {
+                Ok(completion) => completion.durable().await.map(drop),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        match recorded {
+            Ok(()) => stop,
             Err(e) => {
                 tracing::error!(error = %e, "audit append failed");
                 Stop::audit_unavailable(stop.request_id)

@@ -105,6 +105,12 @@ impl Gateway {
                 return Err(self.audit_stop(draft, stop).await);
             }
         };
+        // Every access whose answer has left is shown whole: the
+        // completions queued before this read are written first (if the
+        // log cannot, the page still shows them, as begun).
+        if let Err(e) = access.audit.flushed().await {
+            tracing::warn!(error = %e, "audit read: completions queued before it may show as in progress");
+        }
         // Only this person's lines, through the index, off the async
         // threads, under the permit taken at admission.
         let page = match ask.reader.page(nhs, query).await {

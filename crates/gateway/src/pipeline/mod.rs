@@ -17,11 +17,13 @@
 //! 8. [`decide`] (after fetching) — is there a relationship?
 //! 9. [`merge`] — one view (merged once while its answers are cached),
 //!    then mark what the role may not see;
-//! 10. [`audit`] — record the access durably, and only then release;
+//! 10. [`audit`] — await the durability of the access's begun entry
+//!     (queued after step 3 and synced while the sources answered), queue
+//!     its completion (unawaited), and only then release;
 //! 11. render — at the HTTP edge ([`crate::view`], [`crate::fhir`]).
 //!
 //! Every step that refuses returns a typed [`Stop`]; every refusal after
-//! admission is audited before it is answered. The HTTP status of a stop
+//! admission is audited (and synced) before it is answered. The HTTP status of a stop
 //! or a released record is decided in [`crate::outcome`], never here.
 //! The audit read ([`audit_read`]) is the same shape, shorter.
 
@@ -177,6 +179,10 @@ impl Gateway {
                 .map_err(|(why, message)| Stop::new(request_id.clone(), why, message))
         );
 
+        // Audit, first entry: who is accessing whose record, synced while
+        // the sources answer.
+        let begun = self.begin_audit(&draft, &request_id)?;
+
         // Plan, fetch, guard identity, report: what they may see, from the
         // sources they may see.
         let context = authenticate::context(&identity, &request_id);
@@ -190,20 +196,23 @@ impl Gateway {
         let (report, warnings, waited) = gather(&state, context, nhs, asking).await;
         draft.asked(&report.sources);
 
-        // Decide after fetching: is there a relationship?
+        // Decide after fetching: is there a relationship? (A refusal
+        // completes the begun entry, synced before it is answered.)
         let holders = report::holders(&state, &report.sources);
-        let granted = or_stop!(
-            self,
-            draft,
-            decide::after_fetch(
-                &access.policy,
-                allowed,
-                &holders,
-                &report.unanswered,
-                &report.sources
-            )
-            .map_err(|(why, message)| Stop::new(request_id.clone(), why, message))
+        let decided = decide::after_fetch(
+            &access.policy,
+            allowed,
+            &holders,
+            &report.unanswered,
+            &report.sources,
         );
+        let granted = match decided {
+            Ok(granted) => granted,
+            Err((why, message)) => {
+                let stop = Stop::new(request_id.clone(), why, message);
+                return Err(self.audit_stop_begun(draft, stop, begun).await);
+            }
+        };
         if let Basis::BreakGlass { reason } = granted.basis() {
             access.break_glass.fetch_add(1, Ordering::Relaxed);
             draft.record.break_glass_reason = Some(reason.as_str().to_string());
@@ -214,9 +223,11 @@ impl Gateway {
         let outcome = merge::merge(&state, nhs, sections, report, warnings, waited);
         let (marks, shown, withheld) = merge::mark(&access.policy, &granted, &outcome.view);
 
-        // Audit: record the access, durably, before anything leaves.
+        // Audit: the begun entry durable (normally synced while the sources
+        // answered), the completion queued, before anything leaves.
         draft.released(&granted, &outcome, &shown, &withheld);
-        self.audit_release(&draft.record, &request_id).await?;
+        self.audit_release_begun(&draft.record, begun, &request_id)
+            .await?;
         Ok(Released {
             request_id,
             outcome,

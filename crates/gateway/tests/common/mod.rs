@@ -422,3 +422,43 @@ pub fn assert_valid_view(value: &serde_json::Value) {
         errors.join("\n")
     );
 }
+
+/// The accesses to `nhs`'s record in the audit log in `dir`, oldest first,
+/// if every one's outcome is recorded; else those whose outcome is not.
+fn outcomes(
+    dir: &Path,
+    nhs: &NhsNumber,
+    max: usize,
+) -> Result<Vec<icr_audit::AuditRecord>, Vec<icr_audit::LoggedAccess>> {
+    let files = icr_audit::log_files(dir).unwrap();
+    let read = icr_audit::read_for_patient(&files, nhs, max).unwrap();
+    let (whole, pending): (Vec<_>, Vec<_>) =
+        read.records.into_iter().partition(|a| a.record().is_some());
+    if !pending.is_empty() {
+        return Err(pending);
+    }
+    Ok(whole
+        .into_iter()
+        .filter_map(|a| a.record().cloned())
+        .collect())
+}
+
+/// The accesses to `nhs`'s record in the audit log in `dir`, oldest first,
+/// once every one's outcome is recorded. A release's completion is queued
+/// before the answer leaves but synced with the next group commit (and an
+/// abandoned request's is queued by the gateway, on this runtime), so a
+/// test reading the log just after an answer waits for it, yielding (at
+/// most 10 s, then it fails naming what is missing).
+pub async fn audited(dir: &Path, nhs: &NhsNumber, max: usize) -> Vec<icr_audit::AuditRecord> {
+    let started = std::time::Instant::now();
+    loop {
+        match outcomes(dir, nhs, max) {
+            Ok(records) => return records,
+            Err(pending) => assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "outcomes never recorded: {pending:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
