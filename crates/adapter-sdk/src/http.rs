@@ -40,15 +40,41 @@ impl HttpSource {
     /// Builds the client for `spec`: connect timeout bounded by the source's
     /// timeout, keep-alive pool, no redirects, rustls.
     pub fn new(spec: &SourceSpec) -> Result<Self, BuildError> {
-        let timeout = Duration::from_millis(spec.timeout_ms);
         let mut builder = reqwest::Client::builder();
         if let Some(tls) = &spec.tls {
             builder = with_tls(builder, tls)?;
         }
+        let timeout = Duration::from_millis(spec.timeout_ms);
+        Self::built(
+            builder,
+            timeout,
+            idle_connections(spec),
+            spec.max_body_bytes,
+        )
+    }
+
+    /// A client for an HTTP lookup that is not a registered source (the
+    /// gateway's record-location index): no client certificate, the same
+    /// bounds on connecting, redirects and the body.
+    pub fn plain(timeout: Duration, max_body_bytes: usize) -> Result<Self, BuildError> {
+        Self::built(
+            reqwest::Client::builder(),
+            timeout,
+            REQUESTS_PER_CALL,
+            max_body_bytes,
+        )
+    }
+
+    fn built(
+        builder: reqwest::ClientBuilder,
+        timeout: Duration,
+        idle: usize,
+        max_body_bytes: usize,
+    ) -> Result<Self, BuildError> {
         let client = builder
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .pool_idle_timeout(Duration::from_secs(60))
-            .pool_max_idle_per_host(idle_connections(spec))
+            .pool_max_idle_per_host(idle)
             .tcp_nodelay(true)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("icr-gateway/", env!("CARGO_PKG_VERSION")))
@@ -59,7 +85,7 @@ impl HttpSource {
             })?;
         Ok(Self {
             client,
-            max_body_bytes: spec.max_body_bytes,
+            max_body_bytes,
         })
     }
 

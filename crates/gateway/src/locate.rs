@@ -13,6 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use icr_adapter_sdk::SourceError;
+use icr_adapter_sdk::http::HttpSource;
 use icr_config::IndexFile;
 use icr_model::{NhsNumber, OdsCode};
 
@@ -55,93 +57,71 @@ impl RecordLocator for FileLocator {
 /// bounded in time and body; `200 {"holders": [...]}` names the holders,
 /// `404` means the person is unknown, anything else fails.
 pub struct HttpLocator {
-    client: reqwest::Client,
+    http: HttpSource,
     url: String,
     timeout: Duration,
-    max_body_bytes: usize,
 }
 
 impl HttpLocator {
-    /// A lookup of `config.url` (checked when the configuration was read).
+    /// The lookup `config` describes, or why its client cannot be built.
     pub fn new(config: &icr_config::IndexConfig) -> Result<Self, LocateError> {
         let timeout = Duration::from_millis(config.timeout_ms);
-        // The whole lookup (connect, answer, body) is bounded by `locate`.
-        let client = reqwest::Client::builder()
-            .connect_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
+        // The SDK's client and bounded read: no redirects, the body limit
+        // checked while it arrives, errors described without the URL.
+        let http = HttpSource::plain(timeout, config.max_body_bytes)
             .map_err(|e| LocateError::Failed(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
-            client,
+            http,
             url: config.url.clone().unwrap_or_default(),
             timeout,
-            max_body_bytes: config.max_body_bytes,
         })
     }
 
     async fn lookup(&self, nhs: NhsNumber) -> Located {
-        let url = self.url.replace("{nhs}", nhs.as_str());
+        let ms = self.timeout.as_millis() as u64;
         // Errors are described without the URL, which carries the NHS number.
-        let mut answer = self
-            .client
-            .get(&url)
-            .header("accept", "application/json")
-            .send()
+        let url = url::Url::parse(&self.url.replace("{nhs}", nhs.as_str()))
+            .map_err(|_| LocateError::Failed("the index URL is not a URL".into()))?;
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let answer = self
+            .http
+            .get(
+                url,
+                "application/json",
+                deadline,
+                "the record-location index",
+            )
             .await
-            .map_err(|e| LocateError::Failed(describe(e)))?;
-        match answer.status().as_u16() {
+            .map_err(|e| match e {
+                SourceError::Timeout { .. } => LocateError::Timeout(ms),
+                SourceError::TooLarge { limit } => {
+                    LocateError::Unreadable(format!("over the {limit} byte limit"))
+                }
+                other => LocateError::Failed(other.to_string()),
+            })?;
+        match answer.status {
             200 => {}
             404 => return Ok(None),
             other => return Err(LocateError::Failed(format!("HTTP {other}"))),
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = answer
-            .chunk()
-            .await
-            .map_err(|e| LocateError::Failed(describe(e)))?
-        {
-            if body.len() + chunk.len() > self.max_body_bytes {
-                return Err(LocateError::Unreadable(format!(
-                    "over the {} byte limit",
-                    self.max_body_bytes
-                )));
-            }
-            body.extend_from_slice(&chunk);
         }
         #[derive(serde::Deserialize)]
         struct Answer {
             holders: Vec<OdsCode>,
         }
-        let read: Answer = serde_json::from_slice(&body).map_err(|e| {
+        let read: Answer = serde_json::from_slice(&answer.body).map_err(|e| {
             LocateError::Unreadable(format!("not {{\"holders\": [ODS codes]}}: {e}"))
         })?;
         Ok(Some(read.holders))
     }
 }
 
-/// A transport error in words, without its URL.
-fn describe(e: reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timed out".into()
-    } else if e.is_connect() {
-        "cannot connect".into()
-    } else {
-        e.without_url().to_string()
-    }
-}
-
 impl RecordLocator for HttpLocator {
     fn locate(&self, nhs: NhsNumber) -> BoxFuture<'_, Located> {
-        Box::pin(async move {
-            let ms = self.timeout.as_millis() as u64;
-            tokio::time::timeout(self.timeout, self.lookup(nhs))
-                .await
-                .unwrap_or(Err(LocateError::Timeout(ms)))
-        })
+        // The whole lookup (connect, answer, body) by the timeout.
+        Box::pin(self.lookup(nhs))
     }
 }
 
-/// The index `config` describes, `file` being its file as read.
 pub(crate) fn build(
     config: Option<&icr_config::IndexConfig>,
     file: Option<&Arc<IndexFile>>,
