@@ -1,7 +1,9 @@
 //! The cache of source answers: per (source, person, sections), in memory
 //! only, weighed in bytes, each entry living as long as its source's TTL.
-//! Concurrent requests for the same key share one upstream call; failures
-//! are never cached.
+//! Concurrent requests for the same key share one upstream call. A
+//! source's "no record for this person" is an answer too and is kept like
+//! a record (reported `not_found`, cached, with when it was received);
+//! failures are never cached.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,10 +27,18 @@ pub struct CacheKey {
 
 #[derive(Clone)]
 struct Cached {
-    record: Arc<SourceRecord>,
+    /// The record, or `None`: the source holds no record for the person.
+    record: Option<Arc<SourceRecord>>,
     ttl: Duration,
     fetched_at: OffsetDateTime,
 }
+
+/// What a "no record" answer weighs in the cache (its key and entry).
+const NO_RECORD_WEIGHT: u32 = 128;
+
+/// A source's answer as the cache gives it: the record, or that the source
+/// holds none (`None`), with when it was received.
+pub type Answer = (Option<Arc<SourceRecord>>, Received);
 
 /// When a source's answer was received, and whether this request had it
 /// from the cache (or from a concurrent request's fetch) rather than its
@@ -91,7 +101,10 @@ impl SourceCache {
         let evictions = Arc::clone(&stats);
         let inner = Cache::builder()
             .max_capacity(max_bytes)
-            .weigher(|_, v: &Cached| u32::try_from(v.record.approx_size()).unwrap_or(u32::MAX))
+            .weigher(|_, v: &Cached| match &v.record {
+                Some(r) => u32::try_from(r.approx_size()).unwrap_or(u32::MAX),
+                None => NO_RECORD_WEIGHT,
+            })
             .expire_after(PerEntryTtl)
             .eviction_listener(move |_, _, cause| {
                 if cause == moka::notification::RemovalCause::Size {
@@ -135,14 +148,15 @@ impl SourceCache {
     }
 
     /// The cached answer for `key`, or the result of `fetch` (shared with
-    /// any concurrent caller for the same key, and cached for `ttl` if it
-    /// succeeds), with when it was received and whether from the cache.
+    /// any concurrent caller for the same key, and cached for `ttl` if it is
+    /// a record or "no record"), with when it was received and whether from
+    /// the cache.
     pub async fn get_or_fetch<F>(
         &self,
         key: CacheKey,
         ttl: Duration,
         fetch: F,
-    ) -> Result<(Arc<SourceRecord>, Received), SourceError>
+    ) -> Result<Answer, SourceError>
     where
         F: Future<Output = Result<SourceRecord, SourceError>>,
     {
@@ -150,8 +164,13 @@ impl SourceCache {
             .inner
             .entry(key)
             .or_try_insert_with(async move {
-                fetch.await.map(|record| Cached {
-                    record: Arc::new(record),
+                let record = match fetch.await {
+                    Ok(record) => Some(Arc::new(record)),
+                    Err(SourceError::PatientNotFound) => None,
+                    Err(e) => return Err(e),
+                };
+                Ok(Cached {
+                    record,
                     ttl,
                     fetched_at: OffsetDateTime::now_utc(),
                 })
@@ -178,22 +197,43 @@ impl SourceCache {
         ))
     }
 
+    /// The answer cached for `key`, if there is one now, counted as a hit:
+    /// the warm path's lookup, made in the request's own task so that no
+    /// task is spawned for an answer already held. A miss is not counted
+    /// here (the fetch that follows counts it).
+    pub async fn cached(&self, key: &CacheKey) -> Option<Answer> {
+        let value = self.inner.get(key).await?;
+        self.stats.hits.fetch_add(1, Ordering::Relaxed);
+        Some((
+            value.record,
+            Received {
+                at: value.fetched_at,
+                cached: true,
+            },
+        ))
+    }
+
     /// The result of `fetch`, whatever is cached for `key` (a clinician's
-    /// refresh), cached for `ttl` if it succeeds in place of any older one.
+    /// refresh), cached for `ttl` in place of any older one if it is a
+    /// record or "no record".
     pub async fn fetch_fresh<F>(
         &self,
         key: CacheKey,
         ttl: Duration,
         fetch: F,
-    ) -> Result<(Arc<SourceRecord>, Received), SourceError>
+    ) -> Result<Answer, SourceError>
     where
         F: Future<Output = Result<SourceRecord, SourceError>>,
     {
         self.stats.misses.fetch_add(1, Ordering::Relaxed);
-        let record = Arc::new(fetch.await?);
+        let record = match fetch.await {
+            Ok(record) => Some(Arc::new(record)),
+            Err(SourceError::PatientNotFound) => None,
+            Err(e) => return Err(e),
+        };
         let received = Received::now();
         let value = Cached {
-            record: Arc::clone(&record),
+            record: record.clone(),
             ttl,
             fetched_at: received.at,
         };

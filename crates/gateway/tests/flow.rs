@@ -446,6 +446,56 @@ async fn cache_shares_one_upstream_call_and_never_keeps_failures() {
     assert_eq!(again["sources"][1]["status"], "error");
 }
 
+/// A source's "no record for this person" is an answer, cached like a
+/// record for the source's TTL so that a warm record makes no call: it
+/// stays `not_found` (never skipped, never empty-looking), says it is
+/// cached and when it was received, and a clinician's refresh asks again.
+#[tokio::test]
+async fn a_no_record_answer_is_cached_like_a_record_and_says_so() {
+    let a = meta("gwh");
+    let (base, calls) = start(
+        2000,
+        vec![
+            (
+                spec("gwh", ALL, 1000, 60),
+                Script::Answer(record(&a, vec![("A/1", penicillin())]), Duration::ZERO),
+            ),
+            (
+                spec("none", ALL, 1000, 60),
+                Script::Fail(SourceError::PatientNotFound, Duration::ZERO),
+            ),
+        ],
+    )
+    .await;
+    let url = format!("{base}/v1/patients/9990000018/record");
+    let (status, _, first) = get(&url).await;
+    assert_eq!(status, 200);
+    assert_eq!(first["sources"][1]["status"], "not_found");
+    assert_eq!(first["sources"][1]["cached"], false);
+    let received = first["sources"][1]["fetched_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, _, again) = get(&url).await;
+    assert_eq!(again["sources"][1]["status"], "not_found");
+    assert_eq!(again["sources"][1]["cached"], true);
+    assert_eq!(again["sources"][1]["fetched_at"], received.as_str());
+    assert_eq!(again["sources"][0]["cached"], true);
+    assert_eq!(calls[1].load(Ordering::SeqCst), 1, "asked once");
+    assert_eq!(calls[0].load(Ordering::SeqCst), 1);
+    let r = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(token("R8000", "RN3"))
+        .header("Cache-Control", "no-cache")
+        .send()
+        .await
+        .unwrap();
+    let (_, _, fresh) = answer(r).await;
+    assert_eq!(fresh["sources"][1]["status"], "not_found");
+    assert_eq!(fresh["sources"][1]["cached"], false);
+    assert_eq!(calls[1].load(Ordering::SeqCst), 2, "a refresh asks again");
+}
+
 /// Clinical safety (stale data shown as current): an answer served from
 /// the cache carries the time it was fetched from the source — in the
 /// view, and in the FHIR Bundle as an OperationOutcome saying so — never

@@ -11,7 +11,9 @@
 //! fetch per key, shared by concurrent requests) → the identity check on
 //! the answer (never cached if it names someone else) → the guard (circuit
 //! breaker, bulkhead, retries: [`crate::resilience::Guard`]) → the adapter,
-//! all under the source's time limit within the request's deadline.
+//! all under the source's time limit within the request's deadline. An
+//! answer the cache already holds (a record or "no record") is taken in the
+//! request's own task; a task is spawned only for a source to be called.
 //!
 //! Why not tower layers, as Apollo Router builds a subgraph service from
 //! `ServiceBuilder` layers in its traffic-shaping plugin? Apollo composes
@@ -38,11 +40,32 @@ use tracing::Instrument as _;
 
 use super::identity_guard::{Slot, check_nhs_number};
 use super::plan::{self, Ask, Plan, Registered, Skip};
-use crate::cache::{CacheKey, Received, SourceCache};
+use crate::cache::{Answer, CacheKey, Received, SourceCache};
 use crate::sources::Source;
 
 /// A source's answer and whether it came from the cache.
 pub(crate) type Fetched = Result<(Arc<SourceRecord>, Received), SourceError>;
+
+/// One source's call as it ended.
+struct Called {
+    /// The source's registration index.
+    index: usize,
+    /// Its record, or why there is none.
+    result: Fetched,
+    /// When its "no record" answer was received, and whether from the
+    /// cache, if that was the answer.
+    no_record: Option<Received>,
+    /// How long the call took.
+    elapsed: Duration,
+}
+
+/// A source's answer as the cache gives it, as the call's result.
+fn answered(answer: Answer) -> (Fetched, Option<Received>) {
+    match answer {
+        (Some(record), received) => (Ok((record, received)), None),
+        (None, received) => (Err(SourceError::PatientNotFound), Some(received)),
+    }
+}
 
 impl Registered for Arc<Source> {
     fn routing(&self) -> Routing {
@@ -66,6 +89,9 @@ pub(crate) struct Gathered {
     /// Each source's answer, by registration index (`None`: not asked, or
     /// no answer by the deadline).
     pub results: Vec<Slot<Received>>,
+    /// When each source's "no record" answer was received (and whether
+    /// from the cache), by registration index.
+    pub no_record: Vec<Option<Received>>,
     /// Why the registered practice was not asked, if it was not.
     pub warnings: Vec<Warning>,
     /// The registered practice could not be found out (the demographics
@@ -106,6 +132,7 @@ pub(crate) async fn execute(
     } = plan;
     let context = Arc::new(context);
     let mut results: Vec<Slot<Received>> = vec![None; sources.len()];
+    let mut no_record: Vec<Option<Received>> = vec![None; sources.len()];
     let mut tasks = tokio::task::JoinSet::new();
     let started = Instant::now();
     let spawn = |tasks: &mut tokio::task::JoinSet<_>, ask: &Ask| {
@@ -113,46 +140,37 @@ pub(crate) async fn execute(
         let source = Arc::clone(&sources[ask.index]);
         let ctx = Arc::clone(&context);
         let (index, wanted) = (ask.index, ask.sections);
-        // One span per source call: ids, kind and outcome only, never
-        // the person or anything clinical.
-        let span = tracing::info_span!(
-            "source",
-            source = %source.spec.id,
-            kind = %source.spec.kind,
-            status = tracing::field::Empty,
-            cache_hit = tracing::field::Empty,
-            items = tracing::field::Empty,
-            latency_ms = tracing::field::Empty,
-        );
+        let span = source_span(&source);
         tasks.spawn(
             async move {
                 let started = Instant::now();
                 let cache = cache.as_ref().map(|c| (c, fresh));
-                let result = fetch_one(cache, &source, nhs_number, wanted, deadline, ctx).await;
+                let (result, no_record) =
+                    fetch_one(cache, &source, nhs_number, wanted, deadline, ctx).await;
                 let elapsed = started.elapsed();
-                let current = tracing::Span::current();
-                match &result {
-                    Ok((record, received)) => {
-                        current.record("status", "answered");
-                        current.record("cache_hit", received.cached);
-                        current.record("items", record.items.len() as u64);
-                    }
-                    Err(e) => {
-                        current.record("status", e.status().as_str());
-                        current.record("cache_hit", false);
-                    }
+                record_outcome(&tracing::Span::current(), &result, elapsed);
+                Called {
+                    index,
+                    result,
+                    no_record,
+                    elapsed,
                 }
-                current.record("latency_ms", elapsed.as_millis() as u64);
-                (index, result, elapsed)
             }
             .instrument(span),
         );
     };
+    // Answers the cache holds are taken here, in the request's own task;
+    // a task is spawned only for a source that must be called (or whose
+    // answer another request is fetching now: the cache shares that fetch).
+    let mut ready: Vec<Called> = Vec::new();
     for ask in &asks {
         if ask.objected {
             results[ask.index] = not_shared();
         } else if ask.skip.is_none() {
-            spawn(&mut tasks, ask);
+            match held(cache, sources, ask, nhs_number, fresh).await {
+                Some(called) => ready.push(called),
+                None => spawn(&mut tasks, ask),
+            }
         }
     }
     let mut warnings: Vec<Warning> = Vec::new();
@@ -172,16 +190,22 @@ pub(crate) async fn execute(
     // Every task ends by the deadline (each is bounded by it); a small
     // grace covers scheduling.
     let collect = async {
-        while let Some(joined) = tasks.join_next().await {
-            let Ok((index, result, elapsed)) = joined else {
-                continue;
+        loop {
+            let called = match ready.pop() {
+                Some(called) => called,
+                None => match tasks.join_next().await {
+                    Some(Ok(called)) => called,
+                    Some(Err(_)) => continue,
+                    None => break,
+                },
             };
+            let index = called.index;
             if dropped == Some(index) {
                 continue;
             }
             if practices_wanted && !routed && sources[index].spec.routing == Routing::Demographics {
                 routed = true;
-                let named = result.as_ref().map(|(record, _)| record.as_ref());
+                let named = called.result.as_ref().map(|(record, _)| record.as_ref());
                 match plan::route_to_practice(sources, named, sections, permitted) {
                     // The practice remembered is the one named: already asked.
                     Ok(Some(practice)) if remembered_practice == Some(practice.index) => {}
@@ -191,7 +215,10 @@ pub(crate) async fn execute(
                         if practice.objected {
                             results[practice.index] = not_shared();
                         } else {
-                            spawn(&mut tasks, &practice);
+                            match held(cache, sources, &practice, nhs_number, fresh).await {
+                                Some(called) => ready.push(called),
+                                None => spawn(&mut tasks, &practice),
+                            }
                         }
                     }
                     // The practice named offers nothing wanted, so it is
@@ -206,7 +233,8 @@ pub(crate) async fn execute(
                     }
                 }
             }
-            results[index] = Some((result, elapsed));
+            no_record[index] = called.no_record;
+            results[index] = Some((called.result, called.elapsed));
         }
     };
     let _ = tokio::time::timeout_at(deadline + Duration::from_millis(50), collect).await;
@@ -223,10 +251,70 @@ pub(crate) async fn execute(
     Gathered {
         asks,
         results,
+        no_record,
         warnings,
         practice_unknown,
         waited,
     }
+}
+
+/// The answer the cache holds now for one source, if any (never on a
+/// refresh, nor for a source whose answers are not cached), with the time
+/// the lookup took; its span is recorded as a call's would be.
+async fn held(
+    cache: Option<&SourceCache>,
+    sources: &[Arc<Source>],
+    ask: &Ask,
+    nhs_number: NhsNumber,
+    fresh: bool,
+) -> Option<Called> {
+    let source = &sources[ask.index];
+    let cache = cache.filter(|_| !fresh && source.spec.cache_ttl_s > 0)?;
+    let started = Instant::now();
+    let key = CacheKey {
+        source: source.spec.id.clone(),
+        nhs_number,
+        sections: ask.sections,
+    };
+    let (result, no_record) = answered(cache.cached(&key).await?);
+    let elapsed = started.elapsed();
+    record_outcome(&source_span(source), &result, elapsed);
+    Some(Called {
+        index: ask.index,
+        result,
+        no_record,
+        elapsed,
+    })
+}
+
+/// One span per source call: ids, kind and outcome only, never the person
+/// or anything clinical.
+fn source_span(source: &Source) -> tracing::Span {
+    tracing::info_span!(
+        "source",
+        source = %source.spec.id,
+        kind = %source.spec.kind,
+        status = tracing::field::Empty,
+        cache_hit = tracing::field::Empty,
+        items = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    )
+}
+
+/// Records how a call went on its span.
+fn record_outcome(span: &tracing::Span, result: &Fetched, elapsed: Duration) {
+    match result {
+        Ok((record, received)) => {
+            span.record("status", "answered");
+            span.record("cache_hit", received.cached);
+            span.record("items", record.items.len() as u64);
+        }
+        Err(e) => {
+            span.record("status", e.status().as_str());
+            span.record("cache_hit", false);
+        }
+    }
+    span.record("latency_ms", elapsed.as_millis() as u64);
 }
 
 /// Asks one source, through the cache when there is one (on a refresh,
@@ -239,7 +327,7 @@ async fn fetch_one(
     sections: SectionSet,
     request_deadline: Instant,
     context: Arc<RequestContext>,
-) -> Fetched {
+) -> (Fetched, Option<Received>) {
     let budget = Duration::from_millis(source.spec.timeout_ms);
     let deadline = request_deadline.min(Instant::now() + budget);
     let request = FetchRequest {
@@ -271,15 +359,22 @@ async fn fetch_one(
                     cache.get_or_fetch(key, ttl, fetch).await
                 }
             }
-            _ => fetch.await.map(|r| (Arc::new(r), Received::now())),
+            _ => fetch.await.map(|r| (Some(Arc::new(r)), Received::now())),
         }
     };
     let started = Instant::now();
     match tokio::time::timeout_at(deadline, work).await {
-        Ok(result) => result,
-        Err(_) => Err(SourceError::Timeout {
-            after_ms: started.elapsed().as_millis() as u64,
-        }),
+        Ok(Ok(answer)) => answered(answer),
+        Ok(Err(SourceError::PatientNotFound)) => {
+            (Err(SourceError::PatientNotFound), Some(Received::now()))
+        }
+        Ok(Err(e)) => (Err(e), None),
+        Err(_) => (
+            Err(SourceError::Timeout {
+                after_ms: started.elapsed().as_millis() as u64,
+            }),
+            None,
+        ),
     }
 }
 

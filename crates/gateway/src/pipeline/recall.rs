@@ -133,11 +133,14 @@ pub(crate) async fn learn(
             Some(_) => continue,
             None => {}
         }
+        // Learnt from the source's own answer, not from one cached: a
+        // cached "no record" would otherwise be remembered anew each time.
         if source.spec.routing == Routing::All
             && matches!(
                 gathered.results[ask.index],
                 Some((Err(SourceError::PatientNotFound), _))
             )
+            && !gathered.no_record[ask.index].is_some_and(|r| r.cached)
         {
             memory.remember_not_found(&source.spec.id, nhs).await;
         }

@@ -100,11 +100,13 @@ pub(crate) fn report(sources: &[Arc<Source>], gathered: &mut Gathered, budget: D
                     answered.push(record);
                     (status, elapsed, items, Some(received), message, issues)
                 }
+                // A "no record" answer says when it was received (and
+                // whether from the cache), as a record does.
                 Some((Err(e), elapsed)) => (
                     e.status(),
                     elapsed,
                     0,
-                    None,
+                    gathered.no_record[ask.index].filter(|_| e.status() == SourceStatus::NotFound),
                     Some(e.to_string()),
                     Vec::new(),
                 ),
@@ -278,6 +280,7 @@ mod tests {
                 None,
                 None,
             ],
+            no_record: vec![None; 4],
             warnings: Vec::new(),
             practice_unknown: true,
             waited: Duration::from_millis(9),
