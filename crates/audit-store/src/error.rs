@@ -63,17 +63,16 @@ pub enum StoreError {
     },
     /// The replica's log fails verification where ingest reached: nothing
     /// from that line on was ingested.
-    #[error("replica {replica}'s audit log fails verification at {}:{line}: {kind}", file.display())]
+    #[error("replica {replica}'s audit log fails verification at {} byte {offset}: {kind}", file.display())]
     LogBroken {
         /// The replica.
         replica: ReplicaId,
         /// The file.
         file: PathBuf,
-        /// The 1-based line, counted from where ingest started reading the
-        /// file (the whole file when it started at its beginning).
-        line: u64,
+        /// The byte offset where the line starts.
+        offset: u64,
         /// What is wrong (the log verifier's words).
-        kind: ProblemKind,
+        kind: Box<ProblemKind>,
     },
     /// The log no longer holds what was ingested from it: its file is gone
     /// or shorter than the stored position (cut, replaced or restored from
@@ -142,8 +141,16 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         match self {
             StoreError::Connect(_) | StoreError::Timeout { .. } => true,
+            // Connection lost (no SQL state), a connection exception (08),
+            // the server shutting down (57: operator intervention) or out
+            // of resources (53).
             StoreError::Db { source, .. } | StoreError::Migration { source, .. } => {
-                source.is_closed() || source.code().is_none()
+                source.is_closed()
+                    || source.code().is_none_or(|c| {
+                        ["08", "53", "57"]
+                            .iter()
+                            .any(|class| c.code().starts_with(class))
+                    })
             }
             _ => false,
         }

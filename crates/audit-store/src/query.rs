@@ -95,6 +95,8 @@ pub struct StorePage<T> {
 pub struct StoredAccess {
     /// The replica that recorded it.
     pub replica: ReplicaId,
+    /// When it began (its first entry's time): what pages are ordered by.
+    pub time: Timestamp,
     /// The access as its log records it (whole, or outcome not recorded),
     /// read back from the stored lines with the log's own parser.
     pub access: LoggedAccess,
@@ -313,14 +315,22 @@ impl AuditStore {
             };
             let access = logged_access(&first, completion.as_deref()).map_err(corrupt)?;
             let replica = ReplicaId::parse(&replica).map_err(|_| corrupt("replica id"))?;
+            let time = Timestamp::from_offset(time);
             let cursor = AccessCursor {
-                time: Timestamp::from_offset(time),
+                time,
                 access: AccessRef {
                     replica: replica.clone(),
                     seq: access.seq,
                 },
             };
-            items.push((cursor, StoredAccess { replica, access }));
+            items.push((
+                cursor,
+                StoredAccess {
+                    replica,
+                    time,
+                    access,
+                },
+            ));
         }
         Ok(paged(items, query.count))
     }

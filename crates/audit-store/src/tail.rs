@@ -45,6 +45,9 @@ pub(crate) struct Tail {
     chain: ChainVerifier,
     /// The point ingest started from: the log must still hold it.
     stored: ChainPoint,
+    /// A problem met after the entries already returned: returned by the
+    /// next call, so that everything before it is stored first.
+    failed: Option<StoreError>,
 }
 
 impl Tail {
@@ -55,18 +58,40 @@ impl Tail {
             at,
             chain: ChainVerifier::new(stored),
             stored,
+            failed: None,
         }
     }
 
     /// The next entries, at most `max_entries` and about `max_bytes` of
     /// lines; empty at the end of the log. An incomplete last line of the
-    /// newest file is the writer's, mid-write: left for the next read.
+    /// newest file is the writer's, mid-write: left for the next read. A
+    /// problem is returned after the entries before it (by the next call
+    /// when some were read in this one).
     pub fn next_batch(
         &mut self,
         max_entries: usize,
         max_bytes: usize,
     ) -> Result<Vec<Read>, StoreError> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
         let mut out = Vec::new();
+        match self.read_into(&mut out, max_entries, max_bytes) {
+            Ok(()) => Ok(out),
+            Err(e) if out.is_empty() => Err(e),
+            Err(e) => {
+                self.failed = Some(e);
+                Ok(out)
+            }
+        }
+    }
+
+    fn read_into(
+        &mut self,
+        out: &mut Vec<Read>,
+        max_entries: usize,
+        max_bytes: usize,
+    ) -> Result<(), StoreError> {
         let mut bytes = 0usize;
         while out.len() < max_entries && bytes < max_bytes {
             let path = self.dir.join(file_name(self.at.file));
@@ -76,7 +101,7 @@ impl Tail {
                     if self.at.offset > 0 || self.later_file_exists()? {
                         return Err(self.behind(path));
                     }
-                    return Ok(out);
+                    return Ok(());
                 }
                 Err(source) => return Err(self.io(path, source)),
             };
@@ -96,34 +121,25 @@ impl Tail {
                 let line = lines
                     .next_line()
                     .map_err(|source| self.io(path.clone(), source))?;
-                let (raw, number, len) = match line {
+                let at = self.at.offset;
+                let (raw, len) = match line {
                     None => break,
-                    Some(Line::Complete { bytes, number, .. }) => {
-                        (bytes, number, bytes.len() as u64 + 1)
-                    }
-                    Some(Line::Torn { len, number, .. }) => {
+                    Some(Line::Complete { bytes, .. }) => (bytes, bytes.len() as u64 + 1),
+                    Some(Line::Torn { len, .. }) => {
                         if self.later_file_exists()? {
-                            return Err(self.broken(
-                                path,
-                                number,
-                                ProblemKind::Torn { bytes: len },
-                            ));
+                            return Err(self.broken(path, at, ProblemKind::Torn { bytes: len }));
                         }
-                        return Ok(out);
+                        return Ok(());
                     }
-                    Some(Line::TooLong { number, .. }) => {
-                        return Err(self.broken(
-                            path,
-                            number,
-                            ProblemKind::Line(LineError::TooLong),
-                        ));
+                    Some(Line::TooLong { .. }) => {
+                        return Err(self.broken(path, at, ProblemKind::Line(LineError::TooLong)));
                     }
                 };
                 let entry = parse_line(raw)
-                    .map_err(|e| self.broken(path.clone(), number, ProblemKind::Line(e)))?;
+                    .map_err(|e| self.broken(path.clone(), at, ProblemKind::Line(e)))?;
                 self.chain
                     .push(&entry)
-                    .map_err(|e| self.broken(path.clone(), number, ProblemKind::Chain(e)))?;
+                    .map_err(|e| self.broken(path.clone(), at, ProblemKind::Chain(e)))?;
                 // `parse_line` accepted it: valid JSON, so valid UTF-8.
                 let line = String::from_utf8_lossy(raw).into_owned();
                 bytes += line.len();
@@ -146,7 +162,7 @@ impl Tail {
                 offset: 0,
             };
         }
-        Ok(out)
+        Ok(())
     }
 
     fn later_file_exists(&self) -> Result<bool, StoreError> {
@@ -167,12 +183,12 @@ impl Tail {
         }
     }
 
-    fn broken(&self, file: PathBuf, line: u64, kind: ProblemKind) -> StoreError {
+    fn broken(&self, file: PathBuf, offset: u64, kind: ProblemKind) -> StoreError {
         StoreError::LogBroken {
             replica: self.replica.clone(),
             file,
-            line,
-            kind,
+            offset,
+            kind: Box::new(kind),
         }
     }
 
