@@ -71,7 +71,7 @@ impl AuditStore {
             Err(StoreError::ChainConflict {
                 replica: replica.clone(),
                 seq: head.seq,
-                stored: hash_from(&stored),
+                stored: hash_from(&stored).unwrap_or(EntryHash::GENESIS),
                 found: head.hash,
             })
         }
@@ -95,13 +95,14 @@ impl AuditStore {
             .map(|row| {
                 let seq: i64 = row.get(0);
                 let hash: Vec<u8> = row.get(1);
+                let corrupt = || StoreError::Corrupt {
+                    replica: replica.to_string(),
+                    seq,
+                    why: "anchor".into(),
+                };
                 Ok(ChainPoint {
-                    seq: Sequence::new(u64::try_from(seq).map_err(|_| StoreError::Corrupt {
-                        replica: replica.to_string(),
-                        seq,
-                        why: "negative anchor".into(),
-                    })?),
-                    hash: hash_from(&hash),
+                    seq: Sequence::new(u64::try_from(seq).map_err(|_| corrupt())?),
+                    hash: hash_from(&hash).ok_or_else(corrupt)?,
                 })
             })
             .collect()
@@ -136,8 +137,7 @@ impl AuditStore {
     }
 }
 
-/// A stored 32-byte hash (the schema checks the length).
-pub(crate) fn hash_from(bytes: &[u8]) -> EntryHash {
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    EntryHash::parse_hex(hex.as_bytes()).unwrap_or(EntryHash::GENESIS)
+/// A stored hash, if it is 32 bytes (the schema checks the length).
+pub(crate) fn hash_from(bytes: &[u8]) -> Option<EntryHash> {
+    <[u8; 32]>::try_from(bytes).ok().map(EntryHash::from_bytes)
 }

@@ -13,6 +13,7 @@ use icr_audit::{
 use time::OffsetDateTime;
 use tokio_postgres::Transaction;
 
+use crate::anchor::hash_from;
 use crate::error::StoreError;
 use crate::pool::AuditStore;
 use crate::replica::ReplicaId;
@@ -104,11 +105,6 @@ pub fn log_head(dir: &Path) -> std::io::Result<Option<(ChainPoint, Timestamp)>> 
             .map(|e| (e.point(), e.time())));
     }
     Ok(None)
-}
-
-fn hash_of(bytes: &[u8]) -> Option<EntryHash> {
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    EntryHash::parse_hex(hex.as_bytes())
 }
 
 pub(crate) fn to_i64(seq: Sequence) -> Result<i64, StoreError> {
@@ -352,7 +348,7 @@ fn progress_of(
     let time: Option<OffsetDateTime> = row.try_get(2).map_err(|_| corrupt("time"))?;
     let head = ChainPoint {
         seq: Sequence::new(u64::try_from(seq).map_err(|_| corrupt("negative seq"))?),
-        hash: hash_of(&hash).ok_or_else(|| corrupt("hash is not 32 bytes"))?,
+        hash: hash_from(&hash).ok_or_else(|| corrupt("hash is not 32 bytes"))?,
     };
     let at = match (row.try_get::<_, i64>(3), row.try_get::<_, i64>(4)) {
         (Ok(file), Ok(offset)) => Position {
@@ -457,7 +453,7 @@ async fn write_batch(
                 return Err(StoreError::ChainConflict {
                     replica: replica.clone(),
                     seq: read.entry.seq,
-                    stored: hash_of(&stored).unwrap_or(EntryHash::GENESIS),
+                    stored: hash_from(&stored).unwrap_or(EntryHash::GENESIS),
                     found: read.entry.hash,
                 });
             }

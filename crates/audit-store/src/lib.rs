@@ -39,6 +39,29 @@
 //! months by default), [`AuditStore::break_glass`] with each access's latest
 //! review, and [`AuditStore::record_review`].
 //!
+//! **Wiring** (the background task in each replica; a sketch):
+//!
+//! ```no_run
+//! # async fn task(log: icr_audit::AuditLog) -> Result<(), icr_audit_store::StoreError> {
+//! use icr_audit_store::{AuditStore, ReplicaId};
+//! let store = AuditStore::connect("postgresql://icr@127.0.0.1:5432/icr", 4).await?;
+//! store.migrate().await?;
+//! let replica = ReplicaId::parse("icr-0").map_err(|_| icr_audit_store::StoreError::Invalid("replica"))?;
+//! let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+//! loop {
+//!     every.tick().await;
+//!     match store.ingest(&replica, log.dir()).await {
+//!         // Export report.lag.entries and report.lag.seconds.
+//!         Ok(report) => drop(report),
+//!         // Unavailable: retried at the next tick. Anything else (a broken
+//!         // or conflicting chain) needs an operator: alert.
+//!         Err(e) => tracing::warn!(error = %e, unavailable = e.is_unavailable(), "audit ingest"),
+//!     }
+//!     let _ = store.record_anchor(&replica, log.anchor().point()).await;
+//! }
+//! # }
+//! ```
+//!
 //! **Schema.** `migrations/NNNN_name.sql`, embedded; [`AuditStore::migrate`]
 //! applies the missing ones in order in one transaction under an advisory
 //! lock, so replicas starting together migrate once.

@@ -12,6 +12,10 @@ use crate::error::StoreError;
 /// How long to wait for a free connection, or to open one.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The server-side bound on each statement (PostgreSQL's
+/// `statement_timeout`), set when the connection string sets no `options`.
+const STATEMENT_TIMEOUT: &str = "-c statement_timeout=30000";
+
 /// The most connections one handle opens.
 pub const MAX_POOL: usize = 64;
 
@@ -83,6 +87,11 @@ impl AuditStore {
             .map_err(|e: tokio_postgres::Error| StoreError::Config(e.to_string()))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        // Every statement bounded, unless the connection string says
+        // otherwise.
+        if config.get_options().is_none() {
+            config.options(STATEMENT_TIMEOUT);
         }
         if config.get_application_name().is_none() {
             config.application_name("icr-audit-store");

@@ -58,8 +58,17 @@ fn break_glass(i: u32, patient: u32) -> AuditRecord {
 
 /// A log in a new directory with `n` whole accesses to patients 0..3.
 async fn log_of(name: &str, n: u32) -> std::path::PathBuf {
+    log_in_files_of(name, n, AuditConfig::default().max_file_bytes).await
+}
+
+/// [`log_of`], its files at most `max_file_bytes` each.
+async fn log_in_files_of(name: &str, n: u32, max_file_bytes: u64) -> std::path::PathBuf {
     let dir = temp_dir(name);
-    let log = AuditLog::open(&AuditConfig::new(&dir)).unwrap();
+    let config = AuditConfig {
+        max_file_bytes,
+        ..AuditConfig::new(&dir)
+    };
+    let log = AuditLog::open(&config).unwrap();
     for i in 0..n {
         log.append(&record(i, i % 3)).await.unwrap();
     }
@@ -198,11 +207,13 @@ async fn ingest_stores_each_access_once_with_its_completion_and_again_inserts_no
 }
 
 #[tokio::test]
-async fn ingest_in_bounded_runs_reports_the_lag_behind_the_log() {
+async fn ingest_in_bounded_runs_across_files_reports_the_lag_behind_the_log() {
     let Some((_pg, store)) = store("audit store lag").await else {
         return;
     };
-    let dir = log_of("store-lag", 10).await;
+    // Three or four lines a file: ingest resumes mid-file and across files.
+    let dir = log_in_files_of("store-lag", 10, 2048).await;
+    assert!(icr_audit::log_files(&dir).unwrap().len() >= 3);
     let r = replica("icr-0");
     let limits = IngestLimits {
         batch_entries: 2,
