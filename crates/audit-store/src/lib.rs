@@ -19,7 +19,8 @@
 //!
 //! **Ingest** ([`AuditStore::ingest`]) follows a replica's log directory
 //! from the stored progress (the last entry stored, and the file and byte
-//! offset after it), reading lines with the log's own reader and checking
+//! offset after it; the first run from the log's genesis, so a log whose
+//! first files were archived away is refused), reading lines with the log's own reader and checking
 //! each with the log's own parser and chain verifier: the first line read
 //! must chain from the stored (sequence, hash). Entries go in bounded
 //! batches ([`IngestLimits`]), one transaction each, idempotent on

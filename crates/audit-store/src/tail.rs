@@ -98,7 +98,14 @@ impl Tail {
             let file = match File::open(&path) {
                 Ok(f) => f,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    if self.at.offset > 0 || self.later_file_exists()? {
+                    let later = self.later_file_exists()?;
+                    if self.stored.seq.get() == 0 && self.at.offset == 0 && later {
+                        // Never ingested, and the log does not start at its
+                        // first file (archived away): not from its genesis.
+                        let expected = file_name(self.at.file);
+                        return Err(self.broken(path, 0, ProblemKind::MissingFile { expected }));
+                    }
+                    if self.at.offset > 0 || later {
                         return Err(self.behind(path));
                     }
                     return Ok(());

@@ -230,6 +230,26 @@ async fn ingest_in_bounded_runs_across_files_reports_the_lag_behind_the_log() {
     let rest = store.ingest(&r, &dir).await.unwrap();
     assert_eq!((rest.read, rest.inserted, rest.lag.entries), (7, 7, 0));
     assert_eq!(
+        icr_audit_store::log_head(&dir)
+            .unwrap()
+            .map(|(head, _)| head),
+        Some(rest.stored)
+    );
+
+    // A log whose first file is gone (archived) is not ingested from the
+    // middle as if it were whole.
+    let other = log_in_files_of("store-lag-archived", 10, 2048).await;
+    std::fs::remove_file(other.join(icr_audit::file_name(1))).unwrap();
+    match store.ingest(&replica("icr-1"), &other).await {
+        Err(StoreError::LogBroken { kind, .. }) => assert_eq!(
+            *kind,
+            ProblemKind::MissingFile {
+                expected: icr_audit::file_name(1)
+            }
+        ),
+        other => panic!("expected a missing first file, got {other:?}"),
+    }
+    assert_eq!(
         store.progress(&r).await.unwrap().unwrap().head.seq.get(),
         10
     );
