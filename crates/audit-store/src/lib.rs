@@ -93,7 +93,7 @@ pub use anchor::{AnchorRecorded, VerifyAgainstStore};
 pub use error::StoreError;
 pub use ingest::{IngestLimits, IngestReport, Lag, Progress, log_head};
 pub use migrate::{MIGRATIONS, Migration};
-pub use pool::AuditStore;
+pub use pool::{AuditStore, MAX_POOL};
 pub use query::{
     AccessCursor, AccessRef, BreakGlassAccess, BreakGlassQuery, CursorError, NewReview,
     PersonQuery, Review, ReviewOutcome, StorePage, StoredAccess,
