@@ -80,6 +80,12 @@ impl EntryHash {
         hex::encode(self.0)
     }
 
+    /// The hash whose raw bytes are `bytes` (as [`as_bytes`](Self::as_bytes)
+    /// gives them, e.g. stored in a database).
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
     /// The raw bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0

@@ -55,25 +55,42 @@ pub fn log_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// One line read from a file.
+/// One line read from a file. Numbers and offsets count from where the
+/// [`LineReader`] started reading.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Line<'a> {
+pub enum Line<'a> {
     /// A complete line (without its newline), its 1-based number and the
     /// byte offset where it starts.
     Complete {
+        /// The line, without its newline.
         bytes: &'a [u8],
+        /// Its 1-based number.
         number: u64,
+        /// The byte offset where it starts.
         offset: u64,
     },
     /// Bytes at the end of the file with no newline after them.
-    Torn { len: u64, number: u64, offset: u64 },
+    Torn {
+        /// How many.
+        len: u64,
+        /// Their 1-based line number.
+        number: u64,
+        /// The byte offset where they start.
+        offset: u64,
+    },
     /// A line longer than [`MAX_LINE_BYTES`]; reading stops there.
-    TooLong { number: u64, offset: u64 },
+    TooLong {
+        /// Its 1-based number.
+        number: u64,
+        /// The byte offset where it starts.
+        offset: u64,
+    },
 }
 
 /// Reads lines of at most [`MAX_LINE_BYTES`] from `R`, never holding more
-/// than one line in memory.
-pub(crate) struct LineReader<R> {
+/// than one line in memory: the log's own reader, public for tools that
+/// follow a log from a position (the audit store's ingest).
+pub struct LineReader<R> {
     inner: R,
     buf: Vec<u8>,
     number: u64,
@@ -82,7 +99,8 @@ pub(crate) struct LineReader<R> {
 }
 
 impl<R: BufRead> LineReader<R> {
-    pub(crate) fn new(inner: R) -> Self {
+    /// Reads from `inner`'s current position.
+    pub fn new(inner: R) -> Self {
         Self {
             inner,
             buf: Vec::new(),
@@ -93,7 +111,7 @@ impl<R: BufRead> LineReader<R> {
     }
 
     /// The next line, or `None` at the end.
-    pub(crate) fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
+    pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
         if self.done {
             return Ok(None);
         }

@@ -121,7 +121,7 @@ mod verify;
 pub use chain::{ChainPoint, EntryHash, Sequence};
 pub use clock::{Clock, SystemClock};
 pub use fhir::{OUTCOME_NOT_RECORDED, Observer, audit_bundle, audit_event};
-pub use files::{compare_paths, file_name, file_number, log_files};
+pub use files::{Line, LineReader, compare_paths, file_name, file_number, log_files};
 pub use head::{Anchor, AnchorError, read_anchors};
 pub use line::{
     ChainError, ChainVerifier, Entry, Event, LineError, MAX_LINE_BYTES, Recovery, parse_line, seal,

@@ -1,7 +1,7 @@
 //! Test support, used only as a dev-dependency: where the outside test
 //! corpora are and what a test does without them ([`mod@corpora`]), the official
 //! FHIR R4 JSON schema as a validator, a throwaway PKI for TLS tests
-//! ([`pki`]), the real FHIR clients the gateway's output is read with
+//! ([`pki`]), a private PostgreSQL cluster ([`postgres`]), the real FHIR clients the gateway's output is read with
 //! ([`fhir_clients`]), loopback HTTP and MLLP servers that answer what a
 //! test scripts ([`serve`]), and the report of a table-driven test's wrong
 //! rows ([`Mismatches`]).
@@ -17,6 +17,7 @@ use std::sync::LazyLock;
 pub mod corpora;
 pub mod fhir_clients;
 pub mod pki;
+pub mod postgres;
 pub mod serve;
 
 pub use corpora::{

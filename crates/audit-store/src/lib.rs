@@ -1,0 +1,101 @@
+//! The replicas' audit logs in one PostgreSQL database: ingested with each
+//! chain verified, anchored, and queried across replicas.
+//!
+//! **Place in the request flow.** None: requests never wait for the store.
+//! Each replica keeps writing its own hash-chained log ([`icr_audit`]), the
+//! durable record made before anything is released. A background task in
+//! each replica feeds its log into the store ([`AuditStore::ingest`]) and
+//! records its chain head at intervals ([`AuditStore::record_anchor`]); the
+//! audit's readers (`/v1/audit`, the privacy officer's break-glass list)
+//! read from the store when one is configured, so that a person's history
+//! is complete across replicas. If PostgreSQL is down, ingest fails
+//! cleanly, the replicas serve on their local logs, and the next ingest
+//! catches up from the stored progress: nothing lost, nothing duplicated.
+//!
+//! **When a deployment needs it.** One replica: never — its file log is
+//! the whole truth and `/v1/audit` reads it. More than one replica: each
+//! log holds only the accesses that replica served, so "who looked at my
+//! record" and the break-glass review need the store.
+//!
+//! **Ingest** ([`AuditStore::ingest`]) follows a replica's log directory
+//! from the stored progress (the last entry stored, and the file and byte
+//! offset after it; the first run from the log's genesis, so a log whose
+//! first files were archived away is refused), reading lines with the log's own reader and checking
+//! each with the log's own parser and chain verifier: the first line read
+//! must chain from the stored (sequence, hash). Entries go in bounded
+//! batches ([`IngestLimits`]), one transaction each, idempotent on
+//! (replica, sequence); an entry already stored with another hash is a
+//! [`StoreError::ChainConflict`], never accepted. A completion is attached
+//! to its begun access, so the store holds one row per access with its
+//! outcome, or none ("outcome not recorded"). The [`IngestReport`] counts
+//! what was read, inserted and already present, and the [`Lag`] behind the
+//! log's end (for a metric).
+//!
+//! **Anchors.** [`AuditStore::verify_log`] verifies a replica's log against
+//! the heads recorded in the store and the last entry ingested: a log cut
+//! at a line boundary fails, which the log alone cannot show.
+//!
+//! **Queries.** [`AuditStore::person_accesses`] (newest first, keyset-paged
+//! by [`AccessCursor`], at most [`icr_audit::MAX_PAGE`] a page, twelve
+//! months by default), [`AuditStore::break_glass`] with each access's latest
+//! review, and [`AuditStore::record_review`].
+//!
+//! **Wiring** (the background task in each replica; a sketch):
+//!
+//! ```no_run
+//! # async fn task(log: icr_audit::AuditLog) -> Result<(), icr_audit_store::StoreError> {
+//! use icr_audit_store::{AuditStore, ReplicaId};
+//! let store = AuditStore::connect("postgresql://icr@127.0.0.1:5432/icr", 4).await?;
+//! store.migrate().await?;
+//! let replica = ReplicaId::parse("icr-0").map_err(|_| icr_audit_store::StoreError::Invalid("replica"))?;
+//! let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+//! loop {
+//!     every.tick().await;
+//!     match store.ingest(&replica, log.dir()).await {
+//!         // Export report.lag.entries and report.lag.seconds.
+//!         Ok(report) => drop(report),
+//!         // Unavailable: retried at the next tick. Anything else (a broken
+//!         // or conflicting chain) needs an operator: alert.
+//!         Err(e) => tracing::warn!(error = %e, unavailable = e.is_unavailable(), "audit ingest"),
+//!     }
+//!     let _ = store.record_anchor(&replica, log.anchor().point()).await;
+//! }
+//! # }
+//! ```
+//!
+//! **Schema.** `migrations/NNNN_name.sql`, embedded; [`AuditStore::migrate`]
+//! applies the missing ones in order in one transaction under an advisory
+//! lock, so replicas starting together migrate once.
+//!
+//! **Connections.** A small bounded pool of `tokio-postgres` connections
+//! ([`AuditStore::connect`]). Plain TCP only (`NoTls`): right for loopback
+//! and a sidecar; a store across a network needs TLS, which would take
+//! `tokio-postgres-rustls` with the workspace's rustls (aws-lc-rs) and
+//! `sslmode=require` — not built yet.
+//!
+//! **Tests** run a private PostgreSQL (`icr_testkit::postgres`: `initdb`
+//! and `pg_ctl` on a loopback port, as the `postgres` user when run as
+//! root): `cargo test -p icr-audit-store`. Without PostgreSQL installed
+//! they are skipped with a message, and fail under `CI=true`.
+
+#![warn(missing_docs)]
+
+mod anchor;
+mod error;
+mod ingest;
+mod migrate;
+mod pool;
+mod query;
+mod replica;
+mod tail;
+
+pub use anchor::{AnchorRecorded, VerifyAgainstStore};
+pub use error::StoreError;
+pub use ingest::{IngestLimits, IngestReport, Lag, Progress, log_head};
+pub use migrate::{MIGRATIONS, Migration};
+pub use pool::{AuditStore, MAX_POOL};
+pub use query::{
+    AccessCursor, AccessRef, BreakGlassAccess, BreakGlassQuery, CursorError, NewReview,
+    PersonQuery, Review, ReviewOutcome, StorePage, StoredAccess,
+};
+pub use replica::{ReplicaError, ReplicaId};

@@ -1,0 +1,159 @@
+//! The store handle: a small bounded pool of PostgreSQL connections.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_postgres::{Client, Config, NoTls};
+
+use crate::error::StoreError;
+
+/// How long to wait for a free connection, or to open one.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The server-side bound on each statement (PostgreSQL's
+/// `statement_timeout`), set when the connection string sets no `options`.
+const STATEMENT_TIMEOUT: &str = "-c statement_timeout=30000";
+
+/// The most connections one handle opens.
+pub const MAX_POOL: usize = 64;
+
+/// The audit store: a handle to one PostgreSQL database, cheap to clone,
+/// holding at most `pool_size` connections.
+#[derive(Clone)]
+pub struct AuditStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    idle: Mutex<Vec<Client>>,
+    permits: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for AuditStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The connection string may hold a password: never printed.
+        f.debug_struct("AuditStore")
+            .field("available", &self.inner.permits.available_permits())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A connection taken from the pool, given back when dropped (unless it
+/// was closed).
+pub(crate) struct Conn {
+    client: Option<Client>,
+    inner: Arc<Inner>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Deref for Conn {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        // Set at creation, taken only in drop.
+        self.client.as_ref().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.client.as_mut().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Some(c) = self.client.take()
+            && !c.is_closed()
+            && let Ok(mut idle) = self.inner.idle.lock()
+        {
+            idle.push(c);
+        }
+    }
+}
+
+impl AuditStore {
+    /// A handle to the database at `url` (`postgresql://user@host:port/db`
+    /// or `host=… port=… user=… dbname=…`), with at most `pool_size`
+    /// connections (1 to [`MAX_POOL`]). Connects once to check that it can.
+    pub async fn connect(url: &str, pool_size: usize) -> Result<AuditStore, StoreError> {
+        if !(1..=MAX_POOL).contains(&pool_size) {
+            return Err(StoreError::Invalid("pool size (1 to 64)"));
+        }
+        let mut config: Config = url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| StoreError::Config(e.to_string()))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        // Every statement bounded, unless the connection string says
+        // otherwise.
+        if config.get_options().is_none() {
+            config.options(STATEMENT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("icr-audit-store");
+        }
+        let store = AuditStore {
+            inner: Arc::new(Inner {
+                config,
+                idle: Mutex::new(Vec::new()),
+                permits: Arc::new(Semaphore::new(pool_size)),
+            }),
+        };
+        drop(store.conn().await?);
+        Ok(store)
+    }
+
+    /// A connection: an idle one, or a new one; waits at most
+    /// [`CONNECT_TIMEOUT`] for a free one.
+    pub(crate) async fn conn(&self) -> Result<Conn, StoreError> {
+        let permit =
+            tokio::time::timeout(CONNECT_TIMEOUT, self.inner.permits.clone().acquire_owned())
+                .await
+                .map_err(|_| StoreError::Timeout {
+                    what: "a free connection",
+                })?
+                .map_err(|_| StoreError::Invalid("closed pool"))?;
+        let reused = {
+            let mut idle = self
+                .inner
+                .idle
+                .lock()
+                .map_err(|_| StoreError::Interrupted)?;
+            let mut found = None;
+            while let Some(c) = idle.pop() {
+                if !c.is_closed() {
+                    found = Some(c);
+                    break;
+                }
+            }
+            found
+        };
+        let client = match reused {
+            Some(c) => c,
+            None => {
+                let (client, connection) =
+                    tokio::time::timeout(CONNECT_TIMEOUT, self.inner.config.connect(NoTls))
+                        .await
+                        .map_err(|_| StoreError::Timeout {
+                            what: "a new connection",
+                        })?
+                        .map_err(StoreError::Connect)?;
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::warn!(error = %e, "audit store connection closed");
+                    }
+                });
+                client
+            }
+        };
+        Ok(Conn {
+            client: Some(client),
+            inner: self.inner.clone(),
+            _permit: permit,
+        })
+    }
+}
