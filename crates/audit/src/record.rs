@@ -23,10 +23,20 @@ impl Timestamp {
     }
 
     /// `t` converted to UTC and truncated to the microsecond.
+    /// For a time that may be out of range in UTC (one from outside,
+    /// with an offset), use [`Timestamp::checked_from_offset`]; this one
+    /// keeps such a time at its own offset rather than panic.
     pub fn from_offset(t: OffsetDateTime) -> Self {
-        let t = t.to_offset(UtcOffset::UTC);
+        Self::checked_from_offset(t).unwrap_or(Self(t))
+    }
+
+    /// `t` converted to UTC and truncated to the microsecond, or `None`
+    /// when UTC takes it outside the years the calendar holds (9999-12-31
+    /// at 20:00 at −04:00 is in year 10000 in UTC).
+    pub fn checked_from_offset(t: OffsetDateTime) -> Option<Self> {
+        let t = t.checked_to_offset(UtcOffset::UTC)?;
         let micros = t.nanosecond() / 1_000 * 1_000;
-        Self(t.replace_nanosecond(micros).unwrap_or(t))
+        Some(Self(t.replace_nanosecond(micros).unwrap_or(t)))
     }
 
     /// The moment as a `time` value (in UTC).
