@@ -44,6 +44,9 @@ pub(crate) struct Rendered {
     pub patient: Option<Box<RawValue>>,
     /// Every item of every section, in the merged record's order.
     pub items: BTreeMap<Section, Vec<Box<RawValue>>>,
+    /// The bytes of all of it: what an answer showing everything needs
+    /// for them (its buffer is sized from this, not grown).
+    pub bytes: usize,
 }
 
 impl View {
@@ -71,7 +74,7 @@ impl View {
                     .as_ref()
                     .map(serde_json::value::to_raw_value)
                     .transpose()?;
-                let items = self
+                let items: BTreeMap<Section, Vec<Box<RawValue>>> = self
                     .merged
                     .sections
                     .iter()
@@ -83,7 +86,17 @@ impl View {
                         Ok((*s, items))
                     })
                     .collect::<Result<_, serde_json::Error>>()?;
-                Ok(Rendered { patient, items })
+                let bytes = patient.as_ref().map_or(0, |p| p.get().len())
+                    + items
+                        .values()
+                        .flatten()
+                        .map(|i| i.get().len() + 1)
+                        .sum::<usize>();
+                Ok(Rendered {
+                    patient,
+                    items,
+                    bytes,
+                })
             };
             write().map_err(|e| e.to_string())
         });
