@@ -6,26 +6,19 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{copy_config, mint, start_demo_in};
 use serde_json::Value;
 
 /// Polls `check` every 100 ms for up to 10 s (the gateway looks for
 /// changes every 2 s).
-async fn eventually<F, Fut>(what: &str, mut check: F)
+async fn eventually<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let started = Instant::now();
-    while !check().await {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "{what}: not within 10 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    common::eventually_within(what, Duration::from_secs(10), check).await;
 }
 
 async fn json(http: &reqwest::Client, url: &str, token: Option<&str>) -> (u16, Value) {

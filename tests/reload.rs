@@ -9,7 +9,7 @@ mod common;
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{copy_config, start_demo_in};
 use serde_json::Value;
@@ -18,19 +18,12 @@ const STORY: &str = "9990000050";
 
 /// Polls `check` every 100 ms for up to 15 s (the gateway looks for
 /// changes every 2 s).
-async fn eventually<F, Fut>(what: &str, mut check: F)
+async fn eventually<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let started = Instant::now();
-    while !check().await {
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "{what}: not within 15 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    common::eventually_within(what, Duration::from_secs(15), check).await;
 }
 
 /// A token minted by `icr token` from the configuration in `dir`.

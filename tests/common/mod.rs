@@ -181,3 +181,21 @@ pub fn copy_example(name: &str) -> std::path::PathBuf {
     std::fs::write(dir.join("gateway.toml"), gateway).unwrap();
     dir
 }
+
+/// Polls `check` every 100 ms until it holds, failing the test after
+/// `within`.
+pub async fn eventually_within<F, Fut>(what: &str, within: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < within,
+            "{what}: not within {} s",
+            within.as_secs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -40,28 +40,15 @@
 //! months by default), [`AuditStore::break_glass`] with each access's latest
 //! review, and [`AuditStore::record_review`].
 //!
-//! **Wiring** (the background task in each replica; a sketch):
-//!
-//! ```no_run
-//! # async fn task(log: icr_audit::AuditLog) -> Result<(), icr_audit_store::StoreError> {
-//! use icr_audit_store::{AuditStore, ReplicaId};
-//! let store = AuditStore::connect("postgresql://icr@127.0.0.1:5432/icr", 4).await?;
-//! store.migrate().await?;
-//! let replica = ReplicaId::parse("icr-0").map_err(|_| icr_audit_store::StoreError::Invalid("replica"))?;
-//! let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
-//! loop {
-//!     every.tick().await;
-//!     match store.ingest(&replica, log.dir()).await {
-//!         // Export report.lag.entries and report.lag.seconds.
-//!         Ok(report) => drop(report),
-//!         // Unavailable: retried at the next tick. Anything else (a broken
-//!         // or conflicting chain) needs an operator: alert.
-//!         Err(e) => tracing::warn!(error = %e, unavailable = e.is_unavailable(), "audit ingest"),
-//!     }
-//!     let _ = store.record_anchor(&replica, log.anchor().point()).await;
-//! }
-//! # }
-//! ```
+//! **The feed** ([`feed`], started by `icr serve` when gateway.toml has
+//! `[audit_store]`, [`StoreConfig`]): every `ingest_every_ms` it ingests
+//! the replica's log and, every `anchor_every_s`, records its chain head;
+//! a store that cannot be reached is retried at the next run (the replica
+//! serves on its local log meanwhile), and [`FeedStats`] carries how it
+//! goes to `/metrics` (`icr_audit_store_up`, `…_lag_entries`,
+//! `…_lag_seconds`, `…_failures_total`). The audit's readers (`/v1/audit`,
+//! the AuditEvent search) still read the replica's own file: reading from
+//! the store is not wired yet.
 //!
 //! **Schema.** `migrations/NNNN_name.sql`, embedded; [`AuditStore::migrate`]
 //! applies the missing ones in order in one transaction under an advisory
@@ -82,6 +69,7 @@
 
 mod anchor;
 mod error;
+mod feed;
 mod ingest;
 mod migrate;
 mod pool;
@@ -91,6 +79,7 @@ mod tail;
 
 pub use anchor::{AnchorRecorded, VerifyAgainstStore};
 pub use error::StoreError;
+pub use feed::{FeedError, FeedStats, Resolved, StoreConfig, feed};
 pub use ingest::{IngestLimits, IngestReport, Lag, Progress, log_head};
 pub use migrate::{MIGRATIONS, Migration};
 pub use pool::{AuditStore, MAX_POOL};

@@ -85,6 +85,11 @@ pub struct GatewayConfig {
     /// config directory).
     #[serde(default)]
     pub audit: icr_audit::AuditConfig,
+    /// The audit store the replicas share (`[audit_store]`): this
+    /// replica's log is fed into it in the background. None: the file log
+    /// is the whole truth (one replica).
+    #[serde(default)]
+    pub audit_store: Option<icr_audit_store::StoreConfig>,
     /// TLS on the listener, and calling systems' client certificates
     /// (`[tls]`; paths relative to the config directory). None: plain HTTP,
     /// for a loopback demo or behind a TLS-terminating proxy.
@@ -473,6 +478,9 @@ impl GatewayConfig {
         }
         if self.audit != new.audit {
             keys.push("[audit]");
+        }
+        if self.audit_store != new.audit_store {
+            keys.push("[audit_store]");
         }
         if self.connections != new.connections {
             keys.push("[connections]");

@@ -3,8 +3,8 @@
 //! the pipeline make of them. The request itself runs in
 //! [`crate::pipeline`].
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use icr_audit::AuditLog;
@@ -31,6 +31,8 @@ struct Inner {
     measurements: Measurements,
     /// The FHIR face's pages.
     fhir: FhirState,
+    /// How the feed into the shared audit store goes, when there is one.
+    store_feed: OnceLock<Arc<icr_audit_store::FeedStats>>,
 }
 
 impl Gateway {
@@ -44,6 +46,7 @@ impl Gateway {
                 shed: AtomicU64::new(0),
                 measurements: Measurements::default(),
                 fhir: FhirState::new(config),
+                store_feed: OnceLock::new(),
             }),
         })
     }
@@ -202,7 +205,23 @@ impl Gateway {
                 })
                 .collect(),
         };
-        crate::metrics::render(&snapshot)
+        let mut text = crate::metrics::render(&snapshot);
+        if let Some(feed) = self.inner.store_feed.get() {
+            crate::metrics::store::render(&mut text, feed);
+        }
+        text
+    }
+
+    /// Shows in `/metrics` how the feed of this replica's audit log into
+    /// the shared store goes (set once, at start).
+    pub fn report_store_feed(&self, stats: Arc<icr_audit_store::FeedStats>) {
+        let _ = self.inner.store_feed.set(stats);
+    }
+
+    /// The audit log's chain head now (sequence and hash: no patient data),
+    /// to record as an anchor.
+    pub fn audit_head(&self) -> icr_audit::ChainPoint {
+        self.access().audit.anchor().point()
     }
 
     /// The FHIR face's state.

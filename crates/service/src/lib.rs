@@ -33,6 +33,9 @@ pub enum ServiceError {
     /// The audit log could not be opened.
     #[error("cannot open the audit log: {0}")]
     AuditLog(#[from] icr_audit::AuditError),
+    /// The shared audit store's settings cannot be used.
+    #[error("{0}")]
+    AuditStore(#[from] icr_audit_store::FeedError),
     /// Serving failed (or the bound address could not be read).
     #[error("{0}")]
     Serve(#[from] std::io::Error),
@@ -99,6 +102,10 @@ where
     let listener =
         icr_gateway::bind(addr).map_err(|source| ServiceError::Listen { addr, source })?;
     let gateway = Gateway::new(&config)?;
+    let feed = match &config.gateway.audit_store {
+        Some(store) => Some(start_feed(store, dir, &config, &gateway)?),
+        None => None,
+    };
     let reload_dir = dir.to_path_buf();
     let watched = [dir.to_path_buf(), dir.join(&config.gateway.sources_dir)];
     reload::watch(gateway.clone(), watched, config.files(), move || {
@@ -117,8 +124,49 @@ where
         }
         None => icr_gateway::serve(listener, gateway.clone(), limits, shutdown_signal()).await,
     };
+    if let Some((stop, task)) = feed {
+        // One last feed of what was served, bounded by the feed's period.
+        let _ = stop.send(());
+        let _ = task.await;
+    }
     gateway.close().await;
     Ok(served?)
+}
+
+/// Starts feeding this replica's audit log into the shared store (in the
+/// background: requests never wait for it); the sender stops it.
+fn start_feed(
+    store: &icr_audit_store::StoreConfig,
+    dir: &Path,
+    config: &Config,
+    gateway: &Gateway,
+) -> Result<
+    (
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    ),
+    ServiceError,
+> {
+    let hostname = std::env::var("HOSTNAME").ok();
+    let settings = store.resolve(dir, hostname.as_deref())?;
+    tracing::info!(replica = %settings.replica, "feeding the audit log into the shared audit store");
+    let stats = std::sync::Arc::new(icr_audit_store::FeedStats::default());
+    gateway.report_store_feed(std::sync::Arc::clone(&stats));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let head = {
+        let gateway = gateway.clone();
+        move || gateway.audit_head()
+    };
+    let task = tokio::spawn(icr_audit_store::feed(
+        settings,
+        config.gateway.audit.dir.clone(),
+        head,
+        stats,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    Ok((stop, task))
 }
 
 /// `icr check-config`: the configuration in `dir` loaded as [`serve`]

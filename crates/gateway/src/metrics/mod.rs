@@ -454,6 +454,7 @@ fn render_sources(out: &mut String, sources: &[SourceSnapshot<'_>]) {
 
 mod memory;
 pub(crate) use memory::MemorySnapshot;
+pub(crate) mod store;
 
 #[cfg(test)]
 mod tests;
