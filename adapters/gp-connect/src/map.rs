@@ -71,8 +71,8 @@ struct PeekId<'a> {
 
 /// The logical id of a raw resource, if it has a usable one.
 pub fn peek_id(raw: &RawValue) -> Option<String> {
-    let p: PeekId<'_> = serde_json::from_str(raw.get()).ok()?;
-    let id = serde_json::from_str::<String>(p.id?.get()).ok()?;
+    let p: PeekId<'_> = icr_fhir_stu3::lenient::parse(raw.get()).ok()?;
+    let id = icr_fhir_stu3::lenient::parse::<String>(p.id?.get()).ok()?;
     let id = id.trim();
     (!id.is_empty() && id.len() <= 256 && !id.chars().any(char::is_control)).then(|| id.to_string())
 }

@@ -106,6 +106,11 @@ pub fn read_record(body: &[u8], ctx: &RecordContext<'_>) -> Result<SourceRecord,
     let text = std::str::from_utf8(body)
         .map_err(|_| SourceError::Malformed("the answer is not UTF-8 text".into()))?;
     let bundle = read_bundle(text).map_err(|e| malformed(&e))?;
+    // The resources are read from the Bundle's one scan.
+    let _scan = bundle
+        .scan
+        .as_ref()
+        .map(icr_fhir_stu3::lenient::Scan::enter);
     match bundle.resource_type.as_deref().map(str::trim) {
         Some("Bundle") => {}
         Some("OperationOutcome") => {

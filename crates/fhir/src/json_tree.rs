@@ -50,6 +50,8 @@ pub(crate) struct Node {
     pub kind: Kind,
     /// A string with a backslash escape (read through `serde_json`).
     pub escaped: bool,
+    /// How deep arrays and objects nest in it (0 for a scalar).
+    pub height: u16,
 }
 
 /// Why a text could not be scanned.
@@ -71,13 +73,15 @@ impl Tree {
     /// Scans `text`, which must be one JSON value with only whitespace
     /// around it, nesting arrays and objects at most `max_depth` deep.
     pub fn scan(text: &str, max_depth: usize) -> Result<Tree, ScanError> {
+        // Heights are counted in a u16, the scan recurses once a level.
+        let max_depth = max_depth.min(usize::from(u16::MAX));
         if u32::try_from(text.len()).is_err() {
             return Err(ScanError::Syntax);
         }
         let mut s = Scanner {
             b: text.as_bytes(),
             i: 0,
-            nodes: Vec::with_capacity(text.len() / 16),
+            nodes: Vec::with_capacity(text.len() / 8),
             max_depth,
         };
         s.value(0)?;
@@ -124,6 +128,7 @@ impl Scanner<'_> {
             next: 0,
             kind,
             escaped,
+            height: 0,
         });
         self.nodes.len() - 1
     }
@@ -155,6 +160,7 @@ impl Scanner<'_> {
                 );
                 self.i += 1;
                 self.ws();
+                let mut below = 0u16;
                 if self.peek() == Some(closing) {
                     self.i += 1;
                 } else {
@@ -171,7 +177,9 @@ impl Scanner<'_> {
                             }
                             self.i += 1;
                         }
+                        let child = self.nodes.len();
                         self.value(depth + 1)?;
+                        below = below.max(self.nodes.get(child).map_or(0, |n| n.height));
                         self.ws();
                         match self.peek() {
                             Some(b',') => self.i += 1,
@@ -184,6 +192,9 @@ impl Scanner<'_> {
                     }
                 }
                 self.close(idx);
+                if let Some(n) = self.nodes.get_mut(idx) {
+                    n.height = below + 1;
+                }
             }
             b'"' => self.string()?,
             b't' => self.literal(b"true", Kind::True)?,
@@ -249,12 +260,7 @@ impl Scanner<'_> {
         self.i += 1;
         let mut escaped = false;
         loop {
-            let rest = self.b.get(self.i..).unwrap_or_default();
-            let at = rest
-                .iter()
-                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-                .ok_or(ScanError::Syntax)?;
-            self.i += at;
+            self.i += special(self.b.get(self.i..).unwrap_or_default()).ok_or(ScanError::Syntax)?;
             match self.b[self.i] {
                 b'"' => {
                     self.i += 1;
@@ -286,6 +292,34 @@ impl Scanner<'_> {
         self.close(idx);
         Ok(())
     }
+}
+
+/// The position of the first quote, backslash or control character in
+/// `bytes`: eight bytes at a time (as `serde_json` does), then one by one.
+fn special(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = ONES << 7;
+    let mut at = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let backslash = w ^ (ONES * u64::from(b'\\'));
+        // The lowest flagged byte is exact (borrows only run upwards).
+        let found = ((w.wrapping_sub(ONES * 0x20) & !w)
+            | (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash))
+            & HIGH;
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    bytes[at..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|p| at + p)
 }
 
 /// A node of a scanned text, as a serde `Deserializer`. `text` is the
@@ -603,6 +637,22 @@ mod tests {
     }
 
     #[test]
+    fn finds_the_first_special_byte() {
+        for (text, at) in [
+            ("", None),
+            ("abc", None),
+            ("abcdefgh", None),
+            ("abcdefghij\"", Some(10)),
+            ("ab\\cdefgh\"", Some(2)),
+            ("abcdefg\u{1f}", Some(7)),
+            ("\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\"", Some(10)),
+            ("abcdefgh\u{7f}\u{20}!\"", Some(11)),
+        ] {
+            assert_eq!(special(text.as_bytes()), at, "{text:?}");
+        }
+    }
+
+    #[test]
     fn finds_nodes_by_span() {
         let text = r#"{"a":{"b":"c"}}"#;
         let tree = Tree::scan(text, 48).unwrap();
@@ -610,5 +660,7 @@ mod tests {
         assert_eq!(tree.find(5, 8), None);
         assert_eq!(tree.find(6, 3), Some(3));
         assert_eq!(tree.nodes[0].next as usize, tree.nodes.len());
+        let heights: Vec<u16> = tree.nodes.iter().map(|n| n.height).collect();
+        assert_eq!(heights, [2, 0, 1, 0, 0]);
     }
 }

@@ -205,12 +205,23 @@ impl Drop for Scope {
 /// the scan; what the scan refuses, and any error, is read again the
 /// way it always was, straight from the text, for the error to be the same.
 pub fn read<T: DeserializeOwned>(what: &str, json: &str) -> Result<(T, Tolerated), ReadError> {
-    let tree = match Tree::scan(json, MAX_DEPTH) {
-        Ok(tree) => Some(tree),
-        Err(ScanError::TooDeep) => return Err(too_deep(what)),
-        Err(ScanError::Syntax) => None,
+    // A value of a text already scanned (a resource of a Bundle read with
+    // a [`Scan`]) is read from that scan, else the text is scanned now.
+    let located = match locate(json) {
+        Some(found) => {
+            let height = found.0.tree.nodes.get(found.2).map_or(0, |n| n.height);
+            if usize::from(height) > MAX_DEPTH {
+                return Err(too_deep(what));
+            }
+            Some(found)
+        }
+        None => match Tree::scan(json, MAX_DEPTH) {
+            Ok(tree) => Some((Scanned::new(json, tree), 0, 0)),
+            Err(ScanError::TooDeep) => return Err(too_deep(what)),
+            Err(ScanError::Syntax) => None,
+        },
     };
-    if tree.is_none() && depth_exceeds(json.as_bytes(), MAX_DEPTH) {
+    if located.is_none() && depth_exceeds(json.as_bytes(), MAX_DEPTH) {
         return Err(too_deep(what));
     }
     // serde reads a struct from an array too (by position): refuse it.
@@ -229,18 +240,13 @@ pub fn read<T: DeserializeOwned>(what: &str, json: &str) -> Result<(T, Tolerated
     let outer = COUNTS.with(|c| c.replace(Tolerated::default()));
     let _scope = Scope(outer);
     let _tolerant = TolerantScope::enter();
-    if let Some(tree) = tree {
-        let scanned = Rc::new(Scanned {
-            base: json.as_ptr() as usize,
-            len: json.len(),
-            tree,
-        });
+    if let Some((scanned, at, idx)) = located {
         let _current = Current::enter(Rc::clone(&scanned));
         let de = NodeDe {
             text: json,
-            origin: 0,
+            origin: at,
             nodes: &scanned.tree.nodes,
-            idx: 0,
+            idx,
         };
         if let Ok(value) = T::deserialize(de) {
             return Ok((value, COUNTS.with(|c| c.get())));
@@ -250,6 +256,70 @@ pub fn read<T: DeserializeOwned>(what: &str, json: &str) -> Result<(T, Tolerated
     let value = serde_json::from_str::<T>(json).map_err(|e| ReadError::from_json(what, &e))?;
     let counts = COUNTS.with(|c| c.get());
     Ok((value, counts))
+}
+
+/// Reads `T` from JSON text with plain serde (no tolerance), as
+/// `serde_json::from_str` does and with its errors, but from the current
+/// [`Scan`] when the text is a value of it (no scan at all).
+pub fn parse<'de, T: Deserialize<'de>>(json: &'de str) -> Result<T, serde_json::Error> {
+    if let Some((scanned, at, idx)) = locate(json) {
+        let de = NodeDe {
+            text: json,
+            origin: at,
+            nodes: &scanned.tree.nodes,
+            idx,
+        };
+        if let Ok(value) = T::deserialize(de) {
+            return Ok(value);
+        }
+    }
+    serde_json::from_str(json)
+}
+
+/// A JSON text scanned once (a Bundle), so that while it is
+/// [entered](Scan::enter) its values (the Bundle's entries and resources)
+/// are read by [`read`] and [`parse`] from the scan instead of being
+/// scanned again. Nested up to `serde_json`'s own limit (128); deeper
+/// texts are not scanned ([`Scan::of`] is `None`, and reading falls back
+/// to plain `serde_json`).
+pub struct Scan<'a>(Rc<Scanned>, std::marker::PhantomData<&'a str>);
+
+impl<'a> Scan<'a> {
+    /// Scans `json`; `None` when it is not JSON `serde_json` would read.
+    pub fn of(json: &'a str) -> Option<Scan<'a>> {
+        let tree = Tree::scan(json, SERDE_JSON_DEPTH).ok()?;
+        Some(Scan(Scanned::new(json, tree), std::marker::PhantomData))
+    }
+
+    /// Makes this the scan values are looked up in until the guard is
+    /// dropped (then the one before it again). The guard may outlive the
+    /// `Scan`, not the text.
+    pub fn enter(&self) -> ScanGuard<'a> {
+        ScanGuard {
+            _current: Current::enter(Rc::clone(&self.0)),
+            _scan: std::marker::PhantomData,
+        }
+    }
+}
+
+/// A [`Scan`] entered: current until dropped, which must be while the
+/// text scanned lives.
+pub struct ScanGuard<'a> {
+    _current: Current,
+    _scan: std::marker::PhantomData<&'a str>,
+}
+
+impl Drop for ScanGuard<'_> {
+    fn drop(&mut self) {
+        // `_current` ends the scan's turn; this impl keeps the text
+        // borrowed until then.
+    }
+}
+
+impl fmt::Debug for Scan<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Scan({} values)", self.0.tree.nodes.len())
+    }
 }
 
 fn too_deep(what: &str) -> ReadError {
@@ -268,6 +338,28 @@ struct Scanned {
     base: usize,
     len: usize,
     tree: Tree,
+}
+
+impl Scanned {
+    fn new(text: &str, tree: Tree) -> Rc<Self> {
+        Rc::new(Scanned {
+            base: text.as_ptr() as usize,
+            len: text.len(),
+            tree,
+        })
+    }
+}
+
+/// The current scan, where `text` starts in it, and its node, when `text`
+/// is the text of one of its values.
+fn locate(text: &str) -> Option<(Rc<Scanned>, usize, usize)> {
+    let s = CURRENT.with(|c| c.borrow().clone())?;
+    let at = (text.as_ptr() as usize).checked_sub(s.base)?;
+    if at >= s.len || at + text.len() > s.len {
+        return None;
+    }
+    let idx = s.tree.find(at, text.len())?;
+    Some((s, at, idx))
 }
 
 thread_local! {
@@ -297,34 +389,22 @@ impl Drop for Current {
 /// `None` when it cannot be scanned.
 fn with_node<R>(raw: &RawValue, f: impl FnOnce(NodeDe<'_, '_>) -> R) -> Option<R> {
     let text = raw.get();
-    let found = CURRENT.with(|c| c.borrow().clone()).and_then(|s| {
-        let at = (text.as_ptr() as usize).checked_sub(s.base)?;
-        (at < s.len).then_some(())?;
-        let idx = s.tree.find(at, text.len())?;
-        Some((s, at, idx))
-    });
-    match found {
-        Some((s, at, idx)) => Some(f(NodeDe {
+    if let Some((scanned, origin, idx)) = locate(text) {
+        return Some(f(NodeDe {
             text,
-            origin: at,
-            nodes: &s.tree.nodes,
+            origin,
+            nodes: &scanned.tree.nodes,
             idx,
-        })),
-        None => {
-            let scanned = Rc::new(Scanned {
-                base: text.as_ptr() as usize,
-                len: text.len(),
-                tree: Tree::scan(text, SERDE_JSON_DEPTH).ok()?,
-            });
-            let _current = Current::enter(Rc::clone(&scanned));
-            Some(f(NodeDe {
-                text,
-                origin: 0,
-                nodes: &scanned.tree.nodes,
-                idx: 0,
-            }))
-        }
+        }));
     }
+    let scanned = Scanned::new(text, Tree::scan(text, SERDE_JSON_DEPTH).ok()?);
+    let _current = Current::enter(Rc::clone(&scanned));
+    Some(f(NodeDe {
+        text,
+        origin: 0,
+        nodes: &scanned.tree.nodes,
+        idx: 0,
+    }))
 }
 
 /// The nesting `serde_json` itself accepts: the bound of an element read
