@@ -565,7 +565,7 @@ mod tests {
     use serde_json::value::RawValue;
 
     fn read<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, serde_json::Error> {
-        let tree = Tree::scan(text, 48).expect("scans");
+        let tree = Tree::scan(text, 128).expect("scans");
         T::deserialize(NodeDe {
             text,
             origin: 0,
@@ -634,6 +634,55 @@ mod tests {
         assert!(read::<Probe<'_>>(r#"{"raw":1,"raw":2}"#).is_err());
         assert!(read::<(u32,)>("[1,2]").is_err());
         assert!(read::<String>("1").is_err());
+    }
+
+    proptest::proptest! {
+        /// Over short texts of JSON's own characters, the scan takes what
+        /// `serde_json` takes, and reads it as `serde_json` does.
+        #[test]
+        fn scans_and_reads_as_serde_json(text in r#"[\[\]{}",: 0-9.eE+\-tfalsenu\\/x\u{1}é]{0,24}"#) {
+            let theirs = serde_json::from_str::<serde::de::IgnoredAny>(&text).is_ok();
+            proptest::prop_assert_eq!(Tree::scan(&text, 128).is_ok(), theirs);
+            if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) {
+                let ours: serde_json::Value = read(&text).map_err(|e| {
+                    proptest::test_runner::TestCaseError::fail(e.to_string())
+                })?;
+                proptest::prop_assert_eq!(ours, value);
+            }
+        }
+    }
+
+    fn json_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<u64>().prop_map(serde_json::Value::from),
+            (-1e30f64..1e30).prop_map(serde_json::Value::from),
+            "[a-z\"\\\u{0}-\u{1f}é😀]{0,12}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(6, 64, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
+                proptest::collection::btree_map("[a-z\"é]{0,6}", inner, 0..6)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Any JSON `serde_json` writes, compact or pretty, reads back the
+        /// same through the scan.
+        #[test]
+        fn reads_back_what_serde_json_writes(value in json_value()) {
+            for text in [value.to_string(), format!("{value:#}")] {
+                let ours: serde_json::Value = read(&text).map_err(|e| {
+                    proptest::test_runner::TestCaseError::fail(e.to_string())
+                })?;
+                proptest::prop_assert_eq!(&ours, &value);
+            }
+        }
     }
 
     #[test]
