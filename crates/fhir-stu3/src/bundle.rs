@@ -1,5 +1,7 @@
 //! Bundles: read lazily (each entry's resource kept as raw JSON until it
-//! is dispatched on its `resourceType`), written from typed resources.
+//! is dispatched on its `resourceType`), written from typed resources. A
+//! Bundle read is scanned once ([`BundleIn::scan`]); while that scan is
+//! entered, its entries and resources are read from it, not scanned again.
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
