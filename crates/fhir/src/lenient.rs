@@ -201,7 +201,7 @@ impl Drop for Scope {
 /// the text is not a JSON object, nests deeper than [`MAX_DEPTH`], or
 /// is not the kind of object `T` is.
 ///
-/// The text is scanned once ([`Tree::scan`]) and every element read from
+/// The text is scanned once (into a tree of spans) and every element read from
 /// the scan; what the scan refuses, and any error, is read again the
 /// way it always was, straight from the text, for the error to be the same.
 pub fn read<T: DeserializeOwned>(what: &str, json: &str) -> Result<(T, Tolerated), ReadError> {
