@@ -242,12 +242,7 @@ pub fn read<T: DeserializeOwned>(what: &str, json: &str) -> Result<(T, Tolerated
     let _tolerant = TolerantScope::enter();
     if let Some((scanned, at, idx)) = located {
         let _current = Current::enter(Rc::clone(&scanned));
-        let de = NodeDe {
-            text: json,
-            origin: at,
-            nodes: &scanned.tree.nodes,
-            idx,
-        };
+        let de = scanned.node(json, at, idx);
         if let Ok(value) = T::deserialize(de) {
             return Ok((value, COUNTS.with(|c| c.get())));
         }
@@ -263,12 +258,7 @@ pub fn read<T: DeserializeOwned>(what: &str, json: &str) -> Result<(T, Tolerated
 /// [`Scan`] when the text is a value of it (no scan at all).
 pub fn parse<'de, T: Deserialize<'de>>(json: &'de str) -> Result<T, serde_json::Error> {
     if let Some((scanned, at, idx)) = locate(json) {
-        let de = NodeDe {
-            text: json,
-            origin: at,
-            nodes: &scanned.tree.nodes,
-            idx,
-        };
+        let de = scanned.node(json, at, idx);
         if let Ok(value) = T::deserialize(de) {
             return Ok(value);
         }
@@ -341,6 +331,17 @@ struct Scanned {
 }
 
 impl Scanned {
+    /// Node `idx`, read from `text`, which starts at byte `origin` of the
+    /// scanned text.
+    fn node<'t, 'de>(&'t self, text: &'de str, origin: usize, idx: usize) -> NodeDe<'t, 'de> {
+        NodeDe {
+            text,
+            origin,
+            nodes: &self.tree.nodes,
+            idx,
+        }
+    }
+
     fn new(text: &str, tree: Tree) -> Rc<Self> {
         Rc::new(Scanned {
             base: text.as_ptr() as usize,
@@ -390,21 +391,11 @@ impl Drop for Current {
 fn with_node<R>(raw: &RawValue, f: impl FnOnce(NodeDe<'_, '_>) -> R) -> Option<R> {
     let text = raw.get();
     if let Some((scanned, origin, idx)) = locate(text) {
-        return Some(f(NodeDe {
-            text,
-            origin,
-            nodes: &scanned.tree.nodes,
-            idx,
-        }));
+        return Some(f(scanned.node(text, origin, idx)));
     }
     let scanned = Scanned::new(text, Tree::scan(text, SERDE_JSON_DEPTH).ok()?);
     let _current = Current::enter(Rc::clone(&scanned));
-    Some(f(NodeDe {
-        text,
-        origin: 0,
-        nodes: &scanned.tree.nodes,
-        idx: 0,
-    }))
+    Some(f(scanned.node(text, 0, 0)))
 }
 
 /// The nesting `serde_json` itself accepts: the bound of an element read
