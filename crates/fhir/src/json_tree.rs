@@ -17,6 +17,8 @@
 //! to `serde_json` itself, and a node asked for as a `RawValue` is given
 //! as its span of the text (through `serde_json`'s `RawValue` protocol).
 
+use std::cell::Cell;
+
 use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::forward_to_deserialize_any;
@@ -92,15 +94,32 @@ impl Tree {
         Ok(Tree { nodes: s.nodes })
     }
 
-    /// The index of the node whose span is `start..start + len`.
+    /// The index of the node whose span is `start..start + len`: the node
+    /// last handed out as a `RawValue` when it is that one (the usual
+    /// case: an element read just after its text was handed out), else
+    /// found by its start.
     pub fn find(&self, start: usize, len: usize) -> Option<usize> {
+        let spans = |i: usize| {
+            self.nodes
+                .get(i)
+                .is_some_and(|n| n.start as usize == start && (n.end - n.start) as usize == len)
+        };
+        let hint = LAST_RAW.with(Cell::get);
+        if spans(hint) {
+            return Some(hint);
+        }
         let i = self
             .nodes
             .binary_search_by_key(&start, |n| n.start as usize)
             .ok()?;
-        let n = self.nodes.get(i)?;
-        (n.end as usize - n.start as usize == len).then_some(i)
+        spans(i).then_some(i)
     }
+}
+
+thread_local! {
+    /// The index of the node last handed out as a `RawValue`: a hint for
+    /// [`Tree::find`], checked against the span before it is used.
+    static LAST_RAW: Cell<usize> = const { Cell::new(usize::MAX) };
 }
 
 struct Scanner<'a> {
@@ -473,6 +492,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, 'de> {
     ) -> Result<V::Value, Self::Error> {
         if name == RAW_VALUE_TOKEN {
             let n = self.node()?;
+            LAST_RAW.with(|h| h.set(self.idx));
             visitor.visit_map(RawEntry(Some(self.span(&n)?)))
         } else {
             visitor.visit_newtype_struct(self)
