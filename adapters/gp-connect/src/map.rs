@@ -71,8 +71,8 @@ struct PeekId<'a> {
 
 /// The logical id of a raw resource, if it has a usable one.
 pub fn peek_id(raw: &RawValue) -> Option<String> {
-    let p: PeekId<'_> = serde_json::from_str(raw.get()).ok()?;
-    let id = serde_json::from_str::<String>(p.id?.get()).ok()?;
+    let p: PeekId<'_> = icr_fhir_stu3::lenient::parse(raw.get()).ok()?;
+    let id = icr_fhir_stu3::lenient::parse::<String>(p.id?.get()).ok()?;
     let id = id.trim();
     (!id.is_empty() && id.len() <= 256 && !id.chars().any(char::is_control)).then(|| id.to_string())
 }
@@ -501,10 +501,17 @@ impl<'i, 'a> Mapper<'i, 'a> {
             .collect()
     }
 
+    /// Reads a MedicationStatement (once, for its issues and its item).
+    pub fn read_medication_statement(
+        &mut self,
+        raw: &RawValue,
+    ) -> Result<s::MedicationStatement, MapError> {
+        self.read("MedicationStatement", raw)
+    }
+
     /// A MedicationStatement: the medicine, with the prescriber from its
     /// authorisation.
-    pub fn medication_statement(&mut self, raw: &RawValue) -> Result<Mapped, MapError> {
-        let x: s::MedicationStatement = self.read("MedicationStatement", raw)?;
+    pub fn medication_statement(&mut self, x: &s::MedicationStatement) -> Mapped {
         let (start, end) = match (&x.effective_date_time, &x.effective_period) {
             (Some(_), _) => (self.date(&x.effective_date_time), None),
             (None, Some(p)) => (self.date(&p.start), self.date(&p.end)),
@@ -534,12 +541,12 @@ impl<'i, 'a> Mapper<'i, 'a> {
             notes: notes(&x.note),
         };
         let (subject, subject_nhs) = subject_of(&x.subject);
-        Ok(Mapped {
+        Mapped {
             entry: m::Entry::Medication(med),
             subject,
             subject_nhs,
             last_updated: last_updated(&x.meta),
-        })
+        }
     }
 
     /// A prescription issue (`order` MedicationRequest).

@@ -106,6 +106,11 @@ pub fn read_record(body: &[u8], ctx: &RecordContext<'_>) -> Result<SourceRecord,
     let text = std::str::from_utf8(body)
         .map_err(|_| SourceError::Malformed("the answer is not UTF-8 text".into()))?;
     let bundle = read_bundle(text).map_err(|e| malformed(&e))?;
+    // The resources are read from the Bundle's one scan.
+    let _scan = bundle
+        .scan
+        .as_ref()
+        .map(icr_fhir_stu3::lenient::Scan::enter);
     match bundle.resource_type.as_deref().map(str::trim) {
         Some("Bundle") => {}
         Some("OperationOutcome") => {
@@ -586,9 +591,14 @@ impl<'c> RecordReader<'c> {
                     found.push((local, mapper.allergy(raw, true)));
                 }
                 (ClinicalArea::Medications, "MedicationStatement") => {
-                    let issues = issues_of(index, raw, &orders, &mut mapper);
-                    found.push((local, mapper.medication_statement(raw)));
-                    found.extend(issues);
+                    match mapper.read_medication_statement(raw) {
+                        Ok(x) => {
+                            let issues = issues_of(index, &x, &orders, &mut mapper);
+                            found.push((local, Ok(mapper.medication_statement(&x))));
+                            found.extend(issues);
+                        }
+                        Err(e) => found.push((local, Err(e))),
+                    }
                 }
                 (ClinicalArea::Medications, "MedicationRequest") => {
                     match mapper.read_medication_request(raw) {
@@ -835,14 +845,10 @@ fn orders(index: &Index<'_>, mapper: &mut Mapper<'_, '_>) -> Vec<Order> {
 /// The issues based on the authorisations a statement is based on.
 fn issues_of(
     index: &Index<'_>,
-    statement: &serde_json::value::RawValue,
+    st: &s::MedicationStatement,
     orders: &[Order],
     mapper: &mut Mapper<'_, '_>,
 ) -> Vec<(String, Result<Mapped, MapError>)> {
-    let Ok((st, _)) = read_resource::<s::MedicationStatement>("MedicationStatement", statement)
-    else {
-        return Vec::new();
-    };
     let plans: HashSet<usize> = st
         .based_on
         .iter()

@@ -1,10 +1,12 @@
 //! Bundles: read lazily (each entry's resource kept as raw JSON until it
-//! is dispatched on its `resourceType`), written from typed resources.
+//! is dispatched on its `resourceType`), written from typed resources. A
+//! Bundle read is scanned once ([`BundleIn::scan`]); while that scan is
+//! entered, its entries and resources are read from it, not scanned again.
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::lenient::{RawJson, ReadError, ReadErrorKind, Tolerated};
+use crate::lenient::{self, RawJson, ReadError, ReadErrorKind, Scan, Tolerated};
 use crate::resources::*;
 
 /// A Bundle as read from a source.
@@ -20,6 +22,10 @@ pub struct BundleIn<'a> {
     /// STU3's (an entry that is itself the resource, a single object where
     /// the array belongs).
     pub tolerated: Tolerated,
+    /// The Bundle's text scanned once: [entered](Scan::enter) while the
+    /// resources are read, they are read from it instead of being scanned
+    /// again. `None` for a text the scan does not take (read as before).
+    pub scan: Option<Scan<'a>>,
 }
 
 /// One entry of a Bundle being read.
@@ -66,7 +72,7 @@ fn as_str(raw: Option<&RawValue>) -> Option<&str> {
 }
 
 fn as_string(raw: Option<&RawValue>) -> Option<String> {
-    serde_json::from_str::<String>(raw?.get()).ok()
+    lenient::parse::<String>(raw?.get()).ok()
 }
 
 fn is_object(raw: &RawValue) -> bool {
@@ -90,13 +96,14 @@ pub fn read_bundle(json: &str) -> Result<BundleIn<'_>, ReadError> {
             column: 0,
         });
     }
-    let top: Top<'_> =
-        serde_json::from_str(json).map_err(|e| ReadError::from_json("Bundle", &e))?;
+    let scan = Scan::of(json);
+    let _current = scan.as_ref().map(Scan::enter);
+    let top: Top<'_> = lenient::parse(json).map_err(|e| ReadError::from_json("Bundle", &e))?;
     let mut tolerated = Tolerated::default();
     let raw_entries: Vec<&RawValue> = match top.entry {
         None => Vec::new(),
         Some(raw) if raw.get().trim_start().starts_with('[') => {
-            serde_json::from_str(raw.get()).map_err(|e| ReadError::from_json("Bundle", &e))?
+            lenient::parse(raw.get()).map_err(|e| ReadError::from_json("Bundle", &e))?
         }
         Some(raw) if is_object(raw) => {
             tolerated.coerced += 1;
@@ -113,7 +120,7 @@ pub fn read_bundle(json: &str) -> Result<BundleIn<'_>, ReadError> {
             tolerated.dropped += 1;
             continue;
         }
-        let Ok(e) = serde_json::from_str::<EntryTop<'_>>(raw.get()) else {
+        let Ok(e) = lenient::parse::<EntryTop<'_>>(raw.get()) else {
             tolerated.dropped += 1;
             continue;
         };
@@ -138,6 +145,7 @@ pub fn read_bundle(json: &str) -> Result<BundleIn<'_>, ReadError> {
         type_: as_string(top.type_),
         entries,
         tolerated,
+        scan,
     })
 }
 
@@ -148,7 +156,7 @@ pub fn peek_resource_type(raw: &RawValue) -> Option<String> {
         #[serde(rename = "resourceType", default, borrow)]
         resource_type: Option<&'a RawValue>,
     }
-    let peek: Peek<'_> = serde_json::from_str(raw.get()).ok()?;
+    let peek: Peek<'_> = lenient::parse(raw.get()).ok()?;
     let t = as_string(peek.resource_type)?;
     let t = t.trim();
     (!t.is_empty() && t.len() <= 64 && t.bytes().all(|b| b.is_ascii_alphanumeric()))

@@ -26,15 +26,21 @@
 //! Elements are read from the JSON text itself (borrowed
 //! `RawValue`s), so these types must be read
 //! with [`read`] or `serde_json::from_str`/`from_slice`, not from a
-//! `serde_json::Value`. [`read`] refuses JSON nested deeper than
-//! [`MAX_DEPTH`], which bounds the work nested re-reading can cost.
+//! `serde_json::Value`. [`read`] scans a resource's text once into a tree
+//! of spans (refusing JSON nested deeper than [`MAX_DEPTH`]) and reads
+//! every element, and every retry of an element in another shape, from
+//! that tree, so that nesting does not multiply the reading; an element
+//! read by plain `serde_json` is scanned on its own.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::rc::Rc;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
+
+use crate::json_tree::{Kind, NodeDe, ScanError, Tree};
 
 /// The deepest nesting of arrays and objects [`read`] accepts in one
 /// resource. GP Connect resources nest about 12 deep.
@@ -194,14 +200,29 @@ impl Drop for Scope {
 /// had to be tolerated. `what` names the value in errors. Fails only when
 /// the text is not a JSON object, nests deeper than [`MAX_DEPTH`], or
 /// is not the kind of object `T` is.
+///
+/// The text is scanned once (into a tree of spans) and every element read from
+/// the scan; what the scan refuses, and any error, is read again the
+/// way it always was, straight from the text, for the error to be the same.
 pub fn read<T: DeserializeOwned>(what: &str, json: &str) -> Result<(T, Tolerated), ReadError> {
-    if depth_exceeds(json.as_bytes(), MAX_DEPTH) {
-        return Err(ReadError {
-            what: what.to_string(),
-            kind: ReadErrorKind::TooDeep,
-            line: 0,
-            column: 0,
-        });
+    // A value of a text already scanned (a resource of a Bundle read with
+    // a [`Scan`]) is read from that scan, else the text is scanned now.
+    let located = match locate(json) {
+        Some(found) => {
+            let height = found.0.tree.nodes.get(found.2).map_or(0, |n| n.height);
+            if usize::from(height) > MAX_DEPTH {
+                return Err(too_deep(what));
+            }
+            Some(found)
+        }
+        None => match Tree::scan(json, MAX_DEPTH) {
+            Ok(tree) => Some((Scanned::new(json, tree), 0, 0)),
+            Err(ScanError::TooDeep) => return Err(too_deep(what)),
+            Err(ScanError::Syntax) => None,
+        },
+    };
+    if located.is_none() && depth_exceeds(json.as_bytes(), MAX_DEPTH) {
+        return Err(too_deep(what));
     }
     // serde reads a struct from an array too (by position): refuse it.
     if !json.trim_start().starts_with('{') {
@@ -219,10 +240,167 @@ pub fn read<T: DeserializeOwned>(what: &str, json: &str) -> Result<(T, Tolerated
     let outer = COUNTS.with(|c| c.replace(Tolerated::default()));
     let _scope = Scope(outer);
     let _tolerant = TolerantScope::enter();
+    if let Some((scanned, at, idx)) = located {
+        let _current = Current::enter(Rc::clone(&scanned));
+        let de = scanned.node(json, at, idx);
+        if let Ok(value) = T::deserialize(de) {
+            return Ok((value, COUNTS.with(|c| c.get())));
+        }
+        COUNTS.with(|c| c.set(Tolerated::default()));
+    }
     let value = serde_json::from_str::<T>(json).map_err(|e| ReadError::from_json(what, &e))?;
     let counts = COUNTS.with(|c| c.get());
     Ok((value, counts))
 }
+
+/// Reads `T` from JSON text with plain serde (no tolerance), as
+/// `serde_json::from_str` does and with its errors, but from the current
+/// [`Scan`] when the text is a value of it (no scan at all).
+pub fn parse<'de, T: Deserialize<'de>>(json: &'de str) -> Result<T, serde_json::Error> {
+    if let Some((scanned, at, idx)) = locate(json) {
+        let de = scanned.node(json, at, idx);
+        if let Ok(value) = T::deserialize(de) {
+            return Ok(value);
+        }
+    }
+    serde_json::from_str(json)
+}
+
+/// A JSON text scanned once (a Bundle), so that while it is
+/// [entered](Scan::enter) its values (the Bundle's entries and resources)
+/// are read by [`read`] and [`parse`] from the scan instead of being
+/// scanned again. Nested up to `serde_json`'s own limit (128); deeper
+/// texts are not scanned ([`Scan::of`] is `None`, and reading falls back
+/// to plain `serde_json`).
+pub struct Scan<'a>(Rc<Scanned>, std::marker::PhantomData<&'a str>);
+
+impl<'a> Scan<'a> {
+    /// Scans `json`; `None` when it is not JSON `serde_json` would read.
+    pub fn of(json: &'a str) -> Option<Scan<'a>> {
+        let tree = Tree::scan(json, SERDE_JSON_DEPTH).ok()?;
+        Some(Scan(Scanned::new(json, tree), std::marker::PhantomData))
+    }
+
+    /// Makes this the scan values are looked up in until the guard is
+    /// dropped (then the one before it again). The guard may outlive the
+    /// `Scan`, not the text.
+    pub fn enter(&self) -> ScanGuard<'a> {
+        ScanGuard {
+            _current: Current::enter(Rc::clone(&self.0)),
+            _scan: std::marker::PhantomData,
+        }
+    }
+}
+
+/// A [`Scan`] entered: current until dropped, which must be while the
+/// text scanned lives.
+pub struct ScanGuard<'a> {
+    _current: Current,
+    _scan: std::marker::PhantomData<&'a str>,
+}
+
+impl Drop for ScanGuard<'_> {
+    fn drop(&mut self) {
+        // `_current` ends the scan's turn; this impl keeps the text
+        // borrowed until then.
+    }
+}
+
+impl fmt::Debug for Scan<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Scan({} values)", self.0.tree.nodes.len())
+    }
+}
+
+fn too_deep(what: &str) -> ReadError {
+    ReadError {
+        what: what.to_string(),
+        kind: ReadErrorKind::TooDeep,
+        line: 0,
+        column: 0,
+    }
+}
+
+/// A text scanned by [`read`], by where it is in memory, so that the
+/// elements read from it (handed over as `RawValue`s of that text) are
+/// found in its tree.
+struct Scanned {
+    base: usize,
+    len: usize,
+    tree: Tree,
+}
+
+impl Scanned {
+    /// Node `idx`, read from `text`, which starts at byte `origin` of the
+    /// scanned text.
+    fn node<'t, 'de>(&'t self, text: &'de str, origin: usize, idx: usize) -> NodeDe<'t, 'de> {
+        NodeDe {
+            text,
+            origin,
+            nodes: &self.tree.nodes,
+            idx,
+        }
+    }
+
+    fn new(text: &str, tree: Tree) -> Rc<Self> {
+        Rc::new(Scanned {
+            base: text.as_ptr() as usize,
+            len: text.len(),
+            tree,
+        })
+    }
+}
+
+/// The current scan, where `text` starts in it, and its node, when `text`
+/// is the text of one of its values.
+fn locate(text: &str) -> Option<(Rc<Scanned>, usize, usize)> {
+    let s = CURRENT.with(|c| c.borrow().clone())?;
+    let at = (text.as_ptr() as usize).checked_sub(s.base)?;
+    if at >= s.len || at + text.len() > s.len {
+        return None;
+    }
+    let idx = s.tree.find(at, text.len())?;
+    Some((s, at, idx))
+}
+
+thread_local! {
+    /// The text being read and its tree.
+    static CURRENT: RefCell<Option<Rc<Scanned>>> = const { RefCell::new(None) };
+}
+
+/// Makes a scanned text the one being read until dropped (then the one
+/// before it again).
+struct Current(Option<Rc<Scanned>>);
+
+impl Current {
+    fn enter(scanned: Rc<Scanned>) -> Self {
+        Current(CURRENT.with(|c| c.replace(Some(scanned))))
+    }
+}
+
+impl Drop for Current {
+    fn drop(&mut self) {
+        let outer = self.0.take();
+        CURRENT.with(|c| *c.borrow_mut() = outer);
+    }
+}
+
+/// Calls `f` with the node `raw` is the text of: found in the text being
+/// read, else (an element read by plain `serde_json`) scanned on its own.
+/// `None` when it cannot be scanned.
+fn with_node<R>(raw: &RawValue, f: impl FnOnce(NodeDe<'_, '_>) -> R) -> Option<R> {
+    let text = raw.get();
+    if let Some((scanned, origin, idx)) = locate(text) {
+        return Some(f(scanned.node(text, origin, idx)));
+    }
+    let scanned = Scanned::new(text, Tree::scan(text, SERDE_JSON_DEPTH).ok()?);
+    let _current = Current::enter(Rc::clone(&scanned));
+    Some(f(scanned.node(text, 0, 0)))
+}
+
+/// The nesting `serde_json` itself accepts: the bound of an element read
+/// outside [`read`].
+const SERDE_JSON_DEPTH: usize = 128;
 
 /// True when arrays and objects in `json` nest deeper than `limit`
 /// (brackets inside strings are not counted).
@@ -332,13 +510,19 @@ pub trait FieldValue: Sized {
 
 impl<T: Element> FieldValue for Option<T> {
     fn from_raw(raw: &RawValue) -> Self {
-        one(raw)
+        with_node(raw, one).unwrap_or_else(|| {
+            note_dropped(1);
+            None
+        })
     }
 }
 
 impl<T: Element> FieldValue for Vec<T> {
     fn from_raw(raw: &RawValue) -> Self {
-        many(raw)
+        with_node(raw, many).unwrap_or_else(|| {
+            note_dropped(1);
+            Vec::new()
+        })
     }
 }
 
@@ -407,25 +591,20 @@ where
     }
 }
 
-fn first_byte(raw: &RawValue) -> u8 {
-    raw.get()
-        .bytes()
-        .find(|b| !b.is_ascii_whitespace())
-        .unwrap_or(b'n')
-}
-
 /// One scalar or object, not an array.
-fn single<T: Element>(raw: &RawValue) -> Option<T> {
-    if let Ok(v) = serde_json::from_str::<T>(raw.get()) {
+fn single<T: Element>(node: NodeDe<'_, '_>) -> Option<T> {
+    if let Ok(v) = T::deserialize(node) {
         return Some(v);
     }
-    let converted = match first_byte(raw) {
-        b'"' => serde_json::from_str::<String>(raw.get())
-            .ok()
-            .and_then(|s| T::from_text(&s)),
-        b'-' | b'0'..=b'9' | b't' | b'f' => T::from_text(raw.get()),
-        b'n' => return None,
-        _ => None,
+    let kind = node.node().ok()?.kind;
+    let converted = match kind {
+        Kind::String => node.string().ok().and_then(|s| T::from_text(&s)),
+        Kind::Number | Kind::True | Kind::False => {
+            let n = node.node().ok()?;
+            node.span(&n).ok().and_then(T::from_text)
+        }
+        Kind::Null => return None,
+        Kind::Array | Kind::Object => None,
     };
     if converted.is_some() {
         note_coerced(1);
@@ -435,20 +614,20 @@ fn single<T: Element>(raw: &RawValue) -> Option<T> {
     converted
 }
 
-fn one<T: Element>(raw: &RawValue) -> Option<T> {
-    if first_byte(raw) != b'[' {
-        return single(raw);
+fn kind(node: &NodeDe<'_, '_>) -> Kind {
+    node.node().map_or(Kind::Null, |n| n.kind)
+}
+
+fn one<T: Element>(node: NodeDe<'_, '_>) -> Option<T> {
+    if kind(&node) != Kind::Array {
+        return single(node);
     }
-    let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw.get()) else {
-        note_dropped(1);
-        return None;
-    };
     let mut out = None;
     let mut extra = 0u32;
-    for item in items {
+    for item in node.children() {
         if out.is_some() {
             extra += 1;
-        } else if first_byte(item) == b'[' {
+        } else if kind(&item) == Kind::Array {
             note_dropped(1);
         } else {
             out = single(item);
@@ -461,28 +640,22 @@ fn one<T: Element>(raw: &RawValue) -> Option<T> {
     out
 }
 
-fn many<T: Element>(raw: &RawValue) -> Vec<T> {
-    match first_byte(raw) {
-        b'[' => {
-            let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw.get()) else {
-                note_dropped(1);
-                return Vec::new();
-            };
-            items
-                .into_iter()
-                .filter_map(|item| {
-                    if first_byte(item) == b'[' {
-                        note_dropped(1);
-                        None
-                    } else {
-                        single(item)
-                    }
-                })
-                .collect()
-        }
-        b'n' => Vec::new(),
+fn many<T: Element>(node: NodeDe<'_, '_>) -> Vec<T> {
+    match kind(&node) {
+        Kind::Array => node
+            .children()
+            .filter_map(|item| {
+                if kind(&item) == Kind::Array {
+                    note_dropped(1);
+                    None
+                } else {
+                    single(item)
+                }
+            })
+            .collect(),
+        Kind::Null => Vec::new(),
         _ => {
-            let v = single(raw);
+            let v = single(node);
             if v.is_some() {
                 note_coerced(1);
             }

@@ -26,6 +26,7 @@ mod bundle;
 pub mod datatypes;
 mod elements;
 pub mod from_model;
+mod json_tree;
 pub mod lenient;
 mod record_type;
 pub mod render;
