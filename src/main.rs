@@ -181,7 +181,7 @@ async fn run(command: Command) -> ExitCode {
         }
         Command::Audit {
             command: AuditCommand::Verify(args),
-        } => match icr_audit_verify::run(&args) {
+        } => match icr_audit_verify::run(&args).await {
             Ok(report) => {
                 say(&format!("audit log verified: {report}"));
                 ExitCode::SUCCESS

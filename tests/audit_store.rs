@@ -3,7 +3,9 @@
 //! port). Every access the replica audits reaches the store; `/metrics`
 //! says the feed is up and not behind; with PostgreSQL stopped the
 //! gateway keeps serving on its local log and says the store is down; once
-//! PostgreSQL is back the store catches up, each access exactly once.
+//! PostgreSQL is back the store catches up, each access exactly once; and
+//! `icr audit verify --store` catches the log cut at a line boundary
+//! afterwards, which the log alone cannot show.
 
 mod common;
 
@@ -124,4 +126,45 @@ async fn every_access_reaches_the_shared_store_once_and_an_outage_is_caught_up()
     assert_eq!(metric(&m, "icr_audit_store_inserted_total"), Some(10.0));
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(stored(&pg.url()).await, Some(5));
+
+    // `icr audit verify --store`: the log holds every head the store
+    // recorded; cut at a line boundary, it still verifies alone, but not
+    // against the store.
+    // (A copy: the ephemeral demo's log goes with it; nothing is written
+    // after the last request.)
+    let audit = dir.join("audit-copy");
+    std::fs::create_dir_all(&audit).unwrap();
+    for f in icr_audit::log_files(std::path::Path::new(&demo.audit)).unwrap() {
+        std::fs::copy(&f, audit.join(f.file_name().unwrap())).unwrap();
+    }
+    let audit = audit.to_string_lossy().into_owned();
+    let verify = |store: bool| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_icr"));
+        c.args(["audit", "verify", &audit]);
+        if store {
+            c.arg("--store").arg(dir.join("store-url"));
+            c.args(["--replica", "icr-a"]);
+        }
+        c.output().unwrap()
+    };
+    let out = verify(true);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = std::path::Path::new(&audit).join("audit-000001.jsonl");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(&file, lines[..lines.len() - 2].join("\n") + "\n").unwrap();
+    let alone = verify(false);
+    assert!(
+        alone.status.success(),
+        "{}",
+        String::from_utf8_lossy(&alone.stderr)
+    );
+    let against = verify(true);
+    assert_eq!(against.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&against.stderr);
+    assert!(said.contains("audit log FAILS verification"), "{said}");
 }

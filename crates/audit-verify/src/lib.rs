@@ -1,8 +1,11 @@
 //! `icr audit verify`, for an operator or an auditor after the fact: the
 //! log files named (or every log file of a directory) gathered, the heads
-//! published earlier and the anchor files read, and the hash chain checked
-//! by `icr_audit`'s verifier. The gateway writes the log at the end of
-//! every request; this reads it back offline.
+//! published earlier, the anchor files and (with `--store`) the heads the
+//! shared audit store holds for the replica read, and the hash chain
+//! checked by `icr_audit`'s verifier. The gateway writes the log at the
+//! end of every request; this reads it back offline. Against the store, a
+//! log cut at a line boundary after it was fed in fails, which the log
+//! alone cannot show.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -24,6 +27,16 @@ pub struct Args {
     /// be in the log with its hash. Repeatable.
     #[arg(long = "anchors", value_name = "FILE")]
     pub anchors: Vec<PathBuf>,
+    /// A file holding the shared audit store's connection URL
+    /// (`[audit_store] url_file`): every head recorded there for
+    /// `--replica`, and the last entry ingested from it, must be in the
+    /// log with its hash.
+    #[arg(long = "store", value_name = "URL_FILE", requires = "replica")]
+    pub store: Option<PathBuf>,
+    /// The replica whose log this is, as the store names it (with
+    /// `--store`).
+    #[arg(long, value_name = "ID", requires = "store")]
+    pub replica: Option<String>,
     /// Seconds an entry's time may be before the previous entry's: only
     /// for logs written before the gateway stamped entries' times in
     /// order (those hold request start times; use the request deadline).
@@ -68,6 +81,9 @@ pub enum AuditVerifyError {
         /// Where and what.
         source: AnchorError,
     },
+    /// The shared audit store could not be asked for the replica's heads.
+    #[error("cannot read the heads the audit store holds: {0}")]
+    Store(String),
     /// The log was read and fails verification: the chain is broken, or
     /// does not hold a head it must.
     #[error("audit log FAILS verification: {}\nverified before the problem: {}", .0.problem, .0.report)]
@@ -77,8 +93,29 @@ pub enum AuditVerifyError {
     Verify(VerifyError),
 }
 
+/// The heads the shared audit store holds for the replica `args` name
+/// (none without `--store`).
+async fn store_heads(args: &Args) -> Result<Vec<ChainPoint>, AuditVerifyError> {
+    let (Some(file), Some(replica)) = (&args.store, &args.replica) else {
+        return Ok(Vec::new());
+    };
+    let url = std::fs::read_to_string(file).map_err(|source| AuditVerifyError::ReadAnchors {
+        file: file.clone(),
+        source,
+    })?;
+    let replica = icr_audit_store::ReplicaId::parse(replica)
+        .map_err(|e| AuditVerifyError::Store(format!("--replica: {e}")))?;
+    let store = icr_audit_store::AuditStore::connect(url.trim(), 1)
+        .await
+        .map_err(|e| AuditVerifyError::Store(e.to_string()))?;
+    store
+        .anchors(&replica)
+        .await
+        .map_err(|e| AuditVerifyError::Store(e.to_string()))
+}
+
 /// Verifies the log `args` name; the report of what was verified.
-pub fn run(args: &Args) -> Result<VerifyReport, AuditVerifyError> {
+pub async fn run(args: &Args) -> Result<VerifyReport, AuditVerifyError> {
     let mut files = Vec::new();
     for p in &args.paths {
         if p.is_dir() {
@@ -96,6 +133,7 @@ pub fn run(args: &Args) -> Result<VerifyReport, AuditVerifyError> {
         return Err(AuditVerifyError::NoFiles);
     }
     let mut anchors = args.heads.clone();
+    anchors.extend(store_heads(args).await?);
     for f in &args.anchors {
         let read = std::fs::File::open(f)
             .map_err(AnchorError::from)
@@ -136,6 +174,8 @@ mod tests {
             paths,
             heads: Vec::new(),
             anchors: Vec::new(),
+            store: None,
+            replica: None,
             time_tolerance: 0,
         }
     }
@@ -150,25 +190,52 @@ mod tests {
         );
     }
 
-    #[test]
-    fn an_empty_directory_holds_no_log() {
+    #[tokio::test]
+    async fn an_empty_directory_holds_no_log() {
         let dir = std::env::temp_dir().join(format!("icr-audit-verify-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let e = run(&args(vec![dir.clone()])).unwrap_err();
+        let e = run(&args(vec![dir.clone()])).await.unwrap_err();
         assert_eq!(e.to_string(), "no audit log files found");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    #[test]
-    fn an_anchor_file_that_cannot_be_read_is_named() {
+    #[tokio::test]
+    async fn an_anchor_file_that_cannot_be_read_is_named() {
         let mut a = args(vec![PathBuf::from("/nonexistent/audit-000001.jsonl")]);
         a.anchors = vec![PathBuf::from("/nonexistent/anchors")];
-        let e = run(&a).unwrap_err();
+        let e = run(&a).await.unwrap_err();
         assert!(matches!(e, AuditVerifyError::ReadAnchors { .. }), "{e:?}");
         assert!(
             e.to_string()
                 .starts_with("cannot read /nonexistent/anchors: "),
             "{e}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_store_that_cannot_be_reached_is_an_error_not_a_pass() {
+        let dir =
+            std::env::temp_dir().join(format!("icr-audit-verify-store-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = dir.join("store-url");
+        std::fs::write(
+            &url,
+            "host=127.0.0.1 port=1 user=postgres dbname=postgres\n",
+        )
+        .unwrap();
+        let mut a = args(vec![PathBuf::from("/nonexistent/audit-000001.jsonl")]);
+        a.store = Some(url);
+        a.replica = Some("icr-0".into());
+        let e = run(&a).await.unwrap_err();
+        assert!(
+            e.to_string().starts_with(
+                "cannot read the heads the audit store holds: cannot reach the audit store"
+            ),
+            "{e}"
+        );
+        a.replica = Some("Not A Label".into());
+        let e = run(&a).await.unwrap_err();
+        assert!(e.to_string().contains("--replica"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
