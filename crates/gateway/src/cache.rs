@@ -40,6 +40,18 @@ const NO_RECORD_WEIGHT: u32 = 128;
 /// holds none (`None`), with when it was received.
 pub type Answer = (Option<Arc<SourceRecord>>, Received);
 
+/// What a source's call answered, as an answer: its record, or `None`
+/// when it holds no record for the person; any other error is a failure.
+pub(crate) fn kept(
+    result: Result<SourceRecord, SourceError>,
+) -> Result<Option<Arc<SourceRecord>>, SourceError> {
+    match result {
+        Ok(record) => Ok(Some(Arc::new(record))),
+        Err(SourceError::PatientNotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// When a source's answer was received, and whether this request had it
 /// from the cache (or from a concurrent request's fetch) rather than its
 /// own call: a cached answer is as old as its `at`, not as the request.
@@ -164,11 +176,7 @@ impl SourceCache {
             .inner
             .entry(key)
             .or_try_insert_with(async move {
-                let record = match fetch.await {
-                    Ok(record) => Some(Arc::new(record)),
-                    Err(SourceError::PatientNotFound) => None,
-                    Err(e) => return Err(e),
-                };
+                let record = kept(fetch.await)?;
                 Ok(Cached {
                     record,
                     ttl,
@@ -226,11 +234,7 @@ impl SourceCache {
         F: Future<Output = Result<SourceRecord, SourceError>>,
     {
         self.stats.misses.fetch_add(1, Ordering::Relaxed);
-        let record = match fetch.await {
-            Ok(record) => Some(Arc::new(record)),
-            Err(SourceError::PatientNotFound) => None,
-            Err(e) => return Err(e),
-        };
+        let record = kept(fetch.await)?;
         let received = Received::now();
         let value = Cached {
             record: record.clone(),

@@ -40,7 +40,7 @@ use tracing::Instrument as _;
 
 use super::identity_guard::{Slot, check_nhs_number};
 use super::plan::{self, Ask, Plan, Registered, Skip};
-use crate::cache::{Answer, CacheKey, Received, SourceCache};
+use crate::cache::{Answer, CacheKey, Received, SourceCache, kept};
 use crate::sources::Source;
 
 /// A source's answer and whether it came from the cache.
@@ -258,6 +258,17 @@ pub(crate) async fn execute(
     }
 }
 
+impl CacheKey {
+    /// The entry for `source`'s answer about `nhs_number`'s `sections`.
+    fn of(source: &Source, nhs_number: NhsNumber, sections: SectionSet) -> Self {
+        CacheKey {
+            source: source.spec.id.clone(),
+            nhs_number,
+            sections,
+        }
+    }
+}
+
 /// The answer the cache holds now for one source, if any (never on a
 /// refresh, nor for a source whose answers are not cached), with the time
 /// the lookup took; its span is recorded as a call's would be.
@@ -271,11 +282,7 @@ async fn held(
     let source = &sources[ask.index];
     let cache = cache.filter(|_| !fresh && source.spec.cache_ttl_s > 0)?;
     let started = Instant::now();
-    let key = CacheKey {
-        source: source.spec.id.clone(),
-        nhs_number,
-        sections: ask.sections,
-    };
+    let key = CacheKey::of(source, nhs_number, ask.sections);
     let (result, no_record) = answered(cache.cached(&key).await?);
     let elapsed = started.elapsed();
     record_outcome(&source_span(source), &result, elapsed);
@@ -348,26 +355,19 @@ async fn fetch_one(
     let work = async {
         match (cache, ttl.is_zero()) {
             (Some((cache, fresh)), false) => {
-                let key = CacheKey {
-                    source: source.spec.id.clone(),
-                    nhs_number,
-                    sections,
-                };
+                let key = CacheKey::of(source, nhs_number, sections);
                 if fresh {
                     cache.fetch_fresh(key, ttl, fetch).await
                 } else {
                     cache.get_or_fetch(key, ttl, fetch).await
                 }
             }
-            _ => fetch.await.map(|r| (Some(Arc::new(r)), Received::now())),
+            _ => kept(fetch.await).map(|r| (r, Received::now())),
         }
     };
     let started = Instant::now();
     match tokio::time::timeout_at(deadline, work).await {
         Ok(Ok(answer)) => answered(answer),
-        Ok(Err(SourceError::PatientNotFound)) => {
-            (Err(SourceError::PatientNotFound), Some(Received::now()))
-        }
         Ok(Err(e)) => (Err(e), None),
         Err(_) => (
             Err(SourceError::Timeout {
