@@ -70,6 +70,14 @@ pub enum FeedError {
         #[source]
         source: std::io::Error,
     },
+    /// The file does not hold a PostgreSQL connection URL.
+    #[error("[audit_store] url_file {}: not a PostgreSQL connection URL ({why})", path.display())]
+    Url {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        why: String,
+    },
 }
 
 impl StoreConfig {
@@ -100,6 +108,15 @@ impl StoreConfig {
             })?
             .trim()
             .to_owned();
+        // Checked now, so that a mistyped URL stops the start (and
+        // `icr check-config`) rather than every feed; the error never
+        // quotes the URL, which may hold a password.
+        if let Err(e) = url.parse::<tokio_postgres::Config>() {
+            return Err(FeedError::Url {
+                path,
+                why: e.to_string(),
+            });
+        }
         Ok(Resolved {
             url,
             replica,
@@ -119,6 +136,20 @@ pub struct Resolved {
     pool_size: usize,
     every: Duration,
     anchor_every: Duration,
+}
+
+impl Resolved {
+    /// A handle for reading the store (`pool_size` connections at most),
+    /// connecting when first used: the replica starts while PostgreSQL is
+    /// down.
+    pub fn reader(&self) -> Result<AuditStore, StoreError> {
+        AuditStore::lazy(&self.url, self.pool_size)
+    }
+
+    /// How often the log is fed into the store.
+    pub fn every(&self) -> Duration {
+        self.every
+    }
 }
 
 impl std::fmt::Debug for Resolved {
@@ -175,7 +206,15 @@ pub async fn feed(
             _ = tick.tick() => false,
             () = &mut stop => true,
         };
-        let run = once(&settings, &dir, &mut store, &head, &mut anchored_at, &stats);
+        let run = once(
+            &settings,
+            &dir,
+            &mut store,
+            &head,
+            &mut anchored_at,
+            &stats,
+            stopping,
+        );
         if stopping {
             let _ = tokio::time::timeout(settings.every, run).await;
             return;
@@ -184,7 +223,9 @@ pub async fn feed(
     }
 }
 
-/// One run: connect (and migrate) if not connected, ingest, anchor when due.
+/// One run: connect (and migrate) if not connected, ingest, record the
+/// replica caught up when the ingest reached the log's end (and whether it
+/// is stopping), anchor when due.
 async fn once(
     settings: &Resolved,
     dir: &Path,
@@ -192,6 +233,7 @@ async fn once(
     head: &impl Fn() -> ChainPoint,
     anchored_at: &mut Option<tokio::time::Instant>,
     stats: &FeedStats,
+    stopping: bool,
 ) {
     let result = async {
         let connected = match store.take() {
@@ -203,7 +245,13 @@ async fn once(
             }
         };
         let store = store.insert(connected);
+        let read_from = icr_audit::Timestamp::now();
         let report = store.ingest(&settings.replica, dir).await?;
+        if report.reached_end {
+            store
+                .mark_caught_up(&settings.replica, read_from, stopping)
+                .await?;
+        }
         let due = anchored_at.is_none_or(|at| at.elapsed() >= settings.anchor_every);
         if due {
             store.record_anchor(&settings.replica, head()).await?;
@@ -277,6 +325,16 @@ mod tests {
             bad.resolve(&dir, None).unwrap_err().to_string(),
             "[audit_store] ingest_every_ms must be 100 to 600000"
         );
+        // Not a connection URL: refused at start (and by check-config),
+        // without quoting what the file holds.
+        std::fs::write(
+            dir.join("store-url"),
+            "postgresql://icr:s3cret@[::1:5432/icr\n",
+        )
+        .unwrap();
+        let e = config(Some("icr-1")).resolve(&dir, None).unwrap_err();
+        assert!(matches!(e, FeedError::Url { .. }), "{e}");
+        assert!(!e.to_string().contains("s3cret"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(matches!(
             config(Some("icr-1")).resolve(&dir, None),

@@ -65,6 +65,9 @@ pub struct IngestReport {
     pub stored: ChainPoint,
     /// What is left behind the log's end.
     pub lag: Lag,
+    /// The run read to the end of the log as it then was (not stopped by
+    /// `max_entries`): every entry written before the run began is stored.
+    pub reached_end: bool,
 }
 
 /// How far a replica's log has been ingested.
@@ -116,6 +119,7 @@ pub(crate) fn interaction_str(i: Interaction) -> &'static str {
         Interaction::Record => "record",
         Interaction::FhirEverything => "fhir-everything",
         Interaction::AuditRead => "audit-read",
+        Interaction::BreakGlassReview => "break-glass-review",
     }
 }
 
@@ -287,6 +291,7 @@ impl AuditStore {
                 entries: 0,
                 seconds: 0.0,
             },
+            reached_end: false,
         };
         let mut tail = Tail::new(replica.clone(), dir, stored.head, at);
         while report.read < limits.max_entries {
@@ -301,7 +306,10 @@ impl AuditStore {
             .map_err(|_| StoreError::Interrupted)?;
             tail = t;
             let batch = batch?;
-            let Some(last) = batch.last() else { break };
+            let Some(last) = batch.last() else {
+                report.reached_end = true;
+                break;
+            };
             let (inserted, present) = write_batch(&mut conn, replica, &batch).await?;
             report.read += batch.len() as u64;
             report.inserted += inserted;

@@ -46,9 +46,16 @@
 //! a store that cannot be reached is retried at the next run (the replica
 //! serves on its local log meanwhile), and [`FeedStats`] carries how it
 //! goes to `/metrics` (`icr_audit_store_up`, `…_lag_entries`,
-//! `…_lag_seconds`, `…_failures_total`). The audit's readers (`/v1/audit`,
-//! the AuditEvent search) still read the replica's own file: reading from
-//! the store is not wired yet.
+//! `…_lag_seconds`, `…_failures_total`). Each run that reads to the end of
+//! the log records the replica caught up ([`AuditStore::mark_caught_up`],
+//! from a time taken before the run began), and its last run as it stops
+//! records that it stopped cleanly: [`AuditStore::coverage`] lets a reader
+//! name the replicas whose latest accesses may be missing.
+//!
+//! **Readers.** With `[audit_store]`, the gateway reads `/v1/audit` and the
+//! AuditEvent search from the store (falling back to its own log, saying
+//! so, when the store cannot be read), and the privacy officer's
+//! break-glass review lists and records reviews here.
 //!
 //! **Schema.** `migrations/NNNN_name.sql`, embedded; [`AuditStore::migrate`]
 //! applies the missing ones in order in one transaction under an advisory
@@ -68,6 +75,7 @@
 #![warn(missing_docs)]
 
 mod anchor;
+mod coverage;
 mod error;
 mod feed;
 mod ingest;
@@ -78,6 +86,7 @@ mod replica;
 mod tail;
 
 pub use anchor::{AnchorRecorded, VerifyAgainstStore};
+pub use coverage::Coverage;
 pub use error::StoreError;
 pub use feed::{FeedError, FeedStats, Resolved, StoreConfig, feed};
 pub use ingest::{IngestLimits, IngestReport, Lag, Progress, log_head};

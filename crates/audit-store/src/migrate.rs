@@ -15,11 +15,18 @@ pub struct Migration {
 }
 
 /// Every migration, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "audit_store",
-    sql: include_str!("../migrations/0001_audit_store.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "audit_store",
+        sql: include_str!("../migrations/0001_audit_store.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "coverage",
+        sql: include_str!("../migrations/0002_coverage.sql"),
+    },
+];
 
 /// The advisory lock every migrating replica takes (an arbitrary constant:
 /// "icr audit" in ASCII).

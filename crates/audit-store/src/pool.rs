@@ -79,6 +79,15 @@ impl AuditStore {
     /// or `host=… port=… user=… dbname=…`), with at most `pool_size`
     /// connections (1 to [`MAX_POOL`]). Connects once to check that it can.
     pub async fn connect(url: &str, pool_size: usize) -> Result<AuditStore, StoreError> {
+        let store = Self::lazy(url, pool_size)?;
+        drop(store.conn().await?);
+        Ok(store)
+    }
+
+    /// A handle to the database at `url` that connects only when first
+    /// used (and again after a connection is lost): for a reader that must
+    /// start while PostgreSQL is down.
+    pub fn lazy(url: &str, pool_size: usize) -> Result<AuditStore, StoreError> {
         if !(1..=MAX_POOL).contains(&pool_size) {
             return Err(StoreError::Invalid("pool size (1 to 64)"));
         }
@@ -96,15 +105,13 @@ impl AuditStore {
         if config.get_application_name().is_none() {
             config.application_name("icr-audit-store");
         }
-        let store = AuditStore {
+        Ok(AuditStore {
             inner: Arc::new(Inner {
                 config,
                 idle: Mutex::new(Vec::new()),
                 permits: Arc::new(Semaphore::new(pool_size)),
             }),
-        };
-        drop(store.conn().await?);
-        Ok(store)
+        })
     }
 
     /// A connection: an idle one, or a new one; waits at most

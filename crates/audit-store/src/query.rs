@@ -313,8 +313,9 @@ impl AuditStore {
                 seq,
                 why: why.to_owned(),
             };
-            let access = logged_access(&first, completion.as_deref()).map_err(corrupt)?;
+            let mut access = logged_access(&first, completion.as_deref()).map_err(corrupt)?;
             let replica = ReplicaId::parse(&replica).map_err(|_| corrupt("replica id"))?;
+            access.replica = Some(replica.to_string());
             let time = Timestamp::from_offset(time);
             let cursor = AccessCursor {
                 time,
@@ -333,6 +334,48 @@ impl AuditStore {
             ));
         }
         Ok(paged(items, query.count))
+    }
+
+    /// How many of `nhs`'s accesses are in the query's time range (its
+    /// `count` and `before` aside), and how many of those are older than
+    /// `last` (the last access on a page): the page's total, and what later
+    /// pages hold.
+    pub async fn person_access_counts(
+        &self,
+        nhs: &NhsNumber,
+        query: &PersonQuery,
+        last: Option<&AccessCursor>,
+    ) -> Result<(u64, u64), StoreError> {
+        let until = query
+            .until
+            .map_or(OffsetDateTime::now_utc() + Duration::days(36_600), |u| {
+                u.as_offset()
+            });
+        // With no page shown, nothing is older than it.
+        let (t, r, s) = match last {
+            Some(c) => (
+                c.time.as_offset(),
+                c.access.replica.to_string(),
+                to_i64(c.access.seq)?,
+            ),
+            None => (
+                OffsetDateTime::UNIX_EPOCH - Duration::days(36_600),
+                String::new(),
+                0,
+            ),
+        };
+        let conn = self.conn().await?;
+        let row = conn
+            .query_one(
+                "SELECT count(*), count(*) FILTER (WHERE (time, replica, seq) < ($4, $5, $6))
+                 FROM audit_accesses
+                 WHERE nhs_number = $1 AND time >= $2 AND time < $3",
+                &[&nhs.as_str(), &query.since.as_offset(), &until, &t, &r, &s],
+            )
+            .await
+            .map_err(StoreError::db("count a person's accesses"))?;
+        let n = |i: usize| u64::try_from(row.get::<_, i64>(i)).unwrap_or(0);
+        Ok((n(0), n(1)))
     }
 
     /// Break-glass accesses since the query's time, across replicas,
@@ -481,6 +524,7 @@ fn logged_access(first: &str, completion: Option<&str>) -> Result<LoggedAccess, 
     };
     Ok(LoggedAccess {
         seq: first.seq,
+        replica: None,
         logged,
     })
 }

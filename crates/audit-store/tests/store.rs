@@ -108,11 +108,11 @@ async fn migrations_apply_once_when_three_replicas_start_together_and_again_do_n
     );
     let mut applied: Vec<Vec<i32>> = vec![a.unwrap(), b.unwrap(), c.unwrap()];
     applied.sort();
-    assert_eq!(applied, vec![vec![], vec![], vec![1]]);
+    assert_eq!(applied, vec![vec![], vec![], vec![1, 2]]);
     assert_eq!(stores[0].migrate().await.unwrap(), Vec::<i32>::new());
     assert_eq!(
         count(&pg.url(), "SELECT count(*) FROM audit_schema_migrations").await,
-        1
+        2
     );
     // A schema newer than this build is refused, not used.
     exec(
@@ -124,7 +124,7 @@ async fn migrations_apply_once_when_three_replicas_start_together_and_again_do_n
         stores[1].migrate().await,
         Err(StoreError::SchemaTooNew {
             found: 99,
-            known: 1
+            known: 2
         })
     ));
 }
@@ -227,8 +227,10 @@ async fn ingest_in_bounded_runs_across_files_reports_the_lag_behind_the_log() {
     );
     assert_eq!(first.lag.entries, 7);
     assert!(first.lag.seconds >= 0.0);
+    assert!(!first.reached_end, "stopped by max_entries");
     let rest = store.ingest(&r, &dir).await.unwrap();
     assert_eq!((rest.read, rest.inserted, rest.lag.entries), (7, 7, 0));
+    assert!(rest.reached_end);
     assert_eq!(
         icr_audit_store::log_head(&dir)
             .unwrap()
@@ -722,4 +724,92 @@ async fn postgres_stopped_mid_ingest_errors_cleanly_and_the_next_run_catches_up(
         i64::from(total)
     );
     store.verify_log(&r, &dir).await.unwrap();
+}
+
+#[tokio::test]
+async fn coverage_says_which_replicas_are_caught_up_and_which_stopped_cleanly() {
+    let Some((_pg, store)) = store("audit store coverage").await else {
+        return;
+    };
+    let t = |s: &str| Timestamp::parse(s).unwrap();
+    let (a, b) = (replica("icr-a"), replica("icr-b"));
+    let dir = log_of("store-coverage", 4).await;
+    // A replica with no progress yet is not recorded (nothing to cover).
+    store
+        .mark_caught_up(&a, t("2026-12-07T10:00:00Z"), false)
+        .await
+        .unwrap();
+    assert_eq!(store.coverage().await.unwrap(), vec![]);
+    store.ingest(&a, &dir).await.unwrap();
+    store.ingest(&b, &dir).await.unwrap();
+    store
+        .mark_caught_up(&a, t("2026-12-07T10:00:00Z"), false)
+        .await
+        .unwrap();
+    // An earlier mark (a slower run finishing late) never moves it back.
+    store
+        .mark_caught_up(&a, t("2026-12-07T09:00:00Z"), false)
+        .await
+        .unwrap();
+    let c = store.coverage().await.unwrap();
+    assert_eq!(c.len(), 2);
+    assert_eq!(
+        (c[0].replica.as_str(), c[0].caught_up_at, c[0].stopped),
+        ("icr-a", Some(t("2026-12-07T10:00:00Z")), false)
+    );
+    assert_eq!(
+        (c[1].replica.as_str(), c[1].caught_up_at, c[1].stopped),
+        ("icr-b", None, false)
+    );
+    let cutoff = t("2026-12-07T09:59:00Z");
+    assert!(!c[0].behind(cutoff));
+    assert!(c[1].behind(cutoff));
+    // B's last feed as it stopped: not behind however old.
+    store
+        .mark_caught_up(&b, t("2026-12-07T08:00:00Z"), true)
+        .await
+        .unwrap();
+    let c = store.coverage().await.unwrap();
+    assert!(c[1].stopped && !c[1].behind(cutoff));
+}
+
+#[tokio::test]
+async fn a_persons_counts_give_the_pages_total_and_what_is_older() {
+    let Some((_pg, store)) = store("audit store counts").await else {
+        return;
+    };
+    // Patients 0, 1, 2 in turn: patient 0 has entries 1, 4, 7, 10.
+    let dir = log_of("store-counts", 12).await;
+    store.ingest(&replica("icr-0"), &dir).await.unwrap();
+    let q = PersonQuery {
+        since: Timestamp::from_unix_micros(0).unwrap(),
+        until: None,
+        count: 3,
+        before: None,
+    };
+    let page = store.person_accesses(&nhs(0), &q).await.unwrap();
+    assert_eq!(page.items.len(), 3);
+    let last = page.next.clone().unwrap();
+    assert_eq!(
+        store
+            .person_access_counts(&nhs(0), &q, Some(&last))
+            .await
+            .unwrap(),
+        (4, 1)
+    );
+    assert_eq!(
+        store.person_access_counts(&nhs(0), &q, None).await.unwrap(),
+        (4, 0)
+    );
+    let later = PersonQuery {
+        since: Timestamp::parse("9999-01-01T00:00:00Z").unwrap(),
+        ..q
+    };
+    assert_eq!(
+        store
+            .person_access_counts(&nhs(0), &later, None)
+            .await
+            .unwrap(),
+        (0, 0)
+    );
 }

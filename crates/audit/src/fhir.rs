@@ -161,7 +161,9 @@ pub fn audit_event(access: &LoggedAccess, observer: &Observer) -> AuditEvent {
     let subtype = match r.interaction {
         Interaction::Record => coding(RESTFUL_INTERACTION, "read", "read"),
         Interaction::FhirEverything => coding(RESTFUL_INTERACTION, "operation", "operation"),
-        Interaction::AuditRead => coding(RESTFUL_INTERACTION, "search-type", "search type"),
+        Interaction::AuditRead | Interaction::BreakGlassReview => {
+            coding(RESTFUL_INTERACTION, "search-type", "search type")
+        }
     };
     let (outcome_code, outcome_desc) = match outcome {
         Some(o) => {
@@ -310,7 +312,7 @@ pub fn audit_event(access: &LoggedAccess, observer: &Observer) -> AuditEvent {
     };
 
     AuditEvent {
-        id: Some(format!("icr-audit-{}", access.seq)),
+        id: Some(format!("icr-audit-{}", access.id())),
         type_: Some(coding(AUDIT_EVENT_TYPE, "rest", "RESTful Operation")),
         subtype: vec![subtype],
         action: Some("R".into()),
@@ -333,6 +335,15 @@ pub fn audit_event(access: &LoggedAccess, observer: &Observer) -> AuditEvent {
     }
 }
 
+/// `s` as a sentence: its first letter capitalised, a full stop at the end.
+fn sentence(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), c.as_str()),
+        None => String::new(),
+    }
+}
+
 /// A page of the accesses to one patient's record as a searchset Bundle of
 /// AuditEvents, most recent first (serialize it as [`Resource::Bundle`] so
 /// that it carries its `resourceType`), `total` counting every page, and a
@@ -345,7 +356,7 @@ pub fn audit_bundle(page: &AccessPage, observer: &Observer, next_url: Option<&st
         .records
         .iter()
         .map(|a| BundleEntry {
-            full_url: Some(format!("urn:icr:audit:{}", a.seq)),
+            full_url: Some(format!("urn:icr:audit:{}", a.id())),
             resource: Resource::AuditEvent(audit_event(a, observer)),
             search: Some(BundleSearch {
                 mode: Some("match".into()),
@@ -366,6 +377,14 @@ pub fn audit_bundle(page: &AccessPage, observer: &Observer, next_url: Option<&st
                 "The audit log fails verification at {file} line {}: {}. Accesses recorded after that point are not shown.",
                 p.line, p.kind
             )),
+            ..Default::default()
+        });
+    }
+    for gap in &page.incomplete {
+        issues.push(OperationOutcomeIssue {
+            severity: Some("warning".into()),
+            code: Some("incomplete".into()),
+            diagnostics: Some(sentence(&gap.to_string())),
             ..Default::default()
         });
     }

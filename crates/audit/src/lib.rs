@@ -130,7 +130,8 @@ pub use line::{
 pub use log::{AuditConfig, AuditError, AuditLog, AuditStats, LogEnv, NoReader, Pending};
 pub use query::{AccessQuery, DEFAULT_PAGE, DateRange, MAX_PAGE, MAX_PAGE_BYTES, QueryError};
 pub use read::{
-    AccessPage, AuditReader, Logged, LoggedAccess, PatientAccesses, ReadError, read_for_patient,
+    AccessPage, AuditReader, Incomplete, Logged, LoggedAccess, PatientAccesses, ReadError,
+    read_for_patient,
 };
 pub use record::{
     AccessBegun, AuditRecord, Basis, Decision, Interaction, ReasonCode, RequestId, SourceAsked,

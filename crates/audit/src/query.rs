@@ -59,6 +59,12 @@ impl DateRange {
         self.from.is_none_or(|f| t >= f) && self.until.is_none_or(|u| t < u)
     }
 
+    /// The range's ends in microseconds since the Unix epoch: from
+    /// (included), until (excluded).
+    pub fn micros(&self) -> (Option<i64>, Option<i64>) {
+        (self.from, self.until)
+    }
+
     /// Whether no time can be in the range.
     pub fn is_empty(&self) -> bool {
         matches!((self.from, self.until), (Some(f), Some(u)) if f >= u)

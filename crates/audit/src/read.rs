@@ -26,6 +26,10 @@ pub struct LoggedAccess {
     /// Its first entry's sequence number in the log (the begun entry's,
     /// for an access in two): it identifies the access, and pages by it.
     pub seq: Sequence,
+    /// The replica whose log holds it, when read from the shared audit
+    /// store (where sequences are per replica); `None`: this gateway's own
+    /// log.
+    pub replica: Option<String>,
     /// What is recorded of it.
     pub logged: Logged,
 }
@@ -48,7 +52,17 @@ impl LoggedAccess {
     pub fn whole(seq: Sequence, record: AuditRecord) -> Self {
         Self {
             seq,
+            replica: None,
             logged: Logged::Whole(record),
+        }
+    }
+
+    /// Its id among every access shown: the sequence, prefixed by the
+    /// replica when it is from the shared store (`icr-1.42`).
+    pub fn id(&self) -> String {
+        match &self.replica {
+            Some(r) => format!("{r}.{}", self.seq),
+            None => self.seq.to_string(),
         }
     }
 
@@ -75,7 +89,11 @@ impl LoggedAccess {
             }
             _ => return None,
         };
-        Some(Self { seq, logged })
+        Some(Self {
+            seq,
+            replica: None,
+            logged,
+        })
     }
 }
 
@@ -185,6 +203,7 @@ pub fn read_for_patient(
             };
             records.push_back(LoggedAccess {
                 seq: entry.seq,
+                replica: None,
                 logged: access,
             });
         },
@@ -213,19 +232,70 @@ pub struct AccessPage {
     /// Matching accesses older than this page's last: on later pages.
     pub older: u64,
     /// The cursor for the next (older) page: ask again with `before` set
-    /// to it. `None` on the last page.
+    /// to it. `None` on the last page. (On a page from the shared store,
+    /// whose cursor is the store's, this is the last access's sequence: it
+    /// says only that there is a next page.)
     pub next: Option<Sequence>,
     /// Why the trail may be incomplete, if it may: the log failed
     /// verification when it was opened, or a line on this page is not as
     /// it was indexed. Must be shown.
     pub problem: Option<Problem>,
+    /// Why a page read from the shared audit store may be missing
+    /// accesses, if it may. Must be shown.
+    pub incomplete: Vec<Incomplete>,
 }
 
 impl AccessPage {
     /// Whether this page shows every matching access and the log is
-    /// intact: no later page, no problem.
+    /// intact: no later page, no problem, nothing possibly missing.
     pub fn is_complete(&self) -> bool {
-        self.problem.is_none() && self.next.is_none()
+        self.problem.is_none() && self.next.is_none() && self.incomplete.is_empty()
+    }
+}
+
+/// Why a page read from the shared audit store (or instead of it) may be
+/// missing accesses that other replicas served.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Incomplete {
+    /// Replica `replica`'s log has not been wholly fed into the store since
+    /// `since` (`None`: not yet at all): its later accesses may be missing.
+    Behind {
+        /// The replica.
+        replica: String,
+        /// Since when its accesses may be missing.
+        since: Option<crate::Timestamp>,
+    },
+    /// The store could not be read: the page is this replica's own log
+    /// only, and accesses other replicas served are not shown.
+    StoreUnavailable {
+        /// The replica whose log is shown.
+        replica: String,
+    },
+}
+
+impl std::fmt::Display for Incomplete {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Incomplete::Behind {
+                replica,
+                since: Some(t),
+            } => write!(
+                f,
+                "accesses served by gateway replica {replica} after {} may not be shown yet: its audit log has not reached the shared audit store since then",
+                t.to_rfc3339()
+            ),
+            Incomplete::Behind {
+                replica,
+                since: None,
+            } => write!(
+                f,
+                "accesses served by gateway replica {replica} may not be shown yet: its audit log has not reached the shared audit store"
+            ),
+            Incomplete::StoreUnavailable { replica } => write!(
+                f,
+                "the shared audit store cannot be read: only the accesses served by gateway replica {replica} are shown, and those served by other replicas are missing"
+            ),
+        }
     }
 }
 
@@ -241,6 +311,7 @@ impl From<PatientAccesses> for AccessPage {
             next,
             records: a.records.into_iter().rev().collect(),
             problem: a.problem,
+            incomplete: Vec::new(),
         }
     }
 }
@@ -284,6 +355,7 @@ fn read_page(index: &Index, dir: &Path, nhs: &NhsNumber, query: &AccessQuery) ->
         older: selection.older,
         next: None,
         problem: selection.problem,
+        incomplete: Vec::new(),
     };
     let mut open: Option<(u32, BufReader<File>)> = None;
     let mut bytes = 0usize;

@@ -65,7 +65,8 @@ fn record() -> impl Strategy<Value = AuditRecord> {
             prop_oneof![
                 Just(Interaction::Record),
                 Just(Interaction::FhirEverything),
-                Just(Interaction::AuditRead)
+                Just(Interaction::AuditRead),
+                Just(Interaction::BreakGlassReview)
             ],
             proptest::option::of(user()),
             proptest::option::of(".{0,30}"),

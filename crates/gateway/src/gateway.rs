@@ -13,6 +13,7 @@ use icr_model::{NhsNumber, SectionSet};
 
 use crate::fhir_pages::FhirState;
 use crate::metrics::{CacheSnapshot, Measurements, MemorySnapshot, Snapshot, SourceSnapshot};
+use crate::shared_audit::SharedStore;
 use crate::sources::{Access, ReloadError, Reloadable, Reloaded, State};
 use crate::views::ViewStats;
 
@@ -31,8 +32,8 @@ struct Inner {
     measurements: Measurements,
     /// The FHIR face's pages.
     fhir: FhirState,
-    /// How the feed into the shared audit store goes, when there is one.
-    store_feed: OnceLock<Arc<icr_audit_store::FeedStats>>,
+    /// The shared audit store, when there is one.
+    shared_audit: OnceLock<SharedStore>,
 }
 
 impl Gateway {
@@ -46,7 +47,7 @@ impl Gateway {
                 shed: AtomicU64::new(0),
                 measurements: Measurements::default(),
                 fhir: FhirState::new(config),
-                store_feed: OnceLock::new(),
+                shared_audit: OnceLock::new(),
             }),
         })
     }
@@ -206,16 +207,22 @@ impl Gateway {
                 .collect(),
         };
         let mut text = crate::metrics::render(&snapshot);
-        if let Some(feed) = self.inner.store_feed.get() {
-            crate::metrics::store::render(&mut text, feed);
+        if let Some(shared) = self.inner.shared_audit.get() {
+            crate::metrics::store::render(&mut text, &shared.feed);
         }
         text
     }
 
-    /// Shows in `/metrics` how the feed of this replica's audit log into
-    /// the shared store goes (set once, at start).
-    pub fn report_store_feed(&self, stats: Arc<icr_audit_store::FeedStats>) {
-        let _ = self.inner.store_feed.set(stats);
+    /// Reads the audit from the shared store from now on, and shows in
+    /// `/metrics` how this replica's feed into it goes (set once, at
+    /// start).
+    pub fn use_shared_audit(&self, shared: SharedStore) {
+        let _ = self.inner.shared_audit.set(shared);
+    }
+
+    /// The shared audit store, when one is configured.
+    pub(crate) fn shared_audit(&self) -> Option<&SharedStore> {
+        self.inner.shared_audit.get()
     }
 
     /// The audit log's chain head now (sequence and hash: no patient data),
@@ -257,6 +264,15 @@ impl Gateway {
     /// no patient data.
     pub fn sources_health(&self) -> Vec<serde_json::Value> {
         crate::sources::health(&self.state().sources)
+    }
+
+    /// Waits until the audit entries queued so far (completions) are
+    /// written, so that whatever reads the log's files — the feed into the
+    /// shared store — finds them.
+    pub async fn flush_audit(&self) {
+        if let Err(e) = self.access().audit.flushed().await {
+            tracing::warn!(error = %e, "flushing the audit log failed");
+        }
     }
 
     /// Flushes and closes the audit log (at shutdown).

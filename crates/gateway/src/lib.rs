@@ -20,25 +20,32 @@
 //! ```text
 //! leaves    outcome     typed stops and verdicts, and their HTTP statuses
 //!           cache  memory  locate  resilience  objections  fhir_pages
+//!           shared_audit  the shared audit store's reads, and what a page
+//!                       read from it may be missing
 //!           metrics     (→ resilience) every /metrics family, from a Snapshot
 //! state     sources     (→ cache, memory, locate, resilience, metrics,
 //!                       objections)
 //!                       the reloadable configuration and each source's health
-//!           gateway     (→ sources, metrics, fhir_pages) the handle
+//!           gateway     (→ sources, metrics, fhir_pages, shared_audit)
+//!                       the handle
 //! input     headers     (→ outcome) Authorization, break-glass reason
 //! pipeline  pipeline::{plan, identity_guard}   pure
 //!           pipeline::{admit, authenticate, decide, fetch, report,
 //!                      merge, audit}  (→ gateway, sources, cache, memory,
 //!                      locate, outcome)
-//!           pipeline    the flow, step by step; pipeline::audit_read
+//!           pipeline    the flow, step by step; pipeline::audit_read and
+//!                       pipeline::break_glass (→ shared_audit)
 //!           views       merged views, merged once (→ nothing in the crate)
 //! render    view  fhir  (→ pipeline's RecordOutcome, fhir_pages)
 //! edge      respond     (→ fhir, outcome) how every answer is written
 //!           listener    (→ respond) connections, their limits and bounds
 //!           request     (→ listener) query, Prefer: wait, calling system
 //!           fhir_api    (→ pipeline, fhir, respond, request, headers)
-//!           server      (→ fhir_api, pipeline, respond, request, headers,
-//!                       listener)
+//!           operator    (→ gateway, headers, respond) the operator check
+//!           audit_api   (→ pipeline, view, respond, request, headers,
+//!                       operator) the audit's routes
+//!           server      (→ fhir_api, audit_api, operator, pipeline,
+//!                       respond, request, headers, listener)
 //!           fuzz
 //! ```
 //!
@@ -48,6 +55,7 @@
 //! to the edge, which renders the record or the typed stop, with the HTTP
 //! status [`outcome`] gives it.
 
+mod audit_api;
 mod cache;
 pub mod fhir;
 mod fhir_api;
@@ -60,12 +68,14 @@ pub mod locate;
 mod memory;
 pub mod metrics;
 mod objections;
+mod operator;
 mod outcome;
 mod pipeline;
 mod request;
 pub mod resilience;
 mod respond;
 mod server;
+mod shared_audit;
 mod sources;
 pub mod view;
 mod views;
@@ -79,6 +89,7 @@ pub use outcome::Verdict;
 pub use pipeline::merge::RecordOutcome;
 pub use pipeline::report::SourceReport;
 pub use server::{serve, serve_tls};
+pub use shared_audit::SharedStore;
 pub use sources::{ReloadError, Reloaded};
 pub use views::View;
 

@@ -52,6 +52,11 @@ pub(crate) enum Why {
     Forbidden(&'static str),
     /// What was asked for is no longer kept (410).
     Gone(&'static str),
+    /// What was asked for does not exist here (404): `NO_SHARED_AUDIT_STORE`,
+    /// `NO_SUCH_BREAK_GLASS`.
+    NotFound(&'static str),
+    /// The shared audit store cannot be read or written now (503).
+    StoreUnavailable,
     /// The objection register cannot be read (503).
     ObjectionsUnavailable,
     /// The access cannot be recorded in the audit log (503).
@@ -135,7 +140,10 @@ impl Stop {
             Why::Refused(RefusalCode::RelationshipUndecided) => StatusCode::SERVICE_UNAVAILABLE,
             Why::Refused(_) | Why::Forbidden(_) => StatusCode::FORBIDDEN,
             Why::Gone(_) => StatusCode::GONE,
-            Why::ObjectionsUnavailable | Why::AuditUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Why::NotFound(_) => StatusCode::NOT_FOUND,
+            Why::ObjectionsUnavailable | Why::AuditUnavailable | Why::StoreUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -147,6 +155,8 @@ impl Stop {
             Why::Refused(RefusalCode::RelationshipUndecided) => "relationship_undecided",
             Why::Refused(_) | Why::Forbidden(_) => "forbidden",
             Why::Gone(_) => "gone",
+            Why::NotFound(_) => "not_found",
+            Why::StoreUnavailable => "audit_store_unavailable",
             Why::ObjectionsUnavailable => "objections_unavailable",
             Why::AuditUnavailable => "audit_unavailable",
         }
@@ -158,7 +168,8 @@ impl Stop {
             Why::Unauthenticated { reason, .. } => reason,
             Why::Invalid { code, .. } => code,
             Why::Refused(code) => code.as_str(),
-            Why::Forbidden(code) | Why::Gone(code) => code,
+            Why::Forbidden(code) | Why::Gone(code) | Why::NotFound(code) => code,
+            Why::StoreUnavailable => "AUDIT_STORE_UNAVAILABLE",
             Why::ObjectionsUnavailable => "OBJECTIONS_UNAVAILABLE",
             Why::AuditUnavailable => "AUDIT_UNAVAILABLE",
         }
@@ -183,7 +194,7 @@ impl Stop {
             // Poisoned until the replica restarts; its readiness probe
             // fails meanwhile, so another replica will take the retry.
             Why::AuditUnavailable | Why::ObjectionsUnavailable => Some(30),
-            Why::Refused(RefusalCode::RelationshipUndecided) => Some(5),
+            Why::Refused(RefusalCode::RelationshipUndecided) | Why::StoreUnavailable => Some(5),
             _ => None,
         }
     }

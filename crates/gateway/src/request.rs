@@ -45,7 +45,7 @@ pub(crate) fn no_cache<B>(req: &Request<B>) -> bool {
 }
 
 /// The calling system, from its verified TLS client certificate.
-pub(crate) fn calling_system(req: &Request<Incoming>) -> Option<&str> {
+pub(crate) fn calling_system<B>(req: &Request<B>) -> Option<&str> {
     req.extensions().get::<CallingSystem>().map(|c| &*c.0)
 }
 
@@ -69,5 +69,28 @@ mod tests {
         assert!(!with(&[]));
         assert!(!with(&["max-age=60"]));
         assert!(!with(&["no-cache-please"]));
+    }
+}
+
+/// Why a request body was not read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BodyError {
+    /// It is over the bound, or was cut short.
+    TooLarge,
+    /// It did not arrive in time.
+    Timeout,
+}
+
+/// A request body read whole, at most `max` bytes within `time`.
+pub(crate) async fn bounded_body(
+    body: Incoming,
+    max: usize,
+    time: Duration,
+) -> Result<bytes::Bytes, BodyError> {
+    use http_body_util::BodyExt as _;
+    match tokio::time::timeout(time, http_body_util::Limited::new(body, max).collect()).await {
+        Ok(Ok(b)) => Ok(b.to_bytes()),
+        Ok(Err(_)) => Err(BodyError::TooLarge),
+        Err(_) => Err(BodyError::Timeout),
     }
 }

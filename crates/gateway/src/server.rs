@@ -18,14 +18,11 @@ use icr_audit::Interaction;
 use crate::listener::{self, ConnectionLimits, ConnectionMetrics};
 use crate::request::{calling_system, no_cache, prefer_wait, query_pairs};
 // The listener names these here.
-use crate::outcome::{Stop, Why};
+use crate::operator::operator;
 use crate::pipeline::RecordRequest;
-use crate::pipeline::audit_read::{AuditAsk, AuditRead};
 use crate::respond::{Resp, shed};
-use crate::respond::{
-    fhir_bytes, fhir_response, json, problem, stop_fhir, stop_json, with_request_id,
-};
-use crate::{Gateway, fhir, fhir_api, headers, view};
+use crate::respond::{json, problem, stop_json, with_request_id};
+use crate::{Gateway, audit_api, fhir_api, headers, view};
 
 /// Serves the gateway over plain HTTP on `listener`, its connections
 /// within `limits`, until `shutdown` resolves; then stops accepting and
@@ -117,21 +114,21 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
             "audit",
             match only_get(&req) {
                 Some(r) => r,
-                None => audit(gw, &req, false).await,
+                None => audit_api::audit(gw, &req, false).await,
             },
         ),
         ["v1", "audit", "head"] => (
             "audit-head",
             match only_get(&req) {
                 Some(r) => r,
-                None => audit_head(gw, &req),
+                None => audit_api::audit_head(gw, &req),
             },
         ),
         ["fhir", "r4", "AuditEvent"] => (
             "fhir-audit",
             match fhir_api::precheck(&req, &[Method::GET], "GET, HEAD") {
                 Some(r) => r,
-                None => audit(gw, &req, true).await,
+                None => audit_api::audit(gw, &req, true).await,
             },
         ),
         [".well-known", "smart-configuration"] => (
@@ -139,6 +136,7 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
             only_get(&req).unwrap_or_else(|| fhir_api::smart_configuration(gw)),
         ),
         ["fhir", ..] => fhir_api::route(gw, req, &segments).await,
+        ["v1", "audit", "break-glass", ..] => audit_api::break_glass(gw, req, &segments).await,
         _ => (
             "unknown",
             problem(
@@ -207,26 +205,6 @@ fn ready(gw: &Gateway) -> Resp {
             body.to_string().into_bytes(),
         )
     }
-}
-
-/// The caller, if they hold an operator role (`[access] operator_roles`);
-/// otherwise the 401 or 403 to answer.
-fn operator(gw: &Gateway, req: &Request<Incoming>) -> Result<icr_auth::Identity, Box<Resp>> {
-    // Operator actions are not accesses to a record: no audit, no request id.
-    let authorization = headers::authorization(req.headers())
-        .map_err(|e| Box::new(stop_json(&e.stop(String::new()))))?;
-    let identity = gw
-        .authenticate(authorization)
-        .map_err(|e| Box::new(stop_json(&Stop::unauthenticated(String::new(), &e))))?;
-    if !gw.is_operator(&identity.role) {
-        let stop = Stop::new(
-            String::new(),
-            Why::Forbidden("NOT_OPERATOR"),
-            "this is for the operator roles in gateway.toml [access] operator_roles".into(),
-        );
-        return Err(Box::new(stop_json(&stop)));
-    }
-    Ok(identity)
 }
 
 /// `GET /v1/sources`: every registered source with its settings and its
@@ -354,112 +332,5 @@ async fn record(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
             }
         }
         Err(stop) => stop_json(&stop),
-    }
-}
-
-/// Who accessed a person's record: `GET /v1/audit?patient={nhs}` or
-/// `GET /fhir/r4/AuditEvent?patient={nhs}`, a page at a time (`_count`,
-/// `before`, `date`), newest first. Reads take a permit from the audit
-/// log's own small pool at admission: when none is free, or the log's
-/// index is still being built after a start, 503 with `Retry-After` at
-/// once.
-async fn audit(gw: &Gateway, req: &Request<Incoming>, fhir: bool) -> Resp {
-    let reader = match gw.access().audit.reader() {
-        Ok(r) => r,
-        Err(why) => return audit_busy(fhir, why),
-    };
-    let params = query_pairs(req.uri().query());
-    let ask = AuditAsk {
-        authorization: headers::authorization(req.headers()),
-        calling_system: calling_system(req),
-        patient: params
-            .iter()
-            .find(|(k, _)| k == "patient")
-            .map(|(_, v)| v.as_str()),
-        query: icr_audit::AccessQuery::from_params(
-            params.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        ),
-        reader,
-    };
-    let path = if fhir {
-        "/fhir/r4/AuditEvent"
-    } else {
-        "/v1/audit"
-    };
-    match gw.access_audit(ask).await {
-        Ok(read) if fhir => {
-            let next = next_page(path, &read);
-            let bundle = icr_audit::audit_bundle(&read.page, &gw.observer(), next.as_deref());
-            match serde_json::to_vec(&icr_fhir::Resource::Bundle(bundle)) {
-                Ok(body) => with_request_id(fhir_bytes(StatusCode::OK, body), &read.request_id),
-                Err(_) => fhir_response(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    fhir::outcome_error("exception", "the Bundle could not be rendered"),
-                ),
-            }
-        }
-        Ok(read) => match view::render_audit(&read, next_page(path, &read).as_deref()) {
-            Ok(body) => with_request_id(json(StatusCode::OK, body), &read.request_id),
-            Err(_) => problem(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "render_failed",
-                "the audit could not be rendered",
-            ),
-        },
-        Err(stop) if fhir => stop_fhir(&stop),
-        Err(stop) => stop_json(&stop),
-    }
-}
-
-/// The link to the page after `read` (older accesses), if there is one:
-/// the same query, before the last access shown.
-fn next_page(path: &str, read: &AuditRead) -> Option<String> {
-    let before = read.page.next?;
-    let query = icr_audit::AccessQuery {
-        before: Some(before),
-        ..read.query
-    };
-    Some(format!(
-        "{path}?patient={}&{}",
-        read.nhs_number,
-        query.to_query()
-    ))
-}
-
-/// The answer to an audit read refused at admission: nothing was read,
-/// and the caller may try again shortly.
-fn audit_busy(fhir: bool, why: icr_audit::NoReader) -> Resp {
-    let (error, retry) = match why {
-        icr_audit::NoReader::Busy => ("overloaded", "1"),
-        icr_audit::NoReader::Indexing => ("audit_indexing", "5"),
-    };
-    let message = format!("{why}; try again shortly");
-    let mut r = if fhir {
-        fhir_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            fhir::outcome_error("transient", &message),
-        )
-    } else {
-        problem(StatusCode::SERVICE_UNAVAILABLE, error, &message)
-    };
-    r.headers_mut()
-        .insert(http::header::RETRY_AFTER, HeaderValue::from_static(retry));
-    r
-}
-
-/// `GET /v1/audit/head`: the audit chain's head now (sequence, hash, file,
-/// time; no patient data), for operators to record outside the gateway and
-/// verify the log against (`icr audit verify --head SEQ:HASH`).
-fn audit_head(gw: &Gateway, req: &Request<Incoming>) -> Resp {
-    if let Err(r) = operator(gw, req) {
-        return *r;
-    }
-    match serde_json::to_vec(&gw.access().audit.anchor()) {
-        Ok(body) => json(StatusCode::OK, body),
-        Err(_) => problem(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "render_failed",
-            "the head could not be rendered",
-        ),
     }
 }

@@ -202,7 +202,7 @@ impl<'a> UserView<'a> {
 #[derive(Serialize)]
 struct AuditView<'a> {
     nhs_number: NhsNumber,
-    accesses: Vec<AccessView<'a>>,
+    accesses: Vec<PagedAccess<'a>>,
     /// Matching accesses on every page.
     total: u64,
     /// False when older accesses are on later pages or the log failed to
@@ -215,6 +215,20 @@ struct AuditView<'a> {
     next: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     problem: Option<String>,
+    /// Why accesses other replicas served may be missing (a page from the
+    /// shared store, or from this replica's log with the store down).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    incomplete: Vec<String>,
+}
+
+/// One access on a page, and the replica whose log holds it when the page
+/// is from the shared store (`seq` is then that log's).
+#[derive(Serialize)]
+struct PagedAccess<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replica: Option<&'a str>,
+    #[serde(flatten)]
+    access: AccessView<'a>,
 }
 
 /// Serializes one page of who accessed a person's record, most recent
@@ -227,9 +241,12 @@ pub(crate) fn render_audit(
         .page
         .records
         .iter()
-        .map(|a| match &a.logged {
-            icr_audit::Logged::Whole(r) => AccessView::whole(a.seq.get(), r),
-            icr_audit::Logged::OutcomeNotRecorded(b) => AccessView::begun(a.seq.get(), b),
+        .map(|a| PagedAccess {
+            replica: a.replica.as_deref(),
+            access: match &a.logged {
+                icr_audit::Logged::Whole(r) => AccessView::whole(a.seq.get(), r),
+                icr_audit::Logged::OutcomeNotRecorded(b) => AccessView::begun(a.seq.get(), b),
+            },
         })
         .collect();
     // The file's name and line, not the server's paths.
@@ -249,7 +266,83 @@ pub(crate) fn render_audit(
         omitted: read.page.older,
         next,
         problem,
+        incomplete: read
+            .page
+            .incomplete
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
     })
+}
+
+/// One break-glass access in the privacy officer's list.
+#[derive(Serialize)]
+struct BreakGlassView<'a> {
+    replica: &'a str,
+    seq: u64,
+    time: String,
+    nhs_number: Option<NhsNumber>,
+    user_sub: Option<&'a str>,
+    user_name: Option<&'a str>,
+    organisation: Option<&'a str>,
+    role: Option<&'a str>,
+    reason: &'a str,
+    /// `allowed`, `refused`, or `outcome-not-recorded`.
+    decision: &'static str,
+    /// The latest review, or `null`: not reviewed yet.
+    review: Option<ReviewView<'a>>,
+    /// Where to POST a review.
+    review_url: String,
+}
+
+#[derive(Serialize)]
+struct ReviewView<'a> {
+    reviewer: &'a str,
+    outcome: &'static str,
+    note: &'a str,
+    reviewed_at: String,
+}
+
+/// Serializes one page of the break-glass list, newest first, with the
+/// link to the next page.
+pub(crate) fn render_break_glass(
+    page: &icr_audit_store::StorePage<icr_audit_store::BreakGlassAccess>,
+    next: Option<&str>,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let accesses: Vec<BreakGlassView<'_>> = page
+        .items
+        .iter()
+        .map(|a| BreakGlassView {
+            replica: a.access.replica.as_str(),
+            seq: a.access.seq.get(),
+            time: a.time.to_rfc3339(),
+            nhs_number: a.nhs_number,
+            user_sub: a.user_sub.as_deref(),
+            user_name: a.user_name.as_deref(),
+            organisation: a.organisation.as_deref(),
+            role: a.role.as_deref(),
+            reason: &a.reason,
+            decision: match a.allowed {
+                Some(true) => "allowed",
+                Some(false) => "refused",
+                None => "outcome-not-recorded",
+            },
+            review: a.review.as_ref().map(|r| ReviewView {
+                reviewer: &r.reviewer,
+                outcome: r.outcome.as_str(),
+                note: &r.note,
+                reviewed_at: r.reviewed_at.to_rfc3339(),
+            }),
+            review_url: format!(
+                "/v1/audit/break-glass/{}/{}/review",
+                a.access.replica, a.access.seq
+            ),
+        })
+        .collect();
+    serde_json::to_vec(&serde_json::json!({
+        "accesses": accesses,
+        "next": next,
+    }))
 }
 
 #[cfg(test)]

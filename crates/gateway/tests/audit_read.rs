@@ -14,18 +14,6 @@ use icr_tls::{ClientAuth, ServerTls, TlsConfig};
 use serde_json::{Value, json};
 
 const PATIENT: &str = "9990000018";
-const OFFICER: (&str, &str) = ("R0001", "X26");
-
-fn sources() -> Vec<(icr_adapter_sdk::SourceSpec, Script)> {
-    let m = meta("gwh");
-    vec![(
-        spec("gwh", "allergies", 1000, 0),
-        Script::Answer(
-            record(&m, vec![("AllergyIntolerance/1", penicillin())]),
-            Duration::ZERO,
-        ),
-    )]
-}
 
 fn fresh_dir(name: &str) -> std::path::PathBuf {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -38,7 +26,7 @@ fn fresh_dir(name: &str) -> std::path::PathBuf {
 async fn start_on(audit: AuditConfig) -> Started {
     start_with(
         2000,
-        sources(),
+        allergy_source(),
         Setup {
             audit: Some(audit),
             ..Setup::default()
@@ -62,10 +50,6 @@ async fn wait_for_the_index(base: &str) {
         assert!(Instant::now() < deadline, "the index was not built");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-fn officer() -> String {
-    token(OFFICER.0, OFFICER.1)
 }
 
 /// GET `url` as `token`, with `client`: status, headers and JSON body.
@@ -133,7 +117,7 @@ async fn the_json_audit_view_carries_everything_the_audit_event_does() {
     .unwrap();
     let s = start_with(
         2000,
-        sources(),
+        allergy_source(),
         Setup {
             tls: Some(tls),
             ..Setup::default()
@@ -285,7 +269,7 @@ fn seqs(view: &Value) -> Vec<u64> {
 
 #[tokio::test]
 async fn audit_reads_are_paged_newest_first_with_a_cursor() {
-    let s = start_with(2000, sources(), Setup::default()).await;
+    let s = start_with(2000, allergy_source(), Setup::default()).await;
     accesses(&s.base, 7).await;
     // Someone else's access, in between: never on this person's pages.
     let (status, _, _) = get(&format!("{}/v1/patients/9990000026/record", s.base)).await;

@@ -361,6 +361,13 @@ impl Policy {
         !granted.allowed.sensitive_cleared && self.sensitive.item_is_sensitive(item)
     }
 
+    /// Whether `caller` is a privacy officer (a role in
+    /// `audit.privacy_officer_roles`): they review the audit across people,
+    /// break-glass accesses included.
+    pub fn is_privacy_officer(&self, caller: &Caller) -> bool {
+        matches!(caller.who(), Who::Staff(role) if self.privacy_officers.contains(role))
+    }
+
     /// Whether the caller may read the audit of accesses to `patient`'s
     /// record: privacy officers (roles in `audit.privacy_officer_roles`)
     /// any person's; a patient their own; nobody else.

@@ -36,6 +36,9 @@ pub enum ServiceError {
     /// The shared audit store's settings cannot be used.
     #[error("{0}")]
     AuditStore(#[from] icr_audit_store::FeedError),
+    /// The shared audit store cannot be used.
+    #[error("{0}")]
+    Store(#[from] icr_audit_store::StoreError),
     /// Serving failed (or the bound address could not be read).
     #[error("{0}")]
     Serve(#[from] std::io::Error),
@@ -124,12 +127,14 @@ where
         }
         None => icr_gateway::serve(listener, gateway.clone(), limits, shutdown_signal()).await,
     };
+    // The log closed first (every completion written), then one last feed
+    // of what was served, bounded by the feed's period: the store then
+    // holds this replica's whole log, and records that it stopped cleanly.
+    gateway.close().await;
     if let Some((stop, task)) = feed {
-        // One last feed of what was served, bounded by the feed's period.
         let _ = stop.send(());
         let _ = task.await;
     }
-    gateway.close().await;
     Ok(served?)
 }
 
@@ -151,7 +156,12 @@ fn start_feed(
     let settings = store.resolve(dir, hostname.as_deref())?;
     tracing::info!(replica = %settings.replica, "feeding the audit log into the shared audit store");
     let stats = std::sync::Arc::new(icr_audit_store::FeedStats::default());
-    gateway.report_store_feed(std::sync::Arc::clone(&stats));
+    gateway.use_shared_audit(icr_gateway::SharedStore {
+        store: settings.reader()?,
+        replica: settings.replica.clone(),
+        feed: std::sync::Arc::clone(&stats),
+        feed_every: settings.every(),
+    });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let head = {
         let gateway = gateway.clone();
@@ -172,7 +182,30 @@ fn start_feed(
 /// `icr check-config`: the configuration in `dir` loaded as [`serve`]
 /// loads it; the line that sums it up, or every problem.
 pub fn check(dir: &Path, registry: &Registry) -> Result<String, ConfigErrors> {
-    Config::load(dir, registry).map(|config| summary(dir, &config))
+    let config = Config::load(dir, registry)?;
+    let mut line = summary(dir, &config);
+    // The shared audit store's settings as `serve` resolves them: the
+    // replica id and the URL's file, read and parsed (never printed: it may
+    // hold a password). The store itself is not contacted.
+    if let Some(store) = &config.gateway.audit_store {
+        let hostname = std::env::var("HOSTNAME").ok();
+        match store.resolve(dir, hostname.as_deref()) {
+            Ok(settings) => line.push_str(&format!(
+                ", shared audit store as replica {} (URL from {})",
+                settings.replica,
+                store.url_file.display()
+            )),
+            Err(e) => {
+                return Err(ConfigErrors(vec![icr_config::ConfigError {
+                    file: dir.join("gateway.toml"),
+                    line: None,
+                    key: Some("audit_store".into()),
+                    message: e.to_string(),
+                }]));
+            }
+        }
+    }
+    Ok(line)
 }
 
 /// One line summing up a configuration that loads.

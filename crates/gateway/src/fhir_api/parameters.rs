@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use http::StatusCode;
-use http_body_util::{BodyExt as _, Limited};
 use hyper::body::Incoming;
 use serde_json::Value;
 
+use crate::request::{BodyError, bounded_body};
 use crate::respond::{Resp, outcome};
 
 use super::MAX_PAGE;
@@ -84,10 +84,9 @@ pub(crate) async fn body_parameters(
     content_type: Option<&str>,
     body: Incoming,
 ) -> Result<Vec<(String, String)>, Resp> {
-    let read = tokio::time::timeout(BODY_TIME, Limited::new(body, MAX_BODY).collect()).await;
-    let bytes = match read {
-        Ok(Ok(b)) => b.to_bytes(),
-        Ok(Err(_)) => {
+    let bytes = match bounded_body(body, MAX_BODY, BODY_TIME).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => {
             return Err(outcome(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too-long",
@@ -95,7 +94,7 @@ pub(crate) async fn body_parameters(
                 &format!("the body is over {} KiB, or was cut short", MAX_BODY / 1024),
             ));
         }
-        Err(_) => {
+        Err(BodyError::Timeout) => {
             return Err(outcome(
                 StatusCode::REQUEST_TIMEOUT,
                 "timeout",

@@ -235,6 +235,30 @@ impl Gateway {
         }
     }
 
+    /// The caller of an audit read or review, authenticated and recorded
+    /// in `draft`; or the refusal (a bad header, a bad token), audited.
+    pub(crate) async fn authenticated(
+        &self,
+        mut draft: Draft,
+        authorization: Result<Option<&str>, crate::headers::HeaderError>,
+        request_id: &str,
+    ) -> Result<(Draft, Identity), Stop> {
+        let authorization = match authorization {
+            Ok(a) => a,
+            Err(e) => return Err(self.audit_stop(draft, e.stop(request_id.to_owned())).await),
+        };
+        match super::authenticate::verify(&self.access().verifier, authorization) {
+            Ok(identity) => {
+                draft.authenticated(&identity);
+                Ok((draft, identity))
+            }
+            Err(e) => {
+                let stop = Stop::unauthenticated(request_id.to_owned(), &e);
+                Err(self.audit_stop(draft, stop).await)
+            }
+        }
+    }
+
     /// Audits a refusal; if that fails, the refusal becomes a 503.
     pub(crate) async fn audit_stop(&self, mut draft: Draft, stop: Stop) -> Stop {
         draft.refused(&stop);

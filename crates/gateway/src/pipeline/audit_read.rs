@@ -4,11 +4,11 @@
 //! audit — and the read is itself audited.
 
 use icr_audit::{Decision, Interaction};
+use icr_audit_store::AccessCursor;
 use icr_model::NhsNumber;
 use icr_policy::Caller;
 
 use super::audit::{Draft, reason};
-use super::authenticate;
 use crate::Gateway;
 use crate::headers::HeaderError;
 use crate::outcome::{Stop, Why};
@@ -22,9 +22,17 @@ pub(crate) struct AuditAsk<'a> {
     /// The `patient` parameter, if any.
     pub patient: Option<&'a str>,
     /// The page asked for, or why the query could not be understood.
-    pub query: Result<icr_audit::AccessQuery, icr_audit::QueryError>,
+    pub query: Result<AuditPageAsk, icr_audit::QueryError>,
     /// The read's permit, taken at admission.
     pub reader: icr_audit::AuditReader,
+}
+
+/// The page of an audit read asked for.
+pub(crate) struct AuditPageAsk {
+    /// Its size, dates and, reading this replica's log, where it starts.
+    pub query: icr_audit::AccessQuery,
+    /// Where it starts, reading the shared store (its cursor).
+    pub cursor: Option<AccessCursor>,
 }
 
 /// One page of the accesses to a person's record, for whom may read them.
@@ -37,6 +45,8 @@ pub(crate) struct AuditRead {
     pub nhs_number: NhsNumber,
     /// The page asked for (its next page follows from it).
     pub query: icr_audit::AccessQuery,
+    /// The next page's cursor, when the page is from the shared store.
+    pub cursor: Option<AccessCursor>,
 }
 
 impl Gateway {
@@ -48,19 +58,10 @@ impl Gateway {
         let mut draft = Draft::new(&request_id, Interaction::AuditRead);
         draft.record.calling_system = ask.calling_system.map(str::to_owned);
         draft.record.nhs_number = ask.patient.and_then(|p| NhsNumber::parse(p).ok());
-        let authorization = match ask.authorization {
-            Ok(a) => a,
-            Err(e) => return Err(self.audit_stop(draft, e.stop(request_id)).await),
-        };
+        let (mut draft, identity) = self
+            .authenticated(draft, ask.authorization, &request_id)
+            .await?;
         let access = self.access();
-        let identity = match authenticate::verify(&access.verifier, authorization) {
-            Ok(i) => i,
-            Err(e) => {
-                let stop = Stop::unauthenticated(request_id, &e);
-                return Err(self.audit_stop(draft, stop).await);
-            }
-        };
-        draft.authenticated(&identity);
         let Some(nhs) = draft.record.nhs_number else {
             let stop = Stop::invalid(
                 request_id,
@@ -70,7 +71,7 @@ impl Gateway {
             );
             return Err(self.audit_stop(draft, stop).await);
         };
-        let query = match ask.query {
+        let AuditPageAsk { query, cursor } = match ask.query {
             Ok(q) => q,
             Err(e) => {
                 let stop = Stop::invalid(
@@ -111,14 +112,9 @@ impl Gateway {
         if let Err(e) = access.audit.flushed().await {
             tracing::warn!(error = %e, "audit read: completions queued before it may show as in progress");
         }
-        // Only this person's lines, through the index, off the async
-        // threads, under the permit taken at admission.
-        let page = match ask.reader.page(nhs, query).await {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::error!(error = %e, "reading the audit log failed");
-                return Err(Stop::audit_unavailable(request_id));
-            }
+        let (page, next) = match self.read_page(ask.reader, nhs, query, cursor).await {
+            Ok(read) => read,
+            Err(()) => return Err(Stop::audit_unavailable(request_id)),
         };
         draft.record.basis = basis;
         draft.record.decision = Decision::Allowed;
@@ -131,6 +127,49 @@ impl Gateway {
             page,
             nhs_number: nhs,
             query,
+            cursor: next,
         })
+    }
+
+    /// One page of `nhs`'s accesses: from the shared store when there is
+    /// one (across the replicas), else from this replica's log (only this
+    /// person's lines, through the index, off the async threads, under the
+    /// permit taken at admission). When the store cannot be read, a first
+    /// page is this replica's log, saying that other replicas' accesses
+    /// are missing; a later page (a store cursor) cannot be.
+    async fn read_page(
+        &self,
+        reader: icr_audit::AuditReader,
+        nhs: NhsNumber,
+        query: icr_audit::AccessQuery,
+        cursor: Option<AccessCursor>,
+    ) -> Result<(icr_audit::AccessPage, Option<AccessCursor>), ()> {
+        let mut fallback = None;
+        if let Some(shared) = self.shared_audit() {
+            let later_page = cursor.is_some();
+            match shared.person_page(&nhs, &query, cursor).await {
+                Ok(read) => return Ok((read.page, read.next)),
+                Err(e) if later_page => {
+                    tracing::error!(error = %e, "reading the shared audit store failed");
+                    return Err(());
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "reading the shared audit store failed: answering from this replica's log");
+                    fallback = Some(icr_audit::Incomplete::StoreUnavailable {
+                        replica: shared.replica.to_string(),
+                    });
+                }
+            }
+        }
+        match reader.page(nhs, query).await {
+            Ok(mut page) => {
+                page.incomplete.extend(fallback);
+                Ok((page, None))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "reading the audit log failed");
+                Err(())
+            }
+        }
     }
 }

@@ -31,6 +31,7 @@ pub(crate) mod admit;
 pub(crate) mod audit;
 pub(crate) mod audit_read;
 pub(crate) mod authenticate;
+pub(crate) mod break_glass;
 pub(crate) mod decide;
 pub(crate) mod fetch;
 pub(crate) mod identity_guard;

@@ -462,3 +462,23 @@ pub async fn audited(dir: &Path, nhs: &NhsNumber, max: usize) -> Vec<icr_audit::
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// A privacy officer's role and organisation in the demo policy.
+pub const OFFICER: (&str, &str) = ("R0001", "X26");
+
+/// A privacy officer's token.
+pub fn officer() -> String {
+    token(OFFICER.0, OFFICER.1)
+}
+
+/// One source, `gwh`, that answers at once with one allergy.
+pub fn allergy_source() -> Vec<(icr_adapter_sdk::SourceSpec, Script)> {
+    let m = meta("gwh");
+    vec![(
+        spec("gwh", "allergies", 1000, 0),
+        Script::Answer(
+            record(&m, vec![("AllergyIntolerance/1", penicillin())]),
+            Duration::ZERO,
+        ),
+    )]
+}
