@@ -13,6 +13,9 @@ pub enum StoreError {
     /// The connection string is not one PostgreSQL's client takes.
     #[error("the audit store's connection string is invalid: {0}")]
     Config(String),
+    /// The TLS settings cannot be used (the CA file).
+    #[error("the audit store's TLS settings: {0}")]
+    Tls(String),
     /// No connection could be made, or one was lost.
     #[error("cannot reach the audit store: {0}")]
     Connect(#[source] tokio_postgres::Error),

@@ -48,6 +48,13 @@ pub struct StoreConfig {
     /// seconds (1 to 86400).
     #[serde(default = "default_anchor_every_s")]
     pub anchor_every_s: u64,
+    /// A PEM file of the CA certificates the store's server certificate
+    /// must chain to (relative to the configuration directory). With it,
+    /// every connection is TLS and the server is verified against it and
+    /// the URL's host name; without it, connections are plain TCP, for
+    /// loopback or a sidecar only.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Why the feed cannot start.
@@ -70,6 +77,9 @@ pub enum FeedError {
         #[source]
         source: std::io::Error,
     },
+    /// The CA file cannot be used, or the URL asks for TLS without one.
+    #[error("[audit_store] {0}")]
+    Tls(String),
     /// The file does not hold a PostgreSQL connection URL.
     #[error("[audit_store] url_file {}: not a PostgreSQL connection URL ({why})", path.display())]
     Url {
@@ -117,8 +127,21 @@ impl StoreConfig {
                 why: e.to_string(),
             });
         }
+        let tls = match &self.ca_file {
+            Some(ca) => Some(
+                crate::StoreTls::from_ca_file(&base.join(ca))
+                    .map_err(|e| FeedError::Tls(format!("ca_file: {e}")))?,
+            ),
+            None => None,
+        };
+        // The URL and the TLS settings together, as a connection takes
+        // them (nothing is connected to).
+        if let Err(e) = AuditStore::lazy_with(&url, self.pool_size, tls.clone()) {
+            return Err(FeedError::Tls(e.to_string()));
+        }
         Ok(Resolved {
             url,
+            tls,
             replica,
             pool_size: self.pool_size,
             every: Duration::from_millis(self.ingest_every_ms),
@@ -131,6 +154,7 @@ impl StoreConfig {
 #[derive(Clone)]
 pub struct Resolved {
     url: String,
+    tls: Option<crate::StoreTls>,
     /// This replica.
     pub replica: ReplicaId,
     pool_size: usize,
@@ -143,7 +167,7 @@ impl Resolved {
     /// connecting when first used: the replica starts while PostgreSQL is
     /// down.
     pub fn reader(&self) -> Result<AuditStore, StoreError> {
-        AuditStore::lazy(&self.url, self.pool_size)
+        AuditStore::lazy_with(&self.url, self.pool_size, self.tls.clone())
     }
 
     /// How often the log is fed into the store.
@@ -157,6 +181,7 @@ impl std::fmt::Debug for Resolved {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Resolved")
             .field("replica", &self.replica)
+            .field("tls", &self.tls.is_some())
             .field("pool_size", &self.pool_size)
             .field("every", &self.every)
             .field("anchor_every", &self.anchor_every)
@@ -239,7 +264,12 @@ async fn once(
         let connected = match store.take() {
             Some(s) => s,
             None => {
-                let s = AuditStore::connect(&settings.url, settings.pool_size).await?;
+                let s = AuditStore::connect_with(
+                    &settings.url,
+                    settings.pool_size,
+                    settings.tls.clone(),
+                )
+                .await?;
                 s.migrate().await?;
                 s
             }
@@ -297,6 +327,7 @@ mod tests {
             pool_size: 4,
             ingest_every_ms: 1000,
             anchor_every_s: 60,
+            ca_file: None,
         }
     }
 

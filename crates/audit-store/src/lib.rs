@@ -62,10 +62,14 @@
 //! lock, so replicas starting together migrate once.
 //!
 //! **Connections.** A small bounded pool of `tokio-postgres` connections
-//! ([`AuditStore::connect`]). Plain TCP only (`NoTls`): right for loopback
-//! and a sidecar; a store across a network needs TLS, which would take
-//! `tokio-postgres-rustls` with the workspace's rustls (aws-lc-rs) and
-//! `sslmode=require` — not built yet.
+//! ([`AuditStore::connect`], [`AuditStore::lazy`]). Across a network, TLS
+//! ([`StoreTls`], `[audit_store] ca_file`): rustls with the workspace's
+//! aws-lc-rs, every connection TLS (`sslmode=require`), the server's
+//! certificate verified against the given CA certificates and the URL's
+//! host name (no channel binding: SCRAM-SHA-256, the server authenticated
+//! by its certificate). Without a CA file, plain TCP (loopback or a
+//! sidecar); a URL asking for TLS without one is refused, never connected
+//! to unverified.
 //!
 //! **Tests** run a private PostgreSQL (`icr_testkit::postgres`: `initdb`
 //! and `pg_ctl` on a loopback port, as the `postgres` user when run as
@@ -84,6 +88,7 @@ mod pool;
 mod query;
 mod replica;
 mod tail;
+mod tls;
 
 pub use anchor::{AnchorRecorded, VerifyAgainstStore};
 pub use coverage::Coverage;
@@ -97,3 +102,4 @@ pub use query::{
     PersonQuery, Review, ReviewOutcome, StorePage, StoredAccess,
 };
 pub use replica::{ReplicaError, ReplicaId};
+pub use tls::StoreTls;

@@ -5,9 +5,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_postgres::config::SslMode;
 use tokio_postgres::{Client, Config, NoTls};
 
 use crate::error::StoreError;
+use crate::tls::StoreTls;
 
 /// How long to wait for a free connection, or to open one.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -28,6 +30,7 @@ pub struct AuditStore {
 
 struct Inner {
     config: Config,
+    tls: Option<StoreTls>,
     idle: Mutex<Vec<Client>>,
     permits: Arc<Semaphore>,
 }
@@ -79,7 +82,16 @@ impl AuditStore {
     /// or `host=… port=… user=… dbname=…`), with at most `pool_size`
     /// connections (1 to [`MAX_POOL`]). Connects once to check that it can.
     pub async fn connect(url: &str, pool_size: usize) -> Result<AuditStore, StoreError> {
-        let store = Self::lazy(url, pool_size)?;
+        Self::connect_with(url, pool_size, None).await
+    }
+
+    /// [`AuditStore::connect`], over TLS when `tls` is given.
+    pub async fn connect_with(
+        url: &str,
+        pool_size: usize,
+        tls: Option<StoreTls>,
+    ) -> Result<AuditStore, StoreError> {
+        let store = Self::lazy_with(url, pool_size, tls)?;
         drop(store.conn().await?);
         Ok(store)
     }
@@ -88,6 +100,19 @@ impl AuditStore {
     /// used (and again after a connection is lost): for a reader that must
     /// start while PostgreSQL is down.
     pub fn lazy(url: &str, pool_size: usize) -> Result<AuditStore, StoreError> {
+        Self::lazy_with(url, pool_size, None)
+    }
+
+    /// [`AuditStore::lazy`], over TLS when `tls` is given: then every
+    /// connection is TLS (`sslmode=require`), the server's certificate
+    /// verified against `tls`'s CA certificates and the URL's host name.
+    /// Without it, a URL asking for TLS (`sslmode=require`) is refused
+    /// rather than connected to without verifying the server.
+    pub fn lazy_with(
+        url: &str,
+        pool_size: usize,
+        tls: Option<StoreTls>,
+    ) -> Result<AuditStore, StoreError> {
         if !(1..=MAX_POOL).contains(&pool_size) {
             return Err(StoreError::Invalid("pool size (1 to 64)"));
         }
@@ -105,9 +130,28 @@ impl AuditStore {
         if config.get_application_name().is_none() {
             config.application_name("icr-audit-store");
         }
+        match (&tls, config.get_ssl_mode()) {
+            (Some(_), SslMode::Disable) => {
+                return Err(StoreError::Config(
+                    "sslmode=disable, yet a CA file is given for TLS".into(),
+                ));
+            }
+            (Some(_), _) => {
+                config.ssl_mode(SslMode::Require);
+            }
+            (None, SslMode::Require) => {
+                return Err(StoreError::Config(
+                    "sslmode=require needs the CA certificates to verify the server with ([audit_store] ca_file)".into(),
+                ));
+            }
+            (None, _) => {
+                config.ssl_mode(SslMode::Disable);
+            }
+        }
         Ok(AuditStore {
             inner: Arc::new(Inner {
                 config,
+                tls,
                 idle: Mutex::new(Vec::new()),
                 permits: Arc::new(Semaphore::new(pool_size)),
             }),
@@ -141,26 +185,49 @@ impl AuditStore {
         };
         let client = match reused {
             Some(c) => c,
-            None => {
-                let (client, connection) =
-                    tokio::time::timeout(CONNECT_TIMEOUT, self.inner.config.connect(NoTls))
-                        .await
-                        .map_err(|_| StoreError::Timeout {
-                            what: "a new connection",
-                        })?
-                        .map_err(StoreError::Connect)?;
-                tokio::spawn(async move {
-                    if let Err(e) = connection.await {
-                        tracing::warn!(error = %e, "audit store connection closed");
-                    }
-                });
-                client
-            }
+            None => self.open().await?,
         };
         Ok(Conn {
             client: Some(client),
             inner: self.inner.clone(),
             _permit: permit,
         })
+    }
+
+    /// A new connection (TLS when configured), its connection task
+    /// spawned; bounded by [`CONNECT_TIMEOUT`].
+    async fn open(&self) -> Result<Client, StoreError> {
+        let timed_out = |_| StoreError::Timeout {
+            what: "a new connection",
+        };
+        let config = &self.inner.config;
+        let client = match &self.inner.tls {
+            Some(tls) => {
+                let (client, connection) =
+                    tokio::time::timeout(CONNECT_TIMEOUT, config.connect(tls.clone()))
+                        .await
+                        .map_err(timed_out)?
+                        .map_err(StoreError::Connect)?;
+                tokio::spawn(watch(connection));
+                client
+            }
+            None => {
+                let (client, connection) =
+                    tokio::time::timeout(CONNECT_TIMEOUT, config.connect(NoTls))
+                        .await
+                        .map_err(timed_out)?
+                        .map_err(StoreError::Connect)?;
+                tokio::spawn(watch(connection));
+                client
+            }
+        };
+        Ok(client)
+    }
+}
+
+/// Drives a connection until it closes, saying why when it fails.
+async fn watch<F: Future<Output = Result<(), tokio_postgres::Error>>>(connection: F) {
+    if let Err(e) = connection.await {
+        tracing::warn!(error = %e, "audit store connection closed");
     }
 }

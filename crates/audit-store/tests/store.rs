@@ -15,7 +15,7 @@ use icr_audit::{
 };
 use icr_audit_store::{
     AccessRef, AuditStore, BreakGlassQuery, IngestLimits, NewReview, PersonQuery, ReplicaId,
-    ReviewOutcome, StoreError, VerifyAgainstStore,
+    ReviewOutcome, StoreError, StoreTls, VerifyAgainstStore,
 };
 use icr_testkit::postgres::PgCluster;
 use support::{nhs, record, refused, temp_dir};
@@ -812,4 +812,58 @@ async fn a_persons_counts_give_the_pages_total_and_what_is_older() {
             .unwrap(),
         (0, 0)
     );
+}
+
+#[tokio::test]
+async fn over_tls_the_store_is_reached_only_with_the_servers_ca_and_refused_otherwise() {
+    let servers = icr_testkit::pki::Ca::new("ICR Test Store CA");
+    let leaf = servers.server();
+    let Some(pg) = PgCluster::start_with_tls("audit store over TLS", &leaf.cert, &leaf.key) else {
+        return;
+    };
+    let tls = StoreTls::from_pem(servers.cert_pem().as_bytes()).unwrap();
+    // The server's CA: connected, over TLS (the server takes nothing else).
+    let store = AuditStore::connect_with(&pg.url(), 2, Some(tls.clone()))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let dir = log_of("store-tls", 3).await;
+    let report = store.ingest(&replica("icr-0"), &dir).await.unwrap();
+    assert_eq!(report.inserted, 3);
+    let (client, conn) = tokio_postgres::connect(&format!("{} sslmode=require", pg.url()), tls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let row = client
+        .query_one(
+            "SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(row.get::<_, bool>(0));
+    assert!(row.get::<_, String>(1).starts_with("TLSv1."));
+
+    // Another CA: refused at the handshake, never connected unverified.
+    let other = icr_testkit::pki::Ca::new("Someone Else's CA");
+    let wrong = StoreTls::from_pem(other.cert_pem().as_bytes()).unwrap();
+    match AuditStore::connect_with(&pg.url(), 2, Some(wrong)).await {
+        Err(StoreError::Connect(_)) => {}
+        other => panic!("expected the handshake refused, got {other:?}"),
+    }
+    // Without TLS: this server refuses the connection.
+    assert!(matches!(
+        AuditStore::connect(&pg.url(), 2).await,
+        Err(StoreError::Connect(_))
+    ));
+    // A URL that asks for TLS without a CA to verify the server is refused
+    // before anything is connected.
+    assert!(matches!(
+        AuditStore::lazy(&format!("{} sslmode=require", pg.url()), 2),
+        Err(StoreError::Config(_))
+    ));
+    assert!(matches!(
+        StoreTls::from_pem(b"not a certificate"),
+        Err(StoreError::Tls(_))
+    ));
 }

@@ -37,6 +37,10 @@ pub struct Args {
     /// `--store`).
     #[arg(long, value_name = "ID", requires = "store")]
     pub replica: Option<String>,
+    /// The CA certificates (PEM) to verify the store's server with, over
+    /// TLS (`[audit_store] ca_file`; with `--store`).
+    #[arg(long = "store-ca", value_name = "PEM_FILE", requires = "store")]
+    pub store_ca: Option<PathBuf>,
     /// Seconds an entry's time may be before the previous entry's: only
     /// for logs written before the gateway stamped entries' times in
     /// order (those hold request start times; use the request deadline).
@@ -105,7 +109,13 @@ async fn store_heads(args: &Args) -> Result<Vec<ChainPoint>, AuditVerifyError> {
     })?;
     let replica = icr_audit_store::ReplicaId::parse(replica)
         .map_err(|e| AuditVerifyError::Store(format!("--replica: {e}")))?;
-    let store = icr_audit_store::AuditStore::connect(url.trim(), 1)
+    let tls = args
+        .store_ca
+        .as_deref()
+        .map(icr_audit_store::StoreTls::from_ca_file)
+        .transpose()
+        .map_err(|e| AuditVerifyError::Store(e.to_string()))?;
+    let store = icr_audit_store::AuditStore::connect_with(url.trim(), 1, tls)
         .await
         .map_err(|e| AuditVerifyError::Store(e.to_string()))?;
     store
@@ -176,6 +186,7 @@ mod tests {
             anchors: Vec::new(),
             store: None,
             replica: None,
+            store_ca: None,
             time_tolerance: 0,
         }
     }

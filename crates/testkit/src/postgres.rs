@@ -68,6 +68,50 @@ impl PgCluster {
     /// PostgreSQL is not installed; under `CI=true`, panics instead. Panics
     /// when it is installed but cannot be started (a broken test machine).
     pub fn start(what: &str) -> Option<PgCluster> {
+        let cluster = Self::init(what)?;
+        cluster.start_again();
+        Some(cluster)
+    }
+
+    /// [`PgCluster::start`], serving TLS only, with `cert_pem` and
+    /// `key_pem` (a server certificate for 127.0.0.1): connections without
+    /// TLS are refused (`hostssl` only).
+    pub fn start_with_tls(what: &str, cert_pem: &str, key_pem: &str) -> Option<PgCluster> {
+        let cluster = Self::init(what)?;
+        let data = cluster.data();
+        let write = |name: &str, text: &str| {
+            let path = data.join(name);
+            std::fs::write(&path, text).expect("write a cluster file");
+            path
+        };
+        write("server.crt", cert_pem);
+        let key = write("server.key", key_pem);
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
+                .expect("the key's mode");
+        }
+        let conf = std::fs::read_to_string(data.join("postgresql.conf")).expect("postgresql.conf");
+        write("postgresql.conf", &format!("{conf}\nssl = on\n"));
+        write(
+            "pg_hba.conf",
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostssl all all ::1/128 trust\n",
+        );
+        if cluster.as_postgres {
+            cluster.check(
+                Command::new("chown")
+                    .args(["-R", "postgres:postgres"])
+                    .arg(&data)
+                    .output(),
+                "chown",
+            );
+        }
+        cluster.start_again();
+        Some(cluster)
+    }
+
+    /// A new cluster, initialised and not started.
+    fn init(what: &str) -> Option<PgCluster> {
         let Some(bin) = bindir() else {
             let message = "PostgreSQL is not installed (no initdb/pg_ctl from `pg_config --bindir` \
                  or /usr/lib/postgresql/*/bin): `apt-get install postgresql`";
@@ -119,7 +163,6 @@ impl PgCluster {
             ],
             "initdb",
         );
-        cluster.start_again();
         Some(cluster)
     }
 
