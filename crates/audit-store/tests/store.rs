@@ -723,3 +723,81 @@ async fn postgres_stopped_mid_ingest_errors_cleanly_and_the_next_run_catches_up(
     );
     store.verify_log(&r, &dir).await.unwrap();
 }
+
+/// `n` accesses from request `from` on, in the gateway's order (begun,
+/// durable, then the completion queued), by `writers` concurrent callers
+/// (the writer's group commit shares their syncs); waits until every
+/// completion is synced too.
+async fn write_accesses(log: &AuditLog, from: u32, n: u32, writers: u32) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for w in 0..writers.min(n) {
+        let log = log.clone();
+        tasks.spawn(async move {
+            for i in (from + w..from + n).step_by(writers as usize) {
+                begin_and_complete(&log, &record(i, i % 50)).await;
+            }
+        });
+    }
+    while let Some(task) = tasks.join_next().await {
+        task.unwrap();
+    }
+    log.flushed().await.unwrap();
+}
+
+/// The ingest rate, for BENCHMARKS.md: a measurement, not a check (run it
+/// alone, in release). A catch-up of 20,000 accesses written by the log's
+/// own writer in the gateway's order (40,000 entries: each begun, then
+/// completed), then 200 steady runs of 20 entries each, as the feed makes
+/// them every `ingest_every_ms` under load.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: cargo test --release -p icr-audit-store --test store ingest_rate -- --ignored --nocapture"]
+async fn ingest_rate() {
+    const ACCESSES: u32 = 20_000;
+    const RUNS: u32 = 200;
+    const PER_RUN: u32 = 10;
+    let Some((_pg, store)) = store("audit store ingest rate").await else {
+        return;
+    };
+    let dir = temp_dir("ingest-rate");
+    let log = AuditLog::open(&AuditConfig::new(&dir)).unwrap();
+    let r = replica("icr-rate");
+
+    let started = std::time::Instant::now();
+    write_accesses(&log, 0, ACCESSES, 64).await;
+    let written = started.elapsed();
+    let started = std::time::Instant::now();
+    let report = store.ingest(&r, &dir).await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(report.inserted, 2 * u64::from(ACCESSES));
+    println!(
+        "catch-up: {} entries ({ACCESSES} accesses; written in {:.2} s) ingested in {:.2} s: {:.0} entries/s",
+        report.inserted,
+        written.as_secs_f64(),
+        took.as_secs_f64(),
+        report.inserted as f64 / took.as_secs_f64()
+    );
+
+    let mut runs = Vec::new();
+    let mut entries = 0;
+    for k in 0..RUNS {
+        write_accesses(&log, ACCESSES + k * PER_RUN, PER_RUN, PER_RUN).await;
+        let started = std::time::Instant::now();
+        entries += store.ingest(&r, &dir).await.unwrap().inserted;
+        runs.push(started.elapsed());
+    }
+    assert_eq!(entries, u64::from(2 * RUNS * PER_RUN));
+    let busy: std::time::Duration = runs.iter().sum();
+    runs.sort();
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "steady: {RUNS} runs of {} entries: {:.0} entries/s of ingest time; a run p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        2 * PER_RUN,
+        entries as f64 / busy.as_secs_f64(),
+        ms(runs[runs.len() / 2]),
+        ms(runs[runs.len() * 99 / 100]),
+        ms(runs[runs.len() - 1])
+    );
+    log.close().await.unwrap();
+    store.verify_log(&r, &dir).await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
