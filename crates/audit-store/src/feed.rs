@@ -13,7 +13,8 @@ use std::time::Duration;
 use icr_audit::ChainPoint;
 use serde::Deserialize;
 
-use crate::{AuditStore, ReplicaId, StoreError};
+use crate::ingest::lag_behind;
+use crate::{AuditStore, Lag, Progress, ReplicaId, StoreError, log_head};
 
 fn default_pool_size() -> usize {
     4
@@ -139,10 +140,14 @@ pub struct FeedStats {
     /// Whether the last attempt reached the store.
     pub up: AtomicBool,
     /// Entries of this replica's log not yet in the store, after the last
-    /// successful run.
+    /// run. A run that fails reckons it from the last entry the store was
+    /// seen to hold (before the first successful run: the log's head when
+    /// the feed started, so at least what was written since), so that it
+    /// grows while the store cannot be reached.
     pub lag_entries: AtomicU64,
     /// How far behind the log's end the store is, in milliseconds, after
-    /// the last successful run.
+    /// the last run, reckoned as `lag_entries` is (0 while the time of the
+    /// last entry stored is unknown).
     pub lag_millis: AtomicU64,
     /// Entries this replica stored.
     pub inserted: AtomicU64,
@@ -169,13 +174,22 @@ pub async fn feed(
     let mut tick = tokio::time::interval(settings.every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut anchored_at: Option<tokio::time::Instant> = None;
+    let mut known = started_at(&dir).await;
     tokio::pin!(stop);
     loop {
         let stopping = tokio::select! {
             _ = tick.tick() => false,
             () = &mut stop => true,
         };
-        let run = once(&settings, &dir, &mut store, &head, &mut anchored_at, &stats);
+        let run = once(
+            &settings,
+            &dir,
+            &mut store,
+            &head,
+            &mut anchored_at,
+            &mut known,
+            &stats,
+        );
         if stopping {
             let _ = tokio::time::timeout(settings.every, run).await;
             return;
@@ -184,13 +198,33 @@ pub async fn feed(
     }
 }
 
-/// One run: connect (and migrate) if not connected, ingest, anchor when due.
+/// What the feed knows of the store's progress before its first run: at
+/// least the log's head as it starts (what was behind then is counted once
+/// the store is reached).
+async fn started_at(dir: &Path) -> Progress {
+    let dir = dir.to_path_buf();
+    let head = tokio::task::spawn_blocking(move || log_head(&dir)).await;
+    match head {
+        Ok(Ok(Some((head, time)))) => Progress {
+            head,
+            time: Some(time),
+        },
+        _ => Progress {
+            head: ChainPoint::GENESIS,
+            time: None,
+        },
+    }
+}
+
+/// One run: connect (and migrate) if not connected, ingest, anchor when
+/// due; `known`, the store's progress as last seen, updated.
 async fn once(
     settings: &Resolved,
     dir: &Path,
     store: &mut Option<AuditStore>,
     head: &impl Fn() -> ChainPoint,
     anchored_at: &mut Option<tokio::time::Instant>,
+    known: &mut Progress,
     stats: &FeedStats,
 ) {
     let result = async {
@@ -213,16 +247,16 @@ async fn once(
         Ok::<_, StoreError>(report)
     }
     .await;
-    match result {
+    let lag: Option<Lag> = match result {
         Ok(report) => {
             stats.up.store(true, Ordering::Relaxed);
             stats.runs.fetch_add(1, Ordering::Relaxed);
             stats.inserted.fetch_add(report.inserted, Ordering::Relaxed);
-            stats
-                .lag_entries
-                .store(report.lag.entries, Ordering::Relaxed);
-            let millis = (report.lag.seconds.max(0.0) * 1000.0).round();
-            stats.lag_millis.store(millis as u64, Ordering::Relaxed);
+            *known = Progress {
+                head: report.stored,
+                time: report.stored_time,
+            };
+            Some(report.lag)
         }
         Err(e) => {
             stats.up.store(!e.is_unavailable(), Ordering::Relaxed);
@@ -234,8 +268,17 @@ async fn once(
             } else {
                 tracing::error!(error = %e, replica = %settings.replica, "audit store ingest refused: an operator must look at this replica's log");
             }
+            // Behind by everything written since the store was last seen.
+            let (dir, known) = (dir.to_path_buf(), *known);
+            tokio::task::spawn_blocking(move || lag_behind(&dir, known))
+                .await
+                .ok()
         }
-    }
+    };
+    let Some(lag) = lag else { return };
+    stats.lag_entries.store(lag.entries, Ordering::Relaxed);
+    let millis = (lag.seconds.max(0.0) * 1000.0).round();
+    stats.lag_millis.store(millis as u64, Ordering::Relaxed);
 }
 
 #[cfg(test)]

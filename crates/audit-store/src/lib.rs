@@ -46,7 +46,9 @@
 //! a store that cannot be reached is retried at the next run (the replica
 //! serves on its local log meanwhile), and [`FeedStats`] carries how it
 //! goes to `/metrics` (`icr_audit_store_up`, `…_lag_entries`,
-//! `…_lag_seconds`, `…_failures_total`). The audit's readers (`/v1/audit`,
+//! `…_lag_seconds`, `…_failures_total`; while runs fail, the lag is
+//! reckoned from the last entry the store was seen to hold, so it grows
+//! through an outage). The audit's readers (`/v1/audit`,
 //! the AuditEvent search) still read the replica's own file: reading from
 //! the store is not wired yet.
 //!

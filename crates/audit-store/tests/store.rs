@@ -14,8 +14,8 @@ use icr_audit::{
     ReasonCode, Sequence, Timestamp, VerifyError,
 };
 use icr_audit_store::{
-    AccessRef, AuditStore, BreakGlassQuery, IngestLimits, NewReview, PersonQuery, ReplicaId,
-    ReviewOutcome, StoreError, VerifyAgainstStore,
+    AccessRef, AuditStore, BreakGlassQuery, FeedStats, IngestLimits, NewReview, PersonQuery,
+    ReplicaId, ReviewOutcome, StoreConfig, StoreError, VerifyAgainstStore, feed,
 };
 use icr_testkit::postgres::PgCluster;
 use support::{nhs, record, refused, temp_dir};
@@ -722,6 +722,79 @@ async fn postgres_stopped_mid_ingest_errors_cleanly_and_the_next_run_catches_up(
         i64::from(total)
     );
     store.verify_log(&r, &dir).await.unwrap();
+}
+
+/// The feed's lag while the store cannot be reached: it grows with every
+/// entry the replica writes meanwhile (reckoned from the last entry the
+/// store was seen to hold), rather than staying at what the last
+/// successful run saw — so that the lag alert fires during an outage — and
+/// falls back to nothing once the store is back and caught up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_feed_reports_the_lag_growing_while_the_store_is_down_and_gone_once_caught_up() {
+    let Some(pg) = PgCluster::start("audit store feed lag") else {
+        return;
+    };
+    let dir = temp_dir("feed-lag");
+    let config_dir = temp_dir("feed-lag-config");
+    std::fs::write(config_dir.join("store-url"), pg.url()).unwrap();
+    let settings = StoreConfig {
+        url_file: "store-url".into(),
+        replica: Some("icr-feed".into()),
+        pool_size: 2,
+        ingest_every_ms: 100,
+        anchor_every_s: 1,
+    }
+    .resolve(&config_dir, None)
+    .unwrap();
+    let log = AuditLog::open(&AuditConfig::new(&dir)).unwrap();
+    write_accesses(&log, 0, 3, 3).await;
+    let stats = std::sync::Arc::new(FeedStats::default());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let head = {
+        let log = log.clone();
+        move || log.head()
+    };
+    let task = tokio::spawn(feed(
+        settings,
+        dir.clone(),
+        head,
+        stats.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+    let up = || stats.up.load(std::sync::atomic::Ordering::Relaxed);
+    within("six entries stored", || up() && load(&stats.inserted) == 6).await;
+    assert_eq!(load(&stats.lag_entries), 0);
+
+    tokio::task::block_in_place(|| pg.stop());
+    within("the store reported down", || !up()).await;
+    write_accesses(&log, 3, 5, 5).await;
+    within("ten entries behind", || load(&stats.lag_entries) == 10).await;
+    assert!(!up());
+
+    tokio::task::block_in_place(|| pg.start_again());
+    within("caught up", || {
+        up() && load(&stats.inserted) == 16 && load(&stats.lag_entries) == 0
+    })
+    .await;
+    assert_eq!(load(&stats.lag_millis), 0);
+    let _ = stop.send(());
+    task.await.unwrap();
+    log.close().await.unwrap();
+}
+
+/// Polls `check` every 50 ms until it holds, failing the test after 20 s.
+async fn within(what: &str, check: impl Fn() -> bool) {
+    let started = std::time::Instant::now();
+    while !check() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{what}: not within 20 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 /// `n` accesses from request `from` on, in the gateway's order (begun,
