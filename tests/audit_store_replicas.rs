@@ -500,6 +500,13 @@ async fn three_replicas_through_a_kill_and_a_store_outage_store_every_acknowledg
             "an access nobody asked for: {}",
             s.request_id
         );
+        // Every request here is allowed: whole, it says so; else its
+        // outcome is not recorded — never refused.
+        assert!(
+            matches!(s.outcome, None | Some((200, true))),
+            "{}",
+            s.request_id
+        );
     }
     let outcome_not_recorded = stored.iter().filter(|s| s.outcome.is_none()).count();
 
