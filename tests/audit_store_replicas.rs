@@ -254,14 +254,29 @@ async fn client(
     }
 }
 
+/// The largest lag `/metrics` showed on any replica.
+#[derive(Clone, Copy, Debug, Default)]
+struct LagSeen {
+    entries: f64,
+    seconds: f64,
+}
+
+impl LagSeen {
+    fn add(&mut self, metrics: &str) {
+        let get = |name| metric(metrics, name).unwrap_or(0.0);
+        self.entries = self.entries.max(get("icr_audit_store_lag_entries"));
+        self.seconds = self.seconds.max(get("icr_audit_store_lag_seconds"));
+    }
+}
+
 /// The largest lag each replica's `/metrics` showed, sampled every 250 ms
-/// until `halt`: (entries, seconds).
-async fn sample_lag(targets: Targets, halt: Arc<AtomicBool>) -> (f64, f64) {
+/// until `halt`: while its feed reached the store, and while it did not.
+async fn sample_lag(targets: Targets, halt: Arc<AtomicBool>) -> (LagSeen, LagSeen) {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .build()
         .unwrap();
-    let (mut entries, mut seconds) = (0f64, 0f64);
+    let (mut up, mut down) = (LagSeen::default(), LagSeen::default());
     while !halt.load(Ordering::Relaxed) {
         let bases: Vec<String> = targets
             .read()
@@ -274,16 +289,15 @@ async fn sample_lag(targets: Targets, halt: Arc<AtomicBool>) -> (f64, f64) {
                 continue;
             };
             let text = r.text().await.unwrap_or_default();
-            if let Some(e) = metric(&text, "icr_audit_store_lag_entries") {
-                entries = entries.max(e);
-            }
-            if let Some(s) = metric(&text, "icr_audit_store_lag_seconds") {
-                seconds = seconds.max(s);
+            match metric(&text, "icr_audit_store_up") {
+                Some(1.0) => up.add(&text),
+                Some(_) => down.add(&text),
+                None => {}
             }
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    (entries, seconds)
+    (up, down)
 }
 
 /// One access read back from the store.
@@ -395,7 +409,7 @@ async fn three_replicas_through_a_kill_and_a_store_outage_store_every_acknowledg
     )
     .await;
     sampling.store(true, Ordering::Relaxed);
-    let (lag_entries, lag_seconds) = sampler.await.unwrap();
+    let (lag_up, lag_down) = sampler.await.unwrap();
     for r in &mut replicas {
         stop(&mut r.child);
     }
@@ -528,6 +542,8 @@ async fn three_replicas_through_a_kill_and_a_store_outage_store_every_acknowledg
         assert_eq!(got.into_iter().collect::<HashSet<_>>(), want, "{patient}");
     }
     assert!(during_outage > 0, "no answers while PostgreSQL was down");
+    // The lag grew while the store was down (the alert can fire).
+    assert!(lag_down.entries >= 1.0, "{lag_down:?}");
 
     println!(
         "issue 15, three replicas: {} answers ({} acknowledged, {} other statuses) across {} replicas, \
@@ -535,7 +551,8 @@ async fn three_replicas_through_a_kill_and_a_store_outage_store_every_acknowledg
          duplicated {duplicated}, lost {}, outcome not recorded {outcome_not_recorded} \
          ({outcome_not_recorded_acknowledged} acknowledged, {} in flight at the kill); \
          {during_outage} answered during the {} s PostgreSQL outage; \
-         largest lag seen on /metrics {lag_entries} entries, {lag_seconds:.3} s",
+         largest lag seen on /metrics {} entries, {:.3} s with the store up, \
+         {} entries, {:.3} s with it down",
         answers.len(),
         acknowledged.len(),
         answers.len() - acknowledged.len(),
@@ -546,6 +563,10 @@ async fn three_replicas_through_a_kill_and_a_store_outage_store_every_acknowledg
         lost.len(),
         in_flight.len(),
         OUTAGE.as_secs(),
+        lag_up.entries,
+        lag_up.seconds,
+        lag_down.entries,
+        lag_down.seconds,
     );
     let dirs: Vec<PathBuf> = replicas.iter().map(|r| r.dir.clone()).collect();
     drop(replicas);

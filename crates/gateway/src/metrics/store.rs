@@ -20,7 +20,7 @@ pub(crate) fn render(out: &mut String, s: &FeedStats) {
         (
             "icr_audit_store_lag_entries",
             "gauge",
-            "Entries of this replica's audit log not yet in the shared store, after the last feed (while the store cannot be reached: everything written since it was last seen to hold).",
+            "Entries of this replica's audit log not yet in the shared store, after the last feed (while feeds fail: everything written since the store was last seen to hold it).",
             load(&s.lag_entries).to_string(),
         ),
         (
