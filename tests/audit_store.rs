@@ -11,10 +11,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{copy_config, mint, start_demo_in};
-use icr_audit::Timestamp;
-use icr_audit_store::{AuditStore, PersonQuery};
-use icr_model::NhsNumber;
+use common::store::person_history;
+use common::{copy_config, metric, mint, start_demo_in};
 use icr_testkit::postgres::PgCluster;
 
 const PATIENT: &str = "9990000050";
@@ -28,26 +26,9 @@ where
     common::eventually_within(what, Duration::from_secs(20), check).await;
 }
 
-/// The value of an unlabelled metric.
-fn metric(text: &str, name: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-}
-
 /// Accesses to the patient's record in the store, every page.
 async fn stored(url: &str) -> Option<usize> {
-    let store = AuditStore::connect(url, 1).await.ok()?;
-    let nhs = NhsNumber::parse(PATIENT).ok()?;
-    let mut query = PersonQuery::last_twelve_months(Timestamp::now());
-    let mut n = 0;
-    loop {
-        let page = store.person_accesses(&nhs, &query).await.ok()?;
-        n += page.items.len();
-        match page.next {
-            Some(next) => query.before = Some(next),
-            None => return Some(n),
-        }
-    }
+    person_history(url, PATIENT).await.map(|h| h.len())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod store;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -21,23 +23,43 @@ pub struct Demo {
 }
 
 impl Drop for Demo {
-    /// Stops the demo as an operator would (SIGTERM), so that it cleans up
-    /// after itself; kills it if it has not stopped within 15 s.
     fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = Command::new("kill")
-                .args(["-TERM", &self.child.id().to_string()])
-                .status();
-            let started = std::time::Instant::now();
-            while matches!(self.child.try_wait(), Ok(None))
-                && started.elapsed() < Duration::from_secs(15)
-            {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&mut self.child);
     }
+}
+
+/// Stops a child process as an operator would (SIGTERM), so that it cleans
+/// up after itself; kills it if it has not stopped within 15 s.
+pub fn stop(child: &mut Child) {
+    if matches!(child.try_wait(), Ok(None)) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let started = std::time::Instant::now();
+        while matches!(child.try_wait(), Ok(None)) && started.elapsed() < Duration::from_secs(15) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Starts `command` with its stdout piped, and the lines it prints: a
+/// thread keeps draining them after the test stops listening, so the
+/// process never writes to a closed pipe.
+pub fn spawn_with_lines(command: &mut Command) -> (Child, mpsc::Receiver<String>) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the icr binary starts");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, rx)
 }
 
 pub fn start_demo() -> Demo {
@@ -82,23 +104,13 @@ pub fn start_demo_with_nofile(nofile: u32, env: &[(&str, &str)]) -> Demo {
 /// Runs `command` (the `icr` binary, or a shell that execs it) with `demo
 /// --ephemeral --config {config} {args}` and waits for its addresses.
 fn start_demo_command(mut command: Command, config: &std::path::Path, args: &[&str]) -> Demo {
-    let mut child = command
-        .args(["demo", "--ephemeral", "--config"])
-        .arg(config)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the icr binary starts");
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        // Keep draining after the test stops listening, so the demo never
-        // writes to a closed pipe.
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let (child, rx) = spawn_with_lines(
+        command
+            .args(["demo", "--ephemeral", "--config"])
+            .arg(config)
+            .args(args)
+            .stderr(Stdio::null()),
+    );
     let (mut gateway, mut control, mut audit) = (None, None, None);
     while gateway.is_none() || control.is_none() || audit.is_none() {
         let line = rx
@@ -125,25 +137,36 @@ fn start_demo_command(mut command: Command, config: &std::path::Path, args: &[&s
     }
 }
 
-/// A token minted by `icr token` for `role` at `org`.
-pub fn mint(role: &str, org: &str) -> String {
+/// Runs the `icr` binary with `args`, failing the test (with what it
+/// said) unless it succeeds; its output.
+pub fn icr_succeeds<I, S>(args: I) -> std::process::Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
     let out = Command::new(env!("CARGO_BIN_EXE_icr"))
-        .args([
-            "token",
-            "--config",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/config/demo"),
-            "--role",
-            role,
-            "--org",
-            org,
-        ])
+        .args(args)
         .output()
-        .expect("icr token runs");
+        .expect("the icr binary runs");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    out
+}
+
+/// A token minted by `icr token` for `role` at `org`.
+pub fn mint(role: &str, org: &str) -> String {
+    let out = icr_succeeds([
+        "token",
+        "--config",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/config/demo"),
+        "--role",
+        role,
+        "--org",
+        org,
+    ]);
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
@@ -180,6 +203,12 @@ pub fn copy_example(name: &str) -> std::path::PathBuf {
     assert!(gateway.contains("dir = \"audit\""));
     std::fs::write(dir.join("gateway.toml"), gateway).unwrap();
     dir
+}
+
+/// The value of an unlabelled metric in a `/metrics` text.
+pub fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
 }
 
 /// Polls `check` every 100 ms until it holds, failing the test after

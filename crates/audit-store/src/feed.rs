@@ -13,7 +13,8 @@ use std::time::Duration;
 use icr_audit::ChainPoint;
 use serde::Deserialize;
 
-use crate::{AuditStore, ReplicaId, StoreError};
+use crate::ingest::lag_behind;
+use crate::{AuditStore, Lag, Progress, ReplicaId, StoreError, log_head};
 
 fn default_pool_size() -> usize {
     4
@@ -195,10 +196,14 @@ pub struct FeedStats {
     /// Whether the last attempt reached the store.
     pub up: AtomicBool,
     /// Entries of this replica's log not yet in the store, after the last
-    /// successful run.
+    /// run. A run that fails reckons it from the last entry the store was
+    /// seen to hold (before the first successful run: the log's head when
+    /// the feed started, so at least what was written since), so that it
+    /// grows while the store cannot be reached.
     pub lag_entries: AtomicU64,
     /// How far behind the log's end the store is, in milliseconds, after
-    /// the last successful run.
+    /// the last run, reckoned as `lag_entries` is (0 while the time of the
+    /// last entry stored is unknown).
     pub lag_millis: AtomicU64,
     /// Entries this replica stored.
     pub inserted: AtomicU64,
@@ -221,25 +226,20 @@ pub async fn feed(
     stats: Arc<FeedStats>,
     stop: impl Future<Output = ()>,
 ) {
-    let mut store: Option<AuditStore> = None;
     let mut tick = tokio::time::interval(settings.every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut anchored_at: Option<tokio::time::Instant> = None;
+    let mut state = FeedState {
+        store: None,
+        anchored_at: None,
+        known: started_at(&dir).await,
+    };
     tokio::pin!(stop);
     loop {
         let stopping = tokio::select! {
             _ = tick.tick() => false,
             () = &mut stop => true,
         };
-        let run = once(
-            &settings,
-            &dir,
-            &mut store,
-            &head,
-            &mut anchored_at,
-            &stats,
-            stopping,
-        );
+        let run = once(&settings, &dir, &mut state, &head, &stats, stopping);
         if stopping {
             let _ = tokio::time::timeout(settings.every, run).await;
             return;
@@ -248,18 +248,51 @@ pub async fn feed(
     }
 }
 
+/// What the feed carries from one run to the next.
+struct FeedState {
+    /// The store, once connected (and migrated); `None` after a loss.
+    store: Option<AuditStore>,
+    /// When the chain head was last recorded.
+    anchored_at: Option<tokio::time::Instant>,
+    /// The store's progress as last seen (for the lag while runs fail).
+    known: Progress,
+}
+
+/// What the feed knows of the store's progress before its first run: at
+/// least the log's head as it starts (what was behind then is counted once
+/// the store is reached).
+async fn started_at(dir: &Path) -> Progress {
+    let dir = dir.to_path_buf();
+    let head = tokio::task::spawn_blocking(move || log_head(&dir)).await;
+    match head {
+        Ok(Ok(Some((head, time)))) => Progress {
+            head,
+            time: Some(time),
+        },
+        _ => Progress {
+            head: ChainPoint::GENESIS,
+            time: None,
+        },
+    }
+}
+
 /// One run: connect (and migrate) if not connected, ingest, record the
 /// replica caught up when the ingest reached the log's end (and whether it
-/// is stopping), anchor when due.
+/// is stopping), anchor when due; the store's progress as last seen,
+/// updated.
 async fn once(
     settings: &Resolved,
     dir: &Path,
-    store: &mut Option<AuditStore>,
+    state: &mut FeedState,
     head: &impl Fn() -> ChainPoint,
-    anchored_at: &mut Option<tokio::time::Instant>,
     stats: &FeedStats,
     stopping: bool,
 ) {
+    let FeedState {
+        store,
+        anchored_at,
+        known,
+    } = state;
     let result = async {
         let connected = match store.take() {
             Some(s) => s,
@@ -291,16 +324,16 @@ async fn once(
         Ok::<_, StoreError>(report)
     }
     .await;
-    match result {
+    let lag: Option<Lag> = match result {
         Ok(report) => {
             stats.up.store(true, Ordering::Relaxed);
             stats.runs.fetch_add(1, Ordering::Relaxed);
             stats.inserted.fetch_add(report.inserted, Ordering::Relaxed);
-            stats
-                .lag_entries
-                .store(report.lag.entries, Ordering::Relaxed);
-            let millis = (report.lag.seconds.max(0.0) * 1000.0).round();
-            stats.lag_millis.store(millis as u64, Ordering::Relaxed);
+            *known = Progress {
+                head: report.stored,
+                time: report.stored_time,
+            };
+            Some(report.lag)
         }
         Err(e) => {
             stats.up.store(!e.is_unavailable(), Ordering::Relaxed);
@@ -312,8 +345,17 @@ async fn once(
             } else {
                 tracing::error!(error = %e, replica = %settings.replica, "audit store ingest refused: an operator must look at this replica's log");
             }
+            // Behind by everything written since the store was last seen.
+            let (dir, known) = (dir.to_path_buf(), *known);
+            tokio::task::spawn_blocking(move || lag_behind(&dir, known))
+                .await
+                .ok()
         }
-    }
+    };
+    let Some(lag) = lag else { return };
+    stats.lag_entries.store(lag.entries, Ordering::Relaxed);
+    let millis = (lag.seconds.max(0.0) * 1000.0).round();
+    stats.lag_millis.store(millis as u64, Ordering::Relaxed);
 }
 
 #[cfg(test)]

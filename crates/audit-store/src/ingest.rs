@@ -63,6 +63,8 @@ pub struct IngestReport {
     pub already_present: u64,
     /// The last entry stored for the replica after the run.
     pub stored: ChainPoint,
+    /// Its time (`None` while nothing is stored).
+    pub stored_time: Option<Timestamp>,
     /// What is left behind the log's end.
     pub lag: Lag,
     /// The run read to the end of the log as it then was (not stopped by
@@ -287,6 +289,7 @@ impl AuditStore {
             inserted: 0,
             already_present: 0,
             stored: stored.head,
+            stored_time: stored.time,
             lag: Lag {
                 entries: 0,
                 seconds: 0.0,
@@ -319,25 +322,34 @@ impl AuditStore {
                 time: Some(last.entry.time()),
             };
             report.stored = stored.head;
+            report.stored_time = stored.time;
         }
         let dir = dir.to_path_buf();
-        let head = tokio::task::spawn_blocking(move || log_head(&dir))
+        report.lag = tokio::task::spawn_blocking(move || lag_behind(&dir, stored))
             .await
-            .map_err(|_| StoreError::Interrupted)?
-            .ok()
-            .flatten();
-        if let Some((head, time)) = head
-            && head.seq > stored.head.seq
-        {
+            .map_err(|_| StoreError::Interrupted)?;
+        Ok(report)
+    }
+}
+
+/// How far the log in `dir` is ahead of `stored`: its entries after it,
+/// and its last entry's time minus `stored`'s (0 when that is unknown,
+/// or nothing is behind). Blocking.
+pub(crate) fn lag_behind(dir: &Path, stored: Progress) -> Lag {
+    match log_head(dir).ok().flatten() {
+        Some((head, time)) if head.seq > stored.head.seq => {
             let behind = stored
                 .time
                 .map_or(0.0, |t| (time.unix_micros() - t.unix_micros()) as f64 / 1e6);
-            report.lag = Lag {
+            Lag {
                 entries: head.seq.get() - stored.head.seq.get(),
                 seconds: behind.max(0.0),
-            };
+            }
         }
-        Ok(report)
+        _ => Lag {
+            entries: 0,
+            seconds: 0.0,
+        },
     }
 }
 

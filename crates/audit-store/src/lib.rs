@@ -46,7 +46,9 @@
 //! a store that cannot be reached is retried at the next run (the replica
 //! serves on its local log meanwhile), and [`FeedStats`] carries how it
 //! goes to `/metrics` (`icr_audit_store_up`, `…_lag_entries`,
-//! `…_lag_seconds`, `…_failures_total`). Each run that reads to the end of
+//! `…_lag_seconds`, `…_failures_total`; while runs fail, the lag is
+//! reckoned from the last entry the store was seen to hold, so it grows
+//! through an outage). Each run that reads to the end of
 //! the log records the replica caught up ([`AuditStore::mark_caught_up`],
 //! from a time taken before the run began), and its last run as it stops
 //! records that it stopped cleanly: [`AuditStore::coverage`] lets a reader

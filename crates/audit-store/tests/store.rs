@@ -14,8 +14,8 @@ use icr_audit::{
     ReasonCode, Sequence, Timestamp, VerifyError,
 };
 use icr_audit_store::{
-    AccessRef, AuditStore, BreakGlassQuery, IngestLimits, NewReview, PersonQuery, ReplicaId,
-    ReviewOutcome, StoreError, StoreTls, VerifyAgainstStore,
+    AccessRef, AuditStore, BreakGlassQuery, FeedStats, IngestLimits, NewReview, PersonQuery,
+    ReplicaId, ReviewOutcome, StoreConfig, StoreError, StoreTls, VerifyAgainstStore, feed,
 };
 use icr_testkit::postgres::PgCluster;
 use support::{nhs, record, refused, temp_dir};
@@ -866,4 +866,156 @@ async fn over_tls_the_store_is_reached_only_with_the_servers_ca_and_refused_othe
         StoreTls::from_pem(b"not a certificate"),
         Err(StoreError::Tls(_))
     ));
+}
+
+/// The feed's lag while the store cannot be reached: it grows with every
+/// entry the replica writes meanwhile (reckoned from the last entry the
+/// store was seen to hold), rather than staying at what the last
+/// successful run saw — so that the lag alert fires during an outage — and
+/// falls back to nothing once the store is back and caught up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_feed_reports_the_lag_growing_while_the_store_is_down_and_gone_once_caught_up() {
+    let Some(pg) = PgCluster::start("audit store feed lag") else {
+        return;
+    };
+    let dir = temp_dir("feed-lag");
+    let config_dir = temp_dir("feed-lag-config");
+    std::fs::write(config_dir.join("store-url"), pg.url()).unwrap();
+    let settings = StoreConfig {
+        url_file: "store-url".into(),
+        replica: Some("icr-feed".into()),
+        pool_size: 2,
+        ingest_every_ms: 100,
+        anchor_every_s: 1,
+        ca_file: None,
+    }
+    .resolve(&config_dir, None)
+    .unwrap();
+    let log = AuditLog::open(&AuditConfig::new(&dir)).unwrap();
+    write_accesses(&log, 0, 3, 3).await;
+    let stats = std::sync::Arc::new(FeedStats::default());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let head = {
+        let log = log.clone();
+        move || log.head()
+    };
+    let task = tokio::spawn(feed(
+        settings,
+        dir.clone(),
+        head,
+        stats.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+    let up = || stats.up.load(std::sync::atomic::Ordering::Relaxed);
+    within("six entries stored", || up() && load(&stats.inserted) == 6).await;
+    assert_eq!(load(&stats.lag_entries), 0);
+
+    tokio::task::block_in_place(|| pg.stop());
+    within("the store reported down", || !up()).await;
+    write_accesses(&log, 3, 5, 5).await;
+    within("ten entries behind", || load(&stats.lag_entries) == 10).await;
+    assert!(!up());
+
+    tokio::task::block_in_place(|| pg.start_again());
+    within("caught up", || {
+        up() && load(&stats.inserted) == 16 && load(&stats.lag_entries) == 0
+    })
+    .await;
+    assert_eq!(load(&stats.lag_millis), 0);
+    let _ = stop.send(());
+    task.await.unwrap();
+    log.close().await.unwrap();
+}
+
+/// Polls `check` every 50 ms until it holds, failing the test after 20 s.
+async fn within(what: &str, check: impl Fn() -> bool) {
+    let started = std::time::Instant::now();
+    while !check() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{what}: not within 20 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// `n` accesses from request `from` on, in the gateway's order (begun,
+/// durable, then the completion queued), by `writers` concurrent callers
+/// (the writer's group commit shares their syncs); waits until every
+/// completion is synced too.
+async fn write_accesses(log: &AuditLog, from: u32, n: u32, writers: u32) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for w in 0..writers.min(n) {
+        let log = log.clone();
+        tasks.spawn(async move {
+            for i in (from + w..from + n).step_by(writers as usize) {
+                begin_and_complete(&log, &record(i, i % 50)).await;
+            }
+        });
+    }
+    while let Some(task) = tasks.join_next().await {
+        task.unwrap();
+    }
+    log.flushed().await.unwrap();
+}
+
+/// The ingest rate, for BENCHMARKS.md: a measurement, not a check (run it
+/// alone, in release). A catch-up of 20,000 accesses written by the log's
+/// own writer in the gateway's order (40,000 entries: each begun, then
+/// completed), then 200 steady runs of 20 entries each, as the feed makes
+/// them every `ingest_every_ms` under load.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: cargo test --release -p icr-audit-store --test store ingest_rate -- --ignored --nocapture"]
+async fn ingest_rate() {
+    const ACCESSES: u32 = 20_000;
+    const RUNS: u32 = 200;
+    const PER_RUN: u32 = 10;
+    let Some((_pg, store)) = store("audit store ingest rate").await else {
+        return;
+    };
+    let dir = temp_dir("ingest-rate");
+    let log = AuditLog::open(&AuditConfig::new(&dir)).unwrap();
+    let r = replica("icr-rate");
+
+    let started = std::time::Instant::now();
+    write_accesses(&log, 0, ACCESSES, 64).await;
+    let written = started.elapsed();
+    let started = std::time::Instant::now();
+    let report = store.ingest(&r, &dir).await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(report.inserted, 2 * u64::from(ACCESSES));
+    println!(
+        "catch-up: {} entries ({ACCESSES} accesses; written in {:.2} s) ingested in {:.2} s: {:.0} entries/s",
+        report.inserted,
+        written.as_secs_f64(),
+        took.as_secs_f64(),
+        report.inserted as f64 / took.as_secs_f64()
+    );
+
+    let mut runs = Vec::new();
+    let mut entries = 0;
+    for k in 0..RUNS {
+        write_accesses(&log, ACCESSES + k * PER_RUN, PER_RUN, PER_RUN).await;
+        let started = std::time::Instant::now();
+        entries += store.ingest(&r, &dir).await.unwrap().inserted;
+        runs.push(started.elapsed());
+    }
+    assert_eq!(entries, u64::from(2 * RUNS * PER_RUN));
+    let busy: std::time::Duration = runs.iter().sum();
+    runs.sort();
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "steady: {RUNS} runs of {} entries: {:.0} entries/s of ingest time; a run p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        2 * PER_RUN,
+        entries as f64 / busy.as_secs_f64(),
+        ms(runs[runs.len() / 2]),
+        ms(runs[runs.len() * 99 / 100]),
+        ms(runs[runs.len() - 1])
+    );
+    log.close().await.unwrap();
+    store.verify_log(&r, &dir).await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
 }

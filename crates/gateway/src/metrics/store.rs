@@ -20,13 +20,13 @@ pub(crate) fn render(out: &mut String, s: &FeedStats) {
         (
             "icr_audit_store_lag_entries",
             "gauge",
-            "Entries of this replica's audit log not yet in the shared store, after the last successful feed.",
+            "Entries of this replica's audit log not yet in the shared store, after the last feed (while feeds fail: everything written since the store was last seen to hold it).",
             load(&s.lag_entries).to_string(),
         ),
         (
             "icr_audit_store_lag_seconds",
             "gauge",
-            "How far the shared store is behind this replica's audit log, in seconds, after the last successful feed.",
+            "How far the shared store is behind this replica's audit log, in seconds, after the last feed (reckoned as icr_audit_store_lag_entries).",
             format!("{:.3}", load(&s.lag_millis) as f64 / 1000.0),
         ),
         (
