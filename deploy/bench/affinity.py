@@ -16,7 +16,12 @@ Figures, read from the replicas' /metrics (counts, not timings, so a
 shared machine does not disturb them): source answers from the cache
 (`icr_cache_hits_total`) against fetched (`icr_cache_misses_total`), calls
 made to the sources, merged views reused, requests per replica; and from
-nginx's log, how many replicas each person's requests reached.
+nginx's log, how many replicas each person's requests reached. After the
+reads, an operator purges each person's cached answers
+(`DELETE /v1/cache/patients/{nhs}`) through nginx: counted is whether the
+purge reached every replica that held that person's answers (only one
+replica is reached by a purge, so it is complete only when the person's
+reads all went there).
 
 Each source's `cache_ttl_s` is raised to an hour for the run, so that what
 is measured is where requests go, not how long the run takes against the
@@ -32,9 +37,9 @@ one replica and round-robin spread them.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -116,7 +121,7 @@ http {{
     uwsgi_temp_path {w}/nginx-uwsgi;
     scgi_temp_path {w}/nginx-scgi;
     include {KEY_MAP};
-    log_format affinity '$icr_patient_key $upstream_addr $status';
+    log_format affinity '$request_method $icr_patient_key $upstream_addr $status';
     access_log {access} affinity;
     upstream icr {{ {MODES[mode]} {servers} keepalive 32; }}
     server {{
@@ -156,6 +161,10 @@ http {{
         self.bench.start_sim(cfg)
         self.bench.set_latency(0)
         token = self.bench.token(cfg)
+        # An operator (the default operator_roles), for the purges.
+        operator = subprocess.run(
+            [self.args.icr, "token", "--config", str(cfg), "--role", "R8015", "--org", "Y9E01",
+             "--ttl", "86400"], check=True, capture_output=True, text=True).stdout.strip()
         people = self.bench.people(cfg)
         if self.args.people_count:
             people = random.Random(self.args.seed).sample(people, min(self.args.people_count, len(people)))
@@ -170,6 +179,9 @@ http {{
             started = time.monotonic()
             statuses = load.fetch_all(urls, {"Authorization": f"Bearer {token}"}, self.args.workers)
             took = time.monotonic() - started
+            purges = load.fetch_all([f"http://{FRONT}/v1/cache/patients/{n}" for n in people],
+                                    {"Authorization": f"Bearer {operator}"}, self.args.workers,
+                                    method="DELETE")
             per = []
             for addr in REPLICAS:
                 _, _, body = http("GET", f"http://{addr}/metrics")
@@ -185,16 +197,25 @@ http {{
             nginx.stop()
             for g in gws:
                 g.stop()
-            replicas_per_person: dict[str, set[str]] = {}
+            wanted = set(people)
+            reads: dict[str, set[str]] = {}
+            purged_at: dict[str, str] = {}
             for line in access.read_text().splitlines():
-                key, upstream, _status = line.split(" ")
-                if key in people:
-                    replicas_per_person.setdefault(key, set()).add(upstream)
+                method, key, upstream, _status = line.split(" ")
+                if key not in wanted:
+                    continue
+                if method == "DELETE":
+                    purged_at[key] = upstream
+                else:
+                    reads.setdefault(key, set()).add(upstream)
             spread: dict[int, int] = {}
-            for ups in replicas_per_person.values():
+            for ups in reads.values():
                 spread[len(ups)] = spread.get(len(ups), 0) + 1
-            result["modes"][mode] = {"statuses": statuses, "seconds": took, "replicas": per,
-                                     "people_by_replicas_reached": dict(sorted(spread.items()))}
+            complete = sum(1 for n, ups in reads.items() if ups == {purged_at.get(n)})
+            result["modes"][mode] = {"statuses": statuses, "purges": purges, "seconds": took,
+                                     "replicas": per,
+                                     "people_by_replicas_reached": dict(sorted(spread.items())),
+                                     "purges_complete": complete}
         return result
 
 
@@ -215,8 +236,9 @@ def report(r: dict) -> str:
         f"{r['workers']} at a time; sources' cache TTL {r['ttl_s']} s; cold caches at the start of each run.",
         "",
         "| nginx balancing | statuses | source answers from cache | hit rate | source calls | "
-        "calls per request | merged views reused | requests per replica | people reaching 1 / 2 / 3 replicas |",
-        "|---|---|---:|---:|---:|---:|---:|---|---|",
+        "calls per request | merged views reused | requests per replica | people reaching 1 / 2 / 3 replicas | "
+        "purges reaching all of a person's cached answers |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|---:|",
     ]
     for mode, x in r["modes"].items():
         t = totals(x)
@@ -227,7 +249,8 @@ def report(r: dict) -> str:
             f"{100 * t['hit_rate']:.1f} % | {t['source_calls']:.0f} | "
             f"{t['source_calls'] / max(1.0, t['requests']):.2f} | {t['view_hits']:.0f} | "
             + " / ".join(f"{q['requests']:.0f}" for q in x["replicas"]) + " | "
-            + " / ".join(str(reach.get(n, 0)) for n in (1, 2, 3)) + " |")
+            + " / ".join(str(reach.get(n, 0)) for n in (1, 2, 3)) + " | "
+            + f"{x['purges_complete']} of {r['people']} |")
     lines.append("")
     return "\n".join(lines)
 
@@ -238,9 +261,13 @@ def broken(r: dict) -> list[str]:
     for mode, x in r["modes"].items():
         if set(x["statuses"]) != {"200"}:
             problems.append(f"{mode}: not every request answered 200: {x['statuses']}")
+        if set(x["purges"]) != {"204"} and set(x["purges"]) != {"200"}:
+            problems.append(f"{mode}: not every purge was answered: {x['purges']}")
     hashed = r["modes"]["hashed"]["people_by_replicas_reached"]
     if set(hashed) != {1}:
         problems.append(f"hashed: some person's requests reached more than one replica: {hashed}")
+    if r["modes"]["hashed"]["purges_complete"] != r["people"]:
+        problems.append("hashed: some purge did not reach the replica that served the person")
     rr = r["modes"]["round-robin"]["people_by_replicas_reached"]
     if set(rr) == {1}:
         problems.append(f"round-robin: every person's requests reached one replica: {rr}")
@@ -269,17 +296,7 @@ def main() -> None:
         result = a.run()
     finally:
         a.bench.cleanup()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(result, indent=1))
-    text = report(result)
-    (out / "report.md").write_text(text + "\n")
-    print(text)
-    problems = broken(result)
-    if problems:
-        for p in problems:
-            log(f"BROKEN: {p}")
-        sys.exit(1)
+    load.finish(Path(args.out), result, report(result), broken(result))
 
 
 if __name__ == "__main__":
