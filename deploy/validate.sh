@@ -3,9 +3,13 @@
 # editing deploy/). Exit status non-zero on any problem.
 #
 #   yamllint             every YAML file (syntax, duplicate keys, indentation)
-#   kubectl kustomize    renders deploy/k8s (and checks what it references)
+#   kubectl kustomize    renders deploy/k8s and deploy/replicated (and checks
+#                        what they reference)
 #   kubernetes-validate  the rendered objects against the Kubernetes
 #                        $K8S_VERSIONS OpenAPI schemas, strict (unknown fields fail)
+#   check_crds.py        custom resources (the CloudNativePG Cluster) against
+#                        the CRD schemas vendored in deploy/schemas, as strictly
+#   nginx -t             the ingress's hash key map (deploy/replicated/affinity)
 #   promtool             alert rules (check rules), their unit tests (test
 #                        rules), and every dashboard query's PromQL
 #   check_deploy.py      what no tool above knows (see its docstring): the
@@ -25,7 +29,7 @@ cd "$(dirname "$0")/.."
 
 TOOLS=${ICR_DEPLOY_TOOLS:-/tmp/icr-deploy-tools}
 K8S_VERSIONS=${K8S_VERSIONS:-"1.30.0 1.34.0"}
-PY_REQS=(kubernetes-validate==1.37.0 yamllint==1.38.0 PyYAML 'tomli; python_version < "3.11"')
+PY_REQS=(kubernetes-validate==1.37.0 yamllint==1.38.0 jsonschema==4.26.0 PyYAML 'tomli; python_version < "3.11"')
 started=$SECONDS
 fail=0
 step() { echo "-- $*"; }
@@ -82,17 +86,35 @@ mapfile -t yamls < <(find deploy -name '*.yaml' -o -name '*.yml' | sort)
 "$VENV/bin/yamllint" --strict -c deploy/yamllint.yaml -f parsable "${yamls[@]}" || bad "yamllint"
 
 # --- Kubernetes --------------------------------------------------------------
+# deploy/k8s (the layout without the audit store) and deploy/replicated
+# (with the shared audit store and cache affinity), each as kustomize
+# renders it; custom resources are checked against deploy/schemas, the rest
+# against Kubernetes' own schemas.
+step "check_crds.py --self-test (the strict validation refuses what it must)"
+"$PY" deploy/tools/check_crds.py --self-test || bad "check_crds.py --self-test"
+replicated=""
+manifests=()
 if [ ${#KUSTOMIZE[@]} -gt 0 ]; then
-    step "render deploy/k8s (${KUSTOMIZE[*]})"
-    if "${KUSTOMIZE[@]}" deploy/k8s >"$WORK/rendered.yaml"; then
-        manifests=("$WORK/rendered.yaml")
-    else
-        bad "kustomize could not render deploy/k8s"
-        manifests=()
-    fi
+    for target in deploy/k8s deploy/replicated; do
+        out="$WORK/rendered-${target##*/}.yaml"
+        step "render $target (${KUSTOMIZE[*]})"
+        if "${KUSTOMIZE[@]}" "$target" >"$out"; then
+            step "check_crds.py: the custom resources of $target against deploy/schemas"
+            "$PY" deploy/tools/check_crds.py "$out" --standard-out "$out.std" || bad "check_crds.py ($target)"
+            manifests+=("$out.std")
+            if [ "$target" = deploy/replicated ]; then replicated=$out; fi
+        else
+            bad "kustomize could not render $target"
+        fi
+    done
 else
-    echo "notice: neither kubectl nor kustomize found: validating deploy/k8s/*.yaml file by file (generated ConfigMaps are not checked)"
-    mapfile -t manifests < <(find deploy/k8s -maxdepth 1 -name '*.yaml' ! -name kustomization.yaml | sort)
+    echo "notice: neither kubectl nor kustomize found: validating deploy/k8s/*.yaml and deploy/replicated's resources file by file (generated ConfigMaps, patches and the overlay's own checks are skipped)"
+    mapfile -t files < <(find deploy/k8s -maxdepth 1 -name '*.yaml' ! -name kustomization.yaml | sort
+        for d in deploy/replicated/*/; do
+            "$PY" -c 'import sys, yaml; d = sys.argv[1]; print("\n".join(d + r for r in yaml.safe_load(open(d + "kustomization.yaml")).get("resources", [])))' "$d"
+        done)
+    "$PY" deploy/tools/check_crds.py "${files[@]}" --standard-out "$WORK/standard.yaml" || bad "check_crds.py"
+    manifests=("$WORK/standard.yaml")
 fi
 for v in $K8S_VERSIONS; do
     step "kubernetes-validate --strict, Kubernetes $v"
@@ -109,9 +131,38 @@ for v in $K8S_VERSIONS; do
     fi
 done
 
+# --- the ingress's hash key ----------------------------------------------------
+# patient-key.nginx.conf as nginx reads it: in an http block, with an
+# upstream hashed on the key it defines (as deploy/bench/affinity.py runs it).
+NGINX=$(command -v nginx || true)
+if [ -z "$NGINX" ] && [ -x /usr/sbin/nginx ]; then NGINX=/usr/sbin/nginx; fi
+if [ -n "$NGINX" ]; then
+    step "nginx -t: deploy/replicated/affinity/patient-key.nginx.conf"
+    mkdir -p "$WORK/nginx"
+    cat >"$WORK/nginx/nginx.conf" <<EOF
+pid $WORK/nginx/nginx.pid;
+error_log stderr warn;
+events {}
+http {
+    access_log off;
+    client_body_temp_path $WORK/nginx;
+    proxy_temp_path $WORK/nginx;
+    fastcgi_temp_path $WORK/nginx;
+    uwsgi_temp_path $WORK/nginx;
+    scgi_temp_path $WORK/nginx;
+    include $PWD/deploy/replicated/affinity/patient-key.nginx.conf;
+    upstream icr { hash \$icr_patient_key consistent; server 127.0.0.1:1; server 127.0.0.1:2; }
+    server { listen 127.0.0.1:1; location / { proxy_pass http://icr; } }
+}
+EOF
+    "$NGINX" -t -q -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" || bad "nginx -t (patient-key.nginx.conf)"
+else
+    echo "notice: no nginx: deploy/replicated/affinity/patient-key.nginx.conf not checked by nginx"
+fi
+
 # --- deploy/ as a whole ------------------------------------------------------
 step "check_deploy.py (pod layout, collector config, dashboard, metric names)"
-"$PY" deploy/tools/check_deploy.py --promql-out "$WORK/dashboard-queries.yaml" || bad "check_deploy.py"
+"$PY" deploy/tools/check_deploy.py --promql-out "$WORK/dashboard-queries.yaml" ${replicated:+--replicated "$replicated"} || bad "check_deploy.py"
 
 # --- the gateway's own config loader -------------------------------------------
 # `icr check-config` loads the directory exactly as `icr serve` would. Uses a
@@ -125,6 +176,11 @@ if [ -n "$ICR" ] && "$ICR" check-config --help >/dev/null 2>&1; then
     step "icr check-config on deploy/k8s/config as the pod sees it ($ICR)"
     "$PY" deploy/tools/check_deploy.py --assemble "$WORK/etc-icr" \
         && "$ICR" check-config --config "$WORK/etc-icr" || bad "icr check-config"
+    if [ -n "$replicated" ]; then
+        step "icr check-config on deploy/replicated's config as its pod sees it (CloudNativePG's Secret stood in for)"
+        "$PY" deploy/tools/check_deploy.py --replicated "$replicated" --assemble "$WORK/etc-icr-replicated" \
+            && "$ICR" check-config --config "$WORK/etc-icr-replicated" || bad "icr check-config (deploy/replicated)"
+    fi
 else
     echo "notice: no icr binary with check-config (cargo build -p icr, or ICR_BIN=...): the gateway's own config check skipped"
 fi

@@ -518,13 +518,14 @@ def source_calls() -> float:
                if line.startswith("icr_source_calls_total{"))
 
 
-def fetch_all(urls: list[str], headers: dict, workers: int) -> dict[str, int]:
-    """GETs every URL, `workers` at a time; the count of each status."""
+def fetch_all(urls: list[str], headers: dict, workers: int, method: str = "GET") -> dict[str, int]:
+    """Asks every URL (GET, or `method`), `workers` at a time; the count of
+    each status."""
     from concurrent.futures import ThreadPoolExecutor
 
     def one(url: str) -> str:
         try:
-            return str(http("GET", url, headers=headers)[0])
+            return str(http(method, url, headers=headers)[0])
         except urllib.error.HTTPError as e:
             return str(e.code)
         except Exception as e:  # noqa: BLE001 - counted, not raised
@@ -850,11 +851,16 @@ def main() -> None:
         b.run()
     finally:
         b.cleanup()
-    (b.out / "results.json").write_text(json.dumps(b.results, indent=1))
-    text = report(b.results, args)
-    (b.out / "report.md").write_text(text + "\n")
+    finish(b.out, b.results, report(b.results, args), broken(b.results))
+
+
+def finish(out: Path, results: dict, text: str, problems: list[str]) -> None:
+    """Writes OUT/results.json and OUT/report.md, prints the report, and
+    exits 1 naming each problem, if any."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(results, indent=1))
+    (out / "report.md").write_text(text + "\n")
     print(text)
-    problems = broken(b.results)
     if problems:
         for p in problems:
             log(f"BROKEN: {p}")

@@ -17,6 +17,13 @@
 - metric names: every icr_* metric used by the alerts and the dashboard is
   exported by the gateway's source (crates/, src/), or is a planned one the
   dashboard marks as such (alerts may not use planned metrics).
+- the replicated overlay (deploy/replicated, rendered; --replicated): its
+  gateway.toml is the base's plus [audit_store], whose url_file is
+  projected from the CloudNativePG Cluster's `-app` Secret key `uri`; the
+  Cluster has three instances; the replica id is the pod's name; the
+  gateway may reach the Cluster's primary on 5432 and the Cluster's pods
+  admit it; the Ingress hashes on the key patient-key.nginx.conf defines,
+  and sends to the gateway's Service.
 
 It also writes every dashboard query, template variables substituted, as a
 Prometheus rule file (argument --promql-out) for `promtool check rules` to
@@ -92,6 +99,14 @@ def check_kustomizations() -> None:
                     problem(rel(kfile), f"generator {gen.get('name')}: file {src} does not exist")
                 elif base.resolve() not in target.parents:
                     problem(rel(kfile), f"generator {gen.get('name')}: {src} is outside the kustomization root (kustomize refuses it)")
+        for c in k.get("components", []):
+            target = (base / c).resolve()
+            ck = target / "kustomization.yaml"
+            if not ck.is_file() or load_yaml_docs(ck)[0].get("kind") != "Component":
+                problem(rel(kfile), f"component {c} is not a directory with a kind: Component kustomization.yaml")
+        for patch in k.get("patches", []):
+            if "path" in patch and not (base / patch["path"]).is_file():
+                problem(rel(kfile), f"patch {patch['path']} does not exist")
         # Every manifest beside the kustomization is listed (a file left out
         # is silently not applied).
         listed = {(base / r).resolve() for r in k.get("resources", [])}
@@ -730,13 +745,163 @@ def assemble(out: Path) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------
+# The replicated overlay (deploy/replicated)
+
+
+REPLICATED = DEPLOY / "replicated"
+# What stands in for CloudNativePG's generated Secret in `icr check-config`.
+STORE_URI_STAND_IN = "postgresql://icr_audit:stand-in@icr-audit-store-rw.icr:5432/icr_audit\n"
+
+
+def rendered_objects(path: Path) -> dict[tuple[str, str], dict]:
+    """(kind, name) -> object of a rendered kustomization; generated
+    ConfigMaps by their name without the hash suffix."""
+    objs = {}
+    for d in load_yaml_docs(path):
+        name = d["metadata"]["name"]
+        objs[(d["kind"], unhashed(name) if d["kind"] == "ConfigMap" else name)] = d
+    return objs
+
+
+def unhashed(name: str) -> str:
+    """A generated ConfigMap's name without the hash kustomize appends."""
+    return name[:-11] if re.search(r"-[a-z0-9]{10}$", name) else name
+
+
+def gateway_container(sts: dict) -> tuple[dict, dict, str]:
+    """The pod spec, the icr container and its config directory."""
+    spec = sts["spec"]["template"]["spec"]
+    gw = next(c for c in spec["containers"] if c["name"] == "icr")
+    return spec, gw, gw["args"][gw["args"].index("--config") + 1]
+
+
+def projected_items(spec: dict, gw: dict, config_dir: str) -> dict[str, tuple[str, str, str]]:
+    """path under the config directory -> (kind, object name, key)."""
+    mount = next(m for m in gw["volumeMounts"] if m["mountPath"].rstrip("/") == config_dir.rstrip("/"))
+    vol = next(v for v in spec["volumes"] if v["name"] == mount["name"])
+    out = {}
+    for s in vol["projected"]["sources"]:
+        for kind in ("configMap", "secret"):
+            for it in s.get(kind, {}).get("items", []):
+                name = s[kind]["name"]
+                out[it["path"]] = (kind, unhashed(name) if kind == "configMap" else name, it["key"])
+    return out
+
+
+def check_replicated(rendered: Path) -> None:
+    where = "deploy/replicated"
+    objs = rendered_objects(rendered)
+    base_toml = (K8S / "config" / "gateway.toml").read_text()
+    gfile = REPLICATED / "audit-store" / "gateway.toml"
+    text = gfile.read_text()
+    if not text.startswith(base_toml):
+        problem(rel(gfile), "must be deploy/k8s/config/gateway.toml as it is, with [audit_store] added after it")
+    cm = objs.get(("ConfigMap", "icr-config"), {}).get("data", {})
+    if cm.get("gateway.toml") != text:
+        problem(where, "the rendered ConfigMap icr-config does not hold audit-store/gateway.toml (configMapGenerator behavior: merge)")
+    try:
+        store = tomllib.loads(text).get("audit_store")
+    except Exception as e:  # noqa: BLE001
+        problem(rel(gfile), f"not valid TOML: {e}")
+        return
+    if not store or "url_file" not in store:
+        problem(rel(gfile), "no [audit_store] url_file")
+        return
+    clusters = [o for (k, _), o in objs.items() if k == "Cluster"]
+    if len(clusters) != 1:
+        problem(where, f"needs exactly one CloudNativePG Cluster, found {len(clusters)}")
+        return
+    cluster = clusters[0]
+    cname = cluster["metadata"]["name"]
+    if cluster["spec"].get("instances") != 3:
+        problem(rel(REPLICATED / "audit-store" / "cluster.yaml"), "the audit store runs three instances (a primary and two replicas)")
+    sts = objs.get(("StatefulSet", "icr"))
+    if sts is None:
+        problem(where, "no StatefulSet icr")
+        return
+    spec, gw, config_dir = gateway_container(sts)
+    items = projected_items(spec, gw, config_dir)
+    url_file = store["url_file"]
+    rel_path = url_file[len(config_dir.rstrip("/")) + 1:] if url_file.startswith(config_dir.rstrip("/") + "/") else url_file
+    if items.get(rel_path) != ("secret", f"{cname}-app", "uri"):
+        problem(where, f"[audit_store] url_file {url_file} must be projected from Secret {cname}-app key uri (CloudNativePG's connection URL), found {items.get(rel_path)}")
+    if "replica" not in store:
+        env = {e["name"]: e for e in gw.get("env", [])}
+        ref = env.get("HOSTNAME", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
+        if ref != "metadata.name":
+            problem(where, "icr: HOSTNAME (the replica id in the store) must be set from metadata.name")
+    # Network: the gateway may reach the primary on 5432, the Cluster admits it.
+    labels = sts["spec"]["template"]["metadata"]["labels"]
+    np = objs.get(("NetworkPolicy", "icr"), {})
+    to_store = [r for r in np.get("spec", {}).get("egress", [])
+                if any(t.get("podSelector", {}).get("matchLabels", {}).get("cnpg.io/cluster") == cname
+                       for t in r.get("to", []))]
+    if not to_store:
+        problem(where, f"NetworkPolicy icr: no egress to the pods of Cluster {cname}")
+    for r in to_store:
+        ports = [(p.get("protocol", "TCP"), p.get("port")) for p in r.get("ports", [])]
+        if ports != [("TCP", 5432)]:
+            problem(where, f"NetworkPolicy icr: egress to Cluster {cname} must be TCP 5432 only, not {ports}")
+    admitted = False
+    for (k, _), o in objs.items():
+        if k != "NetworkPolicy" or o["spec"].get("podSelector", {}).get("matchLabels", {}).get("cnpg.io/cluster") != cname:
+            continue
+        for r in o["spec"].get("ingress", []):
+            from_gw = any(f.get("podSelector", {}).get("matchLabels") and "namespaceSelector" not in f
+                          and all(labels.get(a) == b for a, b in f["podSelector"]["matchLabels"].items())
+                          for f in r.get("from", []))
+            if from_gw and any(p.get("port") == 5432 for p in r.get("ports", [])):
+                admitted = True
+    if not admitted:
+        problem(where, f"no NetworkPolicy admits the gateway pods to the pods of Cluster {cname} on 5432")
+    # Cache affinity: the Ingress hashes on the key the map defines.
+    ing = objs.get(("Ingress", "icr"))
+    conf = (REPLICATED / "affinity" / "patient-key.nginx.conf").read_text()
+    defined = set(re.findall(r"^map\s+\S+\s+\$(\w+)\s*\{", conf, re.M))
+    if ing is None:
+        problem(where, "no Ingress icr")
+        return
+    key = ing["metadata"].get("annotations", {}).get("nginx.ingress.kubernetes.io/upstream-hash-by", "")
+    if key.lstrip("$") not in defined:
+        problem(where, f"Ingress icr: upstream-hash-by {key!r} is not a variable patient-key.nginx.conf defines ({sorted(defined)})")
+    svc_ports = {p["name"] for p in objs.get(("Service", "icr"), {}).get("spec", {}).get("ports", [])}
+    for rule in ing["spec"].get("rules", []):
+        for path in rule.get("http", {}).get("paths", []):
+            b = path["backend"].get("service", {})
+            if b.get("name") != "icr" or b.get("port", {}).get("name") not in svc_ports:
+                problem(where, f"Ingress icr: path {path.get('path')} must go to the Service icr, port http")
+
+
+def assemble_rendered(rendered: Path, out: Path) -> int:
+    """The gateway's config directory as a pod of a rendered kustomization
+    sees it, for `icr check-config`: ConfigMap items as rendered, Secrets'
+    items stood in for (config/example's JWKS; a URL of CloudNativePG's
+    form for the store)."""
+    objs = rendered_objects(rendered)
+    spec, gw, config_dir = gateway_container(objs[("StatefulSet", "icr")])
+    stand_ins = {"idp.jwks.json": (ROOT / "config" / "example" / "keys" / "idp.jwks.json").read_bytes(),
+                 "uri": STORE_URI_STAND_IN.encode()}
+    for path, (kind, name, key) in projected_items(spec, gw, config_dir).items():
+        if kind == "configMap":
+            data = objs[("ConfigMap", unhashed(name))]["data"][key].encode()
+        else:
+            data = stand_ins[key]
+        dst = out / path
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.write_bytes(data)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--promql-out", type=Path, help="write the dashboard's queries here as a rule file")
     ap.add_argument("--assemble", type=Path, help="only write the pod's config directory here")
+    ap.add_argument("--replicated", type=Path,
+                    help="deploy/replicated rendered by kustomize: check it (with --assemble: assemble its pod's config)")
     a = ap.parse_args()
     if a.assemble:
-        return assemble(a.assemble)
+        return assemble_rendered(a.replicated, a.assemble) if a.replicated else assemble(a.assemble)
     check_kustomizations()
     objs = k8s_objects()
     pod = check_gateway_pod(objs)
@@ -748,6 +913,10 @@ def main() -> int:
     check_collector(pod[1] if pod else None, audit_dir)
     exprs = check_dashboard(a.promql_out)
     check_metric_names(exprs)
+    if a.replicated:
+        check_replicated(a.replicated)
+    else:
+        notes.append("deploy/replicated not checked (no rendered overlay: --replicated)")
     for n in notes:
         print(f"note: {n}")
     for p in problems:
