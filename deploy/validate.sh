@@ -177,9 +177,10 @@ if [ -n "$ICR" ] && "$ICR" check-config --help >/dev/null 2>&1; then
     "$PY" deploy/tools/check_deploy.py --assemble "$WORK/etc-icr" \
         && "$ICR" check-config --config "$WORK/etc-icr" || bad "icr check-config"
     if [ -n "$replicated" ]; then
-        step "icr check-config on deploy/replicated's config as its pod sees it (CloudNativePG's Secret stood in for)"
+        # HOSTNAME as the StatefulSet's first pod has it (the replica id).
+        step "icr check-config on deploy/replicated's config as its pod icr-0 sees it (CloudNativePG's Secrets stood in for)"
         "$PY" deploy/tools/check_deploy.py --replicated "$replicated" --assemble "$WORK/etc-icr-replicated" \
-            && "$ICR" check-config --config "$WORK/etc-icr-replicated" || bad "icr check-config (deploy/replicated)"
+            && HOSTNAME=icr-0 "$ICR" check-config --config "$WORK/etc-icr-replicated" || bad "icr check-config (deploy/replicated)"
     fi
 else
     echo "notice: no icr binary with check-config (cargo build -p icr, or ICR_BIN=...): the gateway's own config check skipped"

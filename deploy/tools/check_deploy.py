@@ -752,6 +752,9 @@ def assemble(out: Path) -> int:
 REPLICATED = DEPLOY / "replicated"
 # What stands in for CloudNativePG's generated Secret in `icr check-config`.
 STORE_URI_STAND_IN = "postgresql://icr_audit:stand-in@icr-audit-store-rw.icr:5432/icr_audit\n"
+# ... and for its CA's certificate: a throwaway self-signed certificate
+# (its key was discarded), so that check-config reads a real PEM file.
+STORE_CA_STAND_IN = DEPLOY / "tools" / "stand-in-store-ca.pem"
 
 
 def rendered_objects(path: Path) -> dict[tuple[str, str], dict]:
@@ -826,6 +829,14 @@ def check_replicated(rendered: Path) -> None:
     rel_path = url_file[len(config_dir.rstrip("/")) + 1:] if url_file.startswith(config_dir.rstrip("/") + "/") else url_file
     if items.get(rel_path) != ("secret", f"{cname}-app", "uri"):
         problem(where, f"[audit_store] url_file {url_file} must be projected from Secret {cname}-app key uri (CloudNativePG's connection URL), found {items.get(rel_path)}")
+    ca_file = store.get("ca_file")
+    if not ca_file:
+        problem(rel(gfile), "no [audit_store] ca_file: the store's connections must be TLS, the server verified against the cluster's CA")
+    elif items.get(ca_file) != ("secret", f"{cname}-ca", "ca.crt"):
+        problem(where, f"[audit_store] ca_file {ca_file} must be projected from Secret {cname}-ca key ca.crt (CloudNativePG's CA), found {items.get(ca_file)}")
+    hba = cluster["spec"].get("postgresql", {}).get("pg_hba", [])
+    if not any(re.fullmatch(r"hostnossl\s+all\s+all\s+all\s+reject", l.strip()) for l in hba):
+        problem(rel(REPLICATED / "audit-store" / "cluster.yaml"), "pg_hba must refuse connections without TLS (hostnossl all all all reject)")
     if "replica" not in store:
         env = {e["name"]: e for e in gw.get("env", [])}
         ref = env.get("HOSTNAME", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
@@ -881,7 +892,8 @@ def assemble_rendered(rendered: Path, out: Path) -> int:
     objs = rendered_objects(rendered)
     spec, gw, config_dir = gateway_container(objs[("StatefulSet", "icr")])
     stand_ins = {"idp.jwks.json": (ROOT / "config" / "example" / "keys" / "idp.jwks.json").read_bytes(),
-                 "uri": STORE_URI_STAND_IN.encode()}
+                 "uri": STORE_URI_STAND_IN.encode(),
+                 "ca.crt": STORE_CA_STAND_IN.read_bytes()}
     for path, (kind, name, key) in projected_items(spec, gw, config_dir).items():
         if kind == "configMap":
             data = objs[("ConfigMap", unhashed(name))]["data"][key].encode()
