@@ -249,6 +249,7 @@ mod tests {
                 sources: Vec::new(),
                 items_released: 0,
                 items_withheld: 0,
+                shown: icr_audit::ReleasedRecords::NONE,
                 decision: icr_audit::Decision::Allowed,
                 reason: icr_audit::ReasonCode::parse("involved").unwrap(),
                 http_status: 200,

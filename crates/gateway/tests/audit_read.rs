@@ -463,6 +463,7 @@ fn audit_record(i: u32) -> icr_audit::AuditRecord {
         }],
         items_released: 1,
         items_withheld: 0,
+        shown: icr_audit::ReleasedRecords::NONE,
         decision: Decision::Allowed,
         reason: ReasonCode::parse("involved").unwrap(),
         http_status: 200,

@@ -99,6 +99,7 @@ impl Draft {
                 sources: Vec::new(),
                 items_released: 0,
                 items_withheld: 0,
+                shown: icr_audit::ReleasedRecords::NONE,
                 decision: Decision::Refused,
                 reason: reason("refused"),
                 http_status: 403,
