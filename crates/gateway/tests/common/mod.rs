@@ -462,3 +462,14 @@ pub async fn audited(dir: &Path, nhs: &NhsNumber, max: usize) -> Vec<icr_audit::
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// The source records an access lists as shown, as `source:id`, all of
+/// them listed (none `omitted`).
+pub fn listed_shown(r: &icr_audit::AuditRecord) -> std::collections::BTreeSet<String> {
+    assert_eq!(r.shown.omitted(), 0);
+    r.shown
+        .sources()
+        .iter()
+        .flat_map(|s| s.ids().map(move |id| format!("{}:{id}", s.source())))
+        .collect()
+}
