@@ -8,7 +8,8 @@
 //! else. Everything here is bounded: how long a record is kept, how many
 //! are kept, and their bytes in all; past a bound the oldest go first, and
 //! a page asked of a record no longer here is answered `410 Gone` (the
-//! client starts again).
+//! client starts again). Each match keeps the source records it stands
+//! for, so that each page's audit entry lists the records on that page.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
