@@ -369,7 +369,9 @@ impl AuditRecord {
                     || !self.sections_released.is_empty()
                     || !self.shown.is_empty()
                 {
-                    return Err("a refused request cannot have released items or sections");
+                    return Err(
+                        "a refused request cannot have released items, sections or records",
+                    );
                 }
             }
             Decision::Allowed => {
