@@ -134,9 +134,17 @@ impl ReleasedRecords {
     }
 }
 
-/// The length of `s` as a JSON string.
+/// The length of `s` as a JSON string, quotes included, as `serde_json`
+/// writes it (counted, not written: this runs for every id released).
 fn json_len(s: &str) -> usize {
-    serde_json::to_string(s).map_or(usize::MAX, |j| j.len())
+    2 + s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..0x20 => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
 }
 
 #[derive(Deserialize)]
@@ -252,6 +260,23 @@ mod tests {
         let listed = shown.sources()[0].ids().len();
         assert_eq!(listed, MAX_SHOWN_ID_BYTES / 23);
         assert_eq!(shown.omitted(), 20_000 - listed as u64);
+    }
+
+    #[test]
+    fn an_id_is_counted_as_long_as_serde_json_writes_it() {
+        for s in [
+            "Condition/1",
+            "a\"b\\c",
+            "é/☃",
+            "tab\there",
+            "\u{1}\u{7f}\u{8}\u{c}\n\r",
+        ] {
+            assert_eq!(
+                json_len(s),
+                serde_json::to_string(s).unwrap().len(),
+                "{s:?}"
+            );
+        }
     }
 
     #[test]
