@@ -41,6 +41,7 @@ fn access(i: u32) -> AuditRecord {
         sources: Vec::new(),
         items_released: 0,
         items_withheld: 0,
+        shown: icr_audit::ReleasedRecords::NONE,
         decision: Decision::Allowed,
         reason: ReasonCode::parse("involved").unwrap(),
         http_status: 200,

@@ -144,7 +144,13 @@ async fn ingest_stores_each_access_once_with_its_completion_and_again_inserts_no
         .durable()
         .await
         .unwrap();
-    log.append(&record(3, 1)).await.unwrap();
+    // The records it showed, carried byte for byte and read back.
+    let mut shown = record(3, 1);
+    shown.shown = icr_audit::ReleasedRecords::of(&[
+        icr_model::RecordId::parse("gwh:Condition/1").unwrap(),
+        icr_model::RecordId::parse("ruh:Observation/2").unwrap(),
+    ]);
+    log.append(&shown).await.unwrap();
     log.close().await.unwrap();
     let r = replica("icr-0");
 
@@ -194,6 +200,7 @@ async fn ingest_stores_each_access_once_with_its_completion_and_again_inserts_no
         (&record(1, 1).request_id, 200)
     );
     assert!(page.items.iter().all(|a| a.replica == r));
+    assert_eq!(page.items[0].access.record().unwrap().shown, shown.shown);
     let begun = store
         .person_accesses(&nhs(2), &PersonQuery::last_twelve_months(Timestamp::now()))
         .await

@@ -54,6 +54,7 @@ fn record(task: usize, n: u64) -> AuditRecord {
         ],
         items_released: 31,
         items_withheld: 2,
+        shown: icr_audit::ReleasedRecords::NONE,
         decision: Decision::Allowed,
         reason: ReasonCode::parse("involved").expect("valid code"),
         http_status: 200,

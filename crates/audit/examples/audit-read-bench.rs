@@ -48,6 +48,7 @@ fn record(i: u64, nhs: NhsNumber, time: Timestamp) -> AuditRecord {
         }],
         items_released: 12,
         items_withheld: 0,
+        shown: icr_audit::ReleasedRecords::NONE,
         decision: Decision::Allowed,
         reason: ReasonCode::parse("involved").expect("valid code"),
         http_status: 200,

@@ -22,6 +22,9 @@ const DICOM: &str = "http://dicom.nema.org/resources/ontology/DCM";
 const SOURCE_TYPE: &str = "http://terminology.hl7.org/CodeSystem/security-source-type";
 const ENTITY_TYPE: &str = "http://terminology.hl7.org/CodeSystem/audit-entity-type";
 const OBJECT_ROLE: &str = "http://terminology.hl7.org/CodeSystem/object-role";
+/// The identifier system of a source's records, followed by the source's
+/// id (as the gateway's FHIR Provenances write it).
+const SOURCE_RECORD_SYSTEM: &str = "urn:icr:source:";
 
 /// The system that recorded the events: the gateway, as
 /// `AuditEvent.source`.
@@ -149,7 +152,10 @@ fn purposes(r: &Who<'_>) -> Vec<CodeableConcept> {
 /// system as agents; the gateway as source; the patient (by NHS number)
 /// as entity, with the relationship basis, the break-glass reason, the
 /// sections asked for and released, the item counts and each source's
-/// status as details. An access whose outcome was not recorded has no
+/// status as details; then one entity per source record released (see
+/// [`ReleasedRecords`](crate::ReleasedRecords)), with the detail
+/// `shown-not-listed` (`source=N,…`) when the log could list only some of
+/// them. An access whose outcome was not recorded has no
 /// `outcome`, [`OUTCOME_NOT_RECORDED`] as `outcomeDesc`, the detail
 /// `outcome` = `not-recorded`, and none of the outcome's details.
 pub fn audit_event(access: &LoggedAccess, observer: &Observer) -> AuditEvent {
@@ -286,6 +292,16 @@ pub fn audit_event(access: &LoggedAccess, observer: &Observer) -> AuditEvent {
                     .collect();
                 details.push(detail("sources", &sources.join(",")));
             }
+            let omitted: Vec<String> = o
+                .shown
+                .sources()
+                .iter()
+                .filter(|s| s.omitted() > 0)
+                .map(|s| format!("{}={}", s.source(), s.omitted()))
+                .collect();
+            if !omitted.is_empty() {
+                details.push(detail("shown-not-listed", &omitted.join(",")));
+            }
         }
         None => details.push(detail("outcome", "not-recorded")),
     }
@@ -330,7 +346,9 @@ pub fn audit_event(access: &LoggedAccess, observer: &Observer) -> AuditEvent {
             }),
             type_: vec![coding(SOURCE_TYPE, "4", "Application Server")],
         }),
-        entity: vec![patient],
+        entity: std::iter::once(patient)
+            .chain(outcome.into_iter().flat_map(shown_entities))
+            .collect(),
         ..Default::default()
     }
 }
@@ -342,6 +360,32 @@ fn sentence(s: &str) -> String {
         Some(first) => format!("{}{}.", first.to_uppercase(), c.as_str()),
         None => String::new(),
     }
+}
+
+/// One entity per source record the access released (what the user was
+/// shown): a system object in the role of a domain resource, identified
+/// as the gateway's FHIR Provenances identify it (system
+/// `urn:icr:source:{source}`, value the source's own id).
+fn shown_entities(record: &AuditRecord) -> impl Iterator<Item = AuditEventEntity> + '_ {
+    record.shown.sources().iter().flat_map(|s| {
+        let system = format!("{SOURCE_RECORD_SYSTEM}{}", s.source());
+        s.ids().map(move |id| AuditEventEntity {
+            // An id FHIR cannot carry as a string (all whitespace) is
+            // named, quoted, in the display instead.
+            what: Some(Reference {
+                identifier: Some(Identifier {
+                    system: Some(system.clone()),
+                    value: text(id),
+                    ..Default::default()
+                }),
+                display: text(id).is_none().then(|| format!("record id {id:?}")),
+                ..Default::default()
+            }),
+            type_: Some(coding(ENTITY_TYPE, "2", "System Object")),
+            role: Some(coding(OBJECT_ROLE, "4", "Domain Resource")),
+            ..Default::default()
+        })
+    })
 }
 
 /// A page of the accesses to one patient's record as a searchset Bundle of

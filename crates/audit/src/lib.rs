@@ -9,8 +9,9 @@
 //! which sections — whose sync runs while the sources answer; after the
 //! merge it awaits that entry's durability ([`Pending::durable`]), queues
 //! the completion (the whole [`AuditRecord`]: outcome, status, sources,
-//! counts) with [`AuditLog::complete`] *without waiting for its sync* (it
-//! rides the next group commit), and releases. A refusal, and every other
+//! counts, and the source records released — what the user was shown, by
+//! id: [`ReleasedRecords`]) with [`AuditLog::complete`] *without waiting
+//! for its sync* (it rides the next group commit), and releases. A refusal, and every other
 //! access (audit reads, further pages), is one [`AuditRecord`] awaited
 //! with [`AuditLog::append`] before it is answered. If an entry cannot be
 //! queued or synced, the gateway answers 503 and releases nothing. A
@@ -115,6 +116,7 @@ mod log;
 mod query;
 mod read;
 mod record;
+mod shown;
 pub mod storage;
 mod verify;
 
@@ -137,6 +139,7 @@ pub use record::{
     AccessBegun, AuditRecord, Basis, Decision, Interaction, ReasonCode, RequestId, SourceAsked,
     SourceStatus, Timestamp, User,
 };
+pub use shown::{MAX_SHOWN_ID_BYTES, ReleasedRecords, SourceRecords};
 pub use verify::{
     Failure, FileReport, Problem, ProblemKind, RecoveryNote, VerifyError, VerifyOptions,
     VerifyReport, verify, verify_streams, verify_with,

@@ -23,11 +23,15 @@
 //! {"seq":9,"prev":"<64 hex>","access":{…},"completes":7,"hash":"<64 hex>"}
 //! ```
 //!
-//! **Versions.** Format 2 (this one) adds the `begun` kind and the
-//! `completes` member to format 1, and changes nothing else: every
-//! format-1 log is a format-2 log without them, and verifies as before. A
-//! format-1 reader refuses a format-2 line (an unknown member) rather
-//! than misread it.
+//! **Versions.** Format 2 adds the `begun` kind and the `completes`
+//! member to format 1, and changes nothing else: every format-1 log is a
+//! format-2 log without them, and verifies as before. Format 3 (this one)
+//! adds the access record's `shown` member (the source records released,
+//! by source; see [`ReleasedRecords`](crate::ReleasedRecords)), written
+//! after `items_withheld` and only when something was released: every
+//! format-2 line is a format-3 line without it, byte for byte, and
+//! verifies as before. A reader of an older format refuses a newer line
+//! (an unknown member) rather than misread it.
 
 use std::fmt;
 
@@ -561,6 +565,7 @@ mod tests {
             sources: Vec::new(),
             items_released: 0,
             items_withheld: 0,
+            shown: crate::shown::ReleasedRecords::NONE,
             decision: crate::record::Decision::Allowed,
             reason: crate::record::ReasonCode::parse("involved").unwrap(),
             http_status: 200,
@@ -631,5 +636,62 @@ mod tests {
                 assert_eq!(parsed, Err(LineError::Format(1)));
             }
         }
+    }
+
+    /// A completion line as format 2 wrote it, before `shown` existed.
+    const FORMAT_2_LINE: &str = r#"{"seq":1,"prev":"0000000000000000000000000000000000000000000000000000000000000000","access":{"time":"2026-11-26T09:14:03.120512Z","request_id":"r-1","interaction":"record","user":{"sub":"u","name":"Dr U","role":"R8000","org":"RN3"},"nhs_number":"9990000018","purpose":"directcare","basis":"involved","sections_requested":[],"sections_released":[],"sources":[],"items_released":0,"items_withheld":0,"decision":"allowed","reason":"involved","http_status":200},"hash":"0abb9e0b10ad5d578712f2e6479717f506c49bf46e329bbc185cf1dbd8e90bad"}"#;
+
+    #[test]
+    fn a_line_written_before_shown_existed_reads_and_reseals_byte_for_byte() {
+        let entry = parse_line(FORMAT_2_LINE.as_bytes()).unwrap();
+        let record = entry.access().unwrap();
+        assert!(record.shown.is_empty());
+        assert_eq!(record, &completion());
+        // Sealed again, the same bytes and hash: old chains verify unchanged.
+        let (line, head) = seal(ChainPoint::GENESIS, &entry.event).unwrap();
+        assert_eq!(line, format!("{FORMAT_2_LINE}\n").into_bytes());
+        assert_eq!(head.hash, entry.hash);
+    }
+
+    #[test]
+    fn the_records_shown_are_sealed_after_the_counts_and_hashed_with_the_rest() {
+        let mut record = completion();
+        let ids = [
+            icr_model::RecordId::parse("ruh:Condition/2").unwrap(),
+            icr_model::RecordId::parse("gwh:Observation/7").unwrap(),
+            icr_model::RecordId::parse("gwh:Condition/1").unwrap(),
+        ];
+        record.shown = crate::shown::ReleasedRecords::of(&ids);
+        let event = Event::Access(Box::new(record));
+        let (line, _) = seal(ChainPoint::GENESIS, &event).unwrap();
+        let text = std::str::from_utf8(&line).unwrap();
+        assert!(
+            text.contains(
+                r#""items_withheld":0,"shown":[{"source":"gwh","ids":["Condition/1","Observation/7"]},{"source":"ruh","ids":["Condition/2"]}],"decision":"allowed""#
+            ),
+            "{text}"
+        );
+        assert_eq!(parse_line(&line[..line.len() - 1]).unwrap().event, event);
+        // An id changed after writing breaks the hash.
+        let altered = text
+            .trim_end()
+            .replacen("Observation/7", "Observation/8", 1);
+        assert_eq!(parse_line(altered.as_bytes()), Err(LineError::HashMismatch));
+        // An empty list is not how the log writes "nothing shown".
+        let empty = resealed(&line, |t| {
+            let start = t.find(",\"shown\":").unwrap();
+            let end = t.find(",\"decision\"").unwrap();
+            format!("{}{}{}", &t[..start], ",\"shown\":[]", &t[end..])
+        });
+        assert_eq!(parse_line(&empty), Err(LineError::NotCanonical));
+        // Nor are ids out of order.
+        let unordered = resealed(&line, |t| {
+            t.replacen(
+                r#"["Condition/1","Observation/7"]"#,
+                r#"["Observation/7","Condition/1"]"#,
+                1,
+            )
+        });
+        assert!(matches!(parse_line(&unordered), Err(LineError::Format(_))));
     }
 }

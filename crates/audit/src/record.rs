@@ -11,6 +11,8 @@ use icr_model::time::{OffsetDateTime, UtcOffset};
 use icr_model::{NhsNumber, OdsCode, SectionSet, SourceId};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::shown::ReleasedRecords;
+
 /// A moment in UTC, written in RFC 3339 with a `Z` offset
 /// (`2026-11-26T09:14:03.120512Z`).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -304,6 +306,12 @@ pub struct AuditRecord {
     /// Items withheld from this person (sensitive items their role may not
     /// see).
     pub items_withheld: u32,
+    /// The source records released, by source (ids only; see
+    /// [`ReleasedRecords`]): what the person was shown, for an
+    /// investigation to ask the sources for. Absent from the line when
+    /// nothing was released, and in lines written before it existed.
+    #[serde(default, skip_serializing_if = "ReleasedRecords::is_empty")]
+    pub shown: ReleasedRecords,
     /// Allowed or refused.
     pub decision: Decision,
     /// Why, as the policy names it.
@@ -361,8 +369,13 @@ impl AuditRecord {
         }
         match self.decision {
             Decision::Refused => {
-                if self.items_released != 0 || !self.sections_released.is_empty() {
-                    return Err("a refused request cannot have released items or sections");
+                if self.items_released != 0
+                    || !self.sections_released.is_empty()
+                    || !self.shown.is_empty()
+                {
+                    return Err(
+                        "a refused request cannot have released items, sections or records",
+                    );
                 }
             }
             Decision::Allowed => {

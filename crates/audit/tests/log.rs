@@ -130,6 +130,13 @@ async fn incoherent_or_oversized_records_are_refused_and_nothing_is_written() {
         log.append(&r).await,
         Err(AuditError::Inconsistent(m)) if m.contains("refused")
     ));
+    // Nor may a refusal list records shown.
+    let mut r = refused(1, 1);
+    r.shown = icr_audit::ReleasedRecords::of(&[icr_model::RecordId::parse("gwh:C/1").unwrap()]);
+    assert!(matches!(
+        log.append(&r).await,
+        Err(AuditError::Inconsistent(m)) if m.contains("refused")
+    ));
     let mut r = record(1, 1);
     r.basis = Basis::BreakGlass;
     assert!(matches!(

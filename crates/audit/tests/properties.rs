@@ -7,12 +7,12 @@
 use std::path::PathBuf;
 
 use icr_audit::{
-    AuditRecord, Basis, ChainPoint, Decision, Entry, Event, Interaction, ReasonCode, RequestId,
-    SourceAsked, SourceStatus, Timestamp, User, VerifyOptions, fuzz_log, fuzz_search, parse_line,
-    seal, verify_streams,
+    AuditRecord, Basis, ChainPoint, Decision, Entry, Event, Interaction, ReasonCode,
+    ReleasedRecords, RequestId, SourceAsked, SourceStatus, Timestamp, User, VerifyOptions,
+    fuzz_log, fuzz_search, parse_line, seal, verify_streams,
 };
 use icr_model::time::OffsetDateTime;
-use icr_model::{NhsNumber, OdsCode, Section, SectionSet, SourceId};
+use icr_model::{NhsNumber, OdsCode, RecordId, Section, SectionSet, SourceId};
 use proptest::prelude::*;
 
 fn sections() -> impl Strategy<Value = SectionSet> {
@@ -91,6 +91,7 @@ fn record() -> impl Strategy<Value = AuditRecord> {
             any::<bool>(),
             "[a-z0-9][a-z0-9-]{0,20}",
             100u16..600,
+            proptest::collection::vec(("[a-z0-9][a-z0-9-]{0,12}", ".{1,20}"), 0..8),
         ),
     )
         .prop_map(
@@ -107,8 +108,13 @@ fn record() -> impl Strategy<Value = AuditRecord> {
                     allowed,
                     reason,
                     http_status,
+                    shown,
                 ),
             )| {
+                let shown: Vec<RecordId> = shown
+                    .iter()
+                    .filter_map(|(s, id)| RecordId::new(SourceId::parse(s).ok()?, id).ok())
+                    .collect();
                 let time = OffsetDateTime::from_unix_timestamp(secs)
                     .unwrap()
                     .replace_microsecond(micros)
@@ -134,6 +140,7 @@ fn record() -> impl Strategy<Value = AuditRecord> {
                         .collect(),
                     items_released,
                     items_withheld,
+                    shown: ReleasedRecords::of(&shown),
                     decision: if allowed {
                         Decision::Allowed
                     } else {

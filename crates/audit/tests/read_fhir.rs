@@ -97,6 +97,54 @@ fn an_allowed_access_as_an_audit_event() {
 }
 
 #[test]
+fn each_source_record_shown_is_an_entity_and_those_not_listed_are_counted() {
+    let mut r = record(3, 1);
+    let ids: Vec<icr_model::RecordId> = ["ruh:Condition/2", "gwh:AllergyIntolerance/12"]
+        .iter()
+        .map(|s| icr_model::RecordId::parse(s).unwrap())
+        .collect();
+    r.shown = icr_audit::ReleasedRecords::of(&ids);
+    let v = event_json(&LoggedAccess::whole(Sequence::new(42), r.clone()));
+    icr_testkit::assert_fhir_r4(&v);
+    let entity = |system: &str, value: &str| {
+        json!({
+            "what": {"identifier": {"system": system, "value": value}},
+            "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "2", "display": "System Object"},
+            "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "4", "display": "Domain Resource"}
+        })
+    };
+    let entities = v["entity"].as_array().unwrap();
+    assert_eq!(
+        entities[1..],
+        [
+            entity("urn:icr:source:gwh", "AllergyIntolerance/12"),
+            entity("urn:icr:source:ruh", "Condition/2"),
+        ]
+    );
+    assert!(
+        !entities[0]["detail"]
+            .to_string()
+            .contains("shown-not-listed")
+    );
+
+    // A list the log had to cap: what is listed is an entity each, and
+    // the patient's entity counts the rest per source.
+    let line = serde_json::to_string(&r).unwrap().replace(
+        r#""shown":[{"source":"gwh","ids":["AllergyIntolerance/12"]}"#,
+        r#""shown":[{"source":"gwh","ids":["AllergyIntolerance/12"],"omitted":40}"#,
+    );
+    let capped: icr_audit::AuditRecord = serde_json::from_str(&line).unwrap();
+    assert_eq!(capped.shown.omitted(), 40);
+    let v = event_json(&LoggedAccess::whole(Sequence::new(43), capped));
+    icr_testkit::assert_fhir_r4(&v);
+    assert_eq!(v["entity"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        v["entity"][0]["detail"].as_array().unwrap().last().unwrap(),
+        &json!({"type": "shown-not-listed", "valueString": "gwh=40"})
+    );
+}
+
+#[test]
 fn break_glass_refusals_and_unidentified_callers_are_valid_too() {
     let mut glass = record(5, 2);
     glass.basis = Basis::BreakGlass;

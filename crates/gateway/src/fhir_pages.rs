@@ -8,18 +8,33 @@
 //! else. Everything here is bounded: how long a record is kept, how many
 //! are kept, and their bytes in all; past a bound the oldest go first, and
 //! a page asked of a record no longer here is answered `410 Gone` (the
-//! client starts again).
+//! client starts again). Each match keeps the source records it stands
+//! for, so that each page's audit entry lists the records on that page.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use icr_audit::AuditRecord;
-use icr_model::NhsNumber;
+use icr_audit::{AuditRecord, ReleasedRecords};
+use icr_model::{NhsNumber, RecordId};
 use serde_json::value::RawValue;
 
-/// A match with the entries included for it (its Provenances), serialised.
-pub(crate) type Group = Vec<Box<RawValue>>;
+/// A match with the entries included for it (its Provenances), serialised,
+/// and the source records it shows.
+#[derive(Debug)]
+pub struct Group {
+    /// The match's entry, then its includes.
+    pub entries: Vec<Box<RawValue>>,
+    /// The source records the match stands for (its provenance): what a
+    /// page holding it shows, for the page's audit.
+    pub records: Vec<RecordId>,
+}
+
+/// The source records `groups` show, for the audit of the page holding
+/// them.
+pub(crate) fn shown_by(groups: &[Group]) -> ReleasedRecords {
+    ReleasedRecords::of(groups.iter().flat_map(|g| &g.records))
+}
 
 /// How much the store may hold.
 #[derive(Clone, Copy, Debug)]
@@ -79,11 +94,20 @@ pub(crate) struct Paged {
 impl Paged {
     /// The bytes the rendered entries take.
     fn bytes(&self) -> usize {
-        let raw = |r: &RawValue| r.get().len() + 32;
-        self.outcomes.iter().map(|r| raw(r)).sum::<usize>()
-            + self.groups.iter().flatten().map(|r| raw(r)).sum::<usize>()
-            + 512
+        bytes_of(&self.outcomes, &self.groups)
     }
+}
+
+/// The bytes a record's rendered entries take, kept.
+pub(crate) fn bytes_of(outcomes: &[Box<RawValue>], groups: &[Group]) -> usize {
+    let raw = |r: &RawValue| r.get().len() + 32;
+    outcomes.iter().map(|r| raw(r)).sum::<usize>()
+        + groups
+            .iter()
+            .flat_map(|g| &g.entries)
+            .map(|r| raw(r))
+            .sum::<usize>()
+        + 512
 }
 
 struct Kept {
@@ -132,7 +156,7 @@ impl PageStore {
         now: Instant,
     ) -> Result<(String, Arc<Paged>), Box<Paged>> {
         let bytes = paged.bytes();
-        if bytes > self.limits.max_bytes || self.limits.max_records == 0 {
+        if !self.keeps(bytes) {
             return Err(Box::new(paged));
         }
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -173,6 +197,12 @@ impl PageStore {
             },
         );
         Ok((token, paged))
+    }
+
+    /// Whether a record of `bytes` ([`bytes_of`]) would be kept: what
+    /// [`insert`](Self::insert) decides, known before it is asked.
+    pub(crate) fn keeps(&self, bytes: usize) -> bool {
+        bytes <= self.limits.max_bytes && self.limits.max_records > 0
     }
 
     /// The record kept under `token`, unless it has expired or was never
@@ -249,12 +279,18 @@ mod tests {
                 sources: Vec::new(),
                 items_released: 0,
                 items_withheld: 0,
+                shown: icr_audit::ReleasedRecords::NONE,
                 decision: icr_audit::Decision::Allowed,
                 reason: icr_audit::ReasonCode::parse("involved").unwrap(),
                 http_status: 200,
             },
             outcomes: Vec::new(),
-            groups: (0..entries).map(|_| vec![raw()]).collect(),
+            groups: (0..entries)
+                .map(|_| Group {
+                    entries: vec![raw()],
+                    records: Vec::new(),
+                })
+                .collect(),
         }
     }
 

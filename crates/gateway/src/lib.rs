@@ -51,9 +51,10 @@
 //!
 //! A request's way: server (or fhir_api) → pipeline, whose steps run in
 //! the order of the flow in README.md (admit, authenticate, decide, plan,
-//! fetch, guard identity, report, decide, merge and filter, audit) → back
-//! to the edge, which renders the record or the typed stop, with the HTTP
-//! status [`outcome`] gives it.
+//! fetch, guard identity, report, decide, merge and filter, render with
+//! the edge's renderer, audit — listing the source records the answer
+//! holds) → back to the edge, which sends the record or the typed stop,
+//! with the HTTP status [`outcome`] gives it.
 
 mod audit_api;
 mod cache;

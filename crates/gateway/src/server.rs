@@ -314,23 +314,21 @@ async fn record(gw: &Gateway, req: &Request<Incoming>, nhs: &str) -> Resp {
         refresh: no_cache(req),
         sections: sections_query(req.uri().query()),
     };
-    match gw.access_record(request).await {
-        Ok(released) => {
-            match view::render(&released.outcome, &released.shown(), &released.withheld) {
-                Ok(body) => {
-                    gw.measure_added(started, released.outcome.waited);
-                    with_request_id(
-                        json(released.outcome.verdict.status(), body),
-                        &released.request_id,
-                    )
-                }
-                Err(_) => problem(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "render_failed",
-                    "the view could not be rendered",
-                ),
+    match gw.access_record(request, view::answer).await {
+        Ok(released) => match released.body {
+            Ok(body) => {
+                gw.measure_added(started, released.outcome.waited);
+                with_request_id(
+                    json(released.outcome.verdict.status(), body),
+                    &released.request_id,
+                )
             }
-        }
+            Err(_) => problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "render_failed",
+                "the view could not be rendered",
+            ),
+        },
         Err(stop) => stop_json(&stop),
     }
 }

@@ -8,6 +8,8 @@ use serde::ser::{Error as _, SerializeMap as _};
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 
+use crate::pipeline::Answer;
+use crate::pipeline::audit::shown_records;
 use crate::views::Rendered;
 use crate::{RecordOutcome, SourceReport};
 
@@ -60,6 +62,25 @@ impl Serialize for Warnings<'_> {
     }
 }
 
+/// The JSON view as the pipeline renders it before the audit: its body,
+/// and every source record shown (the view holds all that is shown).
+pub(crate) fn answer(
+    outcome: &RecordOutcome,
+    shown: &Shown<'_>,
+    withheld: &Withheld,
+) -> Answer<Result<Vec<u8>, serde_json::Error>> {
+    match render(outcome, shown, withheld) {
+        Ok(body) => Answer {
+            body: Ok(body),
+            shown: shown_records(shown),
+        },
+        Err(e) => Answer {
+            body: Err(e),
+            shown: icr_audit::ReleasedRecords::NONE,
+        },
+    }
+}
+
 /// Serializes the merged view as the caller may see it, as JSON, with how
 /// many items their role may not see were withheld (never what they
 /// were). Each item's JSON is written once per merged view and reused.
@@ -92,7 +113,8 @@ pub fn render(
 }
 
 /// One access, as the audit endpoint shows it: who, when, from where, why,
-/// and what they saw — never the record itself. Everything the AuditEvent
+/// and what they saw — never the record itself: the ids of the source
+/// records they were shown, by source (`shown`). Everything the AuditEvent
 /// view says, field for field. An access whose outcome was not recorded
 /// (begun, its completion missing) has `decision` `outcome-not-recorded`
 /// and none of the outcome's fields (`basis` to `sources`).
@@ -124,6 +146,9 @@ struct AccessView<'a> {
     items_withheld: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     sources: Option<&'a [icr_audit::SourceAsked]>,
+    /// The source records released, by source (`[]` when none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shown: Option<&'a icr_audit::ReleasedRecords>,
 }
 
 impl<'a> AccessView<'a> {
@@ -150,6 +175,7 @@ impl<'a> AccessView<'a> {
             items_released: Some(r.items_released),
             items_withheld: Some(r.items_withheld),
             sources: Some(&r.sources),
+            shown: Some(&r.shown),
         }
     }
 
@@ -173,6 +199,7 @@ impl<'a> AccessView<'a> {
             items_released: None,
             items_withheld: None,
             sources: None,
+            shown: None,
         }
     }
 }

@@ -665,3 +665,105 @@ async fn a_request_abandoned_by_its_client_is_audited_as_nothing_released() {
     assert!(entries[0].sections_released.is_empty());
     assert_eq!(entries[0].user.as_ref().unwrap().org.to_string(), "RN3");
 }
+
+/// Every `source_id` in a JSON value (a view's provenance, at any depth).
+fn source_ids(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                match (k.as_str(), v.as_str()) {
+                    ("source_id", Some(id)) => {
+                        out.insert(id.to_owned());
+                    }
+                    _ => source_ids(v, out),
+                }
+            }
+        }
+        serde_json::Value::Array(list) => list.iter().for_each(|v| source_ids(v, out)),
+        _ => {}
+    }
+}
+
+/// What a user was shown can be rebuilt from the audit: each release's
+/// entry lists exactly the source records in the answer, by source (the
+/// same allergy from two sources is both their records), never one the
+/// policy withheld; a role that sees fewer sections is listed fewer; a
+/// refusal lists none.
+#[tokio::test]
+async fn the_audit_lists_exactly_the_source_records_each_user_was_shown() {
+    let m = meta("ruh");
+    let asthma = Entry::Condition(Condition {
+        code: snomed("195967001", "Asthma"),
+        recorded: Some(day(2001, 2, 3)),
+        ..Default::default()
+    });
+    let ruh = record(
+        &m,
+        vec![
+            ("AllergyIntolerance/9", penicillin()),
+            ("Condition/8", asthma),
+        ],
+    );
+    let mut sources = gwh();
+    sources.push((
+        spec("ruh", ALL, 1000, 0),
+        Script::Answer(ruh, Duration::ZERO),
+    ));
+    let s = start_with(2000, sources, Setup::default()).await;
+
+    let (status, _, clinician) = get(&url(&s.base)).await;
+    assert_eq!(status, 200);
+    let (status, _, social) = get_as(&url(&s.base), Some(&token("R8014", "RN3"))).await;
+    assert_eq!(status, 200);
+    let (status, _, _) = get_as(&url(&s.base), Some(&token("R9999", "RN3"))).await;
+    assert_eq!(status, 403);
+
+    let entries = audit_entries(&s.audit_dir).await;
+    assert_eq!(entries.len(), 3);
+    let mut in_view = std::collections::BTreeSet::new();
+    source_ids(&clinician, &mut in_view);
+    let expected = [
+        "gwh:AllergyIntolerance/1",
+        "gwh:Observation/2",
+        "gwh:Patient/1",
+        "ruh:AllergyIntolerance/9",
+        "ruh:Condition/8",
+        "ruh:Patient/1",
+    ];
+    assert_eq!(in_view, expected.map(String::from).into(), "{clinician}");
+    assert_eq!(listed_shown(&entries[0]), in_view);
+    assert_eq!(
+        serde_json::to_value(&entries[0].shown).unwrap(),
+        serde_json::json!([
+            {"source": "gwh", "ids": ["AllergyIntolerance/1", "Observation/2", "Patient/1"]},
+            {"source": "ruh", "ids": ["AllergyIntolerance/9", "Condition/8", "Patient/1"]},
+        ])
+    );
+
+    // The social worker sees no allergies nor results: fewer records.
+    let mut in_view = std::collections::BTreeSet::new();
+    source_ids(&social, &mut in_view);
+    assert_eq!(listed_shown(&entries[1]), in_view);
+    assert!(in_view.len() < expected.len(), "{in_view:?}");
+    for not_shown in ["gwh:AllergyIntolerance/1", "gwh:Observation/2"] {
+        assert!(!in_view.contains(not_shown), "{in_view:?}");
+    }
+    // Withheld by policy, never listed; a refusal lists nothing.
+    for r in &entries[..2] {
+        let listed = listed_shown(r);
+        assert!(!listed.contains("gwh:Condition/3"));
+        assert!(!listed.contains("gwh:MedicationStatement/4"));
+    }
+    assert!(entries[2].shown.is_empty());
+
+    // The audit's readers show the list too.
+    let audit = format!("{}/v1/audit?patient=9990000018", s.base);
+    let (status, _, view) = get_as(&audit, Some(&token("R0001", "X26"))).await;
+    assert_eq!(status, 200, "{view}");
+    let accesses = view["accesses"].as_array().unwrap();
+    assert_eq!(accesses[0]["shown"], serde_json::json!([]));
+    assert_eq!(
+        accesses[2]["shown"],
+        serde_json::to_value(&entries[0].shown).unwrap()
+    );
+}

@@ -237,6 +237,32 @@ async fn the_json_audit_view_carries_everything_the_audit_event_does() {
         .collect();
     assert_eq!(Some(sources.join(",").as_str()), detail(event, "sources"));
     assert_eq!(sources, ["gwh=ok"]);
+    // The source records shown: one entity each, after the patient.
+    let shown: Vec<(String, String)> = a["shown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            let system = format!("urn:icr:source:{}", s["source"].as_str().unwrap());
+            s["ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |id| (system.clone(), id.as_str().unwrap().to_owned()))
+        })
+        .collect();
+    let entities: Vec<(String, String)> = event["entity"].as_array().unwrap()[1..]
+        .iter()
+        .map(|e| {
+            let id = &e["what"]["identifier"];
+            (
+                id["system"].as_str().unwrap().to_owned(),
+                id["value"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(!shown.is_empty(), "{a}");
+    assert_eq!(shown, entities);
     // The outcome: decision, reason, status.
     assert_eq!(
         event["outcomeDesc"].as_str().unwrap(),
@@ -447,6 +473,7 @@ fn audit_record(i: u32) -> icr_audit::AuditRecord {
         }],
         items_released: 1,
         items_withheld: 0,
+        shown: icr_audit::ReleasedRecords::NONE,
         decision: Decision::Allowed,
         reason: ReasonCode::parse("involved").unwrap(),
         http_status: 200,

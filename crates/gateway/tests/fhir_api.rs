@@ -595,3 +595,59 @@ async fn a_host_that_is_not_a_url_authority_is_refused_rather_than_written_into_
         }
     }
 }
+
+/// The source records a page's Provenances name, as `source:id`.
+fn provenance_records(page: &Value) -> BTreeSet<String> {
+    page["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["resource"]["resourceType"] == "Provenance")
+        .map(|e| {
+            let id = &e["resource"]["entity"][0]["what"]["identifier"];
+            let source = id["system"].as_str().unwrap();
+            let source = source.strip_prefix("urn:icr:source:").unwrap();
+            format!("{source}:{}", id["value"].as_str().unwrap())
+        })
+        .collect()
+}
+
+/// Each `$everything` page's audit entry lists the source records on that
+/// page, and only those: the first page's (its completion), then each
+/// further page read's; a page of none (`_count=0`) lists none.
+#[tokio::test]
+async fn each_page_of_everything_is_audited_with_the_source_records_on_it() {
+    let s = gateway_with_conditions(25).await;
+    let http = reqwest::Client::new();
+    let mut pages = Vec::new();
+    let mut url = format!("{}?_count=10", everything(&s.base));
+    loop {
+        let page = send(http.get(&url)).await;
+        assert_eq!(page.status, 200, "{:#}", page.body);
+        let next = link(&page.body, "next");
+        pages.push(page.body);
+        match next {
+            Some(n) => url = n,
+            None => break,
+        }
+    }
+    let none = send(http.get(format!("{}?_count=0", everything(&s.base)))).await;
+    assert_eq!(none.status, 200);
+    let whole = send(http.get(everything(&s.base))).await;
+    assert_eq!(whole.status, 200);
+
+    let accesses = audited(&s.audit_dir, &nhs(), 1000).await;
+    let listed: Vec<BTreeSet<String>> = accesses.iter().map(listed_shown).collect();
+    let on_pages: Vec<BTreeSet<String>> = pages.iter().map(provenance_records).collect();
+    assert_eq!(
+        on_pages.iter().map(BTreeSet::len).collect::<Vec<_>>(),
+        [10, 10, 6]
+    );
+    assert!(on_pages[0].contains("gwh:Patient/1"));
+    assert_eq!(listed[..3], on_pages[..]);
+    assert!(listed[3].is_empty(), "_count=0 shows no record");
+    let all = provenance_records(&whole.body);
+    assert_eq!(all.len(), 26);
+    assert_eq!(listed[4], all);
+    assert_eq!(listed.len(), 5);
+}

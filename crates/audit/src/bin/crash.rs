@@ -50,6 +50,7 @@ fn record(task: u32, n: u64) -> Option<AuditRecord> {
         }],
         items_released: 3,
         items_withheld: 0,
+        shown: icr_audit::ReleasedRecords::NONE,
         decision: Decision::Allowed,
         reason: ReasonCode::parse("involved")?,
         http_status: 200,

@@ -133,8 +133,17 @@ pub fn render_record(
         resolve: &resolve,
     };
     let raw = |e: &BundleEntry| serde_json::value::to_raw_value(e);
-    let group = |first: BundleEntry, rest: Vec<BundleEntry>| -> Result<Group, serde_json::Error> {
-        std::iter::once(&first).chain(&rest).map(raw).collect()
+    let group = |first: BundleEntry,
+                 rest: Vec<BundleEntry>,
+                 provenance: &[icr_model::Provenance]|
+     -> Result<Group, serde_json::Error> {
+        Ok(Group {
+            entries: std::iter::once(&first)
+                .chain(&rest)
+                .map(raw)
+                .collect::<Result<_, _>>()?,
+            records: provenance.iter().map(|p| p.record.clone()).collect(),
+        })
     };
 
     let mut groups = Vec::new();
@@ -150,6 +159,7 @@ pub fn render_record(
         groups.push(group(
             patient,
             provenances("Patient", &patient_url, &p.provenance, &fetched).collect(),
+            &p.provenance,
         )?);
     }
     for item in shown.items() {
@@ -167,6 +177,7 @@ pub fn render_record(
         groups.push(group(
             matched,
             provenances(&uuid, &full_url, &item.provenance, &fetched).collect(),
+            &item.provenance,
         )?);
     }
     let mut outcomes = Vec::new();
@@ -212,7 +223,7 @@ pub fn page_bundle(
     let timestamp = now();
     let entry: Vec<&RawValue> = groups
         .iter()
-        .flatten()
+        .flat_map(|g| &g.entries)
         .chain(outcomes)
         .map(AsRef::as_ref)
         .collect();

@@ -8,12 +8,14 @@ use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;
 use icr_audit::{AuditRecord, Interaction};
 use icr_model::SectionSet;
+use icr_policy::{Shown, Withheld};
 
 use crate::Gateway;
+use crate::RecordOutcome;
 use crate::fhir;
-use crate::fhir_pages::{Owner, Paged};
+use crate::fhir_pages::{Owner, PageStore, Paged, bytes_of, shown_by};
 use crate::headers::{self, HeaderError};
-use crate::pipeline::RecordRequest;
+use crate::pipeline::{Answer, RecordRequest};
 use crate::request::{calling_system, no_cache, prefer_wait, query_pairs};
 use crate::respond::{Resp, fhir_bytes, fhir_response, outcome, stop_fhir, with_request_id};
 
@@ -87,7 +89,29 @@ pub(crate) async fn everything(gw: &Gateway, req: Request<Incoming>, nhs: &str) 
         refresh,
         sections,
     };
-    let released = match gw.access_record(request).await {
+    let pages = &gw.fhir_state().pages;
+    // Answer before the audit, so that it lists the source records of
+    // the first page only: each further page's read lists its own.
+    let render = |outcome: &RecordOutcome, shown: &Shown<'_>, withheld: &Withheld| {
+        // A record not shown (no source answered in time) holds none.
+        let rendered = (outcome.verdict.status().as_u16() < 400)
+            .then(|| fhir::render_record(outcome, shown, types.as_deref(), withheld).ok())
+            .flatten();
+        match rendered {
+            Some(rendered) => {
+                let first = first_page(&rendered, count, pages);
+                Answer {
+                    shown: shown_by(&rendered.groups[..first.len]),
+                    body: Some((rendered, first)),
+                }
+            }
+            None => Answer {
+                body: None,
+                shown: icr_audit::ReleasedRecords::NONE,
+            },
+        }
+    };
+    let released = match gw.access_record(request, render).await {
         Ok(r) => r,
         Err(stop) => return stop_fhir(&stop),
     };
@@ -99,25 +123,21 @@ pub(crate) async fn everything(gw: &Gateway, req: Request<Incoming>, nhs: &str) 
             &released.request_id,
         );
     }
-    let rendered = match fhir::render_record(
-        &released.outcome,
-        &released.shown(),
-        types.as_deref(),
-        &released.withheld,
-    ) {
-        Ok(r) => r,
-        Err(_) => return render_failed(),
+    let Some((rendered, first)) = released.body else {
+        return render_failed();
     };
     let total = rendered.groups.len() as u64;
     let self_url = first_url(&base, nhs, types.as_deref(), count);
-    let body = if count == 0 || rendered.groups.len() <= count {
+    let body = if !first.kept {
         // One page: all of it, or (`_count=0`) the total alone.
-        let groups = if count == 0 {
-            &[][..]
-        } else {
-            &rendered.groups[..]
-        };
-        fhir::page_bundle(nhs, total, &rendered.outcomes, groups, &self_url, None)
+        fhir::page_bundle(
+            nhs,
+            total,
+            &rendered.outcomes,
+            &rendered.groups[..first.len],
+            &self_url,
+            None,
+        )
     } else {
         let paged = Paged {
             owner: owner_of(&released.audited, system.as_deref()),
@@ -126,26 +146,46 @@ pub(crate) async fn everything(gw: &Gateway, req: Request<Incoming>, nhs: &str) 
             outcomes: rendered.outcomes,
             groups: rendered.groups,
         };
-        match gw.fhir_state().pages.insert(paged, Instant::now()) {
+        match pages.insert(paged, Instant::now()) {
             Ok((token, kept)) => fhir::page_bundle(
                 nhs,
                 total,
                 &kept.outcomes,
-                &kept.groups[..count],
+                &kept.groups[..first.len],
                 &self_url,
                 Some(&page_url(&base, nhs, &token, count, count)),
             ),
-            // Too large to keep: all of it on this one page, rather than
-            // any of it lost.
-            Err(paged) => {
-                fhir::page_bundle(nhs, total, &paged.outcomes, &paged.groups, &self_url, None)
-            }
+            // Never: the store said it would keep it (`first_page`).
+            Err(_) => return render_failed(),
         }
     };
     match body {
         Ok(b) => with_request_id(fhir_bytes(code, b), &released.request_id),
         Err(_) => render_failed(),
     }
+}
+
+/// What the first page of a rendered record holds: its first `len`
+/// matches, the rest `kept` for the next links.
+struct FirstPage {
+    len: usize,
+    kept: bool,
+}
+
+/// The first page of `rendered` at `count` matches a page: none
+/// (`_count=0`: the total alone); all, when they fit on a page or the
+/// record is too large to keep (all on this one page, rather than any of
+/// it lost); else `count`, the rest kept.
+fn first_page(rendered: &fhir::RenderedRecord, count: usize, pages: &PageStore) -> FirstPage {
+    let all = rendered.groups.len();
+    let (len, kept) = if count == 0 {
+        (0, false)
+    } else if all <= count || !pages.keeps(bytes_of(&rendered.outcomes, &rendered.groups)) {
+        (all, false)
+    } else {
+        (count, true)
+    };
+    FirstPage { len, kept }
 }
 
 pub(crate) fn render_failed() -> Resp {

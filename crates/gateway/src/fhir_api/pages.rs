@@ -10,7 +10,7 @@ use icr_model::NhsNumber;
 
 use crate::Gateway;
 use crate::fhir;
-use crate::fhir_pages::{Group, Owner, Paged};
+use crate::fhir_pages::{Group, Owner, Paged, shown_by};
 use crate::headers::HeaderError;
 use crate::outcome::{Stop, Why};
 use crate::pipeline::audit::Draft;
@@ -90,6 +90,7 @@ pub(crate) async fn page(gw: &Gateway, read: PageRead<'_>, query: &[(String, Str
         sources: Vec::new(),
         items_released: u32::try_from(groups.len()).unwrap_or(u32::MAX),
         items_withheld: 0,
+        shown: shown_by(groups),
         decision: Decision::Allowed,
         http_status: 200,
         ..kept.released.clone()

@@ -19,8 +19,8 @@
 //! ([`BegunAccess`]): refused, status 499, `client-closed-request`.
 
 use icr_audit::{
-    AuditRecord, Decision, Interaction, Pending, ReasonCode, RequestId, SourceAsked, Timestamp,
-    User,
+    AuditRecord, Decision, Interaction, Pending, ReasonCode, ReleasedRecords, RequestId,
+    SourceAsked, Timestamp, User,
 };
 use icr_auth::Identity;
 use icr_model::SectionSet;
@@ -99,6 +99,7 @@ impl Draft {
                 sources: Vec::new(),
                 items_released: 0,
                 items_withheld: 0,
+                shown: ReleasedRecords::NONE,
                 decision: Decision::Refused,
                 reason: reason("refused"),
                 http_status: 403,
@@ -145,27 +146,40 @@ impl Draft {
         self.record.sections_released = SectionSet::EMPTY;
         self.record.items_released = 0;
         self.record.items_withheld = 0;
+        self.record.shown = ReleasedRecords::NONE;
         self.record.basis = icr_audit::Basis::None;
     }
 
-    /// A release: on what basis, what was released and withheld, and the
-    /// status it is answered with.
+    /// A release: on what basis, what was released and withheld, the
+    /// source records the answer holds, and the status it is answered
+    /// with.
     pub(crate) fn released(
         &mut self,
         granted: &Granted,
         outcome: &RecordOutcome,
         shown: &Shown<'_>,
         withheld: &Withheld,
+        records: ReleasedRecords,
     ) {
         let released_items = shown.item_count();
         self.record.basis = basis(granted.basis());
         self.record.sections_released = granted.allowed().sections();
         self.record.items_released = u32::try_from(released_items).unwrap_or(u32::MAX);
         self.record.items_withheld = u32::try_from(withheld.count).unwrap_or(u32::MAX);
+        self.record.shown = records;
         self.record.decision = Decision::Allowed;
         self.record.reason = reason(granted.basis().code());
         self.record.http_status = outcome.verdict.status().as_u16();
     }
+}
+
+/// Every source record `shown` holds — the patient's demographics when
+/// shown, and each item shown — for an answer that holds all of it (the
+/// JSON view). Withheld items are not shown, so not listed.
+pub(crate) fn shown_records(shown: &Shown<'_>) -> ReleasedRecords {
+    let patient = shown.patient().into_iter().flat_map(|p| &p.provenance);
+    let items = shown.items().flat_map(|i| &i.provenance);
+    ReleasedRecords::of(patient.chain(items).map(|p| &p.record))
 }
 
 /// A policy, basis or error code as an audit reason code (`NO_RELATIONSHIP`

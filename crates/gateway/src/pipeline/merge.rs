@@ -13,7 +13,7 @@ use std::time::Duration;
 use icr_adapter_sdk::Routing;
 use icr_merge::{Warning, merge_with};
 use icr_model::{NhsNumber, OdsCode, SectionSet, SourceRecord, SourceStatus};
-use icr_policy::{Granted, Marks, Policy, Shown, Withheld};
+use icr_policy::{Granted, Policy, Shown, Withheld};
 
 use super::report::{Report, SourceReport};
 use crate::outcome::Verdict;
@@ -125,7 +125,7 @@ pub(crate) fn mark<'a>(
     policy: &Policy,
     granted: &Granted,
     view: &'a View,
-) -> (Marks, Shown<'a>, Withheld) {
+) -> (Shown<'a>, Withheld) {
     let marks = policy.marks(granted);
     let (shown, withheld) = marks.show(&view.merged, &view.sensitivity);
     if withheld.outside_sections > 0 {
@@ -134,7 +134,7 @@ pub(crate) fn mark<'a>(
             "items outside the allowed sections reached the policy"
         );
     }
-    (marks, shown, withheld)
+    (shown, withheld)
 }
 
 #[cfg(test)]

@@ -17,10 +17,13 @@
 //! 8. [`decide`] (after fetching) — is there a relationship?
 //! 9. [`merge`] — one view (merged once while its answers are cached),
 //!    then mark what the role may not see;
-//! 10. [`audit`] — await the durability of the access's begun entry
+//! 10. render — by the HTTP edge's renderer ([`crate::view`],
+//!     [`crate::fhir`]), given to the pipeline: the answer, and the source
+//!     records it holds (what the caller is shown);
+//! 11. [`audit`] — await the durability of the access's begun entry
 //!     (queued after step 3 and synced while the sources answered), queue
-//!     its completion (unawaited), and only then release;
-//! 11. render — at the HTTP edge ([`crate::view`], [`crate::fhir`]).
+//!     its completion (unawaited), listing the source records shown, and
+//!     only then release.
 //!
 //! Every step that refuses returns a typed [`Stop`]; every refusal after
 //! admission is audited (and synced) before it is answered. The HTTP status of a stop
@@ -47,9 +50,9 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use icr_adapter_sdk::{RequestContext, Routing};
-use icr_audit::{AuditRecord, Interaction};
+use icr_audit::{AuditRecord, Interaction, ReleasedRecords};
 use icr_model::{NhsNumber, SectionSet};
-use icr_policy::{Basis, Marks, Shown, SourceFilter, Withheld};
+use icr_policy::{Basis, Shown, SourceFilter, Withheld};
 use tokio::time::Instant;
 
 use self::audit::{Draft, bounded_reason};
@@ -82,27 +85,28 @@ pub(crate) struct RecordRequest<'a> {
     pub sections: Result<SectionSet, (&'static str, String)>,
 }
 
+/// What the edge makes of a record the caller may see, before the access
+/// is audited: the answer's body, and the source records it holds (what
+/// the caller is shown, listed in the audit record; never a record the
+/// policy withholds).
+pub(crate) struct Answer<T> {
+    /// The answer's body (or why it could not be made).
+    pub body: T,
+    /// The source records the body holds.
+    pub shown: ReleasedRecords,
+}
+
 /// A record that may be released.
-pub(crate) struct Released {
+pub(crate) struct Released<T> {
     /// The request's id (also the trace id sources were told).
     pub request_id: String,
     /// The merged record, its sources and its verdict.
     pub outcome: RecordOutcome,
-    /// How many items the caller's role may not see (marked, not removed).
-    pub withheld: Withheld,
-    /// What the caller may see of the merged view.
-    pub marks: Marks,
     /// The access as audited (further pages of it are audited alike).
     pub audited: AuditRecord,
-}
-
-impl Released {
-    /// The merged view as the caller may see it: renderers read the
-    /// record only through this.
-    pub(crate) fn shown(&self) -> Shown<'_> {
-        let view = &self.outcome.view;
-        self.marks.show(&view.merged, &view.sensitivity).0
-    }
+    /// The answer's body, rendered before the audit so that the audit
+    /// lists what it holds.
+    pub body: T,
 }
 
 /// Unwraps a step's result, or audits its stop and returns it.
@@ -116,8 +120,14 @@ macro_rules! or_stop {
 }
 
 impl Gateway {
-    /// Runs one record request through the whole pipeline.
-    pub(crate) async fn access_record(&self, r: RecordRequest<'_>) -> Result<Released, Stop> {
+    /// Runs one record request through the whole pipeline; `render`
+    /// makes the answer of what the caller may see, before the audit
+    /// records the source records it holds.
+    pub(crate) async fn access_record<T>(
+        &self,
+        r: RecordRequest<'_>,
+        render: impl FnOnce(&RecordOutcome, &Shown<'_>, &Withheld) -> Answer<T>,
+    ) -> Result<Released<T>, Stop> {
         let request_id = uuid::Uuid::new_v4().to_string();
         let mut draft = Draft::new(&request_id, r.interaction);
         // Recorded even when refused early: who tried which record.
@@ -222,19 +232,22 @@ impl Gateway {
         // Merge (or find the view merged before), and mark what the role
         // may not see.
         let outcome = merge::merge(&state, nhs, sections, report, warnings, waited);
-        let (marks, shown, withheld) = merge::mark(&access.policy, &granted, &outcome.view);
+        let (shown, withheld) = merge::mark(&access.policy, &granted, &outcome.view);
+
+        // Render what they may see, so that the audit can list the source
+        // records the answer holds.
+        let rendered = render(&outcome, &shown, &withheld);
 
         // Audit: the begun entry durable (normally synced while the sources
         // answered), the completion queued, before anything leaves.
-        draft.released(&granted, &outcome, &shown, &withheld);
+        draft.released(&granted, &outcome, &shown, &withheld, rendered.shown);
         self.audit_release_begun(&draft.record, begun, &request_id)
             .await?;
         Ok(Released {
             request_id,
             outcome,
-            withheld,
-            marks,
             audited: draft.record,
+            body: rendered.body,
         })
     }
 

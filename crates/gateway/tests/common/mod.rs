@@ -482,3 +482,14 @@ pub fn allergy_source() -> Vec<(icr_adapter_sdk::SourceSpec, Script)> {
         ),
     )]
 }
+
+/// The source records an access lists as shown, as `source:id`, all of
+/// them listed (none `omitted`).
+pub fn listed_shown(r: &icr_audit::AuditRecord) -> std::collections::BTreeSet<String> {
+    assert_eq!(r.shown.omitted(), 0);
+    r.shown
+        .sources()
+        .iter()
+        .flat_map(|s| s.ids().map(move |id| format!("{}:{id}", s.source())))
+        .collect()
+}
