@@ -9,14 +9,14 @@ use std::fmt::Write as _;
 
 use icr_merge::MergedPatient;
 use icr_model::{
-    Address, AlertStatus, Deceased, Demographics, Entry, Gender, HumanName, NhsNumber, Section,
-    TelecomSystem,
+    Address, Deceased, Demographics, Entry, Gender, HumanName, NhsNumber, Section, TelecomSystem,
 };
 use time::Date;
 
 use crate::RecordView;
 use crate::format;
 use crate::html::Esc;
+use crate::summary::active_alert;
 
 /// The name as the banner shows it: `PENNINGTON, Robert James (Mr)`.
 pub(crate) fn banner_name(name: &HumanName) -> String {
@@ -106,7 +106,7 @@ fn alerts(view: &RecordView<'_>) -> Vec<(bool, String)> {
         .into_iter()
         .flatten()
         .filter_map(|item| match &item.entry {
-            Entry::Alert(a) if matches!(a.status, None | Some(AlertStatus::Active)) => {
+            Entry::Alert(a) if active_alert(a) => {
                 let safeguarding = a.category.iter().any(|c| {
                     c.label()
                         .is_some_and(|l| l.to_ascii_lowercase().contains("safeguarding"))

@@ -8,8 +8,8 @@ use std::fmt::Write as _;
 
 use icr_merge::MergedItem;
 use icr_model::{
-    AlertStatus, AllergyClinicalStatus, ConditionClinicalStatus, Entry, MedicationStatus,
-    PartialDateTime, Section, Verification,
+    Alert, AlertStatus, AllergyClinicalStatus, Condition, ConditionClinicalStatus, Entry,
+    MedicationStatus, PartialDateTime, Section, Verification,
 };
 
 use crate::html::Esc;
@@ -38,13 +38,19 @@ fn in_doubt(v: Option<Verification>) -> bool {
     )
 }
 
-/// One summary list: a section's heading, the cells of the items that
-/// belong in it, and its columns.
+/// True for an alert in force (or not said otherwise).
+pub(crate) fn active_alert(a: &Alert) -> bool {
+    matches!(a.status, None | Some(AlertStatus::Active))
+}
+
+/// One summary list: a section's heading, its columns, and for each item
+/// that belongs in it (current, active, not refuted) the cells between its
+/// name and its date (since) and the organisations that list it.
 struct List {
     section: Section,
     heading: &'static str,
     columns: &'static [&'static str],
-    row: fn(&MergedItem) -> Option<Vec<String>>,
+    cells: fn(&Entry) -> Option<Vec<String>>,
 }
 
 const LISTS: [List; 4] = [
@@ -52,7 +58,7 @@ const LISTS: [List; 4] = [
         section: Section::Allergies,
         heading: "Allergies and adverse reactions",
         columns: &["Allergy or reaction", "Reaction", "Since", "Listed by"],
-        row: |item| match &item.entry {
+        cells: |entry| match entry {
             Entry::Allergy(a)
                 if !matches!(
                     a.clinical_status,
@@ -64,12 +70,7 @@ const LISTS: [List; 4] = [
                     .iter()
                     .flat_map(|r| r.manifestations.iter().filter_map(|m| m.label()))
                     .collect();
-                Some(vec![
-                    a.code.label().unwrap_or("Not named").to_owned(),
-                    reactions.join(", "),
-                    when(a.onset.as_ref().or(a.recorded.as_ref())),
-                    listed_by(item),
-                ])
+                Some(vec![reactions.join(", ")])
             }
             _ => None,
         },
@@ -78,7 +79,7 @@ const LISTS: [List; 4] = [
         section: Section::Medications,
         heading: "Current medications",
         columns: &["Medication", "Dosage", "Since", "Listed by"],
-        row: |item| match &item.entry {
+        cells: |entry| match entry {
             Entry::Medication(m)
                 if matches!(
                     m.status,
@@ -89,12 +90,7 @@ const LISTS: [List; 4] = [
                     )
                 ) && (m.status.is_some() || m.end.is_none()) =>
             {
-                Some(vec![
-                    m.medication.label().unwrap_or("Not named").to_owned(),
-                    m.dosage.clone().unwrap_or_default(),
-                    when(m.start.as_ref().or(m.recorded.as_ref())),
-                    listed_by(item),
-                ])
+                Some(vec![m.dosage.clone().unwrap_or_default()])
             }
             _ => None,
         },
@@ -103,24 +99,8 @@ const LISTS: [List; 4] = [
         section: Section::Conditions,
         heading: "Active problems",
         columns: &["Problem", "Since", "Listed by"],
-        row: |item| match &item.entry {
-            Entry::Condition(c)
-                if match c.clinical_status {
-                    None => c.abatement.is_none(),
-                    Some(s) => matches!(
-                        s,
-                        ConditionClinicalStatus::Active
-                            | ConditionClinicalStatus::Recurrence
-                            | ConditionClinicalStatus::Relapse
-                    ),
-                } && !in_doubt(c.verification) =>
-            {
-                Some(vec![
-                    c.code.label().unwrap_or("Not named").to_owned(),
-                    when(c.onset.as_ref().or(c.recorded.as_ref())),
-                    listed_by(item),
-                ])
-            }
+        cells: |entry| match entry {
+            Entry::Condition(c) if active_problem(c) => Some(Vec::new()),
             _ => None,
         },
     },
@@ -128,16 +108,26 @@ const LISTS: [List; 4] = [
         section: Section::Alerts,
         heading: "Alerts",
         columns: &["Alert", "Since", "Listed by"],
-        row: |item| match &item.entry {
-            Entry::Alert(a) if matches!(a.status, None | Some(AlertStatus::Active)) => Some(vec![
-                a.code.label().unwrap_or("Not named").to_owned(),
-                when(a.period_start.as_ref()),
-                listed_by(item),
-            ]),
+        cells: |entry| match entry {
+            Entry::Alert(a) if active_alert(a) => Some(Vec::new()),
             _ => None,
         },
     },
 ];
+
+/// True for a problem that is current and not refuted.
+fn active_problem(c: &Condition) -> bool {
+    let active = match c.clinical_status {
+        None => c.abatement.is_none(),
+        Some(s) => matches!(
+            s,
+            ConditionClinicalStatus::Active
+                | ConditionClinicalStatus::Recurrence
+                | ConditionClinicalStatus::Relapse
+        ),
+    };
+    active && !in_doubt(c.verification)
+}
 
 /// Why a list may be short: items withheld for the role, and the
 /// organisations that did not answer in full.
@@ -180,7 +170,19 @@ fn list(out: &mut String, view: &RecordView<'_>, list: &List) {
     match view.record.sections.get(&list.section) {
         None => out.push_str("<p>Not shown to your role.</p>"),
         Some(items) => {
-            let rows: Vec<Vec<String>> = items.iter().filter_map(list.row).collect();
+            let rows: Vec<Vec<String>> = items
+                .iter()
+                .filter_map(|item| {
+                    let cells = (list.cells)(&item.entry)?;
+                    let mut row = Vec::with_capacity(cells.len() + 3);
+                    let name = item.entry.code().and_then(|c| c.label());
+                    row.push(name.unwrap_or("Not named").to_owned());
+                    row.extend(cells);
+                    row.push(when(item.entry.sort_date()));
+                    row.push(listed_by(item));
+                    Some(row)
+                })
+                .collect();
             if rows.is_empty() {
                 out.push_str("<p>None recorded by the organisations that answered.</p>");
             } else {
