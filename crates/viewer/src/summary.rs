@@ -154,8 +154,8 @@ fn notes(out: &mut String, view: &RecordView<'_>, section: Section) {
     if !missing.is_empty() {
         let _ = write!(
             out,
-            "<p class=\"nhsuk-body-s\"><strong>May be incomplete:</strong> not included is what {} may hold (no full answer).</p>",
-            Esc(&missing.join(", "))
+            "<p class=\"nhsuk-body-s\"><strong>May be incomplete:</strong> {} did not answer in full.</p>",
+            Esc(&format::and_list(&missing))
         );
     }
 }

@@ -417,7 +417,7 @@ fn the_summary_lists_current_items_with_the_organisations_that_list_them() {
     ));
     // A section's missing parts are named under it.
     assert!(page.contains(
-        "<p class=\"nhsuk-body-s\"><strong>May be incomplete:</strong> not included is what Salisbury NHS Foundation Trust, Medvivo Out of Hours may hold (no full answer).</p></section>\n<section aria-labelledby=\"summary-conditions\">"
+        "<p class=\"nhsuk-body-s\"><strong>May be incomplete:</strong> Salisbury NHS Foundation Trust and Medvivo Out of Hours did not answer in full.</p></section>\n<section aria-labelledby=\"summary-conditions\">"
     ));
 }
 
@@ -428,7 +428,7 @@ fn an_empty_list_says_why() {
         "<h2 class=\"nhsuk-heading-m\" id=\"summary-conditions\">Active problems</h2>",
         "<p>None recorded by the organisations that answered.</p>",
         "<p class=\"nhsuk-body-s\">3 items withheld for your role.</p>",
-        "<p class=\"nhsuk-body-s\"><strong>May be incomplete:</strong> not included is what Salisbury NHS Foundation Trust may hold (no full answer).</p>",
+        "<p class=\"nhsuk-body-s\"><strong>May be incomplete:</strong> Salisbury NHS Foundation Trust did not answer in full.</p>",
     )), "{page}");
     let f = Fixture::new();
     let mut record = f.record(false);
@@ -535,4 +535,37 @@ fn assert_balanced(page: &str) {
         }
     }
     assert!(open.is_empty(), "left open: {open:?}");
+}
+
+#[test]
+fn every_design_system_class_used_exists_in_the_vendored_css() {
+    let css = std::str::from_utf8(asset("/assets/nhsuk-frontend.min.css").unwrap().bytes).unwrap();
+    let f = Fixture::new();
+    // A page with every status's tag.
+    let sources: Vec<_> = SourceStatus::ALL
+        .into_iter()
+        .map(|s| line(&f.gp, s, None, false))
+        .collect();
+    let page = render(&f.record(false), &sources, &withheld());
+    let mut used: Vec<&str> = page
+        .split("class=\"")
+        .skip(1)
+        .flat_map(|rest| rest[..rest.find('"').unwrap()].split(' '))
+        .collect();
+    used.sort_unstable();
+    used.dedup();
+    assert!(used.len() > 30, "{used:?}");
+    for class in used {
+        assert!(
+            class.starts_with("nhsuk-"),
+            "{class} is not the design system's"
+        );
+        let defined = css.match_indices(&format!(".{class}")).any(|(i, m)| {
+            css[i + m.len()..]
+                .chars()
+                .next()
+                .is_some_and(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        });
+        assert!(defined, "{class} is not in nhsuk-frontend's CSS");
+    }
 }
