@@ -2,22 +2,30 @@
 
 use std::fmt;
 
-/// Appends `text` to `out` with `&`, `<`, `>`, `"` and `'` escaped, so that
-/// it is inert both as element content and inside a quoted attribute.
-pub fn escape_into(out: &mut String, text: &str) {
+/// Writes `text` to `out` with `&`, `<`, `>`, `"` and `'` escaped, so that
+/// it is inert both as element content and inside a quoted attribute. The
+/// one escaping function: [`escape_into`], [`escape`] and [`Esc`] use it.
+fn escape_to(out: &mut impl fmt::Write, text: &str) -> fmt::Result {
     let mut rest = text;
     while let Some(i) = rest.find(['&', '<', '>', '"', '\'']) {
-        out.push_str(&rest[..i]);
-        out.push_str(match rest.as_bytes()[i] {
+        out.write_str(&rest[..i])?;
+        out.write_str(match rest.as_bytes()[i] {
             b'&' => "&amp;",
             b'<' => "&lt;",
             b'>' => "&gt;",
             b'"' => "&quot;",
             _ => "&#39;",
-        });
+        })?;
         rest = &rest[i + 1..];
     }
-    out.push_str(rest);
+    out.write_str(rest)
+}
+
+/// Appends `text` to `out`, escaped: `&`, `<`, `>`, `"` and `'` become
+/// entities, so it is inert as element content and in a quoted attribute.
+pub fn escape_into(out: &mut String, text: &str) {
+    // Writing to a String cannot fail.
+    let _ = escape_to(out, text);
 }
 
 /// `text`, escaped ([`escape_into`]).
@@ -32,9 +40,7 @@ pub(crate) struct Esc<'a>(pub &'a str);
 
 impl fmt::Display for Esc<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut s = String::with_capacity(self.0.len());
-        escape_into(&mut s, self.0);
-        f.write_str(&s)
+        escape_to(f, self.0)
     }
 }
 
@@ -50,7 +56,7 @@ mod tests {
             "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;Tom &amp; Jerry&lt;/a&gt;"
         );
         assert_eq!(escape("Ærø — plain"), "Ærø — plain");
-        assert_eq!(Esc("<b>").to_string(), "&lt;b&gt;");
+        assert_eq!(Esc("<b>'&'</b>").to_string(), escape("<b>'&'</b>"));
     }
 
     /// Undoes [`escape`]; for the round-trip property only.
@@ -75,6 +81,7 @@ mod tests {
                     "{e:?}"
                 );
             }
+            prop_assert_eq!(&Esc(&s).to_string(), &e);
             prop_assert_eq!(unescape(&e), s);
         }
     }
