@@ -54,7 +54,8 @@ fn address(a: &Address) -> String {
         .join(", ")
 }
 
-fn row(out: &mut String, key: &str, value: &str) {
+/// One row: a fixed label and a value (escaped).
+fn row(out: &mut String, key: &'static str, value: &str) {
     let _ = write!(
         out,
         "<div class=\"nhsuk-summary-list__row\"><dt class=\"nhsuk-summary-list__key\">{key}</dt><dd class=\"nhsuk-summary-list__value\">{}</dd></div>",
@@ -66,7 +67,13 @@ fn row(out: &mut String, key: &str, value: &str) {
 fn rows(out: &mut String, d: &Demographics, nhs: NhsNumber, gp: Option<&str>, today: Date) {
     if let Some(born) = &d.birth_date {
         let mut text = format::partial(born);
-        if let Some(age) = born.date().and_then(|b| format::age(b, today)) {
+        // A dead person's age is their age at death, unknown without its date.
+        let at = match &d.deceased {
+            None => Some(today),
+            Some(Deceased::At(died)) => died.date(),
+            Some(Deceased::Yes) => None,
+        };
+        if let Some(age) = born.date().zip(at).and_then(|(b, at)| format::age(b, at)) {
             let _ = write!(text, " ({age})");
         }
         row(out, "Born", &text);

@@ -8,7 +8,8 @@
 //! the record as the caller may see it, the report of every source asked,
 //! and what was withheld. It is pure — no I/O, no clock (today's date is
 //! given) — and every string from a source or a caller is HTML-escaped by
-//! the one function [`escape_into`]. Pages link their stylesheet and
+//! one function (behind [`escape_into`], [`escape`] and the pages' own
+//! formatting). Pages link their stylesheet and
 //! script from `/assets/` ([`asset`] holds them, compiled in) and carry no
 //! inline script or style, for a strict Content-Security-Policy.
 //!

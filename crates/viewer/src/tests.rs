@@ -309,6 +309,33 @@ fn a_restricted_person_shows_no_address_or_telephone() {
 }
 
 #[test]
+fn a_death_is_in_the_banner() {
+    let f = Fixture::new();
+    let mut record = f.record(false);
+    if let Some(p) = record.patient.as_mut() {
+        p.demographics.deceased = Some(icr_model::Deceased::At(PartialDateTime::Date(date!(
+            2025 - 01 - 01
+        ))));
+    }
+    let page = render(&record, &f.sources(), &Withheld::default());
+    // The age is the age at death.
+    assert!(page.contains(&format!(
+        "{}{}",
+        row("Born", "12-Mar-1950 (74y)"),
+        row("Died", "01-Jan-2025")
+    )));
+    if let Some(p) = record.patient.as_mut() {
+        p.demographics.deceased = Some(icr_model::Deceased::Yes);
+    }
+    let page = render(&record, &f.sources(), &Withheld::default());
+    assert!(page.contains(&format!(
+        "{}{}",
+        row("Born", "12-Mar-1950"),
+        row("Died", "Date not recorded")
+    )));
+}
+
+#[test]
 fn without_demographics_the_banner_shows_the_number_only() {
     let f = Fixture::new();
     let mut record = f.record(false);
