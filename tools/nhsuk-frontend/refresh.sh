@@ -38,11 +38,14 @@ done
 sed -i 's#/\*\# sourceMappingURL=[^*]*\*/##' "$dest/nhsuk-frontend.min.css"
 sed -i 's#//\# sourceMappingURL=.*$##' "$dest/nhsuk-frontend.min.js"
 
+sums="$(cd "$dest" && find . -type f ! -name README.md ! -name LICENCE ! -name VERSION | sort | xargs sha256sum)"
 cat > "$dest/VERSION" <<VERSION
 version: $version
 integrity: $integrity
 tarball: https://registry.npmjs.org/nhsuk-frontend/-/nhsuk-frontend-$version.tgz
+sha256 of each file as vendored:
+$sums
 VERSION
 
 echo "nhsuk-frontend $version ($integrity)"
-(cd "$dest" && find . -type f ! -name README.md ! -name LICENCE ! -name VERSION | sort | xargs sha256sum)
+echo "$sums"
