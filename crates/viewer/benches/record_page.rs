@@ -33,6 +33,7 @@ fn bench(c: &mut Criterion) {
             record: &record,
             sources: &sources,
             withheld: &withheld,
+            gathered: &[],
             today: time::macros::date!(2026 - 12 - 07),
         };
         group.throughput(Throughput::Elements(n as u64));

@@ -25,7 +25,7 @@ mod page;
 mod sources;
 mod summary;
 
-use icr_merge::MergedRecord;
+use icr_merge::{MergedRecord, Warning};
 use icr_model::{NhsNumber, OdsCode, SourceIssue, SourceStatus};
 use icr_policy::Withheld;
 use time::{Date, OffsetDateTime};
@@ -66,6 +66,9 @@ pub struct RecordView<'a> {
     pub sources: &'a [SourceLine<'a>],
     /// What the policy withheld from the caller.
     pub withheld: &'a Withheld,
+    /// Warnings about how the record was gathered, beside the merge's own
+    /// in `record` (the gateway's, those the caller may see).
+    pub gathered: &'a [Warning],
     /// Today's date, for ages.
     pub today: Date,
 }

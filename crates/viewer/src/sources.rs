@@ -1,6 +1,8 @@
 //! The sources panel: every organisation asked, its status in words, when
 //! its answer was fetched (and whether from the cache), and how many items
-//! were withheld for the caller's role. A source that failed is told apart
+//! were withheld for the caller's role; then the notes on the record (the
+//! merge's and the gateway's warnings, e.g. sources that disagree on the
+//! date of birth). A source that failed is told apart
 //! from one that holds nothing, in words and in the tag's colour and text
 //! (hazard log: a failed or skipped source must never look like an empty
 //! one).
@@ -104,6 +106,20 @@ pub(crate) fn panel(out: &mut String, view: &RecordView<'_>) {
         out.push_str("</li>");
     }
     out.push_str("</ul>");
+    let notes: Vec<&str> = view
+        .record
+        .warnings
+        .iter()
+        .chain(view.gathered)
+        .map(|w| w.message.as_str())
+        .collect();
+    if !notes.is_empty() {
+        out.push_str("<h3 class=\"nhsuk-heading-s\">Notes on this record</h3><ul class=\"nhsuk-list nhsuk-list--bullet\">");
+        for note in notes {
+            let _ = write!(out, "<li>{}</li>", Esc(note));
+        }
+        out.push_str("</ul>");
+    }
     if !view.withheld.is_empty() {
         let _ = write!(
             out,

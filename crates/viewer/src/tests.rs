@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use icr_merge::{MergedItem, MergedPatient, MergedRecord};
+use icr_merge::{MergedItem, MergedPatient, MergedRecord, Warning};
 use icr_model::{
     Address, Alert, Allergy, CodeSystem, Coding, Concept, ContactUse, Demographics, Entry, Gender,
     HumanName, IssueKind, Medication, MedicationStatus, NameUse, NhsNumber, OdsCode,
@@ -251,6 +251,7 @@ fn render(record: &MergedRecord, sources: &[SourceLine<'_>], withheld: &Withheld
         record,
         sources,
         withheld,
+        gathered: &[],
         today: date!(2026 - 12 - 07),
     })
 }
@@ -410,6 +411,38 @@ fn the_sources_panel_tells_a_failed_source_from_an_empty_one() {
     ] {
         assert!(page.contains(line), "missing {line}\n{page}");
     }
+}
+
+#[test]
+fn the_merge_and_gateway_warnings_are_notes_under_the_sources() {
+    let f = Fixture::new();
+    let mut record = f.record(false);
+    record.warnings.push(Warning {
+        code: "demographics-differ",
+        message: "Date of birth differs between sources: gp has 1950-03-12; gwh has 1950-03-21"
+            .into(),
+        sources: Vec::new(),
+    });
+    let gathered = [Warning {
+        code: "index-unavailable",
+        message: "the record-location index could not be read; every source was asked".into(),
+        sources: Vec::new(),
+    }];
+    let page = record_page(&RecordView {
+        nhs_number: nhs(),
+        record: &record,
+        sources: &f.sources(),
+        withheld: &withheld(),
+        gathered: &gathered,
+        today: date!(2026 - 12 - 07),
+    });
+    assert!(page.contains(concat!(
+        "<h3 class=\"nhsuk-heading-s\">Notes on this record</h3><ul class=\"nhsuk-list nhsuk-list--bullet\">",
+        "<li>Date of birth differs between sources: gp has 1950-03-12; gwh has 1950-03-21</li>",
+        "<li>the record-location index could not be read; every source was asked</li></ul>",
+        "<p class=\"nhsuk-body-s\">3 items withheld for your role.</p></section>",
+    )), "{page}");
+    assert!(!page_of(false).contains("Notes on this record"));
 }
 
 #[test]
@@ -573,7 +606,13 @@ fn every_design_system_class_used_exists_in_the_vendored_css() {
         .into_iter()
         .map(|s| line(&f.gp, s, None, false))
         .collect();
-    let page = render(&f.record(false), &sources, &withheld());
+    let mut record = f.record(false);
+    record.warnings.push(Warning {
+        code: "demographics-differ",
+        message: "Gender differs between sources".into(),
+        sources: Vec::new(),
+    });
+    let page = render(&record, &sources, &withheld());
     let mut used: Vec<&str> = page
         .split("class=\"")
         .skip(1)
