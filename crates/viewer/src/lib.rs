@@ -1,0 +1,87 @@
+//! The viewer: the record as server-rendered HTML pages, built on the NHS
+//! design system (nhsuk-frontend, vendored under `assets/`), that work
+//! without JavaScript.
+//!
+//! Its place in the request flow: last, beside the JSON and FHIR renderers.
+//! The gateway will call it to answer `/` and below when `[viewer]` is
+//! enabled (issue 16; not wired yet): after the merge and the policy, with
+//! the record as the caller may see it, the report of every source asked,
+//! and what was withheld. It is pure — no I/O, no clock (today's date is
+//! given) — and every string from a source or a caller is HTML-escaped by
+//! one function (behind [`escape_into`], [`escape`] and the pages' own
+//! formatting). Pages link their stylesheet and
+//! script from `/assets/` ([`asset`] holds them, compiled in) and carry no
+//! inline script or style, for a strict Content-Security-Policy.
+//!
+//! A page has the patient banner ([`record_page`]), the sources panel (a
+//! failed source is never shown as an empty one) and the summary
+//! (allergies, current medications, active problems, alerts).
+
+mod assets;
+mod banner;
+mod format;
+mod html;
+mod page;
+mod sources;
+mod summary;
+
+use icr_merge::{MergedRecord, Warning};
+use icr_model::{NhsNumber, OdsCode, SourceIssue, SourceStatus};
+use icr_policy::Withheld;
+use time::{Date, OffsetDateTime};
+
+pub use assets::{ASSETS, Asset, asset};
+pub use html::{escape, escape_into};
+pub use page::{SERVICE_NAME, page};
+pub use sources::{fetched_sentence, status_sentence};
+
+/// One organisation asked, as its report says (the gateway's
+/// `SourceReport`, borrowed).
+#[derive(Clone, Debug)]
+pub struct SourceLine<'a> {
+    /// The organisation's name.
+    pub organisation: &'a str,
+    /// Its ODS code.
+    pub ods_code: &'a OdsCode,
+    /// How its part went.
+    pub status: SourceStatus,
+    /// When its answer was received (a cached answer keeps the time it was
+    /// fetched); absent when it gave none.
+    pub fetched_at: Option<OffsetDateTime>,
+    /// The answer came from the cache rather than this request's call.
+    pub cached: bool,
+    /// Problems with parts of its answer.
+    pub issues: &'a [SourceIssue],
+}
+
+/// Everything a record page shows.
+#[derive(Clone, Copy, Debug)]
+pub struct RecordView<'a> {
+    /// The person asked about.
+    pub nhs_number: NhsNumber,
+    /// The record as the caller may see it (the policy's `Shown::to_record`):
+    /// a section absent is one their role may not see.
+    pub record: &'a MergedRecord,
+    /// Every organisation asked, in the gateway's order.
+    pub sources: &'a [SourceLine<'a>],
+    /// What the policy withheld from the caller.
+    pub withheld: &'a Withheld,
+    /// Warnings about how the record was gathered, beside the merge's own
+    /// in `record` (the gateway's, those the caller may see).
+    pub gathered: &'a [Warning],
+    /// Today's date, for ages.
+    pub today: Date,
+}
+
+/// The record page: banner, sources, summary. Its title names no one (it
+/// stays in browser history).
+pub fn record_page(view: &RecordView<'_>) -> String {
+    let mut main = String::with_capacity(16 * 1024);
+    banner::banner(&mut main, view);
+    sources::panel(&mut main, view);
+    summary::summary(&mut main, view);
+    page("Record summary", &main)
+}
+
+#[cfg(test)]
+mod tests;
