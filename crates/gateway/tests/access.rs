@@ -323,6 +323,9 @@ async fn every_attempt_is_audited_and_nothing_is_released_when_the_audit_fails()
     );
 
     // The audit directory becomes unusable: the next file cannot be made.
+    // (The last answer's completion is written first: removing the
+    // directory while the writer starts a file in it would race.)
+    s.gateway.flush_audit().await;
     std::fs::remove_dir_all(&s.audit_dir).unwrap();
     std::fs::write(&s.audit_dir, b"not a directory").unwrap();
     let (status, _, body) = get(&url(&s.base)).await;
@@ -345,7 +348,10 @@ async fn once_the_audit_has_failed_requests_are_refused_at_admission_without_ask
     assert_eq!(s.calls[0].load(Ordering::SeqCst), 1);
 
     // The log's file disappears under it: the next append fails, and the
-    // log is poisoned until restart.
+    // log is poisoned until restart. (The first answer's completion is
+    // written first: with files this small it starts a new file, and
+    // removing the directory meanwhile would race with it.)
+    s.gateway.flush_audit().await;
     std::fs::remove_dir_all(&s.audit_dir).unwrap();
     std::fs::write(&s.audit_dir, b"not a directory").unwrap();
     // The first request after the failure may still have asked its sources
