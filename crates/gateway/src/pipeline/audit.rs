@@ -124,6 +124,15 @@ impl Draft {
             .collect();
     }
 
+    /// An audit read or review allowed on `basis`, for the reason `why`,
+    /// answered 200 (a record's release is [`Draft::released`]).
+    pub(crate) fn allowed(&mut self, basis: icr_audit::Basis, why: &str) {
+        self.record.basis = basis;
+        self.record.decision = Decision::Allowed;
+        self.record.reason = reason(why);
+        self.record.http_status = crate::outcome::Verdict::Answered.status().as_u16();
+    }
+
     /// A refusal, answered with `stop`: nothing released, no basis.
     pub(crate) fn refused(&mut self, stop: &Stop) {
         self.refused_as(reason(stop.code()), stop.status().as_u16());

@@ -3,12 +3,12 @@
 //! steps as a record request, shorter — authenticate, decide, read,
 //! audit — and the read is itself audited.
 
-use icr_audit::{Decision, Interaction};
+use icr_audit::Interaction;
 use icr_audit_store::AccessCursor;
 use icr_model::NhsNumber;
 use icr_policy::Caller;
 
-use super::audit::{Draft, reason};
+use super::audit::Draft;
 use crate::Gateway;
 use crate::headers::HeaderError;
 use crate::outcome::{Stop, Why};
@@ -116,9 +116,7 @@ impl Gateway {
             Ok(read) => read,
             Err(()) => return Err(Stop::audit_unavailable(request_id)),
         };
-        draft.record.basis = basis;
-        draft.record.decision = Decision::Allowed;
-        draft.record.reason = reason(basis.as_str());
+        draft.allowed(basis, basis.as_str());
         draft.record.items_released = u32::try_from(page.records.len()).unwrap_or(u32::MAX);
         draft.record.http_status = crate::outcome::Verdict::Answered.status().as_u16();
         self.audit_release(&draft.record, &request_id).await?;

@@ -11,7 +11,7 @@ use icr_audit_store::{
 use icr_auth::Identity;
 use icr_policy::Caller;
 
-use super::audit::{Draft, reason};
+use super::audit::Draft;
 use crate::Gateway;
 use crate::headers::HeaderError;
 use crate::outcome::{Stop, Why};
@@ -54,7 +54,7 @@ impl Gateway {
         };
         match shared.store.break_glass(&query).await {
             Ok(page) => {
-                draft.allowed("break-glass-list");
+                draft.allowed(icr_audit::Basis::Oversight, "break-glass-list");
                 draft.record.items_released = u32::try_from(page.items.len()).unwrap_or(u32::MAX);
                 self.audit_release(&draft.record, &request_id).await?;
                 Ok((request_id, page))
@@ -85,7 +85,7 @@ impl Gateway {
         };
         match shared.store.record_review(&review.access, &new).await {
             Ok(()) => {
-                draft.allowed("break-glass-reviewed");
+                draft.allowed(icr_audit::Basis::Oversight, "break-glass-reviewed");
                 self.audit_release(&draft.record, &request_id).await?;
                 Ok(request_id)
             }
@@ -131,16 +131,6 @@ impl Gateway {
             return Err(self.audit_stop(draft, stop).await);
         };
         Ok((draft, request_id, shared, identity))
-    }
-}
-
-impl Draft {
-    /// Allowed, for the reason `why`, on the privacy officer's oversight.
-    fn allowed(&mut self, why: &str) {
-        self.record.basis = icr_audit::Basis::Oversight;
-        self.record.decision = icr_audit::Decision::Allowed;
-        self.record.reason = reason(why);
-        self.record.http_status = crate::outcome::Verdict::Answered.status().as_u16();
     }
 }
 
