@@ -130,7 +130,9 @@ pub use line::{
     seal_entry,
 };
 pub use log::{AuditConfig, AuditError, AuditLog, AuditStats, LogEnv, NoReader, Pending};
-pub use query::{AccessQuery, DEFAULT_PAGE, DateRange, MAX_PAGE, MAX_PAGE_BYTES, QueryError};
+pub use query::{
+    AccessQuery, DEFAULT_PAGE, DateRange, MAX_PAGE, MAX_PAGE_BYTES, QueryError, page_count,
+};
 pub use read::{
     AccessPage, AuditReader, Incomplete, Logged, LoggedAccess, PatientAccesses, ReadError,
     read_for_patient,

@@ -35,6 +35,14 @@ fn refuse<T>(param: &'static str, why: &'static str) -> Result<T, QueryError> {
     Err(QueryError { param, why })
 }
 
+/// A page size as `_count` gives it: a whole number from 1 to [`MAX_PAGE`].
+pub fn page_count(value: &str) -> Result<usize, QueryError> {
+    match value.parse::<usize>() {
+        Ok(n) if (1..=MAX_PAGE).contains(&n) && value.len() <= 4 => Ok(n),
+        _ => refuse("_count", "must be a whole number from 1 to 500"),
+    }
+}
+
 /// A range of times, as microseconds since the Unix epoch: from (included)
 /// until (excluded); either end may be open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -229,12 +237,7 @@ impl AccessQuery {
         let mut q = AccessQuery::default();
         for (key, value) in params {
             match key {
-                "_count" => {
-                    q.count = match value.parse::<usize>() {
-                        Ok(n) if (1..=MAX_PAGE).contains(&n) && value.len() <= 4 => n,
-                        _ => return refuse("_count", "must be a whole number from 1 to 500"),
-                    }
-                }
+                "_count" => q.count = page_count(value)?,
                 "before" => {
                     q.before = match value.parse::<u64>() {
                         Ok(n) if n >= 1 && value.len() <= 20 => Some(Sequence::new(n)),

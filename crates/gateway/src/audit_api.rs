@@ -297,13 +297,7 @@ fn break_glass_query(params: &[(String, String)]) -> Result<BreakGlassQuery, Str
                     _ => return Err("unreviewed must be true or false".into()),
                 }
             }
-            "_count" => {
-                q.count = value
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=icr_audit::MAX_PAGE).contains(n))
-                    .ok_or("_count must be a whole number from 1 to 500")?;
-            }
+            "_count" => q.count = icr_audit::page_count(value).map_err(|e| e.to_string())?,
             "before" => {
                 q.before = Some(
                     value
