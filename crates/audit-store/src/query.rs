@@ -120,11 +120,17 @@ impl PersonQuery {
     /// [`DEFAULT_PAGE`] a page: what a person is shown of their record.
     pub fn last_twelve_months(now: Timestamp) -> Self {
         Self {
-            since: Timestamp::from_offset(now.as_offset() - Duration::days(366)),
+            since: year_before(now),
             until: None,
             count: DEFAULT_PAGE,
             before: None,
         }
+    }
+
+    /// The end of its time range as the queries take it: `until`, or past
+    /// everything.
+    fn until_or_past_everything(&self) -> OffsetDateTime {
+        self.until.map_or_else(past_everything, |u| u.as_offset())
     }
 }
 
@@ -224,6 +230,29 @@ pub struct BreakGlassQuery {
     pub before: Option<AccessCursor>,
 }
 
+/// A time after every access stored (a century from now).
+fn past_everything() -> OffsetDateTime {
+    OffsetDateTime::now_utc() + Duration::days(36_600)
+}
+
+/// The time a year (366 days) before `now`.
+fn year_before(now: Timestamp) -> Timestamp {
+    Timestamp::from_offset(now.as_offset() - Duration::days(366))
+}
+
+impl BreakGlassQuery {
+    /// The first page, all reviewed or not, of the last year (366 days)
+    /// before `now`, [`DEFAULT_PAGE`] a page.
+    pub fn last_twelve_months(now: Timestamp) -> Self {
+        Self {
+            since: year_before(now),
+            unreviewed_only: false,
+            count: DEFAULT_PAGE,
+            before: None,
+        }
+    }
+}
+
 /// Bounds on the keyset: the cursor's values, or past everything.
 fn keyset(before: &Option<AccessCursor>) -> Result<(OffsetDateTime, String, i64), StoreError> {
     Ok(match before {
@@ -232,11 +261,7 @@ fn keyset(before: &Option<AccessCursor>) -> Result<(OffsetDateTime, String, i64)
             c.access.replica.to_string(),
             to_i64(c.access.seq)?,
         ),
-        None => (
-            OffsetDateTime::now_utc() + Duration::days(36_600),
-            String::from("~"),
-            i64::MAX,
-        ),
+        None => (past_everything(), String::from("~"), i64::MAX),
     })
 }
 
@@ -273,11 +298,7 @@ impl AuditStore {
     ) -> Result<StorePage<StoredAccess>, StoreError> {
         let limit = check_count(query.count)? + 1;
         let (t, r, s) = keyset(&query.before)?;
-        let until = query
-            .until
-            .map_or(OffsetDateTime::now_utc() + Duration::days(36_600), |u| {
-                u.as_offset()
-            });
+        let until = query.until_or_past_everything();
         let conn = self.conn().await?;
         let rows = conn
             .query(
@@ -346,11 +367,7 @@ impl AuditStore {
         query: &PersonQuery,
         last: Option<&AccessCursor>,
     ) -> Result<(u64, u64), StoreError> {
-        let until = query
-            .until
-            .map_or(OffsetDateTime::now_utc() + Duration::days(36_600), |u| {
-                u.as_offset()
-            });
+        let until = query.until_or_past_everything();
         // With no page shown, nothing is older than it.
         let (t, r, s) = match last {
             Some(c) => (

@@ -269,15 +269,7 @@ fn only(req: &Request<Incoming>, methods: &[Method], allow: &'static str) -> Opt
 /// The break-glass list's query: `since` (a date or a time; default a year
 /// ago), `unreviewed`, `_count`, `before`.
 fn break_glass_query(params: &[(String, String)]) -> Result<BreakGlassQuery, String> {
-    let now = Timestamp::now();
-    let mut q = BreakGlassQuery {
-        since: Timestamp::from_offset(
-            now.as_offset() - std::time::Duration::from_secs(366 * 86_400),
-        ),
-        unreviewed_only: false,
-        count: icr_audit::DEFAULT_PAGE,
-        before: None,
-    };
+    let mut q = BreakGlassQuery::last_twelve_months(Timestamp::now());
     for (key, value) in params {
         match key.as_str() {
             "since" => {
