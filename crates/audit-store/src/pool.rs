@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::config::SslMode;
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::tls::MakeTlsConnect;
+use tokio_postgres::{Client, Config, NoTls, Socket};
 
 use crate::error::StoreError;
 use crate::tls::StoreTls;
@@ -197,32 +198,27 @@ impl AuditStore {
     /// A new connection (TLS when configured), its connection task
     /// spawned; bounded by [`CONNECT_TIMEOUT`].
     async fn open(&self) -> Result<Client, StoreError> {
-        let timed_out = |_| StoreError::Timeout {
-            what: "a new connection",
-        };
-        let config = &self.inner.config;
-        let client = match &self.inner.tls {
-            Some(tls) => {
-                let (client, connection) =
-                    tokio::time::timeout(CONNECT_TIMEOUT, config.connect(tls.clone()))
-                        .await
-                        .map_err(timed_out)?
-                        .map_err(StoreError::Connect)?;
-                tokio::spawn(watch(connection));
-                client
-            }
-            None => {
-                let (client, connection) =
-                    tokio::time::timeout(CONNECT_TIMEOUT, config.connect(NoTls))
-                        .await
-                        .map_err(timed_out)?
-                        .map_err(StoreError::Connect)?;
-                tokio::spawn(watch(connection));
-                client
-            }
-        };
-        Ok(client)
+        match &self.inner.tls {
+            Some(tls) => open_with(&self.inner.config, tls.clone()).await,
+            None => open_with(&self.inner.config, NoTls).await,
+        }
     }
+}
+
+/// Connects with `tls`, spawning the connection's task.
+async fn open_with<T>(config: &Config, tls: T) -> Result<Client, StoreError>
+where
+    T: MakeTlsConnect<Socket>,
+    T::Stream: Send + 'static,
+{
+    let (client, connection) = tokio::time::timeout(CONNECT_TIMEOUT, config.connect(tls))
+        .await
+        .map_err(|_| StoreError::Timeout {
+            what: "a new connection",
+        })?
+        .map_err(StoreError::Connect)?;
+    tokio::spawn(watch(connection));
+    Ok(client)
 }
 
 /// Drives a connection until it closes, saying why when it fails.
