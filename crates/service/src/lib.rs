@@ -152,8 +152,7 @@ fn start_feed(
     ),
     ServiceError,
 > {
-    let hostname = std::env::var("HOSTNAME").ok();
-    let settings = store.resolve(dir, hostname.as_deref())?;
+    let settings = resolve_store(store, dir)?;
     tracing::info!(replica = %settings.replica, "feeding the audit log into the shared audit store");
     let stats = std::sync::Arc::new(icr_audit_store::FeedStats::default());
     gateway.use_shared_audit(icr_gateway::SharedStore {
@@ -179,6 +178,15 @@ fn start_feed(
     Ok((stop, task))
 }
 
+/// The shared store's settings resolved here: the replica id defaults to
+/// this host's `HOSTNAME` (a StatefulSet's pod name).
+fn resolve_store(
+    store: &icr_audit_store::StoreConfig,
+    dir: &Path,
+) -> Result<icr_audit_store::Resolved, icr_audit_store::FeedError> {
+    store.resolve(dir, std::env::var("HOSTNAME").ok().as_deref())
+}
+
 /// `icr check-config`: the configuration in `dir` loaded as [`serve`]
 /// loads it; the line that sums it up, or every problem.
 pub fn check(dir: &Path, registry: &Registry) -> Result<String, ConfigErrors> {
@@ -188,8 +196,7 @@ pub fn check(dir: &Path, registry: &Registry) -> Result<String, ConfigErrors> {
     // replica id and the URL's file, read and parsed (never printed: it may
     // hold a password). The store itself is not contacted.
     if let Some(store) = &config.gateway.audit_store {
-        let hostname = std::env::var("HOSTNAME").ok();
-        match store.resolve(dir, hostname.as_deref()) {
+        match resolve_store(store, dir) {
             Ok(settings) => line.push_str(&format!(
                 ", shared audit store as replica {} (URL from {})",
                 settings.replica,
