@@ -35,6 +35,7 @@ fn bench(c: &mut Criterion) {
             withheld: &withheld,
             gathered: &[],
             today: time::macros::date!(2026 - 12 - 07),
+            chrome: icr_viewer::Chrome::default(),
         };
         group.throughput(Throughput::Elements(n as u64));
         group.bench_with_input(BenchmarkId::from_parameter(n), &view, |b, view| {

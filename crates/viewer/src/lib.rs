@@ -32,7 +32,7 @@ use time::{Date, OffsetDateTime};
 
 pub use assets::{ASSETS, Asset, asset};
 pub use html::{escape, escape_into};
-pub use page::{SERVICE_NAME, page};
+pub use page::{Chrome, SERVICE_NAME, SignedIn, page};
 pub use sources::{fetched_sentence, status_sentence};
 
 /// One organisation asked, as its report says (the gateway's
@@ -71,6 +71,8 @@ pub struct RecordView<'a> {
     pub gathered: &'a [Warning],
     /// Today's date, for ages.
     pub today: Date,
+    /// Who is looking (the page's header).
+    pub chrome: Chrome<'a>,
 }
 
 /// The record page: banner, sources, summary. Its title names no one (it
@@ -80,7 +82,7 @@ pub fn record_page(view: &RecordView<'_>) -> String {
     banner::banner(&mut main, view);
     sources::panel(&mut main, view);
     summary::summary(&mut main, view);
-    page("Record summary", &main)
+    page("Record summary", &view.chrome, &main)
 }
 
 #[cfg(test)]

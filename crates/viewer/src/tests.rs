@@ -253,6 +253,7 @@ fn render(record: &MergedRecord, sources: &[SourceLine<'_>], withheld: &Withheld
         withheld,
         gathered: &[],
         today: date!(2026 - 12 - 07),
+        chrome: Chrome::default(),
     })
 }
 
@@ -435,6 +436,7 @@ fn the_merge_and_gateway_warnings_are_notes_under_the_sources() {
         withheld: &withheld(),
         gathered: &gathered,
         today: date!(2026 - 12 - 07),
+        chrome: Chrome::default(),
     });
     assert!(page.contains(concat!(
         "<h3 class=\"nhsuk-heading-s\">Notes on this record</h3><ul class=\"nhsuk-list nhsuk-list--bullet\">",
@@ -565,7 +567,7 @@ fn pages_carry_no_inline_script_or_style() {
 fn pages_are_well_formed() {
     assert_balanced(&page_of(false));
     assert_balanced(&page_of(true));
-    assert_balanced(&page("Empty & <odd>", ""));
+    assert_balanced(&page("Empty & <odd>", &Chrome::default(), ""));
 }
 
 /// Every element opened is closed, in order (void elements excepted).
@@ -634,4 +636,25 @@ fn every_design_system_class_used_exists_in_the_vendored_css() {
         });
         assert!(defined, "{class} is not in nhsuk-frontend's CSS");
     }
+}
+
+#[test]
+fn a_signed_in_page_names_the_user_and_signs_out_by_a_form_carrying_the_csrf_token() {
+    let chrome = Chrome {
+        user: Some(SignedIn {
+            name: "Dr <Amy> Shah",
+            role: "Clinician",
+            organisation: "Riverside Surgery",
+            csrf: "tok\"en",
+        }),
+    };
+    let html = page("Find a person", &chrome, "<p>x</p>");
+    assert!(html.contains(concat!(
+        "<span class=\"nhsuk-header__account-item\">Dr &lt;Amy&gt; Shah (Clinician, Riverside Surgery)</span>",
+        "<form class=\"nhsuk-header__account-item\" method=\"post\" action=\"/sign-out\">",
+        "<input type=\"hidden\" name=\"csrf\" value=\"tok&quot;en\">",
+        "<button class=\"nhsuk-header__account-button\" type=\"submit\">Sign out</button></form>",
+    )));
+    assert_balanced(&html);
+    assert!(!page("Signed out", &Chrome::default(), "").contains("/sign-out"));
 }
