@@ -414,7 +414,11 @@ impl Browser {
         // Marks every control with its stop (radios share their group's)
         // and records how each looks unfocused.
         let mark = r#"
-            document.activeElement && document.activeElement.blur();
+            // Start the walk at the top of the page, wherever focus was.
+            const start = document.createElement('div');
+            start.tabIndex = -1;
+            document.body.prepend(start);
+            start.focus();
             const sel = 'a[href], button, input, select, textarea, summary, [tabindex]:not([tabindex="-1"])';
             const look = el => {
               const s = getComputedStyle(el);
