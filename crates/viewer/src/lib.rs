@@ -19,11 +19,17 @@
 
 mod assets;
 mod banner;
+mod demo_idp;
+mod find;
+mod form;
 mod format;
 mod html;
 mod page;
+mod refusal;
+mod sign_in;
 mod sources;
 mod summary;
+mod who_looked;
 
 use icr_merge::{MergedRecord, Warning};
 use icr_model::{NhsNumber, OdsCode, SourceIssue, SourceStatus};
@@ -31,9 +37,14 @@ use icr_policy::Withheld;
 use time::{Date, OffsetDateTime};
 
 pub use assets::{ASSETS, Asset, asset};
+pub use demo_idp::{DemoIdpView, DemoUser, EprPatient, demo_epr_page, demo_idp_page};
+pub use find::{FindProblem, FindView, find_page, typed_nhs_number};
 pub use html::{escape, escape_into};
 pub use page::{Chrome, SERVICE_NAME, SignedIn, page};
+pub use refusal::{BreakGlassForm, RefusalView, reason_problem_words, refusal_page, refusal_words};
+pub use sign_in::{SignInView, error_page, sign_in_page, signed_out_page};
 pub use sources::{fetched_sentence, status_sentence};
+pub use who_looked::{LookedEntry, Outcome, WhoLookedView, who_looked_page};
 
 /// One organisation asked, as its report says (the gateway's
 /// `SourceReport`, borrowed).
@@ -87,3 +98,5 @@ pub fn record_page(view: &RecordView<'_>) -> String {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_pages;
