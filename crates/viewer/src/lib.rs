@@ -16,6 +16,20 @@
 //! A page has the patient banner ([`record_page`]), the sources panel (a
 //! failed source is never shown as an empty one) and the summary
 //! (allergies, current medications, active problems, alerts).
+//!
+//! Around the record, each page a pure function of a small borrowed view:
+//! signing in and out ([`sign_in_page`], [`signed_out_page`]); finding a
+//! person ([`find_page`]; [`typed_nhs_number`] reads a number as people
+//! type it), where nobody found is said in words and never looks like an
+//! empty record; a refusal in plain words for every policy code
+//! ([`refusal_page`]), with the break-glass form only where there is no
+//! care relationship — never for a person's objection; who looked at a
+//! record ([`who_looked_page`]), saying when the list may be incomplete;
+//! the demonstration's identity provider and pretend EPR
+//! ([`demo_idp_page`], [`demo_epr_page`]); and [`error_page`] for anything
+//! else. Every POST form carries the session's CSRF token. The viewer's
+//! script (`assets/viewer/init.js`) only enhances: it checks an NHS
+//! number's check digit as it is typed.
 
 mod assets;
 mod banner;

@@ -208,6 +208,22 @@ fn the_find_page_is_a_get_form_with_one_labelled_field() {
 }
 
 #[test]
+fn the_script_checks_the_number_in_the_find_pages_field_and_live_region() {
+    let script = std::str::from_utf8(asset("/assets/viewer/init.js").unwrap().bytes).unwrap();
+    let page = find_page(&chrome(), &FindView::default());
+    for id in ["nhs", "nhs-check"] {
+        assert!(script.contains(&format!("document.getElementById('{id}')")));
+        assert!(page.contains(&format!(" id=\"{id}\"")));
+    }
+    assert!(page.contains("id=\"nhs-check\" aria-live=\"polite\""));
+    // It writes text only, never markup, and evaluates nothing.
+    assert!(script.contains("said.textContent = nhsNumberCheck(field.value)"));
+    for unsafe_call in ["innerHTML", "eval(", "new Function", "document.write"] {
+        assert!(!script.contains(unsafe_call), "{unsafe_call}");
+    }
+}
+
+#[test]
 fn each_find_problem_is_said_plainly_and_links_to_the_field() {
     let cases = [
         (FindProblem::Empty, "Enter an NHS number"),
