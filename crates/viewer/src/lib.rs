@@ -55,7 +55,7 @@ pub use demo_idp::{DemoIdpView, DemoUser, EprPatient, demo_epr_page, demo_idp_pa
 pub use find::{FindProblem, FindView, find_page, typed_nhs_number};
 pub use html::{escape, escape_into};
 pub use page::{Chrome, SERVICE_NAME, SignedIn, page};
-pub use refusal::{BreakGlassForm, RefusalView, reason_problem_words, refusal_page, refusal_words};
+pub use refusal::{BreakGlassForm, RefusalView, refusal_page};
 pub use sign_in::{SignInView, error_page, sign_in_page, signed_out_page};
 pub use sources::{fetched_sentence, status_sentence};
 pub use who_looked::{LookedEntry, Outcome, WhoLookedView, who_looked_page};

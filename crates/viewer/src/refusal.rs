@@ -42,7 +42,7 @@ pub struct RefusalView<'a> {
 const MAX_ECHO: usize = 2000;
 
 /// The page's heading and what it means, for each refusal (text).
-pub fn refusal_words(code: RefusalCode) -> (&'static str, &'static str) {
+pub(crate) fn refusal_words(code: RefusalCode) -> (&'static str, &'static str) {
     match code {
         RefusalCode::NoRelationship | RefusalCode::BreakGlassReasonInvalid => (
             "You are not recorded as caring for this person",
@@ -89,7 +89,7 @@ fn offers_break_glass(code: RefusalCode) -> bool {
 }
 
 /// A reason's problem, in plain words (never repeating the reason).
-pub fn reason_problem_words(problem: &ReasonProblem) -> String {
+pub(crate) fn reason_problem_words(problem: &ReasonProblem) -> String {
     match problem {
         ReasonProblem::ControlCharacters => {
             "The reason contains characters that cannot be recorded: type it again as plain text"

@@ -8,6 +8,7 @@ use icr_policy::{BreakGlassRules, ReasonProblem, RefusalCode};
 use proptest::prelude::*;
 use time::macros::datetime;
 
+use crate::refusal::{reason_problem_words, refusal_words};
 use crate::tests::{
     assert_balanced, assert_design_system_classes, assert_no_inline_script_or_style,
 };
@@ -585,6 +586,7 @@ fn who_looked_lists_each_access_with_organisation_role_purpose_and_reason() {
             own: false,
             entries: &entries,
             notes: &[],
+            older: Some("/patients/9990000050/who-looked?before=7&x=\"y"),
         },
     );
     assert_page(&page);
@@ -608,6 +610,9 @@ fn who_looked_lists_each_access_with_organisation_role_purpose_and_reason() {
         "<td class=\"nhsuk-table__cell\"><strong class=\"nhsuk-tag nhsuk-tag--grey\">Refused</strong></td>",
     )));
     assert!(!page.contains("may be incomplete"));
+    assert!(page.contains(
+        "</table></div>\n<p><a href=\"/patients/9990000050/who-looked?before=7&amp;x=&quot;y\">Older accesses</a></p>"
+    ));
 }
 
 #[test]
@@ -621,6 +626,7 @@ fn a_patient_sees_organisations_and_roles_not_staff_names() {
             own: true,
             entries: &entries,
             notes: &[],
+            older: None,
         },
     );
     assert_page(&page);
@@ -637,6 +643,7 @@ fn nobody_looked_is_said_only_when_the_list_is_complete() {
         own: true,
         entries: &[],
         notes,
+        older: None,
     };
     let complete = who_looked_page(&chrome(), &view(&[]));
     assert_page(&complete);

@@ -61,6 +61,8 @@ pub struct WhoLookedView<'a> {
     /// gateway's servers in the last few minutes may not be listed yet").
     /// Empty when the list is complete.
     pub notes: &'a [&'a str],
+    /// The link to the next page of older accesses, when there are more.
+    pub older: Option<&'a str>,
 }
 
 /// The last Sunday of `month` (March or October) in `year`.
@@ -97,7 +99,8 @@ pub(crate) fn uk_time(t: OffsetDateTime) -> String {
 }
 
 /// The who-looked page: the notes on what may be missing first, then the
-/// accesses as a table, or a sentence when there are none.
+/// accesses as a table (with a link to older ones), or a sentence when
+/// there are none.
 pub fn who_looked_page(chrome: &Chrome<'_>, view: &WhoLookedView<'_>) -> String {
     let whose = if view.own { "your" } else { "this" };
     let mut main = String::with_capacity(1024 + view.entries.len() * 512);
@@ -194,5 +197,8 @@ pub fn who_looked_page(chrome: &Chrome<'_>, view: &WhoLookedView<'_>) -> String 
         );
     }
     main.push_str("</tbody></table></div>\n");
+    if let Some(href) = view.older {
+        let _ = writeln!(main, "<p><a href=\"{}\">Older accesses</a></p>", Esc(href));
+    }
     page("Who has looked at the record", chrome, &main)
 }
