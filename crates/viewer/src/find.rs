@@ -72,6 +72,15 @@ pub fn typed_nhs_number(typed: &str) -> Result<NhsNumber, FindProblem> {
 }
 
 impl FindProblem {
+    /// The HTTP status the find page is answered with: 404 for nobody
+    /// found, 400 for a number mistyped.
+    pub fn status(&self) -> u16 {
+        match self {
+            FindProblem::NotFound(_) => 404,
+            _ => 400,
+        }
+    }
+
     /// The problem in plain words, as the error summary and the field say.
     pub fn message(&self) -> String {
         match self {

@@ -183,7 +183,7 @@ fn break_glass_form(
             "<label class=\"nhsuk-label nhsuk-label--s\" for=\"reason\">Why do you need this record now?</label>",
             "<div class=\"nhsuk-hint\" id=\"reason-hint\">The clinical reason, in your own words: ",
             "at least {min} and at most {max} characters. For example, ",
-            "Unconscious in the emergency department, no medication history available</div>",
+            "“Unconscious in the emergency department, no medication history available”.</div>",
         ),
         group = if problem.is_some() {
             " nhsuk-form-group--error"

@@ -251,6 +251,7 @@ fn each_find_problem_is_said_plainly_and_links_to_the_field() {
     ];
     for (problem, words) in cases {
         assert_eq!(problem.message(), words);
+        assert_eq!(problem.status(), 400);
         let page = find_page(
             &chrome(),
             &FindView {
@@ -299,6 +300,7 @@ fn a_person_not_found_is_said_on_the_find_page_never_as_an_empty_record() {
                  none of the organisations connected to the Integrated Care Record knows this person";
     assert!(page.contains(&format!("<li><a href=\"#nhs\">{words}</a></li>")));
     assert!(page.contains("value=\"999 000 0050\""));
+    assert_eq!(FindProblem::NotFound(nhs()).status(), 404);
     // Nothing of a record page: no banner, no sources panel, no summary.
     for record_part in [
         "patient-name",
@@ -461,7 +463,7 @@ fn the_break_glass_form_posts_the_reason_with_the_token_and_says_it_is_reviewed(
             "<label class=\"nhsuk-label nhsuk-label--s\" for=\"reason\">Why do you need this record now?</label>",
             "<div class=\"nhsuk-hint\" id=\"reason-hint\">The clinical reason, in your own words: ",
             "at least 20 and at most 500 characters. For example, ",
-            "Unconscious in the emergency department, no medication history available</div>",
+            "“Unconscious in the emergency department, no medication history available”.</div>",
             "<textarea class=\"nhsuk-textarea\" id=\"reason\" name=\"reason\" rows=\"4\" ",
             "aria-describedby=\"reason-hint\">\n</textarea>",
             "</div>",
