@@ -816,3 +816,98 @@ fn the_pretend_epr_launches_each_patient() {
         "Open in the ICR<span class=\"nhsuk-u-visually-hidden\"> for 999 000 0050</span></a></td>",
     ), HOSTILE_ESCAPED)));
 }
+
+/// Every page built with `s` in every text field a caller or a source
+/// fills.
+fn every_page_with(s: &str) -> Vec<String> {
+    let rules = rules();
+    let problem = ReasonProblem::TooShort { min: 20 };
+    let ods = OdsCode::parse("RN3").unwrap();
+    let entry = LookedEntry {
+        when: datetime!(2026-12-07 08:14 UTC),
+        organisation: s,
+        ods_code: &ods,
+        role: s,
+        person: Some(s),
+        purpose: s,
+        interaction: s,
+        break_glass_reason: Some(s),
+        outcome: Outcome::Shown,
+    };
+    let user = DemoUser {
+        id: s,
+        name: s,
+        role: s,
+        organisation: s,
+        ods: s,
+    };
+    let signed_in = Chrome {
+        user: Some(SignedIn {
+            name: s,
+            role: s,
+            organisation: s,
+            csrf: s,
+        }),
+    };
+    vec![
+        sign_in_page(&SignInView {
+            problem: Some(s),
+            demo: true,
+        }),
+        error_page(&signed_in, 400, s),
+        find_page(
+            &signed_in,
+            &FindView {
+                typed: s,
+                problem: Some(FindProblem::NotDigits),
+            },
+        ),
+        refusal_page(
+            &signed_in,
+            &RefusalView {
+                nhs_number: nhs(),
+                code: RefusalCode::BreakGlassReasonInvalid,
+                break_glass: Some(BreakGlassForm {
+                    typed: s,
+                    problem: Some(&problem),
+                    rules: &rules,
+                }),
+            },
+        ),
+        who_looked_page(
+            &signed_in,
+            &WhoLookedView {
+                nhs_number: nhs(),
+                own: false,
+                entries: &[entry],
+                notes: &[s],
+                older: Some(s),
+            },
+        ),
+        demo_idp_page(&DemoIdpView {
+            users: &[user],
+            hidden: &[(s, s)],
+            problem: Some(s),
+        }),
+        demo_epr_page(&[EprPatient {
+            nhs_number: nhs(),
+            summary: s,
+            launch_url: s,
+        }]),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn any_text_is_escaped_on_every_page(text in "[<>&\"' a-z]{0,24}") {
+        // Marked, so that the text found raw can only be the text itself.
+        let s = format!("⟦{text}⟧");
+        for page in every_page_with(&s) {
+            assert_balanced(&page);
+            prop_assert!(page.contains(&escape(&s)));
+            if s != escape(&s) {
+                prop_assert!(!page.contains(&s), "{s:?} unescaped");
+            }
+        }
+    }
+}
