@@ -407,10 +407,8 @@ fn every_refusal_is_said_in_its_own_words() {
         );
         assert!(page.contains("<p>NHS number <strong>999 000 0050</strong></p>"));
     }
-    assert!(
-        refusal(RefusalCode::RelationshipUndecided, None)
-            .contains("<p><a href=\"/patients/9990000050\">Try again</a></p>")
-    );
+    let undecided = refusal(RefusalCode::RelationshipUndecided, None);
+    assert!(undecided.contains("<p><a href=\"/patients/9990000050\">Try again</a></p>"));
 }
 
 #[test]
@@ -437,10 +435,8 @@ fn break_glass_is_offered_only_for_no_relationship_never_for_an_objection() {
     let objection = refusal(RefusalCode::NoPatientConsent, Some(form));
     assert!(!objection.contains("Break the glass"));
     // Where break-glass applies but the role may not use it, it says so.
-    assert!(
-        refusal(RefusalCode::NoRelationship, None)
-            .contains("<p>Your role cannot use break-glass access.")
-    );
+    let not_for_the_role = refusal(RefusalCode::NoRelationship, None);
+    assert!(not_for_the_role.contains("<p>Your role cannot use break-glass access."));
 }
 
 #[test]
@@ -577,21 +573,30 @@ fn uk_time_follows_british_summer_time() {
     }
 }
 
-#[test]
-fn who_looked_lists_each_access_with_organisation_role_purpose_and_reason() {
+/// The who-looked page of the two [`entries`], complete.
+fn looked(own: bool, older: Option<&str>) -> String {
     let ods = OdsCode::parse("RN3").unwrap();
     let entries = entries(&ods);
     let page = who_looked_page(
         &chrome(),
         &WhoLookedView {
             nhs_number: nhs(),
-            own: false,
+            own,
             entries: &entries,
             notes: &[],
-            older: Some("/patients/9990000050/who-looked?before=7&x=\"y"),
+            older,
         },
     );
     assert_page(&page);
+    page
+}
+
+#[test]
+fn who_looked_lists_each_access_with_organisation_role_purpose_and_reason() {
+    let page = looked(
+        false,
+        Some("/patients/9990000050/who-looked?before=7&x=\"y"),
+    );
     assert!(page.contains("<h1>Who has looked at this record</h1>"));
     assert!(page.contains("<th class=\"nhsuk-table__header\" scope=\"col\">Name</th>"));
     assert!(page.contains(&format!(concat!(
@@ -619,19 +624,7 @@ fn who_looked_lists_each_access_with_organisation_role_purpose_and_reason() {
 
 #[test]
 fn a_patient_sees_organisations_and_roles_not_staff_names() {
-    let ods = OdsCode::parse("RN3").unwrap();
-    let entries = entries(&ods);
-    let page = who_looked_page(
-        &chrome(),
-        &WhoLookedView {
-            nhs_number: nhs(),
-            own: true,
-            entries: &entries,
-            notes: &[],
-            older: None,
-        },
-    );
-    assert_page(&page);
+    let page = looked(true, None);
     assert!(page.contains("<h1>Who has looked at your record</h1>"));
     assert!(!page.contains("Dr Demo Clinician</td>"));
     assert!(!page.contains("scope=\"col\">Name</th>"));
