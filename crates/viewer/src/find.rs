@@ -159,7 +159,7 @@ pub fn find_page(chrome: &Chrome<'_>, view: &FindView<'_>) -> String {
     let _ = write!(
         main,
         concat!(
-            "<input class=\"nhsuk-input nhsuk-input--width-20{error}\" id=\"nhs\" name=\"nhs\" ",
+            "<input class=\"nhsuk-input nhsuk-input--width-10{error}\" id=\"nhs\" name=\"nhs\" ",
             "type=\"text\" inputmode=\"numeric\" autocomplete=\"off\" spellcheck=\"false\" ",
             "value=\"{typed}\" aria-describedby=\"nhs-hint{described}\">",
             // Filled as the number is typed, by /assets/viewer/init.js.

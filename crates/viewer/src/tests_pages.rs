@@ -197,7 +197,7 @@ fn the_find_page_is_a_get_form_with_one_labelled_field() {
         "<label class=\"nhsuk-label nhsuk-label--l\" for=\"nhs\">Find a person by NHS number</label>",
         "</h1>",
         "<div class=\"nhsuk-hint\" id=\"nhs-hint\">10 digits, for example 999 000 0050</div>",
-        "<input class=\"nhsuk-input nhsuk-input--width-20\" id=\"nhs\" name=\"nhs\" ",
+        "<input class=\"nhsuk-input nhsuk-input--width-10\" id=\"nhs\" name=\"nhs\" ",
         "type=\"text\" inputmode=\"numeric\" autocomplete=\"off\" spellcheck=\"false\" ",
         "value=\"\" aria-describedby=\"nhs-hint\">",
         "<p class=\"nhsuk-body-s\" id=\"nhs-check\" aria-live=\"polite\"></p>",
@@ -269,7 +269,7 @@ fn each_find_problem_is_said_plainly_and_links_to_the_field() {
             "<span class=\"nhsuk-error-message\" id=\"nhs-error\"><span class=\"nhsuk-u-visually-hidden\">Error:</span> {words}</span>"
         )));
         assert!(page.contains(&format!(
-            "<input class=\"nhsuk-input nhsuk-input--width-20 nhsuk-input--error\" id=\"nhs\" name=\"nhs\" \
+            "<input class=\"nhsuk-input nhsuk-input--width-10 nhsuk-input--error\" id=\"nhs\" name=\"nhs\" \
              type=\"text\" inputmode=\"numeric\" autocomplete=\"off\" spellcheck=\"false\" \
              value=\"{HOSTILE_ESCAPED}\" aria-describedby=\"nhs-hint nhs-error\">"
         )));
@@ -601,7 +601,7 @@ fn who_looked_lists_each_access_with_organisation_role_purpose_and_reason() {
     assert!(page.contains("<th class=\"nhsuk-table__header\" scope=\"col\">Name</th>"));
     assert!(page.contains(&format!(concat!(
         "<tr class=\"nhsuk-table__row\">",
-        "<td class=\"nhsuk-table__cell\">14-Jul-2026 11:05 BST</td>",
+        "<td class=\"nhsuk-table__cell nhsuk-u-nowrap\">14-Jul-2026 11:05 BST</td>",
         "<td class=\"nhsuk-table__cell\">Great Western &lt;Hospitals&gt; (RN3)</td>",
         "<td class=\"nhsuk-table__cell\">Clinical Practitioner</td>",
         "<td class=\"nhsuk-table__cell\">Dr Demo Clinician</td>",

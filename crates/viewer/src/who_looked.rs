@@ -156,7 +156,7 @@ pub fn who_looked_page(chrome: &Chrome<'_>, view: &WhoLookedView<'_>) -> String 
             main,
             concat!(
                 "<tr class=\"nhsuk-table__row\">",
-                "<td class=\"nhsuk-table__cell\">{when}</td>",
+                "<td class=\"nhsuk-table__cell nhsuk-u-nowrap\">{when}</td>",
                 "<td class=\"nhsuk-table__cell\">{org} ({ods})</td>",
                 "<td class=\"nhsuk-table__cell\">{role}</td>",
             ),
