@@ -537,7 +537,7 @@ fn entries(ods: &OdsCode) -> Vec<LookedEntry<'_>> {
             organisation: "Great Western <Hospitals>",
             ods_code: ods,
             role: "Clinical Practitioner",
-            person: Some("Dr Demo Clinician"),
+            person: Some("Dr Ann Other"),
             purpose: "Direct care",
             interaction: "Viewed the record",
             break_glass_reason: Some(HOSTILE),
@@ -591,6 +591,14 @@ fn looked(own: bool, older: Option<&str>) -> String {
     page
 }
 
+/// A cell of the who-looked table, headed by its column on a narrow screen.
+fn td(column: &str, html: &str) -> String {
+    format!(
+        "<td class=\"nhsuk-table__cell\"><span class=\"nhsuk-table-responsive__heading\" \
+         aria-hidden=\"true\">{column} </span><span>{html}</span></td>"
+    )
+}
+
 #[test]
 fn who_looked_lists_each_access_with_organisation_role_purpose_and_reason() {
     let page = looked(
@@ -598,27 +606,52 @@ fn who_looked_lists_each_access_with_organisation_role_purpose_and_reason() {
         Some("/patients/9990000050/who-looked?before=7&x=\"y"),
     );
     assert!(page.contains("<h1>Who has looked at this record</h1>"));
-    assert!(page.contains("<th class=\"nhsuk-table__header\" scope=\"col\">Name</th>"));
-    assert!(page.contains(&format!(concat!(
-        "<tr class=\"nhsuk-table__row\">",
-        "<td class=\"nhsuk-table__cell nhsuk-u-nowrap\">14-Jul-2026 11:05 BST</td>",
-        "<td class=\"nhsuk-table__cell\">Great Western &lt;Hospitals&gt; (RN3)</td>",
-        "<td class=\"nhsuk-table__cell\">Clinical Practitioner</td>",
-        "<td class=\"nhsuk-table__cell\">Dr Demo Clinician</td>",
-        "<td class=\"nhsuk-table__cell\">Direct care<br><strong>Break-glass</strong>, reason given: {}</td>",
-        "<td class=\"nhsuk-table__cell\">Viewed the record</td>",
-        "<td class=\"nhsuk-table__cell\"><strong class=\"nhsuk-tag nhsuk-tag--blue\">Shown</strong></td>",
-        "</tr>",
-    ), HOSTILE_ESCAPED)));
     assert!(page.contains(concat!(
-        "<td class=\"nhsuk-table__cell\">Not recorded</td>",
-        "<td class=\"nhsuk-table__cell\">Direct care</td>",
-        "<td class=\"nhsuk-table__cell\">Viewed the record</td>",
-        "<td class=\"nhsuk-table__cell\"><strong class=\"nhsuk-tag nhsuk-tag--grey\">Refused</strong></td>",
+        "<table class=\"nhsuk-table nhsuk-table--responsive\">",
+        "<caption class=\"nhsuk-table__caption\">Accesses, newest first</caption>",
+        "<thead class=\"nhsuk-table__head\"><tr class=\"nhsuk-table__row\">",
+        "<th class=\"nhsuk-table__header\" scope=\"col\">Date and time</th>",
+        "<th class=\"nhsuk-table__header\" scope=\"col\">Who</th>",
+        "<th class=\"nhsuk-table__header\" scope=\"col\">Purpose</th>",
+        "<th class=\"nhsuk-table__header\" scope=\"col\">What</th>",
+        "<th class=\"nhsuk-table__header\" scope=\"col\">Outcome</th>",
+        "</tr></thead>",
     )));
+    let first = [
+        td("Date and time", "14-Jul-2026 11:05 BST"),
+        td(
+            "Who",
+            "Great Western &lt;Hospitals&gt; (RN3)<br>Clinical Practitioner<br>Dr Ann Other",
+        ),
+        td(
+            "Purpose",
+            &format!(
+                "Direct care<br><strong>Break-glass</strong>, reason given: {HOSTILE_ESCAPED}"
+            ),
+        ),
+        td("What", "Viewed the record"),
+        td(
+            "Outcome",
+            "<strong class=\"nhsuk-tag nhsuk-tag--blue\">Shown</strong>",
+        ),
+    ];
+    assert!(page.contains(&format!(
+        "<tr class=\"nhsuk-table__row\">{}</tr>",
+        first.concat()
+    )));
+    let second = [
+        td("Who", "Wiltshire Council (RN3)<br>Social Care Practitioner"),
+        td("Purpose", "Direct care"),
+        td("What", "Viewed the record"),
+        td(
+            "Outcome",
+            "<strong class=\"nhsuk-tag nhsuk-tag--grey\">Refused</strong>",
+        ),
+    ];
+    assert!(page.contains(&format!("{}</tr>", second.concat())));
     assert!(!page.contains("may be incomplete"));
     assert!(page.contains(
-        "</table></div>\n<p><a href=\"/patients/9990000050/who-looked?before=7&amp;x=&quot;y\">Older accesses</a></p>"
+        "</table>\n<p><a href=\"/patients/9990000050/who-looked?before=7&amp;x=&quot;y\">Older accesses</a></p>"
     ));
 }
 
@@ -626,9 +659,11 @@ fn who_looked_lists_each_access_with_organisation_role_purpose_and_reason() {
 fn a_patient_sees_organisations_and_roles_not_staff_names() {
     let page = looked(true, None);
     assert!(page.contains("<h1>Who has looked at your record</h1>"));
-    assert!(!page.contains("Dr Demo Clinician</td>"));
-    assert!(!page.contains("scope=\"col\">Name</th>"));
-    assert!(page.contains("<td class=\"nhsuk-table__cell\">Clinical Practitioner</td>"));
+    assert!(!page.contains("Dr Ann Other"));
+    assert!(page.contains(&td(
+        "Who",
+        "Great Western &lt;Hospitals&gt; (RN3)<br>Clinical Practitioner"
+    )));
 }
 
 #[test]

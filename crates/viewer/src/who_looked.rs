@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use icr_model::{NhsNumber, OdsCode};
 use time::{Date, Duration, Month, OffsetDateTime, UtcOffset};
 
+use crate::escape;
 use crate::html::Esc;
 use crate::{Chrome, form, format, page};
 
@@ -64,6 +65,10 @@ pub struct WhoLookedView<'a> {
     /// The link to the next page of older accesses, when there are more.
     pub older: Option<&'a str>,
 }
+
+/// The table's columns; on a narrow screen each cell is headed by its
+/// column's name instead.
+const COLUMNS: [&str; 5] = ["Date and time", "Who", "Purpose", "What", "Outcome"];
 
 /// The last Sunday of `month` (March or October) in `year`.
 fn last_sunday(year: i32, month: Month) -> Option<Date> {
@@ -133,70 +138,66 @@ pub fn who_looked_page(chrome: &Chrome<'_>, view: &WhoLookedView<'_>) -> String 
         }
         return page("Who has looked at the record", chrome, &main);
     }
-    let names = !view.own && view.entries.iter().any(|e| e.person.is_some());
     main.push_str(concat!(
-        "<div class=\"nhsuk-table-container\"><table class=\"nhsuk-table\">",
+        "<table class=\"nhsuk-table nhsuk-table--responsive\">",
         "<caption class=\"nhsuk-table__caption\">Accesses, newest first</caption>",
         "<thead class=\"nhsuk-table__head\"><tr class=\"nhsuk-table__row\">",
-        "<th class=\"nhsuk-table__header\" scope=\"col\">Date and time</th>",
-        "<th class=\"nhsuk-table__header\" scope=\"col\">Organisation</th>",
-        "<th class=\"nhsuk-table__header\" scope=\"col\">Role</th>",
     ));
-    if names {
-        main.push_str("<th class=\"nhsuk-table__header\" scope=\"col\">Name</th>");
+    for heading in COLUMNS {
+        let _ = write!(
+            main,
+            "<th class=\"nhsuk-table__header\" scope=\"col\">{heading}</th>"
+        );
     }
-    main.push_str(concat!(
-        "<th class=\"nhsuk-table__header\" scope=\"col\">Purpose</th>",
-        "<th class=\"nhsuk-table__header\" scope=\"col\">What</th>",
-        "<th class=\"nhsuk-table__header\" scope=\"col\">Outcome</th>",
-        "</tr></thead><tbody class=\"nhsuk-table__body\">",
-    ));
+    main.push_str("</tr></thead><tbody class=\"nhsuk-table__body\">");
     for e in view.entries {
-        let _ = write!(
-            main,
-            concat!(
-                "<tr class=\"nhsuk-table__row\">",
-                "<td class=\"nhsuk-table__cell nhsuk-u-nowrap\">{when}</td>",
-                "<td class=\"nhsuk-table__cell\">{org} ({ods})</td>",
-                "<td class=\"nhsuk-table__cell\">{role}</td>",
+        let who = match e.person.filter(|_| !view.own) {
+            Some(name) => format!(
+                "{} ({})<br>{}<br>{}",
+                Esc(e.organisation),
+                Esc(e.ods_code.as_str()),
+                Esc(e.role),
+                Esc(name)
             ),
-            when = uk_time(e.when),
-            org = Esc(e.organisation),
-            ods = Esc(e.ods_code.as_str()),
-            role = Esc(e.role),
-        );
-        if names {
-            let _ = write!(
-                main,
-                "<td class=\"nhsuk-table__cell\">{}</td>",
-                Esc(e.person.unwrap_or("Not recorded"))
-            );
-        }
-        let _ = write!(main, "<td class=\"nhsuk-table__cell\">{}", Esc(e.purpose));
-        if let Some(reason) = e.break_glass_reason {
-            let _ = write!(
-                main,
-                "<br><strong>Break-glass</strong>, reason given: {}",
-                Esc(reason)
-            );
-        }
-        let (tag, colour) = match e.outcome {
-            Outcome::Shown => ("Shown", "blue"),
-            Outcome::Refused => ("Refused", "grey"),
+            None => format!(
+                "{} ({})<br>{}",
+                Esc(e.organisation),
+                Esc(e.ods_code.as_str()),
+                Esc(e.role)
+            ),
         };
-        let _ = write!(
-            main,
-            concat!(
-                "</td><td class=\"nhsuk-table__cell\">{what}</td>",
-                "<td class=\"nhsuk-table__cell\"><strong class=\"nhsuk-tag nhsuk-tag--{colour}\">{tag}</strong></td>",
-                "</tr>",
+        let why = match e.break_glass_reason {
+            Some(reason) => format!(
+                "{}<br><strong>Break-glass</strong>, reason given: {}",
+                Esc(e.purpose),
+                Esc(reason)
             ),
-            what = Esc(e.interaction),
-            colour = colour,
-            tag = tag,
-        );
+            None => escape(e.purpose),
+        };
+        let outcome = match e.outcome {
+            Outcome::Shown => "<strong class=\"nhsuk-tag nhsuk-tag--blue\">Shown</strong>",
+            Outcome::Refused => "<strong class=\"nhsuk-tag nhsuk-tag--grey\">Refused</strong>",
+        };
+        main.push_str("<tr class=\"nhsuk-table__row\">");
+        let cells = [uk_time(e.when), who, why, escape(e.interaction)];
+        for (heading, html) in COLUMNS
+            .iter()
+            .zip(cells.iter().map(String::as_str).chain([outcome]))
+        {
+            let _ = write!(
+                main,
+                concat!(
+                    "<td class=\"nhsuk-table__cell\">",
+                    "<span class=\"nhsuk-table-responsive__heading\" aria-hidden=\"true\">{} </span>",
+                    // One flex item on a narrow screen, however many inside.
+                    "<span>{}</span></td>",
+                ),
+                heading, html
+            );
+        }
+        main.push_str("</tr>");
     }
-    main.push_str("</tbody></table></div>\n");
+    main.push_str("</tbody></table>\n");
     if let Some(href) = view.older {
         let _ = writeln!(main, "<p><a href=\"{}\">Older accesses</a></p>", Esc(href));
     }
