@@ -12,6 +12,9 @@ use crate::{Chrome, form, page};
 pub struct SignInView<'a> {
     /// Why the visitor is here again, e.g. "Your session has ended, sign
     /// in again" or "Sign-in failed: the identity provider did not answer".
+    /// The gateway's own words: never text from the request (a provider's
+    /// `error_description` in the callback's query is anyone's link, and
+    /// would put their words on this page).
     pub problem: Option<&'a str>,
     /// The demonstration: the next page is the demo identity provider.
     pub demo: bool,
@@ -87,7 +90,7 @@ fn error_heading(status: u16) -> &'static str {
 
 /// The page for any other failure, answered with `status`: a heading for
 /// the status and `message` (text, e.g. "This form has expired. Go back and
-/// try again.").
+/// try again."; the gateway's own words, never the request's).
 pub fn error_page(chrome: &Chrome<'_>, status: u16, message: &str) -> String {
     let heading = error_heading(status);
     let mut main = String::with_capacity(512 + message.len());
