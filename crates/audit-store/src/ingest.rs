@@ -122,6 +122,7 @@ pub(crate) fn interaction_str(i: Interaction) -> &'static str {
         Interaction::FhirEverything => "fhir-everything",
         Interaction::AuditRead => "audit-read",
         Interaction::BreakGlassReview => "break-glass-review",
+        Interaction::Viewer => "viewer",
     }
 }
 

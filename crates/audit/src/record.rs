@@ -260,6 +260,9 @@ pub enum Interaction {
     /// accesses (`GET /v1/audit/break-glass`), or recording a review's
     /// outcome (`POST /v1/audit/break-glass/{replica}/{seq}/review`).
     BreakGlassReview,
+    /// A page of the browser viewer showing the record (`GET /patients/{nhs}`
+    /// and its tabs, or a break-glass form's answer).
+    Viewer,
 }
 
 /// One access attempt, allowed or refused, as the gateway records it before

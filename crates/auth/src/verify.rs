@@ -674,6 +674,8 @@ struct FullClaims<'a> {
     iat: u64,
     nbf: u64,
     exp: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
     #[serde(flatten)]
     claims: &'a MintClaims,
 }
@@ -738,6 +740,28 @@ impl Signer {
 
     /// A token for `claims`, valid from `now` for `ttl_s` seconds.
     pub fn mint(&self, claims: &MintClaims, now: u64, ttl_s: u64) -> Result<String, String> {
+        self.mint_with(claims, None, now, ttl_s)
+    }
+
+    /// As [`Signer::mint`], an OpenID Connect ID token carrying `nonce`
+    /// (the demo's identity provider).
+    pub fn mint_id_token(
+        &self,
+        claims: &MintClaims,
+        nonce: &str,
+        now: u64,
+        ttl_s: u64,
+    ) -> Result<String, String> {
+        self.mint_with(claims, Some(nonce), now, ttl_s)
+    }
+
+    fn mint_with(
+        &self,
+        claims: &MintClaims,
+        nonce: Option<&str>,
+        now: u64,
+        ttl_s: u64,
+    ) -> Result<String, String> {
         let mut header = Header::new(self.alg);
         header.kid = Some(self.kid.clone());
         let full = FullClaims {
@@ -746,9 +770,31 @@ impl Signer {
             iat: now,
             nbf: now,
             exp: now + ttl_s,
+            nonce,
             claims,
         };
         jsonwebtoken::encode(&header, &full, &self.key).map_err(|e| e.to_string())
+    }
+
+    /// The issuer it signs as (`iss`).
+    pub fn issuer(&self) -> &str {
+        &self.iss
+    }
+
+    /// The audience its tokens carry (`aud`).
+    pub fn audience(&self) -> &str {
+        &self.aud
+    }
+
+    /// Its public key as a JWKS document (for the demo's identity
+    /// provider's `jwks_uri`).
+    pub fn jwks(&self) -> Result<String, String> {
+        let mut jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&self.key, self.alg)
+            .map_err(|e| e.to_string())?;
+        jwk.common.key_id = Some(self.kid.clone());
+        jwk.common.public_key_use = Some(jsonwebtoken::jwk::PublicKeyUse::Signature);
+        let set = jsonwebtoken::jwk::JwkSet { keys: vec![jwk] };
+        serde_json::to_string(&set).map_err(|e| e.to_string())
     }
 }
 

@@ -98,6 +98,10 @@ pub struct GatewayConfig {
     /// Limits on the connections callers open (`[connections]`).
     #[serde(default)]
     pub connections: ConnectionsConfig,
+    /// The browser viewer at `/` and below, and the OpenID provider it
+    /// signs people in with (`[viewer]`). None: no viewer.
+    #[serde(default)]
+    pub viewer: Option<icr_sign_in::ViewerConfig>,
 }
 
 /// `[connections]` in `gateway.toml`: how long a connection may take to
@@ -417,6 +421,37 @@ impl fmt::Debug for Config {
     }
 }
 
+/// `[viewer]`: its values, and its provider trusted as an issuer whose
+/// audience is the viewer's client id (its ID tokens are the pages'
+/// credentials); the demo's provider signs with that issuer's key.
+fn check_viewer(
+    file: &Path,
+    v: &icr_sign_in::ViewerConfig,
+    auth: &icr_auth::AuthConfig,
+    errors: &mut Vec<ConfigError>,
+) {
+    for (key, message) in v.problems() {
+        errors.push(error(file, Some(key), &message));
+    }
+    let trusted = auth
+        .issuer
+        .iter()
+        .find(|i| i.iss == v.oidc.issuer && i.audience == v.oidc.client_id);
+    match trusted {
+        None => errors.push(error(
+            file,
+            Some("viewer.oidc.issuer"),
+            "must also be an [[auth.issuer]] whose audience is viewer.oidc.client_id: its ID tokens are the credential of every page",
+        )),
+        Some(i) if v.oidc.demo && i.signing_key.is_none() => errors.push(error(
+            file,
+            Some("viewer.oidc.demo"),
+            "the demo's identity provider signs with its issuer's signing_key, and that [[auth.issuer]] has none",
+        )),
+        Some(_) => {}
+    }
+}
+
 /// One problem in the configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError {
@@ -481,6 +516,9 @@ impl GatewayConfig {
         }
         if self.audit_store != new.audit_store {
             keys.push("[audit_store]");
+        }
+        if self.viewer != new.viewer {
+            keys.push("[viewer]");
         }
         if self.connections != new.connections {
             keys.push("[connections]");
@@ -665,6 +703,9 @@ impl Config {
 }
 
 fn check_gateway(file: &Path, g: &GatewayConfig, errors: &mut Vec<ConfigError>) {
+    if let Some(v) = &g.viewer {
+        check_viewer(file, v, &g.auth, errors);
+    }
     if !(100..=120_000).contains(&g.request_deadline_ms) {
         errors.push(error(
             file,

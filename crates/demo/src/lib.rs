@@ -107,6 +107,11 @@ pub async fn demo(args: &DemoArgs, registry: Registry) -> Result<(), DemoError> 
         sim_lines(&sim).iter().for_each(|l| say(l));
         say(&up.to_string());
         say(&format!("audit log          {}", up.audit_dir.display()));
+        if let Some(viewer) = &up.viewer {
+            say(&format!(
+                "viewer             {viewer}   (open it in a browser; sign in as the demo's clinician)"
+            ));
+        }
         banner(&sim, up, dir).iter().for_each(|l| say(l));
     })
     .await;

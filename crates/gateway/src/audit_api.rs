@@ -76,7 +76,10 @@ pub(crate) async fn audit(gw: &Gateway, req: &Request<Incoming>, fhir: bool) -> 
 /// An audit read's page asked for. With a shared store, `before` is the
 /// store's cursor (`MICROS.REPLICA.SEQ`, as its next links give it);
 /// without one, a sequence in this replica's log.
-fn audit_query(params: &[(String, String)], shared: bool) -> Result<AuditPageAsk, QueryError> {
+pub(crate) fn audit_query(
+    params: &[(String, String)],
+    shared: bool,
+) -> Result<AuditPageAsk, QueryError> {
     let pairs = params
         .iter()
         .filter(|(k, _)| !(shared && k == "before"))

@@ -34,6 +34,8 @@ struct Inner {
     fhir: FhirState,
     /// The shared audit store, when there is one.
     shared_audit: OnceLock<SharedStore>,
+    /// The browser viewer, when `[viewer]` is configured.
+    viewer: OnceLock<crate::viewer::Viewer>,
 }
 
 impl Gateway {
@@ -48,6 +50,7 @@ impl Gateway {
                 measurements: Measurements::default(),
                 fhir: FhirState::new(config),
                 shared_audit: OnceLock::new(),
+                viewer: OnceLock::new(),
             }),
         })
     }
@@ -218,6 +221,17 @@ impl Gateway {
     /// start).
     pub fn use_shared_audit(&self, shared: SharedStore) {
         let _ = self.inner.shared_audit.set(shared);
+    }
+
+    /// Serves the browser viewer at `/` and below from now on (set once,
+    /// at start, when the address it is reached at is known).
+    pub fn use_viewer(&self, viewer: crate::viewer::Viewer) {
+        let _ = self.inner.viewer.set(viewer);
+    }
+
+    /// The browser viewer, when one is configured.
+    pub(crate) fn viewer(&self) -> Option<&crate::viewer::Viewer> {
+        self.inner.viewer.get()
     }
 
     /// The shared audit store, when one is configured.

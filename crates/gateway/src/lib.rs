@@ -79,6 +79,7 @@ mod server;
 mod shared_audit;
 mod sources;
 pub mod view;
+mod viewer;
 mod views;
 
 pub use cache::SourceCache;
@@ -92,6 +93,7 @@ pub use pipeline::report::SourceReport;
 pub use server::{serve, serve_tls};
 pub use shared_audit::SharedStore;
 pub use sources::{ReloadError, Reloaded};
+pub use viewer::{Viewer, ViewerError};
 pub use views::View;
 
 /// Any bytes as a `$everything` POST (first line the `Content-Type`, then

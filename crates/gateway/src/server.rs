@@ -22,7 +22,7 @@ use crate::operator::operator;
 use crate::pipeline::RecordRequest;
 use crate::respond::{Resp, shed};
 use crate::respond::{json, problem, stop_json, with_request_id};
-use crate::{Gateway, audit_api, fhir_api, headers, view};
+use crate::{Gateway, audit_api, fhir_api, headers, view, viewer};
 
 /// Serves the gateway over plain HTTP on `listener`, its connections
 /// within `limits`, until `shutdown` resolves; then stops accepting and
@@ -137,6 +137,7 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
         ),
         ["fhir", ..] => fhir_api::route(gw, req, &segments).await,
         ["v1", "audit", "break-glass", ..] => audit_api::break_glass(gw, req, &segments).await,
+        [first, ..] if viewer::owns(first) => viewer::route(gw, req, &segments).await,
         _ => (
             "unknown",
             problem(

@@ -39,6 +39,9 @@ pub enum ServiceError {
     /// The shared audit store cannot be used.
     #[error("{0}")]
     Store(#[from] icr_audit_store::StoreError),
+    /// The viewer could not be set up.
+    #[error("{0}")]
+    Viewer(#[from] icr_gateway::ViewerError),
     /// Serving failed (or the bound address could not be read).
     #[error("{0}")]
     Serve(#[from] std::io::Error),
@@ -55,6 +58,8 @@ pub struct Listening {
     pub sources: usize,
     /// Where the audit log is written.
     pub audit_dir: PathBuf,
+    /// Where the browser viewer is reached, when `[viewer]` is configured.
+    pub viewer: Option<String>,
 }
 
 impl std::fmt::Display for Listening {
@@ -109,16 +114,33 @@ where
         Some(store) => Some(start_feed(store, dir, &config, &gateway)?),
         None => None,
     };
+    let bound = listener.local_addr()?;
+    let viewer = match &config.gateway.viewer {
+        Some(v) => {
+            let viewer = icr_gateway::Viewer::new(
+                v,
+                &config.gateway.auth,
+                dir,
+                bound,
+                config.tls.is_some(),
+            )?;
+            let url = viewer.url().to_string();
+            gateway.use_viewer(viewer);
+            Some(url)
+        }
+        None => None,
+    };
     let reload_dir = dir.to_path_buf();
     let watched = [dir.to_path_buf(), dir.join(&config.gateway.sources_dir)];
     reload::watch(gateway.clone(), watched, config.files(), move || {
         load(&reload_dir)
     });
     announce(&Listening {
-        addr: listener.local_addr()?,
+        addr: bound,
         tls: config.tls.is_some(),
         sources: gateway.source_count(),
         audit_dir: config.gateway.audit.dir.clone(),
+        viewer,
     });
     let limits = icr_gateway::ConnectionLimits::from_config(&config.gateway.connections);
     let served = match config.tls.clone() {
@@ -212,6 +234,36 @@ pub fn check(dir: &Path, registry: &Registry) -> Result<String, ConfigErrors> {
             }
         }
     }
+    // The viewer as `serve` builds it: its client secret read, the demo's
+    // provider given its signing key. The provider is not contacted.
+    if let Some(v) = &config.gateway.viewer {
+        match icr_gateway::Viewer::new(
+            v,
+            &config.gateway.auth,
+            dir,
+            config.gateway.listen,
+            config.tls.is_some(),
+        ) {
+            Ok(viewer) => line.push_str(&format!(
+                ", viewer at {} signing in with {}{}",
+                viewer.url(),
+                v.oidc.issuer,
+                if v.oidc.demo {
+                    " (the demo's own provider: demonstration only)"
+                } else {
+                    ""
+                }
+            )),
+            Err(e) => {
+                return Err(ConfigErrors(vec![icr_config::ConfigError {
+                    file: dir.join("gateway.toml"),
+                    line: None,
+                    key: Some("viewer".into()),
+                    message: e.to_string(),
+                }]));
+            }
+        }
+    }
     Ok(line)
 }
 
@@ -256,6 +308,7 @@ mod tests {
             tls: false,
             sources: 12,
             audit_dir: PathBuf::from("audit"),
+            viewer: None,
         };
         assert_eq!(
             up.to_string(),

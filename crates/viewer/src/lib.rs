@@ -16,14 +16,34 @@
 //! A page has the patient banner ([`record_page`]), the sources panel (a
 //! failed source is never shown as an empty one) and the summary
 //! (allergies, current medications, active problems, alerts).
+//!
+//! Around the record, each page a pure function of a small borrowed view:
+//! signing in and out ([`sign_in_page`], [`signed_out_page`]); finding a
+//! person ([`find_page`]; [`typed_nhs_number`] reads a number as people
+//! type it), where nobody found is said in words and never looks like an
+//! empty record; a refusal in plain words for every policy code
+//! ([`refusal_page`]), with the break-glass form only where there is no
+//! care relationship — never for a person's objection; who looked at a
+//! record ([`who_looked_page`]), saying when the list may be incomplete;
+//! the demonstration's identity provider and pretend EPR
+//! ([`demo_idp_page`], [`demo_epr_page`]); and [`error_page`] for anything
+//! else. Every POST form carries the session's CSRF token. The viewer's
+//! script (`assets/viewer/init.js`) only enhances: it checks an NHS
+//! number's check digit as it is typed.
 
 mod assets;
 mod banner;
+mod demo_idp;
+mod find;
+mod form;
 mod format;
 mod html;
 mod page;
+mod refusal;
+mod sign_in;
 mod sources;
 mod summary;
+mod who_looked;
 
 use icr_merge::{MergedRecord, Warning};
 use icr_model::{NhsNumber, OdsCode, SourceIssue, SourceStatus};
@@ -31,9 +51,14 @@ use icr_policy::Withheld;
 use time::{Date, OffsetDateTime};
 
 pub use assets::{ASSETS, Asset, asset};
+pub use demo_idp::{DemoIdpView, DemoUser, EprPatient, demo_epr_page, demo_idp_page};
+pub use find::{FindProblem, FindView, find_page, typed_nhs_number};
 pub use html::{escape, escape_into};
 pub use page::{Chrome, SERVICE_NAME, SignedIn, page};
+pub use refusal::{BreakGlassForm, RefusalView, refusal_page};
+pub use sign_in::{SignInView, error_page, sign_in_page, signed_out_page};
 pub use sources::{fetched_sentence, status_sentence};
+pub use who_looked::{LookedEntry, Outcome, WhoLookedView, who_looked_page};
 
 /// One organisation asked, as its report says (the gateway's
 /// `SourceReport`, borrowed).
@@ -87,3 +112,5 @@ pub fn record_page(view: &RecordView<'_>) -> String {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_pages;

@@ -1,0 +1,154 @@
+//! The demo's identity provider at `/demo-idp/` (only with `[viewer.oidc]
+//! demo = true`): the picker, the token endpoint, its keys, and a pretend
+//! EPR that launches the viewer in context.
+
+use http::{Method, Request, StatusCode};
+use hyper::body::Incoming;
+use icr_sign_in::DemoIdp;
+use icr_viewer::{Chrome, escape, page};
+
+use super::sign_in::form;
+use super::{Viewer, html, now, pages, redirect};
+use crate::request::query_pairs;
+use crate::respond::{Resp, json};
+
+pub(super) async fn route(viewer: &Viewer, req: Request<Incoming>, rest: &[&str]) -> Resp {
+    let Some(idp) = &viewer.demo else {
+        return pages::error(
+            StatusCode::NOT_FOUND,
+            "There is no demonstration sign-in here.",
+        );
+    };
+    let method = req.method().clone();
+    match (method, rest) {
+        (Method::GET, ["authorize"]) => {
+            let params = query_pairs(req.uri().query());
+            match idp.authorize(&params) {
+                Ok(request) => html(StatusCode::OK, picker(idp, &request.hidden(), None)),
+                Err(e) => pages::error(StatusCode::BAD_REQUEST, &e.to_string()),
+            }
+        }
+        (Method::POST, ["authorize"]) => {
+            let Ok(fields) = form(req).await else {
+                return pages::error(StatusCode::BAD_REQUEST, "The form could not be read.");
+            };
+            let request = match idp.authorize(&fields) {
+                Ok(r) => r,
+                Err(e) => return pages::error(StatusCode::BAD_REQUEST, &e.to_string()),
+            };
+            let user = fields
+                .iter()
+                .find(|(k, _)| k == "user")
+                .map(|(_, v)| v.as_str());
+            match idp.grant(request.clone(), user.unwrap_or(""), now()) {
+                Ok(url) => redirect(url.as_str()),
+                Err(e) => html(
+                    StatusCode::BAD_REQUEST,
+                    picker(idp, &request.hidden(), Some(&e.to_string())),
+                ),
+            }
+        }
+        (Method::POST, ["token"]) => {
+            let Ok(fields) = form(req).await else {
+                return json(
+                    StatusCode::BAD_REQUEST,
+                    br#"{"error":"invalid_request"}"#.to_vec(),
+                );
+            };
+            match idp.token(&fields, now()) {
+                Ok(body) => json(StatusCode::OK, body.into_bytes()),
+                Err(icr_sign_in::IdpError::InvalidGrant) => {
+                    json(StatusCode::BAD_REQUEST, br#"{"error":"invalid_grant"}"#.to_vec())
+                }
+                Err(e) => json(
+                    StatusCode::BAD_REQUEST,
+                    serde_json::json!({"error": "invalid_request", "error_description": e.to_string()})
+                        .to_string()
+                        .into_bytes(),
+                ),
+            }
+        }
+        (Method::GET, ["jwks"]) => match idp.jwks() {
+            Ok(body) => json(StatusCode::OK, body.into_bytes()),
+            Err(e) => pages::error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        },
+        (Method::GET, ["epr"]) => {
+            let params = query_pairs(req.uri().query());
+            match params.iter().find(|(k, _)| k == "nhs") {
+                Some((_, nhs)) => match icr_model::NhsNumber::parse(&nhs.replace(' ', "")) {
+                    Ok(n) => {
+                        let launch = idp.launch(n.as_str(), now());
+                        let to = url::form_urlencoded::Serializer::new(String::new())
+                            .append_pair("iss", &viewer.fhir_base())
+                            .append_pair("launch", &launch)
+                            .finish();
+                        redirect(&format!("/launch?{to}"))
+                    }
+                    Err(e) => html(StatusCode::BAD_REQUEST, epr(Some(&e.to_string()))),
+                },
+                None => html(StatusCode::OK, epr(None)),
+            }
+        }
+        _ => pages::error(
+            StatusCode::NOT_FOUND,
+            "No such page of the demonstration sign-in.",
+        ),
+    }
+}
+
+/// The picker: who to sign in as, the request's parameters carried along.
+fn picker(idp: &DemoIdp, hidden: &[(&str, &str)], problem: Option<&str>) -> String {
+    let mut main = String::from(
+        "<div class=\"nhsuk-warning-callout\"><h2 class=\"nhsuk-warning-callout__label\"><span role=\"text\"><span class=\"nhsuk-u-visually-hidden\">Important: </span>Demonstration sign-in</span></h2><p>This is not a real identity provider. Pick who to be; synthetic data only.</p></div>",
+    );
+    main.push_str("<form method=\"post\" action=\"/demo-idp/authorize\" novalidate>");
+    for (k, v) in hidden {
+        main.push_str(&format!(
+            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+            escape(k),
+            escape(v)
+        ));
+    }
+    let error_class = if problem.is_some() {
+        " nhsuk-form-group--error"
+    } else {
+        ""
+    };
+    main.push_str(&format!(
+        "<div class=\"nhsuk-form-group{error_class}\"><fieldset class=\"nhsuk-fieldset\"><legend class=\"nhsuk-fieldset__legend nhsuk-fieldset__legend--l\"><h1 class=\"nhsuk-fieldset__heading\">Who are you?</h1></legend>"
+    ));
+    if let Some(p) = problem {
+        main.push_str(&format!(
+            "<span class=\"nhsuk-error-message\"><span class=\"nhsuk-u-visually-hidden\">Error:</span> {}</span>",
+            escape(p)
+        ));
+    }
+    main.push_str("<div class=\"nhsuk-radios\">");
+    for u in idp.users() {
+        main.push_str(&format!(
+            "<div class=\"nhsuk-radios__item\"><input class=\"nhsuk-radios__input\" id=\"user-{id}\" name=\"user\" type=\"radio\" value=\"{id}\"><label class=\"nhsuk-label nhsuk-radios__label\" for=\"user-{id}\">{name} — {role}, {org} ({ods})</label></div>",
+            id = escape(u.id),
+            name = escape(u.name),
+            role = escape(u.role_words),
+            org = escape(u.org_name),
+            ods = escape(u.org),
+        ));
+    }
+    main.push_str("</div></fieldset></div><button class=\"nhsuk-button\" id=\"idp-continue\" type=\"submit\">Sign in</button></form>");
+    page("Demonstration sign-in", &Chrome::default(), &main)
+}
+
+/// The pretend EPR: open a person's record in the viewer, in context.
+fn epr(problem: Option<&str>) -> String {
+    let mut main = String::from(
+        "<h1>Demonstration EPR</h1><p>An electronic patient record system opening the Integrated Care Record on its patient (SMART App Launch, EHR launch).</p><form method=\"get\" action=\"/demo-idp/epr\" novalidate><div class=\"nhsuk-form-group\"><label class=\"nhsuk-label\" for=\"epr-nhs\">NHS number of the patient in front of you</label>",
+    );
+    if let Some(p) = problem {
+        main.push_str(&format!(
+            "<span class=\"nhsuk-error-message\" id=\"epr-nhs-error\"><span class=\"nhsuk-u-visually-hidden\">Error:</span> {}</span>",
+            escape(p)
+        ));
+    }
+    main.push_str("<input class=\"nhsuk-input nhsuk-input--width-10\" id=\"epr-nhs\" name=\"nhs\" type=\"text\" inputmode=\"numeric\" autocomplete=\"off\" value=\"999 000 0050\"></div><button class=\"nhsuk-button\" id=\"epr-open\" type=\"submit\">Open in the ICR</button></form>");
+    page("Demonstration EPR", &Chrome::default(), &main)
+}

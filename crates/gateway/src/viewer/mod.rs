@@ -1,0 +1,243 @@
+//! The browser viewer's HTTP face (`[viewer]`): sign-in through the
+//! OpenID provider, sessions and their CSRF tokens (`icr_sign_in`), the
+//! pages (`icr_viewer`, pure), and — for the demo only — the identity
+//! provider inside the gateway. A page that shows a record is a record
+//! access through the same pipeline as an API call, with the session's ID
+//! token as its bearer credential: verified, decided, audited
+//! (interaction `viewer`) alike.
+
+mod demo;
+mod pages;
+mod record;
+mod sign_in;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use icr_sign_in::{DemoIdp, Provider, RelyingParty, Session, Sessions, ViewerConfig};
+use url::Url;
+
+use crate::Gateway;
+use crate::request::query_pairs;
+use crate::respond::Resp;
+
+/// The viewer, as built once the gateway's address is known.
+pub struct Viewer {
+    sessions: Sessions,
+    rp: RelyingParty,
+    demo: Option<DemoIdp>,
+    public: Url,
+}
+
+/// Why the viewer could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("[viewer]: {0}")]
+pub struct ViewerError(String);
+
+impl Viewer {
+    /// The viewer `config` describes, reached at its `public_url` or else
+    /// at `bound` (`https` when `tls`). `auth` and `dir` give the demo's
+    /// provider its signing key and the client secret's file.
+    pub fn new(
+        config: &ViewerConfig,
+        auth: &icr_auth::AuthConfig,
+        dir: &Path,
+        bound: SocketAddr,
+        tls: bool,
+    ) -> Result<Self, ViewerError> {
+        let public = match &config.public_url {
+            Some(u) => u.clone(),
+            None => format!("{}://{bound}/", if tls { "https" } else { "http" }),
+        };
+        let public = Url::parse(&public).map_err(|e| ViewerError(format!("public_url: {e}")))?;
+        let secret = match &config.oidc.client_secret_file {
+            Some(f) => Some(
+                std::fs::read_to_string(dir.join(f))
+                    .map(|s| s.trim().to_owned())
+                    .map_err(|e| ViewerError(format!("client_secret_file: {e}")))?,
+            ),
+            None => None,
+        };
+        let (demo, provider) = if config.oidc.demo {
+            let signer = icr_auth::Signer::load(auth, dir)
+                .map_err(|e| ViewerError(format!("{}: {}", e.key, e.message)))?
+                .filter(|s| s.issuer() == config.oidc.issuer)
+                .ok_or_else(|| {
+                    ViewerError("the demo's provider needs its issuer's signing_key".into())
+                })?;
+            let at = |p: &str| public.join(p).map_err(|e| ViewerError(e.to_string()));
+            let idp = DemoIdp::new(signer, &at("callback")?);
+            let provider = Provider::Given {
+                authorize: at("demo-idp/authorize")?,
+                token: at("demo-idp/token")?,
+                jwks: idp.jwks().map_err(|e| ViewerError(e.to_string()))?,
+            };
+            (Some(idp), provider)
+        } else {
+            (None, Provider::Discovered)
+        };
+        let rp = RelyingParty::new(&config.oidc, &public, secret, provider, config.max_sessions)
+            .map_err(|e| ViewerError(e.to_string()))?;
+        Ok(Self {
+            sessions: Sessions::new(config.session_idle_s, config.max_sessions),
+            rp,
+            demo,
+            public,
+        })
+    }
+
+    /// Where people reach it.
+    pub fn url(&self) -> &Url {
+        &self.public
+    }
+
+    /// This gateway's FHIR base, the `iss` of a SMART launch.
+    fn fhir_base(&self) -> String {
+        format!("{}fhir/r4", self.public)
+    }
+}
+
+/// Whether the path's first segment is the viewer's.
+pub(crate) fn owns(first: &str) -> bool {
+    matches!(
+        first,
+        "" | "sign-in"
+            | "callback"
+            | "sign-out"
+            | "find"
+            | "patients"
+            | "launch"
+            | "assets"
+            | "demo-idp"
+    )
+}
+
+/// Routes one viewer request (404 when no viewer is configured).
+pub(crate) async fn route(
+    gw: &Gateway,
+    req: Request<Incoming>,
+    segments: &[&str],
+) -> (&'static str, Resp) {
+    let Some(viewer) = gw.viewer() else {
+        return (
+            "unknown",
+            crate::respond::problem(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such route; see the API description in docs/openapi.yaml",
+            ),
+        );
+    };
+    let query = query_pairs(req.uri().query());
+    match segments {
+        ["assets", ..] => ("viewer-asset", asset(req.uri().path())),
+        ["demo-idp", rest @ ..] => ("viewer-demo-idp", demo::route(viewer, req, rest).await),
+        ["sign-in"] => ("viewer-sign-in", sign_in::begin(viewer, None).await),
+        ["launch"] => ("viewer-launch", sign_in::launch(viewer, query).await),
+        ["callback"] => (
+            "viewer-callback",
+            sign_in::callback(gw, viewer, query).await,
+        ),
+        ["sign-out"] => ("viewer-sign-out", sign_in::sign_out(viewer, req).await),
+        [""] => ("viewer-home", record::home(viewer, &req)),
+        ["find"] => ("viewer-find", record::find(viewer, &req)),
+        ["patients", nhs, rest @ ..] => (
+            "viewer-record",
+            record::patient(gw, viewer, req, nhs, rest).await,
+        ),
+        _ => ("viewer-unknown", pages::not_found_page(viewer, &req)),
+    }
+}
+
+/// Now, in Unix seconds.
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The session the request's cookie names, if it is live: its id and
+/// what it holds.
+fn session<B>(viewer: &Viewer, req: &Request<B>) -> Option<(String, Session)> {
+    let cookie = req.headers().get(http::header::COOKIE)?.to_str().ok()?;
+    let id = icr_sign_in::session_cookie(cookie)?;
+    let s = viewer.sessions.get(id, now())?;
+    Some((id.to_owned(), s))
+}
+
+/// The Content-Security-Policy of every page: nothing but this origin's
+/// own files; no inline script or style; forms post only here; never
+/// framed.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// A page: HTML, never stored, never framed, never sniffed, and the NHS
+/// number in its address never sent on as a referrer.
+fn html(code: StatusCode, body: String) -> Resp {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = code;
+    let h = r.headers_mut();
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert("content-security-policy", HeaderValue::from_static(CSP));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    r
+}
+
+/// `303 See Other` to `location` (a path here, or the provider's URL).
+fn redirect(location: &str) -> Resp {
+    let mut r = html(StatusCode::SEE_OTHER, String::new());
+    if let Ok(v) = HeaderValue::from_str(location) {
+        r.headers_mut().insert(LOCATION, v);
+    }
+    r
+}
+
+fn with_cookie(mut r: Resp, cookie: &str) -> Resp {
+    if let Ok(v) = HeaderValue::from_str(cookie) {
+        r.headers_mut().append(SET_COOKIE, v);
+    }
+    r
+}
+
+/// A static file: cached for a day (they change only with a release).
+fn asset(path: &str) -> Resp {
+    match icr_viewer::asset(path) {
+        Some(a) => {
+            let mut r = Response::new(Full::new(Bytes::from_static(a.bytes)));
+            let h = r.headers_mut();
+            h.insert(CONTENT_TYPE, HeaderValue::from_static(a.content_type));
+            h.insert(
+                CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=86400"),
+            );
+            h.insert(
+                "x-content-type-options",
+                HeaderValue::from_static("nosniff"),
+            );
+            r
+        }
+        None => html(
+            StatusCode::NOT_FOUND,
+            icr_viewer::page(
+                "Page not found",
+                &icr_viewer::Chrome::default(),
+                "<h1>Page not found</h1>",
+            ),
+        ),
+    }
+}
