@@ -1,19 +1,320 @@
-//! End to end in a real browser: the viewer's pages in headless Chromium,
-//! driven through chromedriver (WebDriver). Every main page is checked with
-//! axe-core (no serious or critical WCAG 2.2 AA violation), walked with the
-//! keyboard only (every control reached, focus visible), photographed and
-//! measured (`target/screenshots/`, with `figures.json`).
+//! End to end in a real browser: the viewer `icr demo` serves, in headless
+//! Chromium driven through chromedriver (WebDriver). A newcomer's path —
+//! sign in through the demo identity provider as the demo's clinician,
+//! find each story patient by NHS number typed with spaces, read the
+//! banner, every source's status line, the summary, the timeline, the
+//! problems, a trend chart, a document and provenance; break glass for a
+//! person they have no relationship with; see a stopped source shown as
+//! not answered; an invalid number refused; sign out — then the demo
+//! patient's own record and who looked at it.
+//!
+//! Every main page is checked with axe-core (no serious or critical WCAG
+//! 2.2 AA violation), walked with the keyboard only (every control
+//! reached, focus visible), photographed and measured
+//! (`target/screenshots/{page}.png` and `figures.json`).
 //!
 //! The tools come from the distribution (Chromium, chromedriver) and from
 //! `bash tools/browser/install.sh` (axe-core, pinned); without them the
 //! test says loudly that it was skipped, except under `CI=true`, where it
 //! fails.
 
+mod common;
 #[path = "browser/harness.rs"]
 mod harness;
 
+use common::{Demo, mint, start_demo};
 use harness::{Browser, Tools};
+use icr_model::SourceStatus;
 use icr_testkit::serve::Canned;
+use serde_json::Value;
+
+/// The story patients (config/demo/README.md): NHS number, the banner's
+/// name, and whether the demo's clinician (Great Western Hospitals, RN3)
+/// has a relationship with them.
+const STORIES: [(&str, &str, bool); 7] = [
+    ("9990000018", "ELLERY, Margaret Rose", true),
+    ("9990000026", "ASHWORTH, Jordan", true),
+    ("9990000034", "RAHMAN, Priya", true),
+    ("9990000042", "OKAFOR, Sophie Grace", false),
+    ("9990000050", "PENNINGTON, Robert James", true),
+    ("9990000069", "STAINTON, Hannah", false),
+    ("9990000077", "CARTHEW, Isla Maeve", false),
+];
+
+/// Robert Pennington: every section, from ten organisations.
+const ROBERT: &str = "9990000050";
+
+/// A break-glass reason.
+const GLASS: &str = "Brought in unconscious; her own hospital's records are needed now";
+
+/// `9990000050` as people type it: `999 000 0050`.
+fn spaced(nhs: &str) -> String {
+    format!("{} {} {}", &nhs[..3], &nhs[3..6], &nhs[6..])
+}
+
+/// The record as the JSON API gives it to the demo's clinician: what the
+/// pages must agree with.
+async fn record_json(demo: &Demo, nhs: &str) -> Value {
+    let token = mint("R8000", "RN3");
+    let r = reqwest::Client::new()
+        .get(format!("{}/v1/patients/{nhs}/record", demo.gateway))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("the gateway answers");
+    assert_eq!(r.status().as_u16(), 200, "{nhs} as JSON");
+    serde_json::from_slice(&r.bytes().await.expect("a body")).expect("a JSON record")
+}
+
+/// Tells the simulator's control API to `what` (e.g. `awp/stop`).
+async fn simulator(control: &str, what: &str) {
+    let r = reqwest::Client::new()
+        .post(format!("{control}/sources/{what}"))
+        .send()
+        .await
+        .expect("the control API answers");
+    assert!(r.status().is_success(), "{what}: {}", r.status());
+}
+
+/// Signs in through the demo identity provider as `user` (its radio's id
+/// is `user-{user}`), from wherever the browser is.
+async fn sign_in(b: &mut Browser, gw: &str, user: &str, check: bool) {
+    b.goto(&format!("{gw}/")).await;
+    b.follow("#sign-in").await;
+    assert!(
+        b.here().await.contains("/demo-idp/authorize"),
+        "the sign-in goes to the identity provider: {}",
+        b.here().await
+    );
+    if check {
+        b.check_page("demo-identity-provider").await;
+    }
+    b.click(&format!("#user-{user}")).await;
+    b.follow("#idp-continue").await;
+}
+
+/// Types `nhs` (with spaces) into the find form and sends it.
+async fn find(b: &Browser, gw: &str, nhs: &str) {
+    b.goto(&format!("{gw}/")).await;
+    b.type_into("input[name=nhs]", nhs).await;
+    b.follow("main form[action='/find'] button[type=submit]")
+        .await;
+}
+
+/// The lines of the sources panel.
+async fn source_lines(b: &Browser) -> Vec<String> {
+    b.texts("section[aria-labelledby=sources-heading] > ul > li")
+        .await
+}
+
+/// Every source the gateway reports has its status sentence in the
+/// panel, one line each.
+fn assert_sources_shown(lines: &[String], json: &Value, what: &str) {
+    let sources = json["sources"].as_array().expect("sources");
+    assert_eq!(lines.len(), sources.len(), "{what}: {lines:#?}");
+    for s in sources {
+        let organisation = s["organisation"].as_str().unwrap_or("");
+        let status: SourceStatus = serde_json::from_value(s["status"].clone()).expect("a status");
+        let sentence = icr_viewer::status_sentence(organisation, status);
+        assert!(
+            lines.iter().any(|l| l.contains(&sentence)),
+            "{what}: no line says {sentence:?}: {lines:#?}"
+        );
+    }
+}
+
+/// The names of the organisations whose items in `section` of the JSON
+/// view mention `what` (any case) in their code's text.
+fn organisations_listing<'a>(json: &'a Value, section: &str, what: &str) -> Vec<&'a str> {
+    let organisation = |source: &Value| {
+        json["sources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| s["source"] == *source)
+            .and_then(|s| s["organisation"].as_str())
+    };
+    let mut out: Vec<&str> = json["sections"][section]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|item| item.to_string().to_lowercase().contains(what))
+        .flat_map(|item| item["provenance"].as_array().into_iter().flatten())
+        .filter_map(|p| organisation(&p["source"]))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The banner's age, e.g. `(61y)`, after the date of birth.
+fn has_age(banner: &str) -> bool {
+    banner.split('(').skip(1).any(|rest| {
+        let n = rest.split(')').next().unwrap_or("");
+        n.len() > 1
+            && n.ends_with(['y', 'm', 'd'])
+            && n[..n.len() - 1].bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+#[tokio::test]
+async fn a_clinician_and_a_patient_use_the_viewer_in_a_real_browser() {
+    let Some(tools) = Tools::find() else {
+        return;
+    };
+    let demo = start_demo();
+    let gw = demo.gateway.clone();
+    let control = demo.control.clone();
+    let mut b = Browser::start(tools).await;
+
+    // Signed out: the sign-in page, and no record behind it.
+    b.goto(&format!("{gw}/")).await;
+    assert_eq!(b.count("#sign-in").await, 1, "{}", b.text().await);
+    b.check_page("sign-in").await;
+    b.goto(&format!("{gw}/patients/{ROBERT}")).await;
+    assert!(
+        !b.text().await.contains("PENNINGTON"),
+        "a record signed out: {}",
+        b.here().await
+    );
+
+    // The demo's clinician signs in and lands on the find page.
+    sign_in(&mut b, &gw, "clinician", true).await;
+    assert!(b.text().await.contains("Dr Demo Clinician"));
+    assert_eq!(b.count("input[name=nhs]").await, 1, "{}", b.text().await);
+    b.check_page("find").await;
+
+    // An invalid NHS number (the check digit wrong) says so.
+    find(&b, &gw, "999 000 0051").await;
+    assert_eq!(b.count("input[name=nhs]").await, 1);
+    assert!(
+        b.count(".nhsuk-error-message, .nhsuk-error-summary").await > 0,
+        "no error shown: {}",
+        b.text().await
+    );
+    b.check_page("find-invalid-number").await;
+
+    // A source stopped before anyone asked for Robert (so nothing of it is
+    // cached): his record says it did not answer, never that it is empty.
+    simulator(&control, "awp/stop").await;
+    find(&b, &gw, &spaced(ROBERT)).await;
+    assert!(b.here().await.ends_with(&format!("/patients/{ROBERT}")));
+    let down = record_json(&demo, ROBERT).await;
+    let lines = source_lines(&b).await;
+    assert_sources_shown(&lines, &down, "awp stopped");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("No answer") && l.contains("this record may be incomplete")),
+        "{lines:#?}"
+    );
+    assert!(b.text().await.contains("This record may be incomplete"));
+    b.check_page("record-source-down").await;
+    simulator(&control, "awp/start").await;
+
+    // Every story patient, found by the number typed with spaces.
+    for (nhs, name, related) in STORIES {
+        find(&b, &gw, &spaced(nhs)).await;
+        if related {
+            let banner = b.text_of("#patient-name").await;
+            assert!(banner.starts_with(name), "{nhs}: {banner}");
+            let card = b.text_of("section[aria-labelledby=patient-name]").await;
+            assert!(card.contains(&spaced(nhs)), "{nhs}: {card}");
+            assert!(has_age(&card), "{nhs}: no age in {card}");
+            let json = record_json(&demo, nhs).await;
+            assert_sources_shown(&source_lines(&b).await, &json, nhs);
+        } else {
+            // No relationship: the refusal, with the break-glass form.
+            assert!(!b.text().await.contains(name), "{nhs} shown");
+            assert_eq!(
+                b.count("form textarea[name=reason], form input[name=reason]")
+                    .await,
+                1,
+                "{nhs}: no break-glass form: {}",
+                b.text().await
+            );
+        }
+    }
+
+    // Robert, with every source up: banner, sources, summary.
+    find(&b, &gw, &spaced(ROBERT)).await;
+    let text = b.text().await;
+    assert!(!text.contains("this record may be incomplete"), "{text}");
+    for list in ["allergies", "medications", "conditions", "alerts"] {
+        assert_eq!(
+            b.count(&format!("section[aria-labelledby=summary-{list}] h2"))
+                .await,
+            1,
+            "the summary has no {list}"
+        );
+    }
+    // Provenance: metformin, merged, once, naming every organisation that
+    // lists it.
+    let up = record_json(&demo, ROBERT).await;
+    let metformin: Vec<String> = b
+        .texts("section[aria-labelledby=summary-medications] tbody tr")
+        .await
+        .into_iter()
+        .filter(|row| row.to_lowercase().contains("metformin"))
+        .collect();
+    assert_eq!(metformin.len(), 1, "{metformin:?}");
+    let listing: Vec<&str> = organisations_listing(&up, "medications", "metformin");
+    assert!(listing.len() >= 3, "{listing:?}");
+    for organisation in &listing {
+        assert!(
+            metformin[0].contains(organisation),
+            "metformin's row does not name {organisation}: {}",
+            metformin[0]
+        );
+    }
+    b.check_page("record-summary").await;
+
+    // The other tabs: each with the banner and the sources.
+    for tab in ["timeline", "problems", "results", "documents", "sections"] {
+        b.goto(&format!("{gw}/patients/{ROBERT}/{tab}")).await;
+        assert!(
+            b.text_of("#patient-name").await.starts_with("PENNINGTON"),
+            "{tab}: no banner"
+        );
+        assert_sources_shown(&source_lines(&b).await, &up, tab);
+        b.check_page(&format!("record-{tab}")).await;
+    }
+
+    // Break glass for Sophie Okafor (held by ruh and sft only).
+    find(&b, &gw, &spaced("9990000042")).await;
+    b.check_page("refusal-break-glass").await;
+    b.type_into("[name=reason]", GLASS).await;
+    b.follow("form[action$='/break-glass'] button[type=submit]")
+        .await;
+    assert!(
+        b.text_of("#patient-name").await.starts_with("OKAFOR"),
+        "break glass did not show the record: {}",
+        b.text().await
+    );
+
+    // Sign out: the signed-out page, and no record behind it.
+    b.follow("form[action='/sign-out'] button").await;
+    assert_eq!(b.count("#patient-name").await, 0);
+    b.check_page("signed-out").await;
+    b.goto(&format!("{gw}/patients/9990000042")).await;
+    assert_eq!(b.count("#patient-name").await, 0, "a record after sign-out");
+
+    // The demo patient: their own record, and who looked at it.
+    sign_in(&mut b, &gw, &format!("patient-{ROBERT}"), false).await;
+    assert!(b.text_of("#patient-name").await.starts_with("PENNINGTON"));
+    b.goto(&format!("{gw}/patients/{ROBERT}/who-looked")).await;
+    // The clinician's views and the patient's own, newest first.
+    let who = b.texts("main table tbody tr").await;
+    assert!(who[0].contains("(patient)"), "{who:#?}");
+    assert!(
+        who.iter().filter(|r| r.contains("RN3 (R8000)")).count() >= 8,
+        "{who:#?}"
+    );
+    b.check_page("who-looked").await;
+
+    b.write_figures();
+    b.close().await;
+}
 
 /// A page that fails every check: a field without a label, a link that
 /// hides its focus, a button the Tab key never reaches.
@@ -93,6 +394,5 @@ async fn the_harness_passes_a_viewer_page_and_catches_an_inaccessible_one() {
         problems[1].starts_with("focus not visible on a#hidden-focus"),
         "{problems:?}"
     );
-    browser.write_figures();
     browser.close().await;
 }

@@ -27,6 +27,9 @@ const WCAG_TAGS: [&str; 5] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag2
 /// The window every page is checked (and photographed) in.
 const WINDOW: &str = "--window-size=1280,1000";
 
+/// The tallest screenshot taken, in pixels.
+const MAX_SHOT_HEIGHT: u64 = 8000;
+
 /// The workspace's root.
 fn workspace() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -516,16 +519,46 @@ impl Browser {
             .expect("a Tab key press");
     }
 
-    /// Writes the window's screenshot to `target/screenshots/{name}.png`.
+    /// Writes a screenshot of the whole page (up to [`MAX_SHOT_HEIGHT`]
+    /// pixels: the window is made as tall as the page for it) to
+    /// `target/screenshots/{name}.png`.
     pub async fn screenshot(&self, name: &str) {
-        let png = self
+        let (width, height) = self
             .client
-            .screenshot()
+            .get_window_size()
             .await
-            .unwrap_or_else(|e| panic!("a screenshot of {name}: {e}"));
+            .expect("the window's size");
+        let tall = self
+            .client
+            .execute(
+                "return [document.documentElement.scrollHeight, window.outerHeight - window.innerHeight];",
+                vec![],
+            )
+            .await
+            .expect("the page's height");
+        let page = tall[0].as_u64().unwrap_or(height);
+        let frame = tall[1].as_u64().unwrap_or(0);
+        let full = (page + frame).clamp(height, MAX_SHOT_HEIGHT);
+        let resized = full > height;
+        if resized {
+            self.set_size(width, full).await;
+        }
+        let png = self.client.screenshot().await;
+        if resized {
+            self.set_size(width, height).await;
+        }
+        let png = png.unwrap_or_else(|e| panic!("a screenshot of {name}: {e}"));
         let dir = screenshots_dir();
         std::fs::create_dir_all(&dir).expect("target/screenshots");
         std::fs::write(dir.join(format!("{name}.png")), png).expect("a screenshot written");
+    }
+
+    async fn set_size(&self, width: u64, height: u64) {
+        let size = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        self.client
+            .set_window_size(size(width), size(height))
+            .await
+            .expect("the window resized");
     }
 
     /// Records the page's weight and first-contentful-paint (Performance
