@@ -103,7 +103,7 @@ pub(super) async fn sign_out(viewer: &Viewer, req: Request<Incoming>) -> Resp {
         viewer.sessions.end(&id);
     }
     with_cookie(
-        html(StatusCode::OK, pages::signed_out()),
+        html(StatusCode::OK, icr_viewer::signed_out_page()),
         &icr_sign_in::clear_cookie(),
     )
 }
