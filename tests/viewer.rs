@@ -216,6 +216,13 @@ async fn a_clinician_signs_in_with_pkce_and_each_record_page_is_an_audited_acces
     assert_eq!((r.status().as_u16(), location(&r)), (303, "/".to_owned()));
 
     b.sign_in("clinician").await;
+    let metrics = reqwest::get(format!("{}/metrics", demo.gateway))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(common::metric(&metrics, "icr_viewer_sessions"), Some(1.0));
     let r = b.get("/").await;
     assert_eq!(r.status(), 200);
     let home = r.text().await.unwrap();
