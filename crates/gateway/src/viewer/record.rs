@@ -104,7 +104,7 @@ pub(super) async fn patient(
                 .iter()
                 .find(|(k, _)| k == "reason")
                 .map_or("", |(_, v)| v.as_str());
-            let (resp, allowed) = record(gw, viewer, &s, nhs, Some(reason), None).await;
+            let (resp, allowed) = record(gw, viewer, &id, &s, nhs, Some(reason), None).await;
             if allowed && let Ok(n) = NhsNumber::parse(nhs) {
                 viewer.sessions.break_glass(&id, n, reason);
             }
@@ -117,8 +117,16 @@ pub(super) async fn patient(
                 .and_then(|n| s.break_glass(n).map(str::to_owned));
             let tab = tab.first().copied();
             match tab {
-                None => record(gw, viewer, &s, nhs, reason.as_deref(), tab).await.0,
-                Some(_) => record(gw, viewer, &s, nhs, reason.as_deref(), tab).await.0,
+                None => {
+                    record(gw, viewer, &id, &s, nhs, reason.as_deref(), tab)
+                        .await
+                        .0
+                }
+                Some(_) => {
+                    record(gw, viewer, &id, &s, nhs, reason.as_deref(), tab)
+                        .await
+                        .0
+                }
             }
         }
         _ => pages::error(StatusCode::METHOD_NOT_ALLOWED, "That is not a form here."),
@@ -131,6 +139,7 @@ pub(super) async fn patient(
 async fn record(
     gw: &Gateway,
     viewer: &Viewer,
+    id: &str,
     s: &Session,
     nhs: &str,
     break_glass: Option<&str>,
@@ -195,13 +204,14 @@ async fn record(
             true,
         ),
         Ok(r) => (html(r.outcome.verdict.status(), r.body), true),
-        Err(stop) => (stopped(viewer, s, nhs, gw, &stop, break_glass), false),
+        Err(stop) => (stopped(viewer, id, s, nhs, gw, &stop, break_glass), false),
     }
 }
 
 /// The page for an access that released nothing.
 fn stopped(
     viewer: &Viewer,
+    id: &str,
     s: &Session,
     nhs: &str,
     gw: &Gateway,
@@ -213,6 +223,7 @@ fn stopped(
         Why::Unauthenticated { .. } => {
             // The token has expired (or its issuer is no longer trusted):
             // the session is over.
+            viewer.sessions.end(id);
             html(
                 StatusCode::UNAUTHORIZED,
                 pages::sign_in(
