@@ -734,3 +734,54 @@ fn the_record_location_index_and_the_memories_are_read_and_checked() {
         "{text}"
     );
 }
+
+#[test]
+fn the_viewers_provider_must_be_a_trusted_issuer_for_its_client_and_its_values_in_range() {
+    let d = tempdir("viewer");
+    write(&d, "sources.d/gwh.toml", GOOD_SOURCE);
+    // The provider's issuer is a URL, as OpenID Connect's are.
+    let auth = AUTH.replace("iss = \"demo\"", "iss = \"https://login.test\"");
+    let gateway = |viewer: &str| format!("{viewer}{auth}");
+    write(
+        &d,
+        "gateway.toml",
+        &gateway("[viewer]\n[viewer.oidc]\nissuer = \"https://login.test\"\nclient_id = \"icr\"\n"),
+    );
+    let c = Config::load(&d, &registry()).unwrap();
+    let v = c.gateway.viewer.expect("a viewer");
+    assert_eq!((v.session_idle_s, v.max_sessions), (900, 10_000));
+    assert_eq!(v.oidc.scopes, ["openid", "profile"]);
+    assert!(!v.oidc.demo);
+
+    // Another client id: its ID tokens would not be accepted as
+    // credentials.
+    write(
+        &d,
+        "gateway.toml",
+        &gateway(
+            "[viewer]\n[viewer.oidc]\nissuer = \"https://login.test\"\nclient_id = \"portal\"\n",
+        ),
+    );
+    let text = Config::load(&d, &registry()).unwrap_err().to_string();
+    assert!(
+        text.contains("gateway.toml: viewer.oidc.issuer: must also be an [[auth.issuer]] whose audience is viewer.oidc.client_id"),
+        "{text}"
+    );
+    // The demo's provider needs the issuer's signing key; the values have
+    // ranges; the public URL is an origin.
+    write(
+        &d,
+        "gateway.toml",
+        &gateway(
+            "[viewer]\nsession_idle_s = 5\npublic_url = \"https://icr.example/app\"\n[viewer.oidc]\nissuer = \"https://login.test\"\nclient_id = \"icr\"\ndemo = true\n",
+        ),
+    );
+    let text = Config::load(&d, &registry()).unwrap_err().to_string();
+    for expected in [
+        "gateway.toml: viewer.oidc.demo: the demo's identity provider signs with its issuer's signing_key",
+        "gateway.toml: viewer.session_idle_s: must be 60 to 43200",
+        "gateway.toml: viewer.public_url: must be an http(s) origin with no path",
+    ] {
+        assert!(text.contains(expected), "{expected}\n{text}");
+    }
+}

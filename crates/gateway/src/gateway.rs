@@ -213,6 +213,9 @@ impl Gateway {
         if let Some(shared) = self.inner.shared_audit.get() {
             crate::metrics::store::render(&mut text, &shared.feed);
         }
+        if let Some(viewer) = self.inner.viewer.get() {
+            viewer.render_metrics(&mut text);
+        }
         text
     }
 

@@ -343,3 +343,211 @@ impl DemoIdp {
         id
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn idp() -> DemoIdp {
+        let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/demo"));
+        let text = std::fs::read_to_string(dir.join("gateway.toml")).unwrap();
+        let table: toml::Table = toml::from_str(&text).unwrap();
+        let auth: icr_auth::AuthConfig = table["auth"].clone().try_into().unwrap();
+        let signer = Signer::load(&auth, dir).unwrap().unwrap();
+        DemoIdp::new(
+            signer,
+            &Url::parse("http://127.0.0.1:8080/callback").unwrap(),
+        )
+    }
+
+    fn request(verifier: &str) -> Vec<(String, String)> {
+        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sha2::Sha256::digest(verifier.as_bytes()));
+        [
+            ("response_type", "code"),
+            ("client_id", "icr-gateway"),
+            ("redirect_uri", "http://127.0.0.1:8080/callback"),
+            ("state", "s1"),
+            ("nonce", "n1"),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+            ("scope", "openid profile"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    fn with(mut pairs: Vec<(String, String)>, key: &str, value: &str) -> Vec<(String, String)> {
+        pairs.retain(|(k, _)| k != key);
+        pairs.push((key.into(), value.into()));
+        pairs
+    }
+
+    #[test]
+    fn only_its_client_its_redirect_the_code_flow_and_pkce_s256_are_served() {
+        let idp = idp();
+        let good = request("v".repeat(43).as_str());
+        assert!(idp.authorize(&good).is_ok());
+        for (key, value, problem) in [
+            ("client_id", "someone-else", "unknown client_id"),
+            (
+                "redirect_uri",
+                "http://evil.example/callback",
+                "redirect_uri is not registered",
+            ),
+            ("response_type", "token", "response_type must be code"),
+            (
+                "code_challenge_method",
+                "plain",
+                "PKCE with S256 is required",
+            ),
+            ("scope", "profile", "scope must include openid"),
+        ] {
+            assert_eq!(
+                idp.authorize(&with(good.clone(), key, value)),
+                Err(IdpError::InvalidRequest(problem)),
+                "{key}={value}"
+            );
+        }
+        let no_state: Vec<_> = good.iter().filter(|(k, _)| k != "state").cloned().collect();
+        assert_eq!(
+            idp.authorize(&no_state),
+            Err(IdpError::InvalidRequest("state"))
+        );
+    }
+
+    #[test]
+    fn a_code_is_exchanged_once_with_its_verifier_for_an_id_token_with_the_nonce() {
+        let idp = idp();
+        let verifier = "a-verifier-of-forty-three-characters-or-more";
+        let req = idp.authorize(&request(verifier)).unwrap();
+        assert_eq!(
+            idp.grant(req.clone(), "nobody", 100),
+            Err(IdpError::UnknownUser)
+        );
+        let back = idp.grant(req, "clinician", 100).unwrap();
+        assert_eq!(back.path(), "/callback");
+        let code = back
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+            .unwrap();
+        assert!(back.query_pairs().any(|(k, v)| k == "state" && v == "s1"));
+        let form = |verifier: &str| -> Vec<(String, String)> {
+            [
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", "http://127.0.0.1:8080/callback"),
+                ("code_verifier", verifier),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+        };
+        // A wrong verifier spends the code: it cannot be tried again.
+        assert_eq!(idp.token(&form("wrong"), 101), Err(IdpError::InvalidGrant));
+        assert_eq!(idp.token(&form(verifier), 101), Err(IdpError::InvalidGrant));
+
+        let req = idp.authorize(&request(verifier)).unwrap();
+        let back = idp.grant(req, "clinician", 200).unwrap();
+        let code2 = back
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+            .unwrap();
+        let form2: Vec<(String, String)> = form(verifier)
+            .into_iter()
+            .map(|(k, v)| {
+                if k == "code" {
+                    (k, code2.clone())
+                } else {
+                    (k, v)
+                }
+            })
+            .collect();
+        // Too late: a code lives 60 s.
+        assert_eq!(idp.token(&form2, 260), Err(IdpError::InvalidGrant));
+
+        let req = idp.authorize(&request(verifier)).unwrap();
+        let back = idp.grant(req, "clinician", 300).unwrap();
+        let code3 = back
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+            .unwrap();
+        let form3: Vec<(String, String)> = form(verifier)
+            .into_iter()
+            .map(|(k, v)| {
+                if k == "code" {
+                    (k, code3.clone())
+                } else {
+                    (k, v)
+                }
+            })
+            .collect();
+        let body: serde_json::Value =
+            serde_json::from_str(&idp.token(&form3, 301).unwrap()).unwrap();
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!(body["expires_in"], 3600);
+        let id_token = body["id_token"].as_str().unwrap();
+        let payload = id_token.split('.').nth(1).unwrap();
+        let claims: serde_json::Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(claims["nonce"], "n1");
+        assert_eq!(claims["aud"], "icr-gateway");
+        assert_eq!(claims["iss"], "https://login.icr-demo.example");
+        assert_eq!(claims["role"], "R8000");
+        assert_eq!(claims["org"], "RN3");
+        assert_eq!(claims["exp"], 301 + 3600);
+        assert!(body.get("patient").is_none(), "no launch, no patient");
+    }
+
+    #[test]
+    fn a_launch_puts_its_patient_in_the_token_response_and_an_unknown_launch_is_refused() {
+        let idp = idp();
+        let verifier = "a-verifier-of-forty-three-characters-or-more";
+        let launch = idp.launch("9990000050", 100);
+        let req = idp
+            .authorize(&with(request(verifier), "launch", &launch))
+            .unwrap();
+        let back = idp.grant(req, "clinician", 100).unwrap();
+        let code = back
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+            .unwrap();
+        let form: Vec<(String, String)> = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", "http://127.0.0.1:8080/callback"),
+            ("code_verifier", verifier),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let body: serde_json::Value =
+            serde_json::from_str(&idp.token(&form, 101).unwrap()).unwrap();
+        assert_eq!(body["patient"], "9990000050");
+        let req = idp
+            .authorize(&with(request(verifier), "launch", "made-up"))
+            .unwrap();
+        assert_eq!(
+            idp.grant(req, "clinician", 100),
+            Err(IdpError::InvalidRequest("unknown or expired launch"))
+        );
+    }
+
+    #[test]
+    fn the_keys_are_published_as_a_jwks_with_the_kid_tokens_name() {
+        let jwks: serde_json::Value = serde_json::from_str(&idp().jwks().unwrap()).unwrap();
+        assert_eq!(jwks["keys"][0]["kid"], "icr-demo-1");
+        assert_eq!(jwks["keys"][0]["kty"], "EC");
+        assert_eq!(jwks["keys"][0]["use"], "sig");
+        assert!(jwks["keys"][0].get("d").is_none(), "never the private part");
+    }
+}

@@ -98,44 +98,22 @@ pub(super) async fn route(viewer: &Viewer, req: Request<Incoming>, rest: &[&str]
 
 /// The picker: who to sign in as, the request's parameters carried along.
 fn picker(idp: &DemoIdp, hidden: &[(&str, &str)], problem: Option<&str>) -> String {
-    let mut main = String::from(
-        "<div class=\"nhsuk-warning-callout\"><h2 class=\"nhsuk-warning-callout__label\"><span role=\"text\"><span class=\"nhsuk-u-visually-hidden\">Important: </span>Demonstration sign-in</span></h2><p>This is not a real identity provider. Pick who to be; synthetic data only.</p></div>",
-    );
-    main.push_str("<form method=\"post\" action=\"/demo-idp/authorize\" novalidate>");
-    for (k, v) in hidden {
-        main.push_str(&format!(
-            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-            escape(k),
-            escape(v)
-        ));
-    }
-    let error_class = if problem.is_some() {
-        " nhsuk-form-group--error"
-    } else {
-        ""
-    };
-    main.push_str(&format!(
-        "<div class=\"nhsuk-form-group{error_class}\"><fieldset class=\"nhsuk-fieldset\"><legend class=\"nhsuk-fieldset__legend nhsuk-fieldset__legend--l\"><h1 class=\"nhsuk-fieldset__heading\">Who are you?</h1></legend>"
-    ));
-    if let Some(p) = problem {
-        main.push_str(&format!(
-            "<span class=\"nhsuk-error-message\"><span class=\"nhsuk-u-visually-hidden\">Error:</span> {}</span>",
-            escape(p)
-        ));
-    }
-    main.push_str("<div class=\"nhsuk-radios\">");
-    for u in idp.users() {
-        main.push_str(&format!(
-            "<div class=\"nhsuk-radios__item\"><input class=\"nhsuk-radios__input\" id=\"user-{id}\" name=\"user\" type=\"radio\" value=\"{id}\"><label class=\"nhsuk-label nhsuk-radios__label\" for=\"user-{id}\">{name} — {role}, {org} ({ods})</label></div>",
-            id = escape(u.id),
-            name = escape(u.name),
-            role = escape(u.role_words),
-            org = escape(u.org_name),
-            ods = escape(u.org),
-        ));
-    }
-    main.push_str("</div></fieldset></div><button class=\"nhsuk-button\" id=\"idp-continue\" type=\"submit\">Sign in</button></form>");
-    page("Demonstration sign-in", &Chrome::default(), &main)
+    let users: Vec<icr_viewer::DemoUser<'_>> = idp
+        .users()
+        .iter()
+        .map(|u| icr_viewer::DemoUser {
+            id: u.id,
+            name: u.name,
+            role: u.role_words,
+            organisation: u.org_name,
+            ods: u.org,
+        })
+        .collect();
+    icr_viewer::demo_idp_page(&icr_viewer::DemoIdpView {
+        users: &users,
+        hidden,
+        problem,
+    })
 }
 
 /// The pretend EPR: open a person's record in the viewer, in context.

@@ -97,6 +97,17 @@ impl Viewer {
         &self.public
     }
 
+    /// The viewer's gauges, in the Prometheus text format: sessions held
+    /// (no label, no patient data).
+    pub(crate) fn render_metrics(&self, text: &mut String) {
+        use std::fmt::Write as _;
+        let _ = write!(
+            text,
+            "# HELP icr_viewer_sessions Viewer sessions held now (signed in, not yet swept).\n# TYPE icr_viewer_sessions gauge\nicr_viewer_sessions {}\n",
+            self.sessions.len()
+        );
+    }
+
     /// This gateway's FHIR base, the `iss` of a SMART launch.
     fn fhir_base(&self) -> String {
         format!("{}fhir/r4", self.public)

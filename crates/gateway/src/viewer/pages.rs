@@ -8,23 +8,15 @@ use super::{Viewer, html, session};
 use crate::respond::Resp;
 
 /// The sign-in page (signed out), with a problem when there is one.
-pub(super) fn sign_in(problem: Option<&str>) -> String {
-    let mut main = String::from("<h1>Sign in</h1>");
-    if let Some(p) = problem {
-        main.push_str(&format!(
-            "<div class=\"nhsuk-error-summary\" aria-labelledby=\"problem-title\" role=\"alert\" tabindex=\"-1\"><h2 class=\"nhsuk-error-summary__title\" id=\"problem-title\">There is a problem</h2><div class=\"nhsuk-error-summary__body\"><p>{}</p></div></div>",
-            escape(p)
-        ));
-    }
-    main.push_str("<p>Sign in with your organisation's account to see a person's Integrated Care Record.</p><a class=\"nhsuk-button\" id=\"sign-in\" href=\"/sign-in\" draggable=\"false\">Sign in</a>");
-    page("Sign in", &Chrome::default(), &main)
+pub(super) fn sign_in(problem: Option<&str>, demo: bool) -> String {
+    icr_viewer::sign_in_page(&icr_viewer::SignInView { problem, demo })
 }
 
 /// A sign-in that failed, saying why (never a token).
 pub(super) fn sign_in_failed(why: &str) -> Resp {
     html(
         StatusCode::UNAUTHORIZED,
-        sign_in(Some(&format!("Sign-in failed: {why}"))),
+        sign_in(Some(&format!("Sign-in failed: {why}")), false),
     )
 }
 
@@ -48,14 +40,7 @@ pub(super) fn moving_on(next: &str) -> String {
 pub(super) fn error(code: StatusCode, message: &str) -> Resp {
     html(
         code,
-        page(
-            "There is a problem",
-            &Chrome::default(),
-            &format!(
-                "<h1>There is a problem</h1><p>{}</p><p><a href=\"/\">Go to the start</a></p>",
-                escape(message)
-            ),
-        ),
+        icr_viewer::error_page(&Chrome::default(), code.as_u16(), message),
     )
 }
 
@@ -106,123 +91,73 @@ fn role_words(role: &str) -> &str {
     }
 }
 
-/// The signed-out page.
-pub(super) fn signed_out() -> String {
-    page(
-        "Signed out",
-        &Chrome::default(),
-        "<h1>You have signed out</h1><p><a class=\"nhsuk-button\" id=\"sign-in\" href=\"/sign-in\" draggable=\"false\">Sign in again</a></p>",
-    )
-}
-
-/// The find-person page, with the number as typed and its problem.
-pub(super) fn find(chrome: &Chrome<'_>, typed: &str, problem: Option<&str>) -> String {
-    let mut main = String::new();
-    if let Some(p) = problem {
-        main.push_str(&format!(
-            "<div class=\"nhsuk-error-summary\" aria-labelledby=\"error-summary-title\" role=\"alert\" tabindex=\"-1\"><h2 class=\"nhsuk-error-summary__title\" id=\"error-summary-title\">There is a problem</h2><div class=\"nhsuk-error-summary__body\"><ul class=\"nhsuk-list nhsuk-error-summary__list\"><li><a href=\"#nhs\">{}</a></li></ul></div></div>",
-            escape(p)
-        ));
-    }
-    let (group, described, message) = match problem {
-        Some(p) => (
-            " nhsuk-form-group--error",
-            " nhs-error",
-            format!(
-                "<span class=\"nhsuk-error-message\" id=\"nhs-error\"><span class=\"nhsuk-u-visually-hidden\">Error:</span> {}</span>",
-                escape(p)
-            ),
-        ),
-        None => ("", "", String::new()),
-    };
-    main.push_str(&format!(
-        "<form method=\"get\" action=\"/find\" novalidate><div class=\"nhsuk-form-group{group}\"><h1 class=\"nhsuk-label-wrapper\"><label class=\"nhsuk-label nhsuk-label--l\" for=\"nhs\">Find a person by NHS number</label></h1><div class=\"nhsuk-hint\" id=\"nhs-hint\">10 digits, for example 999 000 0050</div>{message}<input class=\"nhsuk-input nhsuk-input--width-10\" id=\"nhs\" name=\"nhs\" type=\"text\" inputmode=\"numeric\" autocomplete=\"off\" spellcheck=\"false\" aria-describedby=\"nhs-hint{described}\" value=\"{typed}\"></div><button class=\"nhsuk-button\" id=\"find\" type=\"submit\">Find</button></form>",
-        typed = escape(typed),
-    ));
-    page("Find a person", chrome, &main)
-}
-
-/// Nobody found: never an empty record.
-pub(super) fn not_found_person(chrome: &Chrome<'_>, nhs: icr_model::NhsNumber) -> String {
-    page(
-        "No record found",
-        chrome,
-        &format!(
-            "<h1>No record found</h1><p>No organisation asked holds a record for NHS number {}. Check the number.</p><p><a href=\"/\">Find another person</a></p>",
-            escape(&nhs.formatted())
-        ),
-    )
-}
-
-/// A refusal in words, with the break-glass form when it is offered.
-pub(super) fn refusal(
-    chrome: &Chrome<'_>,
-    nhs: &str,
-    code: icr_policy::RefusalCode,
-    offer_break_glass: bool,
-    reason: Option<&str>,
-    message: &str,
-) -> String {
-    use icr_policy::RefusalCode as R;
-    let words = match code {
-        R::NoRelationship => "You have no recorded care relationship with this person.",
-        R::NoPatientConsent => {
-            "This person has asked that their record is not shared through the Integrated Care Record."
-        }
-        R::NoSections => "Your role may not see any part of this record.",
-        R::RelationshipUndecided => {
-            "Your organisation's system did not answer, so your care relationship cannot be checked now. Try again in a minute."
-        }
-        R::BreakGlassReasonInvalid => "The reason given for emergency access was not accepted.",
-        R::BreakGlassNotPermitted => "Your role may not use emergency access.",
-        _ => "You may not see this record.",
-    };
-    let mut main = format!(
-        "<h1>You cannot see this record</h1><p>{}</p><p class=\"nhsuk-body-s\">{}</p>",
-        escape(words),
-        escape(message)
-    );
-    if offer_break_glass {
-        let csrf = chrome.user.map_or("", |u| u.csrf);
-        main.push_str(&format!(
-            "<h2>Emergency access (break glass)</h2><div class=\"nhsuk-warning-callout\"><h3 class=\"nhsuk-warning-callout__label\"><span role=\"text\"><span class=\"nhsuk-u-visually-hidden\">Important: </span>Your access and your reason are recorded</span></h3><p>The privacy officer reviews every emergency access. Use it only when the person needs care now and you cannot wait for a relationship to be recorded.</p></div><form method=\"post\" action=\"/patients/{nhs}/break-glass\" novalidate><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><div class=\"nhsuk-form-group\"><label class=\"nhsuk-label\" for=\"reason\">Why do you need to see this record now?</label><div class=\"nhsuk-hint\" id=\"reason-hint\">For example: unconscious in the emergency department, no history available</div><textarea class=\"nhsuk-textarea\" id=\"reason\" name=\"reason\" rows=\"3\" aria-describedby=\"reason-hint\">{reason}</textarea></div><button class=\"nhsuk-button nhsuk-button--warning\" id=\"break-glass\" type=\"submit\">See the record (emergency access)</button></form>",
-            nhs = escape(nhs),
-            csrf = escape(csrf),
-            reason = escape(reason.unwrap_or("")),
-        ));
-    }
-    main.push_str("<p><a href=\"/\">Find another person</a></p>");
-    page("You cannot see this record", chrome, &main)
-}
-
-/// Who looked at the record.
+/// Who looked at the record, as the audit read found it: organisations
+/// named as the sources registered here name them.
 pub(super) fn who_looked(
     chrome: &Chrome<'_>,
+    own: bool,
     read: &crate::pipeline::audit_read::AuditRead,
+    names: impl Fn(&icr_model::OdsCode) -> Option<String>,
 ) -> String {
-    let mut main = String::from("<h1>Who has looked at this record</h1>");
-    let mut rows = String::new();
-    for access in &read.page.records {
-        let icr_audit::Logged::Whole(r) = &access.logged else {
-            rows.push_str("<tr class=\"nhsuk-table__row\"><td class=\"nhsuk-table__cell\" colspan=\"5\">An access whose outcome was not recorded</td></tr>");
-            continue;
-        };
-        let who = r
-            .user
-            .as_ref()
-            .map(|u| format!("{} ({})", u.org, u.role))
-            .unwrap_or_default();
-        rows.push_str(&format!(
-            "<tr class=\"nhsuk-table__row\"><td class=\"nhsuk-table__cell\">{}</td><td class=\"nhsuk-table__cell\">{}</td><td class=\"nhsuk-table__cell\">{}</td><td class=\"nhsuk-table__cell\">{}</td><td class=\"nhsuk-table__cell\">{}</td></tr>",
-            escape(&r.time.to_string()),
-            escape(&who),
-            escape(&r.purpose),
-            escape(r.break_glass_reason.as_deref().unwrap_or("")),
-            if r.decision == icr_audit::Decision::Allowed { "seen" } else { "refused" },
+    let named: Vec<(Option<String>, &icr_audit::AuditRecord)> = read
+        .page
+        .records
+        .iter()
+        .filter_map(|a| match &a.logged {
+            icr_audit::Logged::Whole(r) => Some((r.user.as_ref().and_then(|u| names(&u.org)), r)),
+            icr_audit::Logged::OutcomeNotRecorded(_) => None,
+        })
+        .collect();
+    let entries: Vec<icr_viewer::LookedEntry<'_>> = named
+        .iter()
+        .filter_map(|(name, r)| {
+            let user = r.user.as_ref()?;
+            Some(icr_viewer::LookedEntry {
+                when: r.time.as_offset(),
+                organisation: name.as_deref().unwrap_or(user.org.as_str()),
+                ods_code: &user.org,
+                role: role_words(&user.role),
+                person: Some(&user.name),
+                purpose: &r.purpose,
+                interaction: interaction_words(r.interaction),
+                break_glass_reason: r.break_glass_reason.as_deref(),
+                outcome: if r.decision == icr_audit::Decision::Allowed {
+                    icr_viewer::Outcome::Shown
+                } else {
+                    icr_viewer::Outcome::Refused
+                },
+            })
+        })
+        .collect();
+    let unrecorded = read.page.records.len() - named.len();
+    let mut notes: Vec<String> = read.page.incomplete.iter().map(|i| i.to_string()).collect();
+    if let Some(p) = &read.page.problem {
+        notes.push(p.to_string());
+    }
+    if unrecorded > 0 {
+        notes.push(format!(
+            "{unrecorded} access(es) began but their outcome was not recorded; they may have been shown the record"
         ));
     }
-    main.push_str(&format!(
-        "<table class=\"nhsuk-table\"><caption class=\"nhsuk-table__caption\">Accesses, newest first</caption><thead class=\"nhsuk-table__head\"><tr class=\"nhsuk-table__row\"><th class=\"nhsuk-table__header\" scope=\"col\">When</th><th class=\"nhsuk-table__header\" scope=\"col\">Organisation and role</th><th class=\"nhsuk-table__header\" scope=\"col\">Purpose</th><th class=\"nhsuk-table__header\" scope=\"col\">Emergency access reason</th><th class=\"nhsuk-table__header\" scope=\"col\">Outcome</th></tr></thead><tbody class=\"nhsuk-table__body\">{rows}</tbody></table>"
-    ));
-    page("Who has looked at this record", chrome, &main)
+    let notes: Vec<&str> = notes.iter().map(String::as_str).collect();
+    icr_viewer::who_looked_page(
+        chrome,
+        &icr_viewer::WhoLookedView {
+            nhs_number: read.nhs_number,
+            own,
+            entries: &entries,
+            notes: &notes,
+            older: None,
+        },
+    )
+}
+
+fn interaction_words(i: icr_audit::Interaction) -> &'static str {
+    match i {
+        icr_audit::Interaction::Record => "Record (API)",
+        icr_audit::Interaction::FhirEverything => "Record (FHIR API)",
+        icr_audit::Interaction::Viewer => "Record (viewer)",
+        icr_audit::Interaction::AuditRead => "Who looked",
+        icr_audit::Interaction::BreakGlassReview => "Emergency access review",
+    }
 }

@@ -11,7 +11,7 @@ use icr_audit::Interaction;
 use icr_model::{NhsNumber, SectionSet};
 use icr_policy::RefusalCode;
 use icr_sign_in::Session;
-use icr_viewer::{RecordView, SourceLine};
+use icr_viewer::{FindProblem, FindView, RecordView, SourceLine, typed_nhs_number};
 
 use super::pages::{self, chrome_of};
 use super::sign_in::{csrf_ok, form};
@@ -27,10 +27,19 @@ use crate::{Gateway, listener};
 /// anyone else, the find-person page.
 pub(super) fn home(viewer: &Viewer, req: &Request<Incoming>) -> Resp {
     match session(viewer, req) {
-        None => html(StatusCode::OK, pages::sign_in(None)),
+        None => html(StatusCode::OK, pages::sign_in(None, viewer.demo.is_some())),
         Some((_, s)) => match s.user.nhs_number {
             Some(own) => redirect(&format!("/patients/{}", own.as_str())),
-            None => html(StatusCode::OK, pages::find(&chrome_of(Some(&s)), "", None)),
+            None => html(
+                StatusCode::OK,
+                icr_viewer::find_page(
+                    &chrome_of(Some(&s)),
+                    &FindView {
+                        typed: "",
+                        problem: None,
+                    },
+                ),
+            ),
         },
     }
 }
@@ -46,30 +55,26 @@ pub(super) fn find(viewer: &Viewer, req: &Request<Incoming>) -> Resp {
         .iter()
         .find(|(k, _)| k == "nhs")
         .map_or("", |(_, v)| v.as_str());
-    match typed_nhs(typed) {
+    match typed_nhs_number(typed) {
         Ok(n) => redirect(&format!("/patients/{}", n.as_str())),
-        Err(problem) => html(
-            StatusCode::BAD_REQUEST,
-            pages::find(&chrome_of(Some(&s)), typed, Some(&problem)),
-        ),
+        Err(problem) => find_again(&chrome_of(Some(&s)), typed, problem),
     }
 }
 
-/// An NHS number as people type it: spaces and hyphens between digits.
-fn typed_nhs(typed: &str) -> Result<NhsNumber, String> {
-    let digits: String = typed
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .collect();
-    if digits.is_empty() {
-        return Err("Enter the person's NHS number".into());
-    }
-    if digits.len() != 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("An NHS number is 10 digits, like 999 000 0050".into());
-    }
-    NhsNumber::parse(&digits).map_err(|_| {
-        "This is not a valid NHS number: its last digit (the check digit) does not match. Check it and type it again".into()
-    })
+/// The find page again, with what was typed and its problem (its status
+/// the problem's: 404 for nobody found, else 400).
+fn find_again(chrome: &icr_viewer::Chrome<'_>, typed: &str, problem: FindProblem) -> Resp {
+    let code = StatusCode::from_u16(problem.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    html(
+        code,
+        icr_viewer::find_page(
+            chrome,
+            &FindView {
+                typed,
+                problem: Some(problem),
+            },
+        ),
+    )
 }
 
 /// `/patients/{nhs}` and below.
@@ -99,7 +104,7 @@ pub(super) async fn patient(
                 .iter()
                 .find(|(k, _)| k == "reason")
                 .map_or("", |(_, v)| v.as_str());
-            let (resp, allowed) = record(gw, viewer, &s, nhs, Some(reason), None).await;
+            let (resp, allowed) = record(gw, viewer, &id, &s, nhs, Some(reason), None).await;
             if allowed && let Ok(n) = NhsNumber::parse(nhs) {
                 viewer.sessions.break_glass(&id, n, reason);
             }
@@ -112,8 +117,16 @@ pub(super) async fn patient(
                 .and_then(|n| s.break_glass(n).map(str::to_owned));
             let tab = tab.first().copied();
             match tab {
-                None => record(gw, viewer, &s, nhs, reason.as_deref(), tab).await.0,
-                Some(_) => record(gw, viewer, &s, nhs, reason.as_deref(), tab).await.0,
+                None => {
+                    record(gw, viewer, &id, &s, nhs, reason.as_deref(), tab)
+                        .await
+                        .0
+                }
+                Some(_) => {
+                    record(gw, viewer, &id, &s, nhs, reason.as_deref(), tab)
+                        .await
+                        .0
+                }
             }
         }
         _ => pages::error(StatusCode::METHOD_NOT_ALLOWED, "That is not a form here."),
@@ -126,6 +139,7 @@ pub(super) async fn patient(
 async fn record(
     gw: &Gateway,
     viewer: &Viewer,
+    id: &str,
     s: &Session,
     nhs: &str,
     break_glass: Option<&str>,
@@ -182,20 +196,22 @@ async fn record(
         .await;
     match released {
         Ok(r) if r.outcome.verdict == crate::Verdict::NotFound => (
-            html(
-                StatusCode::NOT_FOUND,
-                pages::not_found_person(&chrome, r.outcome.nhs_number),
+            find_again(
+                &chrome,
+                r.outcome.nhs_number.as_str(),
+                FindProblem::NotFound(r.outcome.nhs_number),
             ),
             true,
         ),
         Ok(r) => (html(r.outcome.verdict.status(), r.body), true),
-        Err(stop) => (stopped(viewer, s, nhs, gw, &stop, break_glass), false),
+        Err(stop) => (stopped(viewer, id, s, nhs, gw, &stop, break_glass), false),
     }
 }
 
 /// The page for an access that released nothing.
 fn stopped(
     viewer: &Viewer,
+    id: &str,
     s: &Session,
     nhs: &str,
     gw: &Gateway,
@@ -207,28 +223,50 @@ fn stopped(
         Why::Unauthenticated { .. } => {
             // The token has expired (or its issuer is no longer trusted):
             // the session is over.
-            let _ = viewer;
+            viewer.sessions.end(id);
             html(
                 StatusCode::UNAUTHORIZED,
-                pages::sign_in(Some("Your session has ended. Sign in again.")),
+                pages::sign_in(
+                    Some("Your session has ended. Sign in again."),
+                    viewer.demo.is_some(),
+                ),
             )
         }
-        Why::Invalid { .. } => html(
-            StatusCode::BAD_REQUEST,
-            pages::find(&chrome, nhs, typed_nhs(nhs).err().as_deref()),
-        ),
+        Why::Invalid { .. } => match typed_nhs_number(nhs) {
+            Err(problem) => find_again(&chrome, nhs, problem),
+            Ok(_) => pages::error(stop.status(), &stop.message),
+        },
         Why::Refused(code) => {
+            let Ok(nhs_number) = NhsNumber::parse(nhs) else {
+                return pages::error(stop.status(), &stop.message);
+            };
+            let access = gw.access();
+            let policy = &access.policy;
             let may_break_glass = icr_policy::RoleCode::parse(&s.user.role)
                 .ok()
-                .and_then(|r| gw.access().policy.class_of(&r).map(|c| c.break_glass))
+                .and_then(|r| policy.class_of(&r).map(|c| c.break_glass))
                 .unwrap_or(false);
-            let offer = matches!(
-                code,
-                RefusalCode::NoRelationship | RefusalCode::BreakGlassReasonInvalid
-            ) && may_break_glass;
+            let rules = policy.break_glass_rules();
+            let typed = reason.unwrap_or("");
+            let problem = match code {
+                RefusalCode::BreakGlassReasonInvalid => rules.judge(typed).err(),
+                _ => None,
+            };
+            let form = may_break_glass.then_some(icr_viewer::BreakGlassForm {
+                typed,
+                problem: problem.as_ref(),
+                rules,
+            });
             html(
                 stop.status(),
-                pages::refusal(&chrome, nhs, *code, offer, reason, &stop.message),
+                icr_viewer::refusal_page(
+                    &chrome,
+                    &icr_viewer::RefusalView {
+                        nhs_number,
+                        code: *code,
+                        break_glass: form,
+                    },
+                ),
             )
         }
         _ => pages::error(stop.status(), &stop.message),
@@ -257,7 +295,21 @@ async fn who_looked(gw: &Gateway, s: &Session, nhs: &str) -> Resp {
         reader,
     };
     match gw.access_audit(ask).await {
-        Ok(read) => html(StatusCode::OK, pages::who_looked(&chrome, &read)),
+        Ok(read) => {
+            let state = gw.state();
+            let names = |ods: &icr_model::OdsCode| {
+                state
+                    .sources
+                    .iter()
+                    .find(|src| &src.spec.ods_code == ods)
+                    .map(|src| src.spec.organisation.clone())
+            };
+            let own = s.user.nhs_number == Some(read.nhs_number);
+            html(
+                StatusCode::OK,
+                pages::who_looked(&chrome, own, &read, names),
+            )
+        }
         Err(stop) => pages::error(stop.status(), &stop.message),
     }
 }

@@ -48,7 +48,15 @@ pub(super) async fn launch(viewer: &Viewer, params: Vec<(String, String)>) -> Re
 pub(super) async fn callback(gw: &Gateway, viewer: &Viewer, params: Vec<(String, String)>) -> Resp {
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     if let Some(error) = get("error") {
-        return pages::sign_in_failed(&format!("the identity provider said {error:?}"));
+        // Only an error code as OAuth defines them is repeated (letters
+        // and underscores); any other text in the address is not shown.
+        let code = Some(error)
+            .filter(|e| {
+                (1..=40).contains(&e.len())
+                    && e.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+            })
+            .unwrap_or("an error");
+        return pages::sign_in_failed(&format!("the identity provider answered {code}"));
     }
     let (Some(code), Some(state)) = (get("code"), get("state")) else {
         return pages::sign_in_failed("the identity provider's answer had no code");
@@ -103,7 +111,7 @@ pub(super) async fn sign_out(viewer: &Viewer, req: Request<Incoming>) -> Resp {
         viewer.sessions.end(&id);
     }
     with_cookie(
-        html(StatusCode::OK, pages::signed_out()),
+        html(StatusCode::OK, icr_viewer::signed_out_page()),
         &icr_sign_in::clear_cookie(),
     )
 }

@@ -1,0 +1,416 @@
+//! End to end: the browser viewer of `icr demo` (its `[viewer]` with the
+//! demo's identity provider) driven over HTTP as a browser would — the
+//! OpenID Connect code flow with PKCE, the session cookie, CSRF tokens,
+//! the record pages as audited accesses, break-glass, SMART launch and the
+//! patient's "who looked". The real browser's run of the same pages is
+//! `tests/browser.rs`.
+
+mod common;
+
+use common::{Demo, mint, start_demo};
+use reqwest::header::{CACHE_CONTROL, LOCATION, SET_COOKIE};
+use reqwest::redirect::Policy;
+
+/// A break-glass reason the demo policy accepts.
+const GLASS: &str = "Unconscious in the emergency department; no records to hand";
+
+/// A browser that follows nothing by itself and keeps the session cookie.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookie: Option<String>,
+}
+
+impl Browser {
+    fn new(demo: &Demo) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(Policy::none())
+                .build()
+                .expect("a client"),
+            base: demo.gateway.clone(),
+            cookie: None,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        let mut r = self.http.get(self.url(path));
+        if let Some(c) = &self.cookie {
+            r = r.header("cookie", format!("icr_session={c}"));
+        }
+        r.send().await.expect("the gateway answers")
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let mut r = self
+            .http
+            .post(self.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(c) = &self.cookie {
+            r = r.header("cookie", format!("icr_session={c}"));
+        }
+        r.send().await.expect("the gateway answers")
+    }
+
+    /// Signs in as the demo's `user` through the demo provider: the
+    /// session's CSRF token.
+    async fn sign_in(&mut self, user: &str) -> String {
+        self.sign_in_from("/sign-in", user).await.0
+    }
+
+    /// Signs in starting at `start`: the CSRF token and where the page
+    /// after sign-in moves on to.
+    async fn sign_in_from(&mut self, start: &str, user: &str) -> (String, String) {
+        let r = self.get(start).await;
+        assert_eq!(r.status(), 303, "{start} sends the browser to the provider");
+        let authorize = location(&r);
+        assert!(authorize.contains("/demo-idp/authorize?"), "{authorize}");
+        assert!(
+            authorize.contains("code_challenge_method=S256"),
+            "{authorize}"
+        );
+        let picker = self.get(&authorize).await.text().await.expect("a page");
+        let mut form = hidden_fields(&picker);
+        form.push(("user".into(), user.into()));
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let r = self.post("/demo-idp/authorize", &pairs).await;
+        assert_eq!(r.status(), 303);
+        let callback = location(&r);
+        let r = self.get(&callback).await;
+        assert_eq!(r.status(), 200, "the callback begins a session");
+        let cookie = r
+            .headers()
+            .get(SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .expect("a session cookie")
+            .to_owned();
+        assert!(
+            cookie.ends_with("; Path=/; Secure; HttpOnly; SameSite=Strict"),
+            "{cookie}"
+        );
+        let id = cookie
+            .strip_prefix("icr_session=")
+            .and_then(|c| c.split(';').next())
+            .expect("the cookie's value");
+        self.cookie = Some(id.to_owned());
+        let page = r.text().await.expect("a page");
+        let next = between(&page, "content=\"0;url=", "\"").to_owned();
+        let home = self.get(&next).await;
+        let csrf = if home.status() == 303 {
+            let to = location(&home);
+            csrf_of(&self.get(&to).await.text().await.expect("a page"))
+        } else {
+            csrf_of(&home.text().await.expect("a page"))
+        };
+        (csrf, next)
+    }
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .expect("a Location")
+        .replace("&amp;", "&")
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let from = text.find(start).map(|i| i + start.len()).unwrap_or(0);
+    let to = text[from..].find(end).map_or(text.len(), |i| from + i);
+    &text[from..to]
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// Every hidden input of a page, in order.
+fn hidden_fields(page: &str) -> Vec<(String, String)> {
+    page.split("<input type=\"hidden\" ")
+        .skip(1)
+        .map(|rest| {
+            let name = between(rest, "name=\"", "\"");
+            let value = between(rest, "value=\"", "\"");
+            (unescape(name), unescape(value))
+        })
+        .collect()
+}
+
+fn csrf_of(page: &str) -> String {
+    hidden_fields(page)
+        .into_iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v)
+        .expect("the page's forms carry the CSRF token")
+}
+
+/// The viewer's accesses to `nhs` in the audit, as a privacy officer
+/// reads them: (interaction, user, decision, break-glass reason).
+async fn audited(demo: &Demo, nhs: &str) -> Vec<(String, String, String, String)> {
+    let bytes = reqwest::Client::new()
+        .get(format!("{}/v1/audit?patient={nhs}", demo.gateway))
+        .bearer_auth(mint("R0001", "RN3"))
+        .send()
+        .await
+        .expect("the audit answers")
+        .bytes()
+        .await
+        .expect("a body");
+    let body: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
+    body["accesses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["interaction"] == "viewer")
+        .map(|a| {
+            let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
+            (
+                s(&a["interaction"]),
+                s(&a["user"]["sub"]),
+                s(&a["decision"]),
+                s(&a["break_glass_reason"]),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_clinician_signs_in_with_pkce_and_each_record_page_is_an_audited_access() {
+    let demo = start_demo();
+    let mut b = Browser::new(&demo);
+
+    // Signed out: the sign-in page, and a record page sends them there.
+    let r = b.get("/").await;
+    assert_eq!(r.status(), 200);
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.starts_with("default-src 'self'; script-src 'self'; style-src 'self';"),
+        "{csp}"
+    );
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("id=\"sign-in\" href=\"/sign-in\"")
+    );
+    let r = b.get("/patients/9990000050").await;
+    assert_eq!((r.status().as_u16(), location(&r)), (303, "/".to_owned()));
+
+    b.sign_in("clinician").await;
+    let metrics = reqwest::get(format!("{}/metrics", demo.gateway))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(common::metric(&metrics, "icr_viewer_sessions"), Some(1.0));
+    let r = b.get("/").await;
+    assert_eq!(r.status(), 200);
+    let home = r.text().await.unwrap();
+    assert!(
+        home.contains("Dr Demo Clinician (Clinical Practitioner, RN3)"),
+        "{home}"
+    );
+    assert!(home.contains("action=\"/find\""));
+
+    // The number as people type it.
+    let r = b.get("/find?nhs=999+000+0050").await;
+    assert_eq!(
+        (r.status().as_u16(), location(&r)),
+        (303, "/patients/9990000050".to_owned())
+    );
+    let r = b.get("/find?nhs=999+000+0051").await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("check digit"));
+
+    let r = b.get("/patients/9990000050").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()[CACHE_CONTROL], "no-store");
+    assert_eq!(r.headers()["referrer-policy"], "no-referrer");
+    let page = r.text().await.unwrap();
+    assert!(page.contains("PENNINGTON, Robert James (Mr)"), "the banner");
+    assert!(page.contains("999 000 0050"));
+    assert!(page.contains("Great Western Hospitals NHS Foundation Trust"));
+    assert!(!page.contains("<script>"), "no inline script");
+
+    // The page view is an access, audited as the viewer's, by the user
+    // the provider signed in.
+    let seen = audited(&demo, "9990000050").await;
+    assert_eq!(
+        seen,
+        vec![(
+            "viewer".to_owned(),
+            "demo-clinician".to_owned(),
+            "allowed".to_owned(),
+            String::new()
+        )]
+    );
+}
+
+#[tokio::test]
+async fn a_code_state_and_verifier_are_good_once_and_forms_need_the_sessions_csrf_token() {
+    let demo = start_demo();
+    let mut b = Browser::new(&demo);
+    // The flow by hand: the callback's code cannot be replayed.
+    let r = b.get("/sign-in").await;
+    let authorize = location(&r);
+    let picker = b.get(&authorize).await.text().await.unwrap();
+    let mut form = hidden_fields(&picker);
+    form.push(("user".into(), "clinician".into()));
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let callback = location(&b.post("/demo-idp/authorize", &pairs).await);
+    assert_eq!(b.get(&callback).await.status(), 200);
+    let again = b.get(&callback).await;
+    assert_eq!(again.status(), 401, "state and code are used once");
+    assert!(again.text().await.unwrap().contains("Sign-in failed"));
+
+    // The token endpoint: a code needs its PKCE verifier.
+    let r = b.get("/sign-in").await;
+    let authorize = location(&r);
+    let picker = b.get(&authorize).await.text().await.unwrap();
+    let mut form = hidden_fields(&picker);
+    form.push(("user".into(), "clinician".into()));
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let callback = location(&b.post("/demo-idp/authorize", &pairs).await);
+    let code = between(&callback, "code=", "&").to_owned();
+    let redirect = format!("{}/callback", demo.gateway);
+    let r = b
+        .post(
+            "/demo-idp/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", &redirect),
+                ("client_id", "icr-gateway"),
+                (
+                    "code_verifier",
+                    "not-the-verifier-not-the-verifier-not-the-verifier",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.text().await.unwrap(), r#"{"error":"invalid_grant"}"#);
+
+    // Sign-out needs the session's token; without it nothing ends.
+    let csrf = b.sign_in("clinician").await;
+    let r = b.post("/sign-out", &[("csrf", "forged")]).await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        b.get("/patients/9990000050").await.status(),
+        200,
+        "still signed in"
+    );
+    let r = b.post("/sign-out", &[("csrf", &csrf)]).await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()[SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .ends_with("Max-Age=0")
+    );
+    let r = b.get("/patients/9990000050").await;
+    assert_eq!(
+        (r.status().as_u16(), location(&r)),
+        (303, "/".to_owned()),
+        "the session ended"
+    );
+}
+
+#[tokio::test]
+async fn break_glass_by_the_form_is_refused_without_csrf_and_recorded_with_its_reason() {
+    let demo = start_demo();
+    let mut b = Browser::new(&demo);
+    let csrf = b.sign_in("clinician").await;
+    // No one holds 9990000999, so no one has a relationship: refused, with
+    // the form.
+    let r = b.get("/patients/9990000999").await;
+    assert_eq!(r.status(), 403);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("action=\"/patients/9990000999/break-glass\""),
+        "{page}"
+    );
+    let r = b
+        .post(
+            "/patients/9990000999/break-glass",
+            &[("csrf", "forged"), ("reason", GLASS)],
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    let r = b
+        .post(
+            "/patients/9990000999/break-glass",
+            &[("csrf", &csrf), ("reason", GLASS)],
+        )
+        .await;
+    assert_eq!(r.status(), 404, "glass broken; nobody holds a record");
+    assert!(r.text().await.unwrap().contains("999 000 0999"));
+    let seen = audited(&demo, "9990000999").await;
+    assert_eq!(
+        seen.iter()
+            .map(|(_, _, d, g)| (d.as_str(), g.as_str()))
+            .collect::<Vec<_>>(),
+        vec![("allowed", GLASS), ("refused", "")],
+        "newest first: the break-glass access with its reason, the refusal before it"
+    );
+}
+
+#[tokio::test]
+async fn an_epr_launch_opens_its_patient_and_a_patient_sees_who_looked() {
+    let demo = start_demo();
+    let mut b = Browser::new(&demo);
+    // A launch naming another server is refused.
+    let r = b
+        .get("/launch?iss=https://elsewhere.example/fhir&launch=x")
+        .await;
+    assert_eq!(r.status(), 400);
+    // The pretend EPR launches on its patient: signed in, the viewer
+    // opens that record.
+    let r = b.get("/demo-idp/epr?nhs=999+000+0050").await;
+    assert_eq!(r.status(), 303);
+    let launch = location(&r);
+    assert!(launch.starts_with("/launch?iss="), "{launch}");
+    let (_, next) = b.sign_in_from(&launch, "clinician").await;
+    assert_eq!(next, "/patients/9990000050");
+
+    // The patient, signed in, lands on their own record and sees that
+    // clinician's look.
+    let mut p = Browser::new(&demo);
+    let (_, next) = p.sign_in_from("/sign-in", "patient-9990000050").await;
+    assert_eq!(next, "/");
+    let r = p.get("/").await;
+    assert_eq!(
+        (r.status().as_u16(), location(&r)),
+        (303, "/patients/9990000050".to_owned())
+    );
+    let r = p.get("/patients/9990000050/who-looked").await;
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("Great Western Hospitals NHS Foundation Trust"),
+        "{page}"
+    );
+    // Their own record only.
+    let r = p.get("/patients/9990000026/who-looked").await;
+    assert_eq!(r.status(), 403);
+}
