@@ -76,14 +76,20 @@ async fn simulator(control: &str, what: &str) {
     assert!(r.status().is_success(), "{what}: {}", r.status());
 }
 
-/// Signs in through the demo identity provider as `user` (its radio's id
-/// is `user-{user}`), from wherever the browser is.
+/// Signs in through the demo identity provider as `user`, from the home
+/// page.
 async fn sign_in(b: &mut Browser, gw: &str, user: &str, check: bool) {
     b.goto(&format!("{gw}/")).await;
     b.follow("#sign-in").await;
+    pick(b, user, check).await;
+}
+
+/// At the demo identity provider's page, signs in as `user` (its radio's
+/// id is `user-{user}`) and waits for the page after the callback.
+async fn pick(b: &mut Browser, user: &str, check: bool) {
     assert!(
         b.here().await.contains("/demo-idp/authorize"),
-        "the sign-in goes to the identity provider: {}",
+        "not at the identity provider: {}",
         b.here().await
     );
     if check {
@@ -91,6 +97,8 @@ async fn sign_in(b: &mut Browser, gw: &str, user: &str, check: bool) {
     }
     b.click(&format!("#user-{user}")).await;
     b.follow("#idp-continue").await;
+    // The callback's page moves on by itself.
+    b.left("/callback").await;
 }
 
 /// Types `nhs` (with spaces) into the find form and sends it.
@@ -305,12 +313,32 @@ async fn a_clinician_and_a_patient_use_the_viewer_in_a_real_browser() {
     b.goto(&format!("{gw}/patients/{ROBERT}/who-looked")).await;
     // The clinician's views and the patient's own, newest first.
     let who = b.texts("main table tbody tr").await;
-    assert!(who[0].contains("(patient)"), "{who:#?}");
+    assert!(who[0].contains("Patient"), "{who:#?}");
     assert!(
-        who.iter().filter(|r| r.contains("RN3 (R8000)")).count() >= 8,
+        who.iter().any(
+            |r| r.contains("Great Western Hospitals NHS Foundation Trust (RN3)")
+                && r.contains("Clinical Practitioner")
+                && r.contains("(viewer)")
+        ),
         "{who:#?}"
     );
     b.check_page("who-looked").await;
+
+    b.follow("form[action='/sign-out'] button").await;
+
+    // Launched from an EPR (SMART EHR launch): the clinician signs in once
+    // and lands on the patient in context, no number typed.
+    b.goto(&format!("{gw}/demo-idp/epr")).await;
+    b.check_page("demo-epr").await;
+    b.type_into("#epr-nhs", &spaced(ROBERT)).await;
+    b.follow("#epr-open").await;
+    pick(&mut b, "clinician", false).await;
+    assert!(
+        b.here().await.ends_with(&format!("/patients/{ROBERT}")),
+        "the launch did not open the patient: {}",
+        b.here().await
+    );
+    assert!(b.text_of("#patient-name").await.starts_with("PENNINGTON"));
 
     b.write_figures();
     b.close().await;

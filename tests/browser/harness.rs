@@ -296,16 +296,36 @@ impl Browser {
         el.click()
             .await
             .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
-        let loaded = "return !window.__icrLeaving && document.readyState === 'complete';";
+        self.wait_for(
+            "return !window.__icrLeaving && document.readyState === 'complete';",
+            vec![],
+            &format!("a page after clicking {css}"),
+        )
+        .await;
+    }
+
+    /// Waits until the browser is on a loaded page whose URL does not hold
+    /// `fragment` (past a page that moves on by itself).
+    pub async fn left(&self, fragment: &str) {
+        self.wait_for(
+            "return document.readyState === 'complete' && !location.href.includes(arguments[0]);",
+            vec![json!(fragment)],
+            &format!("a page past {fragment}"),
+        )
+        .await;
+    }
+
+    /// Waits (up to 30 s) until `script` returns true in the page shown.
+    async fn wait_for(&self, script: &str, args: Vec<Value>, what: &str) {
         let started = Instant::now();
         loop {
             // While the page changes a script may fail: try again.
-            if let Ok(Value::Bool(true)) = self.client.execute(loaded, vec![]).await {
+            if let Ok(Value::Bool(true)) = self.client.execute(script, args.clone()).await {
                 return;
             }
             assert!(
                 started.elapsed() < Duration::from_secs(30),
-                "no page followed clicking {css} on {}",
+                "no {what}: still at {}",
                 self.here().await
             );
             tokio::time::sleep(Duration::from_millis(25)).await;
