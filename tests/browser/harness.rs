@@ -115,6 +115,8 @@ impl Tools {
 pub struct Figure {
     /// The page's name (its screenshot's).
     pub page: String,
+    /// The HTML document's own bytes, as sent.
+    pub html: u64,
     /// Bytes transferred for the page and everything it loaded (the
     /// Performance API's `transferSize`: 0 for what came from the cache).
     pub transferred: u64,
@@ -590,7 +592,9 @@ impl Browser {
               const entries = performance.getEntriesByType('navigation')
                 .concat(performance.getEntriesByType('resource'));
               const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+              const nav = performance.getEntriesByType('navigation')[0];
               return {
+                html: nav ? nav.encodedBodySize : 0,
                 transferred: entries.reduce((s, e) => s + (e.transferSize || 0), 0),
                 uncached: entries.reduce((s, e) => s + (e.encodedBodySize || 0), 0),
                 fcp: fcp ? fcp.startTime : null,
@@ -609,6 +613,7 @@ impl Browser {
             .unwrap_or_else(|e| panic!("figures of {name}: {e}"));
         self.figures.push(Figure {
             page: name.to_owned(),
+            html: m["html"].as_u64().unwrap_or(0),
             transferred: m["transferred"].as_u64().unwrap_or(0),
             uncached: m["uncached"].as_u64().unwrap_or(0),
             first_contentful_paint_ms: m["fcp"].as_f64(),
@@ -624,6 +629,7 @@ impl Browser {
             .map(|f| {
                 json!({
                     "page": f.page,
+                    "html_bytes": f.html,
                     "transferred_bytes": f.transferred,
                     "uncached_bytes": f.uncached,
                     "first_contentful_paint_ms": f.first_contentful_paint_ms,
@@ -640,13 +646,14 @@ impl Browser {
         )
         .expect("figures.json written");
         let mut table = format!(
-            "{:<28} {:>12} {:>12} {:>10}\n",
-            "page", "transferred", "uncached", "FCP ms"
+            "{:<28} {:>8} {:>12} {:>12} {:>10}\n",
+            "page", "html", "transferred", "uncached", "FCP ms"
         );
         for f in &self.figures {
             table.push_str(&format!(
-                "{:<28} {:>12} {:>12} {:>10}\n",
+                "{:<28} {:>8} {:>12} {:>12} {:>10}\n",
                 f.page,
+                f.html,
                 f.transferred,
                 f.uncached,
                 f.first_contentful_paint_ms
