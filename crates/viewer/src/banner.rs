@@ -42,7 +42,8 @@ fn gender(g: Gender) -> &'static str {
     }
 }
 
-fn address(a: &Address) -> String {
+/// An address on one line.
+pub(crate) fn address(a: &Address) -> String {
     a.lines
         .iter()
         .chain(&a.city)
@@ -54,8 +55,8 @@ fn address(a: &Address) -> String {
         .join(", ")
 }
 
-/// One row: a fixed label and a value (escaped).
-fn row(out: &mut String, key: &'static str, value: &str) {
+/// One row of a summary list: a fixed label and a value (escaped).
+pub(crate) fn row(out: &mut String, key: &'static str, value: &str) {
     let _ = write!(
         out,
         "<div class=\"nhsuk-summary-list__row\"><dt class=\"nhsuk-summary-list__key\">{key}</dt><dd class=\"nhsuk-summary-list__value\">{}</dd></div>",

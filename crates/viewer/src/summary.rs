@@ -31,7 +31,7 @@ fn when(d: Option<&PartialDateTime>) -> String {
     d.map(format::partial).unwrap_or_default()
 }
 
-fn in_doubt(v: Option<Verification>) -> bool {
+pub(crate) fn in_doubt(v: Option<Verification>) -> bool {
     matches!(
         v,
         Some(Verification::Refuted | Verification::EnteredInError)
@@ -116,7 +116,7 @@ const LISTS: [List; 4] = [
 ];
 
 /// True for a problem that is current and not refuted.
-fn active_problem(c: &Condition) -> bool {
+pub(crate) fn active_problem(c: &Condition) -> bool {
     let active = match c.clinical_status {
         None => c.abatement.is_none(),
         Some(s) => matches!(
@@ -129,10 +129,14 @@ fn active_problem(c: &Condition) -> bool {
     active && !in_doubt(c.verification)
 }
 
-/// Why a list may be short: items withheld for the role, and the
-/// organisations that did not answer in full.
-fn notes(out: &mut String, view: &RecordView<'_>, section: Section) {
-    if let Some(&n) = view.withheld.by_section.get(&section) {
+/// Why a list of `sections` may be short: items withheld for the role,
+/// and the organisations that did not answer in full.
+pub(crate) fn notes(out: &mut String, view: &RecordView<'_>, sections: &[Section]) {
+    let n: usize = sections
+        .iter()
+        .filter_map(|s| view.withheld.by_section.get(s))
+        .sum();
+    if n > 0 {
         let _ = write!(
             out,
             "<p class=\"nhsuk-body-s\">{} withheld for your role.</p>",
@@ -147,7 +151,7 @@ fn notes(out: &mut String, view: &RecordView<'_>, section: Section) {
                 && (s.status.failed()
                     || s.issues
                         .iter()
-                        .any(|i| i.loses_data() && i.section.is_none_or(|x| x == section)))
+                        .any(|i| i.loses_data() && i.section.is_none_or(|x| sections.contains(&x))))
         })
         .map(|s| s.organisation)
         .collect();
@@ -209,7 +213,7 @@ fn list(out: &mut String, view: &RecordView<'_>, list: &List) {
             }
         }
     }
-    notes(out, view, list.section);
+    notes(out, view, &[list.section]);
     out.push_str("</section>\n");
 }
 
