@@ -349,6 +349,14 @@ fn sources_that_differ_are_shown_each_with_its_version_and_none_chosen() {
     let page = tab_page(&f, &record, &RecordTab::Sections);
     assert!(page.contains(expected), "{page}");
     assert_eq!(page.matches("Sources differ").count(), 1);
+    // The summary says so where the item is listed, and links to the versions.
+    let summary = tab_page(&f, &record, &RecordTab::Summary);
+    assert!(summary.contains(concat!(
+        "<td class=\"nhsuk-table__cell\">Ridgeway View Practice, Great Western Hospitals NHS Foundation Trust ",
+        "<strong class=\"nhsuk-tag nhsuk-tag--orange\">Sources differ</strong> ",
+        "<a href=\"/patients/9990000050/sections\">See each version</a></td></tr>",
+    )), "{summary}");
+    assert_eq!(summary.matches("Sources differ").count(), 1);
     // Values of other shapes read as words.
     use crate::provenance::value_text;
     assert_eq!(value_text(None), "not recorded");
