@@ -280,11 +280,11 @@ fn shaded(latest: &TestResult) -> Option<(Option<f64>, Option<f64>)> {
     })
 }
 
-/// The trend chart for `points` (oldest first, at least two), in `unit`.
+/// The trend chart `id` for `points` (oldest first, at least two) in
+/// `unit`, described by `summary`, with `range` shaded.
 fn chart(
     out: &mut String,
-    id: &str,
-    summary: &str,
+    (id, summary, unit): (&str, &str, &str),
     points: &[Point],
     range: Option<(Option<f64>, Option<f64>)>,
 ) {
@@ -315,6 +315,11 @@ fn chart(
         out,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" width=\"100%\" role=\"img\" aria-label=\"{s}\" focusable=\"false\" id=\"{id}\"><title>{s}</title>",
         s = Esc(summary),
+    );
+    let _ = write!(
+        out,
+        "<text x=\"6\" y=\"11\" font-size=\"12\" fill=\"{TEXT}\">{}</text>",
+        Esc(unit)
     );
     if let Some((low, high)) = range {
         let top_y = scale.y(high.unwrap_or(hi));
@@ -480,7 +485,8 @@ fn group(out: &mut String, n: usize, g: &Group<'_>) {
                 &range_words,
                 g.items.len() - points.len(),
             );
-            chart(out, &format!("chart-{n}"), &summary, &points, range);
+            let id = format!("chart-{n}");
+            chart(out, (&id, &summary, distinct[0]), &points, range);
         }
     }
     table::start(

@@ -404,13 +404,18 @@ fn the_timeline_lists_by_date_and_says_what_its_filter_hides() {
         .collect();
     assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?}");
     assert!(page.contains("<p id=\"timeline-filter\"><strong>No filter: every organisation and every type.</strong> Showing 8 of 8 items.</p>"));
-    assert!(page.contains("<form method=\"get\" action=\"/patients/9990000050/timeline\">"));
+    assert!(page.contains(concat!(
+        "Showing 8 of 8 items.</p><details class=\"nhsuk-details\"><summary class=\"nhsuk-details__summary\">",
+        "<span class=\"nhsuk-details__summary-text\">Filter by organisation or type</span></summary>",
+        "<div class=\"nhsuk-details__text\"><form method=\"get\" action=\"/patients/9990000050/timeline\">",
+    )));
     assert!(page.contains("<button class=\"nhsuk-button nhsuk-button--secondary\" type=\"submit\">Apply filter</button></form>"));
 
     let page = tab_page(&f, &record, &timeline("org=RN3&type=result&type=encounter"));
     assert!(page.contains(concat!(
         "<p id=\"timeline-filter\"><strong>Filtered to organisations: Great Western Hospitals NHS Foundation Trust (RN3); types: Encounter and Result.</strong> ",
         "Showing 4 of 8 items; the filter hides 4 items. <a href=\"/patients/9990000050/timeline\">Show every item</a>.</p>",
+        "<details class=\"nhsuk-details\" open>",
     )), "{page}");
     assert!(page.contains("<input class=\"nhsuk-checkboxes__input\" id=\"org-RN3\" name=\"org\" type=\"checkbox\" value=\"RN3\" checked><label class=\"nhsuk-label nhsuk-checkboxes__label\" for=\"org-RN3\">Great Western Hospitals NHS Foundation Trust (RN3)</label>"));
     assert!(page.contains("<input class=\"nhsuk-checkboxes__input\" id=\"org-J83019\" name=\"org\" type=\"checkbox\" value=\"J83019\"><label"));
@@ -446,6 +451,7 @@ fn a_repeated_test_is_charted_with_its_range_shaded_and_abnormal_values_flagged(
     let svg = format!(
         concat!(
             "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 600 200\" width=\"100%\" role=\"img\" aria-label=\"{s}\" focusable=\"false\" id=\"chart-0\"><title>{s}</title>",
+            "<text x=\"6\" y=\"11\" font-size=\"12\" fill=\"#212b32\">mmol/L</text>",
             "<rect x=\"60\" y=\"60.0\" width=\"520.0\" height=\"90.0\" fill=\"#007f3b\" fill-opacity=\"0.15\"/>",
             "<line x1=\"60\" y1=\"150.0\" x2=\"580\" y2=\"150.0\" stroke=\"#007f3b\" stroke-dasharray=\"4 3\"/><text x=\"54.0\" y=\"154.0\" text-anchor=\"end\" font-size=\"12\" fill=\"#212b32\">3</text>",
             "<line x1=\"60\" y1=\"60.0\" x2=\"580\" y2=\"60.0\" stroke=\"#007f3b\" stroke-dasharray=\"4 3\"/><text x=\"54.0\" y=\"64.0\" text-anchor=\"end\" font-size=\"12\" fill=\"#212b32\">6</text>",

@@ -108,11 +108,13 @@ fn checkbox(out: &mut String, name: &str, value: &str, label: &str, checked: boo
     );
 }
 
-/// The filter form: a GET to the timeline itself.
+/// The filter form: a GET to the timeline itself, behind a disclosure
+/// (open while a filter is in effect).
 fn form(out: &mut String, view: &RecordView<'_>, filter: &TimelineFilter) {
     let _ = write!(
         out,
-        "<form method=\"get\" action=\"{}\"><div class=\"nhsuk-form-group\"><fieldset class=\"nhsuk-fieldset\"><legend class=\"nhsuk-fieldset__legend nhsuk-fieldset__legend--s\">Organisation</legend><div class=\"nhsuk-checkboxes nhsuk-checkboxes--small\">",
+        "<details class=\"nhsuk-details\"{}><summary class=\"nhsuk-details__summary\"><span class=\"nhsuk-details__summary-text\">Filter by organisation or type</span></summary><div class=\"nhsuk-details__text\"><form method=\"get\" action=\"{}\"><div class=\"nhsuk-form-group\"><fieldset class=\"nhsuk-fieldset\"><legend class=\"nhsuk-fieldset__legend nhsuk-fieldset__legend--s\">Organisation</legend><div class=\"nhsuk-checkboxes nhsuk-checkboxes--small\">",
+        if filter.is_empty() { "" } else { " open" },
         Esc(&RecordTab::Timeline(TimelineFilter::default()).path(view.nhs_number))
     );
     for (ods, name) in organisations(view) {
@@ -129,7 +131,7 @@ fn form(out: &mut String, view: &RecordView<'_>, filter: &TimelineFilter) {
             filter.kinds.contains(&k),
         );
     }
-    out.push_str("</div></fieldset></div><button class=\"nhsuk-button nhsuk-button--secondary\" type=\"submit\">Apply filter</button></form>");
+    out.push_str("</div></fieldset></div><button class=\"nhsuk-button nhsuk-button--secondary\" type=\"submit\">Apply filter</button></form></div></details>");
 }
 
 /// The filter in effect, in words.
@@ -184,7 +186,6 @@ pub(crate) fn timeline(out: &mut String, view: &RecordView<'_>, filter: &Timelin
     );
     let total = items.len();
     items.retain(|(k, i)| passes(filter, *k, i));
-    form(out, view, filter);
     let hidden = total - items.len();
     let _ = write!(
         out,
@@ -202,6 +203,7 @@ pub(crate) fn timeline(out: &mut String, view: &RecordView<'_>, filter: &Timelin
         );
     }
     out.push_str(".</p>");
+    form(out, view, filter);
     let absent: Vec<&str> = SECTIONS
         .iter()
         .filter(|s| !view.record.sections.contains_key(s))
