@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 
 use icr_merge::MergedItem;
-use icr_model::{Entry, Section};
+use icr_model::{Document, Entry, Section};
 
 use crate::html::Esc;
 use crate::sections_tab::item_name;
@@ -17,8 +17,21 @@ use crate::summary::listed_by;
 use crate::tabs::section_tab;
 use crate::{RecordView, banner, format, provenance};
 
+/// The document's text, set off from its details, or a note that the
+/// source sent none.
+pub(crate) fn text(out: &mut String, d: &Document) {
+    match &d.text {
+        Some(text) if !text.trim().is_empty() => {
+            out.push_str("<div class=\"nhsuk-inset-text\"><span class=\"nhsuk-u-visually-hidden\">Document text: </span>");
+            paragraphs(out, text);
+            out.push_str("</div>");
+        }
+        _ => out.push_str("<p>The source sent no text for this document.</p>"),
+    }
+}
+
 /// Plain text as paragraphs: a blank line parts them, a line break stays.
-pub(crate) fn paragraphs(out: &mut String, text: &str) {
+fn paragraphs(out: &mut String, text: &str) {
     let normalised = text.replace("\r\n", "\n");
     for para in normalised
         .split("\n\n")
@@ -84,14 +97,7 @@ fn document(out: &mut String, n: usize, item: &MergedItem) {
         row(out, "Plan period", &period);
     }
     out.push_str("</dl>");
-    match &d.text {
-        Some(text) if !text.trim().is_empty() => {
-            out.push_str("<div class=\"nhsuk-inset-text\"><span class=\"nhsuk-u-visually-hidden\">Document text: </span>");
-            paragraphs(out, text);
-            out.push_str("</div>");
-        }
-        _ => out.push_str("<p>The source sent no text for this document.</p>"),
-    }
+    text(out, d);
     if let Some(p) = d.care_plan.as_ref().filter(|p| !p.activities.is_empty()) {
         out.push_str("<h4 class=\"nhsuk-heading-s\">Planned</h4><ul class=\"nhsuk-list nhsuk-list--bullet\">");
         for a in &p.activities {

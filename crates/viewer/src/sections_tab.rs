@@ -10,7 +10,7 @@ use icr_model::{Concept, Entry, PartialDateTime, Section};
 
 use crate::html::Esc;
 use crate::summary::notes;
-use crate::{RecordView, banner, format, provenance, results};
+use crate::{RecordView, banner, documents, format, provenance, results};
 
 /// A section's name in words.
 pub(crate) const fn section_name(section: Section) -> &'static str {
@@ -32,7 +32,7 @@ pub(crate) const fn section_name(section: Section) -> &'static str {
 
 /// The rows of one item: a fixed label and its value as text.
 #[derive(Default)]
-pub(crate) struct Rows(pub(crate) Vec<(&'static str, String)>);
+struct Rows(Vec<(&'static str, String)>);
 
 impl Rows {
     fn text(&mut self, label: &'static str, value: Option<&str>) {
@@ -63,8 +63,9 @@ impl Rows {
     }
 }
 
-/// Everything an item holds, as rows (its name is the heading).
-pub(crate) fn rows(entry: &Entry) -> Rows {
+/// Everything an item holds, as rows (its name is the heading; a
+/// document's text follows the rows, in paragraphs).
+fn rows(entry: &Entry) -> Rows {
     let mut r = Rows::default();
     match entry {
         Entry::Contact(c) => {
@@ -195,7 +196,6 @@ pub(crate) fn rows(entry: &Entry) -> Rows {
                 r.date("Plan until", p.period_end.as_ref());
                 r.texts("Planned", &p.activities);
             }
-            r.text("Text", d.text.as_deref());
         }
         Entry::Procedure(p) => {
             r.code("Status", p.status.map(|s| s.as_code()));
@@ -270,6 +270,9 @@ fn item(out: &mut String, item: &MergedItem) {
     out.push_str("<div class=\"nhsuk-summary-list__row\"><dt class=\"nhsuk-summary-list__key\">Held by</dt><dd class=\"nhsuk-summary-list__value\">");
     provenance::holders(out, &item.provenance);
     out.push_str("</dd></div></dl>");
+    if let Entry::Document(d) = &item.entry {
+        documents::text(out, d);
+    }
     provenance::conflicts(out, item);
     out.push_str("</div></div>");
 }

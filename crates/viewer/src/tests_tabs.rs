@@ -322,6 +322,8 @@ fn the_full_record_gives_every_holder_of_every_item() {
         "<li><strong>Great Western Hospitals NHS Foundation Trust</strong> (RN3): test, source gwh, record MED-991, last update not stated</li>",
         "</ul></dd></div></dl>",
     )), "{page}");
+    // A document's text keeps its paragraphs here too.
+    assert!(page.contains("<p>Seen &lt;b&gt;at home&lt;/b&gt;.</p><p>Plan: fluids &amp; rest.<br>Review in 2 days.</p></div>"));
     // Demographics' sources, and every section, shown or not.
     assert!(page.contains("<li><strong>Ridgeway View Practice</strong> (J83019): test, source gp, record Patient/1, last update not stated</li>"));
     assert!(page.contains("id=\"section-contacts\">Contacts</h2><p>Not shown to your role.</p>"));
