@@ -114,30 +114,59 @@ fn flag(text: &str, letter: char) -> Option<Flag> {
     })
 }
 
-/// The source's interpretation (HL7 v3 ObservationInterpretation codes,
-/// else its words); without one, a number outside its reference range.
-/// `None` for a normal or unflagged value.
+/// The abnormal flag an interpretation code (HL7 v2 table 0078, the v3
+/// ObservationInterpretation codes) stands for.
+fn abnormal_code(code: &str) -> Option<Flag> {
+    match code {
+        "H" => flag("High", 'H'),
+        "HH" => flag("Critically high", 'H'),
+        "HU" => flag("Significantly high", 'H'),
+        "HX" => flag("Above high threshold", 'H'),
+        ">" => flag("Above the measurable range", 'H'),
+        "L" => flag("Low", 'L'),
+        "LL" => flag("Critically low", 'L'),
+        "LU" => flag("Significantly low", 'L'),
+        "LX" => flag("Below low threshold", 'L'),
+        "<" => flag("Below the measurable range", 'L'),
+        "A" => flag("Abnormal", '!'),
+        "AA" => flag("Critically abnormal", '!'),
+        "EX" => flag("Outside threshold", '!'),
+        _ => None,
+    }
+}
+
+/// The abnormal flag an interpretation in words stands for, if it says
+/// high, low, abnormal or critical.
+fn abnormal_words(label: &str) -> Option<Flag> {
+    let l = label.to_ascii_lowercase();
+    let letter = if l.contains("high") {
+        'H'
+    } else if l.contains("low") {
+        'L'
+    } else if l.contains("abnormal") || l.contains("critical") {
+        '!'
+    } else {
+        return None;
+    };
+    flag(label, letter)
+}
+
+/// Whether a value is abnormal: the source's interpretation where it
+/// says (by code, else in words: high, low, abnormal, critical — or
+/// normal); else a number outside its reference range. Interpretations
+/// that are neither (`Not detected`, `Susceptible`) are words only
+/// ([`interpretation_words`]) and leave the range to decide.
 pub(crate) fn abnormal(r: &TestResult) -> Option<Flag> {
-    if let Some(c) = r.interpretation.first() {
-        let code = c.primary().map(|p| p.code.as_str());
-        return match code {
-            Some("N") => None,
-            Some("H") => flag("High", 'H'),
-            Some("HH") => flag("Critically high", 'H'),
-            Some("HU") => flag("Significantly high", 'H'),
-            Some(">") => flag("Above the measurable range", 'H'),
-            Some("L") => flag("Low", 'L'),
-            Some("LL") => flag("Critically low", 'L'),
-            Some("LU") => flag("Significantly low", 'L'),
-            Some("<") => flag("Below the measurable range", 'L'),
-            Some("A") => flag("Abnormal", '!'),
-            Some("AA") => flag("Critically abnormal", '!'),
-            _ => match c.label() {
-                Some(l) if l.eq_ignore_ascii_case("normal") => None,
-                Some(l) => flag(l, '!'),
-                None => flag("Abnormal", '!'),
-            },
-        };
+    let mut normal = false;
+    for c in &r.interpretation {
+        let code = c.primary().map(|p| p.code.as_str()).unwrap_or_default();
+        if let Some(f) = abnormal_code(code).or_else(|| c.label().and_then(abnormal_words)) {
+            return Some(f);
+        }
+        normal |= code == "N" || c.label().is_some_and(|l| l.eq_ignore_ascii_case("normal"));
+    }
+    if normal {
+        return None;
     }
     let v = numeric(r)?;
     let range = r.reference_range.first()?;
@@ -158,6 +187,13 @@ pub(crate) fn abnormal(r: &TestResult) -> Option<Flag> {
     } else {
         None
     }
+}
+
+/// The source's interpretations in words (`Not detected`), for a value
+/// not flagged abnormal.
+fn interpretation_words(r: &TestResult) -> String {
+    let words: Vec<&str> = r.interpretation.iter().filter_map(Concept::label).collect();
+    words.join(", ")
 }
 
 /// The plain number of a quantity value (not a bound such as `<0.5`).
@@ -503,11 +539,15 @@ fn group(out: &mut String, n: usize, g: &Group<'_>) {
             })
             .unwrap_or_else(|| "No value".into());
         let flag = abnormal(r);
+        let words = interpretation_words(r);
         let cells = [
             Cell::Text(&dated(r)),
             Cell::Text(&value),
             Cell::Text(&range_text(&r.reference_range).unwrap_or_default()),
-            Cell::Flag(flag.as_ref().map(|f| f.text.as_str())),
+            match &flag {
+                Some(f) => Cell::Flag(Some(&f.text)),
+                None => Cell::Text(&words),
+            },
         ];
         table::row(out, &cells, item);
     }

@@ -481,7 +481,7 @@ fn a_repeated_test_is_charted_with_its_range_shaded_and_abnormal_values_flagged(
             "<strong class=\"nhsuk-tag nhsuk-tag--red\">High</strong>",
         ),
         row("11-Jan-2026", "5 mmol/L", ""),
-        row("01-Jan-2026", "4 mmol/L", ""),
+        row("01-Jan-2026", "4 mmol/L", "N"),
     ];
     let at: Vec<usize> = rows
         .iter()
@@ -515,8 +515,17 @@ fn a_value_outside_its_range_is_flagged_without_the_sources_flag() {
     assert_eq!(abnormal(&normal), None, "the source's word stands");
     normal.interpretation = interpretation("LL");
     assert_eq!(abnormal(&normal).unwrap().text, "Critically low");
-    normal.interpretation = vec![Concept::text("Borderline")];
-    assert_eq!(abnormal(&normal).unwrap().text, "Borderline");
+    normal.interpretation = vec![Concept::text("Above high normal")];
+    assert_eq!(
+        abnormal(&normal).map(|f| (f.text, f.letter)),
+        Some(("Above high normal".into(), 'H'))
+    );
+    // Words that are no flag leave the range to decide.
+    normal.interpretation = vec![Concept::text("Better")];
+    assert_eq!(abnormal(&normal).unwrap().text, "High");
+    let mut negative = r(4.0);
+    negative.interpretation = interpretation("NEG");
+    assert_eq!(abnormal(&negative), None);
 }
 
 #[test]
