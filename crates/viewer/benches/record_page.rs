@@ -2,7 +2,9 @@
 //! sources, a third of facts held twice: the merge bench's data), at each
 //! tab: the summary listing every current medication and active problem,
 //! the full record, the timeline, problems, results (a third of the items,
-//! each its own test) and documents. `cargo bench -p icr-viewer`.
+//! spread over ten tests, each value numeric with a reference range, so
+//! every test is charted) and documents (none in this data: the frame
+//! only). `cargo bench -p icr-viewer`.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use icr_model::{NhsNumber, SectionSet, SourceRecord, SourceStatus};
@@ -29,7 +31,9 @@ fn bench(c: &mut Criterion) {
         .map(|n| {
             let records = icr_merge::testdata::records(n, 3);
             let refs: Vec<&SourceRecord> = records.iter().collect();
-            (n, icr_merge::merge(&refs, SectionSet::all()))
+            let mut record = icr_merge::merge(&refs, SectionSet::all());
+            repeat_tests(&mut record);
+            (n, record)
         })
         .collect();
     for segment in [
@@ -58,6 +62,40 @@ fn bench(c: &mut Criterion) {
             });
         }
         group.finish();
+    }
+}
+
+/// Makes the synthetic results ten repeated tests with numeric values and
+/// a reference range, as a person's blood tests over the years are.
+fn repeat_tests(record: &mut icr_merge::MergedRecord) {
+    use icr_model::{
+        CodeSystem, Coding, Concept, Entry, Quantity, ReferenceRange, ResultValue, Section,
+    };
+    let quantity = |v: f64| Quantity {
+        value: Some(v),
+        unit: Some("mmol/L".into()),
+        ..Default::default()
+    };
+    let results = record
+        .sections
+        .get_mut(&Section::Results)
+        .into_iter()
+        .flatten();
+    for (i, item) in results.enumerate() {
+        if let Entry::Result(r) = &mut item.entry {
+            let test = i % 10;
+            r.code = Concept::coded(Coding::new(
+                CodeSystem::Loinc,
+                format!("{test}"),
+                format!("Test {test}"),
+            ));
+            r.value = Some(ResultValue::Quantity(quantity((i % 7) as f64)));
+            r.reference_range = vec![ReferenceRange {
+                low: Some(quantity(1.0)),
+                high: Some(quantity(5.0)),
+                text: None,
+            }];
+        }
     }
 }
 
