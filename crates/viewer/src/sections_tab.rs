@@ -277,9 +277,9 @@ fn item(out: &mut String, item: &MergedItem) {
     out.push_str("</div></div>");
 }
 
-/// The tab: personal details' provenance, then every section in order.
+/// The tab: personal details' provenance, then every section in order,
+/// each a second-level heading as the summary's lists are.
 pub(crate) fn sections(out: &mut String, view: &RecordView<'_>) {
-    out.push_str("<h2 class=\"nhsuk-heading-l\">Full record</h2>");
     if let Some(patient) = &view.record.patient {
         out.push_str("<section aria-labelledby=\"section-demographics\"><h2 class=\"nhsuk-heading-m\" id=\"section-demographics\">Personal details</h2><p>The details in the banner are from the most recently updated of:</p>");
         provenance::holders(out, &patient.provenance);

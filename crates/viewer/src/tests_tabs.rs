@@ -4,10 +4,10 @@
 
 use icr_merge::{Conflict, ConflictValue, MergedItem, MergedRecord};
 use icr_model::{
-    Appointment, AppointmentKind, Attachment, CodeSystem, Coding, Concept, Condition,
+    Appointment, AppointmentKind, Attachment, CarePlan, CodeSystem, Coding, Concept, Condition,
     ConditionClinicalStatus, Document, DocumentStatus, Entry, MedicationStatus, OdsCode,
-    PartialDateTime, Quantity, ReferenceRange, Referral, ResultKind, ResultValue, Section,
-    TestResult, Verification,
+    PartialDateTime, Quantity, ReferenceRange, Referral, RequestStatus, ResultKind, ResultValue,
+    Section, TestResult, Verification,
 };
 use icr_policy::Withheld;
 use time::macros::datetime;
@@ -610,6 +610,25 @@ fn documents_show_their_text_escaped_and_never_the_sources_address() {
         "<details class=\"nhsuk-details\">",
     )), "{page}");
     assert!(!page.contains("ooh.internal"));
+    // A care plan says what it plans, for when.
+    let mut record = rich(&f);
+    if let Entry::Document(d) = &mut record.sections.get_mut(&Section::Documents).unwrap()[0].entry
+    {
+        d.text = None;
+        d.care_plan = Some(CarePlan {
+            status: Some(RequestStatus::OnHold),
+            period_start: on(2026, 3, 4),
+            period_end: None,
+            activities: vec!["Daily <visit>".into(), "Review".into()],
+        });
+    }
+    let page = tab_page(&f, &record, &RecordTab::Documents);
+    assert!(page.contains(concat!(
+        "<div class=\"nhsuk-summary-list__row\"><dt class=\"nhsuk-summary-list__key\">Plan status</dt><dd class=\"nhsuk-summary-list__value\">On hold</dd></div>",
+        "<div class=\"nhsuk-summary-list__row\"><dt class=\"nhsuk-summary-list__key\">Plan period</dt><dd class=\"nhsuk-summary-list__value\">From 04-Mar-2026</dd></div></dl>",
+        "<p>The source sent no text for this document.</p>",
+        "<h4 class=\"nhsuk-heading-s\">Planned</h4><ul class=\"nhsuk-list nhsuk-list--bullet\"><li>Daily &lt;visit&gt;</li><li>Review</li></ul>",
+    )), "{page}");
     assert!(!page.contains("<b>"));
 }
 
