@@ -284,6 +284,32 @@ struct Scale {
 }
 
 impl Scale {
+    /// The scales for `points` (oldest first) and the range to shade: the
+    /// values and the range's bounds with an eighth of their span above
+    /// and below, so no point sits on an edge. `None` when they are too far
+    /// apart to draw (their span is no finite number).
+    fn new(points: &[Point], range: Option<(Option<f64>, Option<f64>)>) -> Option<Scale> {
+        let values = points.iter().map(|p| p.value);
+        let bounds = range.into_iter().flat_map(|(l, h)| l.into_iter().chain(h));
+        let (lo, hi) = values
+            .chain(bounds)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            });
+        let pad = if hi > lo {
+            (hi - lo) / 8.0
+        } else {
+            (hi.abs() / 10.0).max(1.0)
+        };
+        let (lo, hi) = (lo - pad, hi + pad);
+        ((hi - lo).is_finite() && hi > lo).then(|| Scale {
+            t0: points.first().map_or(0, |p| p.at),
+            t1: points.last().map_or(0, |p| p.at),
+            lo,
+            hi,
+        })
+    }
+
     fn x(&self, t: i64) -> f64 {
         let plot_w = WIDTH - LEFT - RIGHT;
         if self.t1 == self.t0 {
@@ -323,28 +349,9 @@ fn chart(
     (id, summary, unit): (&str, &str, &str),
     points: &[Point],
     range: Option<(Option<f64>, Option<f64>)>,
+    scale: &Scale,
 ) {
-    let values = points.iter().map(|p| p.value);
-    let bounds = range.into_iter().flat_map(|(l, h)| l.into_iter().chain(h));
-    let (mut lo, mut hi) = values
-        .chain(bounds)
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-            (lo.min(v), hi.max(v))
-        });
-    // An eighth of the span above and below, so no point sits on an edge.
-    let pad = if hi > lo {
-        (hi - lo) / 8.0
-    } else {
-        (hi.abs() / 10.0).max(1.0)
-    };
-    lo -= pad;
-    hi += pad;
-    let scale = Scale {
-        t0: points.first().map_or(0, |p| p.at),
-        t1: points.last().map_or(0, |p| p.at),
-        lo,
-        hi,
-    };
+    let (lo, hi) = (scale.lo, scale.hi);
     let bottom = TOP + PLOT_H;
     let right = WIDTH - RIGHT;
     let _ = write!(
@@ -514,15 +521,20 @@ fn group(out: &mut String, n: usize, g: &Group<'_>) {
             let range = shaded(latest);
             let range_words = range_text(&latest.reference_range);
             let points: Vec<Point> = plotted.into_iter().map(|(_, p)| p).collect();
-            let summary = chart_summary(
-                g.name,
-                distinct[0],
-                &points,
-                &range_words,
-                g.items.len() - points.len(),
-            );
-            let id = format!("chart-{n}");
-            chart(out, (&id, &summary, distinct[0]), &points, range);
+            match Scale::new(&points, range) {
+                None => out.push_str("<p class=\"nhsuk-body-s\">Not charted: the values are too far apart to draw on one scale.</p>"),
+                Some(scale) => {
+                    let summary = chart_summary(
+                        g.name,
+                        distinct[0],
+                        &points,
+                        &range_words,
+                        g.items.len() - points.len(),
+                    );
+                    let id = format!("chart-{n}");
+                    chart(out, (&id, &summary, distinct[0]), &points, range, &scale);
+                }
+            }
         }
     }
     table::start(

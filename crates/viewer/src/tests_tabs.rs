@@ -726,3 +726,71 @@ fn scramble(item: &mut MergedItem, text: &str) {
         _ => {}
     }
 }
+
+/// A result of test `test` on day `day` of 2026, `value` in `unit`, with
+/// the interpretation `flag` and a range of 3 to 6.
+fn any_result(test: u8, day: u16, value: f64, unit: &str, flag: &str) -> Entry {
+    let mut e = potassium(
+        1,
+        Quantity {
+            unit: Some(unit.into()),
+            ..mmol(value)
+        },
+        flag,
+    );
+    if let Entry::Result(r) = &mut e {
+        r.code = Concept::coded(Coding::new(
+            CodeSystem::Loinc,
+            format!("{test}"),
+            format!("Test {test}"),
+        ));
+        r.effective = time::Date::from_ordinal_date(2026, day)
+            .ok()
+            .map(PartialDateTime::Date);
+    }
+    e
+}
+
+proptest::proptest! {
+    /// Any values, however large, small, equal or odd, render every tab
+    /// well formed, and a chart's coordinates are always numbers.
+    #[test]
+    fn any_results_render_well_formed_charts(
+        results in proptest::collection::vec(
+            (0u8..3, 1u16..366, proptest::prop_oneof![proptest::num::f64::ANY, proptest::strategy::Just(f64::MAX), proptest::strategy::Just(-f64::MAX), -10.0..10.0f64], proptest::sample::select(vec!["mmol/L", "<b>", ""]), proptest::sample::select(vec!["", "H", "N", "LL", "NEG"])),
+            0..12,
+        ),
+    ) {
+        let f = Fixture::new();
+        let mut record = f.record(false);
+        let items = results
+            .iter()
+            .map(|(test, day, value, unit, flag)| item(any_result(*test, *day, *value, unit, flag), &[&f.gp]))
+            .collect();
+        record.sections.insert(Section::Results, items);
+        for tab in all_tabs() {
+            let page = tab_page(&f, &record, &tab);
+            assert_balanced(&page);
+            for svg in page.split("<svg").skip(1) {
+                let svg = &svg[..svg.find("</svg>").unwrap()];
+                proptest::prop_assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
+            }
+        }
+    }
+}
+
+#[test]
+fn values_too_far_apart_to_draw_are_not_charted() {
+    let f = Fixture::new();
+    let mut record = f.record(false);
+    record.sections.insert(
+        Section::Results,
+        vec![
+            item(any_result(1, 10, f64::MAX, "mmol/L", ""), &[&f.gp]),
+            item(any_result(1, 20, -f64::MAX, "mmol/L", ""), &[&f.gp]),
+        ],
+    );
+    let page = tab_page(&f, &record, &RecordTab::Results);
+    assert!(page.contains("id=\"test-0\">Test 1</h3><p class=\"nhsuk-body-s\">Not charted: the values are too far apart to draw on one scale.</p>"), "{page}");
+    assert!(!page.contains("NaN"));
+}
