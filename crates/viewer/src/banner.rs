@@ -14,9 +14,9 @@ use icr_model::{
 use time::Date;
 
 use crate::RecordView;
-use crate::format;
 use crate::html::Esc;
 use crate::summary::active_alert;
+use crate::{format, sources};
 
 /// The name as the banner shows it: `PENNINGTON, Robert James (Mr)`.
 pub(crate) fn banner_name(name: &HumanName) -> String {
@@ -143,12 +143,10 @@ pub(crate) fn banner(out: &mut String, view: &RecordView<'_>) {
     match patient {
         Some(p) => {
             let d = &p.demographics;
-            let gp = d.registered_practice.as_ref().map(|ods| {
-                match view.sources.iter().find(|s| s.ods_code == ods) {
-                    Some(s) => format!("{} ({})", s.organisation, ods.as_str()),
-                    None => ods.as_str().to_owned(),
-                }
-            });
+            let gp = d
+                .registered_practice
+                .as_ref()
+                .map(|ods| sources::named(view, ods));
             rows(out, d, view.nhs_number, gp.as_deref(), view.today);
         }
         None => {

@@ -13,7 +13,7 @@ use crate::sections_tab::{item_name, section_name};
 use crate::summary::notes;
 use crate::table::{self, Cell};
 use crate::tabs::{RecordTab, TimelineFilter, TimelineKind};
-use crate::{RecordView, format, results};
+use crate::{RecordView, format, results, sources};
 
 /// The sections the timeline draws on.
 const SECTIONS: [Section; 5] = [
@@ -142,12 +142,7 @@ fn in_effect(view: &RecordView<'_>, filter: &TimelineFilter) -> String {
     let orgs: Vec<String> = filter
         .orgs
         .iter()
-        .map(
-            |ods| match view.sources.iter().find(|s| s.ods_code == ods) {
-                Some(s) => format!("{} ({})", s.organisation, ods.as_str()),
-                None => ods.as_str().to_owned(),
-            },
-        )
+        .map(|ods| sources::named(view, ods))
         .collect();
     let orgs: Vec<&str> = orgs.iter().map(String::as_str).collect();
     let kinds: Vec<&str> = filter.kinds.iter().map(|k| k.label()).collect();
