@@ -487,7 +487,7 @@ fn group(out: &mut String, n: usize, g: &Group<'_>) {
     );
     if g.items.len() >= 2 {
         // Oldest first, numbers with dates only.
-        let plotted: Vec<(&TestResult, Point)> = g
+        let mut plotted: Vec<(&TestResult, Point)> = g
             .items
             .iter()
             .rev()
@@ -502,6 +502,8 @@ fn group(out: &mut String, n: usize, g: &Group<'_>) {
                 ))
             })
             .collect();
+        // Time runs left to right whatever the section's order of ties.
+        plotted.sort_by_key(|(_, p)| p.at);
         let mut distinct: Vec<&str> = plotted
             .iter()
             .map(|(r, _)| unit(r).unwrap_or("no unit"))

@@ -774,6 +774,13 @@ proptest::proptest! {
             for svg in page.split("<svg").skip(1) {
                 let svg = &svg[..svg.find("</svg>").unwrap()];
                 proptest::prop_assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
+                // Every point inside the plot.
+                for (axis, lo, hi) in [("cx=\"", 60.0, 580.0), ("cy=\"", 15.0, 165.0)] {
+                    for at in svg.split(axis).skip(1) {
+                        let v: f64 = at[..at.find('"').unwrap()].parse().unwrap();
+                        proptest::prop_assert!((lo..=hi).contains(&v), "{axis}{v}");
+                    }
+                }
             }
         }
     }
