@@ -682,14 +682,32 @@ fn text_from_sources_is_escaped_on_every_tab() {
     let f = Fixture::new();
     let evil = "<script>alert(\"x\")</script>&'";
     let mut record = rich(&f);
+    // An organisation, a system and a record id of that text too, and a
+    // conflict's value.
+    let bad = crate::tests::org("bad", evil, "RXX");
+    let mut meta = (*bad.meta).clone();
+    meta.system = evil.into();
+    let meta = std::sync::Arc::new(meta);
     for items in record.sections.values_mut() {
         for i in items.iter_mut() {
             scramble(i, evil);
+            i.provenance.push(meta.provenance(evil, None).unwrap());
+            i.conflicts.push(Conflict {
+                field: evil.into(),
+                values: vec![ConflictValue {
+                    sources: vec![meta.id.clone()],
+                    value: Some(evil.into()),
+                }],
+            });
         }
     }
     for tab in all_tabs() {
         let page = tab_page(&f, &record, &tab);
         assert!(!page.contains("<script>"), "{}", tab.title());
+        if !matches!(tab, RecordTab::Summary) {
+            let holder = "<li><strong>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;</strong> (RXX): &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;, source bad, record &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;, last update not stated</li>";
+            assert!(page.contains(holder), "{}", tab.title());
+        }
         assert!(
             page.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;"),
             "{}",
