@@ -94,7 +94,7 @@ pub(crate) fn value_text(value: Option<&Value>) -> String {
 }
 
 fn conflict(out: &mut String, item: &MergedItem, c: &Conflict) {
-    let _ = write!(out, "<li>{}: ", Esc(&c.field.replace('_', " ")));
+    let _ = write!(out, "<li>{}: ", Esc(&format::code_words(&c.field)));
     for (i, v) in c.values.iter().enumerate() {
         let names: Vec<&str> = v.sources.iter().map(|s| organisation(item, s)).collect();
         let _ = write!(

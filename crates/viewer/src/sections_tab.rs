@@ -9,7 +9,7 @@ use icr_merge::MergedItem;
 use icr_model::{Concept, Entry, PartialDateTime, Section};
 
 use crate::html::Esc;
-use crate::summary::notes;
+use crate::tabs::section_body;
 use crate::{RecordView, banner, documents, format, provenance, results};
 
 /// A section's name in words.
@@ -295,23 +295,16 @@ pub(crate) fn sections(out: &mut String, view: &RecordView<'_>) {
             "<section aria-labelledby=\"section-{id}\"><h2 class=\"nhsuk-heading-m\" id=\"section-{id}\">{}</h2>",
             section_name(section)
         );
-        match view.record.sections.get(&section) {
-            None => out.push_str("<p>Not shown to your role.</p>"),
-            Some(items) if items.is_empty() => {
-                out.push_str("<p>None recorded by the organisations that answered.</p>");
+        section_body(out, view, section, |out, items| {
+            let _ = write!(
+                out,
+                "<p class=\"nhsuk-body-s\">{}, most recent first.</p>",
+                format::count(items.len(), "item", "items")
+            );
+            for i in items {
+                item(out, i);
             }
-            Some(items) => {
-                let _ = write!(
-                    out,
-                    "<p class=\"nhsuk-body-s\">{}, most recent first.</p>",
-                    format::count(items.len(), "item", "items")
-                );
-                for i in items {
-                    item(out, i);
-                }
-            }
-        }
-        notes(out, view, &[section]);
+        });
         out.push_str("</section>\n");
     }
 }

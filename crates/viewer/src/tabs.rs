@@ -277,9 +277,8 @@ pub(crate) fn content(out: &mut String, view: &RecordView<'_>, tab: &RecordTab) 
     }
 }
 
-/// A tab on one section: its heading (`id` names it), then `body` with
-/// the section's items, or why there are none, then why the list may be
-/// short (items withheld, organisations that did not answer in full).
+/// A tab on one section: its heading (`id` names it), then the section
+/// ([`section_body`]).
 pub(crate) fn section_tab(
     out: &mut String,
     view: &RecordView<'_>,
@@ -291,13 +290,30 @@ pub(crate) fn section_tab(
         out,
         "<section aria-labelledby=\"{id}-heading\"><h2 class=\"nhsuk-heading-l\" id=\"{id}-heading\">{heading}</h2>"
     );
-    match view.record.sections.get(&section) {
-        None => out.push_str("<p>Not shown to your role.</p>"),
-        Some(items) if items.is_empty() => {
-            out.push_str("<p>None recorded by the organisations that answered.</p>");
-        }
-        Some(items) => body(out, items),
-    }
-    notes(out, view, &[section]);
+    section_body(out, view, section, body);
     out.push_str("</section>\n");
+}
+
+/// A section under its heading: `body` with its items, or why there are
+/// none, then why the list may be short (items withheld, organisations
+/// that did not answer in full) — or, for a section the role may not see,
+/// only that.
+pub(crate) fn section_body(
+    out: &mut String,
+    view: &RecordView<'_>,
+    section: Section,
+    body: impl FnOnce(&mut String, &[MergedItem]),
+) {
+    match view.record.sections.get(&section) {
+        // What the role may not see cannot be incomplete for it.
+        None => out.push_str("<p>Not shown to your role.</p>"),
+        Some(items) => {
+            if items.is_empty() {
+                out.push_str("<p>None recorded by the organisations that answered.</p>");
+            } else {
+                body(out, items);
+            }
+            notes(out, view, &[section]);
+        }
+    }
 }

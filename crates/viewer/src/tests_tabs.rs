@@ -326,7 +326,11 @@ fn the_full_record_gives_every_holder_of_every_item() {
     assert!(page.contains("<p>Seen &lt;b&gt;at home&lt;/b&gt;.</p><p>Plan: fluids &amp; rest.<br>Review in 2 days.</p></div>"));
     // Demographics' sources, and every section, shown or not.
     assert!(page.contains("<li><strong>Ridgeway View Practice</strong> (J83019): test, source gp, record Patient/1, last update not stated</li>"));
-    assert!(page.contains("id=\"section-contacts\">Contacts</h2><p>Not shown to your role.</p>"));
+    assert!(
+        page.contains(
+            "id=\"section-contacts\">Contacts</h2><p>Not shown to your role.</p></section>"
+        )
+    );
     assert!(page.contains(
         "id=\"section-procedures\">Procedures and immunisations</h2><p>Not shown to your role.</p>"
     ));
@@ -345,7 +349,7 @@ fn sources_that_differ_are_shown_each_with_its_version_and_none_chosen() {
     let record = rich(&f);
     let expected = concat!(
         "<p><strong class=\"nhsuk-tag nhsuk-tag--orange\">Sources differ</strong> Each version is shown; none is chosen. The details above are the most recently updated copy.</p>",
-        "<ul class=\"nhsuk-list nhsuk-list--bullet\"><li>dosage: One tablet twice a day (Ridgeway View Practice); ",
+        "<ul class=\"nhsuk-list nhsuk-list--bullet\"><li>Dosage: One tablet twice a day (Ridgeway View Practice); ",
         "Two &lt;b&gt;tablets&lt;/b&gt; twice a day (Great Western Hospitals NHS Foundation Trust)</li></ul>",
     );
     let page = tab_page(&f, &record, &RecordTab::Sections);
