@@ -252,17 +252,42 @@ async fn a_clinician_signs_in_with_pkce_and_each_record_page_is_an_audited_acces
     assert!(page.contains("Great Western Hospitals NHS Foundation Trust"));
     assert!(!page.contains("<script>"), "no inline script");
 
-    // The page view is an access, audited as the viewer's, by the user
+    // The record's tabs: each a page of its own, each an access.
+    for (tab, expect) in [
+        ("/sections", "Held by"),
+        ("/timeline?org=RN3&type=result", "the filter hides"),
+        ("/problems", "Active"),
+        ("/results", "role=\"img\""),
+        ("/documents", "Discharge summary"),
+    ] {
+        let r = b.get(&format!("/patients/9990000050{tab}")).await;
+        assert_eq!(r.status(), 200, "{tab}");
+        let page = r.text().await.unwrap();
+        assert!(page.contains(expect), "{tab} shows {expect:?}");
+        assert!(
+            page.contains("PENNINGTON, Robert James (Mr)"),
+            "{tab} keeps the banner"
+        );
+    }
+    assert_eq!(
+        b.get("/patients/9990000050/no-such-tab").await.status(),
+        404
+    );
+
+    // Each page view is an access, audited as the viewer's, by the user
     // the provider signed in.
     let seen = audited(&demo, "9990000050").await;
     assert_eq!(
         seen,
-        vec![(
-            "viewer".to_owned(),
-            "demo-clinician".to_owned(),
-            "allowed".to_owned(),
-            String::new()
-        )]
+        vec![
+            (
+                "viewer".to_owned(),
+                "demo-clinician".to_owned(),
+                "allowed".to_owned(),
+                String::new()
+            );
+            6
+        ]
     );
 }
 

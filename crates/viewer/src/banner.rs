@@ -14,9 +14,9 @@ use icr_model::{
 use time::Date;
 
 use crate::RecordView;
-use crate::format;
 use crate::html::Esc;
 use crate::summary::active_alert;
+use crate::{format, sources};
 
 /// The name as the banner shows it: `PENNINGTON, Robert James (Mr)`.
 pub(crate) fn banner_name(name: &HumanName) -> String {
@@ -42,7 +42,8 @@ fn gender(g: Gender) -> &'static str {
     }
 }
 
-fn address(a: &Address) -> String {
+/// An address on one line.
+pub(crate) fn address(a: &Address) -> String {
     a.lines
         .iter()
         .chain(&a.city)
@@ -54,8 +55,8 @@ fn address(a: &Address) -> String {
         .join(", ")
 }
 
-/// One row: a fixed label and a value (escaped).
-fn row(out: &mut String, key: &'static str, value: &str) {
+/// One row of a summary list: a fixed label and a value (escaped).
+pub(crate) fn row(out: &mut String, key: &'static str, value: &str) {
     let _ = write!(
         out,
         "<div class=\"nhsuk-summary-list__row\"><dt class=\"nhsuk-summary-list__key\">{key}</dt><dd class=\"nhsuk-summary-list__value\">{}</dd></div>",
@@ -142,12 +143,10 @@ pub(crate) fn banner(out: &mut String, view: &RecordView<'_>) {
     match patient {
         Some(p) => {
             let d = &p.demographics;
-            let gp = d.registered_practice.as_ref().map(|ods| {
-                match view.sources.iter().find(|s| s.ods_code == ods) {
-                    Some(s) => format!("{} ({})", s.organisation, ods.as_str()),
-                    None => ods.as_str().to_owned(),
-                }
-            });
+            let gp = d
+                .registered_practice
+                .as_ref()
+                .map(|ods| sources::named(view, ods));
             rows(out, d, view.nhs_number, gp.as_deref(), view.today);
         }
         None => {

@@ -54,6 +54,19 @@ pub(crate) fn age(born: Date, today: Date) -> Option<String> {
     })
 }
 
+/// A FHIR code in words: `entered-in-error` is `Entered in error`.
+pub(crate) fn code_words(code: &str) -> String {
+    let mut out = String::with_capacity(code.len());
+    for (i, c) in code.chars().enumerate() {
+        match c {
+            '-' | '_' => out.push(' '),
+            c if i == 0 => out.extend(c.to_uppercase()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// `1 item` / `3 items`.
 pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -113,5 +126,13 @@ mod tests {
         assert_eq!(and_list(&["A"]), "A");
         assert_eq!(and_list(&["A", "B"]), "A and B");
         assert_eq!(and_list(&["A", "B", "C"]), "A, B and C");
+    }
+
+    #[test]
+    fn codes_read_as_words() {
+        assert_eq!(code_words("entered-in-error"), "Entered in error");
+        assert_eq!(code_words("on-hold"), "On hold");
+        assert_eq!(code_words("active"), "Active");
+        assert_eq!(code_words(""), "");
     }
 }

@@ -13,9 +13,20 @@
 //! script from `/assets/` ([`asset`] holds them, compiled in) and carry no
 //! inline script or style, for a strict Content-Security-Policy.
 //!
-//! A page has the patient banner ([`record_page`]), the sources panel (a
-//! failed source is never shown as an empty one) and the summary
-//! (allergies, current medications, active problems, alerts).
+//! A record page ([`record_page`]) has, on every tab, the patient banner,
+//! the sources panel (a failed source is never shown as an empty one) and
+//! the navigation between the tabs ([`RecordTab`]: plain links, the
+//! current one `aria-current="page"`); then the tab: the summary
+//! (allergies, current medications, active problems, alerts); the full
+//! record (every section, every item with every organisation holding it —
+//! system, the source's record id, last updated — and the sources'
+//! disagreements shown, not resolved); the timeline (encounters,
+//! appointments, referrals, procedures, documents and results, newest
+//! first, filtered by organisation and type by a GET form, saying what the
+//! filter hides); problems (active, then resolved); results grouped by
+//! test, a repeated test charted as inline SVG with its reference range
+//! shaded and abnormal values flagged beside a table of the same values;
+//! documents in their plain-text rendition, escaped.
 //!
 //! Around the record, each page a pure function of a small borrowed view:
 //! signing in and out ([`sign_in_page`], [`signed_out_page`]); finding a
@@ -44,6 +55,15 @@ mod sign_in;
 mod sources;
 mod summary;
 mod who_looked;
+// The record's tabs beyond the summary (issue 16).
+mod documents;
+mod problems;
+mod provenance;
+mod results;
+mod sections_tab;
+mod table;
+mod tabs;
+mod timeline;
 
 use icr_merge::{MergedRecord, Warning};
 use icr_model::{NhsNumber, OdsCode, SourceIssue, SourceStatus};
@@ -58,6 +78,7 @@ pub use page::{Chrome, SERVICE_NAME, SignedIn, page};
 pub use refusal::{BreakGlassForm, RefusalView, refusal_page};
 pub use sign_in::{SignInView, error_page, sign_in_page, signed_out_page};
 pub use sources::{fetched_sentence, status_sentence};
+pub use tabs::{RecordTab, TimelineFilter, TimelineKind};
 pub use who_looked::{LookedEntry, Outcome, WhoLookedView, who_looked_page};
 
 /// One organisation asked, as its report says (the gateway's
@@ -100,17 +121,21 @@ pub struct RecordView<'a> {
     pub chrome: Chrome<'a>,
 }
 
-/// The record page: banner, sources, summary. Its title names no one (it
-/// stays in browser history).
-pub fn record_page(view: &RecordView<'_>) -> String {
+/// The record page at `tab`: the banner, the sources panel and the tabs'
+/// navigation on every tab, then the tab's content. Its title names no one
+/// (it stays in browser history).
+pub fn record_page(view: &RecordView<'_>, tab: &RecordTab) -> String {
     let mut main = String::with_capacity(16 * 1024);
     banner::banner(&mut main, view);
     sources::panel(&mut main, view);
-    summary::summary(&mut main, view);
-    page("Record summary", &view.chrome, &main)
+    tabs::nav(&mut main, view.nhs_number, tab);
+    tabs::content(&mut main, view, tab);
+    page(tab.title(), &view.chrome, &main)
 }
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_pages;
+#[cfg(test)]
+mod tests_tabs;

@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 
-use icr_model::SourceStatus;
+use icr_model::{OdsCode, SourceStatus};
 
 use crate::html::Esc;
 use crate::{RecordView, SourceLine, format};
@@ -57,6 +57,15 @@ pub fn fetched_sentence(source: &SourceLine<'_>) -> Option<String> {
     } else {
         format!("Fetched {at}")
     })
+}
+
+/// An organisation by name and ODS code (`Ridgeway View Practice
+/// (J83019)`) when it was asked, else by its code.
+pub(crate) fn named(view: &RecordView<'_>, ods: &OdsCode) -> String {
+    match view.sources.iter().find(|s| s.ods_code == ods) {
+        Some(s) => format!("{} ({})", s.organisation, ods.as_str()),
+        None => ods.as_str().to_owned(),
+    }
 }
 
 /// True when the source's items may be missing from the view: it gave no

@@ -1,6 +1,8 @@
 //! The summary, first as the Summary Care Record shows it: allergies,
 //! current medications, active problems and alerts, each item with the
-//! organisations that list it. An empty list says why it is empty: not
+//! organisations that list it; an item whose sources differ says so and
+//! links to the full record, where every version is shown. An empty list
+//! says why it is empty: not
 //! shown to the role, none recorded by those that answered, and which
 //! organisations did not answer in full.
 
@@ -14,7 +16,8 @@ use icr_model::{
 
 use crate::html::Esc;
 use crate::sources::incomplete;
-use crate::{RecordView, format};
+use crate::table;
+use crate::{RecordTab, RecordView, format};
 
 /// The organisations holding an item, each once, in provenance order.
 pub(crate) fn listed_by(item: &MergedItem) -> String {
@@ -31,7 +34,7 @@ fn when(d: Option<&PartialDateTime>) -> String {
     d.map(format::partial).unwrap_or_default()
 }
 
-fn in_doubt(v: Option<Verification>) -> bool {
+pub(crate) fn in_doubt(v: Option<Verification>) -> bool {
     matches!(
         v,
         Some(Verification::Refuted | Verification::EnteredInError)
@@ -116,7 +119,7 @@ const LISTS: [List; 4] = [
 ];
 
 /// True for a problem that is current and not refuted.
-fn active_problem(c: &Condition) -> bool {
+pub(crate) fn active_problem(c: &Condition) -> bool {
     let active = match c.clinical_status {
         None => c.abatement.is_none(),
         Some(s) => matches!(
@@ -129,10 +132,14 @@ fn active_problem(c: &Condition) -> bool {
     active && !in_doubt(c.verification)
 }
 
-/// Why a list may be short: items withheld for the role, and the
-/// organisations that did not answer in full.
-fn notes(out: &mut String, view: &RecordView<'_>, section: Section) {
-    if let Some(&n) = view.withheld.by_section.get(&section) {
+/// Why a list of `sections` may be short: items withheld for the role,
+/// and the organisations that did not answer in full.
+pub(crate) fn notes(out: &mut String, view: &RecordView<'_>, sections: &[Section]) {
+    let n: usize = sections
+        .iter()
+        .filter_map(|s| view.withheld.by_section.get(s))
+        .sum();
+    if n > 0 {
         let _ = write!(
             out,
             "<p class=\"nhsuk-body-s\">{} withheld for your role.</p>",
@@ -147,7 +154,7 @@ fn notes(out: &mut String, view: &RecordView<'_>, section: Section) {
                 && (s.status.failed()
                     || s.issues
                         .iter()
-                        .any(|i| i.loses_data() && i.section.is_none_or(|x| x == section)))
+                        .any(|i| i.loses_data() && i.section.is_none_or(|x| sections.contains(&x))))
         })
         .map(|s| s.organisation)
         .collect();
@@ -170,7 +177,8 @@ fn list(out: &mut String, view: &RecordView<'_>, list: &List) {
     match view.record.sections.get(&list.section) {
         None => out.push_str("<p>Not shown to your role.</p>"),
         Some(items) => {
-            let rows: Vec<Vec<String>> = items
+            // Each row's cells, and whether its sources differ.
+            let rows: Vec<(Vec<String>, bool)> = items
                 .iter()
                 .filter_map(|item| {
                     let cells = (list.cells)(&item.entry)?;
@@ -180,36 +188,35 @@ fn list(out: &mut String, view: &RecordView<'_>, list: &List) {
                     row.extend(cells);
                     row.push(when(item.entry.sort_date()));
                     row.push(listed_by(item));
-                    Some(row)
+                    Some((row, !item.conflicts.is_empty()))
                 })
                 .collect();
             if rows.is_empty() {
                 out.push_str("<p>None recorded by the organisations that answered.</p>");
             } else {
-                let _ = write!(
-                    out,
-                    "<table class=\"nhsuk-table\"><caption class=\"nhsuk-table__caption nhsuk-u-visually-hidden\">{}</caption><thead class=\"nhsuk-table__head\"><tr class=\"nhsuk-table__row\">",
-                    list.heading
-                );
-                for c in list.columns {
-                    let _ = write!(
-                        out,
-                        "<th class=\"nhsuk-table__header\" scope=\"col\">{c}</th>"
-                    );
-                }
-                out.push_str("</tr></thead><tbody class=\"nhsuk-table__body\">");
-                for row in rows {
+                table::start(out, list.heading, false, list.columns);
+                for (row, differ) in rows {
                     out.push_str("<tr class=\"nhsuk-table__row\">");
-                    for cell in row {
-                        let _ = write!(out, "<td class=\"nhsuk-table__cell\">{}</td>", Esc(&cell));
+                    let last = row.len() - 1;
+                    for (i, cell) in row.iter().enumerate() {
+                        let _ = write!(out, "<td class=\"nhsuk-table__cell\">{}", Esc(cell));
+                        if differ && i == last {
+                            // The versions are on the full record, side by side.
+                            let _ = write!(
+                                out,
+                                " <strong class=\"nhsuk-tag nhsuk-tag--orange\">Sources differ</strong> <a href=\"{}\">See each version</a>",
+                                Esc(&RecordTab::Sections.path(view.nhs_number))
+                            );
+                        }
+                        out.push_str("</td>");
                     }
                     out.push_str("</tr>");
                 }
-                out.push_str("</tbody></table>");
+                table::end(out);
             }
         }
     }
-    notes(out, view, list.section);
+    notes(out, view, &[list.section]);
     out.push_str("</section>\n");
 }
 

@@ -15,12 +15,12 @@ use time::macros::{date, datetime};
 
 use crate::*;
 
-struct Org {
-    meta: Arc<SourceMeta>,
-    ods: OdsCode,
+pub(crate) struct Org {
+    pub(crate) meta: Arc<SourceMeta>,
+    pub(crate) ods: OdsCode,
 }
 
-fn org(id: &str, name: &str, ods: &str) -> Org {
+pub(crate) fn org(id: &str, name: &str, ods: &str) -> Org {
     let ods = OdsCode::parse(ods).unwrap();
     Org {
         meta: Arc::new(SourceMeta {
@@ -33,11 +33,11 @@ fn org(id: &str, name: &str, ods: &str) -> Org {
     }
 }
 
-fn prov(o: &Org, id: &str) -> Provenance {
+pub(crate) fn prov(o: &Org, id: &str) -> Provenance {
     o.meta.provenance(id, None).unwrap()
 }
 
-fn item(entry: Entry, by: &[&Org]) -> MergedItem {
+pub(crate) fn item(entry: Entry, by: &[&Org]) -> MergedItem {
     MergedItem {
         entry,
         provenance: by.iter().map(|o| prov(o, "R/1")).collect(),
@@ -45,7 +45,7 @@ fn item(entry: Entry, by: &[&Org]) -> MergedItem {
     }
 }
 
-fn concept(display: &str) -> Concept {
+pub(crate) fn concept(display: &str) -> Concept {
     Concept::coded(Coding::new(CodeSystem::Snomed, "1", display))
 }
 
@@ -79,17 +79,17 @@ fn robert(sensitive: bool) -> Demographics {
     }
 }
 
-fn nhs() -> NhsNumber {
+pub(crate) fn nhs() -> NhsNumber {
     NhsNumber::parse("9990000050").unwrap()
 }
 
-struct Fixture {
-    gp: Org,
-    gwh: Org,
-    sft: Org,
-    ruh: Org,
-    awp: Org,
-    ooh: Org,
+pub(crate) struct Fixture {
+    pub(crate) gp: Org,
+    pub(crate) gwh: Org,
+    pub(crate) sft: Org,
+    pub(crate) ruh: Org,
+    pub(crate) awp: Org,
+    pub(crate) ooh: Org,
     issues: Vec<SourceIssue>,
 }
 
@@ -110,7 +110,7 @@ fn line(
 }
 
 impl Fixture {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Fixture {
             gp: org("gp", "Ridgeway View Practice", "J83019"),
             gwh: org("gwh", "Great Western Hospitals NHS Foundation Trust", "RN3"),
@@ -130,7 +130,7 @@ impl Fixture {
         }
     }
 
-    fn sources(&self) -> Vec<SourceLine<'_>> {
+    pub(crate) fn sources(&self) -> Vec<SourceLine<'_>> {
         vec![
             line(
                 &self.gp,
@@ -164,7 +164,7 @@ impl Fixture {
         ]
     }
 
-    fn record(&self, sensitive: bool) -> MergedRecord {
+    pub(crate) fn record(&self, sensitive: bool) -> MergedRecord {
         let mut sections = BTreeMap::new();
         sections.insert(
             Section::Medications,
@@ -237,7 +237,7 @@ impl Fixture {
     }
 }
 
-fn withheld() -> Withheld {
+pub(crate) fn withheld() -> Withheld {
     Withheld {
         count: 3,
         by_section: [(Section::Conditions, 3)].into_iter().collect(),
@@ -245,16 +245,33 @@ fn withheld() -> Withheld {
     }
 }
 
-fn render(record: &MergedRecord, sources: &[SourceLine<'_>], withheld: &Withheld) -> String {
-    record_page(&RecordView {
-        nhs_number: nhs(),
-        record,
-        sources,
-        withheld,
-        gathered: &[],
-        today: date!(2026 - 12 - 07),
-        chrome: Chrome::default(),
-    })
+pub(crate) fn render(
+    record: &MergedRecord,
+    sources: &[SourceLine<'_>],
+    withheld: &Withheld,
+) -> String {
+    render_tab(record, sources, withheld, &RecordTab::Summary)
+}
+
+/// The record page at `tab`.
+pub(crate) fn render_tab(
+    record: &MergedRecord,
+    sources: &[SourceLine<'_>],
+    withheld: &Withheld,
+    tab: &RecordTab,
+) -> String {
+    record_page(
+        &RecordView {
+            nhs_number: nhs(),
+            record,
+            sources,
+            withheld,
+            gathered: &[],
+            today: date!(2026 - 12 - 07),
+            chrome: Chrome::default(),
+        },
+        tab,
+    )
 }
 
 fn page_of(sensitive: bool) -> String {
@@ -429,15 +446,18 @@ fn the_merge_and_gateway_warnings_are_notes_under_the_sources() {
         message: "the record-location index could not be read; every source was asked".into(),
         sources: Vec::new(),
     }];
-    let page = record_page(&RecordView {
-        nhs_number: nhs(),
-        record: &record,
-        sources: &f.sources(),
-        withheld: &withheld(),
-        gathered: &gathered,
-        today: date!(2026 - 12 - 07),
-        chrome: Chrome::default(),
-    });
+    let page = record_page(
+        &RecordView {
+            nhs_number: nhs(),
+            record: &record,
+            sources: &f.sources(),
+            withheld: &withheld(),
+            gathered: &gathered,
+            today: date!(2026 - 12 - 07),
+            chrome: Chrome::default(),
+        },
+        &RecordTab::Summary,
+    );
     assert!(page.contains(concat!(
         "<h3 class=\"nhsuk-heading-s\">Notes on this record</h3><ul class=\"nhsuk-list nhsuk-list--bullet\">",
         "<li>Date of birth differs between sources: gp has 1950-03-12; gwh has 1950-03-21</li>",
@@ -620,13 +640,12 @@ fn every_design_system_class_used_exists_in_the_vendored_css() {
         sources: Vec::new(),
     });
     let page = render(&record, &sources, &withheld());
-    assert!(assert_design_system_classes(&page) > 30);
+    assert!(design_system_classes(&page) > 30);
 }
 
-/// Every class `page` uses is the design system's and is in the vendored
-/// CSS (the header's `icr-account` hook apart); returns how many different
-/// classes it uses.
-pub(crate) fn assert_design_system_classes(page: &str) -> usize {
+/// Checks that every class `page` uses is the design system's and defined
+/// in its vendored CSS; returns how many distinct classes it uses.
+pub(crate) fn design_system_classes(page: &str) -> usize {
     let css = std::str::from_utf8(asset("/assets/nhsuk-frontend.min.css").unwrap().bytes).unwrap();
     let mut used: Vec<&str> = page
         .split("class=\"")
@@ -637,7 +656,7 @@ pub(crate) fn assert_design_system_classes(page: &str) -> usize {
     used.dedup();
     // The header's hook for the signed-in account (no style of its own).
     used.retain(|class| *class != "icr-account");
-    for class in &used {
+    for &class in &used {
         assert!(
             class.starts_with("nhsuk-"),
             "{class} is not the design system's"

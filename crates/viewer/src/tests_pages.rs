@@ -9,9 +9,7 @@ use proptest::prelude::*;
 use time::macros::datetime;
 
 use crate::refusal::{reason_problem_words, refusal_words};
-use crate::tests::{
-    assert_balanced, assert_design_system_classes, assert_no_inline_script_or_style,
-};
+use crate::tests::{assert_balanced, assert_no_inline_script_or_style, design_system_classes};
 use crate::*;
 
 /// A string that breaks any page that does not escape it.
@@ -90,7 +88,7 @@ fn post_form<'p>(page: &'p str, action: &str) -> Option<&'p str> {
 fn assert_page(page: &str) {
     assert_balanced(page);
     assert_no_inline_script_or_style(page);
-    assert_design_system_classes(page);
+    design_system_classes(page);
     assert_eq!(page.matches("<h1").count(), 1, "one h1 per page");
     assert!(!page.contains(HOSTILE), "unescaped text");
     // Every POST form carries the CSRF token (the demo IdP's carries the

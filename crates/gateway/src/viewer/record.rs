@@ -11,7 +11,7 @@ use icr_audit::Interaction;
 use icr_model::{NhsNumber, SectionSet};
 use icr_policy::RefusalCode;
 use icr_sign_in::Session;
-use icr_viewer::{FindProblem, FindView, RecordView, SourceLine, typed_nhs_number};
+use icr_viewer::{FindProblem, FindView, RecordTab, RecordView, SourceLine, typed_nhs_number};
 
 use super::pages::{self, chrome_of};
 use super::sign_in::{csrf_ok, form};
@@ -92,6 +92,7 @@ pub(super) async fn patient(
         return shed();
     };
     let post = req.method() == Method::POST;
+    let query = req.uri().query().map(str::to_owned);
     let resp = match (post, rest) {
         (true, ["break-glass"]) => {
             let Ok(fields) = form(req).await else {
@@ -104,31 +105,26 @@ pub(super) async fn patient(
                 .iter()
                 .find(|(k, _)| k == "reason")
                 .map_or("", |(_, v)| v.as_str());
-            let (resp, allowed) = record(gw, viewer, &id, &s, nhs, Some(reason), None).await;
+            let (resp, allowed) =
+                record(gw, viewer, &id, &s, nhs, Some(reason), &RecordTab::Summary).await;
             if allowed && let Ok(n) = NhsNumber::parse(nhs) {
                 viewer.sessions.break_glass(&id, n, reason);
             }
             resp
         }
         (false, ["who-looked"]) => who_looked(gw, &s, nhs).await,
-        (false, tab) => {
+        (false, [] | [_]) => {
+            let Some(tab) = RecordTab::parse(rest.first().copied(), query.as_deref()) else {
+                return pages::not_found_page(viewer, &req);
+            };
             let reason = NhsNumber::parse(nhs)
                 .ok()
                 .and_then(|n| s.break_glass(n).map(str::to_owned));
-            let tab = tab.first().copied();
-            match tab {
-                None => {
-                    record(gw, viewer, &id, &s, nhs, reason.as_deref(), tab)
-                        .await
-                        .0
-                }
-                Some(_) => {
-                    record(gw, viewer, &id, &s, nhs, reason.as_deref(), tab)
-                        .await
-                        .0
-                }
-            }
+            record(gw, viewer, &id, &s, nhs, reason.as_deref(), &tab)
+                .await
+                .0
         }
+        (false, _) => pages::not_found_page(viewer, &req),
         _ => pages::error(StatusCode::METHOD_NOT_ALLOWED, "That is not a form here."),
     };
     listener::hold_until_sent(resp, permit)
@@ -143,7 +139,7 @@ async fn record(
     s: &Session,
     nhs: &str,
     break_glass: Option<&str>,
-    _tab: Option<&str>,
+    tab: &RecordTab,
 ) -> (Resp, bool) {
     let bearer = format!("Bearer {}", s.token);
     let chrome = chrome_of(Some(s));
@@ -179,15 +175,18 @@ async fn record(
                 .filter(|w| shown.shows_warning(w))
                 .cloned()
                 .collect();
-            let body = icr_viewer::record_page(&RecordView {
-                nhs_number: outcome.nhs_number,
-                record: &record,
-                sources: &lines,
-                withheld,
-                gathered: &gathered,
-                today,
-                chrome,
-            });
+            let body = icr_viewer::record_page(
+                &RecordView {
+                    nhs_number: outcome.nhs_number,
+                    record: &record,
+                    sources: &lines,
+                    withheld,
+                    gathered: &gathered,
+                    today,
+                    chrome,
+                },
+                tab,
+            );
             Answer {
                 body,
                 shown: shown_records(shown),
