@@ -277,16 +277,82 @@ async fn a_clinician_and_a_patient_use_the_viewer_in_a_real_browser() {
     }
     b.check_page("record-summary").await;
 
-    // The other tabs: each with the banner and the sources.
+    // The other tabs, each with the banner and the sources.
     for tab in ["timeline", "problems", "results", "documents", "sections"] {
         b.goto(&format!("{gw}/patients/{ROBERT}/{tab}")).await;
         assert!(
             b.text_of("#patient-name").await.starts_with("PENNINGTON"),
             "{tab}: no banner"
         );
+        assert_eq!(
+            b.count("nav a[aria-current=page]").await,
+            1,
+            "{tab}: the tab is not marked current"
+        );
         assert_sources_shown(&source_lines(&b).await, &up, tab);
         b.check_page(&format!("record-{tab}")).await;
+        match tab {
+            // Provenance behind each problem's disclosure: every holder
+            // with its system, record id and last update.
+            "problems" => {
+                b.click("main tbody tr details summary").await;
+                let holders = b.text_of("main tbody tr details[open]").await;
+                assert!(
+                    holders.contains(", record ") && holders.contains("last updated"),
+                    "{holders}"
+                );
+                b.check_state("record-problems-provenance").await;
+            }
+            // Repeated tests drawn as trend charts (inline SVG).
+            "results" => assert!(
+                b.count("main svg[role=img]").await > 0,
+                "results: no trend chart"
+            ),
+            // Documents in their text.
+            "documents" => {
+                let documents = b
+                    .texts("main section.nhsuk-card[aria-labelledby^=document-]")
+                    .await;
+                assert!(!documents.is_empty(), "no document");
+                assert!(
+                    documents.iter().any(|d| d.len() > 200),
+                    "no document's text: {documents:#?}"
+                );
+            }
+            // Every item with every holder: metformin's names every
+            // organisation that lists it, with its record id there.
+            "sections" => {
+                let cards = b
+                    .texts("section[aria-labelledby=section-medications] .nhsuk-card")
+                    .await;
+                let metformin: Vec<&String> = cards
+                    .iter()
+                    .filter(|c| c.to_lowercase().contains("metformin"))
+                    .collect();
+                assert!(!metformin.is_empty(), "no metformin card");
+                for organisation in &listing {
+                    assert!(
+                        metformin.iter().any(|c| c.contains(organisation)),
+                        "metformin's cards do not name {organisation}: {metformin:#?}"
+                    );
+                }
+            }
+            _ => {}
+        }
     }
+
+    // The timeline filtered by organisation, as a person does it: open the
+    // filter, tick Great Western Hospitals, apply.
+    b.goto(&format!("{gw}/patients/{ROBERT}/timeline")).await;
+    let everything = b.text_of("#timeline-filter").await;
+    b.click("main details summary").await;
+    b.click("#org-RN3").await;
+    b.follow("main details form button[type=submit]").await;
+    assert!(b.here().await.contains("org=RN3"), "{}", b.here().await);
+    let filtered = b.text_of("#timeline-filter").await;
+    assert!(filtered.contains("Showing"), "{filtered}");
+    assert_ne!(filtered, everything);
+    b.check_page("record-timeline-filtered").await;
 
     // Break glass for Sophie Okafor (held by ruh and sft only).
     find(&b, &gw, &spaced("9990000042")).await;

@@ -356,6 +356,13 @@ impl Browser {
     /// keyboard walk, a screenshot and the figures.
     pub async fn check_page(&mut self, name: &str) {
         self.figures(name).await;
+        self.check_state(name).await;
+    }
+
+    /// The checks of [`Browser::check_page`] but the figures, for the page
+    /// shown now in another state (a disclosure opened): axe-core, the
+    /// keyboard walk, a screenshot named `name`.
+    pub async fn check_state(&self, name: &str) {
         self.screenshot(name).await;
         self.axe(name).await;
         self.keyboard(name).await;
