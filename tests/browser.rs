@@ -2,11 +2,13 @@
 //! Chromium driven through chromedriver (WebDriver). A newcomer's path —
 //! sign in through the demo identity provider as the demo's clinician,
 //! find each story patient by NHS number typed with spaces, read the
-//! banner, every source's status line, the summary, the timeline, the
-//! problems, a trend chart, a document and provenance; break glass for a
-//! person they have no relationship with; see a stopped source shown as
-//! not answered; an invalid number refused; sign out — then the demo
-//! patient's own record and who looked at it.
+//! banner, every source's status line (checked against what the JSON API
+//! reports), the summary, the timeline (filtered by organisation), the
+//! problems with an item's provenance opened, a trend chart, documents and
+//! every holder of an item; break glass for a person they have no
+//! relationship with; see a stopped source shown as not answered; an
+//! invalid number refused; sign out; be launched from the demo EPR onto a
+//! patient — and the demo patient's own record and who looked at it.
 //!
 //! Every main page is checked with axe-core (no serious or critical WCAG
 //! 2.2 AA violation), walked with the keyboard only (every control

@@ -99,11 +99,14 @@ impl Tools {
                     missing.join("; ")
                 );
                 assert!(!icr_testkit::corpora::in_ci(), "CI=true and {message}");
-                eprintln!(
-                    "\n==================== SKIPPED: tests/browser.rs ====================\n\
-                     {message}\n\
-                     ===================================================================\n"
+                // Straight to the process's stderr, past the test harness's
+                // capture, so that a plain `cargo test` shows the skip.
+                let test = std::thread::current().name().unwrap_or("a test").to_owned();
+                let line = format!(
+                    "\n==================== SKIPPED: tests/browser.rs::{test} ====================\n\
+                     {message}\n\n"
                 );
+                let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
                 None
             }
         }
