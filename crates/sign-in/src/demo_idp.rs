@@ -19,6 +19,13 @@ use url::Url;
 const CODE_S: u64 = 60;
 /// How long an ID token lasts, in seconds.
 const TOKEN_S: u64 = 3600;
+/// How long the provider remembers who a browser picked, in seconds.
+const REMEMBER_S: u64 = 8 * 3600;
+
+/// The provider's own cookie: who this browser picked, so that a later
+/// sign-in (an EPR's launch) does not ask again — single sign-on, as a
+/// real provider gives.
+pub const DEMO_IDP_COOKIE: &str = "icr_demo_idp";
 /// Codes and launches held at once, at most.
 const MAX_HELD: usize = 1_000;
 
@@ -169,6 +176,7 @@ pub struct DemoIdp {
     redirect_uri: String,
     codes: Mutex<HashMap<String, Grant>>,
     launches: Mutex<HashMap<String, (String, u64)>>,
+    remembered: Mutex<HashMap<String, (&'static str, u64)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -191,6 +199,7 @@ impl DemoIdp {
             redirect_uri: redirect_uri.to_string(),
             codes: Mutex::new(HashMap::new()),
             launches: Mutex::new(HashMap::new()),
+            remembered: Mutex::new(HashMap::new()),
         }
     }
 
@@ -327,6 +336,34 @@ impl DemoIdp {
             body["patient"] = serde_json::Value::String(p);
         }
         Ok(body.to_string())
+    }
+
+    /// Remembers that this browser picked `user`: the id for its cookie.
+    pub fn remember(&self, user: &str, now: u64) -> Option<String> {
+        let user = DEMO_USERS.iter().find(|u| u.id == user)?.id;
+        let id = crate::random_token();
+        let mut remembered = lock(&self.remembered);
+        if remembered.len() >= MAX_HELD {
+            remembered.retain(|_, (_, at)| now.saturating_sub(*at) < REMEMBER_S);
+            if remembered.len() >= MAX_HELD {
+                remembered.clear();
+            }
+        }
+        remembered.insert(id.clone(), (user, now));
+        Some(id)
+    }
+
+    /// Who the browser with cookie `id` picked, if it is remembered.
+    pub fn remembered(&self, id: &str, now: u64) -> Option<&'static str> {
+        lock(&self.remembered)
+            .get(id)
+            .filter(|(_, at)| now.saturating_sub(*at) < REMEMBER_S)
+            .map(|(user, _)| *user)
+    }
+
+    /// Forgets the browser with cookie `id` (the viewer's sign-out).
+    pub fn forget(&self, id: &str) {
+        lock(&self.remembered).remove(id);
     }
 
     /// A launch id standing for `nhs` in an EPR's launch of the viewer.
