@@ -415,6 +415,27 @@ mod tests {
         .collect()
     }
 
+    /// The code in the provider's answer to the browser.
+    fn code_of(back: &Url) -> String {
+        back.query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+            .unwrap()
+    }
+
+    /// The token request for `code` with `verifier`.
+    fn token_form(code: &str, verifier: &str) -> Vec<(String, String)> {
+        [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", "http://127.0.0.1:8080/callback"),
+            ("code_verifier", verifier),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
     fn with(mut pairs: Vec<(String, String)>, key: &str, value: &str) -> Vec<(String, String)> {
         pairs.retain(|(k, _)| k != key);
         pairs.push((key.into(), value.into()));
@@ -465,64 +486,24 @@ mod tests {
         );
         let back = idp.grant(req, "clinician", 100).unwrap();
         assert_eq!(back.path(), "/callback");
-        let code = back
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .map(|(_, v)| v.into_owned())
-            .unwrap();
+        let code = code_of(&back);
         assert!(back.query_pairs().any(|(k, v)| k == "state" && v == "s1"));
-        let form = |verifier: &str| -> Vec<(String, String)> {
-            [
-                ("grant_type", "authorization_code"),
-                ("code", code.as_str()),
-                ("redirect_uri", "http://127.0.0.1:8080/callback"),
-                ("code_verifier", verifier),
-            ]
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-        };
+        let form = |verifier: &str| token_form(&code, verifier);
         // A wrong verifier spends the code: it cannot be tried again.
         assert_eq!(idp.token(&form("wrong"), 101), Err(IdpError::InvalidGrant));
         assert_eq!(idp.token(&form(verifier), 101), Err(IdpError::InvalidGrant));
 
         let req = idp.authorize(&request(verifier)).unwrap();
         let back = idp.grant(req, "clinician", 200).unwrap();
-        let code2 = back
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .map(|(_, v)| v.into_owned())
-            .unwrap();
-        let form2: Vec<(String, String)> = form(verifier)
-            .into_iter()
-            .map(|(k, v)| {
-                if k == "code" {
-                    (k, code2.clone())
-                } else {
-                    (k, v)
-                }
-            })
-            .collect();
+        let code2 = code_of(&back);
+        let form2 = token_form(&code2, verifier);
         // Too late: a code lives 60 s.
         assert_eq!(idp.token(&form2, 260), Err(IdpError::InvalidGrant));
 
         let req = idp.authorize(&request(verifier)).unwrap();
         let back = idp.grant(req, "clinician", 300).unwrap();
-        let code3 = back
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .map(|(_, v)| v.into_owned())
-            .unwrap();
-        let form3: Vec<(String, String)> = form(verifier)
-            .into_iter()
-            .map(|(k, v)| {
-                if k == "code" {
-                    (k, code3.clone())
-                } else {
-                    (k, v)
-                }
-            })
-            .collect();
+        let code3 = code_of(&back);
+        let form3 = token_form(&code3, verifier);
         let body: serde_json::Value =
             serde_json::from_str(&idp.token(&form3, 301).unwrap()).unwrap();
         assert_eq!(body["token_type"], "Bearer");
@@ -553,20 +534,8 @@ mod tests {
             .authorize(&with(request(verifier), "launch", &launch))
             .unwrap();
         let back = idp.grant(req, "clinician", 100).unwrap();
-        let code = back
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .map(|(_, v)| v.into_owned())
-            .unwrap();
-        let form: Vec<(String, String)> = [
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", "http://127.0.0.1:8080/callback"),
-            ("code_verifier", verifier),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+        let code = code_of(&back);
+        let form = token_form(&code, verifier);
         let body: serde_json::Value =
             serde_json::from_str(&idp.token(&form, 101).unwrap()).unwrap();
         assert_eq!(body["patient"], "9990000050");
