@@ -14,11 +14,12 @@ use reqwest::redirect::Policy;
 /// A break-glass reason the demo policy accepts.
 const GLASS: &str = "Unconscious in the emergency department; no records to hand";
 
-/// A browser that follows nothing by itself and keeps the session cookie.
+/// A browser that follows nothing by itself and keeps its cookies (the
+/// viewer's session, the demo provider's single sign-on).
 struct Browser {
     http: reqwest::Client,
     base: String,
-    cookie: Option<String>,
+    cookies: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
 }
 
 impl Browser {
@@ -29,8 +30,37 @@ impl Browser {
                 .build()
                 .expect("a client"),
             base: demo.gateway.clone(),
-            cookie: None,
+            cookies: Default::default(),
         }
+    }
+
+    fn cookie_header(&self) -> Option<String> {
+        let jar = self.cookies.lock().unwrap();
+        (!jar.is_empty()).then(|| {
+            jar.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+
+    /// Keeps the cookies an answer sets (and drops those it expires).
+    fn keep(&self, r: &reqwest::Response) {
+        let mut jar = self.cookies.lock().unwrap();
+        for v in r.headers().get_all(SET_COOKIE) {
+            let v = v.to_str().unwrap();
+            let (pair, attributes) = v.split_once(';').unwrap_or((v, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attributes.contains("Max-Age=0") {
+                jar.remove(name);
+            } else {
+                jar.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    fn session(&self) -> Option<String> {
+        self.cookies.lock().unwrap().get("icr_session").cloned()
     }
 
     fn url(&self, path: &str) -> String {
@@ -43,10 +73,12 @@ impl Browser {
 
     async fn get(&self, path: &str) -> reqwest::Response {
         let mut r = self.http.get(self.url(path));
-        if let Some(c) = &self.cookie {
-            r = r.header("cookie", format!("icr_session={c}"));
+        if let Some(c) = self.cookie_header() {
+            r = r.header("cookie", c);
         }
-        r.send().await.expect("the gateway answers")
+        let r = r.send().await.expect("the gateway answers");
+        self.keep(&r);
+        r
     }
 
     async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
@@ -58,10 +90,12 @@ impl Browser {
             .post(self.url(path))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body);
-        if let Some(c) = &self.cookie {
-            r = r.header("cookie", format!("icr_session={c}"));
+        if let Some(c) = self.cookie_header() {
+            r = r.header("cookie", c);
         }
-        r.send().await.expect("the gateway answers")
+        let r = r.send().await.expect("the gateway answers");
+        self.keep(&r);
+        r
     }
 
     /// Signs in as the demo's `user` through the demo provider: the
@@ -81,13 +115,20 @@ impl Browser {
             authorize.contains("code_challenge_method=S256"),
             "{authorize}"
         );
-        let picker = self.get(&authorize).await.text().await.expect("a page");
-        let mut form = hidden_fields(&picker);
-        form.push(("user".into(), user.into()));
-        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let r = self.post("/demo-idp/authorize", &pairs).await;
-        assert_eq!(r.status(), 303);
-        let callback = location(&r);
+        let r = self.get(&authorize).await;
+        let callback = if r.status() == 303 {
+            // Signed in at the provider already: no picker.
+            location(&r)
+        } else {
+            let picker = r.text().await.expect("a page");
+            let mut form = hidden_fields(&picker);
+            form.push(("user".into(), user.into()));
+            let pairs: Vec<(&str, &str)> =
+                form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let r = self.post("/demo-idp/authorize", &pairs).await;
+            assert_eq!(r.status(), 303);
+            location(&r)
+        };
         let r = self.get(&callback).await;
         assert_eq!(r.status(), 200, "the callback begins a session");
         let cookie = r
@@ -100,11 +141,7 @@ impl Browser {
             cookie.ends_with("; Path=/; Secure; HttpOnly; SameSite=Strict"),
             "{cookie}"
         );
-        let id = cookie
-            .strip_prefix("icr_session=")
-            .and_then(|c| c.split(';').next())
-            .expect("the cookie's value");
-        self.cookie = Some(id.to_owned());
+        assert!(cookie.starts_with("icr_session="), "{cookie}");
         let page = r.text().await.expect("a page");
         let next = between(&page, "content=\"0;url=", "\"").to_owned();
         let home = self.get(&next).await;
@@ -308,14 +345,13 @@ async fn a_code_state_and_verifier_are_good_once_and_forms_need_the_sessions_csr
     assert_eq!(again.status(), 401, "state and code are used once");
     assert!(again.text().await.unwrap().contains("Sign-in failed"));
 
-    // The token endpoint: a code needs its PKCE verifier.
+    // The token endpoint: a code needs its PKCE verifier. (The provider
+    // remembers the browser now: its authorize answers with a code at once.)
     let r = b.get("/sign-in").await;
     let authorize = location(&r);
-    let picker = b.get(&authorize).await.text().await.unwrap();
-    let mut form = hidden_fields(&picker);
-    form.push(("user".into(), "clinician".into()));
-    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let callback = location(&b.post("/demo-idp/authorize", &pairs).await);
+    let r = b.get(&authorize).await;
+    assert_eq!(r.status(), 303, "single sign-on");
+    let callback = location(&r);
     let code = between(&callback, "code=", "&").to_owned();
     let redirect = format!("{}/callback", demo.gateway);
     let r = b
@@ -359,6 +395,10 @@ async fn a_code_state_and_verifier_are_good_once_and_forms_need_the_sessions_csr
         (303, "/".to_owned()),
         "the session ended"
     );
+    assert!(b.session().is_none());
+    // The demo's provider forgot the browser too: the next sign-in asks.
+    let authorize = location(&b.get("/sign-in").await);
+    assert_eq!(b.get(&authorize).await.status(), 200, "the picker again");
 }
 
 #[tokio::test]
@@ -411,12 +451,26 @@ async fn an_epr_launch_opens_its_patient_and_a_patient_sees_who_looked() {
     assert_eq!(r.status(), 400);
     // The pretend EPR launches on its patient: signed in, the viewer
     // opens that record.
+    // Signed in once (picking who to be at the provider) ...
+    b.sign_in("clinician").await;
+    // ... an EPR launching on its patient opens that record without
+    // asking again: the provider signs the browser in at once.
     let r = b.get("/demo-idp/epr?nhs=999+000+0050").await;
     assert_eq!(r.status(), 303);
     let launch = location(&r);
     assert!(launch.starts_with("/launch?iss="), "{launch}");
-    let (_, next) = b.sign_in_from(&launch, "clinician").await;
-    assert_eq!(next, "/patients/9990000050");
+    let r = b.get(&launch).await;
+    let authorize = location(&r);
+    assert!(authorize.contains("launch="), "{authorize}");
+    let r = b.get(&authorize).await;
+    assert_eq!(r.status(), 303, "single sign-on: no picker");
+    let r = b.get(&location(&r)).await;
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("content=\"0;url=/patients/9990000050\""),
+        "{page}"
+    );
+    assert_eq!(b.get("/patients/9990000050").await.status(), 200);
 
     // The patient, signed in, lands on their own record and sees that
     // clinician's look.
@@ -427,6 +481,10 @@ async fn an_epr_launch_opens_its_patient_and_a_patient_sees_who_looked() {
     assert_eq!(
         (r.status().as_u16(), location(&r)),
         (303, "/patients/9990000050".to_owned())
+    );
+    let own = p.get("/patients/9990000050").await.text().await.unwrap();
+    assert!(
+        own.contains("href=\"/patients/9990000050/who-looked\">Who has looked at my record</a>")
     );
     let r = p.get("/patients/9990000050/who-looked").await;
     assert_eq!(r.status(), 200);

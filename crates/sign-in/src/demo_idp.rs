@@ -19,6 +19,13 @@ use url::Url;
 const CODE_S: u64 = 60;
 /// How long an ID token lasts, in seconds.
 const TOKEN_S: u64 = 3600;
+/// How long the provider remembers who a browser picked, in seconds.
+const REMEMBER_S: u64 = 8 * 3600;
+
+/// The provider's own cookie: who this browser picked, so that a later
+/// sign-in (an EPR's launch) does not ask again — single sign-on, as a
+/// real provider gives.
+pub const DEMO_IDP_COOKIE: &str = "icr_demo_idp";
 /// Codes and launches held at once, at most.
 const MAX_HELD: usize = 1_000;
 
@@ -169,6 +176,7 @@ pub struct DemoIdp {
     redirect_uri: String,
     codes: Mutex<HashMap<String, Grant>>,
     launches: Mutex<HashMap<String, (String, u64)>>,
+    remembered: Mutex<HashMap<String, (&'static str, u64)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -191,6 +199,7 @@ impl DemoIdp {
             redirect_uri: redirect_uri.to_string(),
             codes: Mutex::new(HashMap::new()),
             launches: Mutex::new(HashMap::new()),
+            remembered: Mutex::new(HashMap::new()),
         }
     }
 
@@ -329,6 +338,34 @@ impl DemoIdp {
         Ok(body.to_string())
     }
 
+    /// Remembers that this browser picked `user`: the id for its cookie.
+    pub fn remember(&self, user: &str, now: u64) -> Option<String> {
+        let user = DEMO_USERS.iter().find(|u| u.id == user)?.id;
+        let id = crate::random_token();
+        let mut remembered = lock(&self.remembered);
+        if remembered.len() >= MAX_HELD {
+            remembered.retain(|_, (_, at)| now.saturating_sub(*at) < REMEMBER_S);
+            if remembered.len() >= MAX_HELD {
+                remembered.clear();
+            }
+        }
+        remembered.insert(id.clone(), (user, now));
+        Some(id)
+    }
+
+    /// Who the browser with cookie `id` picked, if it is remembered.
+    pub fn remembered(&self, id: &str, now: u64) -> Option<&'static str> {
+        lock(&self.remembered)
+            .get(id)
+            .filter(|(_, at)| now.saturating_sub(*at) < REMEMBER_S)
+            .map(|(user, _)| *user)
+    }
+
+    /// Forgets the browser with cookie `id` (the viewer's sign-out).
+    pub fn forget(&self, id: &str) {
+        lock(&self.remembered).remove(id);
+    }
+
     /// A launch id standing for `nhs` in an EPR's launch of the viewer.
     pub fn launch(&self, nhs: &str, now: u64) -> String {
         let id = crate::random_token();
@@ -372,6 +409,27 @@ mod tests {
             ("code_challenge", challenge.as_str()),
             ("code_challenge_method", "S256"),
             ("scope", "openid profile"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    /// The code in the provider's answer to the browser.
+    fn code_of(back: &Url) -> String {
+        back.query_pairs()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.into_owned())
+            .unwrap()
+    }
+
+    /// The token request for `code` with `verifier`.
+    fn token_form(code: &str, verifier: &str) -> Vec<(String, String)> {
+        [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", "http://127.0.0.1:8080/callback"),
+            ("code_verifier", verifier),
         ]
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -428,64 +486,24 @@ mod tests {
         );
         let back = idp.grant(req, "clinician", 100).unwrap();
         assert_eq!(back.path(), "/callback");
-        let code = back
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .map(|(_, v)| v.into_owned())
-            .unwrap();
+        let code = code_of(&back);
         assert!(back.query_pairs().any(|(k, v)| k == "state" && v == "s1"));
-        let form = |verifier: &str| -> Vec<(String, String)> {
-            [
-                ("grant_type", "authorization_code"),
-                ("code", code.as_str()),
-                ("redirect_uri", "http://127.0.0.1:8080/callback"),
-                ("code_verifier", verifier),
-            ]
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-        };
+        let form = |verifier: &str| token_form(&code, verifier);
         // A wrong verifier spends the code: it cannot be tried again.
         assert_eq!(idp.token(&form("wrong"), 101), Err(IdpError::InvalidGrant));
         assert_eq!(idp.token(&form(verifier), 101), Err(IdpError::InvalidGrant));
 
         let req = idp.authorize(&request(verifier)).unwrap();
         let back = idp.grant(req, "clinician", 200).unwrap();
-        let code2 = back
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .map(|(_, v)| v.into_owned())
-            .unwrap();
-        let form2: Vec<(String, String)> = form(verifier)
-            .into_iter()
-            .map(|(k, v)| {
-                if k == "code" {
-                    (k, code2.clone())
-                } else {
-                    (k, v)
-                }
-            })
-            .collect();
+        let code2 = code_of(&back);
+        let form2 = token_form(&code2, verifier);
         // Too late: a code lives 60 s.
         assert_eq!(idp.token(&form2, 260), Err(IdpError::InvalidGrant));
 
         let req = idp.authorize(&request(verifier)).unwrap();
         let back = idp.grant(req, "clinician", 300).unwrap();
-        let code3 = back
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .map(|(_, v)| v.into_owned())
-            .unwrap();
-        let form3: Vec<(String, String)> = form(verifier)
-            .into_iter()
-            .map(|(k, v)| {
-                if k == "code" {
-                    (k, code3.clone())
-                } else {
-                    (k, v)
-                }
-            })
-            .collect();
+        let code3 = code_of(&back);
+        let form3 = token_form(&code3, verifier);
         let body: serde_json::Value =
             serde_json::from_str(&idp.token(&form3, 301).unwrap()).unwrap();
         assert_eq!(body["token_type"], "Bearer");
@@ -516,20 +534,8 @@ mod tests {
             .authorize(&with(request(verifier), "launch", &launch))
             .unwrap();
         let back = idp.grant(req, "clinician", 100).unwrap();
-        let code = back
-            .query_pairs()
-            .find(|(k, _)| k == "code")
-            .map(|(_, v)| v.into_owned())
-            .unwrap();
-        let form: Vec<(String, String)> = [
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", "http://127.0.0.1:8080/callback"),
-            ("code_verifier", verifier),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+        let code = code_of(&back);
+        let form = token_form(&code, verifier);
         let body: serde_json::Value =
             serde_json::from_str(&idp.token(&form, 101).unwrap()).unwrap();
         assert_eq!(body["patient"], "9990000050");

@@ -16,10 +16,11 @@ mod oidc;
 mod session;
 
 pub use config::{OidcConfig, ViewerConfig};
-pub use demo_idp::{AuthorizeRequest, DemoIdp, DemoUser, IdpError};
+pub use demo_idp::{AuthorizeRequest, DEMO_IDP_COOKIE, DemoIdp, DemoUser, IdpError};
 pub use oidc::{LaunchContext, Provider, RelyingParty, SignInError, SignedIn};
 pub use session::{
-    COOKIE, Session, SessionError, Sessions, User, clear_cookie, session_cookie, set_cookie,
+    COOKIE, Session, SessionError, Sessions, User, clear_cookie, cookie_value, session_cookie,
+    set_cookie,
 };
 
 /// 32 random bytes, base64url without padding (43 characters): session

@@ -172,10 +172,15 @@ impl Sessions {
 
 /// The session id in a `Cookie` header, if there is one.
 pub fn session_cookie(header: &str) -> Option<&str> {
+    cookie_value(header, COOKIE)
+}
+
+/// The value of cookie `name` in a `Cookie` header, if it is there.
+pub fn cookie_value<'h>(header: &'h str, name: &str) -> Option<&'h str> {
     header
         .split(';')
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v)
 }
 

@@ -31,6 +31,9 @@ pub struct SignedIn<'a> {
     pub organisation: &'a str,
     /// The session's CSRF token, put in every form the page holds.
     pub csrf: &'a str,
+    /// A patient's own NHS number: their header links to who has looked
+    /// at their record.
+    pub own_record: Option<icr_model::NhsNumber>,
 }
 
 /// What surrounds a page's content: the signed-in user, if any.
@@ -38,6 +41,25 @@ pub struct SignedIn<'a> {
 pub struct Chrome<'a> {
     /// The signed-in user; `None` on the sign-in and signed-out pages.
     pub user: Option<SignedIn<'a>>,
+}
+
+/// A patient's links to their own record and who has looked at it.
+struct OwnLinks(Option<icr_model::NhsNumber>);
+
+impl std::fmt::Display for OwnLinks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(n) => write!(
+                f,
+                concat!(
+                    "<span class=\"nhsuk-header__account-item\"><a class=\"nhsuk-header__account-link\" href=\"/patients/{n}\">My record</a></span>",
+                    "<span class=\"nhsuk-header__account-item\"><a class=\"nhsuk-header__account-link\" href=\"/patients/{n}/who-looked\">Who has looked at my record</a></span>",
+                ),
+                n = n.as_str()
+            ),
+            None => Ok(()),
+        }
+    }
 }
 
 /// A whole page: `title` (text) in the `<title>` before the service name,
@@ -78,6 +100,7 @@ pub fn page(title: &str, chrome: &Chrome<'_>, main: &str) -> String {
             concat!(
                 "<div class=\"nhsuk-header__account icr-account\">",
                 "<span class=\"nhsuk-header__account-item\">{name} ({role}, {org})</span>",
+                "{own}",
                 "<form class=\"nhsuk-header__account-item\" method=\"post\" action=\"/sign-out\">",
                 "<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">",
                 "<button class=\"nhsuk-header__account-button\" type=\"submit\">Sign out</button>",
@@ -87,6 +110,7 @@ pub fn page(title: &str, chrome: &Chrome<'_>, main: &str) -> String {
             role = Esc(user.role),
             org = Esc(user.organisation),
             csrf = Esc(user.csrf),
+            own = OwnLinks(user.own_record),
         );
     }
     out.push_str(concat!(

@@ -680,6 +680,7 @@ fn a_signed_in_page_names_the_user_and_signs_out_by_a_form_carrying_the_csrf_tok
             role: "Clinician",
             organisation: "Riverside Surgery",
             csrf: "tok\"en",
+            own_record: None,
         }),
     };
     let html = page("Find a person", &chrome, "<p>x</p>");
@@ -691,4 +692,26 @@ fn a_signed_in_page_names_the_user_and_signs_out_by_a_form_carrying_the_csrf_tok
     )));
     assert_balanced(&html);
     assert!(!page("Signed out", &Chrome::default(), "").contains("/sign-out"));
+}
+
+#[test]
+fn a_patients_header_links_to_their_record_and_who_has_looked_at_it() {
+    let own = NhsNumber::parse("9990000050").unwrap();
+    let user = |own_record| Chrome {
+        user: Some(SignedIn {
+            name: "Robert Pennington",
+            role: "Patient",
+            organisation: "NHS login",
+            csrf: "t",
+            own_record,
+        }),
+    };
+    let html = page("My record", &user(Some(own)), "");
+    assert!(html.contains(concat!(
+        "<span class=\"nhsuk-header__account-item\"><a class=\"nhsuk-header__account-link\" href=\"/patients/9990000050\">My record</a></span>",
+        "<span class=\"nhsuk-header__account-item\"><a class=\"nhsuk-header__account-link\" href=\"/patients/9990000050/who-looked\">Who has looked at my record</a></span>",
+    )));
+    design_system_classes(&html);
+    assert_balanced(&html);
+    assert!(!page("x", &user(None), "").contains("who-looked"));
 }

@@ -27,6 +27,7 @@ fn chrome() -> Chrome<'static> {
             role: "Clinical Practitioner",
             organisation: "Great Western Hospitals",
             csrf: "tok&en",
+            own_record: None,
         }),
     }
 }
@@ -873,6 +874,7 @@ fn every_page_with(s: &str) -> Vec<String> {
             role: s,
             organisation: s,
             csrf: s,
+            own_record: None,
         }),
     };
     vec![

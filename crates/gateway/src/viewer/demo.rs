@@ -4,11 +4,11 @@
 
 use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;
-use icr_sign_in::DemoIdp;
+use icr_sign_in::{DEMO_IDP_COOKIE, DemoIdp};
 use icr_viewer::{Chrome, escape, page};
 
 use super::sign_in::form;
-use super::{Viewer, html, now, pages, redirect};
+use super::{Viewer, cookie, html, now, pages, redirect, with_cookie};
 use crate::request::query_pairs;
 use crate::respond::{Resp, json};
 
@@ -23,9 +23,18 @@ pub(super) async fn route(viewer: &Viewer, req: Request<Incoming>, rest: &[&str]
     match (method, rest) {
         (Method::GET, ["authorize"]) => {
             let params = query_pairs(req.uri().query());
-            match idp.authorize(&params) {
-                Ok(request) => html(StatusCode::OK, picker(idp, &request.hidden(), None)),
-                Err(e) => pages::error(StatusCode::BAD_REQUEST, &e.to_string()),
+            let request = match idp.authorize(&params) {
+                Ok(r) => r,
+                Err(e) => return pages::error(StatusCode::BAD_REQUEST, &e.to_string()),
+            };
+            // Single sign-on: a browser that picked someone already is
+            // not asked again (until the viewer's sign-out forgets it).
+            let now = now();
+            let known = cookie(&req, DEMO_IDP_COOKIE).and_then(|id| idp.remembered(id, now));
+            match known.map(|user| idp.grant(request.clone(), user, now)) {
+                Some(Ok(url)) => redirect(url.as_str()),
+                Some(Err(e)) => pages::error(StatusCode::BAD_REQUEST, &e.to_string()),
+                None => html(StatusCode::OK, picker(idp, &request.hidden(), None)),
             }
         }
         (Method::POST, ["authorize"]) => {
@@ -40,8 +49,17 @@ pub(super) async fn route(viewer: &Viewer, req: Request<Incoming>, rest: &[&str]
                 .iter()
                 .find(|(k, _)| k == "user")
                 .map(|(_, v)| v.as_str());
-            match idp.grant(request.clone(), user.unwrap_or(""), now()) {
-                Ok(url) => redirect(url.as_str()),
+            let now = now();
+            match idp.grant(request.clone(), user.unwrap_or(""), now) {
+                Ok(url) => match idp.remember(user.unwrap_or(""), now) {
+                    Some(id) => with_cookie(
+                        redirect(url.as_str()),
+                        &format!(
+                            "{DEMO_IDP_COOKIE}={id}; Path=/demo-idp; Secure; HttpOnly; SameSite=Lax"
+                        ),
+                    ),
+                    None => redirect(url.as_str()),
+                },
                 Err(e) => html(
                     StatusCode::BAD_REQUEST,
                     picker(idp, &request.hidden(), Some(&e.to_string())),

@@ -174,11 +174,16 @@ fn now() -> u64 {
         .unwrap_or(0)
 }
 
+/// The value of the request's cookie `name`, if it sent one.
+fn cookie<'r, B>(req: &'r Request<B>, name: &str) -> Option<&'r str> {
+    let header = req.headers().get(http::header::COOKIE)?.to_str().ok()?;
+    icr_sign_in::cookie_value(header, name)
+}
+
 /// The session the request's cookie names, if it is live: its id and
 /// what it holds.
 fn session<B>(viewer: &Viewer, req: &Request<B>) -> Option<(String, Session)> {
-    let cookie = req.headers().get(http::header::COOKIE)?.to_str().ok()?;
-    let id = icr_sign_in::session_cookie(cookie)?;
+    let id = cookie(req, icr_sign_in::COOKIE)?;
     let s = viewer.sessions.get(id, now())?;
     Some((id.to_owned(), s))
 }

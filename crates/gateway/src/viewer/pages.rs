@@ -74,6 +74,7 @@ pub(super) fn chrome_of(s: Option<&icr_sign_in::Session>) -> Chrome<'_> {
             role: role_words(&s.user.role),
             organisation: &s.user.org,
             csrf: &s.csrf,
+            own_record: s.user.nhs_number.filter(|_| s.user.role == "patient"),
         }),
     }
 }

@@ -7,7 +7,7 @@ use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;
 use icr_sign_in::{Session, User};
 
-use super::{Viewer, html, now, pages, redirect, session, with_cookie};
+use super::{Viewer, cookie, html, now, pages, redirect, session, with_cookie};
 use crate::Gateway;
 use crate::request::bounded_body;
 use crate::respond::Resp;
@@ -101,6 +101,7 @@ pub(super) async fn sign_out(viewer: &Viewer, req: Request<Incoming>) -> Resp {
         return pages::error(StatusCode::METHOD_NOT_ALLOWED, "Sign out with the button.");
     }
     let current = session(viewer, &req);
+    let idp_cookie = cookie(&req, icr_sign_in::DEMO_IDP_COOKIE).map(str::to_owned);
     let Ok(form) = form(req).await else {
         return pages::error(StatusCode::BAD_REQUEST, "The form could not be read.");
     };
@@ -110,10 +111,23 @@ pub(super) async fn sign_out(viewer: &Viewer, req: Request<Incoming>) -> Resp {
         }
         viewer.sessions.end(&id);
     }
-    with_cookie(
+    let mut out = with_cookie(
         html(StatusCode::OK, icr_viewer::signed_out_page()),
         &icr_sign_in::clear_cookie(),
-    )
+    );
+    // The demo's provider forgets the browser too, so that the next
+    // sign-in may pick someone else (a real provider has its own sign-out).
+    if let (Some(idp), Some(remembered)) = (&viewer.demo, idp_cookie) {
+        idp.forget(&remembered);
+        out = with_cookie(
+            out,
+            &format!(
+                "{}=; Path=/demo-idp; Secure; HttpOnly; SameSite=Lax; Max-Age=0",
+                icr_sign_in::DEMO_IDP_COOKIE
+            ),
+        );
+    }
+    out
 }
 
 /// A form's fields (`application/x-www-form-urlencoded`), at most 16 KiB
