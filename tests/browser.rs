@@ -407,6 +407,17 @@ async fn a_clinician_and_a_patient_use_the_viewer_in_a_real_browser() {
         b.here().await
     );
     assert!(b.text_of("#patient-name").await.starts_with("PENNINGTON"));
+    // The next patient opened from the EPR: no second sign-in.
+    b.goto(&format!("{gw}/demo-idp/epr")).await;
+    b.type_into("#epr-nhs", "999 000 0026").await;
+    b.follow("#epr-open").await;
+    b.left("/callback").await;
+    assert!(
+        b.here().await.ends_with("/patients/9990000026"),
+        "a second launch asked to sign in again: {}",
+        b.here().await
+    );
+    assert!(b.text_of("#patient-name").await.starts_with("ASHWORTH"));
 
     b.write_figures();
     b.close().await;
@@ -442,6 +453,7 @@ async fn the_harness_passes_a_viewer_page_and_catches_an_inaccessible_one() {
                     role: "Clinician",
                     organisation: "Great Western Hospitals",
                     csrf: "token",
+                    own_record: None,
                 }),
             };
             let main = concat!(

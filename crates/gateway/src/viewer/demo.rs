@@ -52,11 +52,13 @@ pub(super) async fn route(viewer: &Viewer, req: Request<Incoming>, rest: &[&str]
             let now = now();
             match idp.grant(request.clone(), user.unwrap_or(""), now) {
                 Ok(url) => match idp.remember(user.unwrap_or(""), now) {
+                    // Path=/: the viewer's /sign-out must receive it to make
+                    // the provider forget (a browser sends a cookie only
+                    // under its path); at /demo-idp the next person to sign
+                    // in on this browser became the last one, unasked.
                     Some(id) => with_cookie(
                         redirect(url.as_str()),
-                        &format!(
-                            "{DEMO_IDP_COOKIE}={id}; Path=/demo-idp; Secure; HttpOnly; SameSite=Lax"
-                        ),
+                        &format!("{DEMO_IDP_COOKIE}={id}; Path=/; Secure; HttpOnly; SameSite=Lax"),
                     ),
                     None => redirect(url.as_str()),
                 },

@@ -122,7 +122,7 @@ pub(super) async fn sign_out(viewer: &Viewer, req: Request<Incoming>) -> Resp {
         out = with_cookie(
             out,
             &format!(
-                "{}=; Path=/demo-idp; Secure; HttpOnly; SameSite=Lax; Max-Age=0",
+                "{}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0",
                 icr_sign_in::DEMO_IDP_COOKIE
             ),
         );
