@@ -196,6 +196,7 @@ async fn a_clinician_and_a_patient_use_the_viewer_in_a_real_browser() {
 
     // An invalid NHS number (the check digit wrong) says so.
     find(&b, &gw, "999 000 0051").await;
+    assert_eq!(b.status().await, 400);
     assert_eq!(b.count("input[name=nhs]").await, 1);
     assert!(
         b.count(".nhsuk-error-message, .nhsuk-error-summary").await > 0,
@@ -226,6 +227,7 @@ async fn a_clinician_and_a_patient_use_the_viewer_in_a_real_browser() {
     for (nhs, name, related) in STORIES {
         find(&b, &gw, &spaced(nhs)).await;
         if related {
+            assert_eq!(b.status().await, 200, "{nhs}");
             let banner = b.text_of("#patient-name").await;
             assert!(banner.starts_with(name), "{nhs}: {banner}");
             let card = b.text_of("section[aria-labelledby=patient-name]").await;
@@ -235,6 +237,7 @@ async fn a_clinician_and_a_patient_use_the_viewer_in_a_real_browser() {
             assert_sources_shown(&source_lines(&b).await, &json, nhs);
         } else {
             // No relationship: the refusal, with the break-glass form.
+            assert_eq!(b.status().await, 403, "{nhs}");
             assert!(!b.text().await.contains(name), "{nhs} shown");
             assert_eq!(
                 b.count("form textarea[name=reason], form input[name=reason]")

@@ -347,6 +347,23 @@ impl Browser {
             .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
     }
 
+    /// The HTTP status of the page shown now (the Performance API's
+    /// navigation entry; after redirects, the last answer's).
+    pub async fn status(&self) -> u16 {
+        let status = self
+            .client
+            .execute(
+                "const n = performance.getEntriesByType('navigation')[0]; return n ? n.responseStatus : 0;",
+                vec![],
+            )
+            .await
+            .expect("the navigation's status");
+        status
+            .as_u64()
+            .and_then(|s| u16::try_from(s).ok())
+            .unwrap_or(0)
+    }
+
     /// The current URL.
     pub async fn here(&self) -> String {
         self.client
