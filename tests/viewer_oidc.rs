@@ -104,10 +104,14 @@ fn start_provider(redirect: &str, dir: &Path) -> OidcProvider {
     }
 }
 
+/// The scopes the gateway asks for: `icr` is the provider's scope for the
+/// ICR's claims.
+const SCOPES: &str = r#"["openid", "profile", "icr"]"#;
+
 /// A copy of `config/demo` whose viewer signs in with the provider at
-/// `issuer` (discovered, not the demo's), trusted as an API issuer with
-/// its keys in `jwks`; calls to it bounded by `timeout_ms`.
-fn configure(dir: &Path, issuer: &str, jwks: &Path, timeout_ms: u64) {
+/// `issuer` (discovered, not the demo's) asking for `scopes`, trusted as an
+/// API issuer with its keys in `jwks`; calls to it bounded by `timeout_ms`.
+fn configure(dir: &Path, issuer: &str, jwks: &Path, scopes: &str, timeout_ms: u64) {
     let path = dir.join("gateway.toml");
     let text = std::fs::read_to_string(&path).expect("gateway.toml");
     let demo = "[viewer.oidc]\nissuer = \"https://login.icr-demo.example\"\n\
@@ -115,7 +119,7 @@ fn configure(dir: &Path, issuer: &str, jwks: &Path, timeout_ms: u64) {
     assert!(text.contains(demo), "config/demo's [viewer.oidc] changed");
     let oidc = format!(
         "[viewer.oidc]\nissuer = \"{issuer}\"\nclient_id = \"icr-gateway\"\n\
-         scopes = [\"openid\", \"profile\", \"icr\"]\ntimeout_ms = {timeout_ms}\n\n\
+         scopes = {scopes}\ntimeout_ms = {timeout_ms}\n\n\
          [[auth.issuer]]\niss = \"{issuer}\"\naudience = \"icr-gateway\"\njwks = \"{}\"\n",
         jwks.display()
     );
@@ -257,17 +261,17 @@ fn location(r: &reqwest::Response) -> String {
     }
 }
 
-/// The provider, and the demo gateway signing in with it (calls to it
-/// bounded by `timeout_ms`), and a browser for both; none when the
-/// provider is not installed (outside CI).
-fn start(timeout_ms: u64) -> Option<(OidcProvider, Demo, Browser)> {
+/// The provider, and the demo gateway signing in with it (asking for
+/// `scopes`, calls to it bounded by `timeout_ms`), and a browser for both;
+/// none when the provider is not installed (outside CI).
+fn start(scopes: &str, timeout_ms: u64) -> Option<(OidcProvider, Demo, Browser)> {
     if !provider_installed() {
         return None;
     }
     let dir = copy_config("demo");
     let port = free_port();
     let provider = start_provider(&format!("http://127.0.0.1:{port}/callback"), &dir);
-    configure(&dir, &provider.issuer, &provider.jwks, timeout_ms);
+    configure(&dir, &provider.issuer, &provider.jwks, scopes, timeout_ms);
     let demo = start_gateway(&dir, port);
     let browser = Browser::new(&demo.gateway, &provider.issuer);
     Some((provider, demo, browser))
@@ -275,7 +279,7 @@ fn start(timeout_ms: u64) -> Option<(OidcProvider, Demo, Browser)> {
 
 #[tokio::test]
 async fn a_clinician_signs_in_with_a_certified_provider_found_by_discovery() {
-    let Some((_provider, demo, mut b)) = start(5_000) else {
+    let Some((_provider, demo, mut b)) = start(SCOPES, 5_000) else {
         return;
     };
 
@@ -303,20 +307,51 @@ async fn a_clinician_signs_in_with_a_certified_provider_found_by_discovery() {
     );
 }
 
+/// The callback at `url` answers the sign-in-failed page, saying `why`,
+/// and begins no session.
+async fn assert_callback_refused(b: &mut Browser, url: &str, why: &str) {
+    b.session = None;
+    let r = b.callback(url).await;
+    assert_eq!(r.status(), 401);
+    let page = r.text().await.expect("a page");
+    assert!(page.contains(&format!("Sign-in failed: {why}")), "{page}");
+    assert!(b.session.is_none(), "no session begins");
+}
+
 #[tokio::test]
-async fn a_tampered_state_from_the_certified_provider_is_refused() {
-    let Some((_provider, _demo, mut b)) = start(5_000) else {
+async fn a_tampered_state_or_a_replayed_callback_is_refused() {
+    let Some((_provider, _demo, mut b)) = start(SCOPES, 5_000) else {
         return;
     };
+    let unknown = "this sign-in was not started here";
 
     let callback = b.sign_in_at_provider().await;
     let tampered = callback.replacen("state=", "state=x", 1);
     assert_ne!(tampered, callback);
-    let r = b.callback(&tampered).await;
-    assert_eq!(r.status(), 401);
-    let page = r.text().await.expect("a page");
-    assert!(page.contains("Sign-in failed"), "{page}");
-    assert!(b.session.is_none(), "no session begins");
+    assert_callback_refused(&mut b, &tampered, unknown).await;
+
+    // The genuine answer still signs in, once: its state is used up.
+    let r = b.callback(&callback).await;
+    assert_eq!(r.status(), 200);
+    assert!(b.session.is_some());
+    assert_callback_refused(&mut b, &callback, unknown).await;
+}
+
+#[tokio::test]
+async fn an_id_token_without_the_icr_claims_is_refused_naming_the_claim() {
+    // Without the `icr` scope the provider's ID token has name but no
+    // role, org or purpose: it verifies as an ID token, not as the ICR's
+    // credential.
+    let Some((_provider, _demo, mut b)) = start(r#"["openid", "profile"]"#, 5_000) else {
+        return;
+    };
+    let callback = b.sign_in_at_provider().await;
+    assert_callback_refused(
+        &mut b,
+        &callback,
+        "the ID token is not accepted: claim role: missing",
+    )
+    .await;
 }
 
 /// `/sign-in` answers the sign-in-failed page: the provider not reached.
@@ -333,7 +368,7 @@ async fn assert_provider_unreached(b: &mut Browser) {
 #[tokio::test]
 async fn a_provider_down_or_silent_gives_a_sign_in_failed_page() {
     // The provider ran (its keys are trusted), then stopped.
-    let Some((mut provider, _demo, mut b)) = start(1_000) else {
+    let Some((mut provider, _demo, mut b)) = start(SCOPES, 1_000) else {
         return;
     };
     common::stop(&mut provider.child);
