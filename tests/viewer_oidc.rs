@@ -4,9 +4,10 @@
 //! discovery document read at the first sign-in, the code flow with PKCE
 //! through its authorize and token endpoints, its ES256 ID token verified
 //! by the relying party and then as every API token (`[[auth.issuer]]`
-//! with its JWKS), and the record pages audited under its subject. Also:
-//! a tampered `state` is refused, and a provider that is down or silent
-//! gives a sign-in-failed page within `timeout_ms`.
+//! with its JWKS), and the record pages audited under its subject. Also
+//! refused, each with a sign-in-failed page: a tampered `state`, a
+//! replayed callback, an ID token without the ICR's claims, the provider's
+//! own refusal, and a provider down or silent (within `timeout_ms`).
 //!
 //! The provider is installed by `bash tools/oidc-provider/install.sh`;
 //! without node or the package these tests say loudly that they were
@@ -80,14 +81,15 @@ impl Drop for OidcProvider {
 }
 
 /// Starts the provider for a gateway whose callback is `redirect`,
-/// writing its public keys into `dir`.
-fn start_provider(redirect: &str, dir: &Path) -> OidcProvider {
+/// writing its public keys into `dir`, with `args` (`--deny`).
+fn start_provider(redirect: &str, dir: &Path, args: &[&str]) -> OidcProvider {
     let jwks = dir.join("oidc-provider.jwks.json");
     let (child, rx) = spawn_with_lines(
         Command::new("node")
             .arg(tool_dir().join("provider.mjs"))
             .args(["--port", "0", "--redirect-uri", redirect, "--jwks-out"])
             .arg(&jwks)
+            .args(args)
             .stderr(Stdio::null()),
     );
     let line = rx
@@ -261,17 +263,40 @@ fn location(r: &reqwest::Response) -> String {
     }
 }
 
-/// The provider, and the demo gateway signing in with it (asking for
-/// `scopes`, calls to it bounded by `timeout_ms`), and a browser for both;
-/// none when the provider is not installed (outside CI).
-fn start(scopes: &str, timeout_ms: u64) -> Option<(OidcProvider, Demo, Browser)> {
+/// How the gateway and the provider are set up for a test.
+struct Setup<'a> {
+    /// The scopes the gateway asks for.
+    scopes: &'a str,
+    /// The gateway's `timeout_ms` for calls to the provider.
+    timeout_ms: u64,
+    /// The provider's extra arguments.
+    provider_args: &'a [&'a str],
+}
+
+/// Asking for the ICR's claims, the default timeout, the provider as is.
+const USUAL: Setup = Setup {
+    scopes: SCOPES,
+    timeout_ms: 5_000,
+    provider_args: &[],
+};
+
+/// The provider, and the demo gateway signing in with it, and a browser
+/// for both; none when the provider is not installed (outside CI).
+fn start(setup: Setup) -> Option<(OidcProvider, Demo, Browser)> {
     if !provider_installed() {
         return None;
     }
     let dir = copy_config("demo");
     let port = free_port();
-    let provider = start_provider(&format!("http://127.0.0.1:{port}/callback"), &dir);
-    configure(&dir, &provider.issuer, &provider.jwks, scopes, timeout_ms);
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    let provider = start_provider(&redirect, &dir, setup.provider_args);
+    configure(
+        &dir,
+        &provider.issuer,
+        &provider.jwks,
+        setup.scopes,
+        setup.timeout_ms,
+    );
     let demo = start_gateway(&dir, port);
     let browser = Browser::new(&demo.gateway, &provider.issuer);
     Some((provider, demo, browser))
@@ -279,7 +304,7 @@ fn start(scopes: &str, timeout_ms: u64) -> Option<(OidcProvider, Demo, Browser)>
 
 #[tokio::test]
 async fn a_clinician_signs_in_with_a_certified_provider_found_by_discovery() {
-    let Some((_provider, demo, mut b)) = start(SCOPES, 5_000) else {
+    let Some((_provider, demo, mut b)) = start(USUAL) else {
         return;
     };
 
@@ -308,19 +333,20 @@ async fn a_clinician_signs_in_with_a_certified_provider_found_by_discovery() {
 }
 
 /// The callback at `url` answers the sign-in-failed page, saying `why`,
-/// and begins no session.
-async fn assert_callback_refused(b: &mut Browser, url: &str, why: &str) {
+/// and begins no session: the page.
+async fn assert_callback_refused(b: &mut Browser, url: &str, why: &str) -> String {
     b.session = None;
     let r = b.callback(url).await;
     assert_eq!(r.status(), 401);
     let page = r.text().await.expect("a page");
     assert!(page.contains(&format!("Sign-in failed: {why}")), "{page}");
     assert!(b.session.is_none(), "no session begins");
+    page
 }
 
 #[tokio::test]
 async fn a_tampered_state_or_a_replayed_callback_is_refused() {
-    let Some((_provider, _demo, mut b)) = start(SCOPES, 5_000) else {
+    let Some((_provider, _demo, mut b)) = start(USUAL) else {
         return;
     };
     let unknown = "this sign-in was not started here";
@@ -342,7 +368,10 @@ async fn an_id_token_without_the_icr_claims_is_refused_naming_the_claim() {
     // Without the `icr` scope the provider's ID token has name but no
     // role, org or purpose: it verifies as an ID token, not as the ICR's
     // credential.
-    let Some((_provider, _demo, mut b)) = start(r#"["openid", "profile"]"#, 5_000) else {
+    let Some((_provider, _demo, mut b)) = start(Setup {
+        scopes: r#"["openid", "profile"]"#,
+        ..USUAL
+    }) else {
         return;
     };
     let callback = b.sign_in_at_provider().await;
@@ -366,9 +395,26 @@ async fn assert_provider_unreached(b: &mut Browser) {
 }
 
 #[tokio::test]
+async fn the_providers_refusal_comes_back_as_a_sign_in_failed_page() {
+    let Some((_provider, _demo, mut b)) = start(Setup {
+        provider_args: &["--deny"],
+        ..USUAL
+    }) else {
+        return;
+    };
+    let callback = b.sign_in_at_provider().await;
+    assert!(callback.contains("error=access_denied"), "{callback}");
+    let page = assert_callback_refused(&mut b, &callback, "the identity provider").await;
+    assert!(page.contains("access_denied"), "the refusal named: {page}");
+}
+
+#[tokio::test]
 async fn a_provider_down_or_silent_gives_a_sign_in_failed_page() {
     // The provider ran (its keys are trusted), then stopped.
-    let Some((mut provider, _demo, mut b)) = start(SCOPES, 1_000) else {
+    let Some((mut provider, _demo, mut b)) = start(Setup {
+        timeout_ms: 1_000,
+        ..USUAL
+    }) else {
         return;
     };
     common::stop(&mut provider.child);

@@ -5,14 +5,16 @@
 // nothing is downloaded at run time (install once: install.sh).
 //
 //   node provider.mjs --port 0 --redirect-uri http://127.0.0.1:8080/callback \
-//       --jwks-out /tmp/provider.jwks.json [--key private.jwk.json]
+//       --jwks-out /tmp/provider.jwks.json [--key private.jwk.json] [--deny]
 //
 // Prints `oidc-provider listening on http://127.0.0.1:PORT` once it serves;
 // that URL is its issuer. The public JWKS is written to --jwks-out before
 // then, for the gateway's `[[auth.issuer]] jwks`.
 //
 // Sign-in needs no typing: the interaction page signs the test account in
-// and grants what was asked at once (a login page is not what is tested).
+// and grants what was asked at once (a login page is not what is tested);
+// with --deny it refuses instead (`access_denied`, as when a person
+// cancels).
 
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -26,10 +28,11 @@ const { values: args } = parseArgs({
     'redirect-uri': { type: 'string' },
     'jwks-out': { type: 'string' },
     key: { type: 'string' },
+    deny: { type: 'boolean', default: false },
   },
 });
 if (!args['redirect-uri'] || !args['jwks-out']) {
-  console.error('usage: provider.mjs --port N --redirect-uri URI --jwks-out FILE [--key FILE]');
+  console.error('usage: provider.mjs --port N --redirect-uri URI --jwks-out FILE [--key FILE] [--deny]');
   process.exit(2);
 }
 
@@ -101,24 +104,29 @@ const provider = new Provider(issuer, {
   },
 });
 
-// The interaction: the test account signed in, and what was asked granted.
-provider.use(async (ctx, next) => {
-  const m = ctx.path.match(/^\/interaction\/([^/]+)$/);
-  if (!m || ctx.method !== 'GET') {
-    return next();
+// What the test account's interaction ends with: signed in, and what was
+// asked granted; or, with --deny, refused.
+async function outcome(details) {
+  if (args.deny) {
+    return { error: 'access_denied', error_description: 'the test account may not sign in' };
   }
-  const details = await provider.interactionDetails(ctx.req, ctx.res);
   const grant = new provider.Grant({ accountId: ACCOUNT.sub, clientId: details.params.client_id });
   grant.addOIDCScope(details.params.scope);
   const missing = details.prompt.details.missingOIDCClaims;
   if (missing) {
     grant.addOIDCClaims(missing);
   }
-  const grantId = await grant.save();
-  const to = await provider.interactionResult(ctx.req, ctx.res, {
-    login: { accountId: ACCOUNT.sub },
-    consent: { grantId },
-  }, { mergeWithLastSubmission: false });
+  return { login: { accountId: ACCOUNT.sub }, consent: { grantId: await grant.save() } };
+}
+
+provider.use(async (ctx, next) => {
+  if (ctx.method !== 'GET' || !/^\/interaction\/[^/]+$/.test(ctx.path)) {
+    return next();
+  }
+  const details = await provider.interactionDetails(ctx.req, ctx.res);
+  const to = await provider.interactionResult(ctx.req, ctx.res, await outcome(details), {
+    mergeWithLastSubmission: false,
+  });
   // 303 kept by koa's redirect: a GET to where the provider resumes.
   ctx.status = 303;
   ctx.redirect(to);
