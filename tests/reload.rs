@@ -90,6 +90,14 @@ async fn a_revoked_signing_key_is_refused_after_reload_without_a_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_audience_or_key_id_applies_after_reload() {
     let dir = copy_config("demo");
+    // Without the viewer: its provider must stay an issuer whose audience
+    // is its client id, and a change to [viewer] waits for a restart, so
+    // with it the audience below could not change live.
+    let gateway = std::fs::read_to_string(dir.join("gateway.toml")).unwrap();
+    let (without_viewer, _) = gateway
+        .split_once("\n[viewer]\n")
+        .expect("the demo's gateway.toml has a viewer");
+    std::fs::write(dir.join("gateway.toml"), without_viewer).unwrap();
     let demo = start_demo_in(&dir);
     let http = reqwest::Client::new();
     let token = mint_in(&dir, "R8000", "RN3");

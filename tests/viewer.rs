@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{Demo, mint, start_demo};
+use common::{Demo, start_demo};
 use reqwest::header::{CACHE_CONTROL, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
 
@@ -200,21 +200,9 @@ fn csrf_of(page: &str) -> String {
 /// The viewer's accesses to `nhs` in the audit, as a privacy officer
 /// reads them: (interaction, user, decision, break-glass reason).
 async fn audited(demo: &Demo, nhs: &str) -> Vec<(String, String, String, String)> {
-    let bytes = reqwest::Client::new()
-        .get(format!("{}/v1/audit?patient={nhs}", demo.gateway))
-        .bearer_auth(mint("R0001", "RN3"))
-        .send()
+    common::viewer_accesses(demo, nhs)
         .await
-        .expect("the audit answers")
-        .bytes()
-        .await
-        .expect("a body");
-    let body: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
-    body["accesses"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|a| a["interaction"] == "viewer")
+        .iter()
         .map(|a| {
             let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
             (

@@ -170,6 +170,28 @@ pub fn mint(role: &str, org: &str) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
+/// The viewer's accesses (interaction `viewer`) to `nhs` in the demo's
+/// audit, as its privacy officer reads them.
+pub async fn viewer_accesses(demo: &Demo, nhs: &str) -> Vec<serde_json::Value> {
+    let bytes = reqwest::Client::new()
+        .get(format!("{}/v1/audit?patient={nhs}", demo.gateway))
+        .bearer_auth(mint("R0001", "RN3"))
+        .send()
+        .await
+        .expect("the audit answers")
+        .bytes()
+        .await
+        .expect("a body");
+    let mut body: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
+    match body["accesses"].take() {
+        serde_json::Value::Array(all) => all
+            .into_iter()
+            .filter(|a| a["interaction"] == "viewer")
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// A copy of `config/{name}` (its files, `sources.d/` and `keys/`) in a
 /// fresh temporary directory.
 pub fn copy_config(name: &str) -> std::path::PathBuf {
