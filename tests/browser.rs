@@ -68,6 +68,13 @@ async fn record_json(demo: &Demo, nhs: &str) -> Value {
     serde_json::from_slice(&r.bytes().await.expect("a body")).expect("a JSON record")
 }
 
+/// On a refusal page, breaks glass with [`GLASS`] as the reason.
+async fn break_glass(b: &Browser) {
+    b.type_into("[name=reason]", GLASS).await;
+    b.follow("form[action$='/break-glass'] button[type=submit]")
+        .await;
+}
+
 /// Tells the simulator's control API to `what` (e.g. `awp/stop`).
 async fn simulator(control: &str, what: &str) {
     let r = reqwest::Client::new()
@@ -362,14 +369,38 @@ async fn a_clinician_and_a_patient_use_the_viewer_in_a_real_browser() {
     // Break glass for Sophie Okafor (held by ruh and sft only).
     find(&b, &gw, &spaced("9990000042")).await;
     b.check_page("refusal-break-glass").await;
-    b.type_into("[name=reason]", GLASS).await;
-    b.follow("form[action$='/break-glass'] button[type=submit]")
-        .await;
+    break_glass(&b).await;
+    assert_eq!(b.status().await, 200);
     assert!(
         b.text_of("#patient-name").await.starts_with("OKAFOR"),
         "break glass did not show the record: {}",
         b.text().await
     );
+
+    // Hannah Stainton, restricted in PDS: her banner shows no address nor
+    // telephone, though her council and Medvivo hold her address.
+    find(&b, &gw, &spaced("9990000069")).await;
+    break_glass(&b).await;
+    let card = b.text_of("section[aria-labelledby=patient-name]").await;
+    assert!(card.starts_with("STAINTON"), "{card}");
+    assert!(
+        card.contains("Restricted record: address and contact details are not shown"),
+        "{card}"
+    );
+    assert!(!b.text().await.contains("SN2 7HQ"));
+    b.check_page("record-restricted").await;
+
+    // A valid number nobody holds: after breaking glass, nobody found.
+    find(&b, &gw, "999 000 0999").await;
+    break_glass(&b).await;
+    assert_eq!(b.status().await, 404, "{}", b.text().await);
+    assert_eq!(b.count("#patient-name").await, 0);
+    assert!(
+        b.text().await.contains("999 000 0999"),
+        "{}",
+        b.text().await
+    );
+    b.check_page("not-found").await;
 
     // Sign out: the signed-out page, and no record behind it.
     b.follow("form[action='/sign-out'] button").await;
