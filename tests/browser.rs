@@ -201,6 +201,14 @@ async fn a_clinician_and_a_patient_use_the_viewer_in_a_real_browser() {
     assert_eq!(b.count("input[name=nhs]").await, 1, "{}", b.text().await);
     b.check_page("find").await;
 
+    // The check digit checked as it is typed (the page's script, loaded
+    // under its Content-Security-Policy), said beside the field.
+    b.type_into("#nhs", "999 000 0051").await;
+    let said = b.text_of("#nhs-check").await;
+    assert!(said.contains("check digit does not match"), "{said:?}");
+    b.type_into("#nhs", "999 000 0050").await;
+    assert_eq!(b.text_of("#nhs-check").await, "The check digit is correct");
+
     // An invalid NHS number (the check digit wrong) says so.
     find(&b, &gw, "999 000 0051").await;
     assert_eq!(b.status().await, 400);
