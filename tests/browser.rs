@@ -8,7 +8,9 @@
 //! every holder of an item; break glass for a person they have no
 //! relationship with; see a stopped source shown as not answered; an
 //! invalid number refused; sign out; be launched from the demo EPR onto a
-//! patient — and the demo patient's own record and who looked at it.
+//! patient — and the demo patient's own record and who looked at it. The
+//! same viewer with the browser's scripts off still signs in, finds, shows
+//! and filters (server-rendered HTML, enhanced by script, never needing it).
 //!
 //! Every main page is checked with axe-core (no serious or critical WCAG
 //! 2.2 AA violation), walked with the keyboard only (every control
@@ -174,15 +176,21 @@ fn has_age(banner: &str) -> bool {
     })
 }
 
+/// `icr demo` and a browser (Chromium given `extra` arguments), when the
+/// browser's tools are installed.
+async fn demo_in_a_browser(extra: &[&str]) -> Option<(Demo, Browser)> {
+    let tools = Tools::find()?;
+    let demo = start_demo();
+    Some((demo, Browser::start_with(tools, extra).await))
+}
+
 #[tokio::test]
 async fn a_clinician_and_a_patient_use_the_viewer_in_a_real_browser() {
-    let Some(tools) = Tools::find() else {
+    let Some((demo, mut b)) = demo_in_a_browser(&[]).await else {
         return;
     };
-    let demo = start_demo();
     let gw = demo.gateway.clone();
     let control = demo.control.clone();
-    let mut b = Browser::start(tools).await;
 
     // Signed out: the sign-in page, and no record behind it.
     b.goto(&format!("{gw}/")).await;
@@ -462,6 +470,31 @@ async fn a_clinician_and_a_patient_use_the_viewer_in_a_real_browser() {
     assert!(b.text_of("#patient-name").await.starts_with("ASHWORTH"));
 
     b.write_figures();
+    b.close().await;
+}
+
+/// Without JavaScript (the browser's scripts off) the viewer still works:
+/// sign in, find, the record, a tab, sign out — server-rendered HTML.
+#[tokio::test]
+async fn the_viewer_works_without_javascript() {
+    let Some((demo, mut b)) = demo_in_a_browser(&["--blink-settings=scriptEnabled=false"]).await
+    else {
+        return;
+    };
+    let gw = demo.gateway.clone();
+    sign_in(&mut b, &gw, "clinician", false).await;
+    find(&b, &gw, &spaced(ROBERT)).await;
+    // The page's own script never ran: no design-system enhancement.
+    assert_eq!(b.count("body.js-enabled").await, 0, "scripts ran");
+    assert!(b.text_of("#patient-name").await.starts_with("PENNINGTON"));
+    b.goto(&format!("{gw}/patients/{ROBERT}/timeline")).await;
+    b.click("main details summary").await;
+    b.click("#org-RN3").await;
+    b.follow("main details form button[type=submit]").await;
+    assert!(b.here().await.contains("org=RN3"), "{}", b.here().await);
+    b.screenshot("no-javascript-timeline-filtered").await;
+    b.follow("form[action='/sign-out'] button").await;
+    assert_eq!(b.count("#sign-in").await, 1);
     b.close().await;
 }
 

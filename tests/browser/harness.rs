@@ -184,6 +184,11 @@ fn free_port() -> u16 {
 impl Browser {
     /// Starts chromedriver on a free port and a headless Chromium session.
     pub async fn start(tools: Tools) -> Browser {
+        Self::start_with(tools, &[]).await
+    }
+
+    /// As [`Browser::start`], Chromium given `extra` arguments too.
+    pub async fn start_with(tools: Tools, extra: &[&str]) -> Browser {
         let port = free_port();
         let driver = Command::new(&tools.driver)
             .arg(format!("--port={port}"))
@@ -191,14 +196,20 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver starts");
+        let mut args = vec![
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            WINDOW,
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-extensions",
+        ];
+        args.extend_from_slice(extra);
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
-            json!({
-                "binary": tools.chrome,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", WINDOW,
-                         "--disable-dev-shm-usage", "--no-first-run", "--disable-extensions"],
-            }),
+            json!({ "binary": tools.chrome, "args": args }),
         );
         let url = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
