@@ -485,3 +485,42 @@ async fn an_epr_launch_opens_its_patient_and_a_patient_sees_who_looked() {
     let r = p.get("/patients/9990000026/who-looked").await;
     assert_eq!(r.status(), 403);
 }
+
+#[tokio::test]
+async fn the_design_systems_files_are_served_compressed_to_a_browser_that_accepts_it() {
+    let demo = start_demo();
+    let css = format!("{}/assets/nhsuk-frontend.min.css", demo.gateway);
+    let raw = reqwest::Client::builder().no_gzip().build().unwrap();
+    let plain = raw.get(&css).send().await.unwrap();
+    assert_eq!(plain.status(), 200);
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(plain.headers()["vary"], "Accept-Encoding");
+    let plain = plain.bytes().await.unwrap();
+    let packed = raw
+        .get(&css)
+        .header("accept-encoding", "br;q=1.0, gzip;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(packed.headers()["content-encoding"], "gzip");
+    assert_eq!(packed.headers()["content-type"], "text/css; charset=utf-8");
+    let packed = packed.bytes().await.unwrap();
+    assert_eq!(&packed[..2], &[0x1f, 0x8b], "a gzip stream");
+    assert!(
+        packed.len() * 4 < plain.len(),
+        "{} of {}",
+        packed.len(),
+        plain.len()
+    );
+    // Unpacked by a client that reads gzip, it is the same file.
+    let unpacked = reqwest::get(&css).await.unwrap().bytes().await.unwrap();
+    assert_eq!(unpacked, plain);
+    // Refused by q=0: sent as it is.
+    let refused = raw
+        .get(&css)
+        .header("accept-encoding", "gzip;q=0")
+        .send()
+        .await
+        .unwrap();
+    assert!(refused.headers().get("content-encoding").is_none());
+}

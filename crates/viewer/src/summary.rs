@@ -177,8 +177,8 @@ fn list(out: &mut String, view: &RecordView<'_>, list: &List) {
     match view.record.sections.get(&list.section) {
         None => out.push_str("<p>Not shown to your role.</p>"),
         Some(items) => {
-            // Each row's cells, and whether its sources differ.
-            let rows: Vec<(Vec<String>, bool)> = items
+            // Each row's cells, and its item (where it comes from).
+            let rows: Vec<(Vec<String>, &MergedItem)> = items
                 .iter()
                 .filter_map(|item| {
                     let cells = (list.cells)(&item.entry)?;
@@ -188,25 +188,29 @@ fn list(out: &mut String, view: &RecordView<'_>, list: &List) {
                     row.extend(cells);
                     row.push(when(item.entry.sort_date()));
                     row.push(listed_by(item));
-                    Some((row, !item.conflicts.is_empty()))
+                    Some((row, item))
                 })
                 .collect();
             if rows.is_empty() {
                 out.push_str("<p>None recorded by the organisations that answered.</p>");
             } else {
                 table::start(out, list.heading, false, list.columns);
-                for (row, differ) in rows {
+                for (row, item) in rows {
                     out.push_str("<tr class=\"nhsuk-table__row\">");
                     let last = row.len() - 1;
                     for (i, cell) in row.iter().enumerate() {
                         let _ = write!(out, "<td class=\"nhsuk-table__cell\">{}", Esc(cell));
-                        if differ && i == last {
-                            // The versions are on the full record, side by side.
-                            let _ = write!(
-                                out,
-                                " <strong class=\"nhsuk-tag nhsuk-tag--orange\">Sources differ</strong> <a href=\"{}\">See each version</a>",
-                                Esc(&RecordTab::Sections.path(view.nhs_number))
-                            );
+                        if i == last {
+                            if !item.conflicts.is_empty() {
+                                // The versions are on the full record, side by side.
+                                let _ = write!(
+                                    out,
+                                    " <strong class=\"nhsuk-tag nhsuk-tag--orange\">Sources differ</strong> <a href=\"{}\">See each version</a>",
+                                    Esc(&RecordTab::Sections.path(view.nhs_number))
+                                );
+                            }
+                            // Every holder: system, record id, last updated.
+                            crate::provenance::details(out, item, false);
                         }
                         out.push_str("</td>");
                     }

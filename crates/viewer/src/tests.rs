@@ -487,7 +487,13 @@ fn the_summary_lists_current_items_with_the_organisations_that_list_them() {
     let meds = concat!(
         "<tr class=\"nhsuk-table__row\"><td class=\"nhsuk-table__cell\">Metformin 500mg tablets</td>",
         "<td class=\"nhsuk-table__cell\">One tablet twice a day</td><td class=\"nhsuk-table__cell\">01-Apr-2019</td>",
-        "<td class=\"nhsuk-table__cell\">Ridgeway View Practice, Great Western Hospitals NHS Foundation Trust</td></tr></tbody></table>",
+        "<td class=\"nhsuk-table__cell\">Ridgeway View Practice, Great Western Hospitals NHS Foundation Trust",
+        // Every holder, as on every tab: system, source, record id, last updated.
+        "<details class=\"nhsuk-details\"><summary class=\"nhsuk-details__summary\"><span class=\"nhsuk-details__summary-text\">Where this comes from</span></summary>",
+        "<div class=\"nhsuk-details__text\"><ul class=\"nhsuk-list\">",
+        "<li><strong>Ridgeway View Practice</strong> (J83019): test, source gp, record R/1, last update not stated</li>",
+        "<li><strong>Great Western Hospitals NHS Foundation Trust</strong> (RN3): test, source gwh, record R/1, last update not stated</li>",
+        "</ul></div></details></td></tr></tbody></table>",
     );
     assert!(page.contains(meds), "{page}");
     assert!(

@@ -360,7 +360,7 @@ fn sources_that_differ_are_shown_each_with_its_version_and_none_chosen() {
     assert!(summary.contains(concat!(
         "<td class=\"nhsuk-table__cell\">Ridgeway View Practice, Great Western Hospitals NHS Foundation Trust ",
         "<strong class=\"nhsuk-tag nhsuk-tag--orange\">Sources differ</strong> ",
-        "<a href=\"/patients/9990000050/sections\">See each version</a></td></tr>",
+        "<a href=\"/patients/9990000050/sections\">See each version</a><details class=\"nhsuk-details\">",
     )), "{summary}");
     assert_eq!(summary.matches("Sources differ").count(), 1);
     // Values of other shapes read as words.

@@ -147,7 +147,7 @@ pub(crate) async fn route(
     };
     let query = query_pairs(req.uri().query());
     match segments {
-        ["assets", ..] => ("viewer-asset", asset(req.uri().path())),
+        ["assets", ..] => ("viewer-asset", asset(req.uri().path(), accepts_gzip(&req))),
         ["demo-idp", rest @ ..] => ("viewer-demo-idp", demo::route(viewer, req, rest).await),
         ["sign-in"] => ("viewer-sign-in", sign_in::begin(viewer, None).await),
         ["launch"] => ("viewer-launch", sign_in::launch(viewer, query).await),
@@ -230,12 +230,66 @@ fn with_cookie(mut r: Resp, cookie: &str) -> Resp {
     r
 }
 
-/// A static file: cached for a day (they change only with a release).
-fn asset(path: &str) -> Resp {
+/// Whether the request accepts a gzip-encoded answer.
+fn accepts_gzip<B>(req: &Request<B>) -> bool {
+    req.headers()
+        .get_all(http::header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or("");
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
+}
+
+/// The text assets (stylesheet, scripts, icons) gzip-compressed, once, at
+/// the first request for any: most of a first visit's weight is the
+/// design system's stylesheet.
+fn gzipped(path: &str) -> Option<&'static [u8]> {
+    static GZIPPED: std::sync::OnceLock<Vec<(&'static str, Vec<u8>)>> = std::sync::OnceLock::new();
+    let all = GZIPPED.get_or_init(|| {
+        icr_viewer::ASSETS
+            .iter()
+            .filter(|a| a.content_type.starts_with("text/") || a.content_type == "image/svg+xml")
+            .filter_map(|a| {
+                use std::io::Write as _;
+                let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+                z.write_all(a.bytes).ok()?;
+                let packed = z.finish().ok()?;
+                (packed.len() < a.bytes.len()).then_some((a.path, packed))
+            })
+            .collect()
+    });
+    all.iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, b)| b.as_slice())
+}
+
+/// A static file: cached for a day (they change only with a release),
+/// gzip-compressed for a browser that accepts it.
+fn asset(path: &str, gzip: bool) -> Resp {
     match icr_viewer::asset(path) {
         Some(a) => {
-            let mut r = Response::new(Full::new(Bytes::from_static(a.bytes)));
+            let packed = if gzip { gzipped(a.path) } else { None };
+            let mut r = Response::new(Full::new(Bytes::from_static(packed.unwrap_or(a.bytes))));
             let h = r.headers_mut();
+            if packed.is_some() {
+                h.insert(
+                    http::header::CONTENT_ENCODING,
+                    HeaderValue::from_static("gzip"),
+                );
+            }
+            h.insert(
+                http::header::VARY,
+                HeaderValue::from_static("Accept-Encoding"),
+            );
             h.insert(CONTENT_TYPE, HeaderValue::from_static(a.content_type));
             h.insert(
                 CACHE_CONTROL,

@@ -119,7 +119,7 @@ pub(super) fn who_looked(
                 ods_code: &user.org,
                 role: role_words(&user.role),
                 person: Some(&user.name),
-                purpose: &r.purpose,
+                purpose: purpose_words(&r.purpose),
                 interaction: interaction_words(r.interaction),
                 break_glass_reason: r.break_glass_reason.as_deref(),
                 outcome: if r.decision == icr_audit::Decision::Allowed {
@@ -151,6 +151,14 @@ pub(super) fn who_looked(
             older: None,
         },
     )
+}
+
+/// A purpose of use in words (the token's code otherwise).
+fn purpose_words(purpose: &str) -> &str {
+    match purpose {
+        "directcare" => "Direct care",
+        other => other,
+    }
 }
 
 fn interaction_words(i: icr_audit::Interaction) -> &'static str {
