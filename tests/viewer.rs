@@ -481,6 +481,34 @@ async fn an_epr_launch_opens_its_patient_and_a_patient_sees_who_looked() {
         page.contains("Great Western Hospitals NHS Foundation Trust"),
         "{page}"
     );
+    // A page at a time, the older accesses a link away.
+    let first = p
+        .get("/patients/9990000050/who-looked?_count=1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        first.matches("<tr class=\"nhsuk-table__row\"><td").count(),
+        1
+    );
+    let older = unescape(between(&first, "<p><a href=\"", "\">Older accesses</a>"));
+    assert!(
+        older.starts_with("/patients/9990000050/who-looked?"),
+        "{older}"
+    );
+    let second = p.get(&older).await;
+    assert_eq!(second.status(), 200);
+    let second = second.text().await.unwrap();
+    assert_eq!(
+        second.matches("<tr class=\"nhsuk-table__row\"><td").count(),
+        1
+    );
+    assert_ne!(
+        between(&first, "<tbody", "</tbody>"),
+        between(&second, "<tbody", "</tbody>"),
+        "the next page holds another access"
+    );
     // Their own record only.
     let r = p.get("/patients/9990000026/who-looked").await;
     assert_eq!(r.status(), 403);

@@ -99,7 +99,7 @@ pub(crate) fn audit_query(
 /// the same query, before the last access shown. With a shared store, a
 /// page read from this replica's log instead (the store down) has none:
 /// its cursor would not be the store's.
-fn next_page(path: &str, read: &AuditRead, shared: bool) -> Option<String> {
+pub(crate) fn next_page(path: &str, read: &AuditRead, shared: bool) -> Option<String> {
     if let Some(cursor) = &read.cursor {
         return Some(format!(
             "{path}?patient={}&{}&before={cursor}",

@@ -99,6 +99,7 @@ pub(super) fn who_looked(
     own: bool,
     read: &crate::pipeline::audit_read::AuditRead,
     names: impl Fn(&icr_model::OdsCode) -> Option<String>,
+    older: Option<&str>,
 ) -> String {
     let named: Vec<(Option<String>, &icr_audit::AuditRecord)> = read
         .page
@@ -148,7 +149,7 @@ pub(super) fn who_looked(
             own,
             entries: &entries,
             notes: &notes,
-            older: None,
+            older,
         },
     )
 }

@@ -112,7 +112,7 @@ pub(super) async fn patient(
             }
             resp
         }
-        (false, ["who-looked"]) => who_looked(gw, &s, nhs).await,
+        (false, ["who-looked"]) => who_looked(gw, &s, nhs, query.as_deref()).await,
         (false, [] | [_]) => {
             let Some(tab) = RecordTab::parse(rest.first().copied(), query.as_deref()) else {
                 return pages::not_found_page(viewer, &req);
@@ -274,7 +274,7 @@ fn stopped(
 
 /// `GET /patients/{nhs}/who-looked`: the accesses to the record, for the
 /// person themselves (and privacy officers); an audit read, audited.
-async fn who_looked(gw: &Gateway, s: &Session, nhs: &str) -> Resp {
+async fn who_looked(gw: &Gateway, s: &Session, nhs: &str, query: Option<&str>) -> Resp {
     let chrome = chrome_of(Some(s));
     let reader = match gw.access().audit.reader() {
         Ok(r) => r,
@@ -290,7 +290,8 @@ async fn who_looked(gw: &Gateway, s: &Session, nhs: &str) -> Resp {
         authorization: Ok(Some(&bearer)),
         calling_system: None,
         patient: Some(nhs),
-        query: crate::audit_api::audit_query(&[], gw.shared_audit().is_some()),
+        // The page asked for (`before`, from the older accesses' link).
+        query: crate::audit_api::audit_query(&query_pairs(query), gw.shared_audit().is_some()),
         reader,
     };
     match gw.access_audit(ask).await {
@@ -304,9 +305,14 @@ async fn who_looked(gw: &Gateway, s: &Session, nhs: &str) -> Resp {
                     .map(|src| src.spec.organisation.clone())
             };
             let own = s.user.nhs_number == Some(read.nhs_number);
+            let older = crate::audit_api::next_page(
+                &format!("/patients/{}/who-looked", read.nhs_number.as_str()),
+                &read,
+                gw.shared_audit().is_some(),
+            );
             html(
                 StatusCode::OK,
-                pages::who_looked(&chrome, own, &read, names),
+                pages::who_looked(&chrome, own, &read, names, older.as_deref()),
             )
         }
         Err(stop) => pages::error(stop.status(), &stop.message),
