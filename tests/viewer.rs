@@ -328,6 +328,16 @@ async fn a_code_state_and_verifier_are_good_once_and_forms_need_the_sessions_csr
     form.push(("user".into(), "clinician".into()));
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let callback = location(&b.post("/demo-idp/authorize", &pairs).await);
+    // RFC 9207: a callback naming another provider is not exchanged.
+    let elsewhere = format!("{callback}&iss=https%3A%2F%2Fevil.example");
+    let r = b.get(&elsewhere).await;
+    assert_eq!(r.status(), 401);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("the answer came from another identity provider")
+    );
     assert_eq!(b.get(&callback).await.status(), 200);
     let again = b.get(&callback).await;
     assert_eq!(again.status(), 401, "state and code are used once");

@@ -176,6 +176,12 @@ impl RelyingParty {
         })
     }
 
+    /// Whether `iss` (a callback's `iss` parameter, RFC 9207) names this
+    /// client's provider.
+    pub fn is_issuer(&self, iss: &str) -> bool {
+        iss == self.config.issuer
+    }
+
     /// The URL to send the browser to, to sign in (with `launch` passed on
     /// from a SMART EHR launch). `now` in Unix seconds.
     pub async fn begin(&self, launch: Option<&str>, now: u64) -> Result<Url, SignInError> {

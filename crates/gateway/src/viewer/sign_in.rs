@@ -61,6 +61,11 @@ pub(super) async fn callback(gw: &Gateway, viewer: &Viewer, params: Vec<(String,
     let (Some(code), Some(state)) = (get("code"), get("state")) else {
         return pages::sign_in_failed("the identity provider's answer had no code");
     };
+    // RFC 9207: a provider that names itself on the way back must be ours
+    // (a code from another provider is never exchanged with this one).
+    if get("iss").is_some_and(|iss| !viewer.rp.is_issuer(iss)) {
+        return pages::sign_in_failed("the answer came from another identity provider");
+    }
     let now = now();
     let signed = match viewer.rp.finish(code, state, now).await {
         Ok(s) => s,
