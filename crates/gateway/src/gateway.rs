@@ -35,7 +35,7 @@ struct Inner {
     /// The shared audit store, when there is one.
     shared_audit: OnceLock<SharedStore>,
     /// The browser viewer, when `[viewer]` is configured.
-    viewer: OnceLock<crate::viewer::Viewer>,
+    viewer: OnceLock<crate::viewer_state::Viewer>,
 }
 
 impl Gateway {
@@ -228,12 +228,12 @@ impl Gateway {
 
     /// Serves the browser viewer at `/` and below from now on (set once,
     /// at start, when the address it is reached at is known).
-    pub fn use_viewer(&self, viewer: crate::viewer::Viewer) {
+    pub fn use_viewer(&self, viewer: crate::viewer_state::Viewer) {
         let _ = self.inner.viewer.set(viewer);
     }
 
     /// The browser viewer, when one is configured.
-    pub(crate) fn viewer(&self) -> Option<&crate::viewer::Viewer> {
+    pub(crate) fn viewer(&self) -> Option<&crate::viewer_state::Viewer> {
         self.inner.viewer.get()
     }
 

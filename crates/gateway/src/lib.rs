@@ -5,7 +5,8 @@
 //! offer any wanted section), fans out to them in parallel — each through
 //! the cache and under its own timeout, the whole under the request's
 //! deadline — merges what came back, and renders the merged view as JSON
-//! ([`view`]) or as a FHIR R4 Bundle ([`fhir`]), with a status for every
+//! ([`view`]), as a FHIR R4 Bundle ([`fhir`]) or as the browser viewer's
+//! pages ([`Viewer`], when `[viewer]` is configured), with a status for every
 //! source asked — or skipped, with why: a source that answered lately
 //! that it holds no record for the person, or that the record-location
 //! index ([`locate`]) does not name, need not be asked, and a clinician's
@@ -26,7 +27,9 @@
 //! state     sources     (→ cache, memory, locate, resilience, metrics,
 //!                       objections)
 //!                       the reloadable configuration and each source's health
-//!           gateway     (→ sources, metrics, fhir_pages, shared_audit)
+//!           viewer_state  the browser viewer's sessions and sign-in client
+//!           gateway     (→ sources, metrics, fhir_pages, shared_audit,
+//!                       viewer_state)
 //!                       the handle
 //! input     headers     (→ outcome) Authorization, break-glass reason
 //! pipeline  pipeline::{plan, identity_guard}   pure
@@ -44,8 +47,12 @@
 //!           operator    (→ gateway, headers, respond) the operator check
 //!           audit_api   (→ pipeline, view, respond, request, headers,
 //!                       operator) the audit's routes
-//!           server      (→ fhir_api, audit_api, operator, pipeline,
-//!                       respond, request, headers, listener)
+//!           viewer      (→ pipeline, audit_api, respond, request,
+//!                       listener, gateway) the browser viewer's routes:
+//!                       sign-in (icr_sign_in), sessions, the pages
+//!                       (icr_viewer), each record page a record access
+//!           server      (→ fhir_api, audit_api, viewer, operator,
+//!                       pipeline, respond, request, headers, listener)
 //!           fuzz
 //! ```
 //!
@@ -80,6 +87,7 @@ mod shared_audit;
 mod sources;
 pub mod view;
 mod viewer;
+mod viewer_state;
 mod views;
 
 pub use cache::SourceCache;
@@ -93,7 +101,7 @@ pub use pipeline::report::SourceReport;
 pub use server::{serve, serve_tls};
 pub use shared_audit::SharedStore;
 pub use sources::{ReloadError, Reloaded};
-pub use viewer::{Viewer, ViewerError};
+pub use viewer_state::{Viewer, ViewerError};
 pub use views::View;
 
 /// Any bytes as a `$everything` POST (first line the `Content-Type`, then

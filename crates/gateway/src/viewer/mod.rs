@@ -11,8 +11,6 @@ mod pages;
 mod record;
 mod sign_in;
 
-use std::net::SocketAddr;
-use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -20,99 +18,12 @@ use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use icr_sign_in::{DemoIdp, Provider, RelyingParty, Session, Sessions, ViewerConfig};
-use url::Url;
+use icr_sign_in::Session;
 
 use crate::Gateway;
 use crate::request::query_pairs;
 use crate::respond::Resp;
-
-/// The viewer, as built once the gateway's address is known.
-pub struct Viewer {
-    sessions: Sessions,
-    rp: RelyingParty,
-    demo: Option<DemoIdp>,
-    public: Url,
-}
-
-/// Why the viewer could not be built.
-#[derive(Debug, thiserror::Error)]
-#[error("[viewer]: {0}")]
-pub struct ViewerError(String);
-
-impl Viewer {
-    /// The viewer `config` describes, reached at its `public_url` or else
-    /// at `bound` (`https` when `tls`). `auth` and `dir` give the demo's
-    /// provider its signing key and the client secret's file.
-    pub fn new(
-        config: &ViewerConfig,
-        auth: &icr_auth::AuthConfig,
-        dir: &Path,
-        bound: SocketAddr,
-        tls: bool,
-    ) -> Result<Self, ViewerError> {
-        let public = match &config.public_url {
-            Some(u) => u.clone(),
-            None => format!("{}://{bound}/", if tls { "https" } else { "http" }),
-        };
-        let public = Url::parse(&public).map_err(|e| ViewerError(format!("public_url: {e}")))?;
-        let secret = match &config.oidc.client_secret_file {
-            Some(f) => Some(
-                std::fs::read_to_string(dir.join(f))
-                    .map(|s| s.trim().to_owned())
-                    .map_err(|e| ViewerError(format!("client_secret_file: {e}")))?,
-            ),
-            None => None,
-        };
-        let (demo, provider) = if config.oidc.demo {
-            let signer = icr_auth::Signer::load(auth, dir)
-                .map_err(|e| ViewerError(format!("{}: {}", e.key, e.message)))?
-                .filter(|s| s.issuer() == config.oidc.issuer)
-                .ok_or_else(|| {
-                    ViewerError("the demo's provider needs its issuer's signing_key".into())
-                })?;
-            let at = |p: &str| public.join(p).map_err(|e| ViewerError(e.to_string()));
-            let idp = DemoIdp::new(signer, &at("callback")?);
-            let provider = Provider::Given {
-                authorize: at("demo-idp/authorize")?,
-                token: at("demo-idp/token")?,
-                jwks: idp.jwks().map_err(|e| ViewerError(e.to_string()))?,
-            };
-            (Some(idp), provider)
-        } else {
-            (None, Provider::Discovered)
-        };
-        let rp = RelyingParty::new(&config.oidc, &public, secret, provider, config.max_sessions)
-            .map_err(|e| ViewerError(e.to_string()))?;
-        Ok(Self {
-            sessions: Sessions::new(config.session_idle_s, config.max_sessions),
-            rp,
-            demo,
-            public,
-        })
-    }
-
-    /// Where people reach it.
-    pub fn url(&self) -> &Url {
-        &self.public
-    }
-
-    /// The viewer's gauges, in the Prometheus text format: sessions held
-    /// (no label, no patient data).
-    pub(crate) fn render_metrics(&self, text: &mut String) {
-        use std::fmt::Write as _;
-        let _ = write!(
-            text,
-            "# HELP icr_viewer_sessions Viewer sessions held now (signed in, not yet swept).\n# TYPE icr_viewer_sessions gauge\nicr_viewer_sessions {}\n",
-            self.sessions.len()
-        );
-    }
-
-    /// This gateway's FHIR base, the `iss` of a SMART launch.
-    fn fhir_base(&self) -> String {
-        format!("{}fhir/r4", self.public)
-    }
-}
+pub(crate) use crate::viewer_state::Viewer;
 
 /// Whether the path's first segment is the viewer's.
 pub(crate) fn owns(first: &str) -> bool {
