@@ -216,6 +216,23 @@ mod tests {
     }
 
     #[test]
+    fn two_keys_share_no_pseudonym_over_a_population() {
+        use std::collections::HashSet;
+        let people: Vec<NhsNumber> = (999_000_000..999_002_000)
+            .filter_map(NhsNumber::from_first_nine)
+            .collect();
+        assert!(people.len() > 1500, "{}", people.len());
+        let under = |k: &ProjectKey| -> HashSet<Pseudonym> {
+            people.iter().map(|n| Pseudonym::person(k, *n)).collect()
+        };
+        let (a, again, b) = (under(&key(1)), under(&key(1)), under(&key(2)));
+        // No collisions within a key; identical under the same key.
+        assert_eq!(a.len(), people.len());
+        assert_eq!(a, again);
+        assert_eq!(a.intersection(&b).count(), 0);
+    }
+
+    #[test]
     fn person_and_record_domains_differ() {
         let k = key(7);
         let n = nhs("9434765919");
