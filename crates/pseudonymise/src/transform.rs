@@ -489,6 +489,7 @@ impl<'a> Pseudonymiser<'a> {
                 .as_ref()
                 .and_then(|p| p.demographics.birth_date.as_ref())
                 .and_then(PartialDateTime::date),
+            nhs,
         };
         let items = record
             .sections
@@ -568,6 +569,8 @@ struct Ctx<'a> {
     /// The day of birth: an event dated that day is kept to its month, so
     /// that a birth-day event does not give the date of birth away.
     birth_day: Option<Date>,
+    /// The person's NHS number: a code or number that spells it is dropped.
+    nhs: NhsNumber,
 }
 
 impl Ctx<'_> {
@@ -604,32 +607,32 @@ impl Ctx<'_> {
     fn entry(&self, e: &Entry) -> PseudoEntry {
         match e {
             Entry::Contact(c) => PseudoEntry::Contacts(ContactItem {
-                relationship: codes_of(&c.relationship),
+                relationship: self.codes_of(&c.relationship),
                 active: c.active,
                 period_start: self.when(&c.period_start),
             }),
             Entry::CareTeam(c) => PseudoEntry::CareTeam(CareTeamItem {
                 status: c.status,
-                category: codes_of(&c.category),
+                category: self.codes_of(&c.category),
                 period_start: self.when(&c.period_start),
                 period_end: self.when(&c.period_end),
                 member_roles: c
                     .participants
                     .iter()
-                    .flat_map(|m| codes_of(&m.roles))
+                    .flat_map(|m| self.codes_of(&m.roles))
                     .collect(),
             }),
             Entry::Medication(m) => PseudoEntry::Medications(MedicationItem {
-                medication: codes(&m.medication),
+                medication: self.codes(&m.medication),
                 kind: m.kind,
                 status: m.status,
                 start: self.when(&m.start),
                 end: self.when(&m.end),
                 recorded: self.when(&m.recorded),
-                reasons: codes_of(&m.reasons),
+                reasons: self.codes_of(&m.reasons),
             }),
             Entry::Allergy(a) => PseudoEntry::Allergies(AllergyItem {
-                code: codes(&a.code),
+                code: self.codes(&a.code),
                 clinical_status: a.clinical_status,
                 verification: a.verification,
                 category: a.category.clone(),
@@ -637,48 +640,60 @@ impl Ctx<'_> {
                 manifestations: a
                     .reactions
                     .iter()
-                    .flat_map(|r| codes_of(&r.manifestations))
+                    .flat_map(|r| self.codes_of(&r.manifestations))
                     .collect(),
                 severity: a.reactions.iter().filter_map(|r| r.severity).max(),
                 onset: self.when(&a.onset),
                 recorded: self.when(&a.recorded),
             }),
             Entry::Condition(c) => PseudoEntry::Conditions(ConditionItem {
-                code: codes(&c.code),
+                code: self.codes(&c.code),
                 clinical_status: c.clinical_status,
                 verification: c.verification,
-                category: codes_of(&c.category),
-                severity: c.severity.as_ref().map(codes).unwrap_or_default(),
+                category: self.codes_of(&c.category),
+                severity: c
+                    .severity
+                    .as_ref()
+                    .map(|c| self.codes(c))
+                    .unwrap_or_default(),
                 onset: self.when(&c.onset),
                 abatement: self.when(&c.abatement),
                 recorded: self.when(&c.recorded),
             }),
             Entry::Result(r) => PseudoEntry::Results(Box::new(ResultItem {
                 kind: r.kind,
-                category: codes_of(&r.category),
-                code: codes(&r.code),
+                category: self.codes_of(&r.category),
+                code: self.codes(&r.code),
                 status: r.status,
                 effective: self.when(&r.effective),
                 issued: self.when(&r.issued),
                 value: r.value.as_ref().and_then(|v| self.value(v)),
-                absent_reason: r.absent_reason.as_ref().map(codes).unwrap_or_default(),
-                interpretation: codes_of(&r.interpretation),
-                reference_range: r.reference_range.iter().map(range_of).collect(),
+                absent_reason: r
+                    .absent_reason
+                    .as_ref()
+                    .map(|c| self.codes(c))
+                    .unwrap_or_default(),
+                interpretation: self.codes_of(&r.interpretation),
+                reference_range: r.reference_range.iter().map(|r| self.range_of(r)).collect(),
                 components: r
                     .components
                     .iter()
                     .map(|c| ComponentItem {
-                        code: codes(&c.code),
+                        code: self.codes(&c.code),
                         value: c.value.as_ref().and_then(|v| self.value(v)),
-                        interpretation: codes_of(&c.interpretation),
-                        reference_range: c.reference_range.iter().map(range_of).collect(),
+                        interpretation: self.codes_of(&c.interpretation),
+                        reference_range: c
+                            .reference_range
+                            .iter()
+                            .map(|r| self.range_of(r))
+                            .collect(),
                     })
                     .collect(),
                 members: r.members.iter().map(|m| self.record(m)).collect(),
             })),
             Entry::Document(d) => PseudoEntry::Documents(DocumentItem {
-                doc_type: codes(&d.doc_type),
-                category: codes_of(&d.category),
+                doc_type: self.codes(&d.doc_type),
+                category: self.codes_of(&d.category),
                 status: d.status,
                 date: self.when(&d.date),
                 care_plan_status: d.care_plan.as_ref().and_then(|c| c.status),
@@ -691,44 +706,48 @@ impl Ctx<'_> {
             Entry::Procedure(p) => {
                 let imm = p.immunisation.as_ref();
                 PseudoEntry::Procedures(ProcedureItem {
-                    code: codes(&p.code),
+                    code: self.codes(&p.code),
                     status: p.status,
                     performed: self.when(&p.performed),
                     performed_end: self.when(&p.performed_end),
-                    body_site: codes_of(&p.body_site),
-                    outcome: p.outcome.as_ref().map(codes).unwrap_or_default(),
-                    vaccine: imm.map(|i| codes(&i.vaccine)).unwrap_or_default(),
+                    body_site: self.codes_of(&p.body_site),
+                    outcome: p
+                        .outcome
+                        .as_ref()
+                        .map(|c| self.codes(c))
+                        .unwrap_or_default(),
+                    vaccine: imm.map(|i| self.codes(&i.vaccine)).unwrap_or_default(),
                     dose_number: imm
                         .and_then(|i| i.dose.as_deref())
                         .and_then(|d| d.trim().parse().ok()),
                     reason_not_given: imm
                         .and_then(|i| i.reason_not_given.as_ref())
-                        .map(codes)
+                        .map(|c| self.codes(c))
                         .unwrap_or_default(),
                     immunisation: imm.is_some(),
                 })
             }
             Entry::Referral(r) => PseudoEntry::Referrals(ReferralItem {
-                code: codes(&r.code),
-                category: codes_of(&r.category),
+                code: self.codes(&r.code),
+                category: self.codes_of(&r.category),
                 status: r.status,
                 priority: r.priority,
                 authored: self.when(&r.authored),
-                reasons: codes_of(&r.reasons),
+                reasons: self.codes_of(&r.reasons),
             }),
             Entry::Appointment(a) => PseudoEntry::Appointments(AppointmentItem {
                 kind: a.kind,
                 status: a.status,
-                class: a.class.as_ref().map(codes).unwrap_or_default(),
-                service_type: codes_of(&a.service_type),
+                class: a.class.as_ref().map(|c| self.codes(c)).unwrap_or_default(),
+                service_type: self.codes_of(&a.service_type),
                 start: self.when(&a.start),
                 end: self.when(&a.end),
-                reasons: codes_of(&a.reasons),
+                reasons: self.codes_of(&a.reasons),
             }),
             Entry::Alert(a) => PseudoEntry::Alerts(AlertItem {
-                code: codes(&a.code),
+                code: self.codes(&a.code),
                 status: a.status,
-                category: codes_of(&a.category),
+                category: self.codes_of(&a.category),
                 period_start: self.when(&a.period_start),
                 period_end: self.when(&a.period_end),
             }),
@@ -738,36 +757,61 @@ impl Ctx<'_> {
     fn value(&self, v: &model::ResultValue) -> Option<Value> {
         use model::ResultValue as V;
         Some(match v {
-            V::Quantity(q) => Value::Quantity(amount(q)),
-            V::Coded(c) => Value::Coded(codes(c)),
+            V::Quantity(q) => Value::Quantity(self.amount(q)),
+            V::Coded(c) => Value::Coded(self.codes(c)),
             V::Text(_) => return None,
             V::Boolean(b) => Value::Boolean(*b),
+            V::Integer(i) if self.spells_nhs(&i.to_string()) => return None,
             V::Integer(i) => Value::Integer(*i),
             V::Range { low, high } => Value::Range(Range {
-                low: low.as_ref().map(amount),
-                high: high.as_ref().map(amount),
+                low: low.as_ref().map(|q| self.amount(q)),
+                high: high.as_ref().map(|q| self.amount(q)),
             }),
             V::DateTime(d) => Value::DateTime(self.when(&Some(*d))?),
         })
     }
-}
 
-fn range_of(r: &model::ReferenceRange) -> Range {
-    Range {
-        low: r.low.as_ref().map(amount),
-        high: r.high.as_ref().map(amount),
+    fn range_of(&self, r: &model::ReferenceRange) -> Range {
+        Range {
+            low: r.low.as_ref().map(|q| self.amount(q)),
+            high: r.high.as_ref().map(|q| self.amount(q)),
+        }
     }
-}
 
-fn amount(q: &model::Quantity) -> Amount {
-    Amount {
-        value: q.value,
-        comparator: q
-            .comparator
-            .as_deref()
-            .and_then(|c| ["<", "<=", ">=", ">"].into_iter().find(|k| *k == c.trim())),
-        unit: q.unit.as_deref().and_then(unit_shaped),
-        unit_code: q.code.as_deref().and_then(unit_shaped),
+    fn amount(&self, q: &model::Quantity) -> Amount {
+        Amount {
+            value: q.value.filter(|v| !self.spells_nhs(&v.to_string())),
+            comparator: q
+                .comparator
+                .as_deref()
+                .and_then(|c| ["<", "<=", ">=", ">"].into_iter().find(|k| *k == c.trim())),
+            unit: q.unit.as_deref().and_then(unit_shaped),
+            unit_code: q.code.as_deref().and_then(unit_shaped),
+        }
+    }
+
+    /// The kept codes of several concepts.
+    fn codes_of(&self, concepts: &[Concept]) -> Codes {
+        concepts.iter().flat_map(|c| self.codes(c)).collect()
+    }
+
+    /// The kept codes of a concept: national terminologies' codes whose shape
+    /// fits the terminology.
+    fn codes(&self, c: &Concept) -> Codes {
+        c.codings
+            .iter()
+            .filter(|k| code_shaped(&k.system, k.code.trim()) && !self.spells_nhs(&k.code))
+            .map(|k| Code {
+                system: k.system.clone(),
+                code: k.code.trim().to_string(),
+            })
+            .collect()
+    }
+
+    /// Whether `text` holds the person's NHS number (a code or value field
+    /// misused for it).
+    fn spells_nhs(&self, text: &str) -> bool {
+        text.contains(self.nhs.as_str())
     }
 }
 
@@ -778,33 +822,20 @@ fn unit_shaped(u: &str) -> Option<String> {
     ((1..=20).contains(&u.len()) && u.bytes().all(|b| b.is_ascii_graphic())).then(|| u.to_string())
 }
 
-/// The kept codes of several concepts.
-fn codes_of(concepts: &[Concept]) -> Codes {
-    concepts.iter().flat_map(codes).collect()
-}
-
-/// The kept codes of a concept: national terminologies' codes whose shape
-/// fits the terminology.
-fn codes(c: &Concept) -> Codes {
-    c.codings
-        .iter()
-        .filter(|k| code_shaped(&k.system, k.code.trim()))
-        .map(|k| Code {
-            system: k.system.clone(),
-            code: k.code.trim().to_string(),
-        })
-        .collect()
-}
-
 /// Whether `code` has the shape of a code of `system`; local systems'
 /// codes never pass (they can hold anything).
 fn code_shaped(system: &CodeSystem, code: &str) -> bool {
     let b = code.as_bytes();
     let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
     match system {
-        // SCTIDs: 6 to 18 digits, no leading zero.
+        // Concept SCTIDs: 6 to 18 digits, no leading zero, partition
+        // `00` or `10` before the check digit (a description's or
+        // relationship's id, or most other numbers, are not concepts).
         CodeSystem::Snomed | CodeSystem::Dmd => {
-            (6..=18).contains(&b.len()) && digits(b) && b[0] != b'0'
+            (6..=18).contains(&b.len())
+                && digits(b)
+                && b[0] != b'0'
+                && matches!(&b[b.len() - 3..b.len() - 1], b"00" | b"10")
         }
         // 1-8 digits, a hyphen and a check digit, optionally LA/LP/LG/LL.
         CodeSystem::Loinc => {
@@ -869,6 +900,8 @@ mod tests {
             (CodeSystem::Snomed, "Diabetes"),
             (CodeSystem::Snomed, "01234567"),
             (CodeSystem::Snomed, "12345"),
+            (CodeSystem::Snomed, "9434765919"),
+            (CodeSystem::Snomed, "44054016"),
             (CodeSystem::Loinc, "2823"),
             (CodeSystem::Loinc, "2823-33"),
             (CodeSystem::Icd10, "Smith"),
@@ -884,15 +917,62 @@ mod tests {
         }
     }
 
+    fn ctx(key: &ProjectKey) -> Ctx<'_> {
+        Ctx {
+            key,
+            birth_day: None,
+            nhs: NhsNumber::parse("9434765919").unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_persons_nhs_number_is_never_a_code_or_value() {
+        let key = ProjectKey::from_bytes(&[1; 32]).unwrap();
+        // An NHS number shaped like a concept id (partition 00).
+        let nhs = (999_123_400..999_123_500)
+            .filter(|n| n % 100 == 0 || n % 100 == 10)
+            .find_map(NhsNumber::from_first_nine)
+            .unwrap();
+        let c = Ctx { nhs, ..ctx(&key) };
+        assert!(code_shaped(&CodeSystem::Snomed, nhs.as_str()));
+        let concept = Concept {
+            codings: vec![
+                model::Coding::new(CodeSystem::Snomed, nhs.as_str(), "x"),
+                model::Coding::new(CodeSystem::Snomed, "44054006", "x"),
+            ],
+            text: None,
+        };
+        assert_eq!(
+            c.codes(&concept),
+            vec![Code {
+                system: CodeSystem::Snomed,
+                code: "44054006".into()
+            }]
+        );
+        let n: i64 = nhs.as_str().parse().unwrap();
+        assert_eq!(c.value(&model::ResultValue::Integer(n)), None);
+        assert_eq!(
+            c.value(&model::ResultValue::Integer(42)),
+            Some(Value::Integer(42))
+        );
+        let q = model::Quantity {
+            value: Some(n as f64),
+            ..Default::default()
+        };
+        assert_eq!(c.amount(&q).value, None);
+    }
+
     #[test]
     fn comparators_and_units() {
+        let key = ProjectKey::from_bytes(&[1; 32]).unwrap();
+        let c = ctx(&key);
         let q = model::Quantity {
             value: Some(5.5),
             comparator: Some("<=".into()),
             unit: Some("mmol/L".into()),
             code: Some("mmol per litre".into()),
         };
-        let a = amount(&q);
+        let a = c.amount(&q);
         assert_eq!(a.comparator, Some("<="));
         assert_eq!(a.unit.as_deref(), Some("mmol/L"));
         assert_eq!(a.unit_code, None);
@@ -900,6 +980,6 @@ mod tests {
             comparator: Some("about".into()),
             ..q
         };
-        assert_eq!(amount(&odd).comparator, None);
+        assert_eq!(c.amount(&odd).comparator, None);
     }
 }

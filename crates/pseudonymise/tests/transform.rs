@@ -440,6 +440,8 @@ fn concept(s: &Secrets, i: usize) -> Concept {
                 s.texts[(i + 1) % 12].clone(),
                 s.texts[(i + 2) % 12].clone(),
             ),
+            // An identifier misfiled as a code.
+            Coding::new(CodeSystem::Snomed, s.nhs.as_str(), "NHS number"),
         ],
         text: Some(s.texts[(i + 3) % 12].clone()),
     }
@@ -540,6 +542,13 @@ fn entries(s: &Secrets) -> Vec<Entry> {
                 s.dob.midnight().assume_utc() + icr_model::time::Duration::hours(9),
             )),
             value: Some(ResultValue::Quantity(qty)),
+            components: vec![ResultComponent {
+                code: concept(s, 3),
+                // An identifier recorded as a number.
+                value: Some(ResultValue::Integer(s.nhs.as_str().parse().unwrap())),
+                interpretation: Vec::new(),
+                reference_range: Vec::new(),
+            }],
             ..Default::default()
         }),
         Entry::Document(Document {
