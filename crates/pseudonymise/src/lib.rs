@@ -33,16 +33,18 @@
 //!   birth cannot be read off it.
 //! - **Allow-listed fields** ([`transform`]): the output is built field by
 //!   field; kept are national terminologies' codes (SNOMED CT, dm+d, LOINC,
-//!   ICD-10, Read, CTV3, UCUM — only when shaped like one), dates of
-//!   clinical events, statuses and kinds, numeric values, the source and
+//!   ICD-10, Read, CTV3, UCUM — only when shaped like one: a SNOMED CT or
+//!   dm+d code must be a concept id), dates of clinical events, statuses and kinds, numeric values, the source and
 //!   its organisation's ODS code, and the registered practice. Dropped are
 //!   names, addresses, telecom, identifiers, every free-text field (notes,
 //!   display texts, text values, conclusions, titles, descriptions,
 //!   dosage text, care-plan activities), document content, who did what
 //!   (as the source displays them), local codes, lot numbers, the merge's
 //!   conflict values and warnings, and records' last-updated times.
-//!   Items a source labels restricted are dropped unless the spec allows
-//!   them; sections the spec does not list are dropped.
+//!   A code or number that spells the person's own NHS number is
+//!   dropped (an identifier misfiled as an observation). Items a source
+//!   labels restricted are dropped unless the spec allows them; sections
+//!   the spec does not list are dropped.
 //!
 //! The output shape: one [`PseudonymisedRecord`] per person, a `person`
 //! (shaped for OMOP's person table: `year_of_birth`, `month_of_birth`,
