@@ -785,9 +785,14 @@ impl Ctx<'_> {
                 .comparator
                 .as_deref()
                 .and_then(|c| ["<", "<=", ">=", ">"].into_iter().find(|k| *k == c.trim())),
-            unit: q.unit.as_deref().and_then(unit_shaped),
-            unit_code: q.code.as_deref().and_then(unit_shaped),
+            unit: q.unit.as_deref().and_then(|u| self.unit(u)),
+            unit_code: q.code.as_deref().and_then(|u| self.unit(u)),
         }
+    }
+
+    /// A unit, when UCUM-shaped and not the person's NHS number.
+    fn unit(&self, u: &str) -> Option<String> {
+        unit_shaped(u).filter(|u| !self.spells_nhs(u))
     }
 
     /// The kept codes of several concepts.
@@ -957,9 +962,11 @@ mod tests {
         );
         let q = model::Quantity {
             value: Some(n as f64),
+            unit: Some(nhs.as_str().into()),
             ..Default::default()
         };
         assert_eq!(c.amount(&q).value, None);
+        assert_eq!(c.amount(&q).unit, None);
     }
 
     #[test]
