@@ -1,0 +1,49 @@
+//! Suppressing a 200 × 20 table (organisations × age bands), a quarter of
+//! its cells small. `cargo bench -p icr-disclosure`.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use icr_disclosure::{CountTable, Rules, audit};
+
+fn table() -> CountTable {
+    // A fixed pseudo-random table: the same figures every run.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let rows = (0..200)
+        .map(|_| {
+            (0..20)
+                .map(|_| {
+                    if next() % 4 == 0 {
+                        next() % 10
+                    } else {
+                        10 + next() % 200
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    CountTable::new(
+        (0..200).map(|i| format!("Y{i:05}")).collect(),
+        (0..20)
+            .map(|i| format!("{}-{}", i * 5, i * 5 + 4))
+            .collect(),
+        rows,
+    )
+    .expect("a well-formed table")
+}
+
+fn bench(c: &mut Criterion) {
+    let t = table();
+    c.bench_function("suppress 200x20", |b| {
+        b.iter(|| Rules::default().suppress(t.clone()))
+    });
+    let s = Rules::default().suppress(t);
+    c.bench_function("audit 200x20", |b| b.iter(|| audit(&s)));
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
