@@ -69,7 +69,7 @@ pub fn audit(table: &Suppressed) -> Result<(), Disclosure> {
         }
     }
     let hidden: Vec<bool> = marks.iter().map(Option::is_some).collect();
-    match first_recomputable(grid, &values, &hidden) {
+    match first_recomputable(grid, &values, &hidden, &mut vec![false; values.len()]) {
         Some(i) => Err(Disclosure::Recomputable(
             grid.at(i / grid.width(), i % grid.width()),
         )),
@@ -78,7 +78,16 @@ pub fn audit(table: &Suppressed) -> Result<(), Disclosure> {
 }
 
 /// The first suppressed entry (grid index) that has one feasible value only.
-pub(crate) fn first_recomputable(grid: Grid, values: &[u64], hidden: &[bool]) -> Option<usize> {
+/// Entries marked in `movable` are taken as proven and skipped; those found
+/// movable are marked. Hiding more entries only adds to the graph, so a
+/// proof stays a proof and a caller that only ever hides more may keep
+/// `movable` between calls.
+pub(crate) fn first_recomputable(
+    grid: Grid,
+    values: &[u64],
+    hidden: &[bool],
+    movable: &mut [bool],
+) -> Option<usize> {
     let w = grid.width();
     let row_nodes = grid.rows + 1;
     // Node r is grid row r; node row_nodes + c is grid column c.
@@ -120,9 +129,15 @@ pub(crate) fn first_recomputable(grid: Grid, values: &[u64], hidden: &[bool]) ->
         }
         false
     };
-    (0..values.len()).filter(|&i| hidden[i]).find(|&i| {
+    for i in 0..values.len() {
+        if !hidden[i] || movable[i] {
+            continue;
+        }
         let (row, column) = (i / w, row_nodes + i % w);
-        let movable = (up[i] && reaches(column, row, i)) || (down[i] && reaches(row, column, i));
-        !movable
-    })
+        movable[i] = (up[i] && reaches(column, row, i)) || (down[i] && reaches(row, column, i));
+        if !movable[i] {
+            return Some(i);
+        }
+    }
+    None
 }

@@ -73,6 +73,8 @@ impl Rules {
             .collect();
         let lines: Vec<Vec<usize>> = grid.lines().collect();
         let w = grid.width();
+        // Entries already proven movable stay so as more is hidden.
+        let mut movable = vec![false; values.len()];
         loop {
             // A line with exactly one suppressed entry gives it away: hide
             // the line's smallest other non-zero entry too, until no line has one.
@@ -93,7 +95,7 @@ impl Rules {
             // suppressed 1s in a line whose total is 2 are both 1): widen
             // around the first such entry and go again.
             let hidden: Vec<bool> = marks.iter().map(Option::is_some).collect();
-            let Some(i) = first_recomputable(grid, &values, &hidden) else {
+            let Some(i) = first_recomputable(grid, &values, &hidden, &mut movable) else {
                 break;
             };
             let (r, c) = (i / w, i % w);
