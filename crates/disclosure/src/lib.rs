@@ -57,6 +57,24 @@
 //!   would be false for a complement and marking them apart would point at
 //!   the small ones. A suppressed count's value never appears in its place.
 //!
+//! # What the caller must keep to
+//!
+//! The proof covers one table on its own, as built. So:
+//!
+//! - **A table must add up.** Totals are the sums of the cells, so each
+//!   person must count in one cell only (age bands and organisations of
+//!   registration are exclusive; conditions are not — a person with two
+//!   conditions is two in a condition × age band table's column totals, which
+//!   would then not be people). Make non-exclusive categories one table each,
+//!   or label the totals for what they are.
+//! - **Publish a figure once.** Tables that share figures (people per
+//!   organisation, and per organisation × age band) are not protected
+//!   jointly: suppressed apart, one may publish what the other hides. Take
+//!   the smaller table from the larger one's suppressed margins (publishing
+//!   less of a safe table is safe), or suppress them together.
+//! - **Runs are not protected against each other**: two reports over
+//!   cohorts differing by a few people may be differenced.
+//!
 //! ```
 //! use icr_disclosure::{CountTable, Rules, audit, to_csv};
 //!
