@@ -70,7 +70,8 @@
 //! - **Publish a figure once.** Tables that share figures (people per
 //!   organisation, and per organisation × age band) are not protected
 //!   jointly: suppressed apart, one may publish what the other hides. Take
-//!   the smaller table from the larger one's suppressed margins (publishing
+//!   the smaller table from the larger one's suppressed margins
+//!   ([`Suppressed::row_margin`], [`Suppressed::column_margin`]: publishing
 //!   less of a safe table is safe), or suppress them together.
 //! - **Runs are not protected against each other**: two reports over
 //!   cohorts differing by a few people may be differenced.

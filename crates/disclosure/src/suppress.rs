@@ -192,6 +192,57 @@ impl Suppressed {
         })
     }
 
+    /// The row totals as a one-way table of one column named `column`, with
+    /// their marks: people per organisation taken from the suppressed
+    /// organisation × age band table, so that the two never disagree about
+    /// what is hidden. Safe whenever this table is: it publishes a part of it.
+    pub fn row_margin(&self, column: impl Into<String>) -> Suppressed {
+        let t = &self.table;
+        let totals = (0..t.rows()).map(At::RowTotal);
+        self.margin(column, t.row_labels(), totals)
+    }
+
+    /// The column totals as a one-way table (see [`Suppressed::row_margin`]).
+    pub fn column_margin(&self, column: impl Into<String>) -> Suppressed {
+        let t = &self.table;
+        let totals = (0..t.columns()).map(At::ColumnTotal);
+        self.margin(column, t.column_labels(), totals)
+    }
+
+    fn margin(
+        &self,
+        column: impl Into<String>,
+        labels: &[String],
+        totals: impl Iterator<Item = At>,
+    ) -> Suppressed {
+        let totals: Vec<At> = totals.collect();
+        let counts = totals.iter().map(|&at| self.table.get(at).unwrap_or(0));
+        let categories = labels.iter().cloned().zip(counts).collect();
+        // A margin of a table within the bounds is within them too, and adds up.
+        let Ok(table) = CountTable::one_way(column, categories) else {
+            unreachable!("a margin of a well-formed table is a well-formed one-way table")
+        };
+        let mut marks = Vec::new();
+        for (k, &at) in totals.iter().enumerate() {
+            if let Some(why) = self.suppression(at) {
+                marks.extend([
+                    (At::Cell { row: k, column: 0 }, why),
+                    (At::RowTotal(k), why),
+                ]);
+            }
+        }
+        if let Some(why) = self.suppression(At::GrandTotal) {
+            marks.extend([(At::ColumnTotal(0), why), (At::GrandTotal, why)]);
+        }
+        Suppressed::with_marks(
+            table,
+            Rules {
+                threshold: self.threshold,
+            },
+            marks,
+        )
+    }
+
     /// The withheld positions with their reasons, in [`CountTable::positions`] order.
     pub fn suppressions(&self) -> Vec<(At, Suppression)> {
         self.table
@@ -386,6 +437,33 @@ mod tests {
             judge(&pinned, &marks),
             Err(Disclosure::Recomputable(cell(0, 0)))
         );
+    }
+
+    #[test]
+    fn margins_keep_the_marks_of_the_table_they_come_from() {
+        // Row 0's total 7 is small, so the next smallest row total (39) goes
+        // too; the column totals all stay.
+        let t = table(vec![vec![4, 3, 0], vec![20, 30, 40], vec![14, 13, 12]]);
+        let s = Rules::default().suppress(t);
+        assert_eq!(s.suppression(At::RowTotal(0)), Some(Primary));
+        assert_eq!(s.suppression(At::RowTotal(2)), Some(Complement));
+        let rows = s.row_margin("People");
+        assert_eq!(
+            rows.suppression(At::Cell { row: 2, column: 0 }),
+            Some(Complement)
+        );
+        assert_eq!(
+            crate::to_csv(&rows),
+            ",People\r\nr0,*\r\nr1,90\r\nr2,*\r\nTotal,136\r\n"
+        );
+        assert_eq!(audit(&rows), Ok(()));
+        let columns = s.column_margin("People");
+        assert_eq!(columns.table().row_labels(), ["a", "b", "c"]);
+        assert_eq!(
+            crate::to_csv(&columns),
+            ",People\r\na,38\r\nb,46\r\nc,52\r\nTotal,136\r\n"
+        );
+        assert_eq!(audit(&columns), Ok(()));
     }
 
     #[test]

@@ -72,6 +72,8 @@ proptest! {
         let s = rules.suppress(t.clone());
         prop_assert_eq!(audit(&s), Ok(()));
         prop_assert_eq!(&s, &rules.suppress(t.clone()), "deterministic");
+        prop_assert_eq!(audit(&s.row_margin("people")), Ok(()));
+        prop_assert_eq!(audit(&s.column_margin("people")), Ok(()));
         for at in t.positions() {
             let v = t.get(at).expect("in the table");
             match s.suppression(at) {
