@@ -24,7 +24,13 @@
 //!   zeros would hide most of a sparse table for nothing; they are never
 //!   suppressed, not even as complements (a complement must hide something).
 //!   Because zeros are always shown, every `*` reads as "at least 1", and the
-//!   audit assumes the reader knows this.
+//!   audit assumes the reader knows this. (NHS England's publication
+//!   guidance likewise suppresses from 1, commonly 1–7, not 0.)
+//! - **No rounding.** Some guidance also rounds published counts to the
+//!   nearest 5; the issue asks for suppression below a threshold only, and
+//!   rounding would break the audit's exact relations. A specification that
+//!   wants it rounds the published counts after the audit: that loosens the
+//!   relations a reader can use and never tightens them.
 //! - **Complementary suppression.** Each row and column of the table with
 //!   its margins is one relation (its cells add up to its total). Where a
 //!   relation has exactly one suppressed entry, the smallest other non-zero
