@@ -47,7 +47,9 @@ pub enum Disclosure {
     NotSmall(At),
 }
 
-/// Checks a suppressed table, first failure in [`crate::CountTable::positions`] order.
+/// Checks a suppressed table: first every entry's mark against its count,
+/// then whether any suppressed entry can be recomputed, each pass in
+/// [`crate::CountTable::positions`] order; returns the first failure.
 pub fn audit(table: &Suppressed) -> Result<(), Disclosure> {
     let grid = table.grid();
     let values = grid.values(table.table());
