@@ -62,6 +62,7 @@
 //!   one symbol for primary and complementary suppressions, since `<10`
 //!   would be false for a complement and marking them apart would point at
 //!   the small ones. A suppressed count's value never appears in its place.
+//!   CSV labels that a spreadsheet would run as formulas get a leading `'`.
 //!
 //! # What the caller must keep to
 //!

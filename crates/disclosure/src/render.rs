@@ -75,13 +75,20 @@ fn text_rows(table: &Suppressed) -> Vec<Vec<String>> {
     out
 }
 
-/// The table as CSV (RFC 4180: fields with a comma, quote or line break are quoted).
+/// The table as CSV (RFC 4180: fields with a comma, quote or line break are
+/// quoted). A label a spreadsheet would take for a formula (starting `=`,
+/// `+`, `-`, `@`, a tab or a carriage return) is prefixed with `'`.
 pub fn to_csv(table: &Suppressed) -> String {
     let field = |s: &str| {
+        let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            format!("'{s}")
+        } else {
+            s.to_owned()
+        };
         if s.contains([',', '"', '\n', '\r']) {
             format!("\"{}\"", s.replace('"', "\"\""))
         } else {
-            s.to_owned()
+            s
         }
     };
     let mut out = String::new();
@@ -154,6 +161,23 @@ mod tests {
              | r\\|2 | 50 | 45 | 15 | 110 |\n\
              | Total | 95 | 80 | 90 | 265 |\n\
              \n`*`: fewer than 10, or withheld so that no count below 10 can be worked out from the totals.\n"
+        );
+    }
+
+    #[test]
+    fn csv_labels_never_read_as_formulas() {
+        let t = CountTable::one_way(
+            "=n",
+            vec![
+                ("=1+1".into(), 20),
+                ("@SUM(A1)".into(), 30),
+                ("85+".into(), 12),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            to_csv(&Rules::default().suppress(t)),
+            ",'=n\r\n'=1+1,20\r\n'@SUM(A1),30\r\n85+,12\r\nTotal,62\r\n"
         );
     }
 
