@@ -34,6 +34,9 @@ const MAX_HELD: usize = 1_000;
 pub struct DemoUser {
     /// Its id in the picker (`clinician`).
     pub id: &'static str,
+    /// The subject its ID token names (`demo-clinician`): never the NHS
+    /// number, since a subject may reach logs.
+    pub sub: &'static str,
     /// Their name.
     pub name: &'static str,
     /// Their role code (`R8000`, or `patient`).
@@ -52,6 +55,7 @@ pub struct DemoUser {
 pub const DEMO_USERS: &[DemoUser] = &[
     DemoUser {
         id: "clinician",
+        sub: "demo-clinician",
         name: "Dr Demo Clinician",
         role: "R8000",
         role_words: "Clinical Practitioner",
@@ -61,6 +65,7 @@ pub const DEMO_USERS: &[DemoUser] = &[
     },
     DemoUser {
         id: "gp",
+        sub: "demo-gp",
         name: "Dr Demo General Practitioner",
         role: "R8000",
         role_words: "Clinical Practitioner",
@@ -70,6 +75,7 @@ pub const DEMO_USERS: &[DemoUser] = &[
     },
     DemoUser {
         id: "social-worker",
+        sub: "demo-social-worker",
         name: "Demo Social Worker",
         role: "R8014",
         role_words: "Social Worker",
@@ -79,6 +85,7 @@ pub const DEMO_USERS: &[DemoUser] = &[
     },
     DemoUser {
         id: "admin",
+        sub: "demo-admin",
         name: "Demo Receptionist",
         role: "R8009",
         role_words: "Receptionist",
@@ -88,6 +95,7 @@ pub const DEMO_USERS: &[DemoUser] = &[
     },
     DemoUser {
         id: "privacy-officer",
+        sub: "demo-privacy-officer",
         name: "Demo Privacy Officer",
         role: "R0001",
         role_words: "Privacy Officer",
@@ -97,6 +105,7 @@ pub const DEMO_USERS: &[DemoUser] = &[
     },
     DemoUser {
         id: "patient-9990000050",
+        sub: "demo-patient",
         name: "Robert Pennington",
         role: "patient",
         role_words: "Patient",
@@ -314,7 +323,7 @@ impl DemoIdp {
         }
         let user = grant.user;
         let claims = MintClaims {
-            sub: format!("demo-{}", user.id),
+            sub: user.sub.into(),
             name: user.name.into(),
             role: user.role.into(),
             org: user.org.into(),
@@ -546,6 +555,15 @@ mod tests {
             idp.grant(req, "clinician", 100),
             Err(IdpError::InvalidRequest("unknown or expired launch"))
         );
+    }
+
+    #[test]
+    fn no_demo_subject_holds_an_nhs_number() {
+        // The subject is logged at sign-in; the patient's is "demo-patient".
+        for u in DEMO_USERS {
+            assert!(u.sub.starts_with("demo-"), "{}", u.sub);
+            assert!(!u.sub.bytes().any(|b| b.is_ascii_digit()), "{}", u.sub);
+        }
     }
 
     #[test]
