@@ -12,7 +12,7 @@ use icr_audit_store::{AccessRef, BreakGlassQuery, ReplicaId, ReviewOutcome};
 use crate::operator::operator;
 use crate::pipeline::audit_read::{AuditAsk, AuditPageAsk, AuditRead};
 use crate::pipeline::break_glass::{OfficerAsk, ReviewAsk};
-use crate::request::{bounded_body, calling_system, query_pairs};
+use crate::request::{bounded_body, calling_system, param, query_pairs};
 use crate::respond::{
     Resp, fhir_bytes, fhir_response, json, problem, stop_fhir, stop_json, with_request_id,
 };
@@ -33,10 +33,7 @@ pub(crate) async fn audit(gw: &Gateway, req: &Request<Incoming>, fhir: bool) -> 
     let ask = AuditAsk {
         authorization: headers::authorization(req.headers()),
         calling_system: calling_system(req),
-        patient: params
-            .iter()
-            .find(|(k, _)| k == "patient")
-            .map(|(_, v)| v.as_str()),
+        patient: param(&params, "patient"),
         query: audit_query(&params, gw.shared_audit().is_some()),
         reader,
     };
@@ -86,7 +83,7 @@ pub(crate) fn audit_query(
         .map(|(k, v)| (k.as_str(), v.as_str()));
     let query = icr_audit::AccessQuery::from_params(pairs)?;
     let mut cursor = None;
-    if shared && let Some((_, v)) = params.iter().find(|(k, _)| k == "before") {
+    if shared && let Some(v) = param(params, "before") {
         cursor = Some(v.parse().map_err(|_| QueryError {
             param: "before",
             why: "must be the cursor a page's next link gives",

@@ -17,6 +17,14 @@ pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The first value of `key` among query or form `pairs`.
+pub(crate) fn param<'p>(pairs: &'p [(String, String)], key: &str) -> Option<&'p str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
 /// `Prefer: wait=N` (seconds, as FHIR servers read it; fractions allowed):
 /// the caller would rather have a partial answer within N seconds.
 /// Anything unreadable is ignored, as `Prefer` is only a preference.

@@ -9,7 +9,7 @@ use icr_viewer::{Chrome, escape, page};
 
 use super::sign_in::form;
 use super::{Viewer, cookie, html, now, pages, redirect, with_cookie};
-use crate::request::query_pairs;
+use crate::request::{param, query_pairs};
 use crate::respond::{Resp, json};
 
 pub(super) async fn route(viewer: &Viewer, req: Request<Incoming>, rest: &[&str]) -> Resp {
@@ -45,10 +45,7 @@ pub(super) async fn route(viewer: &Viewer, req: Request<Incoming>, rest: &[&str]
                 Ok(r) => r,
                 Err(e) => return pages::error(StatusCode::BAD_REQUEST, &e.to_string()),
             };
-            let user = fields
-                .iter()
-                .find(|(k, _)| k == "user")
-                .map(|(_, v)| v.as_str());
+            let user = param(&fields, "user");
             let now = now();
             match idp.grant(request.clone(), user.unwrap_or(""), now) {
                 Ok(url) => match idp.remember(user.unwrap_or(""), now) {
@@ -94,8 +91,8 @@ pub(super) async fn route(viewer: &Viewer, req: Request<Incoming>, rest: &[&str]
         },
         (Method::GET, ["epr"]) => {
             let params = query_pairs(req.uri().query());
-            match params.iter().find(|(k, _)| k == "nhs") {
-                Some((_, nhs)) => match icr_model::NhsNumber::parse(&nhs.replace(' ', "")) {
+            match param(&params, "nhs") {
+                Some(nhs) => match icr_model::NhsNumber::parse(&nhs.replace(' ', "")) {
                     Ok(n) => {
                         let launch = idp.launch(n.as_str(), now());
                         let to = url::form_urlencoded::Serializer::new(String::new())

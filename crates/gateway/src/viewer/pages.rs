@@ -52,15 +52,19 @@ pub(super) fn expired_form() -> Resp {
     )
 }
 
-/// No such page.
+/// No such page, for whoever the request's session names.
 pub(super) fn not_found_page<B>(viewer: &Viewer, req: &Request<B>) -> Resp {
     let s = session(viewer, req);
-    let chrome = chrome_of(s.as_ref().map(|(_, s)| s));
+    not_found(&chrome_of(s.as_ref().map(|(_, s)| s)))
+}
+
+/// No such page.
+pub(super) fn not_found(chrome: &Chrome<'_>) -> Resp {
     html(
         StatusCode::NOT_FOUND,
         page(
             "Page not found",
-            &chrome,
+            chrome,
             "<h1>Page not found</h1><p><a href=\"/\">Go to the start</a></p>",
         ),
     )

@@ -19,7 +19,7 @@ use super::{Viewer, html, redirect, session};
 use crate::outcome::{Stop, Why};
 use crate::pipeline::audit::shown_records;
 use crate::pipeline::{Answer, RecordRequest};
-use crate::request::query_pairs;
+use crate::request::{param, query_pairs};
 use crate::respond::{Resp, shed};
 use crate::{Gateway, listener};
 
@@ -51,10 +51,7 @@ pub(super) fn find(viewer: &Viewer, req: &Request<Incoming>) -> Resp {
         return redirect("/");
     };
     let params = query_pairs(req.uri().query());
-    let typed = params
-        .iter()
-        .find(|(k, _)| k == "nhs")
-        .map_or("", |(_, v)| v.as_str());
+    let typed = param(&params, "nhs").unwrap_or("");
     match typed_nhs_number(typed) {
         Ok(n) => redirect(&format!("/patients/{}", n.as_str())),
         Err(problem) => find_again(&chrome_of(Some(&s)), typed, problem),
@@ -88,23 +85,27 @@ pub(super) async fn patient(
     let Some((id, s)) = session(viewer, &req) else {
         return redirect("/");
     };
+    let post = req.method() == Method::POST;
+    let query = req.uri().query().map(str::to_owned);
+    // The form is read before a permit is taken: a slow sender holds none.
+    let fields = match (post, rest) {
+        (true, ["break-glass"]) => match form(req).await {
+            Ok(f) => Some(f),
+            Err(()) => {
+                return pages::error(StatusCode::BAD_REQUEST, "The form could not be read.");
+            }
+        },
+        _ => None,
+    };
     let Some(permit) = gw.admit() else {
         return shed();
     };
-    let post = req.method() == Method::POST;
-    let query = req.uri().query().map(str::to_owned);
-    let resp = match (post, rest) {
-        (true, ["break-glass"]) => {
-            let Ok(fields) = form(req).await else {
-                return pages::error(StatusCode::BAD_REQUEST, "The form could not be read.");
-            };
+    let resp = match (post, rest, fields) {
+        (true, ["break-glass"], Some(fields)) => {
             if !csrf_ok(&s, &fields) {
                 return pages::expired_form();
             }
-            let reason = fields
-                .iter()
-                .find(|(k, _)| k == "reason")
-                .map_or("", |(_, v)| v.as_str());
+            let reason = param(&fields, "reason").unwrap_or("");
             let (resp, allowed) =
                 record(gw, viewer, &id, &s, nhs, Some(reason), &RecordTab::Summary).await;
             if allowed && let Ok(n) = NhsNumber::parse(nhs) {
@@ -112,10 +113,10 @@ pub(super) async fn patient(
             }
             resp
         }
-        (false, ["who-looked"]) => who_looked(gw, &s, nhs, query.as_deref()).await,
-        (false, [] | [_]) => {
+        (false, ["who-looked"], _) => who_looked(gw, &s, nhs, query.as_deref()).await,
+        (false, [] | [_], _) => {
             let Some(tab) = RecordTab::parse(rest.first().copied(), query.as_deref()) else {
-                return pages::not_found_page(viewer, &req);
+                return pages::not_found(&chrome_of(Some(&s)));
             };
             let reason = NhsNumber::parse(nhs)
                 .ok()
@@ -124,7 +125,7 @@ pub(super) async fn patient(
                 .await
                 .0
         }
-        (false, _) => pages::not_found_page(viewer, &req),
+        (false, _, _) => pages::not_found(&chrome_of(Some(&s))),
         _ => pages::error(StatusCode::METHOD_NOT_ALLOWED, "That is not a form here."),
     };
     listener::hold_until_sent(resp, permit)

@@ -9,7 +9,7 @@ use icr_sign_in::{Session, User};
 
 use super::{Viewer, cookie, html, now, pages, redirect, session, with_cookie};
 use crate::Gateway;
-use crate::request::bounded_body;
+use crate::request::{bounded_body, param};
 use crate::respond::Resp;
 
 /// `GET /sign-in`: to the provider (PKCE, state and nonce kept here).
@@ -24,7 +24,7 @@ pub(super) async fn begin(viewer: &Viewer, launch: Option<&str>) -> Resp {
 /// `iss` must be this gateway's FHIR base: a launch naming another server
 /// is refused (SMART App Launch: the app checks `iss`).
 pub(super) async fn launch(viewer: &Viewer, params: Vec<(String, String)>) -> Resp {
-    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let get = |k: &str| param(&params, k);
     match (get("iss"), get("launch")) {
         (Some(iss), Some(launch)) if iss.trim_end_matches('/') == viewer.fhir_base() => {
             begin(viewer, Some(launch)).await
@@ -46,7 +46,7 @@ pub(super) async fn launch(viewer: &Viewer, params: Vec<(String, String)>) -> Re
 /// answer is a page that moves on by itself, so that the browser sends the
 /// new `SameSite=Strict` cookie on a same-site navigation.
 pub(super) async fn callback(gw: &Gateway, viewer: &Viewer, params: Vec<(String, String)>) -> Resp {
-    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let get = |k: &str| param(&params, k);
     if let Some(error) = get("error") {
         // Only an error code as OAuth defines them is repeated (letters
         // and underscores); any other text in the address is not shown.
@@ -150,7 +150,5 @@ pub(super) async fn form(req: Request<Incoming>) -> Result<Vec<(String, String)>
 
 /// Whether the form carries the session's CSRF token.
 pub(super) fn csrf_ok(s: &Session, form: &[(String, String)]) -> bool {
-    form.iter()
-        .find(|(k, _)| k == "csrf")
-        .is_some_and(|(_, v)| s.csrf_matches(v))
+    param(form, "csrf").is_some_and(|v| s.csrf_matches(v))
 }
