@@ -38,6 +38,14 @@ struct RawPolicy {
     audit: RawAudit,
     #[serde(default)]
     sensitive: RawSensitive,
+    #[serde(default)]
+    population_health: Option<RawPopulationHealth>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPopulationHealth {
+    sections: Vec<Section>,
 }
 
 fn default_purposes() -> Vec<String> {
@@ -224,6 +232,17 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<Policy, ConfigErrors> {
     // patient
     let patient_sections: SectionSet = raw.patient.sections.iter().copied().collect();
 
+    // population_health: the sections an extract may hold (none: no extract)
+    let population_health = raw.population_health.map(|ph| {
+        if ph.sections.is_empty() {
+            p.at(
+                "population_health.sections",
+                "lists no section: leave [population_health] out to allow no extract",
+            );
+        }
+        ph.sections.iter().copied().collect::<SectionSet>()
+    });
+
     // relationship.self_declare
     if raw.relationship.self_declare.len() > MAX_SETTINGS {
         p.at(
@@ -404,6 +423,7 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<Policy, ConfigErrors> {
         privacy_officers,
         cleared_roles,
         patient_cleared,
+        population_health,
         sensitive: SensitiveCodes::new(categories).with_terms(terms),
     };
     p.finish(policy)

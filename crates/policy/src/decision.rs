@@ -150,6 +150,8 @@ pub enum ObjectionEffect {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Access {
     Patient,
+    /// A population-health extract ([`crate::Policy::population_health`]).
+    PopulationHealth,
     Staff {
         role: RoleCode,
         class: String,
@@ -208,6 +210,7 @@ impl Allowed {
         match &self.access {
             Access::Patient => crate::caller::PATIENT,
             Access::Staff { class, .. } => class,
+            Access::PopulationHealth => POPULATION_HEALTH,
         }
     }
 }
@@ -231,13 +234,20 @@ pub enum Basis {
         /// The reason, as accepted.
         reason: BreakGlassReason,
     },
+    /// A population-health extract, under the policy's
+    /// `[population_health]` (pseudonymised before anything is written).
+    PopulationHealth,
 }
+
+/// The class name of a population-health extract's access, for the audit.
+pub const POPULATION_HEALTH: &str = "population_health";
 
 impl Basis {
     /// The basis as a stable code: `own-record`, `involved`,
-    /// `self-declared` or `break-glass`.
+    /// `self-declared`, `break-glass` or `population-health`.
     pub fn code(&self) -> &'static str {
         match self {
+            Basis::PopulationHealth => "population-health",
             Basis::OwnRecord => "own-record",
             Basis::Involved => "involved",
             Basis::SelfDeclared { .. } => "self-declared",

@@ -82,7 +82,9 @@ pub use break_glass::{
     reason_from_ext_value,
 };
 pub use caller::{Caller, CallerError, PATIENT, RoleCode, Who};
-pub use decision::{Allowed, Basis, Granted, ObjectionEffect, Refusal, RefusalCode, SourceFilter};
+pub use decision::{
+    Allowed, Basis, Granted, ObjectionEffect, POPULATION_HEALTH, Refusal, RefusalCode, SourceFilter,
+};
 pub use error::{ConfigError, ConfigErrors};
 pub use objection::{MAX_OBJECTIONS, MAX_ORGANISATIONS_PER_OBJECTION, Objection, Objections};
 pub use policy::{Policy, RoleClass, SelfDeclare};

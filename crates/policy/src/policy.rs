@@ -64,6 +64,7 @@ pub struct Policy {
     pub(crate) privacy_officers: BTreeSet<RoleCode>,
     pub(crate) cleared_roles: BTreeSet<RoleCode>,
     pub(crate) patient_cleared: bool,
+    pub(crate) population_health: Option<SectionSet>,
     pub(crate) sensitive: SensitiveCodes,
 }
 
@@ -247,6 +248,56 @@ impl Policy {
         }
     }
 
+    /// The population-health extract's decision for one person, in place of
+    /// [`Policy::before_fetch`] and [`Policy::after_fetch`]: no caller and
+    /// no care relationship, but the policy's `[population_health]`
+    /// sections. Refused when the policy allows no extract
+    /// (`PURPOSE_NOT_PERMITTED`), when none of the `requested` sections is
+    /// allowed (`NO_SECTIONS`), and for anyone with any objection in the
+    /// register, whole or per organisation (`NO_PATIENT_CONSENT`): an
+    /// objector is left out of an extract entirely. Sensitive items are
+    /// always withheld (no extract is cleared for them).
+    pub fn population_health(
+        &self,
+        patient: NhsNumber,
+        requested: SectionSet,
+        objections: &Objections,
+    ) -> Result<Granted, Refusal> {
+        let Some(allowed) = self.population_health else {
+            return Err(Refusal::new(
+                RefusalCode::PurposeNotPermitted,
+                "this ICR's policy allows no population-health extract (no [population_health])",
+            ));
+        };
+        let sections = requested.intersection(allowed);
+        if sections.is_empty() {
+            return Err(no_sections(requested, "population health"));
+        }
+        if objections.get(&patient).is_some() {
+            return Err(Refusal::new(
+                RefusalCode::NoPatientConsent,
+                "the person has objected to their record being shared through the ICR, so it is left out of every extract",
+            ));
+        }
+        Ok(Granted {
+            allowed: Allowed {
+                nhs_number: patient,
+                access: Access::PopulationHealth,
+                sections,
+                sources: SourceFilter::All,
+                objection: ObjectionEffect::None,
+                sensitive_cleared: false,
+                break_glass: None,
+            },
+            basis: Basis::PopulationHealth,
+        })
+    }
+
+    /// The sections a population-health extract may hold, if any may run.
+    pub fn population_health_sections(&self) -> Option<SectionSet> {
+        self.population_health
+    }
+
     /// Step 2, after fetching: is there a legitimate relationship?
     /// `holders` are the organisations whose sources answered holding a
     /// record for the person.
@@ -277,6 +328,7 @@ impl Policy {
     ) -> Result<Granted, Refusal> {
         let basis = match &allowed.access {
             Access::Patient => Basis::OwnRecord,
+            Access::PopulationHealth => Basis::PopulationHealth,
             Access::Staff {
                 role, organisation, ..
             } => {

@@ -1148,6 +1148,7 @@ fn run(policy: &icr_policy::Policy, role: Role, rel: Rel, bg: Bg, obj: Obj, sens
             assert_eq!(reason.as_str(), VALID_REASON);
             Glass
         }
+        Basis::PopulationHealth => panic!("a caller's access is never a population-health one"),
     };
     let mut merged = icr_merge::merge(&asked, sections);
     let before = item_count(&merged);
