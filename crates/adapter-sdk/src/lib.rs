@@ -38,7 +38,7 @@ pub use ids::local_id_from_full_url;
 pub use kind::{AdapterKind, Build, Endpoint, Kind, KindOptions, NoOptions, Offers, within};
 pub use origin::Origins;
 pub use registry::{BuildError, Registry};
-pub use spec::{Resilience, Routing, SourceSpec, SourceTls};
+pub use spec::{ExtractLimits, Resilience, Routing, SourceSpec, SourceTls};
 
 /// What the gateway asks one source for.
 #[derive(Clone, Debug)]

@@ -95,6 +95,10 @@ pub struct SourceSpec {
     /// (`[resilience]`): retries, concurrency limit, circuit breaker.
     #[serde(default)]
     pub resilience: Resilience,
+    /// How hard a population-health extract may ask this source
+    /// (`[extract]`): always below interactive traffic.
+    #[serde(default)]
+    pub extract: ExtractLimits,
     /// TLS to the source (`[tls]`): whom to trust and the gateway's client
     /// certificate, as the Spine Secure Proxy and many trusts require.
     #[serde(default)]
@@ -170,6 +174,43 @@ impl Default for Resilience {
             circuit_open_s: default_circuit_open_s(),
         }
     }
+}
+
+/// `[extract]` of a source registration: the most a population-health
+/// extract may ask of the source. Interactive requests are served first:
+/// an extract's call waits while any interactive call to the source is in
+/// flight, while its circuit is open, and halves its rate whenever the
+/// source answers slower than `slow_ms` or fails (then creeps back up).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractLimits {
+    /// Extract calls per second at most (1 to 1,000).
+    #[serde(default = "default_extract_rate")]
+    pub rate_per_s: u32,
+    /// Extract calls in flight at once at most (1 to 64).
+    #[serde(default = "default_extract_concurrency")]
+    pub concurrency: u32,
+    /// An answer slower than this (milliseconds) halves the extract's rate;
+    /// absent, half the source's `timeout_ms`.
+    #[serde(default)]
+    pub slow_ms: Option<u64>,
+}
+
+impl Default for ExtractLimits {
+    fn default() -> Self {
+        Self {
+            rate_per_s: default_extract_rate(),
+            concurrency: default_extract_concurrency(),
+            slow_ms: None,
+        }
+    }
+}
+
+fn default_extract_rate() -> u32 {
+    10
+}
+fn default_extract_concurrency() -> u32 {
+    2
 }
 
 fn default_retries() -> u8 {
@@ -262,6 +303,21 @@ impl SourceSpec {
         }
         if !(1..=3_600).contains(&r.circuit_open_s) {
             return invalid("resilience.circuit_open_s", "must be between 1 and 3600");
+        }
+        let x = &self.extract;
+        if !(1..=1_000).contains(&x.rate_per_s) {
+            return invalid("extract.rate_per_s", "must be between 1 and 1000");
+        }
+        if !(1..=64).contains(&x.concurrency) {
+            return invalid("extract.concurrency", "must be between 1 and 64");
+        }
+        if x.slow_ms
+            .is_some_and(|ms| !(1..=self.timeout_ms).contains(&ms))
+        {
+            return invalid(
+                "extract.slow_ms",
+                "must be between 1 and the source's timeout_ms",
+            );
         }
         if self.sections.is_empty() {
             return invalid("sections", "must list at least one section");

@@ -123,6 +123,7 @@ pub(crate) fn interaction_str(i: Interaction) -> &'static str {
         Interaction::AuditRead => "audit-read",
         Interaction::BreakGlassReview => "break-glass-review",
         Interaction::Viewer => "viewer",
+        Interaction::Extract => "extract",
     }
 }
 

@@ -165,7 +165,9 @@ pub fn audit_event(access: &LoggedAccess, observer: &Observer) -> AuditEvent {
     };
     let r = &who;
     let subtype = match r.interaction {
-        Interaction::Record | Interaction::Viewer => coding(RESTFUL_INTERACTION, "read", "read"),
+        Interaction::Record | Interaction::Viewer | Interaction::Extract => {
+            coding(RESTFUL_INTERACTION, "read", "read")
+        }
         Interaction::FhirEverything => coding(RESTFUL_INTERACTION, "operation", "operation"),
         Interaction::AuditRead | Interaction::BreakGlassReview => {
             coding(RESTFUL_INTERACTION, "search-type", "search type")

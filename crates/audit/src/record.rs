@@ -207,6 +207,9 @@ pub enum Basis {
     /// A privacy officer reviewing who accessed a record (the audit itself,
     /// never the clinical record).
     Oversight,
+    /// A population-health extract under the policy's `[population_health]`
+    /// (no care relationship; pseudonymised before anything is written).
+    PopulationHealth,
     /// No relationship was established (the request was refused, or never
     /// reached the check).
     None,
@@ -221,6 +224,7 @@ impl Basis {
             Basis::BreakGlass => "break-glass",
             Basis::OwnRecord => "own-record",
             Basis::Oversight => "oversight",
+            Basis::PopulationHealth => "population-health",
             Basis::None => "none",
         }
     }
@@ -263,6 +267,10 @@ pub enum Interaction {
     /// A page of the browser viewer showing the record (`GET /patients/{nhs}`
     /// and its tabs, or a break-glass form's answer).
     Viewer,
+    /// One person's record read for a population-health extract (`icr
+    /// extract`, or a run started through `/v1/extracts`), pseudonymised
+    /// before anything is written; the request id names the run.
+    Extract,
 }
 
 /// One access attempt, allowed or refused, as the gateway records it before

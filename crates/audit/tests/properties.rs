@@ -66,7 +66,9 @@ fn record() -> impl Strategy<Value = AuditRecord> {
                 Just(Interaction::Record),
                 Just(Interaction::FhirEverything),
                 Just(Interaction::AuditRead),
-                Just(Interaction::BreakGlassReview)
+                Just(Interaction::BreakGlassReview),
+                Just(Interaction::Viewer),
+                Just(Interaction::Extract)
             ],
             proptest::option::of(user()),
             proptest::option::of(".{0,30}"),
@@ -81,6 +83,7 @@ fn record() -> impl Strategy<Value = AuditRecord> {
                 Just(Basis::BreakGlass),
                 Just(Basis::Oversight),
                 Just(Basis::OwnRecord),
+                Just(Basis::PopulationHealth),
                 Just(Basis::None)
             ],
             sections(),

@@ -206,6 +206,8 @@ impl Gateway {
                     rejected: load(&s.guard.rejected),
                     in_flight: s.guard.in_flight(),
                     circuit: s.guard.circuit(),
+                    extract_waits: s.lane.waits_by_reason(),
+                    extract_rate: s.lane.rate(),
                 })
                 .collect(),
         };

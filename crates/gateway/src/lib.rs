@@ -24,8 +24,10 @@
 //!           shared_audit  the shared audit store's reads, and what a page
 //!                       read from it may be missing
 //!           metrics     (→ resilience) every /metrics family, from a Snapshot
+//!           extract_lane  (→ resilience) how an extract's source calls yield
+//!                       to interactive ones: waits, concurrency, rate
 //! state     sources     (→ cache, memory, locate, resilience, metrics,
-//!                       objections)
+//!                       objections, extract_lane)
 //!                       the reloadable configuration and each source's health
 //!           viewer_state  the browser viewer's sessions and sign-in client
 //!           gateway     (→ sources, metrics, fhir_pages, shared_audit,
@@ -37,7 +39,9 @@
 //!                      merge, audit}  (→ gateway, sources, cache, memory,
 //!                      locate, outcome)
 //!           pipeline    the flow, step by step; pipeline::audit_read and
-//!                       pipeline::break_glass (→ shared_audit)
+//!                       pipeline::break_glass (→ shared_audit);
+//!                       pipeline::extract: one person of a population-
+//!                       health extract, the same flow without a caller
 //!           views       merged views, merged once (→ nothing in the crate)
 //! render    view  fhir  (→ pipeline's RecordOutcome, fhir_pages)
 //! edge      respond     (→ fhir, outcome) how every answer is written
@@ -65,6 +69,7 @@
 
 mod audit_api;
 mod cache;
+mod extract_lane;
 pub mod fhir;
 mod fhir_api;
 mod fhir_pages;
@@ -96,6 +101,7 @@ pub use icr_model::SourceStatus;
 pub use listener::{ConnectionLimits, bind};
 pub use memory::MemoryStats;
 pub use outcome::Verdict;
+pub use pipeline::extract::{EXTRACT_ROLE, ExtractRun, ExtractRunError, ExtractedPerson};
 pub use pipeline::merge::RecordOutcome;
 pub use pipeline::report::SourceReport;
 pub use server::{serve, serve_tls};

@@ -18,6 +18,7 @@ use icr_policy::Policy;
 use tokio::time::Instant;
 
 use crate::cache::SourceCache;
+use crate::extract_lane::Lane;
 use crate::locate::RecordLocator;
 use crate::memory::Memory;
 use crate::metrics::SourceMeasurements;
@@ -35,6 +36,24 @@ pub(crate) struct Source {
     pub(crate) measured: SourceMeasurements,
     /// The latest parts of record requests, for operators.
     pub(crate) recent: Recent,
+    /// How population-health extracts' calls yield to interactive ones.
+    pub(crate) lane: Lane,
+}
+
+impl Source {
+    /// A source registered as `spec`, reached through `adapter`, with a
+    /// closed circuit and no history.
+    pub(crate) fn new(spec: SourceSpec, adapter: Arc<dyn SourceAdapter>) -> Self {
+        Self {
+            recent: Recent::default(),
+            measured: SourceMeasurements::default(),
+            meta: spec.meta(),
+            guard: Guard::new(&spec.resilience, Duration::from_millis(spec.timeout_ms)),
+            lane: Lane::new(&spec.extract, spec.timeout_ms),
+            spec,
+            adapter,
+        }
+    }
 }
 
 /// How many of a source's latest outcomes `/v1/sources` summarises.
@@ -392,19 +411,7 @@ fn build_sources(
                 .iter()
                 .find(|p| p.spec == s.spec)
                 .map(Arc::clone)
-                .unwrap_or_else(|| {
-                    Arc::new(Source {
-                        recent: Recent::default(),
-                        measured: SourceMeasurements::default(),
-                        meta: s.spec.meta(),
-                        guard: Guard::new(
-                            &s.spec.resilience,
-                            Duration::from_millis(s.spec.timeout_ms),
-                        ),
-                        spec: s.spec.clone(),
-                        adapter: Arc::clone(&s.adapter),
-                    })
-                })
+                .unwrap_or_else(|| Arc::new(Source::new(s.spec.clone(), Arc::clone(&s.adapter))))
         })
         .collect()
 }

@@ -450,6 +450,30 @@ fn render_sources(out: &mut String, sources: &[SourceSnapshot<'_>]) {
             );
         }
     }
+    let _ = writeln!(
+        out,
+        "# HELP icr_extract_waits_total Population-health extract calls that waited in the source's lane, by why (interactive: an interactive call was in flight; circuit_open; rate).\n# TYPE icr_extract_waits_total counter"
+    );
+    for s in sources {
+        for (why, n) in s.extract_waits {
+            let _ = writeln!(
+                out,
+                "icr_extract_waits_total{{source=\"{}\",reason=\"{why}\"}} {n}",
+                s.id
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP icr_extract_rate The population-health extract's current rate to the source (calls per second; halved when the source slows or fails).\n# TYPE icr_extract_rate gauge"
+    );
+    for s in sources {
+        let _ = writeln!(
+            out,
+            "icr_extract_rate{{source=\"{}\"}} {}",
+            s.id, s.extract_rate
+        );
+    }
 }
 
 mod memory;

@@ -73,4 +73,8 @@ pub(crate) struct SourceSnapshot<'a> {
     pub in_flight: u32,
     /// The circuit's state now.
     pub circuit: CircuitState,
+    /// Extract calls that waited in the source's lane, by why (label).
+    pub extract_waits: [(&'static str, u64); 3],
+    /// The extract's current rate to the source, calls per second.
+    pub extract_rate: f64,
 }

@@ -90,6 +90,8 @@ fn a_snapshot_renders_every_family_once_in_order() {
             rejected: 0,
             in_flight: 1,
             circuit: CircuitState::Open,
+            extract_waits: [("interactive", 4), ("circuit_open", 0), ("rate", 2)],
+            extract_rate: 2.5,
         }],
     };
     let out = render(&snapshot);
@@ -147,6 +149,8 @@ fn a_snapshot_renders_every_family_once_in_order() {
             "icr_source_rejected_total counter",
             "icr_source_in_flight gauge",
             "icr_source_circuit_state gauge",
+            "icr_extract_waits_total counter",
+            "icr_extract_rate gauge",
         ]
     );
     for line in [
@@ -164,6 +168,8 @@ fn a_snapshot_renders_every_family_once_in_order() {
         "icr_source_calls_total{source=\"gp-a\"} 9\n",
         "icr_source_in_flight{source=\"gp-a\"} 1\n",
         "icr_source_circuit_state{source=\"gp-a\",state=\"closed\"} 0\nicr_source_circuit_state{source=\"gp-a\",state=\"open\"} 1\nicr_source_circuit_state{source=\"gp-a\",state=\"half_open\"} 0\n",
+        "icr_extract_waits_total{source=\"gp-a\",reason=\"interactive\"} 4\n",
+        "icr_extract_rate{source=\"gp-a\"} 2.5\n",
     ] {
         assert!(out.contains(line), "{line}");
     }

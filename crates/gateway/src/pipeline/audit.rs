@@ -206,6 +206,7 @@ fn basis(b: &Basis) -> icr_audit::Basis {
         Basis::Involved => icr_audit::Basis::Involved,
         Basis::SelfDeclared { .. } => icr_audit::Basis::SelfDeclared,
         Basis::BreakGlass { .. } => icr_audit::Basis::BreakGlass,
+        Basis::PopulationHealth => icr_audit::Basis::PopulationHealth,
     }
 }
 

@@ -41,6 +41,7 @@ use tracing::Instrument as _;
 use super::identity_guard::{Slot, check_nhs_number};
 use super::plan::{self, Ask, Plan, Registered, Skip};
 use crate::cache::{Answer, CacheKey, Received, SourceCache, kept};
+use crate::extract_lane::Traffic;
 use crate::sources::Source;
 
 /// A source's answer and whether it came from the cache.
@@ -123,6 +124,7 @@ pub(crate) async fn execute(
     permitted: &SourceFilter,
     context: RequestContext,
     deadline: Instant,
+    traffic: Traffic,
 ) -> Gathered {
     let Plan {
         mut asks,
@@ -146,7 +148,7 @@ pub(crate) async fn execute(
                 let started = Instant::now();
                 let cache = cache.as_ref().map(|c| (c, fresh));
                 let (result, no_record) =
-                    fetch_one(cache, &source, nhs_number, wanted, deadline, ctx).await;
+                    fetch_one(cache, &source, nhs_number, wanted, deadline, ctx, traffic).await;
                 let elapsed = started.elapsed();
                 record_outcome(&tracing::Span::current(), &result, elapsed);
                 Called {
@@ -334,7 +336,15 @@ async fn fetch_one(
     sections: SectionSet,
     request_deadline: Instant,
     context: Arc<RequestContext>,
+    traffic: Traffic,
 ) -> (Fetched, Option<Received>) {
+    // Interactive calls are marked in flight, so that extract calls wait
+    // for them; an extract call waits for its lane before its own time
+    // limit starts.
+    let (_interactive, _extract) = match traffic {
+        Traffic::Interactive => (Some(source.lane.interactive()), None),
+        Traffic::Extract => (None, source.lane.admit(|| source.guard.circuit()).await),
+    };
     let budget = Duration::from_millis(source.spec.timeout_ms);
     let deadline = request_deadline.min(Instant::now() + budget);
     let request = FetchRequest {
@@ -366,7 +376,7 @@ async fn fetch_one(
         }
     };
     let started = Instant::now();
-    match tokio::time::timeout_at(deadline, work).await {
+    let answer = match tokio::time::timeout_at(deadline, work).await {
         Ok(Ok(answer)) => answered(answer),
         Ok(Err(e)) => (Err(e), None),
         Err(_) => (
@@ -375,7 +385,11 @@ async fn fetch_one(
             }),
             None,
         ),
+    };
+    if traffic == Traffic::Extract {
+        source.lane.observed(started.elapsed(), answer.0.is_err());
     }
+    answer
 }
 
 #[cfg(test)]

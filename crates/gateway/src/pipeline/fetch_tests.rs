@@ -54,6 +54,7 @@ async fn run_hinted(
         permitted,
         context(),
         Instant::now() + within,
+        Traffic::Interactive,
     )
     .await
 }

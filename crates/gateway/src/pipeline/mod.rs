@@ -36,6 +36,7 @@ pub(crate) mod audit_read;
 pub(crate) mod authenticate;
 pub(crate) mod break_glass;
 pub(crate) mod decide;
+pub(crate) mod extract;
 pub(crate) mod fetch;
 pub(crate) mod identity_guard;
 pub(crate) mod merge;
@@ -59,6 +60,7 @@ use self::audit::{Draft, bounded_reason};
 use self::merge::RecordOutcome;
 use self::recall::Recalled;
 use crate::Gateway;
+use crate::extract_lane::Traffic;
 use crate::headers::HeaderError;
 use crate::outcome::Stop;
 use crate::sources::State;
@@ -203,6 +205,7 @@ impl Gateway {
             permitted: allowed.sources(),
             wait: r.wait,
             refresh: r.refresh,
+            traffic: Traffic::Interactive,
         };
         let (report, warnings, waited) = gather(&state, context, nhs, asking).await;
         draft.asked(&report.sources);
@@ -275,6 +278,7 @@ impl Gateway {
             permitted,
             wait,
             refresh: false,
+            traffic: Traffic::Interactive,
         };
         let (report, warnings, waited) = gather(&state, context, nhs_number, asking).await;
         merge::merge(&state, nhs_number, sections, report, warnings, waited)
@@ -304,6 +308,7 @@ struct Asking<'a> {
     permitted: &'a SourceFilter,
     wait: Option<Duration>,
     refresh: bool,
+    traffic: Traffic,
 }
 
 /// Recall → plan → fetch → guard identity → learn → report, under the
@@ -320,8 +325,14 @@ async fn gather(
         permitted,
         wait,
         refresh,
+        traffic,
     } = asking;
-    let budget = wait.map_or(state.deadline, |w| w.min(state.deadline));
+    let mut budget = wait.map_or(state.deadline, |w| w.min(state.deadline));
+    // An extract's calls may first wait in their lanes (the demographics
+    // service's, then the practice's): that wait is not the sources' time.
+    if traffic == Traffic::Extract {
+        budget += 2 * crate::extract_lane::MAX_WAIT;
+    }
     let deadline = Instant::now() + budget;
     let recalled = if refresh {
         Recalled::default()
@@ -332,15 +343,22 @@ async fn gather(
     hints.fresh = refresh;
     let plan = plan::plan(&state.sources, sections, permitted, &hints);
     recall::count_skips(state, &plan);
+    // An extract neither reads nor fills the cache: it would evict the
+    // answers clinicians are reading now.
+    let cache = state
+        .cache
+        .as_ref()
+        .filter(|_| traffic == Traffic::Interactive);
     let mut gathered = fetch::execute(
         &state.sources,
-        state.cache.as_ref(),
+        cache,
         plan,
         nhs_number,
         sections,
         permitted,
         context,
         deadline,
+        traffic,
     )
     .await;
     let demographics = state

@@ -113,17 +113,7 @@ pub(crate) fn source(
     )
     .unwrap();
     spec.routing = routing;
-    Arc::new(crate::sources::Source {
-        meta: spec.meta(),
-        guard: crate::resilience::Guard::new(
-            &spec.resilience,
-            std::time::Duration::from_millis(spec.timeout_ms),
-        ),
-        adapter: fake,
-        measured: Default::default(),
-        recent: Default::default(),
-        spec,
-    })
+    Arc::new(crate::sources::Source::new(spec, fake))
 }
 
 /// A fake answering with `answer` at once.

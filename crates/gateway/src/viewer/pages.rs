@@ -173,5 +173,6 @@ fn interaction_words(i: icr_audit::Interaction) -> &'static str {
         icr_audit::Interaction::Viewer => "Record (viewer)",
         icr_audit::Interaction::AuditRead => "Who looked",
         icr_audit::Interaction::BreakGlassReview => "Emergency access review",
+        icr_audit::Interaction::Extract => "Population-health extract (pseudonymised)",
     }
 }
