@@ -478,6 +478,8 @@ fn render_sources(out: &mut String, sources: &[SourceSnapshot<'_>]) {
 
 mod memory;
 pub(crate) use memory::MemorySnapshot;
+mod recent;
+pub(crate) use recent::Recent;
 pub(crate) mod store;
 
 #[cfg(test)]
