@@ -102,6 +102,29 @@ pub struct GatewayConfig {
     /// signs people in with (`[viewer]`). None: no viewer.
     #[serde(default)]
     pub viewer: Option<icr_sign_in::ViewerConfig>,
+    /// Population-health extracts operators may start through
+    /// `/v1/extracts` (`[[extract]]`), by name. Read at start.
+    #[serde(default, rename = "extract")]
+    pub extracts: Vec<ExtractJob>,
+}
+
+/// `[[extract]]` in `gateway.toml`: one population-health extract that
+/// operators may run on this gateway (docs/extract.md). Paths are relative
+/// to the configuration directory (the loader makes them absolute).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractJob {
+    /// Its name in `POST /v1/extracts {"extract": NAME}`: 1 to 32
+    /// lower-case letters, digits or hyphens.
+    pub name: String,
+    /// The extract's specification (extract.toml).
+    pub spec: PathBuf,
+    /// Whom it reads: a file of NHS numbers, or `registered:DIR` for the
+    /// practices' registered lists in DIR.
+    pub cohort: String,
+    /// Where runs write: each run in its own directory below, named by its
+    /// run id.
+    pub out: PathBuf,
 }
 
 /// `[connections]` in `gateway.toml`: how long a connection may take to
@@ -520,6 +543,9 @@ impl GatewayConfig {
         if self.viewer != new.viewer {
             keys.push("[viewer]");
         }
+        if self.extracts != new.extracts {
+            keys.push("[[extract]]");
+        }
         if self.connections != new.connections {
             keys.push("[connections]");
         }
@@ -661,6 +687,22 @@ impl Config {
                 if g.audit.dir.is_relative() {
                     g.audit.dir = dir.join(&g.audit.dir);
                 }
+                for x in &mut g.extracts {
+                    for p in [&mut x.spec, &mut x.out] {
+                        if p.is_relative() {
+                            *p = dir.join(&*p);
+                        }
+                    }
+                    match x.cohort.strip_prefix("registered:") {
+                        Some(d) if Path::new(d).is_relative() => {
+                            x.cohort = format!("registered:{}", dir.join(d).display());
+                        }
+                        None if Path::new(&x.cohort).is_relative() => {
+                            x.cohort = dir.join(&x.cohort).display().to_string();
+                        }
+                        _ => {}
+                    }
+                }
                 if let Some(f) = &mut g.audit.anchor_file
                     && f.is_relative()
                 {
@@ -703,6 +745,26 @@ impl Config {
 }
 
 fn check_gateway(file: &Path, g: &GatewayConfig, errors: &mut Vec<ConfigError>) {
+    let mut names = std::collections::BTreeSet::new();
+    for (i, x) in g.extracts.iter().enumerate() {
+        let ok = (1..=32).contains(&x.name.len())
+            && x.name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !ok {
+            errors.push(error(
+                file,
+                Some(&format!("extract[{i}].name")),
+                "must be 1 to 32 lower-case letters, digits or hyphens",
+            ));
+        } else if !names.insert(x.name.as_str()) {
+            errors.push(error(
+                file,
+                Some(&format!("extract[{i}].name")),
+                "names another [[extract]] already",
+            ));
+        }
+    }
     if let Some(v) = &g.viewer {
         check_viewer(file, v, &g.auth, errors);
     }

@@ -11,6 +11,7 @@ use icr_audit::AuditLog;
 use icr_config::Config;
 use icr_model::{NhsNumber, SectionSet};
 
+use crate::extract_runs::ExtractRuns;
 use crate::fhir_pages::FhirState;
 use crate::metrics::{CacheSnapshot, Measurements, MemorySnapshot, Snapshot, SourceSnapshot};
 use crate::shared_audit::SharedStore;
@@ -36,6 +37,8 @@ struct Inner {
     shared_audit: OnceLock<SharedStore>,
     /// The browser viewer, when `[viewer]` is configured.
     viewer: OnceLock<crate::viewer_state::Viewer>,
+    /// The extract runs hosted, when `[[extract]]` is configured.
+    extract_runs: OnceLock<Arc<dyn ExtractRuns>>,
 }
 
 impl Gateway {
@@ -51,6 +54,7 @@ impl Gateway {
                 fhir: FhirState::new(config),
                 shared_audit: OnceLock::new(),
                 viewer: OnceLock::new(),
+                extract_runs: OnceLock::new(),
             }),
         })
     }
@@ -232,6 +236,17 @@ impl Gateway {
     /// at start, when the address it is reached at is known).
     pub fn use_viewer(&self, viewer: crate::viewer_state::Viewer) {
         let _ = self.inner.viewer.set(viewer);
+    }
+
+    /// Hosts population-health extract runs, started, watched and
+    /// cancelled through `/v1/extracts` from now on (set once, at start).
+    pub fn use_extract_runs(&self, runs: Arc<dyn ExtractRuns>) {
+        let _ = self.inner.extract_runs.set(runs);
+    }
+
+    /// The extract runs hosted, if any.
+    pub(crate) fn extract_runs(&self) -> Option<&Arc<dyn ExtractRuns>> {
+        self.inner.extract_runs.get()
     }
 
     /// The browser viewer, when one is configured.

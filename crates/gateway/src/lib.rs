@@ -26,12 +26,14 @@
 //!           metrics     (→ resilience) every /metrics family, from a Snapshot
 //!           extract_lane  (→ resilience) how an extract's source calls yield
 //!                       to interactive ones: waits, concurrency, rate
+//!           extract_runs  the extract runs hosted (a trait the service
+//!                       implements)
 //! state     sources     (→ cache, memory, locate, resilience, metrics,
 //!                       objections, extract_lane)
 //!                       the reloadable configuration and each source's health
 //!           viewer_state  the browser viewer's sessions and sign-in client
 //!           gateway     (→ sources, metrics, fhir_pages, shared_audit,
-//!                       viewer_state)
+//!                       viewer_state, extract_runs)
 //!                       the handle
 //! input     headers     (→ outcome) Authorization, break-glass reason
 //! pipeline  pipeline::{plan, identity_guard}   pure
@@ -51,6 +53,8 @@
 //!           operator    (→ gateway, headers, respond) the operator check
 //!           audit_api   (→ pipeline, view, respond, request, headers,
 //!                       operator) the audit's routes
+//!           extracts_api  (→ extract_runs, operator, request, respond)
+//!                       /v1/extracts: start, watch, cancel extract runs
 //!           viewer      (→ pipeline, audit_api, respond, request,
 //!                       listener, gateway) the browser viewer's routes:
 //!                       sign-in (icr_sign_in), sessions, the pages
@@ -70,6 +74,8 @@
 mod audit_api;
 mod cache;
 mod extract_lane;
+mod extract_runs;
+mod extracts_api;
 pub mod fhir;
 mod fhir_api;
 mod fhir_pages;
@@ -96,6 +102,7 @@ mod viewer_state;
 mod views;
 
 pub use cache::SourceCache;
+pub use extract_runs::{ExtractRuns, ExtractRunsError, StartExtract};
 pub use gateway::Gateway;
 pub use icr_model::SourceStatus;
 pub use listener::{ConnectionLimits, bind};

@@ -103,6 +103,11 @@ pub(crate) async fn handle(gw: &Gateway, req: Request<Incoming>) -> Resp {
             },
         ),
         ["v1", "cache", "patients", nhs] => ("cache-purge", purge(gw, &req, nhs).await),
+        ["v1", "extracts"] => ("extracts", crate::extracts_api::route(gw, req, None).await),
+        ["v1", "extracts", run] => (
+            "extracts",
+            crate::extracts_api::route(gw, req, Some(run)).await,
+        ),
         ["v1", "sources"] => (
             "sources",
             match only_get(&req) {
