@@ -28,7 +28,7 @@ use icr_pseudonymise::{AreaLookup, ProjectKey, Spec};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::cohort::{DEFAULT_MAX_COHORT, keyed_hash};
+use crate::cohort::{Cohort, DEFAULT_MAX_COHORT, keyed_hash};
 use crate::lists::{self, LineFormat};
 
 /// The most people a national data opt-out list may hold (the national
@@ -127,11 +127,13 @@ impl OptOuts {
         self.0.is_empty()
     }
 
-    /// A hash naming the list that reveals no NHS number (over the
-    /// people's pseudonyms under `key`): a run resumes only with the list
-    /// it started with.
-    pub fn hash(&self, key: &ProjectKey) -> String {
-        keyed_hash(key, b"icr-extract/v1/opt-out\0", &self.0)
+    /// A hash naming who of `cohort` the list leaves out, revealing no NHS
+    /// number (over their pseudonyms under `key`): a run resumes only when
+    /// the list leaves out the same people of its cohort, while changes to
+    /// the list outside the cohort do not matter.
+    pub fn hash_within(&self, key: &ProjectKey, cohort: &Cohort) -> String {
+        let out = cohort.people().iter().filter(|n| self.0.contains(n));
+        keyed_hash(key, b"icr-extract/v1/opt-out\0", out)
     }
 }
 

@@ -183,7 +183,9 @@ pub struct Identity {
     pub key_id: String,
     /// [`Cohort::hash`].
     pub cohort_hash: String,
-    /// The national data opt-out list's keyed hash.
+    /// [`OptOuts::hash_within`] the cohort.
+    ///
+    /// [`OptOuts::hash_within`]: crate::OptOuts::hash_within
     pub opt_out_hash: String,
     /// The area lookup file's hash, when one is used.
     pub area_lookup_hash: Option<String>,
@@ -252,7 +254,7 @@ impl Job {
             spec_hash: config.spec_hash(),
             key_id: config.key.key_id().to_string(),
             cohort_hash,
-            opt_out_hash: config.opt_outs.hash(&config.key),
+            opt_out_hash: config.opt_outs.hash_within(&config.key, &cohort),
             area_lookup_hash: config.area_lookup_hash.clone(),
             shard: shard.unwrap_or(Shard::WHOLE),
         };

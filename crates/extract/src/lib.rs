@@ -26,10 +26,12 @@
 //!   `#` comments and blank lines skipped; a bad line is named by its
 //!   number, never shown. Bounded (`max_cohort`, [`config::MAX_OPT_OUTS`]).
 //! - **Identity** ([`Identity`]): run id, date, purpose, spec hash, key id,
-//!   and keyed hashes of the cohort and opt-out list (over pseudonyms, so
-//!   a small cohort's hash cannot be reversed by trying NHS numbers). A
-//!   run resumes only from a checkpoint whose identity is the same: what
-//!   differs is named. A fresh run needs an empty directory.
+//!   area lookup hash, shard, and keyed hashes of the cohort and of the
+//!   cohort's people the opt-out list leaves out (over pseudonyms, so a
+//!   small cohort's hash cannot be reversed by trying NHS numbers). A run
+//!   resumes only from a checkpoint whose identity is the same, so it
+//!   writes what an uninterrupted run would have; what differs is named. A
+//!   fresh run needs an empty directory and checkpoints at once.
 //! - **The run** ([`run`]): generic over [`Records`] (the gateway),
 //!   [`Sink`] (the writers) and [`Tally`] (the summary's counts); the run
 //!   date is fixed in the job. Cancelling checkpoints and stops between

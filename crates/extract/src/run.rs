@@ -81,6 +81,11 @@ pub trait Tally: Default + Serialize + DeserializeOwned {
     fn add(&mut self, r: &PseudonymisedRecord, complete: bool);
 }
 
+/// No aggregates.
+impl Tally for () {
+    fn add(&mut self, _: &PseudonymisedRecord, _: bool) {}
+}
+
 /// Why a run stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {

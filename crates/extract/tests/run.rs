@@ -313,8 +313,13 @@ async fn go(job: &Job, gateway: &Gateway, cancel: &CancellationToken) -> Ran {
     };
     let sink = FileSink::open(job.dir(), start.offsets());
     let mut seen = Vec::new();
-    let result = run(gateway, sink, start, job, cancel, |p| seen.push(*p)).await;
+    // The run can be spawned on a multi-threaded runtime.
+    let result = send(run(gateway, sink, start, job, cancel, |p| seen.push(*p))).await;
     (result, seen)
+}
+
+fn send<F: Future + Send>(f: F) -> F {
+    f
 }
 
 /// The whole cohort run without a stop, in `plain/`.
@@ -600,8 +605,22 @@ async fn another_run_refuses_to_resume() {
         differ("run id, project key, cohort, national opt-out list differ")
     );
     s.key(&[0x42; 32]);
-    // Another opt-out list.
-    std::fs::write(s.dir.path().join("opt-out.txt"), "").unwrap();
+    // Another opt-out list: someone outside the cohort added is no
+    // matter, someone in it is.
+    let list = std::fs::read_to_string(s.dir.path().join("opt-out.txt")).unwrap();
+    let outsider = people(41)[40];
+    std::fs::write(
+        s.dir.path().join("opt-out.txt"),
+        format!("{list}{}\n", outsider.as_str()),
+    )
+    .unwrap();
+    assert!(s.job("out", None, true).open::<Offsets, Items>().is_ok());
+    let insider = *s.cohort.iter().find(|n| !is_opted_out(**n)).unwrap();
+    std::fs::write(
+        s.dir.path().join("opt-out.txt"),
+        format!("{list}{}\n", insider.as_str()),
+    )
+    .unwrap();
     assert_eq!(
         refusal(s.job("out", None, true)),
         differ("national opt-out list differs")
