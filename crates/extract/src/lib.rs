@@ -61,7 +61,7 @@ pub use job::{
     CHECKPOINT_FILE, Checkpoint, Identity, Job, MANIFEST_FILE, RunDate, RunId, Start,
     write_json_atomic,
 };
-pub use manifest::{Manifest, MergeError, OutputFile, merge_manifests};
+pub use manifest::{Manifest, MergeError, OutputFile, merge_manifests, shard_dirs};
 pub use progress::{Eta, Progress, RunCounts};
 pub use run::{
     Completeness, Finished, PersonOutcome, Records, RunError, Sink, Tally, complete, run,

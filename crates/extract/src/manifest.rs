@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use icr_pseudonymise::Spec;
 use serde::{Deserialize, Serialize};
@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cohort::Shard;
 use crate::config::Purpose;
-use crate::job::{RunDate, RunId};
+use crate::job::{MANIFEST_FILE, RunDate, RunId};
 use crate::progress::RunCounts;
 
 /// One file of the extract.
@@ -81,6 +81,37 @@ pub struct Manifest {
     pub counts: RunCounts,
     /// The files.
     pub files: Vec<OutputFile>,
+}
+
+impl Manifest {
+    /// Reads `dir/manifest.json` (a file that is not a manifest is
+    /// `InvalidData`).
+    pub fn read(dir: &Path) -> io::Result<Self> {
+        let bytes = std::fs::read(dir.join(MANIFEST_FILE))?;
+        serde_json::from_slice(&bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    }
+}
+
+/// The shards' directories under `out` (named by [`Shard::dir_name`]), in
+/// shard order; other entries are ignored. [`merge_manifests`] then
+/// checks that they are every shard of one run.
+pub fn shard_dirs(out: &Path) -> io::Result<Vec<(Shard, PathBuf)>> {
+    let mut dirs = Vec::new();
+    for entry in std::fs::read_dir(out)? {
+        let path = entry?.path();
+        let shard = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix("shard-"))
+            .and_then(|n| n.split_once("-of-"))
+            .and_then(|(i, n)| format!("{i}/{n}").parse::<Shard>().ok())
+            .filter(|s| s.dir_name() == path.file_name().unwrap_or_default().to_string_lossy());
+        if let Some(shard) = shard.filter(|_| path.is_dir()) {
+            dirs.push((shard, path));
+        }
+    }
+    dirs.sort();
+    Ok(dirs)
 }
 
 /// Why shards' manifests could not be merged.
@@ -306,6 +337,40 @@ mod tests {
         );
         let merged = merge_manifests(vec![manifest(0, 2, 4), manifest(1, 2, 6)]).unwrap();
         assert_eq!(err(vec![merged]), "manifest 0 is not one shard's");
+    }
+
+    #[test]
+    fn finds_shard_directories_and_reads_their_manifests() {
+        let out = tempfile::tempdir().unwrap();
+        for name in [
+            "shard-1-of-2",
+            "shard-0-of-2",
+            "shard-01-of-2",
+            "shard-2-of-2",
+            "other",
+        ] {
+            std::fs::create_dir(out.path().join(name)).unwrap();
+        }
+        std::fs::write(out.path().join("shard-0-of-3"), "a file").unwrap();
+        let dirs = shard_dirs(out.path()).unwrap();
+        let found: Vec<String> = dirs
+            .iter()
+            .map(|(s, d)| format!("{s} {}", d.file_name().unwrap().to_string_lossy()))
+            .collect();
+        assert_eq!(found, ["0/2 shard-0-of-2", "1/2 shard-1-of-2"]);
+        for (shard, dir) in &dirs {
+            let m = manifest(shard.index(), 2, 4 + 2 * u64::from(shard.index()));
+            crate::write_json_atomic(dir, MANIFEST_FILE, &m).unwrap();
+            assert_eq!(Manifest::read(dir).unwrap(), m);
+        }
+        let read: Vec<Manifest> = dirs
+            .iter()
+            .map(|(_, d)| Manifest::read(d).unwrap())
+            .collect();
+        assert_eq!(merge_manifests(read).unwrap().counts.in_shard, 10);
+        std::fs::write(out.path().join("other").join(MANIFEST_FILE), "{}").unwrap();
+        let err = Manifest::read(&out.path().join("other")).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
     }
 
     #[test]
