@@ -44,6 +44,9 @@
 //!
 //! No NHS number goes in an error, the manifest or the checkpoint (a
 //! failure's reason has any ten-digit run masked); the crate logs nothing.
+//! The checkpoint holds the tally's raw, unsuppressed counts: it is the
+//! key holder's working file, removed by [`complete`], and an abandoned
+//! run's directory is not to be published as it stands.
 
 mod cohort;
 pub mod config;

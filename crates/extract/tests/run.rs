@@ -632,6 +632,51 @@ async fn another_run_refuses_to_resume() {
     ));
 }
 
+/// A run cancelled before its first person has a checkpoint to resume
+/// from; a checkpoint whose position and counts disagree, or that is not
+/// one, is refused.
+#[tokio::test]
+async fn checkpoints_start_at_once_and_damaged_ones_are_refused() {
+    let s = Setup::new(30);
+    let job = s.job("out", None, false);
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let err = go(&job, &Gateway::default(), &cancel).await.0.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cancelled after 0 of 30 people in shard 0/1; the run can be resumed"
+    );
+    let path = job.dir().join(CHECKPOINT_FILE);
+    let mut cp = checkpoint(job.dir());
+    assert_eq!(cp["next_position"], 0);
+    assert_eq!(cp["sink"], serde_json::json!({"bytes": 0, "rows": 0}));
+    let resume = || {
+        s.job("out", None, true)
+            .open::<Offsets, Items>()
+            .map(|_| ())
+    };
+    assert!(resume().is_ok());
+    cp["next_position"] = 3.into();
+    std::fs::write(&path, cp.to_string()).unwrap();
+    let err = resume().unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: not a checkpoint: its counts do not agree with its position",
+            path.display()
+        )
+    );
+    std::fs::write(&path, "{\"identity\": 1}").unwrap();
+    let err = resume().unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!(
+            "{}: not a checkpoint: invalid type",
+            path.display()
+        )),
+        "{err}"
+    );
+}
+
 /// A person who cannot be extracted stops the run at a checkpoint that
 /// holds everyone before them; the error names their position, never
 /// their NHS number; a resumed run then finishes as an uninterrupted one.
