@@ -727,3 +727,52 @@ async fn a_failed_person_stops_the_run_at_a_checkpoint() {
     assert_eq!(finished.tally, uninterrupted.tally);
     assert_eq!(lines(job.dir()), lines(plain.dir()));
 }
+
+/// A sink that fails on its first write.
+struct Broken;
+
+impl Sink for Broken {
+    type Offsets = ();
+
+    fn write(&mut self, _: &PseudonymisedRecord) -> io::Result<()> {
+        Err(io::Error::other("disk full"))
+    }
+
+    fn checkpoint(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn finish(self) -> io::Result<Vec<OutputFile>> {
+        Ok(Vec::new())
+    }
+}
+
+/// A sink that cannot write stops the run, naming the person's position;
+/// the last checkpoint stands, so the run resumes before them.
+#[tokio::test]
+async fn a_sink_that_cannot_write_stops_the_run() {
+    let s = Setup::new(20);
+    let job = s.job("out", None, false);
+    let start = job.open::<(), ()>().unwrap();
+    let gateway = Gateway::default();
+    let err = run(
+        &gateway,
+        Broken,
+        start,
+        &job,
+        &CancellationToken::new(),
+        |_| {},
+    )
+    .await
+    .unwrap_err();
+    let first = s
+        .cohort
+        .iter()
+        .position(|n| !is_opted_out(*n) && !objects(*n) && !not_found(*n))
+        .unwrap();
+    assert_eq!(
+        err.to_string(),
+        format!("writing person {} of 20 in shard 0/1: disk full", first + 1)
+    );
+    assert_eq!(checkpoint(job.dir())["next_position"], 0);
+}
