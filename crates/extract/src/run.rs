@@ -213,7 +213,7 @@ where
     let mut state = match start {
         Start::Resume(c) => *c,
         Start::Fresh => {
-            let mut c = Checkpoint {
+            let c = Checkpoint {
                 identity: job.identity().clone(),
                 next_position: 0,
                 counts: RunCounts {
@@ -226,7 +226,7 @@ where
             };
             // At once, so that a run stopped before its first checkpoint
             // is resumed rather than refused.
-            save(&mut c, &mut sink, job)?;
+            write_state(&c, job)?;
             c
         }
     };
@@ -364,6 +364,14 @@ fn save<S: Sink, T: Tally>(
     job: &Job,
 ) -> Result<(), RunError> {
     state.sink = sink_checkpoint(sink, job)?;
+    write_state(state, job)
+}
+
+/// Writes the checkpoint file.
+fn write_state<O: Serialize, T: Serialize>(
+    state: &Checkpoint<O, T>,
+    job: &Job,
+) -> Result<(), RunError> {
     write_json_atomic(job.dir(), CHECKPOINT_FILE, state).map_err(|e| io_error(job, e))
 }
 
