@@ -258,10 +258,7 @@ impl Job {
             area_lookup_hash: config.area_lookup_hash.clone(),
             shard: shard.unwrap_or(Shard::WHOLE),
         };
-        let dir = match shard {
-            Some(s) => out.join(s.dir_name()),
-            None => out.to_path_buf(),
-        };
+        let dir = run_dir(out, shard);
         Self {
             config,
             cohort,
@@ -323,25 +320,12 @@ impl Job {
             std::fs::create_dir_all(dir).map_err(io)?;
             return Ok(Start::Fresh);
         }
-        let bytes = match std::fs::read(&file) {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(RunError::NothingToResume { dir: dir.clone() });
-            }
-            Err(e) => return Err(io(e)),
-        };
+        let (bytes, recorded) = read_identity(dir)?;
         let bad = |message: String| RunError::BadCheckpoint {
             file: file.clone(),
             message,
         };
-        // The identity first, so another run's checkpoint is named as such
-        // even when its sink or tally would not parse.
-        #[derive(Deserialize)]
-        struct Head {
-            identity: Identity,
-        }
-        let head: Head = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
-        let differs = self.identity.differences(&head.identity);
+        let differs = self.identity.differences(&recorded);
         if !differs.is_empty() {
             return Err(RunError::NotTheSameRun {
                 file: file.clone(),
@@ -357,6 +341,47 @@ impl Job {
             return Err(bad("its counts do not agree with its position".into()));
         }
         Ok(Start::Resume(Box::new(c)))
+    }
+}
+
+/// The directory a run writes in: `out` for the whole cohort (shard
+/// `None`), `out/shard-I-of-N` for a shard.
+pub fn run_dir(out: &Path, shard: Option<Shard>) -> PathBuf {
+    match shard {
+        Some(s) => out.join(s.dir_name()),
+        None => out.to_path_buf(),
+    }
+}
+
+/// The identity recorded in the checkpoint in `dir`: a resumed run given
+/// no date (or run id) takes it from here, so that resuming on another
+/// day is not refused and ages stay reckoned on the day the run started.
+pub fn recorded_identity(dir: &Path) -> Result<Identity, RunError> {
+    read_identity(dir).map(|(_, identity)| identity)
+}
+
+/// The checkpoint's bytes and its identity, read first on its own so that
+/// another run's checkpoint is named as such even when its sink or tally
+/// would not parse.
+fn read_identity(dir: &Path) -> Result<(Vec<u8>, Identity), RunError> {
+    let file = dir.join(CHECKPOINT_FILE);
+    let bytes = match std::fs::read(&file) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(RunError::NothingToResume { dir: dir.into() });
+        }
+        Err(source) => return Err(RunError::Io { path: file, source }),
+    };
+    #[derive(Deserialize)]
+    struct Head {
+        identity: Identity,
+    }
+    match serde_json::from_slice::<Head>(&bytes) {
+        Ok(head) => Ok((bytes, head.identity)),
+        Err(e) => Err(RunError::BadCheckpoint {
+            file,
+            message: e.to_string(),
+        }),
     }
 }
 

@@ -62,7 +62,7 @@ pub use cohort::{
 pub use config::{ConfigError, ExtractConfig, OptOuts, Purpose};
 pub use job::{
     CHECKPOINT_FILE, Checkpoint, Identity, Job, MANIFEST_FILE, RunDate, RunId, Start,
-    write_json_atomic,
+    recorded_identity, run_dir, write_json_atomic,
 };
 pub use manifest::{Manifest, MergeError, OutputFile, merge_manifests, shard_dirs};
 pub use progress::{Eta, Progress, RunCounts};

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use icr_extract::{
     CHECKPOINT_FILE, Cohort, Completeness, ExtractConfig, Finished, Job, MANIFEST_FILE, Manifest,
     OutputFile, PersonOutcome, Progress, Records, RunCounts, RunDate, RunError, RunId, Shard, Sink,
-    Start, Tally, complete, merge_manifests, run,
+    Start, Tally, complete, merge_manifests, recorded_identity, run,
 };
 use icr_merge::{MergedItem, MergedPatient, MergedRecord};
 use icr_model::*;
@@ -515,6 +515,10 @@ async fn cancelled_half_way_and_resumed_equals_uninterrupted() {
     );
     let cp = checkpoint(job.dir());
     assert_eq!(cp["next_position"], done);
+    // A resume given no date takes the run's.
+    let recorded = recorded_identity(job.dir()).unwrap();
+    assert_eq!((recorded.date, &recorded.run_id), (date(), job.run_id()));
+    assert_eq!(&recorded, job.identity());
     assert_eq!(cp["identity"]["shard"], "0/1");
     assert_no_nhs_number(job.dir(), &s.cohort);
 
