@@ -121,7 +121,16 @@ impl Cohort {
 
     /// This shard's people, in cohort order.
     pub fn shard(&self, shard: Shard) -> Vec<NhsNumber> {
-        self.0.iter().copied().filter(|n| shard.holds(*n)).collect()
+        self.positions_in(shard).map(|(_, n)| n).collect()
+    }
+
+    /// This shard's people with their positions in the whole cohort (from
+    /// 0), in cohort order: a position names one person of a run across
+    /// all its shards.
+    pub fn positions_in(&self, shard: Shard) -> impl Iterator<Item = (u64, NhsNumber)> + '_ {
+        (0u64..)
+            .zip(self.0.iter().copied())
+            .filter(move |(_, n)| shard.holds(*n))
     }
 
     /// A hash naming this cohort (64 hex digits) that reveals no NHS

@@ -77,14 +77,19 @@ impl TryFrom<String> for Purpose {
     type Error = String;
 
     fn try_from(s: String) -> Result<Self, String> {
-        let ok = (1..=64).contains(&s.len())
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if ok {
-            Ok(Self(s))
-        } else {
-            Err("a purpose is 1 to 64 of a-z, 0-9 and -".into())
-        }
+        checked_token(s, "purpose").map(Self)
+    }
+}
+
+/// `s` when it is 1 to 64 of `a-z 0-9 -` (a purpose, a run id), else why
+/// not, naming `what`.
+pub(crate) fn checked_token(s: String, what: &str) -> Result<String, String> {
+    let ok = (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    match ok {
+        true => Ok(s),
+        false => Err(format!("a {what} is 1 to 64 of a-z, 0-9 and '-'")),
     }
 }
 
@@ -475,7 +480,7 @@ mod tests {
                 format!(
                     "[run]\npurpose = \"Population Health\"\nkey_file = \"project.key\"\n{SPEC}"
                 ),
-                "D/extract.toml: run.purpose: a purpose is 1 to 64 of a-z, 0-9 and -",
+                "D/extract.toml: run.purpose: a purpose is 1 to 64 of a-z, 0-9 and '-'",
             ),
             (
                 format!("[run]\npurpose = \"p\"\n{SPEC}"),

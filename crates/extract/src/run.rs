@@ -57,8 +57,15 @@ pub struct Completeness {
 /// guard, population-health policy, objection register, one audit entry
 /// per person with the run id, throttled per source).
 pub trait Records: Send + Sync {
-    /// One person's outcome.
-    fn person(&self, run: &RunId, nhs: NhsNumber) -> impl Future<Output = PersonOutcome> + Send;
+    /// The outcome for `nhs`, the person at `position` in the whole
+    /// cohort (from 0, the same in every shard and on resume: the audit's
+    /// request id can be built from it).
+    fn person(
+        &self,
+        run: &RunId,
+        position: u64,
+        nhs: NhsNumber,
+    ) -> impl Future<Output = PersonOutcome> + Send;
 }
 
 /// Where pseudonymised records are written (the NDJSON and OMOP writers).
@@ -208,7 +215,7 @@ where
         config.area_lookup.as_ref(),
     )
     .map_err(|e| RunError::Setup(e.to_string()))?;
-    let people = job.cohort().shard(shard);
+    let people: Vec<(u64, NhsNumber)> = job.cohort().positions_in(shard).collect();
     let total = people.len() as u64;
     let mut state = match start {
         Start::Resume(c) => *c,
@@ -235,10 +242,10 @@ where
     let run_id = job.run_id();
     let opt_outs = &config.opt_outs;
     let stream = futures::stream::iter(people.iter().skip(first).copied())
-        .map(|nhs| async move {
+        .map(|(at, nhs)| async move {
             match opt_outs.contains(nhs) {
                 true => (nhs, None),
-                false => (nhs, Some(records.person(run_id, nhs).await)),
+                false => (nhs, Some(records.person(run_id, at, nhs).await)),
             }
         })
         .buffered(config.people_in_parallel);

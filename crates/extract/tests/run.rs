@@ -113,11 +113,13 @@ struct Gateway {
     cancel_at: Option<(usize, CancellationToken)>,
     fail: Option<NhsNumber>,
     seen: Mutex<Vec<NhsNumber>>,
+    positions: Mutex<Vec<u64>>,
 }
 
 impl Records for Gateway {
-    async fn person(&self, run: &RunId, nhs: NhsNumber) -> PersonOutcome {
+    async fn person(&self, run: &RunId, position: u64, nhs: NhsNumber) -> PersonOutcome {
         assert!(run.as_str().starts_with("extract-"), "{run}");
+        self.positions.lock().unwrap().push(position);
         let call = self.calls.fetch_add(1, Ordering::SeqCst);
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.most_in_flight.fetch_max(now, Ordering::SeqCst);
@@ -427,6 +429,13 @@ async fn extracts_in_cohort_order_leaving_out_objectors_and_opt_outs() {
     let seen = gateway.seen.lock().unwrap().clone();
     assert_eq!(seen.len() as u64, 120 - opted);
     assert!(seen.iter().all(|n| !is_opted_out(*n)));
+    // Each asked for with their position in the cohort.
+    let positions = gateway.positions.lock().unwrap().clone();
+    let cohort_positions: Vec<u64> = seen
+        .iter()
+        .map(|n| s.cohort.iter().position(|c| c == n).unwrap() as u64)
+        .collect();
+    assert_eq!(positions, cohort_positions);
     // Fetched in parallel, never more than people_in_parallel at once.
     let most = gateway.most_in_flight.load(Ordering::SeqCst);
     assert!((2..=4).contains(&most), "{most}");
@@ -467,10 +476,15 @@ async fn shards_together_hold_everyone_once() {
     let whole_counts = r.unwrap().counts;
     let mut manifests = Vec::new();
     let mut written = BTreeSet::new();
+    let mut positions = BTreeSet::new();
     for i in 0..3 {
         let job = s.job("sharded", Some(Shard::new(i, 3).unwrap()), false);
         assert_eq!(job.dir(), s.out("sharded").join(format!("shard-{i}-of-3")));
-        let (r, _) = go(&job, &Gateway::default(), &CancellationToken::new()).await;
+        let gateway = Gateway::default();
+        let (r, _) = go(&job, &gateway, &CancellationToken::new()).await;
+        for p in gateway.positions.lock().unwrap().iter() {
+            assert!(positions.insert(*p), "position {p} in two shards");
+        }
         let finished = r.unwrap();
         assert!(finished.counts.in_shard < 90);
         for l in lines(job.dir()) {
@@ -480,6 +494,14 @@ async fn shards_together_hold_everyone_once() {
     }
     let all: BTreeSet<String> = lines(whole.dir()).into_iter().collect();
     assert_eq!(written, all);
+    // Positions are the whole cohort's: together the shards ask for
+    // everyone not opted out, each at one position.
+    let asked: BTreeSet<u64> = (0u64..)
+        .zip(&s.cohort)
+        .filter(|(_, n)| !is_opted_out(**n))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(positions, asked);
     let merged = merge_manifests(manifests).unwrap();
     assert_eq!(merged.counts, whole_counts);
     assert_eq!(merged.shards.len(), 3);
