@@ -1,5 +1,6 @@
 //! The `icr` command: run the gateway (`serve`), the simulated region
-//! (`sim`), or both together on loopback (`demo`). Parses the arguments
+//! (`sim`), or both together on loopback (`demo`), or a population-health
+//! extract (`extract`). Parses the arguments
 //! and hands each command to the library crate that does it
 //! (`icr_service`, `icr_source_check`, `icr_audit_verify`, `icr_token`,
 //! `icr_demo`); says how it ended with the exit code. The simulated region
@@ -15,9 +16,11 @@ use icr_adapter_sdk::Registry;
 use icr_service::say;
 
 #[cfg(feature = "demo")]
-use icr_demo::{DemoArgs, SimArgs};
+use icr_demo::{DemoArgs, ExtractDemoArgs, SimArgs};
 #[cfg(not(feature = "demo"))]
-use not_built::{NOT_BUILT, NotBuilt as DemoArgs, NotBuilt as SimArgs};
+use not_built::{
+    NOT_BUILT, NotBuilt as DemoArgs, NotBuilt as ExtractDemoArgs, NotBuilt as SimArgs,
+};
 
 /// Integrated Care Record gateway: one merged view of a person's records,
 /// fetched live from every source that holds them.
@@ -47,6 +50,64 @@ enum SourceCommand {
     /// on any problem. For a source organisation getting ready to join the
     /// record.
     Check(icr_source_check::Args),
+}
+
+#[derive(Subcommand)]
+enum ExtractCommand {
+    /// Run a population-health extract with the gateway configured in
+    /// --config (no listener): every person of the cohort read through the
+    /// sources, merge and policy, audited, pseudonymised before anything is
+    /// written; FHIR NDJSON, OMOP Parquet tables, a suppressed summary and
+    /// a manifest in --out. SIGINT stops it at a checkpoint; --resume
+    /// continues it. See docs/extract.md.
+    Run(ExtractRunArgs),
+    /// Merge the shards written under --out (shard-I-of-N/) into one
+    /// extract: one manifest, and the summary suppressed over everyone.
+    Merge {
+        /// The directory holding the shards' directories.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The extract over the simulated region's whole population, on one
+    /// machine (the simulators started on free ports).
+    #[cfg_attr(not(feature = "demo"), command(about = NOT_BUILT))]
+    Demo(ExtractDemoArgs),
+}
+
+/// What `icr extract run` is given.
+#[derive(clap::Args)]
+struct ExtractRunArgs {
+    /// Directory holding gateway.toml and sources.d/.
+    #[arg(long)]
+    config: PathBuf,
+    /// The extract's specification (extract.toml).
+    #[arg(long)]
+    spec: PathBuf,
+    /// Whom it reads: a file of NHS numbers, or registered:DIR for the
+    /// practices' registered lists (one <ODS code>.csv each).
+    #[arg(long)]
+    cohort: String,
+    /// Where it writes (a shard in shard-I-of-N/ below).
+    #[arg(long)]
+    out: PathBuf,
+    /// One shard of the cohort, I/N (people by a hash of the NHS number).
+    #[arg(long)]
+    shard: Option<icr_extract::Shard>,
+    /// The run's id (default: derived from its date and inputs, the same
+    /// in every shard).
+    #[arg(long)]
+    run_id: Option<icr_extract::RunId>,
+    /// The date ages are reckoned on, YYYY-MM-DD (default today, or the
+    /// stopped run's).
+    #[arg(long)]
+    date: Option<icr_extract::RunDate>,
+    /// Continue the run stopped in --out from its last checkpoint.
+    #[arg(long)]
+    resume: bool,
+    /// Write the audit log here instead of gateway.toml's directory (a
+    /// serving gateway holds that one).
+    #[arg(long)]
+    audit_dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -86,6 +147,12 @@ enum Command {
     /// Run the simulated region and the gateway together on loopback.
     #[cfg_attr(not(feature = "demo"), command(about = NOT_BUILT))]
     Demo(DemoArgs),
+    /// Population-health extracts: pseudonymised, opt-outs honoured,
+    /// below clinical traffic.
+    Extract {
+        #[command(subcommand)]
+        command: ExtractCommand,
+    },
 }
 
 /// `sim` and `demo` in a build without the simulated region (no `demo`
@@ -200,7 +267,47 @@ async fn run(command: Command) -> ExitCode {
         #[cfg(feature = "demo")]
         Command::Demo(args) => finish(icr_demo::demo(&args, registry()).await),
         #[cfg(not(feature = "demo"))]
-        Command::Sim(_) | Command::Demo(_) => cannot(NOT_BUILT),
+        Command::Sim(_)
+        | Command::Demo(_)
+        | Command::Extract {
+            command: ExtractCommand::Demo(_),
+        } => cannot(NOT_BUILT),
+        Command::Extract {
+            command: ExtractCommand::Run(a),
+        } => {
+            let request = icr_service::extract::RunRequest {
+                spec: a.spec,
+                cohort: a.cohort,
+                out: a.out,
+                shard: a.shard,
+                run_id: a.run_id,
+                date: a.date,
+                resume: a.resume,
+            };
+            let ran =
+                icr_service::extract::run_command(&a.config, a.audit_dir, &request, &registry())
+                    .await;
+            finish(ran.map(|_| ()))
+        }
+        Command::Extract {
+            command: ExtractCommand::Merge { out },
+        } => match icr_service::extract::merge(&out) {
+            Ok(m) => {
+                say(&format!(
+                    "merged {} shards of run {} into {}: {} people extracted",
+                    m.shards.len(),
+                    m.run_id,
+                    out.display(),
+                    m.counts.extracted
+                ));
+                ExitCode::SUCCESS
+            }
+            Err(e) => cannot(e),
+        },
+        #[cfg(feature = "demo")]
+        Command::Extract {
+            command: ExtractCommand::Demo(args),
+        } => finish(icr_demo::extract(&args, registry()).await),
     }
 }
 

@@ -13,6 +13,9 @@ use icr_config::Config;
 use icr_service::{Listening, ServiceError, say};
 use icr_sim::Sim;
 
+mod extract;
+pub use extract::{ExtractDemoArgs, extract};
+
 /// What `icr sim` is given.
 #[derive(Clone, Debug, clap::Args)]
 pub struct SimArgs {
@@ -57,6 +60,14 @@ pub enum DemoError {
     /// The gateway could not start or stopped serving.
     #[error("{0}")]
     Gateway(#[from] ServiceError),
+    /// A file could not be written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// `icr sim`: the simulated region until SIGINT or SIGTERM.

@@ -54,4 +54,6 @@ pub trait ExtractRuns: Send + Sync {
     /// Asks a run to stop at its next checkpoint (it can be resumed); its
     /// status.
     fn cancel(&self, run: &str) -> Result<serde_json::Value, ExtractRunsError>;
+    /// Adds the runs' families to `/metrics` (no person's data).
+    fn render_metrics(&self, out: &mut String);
 }

@@ -222,6 +222,9 @@ impl Gateway {
         if let Some(viewer) = self.inner.viewer.get() {
             viewer.render_metrics(&mut text);
         }
+        if let Some(runs) = self.inner.extract_runs.get() {
+            runs.render_metrics(&mut text);
+        }
         text
     }
 

@@ -4,8 +4,12 @@
 //! the configuration applied while it runs. `icr serve` and `icr demo`
 //! both run through [`run`]; `icr check-config` is [`check`].
 
+pub mod extract;
+mod hosted;
 mod reload;
 mod signal;
+
+pub use hosted::HostedRuns;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -45,6 +49,9 @@ pub enum ServiceError {
     /// Serving failed (or the bound address could not be read).
     #[error("{0}")]
     Serve(#[from] std::io::Error),
+    /// An extract could not run or finish.
+    #[error("{0}")]
+    Extract(#[from] extract::ExtractError),
 }
 
 /// The gateway, bound and about to serve: what is announced.
@@ -114,6 +121,10 @@ where
         Some(store) => Some(start_feed(store, dir, &config, &gateway)?),
         None => None,
     };
+    if !config.gateway.extracts.is_empty() {
+        let runs = HostedRuns::new(config.gateway.extracts.clone());
+        gateway.use_extract_runs(std::sync::Arc::new(runs));
+    }
     let bound = listener.local_addr()?;
     let viewer = match &config.gateway.viewer {
         Some(v) => {
