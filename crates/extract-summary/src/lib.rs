@@ -26,7 +26,12 @@
 //! - **per organisation**: people for whom an organisation (its ODS code)
 //!   holds items, or whose registered practice it is; counted once per
 //!   organisation, by the completeness of their record, so that a reader can
-//!   see where failed sources leave the figures short (bias).
+//!   see where failed sources leave the figures short (bias). A source
+//!   that failed for a person holds no items in their record, so the
+//!   signal is carried by the organisations that did answer and by the
+//!   registered practice, which counts whether or not its system answered:
+//!   a practice whose system was down shows as its people's records
+//!   incomplete.
 //!
 //! # How it is published
 //!
