@@ -1,8 +1,9 @@
 //! Raw counts, person by person, and their merge across shards.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
-use icr_model::{CodeSystem, Verification};
+use icr_model::{CodeSystem, OdsCode, Verification};
 use icr_pseudonymise::AgeBand;
 use icr_pseudonymise::transform::{PseudoEntry, PseudonymisedRecord};
 use serde::{Deserialize, Serialize};
@@ -33,11 +34,11 @@ pub struct Counts {
     /// People with an incomplete record (a source failed), by age band.
     incomplete: ByBand,
     /// People per SNOMED CT condition code, by age band.
-    conditions: BTreeMap<String, ByBand>,
+    conditions: BTreeMap<ConditionCode, ByBand>,
     /// Person–code pairs of codes beyond [`MAX_TRACKED_CODES`], by age band.
     conditions_untracked: ByBand,
-    /// People per organisation (ODS code), by completeness.
-    organisations: BTreeMap<String, ByCompleteness>,
+    /// People per organisation, by completeness.
+    organisations: BTreeMap<OdsCode, ByCompleteness>,
     /// Person–organisation pairs beyond [`MAX_TRACKED_ORGANISATIONS`], by completeness.
     organisations_untracked: ByCompleteness,
 }
@@ -57,17 +58,17 @@ impl Counts {
                 &mut self.conditions,
                 &mut self.conditions_untracked,
                 MAX_TRACKED_CODES,
-                code,
+                &code,
             );
             bump(&mut row[band], 1);
         }
-        let mut organisations: BTreeSet<&str> = r
+        let mut organisations: BTreeSet<&OdsCode> = r
             .items
             .iter()
             .flat_map(|i| &i.sources)
-            .map(|s| s.ods_code.as_str())
+            .map(|s| &s.ods_code)
             .collect();
-        organisations.extend(r.person.registered_practice.as_ref().map(|o| o.as_str()));
+        organisations.extend(r.person.registered_practice.as_ref());
         for ods in organisations {
             let row = slot(
                 &mut self.organisations,
@@ -111,12 +112,46 @@ impl Counts {
         [&self.complete, &self.incomplete]
     }
 
-    pub(crate) fn conditions(&self) -> (&BTreeMap<String, ByBand>, &ByBand) {
+    pub(crate) fn conditions(&self) -> (&BTreeMap<ConditionCode, ByBand>, &ByBand) {
         (&self.conditions, &self.conditions_untracked)
     }
 
-    pub(crate) fn organisations(&self) -> (&BTreeMap<String, ByCompleteness>, &ByCompleteness) {
+    pub(crate) fn organisations(&self) -> (&BTreeMap<OdsCode, ByCompleteness>, &ByCompleteness) {
         (&self.organisations, &self.organisations_untracked)
+    }
+}
+
+/// A SNOMED CT concept id as the summary counts it: 6 to 18 digits, no
+/// leading zero (the pseudonymiser keeps no other, and `counts.json` read
+/// back is held to the same).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub(crate) struct ConditionCode(String);
+
+impl ConditionCode {
+    fn parse(code: &str) -> Option<Self> {
+        let b = code.as_bytes();
+        ((6..=18).contains(&b.len()) && b[0] != b'0' && b.iter().all(u8::is_ascii_digit))
+            .then(|| Self(code.to_owned()))
+    }
+}
+
+impl TryFrom<String> for ConditionCode {
+    type Error = String;
+    fn try_from(code: String) -> Result<Self, String> {
+        Self::parse(&code).ok_or_else(|| format!("not a SNOMED CT concept id: {code:?}"))
+    }
+}
+
+impl From<ConditionCode> for String {
+    fn from(code: ConditionCode) -> String {
+        code.0
+    }
+}
+
+impl fmt::Display for ConditionCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -136,7 +171,7 @@ fn band_column(band: Option<AgeBand>) -> usize {
 
 /// The person's distinct SNOMED CT condition codes, leaving out conditions
 /// ruled out or recorded in error.
-fn condition_codes(r: &PseudonymisedRecord) -> BTreeSet<&str> {
+fn condition_codes(r: &PseudonymisedRecord) -> BTreeSet<ConditionCode> {
     r.items
         .iter()
         .filter_map(|i| match &i.entry {
@@ -152,20 +187,20 @@ fn condition_codes(r: &PseudonymisedRecord) -> BTreeSet<&str> {
         })
         .flatten()
         .filter(|c| c.system == CodeSystem::Snomed)
-        .map(|c| c.code.as_str())
+        .filter_map(|c| ConditionCode::parse(&c.code))
         .collect()
 }
 
 /// The row for `key`: its own while it is tracked or there is room to
 /// track it, else the untracked row.
-fn slot<'a, V: Default>(
-    rows: &'a mut BTreeMap<String, V>,
+fn slot<'a, K: Ord + Clone, V: Default>(
+    rows: &'a mut BTreeMap<K, V>,
     untracked: &'a mut V,
     cap: usize,
-    key: &str,
+    key: &K,
 ) -> &'a mut V {
     if rows.contains_key(key) || rows.len() < cap {
-        rows.entry(key.to_owned()).or_default()
+        rows.entry(key.clone()).or_default()
     } else {
         untracked
     }
@@ -173,9 +208,9 @@ fn slot<'a, V: Default>(
 
 /// Adds `from`'s rows (and its untracked row) to `into`'s, tracking new
 /// keys while there is room.
-fn merge_rows<V: Default + AsMut<[u64]> + AsRef<[u64]>>(
-    into: (&mut BTreeMap<String, V>, &mut V),
-    from: (&BTreeMap<String, V>, &V),
+fn merge_rows<K: Ord + Clone, V: Default + AsMut<[u64]> + AsRef<[u64]>>(
+    into: (&mut BTreeMap<K, V>, &mut V),
+    from: (&BTreeMap<K, V>, &V),
     cap: usize,
 ) {
     let (rows, untracked) = into;
@@ -316,9 +351,9 @@ pub(crate) mod tests {
         assert_eq!(c.people(), 1);
         assert_eq!(c.incomplete(), 1);
         assert_eq!(c.incomplete[8], 1, "42 is in 40-44");
-        let codes: Vec<_> = c.conditions.keys().map(String::as_str).collect();
+        let codes: Vec<_> = c.conditions.keys().map(|k| k.to_string()).collect();
         assert_eq!(codes, ["38341003", "44054006"]);
-        assert_eq!(c.conditions["44054006"][8], 1);
+        assert_eq!(c.conditions[&code("44054006")][8], 1);
         let organisations: Vec<_> = c
             .organisations
             .iter()
@@ -335,7 +370,7 @@ pub(crate) mod tests {
         let mut c = Counts::default();
         c.add(&person(1, None, Some("Y00002"), &[]), true);
         assert_eq!(c.complete[AGE_COLUMNS - 1], 1);
-        assert_eq!(c.organisations["Y00002"], [1, 0]);
+        assert_eq!(c.organisations[&OdsCode::parse("Y00002").unwrap()], [1, 0]);
         assert!(c.conditions.is_empty());
     }
 
@@ -368,22 +403,45 @@ pub(crate) mod tests {
 
     #[test]
     fn past_the_cap_new_keys_go_to_the_untracked_row() {
-        let mut rows: BTreeMap<String, ByCompleteness> = BTreeMap::new();
+        let mut rows: BTreeMap<&str, ByCompleteness> = BTreeMap::new();
         let mut untracked = [0; 2];
-        slot(&mut rows, &mut untracked, 2, "A")[0] += 1;
-        slot(&mut rows, &mut untracked, 2, "B")[0] += 1;
-        slot(&mut rows, &mut untracked, 2, "C")[0] += 1;
-        slot(&mut rows, &mut untracked, 2, "A")[1] += 1;
+        slot(&mut rows, &mut untracked, 2, &"A")[0] += 1;
+        slot(&mut rows, &mut untracked, 2, &"B")[0] += 1;
+        slot(&mut rows, &mut untracked, 2, &"C")[0] += 1;
+        slot(&mut rows, &mut untracked, 2, &"A")[1] += 1;
         assert_eq!(rows.len(), 2);
         assert_eq!(rows["A"], [1, 1]);
         assert_eq!(untracked, [1, 0]);
     }
 
+    fn code(c: &str) -> ConditionCode {
+        ConditionCode::parse(c).unwrap()
+    }
+
     #[test]
-    fn counts_json_with_unknown_fields_is_refused() {
-        let json = serde_json::to_value(Counts::default()).unwrap();
-        let mut object = json.as_object().unwrap().clone();
-        object.insert("people".into(), 3.into());
-        assert!(serde_json::from_value::<Counts>(object.into()).is_err());
+    fn counts_json_with_unknown_fields_or_unshaped_keys_is_refused() {
+        let mut c = Counts::default();
+        c.add(
+            &person(1, Some(3), Some("Y00001"), &[("44054006", "RN3")]),
+            true,
+        );
+        let json = serde_json::to_value(&c).unwrap();
+        assert_eq!(serde_json::from_value::<Counts>(json.clone()).unwrap(), c);
+        let with = |field: &str, value: serde_json::Value| {
+            let mut object = json.as_object().unwrap().clone();
+            object.insert(field.into(), value);
+            serde_json::from_value::<Counts>(object.into())
+        };
+        assert!(with("people", 3.into()).is_err());
+        let row = serde_json::json!([0, 0]);
+        assert!(with("organisations", serde_json::json!({ "=1+1": row })).is_err());
+        let bands = serde_json::json!(vec![0; AGE_COLUMNS]);
+        for bad in ["Diabetes", "0440540", "12345", "1234567890123456789"] {
+            assert!(
+                with("conditions", serde_json::json!({ bad: bands })).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(with("conditions", serde_json::json!({ "73211009": bands })).is_ok());
     }
 }

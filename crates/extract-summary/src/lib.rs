@@ -86,7 +86,10 @@
 //! that a shard can write it (`counts.json` in its own directory) for
 //! `icr extract merge` to read back and [`Counts::merge`]; it must never be
 //! handed to a recipient of the extract, and has no rendering of its own.
-//! Publish only what [`Counts::report`] returns.
+//! Publish only what [`Counts::report`] returns. Read back, it is held to
+//! the shape it was written in: unknown fields, keys that are not SNOMED CT
+//! concept ids or ODS codes, and rows of the wrong length are refused (so
+//! no label of the summary can be anything but a code).
 
 mod counts;
 mod report;

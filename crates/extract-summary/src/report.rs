@@ -1,7 +1,7 @@
 //! The summary report: the counts as three suppressed, audited tables.
 
 use std::collections::BTreeMap;
-use std::fmt;
+use std::fmt::{self, Display};
 
 use icr_disclosure::{
     At, CountTable, Disclosure, MAX_CELLS, MAX_ROWS, Published, Rules, SUPPRESSED, Suppressed,
@@ -166,13 +166,13 @@ impl Counts {
 
 /// The top `k` rows by total (ties by label), sorted by label, then the
 /// rest and the untracked row summed into an `other` row.
-fn listed<const N: usize>(
-    rows: &BTreeMap<String, [u64; N]>,
+fn listed<K: Ord + Display, const N: usize>(
+    rows: &BTreeMap<K, [u64; N]>,
     untracked: &[u64; N],
     k: usize,
     other: &str,
 ) -> (Vec<String>, Vec<Vec<u64>>) {
-    let mut ranked: Vec<(&String, &[u64; N])> = rows.iter().collect();
+    let mut ranked: Vec<(&K, &[u64; N])> = rows.iter().collect();
     // Stable over the map's label order, so ties keep it.
     ranked.sort_by_key(|(_, row)| std::cmp::Reverse(sum(&row[..])));
     let rest = ranked.split_off(k.min(ranked.len()));
@@ -185,7 +185,7 @@ fn listed<const N: usize>(
     }
     ranked
         .into_iter()
-        .map(|(label, row)| (label.clone(), row.to_vec()))
+        .map(|(label, row)| (label.to_string(), row.to_vec()))
         .chain([(other.to_owned(), others.to_vec())])
         .unzip()
 }
