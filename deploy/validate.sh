@@ -4,7 +4,7 @@
 #
 #   yamllint             every YAML file (syntax, duplicate keys, indentation)
 #   kubectl kustomize    renders deploy/k8s, deploy/replicated and
-#                        deploy/k8s-extract (its merge/ and volumes/ too;
+#                        deploy/k8s-extract (run/, resume/, merge/, volumes/;
 #                        and checks what they reference)
 #   kubernetes-validate  the rendered objects against the Kubernetes
 #                        $K8S_VERSIONS OpenAPI schemas, strict (unknown fields fail)
@@ -97,7 +97,7 @@ replicated=""
 extract=""
 manifests=()
 if [ ${#KUSTOMIZE[@]} -gt 0 ]; then
-    for target in deploy/k8s deploy/replicated deploy/k8s-extract deploy/k8s-extract/merge deploy/k8s-extract/volumes; do
+    for target in deploy/k8s deploy/replicated deploy/k8s-extract/run deploy/k8s-extract/resume deploy/k8s-extract/merge deploy/k8s-extract/volumes; do
         name=${target#deploy/}
         out="$WORK/rendered-${name//\//-}.yaml"
         step "render $target (${KUSTOMIZE[*]})"
@@ -114,7 +114,7 @@ if [ ${#KUSTOMIZE[@]} -gt 0 ]; then
 else
     echo "notice: neither kubectl nor kustomize found: validating deploy/k8s/*.yaml and deploy/replicated's and deploy/k8s-extract's resources file by file (generated ConfigMaps, patches and the overlay's own checks are skipped)"
     mapfile -t files < <(find deploy/k8s -maxdepth 1 -name '*.yaml' ! -name kustomization.yaml | sort
-        for d in deploy/replicated/*/ deploy/k8s-extract/ deploy/k8s-extract/*/; do
+        for d in deploy/replicated/*/ deploy/k8s-extract/*/; do
             [ -f "$d/kustomization.yaml" ] || continue
             "$PY" -c 'import sys, yaml; d = sys.argv[1]; print("\n".join(d + r for r in yaml.safe_load(open(d + "kustomization.yaml")).get("resources", [])))' "$d"
         done)

@@ -24,8 +24,8 @@
   gateway may reach the Cluster's primary on 5432 and the Cluster's pods
   admit it; the Ingress hashes on the key patient-key.nginx.conf defines,
   and sends to the gateway's Service.
-- the population-health extract (deploy/k8s-extract and its merge/ and
-  volumes/, rendered; --extract): its gateway config is deploy/k8s's with
+- the population-health extract (deploy/k8s-extract: run/, resume/, merge/
+  and volumes/, rendered; --extract): its gateway config is deploy/k8s's with
   the cache off, same policy and sources; the Indexed Job's shard index
   comes from the Job controller and N equals completions, the run id and
   date are one for every shard; the project key is an item of a Secret that
@@ -926,7 +926,7 @@ def assemble_rendered(rendered: Path, out: Path) -> int:
 # The population-health extract (deploy/k8s-extract)
 
 
-EXTRACT = DEPLOY / "k8s-extract"
+EXTRACT = DEPLOY / "k8s-extract" / "run"
 # The Job controller's annotation (and, from 1.28, label) with the pod's index.
 INDEX_FIELDS = {f"metadata.{kind}['batch.kubernetes.io/job-completion-index']" for kind in ("annotations", "labels")}
 EXTRACT_CLAIMS = {"input": "icr-extract-input", "output": "icr-extract-output",
@@ -963,24 +963,24 @@ def check_extract_config() -> None:
         base = tomllib.loads((base_dir / "gateway.toml").read_text())
         ext = tomllib.loads((ext_dir / "gateway.toml").read_text())
     except Exception as e:  # noqa: BLE001
-        problem("deploy/k8s-extract/config/gateway.toml", f"not valid TOML: {e}")
+        problem("deploy/k8s-extract/run/config/gateway.toml", f"not valid TOML: {e}")
         return
     cache = ext.pop("cache", {})
     base.pop("cache", None)
     if ext != base:
-        problem("deploy/k8s-extract/config/gateway.toml", "must be deploy/k8s/config/gateway.toml but for [cache]: the extract goes through the gateway's own sources, audit and access settings")
+        problem("deploy/k8s-extract/run/config/gateway.toml", "must be deploy/k8s/config/gateway.toml but for [cache]: the extract goes through the gateway's own sources, audit and access settings")
     if cache.get("enabled") is not False:
-        problem("deploy/k8s-extract/config/gateway.toml", "[cache] enabled must be false: each person is fetched once, a cache would only hold records")
+        problem("deploy/k8s-extract/run/config/gateway.toml", "[cache] enabled must be false: each person is fetched once, a cache would only hold records")
     names = lambda d: {p.relative_to(d) for p in [d / "policy.toml", *sorted((d / "sources.d").glob("*.toml"))] if p.is_file()}
     for f in sorted(names(base_dir) | names(ext_dir)):
         a, b = base_dir / f, ext_dir / f
         if not (a.is_file() and b.is_file() and a.read_bytes() == b.read_bytes()):
-            problem(f"deploy/k8s-extract/config/{f}", f"must be deploy/k8s/config/{f} as it is (same sources and policy as the gateway)")
+            problem(f"deploy/k8s-extract/run/config/{f}", f"must be deploy/k8s/config/{f} as it is (same sources and policy as the gateway)")
 
 
 def check_extract(rendered: Path) -> None:
     """The Indexed Job, the merge Job and the claims, as rendered."""
-    where = "deploy/k8s-extract/job.yaml"
+    where = "deploy/k8s-extract/run/job.yaml"
     objs = rendered_objects(rendered)
     check_extract_config()
     found = extract_pod(objs)
@@ -988,14 +988,14 @@ def check_extract(rendered: Path) -> None:
         problem(where, "no Job icr-extract with a container extract")
         return
     job, spec, c = found
-    for name in ("icr-extract", "icr-extract-merge"):
+    for name in ("icr-extract", "icr-extract-resume", "icr-extract-merge"):
         j = objs.get(("Job", name))
         if j is None:
             problem("deploy/k8s-extract", f"no Job {name}")
             continue
         check_security(f"deploy/k8s-extract: Job {name}", j["spec"]["template"]["spec"])
         if j["spec"]["template"]["spec"].get("restartPolicy") != "Never":
-            problem(f"deploy/k8s-extract: Job {name}", "restartPolicy must be Never (a retry is a new pod, which resumes from the checkpoint)")
+            problem(f"deploy/k8s-extract: Job {name}", "restartPolicy must be Never (backoffLimitPerIndex needs it; a retry is a new pod)")
     if ("Secret", "icr-extract-key") in objs:
         problem("deploy/k8s-extract", "the Secret icr-extract-key (the project key) must never be in this repository: create it from your secret store")
     js = job["spec"]
@@ -1016,18 +1016,16 @@ def check_extract(rendered: Path) -> None:
         for var in re.findall(r"\$\((\w+)\)", text):
             if var not in defined:
                 problem(where, f"$({var}) is not in the container's env: Kubernetes would pass it as it is")
-    if args[:1] != ["extract"]:
-        problem(where, "extract: args must start with the subcommand extract")
+    if args[:2] != ["extract", "run"]:
+        problem(where, "extract: args must start with the subcommand: extract run")
     expected = {"--shard": "$(SHARD_INDEX)/$(SHARDS)", "--run-id": "$(RUN_ID)", "--date": "$(RUN_DATE)"}
     for f, v in expected.items():
         if flag(args, f) != v:
             problem(where, f"extract: {f} must be {v}, not {flag(args, f)!r}")
-    if not env.get("RUN_ID", {}).get("value"):
-        problem(where, "RUN_ID must be set (the audit and the manifests carry it)")
+    if not re.fullmatch(r"[a-z0-9-]{1,64}", env.get("RUN_ID", {}).get("value", "")):
+        problem(where, "RUN_ID must be 1 to 64 of a-z, 0-9 and - (the audit and the manifests carry it)")
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", env.get("RUN_DATE", {}).get("value", "")):
         problem(where, "RUN_DATE must be a date, YYYY-MM-DD (ages are reckoned on it, the same for every shard)")
-    if "--resume" not in args:
-        problem(where, "extract: --resume, so that a retried shard continues from its checkpoint")
 
     # Config, spec and key.
     config_dir = flag(args, "--config") or ""
@@ -1049,11 +1047,11 @@ def check_extract(rendered: Path) -> None:
     try:
         run = tomllib.loads((EXTRACT / "config" / "extract.toml").read_text())
     except Exception as e:  # noqa: BLE001
-        problem("deploy/k8s-extract/config/extract.toml", f"not valid TOML: {e}")
+        problem("deploy/k8s-extract/run/config/extract.toml", f"not valid TOML: {e}")
         return
     for section in ("run", "pseudonymise"):
         if section not in run:
-            problem("deploy/k8s-extract/config/extract.toml", f"no [{section}]")
+            problem("deploy/k8s-extract/run/config/extract.toml", f"no [{section}]")
     key_file = run.get("run", {}).get("key_file", "")
     km = under_mount(key_file, c, writable=False)
     vol = next((v for v in spec.get("volumes", []) if km and v["name"] == km["name"]), {})
@@ -1081,6 +1079,23 @@ def check_extract(rendered: Path) -> None:
             problem(where, f"[audit] {what} {path} must be on the claim {EXTRACT_CLAIMS[what]} (not the output, which is handed on)")
         elif "$(SHARD_INDEX)" not in m.get("subPathExpr", ""):
             problem(where, f"the {what} mount must be the shard's own directory (subPathExpr with $(SHARD_INDEX)): one process per audit directory")
+
+    # The resume: the run's pod for one shard, with --resume.
+    resume = objs.get(("Job", "icr-extract-resume"))
+    if resume is not None:
+        rspec = resume["spec"]["template"]["spec"]
+        rc = rspec["containers"][0]
+        renv = {e["name"]: e for e in rc.get("env", [])}
+        shard = renv.get("SHARD_INDEX", {}).get("value", "")
+        if rc.get("args") != args + ["--resume"]:
+            problem("deploy/k8s-extract/resume", "args must be the run's with --resume added")
+        if not (shard.isdigit() and int(shard) < js.get("completions", 0)):
+            problem("deploy/k8s-extract/resume", f"SHARD_INDEX {shard!r} must be one of the run's shards, 0 to completions - 1")
+        if resume["spec"].get("completions") != 1 or resume["spec"].get("completionMode", "NonIndexed") != "NonIndexed":
+            problem("deploy/k8s-extract/resume", "one pod: completions 1, not Indexed")
+        same = lambda p, k: {n: v for n, v in p.items() if n not in k}
+        if same(rspec, ()) | {"containers": None} != same(spec, ()) | {"containers": None} or same(rc, ("args", "env")) != same(c, ("args", "env")):
+            problem("deploy/k8s-extract/resume", "the pod must be the run's but for SHARD_INDEX and --resume")
 
     # The merge: the same output claim, nothing else of note.
     merge = objs.get(("Job", "icr-extract-merge"))
@@ -1131,7 +1146,7 @@ def main() -> int:
     ap.add_argument("--replicated", type=Path,
                     help="deploy/replicated rendered by kustomize: check it (with --assemble: assemble its pod's config)")
     ap.add_argument("--extract", type=Path,
-                    help="deploy/k8s-extract and its merge/ and volumes/ rendered by kustomize, as one file: check them (with --assemble: assemble the extract pod's config)")
+                    help="deploy/k8s-extract/{run,resume,merge,volumes} rendered by kustomize, as one file: check them (with --assemble: assemble the extract pod's config)")
     a = ap.parse_args()
     if a.assemble and a.extract:
         return assemble_extract(a.extract, a.assemble)
