@@ -61,6 +61,13 @@
 //! Rows are sorted by label (code), never by count: an order by count would
 //! place a suppressed row between two published ones and so bound it.
 //!
+//! **Only the report is for publication.** The extract's own files hold
+//! every figure exactly (one row per person, and the manifest's counts of
+//! people extracted and incomplete), so any suppressed count can be worked
+//! out from them: they go to the extract's approved recipients only, and a
+//! manifest published beside the summary must carry the report's figures
+//! ([`Report::people_extracted`], [`Report::incomplete`]), not its own.
+//!
 //! # Bounded tables: the top codes, and "Other"
 //!
 //! A region has thousands of condition codes, most held by a handful of
