@@ -3,8 +3,9 @@
 # editing deploy/). Exit status non-zero on any problem.
 #
 #   yamllint             every YAML file (syntax, duplicate keys, indentation)
-#   kubectl kustomize    renders deploy/k8s and deploy/replicated (and checks
-#                        what they reference)
+#   kubectl kustomize    renders deploy/k8s, deploy/replicated and
+#                        deploy/k8s-extract (run/, resume/, merge/, volumes/;
+#                        and checks what they reference)
 #   kubernetes-validate  the rendered objects against the Kubernetes
 #                        $K8S_VERSIONS OpenAPI schemas, strict (unknown fields fail)
 #   check_crds.py        custom resources (the CloudNativePG Cluster) against
@@ -16,7 +17,7 @@
 #                        pod's view of the gateway config, the collector
 #                        config's structure against the components' keys,
 #                        the dashboard's JSON model, metric names against
-#                        the gateway's source
+#                        the gateway's source, the extract's Jobs and claims
 #
 # Tools are installed once under $ICR_DEPLOY_TOOLS (default
 # /tmp/icr-deploy-tools): a Python venv with pinned PyPI packages, and
@@ -93,24 +94,28 @@ mapfile -t yamls < <(find deploy -name '*.yaml' -o -name '*.yml' | sort)
 step "check_crds.py --self-test (the strict validation refuses what it must)"
 "$PY" deploy/tools/check_crds.py --self-test || bad "check_crds.py --self-test"
 replicated=""
+extract=""
 manifests=()
 if [ ${#KUSTOMIZE[@]} -gt 0 ]; then
-    for target in deploy/k8s deploy/replicated; do
-        out="$WORK/rendered-${target##*/}.yaml"
+    for target in deploy/k8s deploy/replicated deploy/k8s-extract/run deploy/k8s-extract/resume deploy/k8s-extract/merge deploy/k8s-extract/volumes; do
+        name=${target#deploy/}
+        out="$WORK/rendered-${name//\//-}.yaml"
         step "render $target (${KUSTOMIZE[*]})"
         if "${KUSTOMIZE[@]}" "$target" >"$out"; then
             step "check_crds.py: the custom resources of $target against deploy/schemas"
             "$PY" deploy/tools/check_crds.py "$out" --standard-out "$out.std" || bad "check_crds.py ($target)"
             manifests+=("$out.std")
             if [ "$target" = deploy/replicated ]; then replicated=$out; fi
+            case $target in deploy/k8s-extract*) { echo ---; cat "$out"; } >>"$WORK/rendered-extract-all.yaml" && extract=$WORK/rendered-extract-all.yaml ;; esac
         else
             bad "kustomize could not render $target"
         fi
     done
 else
-    echo "notice: neither kubectl nor kustomize found: validating deploy/k8s/*.yaml and deploy/replicated's resources file by file (generated ConfigMaps, patches and the overlay's own checks are skipped)"
+    echo "notice: neither kubectl nor kustomize found: validating deploy/k8s/*.yaml and deploy/replicated's and deploy/k8s-extract's resources file by file (generated ConfigMaps, patches and the overlay's own checks are skipped)"
     mapfile -t files < <(find deploy/k8s -maxdepth 1 -name '*.yaml' ! -name kustomization.yaml | sort
-        for d in deploy/replicated/*/; do
+        for d in deploy/replicated/*/ deploy/k8s-extract/*/; do
+            [ -f "$d/kustomization.yaml" ] || continue
             "$PY" -c 'import sys, yaml; d = sys.argv[1]; print("\n".join(d + r for r in yaml.safe_load(open(d + "kustomization.yaml")).get("resources", [])))' "$d"
         done)
     "$PY" deploy/tools/check_crds.py "${files[@]}" --standard-out "$WORK/standard.yaml" || bad "check_crds.py"
@@ -162,7 +167,7 @@ fi
 
 # --- deploy/ as a whole ------------------------------------------------------
 step "check_deploy.py (pod layout, collector config, dashboard, metric names)"
-"$PY" deploy/tools/check_deploy.py --promql-out "$WORK/dashboard-queries.yaml" ${replicated:+--replicated "$replicated"} || bad "check_deploy.py"
+"$PY" deploy/tools/check_deploy.py --promql-out "$WORK/dashboard-queries.yaml" ${replicated:+--replicated "$replicated"} ${extract:+--extract "$extract"} || bad "check_deploy.py"
 
 # --- the gateway's own config loader -------------------------------------------
 # `icr check-config` loads the directory exactly as `icr serve` would. Uses a
@@ -181,6 +186,11 @@ if [ -n "$ICR" ] && "$ICR" check-config --help >/dev/null 2>&1; then
         step "icr check-config on deploy/replicated's config as its pod icr-0 sees it (CloudNativePG's Secrets stood in for)"
         "$PY" deploy/tools/check_deploy.py --replicated "$replicated" --assemble "$WORK/etc-icr-replicated" \
             && HOSTNAME=icr-0 "$ICR" check-config --config "$WORK/etc-icr-replicated" || bad "icr check-config (deploy/replicated)"
+    fi
+    if [ -n "$extract" ]; then
+        step "icr check-config on deploy/k8s-extract's config as an extract pod sees it"
+        "$PY" deploy/tools/check_deploy.py --extract "$extract" --assemble "$WORK/etc-icr-extract" \
+            && "$ICR" check-config --config "$WORK/etc-icr-extract" || bad "icr check-config (deploy/k8s-extract)"
     fi
 else
     echo "notice: no icr binary with check-config (cargo build -p icr, or ICR_BIN=...): the gateway's own config check skipped"

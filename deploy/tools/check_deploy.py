@@ -24,6 +24,16 @@
   gateway may reach the Cluster's primary on 5432 and the Cluster's pods
   admit it; the Ingress hashes on the key patient-key.nginx.conf defines,
   and sends to the gateway's Service.
+- the population-health extract (deploy/k8s-extract: run/, resume/, merge/
+  and volumes/, rendered; --extract): its gateway config is deploy/k8s's with
+  the cache off, same policy and sources; the Indexed Job's shard index
+  comes from the Job controller and N equals completions, the run id and
+  date are one for every shard; the project key is an item of a Secret that
+  is not in the repository, mounted read-only; the cohort and opt-out list
+  read-only on the input claim; the output, the audit and its anchors each
+  on their own claim, the audit per shard; the merge Job writes to the
+  same output claim and mounts nothing else; every container as
+  restricted Pod Security admits it.
 
 It also writes every dashboard query, template variables substituted, as a
 Prometheus rule file (argument --promql-out) for `promtool check rules` to
@@ -162,6 +172,27 @@ def under_mount(path: str, container: dict, writable: bool | None = None) -> dic
     return best
 
 
+def check_security(where: str, spec: dict) -> None:
+    """Every container of a pod spec, init containers too, as Pod Security
+    "restricted" admits it: non-root, no privilege escalation, read-only
+    root filesystem, all capabilities dropped, seccomp RuntimeDefault."""
+    pod_sc = spec.get("securityContext", {})
+    for c in spec.get("containers", []) + spec.get("initContainers", []):
+        sc = c.get("securityContext", {})
+        name = c["name"]
+        if sc.get("allowPrivilegeEscalation") is not False:
+            problem(where, f"{name}: allowPrivilegeEscalation must be false")
+        if sc.get("readOnlyRootFilesystem") is not True:
+            problem(where, f"{name}: readOnlyRootFilesystem must be true")
+        if "ALL" not in sc.get("capabilities", {}).get("drop", []):
+            problem(where, f"{name}: capabilities must drop ALL")
+        if not (sc.get("runAsNonRoot") or pod_sc.get("runAsNonRoot")):
+            problem(where, f"{name}: runAsNonRoot must be true")
+        seccomp = sc.get("seccompProfile") or pod_sc.get("seccompProfile") or {}
+        if seccomp.get("type") != "RuntimeDefault":
+            problem(where, f"{name}: seccompProfile must be RuntimeDefault")
+
+
 def check_gateway_pod(objs: dict) -> tuple[dict, dict] | None:
     where = "deploy/k8s/statefulset.yaml"
     sts = objs.get(("StatefulSet", "icr"))
@@ -179,21 +210,7 @@ def check_gateway_pod(objs: dict) -> tuple[dict, dict] | None:
     volumes = {v["name"]: v for v in spec.get("volumes", [])}
     claims = {c["metadata"]["name"] for c in sts["spec"].get("volumeClaimTemplates", [])}
 
-    # Security: every container (Pod Security "restricted").
-    for c in list(containers.values()) + list(inits.values()):
-        sc = c.get("securityContext", {})
-        name = c["name"]
-        if sc.get("allowPrivilegeEscalation") is not False:
-            problem(where, f"{name}: allowPrivilegeEscalation must be false")
-        if sc.get("readOnlyRootFilesystem") is not True:
-            problem(where, f"{name}: readOnlyRootFilesystem must be true")
-        if "ALL" not in sc.get("capabilities", {}).get("drop", []):
-            problem(where, f"{name}: capabilities must drop ALL")
-        if not (sc.get("runAsNonRoot") or spec.get("securityContext", {}).get("runAsNonRoot")):
-            problem(where, f"{name}: runAsNonRoot must be true")
-        seccomp = sc.get("seccompProfile") or spec.get("securityContext", {}).get("seccompProfile") or {}
-        if seccomp.get("type") != "RuntimeDefault":
-            problem(where, f"{name}: seccompProfile must be RuntimeDefault")
+    check_security(where, spec)
     if col in inits.values() and col.get("restartPolicy") != "Always":
         problem(where, "otel-collector as an init container must be a native sidecar (restartPolicy: Always)")
 
@@ -905,13 +922,234 @@ def assemble_rendered(rendered: Path, out: Path) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------
+# The population-health extract (deploy/k8s-extract)
+
+
+EXTRACT = DEPLOY / "k8s-extract" / "run"
+# The Job controller's annotation (and, from 1.28, label) with the pod's index.
+INDEX_FIELDS = {f"metadata.{kind}['batch.kubernetes.io/job-completion-index']" for kind in ("annotations", "labels")}
+EXTRACT_CLAIMS = {"input": "icr-extract-input", "output": "icr-extract-output",
+                  "audit": "icr-extract-audit", "anchors": "icr-extract-anchors"}
+
+
+def flag(args: list[str], name: str) -> str | None:
+    """The value after `name` in a container's args."""
+    return args[args.index(name) + 1] if name in args[:-1] else None
+
+
+def claim_of(spec: dict, mount: dict | None) -> str | None:
+    """The PersistentVolumeClaim behind a volume mount, if it is one."""
+    if mount is None:
+        return None
+    vol = next((v for v in spec.get("volumes", []) if v["name"] == mount["name"]), {})
+    return vol.get("persistentVolumeClaim", {}).get("claimName")
+
+
+def extract_pod(objs: dict) -> tuple[dict, dict, dict] | None:
+    """The Indexed Job, its pod spec and its extract container."""
+    job = objs.get(("Job", "icr-extract"))
+    if job is None:
+        return None
+    spec = job["spec"]["template"]["spec"]
+    c = next((c for c in spec.get("containers", []) if c["name"] == "extract"), None)
+    return (job, spec, c) if c else None
+
+
+def check_extract_config() -> None:
+    """The extract's gateway config is deploy/k8s's with the cache off."""
+    base_dir, ext_dir = K8S / "config", EXTRACT / "config"
+    try:
+        base = tomllib.loads((base_dir / "gateway.toml").read_text())
+        ext = tomllib.loads((ext_dir / "gateway.toml").read_text())
+    except Exception as e:  # noqa: BLE001
+        problem("deploy/k8s-extract/run/config/gateway.toml", f"not valid TOML: {e}")
+        return
+    cache = ext.pop("cache", {})
+    base.pop("cache", None)
+    if ext != base:
+        problem("deploy/k8s-extract/run/config/gateway.toml", "must be deploy/k8s/config/gateway.toml but for [cache]: the extract goes through the gateway's own sources, audit and access settings")
+    if cache.get("enabled") is not False:
+        problem("deploy/k8s-extract/run/config/gateway.toml", "[cache] enabled must be false: each person is fetched once, a cache would only hold records")
+    names = lambda d: {p.relative_to(d) for p in [d / "policy.toml", *sorted((d / "sources.d").glob("*.toml"))] if p.is_file()}
+    for f in sorted(names(base_dir) | names(ext_dir)):
+        a, b = base_dir / f, ext_dir / f
+        if not (a.is_file() and b.is_file() and a.read_bytes() == b.read_bytes()):
+            problem(f"deploy/k8s-extract/run/config/{f}", f"must be deploy/k8s/config/{f} as it is (same sources and policy as the gateway)")
+
+
+def check_extract(rendered: Path) -> None:
+    """The Indexed Job, the merge Job and the claims, as rendered."""
+    where = "deploy/k8s-extract/run/job.yaml"
+    objs = rendered_objects(rendered)
+    check_extract_config()
+    found = extract_pod(objs)
+    if found is None:
+        problem(where, "no Job icr-extract with a container extract")
+        return
+    job, spec, c = found
+    for name in ("icr-extract", "icr-extract-resume", "icr-extract-merge"):
+        j = objs.get(("Job", name))
+        if j is None:
+            problem("deploy/k8s-extract", f"no Job {name}")
+            continue
+        check_security(f"deploy/k8s-extract: Job {name}", j["spec"]["template"]["spec"])
+        if j["spec"]["template"]["spec"].get("restartPolicy") != "Never":
+            problem(f"deploy/k8s-extract: Job {name}", "restartPolicy must be Never (backoffLimitPerIndex needs it; a retry is a new pod)")
+    if ("Secret", "icr-extract-key") in objs:
+        problem("deploy/k8s-extract", "the Secret icr-extract-key (the project key) must never be in this repository: create it from your secret store")
+    js = job["spec"]
+    if js.get("completionMode") != "Indexed":
+        problem(where, "completionMode must be Indexed (each pod one shard)")
+    env = {e["name"]: e for e in c.get("env", [])}
+    if env.get("SHARD_INDEX", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") not in INDEX_FIELDS:
+        problem(where, "SHARD_INDEX must come from the pod's batch.kubernetes.io/job-completion-index (downward API)")
+    if env.get("SHARDS", {}).get("value") != str(js.get("completions")):
+        problem(where, f"SHARDS {env.get('SHARDS', {}).get('value')!r} must equal completions {js.get('completions')} (N of --shard I/N)")
+    if not 1 <= js.get("parallelism", 1) <= js.get("completions", 0):
+        problem(where, "parallelism must be from 1 to completions")
+    if "backoffLimitPerIndex" not in js:
+        problem(where, "backoffLimitPerIndex: a failed shard is retried on its own, the others go on")
+    args = c.get("args", [])
+    defined = set(env)
+    for text in args + [m.get("subPathExpr", "") for m in mounts_of(c)]:
+        for var in re.findall(r"\$\((\w+)\)", text):
+            if var not in defined:
+                problem(where, f"$({var}) is not in the container's env: Kubernetes would pass it as it is")
+    if args[:2] != ["extract", "run"]:
+        problem(where, "extract: args must start with the subcommand: extract run")
+    expected = {"--shard": "$(SHARD_INDEX)/$(SHARDS)", "--run-id": "$(RUN_ID)", "--date": "$(RUN_DATE)"}
+    for f, v in expected.items():
+        if flag(args, f) != v:
+            problem(where, f"extract: {f} must be {v}, not {flag(args, f)!r}")
+    if not re.fullmatch(r"[a-z0-9-]{1,64}", env.get("RUN_ID", {}).get("value", "")):
+        problem(where, "RUN_ID must be 1 to 64 of a-z, 0-9 and - (the audit and the manifests carry it)")
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", env.get("RUN_DATE", {}).get("value", "")):
+        problem(where, "RUN_DATE must be a date, YYYY-MM-DD (ages are reckoned on it, the same for every shard)")
+
+    # Config, spec and key.
+    config_dir = flag(args, "--config") or ""
+    cm = under_mount(config_dir, c, writable=False)
+    if cm is None or cm["mountPath"].rstrip("/") != config_dir.rstrip("/"):
+        problem(where, f"extract: --config {config_dir} is not a read-only mount")
+        return
+    items = projected_items(spec, c, config_dir)
+    gen = generator(EXTRACT, "icr-extract-config")
+    cm_keys = {key for (kind, name, key) in items.values() if kind == "configMap" and name == "icr-extract-config"}
+    for key in sorted(set(gen) ^ cm_keys):
+        problem(where, f"ConfigMap icr-extract-config key {key}: generated and projected must be the same keys")
+    for f in sorted((EXTRACT / "config" / "sources.d").glob("*.toml")):
+        if items.get(f"sources.d/{f.name}", ("", "", ""))[2] != f.name:
+            problem(where, f"sources.d/{f.name} is not projected into {config_dir}/sources.d")
+    spec_path = flag(args, "--spec") or ""
+    if spec_path[len(config_dir.rstrip("/")) + 1:] not in items:
+        problem(where, f"extract: --spec {spec_path} is not projected into {config_dir}")
+    try:
+        run = tomllib.loads((EXTRACT / "config" / "extract.toml").read_text())
+    except Exception as e:  # noqa: BLE001
+        problem("deploy/k8s-extract/run/config/extract.toml", f"not valid TOML: {e}")
+        return
+    for section in ("run", "pseudonymise"):
+        if section not in run:
+            problem("deploy/k8s-extract/run/config/extract.toml", f"no [{section}]")
+    key_file = run.get("run", {}).get("key_file", "")
+    km = under_mount(key_file, c, writable=False)
+    vol = next((v for v in spec.get("volumes", []) if km and v["name"] == km["name"]), {})
+    key_items = {i["path"]: i["key"] for i in vol.get("secret", {}).get("items", [])}
+    if vol.get("secret", {}).get("secretName") != "icr-extract-key" or key_file[len(km["mountPath"].rstrip("/")) + 1:] not in key_items:
+        problem(where, f"[run] key_file {key_file} must be an item of the Secret icr-extract-key, mounted read-only")
+    elif vol["secret"].get("defaultMode", 0o644) & 0o007:
+        problem(where, "the project key's volume must not be readable by others (defaultMode)")
+
+    # Inputs read-only; output, audit and anchors on their own claims.
+    for what, path in (("--cohort", flag(args, "--cohort")), ("[run] national_opt_out", run.get("run", {}).get("national_opt_out"))):
+        if path is None:
+            continue
+        path = path.removeprefix("registered:")
+        if claim_of(spec, under_mount(path, c, writable=False)) != EXTRACT_CLAIMS["input"]:
+            problem(where, f"{what} {path} must be on the claim {EXTRACT_CLAIMS['input']}, mounted read-only")
+    out = flag(args, "--out") or ""
+    om = under_mount(out, c, writable=True)
+    if claim_of(spec, om) != EXTRACT_CLAIMS["output"]:
+        problem(where, f"extract: --out {out} must be on the claim {EXTRACT_CLAIMS['output']}, writable")
+    audit = tomllib.loads((EXTRACT / "config" / "gateway.toml").read_text()).get("audit", {})
+    for what, path in (("audit", audit.get("dir", "")), ("anchors", audit.get("anchor_file", ""))):
+        m = under_mount(path, c, writable=True)
+        if claim_of(spec, m) != EXTRACT_CLAIMS[what]:
+            problem(where, f"[audit] {what} {path} must be on the claim {EXTRACT_CLAIMS[what]} (not the output, which is handed on)")
+        elif "$(SHARD_INDEX)" not in m.get("subPathExpr", ""):
+            problem(where, f"the {what} mount must be the shard's own directory (subPathExpr with $(SHARD_INDEX)): one process per audit directory")
+
+    # The resume: the run's pod for one shard, with --resume.
+    resume = objs.get(("Job", "icr-extract-resume"))
+    if resume is not None:
+        rspec = resume["spec"]["template"]["spec"]
+        rc = rspec["containers"][0]
+        renv = {e["name"]: e for e in rc.get("env", [])}
+        shard = renv.get("SHARD_INDEX", {}).get("value", "")
+        if rc.get("args") != args + ["--resume"]:
+            problem("deploy/k8s-extract/resume", "args must be the run's with --resume added")
+        if not (shard.isdigit() and int(shard) < js.get("completions", 0)):
+            problem("deploy/k8s-extract/resume", f"SHARD_INDEX {shard!r} must be one of the run's shards, 0 to completions - 1")
+        if resume["spec"].get("completions") != 1 or resume["spec"].get("completionMode", "NonIndexed") != "NonIndexed":
+            problem("deploy/k8s-extract/resume", "one pod: completions 1, not Indexed")
+        same = lambda p, k: {n: v for n, v in p.items() if n not in k}
+        if same(rspec, ()) | {"containers": None} != same(spec, ()) | {"containers": None} or same(rc, ("args", "env")) != same(c, ("args", "env")):
+            problem("deploy/k8s-extract/resume", "the pod must be the run's but for SHARD_INDEX and --resume")
+
+    # The merge: the same output claim, nothing else of note.
+    merge = objs.get(("Job", "icr-extract-merge"))
+    if merge is not None:
+        mspec = merge["spec"]["template"]["spec"]
+        mc = mspec["containers"][0]
+        margs = mc.get("args", [])
+        if margs[:2] != ["extract", "merge"]:
+            problem("deploy/k8s-extract/merge/job.yaml", "args must be extract merge --out DIR")
+        mout = flag(margs, "--out") or ""
+        if claim_of(mspec, under_mount(mout, mc, writable=True)) != EXTRACT_CLAIMS["output"] or mout != out:
+            problem("deploy/k8s-extract/merge/job.yaml", f"--out {mout} must be the shards' --out {out} on the claim {EXTRACT_CLAIMS['output']}")
+        if any(v.get("secret") or v.get("projected") for v in mspec.get("volumes", [])):
+            problem("deploy/k8s-extract/merge/job.yaml", "the merge reads the shards' output only: no key, no config")
+
+    # The claims: every one the Jobs name exists; shared ones are ReadWriteMany.
+    claims = {n: o for (k, n), o in objs.items() if k == "PersistentVolumeClaim"}
+    for what, name in EXTRACT_CLAIMS.items():
+        modes = claims.get(name, {}).get("spec", {}).get("accessModes", [])
+        need = "ReadOnlyMany" if what == "input" else "ReadWriteMany"
+        if name not in claims:
+            problem("deploy/k8s-extract/volumes", f"no PersistentVolumeClaim {name}")
+        elif need not in modes:
+            problem("deploy/k8s-extract/volumes", f"{name} must allow {need}: the shards' pods mount it at once, on any node")
+
+
+def assemble_extract(rendered: Path, out: Path) -> int:
+    """The extract pod's config directory, for `icr check-config`."""
+    objs = rendered_objects(rendered)
+    found = extract_pod(objs)
+    if found is None:
+        print("no Job icr-extract")
+        return 1
+    _, spec, c = found
+    stand_ins = {"idp.jwks.json": (ROOT / "config" / "example" / "keys" / "idp.jwks.json").read_bytes()}
+    for path, (kind, name, key) in projected_items(spec, c, flag(c["args"], "--config") or "").items():
+        data = objs[("ConfigMap", name)]["data"][key].encode() if kind == "configMap" else stand_ins[key]
+        dst = out / path
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.write_bytes(data)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--promql-out", type=Path, help="write the dashboard's queries here as a rule file")
     ap.add_argument("--assemble", type=Path, help="only write the pod's config directory here")
     ap.add_argument("--replicated", type=Path,
                     help="deploy/replicated rendered by kustomize: check it (with --assemble: assemble its pod's config)")
+    ap.add_argument("--extract", type=Path,
+                    help="deploy/k8s-extract/{run,resume,merge,volumes} rendered by kustomize, as one file: check them (with --assemble: assemble the extract pod's config)")
     a = ap.parse_args()
+    if a.assemble and a.extract:
+        return assemble_extract(a.extract, a.assemble)
     if a.assemble:
         return assemble_rendered(a.replicated, a.assemble) if a.replicated else assemble(a.assemble)
     check_kustomizations()
@@ -929,6 +1167,10 @@ def main() -> int:
         check_replicated(a.replicated)
     else:
         notes.append("deploy/replicated not checked (no rendered overlay: --replicated)")
+    if a.extract:
+        check_extract(a.extract)
+    else:
+        notes.append("deploy/k8s-extract not checked (not rendered: --extract)")
     for n in notes:
         print(f"note: {n}")
     for p in problems:
