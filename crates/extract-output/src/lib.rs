@@ -194,7 +194,8 @@ impl Writers {
         Ok(Self { dir, fhir, rows })
     }
 
-    /// Appends one person's resources and rows.
+    /// Appends one person's resources and rows. After an error the files
+    /// may hold part of the person: resume from the last checkpoint.
     pub fn write(&mut self, r: &PseudonymisedRecord) -> io::Result<()> {
         let mut line = Vec::new();
         for resource in fhir::resources(r) {
@@ -241,12 +242,16 @@ impl Writers {
             entries.push(entry(&path, &a.rel, KIND_FHIR, a.at.lines)?);
         }
         for (t, a) in Table::ALL.iter().zip(&self.rows) {
-            let rows = self.dir.join(&a.rel);
             let rel = parquet_path(*t);
             let out = self.dir.join(&rel);
-            let n = parquet_table::write(*t, &rows, &out)?;
-            fs::remove_file(&rows).map_err(|e| with_path(&rows, e))?;
+            let n = parquet_table::write(*t, &self.dir.join(&a.rel), &out)?;
             entries.push(entry(&out, &rel, KIND_OMOP, n)?);
+        }
+        // Only once every table is written: a run stopped while finishing
+        // can resume from its last checkpoint and finish again.
+        for a in &self.rows {
+            let rows = self.dir.join(&a.rel);
+            fs::remove_file(&rows).map_err(|e| with_path(&rows, e))?;
         }
         for sub in ["fhir", "omop"] {
             sync_dir(&self.dir.join(sub))?;

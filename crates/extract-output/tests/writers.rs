@@ -31,7 +31,7 @@ fn a_stopped_and_resumed_run_writes_the_same_bytes() {
     }
     let offsets = w.checkpoint().unwrap();
     // What a run writes after its last checkpoint, before it is stopped:
-    // other people, and half a line.
+    // other people, half a line, part of a table.
     for r in &people[30..] {
         w.write(r).unwrap();
     }
@@ -41,6 +41,8 @@ fn a_stopped_and_resumed_run_writes_the_same_bytes() {
     let mut bytes = std::fs::read(&torn).unwrap();
     bytes.extend_from_slice(b"{\"resourceType\":\"Cond");
     std::fs::write(&torn, bytes).unwrap();
+    // And a table half written by a finish that was stopped.
+    std::fs::write(resumed.join("omop/person.parquet"), b"PAR1 torn").unwrap();
 
     // The checkpoint as the run stored it.
     let stored = serde_json::to_string(&offsets).unwrap();
