@@ -59,6 +59,11 @@ pub const RESOURCE_TYPES: [&str; 17] = [
 /// The tag on an item whose sources' copies differ in some field.
 pub const SOURCES_DIFFER_TAG: &str = "urn:icr:extract:sources-differ";
 
+/// The extension on a Patient giving the age band on the extract's date,
+/// when the specification generalises the date of birth to one (`0-4` …
+/// `85-89`, `90+`).
+pub const AGE_BAND_EXTENSION: &str = "urn:icr:extract:age-band";
+
 /// The identifier system of a source's records: this prefix and the source id.
 pub const SOURCE_SYSTEM_PREFIX: &str = "urn:icr:source:";
 
@@ -85,6 +90,12 @@ fn patient(r: &PseudonymisedRecord) -> Json {
         ("id", json!(p.person_id.as_str())),
     ]);
     put(&mut o, "gender", p.gender.map(|g| json!(g.as_code())));
+    if let Some(band) = p.age_band {
+        o.insert(
+            "extension".into(),
+            json!([{ "url": AGE_BAND_EXTENSION, "valueString": band.to_string() }]),
+        );
+    }
     if let Some(y) = p.year_of_birth {
         let birth = match p.month_of_birth.and_then(month) {
             Some(m) => PartialDateTime::YearMonth(y, m),

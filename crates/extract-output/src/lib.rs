@@ -30,6 +30,8 @@
 //! buffer a few kilobytes per file; Parquet holds one row group
 //! ([`parquet_table::ROW_GROUP_ROWS`] rows) in memory.
 
+#![warn(missing_docs)]
+
 pub mod fhir;
 pub mod omop;
 pub mod parquet_table;

@@ -169,10 +169,14 @@ fn every_line_is_valid_fhir_r4_and_names_people_by_pseudonym() {
 }
 
 #[test]
-fn codes_keep_their_system_uris() {
+fn codes_keep_their_system_uris_and_the_patient_its_generalised_details() {
     let dir = temp_dir("codes");
-    write_all(&dir, 1);
-    let text = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    write_all(&dir, 3);
+    // person 0's resource
+    let text = |f: &str| {
+        let all = std::fs::read_to_string(dir.join(f)).unwrap();
+        all.lines().next().unwrap().to_string()
+    };
     let condition: Value = serde_json::from_str(text("fhir/Condition.ndjson").trim()).unwrap();
     assert_eq!(
         condition["code"]["coding"],
@@ -191,6 +195,23 @@ fn codes_keep_their_system_uris() {
     let obs: Value = serde_json::from_str(text("fhir/Observation.ndjson").trim()).unwrap();
     assert_eq!(obs["code"]["coding"][0]["system"], "http://loinc.org");
     assert_eq!(obs["valueQuantity"]["system"], "http://unitsofmeasure.org");
+    let patient: Value = serde_json::from_str(text("fhir/Patient.ndjson").trim()).unwrap();
+    assert_eq!(patient["birthDate"], "1940-01");
+    assert_eq!(patient["gender"], "female");
+    assert_eq!(patient["address"][0]["postalCode"], "SN15");
+    assert_eq!(
+        patient["generalPractitioner"][0]["identifier"]["value"],
+        "A81001"
+    );
+    assert_eq!(patient["deceasedDateTime"], "2024");
+    // person 2's specification gave an age band
+    let all = std::fs::read_to_string(dir.join("fhir/Patient.ndjson")).unwrap();
+    let third: Value = serde_json::from_str(all.lines().nth(2).unwrap()).unwrap();
+    assert_eq!(third.get("birthDate"), None);
+    assert_eq!(
+        third["extension"],
+        serde_json::json!([{ "url": "urn:icr:extract:age-band", "valueString": "20-24" }])
+    );
     let doc: Value = serde_json::from_str(text("fhir/DocumentReference.ndjson").trim()).unwrap();
     assert_eq!(
         doc["content"][0]["attachment"]["extension"][0]["valueCode"],

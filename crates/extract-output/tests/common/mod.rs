@@ -13,7 +13,7 @@ use icr_model::{
     ProcedureStatus, RequestStatus, ResultKind, ResultStatus, Severity, SourceId, Verification,
 };
 use icr_pseudonymise::transform::*;
-use icr_pseudonymise::{District, ProjectKey, Pseudonym, PseudonymisedRecord};
+use icr_pseudonymise::{AgeBand, District, ProjectKey, Pseudonym, PseudonymisedRecord};
 
 pub fn key() -> ProjectKey {
     ProjectKey::from_bytes(&[7; 32]).unwrap()
@@ -294,9 +294,10 @@ pub fn record(key: &ProjectKey, n: u32) -> PseudonymisedRecord {
     PseudonymisedRecord {
         person: Person {
             person_id: Pseudonym::person(key, nhs),
-            year_of_birth: Some(1940 + (n % 60) as i32),
-            month_of_birth: Some((n % 12 + 1) as u8),
-            age_band: None,
+            // One person in three under a specification of age bands.
+            year_of_birth: (n % 3 != 2).then_some(1940 + (n % 60) as i32),
+            month_of_birth: (n % 3 != 2).then_some((n % 12 + 1) as u8),
+            age_band: (n % 3 == 2).then(|| AgeBand::of_age(20 + n % 70)),
             gender: Some(if n.is_multiple_of(2) {
                 Gender::Female
             } else {
