@@ -656,3 +656,108 @@ fn alert(a: &AlertItem, subject: Json) -> Map<String, Json> {
     put(&mut o, "period", period(&a.period_start, &a.period_end));
     o
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use icr_pseudonymise::transform::ProcedureItem;
+
+    fn subject() -> Json {
+        json!({ "reference": "Patient/p" })
+    }
+
+    #[test]
+    fn a_required_code_without_codes_is_data_absent() {
+        assert_eq!(
+            required_concept(&[]),
+            json!({ "coding": [{
+                "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+                "code": "unknown"
+            }] })
+        );
+    }
+
+    #[test]
+    fn statuses_are_mapped_into_each_resources_value_set() {
+        let med = |kind, status| MedicationItem {
+            medication: vec![],
+            kind,
+            status,
+            start: None,
+            end: None,
+            recorded: None,
+            reasons: vec![],
+        };
+        let status = |(ty, o): (&str, Map<String, Json>)| (ty.to_string(), o["status"].clone());
+        let s = MedicationKind::Statement;
+        let p = MedicationKind::Prescription;
+        assert_eq!(
+            status(medication(
+                &med(Some(s), Some(MedicationStatus::Cancelled)),
+                subject()
+            )),
+            ("MedicationStatement".into(), json!("unknown"))
+        );
+        assert_eq!(
+            status(medication(
+                &med(Some(p), Some(MedicationStatus::Cancelled)),
+                subject()
+            )),
+            ("MedicationRequest".into(), json!("cancelled"))
+        );
+        assert_eq!(
+            status(medication(
+                &med(Some(p), Some(MedicationStatus::NotTaken)),
+                subject()
+            )),
+            ("MedicationRequest".into(), json!("unknown"))
+        );
+        assert_eq!(
+            status(medication(&med(None, None), subject())),
+            ("MedicationStatement".into(), json!("unknown"))
+        );
+
+        let imm = |status| ProcedureItem {
+            code: vec![],
+            status,
+            performed: None,
+            performed_end: None,
+            body_site: vec![],
+            outcome: vec![],
+            vaccine: vec![],
+            dose_number: Some(0),
+            reason_not_given: vec![],
+            immunisation: true,
+        };
+        let given = immunisation(&imm(Some(ProcedureStatus::InProgress)), subject());
+        assert_eq!(given["status"], "completed");
+        // no date: the occurrence is marked data-absent; dose 0 is no dose
+        assert_eq!(
+            given["_occurrenceDateTime"]["extension"][0]["valueCode"],
+            "unknown"
+        );
+        assert!(!given.contains_key("protocolApplied"));
+        let not_done = immunisation(&imm(Some(ProcedureStatus::NotDone)), subject());
+        assert_eq!(not_done["status"], "not-done");
+
+        let appt = |kind, status| AppointmentItem {
+            kind,
+            status,
+            class: vec![],
+            service_type: vec![],
+            start: None,
+            end: None,
+            reasons: vec![],
+        };
+        let enc = Some(AppointmentKind::Encounter);
+        let (ty, o) = appointment(&appt(enc, Some(AppointmentStatus::Fulfilled)), subject());
+        assert_eq!((ty, &o["status"]), ("Encounter", &json!("finished")));
+        assert_eq!(o["class"]["code"], "unknown");
+        let (ty, o) = appointment(&appt(None, None), subject());
+        assert_eq!((ty, &o["status"]), ("Appointment", &json!("pending")));
+        assert_eq!(o["participant"][0]["status"], "needs-action");
+        let (_, o) = appointment(&appt(None, Some(AppointmentStatus::Finished)), subject());
+        assert_eq!(o["status"], "fulfilled");
+        assert_eq!(o["participant"][0]["status"], "accepted");
+    }
+}

@@ -210,10 +210,9 @@ impl Writers {
             self.fhir[i].append(&line)?;
         }
         for row in omop::rows(r) {
-            let i = Table::ALL.iter().position(|t| *t == row.table).unwrap_or(0);
             line.clear();
             serde_json::to_writer(&mut line, &row.cells)?;
-            self.rows[i].append(&line)?;
+            self.rows[row.table.index()].append(&line)?;
         }
         Ok(())
     }

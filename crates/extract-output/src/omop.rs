@@ -252,6 +252,11 @@ impl Table {
         Table::Observation,
     ];
 
+    /// The table's place in [`Table::ALL`].
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
     /// The OMOP table name.
     pub const fn name(self) -> &'static str {
         match self {
@@ -655,6 +660,13 @@ fn observation(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_table_is_at_its_index() {
+        for (i, t) in Table::ALL.iter().enumerate() {
+            assert_eq!(t.index(), i);
+        }
+    }
 
     #[test]
     fn ids_are_the_first_63_bits() {
