@@ -1,0 +1,94 @@
+//! The extract read back by an independent reader: DuckDB (its Python
+//! package, pinned in `tools/extract-readers/`) reads every Parquet table
+//! and every NDJSON file, and `read_extract.py` checks that the tables
+//! match the NDJSON (ids, people, codes, dates, values).
+//!
+//! Without the reader installed (`bash tools/extract-readers/install.sh`)
+//! the test says loudly that it was skipped; under `CI=true` it fails.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use icr_extract_output::{KIND_OMOP, Writers};
+use serde_json::Value;
+
+fn tools_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/extract-readers")
+}
+
+/// The reader's Python, when installed; else `None` after saying so (under
+/// `CI=true`, a failure).
+fn reader() -> Option<PathBuf> {
+    let python = tools_dir().join(".venv/bin/python");
+    if python.is_file() {
+        return Some(python);
+    }
+    let message = "DuckDB, the extract's independent reader, is not installed: \
+                   run `bash tools/extract-readers/install.sh` (PyPI duckdb 2.0.1; python3 3.11+)";
+    assert!(!icr_testkit::in_ci(), "CI=true and {message}");
+    eprintln!(
+        "\n==================== SKIPPED: the DuckDB read-back ====================\n{message}\n\
+         =======================================================================\n"
+    );
+    None
+}
+
+#[test]
+fn duckdb_reads_every_table_and_they_match_the_ndjson() {
+    let Some(python) = reader() else { return };
+    let dir = common::temp_dir("duckdb");
+    let mut w = Writers::create(&dir).unwrap();
+    for r in common::population(25) {
+        w.write(&r).unwrap();
+    }
+    let entries = w.finish().unwrap();
+
+    let read = |dir: &Path| {
+        Command::new(&python)
+            .arg(tools_dir().join("read_extract.py"))
+            .arg(dir)
+            .output()
+            .unwrap()
+    };
+    let out = read(&dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "DuckDB's read-back found problems:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(summary["errors"], serde_json::json!([]));
+
+    // Every table DuckDB read has the rows the writers counted, and (every
+    // sample item being one a table takes) one row per resource it is made from.
+    for e in entries.iter().filter(|e| e.kind == KIND_OMOP) {
+        let name = e
+            .path
+            .trim_start_matches("omop/")
+            .trim_end_matches(".parquet");
+        let t = &summary["tables"][name];
+        assert_eq!(t["rows"], e.rows, "{name}");
+        assert_eq!(t["rows"], t["resources"], "{name}");
+    }
+    assert_eq!(summary["tables"]["person"]["rows"], 25);
+    assert_eq!(summary["ndjson"]["Patient"], 25);
+
+    // OMOP's types as DuckDB reads them: DATE columns are dates.
+    let types = &summary["tables"]["condition_occurrence"]["types"];
+    assert_eq!(types["condition_occurrence_id"], "BIGINT");
+    assert_eq!(types["person_id"], "BIGINT");
+    assert_eq!(types["condition_concept_id"], "INTEGER");
+    assert_eq!(types["condition_start_date"], "DATE");
+    assert_eq!(
+        types["condition_start_datetime"],
+        "TIMESTAMP WITH TIME ZONE"
+    );
+    assert_eq!(types["condition_source_value"], "VARCHAR");
+    assert_eq!(
+        summary["tables"]["measurement"]["types"]["value_as_number"],
+        "DOUBLE"
+    );
+}
