@@ -12,9 +12,11 @@
 //!    good answer (additive increase, multiplicative decrease).
 //!
 //! The wait for 1 and 2 is bounded ([`MAX_WAIT`]): after it the call goes
-//! anyway (and fails fast while the circuit is open), so a source that
-//! stays down marks its part of each record unanswered rather than
-//! stopping the extract forever.
+//! anyway. The wait for an open circuit is bounded per outage, not per
+//! call: once the lane has paused [`MAX_WAIT`] for one outage, its calls go
+//! at once (and fail fast while the circuit stays open) until the circuit
+//! closes again, so a source that stays down marks its part of each record
+//! unanswered rather than slowing the whole extract to a crawl.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -55,6 +57,9 @@ pub(crate) struct Lane {
     passed: Notify,
     permits: std::sync::Arc<Semaphore>,
     bucket: Mutex<Bucket>,
+    /// Since when the lane has waited for the current outage (the circuit
+    /// open), if it has.
+    outage: Mutex<Option<Instant>>,
     /// Waits, by why: interactive traffic, the circuit, the rate.
     pub(crate) waits: [AtomicU64; 3],
 }
@@ -109,6 +114,7 @@ impl Lane {
                 tokens: 1.0,
                 at: Instant::now(),
             }),
+            outage: Mutex::new(None),
             waits: Default::default(),
         }
     }
@@ -137,10 +143,14 @@ impl Lane {
                 break;
             }
             if circuit() == CircuitState::Open {
+                if self.outage_waited(now) >= MAX_WAIT {
+                    break;
+                }
                 self.waited(WaitedFor::Circuit);
                 tokio::time::sleep(POLL * 5).await;
                 continue;
             }
+            self.outage_over();
             if self.interactive.load(Ordering::Acquire) > 0 {
                 self.waited(WaitedFor::Interactive);
                 let passed = self.passed.notified();
@@ -161,6 +171,22 @@ impl Lane {
             }
             self.waited(WaitedFor::Rate);
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// How long the lane has waited for the current outage, counting from
+    /// `now` when it is a new one.
+    fn outage_waited(&self, now: Instant) -> Duration {
+        let Ok(mut outage) = self.outage.lock() else {
+            return MAX_WAIT;
+        };
+        now.saturating_duration_since(*outage.get_or_insert(now))
+    }
+
+    /// The circuit is not open: the next outage is waited for afresh.
+    fn outage_over(&self) {
+        if let Ok(mut outage) = self.outage.lock() {
+            *outage = None;
         }
     }
 
@@ -239,13 +265,22 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn an_open_circuit_pauses_the_extract_for_at_most_the_bounded_wait() {
+    async fn an_open_circuit_pauses_the_extract_once_per_outage_for_at_most_the_bounded_wait() {
         let lane = lane(100, 2);
         let started = Instant::now();
-        let _p = lane.admit(|| CircuitState::Open).await;
+        drop(lane.admit(|| CircuitState::Open).await);
         assert!(started.elapsed() >= MAX_WAIT);
         assert!(started.elapsed() < MAX_WAIT + Duration::from_secs(1));
         assert!(lane.waits[WaitedFor::Circuit as usize].load(Ordering::Relaxed) > 0);
+        // The same outage: the next calls go at once.
+        let again = Instant::now();
+        drop(lane.admit(|| CircuitState::Open).await);
+        assert!(again.elapsed() < Duration::from_millis(100));
+        // Once the circuit has closed, the next outage is waited for again.
+        drop(lane.admit(|| CircuitState::Closed).await);
+        let next = Instant::now();
+        drop(lane.admit(|| CircuitState::Open).await);
+        assert!(next.elapsed() >= MAX_WAIT);
     }
 
     #[tokio::test(start_paused = true)]

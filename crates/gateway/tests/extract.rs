@@ -83,7 +83,7 @@ async fn an_extract_sees_the_policy_sections_without_sensitive_items_and_each_pe
     // documents or alerts.
     assert!(!run.sections().contains(Section::Documents));
     assert!(run.sections().contains(Section::Conditions));
-    let person = s.gateway.extract_person(&run, 7, nhs()).await;
+    let person = s.gateway.extract_person(&run, nhs()).await;
     let ExtractedPerson::Record { record, unanswered } = person else {
         panic!("not a record: {person:?}");
     };
@@ -99,7 +99,6 @@ async fn an_extract_sees_the_policy_sections_without_sensitive_items_and_each_pe
     assert_eq!(audited.len(), 1);
     let a = &audited[0];
     assert_eq!(a.interaction, icr_audit::Interaction::Extract);
-    assert_eq!(a.request_id.as_str(), "run-1-7");
     assert_eq!(a.basis, icr_audit::Basis::PopulationHealth);
     assert_eq!(a.purpose, "population-health");
     let user = a.user.as_ref().unwrap();
@@ -119,7 +118,7 @@ async fn an_extract_never_reads_or_fills_the_cache_clinicians_use() {
         .extract_run("run-2", "population-health", SectionSet::all())
         .unwrap();
     for position in 0..2 {
-        let person = s.gateway.extract_person(&run, position, nhs()).await;
+        let person = s.gateway.extract_person(&run, nhs()).await;
         assert!(
             matches!(person, ExtractedPerson::Record { .. }),
             "{person:?}"
@@ -133,7 +132,7 @@ async fn an_extract_never_reads_or_fills_the_cache_clinicians_use() {
     assert_eq!(get(&url).await.0, 200);
     assert_eq!(s.calls[0].load(Ordering::SeqCst), 3);
     // And the extract still asks the source itself.
-    s.gateway.extract_person(&run, 2, nhs()).await;
+    s.gateway.extract_person(&run, nhs()).await;
     assert_eq!(s.calls[0].load(Ordering::SeqCst), 4);
 }
 
@@ -161,7 +160,7 @@ async fn an_objector_is_left_out_without_any_source_being_asked_and_the_refusal_
         .gateway
         .extract_run("run-3", "population-health", SectionSet::all())
         .unwrap();
-    let person = s.gateway.extract_person(&run, 0, nhs()).await;
+    let person = s.gateway.extract_person(&run, nhs()).await;
     assert!(matches!(person, ExtractedPerson::Objected), "{person:?}");
     assert_eq!(s.calls[0].load(Ordering::SeqCst), 0);
     let audited = common::audited(&s.audit_dir, &nhs(), 10).await;
@@ -184,7 +183,7 @@ async fn a_failed_source_marks_the_record_incomplete_and_no_answer_at_all_fails_
         .gateway
         .extract_run("run-4", "population-health", SectionSet::all())
         .unwrap();
-    let person = s.gateway.extract_person(&run, 0, nhs()).await;
+    let person = s.gateway.extract_person(&run, nhs()).await;
     let ExtractedPerson::Record { unanswered, .. } = person else {
         panic!("not a record: {person:?}");
     };
@@ -195,7 +194,7 @@ async fn a_failed_source_marks_the_record_incomplete_and_no_answer_at_all_fails_
         .gateway
         .extract_run("run-5", "population-health", SectionSet::all())
         .unwrap();
-    let person = s.gateway.extract_person(&run, 0, nhs()).await;
+    let person = s.gateway.extract_person(&run, nhs()).await;
     assert!(
         matches!(&person, ExtractedPerson::Failed(why) if why.contains("no source gave a definite answer")),
         "{person:?}"
@@ -242,7 +241,7 @@ async fn an_extract_call_waits_while_a_clinician_s_call_to_the_source_is_in_flig
     while s.calls[0].load(Ordering::SeqCst) == 0 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let person = s.gateway.extract_person(&run, 0, nhs()).await;
+    let person = s.gateway.extract_person(&run, nhs()).await;
     assert!(
         matches!(person, ExtractedPerson::Record { .. }),
         "{person:?}"

@@ -114,10 +114,7 @@ pub fn prepare(gateway: &Gateway, request: &RunRequest) -> Result<Prepared, Extr
         .date
         .or(recorded.as_ref().map(|r| r.date))
         .unwrap_or_else(|| RunDate::new(time::OffsetDateTime::now_utc().date()));
-    let run_id = request
-        .run_id
-        .clone()
-        .or(recorded.map(|r| r.run_id));
+    let run_id = request.run_id.clone().or(recorded.map(|r| r.run_id));
     let sections = config.spec.sections;
     let purpose = config.purpose.as_str().to_owned();
     let job = Job::new(
@@ -214,7 +211,11 @@ pub async fn run_on(gateway: &Gateway, request: &RunRequest) -> Result<Manifest,
         c.objected,
         c.national_opt_out,
         c.not_found,
-        prepared.job.dir().join(icr_extract::MANIFEST_FILE).display()
+        prepared
+            .job
+            .dir()
+            .join(icr_extract::MANIFEST_FILE)
+            .display()
     ));
     Ok(manifest)
 }
@@ -234,9 +235,8 @@ pub fn merge(out: &Path) -> Result<Manifest, ExtractError> {
         manifests.push(Manifest::read(dir).map_err(io(dir))?);
         let file = dir.join(COUNTS_FILE);
         let bytes = std::fs::read(&file).map_err(io(&file))?;
-        let shard: Counts = serde_json::from_slice(&bytes).map_err(|e| {
-            ExtractError::Summary(format!("{}: {e}", file.display()))
-        })?;
+        let shard: Counts = serde_json::from_slice(&bytes)
+            .map_err(|e| ExtractError::Summary(format!("{}: {e}", file.display())))?;
         counts.merge(&shard);
     }
     let mut merged = icr_extract::merge_manifests(manifests)?;
@@ -248,7 +248,11 @@ pub fn merge(out: &Path) -> Result<Manifest, ExtractError> {
 
 /// Writes the suppressed summary in `dir`; its files as the manifest
 /// lists them.
-fn write_summary(dir: &Path, counts: &Counts, threshold: u64) -> Result<Vec<OutputFile>, ExtractError> {
+fn write_summary(
+    dir: &Path,
+    counts: &Counts,
+    threshold: u64,
+) -> Result<Vec<OutputFile>, ExtractError> {
     let rules = Rules::new(threshold).map_err(|e| ExtractError::Summary(e.to_string()))?;
     let report = counts
         .report(&rules)
@@ -280,8 +284,8 @@ struct GatewayRecords {
 }
 
 impl Records for GatewayRecords {
-    async fn person(&self, _run: &RunId, position: u64, nhs: NhsNumber) -> PersonOutcome {
-        match self.gateway.extract_person(&self.run, position, nhs).await {
+    async fn person(&self, _run: &RunId, _position: u64, nhs: NhsNumber) -> PersonOutcome {
+        match self.gateway.extract_person(&self.run, nhs).await {
             ExtractedPerson::Record { record, unanswered } => PersonOutcome::Record {
                 record,
                 completeness: Completeness {

@@ -105,7 +105,12 @@ impl HostedRuns {
                 let job = self
                     .jobs
                     .iter()
-                    .find(|j| j.out.join(run_id.as_str()).join(icr_extract::CHECKPOINT_FILE).exists())
+                    .find(|j| {
+                        j.out
+                            .join(run_id.as_str())
+                            .join(icr_extract::CHECKPOINT_FILE)
+                            .exists()
+                    })
                     .ok_or(ExtractRunsError::UnknownRun)?;
                 Ok((job.clone(), request(job, Some(run_id), true)))
             }
@@ -194,13 +199,18 @@ impl ExtractRuns for HostedRuns {
     ) -> Result<serde_json::Value, ExtractRunsError> {
         let (job, request) = self.request(&ask)?;
         let prepared = prepare(&gateway, &request).map_err(|e| match e {
-            ExtractError::Run(RunError::Occupied { .. }) => ExtractRunsError::Conflict(e.to_string()),
+            ExtractError::Run(RunError::Occupied { .. }) => {
+                ExtractRunsError::Conflict(e.to_string())
+            }
             other => ExtractRunsError::Failed(other.to_string()),
         })?;
         let id = prepared.job.run_id().as_str().to_owned();
         let hosted = {
             let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(r) = runs.iter().find(|r| r.extract == job.name && r.state().phase.active()) {
+            if let Some(r) = runs
+                .iter()
+                .find(|r| r.extract == job.name && r.state().phase.active())
+            {
                 return Err(ExtractRunsError::Conflict(format!(
                     "run {} of extract {} is running: cancel it or wait for it",
                     r.id, job.name
@@ -238,7 +248,7 @@ impl ExtractRuns for HostedRuns {
         tokio::spawn(async move {
             let watched = Arc::clone(&task);
             let result = run(&gateway, &prepared, &task.cancel, move |p| {
-                watched.update(|s| s.progress = Some(p.clone()));
+                watched.update(|s| s.progress = Some(*p));
             })
             .await;
             task.update(|s| match result {

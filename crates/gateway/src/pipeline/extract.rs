@@ -4,8 +4,9 @@
 //!
 //! - there is no token: the run is the "user" (`extract/<run id>`, role
 //!   `population_health`, the gateway's own organisation), its purpose is
-//!   recorded, and every person's access is one audit entry whose request
-//!   id is `<run id>-<position>`;
+//!   recorded, and every person's access is one audit entry (its request
+//!   id a fresh UUID, as every request's, which sources are told as the
+//!   trace id: PDS takes nothing else);
 //! - the policy's [`population_health`](icr_policy::Policy::population_health)
 //!   decision replaces the relationship check: the policy's sections only,
 //!   no sensitive item, anyone with any objection left out;
@@ -136,15 +137,10 @@ impl Gateway {
         ExtractRun::new(id, purpose, sections)
     }
 
-    /// Reads one person's record for `run`, the `position`th of its cohort,
-    /// through the whole pipeline (see the module), audited.
-    pub async fn extract_person(
-        &self,
-        run: &ExtractRun,
-        position: u64,
-        nhs: NhsNumber,
-    ) -> ExtractedPerson {
-        let request_id = format!("{}-{position}", run.id);
+    /// Reads one person's record for `run` through the whole pipeline (see
+    /// the module), audited.
+    pub async fn extract_person(&self, run: &ExtractRun, nhs: NhsNumber) -> ExtractedPerson {
+        let request_id = uuid::Uuid::new_v4().to_string();
         let state = self.state();
         let access = &state.access;
         let mut draft = Draft::new(&request_id, Interaction::Extract);
