@@ -422,12 +422,11 @@ fn source_code(codes: &[Code], drug: bool) -> Option<&str> {
 }
 
 /// Every row of one person's record: their person row, then a row per item
-/// that has an OMOP table, in the record's order.
-pub fn rows(r: &PseudonymisedRecord) -> Vec<Row> {
+/// that has an OMOP table, in the record's order, made one at a time.
+pub fn rows(r: &PseudonymisedRecord) -> impl Iterator<Item = Row> + '_ {
     let p = &r.person;
     let person_id = id64(p.person_id.as_str());
-    let mut out = Vec::new();
-    out.extend(row(
+    let person = row(
         Table::Person,
         vec![
             ("person_id", Cell::Int(person_id)),
@@ -442,12 +441,13 @@ pub fn rows(r: &PseudonymisedRecord) -> Vec<Row> {
             ("person_source_value", text(Some(p.person_id.as_str()))),
             ("gender_source_value", text(p.gender.map(|g| g.as_code()))),
         ],
-    ));
-    for (i, item) in r.items.iter().enumerate() {
-        let id = Cell::Int(id64(&item_id(r, i, item)));
-        out.extend(item_row(&item.entry, id, Cell::Int(person_id)));
-    }
-    out
+    );
+    person
+        .into_iter()
+        .chain(r.items.iter().enumerate().filter_map(move |(i, item)| {
+            let id = Cell::Int(id64(&item_id(r, i, item)));
+            item_row(&item.entry, id, Cell::Int(person_id))
+        }))
 }
 
 fn item_row(entry: &PseudoEntry, id: Cell, person: Cell) -> Option<Row> {
