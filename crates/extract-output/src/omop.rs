@@ -717,6 +717,111 @@ mod tests {
         );
     }
 
+    fn on(y: i32) -> Option<PartialDateTime> {
+        Some(PartialDateTime::Year(y))
+    }
+
+    fn table_of(entry: &PseudoEntry) -> Option<Table> {
+        item_row(entry, Cell::Int(1), Cell::Int(2)).map(|r| r.table)
+    }
+
+    #[test]
+    fn what_goes_to_which_table_and_what_is_left_out() {
+        use icr_pseudonymise::transform::{
+            AppointmentItem, ConditionItem, MedicationItem, ProcedureItem,
+        };
+        let condition = |verification, onset| {
+            PseudoEntry::Conditions(ConditionItem {
+                code: vec![],
+                clinical_status: None,
+                verification,
+                category: vec![],
+                severity: vec![],
+                onset,
+                abatement: None,
+                recorded: None,
+            })
+        };
+        assert_eq!(
+            table_of(&condition(None, on(2020))),
+            Some(Table::ConditionOccurrence)
+        );
+        assert_eq!(
+            table_of(&condition(Some(Verification::Refuted), on(2020))),
+            None
+        );
+        // no date, no row
+        assert_eq!(table_of(&condition(None, None)), None);
+
+        let med = |status| {
+            PseudoEntry::Medications(MedicationItem {
+                medication: vec![],
+                kind: None,
+                status,
+                start: None,
+                end: None,
+                recorded: on(2021),
+                reasons: vec![],
+            })
+        };
+        let r = item_row(&med(None), Cell::Int(1), Cell::Int(2)).unwrap();
+        assert_eq!(r.table, Table::DrugExposure);
+        // start from recorded, end = start, no verbatim end
+        assert_eq!(r.cells[3], Cell::Int(18_628));
+        assert_eq!(r.cells[5], Cell::Int(18_628));
+        assert_eq!(r.cells[7], Cell::Null);
+        assert_eq!(table_of(&med(Some(MedicationStatus::Cancelled))), None);
+
+        let proc = |immunisation, status| {
+            PseudoEntry::Procedures(ProcedureItem {
+                code: vec![],
+                status,
+                performed: on(2022),
+                performed_end: None,
+                body_site: vec![],
+                outcome: vec![],
+                vaccine: vec![],
+                dose_number: None,
+                reason_not_given: vec![],
+                immunisation,
+            })
+        };
+        assert_eq!(
+            table_of(&proc(false, None)),
+            Some(Table::ProcedureOccurrence)
+        );
+        assert_eq!(table_of(&proc(true, None)), Some(Table::DrugExposure));
+        assert_eq!(table_of(&proc(true, Some(ProcedureStatus::NotDone))), None);
+
+        let visit = |kind, status| {
+            PseudoEntry::Appointments(AppointmentItem {
+                kind,
+                status,
+                class: vec![],
+                service_type: vec![],
+                start: on(2023),
+                end: None,
+                reasons: vec![],
+            })
+        };
+        let enc = Some(AppointmentKind::Encounter);
+        assert_eq!(
+            table_of(&visit(enc, Some(AppointmentStatus::Finished))),
+            Some(Table::VisitOccurrence)
+        );
+        assert_eq!(
+            table_of(&visit(enc, Some(AppointmentStatus::Cancelled))),
+            None
+        );
+        assert_eq!(
+            table_of(&visit(
+                Some(AppointmentKind::Appointment),
+                Some(AppointmentStatus::Fulfilled)
+            )),
+            None
+        );
+    }
+
     #[test]
     fn drugs_prefer_dmd_and_others_snomed() {
         let codes = vec![
