@@ -6,7 +6,10 @@
 //! - **Ids**: `person_id` is the first 16 hex digits of the person's
 //!   pseudonym read as a number, top bit cleared (a non-negative int64);
 //!   an event's id the same of its first source record's pseudonym (see
-//!   [`id64`]). The same key gives the same ids on every run; two
+//!   [`id64`]); a part of a multi-part result (a blood pressure's
+//!   systolic and diastolic) is a measurement of its own, its
+//!   `measurement_event_id` the result's row. The same key gives the same
+//!   ids on every run; two
 //!   pseudonyms sharing 63 bits is a chance of about n²/2⁶⁴.
 //!   `person_source_value` is the person's pseudonym.
 //! - **Codes**: no vocabulary mapping is available to the extract, so every
@@ -30,7 +33,7 @@ use icr_model::{
     ProcedureStatus, RequestStatus, ResultKind, ResultStatus, Verification,
 };
 use icr_pseudonymise::PseudonymisedRecord;
-use icr_pseudonymise::transform::{Code, PseudoEntry, Value};
+use icr_pseudonymise::transform::{Amount, Code, PseudoEntry, Range, ResultItem, Value};
 use serde::ser::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
@@ -444,9 +447,15 @@ pub fn rows(r: &PseudonymisedRecord) -> impl Iterator<Item = Row> + '_ {
     );
     person
         .into_iter()
-        .chain(r.items.iter().enumerate().filter_map(move |(i, item)| {
-            let id = Cell::Int(id64(&item_id(r, i, item)));
-            item_row(&item.entry, id, Cell::Int(person_id))
+        .chain(r.items.iter().enumerate().flat_map(move |(i, item)| {
+            let hex_id = item_id(r, i, item);
+            let id = id64(&hex_id);
+            let main = item_row(&item.entry, Cell::Int(id), Cell::Int(person_id));
+            let parts = match (&item.entry, &main) {
+                (PseudoEntry::Results(res), Some(_)) => components(res, &hex_id, id, person_id),
+                _ => Vec::new(),
+            };
+            main.into_iter().chain(parts)
         }))
 }
 
@@ -545,35 +554,14 @@ fn item_row(entry: &PseudoEntry, id: Cell, person: Cell) -> Option<Row> {
             let void = matches!(res.status, Some(S::EnteredInError | S::Cancelled));
             (!void && res.kind != Some(ResultKind::Report)).then_some(())?;
             let when = res.effective.as_ref().or(res.issued.as_ref());
-            let (number, unit, value_source) = match &res.value {
-                Some(Value::Quantity(a)) => {
-                    (a.value, a.unit_code.as_deref().or(a.unit.as_deref()), None)
-                }
-                Some(Value::Integer(n)) => (Some(*n as f64), None, None),
-                Some(Value::Coded(c)) => (None, None, source_code(c, false).map(str::to_string)),
-                Some(Value::Boolean(b)) => (None, None, Some(b.to_string())),
-                _ => (None, None, None),
-            };
-            let range = res.reference_range.first();
-            let bound =
-                |a: Option<&icr_pseudonymise::transform::Amount>| float(a.and_then(|a| a.value));
-            row(
-                Table::Measurement,
-                vec![
-                    ("measurement_id", id),
-                    ("person_id", person),
-                    ("measurement_date", date_cell(when)),
-                    ("measurement_datetime", datetime_cell(when)),
-                    ("value_as_number", float(number)),
-                    ("range_low", bound(range.and_then(|r| r.low.as_ref()))),
-                    ("range_high", bound(range.and_then(|r| r.high.as_ref()))),
-                    (
-                        "measurement_source_value",
-                        text(source_code(&res.code, false)),
-                    ),
-                    ("unit_source_value", text(unit)),
-                    ("value_source_value", text(value_source.as_deref())),
-                ],
+            measurement(
+                id,
+                person,
+                when,
+                &res.code,
+                res.value.as_ref(),
+                &res.reference_range,
+                Cell::Null,
             )
         }
         PseudoEntry::Appointments(a) => {
@@ -635,6 +623,68 @@ fn item_row(entry: &PseudoEntry, id: Cell, person: Cell) -> Option<Row> {
         }
         PseudoEntry::Contacts(_) | PseudoEntry::CareTeam(_) | PseudoEntry::Documents(_) => None,
     }
+}
+
+/// A measurement row: the value as a number, or a coded or true/false
+/// value as its source value; the first reference range's bounds.
+fn measurement(
+    id: Cell,
+    person: Cell,
+    when: Option<&PartialDateTime>,
+    code: &[Code],
+    value: Option<&Value>,
+    ranges: &[Range],
+    event: Cell,
+) -> Option<Row> {
+    let (number, unit, value_source) = match value {
+        Some(Value::Quantity(a)) => (a.value, a.unit_code.as_deref().or(a.unit.as_deref()), None),
+        Some(Value::Integer(n)) => (Some(*n as f64), None, None),
+        Some(Value::Coded(c)) => (None, None, source_code(c, false).map(str::to_string)),
+        Some(Value::Boolean(b)) => (None, None, Some(b.to_string())),
+        _ => (None, None, None),
+    };
+    let range = ranges.first();
+    let bound = |a: Option<&Amount>| float(a.and_then(|a| a.value));
+    row(
+        Table::Measurement,
+        vec![
+            ("measurement_id", id),
+            ("person_id", person),
+            ("measurement_date", date_cell(when)),
+            ("measurement_datetime", datetime_cell(when)),
+            ("value_as_number", float(number)),
+            ("range_low", bound(range.and_then(|r| r.low.as_ref()))),
+            ("range_high", bound(range.and_then(|r| r.high.as_ref()))),
+            ("measurement_source_value", text(source_code(code, false))),
+            ("unit_source_value", text(unit)),
+            ("value_source_value", text(value_source.as_deref())),
+            ("measurement_event_id", event),
+        ],
+    )
+}
+
+/// Each part of a multi-part result (a blood pressure's systolic and
+/// diastolic) as its own measurement, dated as the result, its
+/// `measurement_event_id` the result's row. Its id: [`id64`] of a digest of
+/// the result's pseudonym and the part's position.
+fn components(res: &ResultItem, hex_id: &str, parent: i64, person: i64) -> Vec<Row> {
+    let when = res.effective.as_ref().or(res.issued.as_ref());
+    res.components
+        .iter()
+        .enumerate()
+        .filter_map(|(k, c)| {
+            let digest = Sha256::digest(format!("{hex_id}/component/{k}").as_bytes());
+            measurement(
+                Cell::Int(id64(&hex::encode(&digest[..8]))),
+                Cell::Int(person),
+                when,
+                &c.code,
+                c.value.as_ref(),
+                &c.reference_range,
+                Cell::Int(parent),
+            )
+        })
+        .collect()
 }
 
 fn observation(

@@ -71,9 +71,16 @@ fn duckdb_reads_every_table_and_they_match_the_ndjson() {
             .trim_end_matches(".parquet");
         let t = &summary["tables"][name];
         assert_eq!(t["rows"], e.rows, "{name}");
-        assert_eq!(t["rows"], t["resources"], "{name}");
+        let parts = t["parts"].as_u64().unwrap_or(0);
+        assert_eq!(
+            t["rows"].as_u64().unwrap(),
+            t["resources"].as_u64().unwrap() + parts,
+            "{name}"
+        );
     }
     assert_eq!(summary["tables"]["person"]["rows"], 25);
+    // each person's blood pressure: two parts
+    assert_eq!(summary["tables"]["measurement"]["parts"], 50);
     assert_eq!(summary["ndjson"]["Patient"], 25);
 
     // OMOP's types as DuckDB reads them: DATE columns are dates.
@@ -90,5 +97,25 @@ fn duckdb_reads_every_table_and_they_match_the_ndjson() {
     assert_eq!(
         summary["tables"]["measurement"]["types"]["value_as_number"],
         "DOUBLE"
+    );
+
+    // The reader does catch a table that disagrees: one condition's NDJSON
+    // onset moved a century.
+    let conditions = dir.join("fhir/Condition.ndjson");
+    let text = std::fs::read_to_string(&conditions).unwrap();
+    let moved = text.replacen(r#""onsetDateTime":"20"#, r#""onsetDateTime":"19"#, 1);
+    assert_ne!(moved, text);
+    std::fs::write(&conditions, moved).unwrap();
+    let out = read(&dir);
+    assert!(!out.status.success());
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errors = summary["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0]
+            .as_str()
+            .unwrap()
+            .starts_with("condition_occurrence "),
+        "{errors:?}"
     );
 }

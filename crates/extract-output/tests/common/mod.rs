@@ -1,5 +1,6 @@
 //! Synthetic pseudonymised records for the writers' tests and bench: every
-//! section, every resource type, dated so that each item has its OMOP row.
+//! section, every resource type, dated so that each item has its OMOP row
+//! (and a blood pressure's two parts theirs).
 
 #![allow(dead_code)]
 
@@ -276,6 +277,39 @@ fn items(key: &ProjectKey, n: u32) -> Vec<PseudoItem> {
                 period_end: None,
                 member_roles: snomed("62247001"),
             }),
+        ),
+        item(
+            17,
+            PseudoEntry::Results(Box::new(ResultItem {
+                kind: Some(ResultKind::Observation),
+                category: vec![],
+                code: snomed("75367002"),
+                status: Some(ResultStatus::Final),
+                effective: day(y, m, 6),
+                issued: None,
+                value: None,
+                absent_reason: vec![],
+                interpretation: vec![],
+                reference_range: vec![],
+                components: [
+                    ("271649006", 120.0 + f64::from(n % 30)),
+                    ("271650006", 80.0),
+                ]
+                .into_iter()
+                .map(|(c, v)| ComponentItem {
+                    code: snomed(c),
+                    value: Some(Value::Quantity(Amount {
+                        value: Some(v),
+                        comparator: None,
+                        unit: Some("mm[Hg]".into()),
+                        unit_code: Some("mm[Hg]".into()),
+                    })),
+                    interpretation: vec![],
+                    reference_range: vec![],
+                })
+                .collect(),
+                members: vec![],
+            })),
         ),
     ];
     // One item held by two sources whose copies differ.
