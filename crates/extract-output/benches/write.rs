@@ -1,4 +1,4 @@
-//! Writing 1,000 people of 16 items each (every section): the lines alone
+//! Writing 1,000 people of 17 items each (every section): the lines alone
 //! (no I/O), the NDJSON and OMOP row files as the run goes (with the
 //! fsyncs of create and checkpoint), then the Parquet tables at finish.
 //! `cargo bench -p icr-extract-output`.
