@@ -198,14 +198,20 @@ def main(out_dir):
                 if parent is None:
                     errors.append(f"measurement {rid}: its event is no Observation")
                     continue
+                source = row["measurement_source_value"]
+                # A part without a code has only the data-absent coding.
                 match = [
                     c for c in parent.get("component", [])
-                    if row["measurement_source_value"] in codes(c)
+                    if source in codes(c) or (source is None and codes(c) <= {"unknown"})
+                ]
+                values = [
+                    (c.get("valueQuantity") or {}).get("value", c.get("valueInteger"))
+                    for c in match
                 ]
                 if not match:
-                    errors.append(f"measurement {rid}: no component of its Observation has code {row['measurement_source_value']}")
-                elif row["value_as_number"] != (match[0].get("valueQuantity") or {}).get("value"):
-                    errors.append(f"measurement {rid}: value {row['value_as_number']} is not its component's")
+                    errors.append(f"measurement {rid}: no component of its Observation has code {source}")
+                elif row["value_as_number"] not in values:
+                    errors.append(f"measurement {rid}: value {row['value_as_number']} is no matching component's")
                 if row["measurement_date"] != as_date(start(parent)):
                     errors.append(f"measurement {rid}: not dated as its Observation")
                 if row["person_id"] != id64(subject(parent)):

@@ -479,7 +479,15 @@ fn value_into(o: &mut Map<String, Json>, v: &Value) {
         Value::Quantity(a) => ("valueQuantity", quantity(a)),
         Value::Coded(c) => ("valueCodeableConcept", concept(c)),
         Value::Boolean(b) => ("valueBoolean", Some(json!(b))),
-        Value::Integer(i) => ("valueInteger", i32::try_from(*i).ok().map(Json::from)),
+        Value::Integer(i) => match i32::try_from(*i) {
+            Ok(n) => ("valueInteger", Some(json!(n))),
+            // FHIR's integer is 32-bit: a larger one is a quantity (as
+            // OMOP's value_as_number holds it).
+            Err(_) => (
+                "valueQuantity",
+                serde_json::Number::from_f64(*i as f64).map(|n| json!({ "value": n })),
+            ),
+        },
         Value::Range(r) => ("valueRange", range(r)),
         Value::DateTime(d) => ("valueDateTime", date_time(d).map(Json::from)),
     };

@@ -27,7 +27,7 @@
 //!   age bands (OMOP requires it; the extract must not invent one).
 //!   Contacts, care teams and documents have no OMOP table here.
 
-use icr_model::time::{Date, Month};
+use icr_model::time::{Date, Month, UtcOffset};
 use icr_model::{
     AlertStatus, AppointmentKind, AppointmentStatus, CodeSystem, MedicationStatus, PartialDateTime,
     ProcedureStatus, RequestStatus, ResultKind, ResultStatus, Verification,
@@ -359,24 +359,53 @@ pub fn id64(hex_id: &str) -> i64 {
     (n & (i64::MAX as u64)) as i64
 }
 
-/// Days since 1970-01-01 of the date's first day; `None` outside the
-/// years the calendar holds.
+/// Days since 1970-01-01 of the date's first day, as the NDJSON writes
+/// it (so a row and its resource agree): a date-time's calendar date at
+/// its offset, or in UTC when FHIR cannot write the offset (seconds, or
+/// beyond ±14:00); `None` outside years 1–9999, which FHIR cannot write.
 pub fn day(d: &PartialDateTime) -> Option<i64> {
     let date = match *d {
         PartialDateTime::Year(y) => Date::from_calendar_date(y, Month::January, 1).ok()?,
         PartialDateTime::YearMonth(y, m) => Date::from_calendar_date(y, m, 1).ok()?,
         PartialDateTime::Date(x) => x,
-        PartialDateTime::DateTime(dt) => dt.date(),
+        PartialDateTime::DateTime(dt) => {
+            let off = dt.offset();
+            let fhir_writes =
+                off.seconds_past_minute() == 0 && off.whole_minutes().unsigned_abs() <= 14 * 60;
+            if fhir_writes {
+                dt.date()
+            } else {
+                dt.to_offset(UtcOffset::UTC).date()
+            }
+        }
     };
-    Some(i64::from(date.to_julian_day()) - 2_440_588)
+    (1..=9999)
+        .contains(&date.year())
+        .then(|| i64::from(date.to_julian_day()) - 2_440_588)
 }
 
-/// Microseconds since the epoch of a full date-time; `None` for a date.
+/// Microseconds since the epoch of a full date-time in years 1–9999;
+/// `None` for a date.
 fn micros(d: &PartialDateTime) -> Option<i64> {
     match d {
-        PartialDateTime::DateTime(dt) => i64::try_from(dt.unix_timestamp_nanos() / 1000).ok(),
+        PartialDateTime::DateTime(dt) if day(d).is_some() => {
+            i64::try_from(dt.unix_timestamp_nanos() / 1000).ok()
+        }
         _ => None,
     }
+}
+
+/// The first of the dates that the NDJSON writes (see [`day`]), so that a
+/// row is dated as its resource is.
+fn dated<const N: usize>(dates: [&Option<PartialDateTime>; N]) -> Option<&PartialDateTime> {
+    dates.into_iter().flatten().find(|d| day(d).is_some())
+}
+
+/// A result's date: when it was taken, else when it was released (an
+/// `issued` is an instant in FHIR: only a full date-time is written).
+fn result_date(res: &ResultItem) -> Option<&PartialDateTime> {
+    dated([&res.effective])
+        .or_else(|| dated([&res.issued]).filter(|d| matches!(d, PartialDateTime::DateTime(_))))
 }
 
 fn date_cell(d: Option<&PartialDateTime>) -> Cell {
@@ -429,17 +458,22 @@ fn source_code(codes: &[Code], drug: bool) -> Option<&str> {
 pub fn rows(r: &PseudonymisedRecord) -> impl Iterator<Item = Row> + '_ {
     let p = &r.person;
     let person_id = id64(p.person_id.as_str());
+    // As the Patient's birthDate: a year FHIR can write, a month only with it.
+    let year = p.year_of_birth.filter(|y| (1..=9999).contains(y));
+    let month = p
+        .month_of_birth
+        .filter(|m| year.is_some() && (1..=12).contains(m));
     let person = row(
         Table::Person,
         vec![
             ("person_id", Cell::Int(person_id)),
             (
                 "year_of_birth",
-                p.year_of_birth.map_or(Cell::Null, |y| Cell::Int(y.into())),
+                year.map_or(Cell::Null, |y| Cell::Int(y.into())),
             ),
             (
                 "month_of_birth",
-                p.month_of_birth.map_or(Cell::Null, |m| Cell::Int(m.into())),
+                month.map_or(Cell::Null, |m| Cell::Int(m.into())),
             ),
             ("person_source_value", text(Some(p.person_id.as_str()))),
             ("gender_source_value", text(p.gender.map(|g| g.as_code()))),
@@ -466,7 +500,7 @@ fn item_row(entry: &PseudoEntry, id: Cell, person: Cell) -> Option<Row> {
                 c.verification,
                 Some(Verification::Refuted | Verification::EnteredInError)
             );
-            let start = c.onset.as_ref().or(c.recorded.as_ref());
+            let start = dated([&c.onset, &c.recorded]);
             (!refuted).then_some(())?;
             row(
                 Table::ConditionOccurrence,
@@ -495,8 +529,8 @@ fn item_row(entry: &PseudoEntry, id: Cell, person: Cell) -> Option<Row> {
                 Some(S::EnteredInError | S::Cancelled | S::NotTaken | S::Draft)
             );
             (!void).then_some(())?;
-            let start = m.start.as_ref().or(m.recorded.as_ref());
-            let end = m.end.as_ref().or(start);
+            let start = dated([&m.start, &m.recorded]);
+            let end = dated([&m.end]).or(start);
             row(
                 Table::DrugExposure,
                 vec![
@@ -553,7 +587,7 @@ fn item_row(entry: &PseudoEntry, id: Cell, person: Cell) -> Option<Row> {
             use ResultStatus as S;
             let void = matches!(res.status, Some(S::EnteredInError | S::Cancelled));
             (!void && res.kind != Some(ResultKind::Report)).then_some(())?;
-            let when = res.effective.as_ref().or(res.issued.as_ref());
+            let when = result_date(res);
             measurement(
                 id,
                 person,
@@ -582,7 +616,7 @@ fn item_row(entry: &PseudoEntry, id: Cell, person: Cell) -> Option<Row> {
                 );
             happened.then_some(())?;
             let start = a.start.as_ref();
-            let end = a.end.as_ref().or(start);
+            let end = dated([&a.end]).or(start);
             row(
                 Table::VisitOccurrence,
                 vec![
@@ -608,7 +642,7 @@ fn item_row(entry: &PseudoEntry, id: Cell, person: Cell) -> Option<Row> {
             observation(
                 id,
                 person,
-                a.onset.as_ref().or(a.recorded.as_ref()),
+                dated([&a.onset, &a.recorded]),
                 &a.code,
                 a.criticality.map(|c| c.as_code()),
             )
@@ -668,7 +702,7 @@ fn measurement(
 /// `measurement_event_id` the result's row. Its id: [`id64`] of a digest of
 /// the result's pseudonym and the part's position.
 fn components(res: &ResultItem, hex_id: &str, parent: i64, person: i64) -> Vec<Row> {
-    let when = res.effective.as_ref().or(res.issued.as_ref());
+    let when = result_date(res);
     res.components
         .iter()
         .enumerate()
@@ -738,6 +772,20 @@ mod tests {
             Some(19_754)
         );
         assert_eq!(day(&PartialDateTime::Year(1969)), Some(-365));
+        // years FHIR cannot write are no date
+        assert_eq!(day(&PartialDateTime::Year(0)), None);
+        assert_eq!(day(&PartialDateTime::Year(-44)), None);
+        // 1970-01-01 23:30 at +14:30 (FHIR cannot write the offset) is
+        // 09:00 UTC that day; at +01:00 it is the day itself
+        let at = |h, off| {
+            let t = icr_model::time::PrimitiveDateTime::new(
+                Date::from_calendar_date(1970, Month::January, 2).unwrap(),
+                icr_model::time::Time::from_hms(h, 0, 0).unwrap(),
+            );
+            PartialDateTime::DateTime(t.assume_offset(UtcOffset::from_hms(off, 30, 0).unwrap()))
+        };
+        assert_eq!(day(&at(1, 1)), Some(1));
+        assert_eq!(day(&at(1, 14)), Some(0));
     }
 
     #[test]

@@ -8,36 +8,16 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use icr_extract_output::{KIND_OMOP, Writers};
 use serde_json::Value;
 
-fn tools_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/extract-readers")
-}
-
-/// The reader's Python, when installed; else `None` after saying so (under
-/// `CI=true`, a failure).
-fn reader() -> Option<PathBuf> {
-    let python = tools_dir().join(".venv/bin/python");
-    if python.is_file() {
-        return Some(python);
-    }
-    let message = "DuckDB, the extract's independent reader, is not installed: \
-                   run `bash tools/extract-readers/install.sh` (PyPI duckdb 2.0.1; python3 3.11+)";
-    assert!(!icr_testkit::in_ci(), "CI=true and {message}");
-    eprintln!(
-        "\n==================== SKIPPED: the DuckDB read-back ====================\n{message}\n\
-         =======================================================================\n"
-    );
-    None
-}
-
 #[test]
 fn duckdb_reads_every_table_and_they_match_the_ndjson() {
-    let Some(python) = reader() else { return };
+    let Some(python) = common::duckdb() else {
+        return;
+    };
     let dir = common::temp_dir("duckdb");
     let mut w = Writers::create(&dir).unwrap();
     for r in common::population(25) {
@@ -45,13 +25,7 @@ fn duckdb_reads_every_table_and_they_match_the_ndjson() {
     }
     let entries = w.finish().unwrap();
 
-    let read = |dir: &Path| {
-        Command::new(&python)
-            .arg(tools_dir().join("read_extract.py"))
-            .arg(dir)
-            .output()
-            .unwrap()
-    };
+    let read = |dir: &Path| common::read_extract(&python, dir);
     let out = read(&dir);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(

@@ -5,6 +5,8 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 use icr_model::time::{Date, Month, OffsetDateTime};
 use icr_model::{
@@ -380,4 +382,38 @@ pub fn all_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     }
     out.sort();
     out
+}
+
+fn readers_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/extract-readers")
+}
+
+/// The Python of the extract's independent reader (DuckDB), when installed;
+/// else `None`, after saying so loudly once (under `CI=true`, a failure).
+pub fn duckdb() -> Option<PathBuf> {
+    static PYTHON: OnceLock<Option<PathBuf>> = OnceLock::new();
+    let python = PYTHON.get_or_init(|| {
+        let python = readers_dir().join(".venv/bin/python");
+        if python.is_file() {
+            return Some(python);
+        }
+        let message = "DuckDB, the extract's independent reader, is not installed: \
+                       run `bash tools/extract-readers/install.sh` (PyPI duckdb 2.0.1; python3 3.11+)";
+        assert!(!icr_testkit::in_ci(), "CI=true and {message}");
+        eprintln!(
+            "\n==================== SKIPPED: the DuckDB read-back ====================\n{message}\n\
+             =======================================================================\n"
+        );
+        None
+    });
+    python.clone()
+}
+
+/// Runs `read_extract.py` over the extract in `dir`.
+pub fn read_extract(python: &Path, dir: &Path) -> Output {
+    Command::new(python)
+        .arg(readers_dir().join("read_extract.py"))
+        .arg(dir)
+        .output()
+        .unwrap()
 }
