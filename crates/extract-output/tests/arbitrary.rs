@@ -194,11 +194,7 @@ proptest! {
         records in proptest::collection::vec(record(), 1..4),
     ) {
         let dir = common::temp_dir("arbitrary");
-        let mut w = Writers::create(&dir).unwrap();
-        for r in &records {
-            w.write(r).unwrap();
-        }
-        let entries = w.finish().unwrap();
+        let entries = common::write_records(&dir, &records);
         for e in entries.iter().filter(|e| e.kind == KIND_FHIR) {
             let text = std::fs::read_to_string(dir.join(&e.path)).unwrap();
             prop_assert_eq!(text.lines().count() as u64, e.rows);
@@ -224,11 +220,7 @@ proptest! {
     ) {
         let stop = stop.index(records.len() + 1);
         let whole = common::temp_dir("prop-whole");
-        let mut w = Writers::create(&whole).unwrap();
-        for r in &records {
-            w.write(r).unwrap();
-        }
-        let expected = w.finish().unwrap();
+        let expected = common::write_records(&whole, &records);
 
         let resumed = common::temp_dir("prop-resumed");
         let mut w = Writers::create(&resumed).unwrap();
@@ -264,13 +256,12 @@ proptest! {
             return Ok(());
         };
         let dir = common::temp_dir("prop-duckdb");
-        let mut w = Writers::create(&dir).unwrap();
         // one record a person: the generator may draw a person twice
         let mut seen = std::collections::HashSet::new();
-        for r in records.iter().filter(|r| seen.insert(r.person.person_id.clone())) {
-            w.write(r).unwrap();
-        }
-        w.finish().unwrap();
+        common::write_records(
+            &dir,
+            records.iter().filter(|r| seen.insert(r.person.person_id.clone())),
+        );
         let out = common::read_extract(&python, &dir);
         prop_assert!(
             out.status.success(),

@@ -10,7 +10,7 @@ mod common;
 
 use std::path::Path;
 
-use icr_extract_output::{KIND_OMOP, Writers};
+use icr_extract_output::KIND_OMOP;
 use serde_json::Value;
 
 #[test]
@@ -19,11 +19,7 @@ fn duckdb_reads_every_table_and_they_match_the_ndjson() {
         return;
     };
     let dir = common::temp_dir("duckdb");
-    let mut w = Writers::create(&dir).unwrap();
-    for r in common::population(25) {
-        w.write(&r).unwrap();
-    }
-    let entries = w.finish().unwrap();
+    let entries = common::write_records(&dir, &common::population(25));
 
     let read = |dir: &Path| common::read_extract(&python, dir);
     let out = read(&dir);

@@ -11,11 +11,7 @@ use icr_extract_output::{FileEntry, KIND_FHIR, KIND_OMOP, Offsets, Writers};
 use serde_json::Value;
 
 fn write_all(dir: &std::path::Path, n: u32) -> Vec<FileEntry> {
-    let mut w = Writers::create(dir).unwrap();
-    for r in population(n) {
-        w.write(&r).unwrap();
-    }
-    w.finish().unwrap()
+    common::write_records(dir, &population(n))
 }
 
 #[test]

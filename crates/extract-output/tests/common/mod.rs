@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+use icr_extract_output::{FileEntry, Writers};
 use icr_model::time::{Date, Month, OffsetDateTime};
 use icr_model::{
     AlertStatus, AllergyCategory, AllergyClinicalStatus, AppointmentKind, AppointmentStatus,
@@ -416,4 +417,16 @@ pub fn read_extract(python: &Path, dir: &Path) -> Output {
         .arg(dir)
         .output()
         .unwrap()
+}
+
+/// Writes `records` as one extract into `dir` and finishes it.
+pub fn write_records<'a>(
+    dir: &Path,
+    records: impl IntoIterator<Item = &'a PseudonymisedRecord>,
+) -> Vec<FileEntry> {
+    let mut w = Writers::create(dir).unwrap();
+    for r in records {
+        w.write(r).unwrap();
+    }
+    w.finish().unwrap()
 }
