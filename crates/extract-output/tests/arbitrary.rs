@@ -241,10 +241,6 @@ proptest! {
         let _ = std::fs::remove_dir_all(&whole);
         let _ = std::fs::remove_dir_all(&resumed);
     }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(16))]
 
     /// DuckDB reads the tables written from arbitrary records, and every
     /// row agrees with the NDJSON resource it came from.
