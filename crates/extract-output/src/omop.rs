@@ -9,17 +9,17 @@
 //!   [`id64`]); a part of a multi-part result (a blood pressure's
 //!   systolic and diastolic) is a measurement of its own, its
 //!   `measurement_event_id` the result's row. The same key gives the same
-//!   ids on every run; two
-//!   pseudonyms sharing 63 bits is a chance of about n²/2⁶⁴.
-//!   `person_source_value` is the person's pseudonym.
+//!   ids on every run; two pseudonyms sharing 63 bits is a chance of about
+//!   n²/2⁶⁴. `person_source_value` is the person's pseudonym.
 //! - **Codes**: no vocabulary mapping is available to the extract, so every
 //!   `*_concept_id` is 0 ("no matching concept"), and the source code is
 //!   kept as the `*_source_value` (the code alone: SNOMED CT, dm+d, LOINC,
 //!   …, preferred in the order each table gives). A user maps them with
 //!   the OHDSI vocabularies (`source_to_concept_map`) after delivery.
-//! - **Dates**: `DATE` columns are the calendar date as the source gave it;
-//!   a date known only to the month or year is its first day (OHDSI's
-//!   convention); `*_datetime` only when the source gave a time, in UTC.
+//! - **Dates and values** are those of the NDJSON resource the row mirrors
+//!   (see [`day`]): `DATE` columns the calendar date it writes, a date
+//!   known only to the month or year its first day (OHDSI's convention);
+//!   `*_datetime` only when the source gave a time, in UTC.
 //! - **What is left out**: a row whose required date is unknown, items
 //!   recorded in error, refuted, cancelled or not done, appointments that
 //!   did not take place, and a report's grouping row (its members are
