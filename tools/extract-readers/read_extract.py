@@ -9,7 +9,8 @@ DuckDB reads every omop/*.parquet table and every fhir/*.ndjson file
 resource of the types the table is made from (its id is the first 63 bits
 of the resource's id, a pseudonym), of the same person (person_id from the
 subject's pseudonym), with a source value among the resource's codes and
-the same date. person has one row per Patient, with its birth year and
+the same date; a part of a multi-part result (measurement_event_id set)
+must be one of its Observation's components. person has one row per Patient, with its birth year and
 month and gender. Prints a JSON summary (rows and candidate resources per
 table, the column types DuckDB read, errors) and exits 1 on any error.
 """
@@ -120,7 +121,7 @@ def codes(r):
     for k in ("code", "medicationCodeableConcept", "vaccineCode"):
         for c in (r.get(k) or {}).get("coding", []):
             out.add(c.get("code"))
-    if r["resourceType"] == "Encounter":
+    if r.get("resourceType") == "Encounter":
         out.add(r["class"].get("code"))
     return out
 
@@ -185,10 +186,37 @@ def main(out_dir):
         for ty in types_from:
             for r in resources.get(ty, []):
                 candidates[id64(r["id"])] = r
+        every = dict(candidates)
         rows, types = table(name)
-        summary["tables"][name] = {"rows": len(rows), "resources": len(candidates), "types": types}
+        parts = 0
         for row in rows:
             rid = row[ID_COLUMN[name]]
+            if name == "measurement" and row["measurement_event_id"] is not None:
+                # A part of a multi-part result: one of its parent's components.
+                parts += 1
+                parent = every.get(row["measurement_event_id"])
+                if parent is None:
+                    errors.append(f"measurement {rid}: its event is no Observation")
+                    continue
+                source = row["measurement_source_value"]
+                # A part without a code has only the data-absent coding.
+                match = [
+                    c for c in parent.get("component", [])
+                    if source in codes(c) or (source is None and codes(c) <= {"unknown"})
+                ]
+                values = [
+                    (c.get("valueQuantity") or {}).get("value", c.get("valueInteger"))
+                    for c in match
+                ]
+                if not match:
+                    errors.append(f"measurement {rid}: no component of its Observation has code {source}")
+                elif row["value_as_number"] not in values:
+                    errors.append(f"measurement {rid}: value {row['value_as_number']} is no matching component's")
+                if row["measurement_date"] != as_date(start(parent)):
+                    errors.append(f"measurement {rid}: not dated as its Observation")
+                if row["person_id"] != id64(subject(parent)):
+                    errors.append(f"measurement {rid}: person is not its Observation's")
+                continue
             r = candidates.pop(rid, None)
             if r is None:
                 errors.append(f"{name} {rid}: no {'/'.join(types_from)} resource has that id (or it has two rows)")
@@ -204,6 +232,12 @@ def main(out_dir):
                 value = (r.get("valueQuantity") or {}).get("value", r.get("valueInteger"))
                 if row["value_as_number"] != value:
                     errors.append(f"measurement {rid}: value {row['value_as_number']} vs {value}")
+        summary["tables"][name] = {
+            "rows": len(rows),
+            "resources": len(every),
+            "parts": parts,
+            "types": types,
+        }
 
     print(json.dumps(summary, indent=1, sort_keys=True, default=str))
     return 1 if errors else 0

@@ -68,14 +68,15 @@ pub const AGE_BAND_EXTENSION: &str = "urn:icr:extract:age-band";
 pub const SOURCE_SYSTEM_PREFIX: &str = "urn:icr:source:";
 
 /// Every resource of one record, in the record's order: the Patient first.
-pub fn resources(r: &PseudonymisedRecord) -> Vec<Json> {
+/// Made one at a time, so a large record is never held whole as JSON.
+pub fn resources(r: &PseudonymisedRecord) -> impl Iterator<Item = Json> + '_ {
     let patient_ref = format!("Patient/{}", r.person.person_id);
-    let mut out = Vec::with_capacity(r.items.len() + 1);
-    out.push(patient(r));
-    for (i, item) in r.items.iter().enumerate() {
-        out.push(item_resource(r, &patient_ref, i, item));
-    }
-    out
+    std::iter::once(patient(r)).chain(
+        r.items
+            .iter()
+            .enumerate()
+            .map(move |(i, item)| item_resource(r, &patient_ref, i, item)),
+    )
 }
 
 /// The resource type of a resource built here.
@@ -478,7 +479,15 @@ fn value_into(o: &mut Map<String, Json>, v: &Value) {
         Value::Quantity(a) => ("valueQuantity", quantity(a)),
         Value::Coded(c) => ("valueCodeableConcept", concept(c)),
         Value::Boolean(b) => ("valueBoolean", Some(json!(b))),
-        Value::Integer(i) => ("valueInteger", i32::try_from(*i).ok().map(Json::from)),
+        Value::Integer(i) => match i32::try_from(*i) {
+            Ok(n) => ("valueInteger", Some(json!(n))),
+            // FHIR's integer is 32-bit: a larger one is a quantity (as
+            // OMOP's value_as_number holds it).
+            Err(_) => (
+                "valueQuantity",
+                serde_json::Number::from_f64(*i as f64).map(|n| json!({ "value": n })),
+            ),
+        },
         Value::Range(r) => ("valueRange", range(r)),
         Value::DateTime(d) => ("valueDateTime", date_time(d).map(Json::from)),
     };

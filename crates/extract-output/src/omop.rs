@@ -6,17 +6,20 @@
 //! - **Ids**: `person_id` is the first 16 hex digits of the person's
 //!   pseudonym read as a number, top bit cleared (a non-negative int64);
 //!   an event's id the same of its first source record's pseudonym (see
-//!   [`id64`]). The same key gives the same ids on every run; two
-//!   pseudonyms sharing 63 bits is a chance of about n²/2⁶⁴.
-//!   `person_source_value` is the person's pseudonym.
+//!   [`id64`]); a part of a multi-part result (a blood pressure's
+//!   systolic and diastolic) is a measurement of its own, its
+//!   `measurement_event_id` the result's row. The same key gives the same
+//!   ids on every run; two pseudonyms sharing 63 bits is a chance of about
+//!   n²/2⁶⁴. `person_source_value` is the person's pseudonym.
 //! - **Codes**: no vocabulary mapping is available to the extract, so every
 //!   `*_concept_id` is 0 ("no matching concept"), and the source code is
 //!   kept as the `*_source_value` (the code alone: SNOMED CT, dm+d, LOINC,
 //!   …, preferred in the order each table gives). A user maps them with
 //!   the OHDSI vocabularies (`source_to_concept_map`) after delivery.
-//! - **Dates**: `DATE` columns are the calendar date as the source gave it;
-//!   a date known only to the month or year is its first day (OHDSI's
-//!   convention); `*_datetime` only when the source gave a time, in UTC.
+//! - **Dates and values** are those of the NDJSON resource the row mirrors
+//!   (see [`day`]): `DATE` columns the calendar date it writes, a date
+//!   known only to the month or year its first day (OHDSI's convention);
+//!   `*_datetime` only when the source gave a time, in UTC.
 //! - **What is left out**: a row whose required date is unknown, items
 //!   recorded in error, refuted, cancelled or not done, appointments that
 //!   did not take place, and a report's grouping row (its members are
@@ -24,13 +27,13 @@
 //!   age bands (OMOP requires it; the extract must not invent one).
 //!   Contacts, care teams and documents have no OMOP table here.
 
-use icr_model::time::{Date, Month};
+use icr_model::time::{Date, Month, UtcOffset};
 use icr_model::{
     AlertStatus, AppointmentKind, AppointmentStatus, CodeSystem, MedicationStatus, PartialDateTime,
     ProcedureStatus, RequestStatus, ResultKind, ResultStatus, Verification,
 };
 use icr_pseudonymise::PseudonymisedRecord;
-use icr_pseudonymise::transform::{Code, PseudoEntry, Value};
+use icr_pseudonymise::transform::{Amount, Code, PseudoEntry, Range, ResultItem, Value};
 use serde::ser::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
@@ -356,24 +359,53 @@ pub fn id64(hex_id: &str) -> i64 {
     (n & (i64::MAX as u64)) as i64
 }
 
-/// Days since 1970-01-01 of the date's first day; `None` outside the
-/// years the calendar holds.
+/// Days since 1970-01-01 of the date's first day, as the NDJSON writes
+/// it (so a row and its resource agree): a date-time's calendar date at
+/// its offset, or in UTC when FHIR cannot write the offset (seconds, or
+/// beyond ±14:00); `None` outside years 1–9999, which FHIR cannot write.
 pub fn day(d: &PartialDateTime) -> Option<i64> {
     let date = match *d {
         PartialDateTime::Year(y) => Date::from_calendar_date(y, Month::January, 1).ok()?,
         PartialDateTime::YearMonth(y, m) => Date::from_calendar_date(y, m, 1).ok()?,
         PartialDateTime::Date(x) => x,
-        PartialDateTime::DateTime(dt) => dt.date(),
+        PartialDateTime::DateTime(dt) => {
+            let off = dt.offset();
+            let fhir_writes =
+                off.seconds_past_minute() == 0 && off.whole_minutes().unsigned_abs() <= 14 * 60;
+            if fhir_writes {
+                dt.date()
+            } else {
+                dt.to_offset(UtcOffset::UTC).date()
+            }
+        }
     };
-    Some(i64::from(date.to_julian_day()) - 2_440_588)
+    (1..=9999)
+        .contains(&date.year())
+        .then(|| i64::from(date.to_julian_day()) - 2_440_588)
 }
 
-/// Microseconds since the epoch of a full date-time; `None` for a date.
+/// Microseconds since the epoch of a full date-time in years 1–9999;
+/// `None` for a date.
 fn micros(d: &PartialDateTime) -> Option<i64> {
     match d {
-        PartialDateTime::DateTime(dt) => i64::try_from(dt.unix_timestamp_nanos() / 1000).ok(),
+        PartialDateTime::DateTime(dt) if day(d).is_some() => {
+            i64::try_from(dt.unix_timestamp_nanos() / 1000).ok()
+        }
         _ => None,
     }
+}
+
+/// The first of the dates that the NDJSON writes (see [`day`]), so that a
+/// row is dated as its resource is.
+fn dated<const N: usize>(dates: [&Option<PartialDateTime>; N]) -> Option<&PartialDateTime> {
+    dates.into_iter().flatten().find(|d| day(d).is_some())
+}
+
+/// A result's date: when it was taken, else when it was released (an
+/// `issued` is an instant in FHIR: only a full date-time is written).
+fn result_date(res: &ResultItem) -> Option<&PartialDateTime> {
+    dated([&res.effective])
+        .or_else(|| dated([&res.issued]).filter(|d| matches!(d, PartialDateTime::DateTime(_))))
 }
 
 fn date_cell(d: Option<&PartialDateTime>) -> Cell {
@@ -422,32 +454,43 @@ fn source_code(codes: &[Code], drug: bool) -> Option<&str> {
 }
 
 /// Every row of one person's record: their person row, then a row per item
-/// that has an OMOP table, in the record's order.
-pub fn rows(r: &PseudonymisedRecord) -> Vec<Row> {
+/// that has an OMOP table, in the record's order, made one at a time.
+pub fn rows(r: &PseudonymisedRecord) -> impl Iterator<Item = Row> + '_ {
     let p = &r.person;
     let person_id = id64(p.person_id.as_str());
-    let mut out = Vec::new();
-    out.extend(row(
+    // As the Patient's birthDate: a year FHIR can write, a month only with it.
+    let year = p.year_of_birth.filter(|y| (1..=9999).contains(y));
+    let month = p
+        .month_of_birth
+        .filter(|m| year.is_some() && (1..=12).contains(m));
+    let person = row(
         Table::Person,
         vec![
             ("person_id", Cell::Int(person_id)),
             (
                 "year_of_birth",
-                p.year_of_birth.map_or(Cell::Null, |y| Cell::Int(y.into())),
+                year.map_or(Cell::Null, |y| Cell::Int(y.into())),
             ),
             (
                 "month_of_birth",
-                p.month_of_birth.map_or(Cell::Null, |m| Cell::Int(m.into())),
+                month.map_or(Cell::Null, |m| Cell::Int(m.into())),
             ),
             ("person_source_value", text(Some(p.person_id.as_str()))),
             ("gender_source_value", text(p.gender.map(|g| g.as_code()))),
         ],
-    ));
-    for (i, item) in r.items.iter().enumerate() {
-        let id = Cell::Int(id64(&item_id(r, i, item)));
-        out.extend(item_row(&item.entry, id, Cell::Int(person_id)));
-    }
-    out
+    );
+    person
+        .into_iter()
+        .chain(r.items.iter().enumerate().flat_map(move |(i, item)| {
+            let hex_id = item_id(r, i, item);
+            let id = id64(&hex_id);
+            let main = item_row(&item.entry, Cell::Int(id), Cell::Int(person_id));
+            let parts = match (&item.entry, &main) {
+                (PseudoEntry::Results(res), Some(_)) => components(res, &hex_id, id, person_id),
+                _ => Vec::new(),
+            };
+            main.into_iter().chain(parts)
+        }))
 }
 
 fn item_row(entry: &PseudoEntry, id: Cell, person: Cell) -> Option<Row> {
@@ -457,7 +500,7 @@ fn item_row(entry: &PseudoEntry, id: Cell, person: Cell) -> Option<Row> {
                 c.verification,
                 Some(Verification::Refuted | Verification::EnteredInError)
             );
-            let start = c.onset.as_ref().or(c.recorded.as_ref());
+            let start = dated([&c.onset, &c.recorded]);
             (!refuted).then_some(())?;
             row(
                 Table::ConditionOccurrence,
@@ -486,8 +529,8 @@ fn item_row(entry: &PseudoEntry, id: Cell, person: Cell) -> Option<Row> {
                 Some(S::EnteredInError | S::Cancelled | S::NotTaken | S::Draft)
             );
             (!void).then_some(())?;
-            let start = m.start.as_ref().or(m.recorded.as_ref());
-            let end = m.end.as_ref().or(start);
+            let start = dated([&m.start, &m.recorded]);
+            let end = dated([&m.end]).or(start);
             row(
                 Table::DrugExposure,
                 vec![
@@ -544,36 +587,15 @@ fn item_row(entry: &PseudoEntry, id: Cell, person: Cell) -> Option<Row> {
             use ResultStatus as S;
             let void = matches!(res.status, Some(S::EnteredInError | S::Cancelled));
             (!void && res.kind != Some(ResultKind::Report)).then_some(())?;
-            let when = res.effective.as_ref().or(res.issued.as_ref());
-            let (number, unit, value_source) = match &res.value {
-                Some(Value::Quantity(a)) => {
-                    (a.value, a.unit_code.as_deref().or(a.unit.as_deref()), None)
-                }
-                Some(Value::Integer(n)) => (Some(*n as f64), None, None),
-                Some(Value::Coded(c)) => (None, None, source_code(c, false).map(str::to_string)),
-                Some(Value::Boolean(b)) => (None, None, Some(b.to_string())),
-                _ => (None, None, None),
-            };
-            let range = res.reference_range.first();
-            let bound =
-                |a: Option<&icr_pseudonymise::transform::Amount>| float(a.and_then(|a| a.value));
-            row(
-                Table::Measurement,
-                vec![
-                    ("measurement_id", id),
-                    ("person_id", person),
-                    ("measurement_date", date_cell(when)),
-                    ("measurement_datetime", datetime_cell(when)),
-                    ("value_as_number", float(number)),
-                    ("range_low", bound(range.and_then(|r| r.low.as_ref()))),
-                    ("range_high", bound(range.and_then(|r| r.high.as_ref()))),
-                    (
-                        "measurement_source_value",
-                        text(source_code(&res.code, false)),
-                    ),
-                    ("unit_source_value", text(unit)),
-                    ("value_source_value", text(value_source.as_deref())),
-                ],
+            let when = result_date(res);
+            measurement(
+                id,
+                person,
+                when,
+                &res.code,
+                res.value.as_ref(),
+                &res.reference_range,
+                Cell::Null,
             )
         }
         PseudoEntry::Appointments(a) => {
@@ -594,7 +616,7 @@ fn item_row(entry: &PseudoEntry, id: Cell, person: Cell) -> Option<Row> {
                 );
             happened.then_some(())?;
             let start = a.start.as_ref();
-            let end = a.end.as_ref().or(start);
+            let end = dated([&a.end]).or(start);
             row(
                 Table::VisitOccurrence,
                 vec![
@@ -620,7 +642,7 @@ fn item_row(entry: &PseudoEntry, id: Cell, person: Cell) -> Option<Row> {
             observation(
                 id,
                 person,
-                a.onset.as_ref().or(a.recorded.as_ref()),
+                dated([&a.onset, &a.recorded]),
                 &a.code,
                 a.criticality.map(|c| c.as_code()),
             )
@@ -635,6 +657,68 @@ fn item_row(entry: &PseudoEntry, id: Cell, person: Cell) -> Option<Row> {
         }
         PseudoEntry::Contacts(_) | PseudoEntry::CareTeam(_) | PseudoEntry::Documents(_) => None,
     }
+}
+
+/// A measurement row: the value as a number, or a coded or true/false
+/// value as its source value; the first reference range's bounds.
+fn measurement(
+    id: Cell,
+    person: Cell,
+    when: Option<&PartialDateTime>,
+    code: &[Code],
+    value: Option<&Value>,
+    ranges: &[Range],
+    event: Cell,
+) -> Option<Row> {
+    let (number, unit, value_source) = match value {
+        Some(Value::Quantity(a)) => (a.value, a.unit_code.as_deref().or(a.unit.as_deref()), None),
+        Some(Value::Integer(n)) => (Some(*n as f64), None, None),
+        Some(Value::Coded(c)) => (None, None, source_code(c, false).map(str::to_string)),
+        Some(Value::Boolean(b)) => (None, None, Some(b.to_string())),
+        _ => (None, None, None),
+    };
+    let range = ranges.first();
+    let bound = |a: Option<&Amount>| float(a.and_then(|a| a.value));
+    row(
+        Table::Measurement,
+        vec![
+            ("measurement_id", id),
+            ("person_id", person),
+            ("measurement_date", date_cell(when)),
+            ("measurement_datetime", datetime_cell(when)),
+            ("value_as_number", float(number)),
+            ("range_low", bound(range.and_then(|r| r.low.as_ref()))),
+            ("range_high", bound(range.and_then(|r| r.high.as_ref()))),
+            ("measurement_source_value", text(source_code(code, false))),
+            ("unit_source_value", text(unit)),
+            ("value_source_value", text(value_source.as_deref())),
+            ("measurement_event_id", event),
+        ],
+    )
+}
+
+/// Each part of a multi-part result (a blood pressure's systolic and
+/// diastolic) as its own measurement, dated as the result, its
+/// `measurement_event_id` the result's row. Its id: [`id64`] of a digest of
+/// the result's pseudonym and the part's position.
+fn components(res: &ResultItem, hex_id: &str, parent: i64, person: i64) -> Vec<Row> {
+    let when = result_date(res);
+    res.components
+        .iter()
+        .enumerate()
+        .filter_map(|(k, c)| {
+            let digest = Sha256::digest(format!("{hex_id}/component/{k}").as_bytes());
+            measurement(
+                Cell::Int(id64(&hex::encode(&digest[..8]))),
+                Cell::Int(person),
+                when,
+                &c.code,
+                c.value.as_ref(),
+                &c.reference_range,
+                Cell::Int(parent),
+            )
+        })
+        .collect()
 }
 
 fn observation(
@@ -688,6 +772,20 @@ mod tests {
             Some(19_754)
         );
         assert_eq!(day(&PartialDateTime::Year(1969)), Some(-365));
+        // years FHIR cannot write are no date
+        assert_eq!(day(&PartialDateTime::Year(0)), None);
+        assert_eq!(day(&PartialDateTime::Year(-44)), None);
+        // 1970-01-01 23:30 at +14:30 (FHIR cannot write the offset) is
+        // 09:00 UTC that day; at +01:00 it is the day itself
+        let at = |h, off| {
+            let t = icr_model::time::PrimitiveDateTime::new(
+                Date::from_calendar_date(1970, Month::January, 2).unwrap(),
+                icr_model::time::Time::from_hms(h, 0, 0).unwrap(),
+            );
+            PartialDateTime::DateTime(t.assume_offset(UtcOffset::from_hms(off, 30, 0).unwrap()))
+        };
+        assert_eq!(day(&at(1, 1)), Some(1));
+        assert_eq!(day(&at(1, 14)), Some(0));
     }
 
     #[test]
@@ -714,6 +812,111 @@ mod tests {
                 ],
             )
             .is_none()
+        );
+    }
+
+    fn on(y: i32) -> Option<PartialDateTime> {
+        Some(PartialDateTime::Year(y))
+    }
+
+    fn table_of(entry: &PseudoEntry) -> Option<Table> {
+        item_row(entry, Cell::Int(1), Cell::Int(2)).map(|r| r.table)
+    }
+
+    #[test]
+    fn what_goes_to_which_table_and_what_is_left_out() {
+        use icr_pseudonymise::transform::{
+            AppointmentItem, ConditionItem, MedicationItem, ProcedureItem,
+        };
+        let condition = |verification, onset| {
+            PseudoEntry::Conditions(ConditionItem {
+                code: vec![],
+                clinical_status: None,
+                verification,
+                category: vec![],
+                severity: vec![],
+                onset,
+                abatement: None,
+                recorded: None,
+            })
+        };
+        assert_eq!(
+            table_of(&condition(None, on(2020))),
+            Some(Table::ConditionOccurrence)
+        );
+        assert_eq!(
+            table_of(&condition(Some(Verification::Refuted), on(2020))),
+            None
+        );
+        // no date, no row
+        assert_eq!(table_of(&condition(None, None)), None);
+
+        let med = |status| {
+            PseudoEntry::Medications(MedicationItem {
+                medication: vec![],
+                kind: None,
+                status,
+                start: None,
+                end: None,
+                recorded: on(2021),
+                reasons: vec![],
+            })
+        };
+        let r = item_row(&med(None), Cell::Int(1), Cell::Int(2)).unwrap();
+        assert_eq!(r.table, Table::DrugExposure);
+        // start from recorded, end = start, no verbatim end
+        assert_eq!(r.cells[3], Cell::Int(18_628));
+        assert_eq!(r.cells[5], Cell::Int(18_628));
+        assert_eq!(r.cells[7], Cell::Null);
+        assert_eq!(table_of(&med(Some(MedicationStatus::Cancelled))), None);
+
+        let proc = |immunisation, status| {
+            PseudoEntry::Procedures(ProcedureItem {
+                code: vec![],
+                status,
+                performed: on(2022),
+                performed_end: None,
+                body_site: vec![],
+                outcome: vec![],
+                vaccine: vec![],
+                dose_number: None,
+                reason_not_given: vec![],
+                immunisation,
+            })
+        };
+        assert_eq!(
+            table_of(&proc(false, None)),
+            Some(Table::ProcedureOccurrence)
+        );
+        assert_eq!(table_of(&proc(true, None)), Some(Table::DrugExposure));
+        assert_eq!(table_of(&proc(true, Some(ProcedureStatus::NotDone))), None);
+
+        let visit = |kind, status| {
+            PseudoEntry::Appointments(AppointmentItem {
+                kind,
+                status,
+                class: vec![],
+                service_type: vec![],
+                start: on(2023),
+                end: None,
+                reasons: vec![],
+            })
+        };
+        let enc = Some(AppointmentKind::Encounter);
+        assert_eq!(
+            table_of(&visit(enc, Some(AppointmentStatus::Finished))),
+            Some(Table::VisitOccurrence)
+        );
+        assert_eq!(
+            table_of(&visit(enc, Some(AppointmentStatus::Cancelled))),
+            None
+        );
+        assert_eq!(
+            table_of(&visit(
+                Some(AppointmentKind::Appointment),
+                Some(AppointmentStatus::Fulfilled)
+            )),
+            None
         );
     }
 

@@ -153,6 +153,11 @@ impl ColumnBuf {
 /// Writes `table` to `out` from the row file `rows`; returns the number of
 /// rows written.
 pub fn write(table: Table, rows: &Path, out: &Path) -> io::Result<u64> {
+    write_in_groups(table, rows, out, ROW_GROUP_ROWS)
+}
+
+/// [`write`], with row groups of at most `group_rows` rows.
+fn write_in_groups(table: Table, rows: &Path, out: &Path, group_rows: usize) -> io::Result<u64> {
     let context = format!("writing {}", out.display());
     let schema = Arc::new(parse_message_type(&schema(table)).map_err(|e| pq(&context, e))?);
     let props = Arc::new(
@@ -201,7 +206,7 @@ pub fn write(table: Table, rows: &Path, out: &Path) -> io::Result<u64> {
         }
         in_group += 1;
         total += 1;
-        if in_group == ROW_GROUP_ROWS {
+        if in_group >= group_rows {
             flush(&mut buffers, &mut writer)?;
             in_group = 0;
         }
@@ -212,4 +217,100 @@ pub fn write(table: Table, rows: &Path, out: &Path) -> io::Result<u64> {
     writer.finish().map_err(|e| pq(&context, e))?;
     writer.inner().sync_all()?;
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::RowAccessor;
+
+    fn temp(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "icr-extract-output-pq-{}-{name}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// A person row of the row file: id, then nulls but the concept ids.
+    fn person_line(id: i64) -> String {
+        let mut cells = vec![Value::Null; Table::Person.columns().len()];
+        cells[0] = id.into();
+        for i in [1, 6, 7] {
+            cells[i] = 0.into();
+        }
+        cells[2] = (1950 + id).into();
+        cells[11] = format!("p{id}").into();
+        serde_json::to_string(&cells).unwrap()
+    }
+
+    #[test]
+    fn rows_are_written_a_bounded_group_at_a_time_and_read_back() {
+        let dir = temp("groups");
+        let rows = dir.join("person.rows");
+        let lines: Vec<String> = (1..=7).map(person_line).collect();
+        std::fs::write(&rows, lines.join("\n") + "\n").unwrap();
+        let out = dir.join("person.parquet");
+        assert_eq!(write_in_groups(Table::Person, &rows, &out, 3).unwrap(), 7);
+
+        let reader = SerializedFileReader::new(File::open(&out).unwrap()).unwrap();
+        let meta = reader.metadata();
+        assert_eq!(meta.file_metadata().created_by(), Some(CREATED_BY));
+        let groups: Vec<i64> = meta.row_groups().iter().map(|g| g.num_rows()).collect();
+        assert_eq!(groups, vec![3, 3, 1]);
+        let read: Vec<(i64, i32, String)> = reader
+            .get_row_iter(None)
+            .unwrap()
+            .map(|r| {
+                let r = r.unwrap();
+                (
+                    r.get_long(0).unwrap(),
+                    r.get_int(2).unwrap(),
+                    r.get_string(11).unwrap().clone(),
+                )
+            })
+            .collect();
+        assert_eq!(read[0], (1, 1951, "p1".to_string()));
+        assert_eq!(read[6], (7, 1957, "p7".to_string()));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_damaged_row_file_is_an_error_naming_its_line() {
+        let dir = temp("damaged");
+        let rows = dir.join("person.rows");
+        std::fs::write(&rows, person_line(1) + "\n[1,2]\n").unwrap();
+        let err = write(Table::Person, &rows, &dir.join("p.parquet")).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(
+            err.to_string().ends_with("line 2: wrong number of cells"),
+            "{err}"
+        );
+        // a required value missing
+        let mut no_id: Vec<Value> = serde_json::from_str(&person_line(1)).unwrap();
+        no_id[0] = Value::Null;
+        std::fs::write(&rows, serde_json::to_string(&no_id).unwrap()).unwrap();
+        let err = write(Table::Person, &rows, &dir.join("p.parquet")).unwrap_err();
+        assert!(
+            err.to_string().ends_with("line 1: person_id is required"),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_schema_is_omops_names_and_types() {
+        let s = schema(Table::ConditionOccurrence);
+        assert!(s.starts_with(
+            "message condition_occurrence {\n  required int64 condition_occurrence_id;\n"
+        ));
+        assert!(s.contains("  required int32 condition_start_date (DATE);\n"));
+        assert!(
+            s.contains("  optional int64 condition_start_datetime (TIMESTAMP(MICROS,true));\n")
+        );
+        assert!(s.contains("  optional binary condition_source_value (STRING);\n"));
+    }
 }

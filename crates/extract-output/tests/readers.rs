@@ -8,50 +8,20 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-use icr_extract_output::{KIND_OMOP, Writers};
+use icr_extract_output::KIND_OMOP;
 use serde_json::Value;
-
-fn tools_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/extract-readers")
-}
-
-/// The reader's Python, when installed; else `None` after saying so (under
-/// `CI=true`, a failure).
-fn reader() -> Option<PathBuf> {
-    let python = tools_dir().join(".venv/bin/python");
-    if python.is_file() {
-        return Some(python);
-    }
-    let message = "DuckDB, the extract's independent reader, is not installed: \
-                   run `bash tools/extract-readers/install.sh` (PyPI duckdb 2.0.1; python3 3.11+)";
-    assert!(!icr_testkit::in_ci(), "CI=true and {message}");
-    eprintln!(
-        "\n==================== SKIPPED: the DuckDB read-back ====================\n{message}\n\
-         =======================================================================\n"
-    );
-    None
-}
 
 #[test]
 fn duckdb_reads_every_table_and_they_match_the_ndjson() {
-    let Some(python) = reader() else { return };
-    let dir = common::temp_dir("duckdb");
-    let mut w = Writers::create(&dir).unwrap();
-    for r in common::population(25) {
-        w.write(&r).unwrap();
-    }
-    let entries = w.finish().unwrap();
-
-    let read = |dir: &Path| {
-        Command::new(&python)
-            .arg(tools_dir().join("read_extract.py"))
-            .arg(dir)
-            .output()
-            .unwrap()
+    let Some(python) = common::duckdb() else {
+        return;
     };
+    let dir = common::temp_dir("duckdb");
+    let entries = common::write_records(&dir, &common::population(25));
+
+    let read = |dir: &Path| common::read_extract(&python, dir);
     let out = read(&dir);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -71,9 +41,16 @@ fn duckdb_reads_every_table_and_they_match_the_ndjson() {
             .trim_end_matches(".parquet");
         let t = &summary["tables"][name];
         assert_eq!(t["rows"], e.rows, "{name}");
-        assert_eq!(t["rows"], t["resources"], "{name}");
+        let parts = t["parts"].as_u64().unwrap_or(0);
+        assert_eq!(
+            t["rows"].as_u64().unwrap(),
+            t["resources"].as_u64().unwrap() + parts,
+            "{name}"
+        );
     }
     assert_eq!(summary["tables"]["person"]["rows"], 25);
+    // each person's blood pressure: two parts
+    assert_eq!(summary["tables"]["measurement"]["parts"], 50);
     assert_eq!(summary["ndjson"]["Patient"], 25);
 
     // OMOP's types as DuckDB reads them: DATE columns are dates.
@@ -90,5 +67,25 @@ fn duckdb_reads_every_table_and_they_match_the_ndjson() {
     assert_eq!(
         summary["tables"]["measurement"]["types"]["value_as_number"],
         "DOUBLE"
+    );
+
+    // The reader does catch a table that disagrees: one condition's NDJSON
+    // onset moved a century.
+    let conditions = dir.join("fhir/Condition.ndjson");
+    let text = std::fs::read_to_string(&conditions).unwrap();
+    let moved = text.replacen(r#""onsetDateTime":"20"#, r#""onsetDateTime":"19"#, 1);
+    assert_ne!(moved, text);
+    std::fs::write(&conditions, moved).unwrap();
+    let out = read(&dir);
+    assert!(!out.status.success());
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errors = summary["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0]
+            .as_str()
+            .unwrap()
+            .starts_with("condition_occurrence "),
+        "{errors:?}"
     );
 }

@@ -11,11 +11,7 @@ use icr_extract_output::{FileEntry, KIND_FHIR, KIND_OMOP, Offsets, Writers};
 use serde_json::Value;
 
 fn write_all(dir: &std::path::Path, n: u32) -> Vec<FileEntry> {
-    let mut w = Writers::create(dir).unwrap();
-    for r in population(n) {
-        w.write(&r).unwrap();
-    }
-    w.finish().unwrap()
+    common::write_records(dir, &population(n))
 }
 
 #[test]
@@ -116,8 +112,9 @@ fn the_listing_names_every_file_with_its_rows_size_and_digest() {
     assert_eq!(rows("omop/condition_occurrence.parquet"), 5);
     // a statement, a prescription and a vaccine
     assert_eq!(rows("omop/drug_exposure.parquet"), 15);
-    // the observation; the report groups it
-    assert_eq!(rows("omop/measurement.parquet"), 5);
+    // the observation, and a blood pressure's two parts (its panel row
+    // too); the report groups them
+    assert_eq!(rows("omop/measurement.parquet"), 20);
     assert_eq!(rows("omop/procedure_occurrence.parquet"), 5);
     // the encounter; the booked appointment did not take place yet
     assert_eq!(rows("omop/visit_occurrence.parquet"), 5);

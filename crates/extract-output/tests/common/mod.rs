@@ -1,10 +1,14 @@
 //! Synthetic pseudonymised records for the writers' tests and bench: every
-//! section, every resource type, dated so that each item has its OMOP row.
+//! section, every resource type, dated so that each item has its OMOP row
+//! (and a blood pressure's two parts theirs).
 
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
 
+use icr_extract_output::{FileEntry, Writers};
 use icr_model::time::{Date, Month, OffsetDateTime};
 use icr_model::{
     AlertStatus, AllergyCategory, AllergyClinicalStatus, AppointmentKind, AppointmentStatus,
@@ -277,6 +281,39 @@ fn items(key: &ProjectKey, n: u32) -> Vec<PseudoItem> {
                 member_roles: snomed("62247001"),
             }),
         ),
+        item(
+            17,
+            PseudoEntry::Results(Box::new(ResultItem {
+                kind: Some(ResultKind::Observation),
+                category: vec![],
+                code: snomed("75367002"),
+                status: Some(ResultStatus::Final),
+                effective: day(y, m, 6),
+                issued: None,
+                value: None,
+                absent_reason: vec![],
+                interpretation: vec![],
+                reference_range: vec![],
+                components: [
+                    ("271649006", 120.0 + f64::from(n % 30)),
+                    ("271650006", 80.0),
+                ]
+                .into_iter()
+                .map(|(c, v)| ComponentItem {
+                    code: snomed(c),
+                    value: Some(Value::Quantity(Amount {
+                        value: Some(v),
+                        comparator: None,
+                        unit: Some("mm[Hg]".into()),
+                        unit_code: Some("mm[Hg]".into()),
+                    })),
+                    interpretation: vec![],
+                    reference_range: vec![],
+                })
+                .collect(),
+                members: vec![],
+            })),
+        ),
     ];
     // One item held by two sources whose copies differ.
     out[0]
@@ -346,4 +383,50 @@ pub fn all_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
     }
     out.sort();
     out
+}
+
+fn readers_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/extract-readers")
+}
+
+/// The Python of the extract's independent reader (DuckDB), when installed;
+/// else `None`, after saying so loudly once (under `CI=true`, a failure).
+pub fn duckdb() -> Option<PathBuf> {
+    static PYTHON: OnceLock<Option<PathBuf>> = OnceLock::new();
+    let python = PYTHON.get_or_init(|| {
+        let python = readers_dir().join(".venv/bin/python");
+        if python.is_file() {
+            return Some(python);
+        }
+        let message = "DuckDB, the extract's independent reader, is not installed: \
+                       run `bash tools/extract-readers/install.sh` (PyPI duckdb 2.0.1; python3 3.11+)";
+        assert!(!icr_testkit::in_ci(), "CI=true and {message}");
+        eprintln!(
+            "\n==================== SKIPPED: the DuckDB read-back ====================\n{message}\n\
+             =======================================================================\n"
+        );
+        None
+    });
+    python.clone()
+}
+
+/// Runs `read_extract.py` over the extract in `dir`.
+pub fn read_extract(python: &Path, dir: &Path) -> Output {
+    Command::new(python)
+        .arg(readers_dir().join("read_extract.py"))
+        .arg(dir)
+        .output()
+        .unwrap()
+}
+
+/// Writes `records` as one extract into `dir` and finishes it.
+pub fn write_records<'a>(
+    dir: &Path,
+    records: impl IntoIterator<Item = &'a PseudonymisedRecord>,
+) -> Vec<FileEntry> {
+    let mut w = Writers::create(dir).unwrap();
+    for r in records {
+        w.write(r).unwrap();
+    }
+    w.finish().unwrap()
 }
