@@ -318,6 +318,8 @@ fn finish<E: std::fmt::Display>(result: Result<(), E>) -> ExitCode {
 
 /// Exit code 2: the command could not be done, and why.
 fn cannot(e: impl std::fmt::Display) -> ExitCode {
-    eprintln!("icr: {e}");
+    use std::io::Write as _;
+    // Not `eprintln!`, which panics when standard error is closed.
+    let _ = writeln!(std::io::stderr(), "icr: {e}");
     ExitCode::from(2)
 }

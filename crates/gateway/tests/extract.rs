@@ -117,7 +117,7 @@ async fn an_extract_never_reads_or_fills_the_cache_clinicians_use() {
         .gateway
         .extract_run("run-2", "population-health", SectionSet::all())
         .unwrap();
-    for position in 0..2 {
+    for _ in 0..2 {
         let person = s.gateway.extract_person(&run, nhs()).await;
         assert!(
             matches!(person, ExtractedPerson::Record { .. }),

@@ -56,7 +56,8 @@ pub struct Person {
     /// Month of birth, 1–12 (spec `month_year`, when the source knows it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub month_of_birth: Option<u8>,
-    /// Age band on the extract's date (spec `age_band`).
+    /// Age band on the extract's date (spec `age_band`; with `month_year`,
+    /// the band the year and month of birth give, when they give one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub age_band: Option<AgeBand>,
     /// Administrative gender.
@@ -526,6 +527,12 @@ impl<'a> Pseudonymiser<'a> {
                     let (y, m) = birth_month(birth);
                     p.year_of_birth = Some(y);
                     p.month_of_birth = m;
+                    // The band the published year and month give (none in
+                    // the month a band changes): no more than they say,
+                    // for the summary's age columns.
+                    let month = m.and_then(|m| icr_model::time::Month::try_from(m).ok());
+                    p.age_band =
+                        month.and_then(|m| age_band(&PartialDateTime::YearMonth(y, m), self.today));
                 }
                 BirthLevel::AgeBand => p.age_band = age_band(birth, self.today),
             }

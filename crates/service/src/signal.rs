@@ -20,5 +20,8 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
-    eprintln!("icr: stopping");
+    // Never `eprintln!`: with standard error closed (piped to a reader
+    // that has gone) it panics, and the stop would never be acted on.
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "icr: stopping");
 }

@@ -389,10 +389,7 @@ async fn fetch_one(
     if traffic == Traffic::Extract {
         // "Not known here" is an answer, not a failure: only what counts
         // against the source's health slows the extract.
-        let failed = answer
-            .0
-            .as_ref()
-            .is_err_and(crate::resilience::is_failure);
+        let failed = answer.0.as_ref().is_err_and(crate::resilience::is_failure);
         source.lane.observed(started.elapsed(), failed);
     }
     answer
