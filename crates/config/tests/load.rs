@@ -785,3 +785,60 @@ fn the_viewers_provider_must_be_a_trusted_issuer_for_its_client_and_its_values_i
         assert!(text.contains(expected), "{expected}\n{text}");
     }
 }
+
+#[test]
+fn extracts_are_named_once_each_and_their_paths_are_beside_the_config() {
+    let d = tempdir("extracts");
+    write(&d, "sources.d/gwh.toml", GOOD_SOURCE);
+    let extract = |name: &str, cohort: &str| {
+        format!(
+            "[[extract]]\nname = \"{name}\"\nspec = \"extract/extract.toml\"\ncohort = \"{cohort}\"\nout = \"out\"\n"
+        )
+    };
+    write(
+        &d,
+        "gateway.toml",
+        &format!(
+            "{AUTH}{}{}",
+            extract("monthly", "registered:lists"),
+            extract("weekly", "/abs/cohort.txt")
+        ),
+    );
+    let c = Config::load(&d, &registry()).unwrap();
+    let x = &c.gateway.extracts;
+    assert_eq!(x.len(), 2);
+    assert_eq!(x[0].spec, d.join("extract/extract.toml"));
+    assert_eq!(x[0].out, d.join("out"));
+    assert_eq!(
+        x[0].cohort,
+        format!("registered:{}", d.join("lists").display())
+    );
+    assert_eq!(x[1].cohort, "/abs/cohort.txt");
+
+    write(
+        &d,
+        "gateway.toml",
+        &format!(
+            "{AUTH}{}{}",
+            extract("monthly", "c.txt"),
+            extract("monthly", "c.txt")
+        ),
+    );
+    let text = Config::load(&d, &registry()).unwrap_err().to_string();
+    assert!(
+        text.contains("gateway.toml: extract[1].name: names another [[extract]] already"),
+        "{text}"
+    );
+    write(
+        &d,
+        "gateway.toml",
+        &format!("{AUTH}{}", extract("../x", "c.txt")),
+    );
+    let text = Config::load(&d, &registry()).unwrap_err().to_string();
+    assert!(
+        text.contains(
+            "gateway.toml: extract[0].name: must be 1 to 32 lower-case letters, digits or hyphens"
+        ),
+        "{text}"
+    );
+}

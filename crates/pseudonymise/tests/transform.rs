@@ -145,7 +145,7 @@ fn a_small_record_exactly() {
         json,
         format!(
             concat!(
-                r#"{{"person":{{"person_id":"{person}","year_of_birth":1950,"month_of_birth":3,"#,
+                r#"{{"person":{{"person_id":"{person}","year_of_birth":1950,"month_of_birth":3,"age_band":"75-79","#,
                 r#""gender":"female","postcode_district":"SN15","registered_practice":"J83001"}},"#,
                 r#""items":[{{"sources":[{{"source":"gwh","ods_code":"RN3","record_id":"{c7}"}}],"#,
                 r#""section":"conditions","code":[{{"system":"http://snomed.info/sct","code":"44054006"}}],"#,
@@ -206,6 +206,22 @@ fn age_bands_areas_and_sensitive_people() {
     assert_eq!(out.person.postcode_district, None);
     assert_eq!(out.person.registered_practice, None);
     assert_eq!(out.person.year_of_birth, Some(1950));
+    // With month and year of birth, the band they imply (no finer).
+    assert_eq!(
+        out.person.age_band.map(|b| b.to_string()),
+        Some("75-79".into())
+    );
+
+    // In the month a band changes, month and year imply none: no band.
+    let mut boundary = demographics();
+    boundary.birth_date = Some(PartialDateTime::Date(day(1951, 12, 20)));
+    let rec = record(boundary, &src, Vec::new());
+    let out = p.pseudonymise(nhs, &rec);
+    assert_eq!(
+        (out.person.year_of_birth, out.person.month_of_birth),
+        (Some(1951), Some(12))
+    );
+    assert_eq!(out.person.age_band, None);
 
     // Postcode level none.
     let none = spec_with(PostcodeLevel::None);

@@ -25,6 +25,7 @@ use icr_model::NhsNumber;
 use icr_pseudonymise::PseudonymisedRecord;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// The raw, unsuppressed counts a shard leaves for [`merge`].
 pub const COUNTS_FILE: &str = "counts.json";
@@ -130,6 +131,27 @@ pub fn prepare(gateway: &Gateway, request: &RunRequest) -> Result<Prepared, Extr
     Ok(Prepared { job, run })
 }
 
+/// Checks an `[[extract]]` of gateway.toml as a run would start it: its
+/// specification (the key file, the opt-out list, the area lookup), its
+/// cohort, and the policy's `[population_health]`. Says what is wrong.
+pub fn check(config: &icr_config::Config, job: &icr_config::ExtractJob) -> Result<(), String> {
+    let spec = ExtractConfig::load(&job.spec).map_err(|e| e.to_string())?;
+    let source: CohortSource = match job.cohort.parse() {
+        Ok(s) => s,
+        Err(never) => match never {},
+    };
+    Cohort::read(&source, spec.max_cohort).map_err(|e| e.to_string())?;
+    let allowed = config.policy.population_health_sections().ok_or(
+        "the policy allows no population-health extract (no [population_health] in policy.toml)",
+    )?;
+    if spec.spec.sections.intersection(allowed).is_empty() {
+        return Err(
+            "the policy's [population_health] allows none of the specification's sections".into(),
+        );
+    }
+    Ok(())
+}
+
 /// Runs a prepared job to its end on `gateway`: the files, then the
 /// summary (whole cohort) or the raw counts (a shard), then the manifest.
 pub async fn run(
@@ -153,9 +175,15 @@ pub async fn run(
     let records = GatewayRecords {
         gateway: gateway.clone(),
         run: run.clone(),
+        reading: TaskTracker::new(),
     };
-    let finished: Finished<Tallied> =
-        icr_extract::run(&records, Files(writers), start, job, cancel, progress).await?;
+    let ran = icr_extract::run(&records, Files(writers), start, job, cancel, progress).await;
+    // People still being read when the run stopped finish their reading
+    // (each bounded by its deadline), so that each access's audit entry is
+    // completed before the log can close; they are read again on resume.
+    records.reading.close();
+    records.reading.wait().await;
+    let finished: Finished<Tallied> = ran?;
     let whole = job.identity().shard == Shard::WHOLE;
     let extra = if whole {
         write_summary(&dir, &finished.tally.0, job.config().threshold)?
@@ -277,15 +305,27 @@ fn describe(dir: &Path, name: &str, kind: &str, rows: u64) -> Result<OutputFile,
     })
 }
 
-/// The gateway as the extract's source of records.
+/// The gateway as the extract's source of records. Each person is read in
+/// a task of its own, which finishes (and completes its audit entry) even
+/// when the run stops waiting for it.
 struct GatewayRecords {
     gateway: Gateway,
     run: ExtractRun,
+    reading: TaskTracker,
 }
 
 impl Records for GatewayRecords {
     async fn person(&self, _run: &RunId, _position: u64, nhs: NhsNumber) -> PersonOutcome {
-        match self.gateway.extract_person(&self.run, nhs).await {
+        let (gateway, run) = (self.gateway.clone(), self.run.clone());
+        let read = self
+            .reading
+            .spawn(async move { gateway.extract_person(&run, nhs).await });
+        let Ok(person) = read.await else {
+            return PersonOutcome::Failed(
+                "reading the person's record stopped unexpectedly".into(),
+            );
+        };
+        match person {
             ExtractedPerson::Record { record, unanswered } => PersonOutcome::Record {
                 record,
                 completeness: Completeness {
@@ -397,4 +437,43 @@ pub fn cancel_on_signal(cancel: &CancellationToken) -> tokio::task::JoinHandle<(
         crate::shutdown_signal().await;
         cancel.cancel();
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use icr_extract::RunCounts;
+
+    use super::*;
+
+    #[test]
+    fn a_progress_line_shows_the_bar_every_count_the_rate_and_the_time_left() {
+        let p = Progress {
+            done: 300,
+            total: 1200,
+            counts: RunCounts {
+                in_cohort: 1200,
+                in_shard: 1200,
+                national_opt_out: 1,
+                objected: 2,
+                not_found: 3,
+                extracted: 294,
+                incomplete: 7,
+            },
+            people_per_second: Some(31.25),
+            eta: Some(Duration::from_secs(125)),
+        };
+        assert_eq!(
+            progress_line(&p),
+            "[#######.......................] 300/1200 people: 294 extracted (7 incomplete), 2 objected, 1 opted out, 3 not found, 31.2/s, 2:05 left"
+        );
+        let done = Progress {
+            done: 1200,
+            eta: Some(Duration::ZERO),
+            ..p
+        };
+        assert!(progress_line(&done).starts_with(&format!("[{}] 1200/1200", "#".repeat(30))));
+        assert!(!progress_line(&done).contains("left"));
+    }
 }

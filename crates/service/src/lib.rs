@@ -275,6 +275,29 @@ pub fn check(dir: &Path, registry: &Registry) -> Result<String, ConfigErrors> {
             }
         }
     }
+    // Each [[extract]] as a run would read it: its specification (the key
+    // file, the opt-out list), its cohort, and the policy's leave. The
+    // sources are not asked.
+    let mut problems = Vec::new();
+    for (i, x) in config.gateway.extracts.iter().enumerate() {
+        if let Err(message) = extract::check(&config, x) {
+            problems.push(icr_config::ConfigError {
+                file: dir.join("gateway.toml"),
+                line: None,
+                key: Some(format!("extract[{i}]")),
+                message,
+            });
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ConfigErrors(problems));
+    }
+    if !config.gateway.extracts.is_empty() {
+        line.push_str(&format!(
+            ", {} population-health extract(s) for operators",
+            config.gateway.extracts.len()
+        ));
+    }
     Ok(line)
 }
 
