@@ -99,10 +99,20 @@
 //! no label of the summary can be anything but a code).
 
 mod counts;
+mod fuzz;
 mod report;
 
 #[cfg(test)]
 mod properties;
 
-pub use counts::{AGE_COLUMNS, Counts, MAX_TRACKED_CODES, MAX_TRACKED_ORGANISATIONS};
+pub use counts::{AGE_COLUMNS, Counts, CountsError, MAX_TRACKED_CODES, MAX_TRACKED_ORGANISATIONS};
 pub use report::{Limits, Report, ReportError, Table};
+
+/// Any bytes as `counts.json` (the first byte picks the threshold), read
+/// by [`Counts::from_json`] and reported: must never panic; an error shows
+/// none of the bytes; a report publishes no count below the threshold, and
+/// counts read write back the same. The entry point for fuzzing.
+#[doc(hidden)]
+pub fn fuzz_counts(data: &[u8]) {
+    fuzz::counts(data);
+}
