@@ -47,7 +47,15 @@
 //! - **Progress** ([`Progress`], [`Eta`]): a snapshot after each person.
 //!
 //! No NHS number goes in an error, the manifest or the checkpoint (a
-//! failure's reason has any ten-digit run masked); the crate logs nothing.
+//! failure's reason, and any message of a parser quoting what it read, has
+//! every ten-digit run masked); the crate logs nothing.
+//!
+//! The readers of outside data are pure and fuzzed (`fuzz/`, README
+//! there): the lists ([`fuzz_list`]), `extract.toml` ([`fuzz_config`]), the
+//! area lookup ([`fuzz_area_lookup`]), `checkpoint.json`
+//! ([`fuzz_checkpoint`]) and shards' `manifest.json` and their merge
+//! ([`fuzz_manifest`]); `tests/fuzz_seeds.rs` runs the seeds and mutations
+//! of them through the same entry points in `cargo test`.
 //! The checkpoint holds the tally's raw, unsuppressed counts: it is the
 //! key holder's working file, removed by [`complete`], and an abandoned
 //! run's directory is not to be published as it stands.
