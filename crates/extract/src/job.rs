@@ -581,6 +581,36 @@ mod tests {
         assert!(serde_json::from_str::<RunId>("\"a/b\"").is_err());
     }
 
+    /// Counts that wrap round to the checkpoint's position (no run writes
+    /// them) are refused, not accepted or a panic.
+    #[test]
+    fn a_checkpoint_whose_counts_overflow_is_refused() {
+        let h = "a".repeat(64);
+        let identity = serde_json::json!({
+            "run_id": "r1", "date": "2026-12-01", "purpose": "p", "spec_hash": h,
+            "key_id": "k", "cohort_hash": h, "opt_out_hash": h,
+            "area_lookup_hash": null, "shard": "0/1",
+        });
+        let id: Identity = serde_json::from_value(identity.clone()).unwrap();
+        let checkpoint = |national_opt_out: u64, objected: u64| {
+            serde_json::json!({
+                "identity": identity, "next_position": 3, "tally": null, "sink": null,
+                "counts": {"in_cohort": 100, "in_shard": 100, "national_opt_out": national_opt_out,
+                           "objected": objected, "not_found": 0, "extracted": 0, "incomplete": 0},
+            })
+            .to_string()
+        };
+        let file = Path::new("d/checkpoint.json");
+        let read = |text: String| {
+            parse_checkpoint::<(), ()>(text.as_bytes(), file, &id, 100).map(|c| c.next_position)
+        };
+        assert_eq!(read(checkpoint(1, 2)).unwrap(), 3);
+        assert_eq!(
+            read(checkpoint(u64::MAX, 4)).unwrap_err().to_string(),
+            "d/checkpoint.json: not a checkpoint: its counts do not agree with its position"
+        );
+    }
+
     #[test]
     fn atomic_json_has_sorted_keys_and_leaves_no_temporary() {
         let dir = tempfile::tempdir().unwrap();

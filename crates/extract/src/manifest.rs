@@ -352,6 +352,13 @@ mod tests {
         );
         let merged = merge_manifests(vec![manifest(0, 2, 4), manifest(1, 2, 6)]).unwrap();
         assert_eq!(err(vec![merged]), "manifest 0 is not one shard's");
+        // Counts no run writes: refused, not a panic or a wrapped sum.
+        let mut huge = manifest(1, 2, 6);
+        huge.counts.in_shard = u64::MAX;
+        assert_eq!(
+            err(vec![manifest(0, 2, 4), huge]),
+            "the shards' counts add up to more than a count can hold"
+        );
     }
 
     #[test]
