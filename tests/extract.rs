@@ -610,7 +610,7 @@ fn resume_is_always_safe_to_pass_fresh_then_finished() {
             "icr extract demo {args:?} failed:\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        String::from_utf8_lossy(&out.stderr).into_owned()
+        String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let first = shard(&resumed, &["--resume"]);
     assert!(first.contains("extract written:"), "{first}");
