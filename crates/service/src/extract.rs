@@ -81,7 +81,9 @@ pub struct RunRequest {
     /// The date ages are reckoned on; today (UTC) when absent, or the
     /// checkpoint's when resuming.
     pub date: Option<RunDate>,
-    /// Continue from the checkpoint in the run's directory.
+    /// Continue from the checkpoint in the run's directory; with none,
+    /// start afresh in an absent or empty directory, or do nothing when
+    /// the run's manifest is there.
     pub resume: bool,
 }
 
