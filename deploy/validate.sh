@@ -4,7 +4,7 @@
 #
 #   yamllint             every YAML file (syntax, duplicate keys, indentation)
 #   kubectl kustomize    renders deploy/k8s, deploy/replicated and
-#                        deploy/k8s-extract (run/, resume/, merge/, volumes/;
+#                        deploy/k8s-extract (run/, merge/, volumes/;
 #                        and checks what they reference)
 #   kubernetes-validate  the rendered objects against the Kubernetes
 #                        $K8S_VERSIONS OpenAPI schemas, strict (unknown fields fail)
@@ -97,7 +97,7 @@ replicated=""
 extract=""
 manifests=()
 if [ ${#KUSTOMIZE[@]} -gt 0 ]; then
-    for target in deploy/k8s deploy/replicated deploy/k8s-extract/run deploy/k8s-extract/resume deploy/k8s-extract/merge deploy/k8s-extract/volumes; do
+    for target in deploy/k8s deploy/replicated deploy/k8s-extract/run deploy/k8s-extract/merge deploy/k8s-extract/volumes; do
         name=${target#deploy/}
         out="$WORK/rendered-${name//\//-}.yaml"
         step "render $target (${KUSTOMIZE[*]})"

@@ -101,7 +101,9 @@ struct ExtractRunArgs {
     /// stopped run's).
     #[arg(long)]
     date: Option<icr_extract::RunDate>,
-    /// Continue the run stopped in --out from its last checkpoint.
+    /// Continue the run stopped in --out from its last checkpoint; with
+    /// none, start afresh in an absent or empty directory, or do nothing
+    /// when the run has finished (so it is safe on every attempt).
     #[arg(long)]
     resume: bool,
     /// Write the audit log here instead of gateway.toml's directory (a

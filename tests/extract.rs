@@ -583,6 +583,53 @@ fn shards_written_apart_merge_into_the_whole_extract() {
     assert_eq!(union, people(reference()));
 }
 
+/// What the Kubernetes Job does on every attempt of a shard: `--resume`
+/// with no checkpoint in an absent directory starts the shard afresh,
+/// writing what a run without it writes; again, once the shard has
+/// finished, it fetches nothing, writes nothing and says so (exit 0).
+#[test]
+fn resume_is_always_safe_to_pass_fresh_then_finished() {
+    let (resumed, plain) = (scratch("resume-always"), scratch("resume-plain"));
+    let shard = |out: &Path, more: &[&str]| {
+        let mut args = vec![
+            "--out",
+            out.to_str().unwrap(),
+            "--date",
+            DATE,
+            "--shard",
+            "1/3",
+        ];
+        args.extend(more);
+        let out = icr()
+            .args(["extract", "demo"])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "icr extract demo {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let first = shard(&resumed, &["--resume"]);
+    assert!(first.contains("extract written:"), "{first}");
+    shard(&plain, &[]);
+    let dir = |d: &Path| d.join("shard-1-of-3");
+    let written = files(&dir(&resumed));
+    assert_eq!(written, files(&dir(&plain)));
+    assert!(!dir(&resumed).join("checkpoint.json").exists());
+
+    let again = shard(&resumed, &["--resume"]);
+    assert!(again.contains("finished already"), "{again}");
+    assert!(again.contains("nothing to do"), "{again}");
+    assert!(!again.contains("extract written:"), "{again}");
+    assert!(
+        files(&dir(&resumed)) == written,
+        "a finished shard was written to"
+    );
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {

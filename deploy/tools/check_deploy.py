@@ -24,8 +24,8 @@
   gateway may reach the Cluster's primary on 5432 and the Cluster's pods
   admit it; the Ingress hashes on the key patient-key.nginx.conf defines,
   and sends to the gateway's Service.
-- the population-health extract (deploy/k8s-extract: run/, resume/, merge/
-  and volumes/, rendered; --extract): its gateway config is deploy/k8s's with
+- the population-health extract (deploy/k8s-extract: run/, merge/ and
+  volumes/, rendered; --extract): its gateway config is deploy/k8s's with
   the cache off, same policy and sources; the Indexed Job's shard index
   comes from the Job controller and N equals completions, the run id and
   date are one for every shard; the project key is an item of a Secret that
@@ -988,7 +988,7 @@ def check_extract(rendered: Path) -> None:
         problem(where, "no Job icr-extract with a container extract")
         return
     job, spec, c = found
-    for name in ("icr-extract", "icr-extract-resume", "icr-extract-merge"):
+    for name in ("icr-extract", "icr-extract-merge"):
         j = objs.get(("Job", name))
         if j is None:
             problem("deploy/k8s-extract", f"no Job {name}")
@@ -1018,6 +1018,8 @@ def check_extract(rendered: Path) -> None:
                 problem(where, f"$({var}) is not in the container's env: Kubernetes would pass it as it is")
     if args[:2] != ["extract", "run"]:
         problem(where, "extract: args must start with the subcommand: extract run")
+    if "--resume" not in args:
+        problem(where, "extract: --resume on every attempt, so that a retried pod continues its shard (it starts afresh when there is nothing to resume)")
     expected = {"--shard": "$(SHARD_INDEX)/$(SHARDS)", "--run-id": "$(RUN_ID)", "--date": "$(RUN_DATE)"}
     for f, v in expected.items():
         if flag(args, f) != v:
@@ -1080,23 +1082,6 @@ def check_extract(rendered: Path) -> None:
         elif "$(SHARD_INDEX)" not in m.get("subPathExpr", ""):
             problem(where, f"the {what} mount must be the shard's own directory (subPathExpr with $(SHARD_INDEX)): one process per audit directory")
 
-    # The resume: the run's pod for one shard, with --resume.
-    resume = objs.get(("Job", "icr-extract-resume"))
-    if resume is not None:
-        rspec = resume["spec"]["template"]["spec"]
-        rc = rspec["containers"][0]
-        renv = {e["name"]: e for e in rc.get("env", [])}
-        shard = renv.get("SHARD_INDEX", {}).get("value", "")
-        if rc.get("args") != args + ["--resume"]:
-            problem("deploy/k8s-extract/resume", "args must be the run's with --resume added")
-        if not (shard.isdigit() and int(shard) < js.get("completions", 0)):
-            problem("deploy/k8s-extract/resume", f"SHARD_INDEX {shard!r} must be one of the run's shards, 0 to completions - 1")
-        if resume["spec"].get("completions") != 1 or resume["spec"].get("completionMode", "NonIndexed") != "NonIndexed":
-            problem("deploy/k8s-extract/resume", "one pod: completions 1, not Indexed")
-        same = lambda p, k: {n: v for n, v in p.items() if n not in k}
-        if same(rspec, ()) | {"containers": None} != same(spec, ()) | {"containers": None} or same(rc, ("args", "env")) != same(c, ("args", "env")):
-            problem("deploy/k8s-extract/resume", "the pod must be the run's but for SHARD_INDEX and --resume")
-
     # The merge: the same output claim, nothing else of note.
     merge = objs.get(("Job", "icr-extract-merge"))
     if merge is not None:
@@ -1146,7 +1131,7 @@ def main() -> int:
     ap.add_argument("--replicated", type=Path,
                     help="deploy/replicated rendered by kustomize: check it (with --assemble: assemble its pod's config)")
     ap.add_argument("--extract", type=Path,
-                    help="deploy/k8s-extract/{run,resume,merge,volumes} rendered by kustomize, as one file: check them (with --assemble: assemble the extract pod's config)")
+                    help="deploy/k8s-extract/{run,merge,volumes} rendered by kustomize, as one file: check them (with --assemble: assemble the extract pod's config)")
     a = ap.parse_args()
     if a.assemble and a.extract:
         return assemble_extract(a.extract, a.assemble)

@@ -31,7 +31,8 @@ pub struct ExtractDemoArgs {
     /// One shard of the cohort (I/N), written below `--out`.
     #[arg(long)]
     pub shard: Option<icr_extract::Shard>,
-    /// Continue the run stopped in `--out` from its last checkpoint.
+    /// Continue the run stopped in `--out` from its last checkpoint (with
+    /// none: afresh in an empty directory, nothing when finished).
     #[arg(long)]
     pub resume: bool,
     /// Keep the audit log here (one entry per person read); by default a

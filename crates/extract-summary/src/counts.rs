@@ -98,6 +98,31 @@ impl Counts {
         );
     }
 
+    /// Reads `counts.json` as a shard wrote it: its shape only (unknown
+    /// fields, keys that are not codes and rows of the wrong length are
+    /// refused) and no more rows than [`Counts::add`] keeps apart. The
+    /// error says where and what kind of fault, never what is there.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, CountsError> {
+        let c: Counts = serde_json::from_slice(bytes).map_err(|e| CountsError::Json {
+            line: e.line(),
+            column: e.column(),
+            what: match e.classify() {
+                serde_json::error::Category::Io => "unreadable",
+                serde_json::error::Category::Syntax => "not JSON",
+                serde_json::error::Category::Eof => "cut short",
+                serde_json::error::Category::Data => {
+                    "not counts (an unknown field, a key that is not a code, or a row of the wrong shape)"
+                }
+            },
+        })?;
+        if c.conditions.len() > MAX_TRACKED_CODES
+            || c.organisations.len() > MAX_TRACKED_ORGANISATIONS
+        {
+            return Err(CountsError::TooManyRows);
+        }
+        Ok(c)
+    }
+
     /// People counted (extracted).
     pub fn people(&self) -> u64 {
         sum(&self.complete).saturating_add(sum(&self.incomplete))
@@ -121,6 +146,26 @@ impl Counts {
     }
 }
 
+/// Why `counts.json` could not be read (never quoting it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CountsError {
+    /// The JSON is not counts.
+    #[error("line {line} column {column}: {what}")]
+    Json {
+        /// The line, from 1.
+        line: usize,
+        /// The column, from 1.
+        column: usize,
+        /// What kind of fault.
+        what: &'static str,
+    },
+    /// More codes or organisations than a run keeps apart.
+    #[error(
+        "more than {MAX_TRACKED_CODES} condition codes or {MAX_TRACKED_ORGANISATIONS} organisations"
+    )]
+    TooManyRows,
+}
+
 /// A SNOMED CT concept id as the summary counts it: 6 to 18 digits, no
 /// leading zero (the pseudonymiser keeps no other, and `counts.json` read
 /// back is held to the same).
@@ -139,7 +184,7 @@ impl ConditionCode {
 impl TryFrom<String> for ConditionCode {
     type Error = String;
     fn try_from(code: String) -> Result<Self, String> {
-        Self::parse(&code).ok_or_else(|| format!("not a SNOMED CT concept id: {code:?}"))
+        Self::parse(&code).ok_or_else(|| "a key is not a SNOMED CT concept id".to_owned())
     }
 }
 

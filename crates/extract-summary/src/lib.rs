@@ -93,16 +93,29 @@
 //! that a shard can write it (`counts.json` in its own directory) for
 //! `icr extract merge` to read back and [`Counts::merge`]; it must never be
 //! handed to a recipient of the extract, and has no rendering of its own.
-//! Publish only what [`Counts::report`] returns. Read back, it is held to
-//! the shape it was written in: unknown fields, keys that are not SNOMED CT
-//! concept ids or ODS codes, and rows of the wrong length are refused (so
-//! no label of the summary can be anything but a code).
+//! Publish only what [`Counts::report`] returns. Read back
+//! ([`Counts::from_json`]), it is held to the shape it was written in:
+//! unknown fields, keys that are not SNOMED CT concept ids or ODS codes,
+//! rows of the wrong length and more rows than a run keeps apart are
+//! refused (so no label of the summary can be anything but a code), and
+//! the error says where and what kind of fault, never what is there. The
+//! reader and the report are fuzzed ([`fuzz_counts`], `fuzz/`).
 
 mod counts;
+mod fuzz;
 mod report;
 
 #[cfg(test)]
 mod properties;
 
-pub use counts::{AGE_COLUMNS, Counts, MAX_TRACKED_CODES, MAX_TRACKED_ORGANISATIONS};
+pub use counts::{AGE_COLUMNS, Counts, CountsError, MAX_TRACKED_CODES, MAX_TRACKED_ORGANISATIONS};
 pub use report::{Limits, Report, ReportError, Table};
+
+/// Any bytes as `counts.json` (the first byte picks the threshold), read
+/// by [`Counts::from_json`] and reported: must never panic; an error shows
+/// none of the bytes; a report publishes no count below the threshold, and
+/// counts read write back the same. The entry point for fuzzing.
+#[doc(hidden)]
+pub fn fuzz_counts(data: &[u8]) {
+    fuzz::counts(data);
+}

@@ -21,6 +21,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use icr_model::NhsNumber;
@@ -30,6 +31,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cohort::{Cohort, DEFAULT_MAX_COHORT, keyed_hash};
 use crate::lists::{self, LineFormat};
+use crate::run::mask_numbers;
 
 /// The most people a national data opt-out list may hold (the national
 /// list is a few million).
@@ -176,19 +178,19 @@ struct RawFile {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawRun {
-    purpose: Purpose,
-    key_file: PathBuf,
-    national_opt_out: Option<PathBuf>,
-    area_lookup: Option<PathBuf>,
+pub(crate) struct RawRun {
+    pub(crate) purpose: Purpose,
+    pub(crate) key_file: PathBuf,
+    pub(crate) national_opt_out: Option<PathBuf>,
+    pub(crate) area_lookup: Option<PathBuf>,
     #[serde(default = "default_threshold")]
-    threshold: u64,
+    pub(crate) threshold: u64,
     #[serde(default = "default_parallel")]
-    people_in_parallel: usize,
+    pub(crate) people_in_parallel: usize,
     #[serde(default = "default_checkpoint_every")]
-    checkpoint_every: u64,
+    pub(crate) checkpoint_every: u64,
     #[serde(default = "default_max_cohort")]
-    max_cohort: usize,
+    pub(crate) max_cohort: usize,
 }
 
 fn default_threshold() -> u64 {
@@ -204,31 +206,38 @@ fn default_max_cohort() -> usize {
     DEFAULT_MAX_COHORT
 }
 
-impl ExtractConfig {
-    /// Reads `file` and the files it names.
-    pub fn load(file: &Path) -> Result<Self, ConfigError> {
-        let err = |key: Option<&str>, message: String| ConfigError {
-            file: file.to_path_buf(),
-            key: key.map(str::to_string),
-            message,
-        };
-        let text =
-            std::fs::read_to_string(file).map_err(|e| err(None, format!("cannot read: {e}")))?;
-        let de =
-            toml::Deserializer::parse(&text).map_err(|e| err(None, e.message().trim().into()))?;
+/// `extract.toml` parsed and checked, before the files it names are read.
+pub(crate) struct Parsed {
+    /// `[run]`.
+    pub(crate) run: RawRun,
+    /// `[pseudonymise]`.
+    pub(crate) spec: Spec,
+}
+
+/// A [`ConfigError`] about `file` (and `key`); any run of ten digits in
+/// `message` (a TOML or serde message may quote a value) is masked.
+fn config_error(file: &Path, key: Option<&str>, message: &str) -> ConfigError {
+    ConfigError {
+        file: file.to_path_buf(),
+        key: key.map(mask_numbers),
+        message: mask_numbers(message),
+    }
+}
+
+impl Parsed {
+    /// Parses and checks the text of `file`, reading nothing: the TOML,
+    /// unknown keys, ranges, and that `postcode = "area"` has a lookup.
+    pub(crate) fn from_str(text: &str, file: &Path) -> Result<Self, ConfigError> {
+        let err = |key: Option<&str>, message: &str| config_error(file, key, message);
+        let de = toml::Deserializer::parse(text).map_err(|e| err(None, e.message().trim()))?;
         let raw: RawFile = serde_path_to_error::deserialize(de).map_err(|e| {
             let key = e.path().to_string();
-            err(
-                (key != ".").then_some(&key),
-                e.inner().message().trim().into(),
-            )
+            err((key != ".").then_some(&key), e.inner().message().trim())
         })?;
-        let base = file.parent().unwrap_or(Path::new("."));
-        let run = raw.run;
-        let spec = raw.pseudonymise;
+        let (run, spec) = (raw.run, raw.pseudonymise);
         let range = |key: &str, ok: bool, what: &str| match ok {
             true => Ok(()),
-            false => Err(err(Some(key), format!("must be {what}"))),
+            false => Err(err(Some(key), &format!("must be {what}"))),
         };
         range(
             "run.people_in_parallel",
@@ -247,6 +256,23 @@ impl ExtractConfig {
             !spec.sections.is_empty(),
             "at least one section",
         )?;
+        range(
+            "pseudonymise.postcode",
+            spec.postcode != icr_pseudonymise::PostcodeLevel::Area || run.area_lookup.is_some(),
+            "district or none when no run.area_lookup is given",
+        )?;
+        Ok(Self { run, spec })
+    }
+}
+
+impl ExtractConfig {
+    /// Reads `file` and the files it names.
+    pub fn load(file: &Path) -> Result<Self, ConfigError> {
+        let err = |key: Option<&str>, message: String| config_error(file, key, &message);
+        let text =
+            std::fs::read_to_string(file).map_err(|e| err(None, format!("cannot read: {e}")))?;
+        let Parsed { run, spec } = Parsed::from_str(&text, file)?;
+        let base = file.parent().unwrap_or(Path::new("."));
         let key_path = base.join(&run.key_file);
         let key = read_key(&key_path).map_err(|m| err(Some("run.key_file"), m))?;
         let mut opt_outs = BTreeSet::new();
@@ -267,11 +293,6 @@ impl ExtractConfig {
             }
             None => (None, None),
         };
-        range(
-            "pseudonymise.postcode",
-            spec.postcode != icr_pseudonymise::PostcodeLevel::Area || area_lookup.is_some(),
-            "district or none when no run.area_lookup is given",
-        )?;
         Ok(Self {
             purpose: run.purpose,
             key,
@@ -289,11 +310,17 @@ impl ExtractConfig {
     /// SHA-256 (hex) of the specification as JSON with sorted keys: a run
     /// resumes only under the specification it started with.
     pub fn spec_hash(&self) -> String {
-        let json = serde_json::to_value(&self.spec)
-            .map(|v| v.to_string())
-            .unwrap_or_default();
-        hex::encode(Sha256::digest(json.as_bytes()))
+        spec_hash(&self.spec)
     }
+}
+
+/// SHA-256 (hex) of `spec` as JSON with sorted keys (see
+/// [`ExtractConfig::spec_hash`]; a manifest's spec hashes the same way).
+pub(crate) fn spec_hash(spec: &Spec) -> String {
+    let json = serde_json::to_value(spec)
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    hex::encode(Sha256::digest(json.as_bytes()))
 }
 
 /// Reads the project key: the file's bytes, all of them. On unix a file
@@ -319,13 +346,31 @@ fn read_key(path: &Path) -> Result<ProjectKey, String> {
     ProjectKey::from_bytes(&bytes).map_err(|e| format!("{shown}: {e}"))
 }
 
-/// Reads an area lookup: `district,area` lines, `#` comments and blank
-/// lines skipped, a first line `district,area` a header. Returns it with
-/// the SHA-256 of the file.
+/// The longest area lookup file read: the UK's ~3,000 postcode districts
+/// fit hundreds of times over.
+pub const MAX_LOOKUP_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads an area lookup (see [`parse_lookup`]), at most
+/// [`MAX_LOOKUP_BYTES`].
 fn read_lookup(path: &Path) -> Result<(AreaLookup, String), String> {
     let shown = path.display();
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let text = std::str::from_utf8(&bytes).map_err(|_| format!("{shown}: not UTF-8"))?;
+    let cannot = |e: std::io::Error| format!("cannot read {shown}: {e}");
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_LOOKUP_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_LOOKUP_BYTES {
+        return Err(format!("{shown}: longer than {MAX_LOOKUP_BYTES} bytes"));
+    }
+    parse_lookup(&bytes, &shown.to_string())
+}
+
+/// Parses an area lookup, the bytes of the file `shown`: `district,area`
+/// lines, `#` comments and blank lines skipped, a first line
+/// `district,area` a header. Returns it with the SHA-256 of the bytes. A
+/// bad line is named by its number, never shown.
+pub(crate) fn parse_lookup(bytes: &[u8], shown: &str) -> Result<(AreaLookup, String), String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| format!("{shown}: not UTF-8"))?;
     let mut rows = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -339,7 +384,7 @@ fn read_lookup(path: &Path) -> Result<(AreaLookup, String), String> {
         let line = rows.get(e.row - 1).map_or(0, |r| r.0);
         format!("{shown}: line {line}: expected a postcode district and an area code of 1 to 12 letters or digits")
     })?;
-    Ok((lookup, hex::encode(Sha256::digest(&bytes))))
+    Ok((lookup, hex::encode(Sha256::digest(bytes))))
 }
 
 #[cfg(test)]

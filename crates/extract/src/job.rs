@@ -14,9 +14,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
 use crate::cohort::{Cohort, Shard, parse_string};
-use crate::config::{ExtractConfig, Purpose, checked_token};
+use crate::config::{ExtractConfig, Purpose, checked_token, spec_hash};
+use crate::manifest::Manifest;
 use crate::progress::RunCounts;
-use crate::run::RunError;
+use crate::run::{RunError, mask_numbers};
 
 /// The checkpoint's file name in the run's directory.
 pub const CHECKPOINT_FILE: &str = "checkpoint.json";
@@ -284,52 +285,99 @@ impl Job {
 
     /// Prepares the directory and reads the checkpoint to resume from.
     /// A fresh run refuses a directory holding anything (a checkpoint
-    /// says `--resume`); a resumed run refuses a missing checkpoint or one
-    /// of another run, naming what differs. The sink is then created
-    /// fresh, or resumed from [`Start::offsets`].
+    /// says `--resume`). A resumed run continues from the checkpoint when
+    /// there is one (refusing one of another run, naming what differs);
+    /// with none, it is [`Start::Done`] when the directory holds this
+    /// run's manifest (the run finished: nothing to do; another run's
+    /// manifest is refused), and starts [`Start::Fresh`] when the
+    /// directory is absent or empty, so that `--resume` can always be
+    /// passed (a retried Kubernetes pod). The sink is then created fresh,
+    /// or resumed from [`Start::offsets`].
     pub fn open<O: DeserializeOwned, T: DeserializeOwned>(&self) -> Result<Start<O, T>, RunError> {
+        let dir = &self.dir;
+        let file = dir.join(CHECKPOINT_FILE);
+        if !self.resume {
+            return match self.empty_dir()? {
+                true => Ok(Start::Fresh),
+                false => Err(RunError::Occupied {
+                    dir: dir.clone(),
+                    checkpoint: file.exists(),
+                }),
+            };
+        }
+        let bytes = match std::fs::read(&file) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return self.finished_or_fresh(),
+            Err(source) => return Err(RunError::Io { path: file, source }),
+        };
+        let in_shard = self.cohort.shard(self.identity.shard).len() as u64;
+        parse_checkpoint(&bytes, &file, &self.identity, in_shard)
+            .map(|c| Start::Resume(Box::new(c)))
+    }
+
+    /// `--resume` with no checkpoint: done when the directory holds this
+    /// run's manifest, fresh when it is absent or empty, else refused.
+    fn finished_or_fresh<O, T>(&self) -> Result<Start<O, T>, RunError> {
+        let dir = &self.dir;
+        let file = dir.join(MANIFEST_FILE);
+        match Manifest::read(dir) {
+            Ok(m) => {
+                let differs = self.manifest_differences(&m);
+                return match differs.is_empty() {
+                    true => Ok(Start::Done(Box::new(m))),
+                    false => Err(RunError::AnotherRunFinished { file, differs }),
+                };
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(RunError::BadManifest {
+                    file,
+                    message: e.to_string(),
+                });
+            }
+        }
+        match self.empty_dir()? {
+            true => Ok(Start::Fresh),
+            false => Err(RunError::NothingToResume { dir: dir.clone() }),
+        }
+    }
+
+    /// Creates the run's directory when it is absent; true when it is
+    /// (then) empty.
+    fn empty_dir(&self) -> Result<bool, RunError> {
         let dir = &self.dir;
         let io = |e| RunError::Io {
             path: dir.clone(),
             source: e,
         };
-        let file = dir.join(CHECKPOINT_FILE);
-        if !self.resume {
-            let occupied = match std::fs::read_dir(dir) {
-                Ok(mut entries) => entries.next().is_some(),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => false,
-                Err(e) => return Err(io(e)),
-            };
-            if occupied {
-                return Err(RunError::Occupied {
-                    dir: dir.clone(),
-                    checkpoint: file.exists(),
-                });
+        match std::fs::read_dir(dir) {
+            Ok(mut entries) => Ok(entries.next().is_none()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(dir).map_err(io)?;
+                Ok(true)
             }
-            std::fs::create_dir_all(dir).map_err(io)?;
-            return Ok(Start::Fresh);
+            Err(e) => Err(io(e)),
         }
-        let (bytes, recorded) = read_identity(dir)?;
-        let bad = |message: String| RunError::BadCheckpoint {
-            file: file.clone(),
-            message,
-        };
-        let differs = self.identity.differences(&recorded);
-        if !differs.is_empty() {
-            return Err(RunError::NotTheSameRun {
-                file: file.clone(),
-                differs,
-            });
-        }
-        let c: Checkpoint<O, T> = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
-        let in_shard = self.cohort.shard(self.identity.shard).len() as u64;
-        if c.counts.done() != c.next_position
-            || c.next_position > in_shard
-            || c.counts.in_shard != in_shard
-        {
-            return Err(bad("its counts do not agree with its position".into()));
-        }
-        Ok(Start::Resume(Box::new(c)))
+    }
+
+    /// The parts of this run a finished run's manifest records that
+    /// differ from it (the manifest keeps no opt-out or area lookup hash).
+    fn manifest_differences(&self, m: &Manifest) -> Vec<&'static str> {
+        let id = &self.identity;
+        [
+            (m.run_id == id.run_id, "run id"),
+            (m.date == id.date, "date"),
+            (m.purpose == id.purpose, "purpose"),
+            (spec_hash(&m.spec) == id.spec_hash, "specification"),
+            (m.key_id == id.key_id, "project key"),
+            (m.cohort_hash == id.cohort_hash, "cohort"),
+            (m.threshold == self.config.threshold, "threshold"),
+            (m.shards == [id.shard], "shard"),
+        ]
+        .into_iter()
+        .filter(|(same, _)| !same)
+        .map(|(_, name)| name)
+        .collect()
     }
 }
 
@@ -349,9 +397,7 @@ pub fn recorded_identity(dir: &Path) -> Result<Identity, RunError> {
     read_identity(dir).map(|(_, identity)| identity)
 }
 
-/// The checkpoint's bytes and its identity, read first on its own so that
-/// another run's checkpoint is named as such even when its sink or tally
-/// would not parse.
+/// The checkpoint's bytes and its identity.
 fn read_identity(dir: &Path) -> Result<(Vec<u8>, Identity), RunError> {
     let file = dir.join(CHECKPOINT_FILE);
     let bytes = match std::fs::read(&file) {
@@ -361,17 +407,60 @@ fn read_identity(dir: &Path) -> Result<(Vec<u8>, Identity), RunError> {
         }
         Err(source) => return Err(RunError::Io { path: file, source }),
     };
+    let identity = identity_of(&bytes, &file)?;
+    Ok((bytes, identity))
+}
+
+/// The identity of a checkpoint's bytes, read first on its own so that
+/// another run's checkpoint is named as such even when its sink or tally
+/// would not parse.
+fn identity_of(bytes: &[u8], file: &Path) -> Result<Identity, RunError> {
     #[derive(Deserialize)]
     struct Head {
         identity: Identity,
     }
-    match serde_json::from_slice::<Head>(&bytes) {
-        Ok(head) => Ok((bytes, head.identity)),
-        Err(e) => Err(RunError::BadCheckpoint {
-            file,
-            message: e.to_string(),
-        }),
+    serde_json::from_slice::<Head>(bytes)
+        .map(|head| head.identity)
+        .map_err(|e| bad_checkpoint(file, &e.to_string()))
+}
+
+/// A checkpoint that is not one; a quoted value's digits masked.
+fn bad_checkpoint(file: &Path, message: &str) -> RunError {
+    RunError::BadCheckpoint {
+        file: file.to_path_buf(),
+        message: mask_numbers(message),
     }
+}
+
+/// Reads the bytes of the checkpoint `file` of the run `identity`, whose
+/// shard holds `in_shard` people: refused when it is another run's (naming
+/// what differs), does not parse, or its counts disagree with its
+/// position. Pure: the entry point of `fuzz_checkpoint`.
+pub(crate) fn parse_checkpoint<O: DeserializeOwned, T: DeserializeOwned>(
+    bytes: &[u8],
+    file: &Path,
+    identity: &Identity,
+    in_shard: u64,
+) -> Result<Checkpoint<O, T>, RunError> {
+    let differs = identity.differences(&identity_of(bytes, file)?);
+    if !differs.is_empty() {
+        return Err(RunError::NotTheSameRun {
+            file: file.to_path_buf(),
+            differs,
+        });
+    }
+    let c: Checkpoint<O, T> =
+        serde_json::from_slice(bytes).map_err(|e| bad_checkpoint(file, &e.to_string()))?;
+    if c.counts.done() != c.next_position
+        || c.next_position > in_shard
+        || c.counts.in_shard != in_shard
+    {
+        return Err(bad_checkpoint(
+            file,
+            "its counts do not agree with its position",
+        ));
+    }
+    Ok(c)
 }
 
 /// How a run starts.
@@ -381,13 +470,16 @@ pub enum Start<O, T> {
     Fresh,
     /// From a checkpoint of the same run.
     Resume(Box<Checkpoint<O, T>>),
+    /// Not at all: `--resume` found no checkpoint and this run's manifest,
+    /// so the run finished already.
+    Done(Box<Manifest>),
 }
 
 impl<O, T> Start<O, T> {
     /// The sink's offsets to resume from (none for a fresh run).
     pub fn offsets(&self) -> Option<&O> {
         match self {
-            Start::Fresh => None,
+            Start::Fresh | Start::Done(_) => None,
             Start::Resume(c) => Some(&c.sink),
         }
     }
@@ -487,6 +579,36 @@ mod tests {
             );
         }
         assert!(serde_json::from_str::<RunId>("\"a/b\"").is_err());
+    }
+
+    /// Counts that wrap round to the checkpoint's position (no run writes
+    /// them) are refused, not accepted or a panic.
+    #[test]
+    fn a_checkpoint_whose_counts_overflow_is_refused() {
+        let h = "a".repeat(64);
+        let identity = serde_json::json!({
+            "run_id": "r1", "date": "2026-12-01", "purpose": "p", "spec_hash": h,
+            "key_id": "k", "cohort_hash": h, "opt_out_hash": h,
+            "area_lookup_hash": null, "shard": "0/1",
+        });
+        let id: Identity = serde_json::from_value(identity.clone()).unwrap();
+        let checkpoint = |national_opt_out: u64, objected: u64| {
+            serde_json::json!({
+                "identity": identity, "next_position": 3, "tally": null, "sink": null,
+                "counts": {"in_cohort": 100, "in_shard": 100, "national_opt_out": national_opt_out,
+                           "objected": objected, "not_found": 0, "extracted": 0, "incomplete": 0},
+            })
+            .to_string()
+        };
+        let file = Path::new("d/checkpoint.json");
+        let read = |text: String| {
+            parse_checkpoint::<(), ()>(text.as_bytes(), file, &id, 100).map(|c| c.next_position)
+        };
+        assert_eq!(read(checkpoint(1, 2)).unwrap(), 3);
+        assert_eq!(
+            read(checkpoint(u64::MAX, 4)).unwrap_err().to_string(),
+            "d/checkpoint.json: not a checkpoint: its counts do not agree with its position"
+        );
     }
 
     #[test]

@@ -31,7 +31,11 @@
 //!   small cohort's hash cannot be reversed by trying NHS numbers). A run
 //!   resumes only from a checkpoint whose identity is the same, so it
 //!   writes what an uninterrupted run would have; what differs is named. A
-//!   fresh run needs an empty directory and checkpoints at once.
+//!   fresh run needs an empty directory and checkpoints at once. A resumed
+//!   run with no checkpoint starts afresh in an absent or empty directory
+//!   and does nothing when the directory holds its own manifest
+//!   ([`Start::Done`]), so `--resume` can always be passed (a retried
+//!   Kubernetes pod); another run's manifest is refused.
 //! - **The run** ([`run`]): generic over [`Records`] (the gateway),
 //!   [`Sink`] (the writers) and [`Tally`] (the summary's counts); the run
 //!   date is fixed in the job. Cancelling checkpoints and stops between
@@ -43,13 +47,22 @@
 //! - **Progress** ([`Progress`], [`Eta`]): a snapshot after each person.
 //!
 //! No NHS number goes in an error, the manifest or the checkpoint (a
-//! failure's reason has any ten-digit run masked); the crate logs nothing.
+//! failure's reason, and any message of a parser quoting what it read, has
+//! every ten-digit run masked); the crate logs nothing.
+//!
+//! The readers of outside data are pure and fuzzed (`fuzz/`, README
+//! there): the lists ([`fuzz_list`]), `extract.toml` ([`fuzz_config`]), the
+//! area lookup ([`fuzz_area_lookup`]), `checkpoint.json`
+//! ([`fuzz_checkpoint`]) and shards' `manifest.json` and their merge
+//! ([`fuzz_manifest`]); `tests/fuzz_seeds.rs` runs the seeds and mutations
+//! of them through the same entry points in `cargo test`.
 //! The checkpoint holds the tally's raw, unsuppressed counts: it is the
 //! key holder's working file, removed by [`complete`], and an abandoned
 //! run's directory is not to be published as it stands.
 
 mod cohort;
 pub mod config;
+mod fuzz;
 mod job;
 pub mod lists;
 mod manifest;
@@ -69,3 +82,47 @@ pub use progress::{Eta, Progress, RunCounts};
 pub use run::{
     Completeness, Finished, PersonOutcome, Records, RunError, Sink, Tally, complete, run,
 };
+
+/// Any bytes as a list of NHS numbers (the first byte picks the format
+/// and the bound): must never panic, stay within its bounds, and never
+/// show an NHS number in an error. The entry point for fuzzing.
+#[doc(hidden)]
+pub fn fuzz_list(data: &[u8]) {
+    fuzz::list(data);
+}
+
+/// Any text as `extract.toml` (parsed and checked, no file read): must
+/// never panic, never show an NHS number in an error, and a spec read
+/// hashes the same through JSON. The entry point for fuzzing.
+#[doc(hidden)]
+pub fn fuzz_config(data: &[u8]) {
+    fuzz::config(data);
+}
+
+/// Any bytes as an area lookup file: must never panic, never show a line
+/// in an error. The entry point for fuzzing.
+#[doc(hidden)]
+pub fn fuzz_area_lookup(data: &[u8]) {
+    fuzz::area_lookup(data);
+}
+
+/// Any bytes as `checkpoint.json`, with the sink's offsets `O` and the
+/// tally `T`: must never panic; one accepted agrees with its position and
+/// reads back as written; errors show no NHS number. The entry point for
+/// fuzzing.
+#[doc(hidden)]
+pub fn fuzz_checkpoint<O, T>(data: &[u8])
+where
+    O: serde::Serialize + serde::de::DeserializeOwned,
+    T: serde::Serialize + serde::de::DeserializeOwned,
+{
+    fuzz::checkpoint::<O, T>(data);
+}
+
+/// Any bytes as shards' `manifest.json` files (split at NUL bytes): each
+/// must read back as written, and their merge never panic. The entry
+/// point for fuzzing.
+#[doc(hidden)]
+pub fn fuzz_manifest(data: &[u8]) {
+    fuzz::manifest(data);
+}

@@ -77,11 +77,25 @@ pub fn read_into(
     max: usize,
     into: &mut BTreeSet<NhsNumber>,
 ) -> Result<(), ListError> {
+    let opened = File::open(file).map_err(|source| ListError::Io {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    read_from(BufReader::new(opened), file, format, max, into)
+}
+
+/// [`read_into`] from a reader: the bytes of `file` (named in errors).
+pub fn read_from(
+    mut reader: impl BufRead,
+    file: &Path,
+    format: LineFormat,
+    max: usize,
+    into: &mut BTreeSet<NhsNumber>,
+) -> Result<(), ListError> {
     let io = |source| ListError::Io {
         file: file.to_path_buf(),
         source,
     };
-    let mut reader = BufReader::new(File::open(file).map_err(io)?);
     let mut buf = Vec::new();
     let mut line = 0;
     loop {

@@ -14,6 +14,7 @@ use crate::cohort::Shard;
 use crate::config::Purpose;
 use crate::job::{MANIFEST_FILE, RunDate, RunId};
 use crate::progress::RunCounts;
+use crate::run::mask_numbers;
 
 /// One file of the extract.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,8 +88,14 @@ impl Manifest {
     /// Reads `dir/manifest.json` (a file that is not a manifest is
     /// `InvalidData`).
     pub fn read(dir: &Path) -> io::Result<Self> {
-        let bytes = std::fs::read(dir.join(MANIFEST_FILE))?;
-        serde_json::from_slice(&bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+        Self::parse(&std::fs::read(dir.join(MANIFEST_FILE))?)
+    }
+
+    /// Parses a manifest's bytes (`InvalidData` when they are not one;
+    /// a quoted value's digits masked).
+    pub fn parse(bytes: &[u8]) -> io::Result<Self> {
+        serde_json::from_slice(bytes)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, mask_numbers(&e.to_string())))
     }
 }
 
@@ -146,6 +153,10 @@ pub enum MergeError {
         /// The count.
         count: u32,
     },
+    /// The shards' counts add up to more than a count can hold (a
+    /// manifest that is not one a run wrote).
+    #[error("the shards' counts add up to more than a count can hold")]
+    Overflow,
     /// The shards' people do not add up to the cohort.
     #[error("the shards hold {held} people but the cohort has {cohort}")]
     CountsDisagree {
@@ -202,12 +213,16 @@ pub fn merge_manifests(mut shards: Vec<Manifest>) -> Result<Manifest, MergeError
             return Err(MergeError::Twice(s));
         }
         let c = &m.counts;
-        counts.in_shard += c.in_shard;
-        counts.national_opt_out += c.national_opt_out;
-        counts.objected += c.objected;
-        counts.not_found += c.not_found;
-        counts.extracted += c.extracted;
-        counts.incomplete += c.incomplete;
+        for (sum, n) in [
+            (&mut counts.in_shard, c.in_shard),
+            (&mut counts.national_opt_out, c.national_opt_out),
+            (&mut counts.objected, c.objected),
+            (&mut counts.not_found, c.not_found),
+            (&mut counts.extracted, c.extracted),
+            (&mut counts.incomplete, c.incomplete),
+        ] {
+            *sum = sum.checked_add(n).ok_or(MergeError::Overflow)?;
+        }
         files.extend(m.files.iter().map(|file| OutputFile {
             path: format!("{}/{}", s.dir_name(), file.path),
             ..file.clone()
@@ -337,6 +352,13 @@ mod tests {
         );
         let merged = merge_manifests(vec![manifest(0, 2, 4), manifest(1, 2, 6)]).unwrap();
         assert_eq!(err(vec![merged]), "manifest 0 is not one shard's");
+        // Counts no run writes: refused, not a panic or a wrapped sum.
+        let mut huge = manifest(1, 2, 6);
+        huge.counts.in_shard = u64::MAX;
+        assert_eq!(
+            err(vec![manifest(0, 2, 4), huge]),
+            "the shards' counts add up to more than a count can hold"
+        );
     }
 
     #[test]

@@ -26,9 +26,13 @@ pub struct RunCounts {
 }
 
 impl RunCounts {
-    /// People of the shard dealt with so far.
+    /// People of the shard dealt with so far (saturating: a checkpoint
+    /// read back may hold counts no run wrote, and must be refused, not
+    /// wrapped into agreeing with its position).
     pub fn done(&self) -> u64 {
-        self.national_opt_out + self.objected + self.not_found + self.extracted
+        [self.objected, self.not_found, self.extracted]
+            .into_iter()
+            .fold(self.national_opt_out, u64::saturating_add)
     }
 }
 

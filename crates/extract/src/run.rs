@@ -112,9 +112,32 @@ pub enum RunError {
         /// Whether it holds a checkpoint.
         checkpoint: bool,
     },
-    /// `--resume` without a checkpoint.
-    #[error("{}: no checkpoint to resume (the run finished, or never started)", dir.display())]
+    /// `--resume` in a directory holding neither a checkpoint nor the
+    /// run's manifest, but something else.
+    #[error("{}: no checkpoint to resume and no manifest of a finished run, but not empty; a run starts afresh only in an empty directory", dir.display())]
     NothingToResume {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// `--resume` found no checkpoint but another run's manifest.
+    #[error("{}: the directory holds another run's finished extract: its {} differ{}; start a new run in an empty directory", file.display(), differs.join(", "), if differs.len() == 1 { "s" } else { "" })]
+    AnotherRunFinished {
+        /// The manifest.
+        file: PathBuf,
+        /// What differs.
+        differs: Vec<&'static str>,
+    },
+    /// `--resume` found no checkpoint and a manifest it could not read.
+    #[error("{}: not a manifest: {message}", file.display())]
+    BadManifest {
+        /// The manifest.
+        file: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// [`run`] was given [`Start::Done`]: the run finished already.
+    #[error("{}: the run finished already (its manifest is there): nothing to do", dir.display())]
+    AlreadyFinished {
         /// The directory.
         dir: PathBuf,
     },
@@ -187,8 +210,10 @@ pub struct Finished<T> {
     pub files: Vec<OutputFile>,
 }
 
-/// Runs `job` from `start` (see [`Job::open`]), writing to `sink` (created
-/// fresh, or resumed from the start's offsets), calling `progress` after
+/// Runs `job` from `start` (see [`Job::open`]; a [`Start::Done`] is
+/// [`RunError::AlreadyFinished`]: callers say so instead), writing to
+/// `sink` (created fresh, or resumed from the start's offsets), calling
+/// `progress` after
 /// each person. People are fetched `people_in_parallel` at a time but
 /// written strictly in cohort order. Cancelling `cancel` stops the run
 /// between people at a checkpoint. Sink writes and checkpoints are
@@ -219,6 +244,11 @@ where
     let total = people.len() as u64;
     let mut state = match start {
         Start::Resume(c) => *c,
+        Start::Done(_) => {
+            return Err(RunError::AlreadyFinished {
+                dir: job.dir().to_path_buf(),
+            });
+        }
         Start::Fresh => {
             let c = Checkpoint {
                 identity: job.identity().clone(),
@@ -298,7 +328,7 @@ where
                     position,
                     total,
                     shard,
-                    reason: mask_numbers(&reason),
+                    reason: reason_shown(&reason),
                 });
             }
         }
@@ -385,10 +415,17 @@ fn write_state<O: Serialize, T: Serialize>(
 /// The most characters of a failure's reason kept.
 const MAX_REASON_CHARS: usize = 300;
 
-/// `reason`, shortened, with every run of ten or more digits (spaces and
-/// hyphens between them allowed, as NHS numbers are written) masked.
-fn mask_numbers(reason: &str) -> String {
-    let chars: Vec<char> = reason.chars().take(MAX_REASON_CHARS).collect();
+/// A failure's reason, shortened to [`MAX_REASON_CHARS`], numbers masked
+/// ([`mask_numbers`]).
+fn reason_shown(reason: &str) -> String {
+    let short: String = reason.chars().take(MAX_REASON_CHARS).collect();
+    mask_numbers(&short)
+}
+
+/// `text` with every run of ten or more digits (spaces and hyphens between
+/// them allowed, as NHS numbers are written) masked.
+pub(crate) fn mask_numbers(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(chars.len());
     let mut i = 0;
     while i < chars.len() {
@@ -442,6 +479,7 @@ mod tests {
         );
         assert_eq!(mask_numbers("12345678901234"), "[number removed]");
         assert_eq!(mask_numbers("a 123 456 789 b"), "a 123 456 789 b");
-        assert_eq!(mask_numbers(&"x".repeat(400)).len(), MAX_REASON_CHARS);
+        assert_eq!(reason_shown(&"x".repeat(400)).len(), MAX_REASON_CHARS);
+        assert_eq!(mask_numbers(&"x".repeat(400)).len(), 400);
     }
 }

@@ -460,12 +460,11 @@ async fn extracts_in_cohort_order_leaving_out_objectors_and_opt_outs() {
     assert_eq!(manifest.files[0].rows, extracted);
     assert!(manifest.run_id.as_str().starts_with("extract-2026-12-07-"));
     assert_no_nhs_number(job.dir(), &s.cohort);
-    // A finished run has nothing to resume.
-    let again = s
-        .job("out", None, true)
-        .open::<Offsets, Items>()
-        .unwrap_err();
-    assert!(matches!(again, RunError::NothingToResume { .. }), "{again}");
+    // Resuming a finished run does nothing: it is done, with its manifest.
+    match s.job("out", None, true).open::<Offsets, Items>().unwrap() {
+        Start::Done(m) => assert_eq!(*m, manifest),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -651,11 +650,119 @@ async fn another_run_refuses_to_resume() {
         refusal(s.job("out", None, true)),
         differ("national opt-out list differs")
     );
-    // Nothing to resume elsewhere.
+    // Nothing to resume elsewhere: a resume there starts afresh.
     assert!(matches!(
         s.job("elsewhere", None, true).open::<Offsets, Items>(),
-        Err(RunError::NothingToResume { .. })
+        Ok(Start::Fresh)
     ));
+}
+
+/// `--resume` can always be passed (a retried Kubernetes pod does): with
+/// no checkpoint it starts afresh in an absent or empty directory and
+/// writes what a fresh run would; after the run finished it does nothing
+/// ([`Start::Done`], which [`run`] refuses to redo); another run's
+/// finished extract, a damaged manifest or a directory holding something
+/// else is refused, never written over.
+#[tokio::test]
+async fn resume_starts_afresh_finishes_once_and_never_writes_over_another_run() {
+    let s = Setup::new(40);
+    let (plain, uninterrupted) = uninterrupted(&s).await;
+    let want = complete(&plain, &uninterrupted, Vec::new()).unwrap();
+
+    // No directory, then an empty one: both start afresh.
+    for empty in [false, true] {
+        let name = format!("resumed-{empty}");
+        if empty {
+            std::fs::create_dir(s.out(&name)).unwrap();
+        }
+        let job = s.job(&name, None, true);
+        let (r, _) = go(&job, &Gateway::default(), &CancellationToken::new()).await;
+        let finished = r.unwrap();
+        assert_eq!(finished.counts, uninterrupted.counts);
+        assert_eq!(complete(&job, &finished, Vec::new()).unwrap(), want);
+        assert_eq!(
+            std::fs::read(job.dir().join("records.ndjson")).unwrap(),
+            std::fs::read(plain.dir().join("records.ndjson")).unwrap()
+        );
+    }
+
+    // Finished: done, and done again; nothing is run or written.
+    let before = all_files(plain.dir());
+    for _ in 0..2 {
+        let job = s.job("plain", None, true);
+        let start = job.open::<Offsets, Items>().unwrap();
+        let Start::Done(m) = &start else {
+            panic!("{start:?}")
+        };
+        assert_eq!(**m, want);
+        let gateway = Gateway::default();
+        // (The service makes no sink for a finished run; this fake one
+        // writes elsewhere.)
+        let scratch = s.out("scratch");
+        std::fs::create_dir_all(&scratch).unwrap();
+        let sink = FileSink::open(&scratch, start.offsets());
+        let err = run(
+            &gateway,
+            sink,
+            start,
+            &job,
+            &CancellationToken::new(),
+            |_| {},
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: the run finished already (its manifest is there): nothing to do",
+                job.dir().display()
+            )
+        );
+        assert!(gateway.positions.lock().unwrap().is_empty());
+    }
+    assert!(
+        all_files(plain.dir()) == before,
+        "a finished run was written to"
+    );
+
+    // Another run's finished extract is refused, naming what differs.
+    let manifest = plain.dir().join(MANIFEST_FILE).display().to_string();
+    let other = s.job_of(s.cohort[1..].to_vec(), "plain", None, true);
+    assert_eq!(
+        other.open::<Offsets, Items>().unwrap_err().to_string(),
+        format!(
+            "{manifest}: the directory holds another run's finished extract: its run id, cohort differ; start a new run in an empty directory"
+        )
+    );
+    let sharded = s.job("plain", Some(Shard::new(0, 1).unwrap()), true);
+    assert_eq!(sharded.dir(), s.out("plain").join("shard-0-of-1"));
+    // (A shard's directory is its own: absent here, so it starts afresh.)
+    assert!(matches!(sharded.open::<Offsets, Items>(), Ok(Start::Fresh)));
+
+    // A damaged manifest, or something else in the directory, is refused.
+    std::fs::write(plain.dir().join(MANIFEST_FILE), "{}").unwrap();
+    let err = s
+        .job("plain", None, true)
+        .open::<Offsets, Items>()
+        .unwrap_err();
+    assert!(matches!(err, RunError::BadManifest { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{manifest}: not a manifest: missing field")),
+        "{err}"
+    );
+    std::fs::remove_file(plain.dir().join(MANIFEST_FILE)).unwrap();
+    let err = s
+        .job("plain", None, true)
+        .open::<Offsets, Items>()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: no checkpoint to resume and no manifest of a finished run, but not empty; a run starts afresh only in an empty directory",
+            plain.dir().display()
+        )
+    );
 }
 
 /// A run cancelled before its first person has a checkpoint to resume

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use icr_disclosure::Rules;
 use icr_extract::{
     Cohort, CohortSource, Completeness, ExtractConfig, Finished, Job, Manifest, OutputFile,
-    PersonOutcome, Progress, Records, RunDate, RunError, RunId, Shard, Sink, Tally,
+    PersonOutcome, Progress, Records, RunDate, RunError, RunId, Shard, Sink, Start, Tally,
 };
 use icr_extract_output::{Offsets, Writers};
 use icr_extract_summary::Counts;
@@ -82,7 +82,9 @@ pub struct RunRequest {
     /// The date ages are reckoned on; today (UTC) when absent, or the
     /// checkpoint's when resuming.
     pub date: Option<RunDate>,
-    /// Continue from the checkpoint in the run's directory.
+    /// Continue from the checkpoint in the run's directory; with none,
+    /// start afresh in an absent or empty directory, or do nothing when
+    /// the run's manifest is there.
     pub resume: bool,
 }
 
@@ -105,17 +107,20 @@ pub fn prepare(gateway: &Gateway, request: &RunRequest) -> Result<Prepared, Extr
     };
     let cohort = Cohort::read(&source, config.max_cohort)?;
     let dir = icr_extract::run_dir(&request.out, request.shard);
-    // A resumed run keeps its date and id unless told otherwise.
-    let recorded = if request.resume {
-        icr_extract::recorded_identity(&dir).ok()
-    } else {
-        None
+    // A resumed run keeps its date and id unless told otherwise: the
+    // checkpoint's, or a finished run's manifest's.
+    let recorded = match request.resume {
+        true => icr_extract::recorded_identity(&dir)
+            .map(|r| (r.date, r.run_id))
+            .or_else(|_| Manifest::read(&dir).map(|m| (m.date, m.run_id)))
+            .ok(),
+        false => None,
     };
     let date = request
         .date
-        .or(recorded.as_ref().map(|r| r.date))
+        .or(recorded.as_ref().map(|r| r.0))
         .unwrap_or_else(|| RunDate::new(time::OffsetDateTime::now_utc().date()));
-    let run_id = request.run_id.clone().or(recorded.map(|r| r.run_id));
+    let run_id = request.run_id.clone().or(recorded.map(|r| r.1));
     let sections = config.spec.sections;
     let purpose = config.purpose.as_str().to_owned();
     let job = Job::new(
@@ -152,16 +157,39 @@ pub fn check(config: &icr_config::Config, job: &icr_config::ExtractJob) -> Resul
     Ok(())
 }
 
+/// How a run ended well.
+#[derive(Debug)]
+pub enum Ran {
+    /// It wrote the extract (from the start, or from a checkpoint).
+    Written(Manifest),
+    /// `--resume` found the run finished already (its manifest, no
+    /// checkpoint): nothing was fetched or written.
+    AlreadyFinished(Manifest),
+}
+
+impl Ran {
+    /// The run's manifest.
+    pub fn manifest(&self) -> &Manifest {
+        match self {
+            Ran::Written(m) | Ran::AlreadyFinished(m) => m,
+        }
+    }
+}
+
 /// Runs a prepared job to its end on `gateway`: the files, then the
 /// summary (whole cohort) or the raw counts (a shard), then the manifest.
+/// A resumed run that finished already does nothing.
 pub async fn run(
     gateway: &Gateway,
     prepared: &Prepared,
     cancel: &CancellationToken,
     progress: impl FnMut(&Progress),
-) -> Result<Manifest, ExtractError> {
+) -> Result<Ran, ExtractError> {
     let Prepared { job, run } = prepared;
     let start = job.open::<Offsets, Tallied>()?;
+    if let Start::Done(manifest) = start {
+        return Ok(Ran::AlreadyFinished(*manifest));
+    }
     let dir = job.dir().to_path_buf();
     let io = |source| ExtractError::Io {
         path: dir.clone(),
@@ -193,7 +221,7 @@ pub async fn run(
         write_file(&dir, COUNTS_FILE, &text)?;
         vec![describe(&dir, COUNTS_FILE, "counts", 0)?]
     };
-    Ok(icr_extract::complete(job, &finished, extra)?)
+    Ok(Ran::Written(icr_extract::complete(job, &finished, extra)?))
 }
 
 /// `icr extract run`: the gateway configured in `dir` (its audit log in
@@ -230,7 +258,21 @@ pub async fn run_on(gateway: &Gateway, request: &RunRequest) -> Result<Manifest,
     ));
     let result = run(gateway, &prepared, &cancel, progress_printer()).await;
     signal.abort();
-    let manifest = result?;
+    let manifest = match result? {
+        Ran::Written(m) => m,
+        Ran::AlreadyFinished(m) => {
+            crate::say(&format!(
+                "extract run {} finished already ({}): nothing to do",
+                m.run_id,
+                prepared
+                    .job
+                    .dir()
+                    .join(icr_extract::MANIFEST_FILE)
+                    .display()
+            ));
+            return Ok(m);
+        }
+    };
     let c = manifest.counts;
     crate::say(&format!(
         "extract written: {} people extracted ({} incomplete: a source gave no definite answer), {} left out for an objection, {} for the national data opt-out, {} held by no source; manifest {}",
@@ -263,7 +305,7 @@ pub fn merge(out: &Path) -> Result<Manifest, ExtractError> {
         manifests.push(Manifest::read(dir).map_err(io(dir))?);
         let file = dir.join(COUNTS_FILE);
         let bytes = std::fs::read(&file).map_err(io(&file))?;
-        let shard: Counts = serde_json::from_slice(&bytes)
+        let shard = Counts::from_json(&bytes)
             .map_err(|e| ExtractError::Summary(format!("{}: {e}", file.display())))?;
         counts.merge(&shard);
     }
