@@ -15,12 +15,15 @@
 //! - no published count is below the threshold; shards merge to the whole;
 //! - every person read is one audited access naming the run.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
+use common::copy_dir;
 use icr_sim::population::Population;
 
 const DATE: &str = "2026-12-01";
@@ -581,19 +584,4 @@ fn shards_written_apart_merge_into_the_whole_extract() {
         union.extend(part);
     }
     assert_eq!(union, people(reference()));
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            if e.file_name() != "audit" {
-                copy_dir(&e.path(), &target);
-            }
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
 }
