@@ -15,12 +15,15 @@
 //! - no published count is below the threshold; shards merge to the whole;
 //! - every person read is one audited access naming the run.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
+use common::copy_dir;
 use icr_sim::population::Population;
 
 const DATE: &str = "2026-12-01";
@@ -628,19 +631,4 @@ fn resume_is_always_safe_to_pass_fresh_then_finished() {
         files(&dir(&resumed)) == written,
         "a finished shard was written to"
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            if e.file_name() != "audit" {
-                copy_dir(&e.path(), &target);
-            }
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
 }

@@ -227,6 +227,23 @@ pub fn copy_example(name: &str) -> std::path::PathBuf {
     dir
 }
 
+/// Copies the directory `from` to `to`, but for any `audit` directory in
+/// it (a demo's audit log is its own).
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            if e.file_name() != "audit" {
+                copy_dir(&e.path(), &target);
+            }
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
 /// The value of an unlabelled metric in a `/metrics` text.
 pub fn metric(text: &str, name: &str) -> Option<f64> {
     text.lines()

@@ -2,7 +2,10 @@
 //! extract runs (`POST /v1/extracts` with `{"extract": NAME}` or
 //! `{"resume": RUN}`; `GET /v1/extracts`; `GET` and `DELETE
 //! /v1/extracts/{run}`). Operator roles only; not an access to a record
-//! (each person a run reads is audited as one).
+//! (each person a run reads is audited as one). A start answers 202 with
+//! the run's status; 404 for an unknown extract or run; 409 while a run of
+//! the extract is running, or when the run asked for has written its
+//! files already.
 
 use std::time::Duration;
 

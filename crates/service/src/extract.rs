@@ -98,15 +98,42 @@ pub struct Prepared {
 }
 
 /// Reads the request's specification and cohort and checks them against
-/// the gateway's policy.
+/// the gateway's policy. The run writes in `request.out` (a shard in its
+/// own directory below).
 pub fn prepare(gateway: &Gateway, request: &RunRequest) -> Result<Prepared, ExtractError> {
+    prepare_in(gateway, request, false)
+}
+
+/// As [`prepare`], for a run that writes in a directory of its own below
+/// `request.out`, named by its run id (derived from its inputs when the
+/// request gives none): how a gateway hosts runs, so that each run of an
+/// extract keeps its files apart and is resumed by its id.
+pub fn prepare_own_dir(gateway: &Gateway, request: &RunRequest) -> Result<Prepared, ExtractError> {
+    prepare_in(gateway, request, true)
+}
+
+fn prepare_in(
+    gateway: &Gateway,
+    request: &RunRequest,
+    own_dir: bool,
+) -> Result<Prepared, ExtractError> {
     let config = ExtractConfig::load(&request.spec)?;
     let source: CohortSource = match request.cohort.parse() {
         Ok(s) => s,
         Err(never) => match never {},
     };
     let cohort = Cohort::read(&source, config.max_cohort)?;
-    let dir = icr_extract::run_dir(&request.out, request.shard);
+    let today = RunDate::new(time::OffsetDateTime::now_utc().date());
+    let (out, run_id) = match (own_dir, &request.run_id) {
+        (false, id) => (request.out.clone(), id.clone()),
+        (true, Some(id)) => (request.out.join(id.as_str()), Some(id.clone())),
+        (true, None) => {
+            let date = request.date.unwrap_or(today);
+            let id = RunId::derived(date, &config, &cohort.hash(&config.key));
+            (request.out.join(id.as_str()), Some(id))
+        }
+    };
+    let dir = icr_extract::run_dir(&out, request.shard);
     // A resumed run keeps its date and id unless told otherwise: the
     // checkpoint's, or a finished run's manifest's.
     let recorded = match request.resume {
@@ -119,8 +146,8 @@ pub fn prepare(gateway: &Gateway, request: &RunRequest) -> Result<Prepared, Extr
     let date = request
         .date
         .or(recorded.as_ref().map(|r| r.0))
-        .unwrap_or_else(|| RunDate::new(time::OffsetDateTime::now_utc().date()));
-    let run_id = request.run_id.clone().or(recorded.map(|r| r.1));
+        .unwrap_or(today);
+    let run_id = run_id.or(recorded.map(|r| r.1));
     let sections = config.spec.sections;
     let purpose = config.purpose.as_str().to_owned();
     let job = Job::new(
@@ -129,7 +156,7 @@ pub fn prepare(gateway: &Gateway, request: &RunRequest) -> Result<Prepared, Extr
         request.shard,
         date,
         run_id,
-        &request.out,
+        &out,
         request.resume,
     );
     let run = gateway.extract_run(job.run_id().as_str(), &purpose, sections)?;

@@ -1,9 +1,13 @@
 //! The extract runs a serving gateway hosts for its operators
 //! (`/v1/extracts`): the `[[extract]]`s of gateway.toml, each run a task
 //! on the gateway's runtime, watched through its latest progress and
-//! stopped through its cancel token. Runs are remembered (bounded) until
-//! the gateway stops; a run stopped by a cancel or a failure is resumed
-//! from its checkpoint, also after a restart.
+//! stopped through its cancel token. Each run writes in its own directory
+//! below the extract's `out`, named by its run id (derived from its inputs
+//! and date, as `icr extract run` derives it): an extract started again
+//! the same day over the same cohort is that run again, refused while its
+//! directory holds anything (resumed if it stopped). Runs are remembered
+//! (bounded) until the gateway stops; a run stopped by a cancel or a
+//! failure is resumed from its checkpoint, also after a restart.
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -14,7 +18,7 @@ use icr_extract::{Progress, RunError, RunId};
 use icr_gateway::{ExtractRuns, ExtractRunsError, Gateway, StartExtract};
 use tokio_util::sync::CancellationToken;
 
-use crate::extract::{ExtractError, RunRequest, prepare, run};
+use crate::extract::{ExtractError, RunRequest, prepare_own_dir, run};
 
 /// The most runs remembered; the oldest finished ones are forgotten first.
 const MAX_REMEMBERED: usize = 64;
@@ -166,6 +170,11 @@ impl HostedRuns {
     }
 }
 
+/// Whether `dir` exists and holds any file.
+fn holds_anything(dir: &std::path::Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some())
+}
+
 impl Hosted {
     fn state(&self) -> State {
         self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
@@ -198,12 +207,8 @@ impl ExtractRuns for HostedRuns {
         ask: StartExtract,
     ) -> Result<serde_json::Value, ExtractRunsError> {
         let (job, request) = self.request(&ask)?;
-        let prepared = prepare(&gateway, &request).map_err(|e| match e {
-            ExtractError::Run(RunError::Occupied { .. }) => {
-                ExtractRunsError::Conflict(e.to_string())
-            }
-            other => ExtractRunsError::Failed(other.to_string()),
-        })?;
+        let prepared = prepare_own_dir(&gateway, &request)
+            .map_err(|e| ExtractRunsError::Failed(e.to_string()))?;
         let id = prepared.job.run_id().as_str().to_owned();
         let hosted = {
             let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
@@ -214,6 +219,16 @@ impl ExtractRuns for HostedRuns {
                 return Err(ExtractRunsError::Conflict(format!(
                     "run {} of extract {} is running: cancel it or wait for it",
                     r.id, job.name
+                )));
+            }
+            // A new run's id is derived from its inputs: the same extract
+            // started again the same day is the same run, whose files
+            // are not to be overwritten (nor its status forgotten).
+            if !request.resume && holds_anything(prepared.job.dir()) {
+                return Err(ExtractRunsError::Conflict(format!(
+                    "run {id} has written in its directory already (today's run of extract {}): \
+                     resume it if it stopped, or move its directory away to run it again",
+                    job.name
                 )));
             }
             runs.retain(|r| r.id != id);
