@@ -25,6 +25,7 @@ use std::sync::OnceLock;
 
 use common::copy_dir;
 use icr_sim::population::Population;
+use icr_testkit::files_under as files;
 
 const DATE: &str = "2026-12-01";
 const OTHER_DATE: &str = "2026-11-30";
@@ -45,8 +46,9 @@ fn icr() -> Command {
     c
 }
 
-/// Runs `icr extract demo` with `args`; panics with its output on failure.
-fn extract(args: &[&str]) {
+/// Runs `icr extract demo` with `args`; what it said on standard output.
+/// Panics with its output on failure.
+fn extract(args: &[&str]) -> String {
     let out = icr().args(["extract", "demo"]).args(args).output().unwrap();
     assert!(
         out.status.success(),
@@ -54,6 +56,7 @@ fn extract(args: &[&str]) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The uninterrupted run everyone compares with (made once).
@@ -80,24 +83,6 @@ fn reference_audit() -> PathBuf {
         "icr-extract-e2e-{}-reference-audit",
         std::process::id()
     ))
-}
-
-/// Every file under `dir`, by relative path, with its bytes.
-fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
 }
 
 fn manifest(dir: &Path) -> serde_json::Value {
@@ -603,17 +588,7 @@ fn resume_is_always_safe_to_pass_fresh_then_finished() {
             "1/3",
         ];
         args.extend(more);
-        let out = icr()
-            .args(["extract", "demo"])
-            .args(&args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "icr extract demo {args:?} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        extract(&args)
     };
     let first = shard(&resumed, &["--resume"]);
     assert!(first.contains("extract written:"), "{first}");

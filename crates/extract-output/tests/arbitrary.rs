@@ -237,7 +237,7 @@ proptest! {
             w.write(r).unwrap();
         }
         prop_assert_eq!(w.finish().unwrap(), expected);
-        prop_assert_eq!(common::all_files(&resumed), common::all_files(&whole));
+        prop_assert_eq!(icr_testkit::files_under(&resumed), icr_testkit::files_under(&whole));
         let _ = std::fs::remove_dir_all(&whole);
         let _ = std::fs::remove_dir_all(&resumed);
     }

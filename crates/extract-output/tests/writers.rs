@@ -6,8 +6,9 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{all_files, population, temp_dir};
+use common::{population, temp_dir};
 use icr_extract_output::{FileEntry, KIND_FHIR, KIND_OMOP, Offsets, Writers};
+use icr_testkit::files_under as all_files;
 use serde_json::Value;
 
 fn write_all(dir: &std::path::Path, n: u32) -> Vec<FileEntry> {
@@ -52,10 +53,7 @@ fn a_stopped_and_resumed_run_writes_the_same_bytes() {
     assert_eq!(resumed_entries, entries);
     let a = all_files(&whole);
     let b = all_files(&resumed);
-    assert_eq!(
-        a.iter().map(|(p, _)| p).collect::<Vec<_>>(),
-        b.iter().map(|(p, _)| p).collect::<Vec<_>>()
-    );
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
     for ((path, x), (_, y)) in a.iter().zip(&b) {
         assert!(x == y, "{path} differs after resuming");
     }
@@ -87,7 +85,7 @@ fn the_listing_names_every_file_with_its_rows_size_and_digest() {
     use sha2::{Digest, Sha256};
     let dir = temp_dir("listing");
     let entries = write_all(&dir, 5);
-    let on_disk: BTreeSet<String> = all_files(&dir).into_iter().map(|(p, _)| p).collect();
+    let on_disk: BTreeSet<String> = all_files(&dir).into_keys().collect();
     let listed: BTreeSet<String> = entries.iter().map(|e| e.path.clone()).collect();
     assert_eq!(on_disk, listed, "no intermediate file is left behind");
     for e in &entries {

@@ -27,6 +27,25 @@ pub use corpora::{
 
 use serde_json::{Value, json};
 
+/// Every file under `dir`, in every subdirectory, by its path relative to
+/// `dir`, with its bytes: what a run wrote, to compare with another's.
+pub fn files_under(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
 /// Every file in corpus folder `sub` whose name ends in `.{ext}`, as
 /// (file name, bytes), sorted by name. Panics, saying how to fetch the
 /// corpora, when they are missing: call it after [`require_corpora!`].
