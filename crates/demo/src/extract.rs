@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use icr_adapter_sdk::Registry;
 use icr_config::Config;
-use icr_service::extract::{RunRequest, run_on};
+use icr_service::extract::{RunRequest, run_with_config};
 
 use crate::{DemoError, RemoveOnDrop, start_sim};
 
@@ -71,7 +71,6 @@ pub async fn extract(args: &ExtractDemoArgs, registry: Registry) -> Result<(), D
     })
     .map_err(icr_service::ServiceError::from)?;
     config.gateway.audit.dir = args.audit_dir.clone().unwrap_or(private.join("audit"));
-    let gateway = icr_gateway::Gateway::new(&config).map_err(icr_service::ServiceError::from)?;
     let request = RunRequest {
         spec: spec_dir.join("extract.toml"),
         cohort: format!("registered:{}", lists.display()),
@@ -81,10 +80,9 @@ pub async fn extract(args: &ExtractDemoArgs, registry: Registry) -> Result<(), D
         date: args.date,
         resume: args.resume,
     };
-    let result = run_on(&gateway, &request).await;
-    gateway.close().await;
+    let result = run_with_config(&config, &request).await;
     sim.shutdown().await;
-    result.map_err(icr_service::ServiceError::from)?;
+    result?;
     Ok(())
 }
 

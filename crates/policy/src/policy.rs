@@ -263,16 +263,7 @@ impl Policy {
         requested: SectionSet,
         objections: &Objections,
     ) -> Result<Granted, Refusal> {
-        let Some(allowed) = self.population_health else {
-            return Err(Refusal::new(
-                RefusalCode::PurposeNotPermitted,
-                "this ICR's policy allows no population-health extract (no [population_health])",
-            ));
-        };
-        let sections = requested.intersection(allowed);
-        if sections.is_empty() {
-            return Err(no_sections(requested, "population health"));
-        }
+        let sections = self.population_health_allows(requested)?;
         if objections.get(&patient).is_some() {
             return Err(Refusal::new(
                 RefusalCode::NoPatientConsent,
@@ -296,6 +287,24 @@ impl Policy {
     /// The sections a population-health extract may hold, if any may run.
     pub fn population_health_sections(&self) -> Option<SectionSet> {
         self.population_health
+    }
+
+    /// The sections of `requested` an extract may hold: refused when the
+    /// policy allows no extract (`PURPOSE_NOT_PERMITTED`) or none of them
+    /// (`NO_SECTIONS`). What [`Policy::population_health`] decides first
+    /// for each person, and what a run is checked against before it starts.
+    pub fn population_health_allows(&self, requested: SectionSet) -> Result<SectionSet, Refusal> {
+        let Some(allowed) = self.population_health else {
+            return Err(Refusal::new(
+                RefusalCode::PurposeNotPermitted,
+                "this ICR's policy allows no population-health extract (no [population_health])",
+            ));
+        };
+        let sections = requested.intersection(allowed);
+        if sections.is_empty() {
+            return Err(no_sections(requested, "population health"));
+        }
+        Ok(sections)
     }
 
     /// Step 2, after fetching: is there a legitimate relationship?

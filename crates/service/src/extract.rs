@@ -173,14 +173,10 @@ pub fn check(config: &icr_config::Config, job: &icr_config::ExtractJob) -> Resul
         Err(never) => match never {},
     };
     Cohort::read(&source, spec.max_cohort).map_err(|e| e.to_string())?;
-    let allowed = config.policy.population_health_sections().ok_or(
-        "the policy allows no population-health extract (no [population_health] in policy.toml)",
-    )?;
-    if spec.spec.sections.intersection(allowed).is_empty() {
-        return Err(
-            "the policy's [population_health] allows none of the specification's sections".into(),
-        );
-    }
+    config
+        .policy
+        .population_health_allows(spec.spec.sections)
+        .map_err(|refusal| refusal.message)?;
     Ok(())
 }
 
@@ -265,7 +261,16 @@ pub async fn run_command(
     if let Some(d) = audit_dir {
         config.gateway.audit.dir = d;
     }
-    let gateway = Gateway::new(&config)?;
+    run_with_config(&config, request).await
+}
+
+/// Runs `request` on a gateway built from `config` (no listener), then
+/// closes its audit log: every access of the run written.
+pub async fn run_with_config(
+    config: &icr_config::Config,
+    request: &RunRequest,
+) -> Result<Manifest, crate::ServiceError> {
+    let gateway = Gateway::new(config)?;
     let result = run_on(&gateway, request).await;
     gateway.close().await;
     Ok(result?)

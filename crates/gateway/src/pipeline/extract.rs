@@ -119,21 +119,11 @@ impl Gateway {
         purpose: &str,
         sections: SectionSet,
     ) -> Result<ExtractRun, ExtractRunError> {
-        let allowed = self
+        let sections = self
             .access()
             .policy
-            .population_health_sections()
-            .ok_or_else(|| {
-                ExtractRunError::Policy(
-                    "this ICR's policy allows no population-health extract (no [population_health] in policy.toml)".into(),
-                )
-            })?;
-        let sections = sections.intersection(allowed);
-        if sections.is_empty() {
-            return Err(ExtractRunError::Policy(
-                "the policy's [population_health] allows none of the sections the specification asks for".into(),
-            ));
-        }
+            .population_health_allows(sections)
+            .map_err(|refusal| ExtractRunError::Policy(refusal.message))?;
         ExtractRun::new(id, purpose, sections)
     }
 
